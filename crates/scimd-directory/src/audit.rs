@@ -1,0 +1,100 @@
+//! The provisioning log: one entry per SCIM write, recorded in the write's own transaction
+//! when it succeeds, and in a transaction of its own when it is rejected.
+
+use crate::directory::{Caller, Directory};
+use crate::store::{LogEntry, Tx};
+use crate::users::store_err;
+use scim_proto::{ScimError, ScimResult};
+use time::OffsetDateTime;
+
+/// Default retention of provisioning-log entries, in days.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
+
+/// What a successful write did, for its log entry.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Audit {
+    /// `User` or `Group`.
+    pub resource_type: &'static str,
+    /// Outcome keyword (see [`LogEntry::outcome`]).
+    pub outcome: &'static str,
+    /// HTTP status the client gets.
+    pub status: u16,
+    /// Resource id.
+    pub id: Option<String>,
+    /// userName / displayName.
+    pub name: Option<String>,
+    /// Attributes changed.
+    pub changed: Vec<String>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+impl Directory {
+    fn entry(c: &Caller, resource_type: &str) -> LogEntry {
+        LogEntry {
+            seq: 0,
+            tenant_id: c.tenant_id.clone(),
+            at: OffsetDateTime::now_utc(),
+            token_name: c.token_name.clone(),
+            method: c.request.method.clone(),
+            path: c.request.path.clone(),
+            resource_type: resource_type.to_string(),
+            resource_id: None,
+            resource_name: None,
+            outcome: String::new(),
+            status: 0,
+            detail: None,
+            changed: vec![],
+            warnings: vec![],
+        }
+    }
+
+    /// Records a successful write inside its transaction.
+    pub(crate) async fn audit(&self, tx: &mut dyn Tx, c: &Caller, a: Audit) -> ScimResult<()> {
+        let mut e = Self::entry(c, a.resource_type);
+        e.outcome = a.outcome.to_string();
+        e.status = a.status;
+        e.resource_id = a.id;
+        e.resource_name = a.name;
+        e.changed = a.changed;
+        e.warnings = a.warnings;
+        tx.insert_log(&e).await.map_err(store_err)?;
+        Ok(())
+    }
+
+    /// Records a rejected write in a transaction of its own (best effort: a failure to log
+    /// is itself logged, never turned into another error for the client).
+    pub(crate) async fn audit_rejected(
+        &self,
+        c: &Caller,
+        resource_type: &str,
+        id: Option<&str>,
+        name: Option<String>,
+        err: &ScimError,
+    ) {
+        let mut e = Self::entry(c, resource_type);
+        e.outcome = "rejected".into();
+        e.status = err.status;
+        e.resource_id = id.map(str::to_string);
+        e.resource_name = name;
+        e.detail = Some(err.detail.clone());
+        let res = async {
+            let mut tx = self.store().write().await?;
+            tx.insert_log(&e).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "could not record a rejected request in the provisioning log");
+        }
+    }
+
+    /// Deletes log entries older than `days` days; returns how many.
+    pub async fn purge_log(&self, days: u32) -> Result<u64, crate::DirectoryError> {
+        let before = OffsetDateTime::now_utc() - time::Duration::days(days as i64);
+        let mut tx = self.store().write().await?;
+        let n = tx.purge_log(before).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}

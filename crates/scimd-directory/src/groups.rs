@@ -1,0 +1,547 @@
+//! SCIM operations on Groups (RFC 7644 §3.3–§3.6). Membership is rows in the store; a
+//! PATCH of members touches only the rows it names.
+
+use crate::audit::Audit;
+use crate::directory::{Caller, Directory, Rendered};
+use crate::render;
+use crate::store::{
+    GroupRecord, ListQuery, MemberKind, MemberRow, Source, Tx, UserState, Visibility,
+};
+use crate::users::{check_if_match, not_found, store_err};
+use scim_proto::list::ListParams;
+use scim_proto::normalize::{canonical_document, fold_document, normalize_resource};
+use scim_proto::patch::{self, MemberOp, PatchOptions, PatchRequest};
+use scim_proto::schema::ResourceSchema;
+use scim_proto::{ScimError, ScimResult};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+use time::OffsetDateTime;
+
+fn display_name(doc: &Value) -> ScimResult<String> {
+    doc.get("displayName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ScimError::invalid_value("displayName is required and must not be blank"))
+}
+
+fn refresh(g: &mut GroupRecord, schema: &ResourceSchema) -> ScimResult<()> {
+    g.doc = canonical_document(&g.doc, schema);
+    g.display_name = display_name(&g.doc)?;
+    g.external_id = g
+        .doc
+        .get("externalId")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    g.doc_folded = fold_document(&g.doc, schema);
+    Ok(())
+}
+
+/// Top-level keys whose values differ between two group documents, plus `members` when the
+/// write set them.
+fn changed_keys(before: &Value, after: &Value, members: bool) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let mut out: Vec<String> = vec![];
+    for k in a.keys().chain(b.keys()) {
+        if a.get(k) != b.get(k) && !out.contains(k) {
+            out.push(k.clone());
+        }
+    }
+    if members {
+        out.push("members".into());
+    }
+    out
+}
+
+impl Directory {
+    /// The Group resource type.
+    pub fn group_schema(&self) -> Arc<ResourceSchema> {
+        static S: OnceLock<Arc<ResourceSchema>> = OnceLock::new();
+        S.get_or_init(|| Arc::new(scim_proto::schema::group_resource_schema()))
+            .clone()
+    }
+
+    /// Resolves member ids to `(id, kind)`; 400 invalidValue naming ids that are neither a
+    /// user nor a group of the tenant.
+    async fn resolve_members(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        group_id: &str,
+        ids: &[String],
+    ) -> ScimResult<Vec<(String, MemberKind)>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let users: HashSet<String> = tx
+            .user_names(tenant, ids)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let rest: Vec<String> = ids
+            .iter()
+            .filter(|i| !users.contains(*i))
+            .cloned()
+            .collect();
+        let groups: HashSet<String> = if rest.is_empty() {
+            HashSet::new()
+        } else {
+            tx.group_ids_existing(tenant, &rest)
+                .await
+                .map_err(store_err)?
+                .into_iter()
+                .collect()
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        let mut unknown = vec![];
+        for id in ids {
+            if users.contains(id) {
+                out.push((id.clone(), MemberKind::User));
+            } else if groups.contains(id) && id != group_id {
+                out.push((id.clone(), MemberKind::Group));
+            } else {
+                unknown.push(id.as_str());
+            }
+        }
+        if !unknown.is_empty() {
+            let shown: Vec<&str> = unknown.iter().take(5).copied().collect();
+            let more = if unknown.len() > 5 {
+                format!(" and {} more", unknown.len() - 5)
+            } else {
+                String::new()
+            };
+            return Err(ScimError::invalid_value(format!(
+                "members must be ids of users or groups of this tenant; unknown: {}{more}",
+                shown.join(", ")
+            )));
+        }
+        Ok(out)
+    }
+
+    async fn load_group(&self, tx: &mut dyn Tx, tenant: &str, id: &str) -> ScimResult<GroupRecord> {
+        match tx.get_group(tenant, id).await.map_err(store_err)? {
+            Some(g) if !g.builtin => Ok(g),
+            _ => Err(not_found("Group", id)),
+        }
+    }
+
+    async fn render_groups(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        schema: &ResourceSchema,
+        groups: &[GroupRecord],
+        with_members: bool,
+    ) -> ScimResult<Vec<Rendered>> {
+        let mut members: HashMap<String, Vec<MemberRow>> = HashMap::new();
+        if with_members && !groups.is_empty() {
+            let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+            for (gid, m) in tx
+                .members_of_groups(tenant, &ids)
+                .await
+                .map_err(store_err)?
+            {
+                members.entry(gid).or_default().push(m);
+            }
+        }
+        Ok(groups
+            .iter()
+            .map(|g| {
+                let ms = if with_members {
+                    Some(members.remove(&g.id).unwrap_or_default())
+                } else {
+                    None
+                };
+                Rendered {
+                    resource: render::group(g, schema, self.base_url(), ms.as_deref()),
+                    etag: render::etag(g.version),
+                    location: format!("{}/Groups/{}", self.base_url(), g.id),
+                }
+            })
+            .collect())
+    }
+
+    async fn render_one_group(
+        &self,
+        tx: &mut dyn Tx,
+        g: &GroupRecord,
+        with_members: bool,
+    ) -> ScimResult<Rendered> {
+        let schema = self.group_schema();
+        let mut v = self
+            .render_groups(
+                tx,
+                &g.tenant_id,
+                &schema,
+                std::slice::from_ref(g),
+                with_members,
+            )
+            .await?;
+        Ok(v.pop().expect("one group rendered"))
+    }
+
+    /// GET /Groups/{id}; `with_members` false never reads membership rows.
+    pub async fn get_group(
+        &self,
+        c: &Caller,
+        id: &str,
+        with_members: bool,
+    ) -> ScimResult<Rendered> {
+        let mut tx = self.store().read().await.map_err(store_err)?;
+        let g = self.load_group(tx.as_mut(), &c.tenant_id, id).await?;
+        self.render_one_group(tx.as_mut(), &g, with_members).await
+    }
+
+    /// GET /Groups: filter, sort and page in the database.
+    pub async fn list_groups(
+        &self,
+        c: &Caller,
+        p: &ListParams,
+        with_members: bool,
+    ) -> ScimResult<(u64, Vec<Rendered>)> {
+        let schema = self.group_schema();
+        if let Some(f) = &p.filter {
+            scim_proto::filter::validate(f, &schema)?;
+        }
+        let q = ListQuery {
+            filter: p.filter.as_ref(),
+            schema: &schema,
+            sort_by: p.sort_by.as_ref(),
+            sort_order: p.sort_order,
+            offset: p.start_index.saturating_sub(1),
+            limit: p.count,
+            visibility: Visibility::Scim,
+        };
+        let mut tx = self.store().read().await.map_err(store_err)?;
+        let (total, groups) = tx.list_groups(&c.tenant_id, &q).await.map_err(store_err)?;
+        let page = self
+            .render_groups(tx.as_mut(), &c.tenant_id, &schema, &groups, with_members)
+            .await?;
+        Ok((total, page))
+    }
+
+    /// POST /Groups. 409 uniqueness when the displayName (ignoring case) is taken by any
+    /// group of the tenant, whatever its source.
+    pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
+        let r = self.create_group_tx(c, body).await;
+        if let Err(e) = &r {
+            let name = body
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            self.audit_rejected(c, "Group", None, name, e).await;
+        }
+        r
+    }
+
+    async fn create_group_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
+        let schema = self.group_schema();
+        let n = normalize_resource(&schema, body)?;
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.store().write().await.map_err(store_err)?;
+        let name = display_name(&n.doc)?;
+        if let Some(existing) = tx
+            .group_by_display_name(&c.tenant_id, &name)
+            .await
+            .map_err(store_err)?
+        {
+            return Err(ScimError::uniqueness(format!(
+                "a group named '{}' already exists in this tenant ({} group {})",
+                existing.display_name,
+                existing.source.as_str(),
+                existing.id
+            )));
+        }
+        let mut g = GroupRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: c.tenant_id.clone(),
+            display_name: String::new(),
+            external_id: None,
+            source: Source::Scim,
+            builtin: false,
+            version: 1,
+            created: now,
+            last_modified: now,
+            doc: n.doc,
+            doc_folded: Value::Null,
+        };
+        refresh(&mut g, &schema)?;
+        tx.insert_group(&g).await.map_err(store_err)?;
+        if let Some(ids) = &n.members {
+            let ms = self
+                .resolve_members(tx.as_mut(), &c.tenant_id, &g.id, ids)
+                .await?;
+            tx.add_members(&c.tenant_id, &g.id, &ms)
+                .await
+                .map_err(store_err)?;
+        }
+        let audit = Audit {
+            resource_type: "Group",
+            outcome: "created",
+            status: 201,
+            id: Some(g.id.clone()),
+            name: Some(g.display_name.clone()),
+            changed: changed_keys(&Value::Null, &g.doc, n.members.is_some()),
+            warnings: n.warnings,
+        };
+        self.audit(tx.as_mut(), c, audit).await?;
+        let out = self.render_one_group(tx.as_mut(), &g, true).await?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(out)
+    }
+
+    /// PUT /Groups/{id}: replaces displayName/externalId and, when `members` is given, the
+    /// member set (a PUT without `members` keeps the members).
+    pub async fn replace_group(
+        &self,
+        c: &Caller,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> ScimResult<Rendered> {
+        let r = self.replace_group_tx(c, id, body, if_match).await;
+        if let Err(e) = &r {
+            let name = body
+                .get("displayName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            self.audit_rejected(c, "Group", Some(id), name, e).await;
+        }
+        r
+    }
+
+    async fn replace_group_tx(
+        &self,
+        c: &Caller,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> ScimResult<Rendered> {
+        let schema = self.group_schema();
+        let n = normalize_resource(&schema, body)?;
+        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut g = self.load_group(tx.as_mut(), &c.tenant_id, id).await?;
+        check_if_match(if_match, g.version)?;
+        let before = g.doc.clone();
+        g.doc = n.doc;
+        self.save_group(tx.as_mut(), &schema, &mut g).await?;
+        if let Some(ids) = &n.members {
+            let ms = self
+                .resolve_members(tx.as_mut(), &c.tenant_id, id, ids)
+                .await?;
+            tx.clear_members(&c.tenant_id, id)
+                .await
+                .map_err(store_err)?;
+            tx.add_members(&c.tenant_id, id, &ms)
+                .await
+                .map_err(store_err)?;
+        }
+        let audit = Audit {
+            resource_type: "Group",
+            outcome: "updated",
+            status: 200,
+            id: Some(g.id.clone()),
+            name: Some(g.display_name.clone()),
+            changed: changed_keys(&before, &g.doc, n.members.is_some()),
+            warnings: n.warnings,
+        };
+        self.audit(tx.as_mut(), c, audit).await?;
+        let out = self.render_one_group(tx.as_mut(), &g, true).await?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(out)
+    }
+
+    async fn save_group(
+        &self,
+        tx: &mut dyn Tx,
+        schema: &ResourceSchema,
+        g: &mut GroupRecord,
+    ) -> ScimResult<()> {
+        refresh(g, schema)?;
+        if let Some(other) = tx
+            .group_by_display_name(&g.tenant_id, &g.display_name)
+            .await
+            .map_err(store_err)?
+        {
+            if other.id != g.id {
+                return Err(ScimError::uniqueness(format!(
+                    "a group named '{}' already exists in this tenant ({} group {})",
+                    other.display_name,
+                    other.source.as_str(),
+                    other.id
+                )));
+            }
+        }
+        g.version += 1;
+        g.last_modified = OffsetDateTime::now_utc();
+        tx.update_group(g).await.map_err(store_err)
+    }
+
+    /// PATCH /Groups/{id}: document operations and membership operations, in request order,
+    /// in one transaction. Returns the group (with members when `with_members`).
+    pub async fn patch_group(
+        &self,
+        c: &Caller,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        with_members: bool,
+    ) -> ScimResult<Rendered> {
+        let r = self
+            .patch_group_tx(c, id, body, if_match, with_members)
+            .await;
+        if let Err(e) = &r {
+            self.audit_rejected(c, "Group", Some(id), None, e).await;
+        }
+        r
+    }
+
+    async fn patch_group_tx(
+        &self,
+        c: &Caller,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        with_members: bool,
+    ) -> ScimResult<Rendered> {
+        let schema = self.group_schema();
+        let req = PatchRequest::parse(body)?;
+        let mut tx = self.store().write().await.map_err(store_err)?;
+        let settings = self.tenant_settings(tx.as_mut(), &c.tenant_id).await?;
+        let mut g = self.load_group(tx.as_mut(), &c.tenant_id, id).await?;
+        check_if_match(if_match, g.version)?;
+        let mut doc = g.doc.clone();
+        let outcome = patch::apply(
+            &mut doc,
+            &req,
+            &schema,
+            &PatchOptions {
+                blank_policy: settings.blank_value_policy,
+            },
+        )?;
+        let mut members_changed = 0u64;
+        let t = &c.tenant_id;
+        for op in &outcome.member_ops {
+            members_changed += match op {
+                MemberOp::Add(ids) => {
+                    let ms = self.resolve_members(tx.as_mut(), t, id, ids).await?;
+                    tx.add_members(t, id, &ms).await.map_err(store_err)?
+                }
+                MemberOp::Remove(ids) => tx.remove_members(t, id, ids).await.map_err(store_err)?,
+                MemberOp::RemoveAll => tx.clear_members(t, id).await.map_err(store_err)?,
+                MemberOp::Replace(ids) => {
+                    let ms = self.resolve_members(tx.as_mut(), t, id, ids).await?;
+                    tx.clear_members(t, id).await.map_err(store_err)?
+                        + tx.add_members(t, id, &ms).await.map_err(store_err)?
+                }
+                MemberOp::RemoveWhere(filter) => {
+                    let members = tx.group_members(t, id, 0, None).await.map_err(store_err)?;
+                    let attr = schema.core.attr("members").ok_or_else(|| {
+                        ScimError::internal("Group schema has no members attribute")
+                    })?;
+                    let doomed: Vec<String> = members
+                        .into_iter()
+                        .filter(|m| {
+                            let kind = if m.kind == MemberKind::User {
+                                "User"
+                            } else {
+                                "Group"
+                            };
+                            let el = json!({"value": m.id, "display": m.display, "type": kind});
+                            scim_proto::filter::matches_element(filter, &el, attr)
+                        })
+                        .map(|m| m.id)
+                        .collect();
+                    tx.remove_members(t, id, &doomed).await.map_err(store_err)?
+                }
+            };
+        }
+        if !outcome.changed.is_empty() || members_changed > 0 || !outcome.warnings.is_empty() {
+            let mut changed = outcome.changed.clone();
+            if members_changed > 0 {
+                changed.push("members".into());
+            }
+            if !outcome.changed.is_empty() || members_changed > 0 {
+                g.doc = doc;
+                self.save_group(tx.as_mut(), &schema, &mut g).await?;
+            }
+            let audit = Audit {
+                resource_type: "Group",
+                outcome: "updated",
+                status: if with_members { 200 } else { 204 },
+                id: Some(g.id.clone()),
+                name: Some(g.display_name.clone()),
+                changed,
+                warnings: outcome.warnings,
+            };
+            self.audit(tx.as_mut(), c, audit).await?;
+        }
+        let out = self.render_one_group(tx.as_mut(), &g, with_members).await?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(out)
+    }
+
+    /// DELETE /Groups/{id}: deletes the group and its membership rows.
+    pub async fn delete_group(
+        &self,
+        c: &Caller,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> ScimResult<()> {
+        let r = self.delete_group_tx(c, id, if_match).await;
+        if let Err(e) = &r {
+            self.audit_rejected(c, "Group", Some(id), None, e).await;
+        }
+        r
+    }
+
+    /// Rule 9: the group's user members that belong to no other group are disabled (they
+    /// stay in All Users); the others are unchanged.
+    async fn delete_group_tx(
+        &self,
+        c: &Caller,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> ScimResult<()> {
+        let mut tx = self.store().write().await.map_err(store_err)?;
+        let g = self.load_group(tx.as_mut(), &c.tenant_id, id).await?;
+        check_if_match(if_match, g.version)?;
+        let orphans = tx
+            .members_in_no_other_group(&c.tenant_id, id)
+            .await
+            .map_err(store_err)?;
+        let disabled = tx
+            .set_users_state(
+                &c.tenant_id,
+                &orphans,
+                UserState::Active,
+                UserState::Inactive,
+                OffsetDateTime::now_utc(),
+            )
+            .await
+            .map_err(store_err)?;
+        tx.delete_group(&c.tenant_id, id).await.map_err(store_err)?;
+        let mut warnings = vec![];
+        if disabled > 0 {
+            warnings.push(format!(
+                "{disabled} member(s) that belonged to no other group were disabled"
+            ));
+        }
+        let audit = Audit {
+            resource_type: "Group",
+            outcome: "group deleted",
+            status: 204,
+            id: Some(g.id.clone()),
+            name: Some(g.display_name.clone()),
+            changed: vec![],
+            warnings,
+        };
+        self.audit(tx.as_mut(), c, audit).await?;
+        tx.commit().await.map_err(store_err)
+    }
+}

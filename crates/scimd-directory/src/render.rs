@@ -1,0 +1,167 @@
+//! Rendering stored records as SCIM resources (RFC 7643 §3.1 common attributes, `meta`).
+
+use crate::store::{GroupRecord, MemberKind, MemberRow, UserRecord, UserState};
+use scim_proto::schema::{ResourceSchema, GROUP_SCHEMA, USER_SCHEMA};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// RFC 3339 text of a timestamp, in UTC.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The weak entity tag of a version: `W/"<version>"` (RFC 7644 §3.14).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Whether an `If-Match` header value (`*`, or a comma-separated list of entity tags,
+/// weak or strong) matches `version`.
+pub fn if_match_ok(header: &str, version: i64) -> bool {
+    let want = version.to_string();
+    header.split(',').map(str::trim).any(|t| {
+        if t == "*" {
+            return true;
+        }
+        let t = t.strip_prefix("W/").unwrap_or(t);
+        t.trim_matches('"') == want
+    })
+}
+
+/// Copies the canonical `doc` into `out`, then the `schemas` list: the core URN, then every
+/// extension URN whose key holds a non-empty object.
+fn put_doc_and_schemas(
+    out: &mut Map<String, Value>,
+    core_urn: &str,
+    doc: &Value,
+    schema: &ResourceSchema,
+) {
+    let mut schemas = vec![Value::String(core_urn.to_string())];
+    if let Some(obj) = doc.as_object() {
+        for (k, v) in obj {
+            if let Some(ext) = schema.extension(k) {
+                if v.as_object().is_some_and(|o| !o.is_empty()) {
+                    schemas.push(Value::String(ext.schema.id.clone()));
+                    out.insert(ext.schema.id.clone(), v.clone());
+                }
+                continue;
+            }
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out.insert("schemas".into(), Value::Array(schemas));
+}
+
+fn meta(
+    resource_type: &str,
+    created: OffsetDateTime,
+    modified: OffsetDateTime,
+    location: &str,
+    version: i64,
+) -> Value {
+    json!({
+        "resourceType": resource_type,
+        "created": rfc3339(created),
+        "lastModified": rfc3339(modified),
+        "location": location,
+        "version": etag(version),
+    })
+}
+
+/// Renders a user: schemas, id, the document, `active` from its state, `groups`
+/// (`(group id, displayName)`), the enterprise `manager` completed with `$ref` and
+/// `displayName` from `names` (user id → display name), and `meta`.
+pub fn user(
+    u: &UserRecord,
+    schema: &ResourceSchema,
+    base_url: &str,
+    groups: &[(String, String)],
+    names: &HashMap<String, String>,
+) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), Value::String(u.id.clone()));
+    put_doc_and_schemas(&mut out, USER_SCHEMA, &u.doc, schema);
+    out.insert("active".into(), Value::Bool(u.state == UserState::Active));
+    if let Some(m) = out
+        .get_mut(scim_proto::schema::ENTERPRISE_USER_SCHEMA)
+        .and_then(|e| e.get_mut("manager"))
+        .and_then(Value::as_object_mut)
+    {
+        if let Some(id) = m.get("value").and_then(Value::as_str).map(str::to_string) {
+            m.insert(
+                "$ref".into(),
+                Value::String(format!("{base_url}/Users/{id}")),
+            );
+            if let Some(n) = names.get(&id) {
+                m.insert("displayName".into(), Value::String(n.clone()));
+            }
+        }
+    }
+    if !groups.is_empty() {
+        let gs: Vec<Value> = groups
+            .iter()
+            .map(|(id, name)| json!({"value": id, "$ref": format!("{base_url}/Groups/{id}"), "display": name, "type": "direct"}))
+            .collect();
+        out.insert("groups".into(), Value::Array(gs));
+    }
+    let location = format!("{base_url}/Users/{}", u.id);
+    out.insert(
+        "meta".into(),
+        meta("User", u.created, u.last_modified, &location, u.version),
+    );
+    Value::Object(out)
+}
+
+/// Renders a group: schemas, id, the document, `members` when given, and `meta`.
+pub fn group(
+    g: &GroupRecord,
+    schema: &ResourceSchema,
+    base_url: &str,
+    members: Option<&[MemberRow]>,
+) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), Value::String(g.id.clone()));
+    put_doc_and_schemas(&mut out, GROUP_SCHEMA, &g.doc, schema);
+    if let Some(ms) = members {
+        let v: Vec<Value> = ms
+            .iter()
+            .map(|m| {
+                let (kind, coll) = match m.kind {
+                    MemberKind::User => ("User", "Users"),
+                    MemberKind::Group => ("Group", "Groups"),
+                };
+                let mut o = json!({"value": m.id, "$ref": format!("{base_url}/{coll}/{}", m.id), "type": kind});
+                if let Some(d) = &m.display {
+                    o["display"] = Value::String(d.clone());
+                }
+                o
+            })
+            .collect();
+        out.insert("members".into(), Value::Array(v));
+    }
+    let location = format!("{base_url}/Groups/{}", g.id);
+    out.insert(
+        "meta".into(),
+        meta("Group", g.created, g.last_modified, &location, g.version),
+    );
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_forms() {
+        assert!(if_match_ok("*", 3));
+        assert!(if_match_ok("W/\"3\"", 3));
+        assert!(if_match_ok("\"3\"", 3));
+        assert!(if_match_ok("W/\"1\", W/\"3\"", 3));
+        assert!(!if_match_ok("W/\"2\"", 3));
+        assert!(!if_match_ok("", 3));
+    }
+}

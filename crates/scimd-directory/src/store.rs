@@ -1,0 +1,620 @@
+//! The Store trait: everything the directory needs from a database, one transaction at a time.
+//!
+//! Implementations live in `scimd-store` (SQLite now, PostgreSQL beside it). Nothing above
+//! this trait writes SQL. Every SCIM request runs in exactly one [`Tx`]: reads in a read
+//! transaction, writes in a write transaction that is committed once, at the end.
+
+use async_trait::async_trait;
+use scim_proto::filter::Filter;
+use scim_proto::list::SortOrder;
+use scim_proto::path::AttrPath;
+use scim_proto::schema::ResourceSchema;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// Errors of a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated; the string names what (`userName`, `displayName`, `token name`).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A filter or sort the back end cannot translate (a client mistake: reported as 400 invalidFilter).
+    #[error("unsupported filter: {0}")]
+    Unsupported(String),
+    /// Anything else the database reported.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A tenant: the unit of isolation. Every row of every other table belongs to one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRow {
+    /// UUID string.
+    pub id: String,
+    /// Unique short name (`default` for the first one).
+    pub name: String,
+    /// Tenant settings as a JSON object (see the directory's `TenantSettings`).
+    pub settings: Value,
+    /// Creation time.
+    pub created: OffsetDateTime,
+}
+
+/// Scope of an API token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScope {
+    /// May call `/scim/v2`.
+    Scim,
+    /// May call `/api/v1`.
+    Admin,
+}
+
+impl TokenScope {
+    /// `scim` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Scim => "scim",
+            TokenScope::Admin => "admin",
+        }
+    }
+    /// Parses `scim` / `admin` (case-insensitive).
+    pub fn parse(s: &str) -> Option<TokenScope> {
+        match s.to_ascii_lowercase().as_str() {
+            "scim" => Some(TokenScope::Scim),
+            "admin" => Some(TokenScope::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A bearer token. The secret itself is never stored: only its SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRow {
+    /// UUID string.
+    pub id: String,
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// Name, unique per tenant among non-revoked tokens.
+    pub name: String,
+    /// Scope.
+    pub scope: TokenScope,
+    /// SHA-256 of the secret (32 bytes).
+    pub secret_sha256: Vec<u8>,
+    /// Creation time.
+    pub created: OffsetDateTime,
+    /// Last successful use, if any.
+    pub last_used: Option<OffsetDateTime>,
+    /// Revocation time; a revoked token never authenticates.
+    pub revoked: Option<OffsetDateTime>,
+}
+
+/// Lifecycle state of a user (product rules: soft delete, disable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserState {
+    /// Active.
+    Active,
+    /// Disabled (`active` false); still visible over SCIM.
+    Inactive,
+    /// Deleted by the identity provider (soft delete); invisible over SCIM.
+    Deprovisioned,
+}
+
+impl UserState {
+    /// `active` / `inactive` / `deprovisioned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserState::Active => "active",
+            UserState::Inactive => "inactive",
+            UserState::Deprovisioned => "deprovisioned",
+        }
+    }
+    /// Parses the names of [`UserState::as_str`].
+    pub fn parse(s: &str) -> Option<UserState> {
+        match s {
+            "active" => Some(UserState::Active),
+            "inactive" => Some(UserState::Inactive),
+            "deprovisioned" => Some(UserState::Deprovisioned),
+            _ => None,
+        }
+    }
+}
+
+/// Where a user or group came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Created by an administrator.
+    Local,
+    /// Provisioned over SCIM.
+    Scim,
+}
+
+impl Source {
+    /// `local` / `scim`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Local => "local",
+            Source::Scim => "scim",
+        }
+    }
+    /// Parses the names of [`Source::as_str`].
+    pub fn parse(s: &str) -> Option<Source> {
+        match s {
+            "local" => Some(Source::Local),
+            "scim" => Some(Source::Scim),
+            _ => None,
+        }
+    }
+}
+
+/// One email of a user, as indexed for lookups.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailKey {
+    /// The address, case-folded with `scim_proto::filter::fold`.
+    pub value_folded: String,
+    /// `type` (`work`, `home`...), case-folded, if given.
+    pub kind: Option<String>,
+    /// `primary`.
+    pub primary: bool,
+}
+
+/// A stored user.
+///
+/// `doc` is the canonical document (see `scim_proto::normalize`); `doc_folded` is
+/// `scim_proto::normalize::fold_document(doc)`, against which case-insensitive filters
+/// compare. The lookup columns (`user_name`, `external_id`, `display_name`, `emails`) are
+/// copies of values in `doc`, kept by the directory; the store folds `user_name` itself
+/// (with `scim_proto::filter::fold`) for its case-insensitive unique index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    /// UUID string; the SCIM `id`.
+    pub id: String,
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// `userName` as given.
+    pub user_name: String,
+    /// `externalId`, if any.
+    pub external_id: Option<String>,
+    /// `displayName`, if any.
+    pub display_name: Option<String>,
+    /// Lifecycle state.
+    pub state: UserState,
+    /// Source.
+    pub source: Source,
+    /// Version, incremented by every write; rendered as `W/"<version>"`.
+    pub version: i64,
+    /// Creation time.
+    pub created: OffsetDateTime,
+    /// Last modification time.
+    pub last_modified: OffsetDateTime,
+    /// Canonical document.
+    pub doc: Value,
+    /// Case-folded copy of `doc`.
+    pub doc_folded: Value,
+    /// Emails, for lookups.
+    pub emails: Vec<EmailKey>,
+}
+
+/// A stored group. Membership is kept as rows, never in `doc`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    /// UUID string; the SCIM `id`.
+    pub id: String,
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// `displayName` as given (unique per tenant ignoring case; the store folds it).
+    pub display_name: String,
+    /// `externalId`, if any.
+    pub external_id: Option<String>,
+    /// Source.
+    pub source: Source,
+    /// Whether this is the tenant's built-in "All Users" group (never exposed over SCIM).
+    pub builtin: bool,
+    /// Version, incremented by every write including membership changes.
+    pub version: i64,
+    /// Creation time.
+    pub created: OffsetDateTime,
+    /// Last modification time.
+    pub last_modified: OffsetDateTime,
+    /// Canonical document (without `members`).
+    pub doc: Value,
+    /// Case-folded copy of `doc`.
+    pub doc_folded: Value,
+}
+
+/// Kind of a group member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    /// A user.
+    User,
+    /// A (nested) group.
+    Group,
+}
+
+/// One member of a group, as rendered in `members`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRow {
+    /// The member's id.
+    pub id: String,
+    /// User or Group.
+    pub kind: MemberKind,
+    /// The member's displayName (users: displayName, else userName).
+    pub display: Option<String>,
+}
+
+/// Which users a listing includes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// Users that SCIM clients see: every state but `deprovisioned`.
+    #[default]
+    Scim,
+    /// Every user (administrators).
+    All,
+}
+
+/// A list query: filter, sort and page, evaluated entirely by the database.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    /// The filter, already validated against `schema`.
+    pub filter: Option<&'a Filter>,
+    /// The resource type's schemas (for attribute types, multi-valuedness, caseExact).
+    pub schema: &'a ResourceSchema,
+    /// Sort attribute, if any; otherwise creation order.
+    pub sort_by: Option<&'a AttrPath>,
+    /// Sort direction.
+    pub sort_order: SortOrder,
+    /// Rows to skip (startIndex - 1).
+    pub offset: u64,
+    /// Rows to return at most (0: only count).
+    pub limit: u64,
+    /// Which users are visible (ignored for groups; the built-in group is never listed).
+    pub visibility: Visibility,
+}
+
+/// A registered custom user attribute of a tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeRow {
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// Name as registered (RFC 7643 ATTRNAME; unique per tenant ignoring case).
+    pub name: String,
+    /// Data type: `string`, `boolean`, `integer`, `decimal` or `dateTime`.
+    pub ty: String,
+    /// Registration time.
+    pub created: OffsetDateTime,
+}
+
+/// One provisioning-log entry: a SCIM write and what came of it. Never holds secrets or
+/// passwords.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// Sequence number, assigned by the store on insert (0 before).
+    pub seq: i64,
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// When the request was handled.
+    pub at: OffsetDateTime,
+    /// Name of the token that made the request.
+    pub token_name: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path (no query string).
+    pub path: String,
+    /// `User` or `Group`.
+    pub resource_type: String,
+    /// The resource's id, when known.
+    pub resource_id: Option<String>,
+    /// userName or displayName, when known.
+    pub resource_name: Option<String>,
+    /// `created`, `updated`, `disabled`, `enabled`, `deprovisioned`, `revived`, `adopted`,
+    /// `group deleted`, `deleted`, `rejected`.
+    pub outcome: String,
+    /// HTTP status answered.
+    pub status: u16,
+    /// Error detail, for rejected requests.
+    pub detail: Option<String>,
+    /// Names of the attributes changed.
+    pub changed: Vec<String>,
+    /// Warnings (ignored attributes ...).
+    pub warnings: Vec<String>,
+}
+
+/// Filters of a provisioning-log query; all optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogQuery {
+    /// Exact outcome.
+    pub outcome: Option<String>,
+    /// Exact resource type (`User`, `Group`).
+    pub resource_type: Option<String>,
+    /// Entries at or after.
+    pub since: Option<OffsetDateTime>,
+    /// Entries before.
+    pub until: Option<OffsetDateTime>,
+    /// Case-insensitive substring of resource name, id, path, detail or token name.
+    pub text: Option<String>,
+    /// Rows to skip (newest first).
+    pub offset: u64,
+    /// Rows to return at most.
+    pub limit: u64,
+}
+
+/// Administrator-side filters on a user listing (combined with AND with the SCIM filter).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdminUserFilter {
+    /// Case-insensitive substring of userName, displayName, given/family name or any email.
+    pub search: Option<String>,
+    /// Only users in this state.
+    pub state: Option<UserState>,
+    /// Only users from this source.
+    pub source: Option<Source>,
+}
+
+/// Opens transactions.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A read-only transaction (a consistent snapshot).
+    async fn read(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A write transaction; writers are serialised by the back end (SQLite `BEGIN IMMEDIATE`).
+    async fn write(&self) -> StoreResult<Box<dyn Tx>>;
+    /// Whether the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// One transaction. Dropping it without [`Tx::commit`] rolls back.
+#[async_trait]
+pub trait Tx: Send {
+    /// Commits. Durable when it returns.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    // ---- tenants
+    /// All tenants, oldest first.
+    async fn list_tenants(&mut self) -> StoreResult<Vec<TenantRow>>;
+    /// Inserts a tenant. Conflict on a duplicate name.
+    async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;
+    /// One tenant by id.
+    async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>>;
+    /// Replaces a tenant's settings object.
+    async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()>;
+
+    // ---- tokens
+    /// Inserts a token. Conflict when a non-revoked token of that tenant has the name.
+    async fn insert_token(&mut self, t: &TokenRow) -> StoreResult<()>;
+    /// The token whose secret hashes to `sha256`, revoked or not.
+    async fn token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<TokenRow>>;
+    /// A tenant's tokens, revoked included, oldest first.
+    async fn list_tokens(&mut self, tenant_id: &str) -> StoreResult<Vec<TokenRow>>;
+    /// Revokes the non-revoked token named `name`; false when there is none.
+    async fn revoke_token(
+        &mut self,
+        tenant_id: &str,
+        name: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Records a use of a token.
+    async fn touch_token(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
+
+    // ---- users
+    /// One user by id, any state.
+    async fn get_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<UserRecord>>;
+    /// The user whose userName equals `user_name` ignoring case, any state.
+    async fn user_by_user_name(
+        &mut self,
+        tenant_id: &str,
+        user_name: &str,
+    ) -> StoreResult<Option<UserRecord>>;
+    /// Inserts a user. Conflict("userName") on a duplicate userName ignoring case.
+    async fn insert_user(&mut self, u: &UserRecord) -> StoreResult<()>;
+    /// Rewrites every column of the user with `u.id` (emails included). Conflict("userName") as insert.
+    async fn update_user(&mut self, u: &UserRecord) -> StoreResult<()>;
+    /// Deletes a user and its memberships permanently; false when absent.
+    async fn delete_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
+    /// Counts and pages users matching the query.
+    async fn list_users(
+        &mut self,
+        tenant_id: &str,
+        q: &ListQuery<'_>,
+    ) -> StoreResult<(u64, Vec<UserRecord>)>;
+    /// `(id, displayName or userName)` of those of `ids` that are users of the tenant (any state).
+    async fn user_names(
+        &mut self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<(String, String)>>;
+    /// `(user_id, group_id, group displayName)` for every membership of the given users,
+    /// the built-in group excluded.
+    async fn groups_of_users(
+        &mut self,
+        tenant_id: &str,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<(String, String, String)>>;
+
+    // ---- groups
+    /// One group by id (the built-in group included; callers hide it).
+    async fn get_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<GroupRecord>>;
+    /// The group whose displayName equals `name` ignoring case.
+    async fn group_by_display_name(
+        &mut self,
+        tenant_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<GroupRecord>>;
+    /// Inserts a group. Conflict("displayName") on a duplicate displayName ignoring case.
+    async fn insert_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
+    /// Rewrites the group's columns (not its members). Conflict("displayName") as insert.
+    async fn update_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
+    /// Deletes a group and its membership rows; false when absent.
+    async fn delete_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
+    /// Counts and pages groups matching the query (built-in group excluded).
+    async fn list_groups(
+        &mut self,
+        tenant_id: &str,
+        q: &ListQuery<'_>,
+    ) -> StoreResult<(u64, Vec<GroupRecord>)>;
+    /// `id` of those of `ids` that are groups of the tenant.
+    async fn group_ids_existing(
+        &mut self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<String>>;
+    /// Members of a group, in insertion order, paged (`limit` None = all).
+    async fn group_members(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> StoreResult<Vec<MemberRow>>;
+    /// Members of many groups at once: `(group_id, member)`.
+    async fn members_of_groups(
+        &mut self,
+        tenant_id: &str,
+        group_ids: &[String],
+    ) -> StoreResult<Vec<(String, MemberRow)>>;
+    /// Number of members of a group.
+    async fn count_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64>;
+    /// Adds members (ids with their kind); existing members are left alone. Returns how many were added.
+    async fn add_members(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+        members: &[(String, MemberKind)],
+    ) -> StoreResult<u64>;
+    /// Removes members; absent ids are ignored. Returns how many were removed.
+    async fn remove_members(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+        ids: &[String],
+    ) -> StoreResult<u64>;
+    /// Removes every member. Returns how many were removed.
+    async fn clear_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64>;
+
+    // ---- custom attributes (per tenant)
+    /// The tenant's custom attributes, in registration order.
+    #[allow(unused_variables)]
+    async fn list_attributes(&mut self, tenant_id: &str) -> StoreResult<Vec<AttributeRow>> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Registers an attribute. Conflict("attribute name") when the name exists ignoring case.
+    #[allow(unused_variables)]
+    async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Deletes the attribute named `name` (ignoring case); false when absent.
+    #[allow(unused_variables)]
+    async fn delete_attribute(&mut self, tenant_id: &str, name: &str) -> StoreResult<bool> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// How many users of the tenant hold a value for `doc[ext_urn][name]`.
+    #[allow(unused_variables)]
+    async fn count_extension_values(
+        &mut self,
+        tenant_id: &str,
+        ext_urn: &str,
+        name: &str,
+    ) -> StoreResult<u64> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Removes `doc[ext_urn][name]` (and its folded copy) from every user of the tenant, and
+    /// the `ext_urn` key where it ends up empty. Returns how many users changed.
+    #[allow(unused_variables)]
+    async fn strip_extension_values(
+        &mut self,
+        tenant_id: &str,
+        ext_urn: &str,
+        name: &str,
+    ) -> StoreResult<u64> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Moves every user's `doc[old_urn]` object to `doc[new_urn]` (custom schema URN change).
+    #[allow(unused_variables)]
+    async fn rename_extension_key(
+        &mut self,
+        tenant_id: &str,
+        old_urn: &str,
+        new_urn: &str,
+    ) -> StoreResult<u64> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+
+    // ---- directory rules helpers
+    /// Ids of the user members of `group_id` that belong to no other group (built-in excluded).
+    #[allow(unused_variables)]
+    async fn members_in_no_other_group(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+    ) -> StoreResult<Vec<String>> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Sets the state of the given users whose state is `from` to `to` (bumping version and
+    /// lastModified, keeping `doc.active` consistent); returns how many changed.
+    #[allow(unused_variables)]
+    async fn set_users_state(
+        &mut self,
+        tenant_id: &str,
+        ids: &[String],
+        from: UserState,
+        to: UserState,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Counts of users by `(state, source)`.
+    #[allow(unused_variables)]
+    async fn user_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(UserState, Source, u64)>> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Number of groups (built-in excluded).
+    #[allow(unused_variables)]
+    async fn group_count(&mut self, tenant_id: &str) -> StoreResult<u64> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+
+    // ---- provisioning log
+    /// Appends an entry; returns its seq.
+    #[allow(unused_variables)]
+    async fn insert_log(&mut self, e: &LogEntry) -> StoreResult<i64> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Entries matching the query, newest first, with the total matching.
+    #[allow(unused_variables)]
+    async fn query_log(
+        &mut self,
+        tenant_id: &str,
+        q: &LogQuery,
+    ) -> StoreResult<(u64, Vec<LogEntry>)> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Deletes entries of every tenant older than `before`; returns how many.
+    #[allow(unused_variables)]
+    async fn purge_log(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+
+    // ---- administrator listings
+    /// Users of the tenant in any state matching `f`, in creation order, paged; with the
+    /// total matching.
+    #[allow(unused_variables)]
+    async fn admin_list_users(
+        &mut self,
+        tenant_id: &str,
+        f: &AdminUserFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<UserRecord>)> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+    /// Groups of the tenant (the built-in group first) whose displayName contains `search`
+    /// ignoring case, paged; with the total matching.
+    #[allow(unused_variables)]
+    async fn admin_list_groups(
+        &mut self,
+        tenant_id: &str,
+        search: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<GroupRecord>)> {
+        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
+    }
+}

@@ -1,0 +1,186 @@
+//! Tenants and bearer tokens: first-start bootstrap, authentication, token management.
+//!
+//! Secrets are 256 random bits, shown once as 64 hex characters and stored only as their
+//! SHA-256. Authentication looks the hash up through a unique index and then compares it in
+//! constant time (`subtle`). Last use is recorded at most once a minute per token, so reads
+//! do not turn into writes.
+
+use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, RequestInfo};
+use crate::settings::TenantSettings;
+use crate::store::{StoreError, TenantRow, TokenRow, TokenScope};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+/// Name of the tenant created on first start.
+pub const DEFAULT_TENANT: &str = "default";
+/// Name of the SCIM token created on first start.
+pub const BOOTSTRAP_TOKEN_NAME: &str = "initial";
+/// How often (seconds) a token's last-used time is written at most.
+pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
+
+/// A new random secret: 32 bytes from the OS RNG, hex-encoded (64 characters).
+pub fn new_secret() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// SHA-256 of a secret's UTF-8 bytes.
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+impl Directory {
+    /// First start: when the database has no tenant, creates the default tenant (with its built-in
+    /// "All Users" group) and a SCIM token named [`BOOTSTRAP_TOKEN_NAME`], and returns its secret (to print once).
+    /// Returns `None` when the database is already initialised.
+    pub async fn bootstrap(&self) -> Result<Option<Bootstrap>, DirectoryError> {
+        let mut tx = self.store().write().await?;
+        if !tx.list_tenants().await?.is_empty() {
+            return Ok(None);
+        }
+        let now = OffsetDateTime::now_utc();
+        let tenant = TenantRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: DEFAULT_TENANT.to_string(),
+            settings: TenantSettings::default().to_json(),
+            created: now,
+        };
+        tx.insert_tenant(&tenant).await?;
+        let all_users = serde_json::json!({ "displayName": crate::admin::ALL_USERS_GROUP });
+        tx.insert_group(&crate::store::GroupRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: tenant.id.clone(),
+            display_name: crate::admin::ALL_USERS_GROUP.to_string(),
+            external_id: None,
+            source: crate::store::Source::Local,
+            builtin: true,
+            version: 1,
+            created: now,
+            last_modified: now,
+            doc_folded: serde_json::json!({ "displayName": scim_proto::filter::fold(crate::admin::ALL_USERS_GROUP) }),
+            doc: all_users,
+        })
+        .await?;
+        let secret = new_secret();
+        tx.insert_token(&TokenRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: tenant.id.clone(),
+            name: BOOTSTRAP_TOKEN_NAME.to_string(),
+            scope: TokenScope::Scim,
+            secret_sha256: hash_secret(&secret),
+            created: now,
+            last_used: None,
+            revoked: None,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Bootstrap {
+            tenant_id: tenant.id,
+            scim_token: secret,
+        }))
+    }
+
+    /// The id of the default (first) tenant. Errors when the database is not initialised.
+    pub async fn default_tenant_id(&self) -> Result<String, DirectoryError> {
+        let mut tx = self.store().read().await?;
+        let tenants = tx.list_tenants().await?;
+        tenants.into_iter().next().map(|t| t.id).ok_or_else(|| {
+            DirectoryError::Invalid(
+                "the database has no tenant yet: run `scimd serve` once to initialise it".into(),
+            )
+        })
+    }
+
+    /// Resolves a bearer secret to a caller; `None` for an unknown or revoked token.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<Caller>, DirectoryError> {
+        let hash = hash_secret(secret);
+        let row = {
+            let mut tx = self.store().read().await?;
+            tx.token_by_hash(&hash).await?
+        };
+        let Some(row) = row else { return Ok(None) };
+        if !bool::from(row.secret_sha256.ct_eq(&hash)) || row.revoked.is_some() {
+            return Ok(None);
+        }
+        let now = OffsetDateTime::now_utc();
+        let stale = row
+            .last_used
+            .map(|t| (now - t).whole_seconds() >= LAST_USED_GRANULARITY_SECS)
+            .unwrap_or(true);
+        if stale {
+            // Best effort: a failure to record last use must not refuse the request.
+            if let Ok(mut tx) = self.store().write().await {
+                if tx.touch_token(&row.id, now).await.is_ok() {
+                    let _ = tx.commit().await;
+                }
+            }
+        }
+        Ok(Some(Caller {
+            tenant_id: row.tenant_id,
+            token_id: row.id,
+            token_name: row.name,
+            scope: row.scope,
+            request: RequestInfo::default(),
+        }))
+    }
+
+    /// Creates a token and returns its secret (shown once). Errors when a non-revoked token
+    /// of the tenant already has the name, or the name is blank or longer than 100 characters.
+    pub async fn create_token(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        scope: TokenScope,
+    ) -> Result<String, DirectoryError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(DirectoryError::Invalid(
+                "a token name must be 1 to 100 characters".into(),
+            ));
+        }
+        let secret = new_secret();
+        let mut tx = self.store().write().await?;
+        let res = tx
+            .insert_token(&TokenRow {
+                id: uuid::Uuid::new_v4().to_string(),
+                tenant_id: tenant_id.to_string(),
+                name: name.to_string(),
+                scope,
+                secret_sha256: hash_secret(&secret),
+                created: OffsetDateTime::now_utc(),
+                last_used: None,
+                revoked: None,
+            })
+            .await;
+        match res {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(DirectoryError::Invalid(format!(
+                    "a token named '{name}' already exists; revoke it first or choose another name"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    /// A tenant's tokens (revoked included), oldest first. Secrets are not part of them.
+    pub async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenRow>, DirectoryError> {
+        let mut tx = self.store().read().await?;
+        Ok(tx.list_tokens(tenant_id).await?)
+    }
+
+    /// Revokes the token named `name`; false when no such non-revoked token exists.
+    pub async fn revoke_token(&self, tenant_id: &str, name: &str) -> Result<bool, DirectoryError> {
+        let mut tx = self.store().write().await?;
+        let done = tx
+            .revoke_token(tenant_id, name, OffsetDateTime::now_utc())
+            .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+}

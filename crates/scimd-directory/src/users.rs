@@ -1,0 +1,670 @@
+//! SCIM operations on Users (RFC 7644 §3.3–§3.6) under the product's rules.
+
+use crate::audit::Audit;
+use crate::custom;
+use crate::directory::{Caller, Directory, Rendered};
+use crate::policy::{self, Write};
+use crate::render;
+use crate::settings::TenantSettings;
+use crate::store::{
+    EmailKey, ListQuery, Source, StoreError, Tx, UserRecord, UserState, Visibility,
+};
+use scim_proto::filter::fold;
+use scim_proto::list::ListParams;
+use scim_proto::normalize::{
+    canonical_document, fold_document, get_path, normalize_resource, set_path,
+};
+use scim_proto::patch::{self, BlankPolicy, PatchOptions, PatchRequest};
+use scim_proto::schema::{ResourceSchema, ENTERPRISE_USER_SCHEMA};
+use scim_proto::{ScimError, ScimResult};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+
+/// Maps a store failure to the SCIM error a client sees: 409 uniqueness for a conflict,
+/// 400 invalidFilter for an untranslatable filter, 500 (detail logged, not sent) otherwise.
+pub fn store_err(e: StoreError) -> ScimError {
+    match e {
+        StoreError::Conflict(what) => {
+            ScimError::uniqueness(format!("{what} is already in use in this tenant"))
+        }
+        StoreError::Unsupported(m) => ScimError::invalid_filter(m),
+        StoreError::Backend(m) => {
+            tracing::error!(error = %m, "store error");
+            ScimError::internal("the directory could not complete the request because of a storage error; it changed nothing and may be retried")
+        }
+    }
+}
+
+pub(crate) fn not_found(kind: &str, id: &str) -> ScimError {
+    ScimError::not_found(format!("{kind} {id} not found"))
+}
+
+/// Checks an `If-Match` header against the stored version (RFC 7644 §3.14): 412 when stale.
+pub(crate) fn check_if_match(if_match: Option<&str>, version: i64) -> ScimResult<()> {
+    match if_match {
+        Some(h) if !render::if_match_ok(h, version) => {
+            Err(ScimError::precondition_failed(format!(
+            "the resource has changed: its current version is {}, the request's If-Match was {h}",
+            render::etag(version)
+        )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The userName of a document: 400 invalidValue when missing or blank.
+fn user_name_of(doc: &Value) -> ScimResult<String> {
+    doc.get("userName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ScimError::invalid_value("userName is required and must not be blank"))
+}
+
+/// Canonicalises a record's document and fills the lookup columns it implies: userName,
+/// externalId, displayName, emails and the case-folded copy.
+fn refresh(rec: &mut UserRecord, schema: &ResourceSchema) -> ScimResult<()> {
+    rec.doc = canonical_document(&rec.doc, schema);
+    rec.user_name = user_name_of(&rec.doc)?;
+    rec.external_id = rec
+        .doc
+        .get("externalId")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    rec.display_name = rec
+        .doc
+        .get("displayName")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    rec.emails = rec
+        .doc
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| {
+                    let v = e.get("value").and_then(Value::as_str)?;
+                    Some(EmailKey {
+                        value_folded: fold(v),
+                        kind: e.get("type").and_then(Value::as_str).map(fold),
+                        primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    rec.doc_folded = fold_document(&rec.doc, schema);
+    Ok(())
+}
+
+/// The `active` a document asks for (absent means active).
+fn wants_active(doc: &Value) -> bool {
+    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
+/// What a user write did, for the provisioning log.
+fn user_outcome(before: Option<&UserRecord>, after: &UserRecord) -> &'static str {
+    match before {
+        None => "created",
+        Some(b) if b.state == UserState::Deprovisioned => "revived",
+        Some(b) if b.source == Source::Local => "adopted",
+        Some(b) if b.state == UserState::Active && after.state == UserState::Inactive => "disabled",
+        Some(b) if b.state == UserState::Inactive && after.state == UserState::Active => "enabled",
+        Some(_) => "updated",
+    }
+}
+
+/// The top-level attributes whose values differ between two documents (canonical names;
+/// extension attributes as `urn:…:name`).
+fn changed_attrs(before: &Value, after: &Value, schema: &ResourceSchema) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.dedup();
+    let mut out: Vec<String> = vec![];
+    let mut push = |s: String| {
+        if !out.contains(&s) {
+            out.push(s)
+        }
+    };
+    for k in keys {
+        let (x, y) = (b.get(k), a.get(k));
+        if x == y {
+            continue;
+        }
+        if schema.extension(k).is_some() {
+            let (xo, yo) = (x.and_then(Value::as_object), y.and_then(Value::as_object));
+            let mut subs: Vec<&String> = xo
+                .iter()
+                .flat_map(|o| o.keys())
+                .chain(yo.iter().flat_map(|o| o.keys()))
+                .collect();
+            subs.dedup();
+            for sk in subs {
+                if xo.and_then(|o| o.get(sk)) != yo.and_then(|o| o.get(sk)) {
+                    push(format!("{k}:{sk}"));
+                }
+            }
+        } else {
+            push(k.clone());
+        }
+    }
+    out
+}
+
+/// A cached User resource type of one tenant, valid while the custom URN and attributes
+/// it was built from are unchanged (re-read in every request's transaction).
+type SchemaKey = (String, Vec<(String, String)>);
+
+type SchemaCache = Mutex<HashMap<String, (SchemaKey, Arc<ResourceSchema>)>>;
+
+fn schema_cache() -> &'static SchemaCache {
+    static C: std::sync::OnceLock<SchemaCache> = std::sync::OnceLock::new();
+    C.get_or_init(Default::default)
+}
+
+impl Directory {
+    /// The tenant's settings and User resource type (core User, enterprise extension, and
+    /// the tenant's custom-attribute extension when it has registered attributes), read in
+    /// `tx` so they are those in force for the request.
+    pub(crate) async fn user_context(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+    ) -> ScimResult<(TenantSettings, Arc<ResourceSchema>)> {
+        let settings = self.tenant_settings(tx, tenant).await?;
+        let attrs = tx.list_attributes(tenant).await.map_err(store_err)?;
+        let key: SchemaKey = (
+            settings.custom_schema_urn.clone(),
+            attrs
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone()))
+                .collect(),
+        );
+        if let Some((k, s)) = schema_cache()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tenant)
+        {
+            if *k == key {
+                return Ok((settings, s.clone()));
+            }
+        }
+        let extra = if attrs.is_empty() {
+            vec![]
+        } else {
+            let defs: Vec<_> = attrs
+                .iter()
+                .filter_map(|a| Some((a.name.clone(), custom::parse_type(&a.ty)?)))
+                .collect();
+            vec![custom::custom_schema(&settings.custom_schema_urn, &defs)]
+        };
+        let schema = Arc::new(scim_proto::schema::user_resource_schema(extra));
+        schema_cache()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(tenant.to_string(), (key, schema.clone()));
+        Ok((settings, schema))
+    }
+
+    /// The User resource type of the caller's tenant, as published in `/Schemas` and
+    /// `/ResourceTypes` at the moment of the request.
+    pub async fn user_schema(&self, c: &Caller) -> ScimResult<Arc<ResourceSchema>> {
+        let mut tx = self.store().read().await.map_err(store_err)?;
+        Ok(self.user_context(tx.as_mut(), &c.tenant_id).await?.1)
+    }
+
+    pub(crate) async fn tenant_settings(
+        &self,
+        tx: &mut dyn Tx,
+        tenant_id: &str,
+    ) -> ScimResult<TenantSettings> {
+        let t = tx.get_tenant(tenant_id).await.map_err(store_err)?;
+        Ok(t.map(|t| TenantSettings::from_json(&t.settings))
+            .unwrap_or_default())
+    }
+
+    /// Renders users with their groups and managers' names, in two batched queries.
+    pub(crate) async fn render_users(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        schema: &ResourceSchema,
+        users: &[UserRecord],
+    ) -> ScimResult<Vec<Rendered>> {
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        if !ids.is_empty() {
+            for (uid, gid, name) in tx.groups_of_users(tenant, &ids).await.map_err(store_err)? {
+                groups.entry(uid).or_default().push((gid, name));
+            }
+        }
+        let managers: Vec<String> = users
+            .iter()
+            .filter_map(|u| {
+                u.doc
+                    .get(ENTERPRISE_USER_SCHEMA)?
+                    .get("manager")?
+                    .get("value")?
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .collect();
+        let names: HashMap<String, String> = if managers.is_empty() {
+            HashMap::new()
+        } else {
+            tx.user_names(tenant, &managers)
+                .await
+                .map_err(store_err)?
+                .into_iter()
+                .collect()
+        };
+        Ok(users
+            .iter()
+            .map(|u| {
+                let g = groups.remove(&u.id).unwrap_or_default();
+                let resource = render::user(u, schema, self.base_url(), &g, &names);
+                Rendered {
+                    resource,
+                    etag: render::etag(u.version),
+                    location: format!("{}/Users/{}", self.base_url(), u.id),
+                }
+            })
+            .collect())
+    }
+
+    pub(crate) async fn render_one_user(
+        &self,
+        tx: &mut dyn Tx,
+        schema: &ResourceSchema,
+        u: &UserRecord,
+    ) -> ScimResult<Rendered> {
+        let mut v = self
+            .render_users(tx, &u.tenant_id, schema, std::slice::from_ref(u))
+            .await?;
+        Ok(v.pop().expect("one user rendered"))
+    }
+
+    /// The user with `id`, as SCIM sees it (deprovisioned users are 404).
+    async fn load_visible_user(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        id: &str,
+    ) -> ScimResult<UserRecord> {
+        match tx.get_user(tenant, id).await.map_err(store_err)? {
+            Some(u) if u.state != UserState::Deprovisioned => Ok(u),
+            _ => Err(not_found("User", id)),
+        }
+    }
+
+    /// Checks that a document's manager, if any, is another user of the tenant (400 invalidValue).
+    async fn check_manager(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        self_id: &str,
+        doc: &Value,
+    ) -> ScimResult<()> {
+        let Some(m) = doc
+            .get(ENTERPRISE_USER_SCHEMA)
+            .and_then(|e| e.get("manager"))
+            .and_then(|m| m.get("value"))
+            .and_then(Value::as_str)
+        else {
+            return Ok(());
+        };
+        if m == self_id {
+            return Err(ScimError::invalid_value(
+                "a user cannot be their own manager",
+            ));
+        }
+        if tx
+            .user_names(tenant, &[m.to_string()])
+            .await
+            .map_err(store_err)?
+            .is_empty()
+        {
+            return Err(ScimError::invalid_value(format!(
+                "manager {m} is not a user of this tenant"
+            )));
+        }
+        Ok(())
+    }
+
+    /// GET /Users/{id}. 404 for an unknown or deprovisioned user.
+    pub async fn get_user(&self, c: &Caller, id: &str) -> ScimResult<Rendered> {
+        let mut tx = self.store().read().await.map_err(store_err)?;
+        let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+        let u = self
+            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
+            .await?;
+        self.render_one_user(tx.as_mut(), &schema, &u).await
+    }
+
+    /// GET /Users (and /.search): filter, sort and page in the database; returns
+    /// `(totalResults, page)`. Deprovisioned users are never listed. Errors: 400
+    /// invalidFilter for a filter naming unknown attributes or comparing in a way the
+    /// attribute's type does not allow.
+    pub async fn list_users(&self, c: &Caller, p: &ListParams) -> ScimResult<(u64, Vec<Rendered>)> {
+        let mut tx = self.store().read().await.map_err(store_err)?;
+        let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+        if let Some(f) = &p.filter {
+            scim_proto::filter::validate(f, &schema)?;
+        }
+        let q = ListQuery {
+            filter: p.filter.as_ref(),
+            schema: &schema,
+            sort_by: p.sort_by.as_ref(),
+            sort_order: p.sort_order,
+            offset: p.start_index.saturating_sub(1),
+            limit: p.count,
+            visibility: Visibility::Scim,
+        };
+        let (total, users) = tx.list_users(&c.tenant_id, &q).await.map_err(store_err)?;
+        let page = self
+            .render_users(tx.as_mut(), &c.tenant_id, &schema, &users)
+            .await?;
+        Ok((total, page))
+    }
+
+    /// POST /Users (rules 1–3, 7, 11): a userName held by a deprovisioned user revives that
+    /// user; by a local user adopts it; by any other user is 409 uniqueness.
+    pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
+        let r = self.create_user_tx(c, body).await;
+        if let Err(e) = &r {
+            let name = body
+                .get("userName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            self.audit_rejected(c, "User", None, name, e).await;
+        }
+        r
+    }
+
+    async fn create_user_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.store().write().await.map_err(store_err)?;
+        let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+        let n = normalize_resource(&schema, body)?;
+        let user_name = user_name_of(&n.doc)?;
+        policy::check_user(&n.doc, &settings, Write::Create)?;
+        let state = if wants_active(&n.doc) {
+            UserState::Active
+        } else {
+            UserState::Inactive
+        };
+        let existing = tx
+            .user_by_user_name(&c.tenant_id, &user_name)
+            .await
+            .map_err(store_err)?;
+        let (before, rec) = match existing {
+            Some(old) if old.state == UserState::Deprovisioned || old.source == Source::Local => {
+                let mut rec = old.clone();
+                self.check_manager(tx.as_mut(), &c.tenant_id, &rec.id, &n.doc)
+                    .await?;
+                rec.doc = n.doc;
+                rec.state = state;
+                rec.source = Source::Scim;
+                rec.version += 1;
+                rec.last_modified = now;
+                refresh(&mut rec, &schema)?;
+                tx.update_user(&rec).await.map_err(store_err)?;
+                (Some(old), rec)
+            }
+            Some(_) => {
+                return Err(ScimError::uniqueness(format!(
+                    "userName '{user_name}' is already in use in this tenant"
+                )))
+            }
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                self.check_manager(tx.as_mut(), &c.tenant_id, &id, &n.doc)
+                    .await?;
+                let mut rec = UserRecord {
+                    id,
+                    tenant_id: c.tenant_id.clone(),
+                    user_name: String::new(),
+                    external_id: None,
+                    display_name: None,
+                    state,
+                    source: Source::Scim,
+                    version: 1,
+                    created: now,
+                    last_modified: now,
+                    doc: n.doc,
+                    doc_folded: Value::Null,
+                    emails: vec![],
+                };
+                refresh(&mut rec, &schema)?;
+                tx.insert_user(&rec).await.map_err(store_err)?;
+                (None, rec)
+            }
+        };
+        let changed = changed_attrs(
+            before.as_ref().map(|b| &b.doc).unwrap_or(&Value::Null),
+            &rec.doc,
+            &schema,
+        );
+        let audit = Audit {
+            resource_type: "User",
+            outcome: user_outcome(before.as_ref(), &rec),
+            status: 201,
+            id: Some(rec.id.clone()),
+            name: Some(rec.user_name.clone()),
+            changed,
+            warnings: n.warnings,
+        };
+        self.audit(tx.as_mut(), c, audit).await?;
+        let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(out)
+    }
+
+    /// PUT /Users/{id} (RFC 7644 §3.5.1; rules 1, 2, 4): replaces the client-writable
+    /// attributes. Under the "ignore" blank-value policy, attributes sent blank keep their
+    /// stored value.
+    pub async fn replace_user(
+        &self,
+        c: &Caller,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> ScimResult<Rendered> {
+        let r = self.replace_user_tx(c, id, body, if_match).await;
+        if let Err(e) = &r {
+            let name = body
+                .get("userName")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            self.audit_rejected(c, "User", Some(id), name, e).await;
+        }
+        r
+    }
+
+    async fn replace_user_tx(
+        &self,
+        c: &Caller,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> ScimResult<Rendered> {
+        let mut tx = self.store().write().await.map_err(store_err)?;
+        let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+        let mut n = normalize_resource(&schema, body)?;
+        let mut rec = self
+            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
+            .await?;
+        check_if_match(if_match, rec.version)?;
+        if settings.blank_value_policy == BlankPolicy::Ignore {
+            for path in &n.blanks {
+                if let Some(old) = get_path(&rec.doc, path) {
+                    set_path(&mut n.doc, path, old.clone());
+                }
+            }
+        }
+        policy::check_user(&n.doc, &settings, Write::Replace)?;
+        self.check_manager(tx.as_mut(), &c.tenant_id, id, &n.doc)
+            .await?;
+        let before = rec.clone();
+        rec.doc = n.doc;
+        rec.state = if wants_active(&rec.doc) {
+            UserState::Active
+        } else {
+            UserState::Inactive
+        };
+        self.save_user(tx.as_mut(), &schema, &mut rec).await?;
+        let audit = Audit {
+            resource_type: "User",
+            outcome: user_outcome(Some(&before), &rec),
+            status: 200,
+            id: Some(rec.id.clone()),
+            name: Some(rec.user_name.clone()),
+            changed: changed_attrs(&before.doc, &rec.doc, &schema),
+            warnings: n.warnings,
+        };
+        self.audit(tx.as_mut(), c, audit).await?;
+        let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(out)
+    }
+
+    async fn save_user(
+        &self,
+        tx: &mut dyn Tx,
+        schema: &ResourceSchema,
+        rec: &mut UserRecord,
+    ) -> ScimResult<()> {
+        rec.source = Source::Scim;
+        rec.version += 1;
+        rec.last_modified = OffsetDateTime::now_utc();
+        refresh(rec, schema)?;
+        tx.update_user(rec).await.map_err(store_err)
+    }
+
+    /// PATCH /Users/{id} (RFC 7644 §3.5.2; rules 2, 4, 5, 8, 11), atomically: any failing
+    /// operation changes nothing.
+    pub async fn patch_user(
+        &self,
+        c: &Caller,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> ScimResult<Rendered> {
+        let r = self.patch_user_tx(c, id, body, if_match).await;
+        if let Err(e) = &r {
+            self.audit_rejected(c, "User", Some(id), None, e).await;
+        }
+        r
+    }
+
+    async fn patch_user_tx(
+        &self,
+        c: &Caller,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> ScimResult<Rendered> {
+        let req = PatchRequest::parse(body)?;
+        let mut tx = self.store().write().await.map_err(store_err)?;
+        let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+        let mut rec = self
+            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
+            .await?;
+        check_if_match(if_match, rec.version)?;
+        let mut doc = rec.doc.clone();
+        // `active` lives in the state; put it in the document so PATCH sees the current value.
+        if let Some(o) = doc.as_object_mut() {
+            o.insert("active".into(), Value::Bool(rec.state == UserState::Active));
+        }
+        let opts = PatchOptions {
+            blank_policy: settings.blank_value_policy,
+        };
+        let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
+        if outcome.changed.is_empty() && rec.source == Source::Scim {
+            if !outcome.warnings.is_empty() {
+                let audit = Audit {
+                    resource_type: "User",
+                    outcome: "updated",
+                    status: 200,
+                    id: Some(rec.id.clone()),
+                    name: Some(rec.user_name.clone()),
+                    changed: vec![],
+                    warnings: outcome.warnings,
+                };
+                self.audit(tx.as_mut(), c, audit).await?;
+                let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
+                tx.commit().await.map_err(store_err)?;
+                return Ok(out);
+            }
+            return self.render_one_user(tx.as_mut(), &schema, &rec).await;
+        }
+        policy::check_user(&doc, &settings, Write::Patch)?;
+        self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
+            .await?;
+        let before = rec.clone();
+        rec.state = if wants_active(&doc) {
+            UserState::Active
+        } else {
+            UserState::Inactive
+        };
+        rec.doc = doc;
+        self.save_user(tx.as_mut(), &schema, &mut rec).await?;
+        let audit = Audit {
+            resource_type: "User",
+            outcome: user_outcome(Some(&before), &rec),
+            status: 200,
+            id: Some(rec.id.clone()),
+            name: Some(rec.user_name.clone()),
+            changed: outcome.changed,
+            warnings: outcome.warnings,
+        };
+        self.audit(tx.as_mut(), c, audit).await?;
+        let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(out)
+    }
+
+    /// DELETE /Users/{id} (rules 6, 10): a soft delete. The user becomes `deprovisioned`,
+    /// keeps its group memberships and disappears from SCIM (404 afterwards).
+    pub async fn delete_user(
+        &self,
+        c: &Caller,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> ScimResult<()> {
+        let r = self.delete_user_tx(c, id, if_match).await;
+        if let Err(e) = &r {
+            self.audit_rejected(c, "User", Some(id), None, e).await;
+        }
+        r
+    }
+
+    async fn delete_user_tx(&self, c: &Caller, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut rec = self
+            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
+            .await?;
+        check_if_match(if_match, rec.version)?;
+        rec.state = UserState::Deprovisioned;
+        rec.version += 1;
+        rec.last_modified = OffsetDateTime::now_utc();
+        if let Some(o) = rec.doc.as_object_mut() {
+            o.insert("active".into(), Value::Bool(false));
+        }
+        tx.update_user(&rec).await.map_err(store_err)?;
+        let audit = Audit {
+            resource_type: "User",
+            outcome: "deprovisioned",
+            status: 204,
+            id: Some(rec.id.clone()),
+            name: Some(rec.user_name.clone()),
+            ..Default::default()
+        };
+        self.audit(tx.as_mut(), c, audit).await?;
+        tx.commit().await.map_err(store_err)
+    }
+}

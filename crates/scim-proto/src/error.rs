@@ -66,7 +66,11 @@ pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 impl ScimError {
     /// A new error with the given status, scimType and detail.
     pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
-        ScimError { status, scim_type, detail: detail.into() }
+        ScimError {
+            status,
+            scim_type,
+            detail: detail.into(),
+        }
     }
     /// 400 with `scimType` `t`.
     pub fn bad_request(t: ScimType, detail: impl Into<String>) -> Self {

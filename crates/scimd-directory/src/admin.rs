@@ -20,7 +20,6 @@ use scim_proto::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use scim_proto::{ScimError, ScimResult};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use time::OffsetDateTime;
 
 /// Display name of the built-in group that holds every user of a tenant.
 pub const ALL_USERS_GROUP: &str = "All Users";
@@ -193,7 +192,7 @@ impl Directory {
                 u.state.as_str()
             )));
         }
-        let now = OffsetDateTime::now_utc();
+        let now = render::now();
         let active = doc.get("active").and_then(Value::as_bool).unwrap_or(true);
         let emails = doc
             .get("emails")
@@ -370,7 +369,7 @@ impl Directory {
                 g.id
             )));
         }
-        let now = OffsetDateTime::now_utc();
+        let now = render::now();
         let g = GroupRecord {
             id: uuid::Uuid::new_v4().to_string(),
             tenant_id: tenant.to_string(),
@@ -453,7 +452,7 @@ impl Directory {
         let n = tx.add_members(tenant, id, &ms).await.map_err(store_err)?;
         if n > 0 {
             g.version += 1;
-            g.last_modified = OffsetDateTime::now_utc();
+            g.last_modified = render::now();
             tx.update_group(&g).await.map_err(store_err)?;
         }
         tx.commit().await.map_err(store_err)?;
@@ -475,7 +474,7 @@ impl Directory {
             .map_err(store_err)?;
         if n > 0 {
             g.version += 1;
-            g.last_modified = OffsetDateTime::now_utc();
+            g.last_modified = render::now();
             tx.update_group(&g).await.map_err(store_err)?;
         }
         tx.commit().await.map_err(store_err)?;
@@ -543,7 +542,7 @@ impl Directory {
             tenant_id: tenant.to_string(),
             name: name.to_string(),
             ty: canonical_ty,
-            created: OffsetDateTime::now_utc(),
+            created: render::now(),
         };
         match tx.insert_attribute(&row).await {
             Ok(()) => {}

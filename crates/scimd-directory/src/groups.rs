@@ -16,7 +16,6 @@ use scim_proto::{ScimError, ScimResult};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
-use time::OffsetDateTime;
 
 fn display_name(doc: &Value) -> ScimResult<String> {
     doc.get("displayName")
@@ -242,7 +241,7 @@ impl Directory {
     async fn create_group_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
         let schema = self.group_schema();
         let n = normalize_resource(&schema, body)?;
-        let now = OffsetDateTime::now_utc();
+        let now = render::now();
         let mut tx = self.store().write().await.map_err(store_err)?;
         let name = display_name(&n.doc)?;
         if let Some(existing) = tx
@@ -378,7 +377,7 @@ impl Directory {
             }
         }
         g.version += 1;
-        g.last_modified = OffsetDateTime::now_utc();
+        g.last_modified = render::now();
         tx.update_group(g).await.map_err(store_err)
     }
 
@@ -521,7 +520,7 @@ impl Directory {
                 &orphans,
                 UserState::Active,
                 UserState::Inactive,
-                OffsetDateTime::now_utc(),
+                render::now(),
             )
             .await
             .map_err(store_err)?;

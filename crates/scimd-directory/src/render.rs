@@ -14,6 +14,14 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// The current time, truncated to the microsecond the stores keep, so a resource reads back
+/// with the timestamps its write answered.
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .unwrap_or(t)
+}
+
 /// The weak entity tag of a version: `W/"<version>"` (RFC 7644 §3.14).
 pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
@@ -32,28 +40,28 @@ pub fn if_match_ok(header: &str, version: i64) -> bool {
     })
 }
 
-/// Copies the canonical `doc` into `out`, then the `schemas` list: the core URN, then every
-/// extension URN whose key holds a non-empty object.
-fn put_doc_and_schemas(
-    out: &mut Map<String, Value>,
-    core_urn: &str,
-    doc: &Value,
-    schema: &ResourceSchema,
-) {
+/// Starts a rendered resource: `schemas` (the core URN, then every extension URN whose key
+/// holds a non-empty object), `id`, then the canonical document's attributes.
+fn start(core_urn: &str, id: &str, doc: &Value, schema: &ResourceSchema) -> Map<String, Value> {
     let mut schemas = vec![Value::String(core_urn.to_string())];
+    let mut attrs = Map::new();
     if let Some(obj) = doc.as_object() {
         for (k, v) in obj {
             if let Some(ext) = schema.extension(k) {
                 if v.as_object().is_some_and(|o| !o.is_empty()) {
                     schemas.push(Value::String(ext.schema.id.clone()));
-                    out.insert(ext.schema.id.clone(), v.clone());
+                    attrs.insert(ext.schema.id.clone(), v.clone());
                 }
                 continue;
             }
-            out.insert(k.clone(), v.clone());
+            attrs.insert(k.clone(), v.clone());
         }
     }
+    let mut out = Map::new();
     out.insert("schemas".into(), Value::Array(schemas));
+    out.insert("id".into(), Value::String(id.to_string()));
+    out.extend(attrs);
+    out
 }
 
 fn meta(
@@ -82,9 +90,7 @@ pub fn user(
     groups: &[(String, String)],
     names: &HashMap<String, String>,
 ) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), Value::String(u.id.clone()));
-    put_doc_and_schemas(&mut out, USER_SCHEMA, &u.doc, schema);
+    let mut out = start(USER_SCHEMA, &u.id, &u.doc, schema);
     out.insert("active".into(), Value::Bool(u.state == UserState::Active));
     if let Some(m) = out
         .get_mut(scim_proto::schema::ENTERPRISE_USER_SCHEMA)
@@ -123,9 +129,7 @@ pub fn group(
     base_url: &str,
     members: Option<&[MemberRow]>,
 ) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), Value::String(g.id.clone()));
-    put_doc_and_schemas(&mut out, GROUP_SCHEMA, &g.doc, schema);
+    let mut out = start(GROUP_SCHEMA, &g.id, &g.doc, schema);
     if let Some(ms) = members {
         let v: Vec<Value> = ms
             .iter()

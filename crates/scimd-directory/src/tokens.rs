@@ -11,7 +11,6 @@ use crate::store::{StoreError, TenantRow, TokenRow, TokenScope};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use time::OffsetDateTime;
 
 /// Name of the tenant created on first start.
 pub const DEFAULT_TENANT: &str = "default";
@@ -41,7 +40,7 @@ impl Directory {
         if !tx.list_tenants().await?.is_empty() {
             return Ok(None);
         }
-        let now = OffsetDateTime::now_utc();
+        let now = crate::render::now();
         let tenant = TenantRow {
             id: uuid::Uuid::new_v4().to_string(),
             name: DEFAULT_TENANT.to_string(),
@@ -105,7 +104,7 @@ impl Directory {
         if !bool::from(row.secret_sha256.ct_eq(&hash)) || row.revoked.is_some() {
             return Ok(None);
         }
-        let now = OffsetDateTime::now_utc();
+        let now = crate::render::now();
         let stale = row
             .last_used
             .map(|t| (now - t).whole_seconds() >= LAST_USED_GRANULARITY_SECS)
@@ -150,7 +149,7 @@ impl Directory {
                 name: name.to_string(),
                 scope,
                 secret_sha256: hash_secret(&secret),
-                created: OffsetDateTime::now_utc(),
+                created: crate::render::now(),
                 last_used: None,
                 revoked: None,
             })
@@ -178,7 +177,7 @@ impl Directory {
     pub async fn revoke_token(&self, tenant_id: &str, name: &str) -> Result<bool, DirectoryError> {
         let mut tx = self.store().write().await?;
         let done = tx
-            .revoke_token(tenant_id, name, OffsetDateTime::now_utc())
+            .revoke_token(tenant_id, name, crate::render::now())
             .await?;
         tx.commit().await?;
         Ok(done)

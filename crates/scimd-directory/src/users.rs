@@ -20,7 +20,6 @@ use scim_proto::{ScimError, ScimResult};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
 
 /// Maps a store failure to the SCIM error a client sees: 409 uniqueness for a conflict,
 /// 400 invalidFilter for an untranslatable filter, 500 (detail logged, not sent) otherwise.
@@ -386,7 +385,7 @@ impl Directory {
     }
 
     async fn create_user_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
-        let now = OffsetDateTime::now_utc();
+        let now = render::now();
         let mut tx = self.store().write().await.map_err(store_err)?;
         let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         let n = normalize_resource(&schema, body)?;
@@ -540,7 +539,7 @@ impl Directory {
     ) -> ScimResult<()> {
         rec.source = Source::Scim;
         rec.version += 1;
-        rec.last_modified = OffsetDateTime::now_utc();
+        rec.last_modified = render::now();
         refresh(rec, schema)?;
         tx.update_user(rec).await.map_err(store_err)
     }
@@ -651,7 +650,7 @@ impl Directory {
         check_if_match(if_match, rec.version)?;
         rec.state = UserState::Deprovisioned;
         rec.version += 1;
-        rec.last_modified = OffsetDateTime::now_utc();
+        rec.last_modified = render::now();
         if let Some(o) = rec.doc.as_object_mut() {
             o.insert("active".into(), Value::Bool(false));
         }

@@ -1,0 +1,452 @@
+//! The command line: `scimd serve` and `scimd token create|list|revoke`.
+//!
+//! Settings given as flags win over `SCIMD_*` environment variables, which win over the
+//! TOML file named by `--config` / `SCIMD_CONFIG` (see [`crate::config`]).
+//!
+//! Output discipline: `token create` prints only the secret on stdout; `token list` prints
+//! a table on stdout; messages and logs go to stderr. `serve` prints the first-start
+//! banner (SCIM base URL and token) on stdout and `listening on <url>` on stderr.
+
+use crate::config::{self, parse_byte_size, Config, Settings};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use scimd_directory::directory::Directory;
+use scimd_directory::store::{TokenRow, TokenScope};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// scimd: a SCIM 2.0 directory server (RFC 7643 / RFC 7644) that identity providers such
+/// as Microsoft Entra ID provision users and groups into.
+#[derive(Debug, Parser)]
+#[command(
+    name = "scimd",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// TOML configuration file (keys as the flags, snake_case) [env: SCIMD_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL: sqlite://PATH [env: SCIMD_DATABASE] [default: sqlite://./scimd-data/scimd.db]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Log format [env: SCIMD_LOG_FORMAT] [default: text]
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+
+    /// Log filter: error, warn, info, debug, trace, or directives like info,scimd=debug
+    /// [env: SCIMD_LOG_LEVEL] [default: info; warn for token commands]
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve SCIM over HTTP(S). On first start with an empty database, creates the default
+    /// tenant and a SCIM token, and prints the SCIM base URL and the token once.
+    Serve(ServeArgs),
+    /// Manage the default tenant's API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// Flags of `scimd serve`.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on, HOST:PORT (port 0: any free port) [env: SCIMD_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// URL clients reach this server at; the SCIM base is this URL + /scim/v2
+    /// [env: SCIMD_PUBLIC_URL] [default: http(s)://LISTEN-ADDRESS]
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// PEM certificate chain; with --tls-key, serve HTTPS [env: SCIMD_TLS_CERT]
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert [env: SCIMD_TLS_KEY]
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Largest request body accepted, in bytes (suffixes KiB, MiB accepted); published as
+    /// maxPayloadSize [env: SCIMD_MAX_BODY_BYTES] [default: 4MiB]
+    #[arg(long, value_name = "BYTES", value_parser = parse_size_arg)]
+    pub max_body_bytes: Option<u64>,
+}
+
+fn parse_size_arg(s: &str) -> Result<u64, String> {
+    parse_byte_size(s)
+        .ok_or_else(|| format!("expected a number of bytes (e.g. 4194304 or 4MiB), got {s:?}"))
+}
+
+/// Token scope as given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// May call /scim/v2 (what an identity provider needs).
+    Scim,
+    /// May call the admin API /api/v1.
+    Admin,
+}
+
+impl From<ScopeArg> for TokenScope {
+    fn from(s: ScopeArg) -> TokenScope {
+        match s {
+            ScopeArg::Scim => TokenScope::Scim,
+            ScopeArg::Admin => TokenScope::Admin,
+        }
+    }
+}
+
+/// `scimd token ...`: act on the default tenant's tokens.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (only the secret) on stdout. Shown once.
+    Create {
+        /// Token name, unique among the tenant's active tokens (e.g. entra-prod)
+        #[arg(long)]
+        name: String,
+        /// Token scope
+        #[arg(long, value_enum, default_value_t = ScopeArg::Scim)]
+        scope: ScopeArg,
+    },
+    /// List tokens: name, scope, created, last used, revoked.
+    List,
+    /// Revoke the active token NAME; exits non-zero when there is none.
+    Revoke {
+        /// Token name
+        name: String,
+    },
+}
+
+impl Cli {
+    /// The settings the flags give (the top layer).
+    pub fn flag_settings(&self) -> Settings {
+        let mut s = Settings {
+            database: self.database.clone(),
+            log_format: self.log_format.clone(),
+            log_level: self.log_level.clone(),
+            ..Default::default()
+        };
+        if let Command::Serve(a) = &self.command {
+            s.listen = a.listen.clone();
+            s.public_url = a.public_url.clone();
+            s.tls_cert = a.tls_cert.clone();
+            s.tls_key = a.tls_key.clone();
+            s.max_body_bytes = a.max_body_bytes;
+        }
+        s
+    }
+
+    /// Resolves the configuration from the flags, `env` and the configuration file.
+    pub fn resolve_config(
+        &self,
+        env: &std::collections::HashMap<String, String>,
+    ) -> Result<Config, config::ConfigError> {
+        let default_level = match self.command {
+            Command::Serve(_) => config::DEFAULT_LOG_LEVEL,
+            Command::Token(_) => "warn",
+        };
+        config::load(
+            self.flag_settings(),
+            self.config.as_deref(),
+            env,
+            default_level,
+        )
+    }
+}
+
+/// Installs the global `tracing` subscriber writing to stderr. A no-op if one is installed.
+///
+/// Errors: a log filter that does not parse.
+pub fn init_logging(format: config::LogFormat, level: &str) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .map_err(|e| format!("invalid log level {level:?}: {e}"))?;
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_env_filter(filter);
+    let _ = match format {
+        config::LogFormat::Text => builder.try_init(),
+        config::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+    };
+    Ok(())
+}
+
+/// Runs the program: parses the command line, resolves the configuration, and dispatches.
+/// Exit codes: 0 success, 1 failure, 2 usage or configuration error.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = config::process_env();
+    let cfg = match cli.resolve_config(&env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = init_logging(cfg.log_format, &cfg.log_level) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Serve(_) => crate::server::serve(cfg).await.map(|()| ExitCode::SUCCESS),
+            Command::Token(t) => run_token(t, &cfg).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a `token` subcommand against the configured database's default tenant.
+///
+/// The database must have been initialised by a first `scimd serve`.
+pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
+    let store = crate::server::open_store(&cfg.database).await?;
+    let base = format!(
+        "{}/scim/v2",
+        cfg.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", cfg.listen))
+    );
+    let dir = Directory::new(store, base);
+    let tenant = dir.default_tenant_id().await?;
+    match cmd {
+        TokenCommand::Create { name, scope } => {
+            let scope: TokenScope = scope.into();
+            let secret = dir.create_token(&tenant, &name, scope).await?;
+            println!("{secret}");
+            eprintln!(
+                "created token '{}' (scope {}); its secret, printed above, is shown only this once",
+                name.trim(),
+                scope.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::List => {
+            let rows = dir.list_tokens(&tenant).await?;
+            print!("{}", token_table(&rows));
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Revoke { name } => {
+            if dir.revoke_token(&tenant, &name).await? {
+                eprintln!("revoked token '{name}'");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("error: no active token named '{name}' (see `scimd token list`)");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+fn fmt_time(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// The `token list` table: NAME, SCOPE, CREATED, LAST USED, REVOKED (UTC times; `never`
+/// and `-` for absent values), columns padded, one token a line, oldest first.
+pub fn token_table(rows: &[TokenRow]) -> String {
+    let header = ["NAME", "SCOPE", "CREATED", "LAST USED", "REVOKED"].map(String::from);
+    let mut lines: Vec<[String; 5]> = vec![header];
+    for r in rows {
+        lines.push([
+            r.name.clone(),
+            r.scope.as_str().to_string(),
+            fmt_time(r.created),
+            r.last_used.map(fmt_time).unwrap_or_else(|| "never".into()),
+            r.revoked.map(fmt_time).unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for l in &lines {
+        for (w, c) in widths.iter_mut().zip(l.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for l in &lines {
+        let mut line = String::new();
+        for (i, (c, w)) in l.iter().zip(widths.iter()).enumerate() {
+            if i + 1 == l.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                line.push_str(&" ".repeat(w - c.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use std::collections::HashMap;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_flags_and_globals() {
+        let cli = Cli::try_parse_from([
+            "scimd",
+            "--database",
+            "sqlite:///tmp/a.db",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-body-bytes",
+            "8MiB",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        let s = cli.flag_settings();
+        assert_eq!(s.database.as_deref(), Some("sqlite:///tmp/a.db"));
+        assert_eq!(s.listen.as_deref(), Some("127.0.0.1:0"));
+        assert_eq!(s.max_body_bytes, Some(8 << 20));
+        assert_eq!(s.log_format.as_deref(), Some("json"));
+        // env below flags
+        let env: HashMap<String, String> = [
+            ("SCIMD_LISTEN".to_string(), "0.0.0.0:1".to_string()),
+            (
+                "SCIMD_PUBLIC_URL".to_string(),
+                "https://x.example".to_string(),
+            ),
+        ]
+        .into();
+        let c = cli.resolve_config(&env).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:0");
+        assert_eq!(c.public_url.as_deref(), Some("https://x.example"));
+        assert_eq!(c.log_level, "info");
+    }
+
+    #[test]
+    fn token_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "scimd",
+            "token",
+            "create",
+            "--name",
+            "entra",
+            "--database",
+            "sqlite://x.db",
+        ])
+        .unwrap();
+        match &cli.command {
+            Command::Token(TokenCommand::Create { name, scope }) => {
+                assert_eq!(name, "entra");
+                assert_eq!(*scope, ScopeArg::Scim);
+            }
+            c => panic!("{c:?}"),
+        }
+        assert_eq!(
+            cli.resolve_config(&HashMap::new()).unwrap().log_level,
+            "warn"
+        );
+        let cli = Cli::try_parse_from([
+            "scimd", "token", "create", "--name", "a", "--scope", "admin",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Token(TokenCommand::Create {
+                scope: ScopeArg::Admin,
+                ..
+            })
+        ));
+        assert!(Cli::try_parse_from([
+            "scimd", "token", "create", "--name", "a", "--scope", "root"
+        ])
+        .is_err());
+        let cli = Cli::try_parse_from(["scimd", "token", "revoke", "entra"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Token(TokenCommand::Revoke { .. })
+        ));
+        assert!(Cli::try_parse_from(["scimd", "token", "list"]).is_ok());
+        // serve-only flags are not accepted by token commands
+        assert!(Cli::try_parse_from(["scimd", "token", "list", "--listen", "x"]).is_err());
+        assert!(Cli::try_parse_from(["scimd", "serve", "--max-body-bytes", "lots"]).is_err());
+    }
+
+    #[test]
+    fn table_layout() {
+        let t = time::macros::datetime!(2026-01-02 03:04:05 UTC);
+        let rows = vec![
+            TokenRow {
+                id: "1".into(),
+                tenant_id: "t".into(),
+                name: "initial".into(),
+                scope: TokenScope::Scim,
+                secret_sha256: vec![],
+                created: t,
+                last_used: Some(t),
+                revoked: None,
+            },
+            TokenRow {
+                id: "2".into(),
+                tenant_id: "t".into(),
+                name: "ops-admin".into(),
+                scope: TokenScope::Admin,
+                secret_sha256: vec![],
+                created: t,
+                last_used: None,
+                revoked: Some(t),
+            },
+        ];
+        let table = token_table(&rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "NAME       SCOPE  CREATED               LAST USED             REVOKED"
+        );
+        assert_eq!(
+            lines[1],
+            "initial    scim   2026-01-02 03:04:05Z  2026-01-02 03:04:05Z  -"
+        );
+        assert_eq!(
+            lines[2],
+            "ops-admin  admin  2026-01-02 03:04:05Z  never                 2026-01-02 03:04:05Z"
+        );
+    }
+}

@@ -1,0 +1,591 @@
+//! Layered configuration: command-line flags, then `SCIMD_*` environment variables, then an
+//! optional TOML file (`--config FILE` / `SCIMD_CONFIG`), then built-in defaults.
+//!
+//! Every setting exists in all three layers under matching names:
+//!
+//! | flag               | environment variable   | TOML key         | default                           |
+//! |--------------------|------------------------|------------------|-----------------------------------|
+//! | `--listen`         | `SCIMD_LISTEN`         | `listen`         | `127.0.0.1:8080`                  |
+//! | `--database`       | `SCIMD_DATABASE`       | `database`       | `sqlite://./scimd-data/scimd.db`  |
+//! | `--public-url`     | `SCIMD_PUBLIC_URL`     | `public_url`     | `http(s)://<bound address>`       |
+//! | `--tls-cert`       | `SCIMD_TLS_CERT`       | `tls_cert`       | none                              |
+//! | `--tls-key`        | `SCIMD_TLS_KEY`        | `tls_key`        | none                              |
+//! | `--log-format`     | `SCIMD_LOG_FORMAT`     | `log_format`     | `text`                            |
+//! | `--log-level`      | `SCIMD_LOG_LEVEL`      | `log_level`      | `info` (`warn` for `token`)       |
+//! | `--max-body-bytes` | `SCIMD_MAX_BODY_BYTES` | `max_body_bytes` | `4194304` (4 MiB)                 |
+//! | `--config`         | `SCIMD_CONFIG`         | —                | none                              |
+//!
+//! TOML keys may also be written in kebab case (`public-url`). Unknown TOML keys are an
+//! error (a typo must not be silently ignored); empty environment variables count as unset.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default database URL (SQLite file under the working directory).
+pub const DEFAULT_DATABASE: &str = "sqlite://./scimd-data/scimd.db";
+/// Default request body limit: 4 MiB, enough for a PATCH carrying thousands of members.
+/// Published as `bulk.maxPayloadSize` in `/ServiceProviderConfig`.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
+/// Smallest accepted body limit (1 KiB): below it no SCIM request fits.
+pub const MIN_MAX_BODY_BYTES: u64 = 1024;
+/// Default log level directive for `serve`.
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+/// Prefix of the environment variables read.
+pub const ENV_PREFIX: &str = "SCIMD_";
+
+/// A configuration error: a message a person can act on.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(msg.into()))
+}
+
+/// One layer of settings, every field optional: what the flags, the environment or the file say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Listen address `HOST:PORT` (port 0: an ephemeral port).
+    pub listen: Option<String>,
+    /// Database URL: `sqlite://PATH` (or `postgres://...`, not built yet).
+    pub database: Option<String>,
+    /// Public base URL clients use (`https://scim.example.com`); the SCIM base is `<public_url>/scim/v2`.
+    #[serde(alias = "public-url")]
+    pub public_url: Option<String>,
+    /// PEM certificate chain file (with `tls_key`: serve HTTPS).
+    #[serde(alias = "tls-cert")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key file.
+    #[serde(alias = "tls-key")]
+    pub tls_key: Option<PathBuf>,
+    /// `text` or `json`.
+    #[serde(alias = "log-format")]
+    pub log_format: Option<String>,
+    /// A `tracing` filter directive: `info`, `debug`, `info,scimd=debug` ...
+    #[serde(alias = "log-level")]
+    pub log_level: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[serde(alias = "max-body-bytes")]
+    pub max_body_bytes: Option<u64>,
+}
+
+impl Settings {
+    /// Field by field: `self` where set, otherwise `lower`.
+    pub fn or(self, lower: Settings) -> Settings {
+        Settings {
+            listen: self.listen.or(lower.listen),
+            database: self.database.or(lower.database),
+            public_url: self.public_url.or(lower.public_url),
+            tls_cert: self.tls_cert.or(lower.tls_cert),
+            tls_key: self.tls_key.or(lower.tls_key),
+            log_format: self.log_format.or(lower.log_format),
+            log_level: self.log_level.or(lower.log_level),
+            max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+        }
+    }
+
+    /// Reads the `SCIMD_*` variables from `vars` (name → value). Empty values count as unset.
+    ///
+    /// Errors: `SCIMD_MAX_BODY_BYTES` that is not a non-negative integer.
+    pub fn from_env(vars: &HashMap<String, String>) -> Result<Settings, ConfigError> {
+        let get = |name: &str| -> Option<String> {
+            vars.get(&format!("{ENV_PREFIX}{name}"))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let max_body_bytes = match get("MAX_BODY_BYTES") {
+            None => None,
+            Some(v) => Some(parse_byte_size(&v).ok_or_else(|| {
+                ConfigError(format!(
+                    "SCIMD_MAX_BODY_BYTES must be a number of bytes, got {v:?}"
+                ))
+            })?),
+        };
+        Ok(Settings {
+            listen: get("LISTEN"),
+            database: get("DATABASE"),
+            public_url: get("PUBLIC_URL"),
+            tls_cert: get("TLS_CERT").map(PathBuf::from),
+            tls_key: get("TLS_KEY").map(PathBuf::from),
+            log_format: get("LOG_FORMAT"),
+            log_level: get("LOG_LEVEL"),
+            max_body_bytes,
+        })
+    }
+
+    /// Parses a TOML configuration document. `origin` names it in error messages.
+    ///
+    /// Errors: invalid TOML, unknown keys, values of the wrong type.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Settings, ConfigError> {
+        toml::from_str(text)
+            .map_err(|e| ConfigError(format!("invalid configuration file {origin}: {e}")))
+    }
+
+    /// Reads and parses a TOML configuration file.
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!(
+                "cannot read configuration file {}: {e}",
+                path.display()
+            ))
+        })?;
+        Settings::from_toml(&text, &path.display().to_string())
+    }
+}
+
+/// Parses a byte count: a plain integer, or an integer with a `KiB`/`MiB`/`GiB` (or `K`/`M`/`G`) suffix.
+pub fn parse_byte_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let lower = s.to_ascii_lowercase();
+    let (num, mult) = [
+        ("kib", 1u64 << 10),
+        ("mib", 1 << 20),
+        ("gib", 1 << 30),
+        ("k", 1 << 10),
+        ("m", 1 << 20),
+        ("g", 1 << 30),
+    ]
+    .iter()
+    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|n| (n.trim().to_string(), *m)))
+    .unwrap_or((lower.clone(), 1));
+    num.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// Parses `text` / `json` (case-insensitive).
+    pub fn parse(s: &str) -> Option<LogFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+/// TLS files (PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// The resolved configuration of `scimd serve` (and the subset the `token` commands use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Listen address, `HOST:PORT`.
+    pub listen: String,
+    /// Database URL.
+    pub database: String,
+    /// Public base URL without trailing slash (and without `/scim/v2`), if configured;
+    /// otherwise derived from the bound address when serving.
+    pub public_url: Option<String>,
+    /// TLS files, when serving HTTPS.
+    pub tls: Option<TlsFiles>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter directive.
+    pub log_level: String,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: DEFAULT_LISTEN.to_string(),
+            database: DEFAULT_DATABASE.to_string(),
+            public_url: None,
+            tls: None,
+            log_format: LogFormat::Text,
+            log_level: DEFAULT_LOG_LEVEL.to_string(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl Config {
+    /// Resolves layers: `flags` over `env` over `file` over the defaults, and validates.
+    /// `default_log_level` is used when no layer sets a level.
+    ///
+    /// Errors: only one of the TLS files given; an unknown log format; a public URL that is
+    /// not `http(s)://`; a body limit below [`MIN_MAX_BODY_BYTES`]; an empty listen address.
+    pub fn resolve(
+        flags: Settings,
+        env: Settings,
+        file: Settings,
+        default_log_level: &str,
+    ) -> Result<Config, ConfigError> {
+        let s = flags.or(env).or(file);
+        let listen = s
+            .listen
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
+            .trim()
+            .to_string();
+        if listen.is_empty() {
+            return err(
+                "the listen address must not be empty (expected HOST:PORT, e.g. 127.0.0.1:8080)",
+            );
+        }
+        let database = s
+            .database
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_string())
+            .trim()
+            .to_string();
+        let tls =
+            match (s.tls_cert, s.tls_key) {
+                (None, None) => None,
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (Some(_), None) => return err(
+                    "--tls-cert was given without --tls-key: give both to serve HTTPS, or neither",
+                ),
+                (None, Some(_)) => return err(
+                    "--tls-key was given without --tls-cert: give both to serve HTTPS, or neither",
+                ),
+            };
+        let log_format = match s.log_format {
+            None => LogFormat::Text,
+            Some(f) => LogFormat::parse(&f).ok_or_else(|| {
+                ConfigError(format!("unknown log format {f:?}: expected text or json"))
+            })?,
+        };
+        let public_url = match s.public_url {
+            None => None,
+            Some(u) => Some(normalize_public_url(&u)?),
+        };
+        let max_body_bytes = s.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if max_body_bytes < MIN_MAX_BODY_BYTES {
+            return err(format!(
+                "the body limit must be at least {MIN_MAX_BODY_BYTES} bytes, got {max_body_bytes}"
+            ));
+        }
+        let log_level = s
+            .log_level
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| default_log_level.to_string());
+        Ok(Config {
+            listen,
+            database,
+            public_url,
+            tls,
+            log_format,
+            log_level,
+            max_body_bytes,
+        })
+    }
+
+    /// The public base URL: the configured one, or `http(s)://<addr>` of the bound address.
+    pub fn public_base(&self, bound: std::net::SocketAddr) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => format!(
+                "{}://{}",
+                if self.tls.is_some() { "https" } else { "http" },
+                bound
+            ),
+        }
+    }
+}
+
+/// Checks a public URL: `http://` or `https://`, trailing `/` removed, a trailing `/scim/v2`
+/// removed (the SCIM base is always `<public_url>/scim/v2`).
+pub fn normalize_public_url(u: &str) -> Result<String, ConfigError> {
+    let u = u.trim();
+    let lower = u.to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &u[8..]
+    } else if lower.starts_with("http://") {
+        &u[7..]
+    } else {
+        return err(format!(
+            "the public URL must start with http:// or https://, got {u:?}"
+        ));
+    };
+    if rest.trim_matches('/').is_empty() {
+        return err(format!("the public URL has no host: {u:?}"));
+    }
+    if u.contains(['?', '#']) {
+        return err(format!(
+            "the public URL must not have a query or fragment, got {u:?}"
+        ));
+    }
+    let mut u = u.trim_end_matches('/').to_string();
+    if u.to_ascii_lowercase().ends_with("/scim/v2") {
+        u.truncate(u.len() - "/scim/v2".len());
+        u = u.trim_end_matches('/').to_string();
+    }
+    Ok(u)
+}
+
+/// The process environment as a map (only `SCIMD_*` variables, only valid UTF-8).
+pub fn process_env() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect()
+}
+
+/// The configuration file to read: the flag's, else `SCIMD_CONFIG`'s, else none.
+pub fn config_file(flag: Option<&Path>, env: &HashMap<String, String>) -> Option<PathBuf> {
+    flag.map(Path::to_path_buf).or_else(|| {
+        env.get(&format!("{ENV_PREFIX}CONFIG"))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// Resolves a configuration from the flags, the given environment and the configuration file
+/// the flag or `SCIMD_CONFIG` names (read from disk).
+pub fn load(
+    flags: Settings,
+    config_flag: Option<&Path>,
+    env: &HashMap<String, String>,
+    default_log_level: &str,
+) -> Result<Config, ConfigError> {
+    let file = match config_file(config_flag, env) {
+        Some(p) => Settings::from_file(&p)?,
+        None => Settings::default(),
+    };
+    Config::resolve(flags, Settings::from_env(env)?, file, default_log_level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::resolve(
+            Settings::default(),
+            Settings::default(),
+            Settings::default(),
+            "info",
+        )
+        .unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.max_body_bytes, 4 * 1024 * 1024);
+        assert_eq!(
+            c.public_base("127.0.0.1:8080".parse().unwrap()),
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn flags_beat_env_beat_file() {
+        let file = Settings::from_toml(
+            r#"
+            listen = "0.0.0.0:9000"
+            database = "sqlite:///file.db"
+            public_url = "https://file.example"
+            log_format = "json"
+            max_body_bytes = 2048
+            "#,
+            "test.toml",
+        )
+        .unwrap();
+        let envs = Settings::from_env(&env(&[
+            ("SCIMD_LISTEN", "127.0.0.1:7000"),
+            ("SCIMD_DATABASE", "sqlite:///env.db"),
+            ("SCIMD_LOG_LEVEL", "debug"),
+        ]))
+        .unwrap();
+        let flags = Settings {
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(flags, envs, file, "info").unwrap();
+        assert_eq!(c.listen, "127.0.0.1:0"); // flag
+        assert_eq!(c.database, "sqlite:///env.db"); // env over file
+        assert_eq!(c.log_level, "debug"); // env
+        assert_eq!(c.public_url.as_deref(), Some("https://file.example")); // file
+        assert_eq!(c.log_format, LogFormat::Json); // file
+        assert_eq!(c.max_body_bytes, 2048); // file
+    }
+
+    #[test]
+    fn empty_env_counts_as_unset() {
+        let e =
+            Settings::from_env(&env(&[("SCIMD_LISTEN", ""), ("SCIMD_DATABASE", "  ")])).unwrap();
+        assert_eq!(e, Settings::default());
+    }
+
+    #[test]
+    fn env_body_size_parsing() {
+        let e = Settings::from_env(&env(&[("SCIMD_MAX_BODY_BYTES", "8MiB")])).unwrap();
+        assert_eq!(e.max_body_bytes, Some(8 * 1024 * 1024));
+        assert!(Settings::from_env(&env(&[("SCIMD_MAX_BODY_BYTES", "lots")])).is_err());
+        assert_eq!(parse_byte_size("4096"), Some(4096));
+        assert_eq!(parse_byte_size("16k"), Some(16384));
+        assert_eq!(parse_byte_size("1 GiB"), Some(1 << 30));
+        assert_eq!(parse_byte_size("-1"), None);
+    }
+
+    #[test]
+    fn toml_kebab_case_and_unknown_keys() {
+        let s = Settings::from_toml(
+            "public-url = \"http://x\"\nmax-body-bytes = 5000\ntls-cert = \"c.pem\"",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("http://x"));
+        assert_eq!(s.max_body_bytes, Some(5000));
+        assert_eq!(s.tls_cert, Some(PathBuf::from("c.pem")));
+        let e = Settings::from_toml("lisen = \"x\"", "t").unwrap_err();
+        assert!(e.0.contains("lisen"), "{e}");
+        assert!(Settings::from_toml("max_body_bytes = \"big\"", "t").is_err());
+    }
+
+    #[test]
+    fn tls_both_or_neither() {
+        let only_cert = Settings {
+            tls_cert: Some("c.pem".into()),
+            ..Default::default()
+        };
+        let e = Config::resolve(only_cert, Settings::default(), Settings::default(), "info")
+            .unwrap_err();
+        assert!(e.0.contains("--tls-key"), "{e}");
+        // cert from a flag, key from the environment: both given.
+        let c = Config::resolve(
+            Settings {
+                tls_cert: Some("c.pem".into()),
+                ..Default::default()
+            },
+            Settings {
+                tls_key: Some("k.pem".into()),
+                ..Default::default()
+            },
+            Settings::default(),
+            "info",
+        )
+        .unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert_eq!(
+            c.public_base("127.0.0.1:8443".parse().unwrap()),
+            "https://127.0.0.1:8443"
+        );
+    }
+
+    #[test]
+    fn validation() {
+        let bad_fmt = Settings {
+            log_format: Some("xml".into()),
+            ..Default::default()
+        };
+        assert!(
+            Config::resolve(bad_fmt, Settings::default(), Settings::default(), "info").is_err()
+        );
+        let small = Settings {
+            max_body_bytes: Some(10),
+            ..Default::default()
+        };
+        assert!(Config::resolve(small, Settings::default(), Settings::default(), "info").is_err());
+        let bad_url = Settings {
+            public_url: Some("scim.example.com".into()),
+            ..Default::default()
+        };
+        assert!(
+            Config::resolve(bad_url, Settings::default(), Settings::default(), "info").is_err()
+        );
+        let c = Config::resolve(
+            Settings::default(),
+            Settings::default(),
+            Settings::default(),
+            "warn",
+        )
+        .unwrap();
+        assert_eq!(c.log_level, "warn");
+    }
+
+    #[test]
+    fn public_url_normalisation() {
+        assert_eq!(
+            normalize_public_url("https://scim.example.com/").unwrap(),
+            "https://scim.example.com"
+        );
+        assert_eq!(
+            normalize_public_url("https://x.example/base/scim/v2/").unwrap(),
+            "https://x.example/base"
+        );
+        assert_eq!(
+            normalize_public_url("HTTP://x:8080").unwrap(),
+            "HTTP://x:8080"
+        );
+        assert!(normalize_public_url("ftp://x").is_err());
+        assert!(normalize_public_url("https://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn config_file_choice() {
+        let e = env(&[("SCIMD_CONFIG", "/etc/scimd.toml")]);
+        assert_eq!(
+            config_file(None, &e),
+            Some(PathBuf::from("/etc/scimd.toml"))
+        );
+        assert_eq!(
+            config_file(Some(Path::new("a.toml")), &e),
+            Some(PathBuf::from("a.toml"))
+        );
+        assert_eq!(config_file(None, &HashMap::new()), None);
+    }
+
+    #[test]
+    fn load_reads_the_file() {
+        let dir = std::env::temp_dir().join(format!("scimd-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("scimd.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9999\"\nlog_level = \"debug\"\n",
+        )
+        .unwrap();
+        let e = env(&[
+            ("SCIMD_CONFIG", path.to_str().unwrap()),
+            ("SCIMD_LOG_LEVEL", "trace"),
+        ]);
+        let c = load(Settings::default(), None, &e, "info").unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9999");
+        assert_eq!(c.log_level, "trace");
+        let missing = load(
+            Settings::default(),
+            Some(&dir.join("nope.toml")),
+            &HashMap::new(),
+            "info",
+        )
+        .unwrap_err();
+        assert!(
+            missing.0.contains("cannot read configuration file"),
+            "{missing}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,199 @@
+//! SCIM responses and errors: every response under `/scim/v2`, errors included, is
+//! `application/scim+json`, and every error carries an RFC 7644 §3.12 body.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use scim_proto::ScimError;
+use scimd_directory::directory::DirectoryError;
+use serde_json::Value;
+
+/// The SCIM media type (RFC 7644 §3.1).
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// The `WWW-Authenticate` challenge sent with every 401.
+pub const BEARER_CHALLENGE: &str = "Bearer realm=\"scimd\"";
+
+/// A JSON response with `Content-Type: application/scim+json`.
+pub fn scim_json(status: StatusCode, body: &Value) -> Response {
+    json_with_type(status, body, SCIM_CONTENT_TYPE)
+}
+
+/// A JSON response with `Content-Type: application/json` (operational endpoints).
+pub fn plain_json(status: StatusCode, body: &Value) -> Response {
+    json_with_type(status, body, "application/json")
+}
+
+fn json_with_type(status: StatusCode, body: &Value, content_type: &'static str) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut res = Response::new(Body::from(bytes));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+/// An error as a handler returns it; renders as a SCIM error body with its status.
+///
+/// 401s carry `WWW-Authenticate: Bearer realm="scimd"`. A status outside 400..=599 is
+/// rendered as 500.
+#[derive(Debug)]
+pub struct ApiError(pub ScimError);
+
+impl From<ScimError> for ApiError {
+    fn from(e: ScimError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::Invalid(m) => ApiError(ScimError::invalid_value(m)),
+            DirectoryError::Store(s) => {
+                tracing::error!(error = %s, "store error");
+                ApiError(ScimError::internal(
+                    "the directory could not complete the request because of a storage error",
+                ))
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// Renders the error; a 500 from the directory (whose storage errors become 500s) counts
+    /// in `scimd_store_errors_total`.
+    fn into_response(self) -> Response {
+        if self.0.status == 500 {
+            crate::metrics::store_error();
+        }
+        error_response(&self.0)
+    }
+}
+
+/// Renders a [`ScimError`] (RFC 7644 §3.12).
+pub fn error_response(e: &ScimError) -> Response {
+    let status = StatusCode::from_u16(e.status)
+        .ok()
+        .filter(|s| s.is_client_error() || s.is_server_error())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut body = e.to_json();
+    if status.as_u16() != e.status {
+        body["status"] = Value::String(status.as_u16().to_string());
+    }
+    let mut res = scim_json(status, &body);
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static(BEARER_CHALLENGE));
+    }
+    res
+}
+
+/// Fallback for unknown routes: 404 with a SCIM error body.
+pub async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    error_response(&ScimError::not_found(format!(
+        "no endpoint {} {}",
+        method,
+        uri.path()
+    )))
+}
+
+/// Rewrites error responses produced outside the handlers (axum's 405 for a wrong method,
+/// body-limit 413s, extractor rejections) into SCIM error bodies, keeping their status and
+/// headers (`Allow` among them). Responses that are already JSON are left alone.
+pub async fn scimify(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            let ct = ct.to_ascii_lowercase();
+            ct.starts_with(SCIM_CONTENT_TYPE) || ct.starts_with("application/json")
+        })
+        .unwrap_or(false);
+    if is_json {
+        return res;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = res
+                .headers()
+                .get(ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            if allow.is_empty() {
+                format!("method {method} is not allowed on {path}")
+            } else {
+                format!("method {method} is not allowed on {path}; allowed: {allow}")
+            }
+        }
+        StatusCode::NOT_FOUND => format!("no endpoint {method} {path}"),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            "the request body is larger than this server accepts".to_string()
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "unsupported content type: send application/scim+json".to_string()
+        }
+        s => s.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let (mut parts, _) = res.into_parts();
+    let fresh = error_response(&ScimError::new(status.as_u16(), None, detail));
+    let (fresh_parts, body) = fresh.into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    for (k, v) in fresh_parts.headers.iter() {
+        parts.headers.insert(k, v.clone());
+    }
+    Response::from_parts(parts, body)
+}
+
+/// The response for a panic caught in a handler: 500 with a SCIM error body. The panic
+/// message is logged, never sent.
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let msg = if let Some(s) = err.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = err.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else {
+        "unknown panic".to_string()
+    };
+    tracing::error!(panic = %msg, "handler panicked");
+    crate::metrics::panic_caught();
+    scim_json(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &ScimError::internal(
+            "internal error: the server failed while handling this request; it has been logged",
+        )
+        .to_json(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn error_bodies() {
+        let res = error_response(&ScimError::new(401, None, "no token"));
+        assert_eq!(res.status(), 401);
+        assert_eq!(res.headers()[WWW_AUTHENTICATE], BEARER_CHALLENGE);
+        assert_eq!(res.headers()[CONTENT_TYPE], SCIM_CONTENT_TYPE);
+        let res = error_response(&ScimError::new(200, None, "odd"));
+        assert_eq!(res.status(), 500);
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["status"], "500");
+    }
+}

@@ -1,0 +1,5 @@
+//! The `scimd` binary; see [`scimd::cli`].
+
+fn main() -> std::process::ExitCode {
+    scimd::cli::main()
+}

@@ -1,0 +1,261 @@
+//! Router-level tests that need no database: a store that is always down stands in, so
+//! these exercise routing, middleware, errors and discovery plumbing only. The HTTP
+//! integration suite (crates/scimd/tests) covers behaviour over a real store.
+
+use crate::errors::SCIM_CONTENT_TYPE;
+use crate::server::{router, AppState};
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use scimd_directory::directory::Directory;
+use scimd_directory::store::{Store, StoreError, StoreResult, Tx};
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct DownStore;
+
+#[async_trait]
+impl Store for DownStore {
+    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
+        Err(StoreError::Backend("down".into()))
+    }
+    async fn write(&self) -> StoreResult<Box<dyn Tx>> {
+        Err(StoreError::Backend("down".into()))
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        Err(StoreError::Backend("down".into()))
+    }
+}
+
+fn app() -> axum::Router {
+    let directory = Directory::new(Arc::new(DownStore), "http://scim.test/scim/v2");
+    router(AppState {
+        directory,
+        max_body_bytes: 4096,
+    })
+}
+
+async fn call(req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let res = app().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    (status, headers, body)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn assert_scim_error(status: StatusCode, headers: &axum::http::HeaderMap, body: &Value, want: u16) {
+    assert_eq!(status.as_u16(), want, "{body}");
+    assert_eq!(headers["content-type"], SCIM_CONTENT_TYPE);
+    assert_eq!(body["schemas"][0], scim_proto::error::ERROR_SCHEMA);
+    assert_eq!(body["status"], want.to_string());
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
+
+#[tokio::test]
+async fn unknown_route_is_a_scim_404() {
+    let (s, h, b) = call(get("/scim/v2/Nope")).await;
+    assert_scim_error(s, &h, &b, 404);
+    let (s, h, b) = call(get("/elsewhere")).await;
+    assert_scim_error(s, &h, &b, 404);
+}
+
+#[tokio::test]
+async fn wrong_method_is_a_scim_405_with_allow() {
+    let req = Request::delete("/scim/v2/ServiceProviderConfig")
+        .body(Body::empty())
+        .unwrap();
+    let (s, h, b) = call(req).await;
+    assert_scim_error(s, &h, &b, 405);
+    let allow = h["allow"].to_str().unwrap();
+    assert!(allow.contains("GET"), "{allow}");
+    // Resource routes authenticate first: an anonymous wrong method is a 401.
+    let req = Request::get("/scim/v2/Users/.search")
+        .body(Body::empty())
+        .unwrap();
+    let (s, h, b) = call(req).await;
+    assert_scim_error(s, &h, &b, 401);
+}
+
+#[tokio::test]
+async fn missing_token_is_401_with_challenge() {
+    let (s, h, b) = call(get("/scim/v2/Users")).await;
+    assert_scim_error(s, &h, &b, 401);
+    assert_eq!(h["www-authenticate"], "Bearer realm=\"scimd\"");
+    let req = Request::get("/scim/v2/Groups/abc")
+        .header("authorization", "Basic eDp5")
+        .body(Body::empty())
+        .unwrap();
+    let (s, h, b) = call(req).await;
+    assert_scim_error(s, &h, &b, 401);
+}
+
+#[tokio::test]
+async fn store_failure_during_auth_is_500_not_401() {
+    let req = Request::get("/scim/v2/Users")
+        .header("authorization", "Bearer abc")
+        .body(Body::empty())
+        .unwrap();
+    let (s, h, b) = call(req).await;
+    assert_scim_error(s, &h, &b, 500);
+    assert!(
+        !b["detail"].as_str().unwrap().contains("down"),
+        "store details must not leak: {b}"
+    );
+}
+
+#[tokio::test]
+async fn request_id_is_generated_or_echoed() {
+    let (_, h, _) = call(get("/healthz")).await;
+    assert!(!h["x-request-id"].is_empty());
+    let req = Request::get("/healthz")
+        .header("x-request-id", "abc-123")
+        .body(Body::empty())
+        .unwrap();
+    let (_, h, _) = call(req).await;
+    assert_eq!(h["x-request-id"], "abc-123");
+}
+
+#[tokio::test]
+async fn health_ready_metrics() {
+    let (s, _, b) = call(get("/healthz")).await;
+    assert_eq!(s, 200);
+    assert_eq!(b["status"], "ok");
+    let (s, _, b) = call(get("/readyz")).await;
+    assert_eq!(s, 503);
+    assert_eq!(b["status"], "unavailable");
+    let _ = call(get("/scim/v2/Users/some-id")).await;
+    let res = app().oneshot(get("/metrics")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = String::from_utf8(
+        axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(text.contains("scimd_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/scim/v2/Users/{id}\""), "{text}");
+    assert!(
+        text.contains("scimd_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(!text.contains("some-id"), "raw paths must not be labels");
+}
+
+#[tokio::test]
+async fn service_provider_config_is_public_and_publishes_limits() {
+    let (s, h, b) = call(get("/scim/v2/ServiceProviderConfig")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(h["content-type"], SCIM_CONTENT_TYPE);
+    assert_eq!(b["bulk"]["maxPayloadSize"], 4096);
+    assert_eq!(b["bulk"]["supported"], false);
+    assert_eq!(b["filter"]["maxResults"], scim_proto::list::MAX_PAGE_SIZE);
+    assert_eq!(
+        b["meta"]["location"],
+        "http://scim.test/scim/v2/ServiceProviderConfig"
+    );
+}
+
+#[tokio::test]
+async fn discovery_refuses_filters() {
+    for path in [
+        "/scim/v2/ServiceProviderConfig",
+        "/scim/v2/Schemas",
+        "/scim/v2/ResourceTypes",
+    ] {
+        let (s, h, b) = call(get(&format!("{path}?filter=id+eq+%22x%22"))).await;
+        assert_scim_error(s, &h, &b, 403);
+    }
+}
+
+#[tokio::test]
+async fn me_and_bulk_are_501() {
+    let (s, h, b) = call(get("/scim/v2/Me")).await;
+    assert_scim_error(s, &h, &b, 501);
+    let req = Request::post("/scim/v2/Bulk")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (s, h, b) = call(req).await;
+    assert_scim_error(s, &h, &b, 501);
+}
+
+#[tokio::test]
+async fn body_limit_and_invalid_json() {
+    use crate::body::JsonBody;
+    use axum::extract::FromRequest;
+    let state = AppState {
+        directory: Directory::new(Arc::new(DownStore), "http://x/scim/v2"),
+        max_body_bytes: 4096,
+    };
+    let big = Request::post("/")
+        .body(Body::from(vec![b' '; 5000]))
+        .unwrap();
+    let e = JsonBody::from_request(big, &state).await.unwrap_err();
+    assert_eq!(e.0.status, 413);
+    // No Content-Length: the limit still applies while streaming.
+    let stream = futures_stream(vec![b'x'; 3000], 2);
+    let req = Request::post("/").body(stream).unwrap();
+    let e = JsonBody::from_request(req, &state).await.unwrap_err();
+    assert_eq!(e.0.status, 413);
+    let bad = Request::post("/")
+        .header("content-type", "text/plain")
+        .body(Body::from("{\"a\":"))
+        .unwrap();
+    let e = JsonBody::from_request(bad, &state).await.unwrap_err();
+    assert_eq!(e.0.status, 400);
+    assert_eq!(e.0.scim_type, Some(scim_proto::ScimType::InvalidSyntax));
+    let ok = Request::post("/").body(Body::from("{\"a\":1}")).unwrap();
+    assert_eq!(JsonBody::from_request(ok, &state).await.unwrap().0["a"], 1);
+}
+
+/// A body of `chunks` copies of `chunk`, streamed without a length.
+fn futures_stream(chunk: Vec<u8>, chunks: usize) -> Body {
+    let items: Vec<Result<axum::body::Bytes, std::io::Error>> = (0..chunks)
+        .map(|_| Ok(axum::body::Bytes::from(chunk.clone())))
+        .collect();
+    Body::from_stream(futures_util::stream::iter(items))
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_scim_500() {
+    let state = AppState {
+        directory: Directory::new(Arc::new(DownStore), "http://x/scim/v2"),
+        max_body_bytes: 4096,
+    };
+    let routes = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            "unreachable"
+        }),
+    );
+    let app = crate::server::with_middleware(routes, state);
+    let res = app.oneshot(get("/boom")).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body: Value = serde_json::from_slice(
+        &axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_scim_error(status, &headers, &body, 500);
+    assert!(
+        !body["detail"].as_str().unwrap().contains("boom"),
+        "panic messages must not leak: {body}"
+    );
+}

@@ -1,0 +1,649 @@
+//! The SCIM 2.0 endpoints under `/scim/v2` (RFC 7644).
+//!
+//! Resource endpoints (bearer token of scope `scim` required, see [`crate::auth`]):
+//!
+//! | method | path                        | success                                              |
+//! |--------|-----------------------------|------------------------------------------------------|
+//! | GET    | `/Users`, `/Groups`         | 200 ListResponse (§3.4.2)                            |
+//! | POST   | `/Users/.search`, `/Groups/.search`, `/.search` | 200 ListResponse (§3.4.3)        |
+//! | POST   | `/Users`, `/Groups`         | 201, `Location`, `ETag` (§3.3)                       |
+//! | GET    | `/Users/{id}`, `/Groups/{id}` | 200 with `ETag`; 304 when `If-None-Match` matches (§3.4.1, §3.14) |
+//! | PUT    | `/Users/{id}`, `/Groups/{id}` | 200 (§3.5.1)                                       |
+//! | PATCH  | `/Users/{id}`               | 200 with the resource (§3.5.2)                       |
+//! | PATCH  | `/Groups/{id}`              | 204, or 200 with the resource when `attributes` / `excludedAttributes` is given |
+//! | DELETE | `/Users/{id}`, `/Groups/{id}` | 204 (§3.6)                                         |
+//!
+//! `attributes` / `excludedAttributes` (§3.9) apply to every response carrying resources,
+//! reads and writes. `If-Match` (§3.14) is passed to the directory, which compares it.
+//! The root `/.search` runs the search on Users and on Groups, sums the totals and pages
+//! over the concatenation, Users first.
+//!
+//! Discovery endpoints (§4; public, GET only, a `filter` parameter is refused with 403):
+//! `/ServiceProviderConfig`, `/Schemas`, `/Schemas/{urn}`, `/ResourceTypes`,
+//! `/ResourceTypes/{name}`. A request presenting a token sees its tenant's User schema
+//! (custom attributes); an anonymous one sees the default tenant's. `/Me` and `/Bulk`
+//! answer 501 (not supported).
+
+use crate::auth::optional_caller;
+use crate::body::JsonBody;
+use crate::errors::{scim_json, ApiError};
+use crate::query::{decode_query, has_param, if_none_match_matches, projection, Projection};
+use crate::server::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{any, get, post};
+use axum::{Extension, Router};
+use scim_proto::discovery::{
+    resource_type_json, schema_json, service_provider_config_json, ServiceProviderFeatures,
+};
+use scim_proto::list::{list_response, ListParams, MAX_PAGE_SIZE};
+use scim_proto::projection::{is_returned, project};
+use scim_proto::schema::{ResourceSchema, Schema};
+use scim_proto::{ScimError, ScimType};
+use scimd_directory::directory::{Caller, Rendered, RequestInfo};
+use scimd_directory::store::TokenScope;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The SCIM base path.
+pub const BASE: &str = "/scim/v2";
+
+type ApiResult = Result<Response, ApiError>;
+
+/// The authenticated resource routes (the caller's [`Caller`] must be in the request
+/// extensions: add [`crate::auth::require_scim`] as a route layer).
+pub fn resource_routes() -> Router<AppState> {
+    Router::new()
+        .route("/scim/v2/Users", get(list_users).post(create_user))
+        .route("/scim/v2/Users/.search", post(search_users))
+        .route(
+            "/scim/v2/Users/{id}",
+            get(get_user)
+                .put(replace_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
+        .route("/scim/v2/Groups", get(list_groups).post(create_group))
+        .route("/scim/v2/Groups/.search", post(search_groups))
+        .route(
+            "/scim/v2/Groups/{id}",
+            get(get_group)
+                .put(replace_group)
+                .patch(patch_group)
+                .delete(delete_group),
+        )
+        .route("/scim/v2/.search", post(search_root))
+}
+
+/// The public discovery routes.
+pub fn discovery_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/scim/v2/ServiceProviderConfig",
+            get(service_provider_config),
+        )
+        .route("/scim/v2/Schemas", get(list_schemas))
+        .route("/scim/v2/Schemas/{urn}", get(get_schema))
+        .route("/scim/v2/ResourceTypes", get(list_resource_types))
+        .route("/scim/v2/ResourceTypes/{name}", get(get_resource_type))
+        .route("/scim/v2/Me", any(me))
+        .route("/scim/v2/Bulk", any(bulk))
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// The `If-Match` header. A header that is not visible ASCII cannot match any entity tag:
+/// 412.
+fn if_match(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get(IF_MATCH) {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Ok(s) => Ok(Some(s.trim().to_string())),
+            Err(_) => Err(ScimError::precondition_failed(
+                "the If-Match header matches no version of this resource",
+            )
+            .into()),
+        },
+    }
+}
+
+fn set_etag(res: &mut Response, etag: &str) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        res.headers_mut().insert(ETAG, v);
+    }
+}
+
+/// A single-resource response: the projected resource with its `ETag` (and `Location`
+/// for 201).
+fn resource_response(
+    status: StatusCode,
+    r: &Rendered,
+    schema: &ResourceSchema,
+    p: &Projection,
+) -> Response {
+    let body = project(&r.resource, schema, &p.attributes, &p.excluded);
+    let mut res = scim_json(status, &body);
+    set_etag(&mut res, &r.etag);
+    if status == StatusCode::CREATED {
+        if let Ok(v) = HeaderValue::from_str(&r.location) {
+            res.headers_mut().insert(LOCATION, v);
+        }
+    }
+    res
+}
+
+/// 304 Not Modified with the entity tag.
+fn not_modified(etag: &str) -> Response {
+    let mut res = Response::new(axum::body::Body::empty());
+    *res.status_mut() = StatusCode::NOT_MODIFIED;
+    set_etag(&mut res, etag);
+    res
+}
+
+/// A body-less response (204) with an optional entity tag.
+fn no_content(etag: Option<&str>) -> Response {
+    let mut res = Response::new(axum::body::Body::empty());
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    if let Some(e) = etag {
+        set_etag(&mut res, e);
+    }
+    res
+}
+
+/// Whether an `If-None-Match` header matches the resource's entity tag.
+fn unchanged(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|h| if_none_match_matches(h, etag))
+}
+
+fn query_projection(q: &Option<String>) -> Result<(Vec<(String, String)>, Projection), ApiError> {
+    let pairs = decode_query(q.as_deref());
+    let p = projection(&pairs)?;
+    Ok((pairs, p))
+}
+
+fn project_all(items: &[Rendered], schema: &ResourceSchema, p: &ListParams) -> Vec<Value> {
+    items
+        .iter()
+        .map(|r| project(&r.resource, schema, &p.attributes, &p.excluded_attributes))
+        .collect()
+}
+
+fn ok_list(total: u64, start_index: u64, resources: Vec<Value>) -> Response {
+    scim_json(
+        StatusCode::OK,
+        &list_response(total, start_index, resources),
+    )
+}
+
+// ---------------------------------------------------------------- Users
+
+async fn list_users(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let p = ListParams::from_query(&decode_query(q.as_deref()))?;
+    users_page(&st, &c, &p).await
+}
+
+async fn search_users(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let p = ListParams::from_search_body(&body)?;
+    users_page(&st, &c, &p).await
+}
+
+async fn users_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
+    let schema = st.directory.user_schema(c).await?;
+    let (total, items) = st.directory.list_users(c, p).await?;
+    Ok(ok_list(
+        total,
+        p.start_index,
+        project_all(&items, &schema, p),
+    ))
+}
+
+async fn get_user(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult {
+    let (_, p) = query_projection(&q)?;
+    let r = st.directory.get_user(&c, &id).await?;
+    if unchanged(&headers, &r.etag) {
+        return Ok(not_modified(&r.etag));
+    }
+    let schema = st.directory.user_schema(&c).await?;
+    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+}
+
+async fn create_user(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let (_, p) = query_projection(&q)?;
+    let r = st.directory.create_user(&c, &body).await?;
+    let schema = st.directory.user_schema(&c).await?;
+    Ok(resource_response(StatusCode::CREATED, &r, &schema, &p))
+}
+
+async fn replace_user(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let (_, p) = query_projection(&q)?;
+    let im = if_match(&headers)?;
+    let r = st
+        .directory
+        .replace_user(&c, &id, &body, im.as_deref())
+        .await?;
+    let schema = st.directory.user_schema(&c).await?;
+    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+}
+
+async fn patch_user(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let (_, p) = query_projection(&q)?;
+    let im = if_match(&headers)?;
+    let r = st
+        .directory
+        .patch_user(&c, &id, &body, im.as_deref())
+        .await?;
+    let schema = st.directory.user_schema(&c).await?;
+    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+}
+
+async fn delete_user(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let im = if_match(&headers)?;
+    st.directory.delete_user(&c, &id, im.as_deref()).await?;
+    Ok(no_content(None))
+}
+
+// ---------------------------------------------------------------- Groups
+
+async fn list_groups(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let p = ListParams::from_query(&decode_query(q.as_deref()))?;
+    groups_page(&st, &c, &p).await
+}
+
+async fn search_groups(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let p = ListParams::from_search_body(&body)?;
+    groups_page(&st, &c, &p).await
+}
+
+async fn groups_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
+    let schema = st.directory.group_schema();
+    let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded_attributes);
+    let (total, items) = st.directory.list_groups(c, p, with_members).await?;
+    Ok(ok_list(
+        total,
+        p.start_index,
+        project_all(&items, &schema, p),
+    ))
+}
+
+async fn get_group(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult {
+    let (_, p) = query_projection(&q)?;
+    let schema = st.directory.group_schema();
+    let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded);
+    let r = st.directory.get_group(&c, &id, with_members).await?;
+    if unchanged(&headers, &r.etag) {
+        return Ok(not_modified(&r.etag));
+    }
+    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+}
+
+async fn create_group(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    RawQuery(q): RawQuery,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let (_, p) = query_projection(&q)?;
+    let r = st.directory.create_group(&c, &body).await?;
+    Ok(resource_response(
+        StatusCode::CREATED,
+        &r,
+        &st.directory.group_schema(),
+        &p,
+    ))
+}
+
+async fn replace_group(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let (_, p) = query_projection(&q)?;
+    let im = if_match(&headers)?;
+    let r = st
+        .directory
+        .replace_group(&c, &id, &body, im.as_deref())
+        .await?;
+    Ok(resource_response(
+        StatusCode::OK,
+        &r,
+        &st.directory.group_schema(),
+        &p,
+    ))
+}
+
+async fn patch_group(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let (_, p) = query_projection(&q)?;
+    let im = if_match(&headers)?;
+    let schema = st.directory.group_schema();
+    if !p.requested {
+        // The common Entra case (membership changes): no body, and no member rows read.
+        let r = st
+            .directory
+            .patch_group(&c, &id, &body, im.as_deref(), false)
+            .await?;
+        return Ok(no_content(Some(&r.etag)));
+    }
+    let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded);
+    let r = st
+        .directory
+        .patch_group(&c, &id, &body, im.as_deref(), with_members)
+        .await?;
+    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+}
+
+async fn delete_group(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let im = if_match(&headers)?;
+    st.directory.delete_group(&c, &id, im.as_deref()).await?;
+    Ok(no_content(None))
+}
+
+// ---------------------------------------------------------------- root search
+
+/// Whether an error of one resource type's search means "this filter or sort does not
+/// apply to this type" (an attribute it does not have) rather than a bad request.
+fn inapplicable(e: &ScimError) -> bool {
+    e.status == 400
+        && matches!(
+            e.scim_type,
+            Some(ScimType::InvalidFilter) | Some(ScimType::InvalidPath)
+        )
+}
+
+/// `POST /.search` (RFC 7644 §3.4.3 at the root): Users then Groups. A filter or sort
+/// naming an attribute only one type has matches nothing of the other type; when it
+/// applies to neither, the Users error is returned.
+async fn search_root(
+    State(st): State<AppState>,
+    Extension(c): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let p = ListParams::from_search_body(&body)?;
+    let dir = &st.directory;
+    let user_schema = dir.user_schema(&c).await?;
+    let group_schema = dir.group_schema();
+
+    let (users, users_err) = match dir.list_users(&c, &p).await {
+        Ok(v) => (Some(v), None),
+        Err(e) if inapplicable(&e) => (None, Some(e)),
+        Err(e) => return Err(e.into()),
+    };
+    let (user_total, user_items) = users.unwrap_or((0, Vec::new()));
+
+    let skip = p
+        .start_index
+        .max(1)
+        .saturating_sub(1)
+        .saturating_sub(user_total);
+    let mut gp = p.clone();
+    gp.start_index = skip + 1;
+    gp.count = p.count.saturating_sub(user_items.len() as u64);
+    let with_members = is_returned(
+        &group_schema,
+        "members",
+        &p.attributes,
+        &p.excluded_attributes,
+    );
+    let (group_total, group_items) = match dir.list_groups(&c, &gp, with_members).await {
+        Ok(v) => v,
+        Err(e) if inapplicable(&e) => match users_err {
+            Some(ue) => return Err(ue.into()),
+            None => (0, Vec::new()),
+        },
+        Err(e) => return Err(e.into()),
+    };
+
+    let mut resources = project_all(&user_items, &user_schema, &p);
+    resources.extend(project_all(&group_items, &group_schema, &p));
+    Ok(ok_list(user_total + group_total, p.start_index, resources))
+}
+
+// ---------------------------------------------------------------- discovery
+
+/// RFC 7644 §4: a `filter` on a discovery endpoint is refused with 403, so a client cannot
+/// take the unfiltered answer for a filtered one. Other query parameters are ignored.
+fn refuse_filter(q: &Option<String>) -> Result<(), ApiError> {
+    if has_param(&decode_query(q.as_deref()), "filter") {
+        return Err(ScimError::new(
+            403,
+            None,
+            "filtering is not supported on the discovery endpoints (RFC 7644 §4); request the list without a filter",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The caller whose tenant a discovery response describes: the token's when one is
+/// presented, else the default tenant (anonymous).
+async fn discovery_caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    if let Some(c) = optional_caller(st, headers).await? {
+        return Ok(c);
+    }
+    let tenant_id = st.directory.default_tenant_id().await?;
+    Ok(Caller {
+        tenant_id,
+        token_id: String::new(),
+        token_name: "(anonymous)".to_string(),
+        scope: TokenScope::Scim,
+        request: RequestInfo::default(),
+    })
+}
+
+async fn resource_schemas(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Vec<Arc<ResourceSchema>>, ApiError> {
+    let c = discovery_caller(st, headers).await?;
+    Ok(vec![
+        st.directory.user_schema(&c).await?,
+        st.directory.group_schema(),
+    ])
+}
+
+/// Every schema of every resource type, core schemas first, each once.
+fn all_schemas(types: &[Arc<ResourceSchema>]) -> Vec<&Schema> {
+    let mut out: Vec<&Schema> = Vec::new();
+    let cores = types.iter().map(|t| t.core.as_ref());
+    let exts = types
+        .iter()
+        .flat_map(|t| t.extensions.iter().map(|e| e.schema.as_ref()));
+    for s in cores.chain(exts) {
+        if !out.iter().any(|o| o.id.eq_ignore_ascii_case(&s.id)) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+async fn service_provider_config(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult {
+    refuse_filter(&q)?;
+    let features = ServiceProviderFeatures {
+        max_results: MAX_PAGE_SIZE,
+        max_payload_bytes: st.max_body_bytes as u64,
+        bulk_supported: false,
+        documentation_uri: None,
+    };
+    Ok(scim_json(
+        StatusCode::OK,
+        &service_provider_config_json(&features, st.directory.base_url()),
+    ))
+}
+
+async fn list_schemas(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult {
+    refuse_filter(&q)?;
+    let types = resource_schemas(&st, &headers).await?;
+    let base = st.directory.base_url();
+    let items: Vec<Value> = all_schemas(&types)
+        .into_iter()
+        .map(|s| schema_json(s, base))
+        .collect();
+    Ok(ok_list(items.len() as u64, 1, items))
+}
+
+async fn get_schema(
+    State(st): State<AppState>,
+    Path(urn): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let types = resource_schemas(&st, &headers).await?;
+    let found = all_schemas(&types)
+        .into_iter()
+        .find(|s| s.id.eq_ignore_ascii_case(&urn));
+    match found {
+        Some(s) => Ok(scim_json(
+            StatusCode::OK,
+            &schema_json(s, st.directory.base_url()),
+        )),
+        None => Err(ScimError::not_found(format!(
+            "no schema {urn}: GET /Schemas lists the schemas served"
+        ))
+        .into()),
+    }
+}
+
+async fn list_resource_types(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult {
+    refuse_filter(&q)?;
+    let types = resource_schemas(&st, &headers).await?;
+    let base = st.directory.base_url();
+    let items: Vec<Value> = types.iter().map(|t| resource_type_json(t, base)).collect();
+    Ok(ok_list(items.len() as u64, 1, items))
+}
+
+async fn get_resource_type(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let types = resource_schemas(&st, &headers).await?;
+    match types.iter().find(|t| t.name.eq_ignore_ascii_case(&name)) {
+        Some(t) => Ok(scim_json(
+            StatusCode::OK,
+            &resource_type_json(t, st.directory.base_url()),
+        )),
+        None => Err(ScimError::not_found(format!(
+            "no resource type {name}: the resource types are User and Group"
+        ))
+        .into()),
+    }
+}
+
+/// `/Me` (RFC 7644 §3.11): not supported, 501.
+async fn me() -> ApiResult {
+    Err(ScimError::new(
+        501,
+        None,
+        "/Me is not supported: scimd tokens identify a client, not a user",
+    )
+    .into())
+}
+
+/// `/Bulk` (RFC 7644 §3.7): not supported, 501 (`bulk.supported` is false).
+async fn bulk() -> ApiResult {
+    Err(ScimError::new(
+        501,
+        None,
+        "bulk operations are not supported (see /ServiceProviderConfig)",
+    )
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inapplicable_errors() {
+        assert!(inapplicable(&ScimError::invalid_filter("x")));
+        assert!(inapplicable(&ScimError::invalid_path("x")));
+        assert!(!inapplicable(&ScimError::invalid_value("x")));
+        assert!(!inapplicable(&ScimError::internal("x")));
+    }
+
+    #[test]
+    fn filter_refused_on_discovery() {
+        assert!(refuse_filter(&Some("filter=x".into())).is_err());
+        assert!(refuse_filter(&Some("Filter=x".into())).is_err());
+        assert!(refuse_filter(&Some("count=1".into())).is_ok());
+        assert!(refuse_filter(&None).is_ok());
+    }
+}

@@ -339,7 +339,8 @@ pub struct LogQuery {
     pub limit: u64,
 }
 
-/// Administrator-side filters on a user listing (combined with AND with the SCIM filter).
+/// Administrator-side filters on a user listing ([`Tx::admin_list_users`]); all optional,
+/// combined with AND.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AdminUserFilter {
     /// Case-insensitive substring of userName, displayName, given/family name or any email.
@@ -491,65 +492,46 @@ pub trait Tx: Send {
 
     // ---- custom attributes (per tenant)
     /// The tenant's custom attributes, in registration order.
-    #[allow(unused_variables)]
-    async fn list_attributes(&mut self, tenant_id: &str) -> StoreResult<Vec<AttributeRow>> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    async fn list_attributes(&mut self, tenant_id: &str) -> StoreResult<Vec<AttributeRow>>;
     /// Registers an attribute. Conflict("attribute name") when the name exists ignoring case.
-    #[allow(unused_variables)]
-    async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()>;
     /// Deletes the attribute named `name` (ignoring case); false when absent.
-    #[allow(unused_variables)]
-    async fn delete_attribute(&mut self, tenant_id: &str, name: &str) -> StoreResult<bool> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
-    /// How many users of the tenant hold a value for `doc[ext_urn][name]`.
-    #[allow(unused_variables)]
+    async fn delete_attribute(&mut self, tenant_id: &str, name: &str) -> StoreResult<bool>;
+    /// How many users of the tenant (any state) hold a value (present, not null) for
+    /// `doc[ext_urn][name]`.
     async fn count_extension_values(
         &mut self,
         tenant_id: &str,
         ext_urn: &str,
         name: &str,
-    ) -> StoreResult<u64> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    ) -> StoreResult<u64>;
     /// Removes `doc[ext_urn][name]` (and its folded copy) from every user of the tenant, and
-    /// the `ext_urn` key where it ends up empty. Returns how many users changed.
-    #[allow(unused_variables)]
+    /// the `ext_urn` key where it ends up empty. Returns how many users changed (those that
+    /// had the key, null included; their version and lastModified are bumped).
     async fn strip_extension_values(
         &mut self,
         tenant_id: &str,
         ext_urn: &str,
         name: &str,
-    ) -> StoreResult<u64> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
-    /// Moves every user's `doc[old_urn]` object to `doc[new_urn]` (custom schema URN change).
-    #[allow(unused_variables)]
+    ) -> StoreResult<u64>;
+    /// Moves every user's `doc[old_urn]` object to `doc[new_urn]` (custom schema URN change),
+    /// in `doc_folded` too. Returns how many users changed (version and lastModified bumped).
     async fn rename_extension_key(
         &mut self,
         tenant_id: &str,
         old_urn: &str,
         new_urn: &str,
-    ) -> StoreResult<u64> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    ) -> StoreResult<u64>;
 
     // ---- directory rules helpers
     /// Ids of the user members of `group_id` that belong to no other group (built-in excluded).
-    #[allow(unused_variables)]
     async fn members_in_no_other_group(
         &mut self,
         tenant_id: &str,
         group_id: &str,
-    ) -> StoreResult<Vec<String>> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    ) -> StoreResult<Vec<String>>;
     /// Sets the state of the given users whose state is `from` to `to` (bumping version and
     /// lastModified, keeping `doc.active` consistent); returns how many changed.
-    #[allow(unused_variables)]
     async fn set_users_state(
         &mut self,
         tenant_id: &str,
@@ -557,64 +539,41 @@ pub trait Tx: Send {
         from: UserState,
         to: UserState,
         at: OffsetDateTime,
-    ) -> StoreResult<u64> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    ) -> StoreResult<u64>;
     /// Counts of users by `(state, source)`.
-    #[allow(unused_variables)]
-    async fn user_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(UserState, Source, u64)>> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    async fn user_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(UserState, Source, u64)>>;
     /// Number of groups (built-in excluded).
-    #[allow(unused_variables)]
-    async fn group_count(&mut self, tenant_id: &str) -> StoreResult<u64> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    async fn group_count(&mut self, tenant_id: &str) -> StoreResult<u64>;
 
     // ---- provisioning log
     /// Appends an entry; returns its seq.
-    #[allow(unused_variables)]
-    async fn insert_log(&mut self, e: &LogEntry) -> StoreResult<i64> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    async fn insert_log(&mut self, e: &LogEntry) -> StoreResult<i64>;
     /// Entries matching the query, newest first, with the total matching.
-    #[allow(unused_variables)]
     async fn query_log(
         &mut self,
         tenant_id: &str,
         q: &LogQuery,
-    ) -> StoreResult<(u64, Vec<LogEntry>)> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    ) -> StoreResult<(u64, Vec<LogEntry>)>;
     /// Deletes entries of every tenant older than `before`; returns how many.
-    #[allow(unused_variables)]
-    async fn purge_log(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    async fn purge_log(&mut self, before: OffsetDateTime) -> StoreResult<u64>;
 
     // ---- administrator listings
     /// Users of the tenant in any state matching `f`, in creation order, paged; with the
     /// total matching.
-    #[allow(unused_variables)]
     async fn admin_list_users(
         &mut self,
         tenant_id: &str,
         f: &AdminUserFilter,
         offset: u64,
         limit: u64,
-    ) -> StoreResult<(u64, Vec<UserRecord>)> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    ) -> StoreResult<(u64, Vec<UserRecord>)>;
     /// Groups of the tenant (the built-in group first) whose displayName contains `search`
     /// ignoring case, paged; with the total matching.
-    #[allow(unused_variables)]
     async fn admin_list_groups(
         &mut self,
         tenant_id: &str,
         search: Option<&str>,
         offset: u64,
         limit: u64,
-    ) -> StoreResult<(u64, Vec<GroupRecord>)> {
-        Err(StoreError::Backend("TEMP-UNIMPLEMENTED".into()))
-    }
+    ) -> StoreResult<(u64, Vec<GroupRecord>)>;
 }

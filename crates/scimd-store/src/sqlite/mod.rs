@@ -19,19 +19,25 @@
 //! # Layout
 //!
 //! See `migrations/sqlite/0001_init.sql`: `tenants`, `tokens`, `users` (+ `user_emails`),
-//! `groups`, `group_members` (one row per membership), `attributes`, `provisioning_log`.
+//! `groups`, `group_members` (one row per membership), `attributes`, `provisioning_log`;
+//! and `0002_directory_rules.sql` (`attributes.seq` for registration order,
+//! `provisioning_log.search_folded` and the log's indexes). The product's directory rules
+//! (custom attributes, lifecycle helpers, counts, provisioning log, administrator
+//! listings) are in `rules`.
 //! Timestamps are stored as RFC 3339 UTC text with six fractional digits
 //! (`2026-11-30T11:22:33.123456Z`: text order is time order); documents as JSON text.
 
 mod filter;
+mod rules;
 
 use crate::timefmt;
 use async_trait::async_trait;
 use filter::{Kind, Qb, Translator};
 use scim_proto::filter::fold;
 use scimd_directory::store::{
-    EmailKey, GroupRecord, ListQuery, MemberKind, MemberRow, Source, Store, StoreError,
-    StoreResult, TenantRow, TokenRow, TokenScope, Tx, UserRecord, UserState, Visibility,
+    AdminUserFilter, AttributeRow, EmailKey, GroupRecord, ListQuery, LogEntry, LogQuery,
+    MemberKind, MemberRow, Source, Store, StoreError, StoreResult, TenantRow, TokenRow, TokenScope,
+    Tx, UserRecord, UserState, Visibility,
 };
 use serde_json::Value;
 use sqlx::sqlite::{
@@ -60,7 +66,8 @@ pub struct SqliteStore {
 }
 
 /// Maps a database error: a unique-constraint violation becomes `Conflict` naming what is
-/// duplicated (`userName`, `displayName`, `token name`, `name`, `id`), anything else `Backend`.
+/// duplicated (`userName`, `displayName`, `attribute name`, `token name`, `name`, `id`),
+/// anything else `Backend`.
 fn db_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
         if d.kind() == sqlx::error::ErrorKind::UniqueViolation {
@@ -69,6 +76,8 @@ fn db_err(e: sqlx::Error) -> StoreError {
                 "userName"
             } else if m.contains("display_name_folded") {
                 "displayName"
+            } else if m.contains("attributes.name_folded") {
+                "attribute name"
             } else if m.contains("tokens.tenant_id, tokens.name") || m.contains("tokens_live_name")
             {
                 "token name"
@@ -1074,5 +1083,114 @@ impl Tx for SqliteTx {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected())
+    }
+    // ---- custom attributes (per tenant)
+
+    async fn list_attributes(&mut self, tenant_id: &str) -> StoreResult<Vec<AttributeRow>> {
+        rules::list_attributes(self, tenant_id).await
+    }
+
+    async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()> {
+        rules::insert_attribute(self, a).await
+    }
+
+    async fn delete_attribute(&mut self, tenant_id: &str, name: &str) -> StoreResult<bool> {
+        rules::delete_attribute(self, tenant_id, name).await
+    }
+
+    async fn count_extension_values(
+        &mut self,
+        tenant_id: &str,
+        ext_urn: &str,
+        name: &str,
+    ) -> StoreResult<u64> {
+        rules::count_extension_values(self, tenant_id, ext_urn, name).await
+    }
+
+    async fn strip_extension_values(
+        &mut self,
+        tenant_id: &str,
+        ext_urn: &str,
+        name: &str,
+    ) -> StoreResult<u64> {
+        rules::strip_extension_values(self, tenant_id, ext_urn, name).await
+    }
+
+    async fn rename_extension_key(
+        &mut self,
+        tenant_id: &str,
+        old_urn: &str,
+        new_urn: &str,
+    ) -> StoreResult<u64> {
+        rules::rename_extension_key(self, tenant_id, old_urn, new_urn).await
+    }
+
+    // ---- directory rules helpers
+
+    async fn members_in_no_other_group(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+    ) -> StoreResult<Vec<String>> {
+        rules::members_in_no_other_group(self, tenant_id, group_id).await
+    }
+
+    async fn set_users_state(
+        &mut self,
+        tenant_id: &str,
+        ids: &[String],
+        from: UserState,
+        to: UserState,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        rules::set_users_state(self, tenant_id, ids, from, to, at).await
+    }
+
+    async fn user_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(UserState, Source, u64)>> {
+        rules::user_counts(self, tenant_id).await
+    }
+
+    async fn group_count(&mut self, tenant_id: &str) -> StoreResult<u64> {
+        rules::group_count(self, tenant_id).await
+    }
+
+    // ---- provisioning log
+
+    async fn insert_log(&mut self, e: &LogEntry) -> StoreResult<i64> {
+        rules::insert_log(self, e).await
+    }
+
+    async fn query_log(
+        &mut self,
+        tenant_id: &str,
+        q: &LogQuery,
+    ) -> StoreResult<(u64, Vec<LogEntry>)> {
+        rules::query_log(self, tenant_id, q).await
+    }
+
+    async fn purge_log(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
+        rules::purge_log(self, before).await
+    }
+
+    // ---- administrator listings
+
+    async fn admin_list_users(
+        &mut self,
+        tenant_id: &str,
+        f: &AdminUserFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<UserRecord>)> {
+        rules::admin_list_users(self, tenant_id, f, offset, limit).await
+    }
+
+    async fn admin_list_groups(
+        &mut self,
+        tenant_id: &str,
+        search: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<GroupRecord>)> {
+        rules::admin_list_groups(self, tenant_id, search, offset, limit).await
     }
 }

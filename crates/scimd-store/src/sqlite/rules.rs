@@ -1,0 +1,528 @@
+//! The store side of the product's directory rules: custom attributes (and their values in
+//! user documents), lifecycle helpers, dashboard counts, the provisioning log and the
+//! administrator listings. [`super::SqliteTx`]'s `Tx` methods delegate here.
+//!
+//! JSON paths into documents are built in Rust and bound as parameters, never spliced into
+//! the SQL; keys are quoted (`$."urn:...:User"."costCode"`), so a key holding a double quote
+//! or a backslash (neither occurs in a URN or an ATTRNAME) is refused.
+
+use super::{backend, clamp, db_err, get, group_of, SqliteTx, GROUP_COLS, MAX_BINDS, USER_COLS};
+use crate::timefmt;
+use scim_proto::filter::fold;
+use scimd_directory::store::{
+    AdminUserFilter, AttributeRow, GroupRecord, LogEntry, LogQuery, Source, StoreResult,
+    UserRecord, UserState,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Sqlite};
+use time::OffsetDateTime;
+
+type Qb = QueryBuilder<Sqlite>;
+
+/// `key` quoted as a JSON path label (`"key"`). Errors: Backend for a key SQLite's path
+/// syntax cannot spell.
+fn label(key: &str) -> StoreResult<String> {
+    if key.is_empty() || key.contains('"') || key.contains('\\') {
+        return Err(backend(format!(
+            "cannot address the document key {key:?}: keys must be non-empty and hold no '\"' or '\\'"
+        )));
+    }
+    Ok(format!("\"{key}\""))
+}
+
+/// `$."<urn>"`: the extension object of a document.
+fn ext_path(urn: &str) -> StoreResult<String> {
+    Ok(format!("$.{}", label(urn)?))
+}
+
+/// `$."<urn>"."<name>"`: one attribute of an extension object.
+fn ext_attr_path(urn: &str, name: &str) -> StoreResult<String> {
+    Ok(format!("$.{}.{}", label(urn)?, label(name)?))
+}
+
+fn count_of(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Custom attributes
+// ---------------------------------------------------------------------------------------
+
+fn attribute_of(row: &SqliteRow) -> StoreResult<AttributeRow> {
+    Ok(AttributeRow {
+        tenant_id: get(row, "tenant_id")?,
+        name: get(row, "name")?,
+        ty: get(row, "type")?,
+        created: timefmt::parse(&get::<String>(row, "created")?)?,
+    })
+}
+
+pub(super) async fn list_attributes(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+) -> StoreResult<Vec<AttributeRow>> {
+    let rows = sqlx::query(
+        "SELECT tenant_id, name, type, created FROM attributes WHERE tenant_id = ? ORDER BY seq",
+    )
+    .bind(tenant_id)
+    .fetch_all(tx.conn())
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(attribute_of).collect()
+}
+
+pub(super) async fn insert_attribute(tx: &mut SqliteTx, a: &AttributeRow) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO attributes (tenant_id, name, name_folded, type, created) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&a.tenant_id)
+    .bind(&a.name)
+    .bind(fold(&a.name))
+    .bind(&a.ty)
+    .bind(timefmt::format(a.created))
+    .execute(tx.conn())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn delete_attribute(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+    name: &str,
+) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM attributes WHERE tenant_id = ? AND name_folded = ?")
+        .bind(tenant_id)
+        .bind(fold(name))
+        .execute(tx.conn())
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn count_extension_values(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+    ext_urn: &str,
+    name: &str,
+) -> StoreResult<u64> {
+    // json_type: NULL when absent, 'null' for a JSON null; neither holds a value.
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE tenant_id = ?1 AND json_type(doc, ?2) <> 'null'",
+    )
+    .bind(tenant_id)
+    .bind(ext_attr_path(ext_urn, name)?)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(db_err)?;
+    Ok(count_of(n))
+}
+
+pub(super) async fn strip_extension_values(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+    ext_urn: &str,
+    name: &str,
+) -> StoreResult<u64> {
+    // ?1 the extension object, ?2 the attribute in it, ?3 its key. Where the attribute is the
+    // object's only key, the whole object goes (which removes the attribute too). SET
+    // expressions read the row as it was before the update.
+    let one = |col: &str| {
+        format!(
+            "CASE WHEN json_type({col}, ?2) IS NULL THEN {col} \
+             WHEN NOT EXISTS (SELECT 1 FROM json_each({col}, ?1) WHERE key IS NOT ?3) THEN json_remove({col}, ?1) \
+             ELSE json_remove({col}, ?2) END"
+        )
+    };
+    let sql = format!(
+        "UPDATE users SET doc = {}, doc_folded = {}, version = version + 1, last_modified = ?4 \
+         WHERE tenant_id = ?5 AND (json_type(doc, ?2) IS NOT NULL OR json_type(doc_folded, ?2) IS NOT NULL)",
+        one("doc"),
+        one("doc_folded")
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ext_path(ext_urn)?)
+        .bind(ext_attr_path(ext_urn, name)?)
+        .bind(name)
+        .bind(timefmt::format(OffsetDateTime::now_utc()))
+        .bind(tenant_id)
+        .execute(tx.conn())
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn rename_extension_key(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+    old_urn: &str,
+    new_urn: &str,
+) -> StoreResult<u64> {
+    if old_urn == new_urn {
+        return Ok(0);
+    }
+    // `->` gives the JSON text of the value (a string stays quoted); json() marks it as JSON
+    // so that json_set inserts it as is. An existing `new_urn` value is replaced.
+    let one = |col: &str| {
+        format!(
+            "CASE WHEN json_type({col}, ?1) IS NULL THEN {col} \
+             ELSE json_set(json_remove({col}, ?1), ?2, json({col} -> ?1)) END"
+        )
+    };
+    let sql = format!(
+        "UPDATE users SET doc = {}, doc_folded = {}, version = version + 1, last_modified = ?3 \
+         WHERE tenant_id = ?4 AND (json_type(doc, ?1) IS NOT NULL OR json_type(doc_folded, ?1) IS NOT NULL)",
+        one("doc"),
+        one("doc_folded")
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ext_path(old_urn)?)
+        .bind(ext_path(new_urn)?)
+        .bind(timefmt::format(OffsetDateTime::now_utc()))
+        .bind(tenant_id)
+        .execute(tx.conn())
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
+// ---------------------------------------------------------------------------------------
+// Directory rules helpers
+// ---------------------------------------------------------------------------------------
+
+pub(super) async fn members_in_no_other_group(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+    group_id: &str,
+) -> StoreResult<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT gm.member_id FROM group_members gm \
+         WHERE gm.group_id = (SELECT id FROM groups WHERE id = ?1 AND tenant_id = ?2) \
+         AND gm.member_kind = 'User' \
+         AND NOT EXISTS (SELECT 1 FROM group_members o JOIN groups og ON og.id = o.group_id \
+                         WHERE o.member_id = gm.member_id AND o.group_id <> gm.group_id \
+                         AND og.tenant_id = ?2 AND og.builtin = 0) \
+         ORDER BY gm.seq",
+    )
+    .bind(group_id)
+    .bind(tenant_id)
+    .fetch_all(tx.conn())
+    .await
+    .map_err(db_err)
+}
+
+pub(super) async fn set_users_state(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+    ids: &[String],
+    from: UserState,
+    to: UserState,
+    at: OffsetDateTime,
+) -> StoreResult<u64> {
+    if from == to || ids.is_empty() {
+        return Ok(0);
+    }
+    // A constant, not client text.
+    let active = if to == UserState::Active {
+        "json('true')"
+    } else {
+        "json('false')"
+    };
+    let at = timefmt::format(at);
+    let mut changed = 0;
+    // Four binds for the statement, the rest for ids.
+    for chunk in ids.chunks(MAX_BINDS - 4) {
+        let mut qb: Qb = QueryBuilder::new("UPDATE users SET state = ");
+        qb.push_bind(to.as_str());
+        qb.push(", version = version + 1, last_modified = ");
+        qb.push_bind(at.clone());
+        qb.push(format!(
+            ", doc = json_set(doc, '$.active', {active}), \
+             doc_folded = json_set(doc_folded, '$.active', {active}) WHERE tenant_id = "
+        ));
+        qb.push_bind(tenant_id.to_string());
+        qb.push(" AND state = ");
+        qb.push_bind(from.as_str());
+        qb.push(" AND id IN (");
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.clone());
+        }
+        qb.push(")");
+        changed += qb
+            .build()
+            .execute(tx.conn())
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+    }
+    Ok(changed)
+}
+
+pub(super) async fn user_counts(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+) -> StoreResult<Vec<(UserState, Source, u64)>> {
+    let rows = sqlx::query(
+        "SELECT state, source, COUNT(*) AS n FROM users WHERE tenant_id = ? \
+         GROUP BY state, source ORDER BY state, source",
+    )
+    .bind(tenant_id)
+    .fetch_all(tx.conn())
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|row| {
+            let state: String = get(row, "state")?;
+            let source: String = get(row, "source")?;
+            Ok((
+                UserState::parse(&state)
+                    .ok_or_else(|| backend(format!("bad stored user state {state:?}")))?,
+                super::source_of(&source)?,
+                count_of(get(row, "n")?),
+            ))
+        })
+        .collect()
+}
+
+pub(super) async fn group_count(tx: &mut SqliteTx, tenant_id: &str) -> StoreResult<u64> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM groups WHERE tenant_id = ? AND builtin = 0")
+            .bind(tenant_id)
+            .fetch_one(tx.conn())
+            .await
+            .map_err(db_err)?;
+    Ok(count_of(n))
+}
+
+// ---------------------------------------------------------------------------------------
+// Provisioning log
+// ---------------------------------------------------------------------------------------
+
+const LOG_COLS: &str = "seq, tenant_id, at, token_name, method, path, resource_type, resource_id, \
+     resource_name, outcome, status, detail, changed, warnings";
+
+/// The folded text the log's `text` filter searches: resource name, resource id, path,
+/// detail and token name, each folded, joined with `\n`.
+fn log_search_text(e: &LogEntry) -> String {
+    [
+        e.resource_name.as_deref().unwrap_or(""),
+        e.resource_id.as_deref().unwrap_or(""),
+        &e.path,
+        e.detail.as_deref().unwrap_or(""),
+        &e.token_name,
+    ]
+    .map(fold)
+    .join("\n")
+}
+
+fn strings_json(v: &[String]) -> String {
+    serde_json::Value::from(v.to_vec()).to_string()
+}
+
+fn strings_of(s: Option<String>, what: &str) -> StoreResult<Vec<String>> {
+    match s {
+        None => Ok(Vec::new()),
+        Some(s) => serde_json::from_str(&s)
+            .map_err(|e| backend(format!("bad stored provisioning-log {what} JSON: {e}"))),
+    }
+}
+
+fn log_of(row: &SqliteRow) -> StoreResult<LogEntry> {
+    let status: i64 = get(row, "status")?;
+    Ok(LogEntry {
+        seq: get(row, "seq")?,
+        tenant_id: get(row, "tenant_id")?,
+        at: timefmt::parse(&get::<String>(row, "at")?)?,
+        token_name: get::<Option<String>>(row, "token_name")?.unwrap_or_default(),
+        method: get(row, "method")?,
+        path: get(row, "path")?,
+        resource_type: get::<Option<String>>(row, "resource_type")?.unwrap_or_default(),
+        resource_id: get(row, "resource_id")?,
+        resource_name: get(row, "resource_name")?,
+        outcome: get(row, "outcome")?,
+        status: u16::try_from(status)
+            .map_err(|_| backend(format!("bad stored provisioning-log status {status}")))?,
+        detail: get(row, "detail")?,
+        changed: strings_of(get(row, "changed")?, "changed")?,
+        warnings: strings_of(get(row, "warnings")?, "warnings")?,
+    })
+}
+
+pub(super) async fn insert_log(tx: &mut SqliteTx, e: &LogEntry) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO provisioning_log (tenant_id, at, token_name, method, path, resource_type, resource_id, \
+         resource_name, outcome, status, detail, changed, warnings, search_folded) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+    )
+    .bind(&e.tenant_id)
+    .bind(timefmt::format(e.at))
+    .bind(&e.token_name)
+    .bind(&e.method)
+    .bind(&e.path)
+    .bind(&e.resource_type)
+    .bind(&e.resource_id)
+    .bind(&e.resource_name)
+    .bind(&e.outcome)
+    .bind(i64::from(e.status))
+    .bind(&e.detail)
+    .bind(strings_json(&e.changed))
+    .bind(strings_json(&e.warnings))
+    .bind(log_search_text(e))
+    .fetch_one(tx.conn())
+    .await
+    .map_err(db_err)
+}
+
+/// `FROM provisioning_log WHERE ...` of a log query.
+fn push_log_where(qb: &mut Qb, tenant_id: &str, q: &LogQuery) {
+    qb.push(" FROM provisioning_log WHERE tenant_id = ");
+    qb.push_bind(tenant_id.to_string());
+    if let Some(o) = &q.outcome {
+        qb.push(" AND outcome = ");
+        qb.push_bind(o.clone());
+    }
+    if let Some(t) = &q.resource_type {
+        qb.push(" AND resource_type = ");
+        qb.push_bind(t.clone());
+    }
+    if let Some(t) = q.since {
+        qb.push(" AND at >= ");
+        qb.push_bind(timefmt::format(t));
+    }
+    if let Some(t) = q.until {
+        qb.push(" AND at < ");
+        qb.push_bind(timefmt::format(t));
+    }
+    if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
+        qb.push(" AND instr(search_folded, ");
+        qb.push_bind(fold(text));
+        qb.push(") > 0");
+    }
+}
+
+pub(super) async fn query_log(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+    q: &LogQuery,
+) -> StoreResult<(u64, Vec<LogEntry>)> {
+    let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
+    push_log_where(&mut count, tenant_id, q);
+    let total = tx.count(count).await?;
+    if q.limit == 0 || total <= q.offset {
+        return Ok((total, Vec::new()));
+    }
+    let mut page: Qb = QueryBuilder::new(format!("SELECT {LOG_COLS}"));
+    push_log_where(&mut page, tenant_id, q);
+    page.push(" ORDER BY seq DESC LIMIT ");
+    page.push_bind(clamp(q.limit));
+    page.push(" OFFSET ");
+    page.push_bind(clamp(q.offset));
+    let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
+    Ok((total, rows.iter().map(log_of).collect::<StoreResult<_>>()?))
+}
+
+pub(super) async fn purge_log(tx: &mut SqliteTx, before: OffsetDateTime) -> StoreResult<u64> {
+    let done = sqlx::query("DELETE FROM provisioning_log WHERE at < ?")
+        .bind(timefmt::format(before))
+        .execute(tx.conn())
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
+// ---------------------------------------------------------------------------------------
+// Administrator listings
+// ---------------------------------------------------------------------------------------
+
+/// `FROM users r WHERE ...` of an administrator user listing. The search is a scan of the
+/// tenant's users: `instr` on folded text (userName column, displayName and name parts of
+/// `doc_folded`, the user's folded emails).
+fn push_admin_users_where(qb: &mut Qb, tenant_id: &str, f: &AdminUserFilter) {
+    qb.push(" FROM users r WHERE r.tenant_id = ");
+    qb.push_bind(tenant_id.to_string());
+    if let Some(s) = f.state {
+        qb.push(" AND r.state = ");
+        qb.push_bind(s.as_str());
+    }
+    if let Some(s) = f.source {
+        qb.push(" AND r.source = ");
+        qb.push_bind(s.as_str());
+    }
+    if let Some(search) = f.search.as_deref().filter(|s| !s.is_empty()) {
+        let s = fold(search);
+        qb.push(" AND (instr(r.user_name_folded, ");
+        qb.push_bind(s.clone());
+        for path in ["$.displayName", "$.name.givenName", "$.name.familyName"] {
+            qb.push(") > 0 OR instr(json_extract(r.doc_folded, '");
+            qb.push(path);
+            qb.push("'), ");
+            qb.push_bind(s.clone());
+        }
+        qb.push(
+            ") > 0 OR EXISTS (SELECT 1 FROM user_emails e WHERE e.user_seq = r.seq AND instr(e.value_folded, ",
+        );
+        qb.push_bind(s);
+        qb.push(") > 0))");
+    }
+}
+
+pub(super) async fn admin_list_users(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+    f: &AdminUserFilter,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(u64, Vec<UserRecord>)> {
+    let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
+    push_admin_users_where(&mut count, tenant_id, f);
+    let total = tx.count(count).await?;
+    if limit == 0 || total <= offset {
+        return Ok((total, Vec::new()));
+    }
+    let mut page: Qb = QueryBuilder::new(format!("SELECT {USER_COLS}"));
+    push_admin_users_where(&mut page, tenant_id, f);
+    page.push(" ORDER BY r.seq LIMIT ");
+    page.push_bind(clamp(limit));
+    page.push(" OFFSET ");
+    page.push_bind(clamp(offset));
+    let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
+    Ok((total, tx.users_with_emails(rows).await?))
+}
+
+/// `FROM groups r WHERE ...` of an administrator group listing.
+fn push_admin_groups_where(qb: &mut Qb, tenant_id: &str, search: Option<&str>) {
+    qb.push(" FROM groups r WHERE r.tenant_id = ");
+    qb.push_bind(tenant_id.to_string());
+    if let Some(s) = search.filter(|s| !s.is_empty()) {
+        qb.push(" AND instr(r.display_name_folded, ");
+        qb.push_bind(fold(s));
+        qb.push(") > 0");
+    }
+}
+
+pub(super) async fn admin_list_groups(
+    tx: &mut SqliteTx,
+    tenant_id: &str,
+    search: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(u64, Vec<GroupRecord>)> {
+    let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
+    push_admin_groups_where(&mut count, tenant_id, search);
+    let total = tx.count(count).await?;
+    if limit == 0 || total <= offset {
+        return Ok((total, Vec::new()));
+    }
+    let mut page: Qb = QueryBuilder::new(format!("SELECT {GROUP_COLS}"));
+    push_admin_groups_where(&mut page, tenant_id, search);
+    page.push(" ORDER BY r.builtin DESC, r.seq LIMIT ");
+    page.push_bind(clamp(limit));
+    page.push(" OFFSET ");
+    page.push_bind(clamp(offset));
+    let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
+    Ok((
+        total,
+        rows.iter().map(group_of).collect::<StoreResult<_>>()?,
+    ))
+}

@@ -1,0 +1,1029 @@
+//! Integration tests of the store methods behind the product's directory rules: custom
+//! attributes and their values, lifecycle helpers, counts, the provisioning log and the
+//! administrator listings.
+
+use scim_proto::filter::fold;
+use scim_proto::normalize::{fold_document, normalize_resource};
+use scim_proto::schema::{user_resource_schema, AttrType, AttributeDef, ResourceSchema, Schema};
+use scimd_directory::store::{
+    AdminUserFilter, AttributeRow, EmailKey, GroupRecord, LogEntry, LogQuery, MemberKind, Source,
+    Store, StoreError, TenantRow, Tx, UserRecord, UserState,
+};
+use scimd_store::SqliteStore;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const EXT: &str = "urn:ietf:params:scim:schemas:extension:scimd:2.0:User";
+const EXT2: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+
+/// A store on a fresh database in a new temporary directory, removed when dropped.
+struct Db {
+    store: SqliteStore,
+    dir: PathBuf,
+}
+
+impl std::ops::Deref for Db {
+    type Target = SqliteStore;
+    fn deref(&self) -> &SqliteStore {
+        &self.store
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn store(name: &str) -> Db {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "scimd-rules-{name}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let url = format!("sqlite://{}/scimd.db", dir.display());
+    Db {
+        store: SqliteStore::open(&url).await.expect("open"),
+        dir,
+    }
+}
+
+fn now() -> OffsetDateTime {
+    datetime!(2026-11-30 11:22:33.123456 UTC)
+}
+
+async fn tenant(s: &SqliteStore, name: &str) -> String {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut tx = s.write().await.unwrap();
+    tx.insert_tenant(&TenantRow {
+        id: id.clone(),
+        name: name.into(),
+        settings: json!({}),
+        created: now(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// The User schema with the custom extension under `urn`.
+fn schema_with(urn: &str) -> ResourceSchema {
+    let ext = Schema {
+        id: urn.to_string(),
+        name: "Custom".to_string(),
+        description: "custom attributes".to_string(),
+        attributes: vec![
+            AttributeDef::new("costCode", AttrType::String, "a string"),
+            AttributeDef::new("badge", AttrType::String, "a string"),
+            AttributeDef::new("level", AttrType::Integer, "an integer"),
+        ],
+    };
+    user_resource_schema(vec![Arc::new(ext)])
+}
+
+/// A user record from a client body, normalised and folded as the directory does.
+fn user(schema: &ResourceSchema, tenant_id: &str, input: Value) -> UserRecord {
+    let doc = normalize_resource(schema, &input).expect("normalize").doc;
+    let doc_folded = fold_document(&doc, schema);
+    let emails = doc
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| {
+                    Some(EmailKey {
+                        value_folded: fold(e.get("value")?.as_str()?),
+                        kind: e.get("type").and_then(Value::as_str).map(fold),
+                        primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    UserRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant_id.to_string(),
+        user_name: doc["userName"].as_str().unwrap().to_string(),
+        external_id: None,
+        display_name: doc
+            .get("displayName")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        state: UserState::Active,
+        source: Source::Scim,
+        version: 1,
+        created: now(),
+        last_modified: now(),
+        doc,
+        doc_folded,
+        emails,
+    }
+}
+
+fn group(tenant_id: &str, name: &str, builtin: bool) -> GroupRecord {
+    let doc = json!({"displayName": name});
+    GroupRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant_id.to_string(),
+        display_name: name.to_string(),
+        external_id: None,
+        source: Source::Scim,
+        builtin,
+        version: 1,
+        created: now(),
+        last_modified: now(),
+        doc_folded: json!({"displayName": fold(name)}),
+        doc,
+    }
+}
+
+async fn get_user(tx: &mut Box<dyn Tx>, tid: &str, id: &str) -> UserRecord {
+    tx.get_user(tid, id).await.unwrap().expect("user")
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn attributes_registered_per_tenant_ignoring_case() {
+    let s = store("attrs").await;
+    let t1 = tenant(&s, "t1").await;
+    let t2 = tenant(&s, "t2").await;
+    let attr = |tid: &str, name: &str, ty: &str, secs: i64| AttributeRow {
+        tenant_id: tid.to_string(),
+        name: name.to_string(),
+        ty: ty.to_string(),
+        created: now() + time::Duration::seconds(secs),
+    };
+    let mut tx = s.write().await.unwrap();
+    assert!(tx.list_attributes(&t1).await.unwrap().is_empty());
+    // Registration order, not name or time order.
+    let a = attr(&t1, "zeta", "string", 10);
+    let b = attr(&t1, "costCode", "string", 5);
+    let c = attr(&t1, "level", "integer", 0);
+    for x in [&a, &b, &c] {
+        tx.insert_attribute(x).await.unwrap();
+    }
+    assert!(matches!(
+        tx.insert_attribute(&attr(&t1, "COSTCODE", "boolean", 0)).await,
+        Err(StoreError::Conflict(w)) if w == "attribute name"
+    ));
+    // Another tenant may use the name.
+    tx.insert_attribute(&attr(&t2, "costcode", "boolean", 0))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = s.read().await.unwrap();
+    assert_eq!(
+        tx.list_attributes(&t1).await.unwrap(),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+    assert_eq!(tx.list_attributes(&t2).await.unwrap().len(), 1);
+    drop(tx);
+
+    let mut tx = s.write().await.unwrap();
+    assert!(tx.delete_attribute(&t1, "CostCode").await.unwrap());
+    assert!(!tx.delete_attribute(&t1, "costCode").await.unwrap());
+    assert!(!tx.delete_attribute(&t1, "missing").await.unwrap());
+    let d = attr(&t1, "CostCode", "decimal", -5);
+    tx.insert_attribute(&d).await.unwrap();
+    assert_eq!(tx.list_attributes(&t1).await.unwrap(), vec![a, c, d]);
+    // The other tenant's attribute is untouched.
+    assert_eq!(tx.list_attributes(&t2).await.unwrap()[0].name, "costcode");
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn extension_values_count_and_strip() {
+    let s = store("strip").await;
+    let tid = tenant(&s, "t").await;
+    let other = tenant(&s, "o").await;
+    let schema = schema_with(EXT);
+    let mut both = user(
+        &schema,
+        &tid,
+        json!({"userName": "both", "name": {"givenName": "Zoë"},
+               EXT: {"costCode": "CC-Ünïcode", "badge": "B-7", "level": 12}}),
+    );
+    // Keys the schema does not know, with numbers JSON functions must not reformat.
+    for d in [&mut both.doc, &mut both.doc_folded] {
+        d[EXT]["ratio"] = json!(0.1);
+        d[EXT]["big"] = json!(9_007_199_254_740_993_u64);
+    }
+    both.doc["title"] = json!("Ingénieur \"quoted\"");
+    both.doc_folded["title"] = json!("ingénieur \"quoted\"");
+    let only = user(
+        &schema,
+        &tid,
+        json!({"userName": "only", EXT: {"costCode": "CC-2"}}),
+    );
+    let mut null = user(
+        &schema,
+        &tid,
+        json!({"userName": "null", EXT: {"badge": "x"}}),
+    );
+    for d in [&mut null.doc, &mut null.doc_folded] {
+        d[EXT] = json!({"costCode": null});
+    }
+    let none = user(
+        &schema,
+        &tid,
+        json!({"userName": "none", EXT: {"badge": "N"}}),
+    );
+    let bare = user(&schema, &tid, json!({"userName": "bare"}));
+    let foreign = user(
+        &schema,
+        &other,
+        json!({"userName": "foreign", EXT: {"costCode": "F"}}),
+    );
+    let mut deprovisioned = user(
+        &schema,
+        &tid,
+        json!({"userName": "gone", EXT: {"costCode": "G", "level": 3}}),
+    );
+    deprovisioned.state = UserState::Deprovisioned;
+    let mut tx = s.write().await.unwrap();
+    for u in [&both, &only, &null, &none, &bare, &foreign, &deprovisioned] {
+        tx.insert_user(u).await.unwrap();
+    }
+    // Present and not null, in any state; this tenant only.
+    assert_eq!(
+        tx.count_extension_values(&tid, EXT, "costCode")
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        tx.count_extension_values(&tid, EXT, "badge").await.unwrap(),
+        2
+    );
+    assert_eq!(
+        tx.count_extension_values(&tid, EXT, "level").await.unwrap(),
+        2
+    );
+    assert_eq!(
+        tx.count_extension_values(&tid, EXT2, "costCode")
+            .await
+            .unwrap(),
+        0
+    );
+    // Keys are exact (documents are canonical).
+    assert_eq!(
+        tx.count_extension_values(&tid, EXT, "costcode")
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(matches!(
+        tx.count_extension_values(&tid, "urn:bad\"urn", "x").await,
+        Err(StoreError::Backend(_))
+    ));
+
+    // Strip: every holder of the key (null included) changes.
+    assert_eq!(
+        tx.strip_extension_values(&tid, EXT, "costCode")
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        tx.count_extension_values(&tid, EXT, "costCode")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        tx.count_extension_values(&other, EXT, "costCode")
+            .await
+            .unwrap(),
+        1
+    );
+
+    // Other keys stay, in doc and doc_folded, with their values as they were.
+    let b = get_user(&mut tx, &tid, &both.id).await;
+    let kept = json!({"badge": "B-7", "level": 12, "ratio": 0.1, "big": 9_007_199_254_740_993_u64});
+    assert_eq!(b.doc[EXT], kept);
+    assert_eq!(b.doc_folded[EXT]["badge"], json!("b-7"));
+    assert_eq!(b.doc_folded[EXT]["big"], kept["big"]);
+    assert_eq!(b.doc["name"], json!({"givenName": "Zoë"}));
+    assert_eq!(b.doc_folded["name"], json!({"givenName": "zoë"}));
+    assert_eq!(b.doc["title"], json!("Ingénieur \"quoted\""));
+    assert_eq!(b.doc["userName"], json!("both"));
+    assert_eq!(b.version, 2);
+    assert!(b.last_modified > now());
+    // The extension object is removed where it ends up empty.
+    for id in [&only.id, &null.id] {
+        let u = get_user(&mut tx, &tid, id).await;
+        assert!(u.doc.get(EXT).is_none(), "{}", u.doc);
+        assert!(u.doc_folded.get(EXT).is_none(), "{}", u.doc_folded);
+        assert_eq!(u.version, 2);
+    }
+    let g = get_user(&mut tx, &tid, &deprovisioned.id).await;
+    assert_eq!(g.doc[EXT], json!({"level": 3}));
+    assert_eq!(g.state, UserState::Deprovisioned);
+    // Users without the key are untouched.
+    for (t, u) in [(&tid, &none), (&tid, &bare), (&other, &foreign)] {
+        assert_eq!(&get_user(&mut tx, t, &u.id).await, u);
+    }
+    // Nothing left to strip.
+    assert_eq!(
+        tx.strip_extension_values(&tid, EXT, "costCode")
+            .await
+            .unwrap(),
+        0
+    );
+    // Stripping the last key of an object removes the object.
+    assert_eq!(
+        tx.strip_extension_values(&tid, EXT, "badge").await.unwrap(),
+        2
+    );
+    let n = get_user(&mut tx, &tid, &none.id).await;
+    assert!(n.doc.get(EXT).is_none());
+    assert_eq!(n.version, 2);
+    let b = get_user(&mut tx, &tid, &both.id).await;
+    assert_eq!(
+        b.doc[EXT],
+        json!({"level": 12, "ratio": 0.1, "big": 9_007_199_254_740_993_u64})
+    );
+    assert_eq!(b.version, 3);
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn extension_key_rename_moves_values() {
+    let s = store("rename").await;
+    let tid = tenant(&s, "t").await;
+    let other = tenant(&s, "o").await;
+    let schema = schema_with(EXT);
+    let a = user(
+        &schema,
+        &tid,
+        json!({"userName": "a", "displayName": "Ä", EXT: {"costCode": "Cc-1", "level": 7}}),
+    );
+    let b = user(&schema, &tid, json!({"userName": "b", EXT: {"badge": "X"}}));
+    let c = user(&schema, &tid, json!({"userName": "c"}));
+    let f = user(
+        &schema,
+        &other,
+        json!({"userName": "f", EXT: {"badge": "Y"}}),
+    );
+    let mut tx = s.write().await.unwrap();
+    for u in [&a, &b, &c, &f] {
+        tx.insert_user(u).await.unwrap();
+    }
+    assert_eq!(tx.rename_extension_key(&tid, EXT, EXT).await.unwrap(), 0);
+    assert_eq!(tx.rename_extension_key(&tid, EXT, EXT2).await.unwrap(), 2);
+    let a2 = get_user(&mut tx, &tid, &a.id).await;
+    assert!(a2.doc.get(EXT).is_none());
+    assert!(a2.doc_folded.get(EXT).is_none());
+    assert_eq!(a2.doc[EXT2], a.doc[EXT]);
+    assert_eq!(a2.doc_folded[EXT2], a.doc_folded[EXT]);
+    assert_eq!(a2.doc_folded[EXT2]["costCode"], json!("cc-1"));
+    assert_eq!(a2.doc["displayName"], json!("Ä"));
+    assert_eq!(a2.version, 2);
+    assert!(a2.last_modified > now());
+    let b2 = get_user(&mut tx, &tid, &b.id).await;
+    assert_eq!(b2.doc[EXT2], json!({"badge": "X"}));
+    // Users without the key and other tenants are untouched.
+    assert_eq!(get_user(&mut tx, &tid, &c.id).await, c);
+    assert_eq!(get_user(&mut tx, &other, &f.id).await, f);
+    assert_eq!(
+        tx.count_extension_values(&tid, EXT2, "costCode")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        tx.count_extension_values(&tid, EXT, "costCode")
+            .await
+            .unwrap(),
+        0
+    );
+    // And back.
+    assert_eq!(tx.rename_extension_key(&tid, EXT2, EXT).await.unwrap(), 2);
+    let a3 = get_user(&mut tx, &tid, &a.id).await;
+    assert_eq!(a3.doc, a.doc);
+    assert_eq!(a3.doc_folded, a.doc_folded);
+    assert_eq!(a3.version, 3);
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn members_in_no_other_group_and_state_changes() {
+    let s = store("state").await;
+    let tid = tenant(&s, "t").await;
+    let other = tenant(&s, "o").await;
+    let schema = schema_with(EXT);
+    let mut tx = s.write().await.unwrap();
+    let users: Vec<UserRecord> = (0..5)
+        .map(|i| {
+            user(
+                &schema,
+                &tid,
+                json!({"userName": format!("u{i}"), "active": true}),
+            )
+        })
+        .collect();
+    for u in &users {
+        tx.insert_user(u).await.unwrap();
+    }
+    let (g1, g2, g3) = (
+        group(&tid, "G1", false),
+        group(&tid, "G2", false),
+        group(&tid, "G3", false),
+    );
+    let all = group(&tid, "All Users", true);
+    for g in [&g1, &g2, &g3, &all] {
+        tx.insert_group(g).await.unwrap();
+    }
+    let m = |i: usize| (users[i].id.clone(), MemberKind::User);
+    // u0: G1 only; u1: G1 and G2; u2: G2 only; u3: G1 and the built-in group; u4: none.
+    // G3 is a (nested) group member of G1 and not a user.
+    tx.add_members(
+        &tid,
+        &g1.id,
+        &[m(3), m(0), m(1), (g3.id.clone(), MemberKind::Group)],
+    )
+    .await
+    .unwrap();
+    tx.add_members(&tid, &g2.id, &[m(1), m(2)]).await.unwrap();
+    tx.add_members(&tid, &all.id, &[m(3)]).await.unwrap();
+    assert_eq!(
+        tx.members_in_no_other_group(&tid, &g1.id).await.unwrap(),
+        vec![users[3].id.clone(), users[0].id.clone()]
+    );
+    assert_eq!(
+        tx.members_in_no_other_group(&tid, &g2.id).await.unwrap(),
+        vec![users[2].id.clone()]
+    );
+    assert!(tx
+        .members_in_no_other_group(&tid, &g3.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(tx
+        .members_in_no_other_group(&other, &g1.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(tx
+        .members_in_no_other_group(&tid, "no-such-group")
+        .await
+        .unwrap()
+        .is_empty());
+
+    // set_users_state: only users in state `from`, of this tenant.
+    let mut inactive = user(&schema, &tid, json!({"userName": "off", "active": false}));
+    inactive.state = UserState::Inactive;
+    tx.insert_user(&inactive).await.unwrap();
+    let foreign = user(&schema, &other, json!({"userName": "u0", "active": true}));
+    tx.insert_user(&foreign).await.unwrap();
+    let at = datetime!(2027-01-02 03:04:05.678901 UTC);
+    // Spread over several statements (ids are chunked): real ids at both ends.
+    let mut ids: Vec<String> = vec![users[0].id.clone(), inactive.id.clone(), foreign.id.clone()];
+    ids.extend((0..1200).map(|i| format!("00000000-0000-0000-0000-{i:012}")));
+    ids.push(users[1].id.clone());
+    ids.push(users[0].id.clone());
+    assert_eq!(
+        tx.set_users_state(&tid, &ids, UserState::Active, UserState::Inactive, at)
+            .await
+            .unwrap(),
+        2
+    );
+    for i in [0, 1] {
+        let u = get_user(&mut tx, &tid, &users[i].id).await;
+        assert_eq!(u.state, UserState::Inactive);
+        assert_eq!(u.doc["active"], json!(false));
+        assert_eq!(u.doc_folded["active"], json!(false));
+        assert_eq!(u.version, 2);
+        assert_eq!(u.last_modified, at);
+        assert_eq!(u.doc["userName"], users[i].doc["userName"]);
+    }
+    assert_eq!(get_user(&mut tx, &tid, &inactive.id).await, inactive);
+    assert_eq!(get_user(&mut tx, &other, &foreign.id).await, foreign);
+    assert_eq!(get_user(&mut tx, &tid, &users[2].id).await, users[2]);
+    // from == to and empty lists change nothing.
+    assert_eq!(
+        tx.set_users_state(&tid, &ids, UserState::Inactive, UserState::Inactive, at)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        tx.set_users_state(&tid, &[], UserState::Active, UserState::Inactive, at)
+            .await
+            .unwrap(),
+        0
+    );
+    // Back to active: `active` becomes true (also where the document had no `active`).
+    let plain = user(&schema, &tid, json!({"userName": "plain"}));
+    let mut plain_off = plain.clone();
+    plain_off.state = UserState::Deprovisioned;
+    tx.insert_user(&plain_off).await.unwrap();
+    assert_eq!(
+        tx.set_users_state(
+            &tid,
+            &[users[0].id.clone(), inactive.id.clone(), plain.id.clone()],
+            UserState::Inactive,
+            UserState::Active,
+            at
+        )
+        .await
+        .unwrap(),
+        2
+    );
+    let u0 = get_user(&mut tx, &tid, &users[0].id).await;
+    assert_eq!((u0.state, u0.version), (UserState::Active, 3));
+    assert_eq!(u0.doc["active"], json!(true));
+    let off = get_user(&mut tx, &tid, &inactive.id).await;
+    assert_eq!(off.doc["active"], json!(true));
+    assert_eq!(off.doc_folded["active"], json!(true));
+    assert_eq!(
+        tx.set_users_state(
+            &tid,
+            std::slice::from_ref(&plain.id),
+            UserState::Deprovisioned,
+            UserState::Active,
+            at
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    let p = get_user(&mut tx, &tid, &plain.id).await;
+    assert_eq!(p.doc["active"], json!(true));
+    assert_eq!(p.state, UserState::Active);
+
+    // Counts.
+    let mut local = user(&schema, &tid, json!({"userName": "local"}));
+    local.source = Source::Local;
+    local.state = UserState::Inactive;
+    tx.insert_user(&local).await.unwrap();
+    let counts = tx.user_counts(&tid).await.unwrap();
+    let count = |st: UserState, src: Source| {
+        counts
+            .iter()
+            .find(|c| c.0 == st && c.1 == src)
+            .map_or(0, |c| c.2)
+    };
+    // Active: u0, u2, u3, u4, off, plain; inactive: u1 (scim), local.
+    assert_eq!(count(UserState::Active, Source::Scim), 6);
+    assert_eq!(count(UserState::Inactive, Source::Scim), 1);
+    assert_eq!(count(UserState::Inactive, Source::Local), 1);
+    assert_eq!(counts.iter().map(|c| c.2).sum::<u64>(), 8);
+    assert_eq!(counts.len(), 3);
+    assert_eq!(
+        tx.user_counts(&other).await.unwrap(),
+        vec![(UserState::Active, Source::Scim, 1)]
+    );
+    assert_eq!(tx.group_count(&tid).await.unwrap(), 3);
+    assert_eq!(tx.group_count(&other).await.unwrap(), 0);
+    tx.commit().await.unwrap();
+}
+
+fn log_entry(tid: &str, at: OffsetDateTime, outcome: &str, rt: &str, name: &str) -> LogEntry {
+    LogEntry {
+        seq: 0,
+        tenant_id: tid.to_string(),
+        at,
+        token_name: "Entra Connector".to_string(),
+        method: "POST".to_string(),
+        path: format!("/scim/v2/{rt}s"),
+        resource_type: rt.to_string(),
+        resource_id: Some(uuid::Uuid::new_v4().to_string()),
+        resource_name: Some(name.to_string()),
+        outcome: outcome.to_string(),
+        status: 201,
+        detail: None,
+        changed: vec!["userName".into(), "name.givenName".into()],
+        warnings: vec![],
+    }
+}
+
+#[tokio::test]
+async fn provisioning_log_filters_paging_and_purge() {
+    let s = store("log").await;
+    let tid = tenant(&s, "t").await;
+    let other = tenant(&s, "o").await;
+    let t0 = datetime!(2026-01-01 00:00:00 UTC);
+    let hours = |h: i64| t0 + time::Duration::hours(h);
+    let mut tx = s.write().await.unwrap();
+    let mut entries = [
+        log_entry(&tid, hours(0), "created", "User", "alice@example.com"),
+        log_entry(&tid, hours(1), "updated", "User", "Ðórr ÉQUIPE"),
+        log_entry(&tid, hours(2), "created", "Group", "Sales Team"),
+        log_entry(&tid, hours(3), "rejected", "User", "bob"),
+        log_entry(&tid, hours(4), "deleted", "Group", "Old Team"),
+    ];
+    entries[3].status = 409;
+    entries[3].detail = Some("userName 'BOB' already EXISTS".into());
+    entries[3].warnings = vec!["ignored attribute 'foo'".into(), "x\"y".into()];
+    entries[3].changed = vec![];
+    entries[3].resource_id = None;
+    entries[4].token_name = "Okta Üser".into();
+    entries[4].resource_name = None;
+    for e in entries.iter_mut() {
+        e.seq = tx.insert_log(e).await.unwrap();
+    }
+    assert!(entries.windows(2).all(|w| w[0].seq < w[1].seq));
+    let foreign = log_entry(&other, hours(1), "created", "User", "alice@example.com");
+    tx.insert_log(&foreign).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = s.read().await.unwrap();
+    let all = LogQuery {
+        limit: 100,
+        ..LogQuery::default()
+    };
+    let newest_first: Vec<LogEntry> = entries.iter().rev().cloned().collect();
+    assert_eq!(
+        tx.query_log(&tid, &all).await.unwrap(),
+        (5, newest_first.clone())
+    );
+
+    let seqs = |r: (u64, Vec<LogEntry>)| (r.0, r.1.iter().map(|e| e.seq).collect::<Vec<_>>());
+    let q = |f: &dyn Fn(&mut LogQuery)| {
+        let mut q = all.clone();
+        f(&mut q);
+        q
+    };
+    let s_ = |i: usize| entries[i].seq;
+    // Exact outcome and resource type.
+    assert_eq!(
+        seqs(
+            tx.query_log(&tid, &q(&|q| q.outcome = Some("created".into())))
+                .await
+                .unwrap()
+        ),
+        (2, vec![s_(2), s_(0)])
+    );
+    assert_eq!(
+        seqs(
+            tx.query_log(&tid, &q(&|q| q.outcome = Some("Created".into())))
+                .await
+                .unwrap()
+        ),
+        (0, vec![])
+    );
+    assert_eq!(
+        seqs(
+            tx.query_log(&tid, &q(&|q| q.resource_type = Some("Group".into())))
+                .await
+                .unwrap()
+        ),
+        (2, vec![s_(4), s_(2)])
+    );
+    // Time range: since inclusive, until exclusive.
+    assert_eq!(
+        seqs(
+            tx.query_log(
+                &tid,
+                &q(&|q| {
+                    q.since = Some(hours(1));
+                    q.until = Some(hours(3));
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        (2, vec![s_(2), s_(1)])
+    );
+    // Text: case-insensitive substring of name, id, path, detail or token name.
+    let text = |t: &str| q(&|q| q.text = Some(t.to_string()));
+    assert_eq!(
+        seqs(tx.query_log(&tid, &text("ðÓRR équipe")).await.unwrap()),
+        (1, vec![s_(1)])
+    );
+    assert_eq!(
+        seqs(tx.query_log(&tid, &text("already exists")).await.unwrap()),
+        (1, vec![s_(3)])
+    );
+    assert_eq!(
+        seqs(tx.query_log(&tid, &text("okta üSER")).await.unwrap()),
+        (1, vec![s_(4)])
+    );
+    assert_eq!(
+        seqs(tx.query_log(&tid, &text("/SCIM/V2/GROUPS")).await.unwrap()),
+        (2, vec![s_(4), s_(2)])
+    );
+    let id0 = entries[0].resource_id.clone().unwrap().to_uppercase();
+    assert_eq!(
+        seqs(tx.query_log(&tid, &text(&id0)).await.unwrap()),
+        (1, vec![s_(0)])
+    );
+    assert_eq!(seqs(tx.query_log(&tid, &text("ENTRA")).await.unwrap()).0, 4);
+    assert_eq!(seqs(tx.query_log(&tid, &text("%")).await.unwrap()).0, 0);
+    assert_eq!(seqs(tx.query_log(&tid, &text("")).await.unwrap()).0, 5);
+    // Filters combine with AND.
+    assert_eq!(
+        seqs(
+            tx.query_log(
+                &tid,
+                &q(&|q| {
+                    q.text = Some("team".into());
+                    q.outcome = Some("created".into());
+                    q.since = Some(hours(1));
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        (1, vec![s_(2)])
+    );
+    // Paging: total is the whole match.
+    assert_eq!(
+        seqs(
+            tx.query_log(
+                &tid,
+                &q(&|q| {
+                    q.offset = 1;
+                    q.limit = 2;
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        (5, vec![s_(3), s_(2)])
+    );
+    assert_eq!(
+        seqs(
+            tx.query_log(
+                &tid,
+                &q(&|q| {
+                    q.offset = 4;
+                    q.limit = 2;
+                })
+            )
+            .await
+            .unwrap()
+        ),
+        (5, vec![s_(0)])
+    );
+    assert_eq!(
+        seqs(tx.query_log(&tid, &q(&|q| q.offset = 5)).await.unwrap()),
+        (5, vec![])
+    );
+    assert_eq!(
+        seqs(tx.query_log(&tid, &q(&|q| q.limit = 0)).await.unwrap()),
+        (5, vec![])
+    );
+    // Tenants are separate.
+    let (n, rows) = tx.query_log(&other, &all).await.unwrap();
+    assert_eq!((n, rows[0].tenant_id.as_str()), (1, other.as_str()));
+    drop(tx);
+
+    // Purge: strictly older than `before`, every tenant.
+    let mut tx = s.write().await.unwrap();
+    assert_eq!(tx.purge_log(hours(2)).await.unwrap(), 3);
+    assert_eq!(tx.purge_log(hours(2)).await.unwrap(), 0);
+    tx.commit().await.unwrap();
+    let mut tx = s.read().await.unwrap();
+    assert_eq!(
+        tx.query_log(&tid, &all).await.unwrap(),
+        (3, newest_first[..3].to_vec())
+    );
+    assert_eq!(tx.query_log(&other, &all).await.unwrap().0, 0);
+}
+
+#[tokio::test]
+async fn admin_listings_search_names_and_emails() {
+    let s = store("admin").await;
+    let tid = tenant(&s, "t").await;
+    let other = tenant(&s, "o").await;
+    let schema = schema_with(EXT);
+    let mut a = user(
+        &schema,
+        &tid,
+        json!({"userName": "ANNA.ÖSTERGÅRD@example.com", "displayName": "Anna Östergård",
+               "name": {"givenName": "Anna", "familyName": "Östergård"},
+               "emails": [{"value": "Anna.Ostergard@Contoso.COM", "type": "work", "primary": true}]}),
+    );
+    a.source = Source::Local;
+    let mut b = user(
+        &schema,
+        &tid,
+        json!({"userName": "bjorn", "displayName": "Björn Ångström",
+               "name": {"givenName": "BJÖRN", "familyName": "Ångström"},
+               "emails": [{"value": "b@fabrikam.example", "type": "work"},
+                          {"value": "Bjorn.Private@Ähnlich.example", "type": "home"}]}),
+    );
+    b.state = UserState::Deprovisioned;
+    let c = user(
+        &schema,
+        &tid,
+        json!({"userName": "carol", "name": {"givenName": "Çarol", "familyName": "Smith"},
+               "title": "Östergård fan"}),
+    );
+    let mut d = user(
+        &schema,
+        &tid,
+        json!({"userName": "dave", "displayName": "Straße"}),
+    );
+    d.state = UserState::Inactive;
+    let f = user(
+        &schema,
+        &other,
+        json!({"userName": "anna", "emails": [{"value": "anna@contoso.com"}]}),
+    );
+    let mut tx = s.write().await.unwrap();
+    for u in [&a, &b, &c, &d, &f] {
+        tx.insert_user(u).await.unwrap();
+    }
+    let names = |r: (u64, Vec<UserRecord>)| {
+        (
+            r.0,
+            r.1.iter().map(|u| u.user_name.clone()).collect::<Vec<_>>(),
+        )
+    };
+    let search = |s: &str| AdminUserFilter {
+        search: Some(s.to_string()),
+        ..AdminUserFilter::default()
+    };
+    // Every state, creation order, emails attached.
+    let (n, all) = tx
+        .admin_list_users(&tid, &AdminUserFilter::default(), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(n, 4);
+    assert_eq!(all, vec![a.clone(), b.clone(), c.clone(), d.clone()]);
+    let list = |f: AdminUserFilter| f;
+    for (q, expect) in [
+        ("östergård", vec!["ANNA.ÖSTERGÅRD@example.com"]), // userName, displayName, familyName
+        ("CONTOSO.com", vec!["ANNA.ÖSTERGÅRD@example.com"]), // email only
+        ("ähnlich", vec!["bjorn"]),                        // second email
+        ("FABRIKAM", vec!["bjorn"]),
+        ("björn", vec!["bjorn"]),    // given name / displayName
+        ("ÅNGSTRÖM", vec!["bjorn"]), // family name
+        ("çarol", vec!["carol"]),    // given name only
+        ("smith", vec!["carol"]),    // family name only
+        ("STRASSE", vec![]),         // no Unicode case expansion: fold is to_lowercase
+        ("straße", vec!["dave"]),
+        ("fan", vec![]), // title is not searched
+        (
+            "a",
+            vec!["ANNA.ÖSTERGÅRD@example.com", "bjorn", "carol", "dave"],
+        ),
+        ("%", vec![]),
+        ("_", vec![]),
+    ] {
+        let r = names(
+            tx.admin_list_users(&tid, &list(search(q)), 0, 100)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            r,
+            (
+                expect.len() as u64,
+                expect.iter().map(|s| s.to_string()).collect()
+            ),
+            "{q}"
+        );
+    }
+    // State and source, AND-ed with the search.
+    let f = AdminUserFilter {
+        state: Some(UserState::Deprovisioned),
+        ..AdminUserFilter::default()
+    };
+    assert_eq!(
+        names(tx.admin_list_users(&tid, &f, 0, 100).await.unwrap()),
+        (1, vec!["bjorn".to_string()])
+    );
+    let f = AdminUserFilter {
+        source: Some(Source::Local),
+        ..AdminUserFilter::default()
+    };
+    assert_eq!(
+        names(tx.admin_list_users(&tid, &f, 0, 100).await.unwrap()).0,
+        1
+    );
+    let f = AdminUserFilter {
+        search: Some("a".into()),
+        state: Some(UserState::Active),
+        source: Some(Source::Scim),
+    };
+    assert_eq!(
+        names(tx.admin_list_users(&tid, &f, 0, 100).await.unwrap()),
+        (1, vec!["carol".to_string()])
+    );
+    // Paging.
+    assert_eq!(
+        names(tx.admin_list_users(&tid, &search("a"), 1, 2).await.unwrap()),
+        (4, vec!["bjorn".to_string(), "carol".to_string()])
+    );
+    assert_eq!(
+        names(tx.admin_list_users(&tid, &search("a"), 4, 2).await.unwrap()),
+        (4, vec![])
+    );
+    assert_eq!(
+        names(tx.admin_list_users(&tid, &search("a"), 0, 0).await.unwrap()),
+        (4, vec![])
+    );
+    // The other tenant.
+    assert_eq!(
+        names(
+            tx.admin_list_users(&other, &search("CONTOSO"), 0, 10)
+                .await
+                .unwrap()
+        ),
+        (1, vec!["anna".to_string()])
+    );
+
+    // Groups: the built-in group first, then creation order.
+    let g1 = group(&tid, "Équipe Nord", false);
+    let g2 = group(&tid, "Sales", false);
+    let all_users = group(&tid, "All Users", true);
+    let g3 = group(&tid, "équipe sud", false);
+    let g4 = group(&other, "Équipe", false);
+    for g in [&g1, &g2, &all_users, &g3, &g4] {
+        tx.insert_group(g).await.unwrap();
+    }
+    let gnames = |r: (u64, Vec<GroupRecord>)| {
+        (
+            r.0,
+            r.1.iter()
+                .map(|g| g.display_name.clone())
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (n, groups) = tx.admin_list_groups(&tid, None, 0, 100).await.unwrap();
+    assert_eq!(n, 4);
+    assert_eq!(
+        groups,
+        vec![all_users.clone(), g1.clone(), g2.clone(), g3.clone()]
+    );
+    assert_eq!(
+        gnames(
+            tx.admin_list_groups(&tid, Some("ÉQUIPE"), 0, 100)
+                .await
+                .unwrap()
+        ),
+        (2, vec!["Équipe Nord".to_string(), "équipe sud".to_string()])
+    );
+    assert_eq!(
+        gnames(
+            tx.admin_list_groups(&tid, Some("users"), 0, 100)
+                .await
+                .unwrap()
+        ),
+        (1, vec!["All Users".to_string()])
+    );
+    assert_eq!(
+        gnames(tx.admin_list_groups(&tid, Some(""), 1, 2).await.unwrap()),
+        (4, vec!["Équipe Nord".to_string(), "Sales".to_string()])
+    );
+    assert_eq!(
+        gnames(
+            tx.admin_list_groups(&tid, Some("nothing"), 0, 10)
+                .await
+                .unwrap()
+        ),
+        (0, vec![])
+    );
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_migrations() {
+    let s = store("reopen").await;
+    let tid = tenant(&s, "t").await;
+    let mut tx = s.write().await.unwrap();
+    tx.insert_attribute(&AttributeRow {
+        tenant_id: tid.clone(),
+        name: "costCode".into(),
+        ty: "string".into(),
+        created: now(),
+    })
+    .await
+    .unwrap();
+    tx.insert_log(&log_entry(&tid, now(), "created", "User", "x"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let url = s.path().display().to_string();
+    s.close().await;
+    let again = SqliteStore::open(&url).await.unwrap();
+    let mut tx = again.read().await.unwrap();
+    assert_eq!(tx.list_attributes(&tid).await.unwrap().len(), 1);
+    let (n, rows) = tx
+        .query_log(
+            &tid,
+            &LogQuery {
+                text: Some("X".into()),
+                limit: 10,
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((n, rows[0].resource_name.as_deref()), (1, Some("x")));
+    drop(tx);
+    again.close().await;
+}

@@ -517,9 +517,10 @@ impl Directory {
         Ok(out)
     }
 
-    /// Registers a custom attribute. 400 for a name that breaks RFC 7643 ATTRNAME, for an
-    /// unknown type, or for a name a core/enterprise User attribute already has; 409 for a
-    /// duplicate (ignoring case).
+    /// Registers a custom attribute in the tenant's custom extension schema. 400 for a name
+    /// that breaks RFC 7643 ATTRNAME or an unknown type; 409 for a duplicate (ignoring case).
+    /// A name that a core or enterprise attribute also has is allowed: it lives under the
+    /// custom schema URN, so the two never collide.
     pub async fn create_attribute(
         &self,
         tenant: &str,

@@ -77,6 +77,11 @@ impl Directory {
         e.status = err.status;
         e.resource_id = id.map(str::to_string);
         e.resource_name = name;
+        if e.resource_name.is_none() {
+            if let Some(id) = id {
+                e.resource_name = self.resource_name(c, resource_type, id).await;
+            }
+        }
         e.detail = Some(err.detail.clone());
         let res = async {
             let mut tx = self.store().write().await?;
@@ -86,6 +91,16 @@ impl Directory {
         .await;
         if let Err(e) = res {
             tracing::warn!(error = %e, "could not record a rejected request in the provisioning log");
+        }
+    }
+
+    /// The userName or displayName of an existing resource, for a rejected request's entry.
+    async fn resource_name(&self, c: &Caller, resource_type: &str, id: &str) -> Option<String> {
+        let mut tx = self.store().read().await.ok()?;
+        if resource_type == "Group" {
+            Some(tx.get_group(&c.tenant_id, id).await.ok()??.display_name)
+        } else {
+            Some(tx.get_user(&c.tenant_id, id).await.ok()??.user_name)
         }
     }
 

@@ -460,7 +460,7 @@ impl Directory {
                 }
             };
         }
-        if !outcome.changed.is_empty() || members_changed > 0 || !outcome.warnings.is_empty() {
+        {
             let mut changed = outcome.changed.clone();
             if members_changed > 0 {
                 changed.push("members".into());

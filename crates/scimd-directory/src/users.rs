@@ -22,13 +22,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Maps a store failure to the SCIM error a client sees: 409 uniqueness for a conflict,
-/// 400 invalidFilter for an untranslatable filter, 500 (detail logged, not sent) otherwise.
+/// 400 invalidFilter for an untranslatable filter, 503 for a transaction a concurrent one
+/// aborted (retryable), 500 (detail logged, not sent) otherwise.
 pub fn store_err(e: StoreError) -> ScimError {
     match e {
         StoreError::Conflict(what) => {
             ScimError::uniqueness(format!("{what} is already in use in this tenant"))
         }
         StoreError::Unsupported(m) => ScimError::invalid_filter(m),
+        StoreError::Contention(m) => {
+            tracing::warn!(error = %m, "transaction aborted by a concurrent one");
+            ScimError::new(503, None, "the directory could not complete the request because a concurrent request changed the same data; it changed nothing and may be retried")
+        }
         StoreError::Backend(m) => {
             tracing::error!(error = %m, "store error");
             ScimError::internal("the directory could not complete the request because of a storage error; it changed nothing and may be retried")
@@ -192,15 +197,14 @@ impl Directory {
                 return Ok((settings, s.clone()));
             }
         }
-        let extra = if attrs.is_empty() {
-            vec![]
-        } else {
-            let defs: Vec<_> = attrs
-                .iter()
-                .filter_map(|a| Some((a.name.clone(), custom::parse_type(&a.ty)?)))
-                .collect();
-            vec![custom::custom_schema(&settings.custom_schema_urn, &defs)]
-        };
+        // The custom extension is part of the resource type even with no attribute
+        // registered, so values sent for unregistered attributes are recognised as such
+        // (ignored with a warning) rather than as an unknown schema.
+        let defs: Vec<_> = attrs
+            .iter()
+            .filter_map(|a| Some((a.name.clone(), custom::parse_type(&a.ty)?)))
+            .collect();
+        let extra = vec![custom::custom_schema(&settings.custom_schema_urn, &defs)];
         let schema = Arc::new(scim_proto::schema::user_resource_schema(extra));
         schema_cache()
             .lock()
@@ -499,7 +503,9 @@ impl Directory {
             .await?;
         check_if_match(if_match, rec.version)?;
         if settings.blank_value_policy == BlankPolicy::Ignore {
-            for path in &n.blanks {
+            // An empty manager always removes it (rule 4): it is how Entra ID unsets one.
+            let manager = format!("{ENTERPRISE_USER_SCHEMA}:manager");
+            for path in n.blanks.iter().filter(|p| !p.starts_with(&manager)) {
                 if let Some(old) = get_path(&rec.doc, path) {
                     set_path(&mut n.doc, path, old.clone());
                 }
@@ -584,22 +590,20 @@ impl Directory {
         };
         let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
         if outcome.changed.is_empty() && rec.source == Source::Scim {
-            if !outcome.warnings.is_empty() {
-                let audit = Audit {
-                    resource_type: "User",
-                    outcome: "updated",
-                    status: 200,
-                    id: Some(rec.id.clone()),
-                    name: Some(rec.user_name.clone()),
-                    changed: vec![],
-                    warnings: outcome.warnings,
-                };
-                self.audit(tx.as_mut(), c, audit).await?;
-                let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-                tx.commit().await.map_err(store_err)?;
-                return Ok(out);
-            }
-            return self.render_one_user(tx.as_mut(), &schema, &rec).await;
+            // Nothing changed: no new version, but the write is still recorded.
+            let audit = Audit {
+                resource_type: "User",
+                outcome: "updated",
+                status: 200,
+                id: Some(rec.id.clone()),
+                name: Some(rec.user_name.clone()),
+                changed: vec![],
+                warnings: outcome.warnings,
+            };
+            self.audit(tx.as_mut(), c, audit).await?;
+            let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
+            tx.commit().await.map_err(store_err)?;
+            return Ok(out);
         }
         policy::check_user(&doc, &settings, Write::Patch)?;
         self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)

@@ -476,10 +476,13 @@ pub fn user_schema() -> Schema {
             "emails",
             "Email addresses for the user. The value SHOULD be canonicalized by the service provider, e.g., 'bjensen@example.com' instead of 'bjensen@EXAMPLE.COM'. Canonical type values of 'work', 'home', and 'other'.",
             multi_subs(
+                // Required here (RFC 7643 leaves it optional): an email address is mandatory
+                // in scimd (provisioning rule 1), and an email without a value is no address.
                 s(
                     "value",
                     "Email addresses for the user. The value SHOULD be canonicalized by the service provider, e.g., 'bjensen@example.com' instead of 'bjensen@EXAMPLE.COM'. Canonical type values of 'work', 'home', and 'other'.",
-                ),
+                )
+                .with_required(),
                 "email address",
                 &["work", "home", "other"],
             ),

@@ -89,33 +89,7 @@ impl Directory {
         users: &[UserRecord],
     ) -> ScimResult<Vec<Value>> {
         let (_, schema) = self.user_context(tx, tenant).await?;
-        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-        let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        if !ids.is_empty() {
-            for (uid, gid, name) in tx.groups_of_users(tenant, &ids).await.map_err(store_err)? {
-                groups.entry(uid).or_default().push((gid, name));
-            }
-        }
-        let managers: Vec<String> = users
-            .iter()
-            .filter_map(|u| {
-                u.doc
-                    .get(ENTERPRISE_USER_SCHEMA)?
-                    .get("manager")?
-                    .get("value")?
-                    .as_str()
-                    .map(str::to_string)
-            })
-            .collect();
-        let names: HashMap<String, String> = if managers.is_empty() {
-            HashMap::new()
-        } else {
-            tx.user_names(tenant, &managers)
-                .await
-                .map_err(store_err)?
-                .into_iter()
-                .collect()
-        };
+        let (groups, names) = self.relations(tx, tenant, users).await?;
         Ok(users
             .iter()
             .map(|u| {
@@ -174,7 +148,11 @@ impl Directory {
             ..settings
         };
         policy::check_user(&n.doc, &relaxed, Write::Create)?;
-        let doc = canonical_document(&n.doc, &schema);
+        let mut doc = canonical_document(&n.doc, &schema);
+        if let Some(o) = doc.as_object_mut() {
+            // A local user is active unless created otherwise.
+            o.entry("active").or_insert(Value::Bool(true));
+        }
         let user_name = doc
             .get("userName")
             .and_then(Value::as_str)
@@ -248,6 +226,27 @@ impl Directory {
     /// Deletes a user permanently (rule 6): only users that are inactive or deprovisioned
     /// (409 otherwise). Its memberships go with it.
     pub async fn admin_delete_user(&self, tenant: &str, id: &str) -> ScimResult<()> {
+        self.delete_user_permanently(tenant, id, None).await
+    }
+
+    /// [`Directory::admin_delete_user`], recorded in the provisioning log as outcome
+    /// `deleted` under `by` (the portal records its deletions so: token name
+    /// `portal:<administrator>`, with the request's method and path).
+    pub async fn admin_delete_user_logged(
+        &self,
+        tenant: &str,
+        id: &str,
+        by: &crate::directory::Caller,
+    ) -> ScimResult<()> {
+        self.delete_user_permanently(tenant, id, Some(by)).await
+    }
+
+    async fn delete_user_permanently(
+        &self,
+        tenant: &str,
+        id: &str,
+        by: Option<&crate::directory::Caller>,
+    ) -> ScimResult<()> {
         let mut tx = self.store().write().await.map_err(store_err)?;
         let u = tx
             .get_user(tenant, id)
@@ -261,6 +260,17 @@ impl Directory {
             )));
         }
         tx.delete_user(tenant, id).await.map_err(store_err)?;
+        if let Some(c) = by {
+            let audit = crate::audit::Audit {
+                resource_type: "User",
+                outcome: "deleted",
+                status: 204,
+                id: Some(u.id.clone()),
+                name: Some(u.user_name.clone()),
+                ..Default::default()
+            };
+            self.audit(tx.as_mut(), c, audit).await?;
+        }
         tx.commit().await.map_err(store_err)
     }
 
@@ -336,7 +346,16 @@ impl Directory {
                 .await
                 .map_err(store_err)?
                 .into_iter()
-                .map(|m| json!({"id": m.id, "type": if m.kind == MemberKind::User { "User" } else { "Group" }, "display": m.display}))
+                .map(|m| {
+                    let kind = if m.kind == MemberKind::User {
+                        "User"
+                    } else {
+                        "Group"
+                    };
+                    let display = m.display.or(m.user_name);
+                    let state = m.state.map(UserState::as_str);
+                    json!({"id": m.id, "type": kind, "display": display, "state": state})
+                })
                 .collect()
         };
         let mut v = self.group_json(&g, total);
@@ -515,6 +534,18 @@ impl Directory {
             ));
         }
         Ok(out)
+    }
+
+    /// The tenant's custom schema URN and its custom attributes in registration order,
+    /// without counting values (for listings that must stay fast on large tenants).
+    pub async fn custom_attribute_defs(
+        &self,
+        tenant: &str,
+    ) -> ScimResult<(String, Vec<AttributeRow>)> {
+        let mut tx = self.store().read().await.map_err(store_err)?;
+        let settings = self.tenant_settings(tx.as_mut(), tenant).await?;
+        let attrs = tx.list_attributes(tenant).await.map_err(store_err)?;
+        Ok((settings.custom_schema_urn, attrs))
     }
 
     /// Registers a custom attribute in the tenant's custom extension schema. 400 for a name

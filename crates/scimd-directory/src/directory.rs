@@ -50,6 +50,10 @@ pub struct Bootstrap {
     pub tenant_id: String,
     /// The new SCIM token's secret (shown once, never stored).
     pub scim_token: String,
+    /// The portal administrator created (`admin`).
+    pub admin_username: String,
+    /// Its password (shown once; stored only as an Argon2id hash).
+    pub admin_password: String,
 }
 
 /// Errors of directory calls that are not SCIM requests (CLI, startup).

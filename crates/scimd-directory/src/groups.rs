@@ -145,7 +145,10 @@ impl Directory {
                 .await
                 .map_err(store_err)?
             {
-                members.entry(gid).or_default().push(m);
+                // Deprovisioned users are gone from SCIM (rule 6); their rows stay (rule 10).
+                if m.state != Some(UserState::Deprovisioned) {
+                    members.entry(gid).or_default().push(m);
+                }
             }
         }
         Ok(groups

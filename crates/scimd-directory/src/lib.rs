@@ -6,6 +6,7 @@
 //! store transaction and returns either a [`Rendered`] resource or a `ScimError`.
 
 pub mod admin;
+pub mod admins;
 pub mod audit;
 pub mod custom;
 pub mod directory;

@@ -91,7 +91,11 @@ pub fn user(
     names: &HashMap<String, String>,
 ) -> Value {
     let mut out = start(USER_SCHEMA, &u.id, &u.doc, schema);
-    out.insert("active".into(), Value::Bool(u.state == UserState::Active));
+    // `active` follows the state; a user whose `active` was never set (or was removed) and
+    // who is active shows it unassigned, as RFC 7644 §3.5.2.2 has it after a remove.
+    if u.doc.get("active").is_some() || u.state != UserState::Active {
+        out.insert("active".into(), Value::Bool(u.state == UserState::Active));
+    }
     if let Some(m) = out
         .get_mut(scim_proto::schema::ENTERPRISE_USER_SCHEMA)
         .and_then(|e| e.get_mut("manager"))

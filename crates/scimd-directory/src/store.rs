@@ -21,6 +21,10 @@ pub enum StoreError {
     /// A filter or sort the back end cannot translate (a client mistake: reported as 400 invalidFilter).
     #[error("unsupported filter: {0}")]
     Unsupported(String),
+    /// The database aborted the transaction because of a concurrent one (PostgreSQL
+    /// serialization failure or deadlock): nothing was written, the request may be retried.
+    #[error("concurrent update: {0}")]
+    Contention(String),
     /// Anything else the database reported.
     #[error("database error: {0}")]
     Backend(String),
@@ -239,8 +243,12 @@ pub struct MemberRow {
     pub id: String,
     /// User or Group.
     pub kind: MemberKind,
-    /// The member's displayName (users: displayName, else userName).
+    /// The member's displayName, if it has one (RFC 7643 `members.display`).
     pub display: Option<String>,
+    /// A user member's userName (`None` for groups).
+    pub user_name: Option<String>,
+    /// A user member's state (`None` for groups); SCIM does not show deprovisioned members.
+    pub state: Option<UserState>,
 }
 
 /// Which users a listing includes.
@@ -351,12 +359,160 @@ pub struct AdminUserFilter {
     pub source: Option<Source>,
 }
 
+/// A portal administrator (table `admins`). The password is kept only as an Argon2id PHC
+/// string (`$argon2id$v=19$...`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminRow {
+    /// UUID string.
+    pub id: String,
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// Sign-in name as given (unique per tenant ignoring case; the store folds it).
+    pub username: String,
+    /// Argon2id PHC string of the password.
+    pub password_hash: String,
+    /// Creation time.
+    pub created: OffsetDateTime,
+    /// Last password change (creation included).
+    pub password_changed: OffsetDateTime,
+}
+
+/// A portal session (table `sessions`). The session id itself (the cookie value) is never
+/// stored: only its SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    /// SHA-256 of the session id (32 bytes); the key.
+    pub id_sha256: Vec<u8>,
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// The administrator signed in.
+    pub admin_id: String,
+    /// The session's CSRF token (random; every portal form carries it).
+    pub csrf_token: String,
+    /// Creation time (sign-in).
+    pub created: OffsetDateTime,
+    /// Expiry: the session is not accepted at or after this time.
+    pub expires: OffsetDateTime,
+}
+
+/// A table of a deployment, as `scimd copy` moves it between stores. [`Table::COPIED`]
+/// lists the tables copied, parents first; `UserEmails` is copied with `Users` (the emails
+/// of a [`UserRecord`]) and only counted on its own. Portal sessions and failed sign-ins
+/// are not copied: they are short-lived (administrators sign in again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// `tenants`.
+    Tenants,
+    /// `tokens` (hashes only; secrets are never stored).
+    Tokens,
+    /// `attributes` (custom attribute definitions).
+    Attributes,
+    /// `admins` (portal administrators, password hashes only).
+    Admins,
+    /// `users`.
+    Users,
+    /// `user_emails` (the email index of users).
+    UserEmails,
+    /// `groups` (the built-in group included).
+    Groups,
+    /// `group_members`.
+    GroupMembers,
+    /// `provisioning_log`.
+    ProvisioningLog,
+}
+
+impl Table {
+    /// Tables [`Tx::export_rows`] reads and [`Tx::import_rows`] writes, in copy order.
+    pub const COPIED: [Table; 8] = [
+        Table::Tenants,
+        Table::Tokens,
+        Table::Attributes,
+        Table::Admins,
+        Table::Users,
+        Table::Groups,
+        Table::GroupMembers,
+        Table::ProvisioningLog,
+    ];
+    /// Every table [`Tx::table_counts`] counts.
+    pub const ALL: [Table; 9] = [
+        Table::Tenants,
+        Table::Tokens,
+        Table::Attributes,
+        Table::Admins,
+        Table::Users,
+        Table::UserEmails,
+        Table::Groups,
+        Table::GroupMembers,
+        Table::ProvisioningLog,
+    ];
+    /// The SQL table name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Tenants => "tenants",
+            Table::Tokens => "tokens",
+            Table::Attributes => "attributes",
+            Table::Admins => "admins",
+            Table::Users => "users",
+            Table::UserEmails => "user_emails",
+            Table::Groups => "groups",
+            Table::GroupMembers => "group_members",
+            Table::ProvisioningLog => "provisioning_log",
+        }
+    }
+}
+
+/// One membership row, as copied between stores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MembershipRow {
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// The group.
+    pub group_id: String,
+    /// The member (a user or group id).
+    pub member_id: String,
+    /// The member's kind.
+    pub kind: MemberKind,
+}
+
+/// A row of one of the [`Table::COPIED`] tables.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportRow {
+    /// A tenant.
+    Tenant(TenantRow),
+    /// A token.
+    Token(TokenRow),
+    /// A custom attribute definition.
+    Attribute(AttributeRow),
+    /// A portal administrator.
+    Admin(AdminRow),
+    /// A user with its emails.
+    User(UserRecord),
+    /// A group (without members).
+    Group(GroupRecord),
+    /// A membership.
+    Member(MembershipRow),
+    /// A provisioning-log entry (its `seq` is kept).
+    Log(LogEntry),
+}
+
+/// An exported row and its position: the store's insertion sequence number of the row,
+/// which listings use as their order and tie-break; [`Tx::import_rows`] keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exported {
+    /// Insertion sequence number (unique per table, ascending in insertion order).
+    pub seq: i64,
+    /// The row.
+    pub row: ExportRow,
+}
+
 /// Opens transactions.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A read-only transaction (a consistent snapshot).
     async fn read(&self) -> StoreResult<Box<dyn Tx>>;
-    /// A write transaction; writers are serialised by the back end (SQLite `BEGIN IMMEDIATE`).
+    /// A write transaction; writers are serialised by the back end (SQLite `BEGIN IMMEDIATE`;
+    /// PostgreSQL locks the users and groups a write transaction reads, `SELECT ... FOR
+    /// UPDATE`, so a version checked in the transaction stays the one written over).
     async fn write(&self) -> StoreResult<Box<dyn Tx>>;
     /// Whether the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
@@ -416,12 +572,13 @@ pub trait Tx: Send {
         tenant_id: &str,
         q: &ListQuery<'_>,
     ) -> StoreResult<(u64, Vec<UserRecord>)>;
-    /// `(id, displayName or userName)` of those of `ids` that are users of the tenant (any state).
+    /// `(id, displayName)` of those of `ids` that are users of the tenant (any state); also
+    /// how the directory checks that ids are users.
     async fn user_names(
         &mut self,
         tenant_id: &str,
         ids: &[String],
-    ) -> StoreResult<Vec<(String, String)>>;
+    ) -> StoreResult<Vec<(String, Option<String>)>>;
     /// `(user_id, group_id, group displayName)` for every membership of the given users,
     /// the built-in group excluded.
     async fn groups_of_users(
@@ -576,4 +733,84 @@ pub trait Tx: Send {
         offset: u64,
         limit: u64,
     ) -> StoreResult<(u64, Vec<GroupRecord>)>;
+
+    // ---- portal administrators and sessions
+    /// Inserts an administrator. Conflict("admin username") when the tenant has one with
+    /// that username ignoring case.
+    async fn insert_admin(&mut self, a: &AdminRow) -> StoreResult<()>;
+    /// The administrator of the tenant whose username equals `username` ignoring case.
+    async fn admin_by_username(
+        &mut self,
+        tenant_id: &str,
+        username: &str,
+    ) -> StoreResult<Option<AdminRow>>;
+    /// One administrator by id.
+    async fn get_admin(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<AdminRow>>;
+    /// Replaces an administrator's password hash (and `password_changed`); false when absent.
+    async fn set_admin_password(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Inserts a session.
+    async fn insert_session(&mut self, s: &SessionRow) -> StoreResult<()>;
+    /// The session whose id hashes to `id_sha256`, expired or not.
+    async fn session_by_hash(&mut self, id_sha256: &[u8]) -> StoreResult<Option<SessionRow>>;
+    /// Deletes one session; false when absent.
+    async fn delete_session(&mut self, id_sha256: &[u8]) -> StoreResult<bool>;
+    /// Deletes every session of an administrator; returns how many.
+    async fn delete_admin_sessions(&mut self, tenant_id: &str, admin_id: &str) -> StoreResult<u64>;
+    /// Records a failed sign-in under `key` (the directory's throttling key: folded
+    /// username and client address).
+    async fn insert_signin_failure(
+        &mut self,
+        tenant_id: &str,
+        key: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// How many failed sign-ins were recorded under `key` at or after `since`.
+    async fn count_signin_failures(
+        &mut self,
+        tenant_id: &str,
+        key: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// Forgets the failed sign-ins recorded under `key` (after a successful sign-in).
+    async fn clear_signin_failures(&mut self, tenant_id: &str, key: &str) -> StoreResult<()>;
+    /// Deletes, for every tenant, the sessions expired at `now` and the failed sign-ins
+    /// recorded before `failures_before`; returns how many rows went.
+    async fn purge_sessions(
+        &mut self,
+        now: OffsetDateTime,
+        failures_before: OffsetDateTime,
+    ) -> StoreResult<u64>;
+
+    // ---- bulk copy between stores (`scimd copy`)
+    /// Rows of `table` (every tenant) whose sequence number is greater than `after`, in
+    /// sequence order, at most `limit` (keyset paging: pass the last `seq` seen). A table
+    /// outside [`Table::COPIED`] gives no rows. Stores that cannot export say so (Backend).
+    async fn export_rows(
+        &mut self,
+        table: Table,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<Exported>> {
+        let _ = (table, after, limit);
+        Err(StoreError::Backend("this store cannot export rows".into()))
+    }
+    /// Inserts exported rows exactly as they are (ids, sequence numbers, versions,
+    /// timestamps, token hashes, documents), parents before children, into a store that
+    /// holds none of them. Conflict when one exists already.
+    async fn import_rows(&mut self, rows: &[Exported]) -> StoreResult<()> {
+        let _ = rows;
+        Err(StoreError::Backend("this store cannot import rows".into()))
+    }
+    /// Number of rows of every table of [`Table::ALL`], all tenants together.
+    async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {
+        Err(StoreError::Backend(
+            "this store cannot count its tables".into(),
+        ))
+    }
 }

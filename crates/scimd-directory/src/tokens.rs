@@ -33,7 +33,9 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
 
 impl Directory {
     /// First start: when the database has no tenant, creates the default tenant (with its built-in
-    /// "All Users" group) and a SCIM token named [`BOOTSTRAP_TOKEN_NAME`], and returns its secret (to print once).
+    /// "All Users" group), a SCIM token named [`BOOTSTRAP_TOKEN_NAME`] and the portal
+    /// administrator [`crate::admins::BOOTSTRAP_ADMIN`] with a random password, and returns
+    /// the token's secret and the password (to print once).
     /// Returns `None` when the database is already initialised.
     pub async fn bootstrap(&self) -> Result<Option<Bootstrap>, DirectoryError> {
         let mut tx = self.store().write().await?;
@@ -75,10 +77,19 @@ impl Directory {
             revoked: None,
         })
         .await?;
+        let admin_password = crate::admins::new_password();
+        let admin = crate::admins::new_admin_row(
+            &tenant.id,
+            crate::admins::BOOTSTRAP_ADMIN,
+            &admin_password,
+        )?;
+        tx.insert_admin(&admin).await?;
         tx.commit().await?;
         Ok(Some(Bootstrap {
             tenant_id: tenant.id,
             scim_token: secret,
+            admin_username: admin.username,
+            admin_password,
         }))
     }
 

@@ -161,6 +161,9 @@ fn changed_attrs(before: &Value, after: &Value, schema: &ResourceSchema) -> Vec<
 
 /// A cached User resource type of one tenant, valid while the custom URN and attributes
 /// it was built from are unchanged (re-read in every request's transaction).
+/// Each user's groups: user id → `[(group id, displayName)]`.
+pub(crate) type Relations = HashMap<String, Vec<(String, String)>>;
+
 type SchemaKey = (String, Vec<(String, String)>);
 
 type SchemaCache = Mutex<HashMap<String, (SchemaKey, Arc<ResourceSchema>)>>;
@@ -217,7 +220,19 @@ impl Directory {
     /// `/ResourceTypes` at the moment of the request.
     pub async fn user_schema(&self, c: &Caller) -> ScimResult<Arc<ResourceSchema>> {
         let mut tx = self.store().read().await.map_err(store_err)?;
-        Ok(self.user_context(tx.as_mut(), &c.tenant_id).await?.1)
+        let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+        // A custom extension with no attribute registered is not published.
+        let custom_is_empty = schema
+            .extensions
+            .iter()
+            .any(|e| e.schema.id != ENTERPRISE_USER_SCHEMA && e.schema.attributes.is_empty());
+        if custom_is_empty {
+            static PUBLISHED: std::sync::OnceLock<Arc<ResourceSchema>> = std::sync::OnceLock::new();
+            return Ok(PUBLISHED
+                .get_or_init(|| Arc::new(scim_proto::schema::user_resource_schema(vec![])))
+                .clone());
+        }
+        Ok(schema)
     }
 
     pub(crate) async fn tenant_settings(
@@ -230,16 +245,17 @@ impl Directory {
             .unwrap_or_default())
     }
 
-    /// Renders users with their groups and managers' names, in two batched queries.
-    pub(crate) async fn render_users(
+    /// What rendering users needs beyond their records, in two batched queries: each user's
+    /// groups (`user id → [(group id, displayName)]`) and the displayName of each manager
+    /// that has one (`manager id → displayName`).
+    pub(crate) async fn relations(
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
-        schema: &ResourceSchema,
         users: &[UserRecord],
-    ) -> ScimResult<Vec<Rendered>> {
+    ) -> ScimResult<(Relations, HashMap<String, String>)> {
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-        let mut groups: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut groups: Relations = HashMap::new();
         if !ids.is_empty() {
             for (uid, gid, name) in tx.groups_of_users(tenant, &ids).await.map_err(store_err)? {
                 groups.entry(uid).or_default().push((gid, name));
@@ -256,15 +272,28 @@ impl Directory {
                     .map(str::to_string)
             })
             .collect();
-        let names: HashMap<String, String> = if managers.is_empty() {
+        let names = if managers.is_empty() {
             HashMap::new()
         } else {
             tx.user_names(tenant, &managers)
                 .await
                 .map_err(store_err)?
                 .into_iter()
+                .filter_map(|(id, name)| Some((id, name?)))
                 .collect()
         };
+        Ok((groups, names))
+    }
+
+    /// Renders users with their groups and managers' names, in two batched queries.
+    pub(crate) async fn render_users(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        schema: &ResourceSchema,
+        users: &[UserRecord],
+    ) -> ScimResult<Vec<Rendered>> {
+        let (mut groups, names) = self.relations(tx, tenant, users).await?;
         Ok(users
             .iter()
             .map(|u| {
@@ -583,7 +612,9 @@ impl Directory {
         let mut doc = rec.doc.clone();
         // `active` lives in the state; put it in the document so PATCH sees the current value.
         if let Some(o) = doc.as_object_mut() {
-            o.insert("active".into(), Value::Bool(rec.state == UserState::Active));
+            if o.contains_key("active") || rec.state != UserState::Active {
+                o.insert("active".into(), Value::Bool(rec.state == UserState::Active));
+            }
         }
         let opts = PatchOptions {
             blank_policy: settings.blank_value_policy,

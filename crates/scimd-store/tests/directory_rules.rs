@@ -1,6 +1,10 @@
 //! Integration tests of the store methods behind the product's directory rules: custom
 //! attributes and their values, lifecycle helpers, counts, the provisioning log and the
-//! administrator listings.
+//! administrator listings. Every test body runs against SQLite and, when
+//! `SCIMD_TEST_PG_URL` is set, PostgreSQL (see `support`).
+
+#[macro_use]
+mod support;
 
 use scim_proto::filter::fold;
 use scim_proto::normalize::{fold_document, normalize_resource};
@@ -9,56 +13,30 @@ use scimd_directory::store::{
     AdminUserFilter, AttributeRow, EmailKey, GroupRecord, LogEntry, LogQuery, MemberKind, Source,
     Store, StoreError, TenantRow, Tx, UserRecord, UserState,
 };
-use scimd_store::SqliteStore;
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use support::{store, Backend, TestStore};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
+both!(
+    attributes_registered_per_tenant_ignoring_case,
+    extension_values_count_and_strip,
+    extension_key_rename_moves_values,
+    members_in_no_other_group_and_state_changes,
+    provisioning_log_filters_paging_and_purge,
+    admin_listings_search_names_and_emails,
+    reopening_keeps_data_and_migrations,
+);
+
 const EXT: &str = "urn:ietf:params:scim:schemas:extension:scimd:2.0:User";
 const EXT2: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
-
-/// A store on a fresh database in a new temporary directory, removed when dropped.
-struct Db {
-    store: SqliteStore,
-    dir: PathBuf,
-}
-
-impl std::ops::Deref for Db {
-    type Target = SqliteStore;
-    fn deref(&self) -> &SqliteStore {
-        &self.store
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-async fn store(name: &str) -> Db {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "scimd-rules-{name}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let url = format!("sqlite://{}/scimd.db", dir.display());
-    Db {
-        store: SqliteStore::open(&url).await.expect("open"),
-        dir,
-    }
-}
 
 fn now() -> OffsetDateTime {
     datetime!(2026-11-30 11:22:33.123456 UTC)
 }
 
-async fn tenant(s: &SqliteStore, name: &str) -> String {
+async fn tenant(s: &TestStore, name: &str) -> String {
     let id = uuid::Uuid::new_v4().to_string();
     let mut tx = s.write().await.unwrap();
     tx.insert_tenant(&TenantRow {
@@ -150,9 +128,8 @@ async fn get_user(tx: &mut Box<dyn Tx>, tid: &str, id: &str) -> UserRecord {
 
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn attributes_registered_per_tenant_ignoring_case() {
-    let s = store("attrs").await;
+async fn attributes_registered_per_tenant_ignoring_case(b: Backend) {
+    let s = store(b, "attrs").await;
     let t1 = tenant(&s, "t1").await;
     let t2 = tenant(&s, "t2").await;
     let attr = |tid: &str, name: &str, ty: &str, secs: i64| AttributeRow {
@@ -200,9 +177,8 @@ async fn attributes_registered_per_tenant_ignoring_case() {
     tx.commit().await.unwrap();
 }
 
-#[tokio::test]
-async fn extension_values_count_and_strip() {
-    let s = store("strip").await;
+async fn extension_values_count_and_strip(b: Backend) {
+    let s = store(b, "strip").await;
     let tid = tenant(&s, "t").await;
     let other = tenant(&s, "o").await;
     let schema = schema_with(EXT);
@@ -356,9 +332,8 @@ async fn extension_values_count_and_strip() {
     tx.commit().await.unwrap();
 }
 
-#[tokio::test]
-async fn extension_key_rename_moves_values() {
-    let s = store("rename").await;
+async fn extension_key_rename_moves_values(b: Backend) {
+    let s = store(b, "rename").await;
     let tid = tenant(&s, "t").await;
     let other = tenant(&s, "o").await;
     let schema = schema_with(EXT);
@@ -415,9 +390,8 @@ async fn extension_key_rename_moves_values() {
     tx.commit().await.unwrap();
 }
 
-#[tokio::test]
-async fn members_in_no_other_group_and_state_changes() {
-    let s = store("state").await;
+async fn members_in_no_other_group_and_state_changes(b: Backend) {
+    let s = store(b, "state").await;
     let tid = tenant(&s, "t").await;
     let other = tenant(&s, "o").await;
     let schema = schema_with(EXT);
@@ -607,9 +581,8 @@ fn log_entry(tid: &str, at: OffsetDateTime, outcome: &str, rt: &str, name: &str)
     }
 }
 
-#[tokio::test]
-async fn provisioning_log_filters_paging_and_purge() {
-    let s = store("log").await;
+async fn provisioning_log_filters_paging_and_purge(b: Backend) {
+    let s = store(b, "log").await;
     let tid = tenant(&s, "t").await;
     let other = tenant(&s, "o").await;
     let t0 = datetime!(2026-01-01 00:00:00 UTC);
@@ -792,9 +765,8 @@ async fn provisioning_log_filters_paging_and_purge() {
     assert_eq!(tx.query_log(&other, &all).await.unwrap().0, 0);
 }
 
-#[tokio::test]
-async fn admin_listings_search_names_and_emails() {
-    let s = store("admin").await;
+async fn admin_listings_search_names_and_emails(b: Backend) {
+    let s = store(b, "admin").await;
     let tid = tenant(&s, "t").await;
     let other = tenant(&s, "o").await;
     let schema = schema_with(EXT);
@@ -990,9 +962,8 @@ async fn admin_listings_search_names_and_emails() {
     tx.commit().await.unwrap();
 }
 
-#[tokio::test]
-async fn reopening_keeps_data_and_migrations() {
-    let s = store("reopen").await;
+async fn reopening_keeps_data_and_migrations(b: Backend) {
+    let s = store(b, "reopen").await;
     let tid = tenant(&s, "t").await;
     let mut tx = s.write().await.unwrap();
     tx.insert_attribute(&AttributeRow {
@@ -1007,9 +978,8 @@ async fn reopening_keeps_data_and_migrations() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let url = s.path().display().to_string();
     s.close().await;
-    let again = SqliteStore::open(&url).await.unwrap();
+    let again = s.reopen().await;
     let mut tx = again.read().await.unwrap();
     assert_eq!(tx.list_attributes(&tid).await.unwrap().len(), 1);
     let (n, rows) = tx

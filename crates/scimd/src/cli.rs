@@ -1,10 +1,12 @@
-//! The command line: `scimd serve` and `scimd token create|list|revoke`.
+//! The command line: `scimd serve`, `scimd token create|list|revoke` and
+//! `scimd settings show|set`.
 //!
 //! Settings given as flags win over `SCIMD_*` environment variables, which win over the
 //! TOML file named by `--config` / `SCIMD_CONFIG` (see [`crate::config`]).
 //!
 //! Output discipline: `token create` prints only the secret on stdout; `token list` prints
-//! a table on stdout; messages and logs go to stderr. `serve` prints the first-start
+//! a table on stdout; `settings show|set` print the tenant settings as JSON on stdout;
+//! messages and logs go to stderr. `serve` prints the first-start
 //! banner (SCIM base URL and token) on stdout and `listening on <url>` on stderr.
 
 use crate::config::{self, parse_byte_size, Config, Settings};
@@ -28,7 +30,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Database URL: sqlite://PATH [env: SCIMD_DATABASE] [default: sqlite://./scimd-data/scimd.db]
+    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE
+    /// [env: SCIMD_DATABASE] [default: sqlite://./scimd-data/scimd.db]
     #[arg(long, global = true, value_name = "URL")]
     pub database: Option<String>,
 
@@ -37,7 +40,7 @@ pub struct Cli {
     pub log_format: Option<String>,
 
     /// Log filter: error, warn, info, debug, trace, or directives like info,scimd=debug
-    /// [env: SCIMD_LOG_LEVEL] [default: info; warn for token commands]
+    /// [env: SCIMD_LOG_LEVEL] [default: info; warn for token and settings commands]
     #[arg(long, global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
 
@@ -55,6 +58,31 @@ pub enum Command {
     /// Manage the default tenant's API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Show or change the default tenant's provisioning settings.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Apply the database's pending migrations (--database) and exit, without serving.
+    Migrate,
+    /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL:
+    /// scimd copy --from sqlite://./scimd-data/scimd.db --to postgres://scimd:PASSWORD@db/scimd
+    Copy(crate::dbcmd::CopyArgs),
+}
+
+/// `scimd settings ...`: act on the default tenant's settings (the same as
+/// `GET`/`PATCH /api/v1/settings`).
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Print the settings as JSON.
+    Show,
+    /// Change one setting and print the resulting settings as JSON, e.g.
+    /// `scimd settings set refuseInactiveCreate false`.
+    Set {
+        /// customSchemaUrn, blankValuePolicy (ignore|clear) or refuseInactiveCreate (true|false)
+        key: String,
+        /// The new value; JSON literals (true, false, numbers, "quoted") are read as JSON,
+        /// anything else as a string
+        value: String,
+    },
 }
 
 /// Flags of `scimd serve`.
@@ -81,6 +109,11 @@ pub struct ServeArgs {
     /// maxPayloadSize [env: SCIMD_MAX_BODY_BYTES] [default: 4MiB]
     #[arg(long, value_name = "BYTES", value_parser = parse_size_arg)]
     pub max_body_bytes: Option<u64>,
+
+    /// Days provisioning-log entries are kept; older ones are deleted at start and hourly
+    /// (0: keep forever) [env: SCIMD_LOG_RETENTION_DAYS] [default: 30]
+    #[arg(long, value_name = "DAYS")]
+    pub log_retention_days: Option<u32>,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -142,6 +175,7 @@ impl Cli {
             s.tls_cert = a.tls_cert.clone();
             s.tls_key = a.tls_key.clone();
             s.max_body_bytes = a.max_body_bytes;
+            s.log_retention_days = a.log_retention_days;
         }
         s
     }
@@ -153,7 +187,9 @@ impl Cli {
     ) -> Result<Config, config::ConfigError> {
         let default_level = match self.command {
             Command::Serve(_) => config::DEFAULT_LOG_LEVEL,
-            Command::Token(_) => "warn",
+            Command::Token(_) | Command::Settings(_) | Command::Migrate | Command::Copy(_) => {
+                "warn"
+            }
         };
         config::load(
             self.flag_settings(),
@@ -217,6 +253,9 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(_) => crate::server::serve(cfg).await.map(|()| ExitCode::SUCCESS),
             Command::Token(t) => run_token(t, &cfg).await,
+            Command::Settings(s) => run_settings(s, &cfg).await,
+            Command::Migrate => crate::dbcmd::run_migrate(&cfg).await,
+            Command::Copy(a) => crate::dbcmd::run_copy(&a).await,
         }
     });
     match result {
@@ -266,6 +305,47 @@ pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCo
                 eprintln!("error: no active token named '{name}' (see `scimd token list`)");
                 Ok(ExitCode::FAILURE)
             }
+        }
+    }
+}
+
+/// The value of `scimd settings set KEY VALUE`: a JSON literal when VALUE parses as one
+/// that is not an object or array (`false`, `30`, `"text"`), else the text as a string.
+pub fn setting_value(raw: &str) -> serde_json::Value {
+    match serde_json::from_str::<serde_json::Value>(raw.trim()) {
+        Ok(v) if !v.is_object() && !v.is_array() => v,
+        _ => serde_json::Value::String(raw.to_string()),
+    }
+}
+
+/// Runs a `settings` subcommand against the configured database's default tenant and
+/// prints the resulting settings as JSON on stdout.
+///
+/// Errors (exit 1): an uninitialised database, an unknown key, an invalid value.
+pub async fn run_settings(cmd: SettingsCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
+    let store = crate::server::open_store(&cfg.database).await?;
+    let dir = Directory::new(store, "http://localhost/scim/v2");
+    let tenant = dir.default_tenant_id().await?;
+    let settings = match cmd {
+        SettingsCommand::Show => dir.get_settings(&tenant).await,
+        SettingsCommand::Set { key, value } => {
+            let mut patch = serde_json::Map::new();
+            patch.insert(key.trim().to_string(), setting_value(&value));
+            dir.update_settings(&tenant, &serde_json::Value::Object(patch))
+                .await
+        }
+    };
+    match settings {
+        Ok(s) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&s.to_json()).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {}", e.detail);
+            Ok(ExitCode::FAILURE)
         }
     }
 }
@@ -407,6 +487,44 @@ mod tests {
         // serve-only flags are not accepted by token commands
         assert!(Cli::try_parse_from(["scimd", "token", "list", "--listen", "x"]).is_err());
         assert!(Cli::try_parse_from(["scimd", "serve", "--max-body-bytes", "lots"]).is_err());
+    }
+
+    #[test]
+    fn settings_commands_parse() {
+        let cli = Cli::try_parse_from([
+            "scimd",
+            "settings",
+            "set",
+            "refuseInactiveCreate",
+            "false",
+            "--database",
+            "sqlite://x.db",
+        ])
+        .unwrap();
+        match &cli.command {
+            Command::Settings(SettingsCommand::Set { key, value }) => {
+                assert_eq!(key, "refuseInactiveCreate");
+                assert_eq!(value, "false");
+            }
+            c => panic!("{c:?}"),
+        }
+        assert_eq!(
+            cli.resolve_config(&HashMap::new()).unwrap().log_level,
+            "warn"
+        );
+        assert!(Cli::try_parse_from(["scimd", "settings", "show"]).is_ok());
+        assert!(Cli::try_parse_from(["scimd", "settings", "set", "k"]).is_err());
+        assert_eq!(setting_value("false"), serde_json::json!(false));
+        assert_eq!(setting_value("ignore"), serde_json::json!("ignore"));
+        assert_eq!(
+            setting_value("urn:ietf:params:scim:schemas:extension:ivanti:2.0:User"),
+            serde_json::json!("urn:ietf:params:scim:schemas:extension:ivanti:2.0:User")
+        );
+        assert_eq!(setting_value("\"true\""), serde_json::json!("true"));
+        assert_eq!(setting_value("[1]"), serde_json::json!("[1]"));
+        let cli = Cli::try_parse_from(["scimd", "serve", "--log-retention-days", "7"]).unwrap();
+        assert_eq!(cli.flag_settings().log_retention_days, Some(7));
+        assert!(Cli::try_parse_from(["scimd", "serve", "--log-retention-days", "-1"]).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! | `--log-format`     | `SCIMD_LOG_FORMAT`     | `log_format`     | `text`                            |
 //! | `--log-level`      | `SCIMD_LOG_LEVEL`      | `log_level`      | `info` (`warn` for `token`)       |
 //! | `--max-body-bytes` | `SCIMD_MAX_BODY_BYTES` | `max_body_bytes` | `4194304` (4 MiB)                 |
+//! | `--log-retention-days` | `SCIMD_LOG_RETENTION_DAYS` | `log_retention_days` | `30` (0: keep forever) |
 //! | `--config`         | `SCIMD_CONFIG`         | —                | none                              |
 //!
 //! TOML keys may also be written in kebab case (`public-url`). Unknown TOML keys are an
@@ -33,6 +34,10 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 4 * 1024 * 1024;
 pub const MIN_MAX_BODY_BYTES: u64 = 1024;
 /// Default log level directive for `serve`.
 pub const DEFAULT_LOG_LEVEL: &str = "info";
+/// Default provisioning-log retention, in days.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = scimd_directory::audit::DEFAULT_LOG_RETENTION_DAYS;
+/// Longest accepted provisioning-log retention, in days (100 years; 0 keeps forever).
+pub const MAX_LOG_RETENTION_DAYS: u32 = 36_500;
 /// Prefix of the environment variables read.
 pub const ENV_PREFIX: &str = "SCIMD_";
 
@@ -51,7 +56,7 @@ fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
 pub struct Settings {
     /// Listen address `HOST:PORT` (port 0: an ephemeral port).
     pub listen: Option<String>,
-    /// Database URL: `sqlite://PATH` (or `postgres://...`, not built yet).
+    /// Database URL: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
     pub database: Option<String>,
     /// Public base URL clients use (`https://scim.example.com`); the SCIM base is `<public_url>/scim/v2`.
     #[serde(alias = "public-url")]
@@ -71,6 +76,9 @@ pub struct Settings {
     /// Largest accepted request body, in bytes.
     #[serde(alias = "max-body-bytes")]
     pub max_body_bytes: Option<u64>,
+    /// Days provisioning-log entries are kept (0: forever).
+    #[serde(alias = "log-retention-days")]
+    pub log_retention_days: Option<u32>,
 }
 
 impl Settings {
@@ -85,12 +93,14 @@ impl Settings {
             log_format: self.log_format.or(lower.log_format),
             log_level: self.log_level.or(lower.log_level),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+            log_retention_days: self.log_retention_days.or(lower.log_retention_days),
         }
     }
 
     /// Reads the `SCIMD_*` variables from `vars` (name → value). Empty values count as unset.
     ///
-    /// Errors: `SCIMD_MAX_BODY_BYTES` that is not a non-negative integer.
+    /// Errors: `SCIMD_MAX_BODY_BYTES` or `SCIMD_LOG_RETENTION_DAYS` that is not a
+    /// non-negative integer.
     pub fn from_env(vars: &HashMap<String, String>) -> Result<Settings, ConfigError> {
         let get = |name: &str| -> Option<String> {
             vars.get(&format!("{ENV_PREFIX}{name}"))
@@ -105,6 +115,14 @@ impl Settings {
                 ))
             })?),
         };
+        let log_retention_days = match get("LOG_RETENTION_DAYS") {
+            None => None,
+            Some(v) => Some(v.parse::<u32>().map_err(|_| {
+                ConfigError(format!(
+                    "SCIMD_LOG_RETENTION_DAYS must be a number of days (0: keep forever), got {v:?}"
+                ))
+            })?),
+        };
         Ok(Settings {
             listen: get("LISTEN"),
             database: get("DATABASE"),
@@ -114,6 +132,7 @@ impl Settings {
             log_format: get("LOG_FORMAT"),
             log_level: get("LOG_LEVEL"),
             max_body_bytes,
+            log_retention_days,
         })
     }
 
@@ -203,6 +222,8 @@ pub struct Config {
     pub log_level: String,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: u64,
+    /// Days provisioning-log entries are kept; 0 keeps them forever.
+    pub log_retention_days: u32,
 }
 
 impl Default for Config {
@@ -215,6 +236,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: DEFAULT_LOG_LEVEL.to_string(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
         }
     }
 }
@@ -224,7 +246,8 @@ impl Config {
     /// `default_log_level` is used when no layer sets a level.
     ///
     /// Errors: only one of the TLS files given; an unknown log format; a public URL that is
-    /// not `http(s)://`; a body limit below [`MIN_MAX_BODY_BYTES`]; an empty listen address.
+    /// not `http(s)://`; a body limit below [`MIN_MAX_BODY_BYTES`]; an empty listen address;
+    /// a log retention over [`MAX_LOG_RETENTION_DAYS`].
     pub fn resolve(
         flags: Settings,
         env: Settings,
@@ -274,6 +297,12 @@ impl Config {
                 "the body limit must be at least {MIN_MAX_BODY_BYTES} bytes, got {max_body_bytes}"
             ));
         }
+        let log_retention_days = s.log_retention_days.unwrap_or(DEFAULT_LOG_RETENTION_DAYS);
+        if log_retention_days > MAX_LOG_RETENTION_DAYS {
+            return err(format!(
+                "the log retention must be 0 (keep forever) to {MAX_LOG_RETENTION_DAYS} days, got {log_retention_days}"
+            ));
+        }
         let log_level = s
             .log_level
             .map(|l| l.trim().to_string())
@@ -287,6 +316,7 @@ impl Config {
             log_format,
             log_level,
             max_body_bytes,
+            log_retention_days,
         })
     }
 
@@ -457,6 +487,46 @@ mod tests {
         let e = Settings::from_toml("lisen = \"x\"", "t").unwrap_err();
         assert!(e.0.contains("lisen"), "{e}");
         assert!(Settings::from_toml("max_body_bytes = \"big\"", "t").is_err());
+    }
+
+    #[test]
+    fn log_retention_layers() {
+        let none = Config::resolve(
+            Settings::default(),
+            Settings::default(),
+            Settings::default(),
+            "info",
+        )
+        .unwrap();
+        assert_eq!(none.log_retention_days, 30);
+        let file = Settings::from_toml("log_retention_days = 7", "t").unwrap();
+        assert_eq!(file.log_retention_days, Some(7));
+        assert_eq!(
+            Settings::from_toml("log-retention-days = 9", "t")
+                .unwrap()
+                .log_retention_days,
+            Some(9)
+        );
+        let envs = Settings::from_env(&env(&[("SCIMD_LOG_RETENTION_DAYS", "0")])).unwrap();
+        let c = Config::resolve(Settings::default(), envs.clone(), file.clone(), "info").unwrap();
+        assert_eq!(c.log_retention_days, 0); // env over file
+        let flags = Settings {
+            log_retention_days: Some(90),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::resolve(flags, envs, file, "info")
+                .unwrap()
+                .log_retention_days,
+            90
+        );
+        assert!(Settings::from_env(&env(&[("SCIMD_LOG_RETENTION_DAYS", "-1")])).is_err());
+        assert!(Settings::from_env(&env(&[("SCIMD_LOG_RETENTION_DAYS", "month")])).is_err());
+        let huge = Settings {
+            log_retention_days: Some(u32::MAX),
+            ..Default::default()
+        };
+        assert!(Config::resolve(huge, Settings::default(), Settings::default(), "info").is_err());
     }
 
     #[test]

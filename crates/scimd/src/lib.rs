@@ -21,17 +21,24 @@
 //! Modules: [`cli`] (clap), [`config`] (flags > `SCIMD_*` > TOML), [`server`] (router,
 //! binding, TLS, shutdown), [`scim_routes`] (the `/scim/v2` endpoints), [`auth`] (bearer
 //! tokens), [`body`] (JSON bodies under a size limit), [`query`] (query strings, entity
-//! tags), [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`].
+//! tags), [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`],
+//! [`admin_routes`] (the `/api/v1` admin API, with [`admin_openapi`] and [`admin_export`]),
+//! [`retention`] (provisioning-log purging).
 
 #![warn(missing_docs)]
 
+pub mod admin_export;
+pub mod admin_openapi;
+pub mod admin_routes;
 pub mod auth;
 pub mod body;
 pub mod cli;
 pub mod config;
+pub mod dbcmd;
 pub mod errors;
 pub mod metrics;
 pub mod query;
+pub mod retention;
 pub mod scim_routes;
 pub mod server;
 

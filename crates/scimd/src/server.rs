@@ -2,6 +2,7 @@
 //!
 //! Routes:
 //! - `/scim/v2/...`: SCIM 2.0 (see [`crate::scim_routes`]).
+//! - `/api/v1/...`: the admin API, JSON with admin-token auth (see [`crate::admin_routes`]).
 //! - `GET /healthz`: 200 whenever the process serves.
 //! - `GET /readyz`: 200 when the store answers a ping, else 503.
 //! - `GET /metrics`: Prometheus text exposition (see [`crate::metrics`]).
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(scim_routes::resource_routes().route_layer(auth))
         .merge(scim_routes::discovery_routes())
+        .merge(crate::admin_routes::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
@@ -124,22 +126,30 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
     }
 }
 
-/// Opens the store a database URL names. SQLite: the parent directory of the file is
-/// created when missing.
+/// Whether a database URL names PostgreSQL (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// Opens the store a database URL names and applies its pending migrations. SQLite
+/// (`sqlite://PATH`): the parent directory of the file is created when missing.
+/// PostgreSQL (`postgres://user:password@host:port/db`): a pooled [`scimd_store::PgStore`]
+/// (the database must exist; TLS to it is not built in, see the README).
 ///
-/// Errors: `postgres://` ("not built yet"), an unknown scheme, a database that cannot be
-/// opened or migrated.
+/// Errors: an unknown scheme, a database that cannot be reached, opened or migrated
+/// (messages never show the password).
 pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        bail!(
-            "PostgreSQL support is not built yet: use a SQLite database URL such as {}",
-            crate::config::DEFAULT_DATABASE
-        );
+    if is_postgres_url(url) {
+        let store = scimd_store::PgStore::open(url.trim())
+            .await
+            .map_err(|e| anyhow!("cannot open the database {}: {e}", redact_url(url)))?;
+        return Ok(Arc::new(store));
     }
+    let lower = url.to_ascii_lowercase();
     if !lower.starts_with("sqlite:") {
         bail!(
-            "unsupported database URL {:?}: expected sqlite://PATH, e.g. {}",
+            "unsupported database URL {:?}: expected sqlite://PATH (e.g. {}) or postgres://USER:PASSWORD@HOST:PORT/DATABASE",
             redact_url(url),
             crate::config::DEFAULT_DATABASE
         );
@@ -178,6 +188,7 @@ pub struct Running {
     /// The directory the server serves (for in-process tests and tools).
     pub directory: Directory,
     stopper: Stopper,
+    purger: Option<crate::retention::Purger>,
     join: JoinHandle<std::io::Result<()>>,
 }
 
@@ -185,6 +196,9 @@ impl Running {
     /// Stops accepting connections, lets in-flight requests finish (at most
     /// [`SHUTDOWN_GRACE`]), and returns when the server has stopped.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(p) = self.purger.take() {
+            p.stop().await;
+        }
         match &mut self.stopper {
             Stopper::Plain(tx) => {
                 if let Some(tx) = tx.take() {
@@ -211,7 +225,12 @@ impl Running {
     pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
         tokio::select! {
             _ = signal => {}
-            r = &mut self.join => return flatten(r),
+            r = &mut self.join => {
+                if let Some(p) = self.purger.take() {
+                    p.stop().await;
+                }
+                return flatten(r);
+            }
         }
         tracing::info!("shutting down: finishing in-flight requests");
         self.shutdown().await
@@ -228,7 +247,8 @@ fn flatten(r: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::Re
 }
 
 /// Opens the store, binds the listen address, initialises an empty database
-/// ([`Directory::bootstrap`]) and starts serving in the background.
+/// ([`Directory::bootstrap`]) and starts serving in the background, with the
+/// provisioning-log purge task ([`crate::retention`]) unless the retention is 0.
 ///
 /// Errors: a bad database URL or unopenable database, an address that cannot be bound,
 /// unusable TLS files.
@@ -286,6 +306,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             (Stopper::Tls(handle), join)
         }
     };
+    let purger = crate::retention::spawn(directory.clone(), config.log_retention_days);
     tracing::info!(addr = %local_addr, scim_base = %scim_base, database = %redact_url(&config.database), "serving");
     Ok(Running {
         local_addr,
@@ -295,6 +316,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         bootstrap,
         directory,
         stopper,
+        purger,
         join,
     })
 }
@@ -383,16 +405,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn postgres_is_refused_clearly() {
-        let e = open_store("postgres://u:p@localhost/db")
+    async fn postgres_urls_open_postgres() {
+        assert!(is_postgres_url("postgresql://u@h/db") && !is_postgres_url("sqlite://x"));
+        // TLS to the database is not built in: refused before connecting, password hidden.
+        let e = open_store("postgres://u:secret@localhost/db?sslmode=require")
             .await
             .err()
             .unwrap();
-        assert!(
-            e.to_string()
-                .contains("PostgreSQL support is not built yet"),
-            "{e}"
-        );
+        let m = format!("{e:#}");
+        assert!(m.contains("TLS") && !m.contains("secret"), "{m}");
         let e = open_store("mysql://x").await.err().unwrap();
         assert!(e.to_string().contains("unsupported database URL"), "{e}");
     }

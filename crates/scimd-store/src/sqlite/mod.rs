@@ -27,17 +27,24 @@
 //! Timestamps are stored as RFC 3339 UTC text with six fractional digits
 //! (`2026-11-30T11:22:33.123456Z`: text order is time order); documents as JSON text.
 
+mod admins;
+mod copy;
 mod filter;
 mod rules;
 
+use crate::common::{
+    backend, clamp, kind_of, kind_str, scope_of, source_of, state_of, GROUP_COLS, MEMBER_COLS,
+    USER_COLS,
+};
+use crate::filter::Sink;
 use crate::timefmt;
 use async_trait::async_trait;
-use filter::{Kind, Qb, Translator};
+use filter::{Kind, Qb, SqliteDialect, Translator};
 use scim_proto::filter::fold;
 use scimd_directory::store::{
-    AdminUserFilter, AttributeRow, EmailKey, GroupRecord, ListQuery, LogEntry, LogQuery,
-    MemberKind, MemberRow, Source, Store, StoreError, StoreResult, TenantRow, TokenRow, TokenScope,
-    Tx, UserRecord, UserState, Visibility,
+    AdminUserFilter, AttributeRow, EmailKey, Exported, GroupRecord, ListQuery, LogEntry, LogQuery,
+    MemberKind, MemberRow, Source, Store, StoreError, StoreResult, Table, TenantRow, TokenRow, Tx,
+    UserRecord, UserState,
 };
 use serde_json::Value;
 use sqlx::sqlite::{
@@ -94,10 +101,6 @@ fn db_err(e: sqlx::Error) -> StoreError {
         }
     }
     StoreError::Backend(e.to_string())
-}
-
-fn backend(msg: impl Into<String>) -> StoreError {
-    StoreError::Backend(msg.into())
 }
 
 /// The file path of a `sqlite://PATH` URL (also `sqlite:PATH` or a bare path); query
@@ -269,13 +272,11 @@ fn tenant_of(row: &SqliteRow) -> StoreResult<TenantRow> {
 }
 
 fn token_of(row: &SqliteRow) -> StoreResult<TokenRow> {
-    let scope: String = get(row, "scope")?;
     Ok(TokenRow {
         id: get(row, "id")?,
         tenant_id: get(row, "tenant_id")?,
         name: get(row, "name")?,
-        scope: TokenScope::parse(&scope)
-            .ok_or_else(|| backend(format!("bad stored token scope {scope:?}")))?,
+        scope: scope_of(&get::<String>(row, "scope")?)?,
         secret_sha256: get(row, "secret_sha256")?,
         created: timefmt::parse(&get::<String>(row, "created")?)?,
         last_used: timefmt::parse_opt(get(row, "last_used")?)?,
@@ -283,21 +284,8 @@ fn token_of(row: &SqliteRow) -> StoreResult<TokenRow> {
     })
 }
 
-const USER_COLS: &str =
-    "r.seq, r.id, r.tenant_id, r.user_name, r.external_id, r.display_name, r.state, r.source, \
-                         r.version, r.created, r.last_modified, r.doc, r.doc_folded";
-
-const GROUP_COLS: &str =
-    "r.seq, r.id, r.tenant_id, r.display_name, r.external_id, r.source, r.builtin, r.version, \
-                          r.created, r.last_modified, r.doc, r.doc_folded";
-
-fn source_of(s: &str) -> StoreResult<Source> {
-    Source::parse(s).ok_or_else(|| backend(format!("bad stored source {s:?}")))
-}
-
 /// A user row without its emails, and its `seq`.
 fn user_of(row: &SqliteRow) -> StoreResult<(i64, UserRecord)> {
-    let state: String = get(row, "state")?;
     Ok((
         get(row, "seq")?,
         UserRecord {
@@ -306,8 +294,7 @@ fn user_of(row: &SqliteRow) -> StoreResult<(i64, UserRecord)> {
             user_name: get(row, "user_name")?,
             external_id: get(row, "external_id")?,
             display_name: get(row, "display_name")?,
-            state: UserState::parse(&state)
-                .ok_or_else(|| backend(format!("bad stored user state {state:?}")))?,
+            state: state_of(&get::<String>(row, "state")?)?,
             source: source_of(&get::<String>(row, "source")?)?,
             version: get(row, "version")?,
             created: timefmt::parse(&get::<String>(row, "created")?)?,
@@ -335,33 +322,14 @@ fn group_of(row: &SqliteRow) -> StoreResult<GroupRecord> {
     })
 }
 
-fn kind_str(k: MemberKind) -> &'static str {
-    match k {
-        MemberKind::User => "User",
-        MemberKind::Group => "Group",
-    }
-}
-
 fn member_of(row: &SqliteRow) -> StoreResult<MemberRow> {
-    let kind: String = get(row, "member_kind")?;
     Ok(MemberRow {
         id: get(row, "member_id")?,
-        kind: if kind == "Group" {
-            MemberKind::Group
-        } else {
-            MemberKind::User
-        },
+        kind: kind_of(&get::<String>(row, "member_kind")?),
         display: get(row, "display")?,
+        user_name: get(row, "member_user_name")?,
+        state: get::<Option<String>>(row, "member_state")?.and_then(|s| UserState::parse(&s)),
     })
-}
-
-/// Member id, kind and display name (users: displayName, else userName) of `gm` rows.
-const MEMBER_COLS: &str = "gm.group_id, gm.member_id, gm.member_kind, \
-     CASE gm.member_kind WHEN 'User' THEN (SELECT COALESCE(u.display_name, u.user_name) FROM users u WHERE u.id = gm.member_id) \
-     ELSE (SELECT g.display_name FROM groups g WHERE g.id = gm.member_id) END AS display";
-
-fn clamp(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -380,41 +348,9 @@ fn push_list_query(
         kind,
         schema: q.schema,
         tenant_id,
+        d: &SqliteDialect,
     };
-    let (table, cols) = match kind {
-        Kind::Users => ("users", USER_COLS),
-        Kind::Groups => ("groups", GROUP_COLS),
-    };
-    if count {
-        qb.push(format!(
-            "SELECT COUNT(*) FROM {table} r WHERE r.tenant_id = "
-        ));
-    } else {
-        qb.push(format!("SELECT {cols} FROM {table} r WHERE r.tenant_id = "));
-    }
-    qb.push_bind(tenant_id.to_string());
-    match kind {
-        Kind::Users => {
-            if q.visibility == Visibility::Scim {
-                qb.push(" AND r.state <> 'deprovisioned'");
-            }
-        }
-        Kind::Groups => {
-            qb.push(" AND r.builtin = 0");
-        }
-    }
-    if let Some(f) = q.filter {
-        qb.push(" AND ");
-        t.filter(qb, f)?;
-    }
-    if !count {
-        t.order_by(qb, q.sort_by, q.sort_order)?;
-        qb.push(" LIMIT ");
-        qb.push_bind(clamp(q.limit));
-        qb.push(" OFFSET ");
-        qb.push_bind(clamp(q.offset));
-    }
-    Ok(())
+    t.list(qb as &mut dyn Sink, q, count)
 }
 
 fn list_query(kind: Kind, tenant_id: &str, q: &ListQuery<'_>, count: bool) -> StoreResult<Qb> {
@@ -757,12 +693,11 @@ impl Tx for SqliteTx {
         &mut self,
         tenant_id: &str,
         ids: &[String],
-    ) -> StoreResult<Vec<(String, String)>> {
+    ) -> StoreResult<Vec<(String, Option<String>)>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(MAX_BINDS - 1) {
-            let mut qb: Qb = QueryBuilder::new(
-                "SELECT id, COALESCE(display_name, user_name) AS name FROM users WHERE tenant_id = ",
-            );
+            let mut qb: Qb =
+                QueryBuilder::new("SELECT id, display_name AS name FROM users WHERE tenant_id = ");
             qb.push_bind(tenant_id.to_string());
             qb.push(" AND id IN (");
             let mut sep = qb.separated(", ");
@@ -1192,5 +1127,105 @@ impl Tx for SqliteTx {
         limit: u64,
     ) -> StoreResult<(u64, Vec<GroupRecord>)> {
         rules::admin_list_groups(self, tenant_id, search, offset, limit).await
+    }
+
+    // ---- portal administrators and sessions (see `admins`)
+
+    async fn insert_admin(&mut self, a: &scimd_directory::store::AdminRow) -> StoreResult<()> {
+        admins::insert_admin(self, a).await
+    }
+
+    async fn admin_by_username(
+        &mut self,
+        tenant_id: &str,
+        username: &str,
+    ) -> StoreResult<Option<scimd_directory::store::AdminRow>> {
+        admins::admin_by_username(self, tenant_id, username).await
+    }
+
+    async fn get_admin(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<scimd_directory::store::AdminRow>> {
+        admins::get_admin(self, tenant_id, id).await
+    }
+
+    async fn set_admin_password(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        admins::set_admin_password(self, tenant_id, id, password_hash, at).await
+    }
+
+    async fn insert_session(&mut self, s: &scimd_directory::store::SessionRow) -> StoreResult<()> {
+        admins::insert_session(self, s).await
+    }
+
+    async fn session_by_hash(
+        &mut self,
+        id_sha256: &[u8],
+    ) -> StoreResult<Option<scimd_directory::store::SessionRow>> {
+        admins::session_by_hash(self, id_sha256).await
+    }
+
+    async fn delete_session(&mut self, id_sha256: &[u8]) -> StoreResult<bool> {
+        admins::delete_session(self, id_sha256).await
+    }
+
+    async fn delete_admin_sessions(&mut self, tenant_id: &str, admin_id: &str) -> StoreResult<u64> {
+        admins::delete_admin_sessions(self, tenant_id, admin_id).await
+    }
+
+    async fn insert_signin_failure(
+        &mut self,
+        tenant_id: &str,
+        key: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        admins::insert_signin_failure(self, tenant_id, key, at).await
+    }
+
+    async fn count_signin_failures(
+        &mut self,
+        tenant_id: &str,
+        key: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        admins::count_signin_failures(self, tenant_id, key, since).await
+    }
+
+    async fn clear_signin_failures(&mut self, tenant_id: &str, key: &str) -> StoreResult<()> {
+        admins::clear_signin_failures(self, tenant_id, key).await
+    }
+
+    async fn purge_sessions(
+        &mut self,
+        now: OffsetDateTime,
+        failures_before: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        admins::purge_sessions(self, now, failures_before).await
+    }
+
+    // ---- bulk copy between stores: `copy`
+
+    async fn export_rows(
+        &mut self,
+        table: Table,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<Exported>> {
+        copy::export_rows(self, table, after, limit).await
+    }
+
+    async fn import_rows(&mut self, rows: &[Exported]) -> StoreResult<()> {
+        copy::import_rows(self, rows).await
+    }
+
+    async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {
+        copy::table_counts(self).await
     }
 }

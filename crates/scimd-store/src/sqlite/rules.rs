@@ -6,7 +6,12 @@
 //! the SQL; keys are quoted (`$."urn:...:User"."costCode"`), so a key holding a double quote
 //! or a backslash (neither occurs in a URN or an ATTRNAME) is refused.
 
-use super::{backend, clamp, db_err, get, group_of, SqliteTx, GROUP_COLS, MAX_BINDS, USER_COLS};
+use super::filter::SqliteDialect;
+use super::{db_err, get, group_of, SqliteTx, MAX_BINDS};
+use crate::common::{
+    backend, count_of, log_search_text, push_admin_groups_where, push_admin_users_where,
+    push_log_where, push_page, source_of, state_of, status_of, GROUP_COLS, LOG_COLS, USER_COLS,
+};
 use crate::timefmt;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
@@ -38,10 +43,6 @@ fn ext_path(urn: &str) -> StoreResult<String> {
 /// `$."<urn>"."<name>"`: one attribute of an extension object.
 fn ext_attr_path(urn: &str, name: &str) -> StoreResult<String> {
     Ok(format!("$.{}.{}", label(urn)?, label(name)?))
-}
-
-fn count_of(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -273,12 +274,9 @@ pub(super) async fn user_counts(
     .map_err(db_err)?;
     rows.iter()
         .map(|row| {
-            let state: String = get(row, "state")?;
-            let source: String = get(row, "source")?;
             Ok((
-                UserState::parse(&state)
-                    .ok_or_else(|| backend(format!("bad stored user state {state:?}")))?,
-                super::source_of(&source)?,
+                state_of(&get::<String>(row, "state")?)?,
+                source_of(&get::<String>(row, "source")?)?,
                 count_of(get(row, "n")?),
             ))
         })
@@ -299,23 +297,6 @@ pub(super) async fn group_count(tx: &mut SqliteTx, tenant_id: &str) -> StoreResu
 // Provisioning log
 // ---------------------------------------------------------------------------------------
 
-const LOG_COLS: &str = "seq, tenant_id, at, token_name, method, path, resource_type, resource_id, \
-     resource_name, outcome, status, detail, changed, warnings";
-
-/// The folded text the log's `text` filter searches: resource name, resource id, path,
-/// detail and token name, each folded, joined with `\n`.
-fn log_search_text(e: &LogEntry) -> String {
-    [
-        e.resource_name.as_deref().unwrap_or(""),
-        e.resource_id.as_deref().unwrap_or(""),
-        &e.path,
-        e.detail.as_deref().unwrap_or(""),
-        &e.token_name,
-    ]
-    .map(fold)
-    .join("\n")
-}
-
 fn strings_json(v: &[String]) -> String {
     serde_json::Value::from(v.to_vec()).to_string()
 }
@@ -328,8 +309,7 @@ fn strings_of(s: Option<String>, what: &str) -> StoreResult<Vec<String>> {
     }
 }
 
-fn log_of(row: &SqliteRow) -> StoreResult<LogEntry> {
-    let status: i64 = get(row, "status")?;
+pub(super) fn log_of(row: &SqliteRow) -> StoreResult<LogEntry> {
     Ok(LogEntry {
         seq: get(row, "seq")?,
         tenant_id: get(row, "tenant_id")?,
@@ -341,8 +321,7 @@ fn log_of(row: &SqliteRow) -> StoreResult<LogEntry> {
         resource_id: get(row, "resource_id")?,
         resource_name: get(row, "resource_name")?,
         outcome: get(row, "outcome")?,
-        status: u16::try_from(status)
-            .map_err(|_| backend(format!("bad stored provisioning-log status {status}")))?,
+        status: status_of(get(row, "status")?)?,
         detail: get(row, "detail")?,
         changed: strings_of(get(row, "changed")?, "changed")?,
         warnings: strings_of(get(row, "warnings")?, "warnings")?,
@@ -374,50 +353,21 @@ pub(super) async fn insert_log(tx: &mut SqliteTx, e: &LogEntry) -> StoreResult<i
     .map_err(db_err)
 }
 
-/// `FROM provisioning_log WHERE ...` of a log query.
-fn push_log_where(qb: &mut Qb, tenant_id: &str, q: &LogQuery) {
-    qb.push(" FROM provisioning_log WHERE tenant_id = ");
-    qb.push_bind(tenant_id.to_string());
-    if let Some(o) = &q.outcome {
-        qb.push(" AND outcome = ");
-        qb.push_bind(o.clone());
-    }
-    if let Some(t) = &q.resource_type {
-        qb.push(" AND resource_type = ");
-        qb.push_bind(t.clone());
-    }
-    if let Some(t) = q.since {
-        qb.push(" AND at >= ");
-        qb.push_bind(timefmt::format(t));
-    }
-    if let Some(t) = q.until {
-        qb.push(" AND at < ");
-        qb.push_bind(timefmt::format(t));
-    }
-    if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
-        qb.push(" AND instr(search_folded, ");
-        qb.push_bind(fold(text));
-        qb.push(") > 0");
-    }
-}
-
 pub(super) async fn query_log(
     tx: &mut SqliteTx,
     tenant_id: &str,
     q: &LogQuery,
 ) -> StoreResult<(u64, Vec<LogEntry>)> {
     let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
-    push_log_where(&mut count, tenant_id, q);
+    push_log_where(&mut count, &SqliteDialect, tenant_id, q);
     let total = tx.count(count).await?;
     if q.limit == 0 || total <= q.offset {
         return Ok((total, Vec::new()));
     }
     let mut page: Qb = QueryBuilder::new(format!("SELECT {LOG_COLS}"));
-    push_log_where(&mut page, tenant_id, q);
-    page.push(" ORDER BY seq DESC LIMIT ");
-    page.push_bind(clamp(q.limit));
-    page.push(" OFFSET ");
-    page.push_bind(clamp(q.offset));
+    push_log_where(&mut page, &SqliteDialect, tenant_id, q);
+    page.push(" ORDER BY seq DESC");
+    push_page(&mut page, q.limit, q.offset);
     let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
     Ok((total, rows.iter().map(log_of).collect::<StoreResult<_>>()?))
 }
@@ -435,38 +385,6 @@ pub(super) async fn purge_log(tx: &mut SqliteTx, before: OffsetDateTime) -> Stor
 // Administrator listings
 // ---------------------------------------------------------------------------------------
 
-/// `FROM users r WHERE ...` of an administrator user listing. The search is a scan of the
-/// tenant's users: `instr` on folded text (userName column, displayName and name parts of
-/// `doc_folded`, the user's folded emails).
-fn push_admin_users_where(qb: &mut Qb, tenant_id: &str, f: &AdminUserFilter) {
-    qb.push(" FROM users r WHERE r.tenant_id = ");
-    qb.push_bind(tenant_id.to_string());
-    if let Some(s) = f.state {
-        qb.push(" AND r.state = ");
-        qb.push_bind(s.as_str());
-    }
-    if let Some(s) = f.source {
-        qb.push(" AND r.source = ");
-        qb.push_bind(s.as_str());
-    }
-    if let Some(search) = f.search.as_deref().filter(|s| !s.is_empty()) {
-        let s = fold(search);
-        qb.push(" AND (instr(r.user_name_folded, ");
-        qb.push_bind(s.clone());
-        for path in ["$.displayName", "$.name.givenName", "$.name.familyName"] {
-            qb.push(") > 0 OR instr(json_extract(r.doc_folded, '");
-            qb.push(path);
-            qb.push("'), ");
-            qb.push_bind(s.clone());
-        }
-        qb.push(
-            ") > 0 OR EXISTS (SELECT 1 FROM user_emails e WHERE e.user_seq = r.seq AND instr(e.value_folded, ",
-        );
-        qb.push_bind(s);
-        qb.push(") > 0))");
-    }
-}
-
 pub(super) async fn admin_list_users(
     tx: &mut SqliteTx,
     tenant_id: &str,
@@ -475,30 +393,17 @@ pub(super) async fn admin_list_users(
     limit: u64,
 ) -> StoreResult<(u64, Vec<UserRecord>)> {
     let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
-    push_admin_users_where(&mut count, tenant_id, f);
+    push_admin_users_where(&mut count, &SqliteDialect, tenant_id, f);
     let total = tx.count(count).await?;
     if limit == 0 || total <= offset {
         return Ok((total, Vec::new()));
     }
     let mut page: Qb = QueryBuilder::new(format!("SELECT {USER_COLS}"));
-    push_admin_users_where(&mut page, tenant_id, f);
-    page.push(" ORDER BY r.seq LIMIT ");
-    page.push_bind(clamp(limit));
-    page.push(" OFFSET ");
-    page.push_bind(clamp(offset));
+    push_admin_users_where(&mut page, &SqliteDialect, tenant_id, f);
+    page.push(" ORDER BY r.seq");
+    push_page(&mut page, limit, offset);
     let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
     Ok((total, tx.users_with_emails(rows).await?))
-}
-
-/// `FROM groups r WHERE ...` of an administrator group listing.
-fn push_admin_groups_where(qb: &mut Qb, tenant_id: &str, search: Option<&str>) {
-    qb.push(" FROM groups r WHERE r.tenant_id = ");
-    qb.push_bind(tenant_id.to_string());
-    if let Some(s) = search.filter(|s| !s.is_empty()) {
-        qb.push(" AND instr(r.display_name_folded, ");
-        qb.push_bind(fold(s));
-        qb.push(") > 0");
-    }
 }
 
 pub(super) async fn admin_list_groups(
@@ -509,17 +414,15 @@ pub(super) async fn admin_list_groups(
     limit: u64,
 ) -> StoreResult<(u64, Vec<GroupRecord>)> {
     let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
-    push_admin_groups_where(&mut count, tenant_id, search);
+    push_admin_groups_where(&mut count, &SqliteDialect, tenant_id, search);
     let total = tx.count(count).await?;
     if limit == 0 || total <= offset {
         return Ok((total, Vec::new()));
     }
     let mut page: Qb = QueryBuilder::new(format!("SELECT {GROUP_COLS}"));
-    push_admin_groups_where(&mut page, tenant_id, search);
-    page.push(" ORDER BY r.builtin DESC, r.seq LIMIT ");
-    page.push_bind(clamp(limit));
-    page.push(" OFFSET ");
-    page.push_bind(clamp(offset));
+    push_admin_groups_where(&mut page, &SqliteDialect, tenant_id, search);
+    page.push(" ORDER BY r.builtin DESC, r.seq");
+    push_page(&mut page, limit, offset);
     let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
     Ok((
         total,

@@ -1,0 +1,111 @@
+//! Copying a whole deployment from one store to another (`scimd copy`), in either direction
+//! between SQLite and PostgreSQL, through the `Tx` export / import calls only.
+//!
+//! The source is read in one read transaction (one snapshot, so a copy of a running
+//! deployment is consistent, although writes made after it starts are not copied); the
+//! target is written in one write transaction, committed only after the row counts of every
+//! table matched the source's — a failed copy leaves the target as it was.
+
+use scimd_directory::store::{Store, StoreError, Table};
+
+/// Rows read and written per call.
+const PAGE: u64 = 1000;
+
+/// Why a copy did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    /// The target already holds rows (a copy only goes into an empty database).
+    #[error("the target database is not empty ({}); copy into a new, empty database", describe(.0))]
+    TargetNotEmpty(Vec<(Table, u64)>),
+    /// After copying, a table's row count in the target differs from the source's (nothing
+    /// was committed).
+    #[error("row counts differ after copying, nothing was committed: {}", mismatches(.0))]
+    CountMismatch(Vec<TableCount>),
+    /// A store call failed (nothing was committed).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Row counts of one table in the source and in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableCount {
+    /// The table.
+    pub table: Table,
+    /// Rows in the source.
+    pub source: u64,
+    /// Rows in the target after the copy.
+    pub target: u64,
+}
+
+fn describe(counts: &[(Table, u64)]) -> String {
+    counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(t, n)| format!("{n} {}", t.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn mismatches(counts: &[TableCount]) -> String {
+    counts
+        .iter()
+        .filter(|c| c.source != c.target)
+        .map(|c| {
+            format!(
+                "{}: {} in the source, {} copied",
+                c.table.name(),
+                c.source,
+                c.target
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Copies every row of every table of [`Table::COPIED`] (tenants, tokens, custom
+/// attributes, administrators, users with their emails, groups, memberships, provisioning
+/// log) from `from` to `to`, keeping ids, sequence numbers (so listing order), versions,
+/// timestamps, token and password hashes and documents as they are; then compares the row
+/// count of every table of [`Table::ALL`] and commits only when all agree. `progress` is
+/// called after each page with the table and the rows copied so far.
+///
+/// Errors: [`CopyError::TargetNotEmpty`] when `to` holds any row (of any table),
+/// [`CopyError::CountMismatch`], or a store error; in every case nothing is committed.
+pub async fn copy_store(
+    from: &dyn Store,
+    to: &dyn Store,
+    mut progress: impl FnMut(Table, u64),
+) -> Result<Vec<TableCount>, CopyError> {
+    let mut src = from.read().await?;
+    let mut dst = to.write().await?;
+    let existing = dst.table_counts().await?;
+    if existing.iter().any(|(_, n)| *n > 0) {
+        return Err(CopyError::TargetNotEmpty(existing));
+    }
+    for table in Table::COPIED {
+        let (mut after, mut copied) = (i64::MIN, 0u64);
+        loop {
+            let page = src.export_rows(table, after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            dst.import_rows(&page).await?;
+            copied += page.len() as u64;
+            progress(table, copied);
+        }
+    }
+    let source = src.table_counts().await?;
+    let target = dst.table_counts().await?;
+    let counts: Vec<TableCount> = source
+        .iter()
+        .map(|(t, n)| TableCount {
+            table: *t,
+            source: *n,
+            target: target.iter().find(|(u, _)| u == t).map_or(0, |(_, m)| *m),
+        })
+        .collect();
+    if counts.iter().any(|c| c.source != c.target) {
+        return Err(CopyError::CountMismatch(counts));
+    }
+    dst.commit().await?;
+    Ok(counts)
+}

@@ -1,0 +1,323 @@
+//! `copy_store`: a populated SQLite deployment copied into a fresh store of each back end
+//! (SQLite always, PostgreSQL when `SCIMD_TEST_PG_URL` is set) and back, compared row for
+//! row; a non-empty target refused.
+
+#[macro_use]
+mod support;
+
+use scim_proto::filter::{self, fold};
+use scim_proto::list::SortOrder;
+use scim_proto::normalize::{fold_document, normalize_resource};
+use scim_proto::path::AttrPath;
+use scim_proto::schema::{group_resource_schema, user_resource_schema, ResourceSchema};
+use scimd_directory::store::{
+    AdminRow, AttributeRow, EmailKey, Exported, GroupRecord, ListQuery, LogEntry, MemberKind,
+    Source, Store, Table, TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+};
+use scimd_store::{copy_store, CopyError};
+use serde_json::{json, Value};
+use support::{store, Backend};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+both!(copy_keeps_every_row, copy_refuses_a_non_empty_target);
+
+fn t0() -> OffsetDateTime {
+    datetime!(2026-03-01 08:00:00.123456 UTC)
+}
+
+fn user(schema: &ResourceSchema, tenant: &str, i: usize) -> UserRecord {
+    let body = json!({
+        "userName": format!("User{i}@Example.com"),
+        "displayName": if i % 3 == 0 { Value::Null } else { json!(format!("User {i}")) },
+        "name": {"givenName": format!("Given{i}"), "familyName": format!("Family{}", i % 4)},
+        "active": i % 5 != 0,
+        "emails": [{"value": format!("user{i}@example.com"), "type": "work", "primary": true},
+                   {"value": format!("u{i}@home.example"), "type": "home"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": format!("Dept {}", i % 3)},
+    });
+    let doc = normalize_resource(schema, &body).unwrap().doc;
+    UserRecord {
+        id: format!("00000000-0000-4000-8000-{i:012}"),
+        tenant_id: tenant.to_string(),
+        user_name: doc["userName"].as_str().unwrap().to_string(),
+        external_id: Some(format!("ext-{i}")),
+        display_name: doc
+            .get("displayName")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        state: match i % 7 {
+            0 => UserState::Deprovisioned,
+            1 => UserState::Inactive,
+            _ => UserState::Active,
+        },
+        source: if i % 4 == 0 {
+            Source::Local
+        } else {
+            Source::Scim
+        },
+        version: 1 + i as i64,
+        created: t0() + Duration::seconds(i as i64),
+        last_modified: t0() + Duration::milliseconds(1500 * i as i64 + 7),
+        doc_folded: fold_document(&doc, schema),
+        emails: vec![
+            EmailKey {
+                value_folded: format!("user{i}@example.com"),
+                kind: Some("work".into()),
+                primary: true,
+            },
+            EmailKey {
+                value_folded: format!("u{i}@home.example"),
+                kind: Some("home".into()),
+                primary: false,
+            },
+        ],
+        doc,
+    }
+}
+
+fn group(tenant: &str, name: &str, builtin: bool, i: i64) -> GroupRecord {
+    let doc = json!({"displayName": name});
+    GroupRecord {
+        id: format!("10000000-0000-4000-8000-{i:012}"),
+        tenant_id: tenant.to_string(),
+        display_name: name.to_string(),
+        external_id: (!builtin).then(|| format!("g-{i}")),
+        source: Source::Scim,
+        builtin,
+        version: i + 1,
+        created: t0() + Duration::minutes(i),
+        last_modified: t0() + Duration::minutes(i + 1),
+        doc_folded: json!({"displayName": fold(name)}),
+        doc,
+    }
+}
+
+/// A small deployment of two tenants with every kind of row.
+async fn populate(s: &dyn Store) {
+    let schema = user_resource_schema(vec![]);
+    let mut tx = s.write().await.unwrap();
+    for (id, name) in [("tenant-a", "default"), ("tenant-b", "second")] {
+        tx.insert_tenant(&TenantRow {
+            id: id.into(),
+            name: name.into(),
+            settings: json!({"zeta": 1, "alpha": {"b": true, "a": [1, 2]}}),
+            created: t0(),
+        })
+        .await
+        .unwrap();
+    }
+    for (i, (name, scope)) in [("entra", TokenScope::Scim), ("ops", TokenScope::Admin)]
+        .into_iter()
+        .enumerate()
+    {
+        tx.insert_token(&TokenRow {
+            id: format!("token-{i}"),
+            tenant_id: "tenant-a".into(),
+            name: name.into(),
+            scope,
+            secret_sha256: vec![i as u8 + 1; 32],
+            created: t0(),
+            last_used: Some(t0() + Duration::hours(1)),
+            revoked: (i == 1).then(|| t0() + Duration::hours(2)),
+        })
+        .await
+        .unwrap();
+    }
+    tx.insert_attribute(&AttributeRow {
+        tenant_id: "tenant-a".into(),
+        name: "costCode".into(),
+        ty: "string".into(),
+        created: t0(),
+    })
+    .await
+    .unwrap();
+    tx.insert_admin(&AdminRow {
+        id: "admin-1".into(),
+        tenant_id: "tenant-a".into(),
+        username: "Root".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created: t0(),
+        password_changed: t0(),
+    })
+    .await
+    .unwrap();
+    let all = group("tenant-a", "All Users", true, 0);
+    tx.insert_group(&all).await.unwrap();
+    let mut members = Vec::new();
+    for i in 1..=40 {
+        let tenant = if i % 10 == 0 { "tenant-b" } else { "tenant-a" };
+        let u = user(&schema, tenant, i);
+        tx.insert_user(&u).await.unwrap();
+        if tenant == "tenant-a" {
+            members.push((u.id.clone(), MemberKind::User));
+        }
+    }
+    let g1 = group("tenant-a", "Engineering", false, 1);
+    let g2 = group("tenant-a", "Straße Team", false, 2);
+    tx.insert_group(&g1).await.unwrap();
+    tx.insert_group(&g2).await.unwrap();
+    tx.add_members("tenant-a", &all.id, &members).await.unwrap();
+    tx.add_members("tenant-a", &g1.id, &members[..10])
+        .await
+        .unwrap();
+    let mut nested = members[5..15].to_vec();
+    nested.push((g1.id.clone(), MemberKind::Group));
+    tx.add_members("tenant-a", &g2.id, &nested).await.unwrap();
+    for i in 0..25 {
+        tx.insert_log(&LogEntry {
+            seq: 0,
+            tenant_id: "tenant-a".into(),
+            at: t0() + Duration::seconds(i),
+            token_name: "entra".into(),
+            method: "POST".into(),
+            path: "/scim/v2/Users".into(),
+            resource_type: "User".into(),
+            resource_id: Some(format!("id-{i}")),
+            resource_name: Some(format!("User{i}")),
+            outcome: if i % 5 == 0 { "rejected" } else { "created" }.into(),
+            status: if i % 5 == 0 { 409 } else { 201 },
+            detail: (i % 5 == 0).then(|| "userName is already in use".to_string()),
+            changed: vec!["userName".into(), "emails".into()],
+            warnings: if i % 2 == 0 {
+                vec!["ignored x".into()]
+            } else {
+                vec![]
+            },
+        })
+        .await
+        .unwrap();
+    }
+    // A deleted row leaves a gap in the sequence: copies keep the numbers, not a renumbering.
+    assert!(tx
+        .delete_user("tenant-a", "00000000-0000-4000-8000-000000000003")
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+}
+
+/// Every row of every copied table, in order.
+async fn dump(s: &dyn Store) -> Vec<(Table, Vec<Exported>)> {
+    let mut tx = s.read().await.unwrap();
+    let mut out = Vec::new();
+    for t in Table::COPIED {
+        let mut rows = Vec::new();
+        let mut after = i64::MIN;
+        loop {
+            let page = tx.export_rows(t, after, 7).await.unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            rows.extend(page);
+        }
+        out.push((t, rows));
+    }
+    out
+}
+
+/// What SCIM listings see: users (every state) by a filter and a sort, groups, members.
+async fn views(s: &dyn Store) -> Vec<String> {
+    let schema = user_resource_schema(vec![]);
+    let gschema = group_resource_schema();
+    let mut tx = s.read().await.unwrap();
+    let mut out = Vec::new();
+    let f =
+        filter::parse(r#"emails[type eq "work" and value co "example.com"] and active eq true"#)
+            .unwrap();
+    let sort = AttrPath::parse("name.familyName").unwrap();
+    let q = ListQuery {
+        filter: Some(&f),
+        schema: &schema,
+        sort_by: Some(&sort),
+        sort_order: SortOrder::Descending,
+        offset: 2,
+        limit: 9,
+        visibility: Visibility::All,
+    };
+    let (n, users) = tx.list_users("tenant-a", &q).await.unwrap();
+    out.push(format!(
+        "{n} {:?}",
+        users.iter().map(|u| &u.id).collect::<Vec<_>>()
+    ));
+    let q = ListQuery {
+        filter: None,
+        schema: &gschema,
+        sort_by: None,
+        sort_order: SortOrder::Ascending,
+        offset: 0,
+        limit: 100,
+        visibility: Visibility::Scim,
+    };
+    let (_, groups) = tx.list_groups("tenant-a", &q).await.unwrap();
+    for g in groups {
+        let m = tx.group_members("tenant-a", &g.id, 0, None).await.unwrap();
+        out.push(format!("{} {m:?}", g.display_name));
+    }
+    out
+}
+
+async fn copy_keeps_every_row(b: Backend) {
+    let source = store(Backend::Sqlite, "copy-src").await;
+    populate(&*source).await;
+    let before = dump(&*source).await;
+    assert!(before.iter().all(|(_, rows)| !rows.is_empty()));
+
+    let target = store(b, "copy-dst").await;
+    let mut pages = 0;
+    let counts = copy_store(&*source, &*target, |_, _| pages += 1)
+        .await
+        .unwrap();
+    assert!(pages >= Table::COPIED.len());
+    for c in &counts {
+        assert_eq!(c.source, c.target, "{c:?}");
+    }
+    let users = counts.iter().find(|c| c.table == Table::Users).unwrap();
+    assert_eq!(users.source, 39);
+    let emails = counts
+        .iter()
+        .find(|c| c.table == Table::UserEmails)
+        .unwrap();
+    assert_eq!(emails.target, 78);
+    assert_eq!(dump(&*target).await, before, "rows differ after the copy");
+    assert_eq!(views(&*target).await, views(&*source).await);
+
+    // The copy is a working store: new rows get new sequence numbers, after the copied ones.
+    let mut tx = target.write().await.unwrap();
+    let u = user(&user_resource_schema(vec![]), "tenant-a", 99);
+    tx.insert_user(&u).await.unwrap();
+    tx.commit().await.unwrap();
+    let after = dump(&*target).await;
+    let (_, users) = after.iter().find(|(t, _)| *t == Table::Users).unwrap();
+    let last = users.last().unwrap();
+    assert_eq!(last.row, scimd_directory::store::ExportRow::User(u));
+    assert!(last.seq > users[users.len() - 2].seq);
+
+    // And back again, into a fresh SQLite file.
+    let back = store(Backend::Sqlite, "copy-back").await;
+    copy_store(&*target, &*back, |_, _| {}).await.unwrap();
+    assert_eq!(dump(&*back).await, after);
+}
+
+async fn copy_refuses_a_non_empty_target(b: Backend) {
+    let source = store(Backend::Sqlite, "copy-src2").await;
+    populate(&*source).await;
+    let target = store(b, "copy-full").await;
+    let mut tx = target.write().await.unwrap();
+    tx.insert_tenant(&TenantRow {
+        id: "x".into(),
+        name: "existing".into(),
+        settings: json!({}),
+        created: t0(),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    match copy_store(&*source, &*target, |_, _| {}).await {
+        Err(e @ CopyError::TargetNotEmpty(_)) => {
+            assert!(e.to_string().contains("1 tenants"), "{e}")
+        }
+        other => panic!("expected TargetNotEmpty, got {other:?}"),
+    }
+    // Nothing was written.
+    let mut tx = target.read().await.unwrap();
+    assert_eq!(tx.list_tenants().await.unwrap().len(), 1);
+}

@@ -1,0 +1,40 @@
+// scimd portal: small progressive enhancements. Everything works without this file.
+// - Copy buttons: <button data-copy="ID" hidden> copies the text of #ID to the clipboard.
+// - Confirmation: forms with data-confirm="message" ask before submitting.
+(function () {
+  "use strict";
+  function ready() {
+    document.querySelectorAll("button[data-copy]").forEach(function (b) {
+      b.hidden = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", ready);
+  document.addEventListener("htmx:afterSettle", ready);
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("button[data-copy]");
+    if (!b) return;
+    e.preventDefault();
+    var el = document.getElementById(b.getAttribute("data-copy"));
+    if (!el) return;
+    var text = (el.value !== undefined ? el.value : el.textContent).trim();
+    var done = function () {
+      var label = b.textContent;
+      b.textContent = "Copied";
+      b.setAttribute("aria-live", "polite");
+      setTimeout(function () { b.textContent = label; }, 2000);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { select(el); });
+    } else {
+      select(el);
+      try { document.execCommand("copy"); done(); } catch (_) { /* selected: the user copies */ }
+    }
+  });
+  function select(el) {
+    var r = document.createRange();
+    r.selectNodeContents(el);
+    var s = window.getSelection();
+    s.removeAllRanges();
+    s.addRange(r);
+  }
+})();

@@ -1,0 +1,3140 @@
+//! The product's provisioning rules (issue 3, `docs/provisioning-rules.md`), driven over HTTP
+//! against a running scimd the way Microsoft Entra ID provisions, and checked through both
+//! SCIM (`/scim/v2`) and the admin API (`/api/v1`).
+//!
+//! - One test (or more) per numbered rule 1–12, the built-in All Users group, custom
+//!   attributes (registration, discovery, every value shape, wrong types, unregistered
+//!   values, the custom schema URN setting, deletion), the enterprise extension, and the
+//!   provisioning log (fields, outcomes, filters, paging, CSV / JSON Lines, no passwords).
+//! - Tests that only read and write their own uniquely named users and groups share one
+//!   server. Tests that change tenant settings, register custom attributes, count users of
+//!   the tenant or count log entries start a server of their own.
+
+mod common;
+
+use common::*;
+use reqwest::header::CONTENT_TYPE;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Default URN of the tenant's custom-attribute extension.
+const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:scimd:2.0:User";
+/// The URN tenants migrating from an existing deployment already map in Entra ID.
+const IVANTI: &str = "urn:ietf:params:scim:schemas:extension:ivanti:2.0:User";
+/// A password that must never show up in the provisioning log or its exports.
+const PASSWORD: &str = "S3cret-Value!";
+
+// ------------------------------------------------------------------------- harness
+
+/// Creates a token on the server's database with the CLI and returns its secret.
+fn create_token(srv: &Server, name: &str, scope: &str) -> String {
+    let out = srv.cli(&["token", "create", "--name", name, "--scope", scope]);
+    assert!(
+        out.status.success(),
+        "scimd token create --name {name} --scope {scope}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(
+        secret.len(),
+        64,
+        "token create prints the 64-hex secret: {secret:?}"
+    );
+    secret
+}
+
+/// A client of the admin API `/api/v1` (JSON bodies sent as `application/json`).
+struct Admin {
+    c: Client,
+}
+
+impl Admin {
+    fn new(srv: &Server, token: &str) -> Admin {
+        Admin {
+            c: Client::new(&format!("{}/api/v1", srv.base), Some(token)),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Resp {
+        self.c.get(path).await
+    }
+
+    async fn delete(&self, path: &str) -> Resp {
+        self.c.delete(path).await
+    }
+
+    async fn send_json(&self, m: Method, path: &str, body: &Value) -> Resp {
+        let rb = self
+            .c
+            .req(m, path)
+            .header(CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(body).unwrap());
+        self.c.send(rb).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.send_json(Method::POST, path, body).await
+    }
+
+    async fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.send_json(Method::PATCH, path, body).await
+    }
+
+    /// `GET /api/v1/users/{id}`: 200 and the user object.
+    async fn user(&self, id: &str) -> Value {
+        let r = self.get(&format!("/users/{id}")).await;
+        assert_eq!(r.status, 200, "GET /api/v1/users/{id}: {}", r.text);
+        r.body.unwrap()
+    }
+
+    /// `GET /api/v1/users?<query>` → (total, users).
+    async fn users(&self, query: &str) -> (u64, Vec<Value>) {
+        let r = self.get(&format!("/users?{query}")).await;
+        assert_eq!(r.status, 200, "GET /api/v1/users?{query}: {}", r.text);
+        (total(r.json()), items(r.json()))
+    }
+
+    /// `GET /api/v1/groups/{id}`: 200 and the group object (with its members).
+    async fn group(&self, id: &str) -> Value {
+        let r = self.get(&format!("/groups/{id}?count=500")).await;
+        assert_eq!(r.status, 200, "GET /api/v1/groups/{id}: {}", r.text);
+        r.body.unwrap()
+    }
+
+    /// `GET /api/v1/groups` → the groups, in the order listed.
+    async fn groups(&self) -> Vec<Value> {
+        let r = self.get("/groups?count=500").await;
+        assert_eq!(r.status, 200, "GET /api/v1/groups: {}", r.text);
+        items(r.json())
+    }
+
+    /// Creates a local user through `POST /api/v1/users` (201).
+    async fn create_user(&self, user_name: &str, extra: Value) -> Value {
+        let mut body = json!({
+            "userName": user_name,
+            "name": {"givenName": "Local", "familyName": "Person"},
+            "emails": [{"value": format!("{}@example.com", user_name.to_ascii_lowercase()), "type": "work", "primary": true}],
+        });
+        merge(&mut body, extra);
+        let r = self.post("/users", &body).await;
+        assert_eq!(r.status, 201, "POST /api/v1/users {user_name}: {}", r.text);
+        r.body.unwrap()
+    }
+
+    /// Creates a local group through `POST /api/v1/groups` (201).
+    async fn create_group(&self, display_name: &str) -> Value {
+        let r = self
+            .post("/groups", &json!({"displayName": display_name}))
+            .await;
+        assert_eq!(
+            r.status, 201,
+            "POST /api/v1/groups {display_name}: {}",
+            r.text
+        );
+        r.body.unwrap()
+    }
+
+    /// `PATCH /api/v1/settings` (200) → the settings after the change.
+    async fn settings(&self, patch: Value) -> Value {
+        let r = self.patch("/settings", &patch).await;
+        assert_eq!(r.status, 200, "PATCH /api/v1/settings {patch}: {}", r.text);
+        r.body.unwrap()
+    }
+
+    /// Registers a custom attribute (201).
+    async fn create_attribute(&self, name: &str, ty: Option<&str>) -> Value {
+        let body = match ty {
+            Some(t) => json!({"name": name, "type": t}),
+            None => json!({"name": name}),
+        };
+        let r = self.post("/attributes", &body).await;
+        assert_eq!(r.status, 201, "POST /api/v1/attributes {body}: {}", r.text);
+        r.body.unwrap()
+    }
+
+    /// `GET /api/v1/provisioning-log?<query>` → (total, entries newest first).
+    async fn log(&self, query: &str) -> (u64, Vec<Value>) {
+        let r = self.get(&format!("/provisioning-log?{query}")).await;
+        assert_eq!(
+            r.status, 200,
+            "GET /api/v1/provisioning-log?{query}: {}",
+            r.text
+        );
+        (total(r.json()), items(r.json()))
+    }
+}
+
+/// The array of an admin listing (a bare array, or the array under the listing's key).
+fn items(v: &Value) -> Vec<Value> {
+    if let Some(a) = v.as_array() {
+        return a.clone();
+    }
+    for k in [
+        "Resources",
+        "items",
+        "users",
+        "groups",
+        "attributes",
+        "entries",
+        "members",
+        "data",
+        "results",
+    ] {
+        if let Some(a) = v.get(k).and_then(Value::as_array) {
+            return a.clone();
+        }
+    }
+    panic!("no list in admin response: {v}");
+}
+
+/// The total of an admin listing.
+fn total(v: &Value) -> u64 {
+    v.get("totalResults")
+        .or_else(|| v.get("total"))
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("no totalResults in admin listing: {v}"))
+}
+
+/// Asserts an admin API error `{"error": {"status": .., "message": ..}}`; returns the message.
+#[track_caller]
+fn admin_error(r: &Resp, status: u16) -> String {
+    assert_eq!(r.status, status, "unexpected status; body: {}", r.text);
+    let e = &r.json()["error"];
+    let st = e["status"]
+        .as_u64()
+        .or_else(|| e["status"].as_str().and_then(|s| s.parse().ok()));
+    assert_eq!(st, Some(status as u64), "error.status: {}", r.text);
+    let m = e["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        !m.trim().is_empty(),
+        "error.message must say what to do: {}",
+        r.text
+    );
+    m
+}
+
+/// One server, its SCIM client (bootstrap token) and an admin client.
+struct Env {
+    own: Option<Server>,
+    scim: Client,
+    admin: Admin,
+}
+
+impl Env {
+    fn srv(&self) -> &Server {
+        self.own.as_ref().unwrap_or_else(|| Server::shared())
+    }
+}
+
+/// The server shared by the tests of this file (never has its settings changed nor custom
+/// attributes registered).
+fn shared() -> Env {
+    static ADMIN: OnceLock<String> = OnceLock::new();
+    let srv = Server::shared();
+    let token = ADMIN.get_or_init(|| create_token(srv, "admin", "admin"));
+    Env {
+        own: None,
+        scim: srv.client(),
+        admin: Admin::new(srv, token),
+    }
+}
+
+/// A server of the test's own, with an admin token named `admin`.
+fn own() -> Env {
+    let srv = Server::start();
+    let token = create_token(&srv, "admin", "admin");
+    let scim = srv.client();
+    let admin = Admin::new(&srv, &token);
+    Env {
+        own: Some(srv),
+        scim,
+        admin,
+    }
+}
+
+/// The body Entra ID posts for a user: work email, given and family name, active.
+fn user_body(user_name: &str) -> Value {
+    json!({
+        "schemas": [USER],
+        "userName": user_name,
+        "name": {"givenName": "Given", "familyName": "Family"},
+        "emails": [{"value": format!("{}@example.com", user_name.to_ascii_lowercase()), "type": "work", "primary": true}],
+        "active": true,
+    })
+}
+
+fn id_of(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id: {v}"))
+        .to_string()
+}
+
+/// `GET /scim/v2/Users/{id}`: 200 and the user.
+async fn scim_user(c: &Client, id: &str) -> Value {
+    let r = c.get(&format!("/Users/{id}")).await;
+    assert_eq!(r.status, 200, "GET /Users/{id}: {}", r.text);
+    r.body.unwrap()
+}
+
+/// The ids of an admin user object's `groups`.
+fn admin_group_ids(u: &Value) -> BTreeSet<String> {
+    u["groups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("admin user object must carry `groups` (an array): {u}"))
+        .iter()
+        .map(|g| {
+            assert!(
+                g["displayName"].is_string(),
+                "groups entries are {{id, displayName}}: {u}"
+            );
+            g["id"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// The member ids of an admin group object.
+fn admin_member_ids(g: &Value) -> BTreeSet<String> {
+    g["members"]
+        .as_array()
+        .unwrap_or_else(|| panic!("admin group object must list `members`: {g}"))
+        .iter()
+        .map(|m| {
+            m.get("id")
+                .or_else(|| m.get("value"))
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("member without id: {g}"))
+                .to_string()
+        })
+        .collect()
+}
+
+fn set_of(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+/// A resource without `meta` (which every write changes), for before/after comparisons.
+fn without(v: &Value, keys: &[&str]) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        for k in keys {
+            o.remove(*k);
+        }
+    }
+    v
+}
+
+/// The schema `urn` in `/Schemas` as `c` sees it, if listed.
+async fn published_schema(c: &Client, urn: &str) -> Option<Value> {
+    let r = c.get("/Schemas").await;
+    r.expect(200);
+    r.resources().into_iter().find(|s| s["id"] == json!(urn))
+}
+
+/// `(name, type)` of a published schema's attributes, sorted.
+fn attr_types(schema: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = schema["attributes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("schema without attributes: {schema}"))
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The schema extensions of the User resource type in `/ResourceTypes`.
+async fn user_extensions(c: &Client) -> Vec<Value> {
+    let r = c.get("/ResourceTypes").await;
+    r.expect(200);
+    let user = r
+        .resources()
+        .into_iter()
+        .find(|t| t["name"] == json!("User"))
+        .unwrap_or_else(|| panic!("no User resource type: {}", r.text));
+    user["schemaExtensions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn ext_urns(exts: &[Value]) -> BTreeSet<String> {
+    exts.iter()
+        .map(|e| e["schema"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// ------------------------------------------------------------------------- rule 1
+
+#[tokio::test]
+async fn rule1_email_is_mandatory_on_post() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("r1post");
+    let mut body = user_body(&name);
+    body.as_object_mut().unwrap().remove("emails");
+    let r = c.post("/Users", &body).await;
+    r.expect_error(400, Some("invalidValue"));
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("email"),
+        "the detail says an email is needed: {}",
+        r.text
+    );
+    // An email entry without a value, or an empty list, is no email either.
+    body["emails"] = json!([{"value": "", "type": "work", "primary": true}]);
+    c.post("/Users", &body)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    body["emails"] = json!([]);
+    c.post("/Users", &body)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    // Nothing was created: not over SCIM, not for administrators.
+    assert!(c
+        .filter_users(&format!("userName eq \"{name}\""))
+        .await
+        .is_empty());
+    let (n, _) = e.admin.users(&format!("search={}", enc(&name))).await;
+    assert_eq!(n, 0, "a refused POST creates no user");
+}
+
+#[tokio::test]
+async fn rule1_email_is_mandatory_on_put() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("r1put");
+    let u = c.create_user(&name, json!({"title": "Engineer"})).await;
+    let id = id_of(&u);
+    let mut body = user_body(&name);
+    body.as_object_mut().unwrap().remove("emails");
+    body["title"] = json!("Changed");
+    c.put(&format!("/Users/{id}"), &body)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    // Nothing changed.
+    let now = scim_user(c, &id).await;
+    assert_eq!(now["title"], json!("Engineer"));
+    assert_eq!(now["emails"], u["emails"]);
+    assert_eq!(now["meta"]["version"], u["meta"]["version"]);
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["title"], json!("Engineer"));
+    assert_eq!(a["emails"], u["emails"]);
+}
+
+// ------------------------------------------------------------------------- rule 2
+
+#[tokio::test]
+async fn rule2_names_are_mandatory_on_post() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("r2post");
+    let mut body = user_body(&name);
+    body["name"] = json!({"familyName": "Family"});
+    let r = c.post("/Users", &body).await;
+    r.expect_error(400, Some("invalidValue"));
+    assert!(
+        r.text.contains("givenName"),
+        "the detail names givenName: {}",
+        r.text
+    );
+    body["name"] = json!({"givenName": "Given", "familyName": "   "});
+    let r = c.post("/Users", &body).await;
+    r.expect_error(400, Some("invalidValue"));
+    assert!(
+        r.text.contains("familyName"),
+        "the detail names familyName: {}",
+        r.text
+    );
+    body.as_object_mut().unwrap().remove("name");
+    c.post("/Users", &body)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert!(c
+        .filter_users(&format!("userName eq \"{name}\""))
+        .await
+        .is_empty());
+    let (n, _) = e.admin.users(&format!("search={}", enc(&name))).await;
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn rule2_names_are_mandatory_on_put_and_patch_and_nothing_changes() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("r2upd");
+    let u = c
+        .create_user(&name, json!({"title": "Engineer", "displayName": "Before"}))
+        .await;
+    let id = id_of(&u);
+    let path = format!("/Users/{id}");
+
+    // PUT without a given name.
+    let mut body = user_body(&name);
+    body["name"] = json!({"familyName": "Family"});
+    body["title"] = json!("Changed");
+    c.put(&path, &body)
+        .await
+        .expect_error(400, Some("invalidValue"));
+
+    // PATCH removing the family name, together with another change: all or nothing.
+    c.patch_ops(
+        &path,
+        json!([
+            {"op": "Replace", "path": "title", "value": "Changed"},
+            {"op": "Remove", "path": "name.familyName"}
+        ]),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+
+    // PATCH setting the given name to spaces only (not blank JSON, but a blank name).
+    c.patch_ops(
+        &path,
+        json!([
+            {"op": "Replace", "path": "displayName", "value": "After"},
+            {"op": "Replace", "path": "name.givenName", "value": "   "}
+        ]),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+
+    // PATCH removing the whole name.
+    c.patch_ops(&path, json!([{"op": "Remove", "path": "name"}]))
+        .await
+        .expect_error(400, Some("invalidValue"));
+
+    let now = scim_user(c, &id).await;
+    assert_eq!(now["title"], json!("Engineer"));
+    assert_eq!(now["displayName"], json!("Before"));
+    assert_eq!(now["name"]["givenName"], json!("Given"));
+    assert_eq!(now["name"]["familyName"], json!("Family"));
+    assert_eq!(
+        now["meta"]["version"], u["meta"]["version"],
+        "nothing was written"
+    );
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["title"], json!("Engineer"));
+    assert_eq!(a["name"]["familyName"], json!("Family"));
+}
+
+// ------------------------------------------------------------------------- rule 3
+
+#[tokio::test]
+async fn rule3_inactive_users_cannot_be_provisioned_unless_the_setting_is_off() {
+    let e = own();
+    let c = &e.scim;
+    let s = e.admin.get("/settings").await;
+    s.expect(200);
+    assert_eq!(
+        s.json()["refuseInactiveCreate"],
+        json!(true),
+        "on by default: {}",
+        s.text
+    );
+
+    let name = unique("r3");
+    let mut body = user_body(&name);
+    body["active"] = json!(false);
+    let r = c.post("/Users", &body).await;
+    r.expect_error(400, Some("invalidValue"));
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("inactive"),
+        "the detail says inactive users cannot be provisioned: {}",
+        r.text
+    );
+    // Entra's default dialect sends booleans as strings.
+    body["active"] = json!("False");
+    c.post("/Users", &body)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert!(c
+        .filter_users(&format!("userName eq \"{name}\""))
+        .await
+        .is_empty());
+    let (n, _) = e.admin.users(&format!("search={}", enc(&name))).await;
+    assert_eq!(n, 0);
+
+    // Turned off: the same POST creates an inactive user.
+    let st = e
+        .admin
+        .settings(json!({"refuseInactiveCreate": false}))
+        .await;
+    assert_eq!(st["refuseInactiveCreate"], json!(false), "{st}");
+    let g = e.admin.get("/settings").await;
+    assert_eq!(g.json()["refuseInactiveCreate"], json!(false), "{}", g.text);
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    assert_eq!(r.json()["active"], json!(false));
+    let id = r.id();
+    assert_eq!(scim_user(c, &id).await["active"], json!(false));
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["state"], json!("inactive"));
+    assert_eq!(a["source"], json!("scim"));
+
+    // And on again.
+    e.admin
+        .settings(json!({"refuseInactiveCreate": true}))
+        .await;
+    let mut other = user_body(&unique("r3b"));
+    other["active"] = json!(false);
+    c.post("/Users", &other)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    // The rule is about creation: a PUT (or PATCH) may still disable an existing user.
+    let other_name = unique("r3c");
+    let oid = id_of(&c.create_user(&other_name, json!({})).await);
+    let mut put = user_body(&other_name);
+    put["active"] = json!(false);
+    let r = c.put(&format!("/Users/{oid}"), &put).await;
+    r.expect(200);
+    assert_eq!(r.json()["active"], json!(false));
+    assert_eq!(e.admin.user(&oid).await["state"], json!("inactive"));
+    // A value of the wrong type is refused, and changes nothing.
+    let r = e
+        .admin
+        .patch("/settings", &json!({"refuseInactiveCreate": "maybe"}))
+        .await;
+    admin_error(&r, 400);
+    assert_eq!(
+        e.admin.get("/settings").await.json()["refuseInactiveCreate"],
+        json!(true)
+    );
+}
+
+// ------------------------------------------------------------------------- rule 4
+
+#[tokio::test]
+async fn rule4_blank_values_are_ignored_by_default() {
+    let e = shared();
+    let c = &e.scim;
+    let boss = c.create_user(&unique("r4boss"), json!({})).await;
+    let name = unique("r4ign");
+    let u = c
+        .create_user(
+            &name,
+            json!({
+                "schemas": [USER, ENTERPRISE],
+                "title": "Engineer",
+                "nickName": "Nick",
+                "displayName": "Display",
+                ENTERPRISE: {"department": "Platform", "manager": {"value": id_of(&boss)}}
+            }),
+        )
+        .await;
+    let id = id_of(&u);
+    let path = format!("/Users/{id}");
+    let s = e.admin.get("/settings").await;
+    assert_eq!(
+        s.json()["blankValuePolicy"],
+        json!("ignore"),
+        "default policy: {}",
+        s.text
+    );
+
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": "title", "value": ""}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["title"], json!("Engineer"));
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "value": {"nickName": null, "displayName": ""}}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["nickName"], json!("Nick"));
+    assert_eq!(r.json()["displayName"], json!("Display"));
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": format!("{ENTERPRISE}:department"), "value": ""}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()[ENTERPRISE]["department"], json!("Platform"));
+    // A blank given name is ignored too (rule 2: it is never stored).
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": "name.givenName", "value": ""}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["name"]["givenName"], json!("Given"));
+
+    // PUT with blanks keeps the stored values.
+    let mut put = user_body(&name);
+    put["schemas"] = json!([USER, ENTERPRISE]);
+    put["title"] = json!("");
+    put["nickName"] = json!(null);
+    put["displayName"] = json!("Display");
+    put[ENTERPRISE] = json!({"department": "", "manager": {"value": id_of(&boss)}});
+    let r = c.put(&path, &put).await;
+    r.expect(200);
+    assert_eq!(r.json()["title"], json!("Engineer"));
+    assert_eq!(r.json()["nickName"], json!("Nick"));
+    assert_eq!(r.json()[ENTERPRISE]["department"], json!("Platform"));
+
+    // An explicit remove takes effect.
+    let r = c
+        .patch_ops(&path, json!([{"op": "Remove", "path": "title"}]))
+        .await;
+    r.expect(200);
+    assert!(r.json().get("title").is_none(), "{}", r.text);
+    // So does an empty manager (how Entra ID unsets a manager).
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": ""}]),
+        )
+        .await;
+    r.expect(200);
+    assert!(r.json()[ENTERPRISE].get("manager").is_none(), "{}", r.text);
+    assert_eq!(r.json()[ENTERPRISE]["department"], json!("Platform"));
+
+    let now = scim_user(c, &id).await;
+    assert!(now.get("title").is_none());
+    assert_eq!(now["nickName"], json!("Nick"));
+    assert!(now[ENTERPRISE].get("manager").is_none());
+    let a = e.admin.user(&id).await;
+    assert!(a.get("title").is_none(), "{a}");
+    assert_eq!(a["nickName"], json!("Nick"));
+    assert_eq!(a[ENTERPRISE]["department"], json!("Platform"));
+    assert!(a[ENTERPRISE].get("manager").is_none(), "{a}");
+}
+
+#[tokio::test]
+async fn rule4_empty_manager_value_removes_the_manager_in_patch_and_put() {
+    let e = shared();
+    let c = &e.scim;
+    let boss = c.create_user(&unique("r4mboss"), json!({})).await;
+    let mgr = json!({"value": id_of(&boss)});
+    let name = unique("r4mgr");
+    let u = c
+        .create_user(
+            &name,
+            json!({"schemas": [USER, ENTERPRISE], ENTERPRISE: {"department": "D", "manager": mgr}}),
+        )
+        .await;
+    let id = id_of(&u);
+    let path = format!("/Users/{id}");
+    // PATCH with {"value": ""}.
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": ""}}]),
+        )
+        .await;
+    r.expect(200);
+    assert!(r.json()[ENTERPRISE].get("manager").is_none(), "{}", r.text);
+    // The other shapes of an empty manager, and an explicit remove, each after setting it again.
+    for op in [
+        json!({"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": null}),
+        json!({"op": "Replace", "value": {ENTERPRISE: {"manager": ""}}}),
+        json!({"op": "Replace", "value": {format!("{ENTERPRISE}:manager"): {"value": ""}}}),
+        json!({"op": "Remove", "path": format!("{ENTERPRISE}:manager")}),
+    ] {
+        let r = c
+            .patch_ops(&path, json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": id_of(&boss)}]))
+            .await;
+        assert_eq!(
+            r.json()[ENTERPRISE]["manager"]["value"],
+            json!(id_of(&boss)),
+            "{}",
+            r.text
+        );
+        let r = c.patch_ops(&path, json!([op.clone()])).await;
+        r.expect(200);
+        assert!(
+            r.json()[ENTERPRISE].get("manager").is_none(),
+            "{op} removes the manager: {}",
+            r.text
+        );
+        assert_eq!(
+            r.json()[ENTERPRISE]["department"],
+            json!("D"),
+            "{op}: {}",
+            r.text
+        );
+    }
+    // Back again, then a PUT whose manager is empty (ignore policy: other blanks are kept,
+    // an empty manager is not).
+    let r = c
+        .patch_ops(&path, json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": id_of(&boss)}]))
+        .await;
+    r.expect(200);
+    assert_eq!(
+        r.json()[ENTERPRISE]["manager"]["value"],
+        json!(id_of(&boss))
+    );
+    let mut put = user_body(&name);
+    put["schemas"] = json!([USER, ENTERPRISE]);
+    put[ENTERPRISE] = json!({"department": "D", "manager": {"value": ""}});
+    let r = c.put(&path, &put).await;
+    r.expect(200);
+    assert!(
+        r.json()[ENTERPRISE].get("manager").is_none(),
+        "an empty manager in a PUT removes the manager, whatever the blank-value policy: {}",
+        r.text
+    );
+    assert!(e.admin.user(&id).await[ENTERPRISE].get("manager").is_none());
+}
+
+#[tokio::test]
+async fn rule4_clear_policy_clears_blanks_but_rule2_wins() {
+    let e = own();
+    let c = &e.scim;
+    let st = e.admin.settings(json!({"blankValuePolicy": "clear"})).await;
+    assert_eq!(st["blankValuePolicy"], json!("clear"), "{st}");
+    assert_eq!(
+        e.admin.get("/settings").await.json()["blankValuePolicy"],
+        json!("clear")
+    );
+    let r = e
+        .admin
+        .patch("/settings", &json!({"blankValuePolicy": "sometimes"}))
+        .await;
+    admin_error(&r, 400);
+    assert_eq!(
+        e.admin.get("/settings").await.json()["blankValuePolicy"],
+        json!("clear")
+    );
+
+    let boss = c.create_user(&unique("r4cboss"), json!({})).await;
+    let name = unique("r4clr");
+    let u = c
+        .create_user(
+            &name,
+            json!({
+                "schemas": [USER, ENTERPRISE],
+                "title": "Engineer",
+                "nickName": "Nick",
+                "displayName": "Display",
+                "preferredLanguage": "en-US",
+                ENTERPRISE: {"department": "Platform", "division": "Cloud", "manager": {"value": id_of(&boss)}}
+            }),
+        )
+        .await;
+    let id = id_of(&u);
+    let path = format!("/Users/{id}");
+
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": "title", "value": ""}]),
+        )
+        .await;
+    r.expect(200);
+    assert!(
+        r.json().get("title").is_none(),
+        "clear: a blank clears: {}",
+        r.text
+    );
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "value": {"nickName": null}}]),
+        )
+        .await;
+    r.expect(200);
+    assert!(r.json().get("nickName").is_none(), "{}", r.text);
+    assert_eq!(r.json()["displayName"], json!("Display"));
+
+    // Rule 2 wins: a blank given name is a 400, and the whole request changes nothing.
+    let before = scim_user(c, &id).await;
+    c.patch_ops(
+        &path,
+        json!([
+            {"op": "Replace", "path": "displayName", "value": "Other"},
+            {"op": "Replace", "path": "name.givenName", "value": ""}
+        ]),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+    c.patch_ops(
+        &path,
+        json!([{"op": "Replace", "value": {"name": {"familyName": null}}}]),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+    let mut put = user_body(&name);
+    put["name"]["familyName"] = json!("");
+    put["displayName"] = json!("Other");
+    c.put(&path, &put)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    let after = scim_user(c, &id).await;
+    assert_eq!(after, before, "refused writes change nothing");
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["name"]["givenName"], json!("Given"));
+    assert_eq!(a["displayName"], json!("Display"));
+
+    // A PUT with blanks clears them.
+    let mut put = user_body(&name);
+    put["schemas"] = json!([USER, ENTERPRISE]);
+    put["displayName"] = json!("Display");
+    put["preferredLanguage"] = json!("");
+    put[ENTERPRISE] =
+        json!({"department": "", "division": "Cloud", "manager": {"value": id_of(&boss)}});
+    let r = c.put(&path, &put).await;
+    r.expect(200);
+    assert!(r.json().get("preferredLanguage").is_none(), "{}", r.text);
+    assert!(
+        r.json()[ENTERPRISE].get("department").is_none(),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.json()[ENTERPRISE]["division"], json!("Cloud"));
+
+    // Explicit remove, empty manager.
+    let r = c
+        .patch_ops(&path, json!([{"op": "Remove", "path": "displayName"}]))
+        .await;
+    r.expect(200);
+    assert!(r.json().get("displayName").is_none(), "{}", r.text);
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": ""}]),
+        )
+        .await;
+    r.expect(200);
+    assert!(r.json()[ENTERPRISE].get("manager").is_none(), "{}", r.text);
+
+    let a = e.admin.user(&id).await;
+    for k in ["title", "nickName", "preferredLanguage", "displayName"] {
+        assert!(a.get(k).is_none(), "{k} cleared: {a}");
+    }
+    assert!(a[ENTERPRISE].get("department").is_none(), "{a}");
+    assert!(a[ENTERPRISE].get("manager").is_none(), "{a}");
+    assert_eq!(a[ENTERPRISE]["division"], json!("Cloud"));
+    assert_eq!(a["name"]["givenName"], json!("Given"));
+}
+
+// ------------------------------------------------------------------------- rule 5
+
+#[tokio::test]
+async fn rule5_attributes_not_sent_are_untouched() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("r5");
+    let u = c
+        .create_user(
+            &name,
+            json!({
+                "schemas": [USER, ENTERPRISE],
+                "externalId": unique("ext"),
+                "title": "Engineer",
+                "displayName": "Pat Doe",
+                "nickName": "Pat",
+                "preferredLanguage": "en-US",
+                "phoneNumbers": [{"type": "work", "value": "+1 555 0100"}, {"type": "mobile", "value": "+1 555 0101"}],
+                "addresses": [{"type": "work", "locality": "Springfield", "country": "US"}],
+                ENTERPRISE: {"department": "Platform", "employeeNumber": "42", "costCenter": "CC1", "division": "Cloud", "organization": "Contoso"}
+            }),
+        )
+        .await;
+    let id = id_of(&u);
+    let path = format!("/Users/{id}");
+    // Entra's PATCH naming only title (the other mappings were removed from its config).
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": "title", "value": "Architect"}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["title"], json!("Architect"));
+    let now = scim_user(c, &id).await;
+    assert_eq!(
+        without(&now, &["meta", "title"]),
+        without(&u, &["meta", "title"]),
+        "a PATCH naming only title changes only title"
+    );
+    // Only department of the enterprise extension.
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": format!("{ENTERPRISE}:department"), "value": "Research"}]),
+        )
+        .await;
+    r.expect(200);
+    let ent = &r.json()[ENTERPRISE];
+    assert_eq!(ent["department"], json!("Research"));
+    for (k, v) in [
+        ("employeeNumber", "42"),
+        ("costCenter", "CC1"),
+        ("division", "Cloud"),
+        ("organization", "Contoso"),
+    ] {
+        assert_eq!(ent[k], json!(v), "{k} untouched: {}", r.text);
+    }
+    // A path-less replace naming one attribute.
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "value": {"displayName": "Pat D."}}]),
+        )
+        .await;
+    r.expect(200);
+    let now = scim_user(c, &id).await;
+    assert_eq!(now["displayName"], json!("Pat D."));
+    assert_eq!(now["phoneNumbers"], u["phoneNumbers"]);
+    assert_eq!(now["addresses"], u["addresses"]);
+    assert_eq!(now["nickName"], json!("Pat"));
+    assert_eq!(now["preferredLanguage"], json!("en-US"));
+    assert_eq!(now["externalId"], u["externalId"]);
+    assert_eq!(now["emails"], u["emails"]);
+    assert_eq!(now["name"], u["name"]);
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["title"], json!("Architect"));
+    assert_eq!(a["phoneNumbers"], u["phoneNumbers"]);
+    assert_eq!(a[ENTERPRISE]["employeeNumber"], json!("42"));
+    assert_eq!(a[ENTERPRISE]["department"], json!("Research"));
+}
+
+// ------------------------------------------------------------------------- rule 6
+
+#[tokio::test]
+async fn rule6_delete_is_a_soft_delete() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("r6");
+    let ext = unique("r6ext");
+    let u = c.create_user(&name, json!({"externalId": ext})).await;
+    let id = id_of(&u);
+    let gname = unique("r6grp");
+    let g = c
+        .create_group(&gname, json!({"members": [{"value": id}]}))
+        .await;
+    let gid = id_of(&g);
+
+    let r = c.delete(&format!("/Users/{id}")).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    // Gone from SCIM.
+    c.get(&format!("/Users/{id}")).await.expect_error(404, None);
+    assert!(c
+        .filter_users(&format!("userName eq \"{name}\""))
+        .await
+        .is_empty());
+    assert!(c
+        .filter_users(&format!("externalId eq \"{ext}\""))
+        .await
+        .is_empty());
+    assert!(c
+        .filter_users(&format!("userName sw \"{name}\""))
+        .await
+        .is_empty());
+    c.delete(&format!("/Users/{id}"))
+        .await
+        .expect_error(404, None);
+    c.patch_ops(
+        &format!("/Users/{id}"),
+        json!([{"op": "Replace", "path": "title", "value": "x"}]),
+    )
+    .await
+    .expect_error(404, None);
+    c.put(&format!("/Users/{id}"), &user_body(&name))
+        .await
+        .expect_error(404, None);
+    // Still in the directory for administrators, memberships kept.
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["id"], json!(id), "admin ids are SCIM ids");
+    assert_eq!(a["userName"], json!(name));
+    assert_eq!(a["state"], json!("deprovisioned"));
+    assert_eq!(a["source"], json!("scim"));
+    assert_eq!(admin_group_ids(&a), set_of(&[&gid]));
+    let gname_in_user = a["groups"][0]["displayName"].clone();
+    assert_eq!(gname_in_user, json!(gname));
+    let (n, list) = e
+        .admin
+        .users(&format!("search={}&state=deprovisioned", enc(&name)))
+        .await;
+    assert_eq!(n, 1, "{list:?}");
+    assert_eq!(list[0]["id"], json!(id));
+
+    // Permanent delete: refused for an active user...
+    let active = c.create_user(&unique("r6act"), json!({})).await;
+    let aid = id_of(&active);
+    let r = e.admin.delete(&format!("/users/{aid}")).await;
+    admin_error(&r, 409);
+    assert_eq!(e.admin.user(&aid).await["state"], json!("active"));
+    scim_user(c, &aid).await;
+    // ...and for an active local user.
+    let local = e.admin.create_user(&unique("r6loc"), json!({})).await;
+    admin_error(
+        &e.admin.delete(&format!("/users/{}", id_of(&local))).await,
+        409,
+    );
+    // Allowed for a deprovisioned one: gone for administrators too, and from its group.
+    let r = e.admin.delete(&format!("/users/{id}")).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    admin_error(&e.admin.get(&format!("/users/{id}")).await, 404);
+    assert!(!admin_member_ids(&e.admin.group(&gid).await).contains(&id));
+    assert!(c.member_ids(&gid).await.is_empty());
+    // The userName is free again: a POST creates a new user.
+    let again = c.create_user(&name, json!({})).await;
+    assert_ne!(id_of(&again), id);
+}
+
+#[tokio::test]
+async fn rule6_inactive_users_can_be_deleted_permanently() {
+    let e = shared();
+    let c = &e.scim;
+    let u = c.create_user(&unique("r6ina"), json!({})).await;
+    let id = id_of(&u);
+    c.patch_ops(
+        &format!("/Users/{id}"),
+        json!([{"op": "Replace", "path": "active", "value": false}]),
+    )
+    .await
+    .expect(200);
+    assert_eq!(e.admin.user(&id).await["state"], json!("inactive"));
+    let r = e.admin.delete(&format!("/users/{id}")).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    admin_error(&e.admin.get(&format!("/users/{id}")).await, 404);
+    c.get(&format!("/Users/{id}")).await.expect_error(404, None);
+    admin_error(&e.admin.delete(&format!("/users/{id}")).await, 404);
+}
+
+// ------------------------------------------------------------------------- rule 7
+
+#[tokio::test]
+async fn rule7_post_revives_a_deprovisioned_user() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("r7");
+    let u = c
+        .create_user(&name, json!({"title": "Old", "nickName": "Old"}))
+        .await;
+    let id = id_of(&u);
+    let g = c
+        .create_group(&unique("r7grp"), json!({"members": [{"value": id}]}))
+        .await;
+    let gid = id_of(&g);
+    assert_eq!(c.delete(&format!("/Users/{id}")).await.status, 204);
+    assert_eq!(e.admin.user(&id).await["state"], json!("deprovisioned"));
+
+    let mut body = user_body(&name);
+    body["title"] = json!("New");
+    body["name"] = json!({"givenName": "Newgiven", "familyName": "Newfamily"});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    assert_eq!(r.id(), id, "the same user comes back");
+    assert_eq!(
+        r.json()["meta"]["created"],
+        u["meta"]["created"],
+        "the same user: {}",
+        r.text
+    );
+    assert_eq!(r.json()["active"], json!(true));
+    assert_eq!(r.json()["title"], json!("New"));
+    assert_eq!(r.json()["name"]["givenName"], json!("Newgiven"));
+    assert!(
+        r.header("location").ends_with(&format!("/Users/{id}")),
+        "{:?}",
+        r.headers
+    );
+
+    let now = scim_user(c, &id).await;
+    assert_eq!(now["active"], json!(true));
+    assert_eq!(now["title"], json!("New"));
+    let found = c.filter_users(&format!("userName eq \"{name}\"")).await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], json!(id));
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["state"], json!("active"));
+    assert_eq!(a["source"], json!("scim"));
+    assert_eq!(
+        admin_group_ids(&a),
+        set_of(&[&gid]),
+        "memberships kept through the soft delete"
+    );
+    let (n, _) = e.admin.users(&format!("search={}", enc(&name))).await;
+    assert_eq!(n, 1, "no second user");
+}
+
+// ------------------------------------------------------------------------- rule 8
+
+#[tokio::test]
+async fn rule8_patch_active_disables_and_enables() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("r8");
+    let u = c.create_user(&name, json!({})).await;
+    let id = id_of(&u);
+    let path = format!("/Users/{id}");
+    let g = c
+        .create_group(&unique("r8grp"), json!({"members": [{"value": id}]}))
+        .await;
+    let gid = id_of(&g);
+
+    // Entra's default dialect: a string.
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["active"], json!(false));
+    let now = scim_user(c, &id).await;
+    assert_eq!(now["active"], json!(false), "still visible over SCIM");
+    let found = c.filter_users(&format!("userName eq \"{name}\"")).await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["active"], json!(false));
+    assert_eq!(
+        c.filter_users(&format!("userName eq \"{name}\" and active eq false"))
+            .await
+            .len(),
+        1
+    );
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["state"], json!("inactive"));
+    assert_eq!(admin_group_ids(&a), set_of(&[&gid]));
+    assert_eq!(c.member_ids(&gid).await, vec![id.clone()]);
+
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": "active", "value": "True"}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["active"], json!(true));
+    assert_eq!(scim_user(c, &id).await["active"], json!(true));
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["state"], json!("active"));
+    assert_eq!(admin_group_ids(&a), set_of(&[&gid]));
+    // The path-less form of the aadOptscim062020 dialect.
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "replace", "value": {"active": false}}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(e.admin.user(&id).await["state"], json!("inactive"));
+}
+
+// ------------------------------------------------------------------------- rule 9
+
+#[tokio::test]
+async fn rule9_deleting_a_group_disables_members_in_no_other_group() {
+    let e = own();
+    let c = &e.scim;
+    let a = id_of(&c.create_user(&unique("r9a"), json!({})).await);
+    let b = id_of(&c.create_user(&unique("r9b"), json!({})).await);
+    let d = id_of(&c.create_user(&unique("r9d"), json!({})).await);
+    let outsider = id_of(&c.create_user(&unique("r9o"), json!({})).await);
+    let g1 = id_of(
+        &c.create_group(
+            &unique("r9g1"),
+            json!({"members": [{"value": a}, {"value": b}, {"value": d}]}),
+        )
+        .await,
+    );
+    let g2name = unique("r9g2");
+    let g2 = id_of(
+        &c.create_group(&g2name, json!({"members": [{"value": b}]}))
+            .await,
+    );
+    // d was deleted by the identity provider while a member of g1.
+    assert_eq!(c.delete(&format!("/Users/{d}")).await.status, 204);
+
+    let r = c.delete(&format!("/Groups/{g1}")).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    c.get(&format!("/Groups/{g1}"))
+        .await
+        .expect_error(404, None);
+    admin_error(&e.admin.get(&format!("/groups/{g1}")).await, 404);
+
+    // a: in no other group → disabled, still over SCIM, still in All Users.
+    let ua = scim_user(c, &a).await;
+    assert_eq!(ua["active"], json!(false));
+    let aa = e.admin.user(&a).await;
+    assert_eq!(aa["state"], json!("inactive"));
+    assert!(admin_group_ids(&aa).is_empty(), "{aa}");
+    // b: in g2 → unchanged.
+    assert_eq!(scim_user(c, &b).await["active"], json!(true));
+    let ab = e.admin.user(&b).await;
+    assert_eq!(ab["state"], json!("active"));
+    assert_eq!(admin_group_ids(&ab), set_of(&[&g2]));
+    assert_eq!(ab["groups"][0]["displayName"], json!(g2name));
+    // d: stays deprovisioned (not brought back to SCIM as inactive).
+    assert_eq!(e.admin.user(&d).await["state"], json!("deprovisioned"));
+    c.get(&format!("/Users/{d}")).await.expect_error(404, None);
+    // A user of no group is not touched.
+    assert_eq!(e.admin.user(&outsider).await["state"], json!("active"));
+
+    let groups = e.admin.groups().await;
+    let all = groups
+        .iter()
+        .find(|g| g["displayName"] == json!("All Users"))
+        .unwrap_or_else(|| panic!("no All Users group: {groups:?}"));
+    let members = admin_member_ids(&e.admin.group(&id_of(all)).await);
+    assert_eq!(
+        members,
+        set_of(&[&a, &b, &d, &outsider]),
+        "All Users holds every user"
+    );
+    assert_eq!(c.member_ids(&g2).await, vec![b.clone()]);
+}
+
+// ------------------------------------------------------------------------- rule 10
+
+#[tokio::test]
+async fn rule10_deprovisioned_member_stays_associated_with_its_groups() {
+    let e = shared();
+    let c = &e.scim;
+    let u = id_of(&c.create_user(&unique("r10"), json!({})).await);
+    let other = id_of(&c.create_user(&unique("r10o"), json!({})).await);
+    let g1n = unique("r10g1");
+    let g1 = id_of(
+        &c.create_group(&g1n, json!({"members": [{"value": u}, {"value": other}]}))
+            .await,
+    );
+    let g2 = id_of(
+        &c.create_group(&unique("r10g2"), json!({"members": [{"value": u}]}))
+            .await,
+    );
+    assert_eq!(c.delete(&format!("/Users/{u}")).await.status, 204);
+
+    let a = e.admin.user(&u).await;
+    assert_eq!(a["state"], json!("deprovisioned"));
+    assert_eq!(admin_group_ids(&a), set_of(&[&g1, &g2]));
+    let ga = e.admin.group(&g1).await;
+    assert_eq!(admin_member_ids(&ga), set_of(&[&u, &other]));
+    assert_eq!(ga["memberCount"], json!(2));
+    assert!(admin_member_ids(&e.admin.group(&g2).await).contains(&u));
+    // Later membership changes by the identity provider leave the association alone.
+    let r = c
+        .patch_ops(
+            &format!("/Groups/{g1}"),
+            json!([{"op": "Remove", "path": format!("members[value eq \"{other}\"]")}]),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(admin_member_ids(&e.admin.group(&g1).await), set_of(&[&u]));
+    let r = c
+        .patch_ops(
+            &format!("/Groups/{g1}"),
+            json!([{"op": "Replace", "path": "displayName", "value": format!("{g1n}-renamed")}]),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let a = e.admin.user(&u).await;
+    assert_eq!(admin_group_ids(&a), set_of(&[&g1, &g2]));
+}
+
+// ------------------------------------------------------------------------- rule 11
+
+#[tokio::test]
+async fn rule11_patch_adopts_a_local_user_found_by_filter() {
+    let e = shared();
+    let c = &e.scim;
+    let name = format!("Local-{}", unique("r11p"));
+    let l = e
+        .admin
+        .create_user(&name, json!({"title": "Local title"}))
+        .await;
+    let id = id_of(&l);
+    assert_eq!(l["source"], json!("local"));
+    assert_eq!(l["state"], json!("active"));
+    // Entra's lookup, with the userName in another case.
+    let found = c
+        .filter_users(&format!("userName eq \"{}\"", name.to_ascii_lowercase()))
+        .await;
+    assert_eq!(found.len(), 1, "GET filters see local users: {found:?}");
+    assert_eq!(found[0]["id"], json!(id));
+    let r = c
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([
+                {"op": "Replace", "path": "title", "value": "From Entra"},
+                {"op": "Replace", "path": "externalId", "value": "entra-object-id"}
+            ]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["title"], json!("From Entra"));
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["source"], json!("scim"));
+    assert_eq!(a["state"], json!("active"));
+    assert_eq!(a["title"], json!("From Entra"));
+    assert_eq!(a["externalId"], json!("entra-object-id"));
+
+    // A PATCH whose values the local user already has adopts it too.
+    let name2 = format!("Local-{}", unique("r11q"));
+    let l2 = id_of(&e.admin.create_user(&name2, json!({"title": "Same"})).await);
+    let r = c
+        .patch_ops(
+            &format!("/Users/{l2}"),
+            json!([{"op": "Replace", "path": "title", "value": "Same"}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(e.admin.user(&l2).await["source"], json!("scim"));
+}
+
+#[tokio::test]
+async fn rule11_post_adopts_a_local_user_with_201() {
+    let e = shared();
+    let c = &e.scim;
+    let name = format!("Local-{}", unique("r11c"));
+    let l = e
+        .admin
+        .create_user(&name, json!({"title": "Local title", "nickName": "Loc"}))
+        .await;
+    let id = id_of(&l);
+    assert_eq!(l["source"], json!("local"));
+    let lower = name.to_ascii_lowercase();
+    assert_eq!(
+        c.filter_users(&format!("userName eq \"{lower}\""))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        e.admin
+            .users(&format!("search={}&source=local", enc(&name)))
+            .await
+            .0,
+        1
+    );
+    assert_eq!(
+        e.admin
+            .users(&format!("search={}&source=scim", enc(&name)))
+            .await
+            .0,
+        0
+    );
+    let mut body = user_body(&lower);
+    body["title"] = json!("From Entra");
+    body["externalId"] = json!("entra-object-id-2");
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    assert_eq!(r.id(), id, "the POST answers with the local user, adopted");
+    assert_eq!(
+        r.json()["meta"]["created"],
+        l["meta"]["created"],
+        "{}",
+        r.text
+    );
+    assert_eq!(r.json()["title"], json!("From Entra"));
+    assert_eq!(
+        r.json()["userName"],
+        json!(lower),
+        "the request's values apply"
+    );
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["source"], json!("scim"));
+    assert_eq!(a["state"], json!("active"));
+    assert_eq!(a["title"], json!("From Entra"));
+    let (n, list) = e.admin.users(&format!("search={}", enc(&lower))).await;
+    assert_eq!(n, 1, "one user, not two: {list:?}");
+    assert_eq!(
+        e.admin
+            .users(&format!("search={}&source=local", enc(&name)))
+            .await
+            .0,
+        0
+    );
+    assert_eq!(
+        e.admin
+            .users(&format!("search={}&source=scim", enc(&name)))
+            .await
+            .0,
+        1
+    );
+    // A second POST of the same userName (now a provisioned user) is a conflict.
+    c.post("/Users", &body)
+        .await
+        .expect_error(409, Some("uniqueness"));
+}
+
+// ------------------------------------------------------------------------- rule 12
+
+#[tokio::test]
+async fn rule12_group_names_are_unique_across_sources() {
+    let e = shared();
+    let c = &e.scim;
+    let name = format!("Sales-{}", unique("r12"));
+    let local = e.admin.create_group(&name).await;
+    assert_eq!(local["source"], json!("local"));
+    let lid = id_of(&local);
+    let lower = name.to_ascii_lowercase();
+    let r = c
+        .post(
+            "/Groups",
+            &json!({"schemas": [GROUP], "displayName": lower}),
+        )
+        .await;
+    r.expect_error(409, Some("uniqueness"));
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains(&name),
+        "the detail names the existing group '{name}': {}",
+        r.text
+    );
+    // A provisioned group renamed onto the local group's name: refused the same way.
+    let g = c.create_group(&unique("r12scim"), json!({})).await;
+    let gid = id_of(&g);
+    let r = c
+        .patch_ops(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "Replace", "path": "displayName", "value": lower}]),
+        )
+        .await;
+    r.expect_error(409, Some("uniqueness"));
+    assert!(r.text.contains(&name), "{}", r.text);
+    let r = c
+        .put(
+            &format!("/Groups/{gid}"),
+            &json!({"schemas": [GROUP], "displayName": name.to_uppercase()}),
+        )
+        .await;
+    r.expect_error(409, Some("uniqueness"));
+    // Nothing changed.
+    let groups = e.admin.groups().await;
+    let same: Vec<&Value> = groups
+        .iter()
+        .filter(|g| {
+            g["displayName"]
+                .as_str()
+                .is_some_and(|d| d.eq_ignore_ascii_case(&name))
+        })
+        .collect();
+    assert_eq!(same.len(), 1, "{same:?}");
+    assert_eq!(same[0]["id"], json!(lid));
+    assert_eq!(same[0]["source"], json!("local"));
+    assert_eq!(
+        c.get(&format!("/Groups/{gid}")).await.json()["displayName"],
+        g["displayName"]
+    );
+    // The administrator side refuses the reverse as well.
+    admin_error(
+        &e.admin
+            .post(
+                "/groups",
+                &json!({"displayName": g["displayName"].as_str().unwrap().to_uppercase()}),
+            )
+            .await,
+        409,
+    );
+    // A local group can be deleted by an administrator.
+    let r = e.admin.delete(&format!("/groups/{lid}")).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    admin_error(&e.admin.get(&format!("/groups/{lid}")).await, 404);
+    c.post(
+        "/Groups",
+        &json!({"schemas": [GROUP], "displayName": lower}),
+    )
+    .await
+    .expect(201);
+}
+
+// ------------------------------------------------------------------------- All Users
+
+#[tokio::test]
+async fn all_users_group_holds_everyone_and_is_hidden_from_scim() {
+    let e = own();
+    let c = &e.scim;
+    let a = id_of(&c.create_user(&unique("au-a"), json!({})).await);
+    let b = id_of(&c.create_user(&unique("au-b"), json!({})).await);
+    c.patch_ops(
+        &format!("/Users/{b}"),
+        json!([{"op": "Replace", "path": "active", "value": false}]),
+    )
+    .await
+    .expect(200);
+    let d = id_of(&c.create_user(&unique("au-d"), json!({})).await);
+    assert_eq!(c.delete(&format!("/Users/{d}")).await.status, 204);
+    let l = id_of(&e.admin.create_user(&unique("au-l"), json!({})).await);
+    // Groups whose names sort before and after "All Users".
+    c.create_group("AAA first", json!({"members": [{"value": a}]}))
+        .await;
+    e.admin.create_group("Zulu local").await;
+
+    let groups = e.admin.groups().await;
+    assert_eq!(
+        groups[0]["displayName"],
+        json!("All Users"),
+        "listed first: {groups:?}"
+    );
+    assert_eq!(
+        groups[0]["memberCount"],
+        json!(4),
+        "every user, whatever its state or source"
+    );
+    assert_eq!(groups.len(), 3, "{groups:?}");
+    let all = id_of(&groups[0]);
+    let g = e.admin.group(&all).await;
+    assert_eq!(admin_member_ids(&g), set_of(&[&a, &b, &d, &l]));
+    assert_eq!(g["memberCount"], json!(4));
+
+    // Never over SCIM.
+    let r = c.get("/Groups?count=100").await;
+    r.expect(200);
+    assert!(
+        r.resources()
+            .iter()
+            .any(|g| g["displayName"] == json!("AAA first")),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.resources()
+            .iter()
+            .all(|g| g["displayName"] != json!("All Users") && g["id"] != json!(all)),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.total() as usize, r.resources().len(), "{}", r.text);
+    let r = c
+        .get(&format!(
+            "/Groups?{}",
+            filter_q("displayName eq \"All Users\"")
+        ))
+        .await;
+    r.expect(200);
+    assert_eq!(r.total(), 0, "{}", r.text);
+    let r = c
+        .get(&format!("/Groups?{}", filter_q("displayName co \"users\"")))
+        .await;
+    r.expect(200);
+    assert_eq!(r.total(), 0, "{}", r.text);
+    let r = c
+        .post(
+            "/.search",
+            &json!({"schemas": [SEARCH], "filter": "displayName eq \"All Users\""}),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.total(), 0, "{}", r.text);
+    // Users over SCIM: the local one and the inactive one, not the deprovisioned one.
+    let r = c.get("/Users?count=100").await;
+    r.expect(200);
+    let ids: BTreeSet<String> = r.resources().iter().map(id_of).collect();
+    assert_eq!(ids, set_of(&[&a, &b, &l]), "{}", r.text);
+    assert_eq!(r.total(), 3);
+    c.get(&format!("/Groups/{all}"))
+        .await
+        .expect_error(404, None);
+    c.patch_ops(
+        &format!("/Groups/{all}"),
+        json!([{"op": "Add", "path": "members", "value": [{"value": a}]}]),
+    )
+    .await
+    .expect_error(404, None);
+    c.delete(&format!("/Groups/{all}"))
+        .await
+        .expect_error(404, None);
+    let ua = scim_user(c, &a).await;
+    let user_groups: Vec<Value> = ua["groups"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        user_groups.len(),
+        1,
+        "a user's SCIM groups do not include All Users: {ua}"
+    );
+    assert_ne!(user_groups[0]["value"], json!(all));
+
+    // Cannot be deleted by an administrator.
+    admin_error(&e.admin.delete(&format!("/groups/{all}")).await, 409);
+    let groups = e.admin.groups().await;
+    assert_eq!(groups[0]["id"], json!(all));
+    assert_eq!(groups[0]["memberCount"], json!(4));
+    // A user created afterwards is in it at once.
+    let n = id_of(&c.create_user(&unique("au-n"), json!({})).await);
+    assert!(admin_member_ids(&e.admin.group(&all).await).contains(&n));
+    assert_eq!(e.admin.groups().await[0]["memberCount"], json!(5));
+    // A user deleted permanently leaves it.
+    assert_eq!(e.admin.delete(&format!("/users/{d}")).await.status, 204);
+    assert_eq!(e.admin.groups().await[0]["memberCount"], json!(4));
+    assert!(!admin_member_ids(&e.admin.group(&all).await).contains(&d));
+}
+
+// ------------------------------------------------------------------------- custom attributes
+
+#[tokio::test]
+async fn custom_attributes_are_registered_and_published_live() {
+    let e = own();
+    let c = &e.scim;
+    let anon = e.srv().client_with(None);
+    let a = e.admin.create_attribute("costCode", None).await;
+    assert_eq!(a["name"], json!("costCode"));
+    assert_eq!(a["type"], json!("string"), "string by default: {a}");
+    let b = e.admin.create_attribute("badge", Some("integer")).await;
+    assert_eq!(b["type"], json!("integer"));
+    let r = e.admin.get("/attributes").await;
+    r.expect(200);
+    let list = items(r.json());
+    let names: Vec<&str> = list.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["costCode", "badge"]);
+    for a in &list {
+        assert!(
+            a.as_object().unwrap().values().any(|v| v == &json!("IDP")),
+            "custom attributes are listed with the type IDP: {a}"
+        );
+    }
+    // Names: unique ignoring case, RFC 7643 ATTRNAME; types: the five allowed.
+    admin_error(
+        &e.admin
+            .post("/attributes", &json!({"name": "COSTCODE"}))
+            .await,
+        409,
+    );
+    admin_error(
+        &e.admin.post("/attributes", &json!({"name": "2cost"})).await,
+        400,
+    );
+    admin_error(
+        &e.admin
+            .post("/attributes", &json!({"name": "cost code"}))
+            .await,
+        400,
+    );
+    admin_error(
+        &e.admin
+            .post("/attributes", &json!({"name": "x", "type": "complex"}))
+            .await,
+        400,
+    );
+    assert_eq!(items(e.admin.get("/attributes").await.json()).len(), 2);
+    // Attributes cannot be renamed.
+    let r = e
+        .admin
+        .patch("/attributes/costCode", &json!({"name": "costCenterCode"}))
+        .await;
+    admin_error(&r, 405);
+    let r = e
+        .admin
+        .send_json(
+            Method::PUT,
+            "/attributes/costCode",
+            &json!({"name": "costCenterCode"}),
+        )
+        .await;
+    admin_error(&r, 405);
+
+    for client in [c, &anon] {
+        let s = published_schema(client, CUSTOM)
+            .await
+            .unwrap_or_else(|| panic!("{CUSTOM} not in /Schemas"));
+        assert_eq!(
+            attr_types(&s),
+            vec![
+                ("badge".to_string(), "integer".to_string()),
+                ("costCode".to_string(), "string".to_string())
+            ]
+        );
+        for at in s["attributes"].as_array().unwrap() {
+            assert_eq!(at["multiValued"], json!(false), "{at}");
+            assert_eq!(at["mutability"], json!("readWrite"), "{at}");
+        }
+        let exts = user_extensions(client).await;
+        let custom: Vec<&Value> = exts
+            .iter()
+            .filter(|x| x["schema"] == json!(CUSTOM))
+            .collect();
+        assert_eq!(custom.len(), 1, "{exts:?}");
+        assert_eq!(custom[0]["required"], json!(false));
+        assert!(ext_urns(&exts).contains(ENTERPRISE));
+    }
+    let r = c.get(&format!("/Schemas/{CUSTOM}")).await;
+    r.expect(200);
+    assert_eq!(attr_types(r.json()).len(), 2);
+    let r = c.get("/ResourceTypes/User").await;
+    r.expect(200);
+    let exts = r.json()["schemaExtensions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(ext_urns(&exts).contains(CUSTOM), "{}", r.text);
+
+    // Registering another: published at once.
+    e.admin.create_attribute("hireDate", Some("dateTime")).await;
+    let s = published_schema(c, CUSTOM).await.unwrap();
+    assert!(
+        attr_types(&s).contains(&("hireDate".to_string(), "dateTime".to_string())),
+        "{s}"
+    );
+    let s = published_schema(&anon, CUSTOM).await.unwrap();
+    assert_eq!(attr_types(&s).len(), 3);
+    // Deleting one: gone at once.
+    let r = e.admin.delete("/attributes/badge").await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let s = published_schema(c, CUSTOM).await.unwrap();
+    assert_eq!(
+        attr_types(&s),
+        vec![
+            ("costCode".to_string(), "string".to_string()),
+            ("hireDate".to_string(), "dateTime".to_string())
+        ]
+    );
+    let r = c.get(&format!("/Schemas/{CUSTOM}")).await;
+    assert_eq!(attr_types(r.json()).len(), 2);
+    admin_error(&e.admin.delete("/attributes/badge").await, 404);
+    let names: Vec<String> = items(e.admin.get("/attributes").await.json())
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["costCode", "hireDate"]);
+    // The value of a deleted attribute is now unknown: a badge value is ignored.
+    let u = c
+        .create_user(
+            &unique("cpub"),
+            json!({CUSTOM: {"costCode": "X", "badge": 3}}),
+        )
+        .await;
+    assert_eq!(u[CUSTOM], json!({"costCode": "X"}));
+    // Registered again with another type: published and enforced with that type at once.
+    e.admin.create_attribute("badge", Some("string")).await;
+    let s = published_schema(c, CUSTOM).await.unwrap();
+    assert!(
+        attr_types(&s).contains(&("badge".to_string(), "string".to_string())),
+        "{s}"
+    );
+    let u = c
+        .create_user(&unique("cpub2"), json!({CUSTOM: {"badge": "B-12"}}))
+        .await;
+    assert_eq!(u[CUSTOM], json!({"badge": "B-12"}));
+}
+
+#[tokio::test]
+async fn custom_attribute_values_in_every_shape_entra_sends() {
+    let e = own();
+    let c = &e.scim;
+    e.admin.create_attribute("costCode", None).await;
+    e.admin.create_attribute("badge", Some("integer")).await;
+
+    // Nested under the URN key, without the URN in `schemas`.
+    let name = unique("cval");
+    let mut body = user_body(&name);
+    body[CUSTOM] = json!({"costCode": "CC-1", "badge": 7});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let id = r.id();
+    assert_eq!(r.json()[CUSTOM], json!({"costCode": "CC-1", "badge": 7}));
+    assert!(
+        r.json()["schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(CUSTOM)),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        scim_user(c, &id).await[CUSTOM],
+        json!({"costCode": "CC-1", "badge": 7})
+    );
+    assert_eq!(
+        e.admin.user(&id).await[CUSTOM],
+        json!({"costCode": "CC-1", "badge": 7})
+    );
+    let path = format!("/Users/{id}");
+
+    // A full-URN PATCH path (how Entra maps `<urn>:costCode`).
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": format!("{CUSTOM}:costCode"), "value": "CC-2"}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()[CUSTOM], json!({"costCode": "CC-2", "badge": 7}));
+    let (_, log) = e.admin.log(&format!("text={}", enc(&id))).await;
+    let changed = log[0]["changedAttributes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(changed.len(), 1, "{}", log[0]);
+    assert!(
+        changed[0].as_str().unwrap().ends_with("costCode"),
+        "{}",
+        log[0]
+    );
+    // A full-URN key in a path-less PATCH value.
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "value": {format!("{CUSTOM}:badge"): 9}}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()[CUSTOM], json!({"costCode": "CC-2", "badge": 9}));
+    // The URN key in a path-less PATCH value: only what it names changes.
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Add", "value": {CUSTOM: {"costCode": "CC-3"}}}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()[CUSTOM], json!({"costCode": "CC-3", "badge": 9}));
+    assert_eq!(
+        scim_user(c, &id).await[CUSTOM],
+        json!({"costCode": "CC-3", "badge": 9})
+    );
+    assert_eq!(
+        e.admin.user(&id).await[CUSTOM],
+        json!({"costCode": "CC-3", "badge": 9})
+    );
+
+    // A full-URN key in a POST body.
+    let mut body2 = user_body(&unique("cval2"));
+    body2[format!("{CUSTOM}:costCode")] = json!("CC-9");
+    let r = c.post("/Users", &body2).await;
+    r.expect(201);
+    assert_eq!(r.json()[CUSTOM], json!({"costCode": "CC-9"}));
+
+    // Wrong type: 400 invalidValue, nothing created or changed.
+    let bad = unique("cbad");
+    let mut body3 = user_body(&bad);
+    body3[CUSTOM] = json!({"costCode": "CC-5", "badge": "abc"});
+    c.post("/Users", &body3)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert!(c
+        .filter_users(&format!("userName eq \"{bad}\""))
+        .await
+        .is_empty());
+    let before = scim_user(c, &id).await;
+    c.patch_ops(
+        &path,
+        json!([
+            {"op": "Replace", "path": format!("{CUSTOM}:costCode"), "value": "CC-4"},
+            {"op": "Replace", "path": format!("{CUSTOM}:badge"), "value": "abc"}
+        ]),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+    c.patch_ops(
+        &path,
+        json!([{"op": "Replace", "value": {format!("{CUSTOM}:badge"): "abc"}}]),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+    let mut put = user_body(&name);
+    put[CUSTOM] = json!({"costCode": "CC-6", "badge": "abc"});
+    c.put(&path, &put)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert_eq!(
+        scim_user(c, &id).await,
+        before,
+        "refused writes change nothing"
+    );
+    assert_eq!(
+        e.admin.user(&id).await[CUSTOM],
+        json!({"costCode": "CC-3", "badge": 9})
+    );
+}
+
+#[tokio::test]
+async fn custom_attribute_not_registered_is_ignored_with_a_logged_warning() {
+    let e = own();
+    let c = &e.scim;
+    e.admin.create_attribute("costCode", None).await;
+    let name = unique("cwarn");
+    let mut body = user_body(&name);
+    body[CUSTOM] = json!({"costCode": "A", "shoeSize": "44"});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let id = r.id();
+    assert_eq!(r.json()[CUSTOM], json!({"costCode": "A"}));
+    assert_eq!(e.admin.user(&id).await[CUSTOM], json!({"costCode": "A"}));
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    let created: Vec<&Value> = entries
+        .iter()
+        .filter(|x| x["outcome"] == json!("created"))
+        .collect();
+    assert_eq!(created.len(), 1, "{entries:?}");
+    let w = created[0]["warnings"].to_string();
+    assert!(
+        w.contains("shoeSize"),
+        "the ignored attribute is a warning in the log: {}",
+        created[0]
+    );
+
+    let r = c
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": format!("{CUSTOM}:shoeSize"), "value": "45"}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()[CUSTOM], json!({"costCode": "A"}));
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(
+        entries[0]["method"],
+        json!("PATCH"),
+        "newest first: {entries:?}"
+    );
+    assert!(
+        entries[0]["warnings"].to_string().contains("shoeSize"),
+        "{}",
+        entries[0]
+    );
+}
+
+#[tokio::test]
+async fn custom_attribute_value_posted_on_a_tenant_without_registered_attributes_is_a_logged_warning(
+) {
+    let e = own();
+    let c = &e.scim;
+    let name = unique("cnone");
+    let mut body = user_body(&name);
+    body[CUSTOM] = json!({"costCode": "A"});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let id = r.id();
+    assert!(r.json().get(CUSTOM).is_none(), "{}", r.text);
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(
+        entries[0]["warnings"].to_string().contains("costCode"),
+        "a value for an attribute that is not registered is recorded as a warning: {}",
+        entries[0]
+    );
+}
+
+#[tokio::test]
+async fn custom_attribute_value_patched_on_a_tenant_without_registered_attributes_is_a_logged_warning(
+) {
+    let e = own();
+    let c = &e.scim;
+    let id = id_of(&c.create_user(&unique("cnonep"), json!({})).await);
+    let r = c
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "Replace", "path": format!("{CUSTOM}:costCode"), "value": "B"}]),
+        )
+        .await;
+    r.expect(200);
+    assert!(r.json().get(CUSTOM).is_none(), "{}", r.text);
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[0]["method"], json!("PATCH"));
+    assert!(
+        entries[0]["warnings"].to_string().contains("costCode"),
+        "{}",
+        entries[0]
+    );
+}
+
+#[tokio::test]
+async fn custom_attributes_of_every_type() {
+    let e = own();
+    let c = &e.scim;
+    let t = e
+        .admin
+        .create_attribute("isContractor", Some("Boolean"))
+        .await;
+    assert_eq!(t["type"], json!("boolean"), "{t}");
+    e.admin.create_attribute("ratio", Some("decimal")).await;
+    e.admin.create_attribute("hired", Some("dateTime")).await;
+    e.admin.create_attribute("level", Some("integer")).await;
+    let s = published_schema(c, CUSTOM).await.unwrap();
+    assert_eq!(
+        attr_types(&s),
+        vec![
+            ("hired".to_string(), "dateTime".to_string()),
+            ("isContractor".to_string(), "boolean".to_string()),
+            ("level".to_string(), "integer".to_string()),
+            ("ratio".to_string(), "decimal".to_string()),
+        ]
+    );
+    let mut body = user_body(&unique("ctypes"));
+    // Entra's default dialect sends booleans as strings; names match ignoring case.
+    body[CUSTOM] = json!({"ISCONTRACTOR": "True", "ratio": 1.5, "hired": "2024-01-02T03:04:05+02:00", "level": 3});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let id = r.id();
+    let want =
+        json!({"isContractor": true, "ratio": 1.5, "hired": "2024-01-02T01:04:05Z", "level": 3});
+    assert_eq!(r.json()[CUSTOM], want);
+    assert_eq!(e.admin.user(&id).await[CUSTOM], want);
+    let path = format!("/Users/{id}");
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": format!("{CUSTOM}:IsContractor"), "value": "False"}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()[CUSTOM]["isContractor"], json!(false));
+    let before = scim_user(c, &id).await;
+    for (k, v) in [
+        ("isContractor", json!("perhaps")),
+        ("ratio", json!("abc")),
+        ("hired", json!("not a date")),
+        ("level", json!(7.5)),
+        ("level", json!({"value": 1})),
+    ] {
+        let r = c
+            .patch_ops(
+                &path,
+                json!([{"op": "Replace", "path": format!("{CUSTOM}:{k}"), "value": v}]),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{k} = {v}: {}", r.text);
+        r.expect_error(400, Some("invalidValue"));
+    }
+    assert_eq!(scim_user(c, &id).await, before);
+}
+
+#[tokio::test]
+async fn custom_schema_urn_can_be_the_ivanti_urn_end_to_end() {
+    let e = own();
+    let c = &e.scim;
+    let s = e.admin.get("/settings").await;
+    assert_eq!(
+        s.json()["customSchemaUrn"],
+        json!(CUSTOM),
+        "default URN: {}",
+        s.text
+    );
+    e.admin.create_attribute("costCode", None).await;
+    let mut body = user_body(&unique("urn1"));
+    body[CUSTOM] = json!({"costCode": "CC-1"});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let u1 = r.id();
+    // A user deprovisioned with a value: its value moves too.
+    let mut body = user_body(&unique("urn0"));
+    body[CUSTOM] = json!({"costCode": "CC-0"});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let u0 = r.id();
+    assert_eq!(c.delete(&format!("/Users/{u0}")).await.status, 204);
+
+    // Not a usable URN: refused, nothing changes.
+    admin_error(
+        &e.admin
+            .patch("/settings", &json!({"customSchemaUrn": "not a urn"}))
+            .await,
+        400,
+    );
+    admin_error(
+        &e.admin
+            .patch("/settings", &json!({"customSchemaUrn": USER}))
+            .await,
+        400,
+    );
+    assert_eq!(
+        e.admin.get("/settings").await.json()["customSchemaUrn"],
+        json!(CUSTOM)
+    );
+
+    let st = e.admin.settings(json!({"customSchemaUrn": IVANTI})).await;
+    assert_eq!(st["customSchemaUrn"], json!(IVANTI));
+    assert_eq!(
+        e.admin.get("/settings").await.json()["customSchemaUrn"],
+        json!(IVANTI)
+    );
+
+    // Discovery.
+    let s = published_schema(c, IVANTI)
+        .await
+        .unwrap_or_else(|| panic!("{IVANTI} not published"));
+    assert_eq!(
+        attr_types(&s),
+        vec![("costCode".to_string(), "string".to_string())]
+    );
+    assert!(
+        published_schema(c, CUSTOM).await.is_none(),
+        "the old URN is no longer published"
+    );
+    let exts = ext_urns(&user_extensions(c).await);
+    assert!(exts.contains(IVANTI) && !exts.contains(CUSTOM), "{exts:?}");
+    // Existing values moved.
+    let now = scim_user(c, &u1).await;
+    assert_eq!(now[IVANTI], json!({"costCode": "CC-1"}), "{now}");
+    assert!(now.get(CUSTOM).is_none(), "{now}");
+    assert!(
+        now["schemas"].as_array().unwrap().contains(&json!(IVANTI)),
+        "{now}"
+    );
+    assert_eq!(e.admin.user(&u1).await[IVANTI], json!({"costCode": "CC-1"}));
+    assert_eq!(e.admin.user(&u0).await[IVANTI], json!({"costCode": "CC-0"}));
+    // New values under the new URN, in every shape.
+    let mut body = user_body(&unique("urn2"));
+    body[IVANTI] = json!({"costCode": "CC-2"});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    assert_eq!(r.json()[IVANTI], json!({"costCode": "CC-2"}));
+    let u2 = r.id();
+    let r = c
+        .patch_ops(
+            &format!("/Users/{u2}"),
+            json!([{"op": "Replace", "path": format!("{IVANTI}:costCode"), "value": "CC-3"}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()[IVANTI], json!({"costCode": "CC-3"}));
+    let r = c
+        .patch_ops(
+            &format!("/Users/{u2}"),
+            json!([{"op": "Replace", "value": {format!("{IVANTI}:costCode"): "CC-4"}}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()[IVANTI], json!({"costCode": "CC-4"}));
+    assert_eq!(e.admin.user(&u2).await[IVANTI], json!({"costCode": "CC-4"}));
+    // The attribute list shows where Entra must map it.
+    let attrs = items(e.admin.get("/attributes").await.json());
+    assert!(attrs[0].to_string().contains(IVANTI), "{attrs:?}");
+}
+
+#[tokio::test]
+async fn deleting_a_custom_attribute_removes_its_values_from_every_user() {
+    let e = own();
+    let c = &e.scim;
+    e.admin.create_attribute("costCode", None).await;
+    e.admin.create_attribute("badge", Some("integer")).await;
+    let mut body = user_body(&unique("cdel1"));
+    body[CUSTOM] = json!({"costCode": "CC-1", "badge": 1});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let u1 = r.id();
+    let mut body = user_body(&unique("cdel2"));
+    body[CUSTOM] = json!({"costCode": "CC-2"});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let u2 = r.id();
+    assert_eq!(c.delete(&format!("/Users/{u2}")).await.status, 204);
+
+    let r = e.admin.delete("/attributes/costCode").await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(scim_user(c, &u1).await[CUSTOM], json!({"badge": 1}));
+    assert_eq!(e.admin.user(&u1).await[CUSTOM], json!({"badge": 1}));
+    let a2 = e.admin.user(&u2).await;
+    assert!(
+        a2.get(CUSTOM).is_none_or(|x| x.get("costCode").is_none()),
+        "a deprovisioned user's value is removed too: {a2}"
+    );
+    // Registering the name again does not bring old values back.
+    e.admin.create_attribute("costCode", None).await;
+    let now = scim_user(c, &u1).await;
+    assert_eq!(now[CUSTOM], json!({"badge": 1}), "{now}");
+    let a2 = e.admin.user(&u2).await;
+    assert!(
+        a2.get(CUSTOM).is_none_or(|x| x.get("costCode").is_none()),
+        "{a2}"
+    );
+    // Deleting the last valued attribute removes the extension from the user.
+    assert_eq!(e.admin.delete("/attributes/badge").await.status, 204);
+    let now = scim_user(c, &u1).await;
+    assert!(now.get(CUSTOM).is_none(), "{now}");
+    assert!(
+        !now["schemas"].as_array().unwrap().contains(&json!(CUSTOM)),
+        "{now}"
+    );
+}
+
+// ------------------------------------------------------------------------- enterprise
+
+#[tokio::test]
+async fn enterprise_extension_is_complete_and_manager_reads_back_with_its_name() {
+    let e = shared();
+    let c = &e.scim;
+    let m1 = c
+        .create_user(&unique("ent-m1"), json!({"displayName": "Morgan Manager"}))
+        .await;
+    let m2 = c
+        .create_user(&unique("ent-m2"), json!({"displayName": "Avery Boss"}))
+        .await;
+    let (m1, m2) = (id_of(&m1), id_of(&m2));
+    let name = unique("ent");
+    let ent = json!({
+        "employeeNumber": "701",
+        "costCenter": "CC-42",
+        "organization": "Contoso",
+        "division": "Cloud",
+        "department": "Platform",
+        "manager": {"value": m1}
+    });
+    let mut body = user_body(&name);
+    body["schemas"] = json!([USER, ENTERPRISE]);
+    body[ENTERPRISE] = ent.clone();
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let id = r.id();
+    let check = |v: &Value, mid: &str, mname: &str| {
+        let x = &v[ENTERPRISE];
+        for k in [
+            "employeeNumber",
+            "costCenter",
+            "organization",
+            "division",
+            "department",
+        ] {
+            assert_eq!(x[k], ent[k], "{k}: {v}");
+        }
+        assert_eq!(x["manager"]["value"], json!(mid), "{v}");
+        assert_eq!(x["manager"]["displayName"], json!(mname), "{v}");
+        assert!(
+            v["schemas"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(ENTERPRISE)),
+            "{v}"
+        );
+    };
+    check(r.json(), &m1, "Morgan Manager");
+    check(&scim_user(c, &id).await, &m1, "Morgan Manager");
+    check(&e.admin.user(&id).await, &m1, "Morgan Manager");
+    // Entra's PATCH of the manager: a bare id under the full-URN path.
+    let path = format!("/Users/{id}");
+    let r = c
+        .patch_ops(
+            &path,
+            json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": m2}]),
+        )
+        .await;
+    r.expect(200);
+    check(r.json(), &m2, "Avery Boss");
+    check(&e.admin.user(&id).await, &m2, "Avery Boss");
+    // Each attribute through its full-URN path.
+    let r = c
+        .patch_ops(
+            &path,
+            json!([
+                {"op": "Replace", "path": format!("{ENTERPRISE}:employeeNumber"), "value": "702"},
+                {"op": "Replace", "path": format!("{ENTERPRISE}:costCenter"), "value": "CC-43"},
+                {"op": "Replace", "path": format!("{ENTERPRISE}:organization"), "value": "Fabrikam"},
+                {"op": "Replace", "path": format!("{ENTERPRISE}:division"), "value": "Edge"},
+                {"op": "Replace", "path": format!("{ENTERPRISE}:department"), "value": "Research"}
+            ]),
+        )
+        .await;
+    r.expect(200);
+    let want = json!({"employeeNumber": "702", "costCenter": "CC-43", "organization": "Fabrikam", "division": "Edge", "department": "Research"});
+    for k in [
+        "employeeNumber",
+        "costCenter",
+        "organization",
+        "division",
+        "department",
+    ] {
+        assert_eq!(r.json()[ENTERPRISE][k], want[k], "{k}");
+        assert_eq!(e.admin.user(&id).await[ENTERPRISE][k], want[k], "{k}");
+    }
+    assert_eq!(r.json()[ENTERPRISE]["manager"]["value"], json!(m2));
+    // The manager's name is read when rendering: renaming the manager shows at once.
+    c.patch_ops(
+        &format!("/Users/{m2}"),
+        json!([{"op": "Replace", "path": "displayName", "value": "Avery B."}]),
+    )
+    .await
+    .expect(200);
+    for v in [scim_user(c, &id).await, e.admin.user(&id).await] {
+        assert_eq!(v[ENTERPRISE]["manager"]["value"], json!(m2), "{v}");
+        assert_eq!(
+            v[ENTERPRISE]["manager"]["displayName"],
+            json!("Avery B."),
+            "{v}"
+        );
+    }
+
+    // A manager that is not a user of the tenant: 400, nothing created or changed.
+    let before = scim_user(c, &id).await;
+    let stranger = guid();
+    let bad = unique("ent-bad");
+    let mut body = user_body(&bad);
+    body[ENTERPRISE] = json!({"manager": {"value": stranger}});
+    c.post("/Users", &body)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert!(c
+        .filter_users(&format!("userName eq \"{bad}\""))
+        .await
+        .is_empty());
+    c.patch_ops(
+        &path,
+        json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": stranger}]),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+    let grp = id_of(&c.create_group(&unique("ent-grp"), json!({})).await);
+    c.patch_ops(&path, json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": grp}}]))
+        .await
+        .expect_error(400, Some("invalidValue"));
+    assert_eq!(scim_user(c, &id).await, before);
+    assert_eq!(
+        e.admin.user(&id).await[ENTERPRISE]["manager"]["value"],
+        json!(m2)
+    );
+}
+
+// ------------------------------------------------------------------------- generic clients
+
+#[tokio::test]
+async fn schema_marks_the_rules_required_attributes() {
+    let e = shared();
+    let r = e.scim.get(&format!("/Schemas/{USER}")).await;
+    r.expect(200);
+    let attrs = r.json()["attributes"].as_array().unwrap().clone();
+    let attr = |n: &str| -> Value {
+        attrs
+            .iter()
+            .find(|a| a["name"] == json!(n))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {n}"))
+    };
+    assert_eq!(attr("userName")["required"], json!(true));
+    assert_eq!(attr("emails")["required"], json!(true), "rule 1");
+    let name = attr("name");
+    assert_eq!(name["required"], json!(true), "rule 2");
+    let sub = |n: &str| -> Value {
+        name["subAttributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == json!(n))
+            .cloned()
+            .unwrap_or_else(|| panic!("no name.{n}"))
+    };
+    assert_eq!(sub("givenName")["required"], json!(true));
+    assert_eq!(sub("familyName")["required"], json!(true));
+}
+
+// ------------------------------------------------------------------------- admin API access
+
+#[tokio::test]
+async fn admin_api_requires_an_admin_token() {
+    let e = shared();
+    let srv = e.srv();
+    let base = format!("{}/api/v1", srv.base);
+    let r = Client::new(&base, None).get("/users").await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    admin_error(&r, 401);
+    let r = Client::new(&base, Some(&srv.token)).get("/users").await;
+    admin_error(&r, 403);
+    e.admin.get("/users").await.expect(200);
+    e.admin.get("/settings").await.expect(200);
+    admin_error(&e.admin.get(&format!("/users/{}", guid())).await, 404);
+}
+
+// ------------------------------------------------------------------------- provisioning log
+
+/// What one log entry must say.
+struct Want<'a> {
+    method: &'a str,
+    path: String,
+    rtype: &'a str,
+    id: Option<String>,
+    name: Option<String>,
+    outcome: &'a str,
+    status: u16,
+}
+
+#[tokio::test]
+async fn provisioning_log_records_every_scim_write() {
+    let e = own();
+    let srv = e.srv();
+    let tok = create_token(srv, "entra-prod", "scim");
+    let c = srv.client_with(Some(&tok));
+    let mut want: Vec<Want> = vec![];
+    let users = "/scim/v2/Users".to_string();
+    let groups = "/scim/v2/Groups".to_string();
+
+    // 1 created (with a password)
+    let un = unique("log-u");
+    let mut body = user_body(&un);
+    body["password"] = json!(PASSWORD);
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let uid = r.id();
+    let upath = format!("/scim/v2/Users/{uid}");
+    want.push(Want {
+        method: "POST",
+        path: users.clone(),
+        rtype: "User",
+        id: Some(uid.clone()),
+        name: Some(un.clone()),
+        outcome: "created",
+        status: 201,
+    });
+    // reads are not logged (a POST /.search is a read)
+    c.get(&format!("/Users/{uid}")).await.expect(200);
+    c.post(
+        "/Users/.search",
+        &json!({"schemas": [SEARCH], "filter": format!("userName eq \"{un}\"")}),
+    )
+    .await
+    .expect(200);
+    c.filter_users(&format!("userName eq \"{un}\"")).await;
+    // 2 updated (title)
+    c.patch_ops(
+        &format!("/Users/{uid}"),
+        json!([{"op": "Replace", "path": "title", "value": "T1"}]),
+    )
+    .await
+    .expect(200);
+    want.push(Want {
+        method: "PATCH",
+        path: upath.clone(),
+        rtype: "User",
+        id: Some(uid.clone()),
+        name: Some(un.clone()),
+        outcome: "updated",
+        status: 200,
+    });
+    // 3 disabled, 4 enabled
+    c.patch_ops(
+        &format!("/Users/{uid}"),
+        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    )
+    .await
+    .expect(200);
+    want.push(Want {
+        method: "PATCH",
+        path: upath.clone(),
+        rtype: "User",
+        id: Some(uid.clone()),
+        name: Some(un.clone()),
+        outcome: "disabled",
+        status: 200,
+    });
+    c.patch_ops(
+        &format!("/Users/{uid}"),
+        json!([{"op": "Replace", "path": "active", "value": "True"}]),
+    )
+    .await
+    .expect(200);
+    want.push(Want {
+        method: "PATCH",
+        path: upath.clone(),
+        rtype: "User",
+        id: Some(uid.clone()),
+        name: Some(un.clone()),
+        outcome: "enabled",
+        status: 200,
+    });
+    // 5 updated by PUT (with a password)
+    let mut put = user_body(&un);
+    put["title"] = json!("T1");
+    put["nickName"] = json!("Nick");
+    put["password"] = json!(PASSWORD);
+    c.put(&format!("/Users/{uid}"), &put).await.expect(200);
+    want.push(Want {
+        method: "PUT",
+        path: upath.clone(),
+        rtype: "User",
+        id: Some(uid.clone()),
+        name: Some(un.clone()),
+        outcome: "updated",
+        status: 200,
+    });
+    // 6 password-only PATCH
+    c.patch_ops(
+        &format!("/Users/{uid}"),
+        json!([{"op": "Replace", "path": "password", "value": PASSWORD}]),
+    )
+    .await
+    .expect(200);
+    want.push(Want {
+        method: "PATCH",
+        path: upath.clone(),
+        rtype: "User",
+        id: Some(uid.clone()),
+        name: Some(un.clone()),
+        outcome: "updated",
+        status: 200,
+    });
+    // 7 rejected (no email, with a password)
+    let bad = unique("log-bad");
+    let mut b = user_body(&bad);
+    b.as_object_mut().unwrap().remove("emails");
+    b["password"] = json!(PASSWORD);
+    c.post("/Users", &b)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    want.push(Want {
+        method: "POST",
+        path: users.clone(),
+        rtype: "User",
+        id: None,
+        name: Some(bad.clone()),
+        outcome: "rejected",
+        status: 400,
+    });
+    // 8 group created
+    let gn = unique("log-g");
+    let r = c
+        .post(
+            "/Groups",
+            &json!({"schemas": [GROUP], "displayName": gn, "members": [{"value": uid}]}),
+        )
+        .await;
+    r.expect(201);
+    let gid = r.id();
+    let gpath = format!("/scim/v2/Groups/{gid}");
+    want.push(Want {
+        method: "POST",
+        path: groups.clone(),
+        rtype: "Group",
+        id: Some(gid.clone()),
+        name: Some(gn.clone()),
+        outcome: "created",
+        status: 201,
+    });
+    // 9 group updated (204)
+    let gn2 = format!("{gn}-renamed");
+    let r = c
+        .patch_ops(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "Replace", "path": "displayName", "value": gn2}]),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    want.push(Want {
+        method: "PATCH",
+        path: gpath.clone(),
+        rtype: "Group",
+        id: Some(gid.clone()),
+        name: Some(gn2.clone()),
+        outcome: "updated",
+        status: 204,
+    });
+    // 10 deprovisioned
+    assert_eq!(c.delete(&format!("/Users/{uid}")).await.status, 204);
+    want.push(Want {
+        method: "DELETE",
+        path: upath.clone(),
+        rtype: "User",
+        id: Some(uid.clone()),
+        name: Some(un.clone()),
+        outcome: "deprovisioned",
+        status: 204,
+    });
+    // 11 revived (with a password)
+    c.post("/Users", &body).await.expect(201);
+    want.push(Want {
+        method: "POST",
+        path: users.clone(),
+        rtype: "User",
+        id: Some(uid.clone()),
+        name: Some(un.clone()),
+        outcome: "revived",
+        status: 201,
+    });
+    // 12 adopted
+    let ln = unique("log-local");
+    let lid = id_of(&e.admin.create_user(&ln, json!({})).await);
+    let r = c.post("/Users", &user_body(&ln)).await;
+    r.expect(201);
+    assert_eq!(r.id(), lid);
+    want.push(Want {
+        method: "POST",
+        path: users.clone(),
+        rtype: "User",
+        id: Some(lid.clone()),
+        name: Some(ln.clone()),
+        outcome: "adopted",
+        status: 201,
+    });
+    // 13 group deleted
+    assert_eq!(c.delete(&format!("/Groups/{gid}")).await.status, 204);
+    want.push(Want {
+        method: "DELETE",
+        path: gpath.clone(),
+        rtype: "Group",
+        id: Some(gid.clone()),
+        name: Some(gn2.clone()),
+        outcome: "group deleted",
+        status: 204,
+    });
+    // 14 rejected: unknown user
+    let ghost = guid();
+    c.patch_ops(
+        &format!("/Users/{ghost}"),
+        json!([{"op": "Replace", "path": "title", "value": "x"}]),
+    )
+    .await
+    .expect_error(404, None);
+    want.push(Want {
+        method: "PATCH",
+        path: format!("/scim/v2/Users/{ghost}"),
+        rtype: "User",
+        id: Some(ghost.clone()),
+        name: None,
+        outcome: "rejected",
+        status: 404,
+    });
+    // 15 rejected: a local group's name
+    let lg = unique("log-lgroup");
+    e.admin.create_group(&lg).await;
+    c.post(
+        "/Groups",
+        &json!({"schemas": [GROUP], "displayName": lg.to_uppercase()}),
+    )
+    .await
+    .expect_error(409, Some("uniqueness"));
+    want.push(Want {
+        method: "POST",
+        path: groups.clone(),
+        rtype: "Group",
+        id: None,
+        name: Some(lg.to_uppercase()),
+        outcome: "rejected",
+        status: 409,
+    });
+
+    let r = e.admin.get("/provisioning-log?count=100").await;
+    r.expect(200);
+    let log_text = r.text.clone();
+    let (n, mut entries) = (total(r.json()), items(r.json()));
+    assert_eq!(
+        n as usize,
+        want.len(),
+        "one entry per SCIM write, none for reads or admin writes: {entries:#?}"
+    );
+    assert_eq!(entries.len(), want.len());
+    entries.reverse(); // oldest first
+    for (i, (x, w)) in entries.iter().zip(&want).enumerate() {
+        let ctx = format!("entry {} ({} {}): {x}", i + 1, w.method, w.outcome);
+        assert_eq!(x["tokenName"], json!("entra-prod"), "{ctx}");
+        assert_eq!(x["method"], json!(w.method), "{ctx}");
+        assert_eq!(x["path"], json!(w.path), "{ctx}");
+        assert_eq!(x["resourceType"], json!(w.rtype), "{ctx}");
+        if let Some(id) = &w.id {
+            assert_eq!(x["resourceId"], json!(id), "{ctx}");
+        }
+        if let Some(nm) = &w.name {
+            assert_eq!(x["resourceName"], json!(nm), "{ctx}");
+        }
+        assert_eq!(x["outcome"], json!(w.outcome), "{ctx}");
+        assert_eq!(x["status"].as_u64(), Some(w.status as u64), "{ctx}");
+        if w.outcome == "rejected" {
+            assert!(
+                x["detail"].as_str().is_some_and(|d| !d.trim().is_empty()),
+                "{ctx}"
+            );
+        } else {
+            assert!(x["detail"].is_null() || x["detail"] == json!(""), "{ctx}");
+        }
+        let t = x["time"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no time: {ctx}"));
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("time is not RFC 3339 ({e}): {ctx}"));
+    }
+    // Attribute names changed.
+    let changed = |i: usize| -> Vec<String> {
+        entries[i]["changedAttributes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("changedAttributes: {}", entries[i]))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        changed(0).contains(&"userName".to_string()),
+        "{:?}",
+        changed(0)
+    );
+    assert!(
+        changed(0).contains(&"emails".to_string()),
+        "{:?}",
+        changed(0)
+    );
+    assert_eq!(changed(1), ["title"]);
+    assert_eq!(changed(2), ["active"]);
+    assert!(
+        changed(4).contains(&"nickName".to_string()),
+        "{:?}",
+        changed(4)
+    );
+    assert!(
+        !changed(4).contains(&"emails".to_string()),
+        "{:?}",
+        changed(4)
+    );
+    assert!(
+        changed(8).contains(&"displayName".to_string()),
+        "{:?}",
+        changed(8)
+    );
+    for (i, c) in (0..entries.len()).map(|i| (i, changed(i))) {
+        assert!(
+            !c.iter().any(|a| a.to_lowercase().contains("password")),
+            "entry {i}: {c:?}"
+        );
+    }
+    // Group deletion says what happened to members (the user was in no other group).
+    assert!(
+        !entries[12]["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        entries[12]
+    );
+
+    // Passwords never appear anywhere: JSON, CSV, JSON Lines, the server's own logs.
+    assert!(
+        !log_text.contains(PASSWORD) && !log_text.contains("S3cret"),
+        "{log_text}"
+    );
+    let csv = e.admin.get("/provisioning-log?format=csv").await;
+    csv.expect(200);
+    assert!(
+        csv.header("content-type").starts_with("text/csv"),
+        "{:?}",
+        csv.headers
+    );
+    assert!(!csv.text.contains("S3cret"), "{}", csv.text);
+    let jl = e.admin.get("/provisioning-log?format=jsonl").await;
+    jl.expect(200);
+    assert!(!jl.text.contains("S3cret"), "{}", jl.text);
+    let lines: Vec<&str> = jl.text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), want.len(), "{}", jl.text);
+    let csv_lines: Vec<&str> = csv.text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        csv_lines.len(),
+        want.len() + 1,
+        "a header and one line per entry: {}",
+        csv.text
+    );
+    assert!(!srv.stderr().contains("S3cret"), "{}", srv.logs());
+    let a = e.admin.get(&format!("/users/{uid}")).await;
+    assert!(
+        !a.text.contains("S3cret") && a.json().get("password").is_none(),
+        "{}",
+        a.text
+    );
+    assert!(!c
+        .get(&format!("/Users/{uid}"))
+        .await
+        .text
+        .contains("S3cret"));
+    assert!(!srv.stdout_now().contains("S3cret"), "{}", srv.logs());
+}
+
+#[tokio::test]
+async fn provisioning_log_filters_paging_and_downloads() {
+    let e = own();
+    let c = &e.scim;
+    // Batch 1.
+    let a1 = unique("flt-a1");
+    let a1id = id_of(&c.create_user(&a1, json!({})).await);
+    c.create_user(&unique("flt-a2"), json!({})).await;
+    let bad = unique("flt-bad");
+    let mut b = user_body(&bad);
+    b.as_object_mut().unwrap().remove("emails");
+    c.post("/Users", &b)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    c.create_group(&unique("flt-ga"), json!({})).await;
+    // A whole second between the batches, its boundary `mid`.
+    let now = time::OffsetDateTime::now_utc();
+    let mid = now.replace_nanosecond(0).unwrap() + time::Duration::seconds(1);
+    let wait = (mid - now).unsigned_abs() + Duration::from_millis(200);
+    tokio::time::sleep(wait).await;
+    let mid_s = mid
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    // Batch 2.
+    let b1id = id_of(&c.create_user(&unique("flt-b1"), json!({})).await);
+    c.patch_ops(
+        &format!("/Users/{b1id}"),
+        json!([{"op": "Replace", "path": "title", "value": "T"}]),
+    )
+    .await
+    .expect(200);
+    let gb = id_of(&c.create_group(&unique("flt-gb"), json!({})).await);
+    assert_eq!(c.delete(&format!("/Groups/{gb}")).await.status, 204);
+
+    let (n, all) = e.admin.log("count=100").await;
+    assert_eq!(n, 8, "{all:#?}");
+    let outcomes = |v: &[Value]| -> Vec<String> {
+        v.iter()
+            .map(|x| x["outcome"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let (n, v) = e.admin.log("outcome=rejected").await;
+    assert_eq!(n, 1);
+    assert_eq!(v[0]["resourceName"], json!(bad));
+    let (n, v) = e.admin.log("outcome=created").await;
+    assert_eq!(n, 5, "{v:#?}");
+    assert!(outcomes(&v).iter().all(|o| o == "created"));
+    let (n, v) = e
+        .admin
+        .log(&format!("outcome={}", form_enc("group deleted")))
+        .await;
+    assert_eq!(n, 1, "{v:#?}");
+    assert_eq!(v[0]["resourceId"], json!(gb));
+    let (n, v) = e.admin.log("resourceType=Group").await;
+    assert_eq!(n, 3, "{v:#?}");
+    assert!(v.iter().all(|x| x["resourceType"] == json!("Group")));
+    let (n, _) = e.admin.log("resourceType=Group&outcome=created").await;
+    assert_eq!(n, 2);
+    // Text: a userName (any case), an id.
+    let (n, v) = e
+        .admin
+        .log(&format!("text={}", enc(&a1.to_uppercase())))
+        .await;
+    assert_eq!(n, 1, "{v:#?}");
+    assert_eq!(v[0]["resourceId"], json!(a1id));
+    let (n, v) = e.admin.log(&format!("text={}", enc(&b1id))).await;
+    assert_eq!(n, 2, "{v:#?}");
+    assert_eq!(outcomes(&v), ["updated", "created"], "newest first");
+    // Time range.
+    let (n, v) = e.admin.log(&format!("since={}", enc(&mid_s))).await;
+    assert_eq!(n, 4, "since {mid_s}: {v:#?}");
+    assert_eq!(
+        outcomes(&v),
+        ["group deleted", "created", "updated", "created"]
+    );
+    let (n, v) = e.admin.log(&format!("until={}", enc(&mid_s))).await;
+    assert_eq!(n, 4, "until {mid_s}: {v:#?}");
+    assert_eq!(outcomes(&v), ["created", "rejected", "created", "created"]);
+    let (n, _) = e
+        .admin
+        .log(&format!("since={}&outcome=created", enc(&mid_s)))
+        .await;
+    assert_eq!(n, 2);
+    // Paging: newest first, pages concatenate to the whole.
+    let (n, p1) = e.admin.log("count=3").await;
+    assert_eq!((n, p1.len()), (8, 3));
+    let (_, p2) = e.admin.log("startIndex=4&count=3").await;
+    let (_, p3) = e.admin.log("startIndex=7&count=3").await;
+    assert_eq!((p2.len(), p3.len()), (3, 2));
+    let joined: Vec<Value> = p1.into_iter().chain(p2).chain(p3).collect();
+    assert_eq!(joined, all);
+    // Downloads honour the filters.
+    let csv = e
+        .admin
+        .get("/provisioning-log?format=csv&outcome=created")
+        .await;
+    csv.expect(200);
+    assert!(
+        csv.header("content-type").starts_with("text/csv"),
+        "{:?}",
+        csv.headers
+    );
+    let lines: Vec<&str> = csv.text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 6, "header + 5 rows: {}", csv.text);
+    assert!(lines[0].to_lowercase().contains("outcome"), "{}", lines[0]);
+    assert!(
+        lines[1..].iter().all(|l| l.contains("created")),
+        "{}",
+        csv.text
+    );
+    assert!(csv.text.contains(&a1), "{}", csv.text);
+    let jl = e
+        .admin
+        .get("/provisioning-log?format=jsonl&resourceType=Group")
+        .await;
+    jl.expect(200);
+    let rows: Vec<Value> = jl
+        .text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("JSON Lines row {l:?}: {e}")))
+        .collect();
+    assert_eq!(rows.len(), 3, "{}", jl.text);
+    assert!(
+        rows.iter().all(|x| x["resourceType"] == json!("Group")),
+        "{}",
+        jl.text
+    );
+    // Bad parameters are refused with a message.
+    admin_error(&e.admin.get("/provisioning-log?since=yesterday").await, 400);
+    admin_error(&e.admin.get("/provisioning-log?format=xml").await, 400);
+}
+
+#[tokio::test]
+async fn provisioning_log_names_the_user_of_a_rejected_write() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("lrej");
+    let id = id_of(&c.create_user(&name, json!({})).await);
+    c.patch_ops(
+        &format!("/Users/{id}"),
+        json!([{"op": "Remove", "path": "name.familyName"}]),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+    let mut put = user_body(&name);
+    put.as_object_mut().unwrap().remove("emails");
+    c.put(&format!("/Users/{id}"), &put)
+        .await
+        .expect_error(400, Some("invalidValue"));
+    let (n, v) = e
+        .admin
+        .log(&format!("text={}&outcome=rejected", enc(&id)))
+        .await;
+    assert_eq!(n, 2, "{v:#?}");
+    for x in &v {
+        assert_eq!(x["resourceId"], json!(id), "{x}");
+        assert_eq!(
+            x["resourceName"],
+            json!(name),
+            "a rejected write on a known user records its userName: {x}"
+        );
+        assert_eq!(x["status"], json!(400), "{x}");
+        assert!(
+            x["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("familyName") || d.contains("email")),
+            "{x}"
+        );
+    }
+    // An administrator searching the log by userName finds the rejections too.
+    let (n, v) = e
+        .admin
+        .log(&format!("text={}&outcome=rejected", enc(&name)))
+        .await;
+    assert_eq!(n, 2, "{v:#?}");
+}
+
+#[tokio::test]
+async fn provisioning_log_records_group_membership_changes() {
+    let e = shared();
+    let c = &e.scim;
+    let u1 = id_of(&c.create_user(&unique("lmem1"), json!({})).await);
+    let u2 = id_of(&c.create_user(&unique("lmem2"), json!({})).await);
+    let gname = unique("lmem-g");
+    let gid = id_of(
+        &c.create_group(&gname, json!({"members": [{"value": u1}]}))
+            .await,
+    );
+    let r = c
+        .patch_ops(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "Add", "path": "members", "value": [{"value": u2}]}]),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = c
+        .patch_ops(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "Remove", "path": "members", "value": [{"value": u1}]}]),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let (n, v) = e.admin.log(&format!("text={}", enc(&gid))).await;
+    assert_eq!(n, 3, "{v:#?}");
+    for x in &v[..2] {
+        assert_eq!(x["method"], json!("PATCH"), "{x}");
+        assert_eq!(x["outcome"], json!("updated"), "{x}");
+        assert_eq!(x["resourceType"], json!("Group"), "{x}");
+        assert_eq!(x["resourceName"], json!(gname), "{x}");
+        assert_eq!(x["changedAttributes"], json!(["members"]), "{x}");
+        assert_eq!(x["status"], json!(204), "{x}");
+    }
+    assert_eq!(v[2]["outcome"], json!("created"));
+}
+
+/// "Every SCIM write is recorded": also the writes that turn out to change nothing (Entra
+/// re-sends values and re-adds existing members), so an administrator can see them.
+#[tokio::test]
+async fn provisioning_log_records_writes_that_change_nothing() {
+    let e = shared();
+    let c = &e.scim;
+    let id = id_of(
+        &c.create_user(&unique("lnoop"), json!({"title": "Same"}))
+            .await,
+    );
+    c.patch_ops(
+        &format!("/Users/{id}"),
+        json!([{"op": "Replace", "path": "title", "value": "Same"}]),
+    )
+    .await
+    .expect(200);
+    let gid = id_of(
+        &c.create_group(&unique("lnoop-g"), json!({"members": [{"value": id}]}))
+            .await,
+    );
+    let r = c
+        .patch_ops(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "Add", "path": "members", "value": [{"value": id}]}]),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let (n, v) = e
+        .admin
+        .log(&format!("text={}&resourceType=User", enc(&id)))
+        .await;
+    assert_eq!(n, 2, "the POST and the PATCH of the user: {v:#?}");
+    assert_eq!(v[0]["method"], json!("PATCH"));
+    assert_eq!(v[0]["status"], json!(200));
+    let (n, v) = e.admin.log(&format!("text={}", enc(&gid))).await;
+    assert_eq!(n, 2, "the POST and the PATCH of the group: {v:#?}");
+    assert_eq!(v[0]["method"], json!("PATCH"));
+}
+
+#[tokio::test]
+async fn rule6_deprovisioned_user_is_not_listed_among_scim_group_members() {
+    let e = shared();
+    let c = &e.scim;
+    let u = id_of(&c.create_user(&unique("r6m"), json!({})).await);
+    let v = id_of(&c.create_user(&unique("r6m2"), json!({})).await);
+    let g = id_of(
+        &c.create_group(
+            &unique("r6m-g"),
+            json!({"members": [{"value": u}, {"value": v}]}),
+        )
+        .await,
+    );
+    assert_eq!(c.delete(&format!("/Users/{u}")).await.status, 204);
+    // Over SCIM the user is gone (404): a group does not list it as a member ...
+    assert_eq!(
+        c.member_ids(&g).await,
+        vec![v.clone()],
+        "a deprovisioned user disappears from SCIM"
+    );
+    let r = c
+        .get(&format!(
+            "/Groups?{}",
+            filter_q(&format!("members.value eq \"{u}\""))
+        ))
+        .await;
+    r.expect(200);
+    assert_eq!(r.total(), 0, "{}", r.text);
+    // ... while administrators still see the association (rule 10).
+    assert_eq!(
+        admin_member_ids(&e.admin.group(&g).await),
+        set_of(&[&u, &v])
+    );
+}
+
+#[tokio::test]
+async fn rule7_revival_matches_the_user_name_ignoring_case() {
+    let e = shared();
+    let c = &e.scim;
+    let name = format!("Rev-{}", unique("r7c"));
+    let id = id_of(&c.create_user(&name, json!({})).await);
+    assert_eq!(c.delete(&format!("/Users/{id}")).await.status, 204);
+    let upper = name.to_uppercase();
+    let r = c.post("/Users", &user_body(&upper)).await;
+    r.expect(201);
+    assert_eq!(r.id(), id);
+    assert_eq!(r.json()["userName"], json!(upper));
+    let a = e.admin.user(&id).await;
+    assert_eq!(a["state"], json!("active"));
+    assert_eq!(e.admin.users(&format!("search={}", enc(&name))).await.0, 1);
+}

@@ -17,5 +17,6 @@ pub mod patch;
 pub mod path;
 pub mod projection;
 pub mod schema;
+pub mod warnings;
 
 pub use error::{ScimError, ScimResult, ScimType};

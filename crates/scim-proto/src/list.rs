@@ -157,12 +157,16 @@ impl ListParams {
     /// `MAX_PAGE_SIZE`; absent `count` is [`DEFAULT_PAGE_SIZE`]. An empty `filter`, `sortBy`
     /// or `sortOrder` is as if absent. `sortOrder` is `ascending` or `descending` in any case.
     /// `attributes`/`excludedAttributes` are parsed by [`parse_attr_list`] (400 invalidPath),
-    /// as is `sortBy` by [`AttrPath::parse`]; a repeated list parameter adds to the list, a
-    /// repeated scalar parameter keeps the last value.
+    /// as is `sortBy` by [`AttrPath::parse`]; a repeated list parameter adds to the list; a
+    /// repeated `filter` is a 400 invalidFilter and another repeated scalar parameter a 400
+    /// invalidValue (which one was meant cannot be guessed).
     pub fn from_query(pairs: &[(String, String)]) -> ScimResult<ListParams> {
         let mut lp = ListParams::defaults();
+        let mut seen = std::collections::HashSet::new();
         for (k, v) in pairs {
-            match k.to_ascii_lowercase().as_str() {
+            let key = k.to_ascii_lowercase();
+            once(&mut seen, &key, k)?;
+            match key.as_str() {
                 "startindex" => lp.set_start_index(parse_int("startIndex", v)?),
                 "count" => lp.set_count(parse_int("count", v)?),
                 "filter" => lp.set_filter(v)?,
@@ -180,7 +184,8 @@ impl ListParams {
     /// comma-separated string. Errors as [`ListParams::from_query`], plus 400 invalidSyntax.
     ///
     /// The body must be a JSON object (else 400 invalidSyntax); keys match
-    /// case-insensitively and unknown keys (including `schemas`) are ignored; `null` values
+    /// case-insensitively; `schemas` is ignored and any other unknown key is a 400
+    /// invalidSyntax, as is a key given twice; `null` values
     /// are as if absent. `startIndex`/`count` are JSON integers or numeric strings;
     /// `filter`, `sortBy`, `sortOrder` are strings; `attributes`/`excludedAttributes` are
     /// arrays of strings (each may itself be a comma-separated list) or one comma-separated
@@ -190,8 +195,10 @@ impl ListParams {
             ScimError::invalid_syntax("the search request body must be a JSON object")
         })?;
         let mut lp = ListParams::defaults();
+        let mut seen = std::collections::HashSet::new();
         for (k, v) in obj {
             let key = k.to_ascii_lowercase();
+            once(&mut seen, &key, k)?;
             if v.is_null() {
                 continue;
             }
@@ -217,11 +224,37 @@ impl ListParams {
                 "excludedattributes" => lp
                     .excluded_attributes
                     .extend(json_attr_list("excludedAttributes", v)?),
-                _ => {}
+                "schemas" => {}
+                _ => {
+                    // A misspelt key ("fliter") must not silently widen the result.
+                    return Err(ScimError::invalid_syntax(format!(
+                        "unknown SearchRequest attribute '{}': the attributes are schemas, filter, startIndex, count, sortBy, sortOrder, attributes and excludedAttributes (RFC 7644 §3.4.3)",
+                        k.chars().take(64).collect::<String>()
+                    )));
+                }
             }
         }
         Ok(lp)
     }
+}
+
+/// Refuses a list parameter given twice (case-insensitively): which of two filters was
+/// meant cannot be guessed, and taking either could widen the result. `attributes` and
+/// `excludedAttributes` may repeat (their lists add up).
+fn once(seen: &mut std::collections::HashSet<String>, key: &str, given: &str) -> ScimResult<()> {
+    let single = matches!(
+        key,
+        "filter" | "startindex" | "count" | "sortby" | "sortorder"
+    );
+    if single && !seen.insert(key.to_string()) {
+        let detail = format!("{given} is given more than once; give it once");
+        return Err(if key == "filter" {
+            ScimError::invalid_filter(detail)
+        } else {
+            ScimError::invalid_value(detail)
+        });
+    }
+    Ok(())
 }
 
 /// `attributes`/`excludedAttributes` of a search body: an array of strings or a string.
@@ -279,6 +312,28 @@ mod tests {
             attr: attr.to_string(),
             sub_attr: sub.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn repeated_scalars_and_unknown_search_keys_are_refused() {
+        let q = |pairs: &[(&str, &str)]| {
+            let v: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+            ListParams::from_query(&v)
+        };
+        let e = q(&[("filter", "userName eq \"bob\""), ("filter", "")]).unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::ScimType::InvalidFilter));
+        assert!(q(&[("count", "1"), ("Count", "2")]).is_err());
+        assert!(q(&[("attributes", "userName"), ("attributes", "emails")]).is_ok());
+        let e = ListParams::from_search_body(&serde_json::json!({"fliter": "x eq 1"})).unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::ScimType::InvalidSyntax));
+        assert!(e.detail.contains("fliter"));
+        assert!(
+            ListParams::from_search_body(&serde_json::json!({"schemas": [], "filter": null}))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -414,8 +469,7 @@ mod tests {
             "startIndex": 0,
             "count": "10",
             "sortBy": "userName",
-            "sortOrder": "descending",
-            "unknown": {"x": 1}
+            "sortOrder": "descending"
         }))
         .unwrap();
         assert_eq!(lp.attributes.len(), 3);

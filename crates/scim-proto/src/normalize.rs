@@ -48,7 +48,7 @@ pub struct Normalized {
 #[derive(Default)]
 struct Ctx {
     blanks: Vec<String>,
-    warnings: Vec<String>,
+    warnings: crate::warnings::Warnings,
 }
 
 impl Ctx {
@@ -61,9 +61,7 @@ impl Ctx {
         self.blanks.retain(|b| b != path);
     }
     fn warn(&mut self, w: String) {
-        if !self.warnings.contains(&w) {
-            self.warnings.push(w);
-        }
+        self.warnings.push(w);
     }
 }
 
@@ -88,6 +86,13 @@ pub fn normalize_resource(schema: &ResourceSchema, input: &Value) -> ScimResult<
     let obj = input
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
+    if holds_nul(input) {
+        // Valid JSON (`\u0000`), but no directory text holds it and PostgreSQL cannot
+        // store it: refused the same way on every back end.
+        return Err(ScimError::invalid_value(
+            "text must not contain the NUL character (U+0000)",
+        ));
+    }
     let mut ctx = Ctx::default();
     let mut doc = Map::new();
     let mut members = None;
@@ -132,7 +137,7 @@ pub fn normalize_resource(schema: &ResourceSchema, input: &Value) -> ScimResult<
         doc: Value::Object(doc),
         members,
         blanks: ctx.blanks,
-        warnings: ctx.warnings,
+        warnings: ctx.warnings.into_vec(),
     })
 }
 
@@ -872,6 +877,16 @@ pub fn fold_document(doc: &Value, schema: &ResourceSchema) -> Value {
     Value::Object(out)
 }
 
+/// Whether any string or object key of `v` holds U+0000.
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(holds_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
 /// Splits a canonical path into (URN, attribute, sub-attribute).
 fn split_path(path: &str) -> (Option<&str>, &str, Option<&str>) {
     let (urn, rest) = if path.len() > 4 && path[..4].eq_ignore_ascii_case("urn:") {
@@ -1191,6 +1206,20 @@ mod tests {
         let n = norm(json!({"userName": "u", "PASSWORD": "s3cret!"}));
         assert_eq!(n.doc, json!({"userName": "u"}));
         assert!(n.warnings.is_empty() && n.blanks.is_empty());
+    }
+
+    #[test]
+    fn nul_characters_are_400_invalid_value() {
+        let schema = user_resource_schema(vec![]);
+        for body in [
+            json!({"userName": "a\u{0}b"}),
+            json!({"userName": "ab", "emails": [{"value": "x\u{0}@y"}]}),
+            json!({"userName": "ab", "urn:x:ext:2.0:User": {"k\u{0}": "v"}}),
+        ] {
+            let e = normalize_resource(&schema, &body).unwrap_err();
+            assert_eq!(e.status, 400, "{body}");
+            assert!(e.detail.contains("NUL"), "{}", e.detail);
+        }
     }
 
     #[test]

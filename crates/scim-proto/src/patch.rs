@@ -73,6 +73,7 @@ use crate::filter::{self, CompValue, CompareOp, Filter};
 use crate::normalize;
 use crate::path::{AttrPath, PatchPath};
 use crate::schema::{AttrType, AttributeDef, Mutability, ResourceSchema};
+use crate::warnings::Warnings;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
@@ -284,7 +285,7 @@ pub fn apply(
         schema,
         clear_blanks: opts.blank_policy == BlankPolicy::Clear,
         out: PatchOutcome::default(),
-        warned: HashSet::new(),
+        warnings: Warnings::default(),
     };
     let original = map.clone();
     for (i, op) in req.operations.iter().enumerate() {
@@ -302,6 +303,7 @@ pub fn apply(
             .changed
             .retain(|name| value_at(&original, name, schema) != value_at(map, name, schema));
     }
+    patcher.out.warnings = patcher.warnings.into_vec();
     Ok(patcher.out)
 }
 
@@ -329,29 +331,16 @@ enum Lookup<'s> {
     Unknown,
 }
 
-/// At most this many warnings are kept for one request (then one "further warnings
-/// omitted"), so that a body with thousands of unknown keys cannot flood the log.
-const MAX_WARNINGS: usize = 50;
-
 struct Patcher<'s> {
     schema: &'s ResourceSchema,
     clear_blanks: bool,
     out: PatchOutcome,
-    warned: HashSet<String>,
+    warnings: Warnings,
 }
 
 impl<'s> Patcher<'s> {
     fn warn(&mut self, w: String) {
-        if self.out.warnings.len() > MAX_WARNINGS || !self.warned.insert(w.clone()) {
-            return;
-        }
-        if self.out.warnings.len() == MAX_WARNINGS {
-            self.out
-                .warnings
-                .push("further warnings omitted".to_string());
-        } else {
-            self.out.warnings.push(w);
-        }
+        self.warnings.push(w);
     }
 
     fn record(&mut self, name: String) {
@@ -2467,7 +2456,7 @@ mod tests {
             .collect();
         let mut doc = bob();
         let out = run(&mut doc, json!([ { "op": "add", "value": keys } ])).unwrap();
-        assert_eq!(out.warnings.len(), MAX_WARNINGS + 1);
+        assert_eq!(out.warnings.len(), crate::warnings::MAX_WARNINGS + 1);
         assert_eq!(out.warnings.last().unwrap(), "further warnings omitted");
     }
 

@@ -129,6 +129,24 @@ impl Directory {
         }
     }
 
+    /// A group SCIM may change: not a local group, which administrators manage (rule 12
+    /// keeps provisioning and local groups apart): 409 naming it.
+    async fn load_provisioned_group(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        id: &str,
+    ) -> ScimResult<GroupRecord> {
+        let g = self.load_group(tx, tenant, id).await?;
+        if g.source == Source::Local {
+            return Err(ScimError::uniqueness(format!(
+                "group '{}' ({}) was created by an administrator (source local) and is not managed by provisioning; provision a group with another name, or delete the local group first",
+                g.display_name, g.id
+            )));
+        }
+        Ok(g)
+    }
+
     async fn render_groups(
         &self,
         tx: &mut dyn Tx,
@@ -327,7 +345,9 @@ impl Directory {
         let schema = self.group_schema();
         let n = normalize_resource(&schema, body)?;
         let mut tx = self.store().write().await.map_err(store_err)?;
-        let mut g = self.load_group(tx.as_mut(), &c.tenant_id, id).await?;
+        let mut g = self
+            .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
+            .await?;
         check_if_match(if_match, g.version)?;
         let before = g.doc.clone();
         g.doc = n.doc;
@@ -415,7 +435,9 @@ impl Directory {
         let req = PatchRequest::parse(body)?;
         let mut tx = self.store().write().await.map_err(store_err)?;
         let settings = self.tenant_settings(tx.as_mut(), &c.tenant_id).await?;
-        let mut g = self.load_group(tx.as_mut(), &c.tenant_id, id).await?;
+        let mut g = self
+            .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
+            .await?;
         check_if_match(if_match, g.version)?;
         let mut doc = g.doc.clone();
         let outcome = patch::apply(
@@ -511,7 +533,9 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<()> {
         let mut tx = self.store().write().await.map_err(store_err)?;
-        let g = self.load_group(tx.as_mut(), &c.tenant_id, id).await?;
+        let g = self
+            .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
+            .await?;
         check_if_match(if_match, g.version)?;
         let orphans = tx
             .members_in_no_other_group(&c.tenant_id, id)

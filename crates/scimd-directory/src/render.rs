@@ -35,7 +35,10 @@ pub fn if_match_ok(header: &str, version: i64) -> bool {
         if t == "*" {
             return true;
         }
-        let t = t.strip_prefix("W/").unwrap_or(t);
+        let t = t
+            .strip_prefix("W/")
+            .or_else(|| t.strip_prefix("w/"))
+            .unwrap_or(t);
         t.trim_matches('"') == want
     })
 }

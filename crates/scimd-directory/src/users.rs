@@ -103,6 +103,14 @@ fn refresh(rec: &mut UserRecord, schema: &ResourceSchema) -> ScimResult<()> {
     Ok(())
 }
 
+/// A user created or replaced without `active` is active, and says so: `active` is then
+/// stored, so it is returned and matches `active eq true`.
+fn default_active(doc: &mut Value) {
+    if let Some(o) = doc.as_object_mut() {
+        o.entry("active").or_insert(Value::Bool(true));
+    }
+}
+
 /// The `active` a document asks for (absent means active).
 fn wants_active(doc: &Value) -> bool {
     doc.get("active").and_then(Value::as_bool).unwrap_or(true)
@@ -421,7 +429,8 @@ impl Directory {
         let now = render::now();
         let mut tx = self.store().write().await.map_err(store_err)?;
         let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-        let n = normalize_resource(&schema, body)?;
+        let mut n = normalize_resource(&schema, body)?;
+        default_active(&mut n.doc);
         let user_name = user_name_of(&n.doc)?;
         policy::check_user(&n.doc, &settings, Write::Create)?;
         let state = if wants_active(&n.doc) {
@@ -540,6 +549,7 @@ impl Directory {
                 }
             }
         }
+        default_active(&mut n.doc);
         policy::check_user(&n.doc, &settings, Write::Replace)?;
         self.check_manager(tx.as_mut(), &c.tenant_id, id, &n.doc)
             .await?;

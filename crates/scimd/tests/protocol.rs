@@ -1663,3 +1663,51 @@ async fn put_on_a_group_replaces_name_and_members() {
         r.json()["meta"]["version"].as_str().unwrap()
     );
 }
+
+/// Input whose meaning cannot be known is refused rather than read as "no filter": a
+/// repeated `filter` (400 invalidFilter) or `count` (400 invalidValue), and a SearchRequest
+/// with a misspelt key (400 invalidSyntax naming it).
+#[tokio::test]
+async fn ambiguous_list_requests_never_widen_the_result() {
+    let c = client();
+    let u = c.create_user(&unique("ambig"), json!({})).await;
+    let f = filter_q(&format!(
+        "userName eq \"{}\"",
+        u["userName"].as_str().unwrap()
+    ));
+    c.get(&format!("/Users?{f}&filter="))
+        .await
+        .expect_error(400, Some("invalidFilter"));
+    c.get(&format!("/Users?{f}&{f}"))
+        .await
+        .expect_error(400, Some("invalidFilter"));
+    c.get("/Users?count=1&count=2")
+        .await
+        .expect_error(400, Some("invalidValue"));
+    let r = c
+        .post(
+            "/Users/.search",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "fliter": format!("userName eq \"{}\"", u["userName"].as_str().unwrap()),
+            }),
+        )
+        .await;
+    r.expect_error(400, Some("invalidSyntax"));
+    assert!(
+        r.json()["detail"].as_str().unwrap().contains("fliter"),
+        "{}",
+        r.text
+    );
+    // Repeated attributes lists still add up.
+    let r = c
+        .get(&format!("/Users?{f}&attributes=userName&attributes=emails"))
+        .await;
+    r.expect(200);
+    let res = &r.resources()[0];
+    assert!(
+        res.get("emails").is_some() && res.get("userName").is_some(),
+        "{res}"
+    );
+    assert!(res.get("name").is_none(), "{res}");
+}

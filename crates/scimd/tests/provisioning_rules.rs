@@ -3138,3 +3138,90 @@ async fn rule7_revival_matches_the_user_name_ignoring_case() {
     assert_eq!(a["state"], json!("active"));
     assert_eq!(e.admin.users(&format!("search={}", enc(&name))).await.0, 1);
 }
+
+/// Rule 12 seen from the other side: a local group is visible over SCIM but provisioning
+/// cannot rename, replace or delete it (409 naming it), and nothing changes.
+#[tokio::test]
+async fn rule12_scim_cannot_change_or_delete_a_local_group() {
+    let e = shared();
+    let c = &e.scim;
+    let name = format!("Local-{}", unique("r12l"));
+    let local = e.admin.create_group(&name).await;
+    let lid = id_of(&local);
+    let r = c
+        .patch_ops(
+            &format!("/Groups/{lid}"),
+            json!([{"op": "replace", "path": "displayName", "value": "renamed"}]),
+        )
+        .await;
+    r.expect_error(409, Some("uniqueness"));
+    assert!(r.text.contains(&name), "{}", r.text);
+    let r = c
+        .put(
+            &format!("/Groups/{lid}"),
+            &json!({"schemas": [GROUP], "displayName": "renamed"}),
+        )
+        .await;
+    r.expect_error(409, Some("uniqueness"));
+    c.delete(&format!("/Groups/{lid}"))
+        .await
+        .expect_error(409, Some("uniqueness"));
+    let g = e.admin.group(&lid).await;
+    assert_eq!(g["displayName"], json!(name));
+    assert_eq!(g["source"], json!("local"));
+}
+
+/// A body with thousands of unknown attributes is accepted, and its log entry keeps a
+/// bounded number of warnings (50 and a "further warnings omitted").
+#[tokio::test]
+async fn thousands_of_unknown_attributes_give_bounded_warnings() {
+    let e = shared();
+    let c = &e.scim;
+    let user_name = unique("many-unknown");
+    let mut body = json!({
+        "schemas": [USER],
+        "userName": user_name,
+        "name": {"givenName": "Many", "familyName": "Keys"},
+        "emails": [{"value": format!("{user_name}@example.com"), "type": "work"}],
+    });
+    for i in 0..20_000 {
+        body[format!("unknownKey{i}")] = json!(i);
+    }
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let id = r.id();
+    let log = e
+        .admin
+        .get(&format!("/provisioning-log?text={id}&outcome=created"))
+        .await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    let entries = items(log.json());
+    assert_eq!(entries.len(), 1, "{}", log.text);
+    let warnings = entries[0]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 51, "{warnings:?}");
+    assert_eq!(warnings[50], json!("further warnings omitted"));
+}
+
+/// A user created without `active` is active, returns `active: true` and matches
+/// `active eq true`.
+#[tokio::test]
+async fn a_user_created_without_active_is_active_and_found_as_such() {
+    let e = shared();
+    let c = &e.scim;
+    let user_name = unique("no-active");
+    let r = c
+        .post(
+            "/Users",
+            &json!({
+                "schemas": [USER],
+                "userName": user_name,
+                "name": {"givenName": "No", "familyName": "Active"},
+                "emails": [{"value": format!("{user_name}@example.com")}],
+            }),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.json()["active"], json!(true));
+    let f = filter_q(&format!("userName eq \"{user_name}\" and active eq true"));
+    assert_eq!(c.get(&format!("/Users?{f}")).await.total(), 1);
+}

@@ -62,9 +62,34 @@ impl Directory {
         Ok(())
     }
 
+    /// Passes `r` through, recording it in the log first when it is an error: the name is
+    /// the `userName` / `displayName` of `body` when given, else the stored resource's.
+    pub(crate) async fn logged<T>(
+        &self,
+        c: &Caller,
+        resource_type: &str,
+        id: Option<&str>,
+        body: Option<&serde_json::Value>,
+        r: ScimResult<T>,
+    ) -> ScimResult<T> {
+        if let Err(e) = &r {
+            let key = if resource_type == "Group" {
+                "displayName"
+            } else {
+                "userName"
+            };
+            let name = body
+                .and_then(|b| b.get(key))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string);
+            self.audit_rejected(c, resource_type, id, name, e).await;
+        }
+        r
+    }
+
     /// Records a rejected write in a transaction of its own (best effort: a failure to log
     /// is itself logged, never turned into another error for the client).
-    pub(crate) async fn audit_rejected(
+    async fn audit_rejected(
         &self,
         c: &Caller,
         resource_type: &str,

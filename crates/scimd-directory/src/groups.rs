@@ -249,14 +249,7 @@ impl Directory {
     /// group of the tenant, whatever its source.
     pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
         let r = self.create_group_tx(c, body).await;
-        if let Err(e) = &r {
-            let name = body
-                .get("displayName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            self.audit_rejected(c, "Group", None, name, e).await;
-        }
-        r
+        self.logged(c, "Group", None, Some(body), r).await
     }
 
     async fn create_group_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
@@ -325,14 +318,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<Rendered> {
         let r = self.replace_group_tx(c, id, body, if_match).await;
-        if let Err(e) = &r {
-            let name = body
-                .get("displayName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            self.audit_rejected(c, "Group", Some(id), name, e).await;
-        }
-        r
+        self.logged(c, "Group", Some(id), Some(body), r).await
     }
 
     async fn replace_group_tx(
@@ -417,10 +403,7 @@ impl Directory {
         let r = self
             .patch_group_tx(c, id, body, if_match, with_members)
             .await;
-        if let Err(e) = &r {
-            self.audit_rejected(c, "Group", Some(id), None, e).await;
-        }
-        r
+        self.logged(c, "Group", Some(id), None, r).await
     }
 
     async fn patch_group_tx(
@@ -518,10 +501,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<()> {
         let r = self.delete_group_tx(c, id, if_match).await;
-        if let Err(e) = &r {
-            self.audit_rejected(c, "Group", Some(id), None, e).await;
-        }
-        r
+        self.logged(c, "Group", Some(id), None, r).await
     }
 
     /// Rule 9: the group's user members that belong to no other group are disabled (they

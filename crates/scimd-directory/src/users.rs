@@ -415,14 +415,7 @@ impl Directory {
     /// user; by a local user adopts it; by any other user is 409 uniqueness.
     pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
         let r = self.create_user_tx(c, body).await;
-        if let Err(e) = &r {
-            let name = body
-                .get("userName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            self.audit_rejected(c, "User", None, name, e).await;
-        }
-        r
+        self.logged(c, "User", None, Some(body), r).await
     }
 
     async fn create_user_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
@@ -516,14 +509,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<Rendered> {
         let r = self.replace_user_tx(c, id, body, if_match).await;
-        if let Err(e) = &r {
-            let name = body
-                .get("userName")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            self.audit_rejected(c, "User", Some(id), name, e).await;
-        }
-        r
+        self.logged(c, "User", Some(id), Some(body), r).await
     }
 
     async fn replace_user_tx(
@@ -599,10 +585,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<Rendered> {
         let r = self.patch_user_tx(c, id, body, if_match).await;
-        if let Err(e) = &r {
-            self.audit_rejected(c, "User", Some(id), None, e).await;
-        }
-        r
+        self.logged(c, "User", Some(id), None, r).await
     }
 
     async fn patch_user_tx(
@@ -681,10 +664,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<()> {
         let r = self.delete_user_tx(c, id, if_match).await;
-        if let Err(e) = &r {
-            self.audit_rejected(c, "User", Some(id), None, e).await;
-        }
-        r
+        self.logged(c, "User", Some(id), None, r).await
     }
 
     async fn delete_user_tx(&self, c: &Caller, id: &str, if_match: Option<&str>) -> ScimResult<()> {

@@ -1430,12 +1430,57 @@ fn check_compare(
             )));
         }
         let value_def = leaf.sub("value").unwrap_or(leaf);
-        return check_scalar(path, value_def, op);
+        return check_scalar(path, value_def, op, value);
     }
-    check_scalar(path, leaf, op)
+    check_scalar(path, leaf, op, value)
 }
 
-fn check_scalar(path: &AttrPath, def: &AttributeDef, op: CompareOp) -> ScimResult<()> {
+/// Whether a literal can be compared with an attribute of type `ty` by `op`: strings with
+/// string-like attributes, numbers with numbers, booleans (or the strings "true"/"false",
+/// as Entra ID sends them) with booleans, RFC 3339 instants with dateTime attributes (any
+/// string for `co`/`sw`/`ew`). A literal of another type is a client mistake, not an
+/// empty result.
+fn literal_fits(ty: AttrType, op: CompareOp, value: &CompValue) -> bool {
+    match (ty, value) {
+        (_, CompValue::Null) | (AttrType::Complex, _) => true,
+        (AttrType::Boolean, CompValue::Bool(_)) => true,
+        (AttrType::Boolean, CompValue::String(s)) => {
+            s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")
+        }
+        (AttrType::Integer | AttrType::Decimal, CompValue::Number(_)) => true,
+        (AttrType::String | AttrType::Reference | AttrType::Binary, CompValue::String(_)) => true,
+        (AttrType::DateTime, CompValue::String(s)) => {
+            matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
+                || crate::normalize::normalize_date_time(s).is_some()
+        }
+        _ => false,
+    }
+}
+
+fn check_scalar(
+    path: &AttrPath,
+    def: &AttributeDef,
+    op: CompareOp,
+    value: &CompValue,
+) -> ScimResult<()> {
+    if def.returned == crate::schema::Returned::Never {
+        return Err(ScimError::invalid_filter(format!(
+            "'{path}' is never returned and cannot be filtered on"
+        )));
+    }
+    if !literal_fits(def.ty, op, value) {
+        let want = match def.ty {
+            AttrType::Boolean => "true or false",
+            AttrType::Integer | AttrType::Decimal => "a number",
+            AttrType::DateTime => {
+                "an RFC 3339 date and time in quotes, e.g. \"2026-01-31T12:00:00Z\""
+            }
+            _ => "a string in double quotes",
+        };
+        return Err(ScimError::invalid_filter(format!(
+            "'{path}' is compared with {value}, which does not fit its type; give {want}"
+        )));
+    }
     if op.is_ordering() && matches!(def.ty, AttrType::Boolean | AttrType::Binary) {
         let ty = if def.ty == AttrType::Boolean {
             "boolean"
@@ -1740,6 +1785,34 @@ mod tests {
     }
 
     // ---- parsing: structure ---------------------------------------------------------
+
+    #[test]
+    fn literals_must_fit_the_attribute_type() {
+        let schema = crate::schema::user_resource_schema(vec![]);
+        let check = |f: &str| validate(&parse(f).unwrap(), &schema);
+        for ok in [
+            r#"active eq true"#,
+            r#"active eq "True""#,
+            r#"userName eq "bob""#,
+            r#"meta.lastModified gt "2026-01-01T00:00:00Z""#,
+            r#"meta.created sw "2026""#,
+            r#"emails eq "a@b""#,
+            r#"title eq null"#,
+        ] {
+            assert!(check(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            r#"active eq 1"#,
+            r#"active eq "yes""#,
+            r#"userName gt 5"#,
+            r#"userName eq true"#,
+            r#"meta.created gt "garbage""#,
+            r#"password eq "x""#,
+        ] {
+            let e = check(bad).unwrap_err();
+            assert_eq!(e.scim_type, Some(crate::ScimType::InvalidFilter), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_simple_comparison() {

@@ -422,7 +422,7 @@ pub enum Table {
 }
 
 impl Table {
-    /// Tables [`Tx::export_rows`] reads and [`Tx::import_rows`] writes, in copy order.
+    /// Tables [`Tx::export_rows`] reads and `scimd copy` writes, in copy order.
     pub const COPIED: [Table; 8] = [
         Table::Tenants,
         Table::Tokens,
@@ -496,7 +496,8 @@ pub enum ExportRow {
 }
 
 /// An exported row and its position: the store's insertion sequence number of the row,
-/// which listings use as their order and tie-break; [`Tx::import_rows`] keeps it.
+/// which listings use as their order and tie-break (a copy inserts rows in this order, so
+/// listings keep their order; the numbers themselves are the target's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exported {
     /// Insertion sequence number (unique per table, ascending in insertion order).
@@ -799,13 +800,6 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<Exported>> {
         let _ = (table, after, limit);
         Err(StoreError::Backend("this store cannot export rows".into()))
-    }
-    /// Inserts exported rows exactly as they are (ids, sequence numbers, versions,
-    /// timestamps, token hashes, documents), parents before children, into a store that
-    /// holds none of them. Conflict when one exists already.
-    async fn import_rows(&mut self, rows: &[Exported]) -> StoreResult<()> {
-        let _ = rows;
-        Err(StoreError::Backend("this store cannot import rows".into()))
     }
     /// Number of rows of every table of [`Table::ALL`], all tenants together.
     async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {

@@ -93,10 +93,47 @@ pub(crate) fn log_search_text(e: &LogEntry) -> String {
 
 /// `instr`/`strpos(x, ?) > 0`: `x` contains the (folded) `needle`.
 fn push_contains(qb: &mut dyn Sink, d: &dyn Dialect, x: &str, needle: &str) {
+    if crate::filter::nul_free(d, CompareOp::Co, needle.to_string()).is_none() {
+        qb.sql(d.false_());
+        return;
+    }
     let (before, after) = d.text_op(x, CompareOp::Co, needle.chars().count());
     qb.sql(&before);
     qb.bind(Bind::Text(needle.to_string()));
     qb.sql(&after);
+}
+
+/// A paged listing: what to select, from where, in which order, which page.
+pub(crate) struct Paged<'a> {
+    /// Columns of the page.
+    pub(crate) cols: &'a str,
+    /// ` FROM ... WHERE ...`, written into a statement.
+    pub(crate) from_where: &'a (dyn Fn(&mut dyn Sink) + Sync),
+    /// `ORDER BY` terms of the page.
+    pub(crate) order: &'a str,
+    /// Rows to return at most (0: only count).
+    pub(crate) limit: u64,
+    /// Rows to skip.
+    pub(crate) offset: u64,
+}
+
+impl Paged<'_> {
+    /// `SELECT COUNT(*) FROM ... WHERE ...` into `qb`.
+    pub(crate) fn count(&self, qb: &mut dyn Sink) {
+        qb.sql("SELECT COUNT(*)");
+        (self.from_where)(qb);
+    }
+    /// `SELECT cols FROM ... WHERE ... ORDER BY ... LIMIT ? OFFSET ?` into `qb`.
+    pub(crate) fn page(&self, qb: &mut dyn Sink) {
+        qb.sql(&format!("SELECT {}", self.cols));
+        (self.from_where)(qb);
+        qb.sql(&format!(" ORDER BY {}", self.order));
+        push_page(qb, self.limit, self.offset);
+    }
+    /// Whether the page is empty without reading it, given the total.
+    pub(crate) fn empty(&self, total: u64) -> bool {
+        self.limit == 0 || total <= self.offset
+    }
 }
 
 /// ` LIMIT ? OFFSET ?`.

@@ -1,12 +1,16 @@
 //! Copying a whole deployment from one store to another (`scimd copy`), in either direction
 //! between SQLite and PostgreSQL, through the `Tx` export / import calls only.
 //!
+//! Rows are written with the target's ordinary insert calls (`insert_user`,
+//! `add_members` ...), in the source's insertion order, so every listing keeps its order;
+//! ids, versions, timestamps, hashes and documents are the source's.
+//!
 //! The source is read in one read transaction (one snapshot, so a copy of a running
 //! deployment is consistent, although writes made after it starts are not copied); the
 //! target is written in one write transaction, committed only after the row counts of every
 //! table matched the source's — a failed copy leaves the target as it was.
 
-use scimd_directory::store::{Store, StoreError, Table};
+use scimd_directory::store::{ExportRow, Exported, MemberKind, Store, StoreError, Table, Tx};
 
 /// Rows read and written per call.
 const PAGE: u64 = 1000;
@@ -64,7 +68,7 @@ fn mismatches(counts: &[TableCount]) -> String {
 
 /// Copies every row of every table of [`Table::COPIED`] (tenants, tokens, custom
 /// attributes, administrators, users with their emails, groups, memberships, provisioning
-/// log) from `from` to `to`, keeping ids, sequence numbers (so listing order), versions,
+/// log) from `from` to `to`, keeping ids, insertion order (so listing order), versions,
 /// timestamps, token and password hashes and documents as they are; then compares the row
 /// count of every table of [`Table::ALL`] and commits only when all agree. `progress` is
 /// called after each page with the table and the rows copied so far.
@@ -88,7 +92,7 @@ pub async fn copy_store(
             let page = src.export_rows(table, after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
-            dst.import_rows(&page).await?;
+            import_rows(dst.as_mut(), &page).await?;
             copied += page.len() as u64;
             progress(table, copied);
         }
@@ -108,4 +112,47 @@ pub async fn copy_store(
     }
     dst.commit().await?;
     Ok(counts)
+}
+
+/// Inserts exported rows into `tx` with its ordinary insert calls, in order; consecutive
+/// memberships of one group go in one `add_members` call.
+///
+/// Errors: as the insert calls (`Conflict` when a row exists already).
+pub async fn import_rows(tx: &mut dyn Tx, rows: &[Exported]) -> Result<(), StoreError> {
+    let mut i = 0;
+    while i < rows.len() {
+        match &rows[i].row {
+            ExportRow::Tenant(t) => tx.insert_tenant(t).await?,
+            ExportRow::Token(t) => tx.insert_token(t).await?,
+            ExportRow::Attribute(a) => tx.insert_attribute(a).await?,
+            ExportRow::Admin(a) => tx.insert_admin(a).await?,
+            ExportRow::User(u) => tx.insert_user(u).await?,
+            ExportRow::Group(g) => tx.insert_group(g).await?,
+            ExportRow::Log(e) => {
+                tx.insert_log(e).await?;
+            }
+            ExportRow::Member(m) => {
+                let mut batch: Vec<(String, MemberKind)> = Vec::new();
+                while let Some(ExportRow::Member(n)) = rows.get(i).map(|e| &e.row) {
+                    if n.group_id != m.group_id || n.tenant_id != m.tenant_id {
+                        break;
+                    }
+                    batch.push((n.member_id.clone(), n.kind));
+                    i += 1;
+                }
+                let added = tx.add_members(&m.tenant_id, &m.group_id, &batch).await?;
+                if added != batch.len() as u64 {
+                    return Err(StoreError::Conflict(format!(
+                        "membership of group {} ({} of {} rows existed)",
+                        m.group_id,
+                        batch.len() as u64 - added,
+                        batch.len()
+                    )));
+                }
+                continue;
+            }
+        }
+        i += 1;
+    }
+    Ok(())
 }

@@ -134,6 +134,8 @@ pub(crate) trait Dialect: Sync {
     fn sort_key(&self, x: &str, json: bool, ty: AttrType) -> String;
     /// Wraps a finished sort expression of type `ty` (binary text order for strings).
     fn sort_wrap(&self, x: String, ty: AttrType) -> String;
+    /// Whether text values (and so bound text) may hold NUL characters.
+    fn text_holds_nul(&self) -> bool;
 }
 
 /// Translates filters and sort keys of one resource type.
@@ -818,6 +820,10 @@ impl<'a> Translator<'a> {
 
     /// A string operation `x op ?` (text already folded as needed).
     fn string_op(&self, qb: &mut dyn Sink, x: &str, json: bool, op: CompareOp, v: String) {
+        let (op, v) = match nul_free(self.d, op, v) {
+            Some(x) => x,
+            None => return self.false_(qb),
+        };
         qb.sql("(");
         if let Some(guard) = self.d.string_guard(x, json, op) {
             qb.sql(&format!("{guard} AND "));
@@ -1046,6 +1052,22 @@ impl<'a> Translator<'a> {
     }
 }
 
+/// A text comparison rewritten for a back end that cannot hold NUL characters in text
+/// (PostgreSQL), so stores none: `x op v` for a literal `v` = `p` NUL `rest` is, for every
+/// NUL-free `x`, false for `eq` / `co` / `sw` / `ew` (`None`), `x > p` for `gt` / `ge` and
+/// `x <= p` for `lt` / `le`. Literals without NUL, and back ends that hold NUL, unchanged.
+pub(crate) fn nul_free(d: &dyn Dialect, op: CompareOp, v: String) -> Option<(CompareOp, String)> {
+    let Some(i) = v.find('\0').filter(|_| !d.text_holds_nul()) else {
+        return Some((op, v));
+    };
+    let prefix = v[..i].to_string();
+    match op {
+        CompareOp::Gt | CompareOp::Ge => Some((CompareOp::Gt, prefix)),
+        CompareOp::Lt | CompareOp::Le => Some((CompareOp::Le, prefix)),
+        _ => None,
+    }
+}
+
 /// Whether values of `ty` compare as text.
 pub(crate) fn is_text(ty: AttrType) -> bool {
     matches!(
@@ -1087,6 +1109,20 @@ mod tests {
             r#"value eq "x" and primary eq false"#
         )));
         assert!(!emails_indexable(&f(r#"value eq "x" and display eq "y""#)));
+    }
+
+    #[test]
+    fn nul_literals_on_a_back_end_without_nul() {
+        use CompareOp::*;
+        let d: &dyn Dialect = &crate::postgres::filter::PgDialect;
+        let v = || "ab\0c".to_string();
+        assert_eq!(nul_free(d, Eq, v()), None);
+        assert_eq!(nul_free(d, Co, v()), None);
+        assert_eq!(nul_free(d, Ge, v()), Some((Gt, "ab".into())));
+        assert_eq!(nul_free(d, Lt, v()), Some((Le, "ab".into())));
+        assert_eq!(nul_free(d, Eq, "ab".into()), Some((Eq, "ab".into())));
+        let s: &dyn Dialect = &crate::sqlite::filter::SqliteDialect;
+        assert_eq!(nul_free(s, Eq, v()), Some((Eq, v())));
     }
 
     #[test]

@@ -23,6 +23,6 @@ pub mod postgres;
 pub mod sqlite;
 mod timefmt;
 
-pub use copy::{copy_store, CopyError, TableCount};
+pub use copy::{copy_store, import_rows, CopyError, TableCount};
 pub use postgres::{PgOptions, PgStore, PgTx};
 pub use sqlite::{SqliteStore, SqliteTx};

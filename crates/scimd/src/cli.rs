@@ -1,11 +1,12 @@
-//! The command line: `scimd serve`, `scimd token create|list|revoke` and
-//! `scimd settings show|set`.
+//! The command line: `scimd serve`, `scimd token create|list|revoke`,
+//! `scimd settings show|set`, `scimd migrate` and `scimd copy` (see [`crate::dbcmd`]).
 //!
 //! Settings given as flags win over `SCIMD_*` environment variables, which win over the
 //! TOML file named by `--config` / `SCIMD_CONFIG` (see [`crate::config`]).
 //!
 //! Output discipline: `token create` prints only the secret on stdout; `token list` prints
 //! a table on stdout; `settings show|set` print the tenant settings as JSON on stdout;
+//! `migrate` one line and `copy` its per-table row counts on stdout;
 //! messages and logs go to stderr. `serve` prints the first-start
 //! banner (SCIM base URL and token) on stdout and `listening on <url>` on stderr.
 
@@ -66,6 +67,9 @@ pub enum Command {
     /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL:
     /// scimd copy --from sqlite://./scimd-data/scimd.db --to postgres://scimd:PASSWORD@db/scimd
     Copy(crate::dbcmd::CopyArgs),
+    /// Manage the portal's administrators (create, reset a password).
+    #[command(subcommand)]
+    Admin(crate::portal::admin_cmd::AdminCommand),
 }
 
 /// `scimd settings ...`: act on the default tenant's settings (the same as
@@ -187,6 +191,7 @@ impl Cli {
     ) -> Result<Config, config::ConfigError> {
         let default_level = match self.command {
             Command::Serve(_) => config::DEFAULT_LOG_LEVEL,
+            Command::Admin(_) => "warn",
             Command::Token(_) | Command::Settings(_) | Command::Migrate | Command::Copy(_) => {
                 "warn"
             }
@@ -256,6 +261,7 @@ pub fn main() -> ExitCode {
             Command::Settings(s) => run_settings(s, &cfg).await,
             Command::Migrate => crate::dbcmd::run_migrate(&cfg).await,
             Command::Copy(a) => crate::dbcmd::run_copy(&a).await,
+            Command::Admin(a) => crate::portal::admin_cmd::run_admin(a, &cfg).await,
         }
     });
     match result {

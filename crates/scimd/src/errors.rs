@@ -118,7 +118,10 @@ pub async fn scimify(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(|ct| {
             let ct = ct.to_ascii_lowercase();
-            ct.starts_with(SCIM_CONTENT_TYPE) || ct.starts_with("application/json")
+            // HTML: the portal's own error pages.
+            ct.starts_with(SCIM_CONTENT_TYPE)
+                || ct.starts_with("application/json")
+                || ct.starts_with("text/html")
         })
         .unwrap_or(false);
     if is_json {

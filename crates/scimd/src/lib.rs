@@ -23,7 +23,7 @@
 //! tokens), [`body`] (JSON bodies under a size limit), [`query`] (query strings, entity
 //! tags), [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`],
 //! [`admin_routes`] (the `/api/v1` admin API, with [`admin_openapi`] and [`admin_export`]),
-//! [`retention`] (provisioning-log purging).
+//! [`retention`] (provisioning-log purging), [`portal`] (the administrative portal under `/`).
 
 #![warn(missing_docs)]
 
@@ -37,6 +37,7 @@ pub mod config;
 pub mod dbcmd;
 pub mod errors;
 pub mod metrics;
+pub mod portal;
 pub mod query;
 pub mod retention;
 pub mod scim_routes;

@@ -6,6 +6,7 @@
 //! - `GET /healthz`: 200 whenever the process serves.
 //! - `GET /readyz`: 200 when the store answers a ping, else 503.
 //! - `GET /metrics`: Prometheus text exposition (see [`crate::metrics`]).
+//! - `/` and the pages under it: the administrative portal (see [`crate::portal`]).
 //!
 //! Middleware, outermost first: request id (`x-request-id`, generated when absent, echoed
 //! on the response), logging + metrics, panic catching (500 SCIM body), SCIM error bodies
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scim_routes::resource_routes().route_layer(auth))
         .merge(scim_routes::discovery_routes())
         .merge(crate::admin_routes::routes())
+        .merge(crate::portal::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
@@ -291,18 +293,25 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
                 .context("cannot register the listening socket")?;
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();
             let join = tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.await;
-                    })
-                    .await
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
             });
             (Stopper::Plain(Some(tx)), join)
         }
         Some(rc) => {
             let handle = axum_server::Handle::new();
             let server = axum_server::from_tcp_rustls(std_listener, rc).handle(handle.clone());
-            let join = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+            let join = tokio::spawn(async move {
+                server
+                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                    .await
+            });
             (Stopper::Tls(handle), join)
         }
     };
@@ -344,8 +353,12 @@ pub async fn shutdown_signal() {
 }
 
 /// The text printed once on first start: the SCIM base URL and the new token, labelled
-/// for pasting into Microsoft Entra ID.
+/// for pasting into Microsoft Entra ID, then the portal's URL and its first administrator
+/// with its password.
 pub fn bootstrap_banner(scim_base: &str, b: &Bootstrap) -> String {
+    let portal = scim_base
+        .strip_suffix(crate::scim_routes::BASE)
+        .unwrap_or(scim_base);
     format!(
         "scimd initialised a new database and created a SCIM token.\n\
          \n\
@@ -354,8 +367,15 @@ pub fn bootstrap_banner(scim_base: &str, b: &Bootstrap) -> String {
          \n\
          Paste these into Microsoft Entra ID: Enterprise application > Provisioning >\n\
          Admin Credentials (Tenant URL and Secret Token), then Test Connection.\n\
-         The secret is shown only this once; create more with `scimd token create --name NAME`.\n",
-        b.scim_token
+         The secret is shown only this once; create more with `scimd token create --name NAME`.\n\
+         \n\
+         Portal: {portal}/\n\
+         Administrator: {}\n\
+         Password: {}\n\
+         \n\
+         The password is shown only this once; reset it with\n\
+         `scimd admin reset-password --username {}`.\n",
+        b.scim_token, b.admin_username, b.admin_password, b.admin_username
     )
 }
 

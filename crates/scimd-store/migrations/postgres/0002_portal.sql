@@ -38,3 +38,8 @@ CREATE TABLE signin_failures (
 );
 CREATE INDEX signin_failures_by_key ON signin_failures (tenant_id, key, at);
 CREATE INDEX signin_failures_by_at ON signin_failures (at);
+
+-- The dashboard's and the All Users group's counts of users by state and source, from the
+-- index alone (without it, 100,000 users take a table scan of their documents). `tenant_id`
+-- comes last so that no `tenant_id = ?` lookup prefers this index to the ones made for it.
+CREATE INDEX users_by_state_source ON users (state, source, tenant_id);

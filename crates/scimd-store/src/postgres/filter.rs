@@ -181,6 +181,9 @@ impl Dialect for PgDialect {
             x
         }
     }
+    fn text_holds_nul(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

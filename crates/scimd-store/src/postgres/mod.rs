@@ -24,6 +24,8 @@
 //! - Uniqueness is enforced by unique indexes (folded userName, folded displayName ...): of
 //!   concurrent inserts of one userName the first commits and the others fail with
 //!   [`StoreError::Conflict`] (409), never a server error.
+//! - Statements that can violate a constraint run inside a savepoint: when one fails (a
+//!   Conflict), only it is rolled back and the transaction goes on, as in SQLite.
 //! - A serialization failure or deadlock (SQLSTATE 40001 / 40P01) is
 //!   [`StoreError::Contention`]: nothing was written and the request may be retried.
 //! - First-start initialisation (`list_tenants` in a write transaction) takes a
@@ -40,7 +42,7 @@
 
 mod admins;
 mod copy;
-mod filter;
+pub(crate) mod filter;
 mod rules;
 
 use crate::common::{
@@ -501,6 +503,23 @@ impl PgTx {
             .await
             .map_err(db_err)?;
         r.map_err(db_err)
+    }
+
+    /// The total and the rows of a paged listing.
+    pub(super) async fn paged(
+        &mut self,
+        p: &crate::common::Paged<'_>,
+    ) -> StoreResult<(u64, Vec<PgRow>)> {
+        let mut count: Qb = QueryBuilder::new("");
+        p.count(&mut count);
+        let total = self.count(count).await?;
+        if p.empty(total) {
+            return Ok((total, Vec::new()));
+        }
+        let mut page: Qb = QueryBuilder::new("");
+        p.page(&mut page);
+        let rows = page.build().fetch_all(self.conn()).await.map_err(db_err)?;
+        Ok((total, rows))
     }
 
     async fn count(&mut self, mut qb: Qb) -> StoreResult<u64> {
@@ -1276,10 +1295,6 @@ impl Tx for PgTx {
         limit: u64,
     ) -> StoreResult<Vec<Exported>> {
         copy::export_rows(self, table, after, limit).await
-    }
-
-    async fn import_rows(&mut self, rows: &[Exported]) -> StoreResult<()> {
-        copy::import_rows(self, rows).await
     }
 
     async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {

@@ -6,11 +6,11 @@
 //! change) are made in Rust on the locked rows and written back, not with `jsonb` functions:
 //! `doc` is kept as written (key order included), which `jsonb` would not keep.
 
-use super::filter::{PgDialect, Qb};
+use super::filter::PgDialect;
 use super::{db_err, get, group_of, micros, PgTx};
 use crate::common::{
     backend, count_of, log_search_text, push_admin_groups_where, push_admin_users_where,
-    push_log_where, push_page, source_of, state_of, status_of, GROUP_COLS, LOG_COLS, USER_COLS,
+    push_log_where, source_of, state_of, status_of, Paged, GROUP_COLS, LOG_COLS, USER_COLS,
 };
 use scim_proto::filter::fold;
 use scimd_directory::store::{
@@ -20,7 +20,6 @@ use scimd_directory::store::{
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
 /// Users rewritten per statement by document edits.
@@ -399,17 +398,15 @@ pub(super) async fn query_log(
     tenant_id: &str,
     q: &LogQuery,
 ) -> StoreResult<(u64, Vec<LogEntry>)> {
-    let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
-    push_log_where(&mut count, &PgDialect, tenant_id, q);
-    let total = tx.count(count).await?;
-    if q.limit == 0 || total <= q.offset {
-        return Ok((total, Vec::new()));
-    }
-    let mut page: Qb = QueryBuilder::new(format!("SELECT {LOG_COLS}"));
-    push_log_where(&mut page, &PgDialect, tenant_id, q);
-    page.push(" ORDER BY seq DESC");
-    push_page(&mut page, q.limit, q.offset);
-    let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
+    let (total, rows) = tx
+        .paged(&Paged {
+            cols: LOG_COLS,
+            from_where: &|qb| push_log_where(qb, &PgDialect, tenant_id, q),
+            order: "seq DESC",
+            limit: q.limit,
+            offset: q.offset,
+        })
+        .await?;
     Ok((total, rows.iter().map(log_of).collect::<StoreResult<_>>()?))
 }
 
@@ -433,17 +430,15 @@ pub(super) async fn admin_list_users(
     offset: u64,
     limit: u64,
 ) -> StoreResult<(u64, Vec<UserRecord>)> {
-    let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
-    push_admin_users_where(&mut count, &PgDialect, tenant_id, f);
-    let total = tx.count(count).await?;
-    if limit == 0 || total <= offset {
-        return Ok((total, Vec::new()));
-    }
-    let mut page: Qb = QueryBuilder::new(format!("SELECT {USER_COLS}"));
-    push_admin_users_where(&mut page, &PgDialect, tenant_id, f);
-    page.push(" ORDER BY r.seq");
-    push_page(&mut page, limit, offset);
-    let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
+    let (total, rows) = tx
+        .paged(&Paged {
+            cols: USER_COLS,
+            from_where: &|qb| push_admin_users_where(qb, &PgDialect, tenant_id, f),
+            order: "r.seq",
+            limit,
+            offset,
+        })
+        .await?;
     Ok((total, tx.users_with_emails(rows).await?))
 }
 
@@ -454,17 +449,15 @@ pub(super) async fn admin_list_groups(
     offset: u64,
     limit: u64,
 ) -> StoreResult<(u64, Vec<GroupRecord>)> {
-    let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
-    push_admin_groups_where(&mut count, &PgDialect, tenant_id, search);
-    let total = tx.count(count).await?;
-    if limit == 0 || total <= offset {
-        return Ok((total, Vec::new()));
-    }
-    let mut page: Qb = QueryBuilder::new(format!("SELECT {GROUP_COLS}"));
-    push_admin_groups_where(&mut page, &PgDialect, tenant_id, search);
-    page.push(" ORDER BY r.builtin DESC, r.seq");
-    push_page(&mut page, limit, offset);
-    let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
+    let (total, rows) = tx
+        .paged(&Paged {
+            cols: GROUP_COLS,
+            from_where: &|qb| push_admin_groups_where(qb, &PgDialect, tenant_id, search),
+            order: "r.builtin DESC, r.seq",
+            limit,
+            offset,
+        })
+        .await?;
     Ok((
         total,
         rows.iter().map(group_of).collect::<StoreResult<_>>()?,

@@ -150,4 +150,7 @@ impl Dialect for SqliteDialect {
     fn sort_wrap(&self, x: String, _ty: AttrType) -> String {
         x
     }
+    fn text_holds_nul(&self) -> bool {
+        true
+    }
 }

@@ -29,7 +29,7 @@
 
 mod admins;
 mod copy;
-mod filter;
+pub(crate) mod filter;
 mod rules;
 
 use crate::common::{
@@ -430,6 +430,20 @@ impl SqliteTx {
             qb.build().execute(self.conn()).await.map_err(db_err)?;
         }
         Ok(())
+    }
+
+    /// The total and the rows of a paged listing.
+    async fn paged(&mut self, p: &crate::common::Paged<'_>) -> StoreResult<(u64, Vec<SqliteRow>)> {
+        let mut count: Qb = QueryBuilder::new("");
+        p.count(&mut count);
+        let total = self.count(count).await?;
+        if p.empty(total) {
+            return Ok((total, Vec::new()));
+        }
+        let mut page: Qb = QueryBuilder::new("");
+        p.page(&mut page);
+        let rows = page.build().fetch_all(self.conn()).await.map_err(db_err)?;
+        Ok((total, rows))
     }
 
     async fn count(&mut self, mut qb: Qb) -> StoreResult<u64> {
@@ -1219,10 +1233,6 @@ impl Tx for SqliteTx {
         limit: u64,
     ) -> StoreResult<Vec<Exported>> {
         copy::export_rows(self, table, after, limit).await
-    }
-
-    async fn import_rows(&mut self, rows: &[Exported]) -> StoreResult<()> {
-        copy::import_rows(self, rows).await
     }
 
     async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {

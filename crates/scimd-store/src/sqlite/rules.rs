@@ -10,7 +10,7 @@ use super::filter::SqliteDialect;
 use super::{db_err, get, group_of, SqliteTx, MAX_BINDS};
 use crate::common::{
     backend, count_of, log_search_text, push_admin_groups_where, push_admin_users_where,
-    push_log_where, push_page, source_of, state_of, status_of, GROUP_COLS, LOG_COLS, USER_COLS,
+    push_log_where, source_of, state_of, status_of, Paged, GROUP_COLS, LOG_COLS, USER_COLS,
 };
 use crate::timefmt;
 use scim_proto::filter::fold;
@@ -358,17 +358,15 @@ pub(super) async fn query_log(
     tenant_id: &str,
     q: &LogQuery,
 ) -> StoreResult<(u64, Vec<LogEntry>)> {
-    let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
-    push_log_where(&mut count, &SqliteDialect, tenant_id, q);
-    let total = tx.count(count).await?;
-    if q.limit == 0 || total <= q.offset {
-        return Ok((total, Vec::new()));
-    }
-    let mut page: Qb = QueryBuilder::new(format!("SELECT {LOG_COLS}"));
-    push_log_where(&mut page, &SqliteDialect, tenant_id, q);
-    page.push(" ORDER BY seq DESC");
-    push_page(&mut page, q.limit, q.offset);
-    let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
+    let (total, rows) = tx
+        .paged(&Paged {
+            cols: LOG_COLS,
+            from_where: &|qb| push_log_where(qb, &SqliteDialect, tenant_id, q),
+            order: "seq DESC",
+            limit: q.limit,
+            offset: q.offset,
+        })
+        .await?;
     Ok((total, rows.iter().map(log_of).collect::<StoreResult<_>>()?))
 }
 
@@ -392,17 +390,15 @@ pub(super) async fn admin_list_users(
     offset: u64,
     limit: u64,
 ) -> StoreResult<(u64, Vec<UserRecord>)> {
-    let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
-    push_admin_users_where(&mut count, &SqliteDialect, tenant_id, f);
-    let total = tx.count(count).await?;
-    if limit == 0 || total <= offset {
-        return Ok((total, Vec::new()));
-    }
-    let mut page: Qb = QueryBuilder::new(format!("SELECT {USER_COLS}"));
-    push_admin_users_where(&mut page, &SqliteDialect, tenant_id, f);
-    page.push(" ORDER BY r.seq");
-    push_page(&mut page, limit, offset);
-    let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
+    let (total, rows) = tx
+        .paged(&Paged {
+            cols: USER_COLS,
+            from_where: &|qb| push_admin_users_where(qb, &SqliteDialect, tenant_id, f),
+            order: "r.seq",
+            limit,
+            offset,
+        })
+        .await?;
     Ok((total, tx.users_with_emails(rows).await?))
 }
 
@@ -413,17 +409,15 @@ pub(super) async fn admin_list_groups(
     offset: u64,
     limit: u64,
 ) -> StoreResult<(u64, Vec<GroupRecord>)> {
-    let mut count: Qb = QueryBuilder::new("SELECT COUNT(*)");
-    push_admin_groups_where(&mut count, &SqliteDialect, tenant_id, search);
-    let total = tx.count(count).await?;
-    if limit == 0 || total <= offset {
-        return Ok((total, Vec::new()));
-    }
-    let mut page: Qb = QueryBuilder::new(format!("SELECT {GROUP_COLS}"));
-    push_admin_groups_where(&mut page, &SqliteDialect, tenant_id, search);
-    page.push(" ORDER BY r.builtin DESC, r.seq");
-    push_page(&mut page, limit, offset);
-    let rows = page.build().fetch_all(tx.conn()).await.map_err(db_err)?;
+    let (total, rows) = tx
+        .paged(&Paged {
+            cols: GROUP_COLS,
+            from_where: &|qb| push_admin_groups_where(qb, &SqliteDialect, tenant_id, search),
+            order: "r.builtin DESC, r.seq",
+            limit,
+            offset,
+        })
+        .await?;
     Ok((
         total,
         rows.iter().map(group_of).collect::<StoreResult<_>>()?,

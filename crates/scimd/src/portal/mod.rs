@@ -23,6 +23,7 @@
 //!   shown once after its creation, is never kept by the browser's cache), assets are cached
 //!   for a year (their URLs carry the version).
 
+pub mod admin_cmd;
 pub mod pages;
 
 use crate::server::AppState;
@@ -54,7 +55,8 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// The Content-Security-Policy of every portal response: only this origin's scripts,
 /// styles, images and connections; no inline script or style, no framing, no plugins.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// The version in asset URLs (`/assets/portal.css?v=...`), so a long cache never serves an
@@ -114,13 +116,13 @@ pub fn routes() -> Router<AppState> {
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(CSP),
-    );
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
@@ -253,7 +255,12 @@ pub struct ErrorPage {
 }
 
 /// An error page with `status`; `layout` says whether the navigation shows.
-pub fn error_page(status: StatusCode, mut layout: Layout, heading: &str, message: &str) -> Response {
+pub fn error_page(
+    status: StatusCode,
+    mut layout: Layout,
+    heading: &str,
+    message: &str,
+) -> Response {
     layout.title = heading.to_string();
     let (back_href, back_label) = if layout.signed_in {
         ("/dashboard", "Back to the dashboard")
@@ -518,10 +525,12 @@ pub fn safe_next(next: &str) -> bool {
         && !next.starts_with("/signout")
 }
 
-/// `IntoResponse` for results of page handlers.
+/// The result of a page handler: the page, or an error page (both are responses; the
+/// `Result` lets handlers use `?`).
 pub type Page = Result<Response, Response>;
 
 /// Converts a ready response into a [`Page`].
+#[allow(clippy::result_large_err)] // both variants are responses
 pub fn ok(r: impl IntoResponse) -> Page {
     Ok(r.into_response())
 }
@@ -533,7 +542,10 @@ mod tests {
     #[test]
     fn cookies_parse() {
         let mut h = HeaderMap::new();
-        h.append(COOKIE, HeaderValue::from_static("a=1; scimd_session=abc ; b=2"));
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=1; scimd_session=abc ; b=2"),
+        );
         h.append(COOKIE, HeaderValue::from_static("c=3"));
         assert_eq!(cookie(&h, "scimd_session").as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "c").as_deref(), Some("3"));
@@ -541,7 +553,10 @@ mod tests {
         let v = set_cookie("scimd_session", "x", 60, true);
         let s = v.to_str().unwrap();
         assert!(s.contains("HttpOnly") && s.contains("SameSite=Strict") && s.contains("Secure"));
-        assert!(!set_cookie("a", "b", 0, false).to_str().unwrap().contains("Secure"));
+        assert!(!set_cookie("a", "b", 0, false)
+            .to_str()
+            .unwrap()
+            .contains("Secure"));
     }
 
     #[test]

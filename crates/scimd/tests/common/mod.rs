@@ -126,8 +126,22 @@ fn prune_old_dirs(root: &Path) {
 /// The database URL for a new server in `dir`: a fresh SQLite file, or a fresh PostgreSQL
 /// database when `SCIMD_TEST_DATABASE_URL` is a `postgres://` / `postgresql://` URL.
 fn fresh_database_url(dir: &Path, name: &str) -> String {
-    match std::env::var("SCIMD_TEST_DATABASE_URL") {
-        Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+    fresh_postgres_database(name).unwrap_or_else(|| format!("sqlite://{}/scimd.db", dir.display()))
+}
+
+/// `SCIMD_TEST_DATABASE_URL` when it is a `postgres://` / `postgresql://` URL (the server
+/// and maintenance database test databases are created through).
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("SCIMD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+}
+
+/// Creates a new, empty database `scimd_t_<name>` on the `SCIMD_TEST_DATABASE_URL`
+/// server with `psql` and returns its URL; `None` when no PostgreSQL server is configured.
+pub fn fresh_postgres_database(name: &str) -> Option<String> {
+    match postgres_admin_url() {
+        Some(url) => {
             let db: String = format!("scimd_t_{name}")
                 .chars()
                 .map(|c| {
@@ -149,9 +163,24 @@ fn fresh_database_url(dir: &Path, name: &str) -> String {
                 "CREATE DATABASE {db} failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            replace_db_name(&url, &db)
+            Some(replace_db_name(&url, &db))
         }
-        _ => format!("sqlite://{}/scimd.db", dir.display()),
+        None => None,
+    }
+}
+
+/// Drops the PostgreSQL database `url` names (`WITH (FORCE)`), through the
+/// `SCIMD_TEST_DATABASE_URL` server; errors ignored.
+pub fn drop_postgres_database(url: &str) {
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    if let Some(db) = url.split('?').next().and_then(|u| u.rsplit('/').next()) {
+        let _ = Command::new("psql")
+            .arg(&admin)
+            .args(["-q", "-c"])
+            .arg(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+            .output();
     }
 }
 
@@ -408,22 +437,8 @@ impl Drop for Server {
         // A passing test's server leaves nothing behind; a failing one keeps its logs.
         if self.owns_dir && !std::thread::panicking() {
             let _ = fs::remove_dir_all(&self.dir);
-            if let (Ok(admin), true) = (
-                std::env::var("SCIMD_TEST_DATABASE_URL"),
-                self.database_url.starts_with("postgres"),
-            ) {
-                if let Some(db) = self
-                    .database_url
-                    .split('?')
-                    .next()
-                    .and_then(|u| u.rsplit('/').next())
-                {
-                    let _ = Command::new("psql")
-                        .arg(&admin)
-                        .args(["-q", "-c"])
-                        .arg(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-                        .output();
-                }
+            if self.database_url.starts_with("postgres") {
+                drop_postgres_database(&self.database_url);
             }
         }
     }

@@ -1,0 +1,87 @@
+//! `scimd admin create|reset-password`: manage the portal's administrators from the command
+//! line (the default tenant's). The new password is printed once, alone, on stdout;
+//! messages go to stderr.
+
+use crate::config::Config;
+use clap::Subcommand;
+use scimd_directory::directory::{Directory, DirectoryError};
+use std::process::ExitCode;
+
+/// `scimd admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a portal administrator with a random password, printed once on stdout.
+    Create {
+        /// Sign-in name: letters, digits, '.', '_', '-', '@' (unique ignoring case)
+        #[arg(long)]
+        username: String,
+    },
+    /// Give an administrator a new random password (printed once on stdout) and sign it
+    /// out of every session.
+    ResetPassword {
+        /// The administrator's username
+        #[arg(long)]
+        username: String,
+    },
+}
+
+/// Runs an `admin` subcommand against the configured database's default tenant (the
+/// database must have been initialised by a first `scimd serve`).
+pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
+    let store = crate::server::open_store(&cfg.database).await?;
+    let dir = Directory::new(store, "http://localhost/scim/v2");
+    let tenant = dir.default_tenant_id().await?;
+    let (result, username, what) = match &cmd {
+        AdminCommand::Create { username } => (
+            dir.create_admin(&tenant, username).await,
+            username,
+            "created administrator",
+        ),
+        AdminCommand::ResetPassword { username } => (
+            dir.reset_admin_password(&tenant, username).await,
+            username,
+            "new password for administrator",
+        ),
+    };
+    match result {
+        Ok(password) => {
+            println!("{password}");
+            eprintln!(
+                "{what} '{}'; its password, printed above, is shown only this once",
+                username.trim()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(DirectoryError::Invalid(m)) => {
+            eprintln!("error: {m}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn admin_commands_parse() {
+        let cli = Cli::try_parse_from(["scimd", "admin", "create", "--username", "ops"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Admin(super::AdminCommand::Create { ref username }) if username == "ops"
+        ));
+        let cli = Cli::try_parse_from(["scimd", "admin", "reset-password", "--username", "admin"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Admin(super::AdminCommand::ResetPassword { .. })
+        ));
+        assert!(Cli::try_parse_from(["scimd", "admin", "create"]).is_err());
+        assert_eq!(
+            cli.resolve_config(&Default::default()).unwrap().log_level,
+            "warn"
+        );
+    }
+}

@@ -5,11 +5,10 @@
 //! One pool ([`PgOptions::max_connections`], 10 by default) per process. Every connection
 //! sets `statement_timeout` (30 s unless the URL's `options` set one),
 //! `idle_in_transaction_session_timeout` (60 s) and `application_name=scimd`. TLS to the
-//! database follows the URL's `sslmode`: this build carries no TLS implementation for the
-//! database connection (the crates it needs are not part of the offline build), so
-//! `sslmode=prefer` (the default) connects in clear text and `require` / `verify-*` are
-//! refused with an error saying so; reach a remote database through a TLS tunnel or a
-//! private network.
+//! database (rustls) follows the URL's `sslmode`: `prefer` (the default) encrypts when the
+//! server offers TLS, `require` insists on it without checking the certificate,
+//! `verify-ca` / `verify-full` check it against the system's trusted roots or the URL's
+//! `sslrootcert=FILE`; `disable` never encrypts.
 //!
 //! # Transactions and concurrency
 //!
@@ -59,7 +58,7 @@ use scimd_directory::store::{
     UserRecord, UserState,
 };
 use serde_json::Value;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, PgSslMode};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, QueryBuilder, Row, Transaction};
 use std::collections::HashMap;
@@ -160,9 +159,9 @@ impl PgStore {
     /// `application_name` ...) with [`PgOptions::default`], and applies the pending
     /// migrations of `migrations/postgres`.
     ///
-    /// Errors: `Backend` when the URL does not parse, asks for TLS (`sslmode=require`,
-    /// `verify-ca`, `verify-full`: not built in), the server cannot be reached or refuses
-    /// the login, or a migration fails. Messages never show the password.
+    /// Errors: `Backend` when the URL does not parse, the server cannot be reached, refuses
+    /// the login or fails the TLS that `sslmode` asks for, or a migration fails. Messages
+    /// never show the password.
     pub async fn open(url: &str) -> StoreResult<PgStore> {
         PgStore::open_with(url, &PgOptions::default()).await
     }
@@ -172,16 +171,6 @@ impl PgStore {
         let shown = redacted(url);
         let mut options = PgConnectOptions::from_str(url)
             .map_err(|e| backend(format!("bad PostgreSQL URL {shown}: {e}")))?;
-        if matches!(
-            options.get_ssl_mode(),
-            PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
-        ) {
-            return Err(backend(format!(
-                "{shown} asks for TLS to the database (sslmode={:?}), which this scimd build does not \
-                 include: use sslmode=prefer or disable over a private network, a local socket or a TLS tunnel",
-                options.get_ssl_mode()
-            )));
-        }
         let has_timeout = options
             .get_options()
             .is_some_and(|s| s.contains("statement_timeout"));
@@ -199,6 +188,15 @@ impl PgStore {
         if options.get_application_name().is_none() {
             options = options.application_name("scimd");
         }
+        // One direct connection first: an unreachable server, a refused login or a failed
+        // TLS handshake is reported at once, with its cause, instead of after the pool's
+        // acquire timeout as "pool timed out".
+        use sqlx::{ConnectOptions, Connection};
+        let probe = options
+            .connect()
+            .await
+            .map_err(|e| backend(format!("cannot connect to {shown}: {e}")))?;
+        probe.close().await.ok();
         let pool = PgPoolOptions::new()
             .max_connections(o.max_connections.max(1))
             .min_connections(0)
@@ -1315,13 +1313,47 @@ mod tests {
         assert_eq!(redacted("postgres://db/scimd"), "postgres://db/scimd");
     }
 
+    /// With `sslmode=require` the connection is encrypted (needs a PostgreSQL with TLS on,
+    /// as Debian's clusters are: `SCIMD_TEST_PG_URL`; without it there is nothing to connect
+    /// to and the test says so).
     #[tokio::test]
-    async fn tls_requirement_is_refused_clearly() {
+    async fn sslmode_require_encrypts_the_connection() {
+        let Ok(url) = std::env::var("SCIMD_TEST_PG_URL") else {
+            eprintln!("SCIMD_TEST_PG_URL is not set: no PostgreSQL to check TLS against");
+            return;
+        };
+        // A database of the test's own (the `postgres` database's schema is not ours).
+        let name = format!("scimd_tls_{}", uuid::Uuid::new_v4().simple());
+        let admin = PgPool::connect(&url).await.expect("connect");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let (base, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+        let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
+        let mut own = format!("{base}/{name}?sslmode=require");
+        if !query.is_empty() {
+            own.push('&');
+            own.push_str(query);
+        }
+        let store = PgStore::open(&own)
+            .await
+            .expect("open with sslmode=require");
+        let ssl: bool =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        store.pool.close().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        assert!(ssl, "the connection is encrypted");
         let e = PgStore::open("postgres://u:pw@127.0.0.1:1/db?sslmode=require")
             .await
             .err()
             .unwrap();
-        let m = e.to_string();
-        assert!(m.contains("TLS") && !m.contains("pw@"), "{m}");
+        assert!(!e.to_string().contains("pw@"), "{e}");
     }
 }

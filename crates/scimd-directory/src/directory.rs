@@ -2,6 +2,7 @@
 //! per request.
 
 use crate::store::{Store, TokenScope};
+use scim_proto::schema::ResourceSchema;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -41,6 +42,9 @@ pub struct Rendered {
     pub etag: String,
     /// `meta.location`: the resource's absolute URL.
     pub location: String,
+    /// The resource type it was rendered with (the tenant's, at the time of the request),
+    /// for projecting it without reading the schema again.
+    pub schema: Arc<ResourceSchema>,
 }
 
 /// What first start created (printed once by `scimd serve`).

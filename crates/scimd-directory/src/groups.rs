@@ -151,7 +151,7 @@ impl Directory {
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
-        schema: &ResourceSchema,
+        schema: &Arc<ResourceSchema>,
         groups: &[GroupRecord],
         with_members: bool,
     ) -> ScimResult<Vec<Rendered>> {
@@ -181,6 +181,7 @@ impl Directory {
                     resource: render::group(g, schema, self.base_url(), ms.as_deref()),
                     etag: render::etag(g.version),
                     location: format!("{}/Groups/{}", self.base_url(), g.id),
+                    schema: schema.clone(),
                 }
             })
             .collect())

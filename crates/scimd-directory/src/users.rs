@@ -298,7 +298,7 @@ impl Directory {
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
-        schema: &ResourceSchema,
+        schema: &Arc<ResourceSchema>,
         users: &[UserRecord],
     ) -> ScimResult<Vec<Rendered>> {
         let (mut groups, names) = self.relations(tx, tenant, users).await?;
@@ -311,6 +311,7 @@ impl Directory {
                     resource,
                     etag: render::etag(u.version),
                     location: format!("{}/Users/{}", self.base_url(), u.id),
+                    schema: schema.clone(),
                 }
             })
             .collect())
@@ -319,7 +320,7 @@ impl Directory {
     pub(crate) async fn render_one_user(
         &self,
         tx: &mut dyn Tx,
-        schema: &ResourceSchema,
+        schema: &Arc<ResourceSchema>,
         u: &UserRecord,
     ) -> ScimResult<Rendered> {
         let mut v = self

@@ -166,10 +166,18 @@ fn query_projection(q: &Option<String>) -> Result<(Vec<(String, String)>, Projec
     Ok((pairs, p))
 }
 
-fn project_all(items: &[Rendered], schema: &ResourceSchema, p: &ListParams) -> Vec<Value> {
+/// Projects each item with the resource type it was rendered with.
+fn project_all(items: &[Rendered], p: &ListParams) -> Vec<Value> {
     items
         .iter()
-        .map(|r| project(&r.resource, schema, &p.attributes, &p.excluded_attributes))
+        .map(|r| {
+            project(
+                &r.resource,
+                &r.schema,
+                &p.attributes,
+                &p.excluded_attributes,
+            )
+        })
         .collect()
 }
 
@@ -201,13 +209,8 @@ async fn search_users(
 }
 
 async fn users_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
-    let schema = st.directory.user_schema(c).await?;
     let (total, items) = st.directory.list_users(c, p).await?;
-    Ok(ok_list(
-        total,
-        p.start_index,
-        project_all(&items, &schema, p),
-    ))
+    Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
 
 async fn get_user(
@@ -222,8 +225,7 @@ async fn get_user(
     if unchanged(&headers, &r.etag) {
         return Ok(not_modified(&r.etag));
     }
-    let schema = st.directory.user_schema(&c).await?;
-    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+    Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
 }
 
 async fn create_user(
@@ -234,8 +236,7 @@ async fn create_user(
 ) -> ApiResult {
     let (_, p) = query_projection(&q)?;
     let r = st.directory.create_user(&c, &body).await?;
-    let schema = st.directory.user_schema(&c).await?;
-    Ok(resource_response(StatusCode::CREATED, &r, &schema, &p))
+    Ok(resource_response(StatusCode::CREATED, &r, &r.schema, &p))
 }
 
 async fn replace_user(
@@ -252,8 +253,7 @@ async fn replace_user(
         .directory
         .replace_user(&c, &id, &body, im.as_deref())
         .await?;
-    let schema = st.directory.user_schema(&c).await?;
-    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+    Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
 }
 
 async fn patch_user(
@@ -270,8 +270,7 @@ async fn patch_user(
         .directory
         .patch_user(&c, &id, &body, im.as_deref())
         .await?;
-    let schema = st.directory.user_schema(&c).await?;
-    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+    Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
 }
 
 async fn delete_user(
@@ -309,11 +308,7 @@ async fn groups_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
     let schema = st.directory.group_schema();
     let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded_attributes);
     let (total, items) = st.directory.list_groups(c, p, with_members).await?;
-    Ok(ok_list(
-        total,
-        p.start_index,
-        project_all(&items, &schema, p),
-    ))
+    Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
 
 async fn get_group(
@@ -431,7 +426,6 @@ async fn search_root(
 ) -> ApiResult {
     let p = ListParams::from_search_body(&body)?;
     let dir = &st.directory;
-    let user_schema = dir.user_schema(&c).await?;
     let group_schema = dir.group_schema();
 
     let (users, users_err) = match dir.list_users(&c, &p).await {
@@ -464,8 +458,8 @@ async fn search_root(
         Err(e) => return Err(e.into()),
     };
 
-    let mut resources = project_all(&user_items, &user_schema, &p);
-    resources.extend(project_all(&group_items, &group_schema, &p));
+    let mut resources = project_all(&user_items, &p);
+    resources.extend(project_all(&group_items, &p));
     Ok(ok_list(user_total + group_total, p.start_index, resources))
 }
 

@@ -648,7 +648,7 @@ impl Directory {
                     let ok = u.len() > 4
                         && u.len() <= 200
                         && u[..4].eq_ignore_ascii_case("urn:")
-                        && !u.contains(char::is_whitespace)
+                        && !u.contains(|c: char| c.is_whitespace() || c.is_control())
                         && !u.ends_with(':')
                         && ![USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA].iter().any(|x| x.eq_ignore_ascii_case(u));
                     if !ok {

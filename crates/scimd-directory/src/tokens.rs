@@ -146,6 +146,13 @@ impl Directory {
         scope: TokenScope,
     ) -> Result<String, DirectoryError> {
         let name = name.trim();
+        if name.chars().any(char::is_control) {
+            // NUL and other control characters: no name needs them, and PostgreSQL cannot
+            // store NUL (it would surface as a storage error).
+            return Err(DirectoryError::Invalid(
+                "a token name cannot contain control characters".into(),
+            ));
+        }
         if name.is_empty() || name.chars().count() > 100 {
             return Err(DirectoryError::Invalid(
                 "a token name must be 1 to 100 characters".into(),

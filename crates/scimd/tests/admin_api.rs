@@ -1695,3 +1695,33 @@ async fn log_retention_configuration() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Control characters (NUL above all: PostgreSQL cannot store it) in a token name or the
+/// custom schema URN are a 400 a person can act on, never a storage error, and change
+/// nothing.
+#[tokio::test]
+async fn control_characters_in_names_are_refused() {
+    let srv = Server::start();
+    let a = admin(&srv);
+    let before = a.get("/tokens").await;
+    before.expect(200);
+    let r = a
+        .post("/tokens", &json!({"name": "bad\u{0}name", "scope": "scim"}))
+        .await;
+    let m = expect_admin_error(&r, 400);
+    assert!(m.contains("control characters"), "{m}");
+    let after = a.get("/tokens").await;
+    assert_eq!(before.json(), after.json());
+    let r = a
+        .patch(
+            "/settings",
+            &json!({"customSchemaUrn": "urn:example:\u{0}:2.0:User"}),
+        )
+        .await;
+    expect_admin_error(&r, 400);
+    let s = a.get("/settings").await;
+    assert_eq!(
+        s.json()["customSchemaUrn"],
+        json!("urn:ietf:params:scim:schemas:extension:scimd:2.0:User")
+    );
+}

@@ -69,6 +69,10 @@ pub enum DirectoryError {
     /// A request that cannot be done, with a message a person can act on.
     #[error("{0}")]
     Invalid(String),
+    /// The name is already taken (a live token of that name), with a message a person can
+    /// act on.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// The directory service. Cheap to clone (an `Arc` inside).

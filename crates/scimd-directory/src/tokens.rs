@@ -175,7 +175,7 @@ impl Directory {
         match res {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
-                return Err(DirectoryError::Invalid(format!(
+                return Err(DirectoryError::Conflict(format!(
                     "a token named '{name}' already exists; revoke it first or choose another name"
                 )))
             }

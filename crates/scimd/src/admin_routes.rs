@@ -134,6 +134,7 @@ impl From<DirectoryError> for AdminError {
     fn from(e: DirectoryError) -> Self {
         match e {
             DirectoryError::Invalid(m) => AdminError::bad_request(m),
+            DirectoryError::Conflict(m) => AdminError::new(409, m),
             DirectoryError::Store(s) => {
                 tracing::error!(error = %s, "store error");
                 AdminError::new(
@@ -881,23 +882,13 @@ async fn create_token(
         })?,
     };
     let trimmed = name.trim().to_string();
-    let existing = st.directory.list_tokens(&c.tenant_id).await?;
-    if existing
-        .iter()
-        .any(|t| t.revoked.is_none() && t.name == trimmed)
-    {
-        return Err(duplicate_token(&trimmed));
-    }
     let secret = match st
         .directory
         .create_token(&c.tenant_id, &trimmed, scope)
         .await
     {
         Ok(s) => s,
-        // Lost a race with another request creating the same name.
-        Err(DirectoryError::Invalid(m)) if m.contains("already exists") => {
-            return Err(duplicate_token(&trimmed))
-        }
+        Err(DirectoryError::Conflict(_)) => return Err(duplicate_token(&trimmed)),
         Err(e) => return Err(e.into()),
     };
     let created_at = st

@@ -53,6 +53,7 @@ impl From<DirectoryError> for ApiError {
     fn from(e: DirectoryError) -> Self {
         match e {
             DirectoryError::Invalid(m) => ApiError(ScimError::invalid_value(m)),
+            DirectoryError::Conflict(m) => ApiError(ScimError::uniqueness(m)),
             DirectoryError::Store(s) => {
                 tracing::error!(error = %s, "store error");
                 ApiError(ScimError::internal(

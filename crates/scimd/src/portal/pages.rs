@@ -704,7 +704,7 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
             )
             .await
         }
-        Err(DirectoryError::Invalid(m)) => {
+        Err(DirectoryError::Invalid(m) | DirectoryError::Conflict(m)) => {
             provisioning_page(
                 &st,
                 s,

@@ -1,15 +1,14 @@
 //! Bulk export for `scimd copy` (SQLite side): keyset pages by `seq` (the rowid for tables
 //! without one); row counts.
 
-use super::{db_err, get, group_of, tenant_of, token_of, user_of, SqliteTx};
+use super::{get, group_of, q, tenant_of, token_of, user_of, SqliteTx};
 use crate::common::{clamp, count_of, kind_of, GROUP_COLS, LOG_COLS, USER_COLS};
 use crate::timefmt;
 use scimd_directory::store::{
     AttributeRow, ExportRow, Exported, MembershipRow, StoreResult, Table,
 };
-use sqlx::AssertSqlSafe;
 
-pub(super) async fn export_rows(
+pub(super) fn export_rows(
     tx: &mut SqliteTx,
     table: Table,
     after: i64,
@@ -36,16 +35,11 @@ pub(super) async fn export_rows(
         "SELECT r.{seq} AS export_seq, {cols} FROM {} r WHERE r.{seq} > ? ORDER BY r.{seq} LIMIT ?",
         table.name()
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(after)
-        .bind(clamp(limit))
-        .fetch_all(tx.conn())
-        .await
-        .map_err(db_err)?;
+    let rows = q(sql).bind(after).bind(clamp(limit)).fetch_all(tx.conn())?;
     if table == Table::Users {
         let users = rows.iter().map(user_of).collect::<StoreResult<Vec<_>>>()?;
         let seqs: Vec<i64> = users.iter().map(|(s, _)| *s).collect();
-        let mut emails = tx.emails_of(&seqs).await?;
+        let mut emails = tx.emails_of(&seqs)?;
         return Ok(users
             .into_iter()
             .map(|(seq, mut u)| {
@@ -86,14 +80,10 @@ pub(super) async fn export_rows(
         .collect()
 }
 
-pub(super) async fn table_counts(tx: &mut SqliteTx) -> StoreResult<Vec<(Table, u64)>> {
+pub(super) fn table_counts(tx: &mut SqliteTx) -> StoreResult<Vec<(Table, u64)>> {
     let mut out = Vec::new();
     for t in Table::ALL {
-        let n: i64 =
-            sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", t.name())))
-                .fetch_one(tx.conn())
-                .await
-                .map_err(db_err)?;
+        let n: i64 = q(format!("SELECT COUNT(*) FROM {}", t.name())).scalar(tx.conn())?;
         out.push((t, count_of(n)));
     }
     Ok(out)

@@ -2,31 +2,13 @@
 //! `json_each` and `json_tree` (JSON paths `$."key"`), SQL values typed with `typeof`,
 //! `0` / `1` for booleans, timestamps compared as their stored text.
 
-use crate::filter::{Bind, Dialect, JPath, Sink};
+use crate::filter::{Bind, Dialect, JPath};
 use crate::timefmt;
 use scim_proto::filter::CompareOp;
 use scim_proto::schema::AttrType;
-use sqlx::{QueryBuilder, Sqlite};
 use time::OffsetDateTime;
 
 pub(crate) use crate::filter::{Kind, Translator};
-
-/// The query builder the SQLite store writes into.
-pub(crate) type Qb = QueryBuilder<Sqlite>;
-
-impl Sink for Qb {
-    fn sql(&mut self, s: &str) {
-        self.push(s);
-    }
-    fn bind(&mut self, v: Bind) {
-        match v {
-            Bind::Text(s) => self.push_bind(s),
-            Bind::Int(i) => self.push_bind(i),
-            Bind::Float(f) => self.push_bind(f),
-            Bind::Time(t) => self.push_bind(timefmt::format(t)),
-        };
-    }
-}
 
 /// SQLite's [`Dialect`].
 pub(crate) struct SqliteDialect;

@@ -2,19 +2,28 @@
 //!
 //! # Connections and transactions
 //!
-//! - One **writer** connection (a pool of size 1): write transactions start with
-//!   `BEGIN IMMEDIATE`, so they take the write lock up front and queue for the connection
-//!   in the pool instead of failing on a lock upgrade; `busy_timeout` (10 s) covers other
-//!   processes holding the lock.
-//! - A pool of **reader** connections: read transactions are plain (deferred) `BEGIN`;
-//!   in WAL mode a reader sees one consistent snapshot from its first read on and never
-//!   blocks or is blocked by the writer.
+//! Statements run on `rusqlite` connections in the calling thread (see [`db`] for why not
+//! through sqlx's per-connection worker threads; sqlx still creates and migrates the file).
+//!
+//! - One **writer** connection behind an async mutex: a write transaction holds it from
+//!   `BEGIN IMMEDIATE` (the write lock, taken up front) to `COMMIT` or rollback, so writes
+//!   queue on the mutex instead of failing on a lock upgrade. `busy_timeout` (10 s) covers
+//!   other processes (`scimd admin …`) holding the lock.
+//! - A pool of **reader** connections (at most [`SqliteStore::readers_max`] open at once):
+//!   read transactions are plain (deferred) `BEGIN`; in WAL mode a reader sees one
+//!   consistent snapshot from its first read on and never blocks or is blocked by the writer.
+//! - Statements that can run long (a `COMMIT` that syncs, list and bulk statements that may
+//!   scan) run under [`tokio::task::block_in_place`] on a multi-threaded runtime, so the
+//!   runtime moves its other tasks to another thread meanwhile; point lookups run inline.
 //!
 //! # Durability
 //!
-//! `journal_mode=WAL` with `synchronous=FULL`: the WAL is fsynced at every commit, so a
-//! commit that has returned survives a process kill and a power loss (with `NORMAL` a power
-//! loss could roll back the last commits). `foreign_keys=ON`.
+//! `journal_mode=WAL`. `synchronous` is chosen in the URL (`?synchronous=normal|full`, see
+//! [`Synchronous`]); the default, `normal`, writes every commit to the WAL before the
+//! request is acknowledged, so an acknowledged write survives the process being killed; it
+//! does not fsync at each commit, so an operating-system crash or power loss can roll back
+//! the last commits. `full` fsyncs the WAL at every commit and survives those too, at the
+//! cost measured in docs/performance.md. `foreign_keys=ON`.
 //!
 //! # Layout
 //!
@@ -29,6 +38,7 @@
 
 mod admins;
 mod copy;
+pub(crate) mod db;
 pub(crate) mod filter;
 mod rules;
 
@@ -39,22 +49,24 @@ use crate::common::{
 use crate::filter::Sink;
 use crate::timefmt;
 use async_trait::async_trait;
-use filter::{Kind, Qb, SqliteDialect, Translator};
+pub(crate) use db::{db_err, get, q, Qb, Row};
+use filter::{Kind, SqliteDialect, Translator};
+use rusqlite::{Connection, OpenFlags};
 use scim_proto::filter::fold;
 use scimd_directory::store::{
     AdminUserFilter, AttributeRow, EmailKey, Exported, GroupRecord, ListQuery, LogEntry, LogQuery,
-    MemberKind, MemberRow, Source, Store, StoreError, StoreResult, Table, TenantRow, TokenRow, Tx,
-    UserRecord, UserState,
+    MemberKind, MemberRow, Source, Store, StoreResult, Table, TenantRow, TokenRow, Tx, UserRecord,
+    UserState,
 };
 use serde_json::Value;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::ConnectOptions;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use time::OffsetDateTime;
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 /// Most bound parameters put in one statement by batched calls (IN lists, multi-row inserts).
 const MAX_BINDS: usize = 500;
@@ -62,126 +74,220 @@ const MAX_BINDS: usize = 500;
 /// How long a connection waits for a lock held by another connection or process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The SQLite implementation of [`Store`].
-///
-/// Cheap to clone (two connection pools). Open with [`SqliteStore::open`].
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    writer: SqlitePool,
-    readers: SqlitePool,
-    path: PathBuf,
+/// SQLite page cache of the writer connection, KiB.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
+
+/// SQLite page cache of each reader connection, KiB.
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 128;
+
+/// Runs `f` where it may block for a while: under `block_in_place` on a multi-threaded tokio
+/// runtime (the runtime hands this thread's other tasks to another thread meanwhile),
+/// directly anywhere else (a current-thread runtime, no runtime).
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
 }
 
-/// Maps a database error: a unique-constraint violation becomes `Conflict` naming what is
-/// duplicated (`userName`, `displayName`, `attribute name`, `token name`, `name`, `id`),
-/// anything else `Backend`.
-fn db_err(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e {
-        if d.kind() == sqlx::error::ErrorKind::UniqueViolation {
-            let m = d.message();
-            let what = if m.contains("user_name_folded") {
-                "userName"
-            } else if m.contains("display_name_folded") {
-                "displayName"
-            } else if m.contains("attributes.name_folded") {
-                "attribute name"
-            } else if m.contains("tokens.tenant_id, tokens.name") || m.contains("tokens_live_name")
-            {
-                "token name"
-            } else if m.contains("tokens.secret_sha256") {
-                "token secret"
-            } else if m.contains("tenants.name") {
-                "name"
-            } else if m.contains(".id") {
-                "id"
-            } else {
-                m
-            };
-            return StoreError::Conflict(what.to_string());
+/// The `synchronous` setting of the connections (SQLite's `PRAGMA synchronous`), chosen with
+/// `?synchronous=` in the database URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// `NORMAL` (the default): in WAL mode a commit is written to the WAL file before it
+    /// returns, and the WAL is fsynced at checkpoints. Survives the process being killed; an
+    /// operating-system crash or power loss can roll back the last commits (never corrupt).
+    #[default]
+    Normal,
+    /// `FULL`: the WAL is fsynced at every commit. Survives power loss too; each write waits
+    /// for the disk.
+    Full,
+}
+
+impl Synchronous {
+    /// `normal` / `full`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "normal",
+            Synchronous::Full => "full",
         }
     }
-    StoreError::Backend(e.to_string())
 }
 
-/// The file path of a `sqlite://PATH` URL (also `sqlite:PATH` or a bare path); query
-/// parameters are ignored.
-fn file_path(url_or_path: &str) -> StoreResult<PathBuf> {
+/// What a `sqlite://` URL says: the file and the settings of its query string.
+#[derive(Debug, Clone, PartialEq)]
+struct Location {
+    path: PathBuf,
+    synchronous: Synchronous,
+}
+
+/// Parses `sqlite://PATH[?synchronous=normal|full]` (also `sqlite:PATH` or a bare path).
+/// `mode=…` (sqlx's open mode) is accepted and ignored; any other parameter is an error, so
+/// that a misspelt durability setting is not silently ignored.
+fn location(url_or_path: &str) -> StoreResult<Location> {
     let s = url_or_path.trim();
     let rest = s
         .strip_prefix("sqlite://")
         .or_else(|| s.strip_prefix("sqlite:"))
         .unwrap_or(s);
-    let rest = rest.split('?').next().unwrap_or(rest);
-    if rest.is_empty() || rest == ":memory:" || rest.starts_with(":memory:") {
+    let (file, query) = match rest.split_once('?') {
+        Some((f, q)) => (f, q),
+        None => (rest, ""),
+    };
+    if file.is_empty() || file == ":memory:" || file.starts_with(":memory:") {
         return Err(backend(format!(
             "unsupported SQLite location {url_or_path:?}: give a file, e.g. sqlite:///var/lib/scimd/scimd.db"
         )));
     }
-    Ok(PathBuf::from(rest))
+    let mut synchronous = Synchronous::default();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match (k, v.to_ascii_lowercase().as_str()) {
+            ("synchronous", "normal") => synchronous = Synchronous::Normal,
+            ("synchronous", "full") => synchronous = Synchronous::Full,
+            ("synchronous", _) => {
+                return Err(backend(format!(
+                    "unsupported synchronous={v:?} in the SQLite URL: use synchronous=normal or synchronous=full"
+                )))
+            }
+            ("mode", _) => {}
+            _ => {
+                return Err(backend(format!(
+                    "unknown parameter {k:?} in the SQLite URL {url_or_path:?}: the one supported is synchronous=normal|full"
+                )))
+            }
+        }
+    }
+    Ok(Location {
+        path: PathBuf::from(file),
+        synchronous,
+    })
+}
+
+/// Opens one connection to `path` with the store's settings.
+fn connect(path: &Path, sync: Synchronous, cache_kib: i64) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let c = Connection::open_with_flags(path, flags)
+        .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
+    c.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+    c.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib};",
+        sync.as_str().to_ascii_uppercase()
+    ))
+    .map_err(|e| backend(format!("cannot configure {}: {e}", path.display())))?;
+    c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(c)
+}
+
+/// The SQLite implementation of [`Store`].
+///
+/// Cheap to clone (an `Arc` inside). Open with [`SqliteStore::open`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    synchronous: Synchronous,
+    writer: Arc<tokio::sync::Mutex<Connection>>,
+    /// Idle reader connections.
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per reader connection that may be open.
+    reader_slots: Arc<Semaphore>,
+    readers_max: usize,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .field("synchronous", &self.inner.synchronous)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating it and its parent directories if missing) the database at
     /// `url_or_path` — `sqlite://PATH` (`sqlite:///abs/path.db`, `sqlite://rel/path.db`),
-    /// `sqlite:PATH` or a bare path — and applies the pending migrations of
-    /// `migrations/sqlite`.
+    /// `sqlite:PATH` or a bare path, optionally with `?synchronous=normal|full` (see
+    /// [`Synchronous`]) — and applies the pending migrations of `migrations/sqlite`.
     ///
     /// Errors: `Backend` when the location is not a file (`sqlite::memory:` is refused: the
-    /// store needs several connections to one database), cannot be created or opened, or a
-    /// migration fails.
+    /// store needs several connections to one database), has an unknown URL parameter,
+    /// cannot be created or opened, or a migration fails.
     pub async fn open(url_or_path: &str) -> StoreResult<SqliteStore> {
-        let path = file_path(url_or_path)?;
+        let Location { path, synchronous } = location(url_or_path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| backend(format!("cannot create directory {}: {e}", dir.display())))?;
         }
-        let options = SqliteConnectOptions::new()
+        // sqlx creates the file, switches it to WAL and applies the migrations (its
+        // `_sqlx_migrations` bookkeeping), then closes; the store's own connections follow.
+        let mut migrator = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32768");
-        // The writer first: it switches the file to WAL and migrates before readers connect.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .idle_timeout(None)
-            .connect_with(options.clone())
+            .connect()
             .await
             .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
         sqlx::migrate!("./migrations/sqlite")
-            .run(&writer)
+            .run(&mut migrator)
             .await
             .map_err(|e| backend(format!("migrating {}: {e}", path.display())))?;
-        let readers_max = std::thread::available_parallelism()
-            .map_or(4, |n| n.get())
-            .clamp(4, 16) as u32;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(readers_max)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+        sqlx::Connection::close(migrator)
             .await
-            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| backend(format!("closing {} after migrating: {e}", path.display())))?;
+        let writer = connect(&path, synchronous, WRITER_CACHE_KIB)?;
+        let readers_max = std::thread::available_parallelism()
+            .map_or(4, |n| n.get() * 2)
+            .clamp(4, 16);
         Ok(SqliteStore {
-            writer,
-            readers,
-            path,
+            inner: Arc::new(Inner {
+                path,
+                synchronous,
+                writer: Arc::new(tokio::sync::Mutex::new(writer)),
+                idle: Mutex::new(Vec::new()),
+                reader_slots: Arc::new(Semaphore::new(readers_max)),
+                readers_max,
+            }),
         })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
     }
 
-    /// Closes both pools (waits for connections in use to be returned).
+    /// The `synchronous` setting in force.
+    pub fn synchronous(&self) -> Synchronous {
+        self.inner.synchronous
+    }
+
+    /// How many reader connections may be open at once (twice the CPUs, 4 to 16).
+    pub fn readers_max(&self) -> usize {
+        self.inner.readers_max
+    }
+
+    /// Closes the idle reader connections and checkpoints the WAL into the database file
+    /// (waits for the write transaction in progress, if any). The store stays usable: later
+    /// transactions open connections again.
     pub async fn close(&self) {
-        self.readers.close().await;
-        self.writer.close().await;
+        let idle = std::mem::take(&mut *self.inner.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        drop(idle);
+        let w = self.inner.writer.lock().await;
+        let _ = blocking(|| w.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"));
     }
 
     /// `EXPLAIN QUERY PLAN` of the statement [`Tx::list_users`] (or `list_groups` when
@@ -196,42 +302,93 @@ impl SqliteStore {
         groups: bool,
     ) -> StoreResult<Vec<String>> {
         let kind = if groups { Kind::Groups } else { Kind::Users };
-        let mut explain = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
+        let mut explain = Qb::new("EXPLAIN QUERY PLAN ");
         push_list_query(&mut explain, kind, tenant_id, q, false)?;
-        let rows = explain
-            .build()
-            .fetch_all(&self.readers)
+        let tx = self.reader().await?;
+        let rows = explain.fetch_all(tx.conn())?;
+        rows.iter().map(|r| r.get::<String>("detail")).collect()
+    }
+
+    /// A reader connection (a pooled one, or a new one while fewer than `readers_max` are
+    /// open), in a read transaction.
+    async fn reader(&self) -> StoreResult<SqliteTx> {
+        let permit = self
+            .inner
+            .reader_slots
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(db_err)?;
-        rows.iter()
-            .map(|r| r.try_get::<String, _>("detail").map_err(db_err))
-            .collect()
+            .map_err(|_| backend("the SQLite store is closed"))?;
+        let pooled = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
+        let c = match pooled {
+            Some(c) => c,
+            None => connect(&self.inner.path, self.inner.synchronous, READER_CACHE_KIB)?,
+        };
+        let tx = SqliteTx {
+            conn: Conn::Reader {
+                c: Some(c),
+                store: self.inner.clone(),
+                _permit: permit,
+            },
+            open: false,
+        };
+        let mut tx = tx;
+        tx.conn().execute_batch("BEGIN").map_err(db_err)?;
+        tx.open = true;
+        Ok(tx)
     }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        let tx = self.readers.begin().await.map_err(db_err)?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(self.reader().await?))
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        let tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
-        Ok(Box::new(SqliteTx { tx }))
+        let guard = self.inner.writer.clone().lock_owned().await;
+        // Without contention from another process the lock is free: take it without waiting;
+        // otherwise wait (up to the busy timeout) off the async worker.
+        let c: &Connection = &guard;
+        c.busy_timeout(Duration::ZERO).map_err(db_err)?;
+        let first = c.execute_batch("BEGIN IMMEDIATE");
+        c.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+        if let Err(e) = first {
+            let busy = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::DatabaseBusy);
+            if !busy {
+                return Err(db_err(e));
+            }
+            blocking(|| c.execute_batch("BEGIN IMMEDIATE")).map_err(db_err)?;
+        }
+        Ok(Box::new(SqliteTx {
+            conn: Conn::Writer(guard),
+            open: true,
+        }))
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.readers)
-            .await
-            .map_err(db_err)?;
+        let tx = self.reader().await?;
+        q("SELECT 1").scalar::<i64>(tx.conn())?;
         Ok(())
     }
+}
+
+/// The connection a transaction runs on.
+enum Conn {
+    /// A reader, returned to the pool when the transaction ends.
+    Reader {
+        c: Option<Connection>,
+        store: Arc<Inner>,
+        _permit: OwnedSemaphorePermit,
+    },
+    /// The writer, held for the whole transaction.
+    Writer(OwnedMutexGuard<Connection>),
 }
 
 /// A transaction of a [`SqliteStore`]. Dropping it without `commit` rolls back.
@@ -240,19 +397,39 @@ impl Store for SqliteStore {
 /// fail with `SQLITE_BUSY` when another writer committed since the snapshot was taken):
 /// write in transactions from [`Store::write`].
 pub struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    conn: Conn,
+    /// A transaction is open (`BEGIN` ran, neither `COMMIT` nor `ROLLBACK` yet).
+    open: bool,
+}
+
+impl SqliteTx {
+    fn conn(&self) -> &Connection {
+        match &self.conn {
+            Conn::Reader { c, .. } => c.as_ref().expect("a reader transaction has a connection"),
+            Conn::Writer(g) => g,
+        }
+    }
+
+    fn is_writer(&self) -> bool {
+        matches!(self.conn, Conn::Writer(_))
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        let rolled_back = !self.open || self.conn().execute_batch("ROLLBACK").is_ok();
+        if let Conn::Reader { c, store, .. } = &mut self.conn {
+            // A connection whose transaction could not be ended is closed, not reused.
+            if let (Some(c), true) = (c.take(), rolled_back) {
+                store.idle.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
 // Row mapping
 // ---------------------------------------------------------------------------------------
-
-fn get<'r, T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>>(
-    row: &'r SqliteRow,
-    col: &str,
-) -> StoreResult<T> {
-    row.try_get(col).map_err(db_err)
-}
 
 fn json_of(s: &str, what: &str) -> StoreResult<Value> {
     serde_json::from_str(s).map_err(|e| backend(format!("bad stored {what} JSON: {e}")))
@@ -262,7 +439,7 @@ fn json_text(v: &Value) -> String {
     v.to_string()
 }
 
-fn tenant_of(row: &SqliteRow) -> StoreResult<TenantRow> {
+fn tenant_of(row: &Row) -> StoreResult<TenantRow> {
     Ok(TenantRow {
         id: get(row, "id")?,
         name: get(row, "name")?,
@@ -271,7 +448,7 @@ fn tenant_of(row: &SqliteRow) -> StoreResult<TenantRow> {
     })
 }
 
-fn token_of(row: &SqliteRow) -> StoreResult<TokenRow> {
+fn token_of(row: &Row) -> StoreResult<TokenRow> {
     Ok(TokenRow {
         id: get(row, "id")?,
         tenant_id: get(row, "tenant_id")?,
@@ -285,7 +462,7 @@ fn token_of(row: &SqliteRow) -> StoreResult<TokenRow> {
 }
 
 /// A user row without its emails, and its `seq`.
-fn user_of(row: &SqliteRow) -> StoreResult<(i64, UserRecord)> {
+fn user_of(row: &Row) -> StoreResult<(i64, UserRecord)> {
     Ok((
         get(row, "seq")?,
         UserRecord {
@@ -306,7 +483,7 @@ fn user_of(row: &SqliteRow) -> StoreResult<(i64, UserRecord)> {
     ))
 }
 
-fn group_of(row: &SqliteRow) -> StoreResult<GroupRecord> {
+fn group_of(row: &Row) -> StoreResult<GroupRecord> {
     Ok(GroupRecord {
         id: get(row, "id")?,
         tenant_id: get(row, "tenant_id")?,
@@ -322,7 +499,7 @@ fn group_of(row: &SqliteRow) -> StoreResult<GroupRecord> {
     })
 }
 
-fn member_of(row: &SqliteRow) -> StoreResult<MemberRow> {
+fn member_of(row: &Row) -> StoreResult<MemberRow> {
     Ok(MemberRow {
         id: get(row, "member_id")?,
         kind: kind_of(&get::<String>(row, "member_kind")?),
@@ -354,29 +531,66 @@ fn push_list_query(
 }
 
 fn list_query(kind: Kind, tenant_id: &str, q: &ListQuery<'_>, count: bool) -> StoreResult<Qb> {
-    let mut qb = QueryBuilder::new("");
+    let mut qb = Qb::new("");
     push_list_query(&mut qb, kind, tenant_id, q, count)?;
     Ok(qb)
 }
 
-impl SqliteTx {
-    fn conn(&mut self) -> &mut sqlx::SqliteConnection {
-        &mut self.tx
+/// Whether the list query `q` finds its rows through a unique or near-unique index (an `eq`
+/// on `id`, `userName`, `externalId`, `displayName` or an email value, possibly under `and`),
+/// so that it runs in microseconds whatever the size of the directory and need not leave
+/// the async worker.
+fn is_point_lookup(q: &ListQuery<'_>) -> bool {
+    use scim_proto::filter::{CompareOp, Filter};
+    fn point(f: &Filter) -> bool {
+        match f {
+            Filter::Compare { path, op, .. } if *op == CompareOp::Eq && core(path) => {
+                let name = path.attr.to_ascii_lowercase();
+                match path.sub_attr.as_deref().map(str::to_ascii_lowercase) {
+                    None => matches!(
+                        name.as_str(),
+                        "id" | "username" | "externalid" | "displayname"
+                    ),
+                    Some(sub) => name == "emails" && sub == "value",
+                }
+            }
+            Filter::ValuePath { attr, filter } => {
+                core(attr) && attr.attr.eq_ignore_ascii_case("emails") && point_in_value(filter)
+            }
+            Filter::And(a, b) => point(a) || point(b),
+            _ => false,
+        }
     }
+    /// No schema URN, or the core User or Group schema's.
+    fn core(p: &scim_proto::path::AttrPath) -> bool {
+        p.uri.as_deref().is_none_or(|u| {
+            u.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:User")
+                || u.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:Group")
+        })
+    }
+    fn point_in_value(f: &Filter) -> bool {
+        match f {
+            Filter::Compare { path, op, .. } => {
+                *op == CompareOp::Eq && path.attr.eq_ignore_ascii_case("value")
+            }
+            Filter::And(a, b) => point_in_value(a) || point_in_value(b),
+            _ => false,
+        }
+    }
+    q.offset < 1000 && q.filter.is_some_and(point)
+}
 
+impl SqliteTx {
     /// Emails of users by `seq`, in insertion order.
-    async fn emails_of(&mut self, seqs: &[i64]) -> StoreResult<HashMap<i64, Vec<EmailKey>>> {
+    fn emails_of(&self, seqs: &[i64]) -> StoreResult<HashMap<i64, Vec<EmailKey>>> {
         let mut out: HashMap<i64, Vec<EmailKey>> = HashMap::new();
         for chunk in seqs.chunks(MAX_BINDS) {
-            let mut qb: Qb =
-                QueryBuilder::new("SELECT user_seq, value_folded, kind, is_primary FROM user_emails WHERE user_seq IN (");
-            let mut sep = qb.separated(", ");
-            for s in chunk {
-                sep.push_bind(*s);
-            }
+            let mut qb = Qb::new(
+                "SELECT user_seq, value_folded, kind, is_primary FROM user_emails WHERE user_seq IN (",
+            );
+            qb.push_binds(chunk.iter().copied());
             qb.push(") ORDER BY rowid");
-            let rows = qb.build().fetch_all(self.conn()).await.map_err(db_err)?;
-            for row in rows {
+            for row in qb.fetch_all(self.conn())? {
                 out.entry(get(&row, "user_seq")?)
                     .or_default()
                     .push(EmailKey {
@@ -390,10 +604,10 @@ impl SqliteTx {
     }
 
     /// Users of `rows` with their emails.
-    async fn users_with_emails(&mut self, rows: Vec<SqliteRow>) -> StoreResult<Vec<UserRecord>> {
+    fn users_with_emails(&self, rows: Vec<Row>) -> StoreResult<Vec<UserRecord>> {
         let users = rows.iter().map(user_of).collect::<StoreResult<Vec<_>>>()?;
         let seqs: Vec<i64> = users.iter().map(|(s, _)| *s).collect();
-        let mut emails = self.emails_of(&seqs).await?;
+        let mut emails = self.emails_of(&seqs)?;
         Ok(users
             .into_iter()
             .map(|(seq, mut u)| {
@@ -403,111 +617,126 @@ impl SqliteTx {
             .collect())
     }
 
-    async fn one_user(&mut self, row: Option<SqliteRow>) -> StoreResult<Option<UserRecord>> {
+    fn one_user(&self, row: Option<Row>) -> StoreResult<Option<UserRecord>> {
         match row {
             None => Ok(None),
-            Some(row) => Ok(self.users_with_emails(vec![row]).await?.pop()),
+            Some(row) => Ok(self.users_with_emails(vec![row])?.pop()),
         }
     }
 
-    async fn insert_emails(
-        &mut self,
-        tenant_id: &str,
-        seq: i64,
-        emails: &[EmailKey],
-    ) -> StoreResult<()> {
+    fn insert_emails(&self, tenant_id: &str, seq: i64, emails: &[EmailKey]) -> StoreResult<()> {
         for chunk in emails.chunks(MAX_BINDS / 5) {
-            let mut qb: Qb = QueryBuilder::new(
-                "INSERT INTO user_emails (tenant_id, user_seq, value_folded, kind, is_primary) ",
+            let mut qb = Qb::new(
+                "INSERT INTO user_emails (tenant_id, user_seq, value_folded, kind, is_primary) VALUES ",
             );
-            qb.push_values(chunk, |mut b, e| {
-                b.push_bind(tenant_id.to_string())
+            for (i, e) in chunk.iter().enumerate() {
+                qb.push(if i == 0 { "(" } else { ", (" });
+                qb.push_bind(tenant_id)
+                    .push(", ")
                     .push_bind(seq)
-                    .push_bind(e.value_folded.clone())
-                    .push_bind(e.kind.clone())
-                    .push_bind(i64::from(e.primary));
-            });
-            qb.build().execute(self.conn()).await.map_err(db_err)?;
+                    .push(", ")
+                    .push_bind(&e.value_folded)
+                    .push(", ")
+                    .push_bind(&e.kind)
+                    .push(", ")
+                    .push_bind(i64::from(e.primary))
+                    .push(")");
+            }
+            qb.execute(self.conn())?;
         }
         Ok(())
     }
 
-    /// The total and the rows of a paged listing.
-    async fn paged(&mut self, p: &crate::common::Paged<'_>) -> StoreResult<(u64, Vec<SqliteRow>)> {
-        let mut count: Qb = QueryBuilder::new("");
-        p.count(&mut count);
-        let total = self.count(count).await?;
-        if p.empty(total) {
-            return Ok((total, Vec::new()));
-        }
-        let mut page: Qb = QueryBuilder::new("");
-        p.page(&mut page);
-        let rows = page.build().fetch_all(self.conn()).await.map_err(db_err)?;
-        Ok((total, rows))
+    /// The total and the rows of a paged listing (may scan: runs off the async worker).
+    fn paged(&self, p: &crate::common::Paged<'_>) -> StoreResult<(u64, Vec<Row>)> {
+        blocking(|| {
+            let mut count = Qb::new("");
+            p.count(&mut count);
+            let total = self.count(&count)?;
+            if p.empty(total) {
+                return Ok((total, Vec::new()));
+            }
+            let mut page = Qb::new("");
+            p.page(&mut page);
+            Ok((total, page.fetch_all(self.conn())?))
+        })
     }
 
-    async fn count(&mut self, mut qb: Qb) -> StoreResult<u64> {
-        let n: i64 = qb
-            .build_query_scalar()
-            .fetch_one(self.conn())
-            .await
-            .map_err(db_err)?;
+    fn count(&self, qb: &Qb) -> StoreResult<u64> {
+        let n: i64 = qb.scalar(self.conn())?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// A list query's total and page: inline for point lookups, off the async worker
+    /// otherwise.
+    fn list(&self, kind: Kind, tenant_id: &str, q: &ListQuery<'_>) -> StoreResult<(u64, Vec<Row>)> {
+        let run = || {
+            let total = self.count(&list_query(kind, tenant_id, q, true)?)?;
+            if q.limit == 0 || total <= q.offset {
+                return Ok((total, Vec::new()));
+            }
+            let rows = list_query(kind, tenant_id, q, false)?.fetch_all(self.conn())?;
+            Ok((total, rows))
+        };
+        if is_point_lookup(q) {
+            run()
+        } else {
+            blocking(run)
+        }
     }
 }
 
 #[async_trait]
 impl Tx for SqliteTx {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await.map_err(db_err)
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        // A writer's COMMIT may sync the WAL (synchronous=full) or checkpoint: off the worker.
+        let done = if self.is_writer() {
+            blocking(|| self.conn().execute_batch("COMMIT"))
+        } else {
+            self.conn().execute_batch("COMMIT")
+        };
+        done.map_err(db_err)?;
+        self.open = false;
+        Ok(())
     }
 
     // ---- tenants
 
     async fn list_tenants(&mut self) -> StoreResult<Vec<TenantRow>> {
-        let rows =
-            sqlx::query("SELECT id, name, settings, created FROM tenants ORDER BY created, rowid")
-                .fetch_all(self.conn())
-                .await
-                .map_err(db_err)?;
+        let rows = q("SELECT id, name, settings, created FROM tenants ORDER BY created, rowid")
+            .fetch_all(self.conn())?;
         rows.iter().map(tenant_of).collect()
     }
 
     async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()> {
-        sqlx::query("INSERT INTO tenants (id, name, settings, created) VALUES (?, ?, ?, ?)")
+        q("INSERT INTO tenants (id, name, settings, created) VALUES (?, ?, ?, ?)")
             .bind(&t.id)
             .bind(&t.name)
             .bind(json_text(&t.settings))
             .bind(timefmt::format(t.created))
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
+            .execute(self.conn())?;
         Ok(())
     }
 
     async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>> {
-        let row = sqlx::query("SELECT id, name, settings, created FROM tenants WHERE id = ?")
+        let row = q("SELECT id, name, settings, created FROM tenants WHERE id = ?")
             .bind(id)
-            .fetch_optional(self.conn())
-            .await
-            .map_err(db_err)?;
+            .fetch_optional(self.conn())?;
         row.as_ref().map(tenant_of).transpose()
     }
 
     async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()> {
-        sqlx::query("UPDATE tenants SET settings = ? WHERE id = ?")
+        q("UPDATE tenants SET settings = ? WHERE id = ?")
             .bind(json_text(settings))
             .bind(id)
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
+            .execute(self.conn())?;
         Ok(())
     }
 
     // ---- tokens
 
     async fn insert_token(&mut self, t: &TokenRow) -> StoreResult<()> {
-        sqlx::query(
+        q(
             "INSERT INTO tokens (id, tenant_id, name, scope, secret_sha256, created, last_used, revoked) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -519,33 +748,27 @@ impl Tx for SqliteTx {
         .bind(timefmt::format(t.created))
         .bind(timefmt::format_opt(t.last_used))
         .bind(timefmt::format_opt(t.revoked))
-        .execute(self.conn())
-        .await
-        .map_err(db_err)?;
+        .execute(self.conn())?;
         Ok(())
     }
 
     async fn token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<TokenRow>> {
-        let row = sqlx::query(
+        let row = q(
             "SELECT id, tenant_id, name, scope, secret_sha256, created, last_used, revoked FROM tokens \
              WHERE secret_sha256 = ?",
         )
         .bind(sha256)
-        .fetch_optional(self.conn())
-        .await
-        .map_err(db_err)?;
+        .fetch_optional(self.conn())?;
         row.as_ref().map(token_of).transpose()
     }
 
     async fn list_tokens(&mut self, tenant_id: &str) -> StoreResult<Vec<TokenRow>> {
-        let rows = sqlx::query(
+        let rows = q(
             "SELECT id, tenant_id, name, scope, secret_sha256, created, last_used, revoked FROM tokens \
              WHERE tenant_id = ? ORDER BY created, rowid",
         )
         .bind(tenant_id)
-        .fetch_all(self.conn())
-        .await
-        .map_err(db_err)?;
+        .fetch_all(self.conn())?;
         rows.iter().map(token_of).collect()
     }
 
@@ -555,40 +778,34 @@ impl Tx for SqliteTx {
         name: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let done = q(
             "UPDATE tokens SET revoked = ? WHERE tenant_id = ? AND name = ? AND revoked IS NULL",
         )
         .bind(timefmt::format(at))
         .bind(tenant_id)
         .bind(name)
-        .execute(self.conn())
-        .await
-        .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+        .execute(self.conn())?;
+        Ok(done > 0)
     }
 
     async fn touch_token(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
-        sqlx::query("UPDATE tokens SET last_used = ? WHERE id = ?")
+        q("UPDATE tokens SET last_used = ? WHERE id = ?")
             .bind(timefmt::format(at))
             .bind(id)
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
+            .execute(self.conn())?;
         Ok(())
     }
 
     // ---- users
 
     async fn get_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = q(format!(
             "SELECT {USER_COLS} FROM users r WHERE r.id = ? AND r.tenant_id = ?"
-        )))
+        ))
         .bind(id)
         .bind(tenant_id)
-        .fetch_optional(self.conn())
-        .await
-        .map_err(db_err)?;
-        self.one_user(row).await
+        .fetch_optional(self.conn())?;
+        self.one_user(row)
     }
 
     async fn user_by_user_name(
@@ -596,19 +813,17 @@ impl Tx for SqliteTx {
         tenant_id: &str,
         user_name: &str,
     ) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = q(format!(
             "SELECT {USER_COLS} FROM users r WHERE r.tenant_id = ? AND r.user_name_folded = ?"
-        )))
+        ))
         .bind(tenant_id)
         .bind(fold(user_name))
-        .fetch_optional(self.conn())
-        .await
-        .map_err(db_err)?;
-        self.one_user(row).await
+        .fetch_optional(self.conn())?;
+        self.one_user(row)
     }
 
     async fn insert_user(&mut self, u: &UserRecord) -> StoreResult<()> {
-        let seq: i64 = sqlx::query_scalar(
+        let seq: i64 = q(
             "INSERT INTO users (id, tenant_id, user_name, user_name_folded, external_id, display_name, state, source, \
              version, created, last_modified, doc, doc_folded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              RETURNING seq",
@@ -626,14 +841,12 @@ impl Tx for SqliteTx {
         .bind(timefmt::format(u.last_modified))
         .bind(json_text(&u.doc))
         .bind(json_text(&u.doc_folded))
-        .fetch_one(self.conn())
-        .await
-        .map_err(db_err)?;
-        self.insert_emails(&u.tenant_id, seq, &u.emails).await
+        .scalar(self.conn())?;
+        self.insert_emails(&u.tenant_id, seq, &u.emails)
     }
 
     async fn update_user(&mut self, u: &UserRecord) -> StoreResult<()> {
-        let seq: Option<i64> = sqlx::query_scalar(
+        let seq: Option<i64> = q(
             "UPDATE users SET user_name = ?, user_name_folded = ?, external_id = ?, display_name = ?, state = ?, \
              source = ?, version = ?, created = ?, last_modified = ?, doc = ?, doc_folded = ? \
              WHERE id = ? AND tenant_id = ? RETURNING seq",
@@ -651,39 +864,31 @@ impl Tx for SqliteTx {
         .bind(json_text(&u.doc_folded))
         .bind(&u.id)
         .bind(&u.tenant_id)
-        .fetch_optional(self.conn())
-        .await
-        .map_err(db_err)?;
+        .scalar_optional(self.conn())?;
         let seq = seq.ok_or_else(|| {
             backend(format!(
                 "update_user: no user {} in tenant {}",
                 u.id, u.tenant_id
             ))
         })?;
-        sqlx::query("DELETE FROM user_emails WHERE user_seq = ?")
+        q("DELETE FROM user_emails WHERE user_seq = ?")
             .bind(seq)
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
-        self.insert_emails(&u.tenant_id, seq, &u.emails).await
+            .execute(self.conn())?;
+        self.insert_emails(&u.tenant_id, seq, &u.emails)
     }
 
     async fn delete_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM users WHERE id = ? AND tenant_id = ?")
+        let done = q("DELETE FROM users WHERE id = ? AND tenant_id = ?")
             .bind(id)
             .bind(tenant_id)
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
+            .execute(self.conn())?;
+        if done == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM group_members WHERE member_id = ? AND tenant_id = ?")
+        q("DELETE FROM group_members WHERE member_id = ? AND tenant_id = ?")
             .bind(id)
             .bind(tenant_id)
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
+            .execute(self.conn())?;
         Ok(true)
     }
 
@@ -692,15 +897,8 @@ impl Tx for SqliteTx {
         tenant_id: &str,
         q: &ListQuery<'_>,
     ) -> StoreResult<(u64, Vec<UserRecord>)> {
-        let total = self
-            .count(list_query(Kind::Users, tenant_id, q, true)?)
-            .await?;
-        if q.limit == 0 || total <= q.offset {
-            return Ok((total, Vec::new()));
-        }
-        let mut qb = list_query(Kind::Users, tenant_id, q, false)?;
-        let rows = qb.build().fetch_all(self.conn()).await.map_err(db_err)?;
-        Ok((total, self.users_with_emails(rows).await?))
+        let (total, rows) = self.list(Kind::Users, tenant_id, q)?;
+        Ok((total, self.users_with_emails(rows)?))
     }
 
     async fn user_names(
@@ -711,15 +909,12 @@ impl Tx for SqliteTx {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(MAX_BINDS - 1) {
             let mut qb: Qb =
-                QueryBuilder::new("SELECT id, display_name AS name FROM users WHERE tenant_id = ");
+                Qb::new("SELECT id, display_name AS name FROM users WHERE tenant_id = ");
             qb.push_bind(tenant_id.to_string());
             qb.push(" AND id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.clone());
-            }
+            qb.push_binds(chunk.iter());
             qb.push(") ORDER BY seq");
-            for row in qb.build().fetch_all(self.conn()).await.map_err(db_err)? {
+            for row in qb.fetch_all(self.conn())? {
                 out.push((get(&row, "id")?, get(&row, "name")?));
             }
         }
@@ -733,18 +928,15 @@ impl Tx for SqliteTx {
     ) -> StoreResult<Vec<(String, String, String)>> {
         let mut out = Vec::new();
         for chunk in user_ids.chunks(MAX_BINDS - 1) {
-            let mut qb: Qb = QueryBuilder::new(
+            let mut qb: Qb = Qb::new(
                 "SELECT gm.member_id, g.id, g.display_name FROM group_members gm JOIN groups g ON g.id = gm.group_id \
                  WHERE g.builtin = 0 AND g.tenant_id = ",
             );
             qb.push_bind(tenant_id.to_string());
             qb.push(" AND gm.member_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.clone());
-            }
+            qb.push_binds(chunk.iter());
             qb.push(") ORDER BY gm.member_id, g.display_name_folded, g.seq");
-            for row in qb.build().fetch_all(self.conn()).await.map_err(db_err)? {
+            for row in qb.fetch_all(self.conn())? {
                 out.push((
                     get(&row, "member_id")?,
                     get(&row, "id")?,
@@ -758,14 +950,12 @@ impl Tx for SqliteTx {
     // ---- groups
 
     async fn get_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<GroupRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = q(format!(
             "SELECT {GROUP_COLS} FROM groups r WHERE r.id = ? AND r.tenant_id = ?"
-        )))
+        ))
         .bind(id)
         .bind(tenant_id)
-        .fetch_optional(self.conn())
-        .await
-        .map_err(db_err)?;
+        .fetch_optional(self.conn())?;
         row.as_ref().map(group_of).transpose()
     }
 
@@ -774,19 +964,17 @@ impl Tx for SqliteTx {
         tenant_id: &str,
         name: &str,
     ) -> StoreResult<Option<GroupRecord>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = q(format!(
             "SELECT {GROUP_COLS} FROM groups r WHERE r.tenant_id = ? AND r.display_name_folded = ?"
-        )))
+        ))
         .bind(tenant_id)
         .bind(fold(name))
-        .fetch_optional(self.conn())
-        .await
-        .map_err(db_err)?;
+        .fetch_optional(self.conn())?;
         row.as_ref().map(group_of).transpose()
     }
 
     async fn insert_group(&mut self, g: &GroupRecord) -> StoreResult<()> {
-        sqlx::query(
+        q(
             "INSERT INTO groups (id, tenant_id, display_name, display_name_folded, external_id, source, builtin, \
              version, created, last_modified, doc, doc_folded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -802,14 +990,12 @@ impl Tx for SqliteTx {
         .bind(timefmt::format(g.last_modified))
         .bind(json_text(&g.doc))
         .bind(json_text(&g.doc_folded))
-        .execute(self.conn())
-        .await
-        .map_err(db_err)?;
+        .execute(self.conn())?;
         Ok(())
     }
 
     async fn update_group(&mut self, g: &GroupRecord) -> StoreResult<()> {
-        let done = sqlx::query(
+        let done = q(
             "UPDATE groups SET display_name = ?, display_name_folded = ?, external_id = ?, source = ?, builtin = ?, \
              version = ?, created = ?, last_modified = ?, doc = ?, doc_folded = ? WHERE id = ? AND tenant_id = ?",
         )
@@ -825,10 +1011,8 @@ impl Tx for SqliteTx {
         .bind(json_text(&g.doc_folded))
         .bind(&g.id)
         .bind(&g.tenant_id)
-        .execute(self.conn())
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
+        .execute(self.conn())?;
+        if done == 0 {
             return Err(backend(format!(
                 "update_group: no group {} in tenant {}",
                 g.id, g.tenant_id
@@ -839,21 +1023,17 @@ impl Tx for SqliteTx {
 
     async fn delete_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool> {
         // Its own membership rows go by ON DELETE CASCADE; memberships of it in other groups here.
-        let done = sqlx::query("DELETE FROM groups WHERE id = ? AND tenant_id = ?")
+        let done = q("DELETE FROM groups WHERE id = ? AND tenant_id = ?")
             .bind(id)
             .bind(tenant_id)
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
+            .execute(self.conn())?;
+        if done == 0 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM group_members WHERE member_id = ? AND tenant_id = ?")
+        q("DELETE FROM group_members WHERE member_id = ? AND tenant_id = ?")
             .bind(id)
             .bind(tenant_id)
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
+            .execute(self.conn())?;
         Ok(true)
     }
 
@@ -862,14 +1042,7 @@ impl Tx for SqliteTx {
         tenant_id: &str,
         q: &ListQuery<'_>,
     ) -> StoreResult<(u64, Vec<GroupRecord>)> {
-        let total = self
-            .count(list_query(Kind::Groups, tenant_id, q, true)?)
-            .await?;
-        if q.limit == 0 || total <= q.offset {
-            return Ok((total, Vec::new()));
-        }
-        let mut qb = list_query(Kind::Groups, tenant_id, q, false)?;
-        let rows = qb.build().fetch_all(self.conn()).await.map_err(db_err)?;
+        let (total, rows) = self.list(Kind::Groups, tenant_id, q)?;
         Ok((
             total,
             rows.iter().map(group_of).collect::<StoreResult<_>>()?,
@@ -883,19 +1056,12 @@ impl Tx for SqliteTx {
     ) -> StoreResult<Vec<String>> {
         let mut out = Vec::new();
         for chunk in ids.chunks(MAX_BINDS - 1) {
-            let mut qb: Qb = QueryBuilder::new("SELECT id FROM groups WHERE tenant_id = ");
+            let mut qb: Qb = Qb::new("SELECT id FROM groups WHERE tenant_id = ");
             qb.push_bind(tenant_id.to_string());
             qb.push(" AND id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.clone());
-            }
+            qb.push_binds(chunk.iter());
             qb.push(") ORDER BY seq");
-            let ids: Vec<String> = qb
-                .build_query_scalar()
-                .fetch_all(self.conn())
-                .await
-                .map_err(db_err)?;
+            let ids: Vec<String> = qb.scalars(self.conn())?;
             out.extend(ids);
         }
         Ok(out)
@@ -909,18 +1075,16 @@ impl Tx for SqliteTx {
         limit: Option<u64>,
     ) -> StoreResult<Vec<MemberRow>> {
         // Page on the (group_id, seq) index first, then look up display names for that page only.
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = q(format!(
             "SELECT {MEMBER_COLS} FROM (SELECT seq, group_id, member_id, member_kind FROM group_members \
              WHERE group_id = (SELECT id FROM groups WHERE id = ? AND tenant_id = ?) \
              ORDER BY seq LIMIT ? OFFSET ?) gm ORDER BY gm.seq"
-        )))
+        ))
         .bind(group_id)
         .bind(tenant_id)
         .bind(limit.map_or(-1, clamp))
         .bind(clamp(offset))
-        .fetch_all(self.conn())
-        .await
-        .map_err(db_err)?;
+        .fetch_all(self.conn())?;
         rows.iter().map(member_of).collect()
     }
 
@@ -931,17 +1095,14 @@ impl Tx for SqliteTx {
     ) -> StoreResult<Vec<(String, MemberRow)>> {
         let mut out = Vec::new();
         for chunk in group_ids.chunks(MAX_BINDS - 1) {
-            let mut qb: Qb = QueryBuilder::new(format!(
+            let mut qb: Qb = Qb::new(format!(
                 "SELECT {MEMBER_COLS} FROM group_members gm WHERE gm.tenant_id = "
             ));
             qb.push_bind(tenant_id.to_string());
             qb.push(" AND gm.group_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.clone());
-            }
+            qb.push_binds(chunk.iter());
             qb.push(") ORDER BY gm.group_id, gm.seq");
-            for row in qb.build().fetch_all(self.conn()).await.map_err(db_err)? {
+            for row in qb.fetch_all(self.conn())? {
                 out.push((get(&row, "group_id")?, member_of(&row)?));
             }
         }
@@ -949,14 +1110,12 @@ impl Tx for SqliteTx {
     }
 
     async fn count_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = q(
             "SELECT COUNT(*) FROM group_members WHERE group_id = (SELECT id FROM groups WHERE id = ? AND tenant_id = ?)",
         )
         .bind(group_id)
         .bind(tenant_id)
-        .fetch_one(self.conn())
-        .await
-        .map_err(db_err)?;
+        .scalar(self.conn())?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -969,29 +1128,23 @@ impl Tx for SqliteTx {
         let mut added = 0;
         // Two binds per member plus two for the statement.
         for chunk in members.chunks((MAX_BINDS - 2) / 2) {
-            let mut qb: Qb = QueryBuilder::new(
+            let mut qb: Qb = Qb::new(
                 "INSERT INTO group_members (tenant_id, group_id, member_id, member_kind) SELECT ",
             );
             qb.push_bind(tenant_id.to_string());
             qb.push(", ");
             qb.push_bind(group_id.to_string());
             qb.push(", v.column1, v.column2 FROM (VALUES ");
-            let mut sep = qb.separated(", ");
-            for (id, kind) in chunk {
-                sep.push("(");
-                sep.push_bind_unseparated(id.clone());
-                sep.push_unseparated(", ");
-                sep.push_bind_unseparated(kind_str(*kind));
-                sep.push_unseparated(")");
+            for (i, (id, kind)) in chunk.iter().enumerate() {
+                qb.push(if i == 0 { "(" } else { ", (" });
+                qb.push_bind(id)
+                    .push(", ")
+                    .push_bind(kind_str(*kind))
+                    .push(")");
             }
             // `WHERE true` keeps the parser from reading ON CONFLICT as a join constraint.
             qb.push(") v WHERE true ON CONFLICT (group_id, member_id) DO NOTHING");
-            added += qb
-                .build()
-                .execute(self.conn())
-                .await
-                .map_err(db_err)?
-                .rows_affected();
+            added += qb.execute(self.conn())?;
         }
         Ok(added)
     }
@@ -1004,47 +1157,37 @@ impl Tx for SqliteTx {
     ) -> StoreResult<u64> {
         let mut removed = 0;
         for chunk in ids.chunks(MAX_BINDS - 2) {
-            let mut qb: Qb = QueryBuilder::new("DELETE FROM group_members WHERE group_id = ");
+            let mut qb: Qb = Qb::new("DELETE FROM group_members WHERE group_id = ");
             qb.push_bind(group_id.to_string());
             qb.push(" AND tenant_id = ");
             qb.push_bind(tenant_id.to_string());
             qb.push(" AND member_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.clone());
-            }
+            qb.push_binds(chunk.iter());
             qb.push(")");
-            removed += qb
-                .build()
-                .execute(self.conn())
-                .await
-                .map_err(db_err)?
-                .rows_affected();
+            removed += qb.execute(self.conn())?;
         }
         Ok(removed)
     }
 
     async fn clear_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND tenant_id = ?")
+        let done = q("DELETE FROM group_members WHERE group_id = ? AND tenant_id = ?")
             .bind(group_id)
             .bind(tenant_id)
-            .execute(self.conn())
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected())
+            .execute(self.conn())?;
+        Ok(done)
     }
     // ---- custom attributes (per tenant)
 
     async fn list_attributes(&mut self, tenant_id: &str) -> StoreResult<Vec<AttributeRow>> {
-        rules::list_attributes(self, tenant_id).await
+        rules::list_attributes(self, tenant_id)
     }
 
     async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()> {
-        rules::insert_attribute(self, a).await
+        rules::insert_attribute(self, a)
     }
 
     async fn delete_attribute(&mut self, tenant_id: &str, name: &str) -> StoreResult<bool> {
-        rules::delete_attribute(self, tenant_id, name).await
+        rules::delete_attribute(self, tenant_id, name)
     }
 
     async fn count_extension_values(
@@ -1053,7 +1196,7 @@ impl Tx for SqliteTx {
         ext_urn: &str,
         name: &str,
     ) -> StoreResult<u64> {
-        rules::count_extension_values(self, tenant_id, ext_urn, name).await
+        blocking(|| rules::count_extension_values(self, tenant_id, ext_urn, name))
     }
 
     async fn strip_extension_values(
@@ -1062,7 +1205,7 @@ impl Tx for SqliteTx {
         ext_urn: &str,
         name: &str,
     ) -> StoreResult<u64> {
-        rules::strip_extension_values(self, tenant_id, ext_urn, name).await
+        blocking(|| rules::strip_extension_values(self, tenant_id, ext_urn, name))
     }
 
     async fn rename_extension_key(
@@ -1071,7 +1214,7 @@ impl Tx for SqliteTx {
         old_urn: &str,
         new_urn: &str,
     ) -> StoreResult<u64> {
-        rules::rename_extension_key(self, tenant_id, old_urn, new_urn).await
+        blocking(|| rules::rename_extension_key(self, tenant_id, old_urn, new_urn))
     }
 
     // ---- directory rules helpers
@@ -1081,7 +1224,7 @@ impl Tx for SqliteTx {
         tenant_id: &str,
         group_id: &str,
     ) -> StoreResult<Vec<String>> {
-        rules::members_in_no_other_group(self, tenant_id, group_id).await
+        blocking(|| rules::members_in_no_other_group(self, tenant_id, group_id))
     }
 
     async fn set_users_state(
@@ -1092,21 +1235,21 @@ impl Tx for SqliteTx {
         to: UserState,
         at: OffsetDateTime,
     ) -> StoreResult<u64> {
-        rules::set_users_state(self, tenant_id, ids, from, to, at).await
+        blocking(|| rules::set_users_state(self, tenant_id, ids, from, to, at))
     }
 
     async fn user_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(UserState, Source, u64)>> {
-        rules::user_counts(self, tenant_id).await
+        blocking(|| rules::user_counts(self, tenant_id))
     }
 
     async fn group_count(&mut self, tenant_id: &str) -> StoreResult<u64> {
-        rules::group_count(self, tenant_id).await
+        rules::group_count(self, tenant_id)
     }
 
     // ---- provisioning log
 
     async fn insert_log(&mut self, e: &LogEntry) -> StoreResult<i64> {
-        rules::insert_log(self, e).await
+        rules::insert_log(self, e)
     }
 
     async fn query_log(
@@ -1114,11 +1257,11 @@ impl Tx for SqliteTx {
         tenant_id: &str,
         q: &LogQuery,
     ) -> StoreResult<(u64, Vec<LogEntry>)> {
-        rules::query_log(self, tenant_id, q).await
+        rules::query_log(self, tenant_id, q)
     }
 
     async fn purge_log(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
-        rules::purge_log(self, before).await
+        blocking(|| rules::purge_log(self, before))
     }
 
     // ---- administrator listings
@@ -1130,7 +1273,7 @@ impl Tx for SqliteTx {
         offset: u64,
         limit: u64,
     ) -> StoreResult<(u64, Vec<UserRecord>)> {
-        rules::admin_list_users(self, tenant_id, f, offset, limit).await
+        rules::admin_list_users(self, tenant_id, f, offset, limit)
     }
 
     async fn admin_list_groups(
@@ -1140,13 +1283,13 @@ impl Tx for SqliteTx {
         offset: u64,
         limit: u64,
     ) -> StoreResult<(u64, Vec<GroupRecord>)> {
-        rules::admin_list_groups(self, tenant_id, search, offset, limit).await
+        rules::admin_list_groups(self, tenant_id, search, offset, limit)
     }
 
     // ---- portal administrators and sessions (see `admins`)
 
     async fn insert_admin(&mut self, a: &scimd_directory::store::AdminRow) -> StoreResult<()> {
-        admins::insert_admin(self, a).await
+        admins::insert_admin(self, a)
     }
 
     async fn admin_by_username(
@@ -1154,7 +1297,7 @@ impl Tx for SqliteTx {
         tenant_id: &str,
         username: &str,
     ) -> StoreResult<Option<scimd_directory::store::AdminRow>> {
-        admins::admin_by_username(self, tenant_id, username).await
+        admins::admin_by_username(self, tenant_id, username)
     }
 
     async fn get_admin(
@@ -1162,7 +1305,7 @@ impl Tx for SqliteTx {
         tenant_id: &str,
         id: &str,
     ) -> StoreResult<Option<scimd_directory::store::AdminRow>> {
-        admins::get_admin(self, tenant_id, id).await
+        admins::get_admin(self, tenant_id, id)
     }
 
     async fn set_admin_password(
@@ -1172,26 +1315,26 @@ impl Tx for SqliteTx {
         password_hash: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
-        admins::set_admin_password(self, tenant_id, id, password_hash, at).await
+        admins::set_admin_password(self, tenant_id, id, password_hash, at)
     }
 
     async fn insert_session(&mut self, s: &scimd_directory::store::SessionRow) -> StoreResult<()> {
-        admins::insert_session(self, s).await
+        admins::insert_session(self, s)
     }
 
     async fn session_by_hash(
         &mut self,
         id_sha256: &[u8],
     ) -> StoreResult<Option<scimd_directory::store::SessionRow>> {
-        admins::session_by_hash(self, id_sha256).await
+        admins::session_by_hash(self, id_sha256)
     }
 
     async fn delete_session(&mut self, id_sha256: &[u8]) -> StoreResult<bool> {
-        admins::delete_session(self, id_sha256).await
+        admins::delete_session(self, id_sha256)
     }
 
     async fn delete_admin_sessions(&mut self, tenant_id: &str, admin_id: &str) -> StoreResult<u64> {
-        admins::delete_admin_sessions(self, tenant_id, admin_id).await
+        admins::delete_admin_sessions(self, tenant_id, admin_id)
     }
 
     async fn insert_signin_failure(
@@ -1200,7 +1343,7 @@ impl Tx for SqliteTx {
         key: &str,
         at: OffsetDateTime,
     ) -> StoreResult<()> {
-        admins::insert_signin_failure(self, tenant_id, key, at).await
+        admins::insert_signin_failure(self, tenant_id, key, at)
     }
 
     async fn count_signin_failures(
@@ -1209,11 +1352,11 @@ impl Tx for SqliteTx {
         key: &str,
         since: OffsetDateTime,
     ) -> StoreResult<u64> {
-        admins::count_signin_failures(self, tenant_id, key, since).await
+        admins::count_signin_failures(self, tenant_id, key, since)
     }
 
     async fn clear_signin_failures(&mut self, tenant_id: &str, key: &str) -> StoreResult<()> {
-        admins::clear_signin_failures(self, tenant_id, key).await
+        admins::clear_signin_failures(self, tenant_id, key)
     }
 
     async fn purge_sessions(
@@ -1221,7 +1364,7 @@ impl Tx for SqliteTx {
         now: OffsetDateTime,
         failures_before: OffsetDateTime,
     ) -> StoreResult<u64> {
-        admins::purge_sessions(self, now, failures_before).await
+        admins::purge_sessions(self, now, failures_before)
     }
 
     // ---- bulk copy between stores: `copy`
@@ -1232,10 +1375,90 @@ impl Tx for SqliteTx {
         after: i64,
         limit: u64,
     ) -> StoreResult<Vec<Exported>> {
-        copy::export_rows(self, table, after, limit).await
+        blocking(|| copy::export_rows(self, table, after, limit))
     }
 
     async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {
-        copy::table_counts(self).await
+        blocking(|| copy::table_counts(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scim_proto::filter::parse as parse_filter;
+    use scim_proto::list::SortOrder;
+    use scim_proto::schema::user_resource_schema;
+    use scimd_directory::store::Visibility;
+
+    #[test]
+    fn locations_and_the_synchronous_setting() {
+        let l = location("sqlite:///var/lib/scimd/scimd.db").unwrap();
+        assert_eq!(l.path, PathBuf::from("/var/lib/scimd/scimd.db"));
+        assert_eq!(l.synchronous, Synchronous::Normal);
+        let l = location("sqlite://./d/x.db?synchronous=FULL").unwrap();
+        assert_eq!(l.path, PathBuf::from("./d/x.db"));
+        assert_eq!(l.synchronous, Synchronous::Full);
+        assert_eq!(
+            location("sqlite:x.db?mode=rwc&synchronous=normal")
+                .unwrap()
+                .synchronous,
+            Synchronous::Normal
+        );
+        assert_eq!(location("x.db").unwrap().path, PathBuf::from("x.db"));
+        for bad in [
+            "sqlite::memory:",
+            "sqlite://",
+            "sqlite:///x.db?synchronous=off",
+            "sqlite:///x.db?synchronus=full",
+        ] {
+            let e = location(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("synchronous") || e.contains("give a file"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn point_lookups_are_recognised() {
+        let schema = user_resource_schema(Vec::new());
+        let point = |f: Option<&str>, offset: u64| {
+            let f = f.map(|f| parse_filter(f).unwrap());
+            is_point_lookup(&ListQuery {
+                filter: f.as_ref(),
+                schema: &schema,
+                sort_by: None,
+                sort_order: SortOrder::Ascending,
+                offset,
+                limit: 100,
+                visibility: Visibility::Scim,
+            })
+        };
+        for f in [
+            r#"userName eq "a""#,
+            r#"externalId eq "a""#,
+            r#"id eq "a""#,
+            r#"emails.value eq "a@x""#,
+            r#"emails[type eq "work"].value eq "a@x""#,
+            r#"emails[type eq "work" and value eq "a@x"]"#,
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a""#,
+            r#"userName eq "a" and title co "x""#,
+        ] {
+            assert!(point(Some(f), 0), "{f}");
+        }
+        for f in [
+            r#"userName ne "a""#,
+            r#"userName sw "a""#,
+            r#"userName eq "a" or title co "x""#,
+            r#"title eq "a""#,
+            r#"emails[type eq "work"]"#,
+            r#"not (userName eq "a")"#,
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1""#,
+        ] {
+            assert!(!point(Some(f), 0), "{f}");
+        }
+        assert!(!point(None, 0));
+        assert!(!point(Some(r#"userName eq "a""#), 5000));
     }
 }

@@ -7,7 +7,7 @@
 //! or a backslash (neither occurs in a URN or an ATTRNAME) is refused.
 
 use super::filter::SqliteDialect;
-use super::{db_err, get, group_of, SqliteTx, MAX_BINDS};
+use super::{get, group_of, q, Qb, Row, SqliteTx, MAX_BINDS};
 use crate::common::{
     backend, count_of, log_search_text, push_admin_groups_where, push_admin_users_where,
     push_log_where, source_of, state_of, status_of, Paged, GROUP_COLS, LOG_COLS, USER_COLS,
@@ -18,11 +18,7 @@ use scimd_directory::store::{
     AdminUserFilter, AttributeRow, GroupRecord, LogEntry, LogQuery, Source, StoreResult,
     UserRecord, UserState,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite};
 use time::OffsetDateTime;
-
-type Qb = QueryBuilder<Sqlite>;
 
 /// `key` quoted as a JSON path label (`"key"`). Errors: Backend for a key SQLite's path
 /// syntax cannot spell.
@@ -49,7 +45,7 @@ fn ext_attr_path(urn: &str, name: &str) -> StoreResult<String> {
 // Custom attributes
 // ---------------------------------------------------------------------------------------
 
-fn attribute_of(row: &SqliteRow) -> StoreResult<AttributeRow> {
+fn attribute_of(row: &Row) -> StoreResult<AttributeRow> {
     Ok(AttributeRow {
         tenant_id: get(row, "tenant_id")?,
         name: get(row, "name")?,
@@ -58,22 +54,20 @@ fn attribute_of(row: &SqliteRow) -> StoreResult<AttributeRow> {
     })
 }
 
-pub(super) async fn list_attributes(
+pub(super) fn list_attributes(
     tx: &mut SqliteTx,
     tenant_id: &str,
 ) -> StoreResult<Vec<AttributeRow>> {
-    let rows = sqlx::query(
+    let rows = q(
         "SELECT tenant_id, name, type, created FROM attributes WHERE tenant_id = ? ORDER BY seq",
     )
     .bind(tenant_id)
-    .fetch_all(tx.conn())
-    .await
-    .map_err(db_err)?;
+    .fetch_all(tx.conn())?;
     rows.iter().map(attribute_of).collect()
 }
 
-pub(super) async fn insert_attribute(tx: &mut SqliteTx, a: &AttributeRow) -> StoreResult<()> {
-    sqlx::query(
+pub(super) fn insert_attribute(tx: &mut SqliteTx, a: &AttributeRow) -> StoreResult<()> {
+    q(
         "INSERT INTO attributes (tenant_id, name, name_folded, type, created) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(&a.tenant_id)
@@ -81,45 +75,38 @@ pub(super) async fn insert_attribute(tx: &mut SqliteTx, a: &AttributeRow) -> Sto
     .bind(fold(&a.name))
     .bind(&a.ty)
     .bind(timefmt::format(a.created))
-    .execute(tx.conn())
-    .await
-    .map_err(db_err)?;
+    .execute(tx.conn())?;
     Ok(())
 }
 
-pub(super) async fn delete_attribute(
+pub(super) fn delete_attribute(
     tx: &mut SqliteTx,
     tenant_id: &str,
     name: &str,
 ) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM attributes WHERE tenant_id = ? AND name_folded = ?")
+    let done = q("DELETE FROM attributes WHERE tenant_id = ? AND name_folded = ?")
         .bind(tenant_id)
         .bind(fold(name))
-        .execute(tx.conn())
-        .await
-        .map_err(db_err)?;
-    Ok(done.rows_affected() > 0)
+        .execute(tx.conn())?;
+    Ok(done > 0)
 }
 
-pub(super) async fn count_extension_values(
+pub(super) fn count_extension_values(
     tx: &mut SqliteTx,
     tenant_id: &str,
     ext_urn: &str,
     name: &str,
 ) -> StoreResult<u64> {
     // json_type: NULL when absent, 'null' for a JSON null; neither holds a value.
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE tenant_id = ?1 AND json_type(doc, ?2) <> 'null'",
-    )
-    .bind(tenant_id)
-    .bind(ext_attr_path(ext_urn, name)?)
-    .fetch_one(tx.conn())
-    .await
-    .map_err(db_err)?;
+    let n: i64 =
+        q("SELECT COUNT(*) FROM users WHERE tenant_id = ?1 AND json_type(doc, ?2) <> 'null'")
+            .bind(tenant_id)
+            .bind(ext_attr_path(ext_urn, name)?)
+            .scalar(tx.conn())?;
     Ok(count_of(n))
 }
 
-pub(super) async fn strip_extension_values(
+pub(super) fn strip_extension_values(
     tx: &mut SqliteTx,
     tenant_id: &str,
     ext_urn: &str,
@@ -141,19 +128,17 @@ pub(super) async fn strip_extension_values(
         one("doc"),
         one("doc_folded")
     );
-    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let done = q(sql)
         .bind(ext_path(ext_urn)?)
         .bind(ext_attr_path(ext_urn, name)?)
         .bind(name)
         .bind(timefmt::format(OffsetDateTime::now_utc()))
         .bind(tenant_id)
-        .execute(tx.conn())
-        .await
-        .map_err(db_err)?;
-    Ok(done.rows_affected())
+        .execute(tx.conn())?;
+    Ok(done)
 }
 
-pub(super) async fn rename_extension_key(
+pub(super) fn rename_extension_key(
     tx: &mut SqliteTx,
     tenant_id: &str,
     old_urn: &str,
@@ -176,43 +161,37 @@ pub(super) async fn rename_extension_key(
         one("doc"),
         one("doc_folded")
     );
-    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let done = q(sql)
         .bind(ext_path(old_urn)?)
         .bind(ext_path(new_urn)?)
         .bind(timefmt::format(OffsetDateTime::now_utc()))
         .bind(tenant_id)
-        .execute(tx.conn())
-        .await
-        .map_err(db_err)?;
-    Ok(done.rows_affected())
+        .execute(tx.conn())?;
+    Ok(done)
 }
 
 // ---------------------------------------------------------------------------------------
 // Directory rules helpers
 // ---------------------------------------------------------------------------------------
 
-pub(super) async fn members_in_no_other_group(
+pub(super) fn members_in_no_other_group(
     tx: &mut SqliteTx,
     tenant_id: &str,
     group_id: &str,
 ) -> StoreResult<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT gm.member_id FROM group_members gm \
+    q("SELECT gm.member_id FROM group_members gm \
          WHERE gm.group_id = (SELECT id FROM groups WHERE id = ?1 AND tenant_id = ?2) \
          AND gm.member_kind = 'User' \
          AND NOT EXISTS (SELECT 1 FROM group_members o JOIN groups og ON og.id = o.group_id \
                          WHERE o.member_id = gm.member_id AND o.group_id <> gm.group_id \
                          AND og.tenant_id = ?2 AND og.builtin = 0) \
-         ORDER BY gm.seq",
-    )
+         ORDER BY gm.seq")
     .bind(group_id)
     .bind(tenant_id)
-    .fetch_all(tx.conn())
-    .await
-    .map_err(db_err)
+    .scalars(tx.conn())
 }
 
-pub(super) async fn set_users_state(
+pub(super) fn set_users_state(
     tx: &mut SqliteTx,
     tenant_id: &str,
     ids: &[String],
@@ -233,7 +212,7 @@ pub(super) async fn set_users_state(
     let mut changed = 0;
     // Four binds for the statement, the rest for ids.
     for chunk in ids.chunks(MAX_BINDS - 4) {
-        let mut qb: Qb = QueryBuilder::new("UPDATE users SET state = ");
+        let mut qb: Qb = Qb::new("UPDATE users SET state = ");
         qb.push_bind(to.as_str());
         qb.push(", version = version + 1, last_modified = ");
         qb.push_bind(at.clone());
@@ -245,33 +224,23 @@ pub(super) async fn set_users_state(
         qb.push(" AND state = ");
         qb.push_bind(from.as_str());
         qb.push(" AND id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(id.clone());
-        }
+        qb.push_binds(chunk.iter());
         qb.push(")");
-        changed += qb
-            .build()
-            .execute(tx.conn())
-            .await
-            .map_err(db_err)?
-            .rows_affected();
+        changed += qb.execute(tx.conn())?;
     }
     Ok(changed)
 }
 
-pub(super) async fn user_counts(
+pub(super) fn user_counts(
     tx: &mut SqliteTx,
     tenant_id: &str,
 ) -> StoreResult<Vec<(UserState, Source, u64)>> {
-    let rows = sqlx::query(
+    let rows = q(
         "SELECT state, source, COUNT(*) AS n FROM users WHERE tenant_id = ? \
          GROUP BY state, source ORDER BY state, source",
     )
     .bind(tenant_id)
-    .fetch_all(tx.conn())
-    .await
-    .map_err(db_err)?;
+    .fetch_all(tx.conn())?;
     rows.iter()
         .map(|row| {
             Ok((
@@ -283,13 +252,10 @@ pub(super) async fn user_counts(
         .collect()
 }
 
-pub(super) async fn group_count(tx: &mut SqliteTx, tenant_id: &str) -> StoreResult<u64> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM groups WHERE tenant_id = ? AND builtin = 0")
-            .bind(tenant_id)
-            .fetch_one(tx.conn())
-            .await
-            .map_err(db_err)?;
+pub(super) fn group_count(tx: &mut SqliteTx, tenant_id: &str) -> StoreResult<u64> {
+    let n: i64 = q("SELECT COUNT(*) FROM groups WHERE tenant_id = ? AND builtin = 0")
+        .bind(tenant_id)
+        .scalar(tx.conn())?;
     Ok(count_of(n))
 }
 
@@ -309,7 +275,7 @@ fn strings_of(s: Option<String>, what: &str) -> StoreResult<Vec<String>> {
     }
 }
 
-pub(super) fn log_of(row: &SqliteRow) -> StoreResult<LogEntry> {
+pub(super) fn log_of(row: &Row) -> StoreResult<LogEntry> {
     Ok(LogEntry {
         seq: get(row, "seq")?,
         tenant_id: get(row, "tenant_id")?,
@@ -328,8 +294,8 @@ pub(super) fn log_of(row: &SqliteRow) -> StoreResult<LogEntry> {
     })
 }
 
-pub(super) async fn insert_log(tx: &mut SqliteTx, e: &LogEntry) -> StoreResult<i64> {
-    sqlx::query_scalar(
+pub(super) fn insert_log(tx: &mut SqliteTx, e: &LogEntry) -> StoreResult<i64> {
+    q(
         "INSERT INTO provisioning_log (tenant_id, at, token_name, method, path, resource_type, resource_id, \
          resource_name, outcome, status, detail, changed, warnings, search_folded) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
@@ -348,76 +314,66 @@ pub(super) async fn insert_log(tx: &mut SqliteTx, e: &LogEntry) -> StoreResult<i
     .bind(strings_json(&e.changed))
     .bind(strings_json(&e.warnings))
     .bind(log_search_text(e))
-    .fetch_one(tx.conn())
-    .await
-    .map_err(db_err)
+    .scalar(tx.conn())
 }
 
-pub(super) async fn query_log(
+pub(super) fn query_log(
     tx: &mut SqliteTx,
     tenant_id: &str,
     q: &LogQuery,
 ) -> StoreResult<(u64, Vec<LogEntry>)> {
-    let (total, rows) = tx
-        .paged(&Paged {
-            cols: LOG_COLS,
-            from_where: &|qb| push_log_where(qb, &SqliteDialect, tenant_id, q),
-            order: "seq DESC",
-            limit: q.limit,
-            offset: q.offset,
-        })
-        .await?;
+    let (total, rows) = tx.paged(&Paged {
+        cols: LOG_COLS,
+        from_where: &|qb| push_log_where(qb, &SqliteDialect, tenant_id, q),
+        order: "seq DESC",
+        limit: q.limit,
+        offset: q.offset,
+    })?;
     Ok((total, rows.iter().map(log_of).collect::<StoreResult<_>>()?))
 }
 
-pub(super) async fn purge_log(tx: &mut SqliteTx, before: OffsetDateTime) -> StoreResult<u64> {
-    let done = sqlx::query("DELETE FROM provisioning_log WHERE at < ?")
+pub(super) fn purge_log(tx: &mut SqliteTx, before: OffsetDateTime) -> StoreResult<u64> {
+    let done = q("DELETE FROM provisioning_log WHERE at < ?")
         .bind(timefmt::format(before))
-        .execute(tx.conn())
-        .await
-        .map_err(db_err)?;
-    Ok(done.rows_affected())
+        .execute(tx.conn())?;
+    Ok(done)
 }
 
 // ---------------------------------------------------------------------------------------
 // Administrator listings
 // ---------------------------------------------------------------------------------------
 
-pub(super) async fn admin_list_users(
+pub(super) fn admin_list_users(
     tx: &mut SqliteTx,
     tenant_id: &str,
     f: &AdminUserFilter,
     offset: u64,
     limit: u64,
 ) -> StoreResult<(u64, Vec<UserRecord>)> {
-    let (total, rows) = tx
-        .paged(&Paged {
-            cols: USER_COLS,
-            from_where: &|qb| push_admin_users_where(qb, &SqliteDialect, tenant_id, f),
-            order: "r.seq",
-            limit,
-            offset,
-        })
-        .await?;
-    Ok((total, tx.users_with_emails(rows).await?))
+    let (total, rows) = tx.paged(&Paged {
+        cols: USER_COLS,
+        from_where: &|qb| push_admin_users_where(qb, &SqliteDialect, tenant_id, f),
+        order: "r.seq",
+        limit,
+        offset,
+    })?;
+    Ok((total, tx.users_with_emails(rows)?))
 }
 
-pub(super) async fn admin_list_groups(
+pub(super) fn admin_list_groups(
     tx: &mut SqliteTx,
     tenant_id: &str,
     search: Option<&str>,
     offset: u64,
     limit: u64,
 ) -> StoreResult<(u64, Vec<GroupRecord>)> {
-    let (total, rows) = tx
-        .paged(&Paged {
-            cols: GROUP_COLS,
-            from_where: &|qb| push_admin_groups_where(qb, &SqliteDialect, tenant_id, search),
-            order: "r.builtin DESC, r.seq",
-            limit,
-            offset,
-        })
-        .await?;
+    let (total, rows) = tx.paged(&Paged {
+        cols: GROUP_COLS,
+        from_where: &|qb| push_admin_groups_where(qb, &SqliteDialect, tenant_id, search),
+        order: "r.builtin DESC, r.seq",
+        limit,
+        offset,
+    })?;
     Ok((
         total,
         rows.iter().map(group_of).collect::<StoreResult<_>>()?,

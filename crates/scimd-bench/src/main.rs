@@ -19,6 +19,13 @@
 //! - `compare`: the userName lookup against `--url` and `--baseline-url` with the same settings,
 //!   in alternating rounds of one run, and the ratio of their throughputs.
 //!
+//! Subcommands:
+//! - `durability`: the kill-durability check (see [`durability`]): starts a scimd binary on
+//!   a SQLite database, writes to it from concurrent writers, SIGKILLs it with writes in
+//!   flight, restarts it and verifies over SCIM that every acknowledged write is there;
+//!   `--kills` rounds; exits 1 if an acknowledged write was lost.
+//! - `baseline-server`: the bare axum handler `baseline` and `compare` measure against.
+//!
 //! Every run is bounded by `--duration` and `--requests`. Latencies go to an HDR histogram per
 //! request kind; `--json` prints the report as JSON; `--server-pid` adds the server's RSS.
 
@@ -29,6 +36,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+pub mod durability;
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -61,6 +70,14 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         max_seconds: u64,
     },
+    /// Kill-durability check: starts `--scimd` on a SQLite database in `--dir`, writes to it
+    /// from `--writers` concurrent writers (user POSTs, title PATCHes, group POSTs, member
+    /// PATCHes) for `--run-secs`, SIGKILLs it with writes in flight, restarts it on the same
+    /// database and verifies over SCIM that every write acknowledged with a 2xx is there with
+    /// the acknowledged content; `--kills` rounds, each re-verifying everything so far.
+    /// Exit status 0: nothing lost; 1: an acknowledged write was lost or could not be
+    /// verified; 2: the check could not run.
+    Durability(durability::DurabilityArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -1110,11 +1127,14 @@ fn main() {
             Some(Command::BaselineServer {
                 listen,
                 max_seconds,
-            }) => baseline_server(&listen, max_seconds).await,
-            None => run(cli.run).await,
+            }) => baseline_server(&listen, max_seconds).await.map(|()| 0),
+            Some(Command::Durability(d)) => {
+                durability::run(d).await.map(|ok| if ok { 0 } else { 1 })
+            }
+            None => run(cli.run).await.map(|()| 0),
         };
         match res {
-            Ok(()) => 0,
+            Ok(code) => code,
             Err(e) => {
                 eprintln!("scimd-bench: {e}");
                 2

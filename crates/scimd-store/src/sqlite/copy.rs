@@ -32,10 +32,11 @@ pub(super) fn export_rows(
         Table::UserEmails => return Ok(Vec::new()),
     };
     let sql = format!(
-        "SELECT r.{seq} AS export_seq, {cols} FROM {} r WHERE r.{seq} > ? ORDER BY r.{seq} LIMIT ?",
-        table.name()
+        "SELECT r.{seq} AS export_seq, {cols} FROM {} r WHERE r.{seq} > ? ORDER BY r.{seq} LIMIT {}",
+        table.name(),
+        clamp(limit)
     );
-    let rows = q(sql).bind(after).bind(clamp(limit)).fetch_all(tx.conn())?;
+    let rows = q(sql).bind(after).fetch_all(tx.conn())?;
     if table == Table::Users {
         let users = rows.iter().map(user_of).collect::<StoreResult<Vec<_>>>()?;
         let seqs: Vec<i64> = users.iter().map(|(s, _)| *s).collect();

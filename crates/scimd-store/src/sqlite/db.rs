@@ -51,6 +51,13 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+/// Runs a statement without parameters or result rows (`BEGIN`, `COMMIT`, `ROLLBACK`)
+/// through the statement cache, so it is parsed once per connection.
+pub(crate) fn exec(c: &Connection, sql: &str) -> rusqlite::Result<()> {
+    c.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 /// A value that can be bound to a placeholder.
 pub(crate) trait IntoValue {
     /// The owned SQLite value.

@@ -338,7 +338,7 @@ impl SqliteStore {
             open: false,
         };
         let mut tx = tx;
-        tx.conn().execute_batch("BEGIN").map_err(db_err)?;
+        db::exec(tx.conn(), "BEGIN").map_err(db_err)?;
         tx.open = true;
         Ok(tx)
     }
@@ -356,7 +356,7 @@ impl Store for SqliteStore {
         // otherwise wait (up to the busy timeout) off the async worker.
         let c: &Connection = &guard;
         c.busy_timeout(Duration::ZERO).map_err(db_err)?;
-        let first = c.execute_batch("BEGIN IMMEDIATE");
+        let first = db::exec(c, "BEGIN IMMEDIATE");
         c.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
         if let Err(e) = first {
             let busy = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
@@ -364,7 +364,7 @@ impl Store for SqliteStore {
             if !busy {
                 return Err(db_err(e));
             }
-            blocking(|| c.execute_batch("BEGIN IMMEDIATE")).map_err(db_err)?;
+            blocking(|| db::exec(c, "BEGIN IMMEDIATE")).map_err(db_err)?;
         }
         Ok(Box::new(SqliteTx {
             conn: Conn::Writer(guard),
@@ -417,7 +417,7 @@ impl SqliteTx {
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        let rolled_back = !self.open || self.conn().execute_batch("ROLLBACK").is_ok();
+        let rolled_back = !self.open || db::exec(self.conn(), "ROLLBACK").is_ok();
         if let Conn::Reader { c, store, .. } = &mut self.conn {
             // A connection whose transaction could not be ended is closed, not reused.
             if let (Some(c), true) = (c.take(), rolled_back) {
@@ -691,9 +691,9 @@ impl Tx for SqliteTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         // A writer's COMMIT may sync the WAL (synchronous=full) or checkpoint: off the worker.
         let done = if self.is_writer() {
-            blocking(|| self.conn().execute_batch("COMMIT"))
+            blocking(|| db::exec(self.conn(), "COMMIT"))
         } else {
-            self.conn().execute_batch("COMMIT")
+            db::exec(self.conn(), "COMMIT")
         };
         done.map_err(db_err)?;
         self.open = false;
@@ -1078,12 +1078,13 @@ impl Tx for SqliteTx {
         let rows = q(format!(
             "SELECT {MEMBER_COLS} FROM (SELECT seq, group_id, member_id, member_kind FROM group_members \
              WHERE group_id = (SELECT id FROM groups WHERE id = ? AND tenant_id = ?) \
-             ORDER BY seq LIMIT ? OFFSET ?) gm ORDER BY gm.seq"
+             ORDER BY seq LIMIT {} OFFSET {}) gm ORDER BY gm.seq",
+            // Literals, not parameters: see `common::push_page`.
+            limit.map_or(-1, clamp),
+            clamp(offset)
         ))
         .bind(group_id)
         .bind(tenant_id)
-        .bind(limit.map_or(-1, clamp))
-        .bind(clamp(offset))
         .fetch_all(self.conn())?;
         rows.iter().map(member_of).collect()
     }

@@ -55,7 +55,7 @@ use rusqlite::{Connection, OpenFlags};
 use scim_proto::filter::fold;
 use scimd_directory::store::{
     AdminUserFilter, AttributeRow, EmailKey, Exported, GroupRecord, ListQuery, LogEntry, LogQuery,
-    MemberKind, MemberRow, Source, Store, StoreResult, Table, TenantRow, TokenRow, Tx, UserRecord,
+    MemberKind, MemberRow, Source, Store, StoreError, StoreResult, Table, TenantRow, TokenRow, Tx, UserRecord,
     UserState,
 };
 use serde_json::Value;
@@ -82,6 +82,14 @@ const READER_CACHE_KIB: i64 = 8 * 1024;
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 128;
+
+/// How often the background checkpointer copies committed WAL frames into the database file
+/// (when something was committed since its last run).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// WAL size, in pages, at which a committing writer checkpoints itself: the backstop for a
+/// background checkpointer that cannot keep up (SQLite's default, used without one, is 1000).
+const BACKSTOP_AUTOCHECKPOINT: u32 = 10_000;
 
 /// Runs `f` where it may block for a while: under `block_in_place` on a multi-threaded tokio
 /// runtime (the runtime hands this thread's other tasks to another thread meanwhile),
@@ -204,6 +212,55 @@ struct Inner {
     /// One permit per reader connection that may be open.
     reader_slots: Arc<Semaphore>,
     readers_max: usize,
+    /// Write transactions committed since the checkpointer last ran.
+    commits: std::sync::atomic::AtomicU64,
+}
+
+/// Starts the background checkpointer of `inner` on the current tokio runtime, if there is
+/// one; returns whether it started. Every [`CHECKPOINT_EVERY`] in which something was
+/// committed it runs `PRAGMA wal_checkpoint(PASSIVE)` on a connection of its own on a
+/// blocking thread, so that checkpoints (copying WAL frames into the database file, and its
+/// fsync) do not run inside the serialised write transactions. It stops when the store is
+/// dropped.
+fn spawn_checkpointer(inner: &Arc<Inner>) -> bool {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return false;
+    };
+    let weak = Arc::downgrade(inner);
+    rt.spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut conn: Option<Connection> = None;
+        loop {
+            tick.tick().await;
+            let (path, sync) = match weak.upgrade() {
+                None => return,
+                Some(inner) => {
+                    if inner.commits.swap(0, std::sync::atomic::Ordering::Relaxed) == 0 {
+                        continue;
+                    }
+                    (inner.path.clone(), inner.synchronous)
+                }
+            };
+            let c = conn.take();
+            let done = tokio::task::spawn_blocking(move || {
+                let c = match c {
+                    Some(c) => c,
+                    None => connect(&path, sync, READER_CACHE_KIB)?,
+                };
+                c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    .map_err(db_err)?;
+                Ok::<_, StoreError>(c)
+            })
+            .await;
+            match done {
+                Ok(Ok(c)) => conn = Some(c),
+                Ok(Err(e)) => tracing::warn!(error = %e, "SQLite checkpoint failed; retrying"),
+                Err(e) => tracing::warn!(error = %e, "SQLite checkpoint task failed"),
+            }
+        }
+    });
+    true
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -253,16 +310,24 @@ impl SqliteStore {
         let readers_max = std::thread::available_parallelism()
             .map_or(4, |n| n.get() * 2)
             .clamp(4, 16);
-        Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                path,
-                synchronous,
-                writer: Arc::new(tokio::sync::Mutex::new(writer)),
-                idle: Mutex::new(Vec::new()),
-                reader_slots: Arc::new(Semaphore::new(readers_max)),
-                readers_max,
-            }),
-        })
+        let inner = Arc::new(Inner {
+            path,
+            synchronous,
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            idle: Mutex::new(Vec::new()),
+            reader_slots: Arc::new(Semaphore::new(readers_max)),
+            readers_max,
+            commits: std::sync::atomic::AtomicU64::new(0),
+        });
+        if spawn_checkpointer(&inner) {
+            inner
+                .writer
+                .lock()
+                .await
+                .pragma_update(None, "wal_autocheckpoint", BACKSTOP_AUTOCHECKPOINT)
+                .map_err(db_err)?;
+        }
+        Ok(SqliteStore { inner })
     }
 
     /// The database file.
@@ -332,9 +397,9 @@ impl SqliteStore {
         let tx = SqliteTx {
             conn: Conn::Reader {
                 c: Some(c),
-                store: self.inner.clone(),
                 _permit: permit,
             },
+            store: self.inner.clone(),
             open: false,
         };
         let mut tx = tx;
@@ -368,6 +433,7 @@ impl Store for SqliteStore {
         }
         Ok(Box::new(SqliteTx {
             conn: Conn::Writer(guard),
+            store: self.inner.clone(),
             open: true,
         }))
     }
@@ -384,7 +450,6 @@ enum Conn {
     /// A reader, returned to the pool when the transaction ends.
     Reader {
         c: Option<Connection>,
-        store: Arc<Inner>,
         _permit: OwnedSemaphorePermit,
     },
     /// The writer, held for the whole transaction.
@@ -398,6 +463,8 @@ enum Conn {
 /// write in transactions from [`Store::write`].
 pub struct SqliteTx {
     conn: Conn,
+    /// The store it belongs to.
+    store: Arc<Inner>,
     /// A transaction is open (`BEGIN` ran, neither `COMMIT` nor `ROLLBACK` yet).
     open: bool,
 }
@@ -410,18 +477,22 @@ impl SqliteTx {
         }
     }
 
-    fn is_writer(&self) -> bool {
-        matches!(self.conn, Conn::Writer(_))
+    fn synchronous_full(&self) -> bool {
+        self.store.synchronous == Synchronous::Full
     }
 }
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
         let rolled_back = !self.open || db::exec(self.conn(), "ROLLBACK").is_ok();
-        if let Conn::Reader { c, store, .. } = &mut self.conn {
+        if let Conn::Reader { c, .. } = &mut self.conn {
             // A connection whose transaction could not be ended is closed, not reused.
             if let (Some(c), true) = (c.take(), rolled_back) {
-                store.idle.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+                self.store
+                    .idle
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(c);
             }
         }
     }
@@ -689,14 +760,22 @@ impl SqliteTx {
 #[async_trait]
 impl Tx for SqliteTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        // A writer's COMMIT may sync the WAL (synchronous=full) or checkpoint: off the worker.
-        let done = if self.is_writer() {
-            blocking(|| db::exec(self.conn(), "COMMIT"))
-        } else {
-            db::exec(self.conn(), "COMMIT")
+        // With synchronous=full a writer's COMMIT waits for an fsync: off the async worker.
+        // With normal it writes the WAL frames to the OS and returns (checkpoints run in the
+        // background, see `spawn_checkpointer`).
+        let done = match &self.conn {
+            Conn::Writer(_) if self.synchronous_full() => {
+                blocking(|| db::exec(self.conn(), "COMMIT"))
+            }
+            _ => db::exec(self.conn(), "COMMIT"),
         };
         done.map_err(db_err)?;
         self.open = false;
+        if let Conn::Writer(_) = &self.conn {
+            self.store
+                .commits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(())
     }
 

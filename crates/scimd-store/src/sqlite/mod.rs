@@ -25,6 +25,10 @@
 //! the last commits. `full` fsyncs the WAL at every commit and survives those too, at the
 //! cost measured in docs/performance.md. `foreign_keys=ON`.
 //!
+//! Checkpoints (copying committed WAL frames into the database file) run in the background
+//! (`spawn_checkpointer`), not inside write transactions; the writer's own auto-checkpoint
+//! is only a backstop at [`BACKSTOP_AUTOCHECKPOINT`] pages.
+//!
 //! # Layout
 //!
 //! See `migrations/sqlite/0001_init.sql`: `tenants`, `tokens`, `users` (+ `user_emails`),
@@ -78,7 +82,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 /// SQLite page cache of each reader connection, KiB.
-const READER_CACHE_KIB: i64 = 8 * 1024;
+const READER_CACHE_KIB: i64 = 32 * 1024;
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 128;

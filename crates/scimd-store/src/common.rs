@@ -136,6 +136,26 @@ impl Paged<'_> {
     }
 }
 
+/// `totalResults` of a list whose page (`LIMIT limit OFFSET offset`) returned `rows` rows, when
+/// the page alone tells it, read in the same snapshot: a page that is not full and not empty
+/// is the last one (`offset + rows`); an empty first page means no match. `None` when a
+/// `COUNT` is needed (a full page, an empty page past the start, or `limit` 0).
+///
+/// Saves the `COUNT` statement of nearly every lookup (`userName eq …` finds 0 or 1 of a page
+/// of 100) and of the last page of a listing.
+pub(crate) fn total_from_page(offset: u64, limit: u64, rows: usize) -> Option<u64> {
+    let n = rows as u64;
+    if limit == 0 {
+        None
+    } else if n > 0 && n < limit {
+        Some(offset + n)
+    } else if n == 0 && offset == 0 {
+        Some(0)
+    } else {
+        None
+    }
+}
+
 /// ` LIMIT n OFFSET m`, written as integer literals (numbers of ours, never client text).
 ///
 /// Not bound parameters: SQLite (3.47 on) reads a bound LIMIT while planning and marks the
@@ -267,5 +287,21 @@ pub(crate) fn push_admin_groups_where(
     if let Some(s) = search.filter(|s| !s.is_empty()) {
         qb.sql(" AND ");
         push_contains(qb, d, "r.display_name_folded", &fold(s));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_from_page;
+
+    #[test]
+    fn totals_known_from_the_page() {
+        assert_eq!(total_from_page(0, 100, 0), Some(0));
+        assert_eq!(total_from_page(0, 100, 1), Some(1));
+        assert_eq!(total_from_page(200, 100, 42), Some(242));
+        // A full page may have more after it; an empty page past the start says nothing.
+        assert_eq!(total_from_page(0, 100, 100), None);
+        assert_eq!(total_from_page(500, 100, 0), None);
+        assert_eq!(total_from_page(0, 0, 0), None);
     }
 }

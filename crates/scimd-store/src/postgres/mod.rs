@@ -536,15 +536,22 @@ impl PgTx {
         tenant_id: &str,
         q: &ListQuery<'_>,
     ) -> StoreResult<(u64, Vec<PgRow>)> {
-        let mut count: Qb = QueryBuilder::new("");
-        list_query_into(&mut count, kind, tenant_id, q, true)?;
-        let total = self.count(count).await?;
-        if q.limit == 0 || total <= q.offset {
-            return Ok((total, Vec::new()));
-        }
-        let mut page: Qb = QueryBuilder::new("");
-        list_query_into(&mut page, kind, tenant_id, q, false)?;
-        let rows = page.build().fetch_all(self.conn()).await.map_err(db_err)?;
+        // The page first; a COUNT only when the page does not tell the total.
+        let rows = if q.limit == 0 {
+            Vec::new()
+        } else {
+            let mut page: Qb = QueryBuilder::new("");
+            list_query_into(&mut page, kind, tenant_id, q, false)?;
+            page.build().fetch_all(self.conn()).await.map_err(db_err)?
+        };
+        let total = match crate::common::total_from_page(q.offset, q.limit, rows.len()) {
+            Some(t) => t,
+            None => {
+                let mut count: Qb = QueryBuilder::new("");
+                list_query_into(&mut count, kind, tenant_id, q, true)?;
+                self.count(count).await?
+            }
+        };
         Ok((total, rows))
     }
 }

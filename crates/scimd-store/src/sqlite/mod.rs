@@ -59,8 +59,8 @@ use rusqlite::{Connection, OpenFlags};
 use scim_proto::filter::fold;
 use scimd_directory::store::{
     AdminUserFilter, AttributeRow, EmailKey, Exported, GroupRecord, ListQuery, LogEntry, LogQuery,
-    MemberKind, MemberRow, Source, Store, StoreError, StoreResult, Table, TenantRow, TokenRow, Tx, UserRecord,
-    UserState,
+    MemberKind, MemberRow, Source, Store, StoreError, StoreResult, Table, TenantRow, TokenRow, Tx,
+    UserRecord, UserState,
 };
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -742,15 +742,20 @@ impl SqliteTx {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// A list query's total and page: inline for point lookups, off the async worker
-    /// otherwise.
+    /// A list query's total and page: the page first, then a `COUNT` only when the page does
+    /// not tell the total (`common::total_from_page`); inline for point lookups, off the async
+    /// worker otherwise.
     fn list(&self, kind: Kind, tenant_id: &str, q: &ListQuery<'_>) -> StoreResult<(u64, Vec<Row>)> {
         let run = || {
-            let total = self.count(&list_query(kind, tenant_id, q, true)?)?;
-            if q.limit == 0 || total <= q.offset {
-                return Ok((total, Vec::new()));
-            }
-            let rows = list_query(kind, tenant_id, q, false)?.fetch_all(self.conn())?;
+            let rows = if q.limit == 0 {
+                Vec::new()
+            } else {
+                list_query(kind, tenant_id, q, false)?.fetch_all(self.conn())?
+            };
+            let total = match crate::common::total_from_page(q.offset, q.limit, rows.len()) {
+                Some(t) => t,
+                None => self.count(&list_query(kind, tenant_id, q, true)?)?,
+            };
             Ok((total, rows))
         };
         if is_point_lookup(q) {

@@ -82,7 +82,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 /// SQLite page cache of each reader connection, KiB.
-const READER_CACHE_KIB: i64 = 32 * 1024;
+const READER_CACHE_KIB: i64 = 16 * 1024;
+
+/// SQLite page cache of the background checkpointer's connection, KiB (a checkpoint copies
+/// WAL frames to the database file without going through it).
+const CHECKPOINTER_CACHE_KIB: i64 = 2 * 1024;
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 128;
@@ -250,7 +254,7 @@ fn spawn_checkpointer(inner: &Arc<Inner>) -> bool {
             let done = tokio::task::spawn_blocking(move || {
                 let c = match c {
                     Some(c) => c,
-                    None => connect(&path, sync, READER_CACHE_KIB)?,
+                    None => connect(&path, sync, CHECKPOINTER_CACHE_KIB)?,
                 };
                 c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
                     .map_err(db_err)?;

@@ -72,6 +72,10 @@ pub struct DurabilityArgs {
     /// runs on one database never collide).
     #[arg(long)]
     pub prefix: Option<String>,
+    /// SQLite `synchronous` setting of the server, put in its database URL
+    /// (`sqlite://DIR/scimd.db?synchronous=…`): `normal` (scimd's default) or `full`.
+    #[arg(long, value_parser = ["normal", "full"])]
+    pub synchronous: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -900,7 +904,10 @@ pub async fn run(a: DurabilityArgs) -> Result<bool, String> {
         .canonicalize()
         .map_err(|e| format!("--dir {}: {e}", a.dir.display()))?;
     let db_path = dir.join("scimd.db");
-    let database = format!("sqlite://{}", db_path.display());
+    let database = match &a.synchronous {
+        Some(mode) => format!("sqlite://{}?synchronous={mode}", db_path.display()),
+        None => format!("sqlite://{}", db_path.display()),
+    };
     let existed = db_path.exists();
     let prefix = a.prefix.clone().unwrap_or_else(|| {
         let secs = SystemTime::now()

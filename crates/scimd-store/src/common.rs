@@ -123,7 +123,7 @@ impl Paged<'_> {
         qb.sql("SELECT COUNT(*)");
         (self.from_where)(qb);
     }
-    /// `SELECT cols FROM ... WHERE ... ORDER BY ... LIMIT ? OFFSET ?` into `qb`.
+    /// `SELECT cols FROM ... WHERE ... ORDER BY ... LIMIT … OFFSET …` into `qb`.
     pub(crate) fn page(&self, qb: &mut dyn Sink) {
         qb.sql(&format!("SELECT {}", self.cols));
         (self.from_where)(qb);
@@ -156,14 +156,9 @@ pub(crate) fn total_from_page(offset: u64, limit: u64, rows: usize) -> Option<u6
     }
 }
 
-/// ` LIMIT n OFFSET m`, written as integer literals (numbers of ours, never client text).
-///
-/// Not bound parameters: SQLite (3.47 on) reads a bound LIMIT while planning and marks the
-/// statement to be re-prepared whenever that parameter is bound again, so a cached page
-/// statement with `LIMIT ?` was parsed and planned anew on every execution (9% of a filter
-/// GET's CPU in the profile of docs/performance.md).
+/// ` LIMIT … OFFSET …` as the back end writes it ([`Sink::page`]).
 pub(crate) fn push_page(qb: &mut dyn Sink, limit: u64, offset: u64) {
-    qb.sql(&format!(" LIMIT {} OFFSET {}", clamp(limit), clamp(offset)));
+    qb.page(limit, offset);
 }
 
 impl Translator<'_> {

@@ -54,13 +54,22 @@ pub(crate) enum Bind {
     Time(OffsetDateTime),
 }
 
-/// Where the translation writes: SQL text and bound parameters, in order. Implemented for
-/// each back end's `sqlx::QueryBuilder`, which numbers the placeholders.
+/// Where the translation writes: SQL text and bound parameters, in order. Implemented by
+/// PostgreSQL's `sqlx::QueryBuilder` (`$1`, `$2` ...) and by the SQLite store's
+/// `sqlite::db::Qb` (`?`).
 pub(crate) trait Sink {
     /// Appends SQL text.
     fn sql(&mut self, s: &str);
     /// Appends a placeholder bound to `v`.
     fn bind(&mut self, v: Bind);
+    /// Appends ` LIMIT … OFFSET …` for a page of `limit` rows after `offset` (both clamped to
+    /// `i64`): bound parameters unless a back end says otherwise.
+    fn page(&mut self, limit: u64, offset: u64) {
+        self.sql(" LIMIT ");
+        self.bind(Bind::Int(crate::common::clamp(limit)));
+        self.sql(" OFFSET ");
+        self.bind(Bind::Int(crate::common::clamp(offset)));
+    }
 }
 
 /// Which table `r` is.
@@ -328,6 +337,63 @@ fn emails_indexable(f: &Filter) -> bool {
     }
     let mut has_value = false;
     leaf_ok(f, &mut has_value) && has_value
+}
+
+/// Whether a list filter finds its rows through a unique or near-unique index, so that the
+/// query costs microseconds whatever the size of the directory: an `eq` with a string
+/// literal on `id`, `userName`, `externalId` or `emails.value` (Users), `id`, `displayName`
+/// or `externalId` (Groups), an `emails[…]` element filter that [`emails_indexable`] answers
+/// from `user_emails` with a `value eq "…"` in it, or an `and` with one of these on either
+/// side. Core-schema URN prefixes are allowed. Everything else may scan (`eq null`,
+/// `displayName` of a User, which lives in the document, other operators, `or`, `not`).
+pub(crate) fn is_point_lookup(kind: Kind, f: &Filter) -> bool {
+    fn core(p: &AttrPath) -> bool {
+        p.uri.as_deref().is_none_or(|u| {
+            eq_ci(u, "urn:ietf:params:scim:schemas:core:2.0:User")
+                || eq_ci(u, "urn:ietf:params:scim:schemas:core:2.0:Group")
+        })
+    }
+    fn value_eq(f: &Filter) -> bool {
+        match f {
+            Filter::Compare { path, op, value } => {
+                *op == CompareOp::Eq
+                    && path.uri.is_none()
+                    && path.sub_attr.is_none()
+                    && eq_ci(&path.attr, "value")
+                    && matches!(value, CompValue::String(_))
+            }
+            Filter::And(a, b) => value_eq(a) || value_eq(b),
+            _ => false,
+        }
+    }
+    match f {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(_),
+        } if core(path) => {
+            let a = path.attr.as_str();
+            match (kind, path.sub_attr.as_deref()) {
+                (Kind::Users, None) => {
+                    eq_ci(a, "id") || eq_ci(a, "userName") || eq_ci(a, "externalId")
+                }
+                (Kind::Users, Some(sub)) => eq_ci(a, "emails") && eq_ci(sub, "value"),
+                (Kind::Groups, None) => {
+                    eq_ci(a, "id") || eq_ci(a, "displayName") || eq_ci(a, "externalId")
+                }
+                (Kind::Groups, Some(_)) => false,
+            }
+        }
+        Filter::ValuePath { attr, filter } => {
+            kind == Kind::Users
+                && core(attr)
+                && eq_ci(&attr.attr, "emails")
+                && emails_indexable(filter)
+                && value_eq(filter)
+        }
+        Filter::And(a, b) => is_point_lookup(kind, a) || is_point_lookup(kind, b),
+        _ => false,
+    }
 }
 
 impl<'a> Translator<'a> {

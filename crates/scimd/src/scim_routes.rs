@@ -211,13 +211,13 @@ async fn search_users(
 /// Pages of more than this many resources (`count`) are "large" (see [`large_page_turn`]).
 const LARGE_PAGE: u64 = 100;
 
-/// Waits for a turn to build a large list page: `count` above [`LARGE_PAGE`], or Groups with
-/// their `members`. Such a page holds every resource of it in memory several times over while
+/// Waits for a turn to build a large list page (`count` above [`LARGE_PAGE`]). Such a page holds every resource of it in memory several times over while
 /// it is read, rendered, projected and serialised (about 35 KB per full User, so some 35 MB
-/// for `count=1000`, and more for large groups), and takes CPU time in proportion; at most
-/// one per CPU is built at a time, the others wait (they are not refused). This bounds the
-/// memory of concurrent paging clients (docs/performance.md, resident memory); lookups and
-/// small pages never wait here. `None` for a request that needs no turn.
+/// for `count=1000`), and takes CPU time in proportion; at most one per CPU is built at a
+/// time, the others wait (they are not refused). This bounds the memory of concurrent paging
+/// clients (docs/performance.md, resident memory); requests with the default `count` (100)
+/// or less never wait here. (A single group with a very large `members` is not bounded
+/// by this.) `None` for a request that needs no turn.
 async fn large_page_turn(large: bool) -> Option<tokio::sync::SemaphorePermit<'static>> {
     static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     if !large {
@@ -330,7 +330,7 @@ async fn search_groups(
 async fn groups_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
     let schema = st.directory.group_schema();
     let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded_attributes);
-    let _turn = large_page_turn(p.count > LARGE_PAGE || (with_members && p.count > 0)).await;
+    let _turn = large_page_turn(p.count > LARGE_PAGE).await;
     let (total, items) = st.directory.list_groups(c, p, with_members).await?;
     Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }

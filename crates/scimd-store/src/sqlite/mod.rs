@@ -12,9 +12,11 @@
 //! - A pool of **reader** connections (at most [`SqliteStore::readers_max`] open at once):
 //!   read transactions are plain (deferred) `BEGIN`; in WAL mode a reader sees one
 //!   consistent snapshot from its first read on and never blocks or is blocked by the writer.
-//! - Statements that can run long (a `COMMIT` that syncs, list and bulk statements that may
-//!   scan) run under [`tokio::task::block_in_place`] on a multi-threaded runtime, so the
-//!   runtime moves its other tasks to another thread meanwhile; point lookups run inline.
+//! - Statements that can run long (a `COMMIT` that syncs, list queries other than point
+//!   lookups, membership reads and bulk statements) run under
+//!   [`tokio::task::block_in_place`] on a multi-threaded runtime, so the runtime moves its
+//!   other tasks to another thread meanwhile; point lookups and single-row statements run
+//!   inline.
 //!
 //! # Durability
 //!
@@ -27,7 +29,8 @@
 //!
 //! Checkpoints (copying committed WAL frames into the database file) run in the background
 //! (`spawn_checkpointer`), not inside write transactions; the writer's own auto-checkpoint
-//! is only a backstop at [`BACKSTOP_AUTOCHECKPOINT`] pages.
+//! is only a backstop at [`BACKSTOP_AUTOCHECKPOINT`] pages (a checkpointer that cannot
+//! keep up, or readers holding old snapshots), and then runs inside that `COMMIT`.
 //!
 //! # Layout
 //!
@@ -77,6 +80,14 @@ const MAX_BINDS: usize = 500;
 
 /// How long a connection waits for a lock held by another connection or process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a read transaction waits for a free reader connection before failing with
+/// `Contention` (503, retryable).
+const READER_WAIT: Duration = Duration::from_secs(30);
+
+/// How long a write transaction waits for the writer connection (the writes queued before
+/// it) before failing with `Contention` (503, retryable).
+const WRITER_WAIT: Duration = Duration::from_secs(60);
 
 /// SQLite page cache of the writer connection, KiB.
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
@@ -163,7 +174,7 @@ fn location(url_or_path: &str) -> StoreResult<Location> {
     let mut synchronous = Synchronous::default();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match (k, v.to_ascii_lowercase().as_str()) {
+        match (k.to_ascii_lowercase().as_str(), v.to_ascii_lowercase().as_str()) {
             ("synchronous", "normal") => synchronous = Synchronous::Normal,
             ("synchronous", "full") => synchronous = Synchronous::Full,
             ("synchronous", _) => {
@@ -241,13 +252,14 @@ fn spawn_checkpointer(inner: &Arc<Inner>) -> bool {
         let mut conn: Option<Connection> = None;
         loop {
             tick.tick().await;
-            let (path, sync) = match weak.upgrade() {
+            let (path, sync, pending) = match weak.upgrade() {
                 None => return,
                 Some(inner) => {
-                    if inner.commits.swap(0, std::sync::atomic::Ordering::Relaxed) == 0 {
+                    let pending = inner.commits.swap(0, std::sync::atomic::Ordering::Relaxed);
+                    if pending == 0 {
                         continue;
                     }
-                    (inner.path.clone(), inner.synchronous)
+                    (inner.path.clone(), inner.synchronous, pending)
                 }
             };
             let c = conn.take();
@@ -261,10 +273,27 @@ fn spawn_checkpointer(inner: &Arc<Inner>) -> bool {
                 Ok::<_, StoreError>(c)
             })
             .await;
-            match done {
-                Ok(Ok(c)) => conn = Some(c),
-                Ok(Err(e)) => tracing::warn!(error = %e, "SQLite checkpoint failed; retrying"),
-                Err(e) => tracing::warn!(error = %e, "SQLite checkpoint task failed"),
+            let ok = match done {
+                Ok(Ok(c)) => {
+                    conn = Some(c);
+                    true
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                    false
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "SQLite checkpoint task failed; retrying");
+                    false
+                }
+            };
+            if !ok {
+                // Try again at the next tick even if nothing more is committed.
+                if let Some(inner) = weak.upgrade() {
+                    inner
+                        .commits
+                        .fetch_add(pending, std::sync::atomic::Ordering::Relaxed);
+                }
             }
         }
     });
@@ -385,13 +414,16 @@ impl SqliteStore {
     /// A reader connection (a pooled one, or a new one while fewer than `readers_max` are
     /// open), in a read transaction.
     async fn reader(&self) -> StoreResult<SqliteTx> {
-        let permit = self
-            .inner
-            .reader_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| backend("the SQLite store is closed"))?;
+        let permit =
+            tokio::time::timeout(READER_WAIT, self.inner.reader_slots.clone().acquire_owned())
+                .await
+                .map_err(|_| {
+                    StoreError::Contention(format!(
+                        "no database reader connection became free within {} s",
+                        READER_WAIT.as_secs()
+                    ))
+                })?
+                .map_err(|_| backend("the SQLite store is closed"))?;
         let pooled = self
             .inner
             .idle
@@ -424,13 +456,30 @@ impl Store for SqliteStore {
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        let guard = self.inner.writer.clone().lock_owned().await;
+        let guard = tokio::time::timeout(WRITER_WAIT, self.inner.writer.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Contention(format!(
+                    "the writes queued before this one did not finish within {} s",
+                    WRITER_WAIT.as_secs()
+                ))
+            })?;
         // Without contention from another process the lock is free: take it without waiting;
         // otherwise wait (up to the busy timeout) off the async worker.
+        let mut guard = guard;
+        if !guard.is_autocommit() {
+            // A transaction a failed ROLLBACK left open: end it, or start over on a new
+            // connection.
+            if db::exec(&guard, "ROLLBACK").is_err() || !guard.is_autocommit() {
+                *guard = connect(&self.inner.path, self.inner.synchronous, WRITER_CACHE_KIB)?;
+            }
+        }
         let c: &Connection = &guard;
         c.busy_timeout(Duration::ZERO).map_err(db_err)?;
         let first = db::exec(c, "BEGIN IMMEDIATE");
-        c.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+        // Cannot fail (sqlite3_busy_timeout only stores the value); never leave here with
+        // the transaction begun and no SqliteTx to end it.
+        let _ = c.busy_timeout(BUSY_TIMEOUT);
         if let Err(e) = first {
             let busy = matches!(&e, rusqlite::Error::SqliteFailure(f, _)
                 if f.code == rusqlite::ErrorCode::DatabaseBusy);
@@ -493,6 +542,15 @@ impl SqliteTx {
 impl Drop for SqliteTx {
     fn drop(&mut self) {
         let rolled_back = !self.open || db::exec(self.conn(), "ROLLBACK").is_ok();
+        if let Conn::Writer(g) = &mut self.conn {
+            if !rolled_back && !g.is_autocommit() {
+                // Closing a connection rolls its transaction back and frees the file's write
+                // lock; the next write transaction gets the new one.
+                if let Ok(c) = connect(&self.store.path, self.store.synchronous, WRITER_CACHE_KIB) {
+                    **g = c;
+                }
+            }
+        }
         if let Conn::Reader { c, .. } = &mut self.conn {
             // A connection whose transaction could not be ended is closed, not reused.
             if let (Some(c), true) = (c.take(), rolled_back) {
@@ -615,48 +673,13 @@ fn list_query(kind: Kind, tenant_id: &str, q: &ListQuery<'_>, count: bool) -> St
     Ok(qb)
 }
 
-/// Whether the list query `q` finds its rows through a unique or near-unique index (an `eq`
-/// on `id`, `userName`, `externalId`, `displayName` or an email value, possibly under `and`),
-/// so that it runs in microseconds whatever the size of the directory and need not leave
-/// the async worker.
-fn is_point_lookup(q: &ListQuery<'_>) -> bool {
-    use scim_proto::filter::{CompareOp, Filter};
-    fn point(f: &Filter) -> bool {
-        match f {
-            Filter::Compare { path, op, .. } if *op == CompareOp::Eq && core(path) => {
-                let name = path.attr.to_ascii_lowercase();
-                match path.sub_attr.as_deref().map(str::to_ascii_lowercase) {
-                    None => matches!(
-                        name.as_str(),
-                        "id" | "username" | "externalid" | "displayname"
-                    ),
-                    Some(sub) => name == "emails" && sub == "value",
-                }
-            }
-            Filter::ValuePath { attr, filter } => {
-                core(attr) && attr.attr.eq_ignore_ascii_case("emails") && point_in_value(filter)
-            }
-            Filter::And(a, b) => point(a) || point(b),
-            _ => false,
-        }
-    }
-    /// No schema URN, or the core User or Group schema's.
-    fn core(p: &scim_proto::path::AttrPath) -> bool {
-        p.uri.as_deref().is_none_or(|u| {
-            u.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:User")
-                || u.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:Group")
-        })
-    }
-    fn point_in_value(f: &Filter) -> bool {
-        match f {
-            Filter::Compare { path, op, .. } => {
-                *op == CompareOp::Eq && path.attr.eq_ignore_ascii_case("value")
-            }
-            Filter::And(a, b) => point_in_value(a) || point_in_value(b),
-            _ => false,
-        }
-    }
-    q.offset < 1000 && q.filter.is_some_and(point)
+/// Whether the list query `q` runs in microseconds whatever the size of the directory (a
+/// point lookup, see [`crate::filter::is_point_lookup`], on an early page), so that it need
+/// not leave the async worker.
+fn is_point_lookup(kind: Kind, q: &ListQuery<'_>) -> bool {
+    q.offset < 1000
+        && q.filter
+            .is_some_and(|f| crate::filter::is_point_lookup(kind, f))
 }
 
 impl SqliteTx {
@@ -762,7 +785,7 @@ impl SqliteTx {
             };
             Ok((total, rows))
         };
-        if is_point_lookup(q) {
+        if is_point_lookup(kind, q) {
             run()
         } else {
             blocking(run)
@@ -970,18 +993,20 @@ impl Tx for SqliteTx {
     }
 
     async fn delete_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool> {
-        let done = q("DELETE FROM users WHERE id = ? AND tenant_id = ?")
-            .bind(id)
-            .bind(tenant_id)
-            .execute(self.conn())?;
-        if done == 0 {
-            return Ok(false);
-        }
-        q("DELETE FROM group_members WHERE member_id = ? AND tenant_id = ?")
-            .bind(id)
-            .bind(tenant_id)
-            .execute(self.conn())?;
-        Ok(true)
+        blocking(|| {
+            let done = q("DELETE FROM users WHERE id = ? AND tenant_id = ?")
+                .bind(id)
+                .bind(tenant_id)
+                .execute(self.conn())?;
+            if done == 0 {
+                return Ok(false);
+            }
+            q("DELETE FROM group_members WHERE member_id = ? AND tenant_id = ?")
+                .bind(id)
+                .bind(tenant_id)
+                .execute(self.conn())?;
+            Ok(true)
+        })
     }
 
     async fn list_users(
@@ -1114,19 +1139,21 @@ impl Tx for SqliteTx {
     }
 
     async fn delete_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool> {
-        // Its own membership rows go by ON DELETE CASCADE; memberships of it in other groups here.
-        let done = q("DELETE FROM groups WHERE id = ? AND tenant_id = ?")
-            .bind(id)
-            .bind(tenant_id)
-            .execute(self.conn())?;
-        if done == 0 {
-            return Ok(false);
-        }
-        q("DELETE FROM group_members WHERE member_id = ? AND tenant_id = ?")
-            .bind(id)
-            .bind(tenant_id)
-            .execute(self.conn())?;
-        Ok(true)
+        blocking(|| {
+            // Its own membership rows go by ON DELETE CASCADE; memberships of it in other groups here.
+            let done = q("DELETE FROM groups WHERE id = ? AND tenant_id = ?")
+                .bind(id)
+                .bind(tenant_id)
+                .execute(self.conn())?;
+            if done == 0 {
+                return Ok(false);
+            }
+            q("DELETE FROM group_members WHERE member_id = ? AND tenant_id = ?")
+                .bind(id)
+                .bind(tenant_id)
+                .execute(self.conn())?;
+            Ok(true)
+        })
     }
 
     async fn list_groups(
@@ -1166,19 +1193,21 @@ impl Tx for SqliteTx {
         offset: u64,
         limit: Option<u64>,
     ) -> StoreResult<Vec<MemberRow>> {
-        // Page on the (group_id, seq) index first, then look up display names for that page only.
-        let rows = q(format!(
-            "SELECT {MEMBER_COLS} FROM (SELECT seq, group_id, member_id, member_kind FROM group_members \
-             WHERE group_id = (SELECT id FROM groups WHERE id = ? AND tenant_id = ?) \
-             ORDER BY seq LIMIT {} OFFSET {}) gm ORDER BY gm.seq",
-            // Literals, not parameters: see `common::push_page`.
-            limit.map_or(-1, clamp),
-            clamp(offset)
-        ))
-        .bind(group_id)
-        .bind(tenant_id)
-        .fetch_all(self.conn())?;
-        rows.iter().map(member_of).collect()
+        blocking(|| {
+            // Page on the (group_id, seq) index first, then look up display names for that page only.
+            let rows = q(format!(
+                "SELECT {MEMBER_COLS} FROM (SELECT seq, group_id, member_id, member_kind FROM group_members \
+                 WHERE group_id = (SELECT id FROM groups WHERE id = ? AND tenant_id = ?) \
+                 ORDER BY seq LIMIT {} OFFSET {}) gm ORDER BY gm.seq",
+                // Literals, not parameters: see `common::push_page`.
+                limit.map_or(-1, clamp),
+                clamp(offset)
+            ))
+            .bind(group_id)
+            .bind(tenant_id)
+            .fetch_all(self.conn())?;
+            rows.iter().map(member_of).collect()
+        })
     }
 
     async fn members_of_groups(
@@ -1186,30 +1215,34 @@ impl Tx for SqliteTx {
         tenant_id: &str,
         group_ids: &[String],
     ) -> StoreResult<Vec<(String, MemberRow)>> {
-        let mut out = Vec::new();
-        for chunk in group_ids.chunks(MAX_BINDS - 1) {
-            let mut qb: Qb = Qb::new(format!(
-                "SELECT {MEMBER_COLS} FROM group_members gm WHERE gm.tenant_id = "
-            ));
-            qb.push_bind(tenant_id.to_string());
-            qb.push(" AND gm.group_id IN (");
-            qb.push_binds(chunk.iter());
-            qb.push(") ORDER BY gm.group_id, gm.seq");
-            for row in qb.fetch_all(self.conn())? {
-                out.push((get(&row, "group_id")?, member_of(&row)?));
+        blocking(|| {
+            let mut out = Vec::new();
+            for chunk in group_ids.chunks(MAX_BINDS - 1) {
+                let mut qb: Qb = Qb::new(format!(
+                    "SELECT {MEMBER_COLS} FROM group_members gm WHERE gm.tenant_id = "
+                ));
+                qb.push_bind(tenant_id.to_string());
+                qb.push(" AND gm.group_id IN (");
+                qb.push_binds(chunk.iter());
+                qb.push(") ORDER BY gm.group_id, gm.seq");
+                for row in qb.fetch_all(self.conn())? {
+                    out.push((get(&row, "group_id")?, member_of(&row)?));
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     async fn count_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64> {
-        let n: i64 = q(
-            "SELECT COUNT(*) FROM group_members WHERE group_id = (SELECT id FROM groups WHERE id = ? AND tenant_id = ?)",
-        )
-        .bind(group_id)
-        .bind(tenant_id)
-        .scalar(self.conn())?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        blocking(|| {
+            let n: i64 = q(
+                "SELECT COUNT(*) FROM group_members WHERE group_id = (SELECT id FROM groups WHERE id = ? AND tenant_id = ?)",
+            )
+            .bind(group_id)
+            .bind(tenant_id)
+            .scalar(self.conn())?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
     }
 
     async fn add_members(
@@ -1263,11 +1296,13 @@ impl Tx for SqliteTx {
     }
 
     async fn clear_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64> {
-        let done = q("DELETE FROM group_members WHERE group_id = ? AND tenant_id = ?")
-            .bind(group_id)
-            .bind(tenant_id)
-            .execute(self.conn())?;
-        Ok(done)
+        blocking(|| {
+            let done = q("DELETE FROM group_members WHERE group_id = ? AND tenant_id = ?")
+                .bind(group_id)
+                .bind(tenant_id)
+                .execute(self.conn())?;
+            Ok(done)
+        })
     }
     // ---- custom attributes (per tenant)
 
@@ -1336,7 +1371,7 @@ impl Tx for SqliteTx {
     }
 
     async fn group_count(&mut self, tenant_id: &str) -> StoreResult<u64> {
-        rules::group_count(self, tenant_id)
+        blocking(|| rules::group_count(self, tenant_id))
     }
 
     // ---- provisioning log
@@ -1499,6 +1534,10 @@ mod tests {
             Synchronous::Normal
         );
         assert_eq!(location("x.db").unwrap().path, PathBuf::from("x.db"));
+        assert_eq!(
+            location("x.db?Synchronous=Full").unwrap().synchronous,
+            Synchronous::Full
+        );
         for bad in [
             "sqlite::memory:",
             "sqlite://",
@@ -1516,17 +1555,20 @@ mod tests {
     #[test]
     fn point_lookups_are_recognised() {
         let schema = user_resource_schema(Vec::new());
-        let point = |f: Option<&str>, offset: u64| {
+        let point = |kind: Kind, f: Option<&str>, offset: u64| {
             let f = f.map(|f| parse_filter(f).unwrap());
-            is_point_lookup(&ListQuery {
-                filter: f.as_ref(),
-                schema: &schema,
-                sort_by: None,
-                sort_order: SortOrder::Ascending,
-                offset,
-                limit: 100,
-                visibility: Visibility::Scim,
-            })
+            is_point_lookup(
+                kind,
+                &ListQuery {
+                    filter: f.as_ref(),
+                    schema: &schema,
+                    sort_by: None,
+                    sort_order: SortOrder::Ascending,
+                    offset,
+                    limit: 100,
+                    visibility: Visibility::Scim,
+                },
+            )
         };
         for f in [
             r#"userName eq "a""#,
@@ -1538,20 +1580,30 @@ mod tests {
             r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a""#,
             r#"userName eq "a" and title co "x""#,
         ] {
-            assert!(point(Some(f), 0), "{f}");
+            assert!(point(Kind::Users, Some(f), 0), "{f}");
         }
         for f in [
             r#"userName ne "a""#,
             r#"userName sw "a""#,
+            r#"userName eq null"#,
+            r#"emails.value eq null"#,
+            r#"displayName eq "a""#,
             r#"userName eq "a" or title co "x""#,
             r#"title eq "a""#,
             r#"emails[type eq "work"]"#,
+            r#"emails[value co "a"]"#,
+            r#"emails[value eq "a" and display eq "b"]"#,
+            r#"emails[value eq "a" and primary eq false]"#,
             r#"not (userName eq "a")"#,
             r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1""#,
         ] {
-            assert!(!point(Some(f), 0), "{f}");
+            assert!(!point(Kind::Users, Some(f), 0), "{f}");
         }
-        assert!(!point(None, 0));
-        assert!(!point(Some(r#"userName eq "a""#), 5000));
+        assert!(point(Kind::Groups, Some(r#"displayName eq "a""#), 0));
+        assert!(point(Kind::Groups, Some(r#"externalId eq "a""#), 0));
+        assert!(!point(Kind::Groups, Some(r#"userName eq "a""#), 0));
+        assert!(!point(Kind::Groups, Some(r#"members.value eq "a""#), 0));
+        assert!(!point(Kind::Users, None, 0));
+        assert!(!point(Kind::Users, Some(r#"userName eq "a""#), 5000));
     }
 }

@@ -213,8 +213,8 @@ const LARGE_PAGE: u64 = 100;
 
 /// Waits for a turn to build a large list page (`count` above [`LARGE_PAGE`]). Such a page holds every resource of it in memory several times over while
 /// it is read, rendered, projected and serialised (about 35 KB per full User, so some 35 MB
-/// for `count=1000`), and takes CPU time in proportion; at most one per CPU is built at a
-/// time, the others wait (they are not refused). This bounds the memory of concurrent paging
+/// for `count=1000`), and takes CPU time in proportion; at most one per two CPUs (at least
+/// one) is built at a time, the others wait (they are not refused). This bounds the memory of concurrent paging
 /// clients (docs/performance.md, resident memory); requests with the default `count` (100)
 /// or less never wait here. (A single group with a very large `members` is not bounded
 /// by this.) `None` for a request that needs no turn.
@@ -224,7 +224,8 @@ async fn large_page_turn(large: bool) -> Option<tokio::sync::SemaphorePermit<'st
         return None;
     }
     let turns = TURNS.get_or_init(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new((cpus / 2).max(1))
     });
     // The semaphore is never closed.
     turns.acquire().await.ok()

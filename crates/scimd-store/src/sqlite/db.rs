@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 /// Maps a database error: a unique-constraint violation becomes `Conflict` naming what is
 /// duplicated (`userName`, `displayName`, `attribute name`, `token name`, `name`, `id`),
-/// anything else `Backend`.
+/// `SQLITE_BUSY` / `SQLITE_LOCKED` (a lock held by another process past the busy timeout)
+/// `Contention`, anything else `Backend`.
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
         let unique = f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
@@ -46,6 +47,16 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
                 m
             };
             return StoreError::Conflict(what.to_string());
+        }
+    }
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if matches!(
+            f.code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        ) {
+            // Another process (e.g. `scimd admin …`) held the lock past the busy timeout:
+            // nothing was written and the request may be retried (503).
+            return StoreError::Contention(e.to_string());
         }
     }
     StoreError::Backend(e.to_string())
@@ -281,4 +292,26 @@ impl Row {
 /// The value of column `col` of `row` (see [`Row::get`]).
 pub(crate) fn get<T: FromSql>(row: &Row, col: &str) -> StoreResult<T> {
     row.get(col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int, msg: &str) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(msg.to_string()))
+    }
+
+    #[test]
+    fn errors_map_to_store_errors() {
+        let e = db_err(failure(
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE,
+            "UNIQUE constraint failed: users.tenant_id, users.user_name_folded",
+        ));
+        assert!(matches!(e, StoreError::Conflict(w) if w == "userName"));
+        let e = db_err(failure(rusqlite::ffi::SQLITE_BUSY, "database is locked"));
+        assert!(matches!(e, StoreError::Contention(_)), "{e:?}");
+        let e = db_err(failure(rusqlite::ffi::SQLITE_IOERR, "disk I/O error"));
+        assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
+    }
 }

@@ -21,8 +21,10 @@ pub enum StoreError {
     /// A filter or sort the back end cannot translate (a client mistake: reported as 400 invalidFilter).
     #[error("unsupported filter: {0}")]
     Unsupported(String),
-    /// The database aborted the transaction because of a concurrent one (PostgreSQL
-    /// serialization failure or deadlock): nothing was written, the request may be retried.
+    /// The transaction could not run because of concurrent ones: PostgreSQL aborted it
+    /// (serialization failure, deadlock), or the database stayed busy (SQLite: a lock held
+    /// by another process past the busy timeout, no connection free in time). Nothing was
+    /// written; the request may be retried.
     #[error("concurrent update: {0}")]
     Contention(String),
     /// Anything else the database reported.

@@ -23,7 +23,8 @@ use std::sync::{Arc, Mutex};
 
 /// Maps a store failure to the SCIM error a client sees: 409 uniqueness for a conflict,
 /// 400 invalidFilter for an untranslatable filter, 503 for a transaction a concurrent one
-/// aborted (retryable), 500 (detail logged, not sent) otherwise.
+/// aborted or that found the database busy (retryable), 500 (detail logged, not sent)
+/// otherwise.
 pub fn store_err(e: StoreError) -> ScimError {
     match e {
         StoreError::Conflict(what) => {
@@ -31,8 +32,8 @@ pub fn store_err(e: StoreError) -> ScimError {
         }
         StoreError::Unsupported(m) => ScimError::invalid_filter(m),
         StoreError::Contention(m) => {
-            tracing::warn!(error = %m, "transaction aborted by a concurrent one");
-            ScimError::new(503, None, "the directory could not complete the request because a concurrent request changed the same data; it changed nothing and may be retried")
+            tracing::warn!(error = %m, "transaction aborted by concurrent ones");
+            ScimError::new(503, None, "the directory could not complete the request because of concurrent requests (one changed the same data, or the database was busy); it changed nothing and may be retried")
         }
         StoreError::Backend(m) => {
             tracing::error!(error = %m, "store error");

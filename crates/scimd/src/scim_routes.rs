@@ -211,28 +211,49 @@ async fn search_users(
 /// Pages of more than this many resources (`count`) are "large" (see [`large_page_turn`]).
 const LARGE_PAGE: u64 = 100;
 
-/// Waits for a turn to build a large list page (`count` above [`LARGE_PAGE`]). Such a page holds every resource of it in memory several times over while
-/// it is read, rendered, projected and serialised (about 35 KB per full User, so some 35 MB
-/// for `count=1000`), and takes CPU time in proportion; at most one per two CPUs (at least
-/// one) is built at a time, the others wait (they are not refused). This bounds the memory of concurrent paging
-/// clients (docs/performance.md, resident memory); requests with the default `count` (100)
-/// or less never wait here. (A single group with a very large `members` is not bounded
-/// by this.) `None` for a request that needs no turn.
-async fn large_page_turn(large: bool) -> Option<tokio::sync::SemaphorePermit<'static>> {
+/// How long a large list page waits for its turn before 503.
+const LARGE_PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits for a turn to build a large list page (`count` above [`LARGE_PAGE`]).
+///
+/// Such a page holds every resource of it in memory several times over while it is read,
+/// rendered, projected and serialised (about 35 KB per full User, so some 35 MB for
+/// `count=1000`), and takes CPU time in proportion. At most one per two CPUs (at least one) is
+/// built at a time; the others wait, up to [`LARGE_PAGE_WAIT`]. This bounds the memory of
+/// concurrent paging clients (docs/performance.md, resident memory); requests with the
+/// default `count` (100) or less never wait here. (A single group with a very large `members`
+/// is not bounded by this.) `None` for a request that needs no turn.
+///
+/// Errors: 503 when no turn came within [`LARGE_PAGE_WAIT`] (nothing was read; retry, or ask
+/// for smaller pages).
+async fn large_page_turn(
+    large: bool,
+) -> Result<Option<tokio::sync::SemaphorePermit<'static>>, ScimError> {
     static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     if !large {
-        return None;
+        return Ok(None);
     }
     let turns = TURNS.get_or_init(|| {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         tokio::sync::Semaphore::new((cpus / 2).max(1))
     });
-    // The semaphore is never closed.
-    turns.acquire().await.ok()
+    match tokio::time::timeout(LARGE_PAGE_WAIT, turns.acquire()).await {
+        // The semaphore is never closed.
+        Ok(permit) => Ok(permit.ok()),
+        Err(_) => Err(ScimError::new(
+            503,
+            None,
+            format!(
+                "the server is busy building other large pages (count above {LARGE_PAGE}) and none \
+                 finished within {} s; nothing was read: retry later, or ask for smaller pages",
+                LARGE_PAGE_WAIT.as_secs()
+            ),
+        )),
+    }
 }
 
 async fn users_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
-    let _turn = large_page_turn(p.count > LARGE_PAGE).await;
+    let _turn = large_page_turn(p.count > LARGE_PAGE).await?;
     let (total, items) = st.directory.list_users(c, p).await?;
     Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
@@ -331,7 +352,7 @@ async fn search_groups(
 async fn groups_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
     let schema = st.directory.group_schema();
     let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded_attributes);
-    let _turn = large_page_turn(p.count > LARGE_PAGE).await;
+    let _turn = large_page_turn(p.count > LARGE_PAGE).await?;
     let (total, items) = st.directory.list_groups(c, p, with_members).await?;
     Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
@@ -452,7 +473,7 @@ async fn search_root(
     let p = ListParams::from_search_body(&body)?;
     let dir = &st.directory;
     let group_schema = dir.group_schema();
-    let _turn = large_page_turn(p.count > LARGE_PAGE).await;
+    let _turn = large_page_turn(p.count > LARGE_PAGE).await?;
 
     let (users, users_err) = match dir.list_users(&c, &p).await {
         Ok(v) => (Some(v), None),

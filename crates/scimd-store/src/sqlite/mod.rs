@@ -30,7 +30,8 @@
 //! Checkpoints (copying committed WAL frames into the database file) run in the background
 //! (`spawn_checkpointer`), not inside write transactions; the writer's own auto-checkpoint
 //! is only a backstop at [`BACKSTOP_AUTOCHECKPOINT`] pages (a checkpointer that cannot
-//! keep up, or readers holding old snapshots), and then runs inside that `COMMIT`.
+//! keep up, or readers holding old snapshots), and then runs inside that `COMMIT`; when the
+//! checkpointer last saw the WAL near that size, write `COMMIT`s run under `block_in_place`.
 //!
 //! # Layout
 //!
@@ -233,6 +234,9 @@ struct Inner {
     readers_max: usize,
     /// Write transactions committed since the checkpointer last ran.
     commits: std::sync::atomic::AtomicU64,
+    /// Frames in the WAL when the checkpointer last ran: near [`BACKSTOP_AUTOCHECKPOINT`] a
+    /// COMMIT may checkpoint itself, so it leaves the async worker.
+    wal_frames: std::sync::atomic::AtomicU64,
 }
 
 /// Starts the background checkpointer of `inner` on the current tokio runtime, if there is
@@ -268,14 +272,22 @@ fn spawn_checkpointer(inner: &Arc<Inner>) -> bool {
                     Some(c) => c,
                     None => connect(&path, sync, CHECKPOINTER_CACHE_KIB)?,
                 };
-                c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                // (busy, frames in the WAL, frames checkpointed)
+                let frames: i64 = c
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
                     .map_err(db_err)?;
-                Ok::<_, StoreError>(c)
+                Ok::<_, StoreError>((c, frames))
             })
             .await;
             let ok = match done {
-                Ok(Ok(c)) => {
+                Ok(Ok((c, frames))) => {
                     conn = Some(c);
+                    if let Some(inner) = weak.upgrade() {
+                        inner.wal_frames.store(
+                            u64::try_from(frames).unwrap_or(0),
+                            std::sync::atomic::Ordering::Relaxed,
+                        );
+                    }
                     true
                 }
                 Ok(Err(e)) => {
@@ -355,6 +367,7 @@ impl SqliteStore {
             reader_slots: Arc::new(Semaphore::new(readers_max)),
             readers_max,
             commits: std::sync::atomic::AtomicU64::new(0),
+            wal_frames: std::sync::atomic::AtomicU64::new(0),
         });
         if spawn_checkpointer(&inner) {
             inner
@@ -796,11 +809,16 @@ impl SqliteTx {
 #[async_trait]
 impl Tx for SqliteTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        // With synchronous=full a writer's COMMIT waits for an fsync: off the async worker.
-        // With normal it writes the WAL frames to the OS and returns (checkpoints run in the
-        // background, see `spawn_checkpointer`).
+        // With synchronous=full a writer's COMMIT waits for an fsync, and near the backstop
+        // it may checkpoint: then off the async worker. Otherwise it writes the WAL frames to
+        // the OS and returns (checkpoints run in the background, see `spawn_checkpointer`).
+        let near_backstop = self
+            .store
+            .wal_frames
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= u64::from(BACKSTOP_AUTOCHECKPOINT) * 4 / 5;
         let done = match &self.conn {
-            Conn::Writer(_) if self.synchronous_full() => {
+            Conn::Writer(_) if self.synchronous_full() || near_backstop => {
                 blocking(|| db::exec(self.conn(), "COMMIT"))
             }
             _ => db::exec(self.conn(), "COMMIT"),

@@ -130,10 +130,6 @@ impl Paged<'_> {
         qb.sql(&format!(" ORDER BY {}", self.order));
         push_page(qb, self.limit, self.offset);
     }
-    /// Whether the page is empty without reading it, given the total.
-    pub(crate) fn empty(&self, total: u64) -> bool {
-        self.limit == 0 || total <= self.offset
-    }
 }
 
 /// `totalResults` of a list whose page (`LIMIT limit OFFSET offset`) returned `rows` rows, when
@@ -148,7 +144,7 @@ pub(crate) fn total_from_page(offset: u64, limit: u64, rows: usize) -> Option<u6
     if limit == 0 {
         None
     } else if n > 0 && n < limit {
-        Some(offset + n)
+        Some(offset.saturating_add(n))
     } else if n == 0 && offset == 0 {
         Some(0)
     } else {

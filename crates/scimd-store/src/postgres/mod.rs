@@ -508,15 +508,31 @@ impl PgTx {
         &mut self,
         p: &crate::common::Paged<'_>,
     ) -> StoreResult<(u64, Vec<PgRow>)> {
-        let mut count: Qb = QueryBuilder::new("");
-        p.count(&mut count);
-        let total = self.count(count).await?;
-        if p.empty(total) {
-            return Ok((total, Vec::new()));
-        }
         let mut page: Qb = QueryBuilder::new("");
         p.page(&mut page);
-        let rows = page.build().fetch_all(self.conn()).await.map_err(db_err)?;
+        let mut count: Qb = QueryBuilder::new("");
+        p.count(&mut count);
+        self.page_and_total(p.offset, p.limit, page, count).await
+    }
+
+    /// The rows of `page` (not run when `limit` is 0) and the total: from the page when it
+    /// tells it (`common::total_from_page`), else by running `count`, in the same snapshot.
+    async fn page_and_total(
+        &mut self,
+        offset: u64,
+        limit: u64,
+        mut page: Qb,
+        count: Qb,
+    ) -> StoreResult<(u64, Vec<PgRow>)> {
+        let rows = if limit == 0 {
+            Vec::new()
+        } else {
+            page.build().fetch_all(self.conn()).await.map_err(db_err)?
+        };
+        let total = match crate::common::total_from_page(offset, limit, rows.len()) {
+            Some(t) => t,
+            None => self.count(count).await?,
+        };
         Ok((total, rows))
     }
 
@@ -536,23 +552,11 @@ impl PgTx {
         tenant_id: &str,
         q: &ListQuery<'_>,
     ) -> StoreResult<(u64, Vec<PgRow>)> {
-        // The page first; a COUNT only when the page does not tell the total.
-        let rows = if q.limit == 0 {
-            Vec::new()
-        } else {
-            let mut page: Qb = QueryBuilder::new("");
-            list_query_into(&mut page, kind, tenant_id, q, false)?;
-            page.build().fetch_all(self.conn()).await.map_err(db_err)?
-        };
-        let total = match crate::common::total_from_page(q.offset, q.limit, rows.len()) {
-            Some(t) => t,
-            None => {
-                let mut count: Qb = QueryBuilder::new("");
-                list_query_into(&mut count, kind, tenant_id, q, true)?;
-                self.count(count).await?
-            }
-        };
-        Ok((total, rows))
+        let mut page: Qb = QueryBuilder::new("");
+        list_query_into(&mut page, kind, tenant_id, q, false)?;
+        let mut count: Qb = QueryBuilder::new("");
+        list_query_into(&mut count, kind, tenant_id, q, true)?;
+        self.page_and_total(q.offset, q.limit, page, count).await
     }
 }
 

@@ -764,17 +764,41 @@ impl SqliteTx {
 
     /// The total and the rows of a paged listing (may scan: runs off the async worker).
     fn paged(&self, p: &crate::common::Paged<'_>) -> StoreResult<(u64, Vec<Row>)> {
+        let statement = |write: &dyn Fn(&mut dyn Sink)| {
+            let mut qb = Qb::new("");
+            write(&mut qb);
+            Ok(qb)
+        };
         blocking(|| {
-            let mut count = Qb::new("");
-            p.count(&mut count);
-            let total = self.count(&count)?;
-            if p.empty(total) {
-                return Ok((total, Vec::new()));
-            }
-            let mut page = Qb::new("");
-            p.page(&mut page);
-            Ok((total, page.fetch_all(self.conn())?))
+            self.page_and_total(
+                p.offset,
+                p.limit,
+                || statement(&|qb| p.page(qb)),
+                || statement(&|qb| p.count(qb)),
+            )
         })
+    }
+
+    /// The rows of the `page` statement (not run when `limit` is 0) and the total: from the
+    /// page when it tells it (`common::total_from_page`), else by running the `count`
+    /// statement, in the same snapshot.
+    fn page_and_total(
+        &self,
+        offset: u64,
+        limit: u64,
+        page: impl FnOnce() -> StoreResult<Qb>,
+        count: impl FnOnce() -> StoreResult<Qb>,
+    ) -> StoreResult<(u64, Vec<Row>)> {
+        let rows = if limit == 0 {
+            Vec::new()
+        } else {
+            page()?.fetch_all(self.conn())?
+        };
+        let total = match crate::common::total_from_page(offset, limit, rows.len()) {
+            Some(t) => t,
+            None => self.count(&count()?)?,
+        };
+        Ok((total, rows))
     }
 
     fn count(&self, qb: &Qb) -> StoreResult<u64> {
@@ -782,21 +806,16 @@ impl SqliteTx {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// A list query's total and page: the page first, then a `COUNT` only when the page does
-    /// not tell the total (`common::total_from_page`); inline for point lookups, off the async
-    /// worker otherwise.
+    /// A list query's total and page ([`SqliteTx::page_and_total`]): inline for point
+    /// lookups, off the async worker otherwise.
     fn list(&self, kind: Kind, tenant_id: &str, q: &ListQuery<'_>) -> StoreResult<(u64, Vec<Row>)> {
         let run = || {
-            let rows = if q.limit == 0 {
-                Vec::new()
-            } else {
-                list_query(kind, tenant_id, q, false)?.fetch_all(self.conn())?
-            };
-            let total = match crate::common::total_from_page(q.offset, q.limit, rows.len()) {
-                Some(t) => t,
-                None => self.count(&list_query(kind, tenant_id, q, true)?)?,
-            };
-            Ok((total, rows))
+            self.page_and_total(
+                q.offset,
+                q.limit,
+                || list_query(kind, tenant_id, q, false),
+                || list_query(kind, tenant_id, q, true),
+            )
         };
         if is_point_lookup(kind, q) {
             run()

@@ -166,6 +166,13 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store = scimd_store::SqliteStore::open(url)
         .await
         .map_err(|e| anyhow!("cannot open the database {}: {e}", redact_url(url)))?;
+    // The durability setting in force belongs in the log of every start.
+    tracing::info!(
+        path = %store.path().display(),
+        synchronous = store.synchronous().as_str(),
+        readers = store.readers_max(),
+        "SQLite database opened"
+    );
     Ok(Arc::new(store))
 }
 

@@ -1,5 +1,6 @@
 //! `scim-proto`: the SCIM 2.0 protocol (RFC 7643, RFC 7644) as pure code, no I/O.
 //!
+//! - [`canonical`]: canonical forms of values (case fold, dateTime)
 //! - [`error`]: SCIM error bodies and `scimType` (RFC 7644 §3.12)
 //! - [`schema`]: schemas, attribute definitions, path resolution (RFC 7643 §2, §7)
 //! - [`path`], [`filter`]: attribute paths and the filter grammar (RFC 7644 §3.4.2.2, §3.10)
@@ -8,9 +9,11 @@
 //! - [`projection`]: `attributes` / `excludedAttributes` (RFC 7644 §3.9)
 //! - [`list`]: list and search parameters (RFC 7644 §3.4.2, §3.4.3)
 
+pub mod canonical;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+mod lexer;
 pub mod list;
 pub mod normalize;
 pub mod patch;

@@ -24,9 +24,12 @@
 //!   `URN:attr.sub` with canonical names and the canonical URN, the form [`get_path`] and
 //!   [`set_path`] read and write.
 
+use crate::canonical::fold;
 use crate::error::{ScimError, ScimResult};
 use crate::schema::{AttrType, AttributeDef, Mutability, ResourceSchema, Schema};
 use serde_json::{Map, Number, Value};
+
+pub use crate::canonical::normalize_date_time;
 
 /// The result of normalising a POST or PUT body.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -687,31 +690,6 @@ fn coerce_scalar(def: &AttributeDef, value: &Value, path: &str) -> ScimResult<Va
     }
 }
 
-/// Normalises an `xsd:dateTime` / RFC 3339 string to UTC, formatted with
-/// `time::format_description::well_known::Rfc3339`: `YYYY-MM-DDTHH:MM:SSZ`, or with the
-/// fraction of a second (trailing zeros trimmed) when it is not zero. A date-time without an
-/// offset is read as UTC. `None` when `s` is not a valid date-time or its year is outside
-/// 0000..=9999.
-///
-/// Equal instants give equal strings, and string order is time order for instants in
-/// different seconds (within one second, `...05Z` sorts after `...05.5Z`). Filters and
-/// stores comparing dateTime attributes should normalise the literal with this function.
-pub fn normalize_date_time(s: &str) -> Option<String> {
-    use time::format_description::well_known::Rfc3339;
-    use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
-    let s = s.trim();
-    let dt = match OffsetDateTime::parse(s, &Rfc3339) {
-        Ok(dt) => dt,
-        Err(_) => {
-            let fmt = time::macros::format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-            );
-            PrimitiveDateTime::parse(s, &fmt).ok()?.assume_utc()
-        }
-    };
-    dt.checked_to_offset(UtcOffset::UTC)?.format(&Rfc3339).ok()
-}
-
 /// Reorders the keys of `m` to follow `defs` (keys not in `defs` go last, in input order).
 fn sort_by_schema(m: Map<String, Value>, defs: &[AttributeDef]) -> Map<String, Value> {
     let mut entries: Vec<(usize, String, Value)> = m
@@ -829,7 +807,7 @@ fn fold_value(def: &AttributeDef, v: &Value) -> Value {
                 AttrType::String | AttrType::Reference | AttrType::Binary
             ) && !def.case_exact =>
         {
-            Value::String(crate::filter::fold(s))
+            Value::String(fold(s))
         }
         other => other.clone(),
     }
@@ -852,7 +830,7 @@ fn fold_attrs(o: &Map<String, Value>, schema: &Schema) -> Map<String, Value> {
 /// A copy of canonical document `doc` in which every string value of an attribute or
 /// sub-attribute that is not `caseExact` (per `schema`, including extension objects under
 /// their URN keys; `externalId` is caseExact and stays as is) is folded with
-/// [`crate::filter::fold`], for storage
+/// [`fold`], for storage
 /// back ends to compare case-insensitive attributes against. Keys, non-string values and
 /// keys the schema does not know are copied unchanged.
 pub fn fold_document(doc: &Value, schema: &ResourceSchema) -> Value {

@@ -24,12 +24,12 @@
 //!   `URN:attr.sub` with canonical names and the canonical URN, the form [`get_path`] and
 //!   [`set_path`] read and write.
 
-use crate::canonical::fold;
+use crate::canonical::{canonical_order, sort_by_schema};
 use crate::error::{ScimError, ScimResult};
 use crate::schema::{AttrType, AttributeDef, Mutability, ResourceSchema, Schema};
 use serde_json::{Map, Number, Value};
 
-pub use crate::canonical::normalize_date_time;
+pub use crate::canonical::{canonical_document, fold_document, normalize_date_time};
 
 /// The result of normalising a POST or PUT body.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -688,171 +688,6 @@ fn coerce_scalar(def: &AttributeDef, value: &Value, path: &str) -> ScimResult<Va
         },
         AttrType::Complex => Err(type_error(path, "an object", value)),
     }
-}
-
-/// Reorders the keys of `m` to follow `defs` (keys not in `defs` go last, in input order).
-fn sort_by_schema(m: Map<String, Value>, defs: &[AttributeDef]) -> Map<String, Value> {
-    let mut entries: Vec<(usize, String, Value)> = m
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                defs.iter().position(|d| d.name == k).unwrap_or(usize::MAX),
-                k,
-                v,
-            )
-        })
-        .collect();
-    entries.sort_by_key(|e| e.0);
-    entries.into_iter().map(|(_, k, v)| (k, v)).collect()
-}
-
-/// `v` with the sub-attributes of complex values (and of each element of multi-valued
-/// complex values) in schema order.
-fn order_value(def: &AttributeDef, v: Value) -> Value {
-    match v {
-        Value::Array(a) => Value::Array(a.into_iter().map(|e| order_value(def, e)).collect()),
-        Value::Object(o) if def.ty == AttrType::Complex => {
-            let o = o
-                .into_iter()
-                .map(|(k, sv)| {
-                    let sv = match def.sub(&k) {
-                        Some(sd) => order_value(sd, sv),
-                        None => sv,
-                    };
-                    (k, sv)
-                })
-                .collect();
-            Value::Object(sort_by_schema(o, &def.sub_attributes))
-        }
-        other => other,
-    }
-}
-
-fn order_attrs(o: Map<String, Value>, schema: &Schema) -> Map<String, Value> {
-    let o = o
-        .into_iter()
-        .map(|(k, v)| {
-            let v = match schema.attr(&k) {
-                Some(d) => order_value(d, v),
-                None => v,
-            };
-            (k, v)
-        })
-        .collect();
-    sort_by_schema(o, &schema.attributes)
-}
-
-/// `externalId`, the core attributes in schema order, then each non-empty extension object
-/// (its attributes in schema order) in publication order, then any other key.
-fn canonical_order(mut doc: Map<String, Value>, rs: &ResourceSchema) -> Map<String, Value> {
-    let mut out = Map::new();
-    if let Some(v) = doc.shift_remove("externalId") {
-        out.insert("externalId".into(), v);
-    }
-    for def in &rs.core.attributes {
-        if let Some(v) = doc.shift_remove(&def.name) {
-            out.insert(def.name.clone(), order_value(def, v));
-        }
-    }
-    for ext in &rs.extensions {
-        match doc.shift_remove(&ext.schema.id) {
-            Some(Value::Object(o)) if o.is_empty() => {}
-            Some(Value::Object(o)) => {
-                out.insert(
-                    ext.schema.id.clone(),
-                    Value::Object(order_attrs(o, &ext.schema)),
-                );
-            }
-            Some(other) => {
-                out.insert(ext.schema.id.clone(), other);
-            }
-            None => {}
-        }
-    }
-    out.extend(doc);
-    out
-}
-
-/// `doc` (a canonical document) with its keys in canonical order, as
-/// [`normalize_resource`] produces them: `externalId`, the core attributes in schema order,
-/// then each extension object in publication order (empty ones removed), sub-attributes of
-/// complex values in schema order; keys the schema does not know keep their relative order
-/// at the end. Useful after [`set_path`] or a PATCH, so that equal content serialises to
-/// equal bytes. A non-object `doc` is returned unchanged.
-pub fn canonical_document(doc: &Value, schema: &ResourceSchema) -> Value {
-    match doc {
-        Value::Object(o) => Value::Object(canonical_order(o.clone(), schema)),
-        other => other.clone(),
-    }
-}
-
-fn fold_value(def: &AttributeDef, v: &Value) -> Value {
-    match v {
-        Value::Array(a) => Value::Array(a.iter().map(|e| fold_value(def, e)).collect()),
-        Value::Object(o) if def.ty == AttrType::Complex => Value::Object(
-            o.iter()
-                .map(|(k, sv)| {
-                    (
-                        k.clone(),
-                        def.sub(k)
-                            .map(|s| fold_value(s, sv))
-                            .unwrap_or_else(|| sv.clone()),
-                    )
-                })
-                .collect(),
-        ),
-        Value::String(s)
-            if matches!(
-                def.ty,
-                AttrType::String | AttrType::Reference | AttrType::Binary
-            ) && !def.case_exact =>
-        {
-            Value::String(fold(s))
-        }
-        other => other.clone(),
-    }
-}
-
-fn fold_attrs(o: &Map<String, Value>, schema: &Schema) -> Map<String, Value> {
-    o.iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                schema
-                    .attr(k)
-                    .map(|d| fold_value(d, v))
-                    .unwrap_or_else(|| v.clone()),
-            )
-        })
-        .collect()
-}
-
-/// A copy of canonical document `doc` in which every string value of an attribute or
-/// sub-attribute that is not `caseExact` (per `schema`, including extension objects under
-/// their URN keys; `externalId` is caseExact and stays as is) is folded with
-/// [`fold`], for storage
-/// back ends to compare case-insensitive attributes against. Keys, non-string values and
-/// keys the schema does not know are copied unchanged.
-pub fn fold_document(doc: &Value, schema: &ResourceSchema) -> Value {
-    let Some(obj) = doc.as_object() else {
-        return doc.clone();
-    };
-    let mut out = Map::new();
-    for (k, v) in obj {
-        let folded = match (schema.extension(k), v) {
-            (Some(ext), Value::Object(o)) => Value::Object(fold_attrs(o, &ext.schema)),
-            _ => match schema
-                .core
-                .attr(k)
-                .or_else(|| crate::schema::common_attribute(k))
-            {
-                Some(def) => fold_value(def, v),
-                None => v.clone(),
-            },
-        };
-        out.insert(k.clone(), folded);
-    }
-    Value::Object(out)
 }
 
 /// Whether any string or object key of `v` holds U+0000.

@@ -68,6 +68,7 @@
 //! `displayName`), noTarget (see above), mutability (changing an immutable attribute that
 //! has a value). Details start with `operation N:`.
 
+use crate::canonical::{canonical_order, order_value};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{self, CompValue, CompareOp, Filter};
 use crate::normalize;
@@ -295,7 +296,8 @@ pub fn apply(
     }
     if !patcher.out.changed.is_empty() {
         drop_hollow_elements(map, schema);
-        canonical_order(map, schema);
+        // The one key order a PUT of the same content stores (byte-identical documents).
+        *map = canonical_order(std::mem::take(map), schema);
         // An attribute set and set back, or an element created and then dropped as hollow,
         // is not a change.
         patcher
@@ -1211,63 +1213,6 @@ fn drop_hollow_elements(doc: &mut Map<String, Value>, schema: &ResourceSchema) {
             }
         }
     }
-}
-
-/// Puts the document's keys in the order [`crate::normalize`] produces (`externalId`, core
-/// attributes in schema order, then each extension in publication order; sub-attributes of
-/// complex values in schema order; unknown keys last, as they were), so that a PATCHed
-/// document and a PUT of the same content are byte-identical. O(size of the document).
-fn canonical_order(doc: &mut Map<String, Value>, schema: &ResourceSchema) {
-    let mut rest = std::mem::take(doc);
-    let mut out = Map::new();
-    if let Some(v) = rest.shift_remove("externalId") {
-        out.insert("externalId".to_string(), v);
-    }
-    for def in &schema.core.attributes {
-        if let Some(v) = rest.shift_remove(&def.name) {
-            out.insert(def.name.clone(), order_value(def, v));
-        }
-    }
-    for ext in &schema.extensions {
-        if let Some(Value::Object(o)) = rest.shift_remove(&ext.schema.id) {
-            out.insert(
-                ext.schema.id.clone(),
-                Value::Object(order_fields(o, &ext.schema.attributes)),
-            );
-        }
-    }
-    out.extend(rest);
-    *doc = out;
-}
-
-fn order_value(def: &AttributeDef, v: Value) -> Value {
-    if def.ty != AttrType::Complex {
-        return v;
-    }
-    match v {
-        Value::Object(o) => Value::Object(order_fields(o, &def.sub_attributes)),
-        Value::Array(a) => Value::Array(
-            a.into_iter()
-                .map(|e| match e {
-                    Value::Object(o) => Value::Object(order_fields(o, &def.sub_attributes)),
-                    other => other,
-                })
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-fn order_fields(o: Map<String, Value>, defs: &[AttributeDef]) -> Map<String, Value> {
-    let mut entries: Vec<(usize, String, Value)> = o
-        .into_iter()
-        .map(|(k, v)| match defs.iter().position(|d| d.name == k) {
-            Some(i) => (i, k, order_value(&defs[i], v)),
-            None => (usize::MAX, k, v),
-        })
-        .collect();
-    entries.sort_by_key(|e| e.0);
-    entries.into_iter().map(|(_, k, v)| (k, v)).collect()
 }
 
 /// The element a filter describes, from its `eq` comparisons joined by `and`

@@ -185,7 +185,7 @@ impl Filter {
 
 /// Renders a canonical filter string: lower-case keywords, single spaces, JSON literals,
 /// parentheses only where precedence needs them, `not (...)` always parenthesised.
-/// [`parse`] of the output yields an equal AST.
+/// [`parse`](crate::filter::parse) of the output yields an equal AST.
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.fmt_prec(f, 0)

@@ -161,7 +161,7 @@ fn eval(f: &Filter, doc: &Value, scope: Scope<'_>) -> bool {
 /// - **Lookup**: core attributes at the top level, extension attributes under their
 ///   schema URN key, `id`/`externalId`/`meta.*` per [`crate::schema::common_attributes`]; keys match
 ///   ASCII case-insensitively. An unknown attribute matches nothing (not even `ne`);
-///   reject such filters up front with [`validate`].
+///   reject such filters up front with [`validate`](crate::filter::validate).
 /// - **Values**: a path yields the non-null values it reaches; multi-valued attributes
 ///   (or a sub-attribute of one, `emails.value`) match when **any** value matches. A
 ///   complex attribute compared without sub-attribute (`emails co "x"`, `manager eq "id"`)

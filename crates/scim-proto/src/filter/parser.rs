@@ -419,7 +419,7 @@ impl<'a> Parser<'a> {
 ///
 /// Errors: 400 `invalidFilter` with detail
 /// `invalid filter at position N: expected ..., found ...` (N is a 1-based character
-/// offset) for any syntax error, an input over [`MAX_FILTER_LEN`] bytes, or nesting over
+/// offset) for any syntax error, an input over [`MAX_FILTER_LEN`](crate::filter::MAX_FILTER_LEN) bytes, or nesting over
 /// [`MAX_FILTER_DEPTH`]. Never panics; runs in time linear in the input.
 pub fn parse(input: &str) -> ScimResult<Filter> {
     check_len(input, ScimType::InvalidFilter, "filter")?;

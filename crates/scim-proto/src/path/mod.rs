@@ -4,7 +4,7 @@
 //! `PATH      = attrPath / valuePath [subAttr]`  (PATCH paths)
 //!
 //! [`AttrPath`] and its grammar are in `attr.rs`; [`PatchPath`] and its grammar in
-//! `patch_path.rs`. Both read with the cursor of [`crate::lexer`]; a PATCH path's value
+//! `patch_path.rs`. Both read with the cursor of the crate's lexer (`lexer.rs`); a PATCH path's value
 //! filter is read by [`crate::filter`]'s grammar.
 
 pub(crate) mod attr;

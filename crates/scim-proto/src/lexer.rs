@@ -8,6 +8,7 @@
 //! the form `invalid <label> at position N: ...` with `N` a 1-based character offset.
 
 use crate::error::{ScimError, ScimResult, ScimType};
+pub(crate) use crate::json::clip;
 use std::fmt;
 
 /// Maximum length of a filter string or PATCH path in bytes.
@@ -21,15 +22,6 @@ pub(crate) fn is_ws(c: char) -> bool {
 /// Characters that end a word (an attribute path, operator, keyword or bare literal).
 pub(crate) fn is_delim(c: char) -> bool {
     is_ws(c) || matches!(c, '(' | ')' | '[' | ']' | '"')
-}
-
-/// Shortens `s` to at most `max` characters for an error message (char-boundary safe).
-pub(crate) fn clip(s: &str, max: usize) -> String {
-    let mut out: String = s.chars().take(max).collect();
-    if s.chars().nth(max).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 /// The parser state: the input, a cursor, and the nesting depth of the filter grammar.

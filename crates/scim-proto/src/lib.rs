@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+mod json;
 mod lexer;
 pub mod list;
 pub mod normalize;

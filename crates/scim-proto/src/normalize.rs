@@ -26,6 +26,7 @@
 
 use crate::canonical::{canonical_order, sort_by_schema};
 use crate::error::{ScimError, ScimResult};
+use crate::json::{json_kind, key_ci, member_ci};
 use crate::schema::{AttrType, AttributeDef, Mutability, ResourceSchema, Schema};
 use serde_json::{Map, Number, Value};
 
@@ -615,17 +616,6 @@ fn clip(s: &str) -> String {
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// 400 invalidValue naming the attribute, the expected type and the kind of JSON received
 /// (never the value itself, which may be sensitive).
 fn type_error(path: &str, expected: &str, got: &Value) -> ScimError {
@@ -716,34 +706,22 @@ fn split_path(path: &str) -> (Option<&str>, &str, Option<&str>) {
     }
 }
 
-fn key_ci<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a String> {
-    if m.contains_key(k) {
-        return m.keys().find(|x| x.as_str() == k);
-    }
-    m.keys().find(|x| x.eq_ignore_ascii_case(k))
-}
-
-fn get_ci<'a>(v: &'a Value, k: &str) -> Option<&'a Value> {
-    let m = v.as_object()?;
-    m.get(key_ci(m, k)?)
-}
-
 /// The value at a canonical path of a document, as listed in [`Normalized::blanks`]:
 /// `title`, `name.givenName`, `urn:...:enterprise:2.0:User:department`,
 /// `urn:...:enterprise:2.0:User:manager.value`; a bare extension URN gives the whole
 /// extension object. Names match case-insensitively. `None` when absent.
 pub fn get_path<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
-    if let Some(v) = get_ci(doc, path) {
+    if let Some(v) = member_ci(doc, path) {
         return Some(v);
     }
     let (urn, attr, sub) = split_path(path);
     let container = match urn {
-        Some(u) => get_ci(doc, u)?,
+        Some(u) => member_ci(doc, u)?,
         None => doc,
     };
-    let v = get_ci(container, attr)?;
+    let v = member_ci(container, attr)?;
     match sub {
-        Some(s) => get_ci(v, s),
+        Some(s) => member_ci(v, s),
         None => Some(v),
     }
 }

@@ -2,6 +2,7 @@
 //! resource schema or one element of a multi-valued attribute, and the values reached.
 //! Shared by evaluation ([`super::eval`]) and validation ([`super::validate`]).
 
+use crate::json::member_ci;
 use crate::path::attr::AttrPath;
 use crate::schema::{AttrType, AttributeDef, Resolved, ResourceSchema};
 use serde_json::Value;
@@ -9,16 +10,6 @@ use serde_json::Value;
 // ---------------------------------------------------------------------------------------
 // Resolution
 // ---------------------------------------------------------------------------------------
-
-/// The member `key` of `obj`, exact spelling first, then ASCII case-insensitively.
-pub(crate) fn get_ci<'v>(obj: &'v Value, key: &str) -> Option<&'v Value> {
-    let map = obj.as_object()?;
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
 
 /// Whether `v` holds a value: not null, not `""`, not an array or object without values.
 pub(crate) fn has_value(v: &Value) -> bool {
@@ -69,7 +60,7 @@ pub(crate) fn target_of<'a>(
     match sub {
         Some(s) => {
             for item in items(raw) {
-                if let Some(v) = get_ci(item, &s.name) {
+                if let Some(v) = member_ci(item, &s.name) {
                     push_flat(&mut leaves, v);
                 }
             }
@@ -86,7 +77,7 @@ pub(crate) fn target_of<'a>(
                 let def = attr.sub("value");
                 if let Some(vd) = def {
                     for item in items(raw) {
-                        if let Some(v) = get_ci(item, &vd.name) {
+                        if let Some(v) = member_ci(item, &vd.name) {
                             push_flat(&mut leaves, v);
                         }
                     }
@@ -113,9 +104,9 @@ pub(crate) fn target_of<'a>(
 /// The raw value of resolved attribute `r` in resource document `doc`.
 pub(crate) fn lookup<'v>(doc: &'v Value, r: &Resolved<'_>) -> Option<&'v Value> {
     if r.is_extension {
-        get_ci(doc, r.schema_urn).and_then(|c| get_ci(c, &r.attr.name))
+        member_ci(doc, r.schema_urn).and_then(|c| member_ci(c, &r.attr.name))
     } else {
-        get_ci(doc, &r.attr.name)
+        member_ci(doc, &r.attr.name)
     }
 }
 
@@ -158,7 +149,7 @@ pub(crate) fn target<'a>(scope: Scope<'a>, doc: &'a Value, path: &AttrPath) -> O
         Scope::Element(attr) => {
             let (a, s) = element_defs(attr, path)?;
             let raw = if attr.ty == AttrType::Complex {
-                get_ci(doc, &a.name)
+                member_ci(doc, &a.name)
             } else {
                 Some(doc)
             };

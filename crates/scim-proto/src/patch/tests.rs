@@ -1,0 +1,873 @@
+use super::*;
+use crate::error::ScimType;
+use crate::schema::{
+    group_resource_schema, user_resource_schema, Mutability, Schema, ENTERPRISE_USER_SCHEMA,
+};
+use serde_json::json;
+use std::sync::Arc;
+
+const ENT: &str = ENTERPRISE_USER_SCHEMA;
+
+fn user() -> ResourceSchema {
+    user_resource_schema(vec![])
+}
+
+fn run_with(
+    doc: &mut Value,
+    schema: &ResourceSchema,
+    ops: Value,
+    policy: BlankPolicy,
+) -> ScimResult<PatchOutcome> {
+    let body =
+        json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops });
+    let req = PatchRequest::parse(&body)?;
+    apply(
+        doc,
+        &req,
+        schema,
+        &PatchOptions {
+            blank_policy: policy,
+        },
+    )
+}
+
+fn run(doc: &mut Value, ops: Value) -> ScimResult<PatchOutcome> {
+    run_with(doc, &user(), ops, BlankPolicy::Ignore)
+}
+
+fn bob() -> Value {
+    json!({
+        "externalId": "ext-1",
+        "userName": "bob@contoso.com",
+        "name": { "familyName": "Jensen", "givenName": "Bob" },
+        "active": true,
+        "emails": [ { "value": "bob@contoso.com", "type": "work", "primary": true } ],
+        ENT: { "department": "Sales", "manager": { "value": "m-1" } }
+    })
+}
+
+fn err_type(r: ScimResult<PatchOutcome>) -> (u16, Option<ScimType>, String) {
+    let e = r.expect_err("expected an error");
+    (e.status, e.scim_type, e.detail)
+}
+
+// ---- parse ----
+
+#[test]
+fn parse_accepts_any_case_keys_and_ops() {
+    let req = PatchRequest::parse(&json!({
+        "OPERATIONS": [
+            { "OP": "Add", "PATH": "title", "VALUE": "x" },
+            { "op": "REPLACE", "Path": "name.givenName", "Value": "y" },
+            { "Op": "remove", "path": "nickName" }
+        ]
+    }))
+    .unwrap();
+    let kinds: Vec<_> = req.operations.iter().map(|o| o.op).collect();
+    assert_eq!(
+        kinds,
+        [PatchOpKind::Add, PatchOpKind::Replace, PatchOpKind::Remove]
+    );
+    assert_eq!(req.operations[0].value, Some(json!("x")));
+    assert!(req.operations[2].value.is_none());
+    assert_eq!(
+        req.operations[1]
+            .path
+            .as_ref()
+            .unwrap()
+            .attr
+            .sub_attr
+            .as_deref(),
+        Some("givenName")
+    );
+}
+
+#[test]
+fn parse_errors() {
+    let e = PatchRequest::parse(&json!({ "Operations": [] })).unwrap_err();
+    assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax));
+    let e = PatchRequest::parse(&json!({ "schemas": [] })).unwrap_err();
+    assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax));
+    let e = PatchRequest::parse(&json!([1])).unwrap_err();
+    assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax));
+    let e = PatchRequest::parse(&json!({ "Operations": [ { "op": "move", "path": "a" } ] }))
+        .unwrap_err();
+    assert_eq!(
+        (e.status, e.scim_type),
+        (400, Some(ScimType::InvalidSyntax))
+    );
+    assert!(e.detail.contains("\"move\""), "{}", e.detail);
+    let e = PatchRequest::parse(&json!({ "Operations": [ { "op": "add", "path": "title" } ] }))
+        .unwrap_err();
+    assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+    let e = PatchRequest::parse(&json!({ "Operations": [ { "path": "title", "value": 1 } ] }))
+        .unwrap_err();
+    assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax));
+    let e = PatchRequest::parse(
+        &json!({ "Operations": [ { "op": "add", "path": "emails[type eq", "value": 1 } ] }),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e.scim_type,
+        Some(ScimType::InvalidPath | ScimType::InvalidFilter)
+    ));
+    assert!(e.detail.starts_with("operation 1: "), "{}", e.detail);
+}
+
+#[test]
+fn parse_without_schemas_and_blank_path() {
+    let req = PatchRequest::parse(
+        &json!({ "Operations": [ { "op": "replace", "path": "", "value": { "title": "t" } } ] }),
+    )
+    .unwrap();
+    assert!(req.operations[0].path.is_none());
+    let req = PatchRequest::parse(
+        &json!({ "Operations": [ { "op": "add", "path": null, "value": null } ] }),
+    )
+    .unwrap();
+    assert_eq!(req.operations[0].value, Some(Value::Null));
+}
+
+// ---- single-valued, complex, multi-valued ----
+
+#[test]
+fn replace_and_add_single_valued() {
+    let mut doc = bob();
+    let out = run(
+        &mut doc,
+        json!([
+            { "op": "replace", "path": "userName", "value": "robert@contoso.com" },
+            { "op": "add", "path": "title", "value": "Boss" },
+            { "op": "add", "path": "title", "value": "CEO" }
+        ]),
+    )
+    .unwrap();
+    assert_eq!(doc["userName"], "robert@contoso.com");
+    assert_eq!(doc["title"], "CEO");
+    assert_eq!(out.changed, ["userName", "title"]);
+}
+
+#[test]
+fn same_value_is_not_a_change() {
+    let mut doc = bob();
+    let before = doc.clone();
+    let out = run(&mut doc, json!([
+            { "op": "replace", "path": "userName", "value": "bob@contoso.com" },
+            { "op": "replace", "path": "active", "value": "True" },
+            { "op": "add", "path": "emails", "value": [ { "value": "bob@contoso.com", "type": "work", "primary": true } ] },
+            { "op": "remove", "path": "nickName" }
+        ]))
+        .unwrap();
+    assert!(out.changed.is_empty(), "{:?}", out.changed);
+    assert_eq!(doc, before);
+}
+
+#[test]
+fn complex_merge_keeps_unlisted_sub_attributes() {
+    let mut doc = bob();
+    run(&mut doc, json!([ { "op": "replace", "path": "name", "value": { "givenName": "Rob", "middleName": "J" } } ]))
+            .unwrap();
+    assert_eq!(
+        doc["name"],
+        json!({ "familyName": "Jensen", "givenName": "Rob", "middleName": "J" })
+    );
+    run(
+        &mut doc,
+        json!([ { "op": "add", "path": "name.formatted", "value": "Rob J Jensen" } ]),
+    )
+    .unwrap();
+    assert_eq!(doc["name"]["formatted"], "Rob J Jensen");
+    // canonical sub-attribute order
+    let keys: Vec<_> = doc["name"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["formatted", "familyName", "givenName", "middleName"]);
+}
+
+#[test]
+fn multi_valued_add_appends_and_skips_duplicates() {
+    let mut doc = bob();
+    run(
+        &mut doc,
+        json!([
+            { "op": "add", "path": "emails", "value": [
+                { "value": "bob@contoso.com", "type": "work", "primary": true },
+                { "value": "bob@home.org", "type": "home" }
+            ] },
+            { "op": "add", "path": "phoneNumbers", "value": { "value": "555", "type": "work" } }
+        ]),
+    )
+    .unwrap();
+    assert_eq!(doc["emails"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        doc["phoneNumbers"],
+        json!([ { "value": "555", "type": "work" } ])
+    );
+}
+
+#[test]
+fn multi_valued_replace_replaces_the_array_and_empty_clears() {
+    let mut doc = bob();
+    run(&mut doc, json!([ { "op": "replace", "path": "emails", "value": [ { "value": "new@x.org", "type": "other" } ] } ]))
+            .unwrap();
+    assert_eq!(
+        doc["emails"],
+        json!([ { "value": "new@x.org", "type": "other" } ])
+    );
+    let out = run(
+        &mut doc,
+        json!([ { "op": "replace", "path": "emails", "value": [] } ]),
+    )
+    .unwrap();
+    assert!(doc.get("emails").is_none());
+    assert_eq!(out.changed, ["emails"]);
+}
+
+#[test]
+fn primary_true_unsets_the_others() {
+    let mut doc = bob();
+    run(&mut doc, json!([ { "op": "add", "path": "emails", "value": [ { "value": "b@home.org", "type": "home", "primary": "True" } ] } ]))
+            .unwrap();
+    assert_eq!(doc["emails"][0]["primary"], false);
+    assert_eq!(doc["emails"][1]["primary"], true);
+    run(
+        &mut doc,
+        json!([ { "op": "replace", "path": "emails[type eq \"work\"].primary", "value": true } ]),
+    )
+    .unwrap();
+    assert_eq!(doc["emails"][0]["primary"], true);
+    assert_eq!(doc["emails"][1]["primary"], false);
+}
+
+#[test]
+fn booleans_as_strings() {
+    let mut doc = bob();
+    run(
+        &mut doc,
+        json!([ { "op": "Replace", "path": "active", "value": "False" } ]),
+    )
+    .unwrap();
+    assert_eq!(doc["active"], false);
+    run(
+        &mut doc,
+        json!([ { "op": "replace", "value": { "active": "TRUE" } } ]),
+    )
+    .unwrap();
+    assert_eq!(doc["active"], true);
+    let e = err_type(run(
+        &mut doc,
+        json!([ { "op": "replace", "path": "active", "value": "maybe" } ]),
+    ));
+    assert_eq!(e.1, Some(ScimType::InvalidValue));
+}
+
+// ---- path-less ----
+
+#[test]
+fn pathless_keys_dotted_urn_and_nested_extension() {
+    let mut doc = bob();
+    let out = run(
+        &mut doc,
+        json!([ { "op": "Add", "value": {
+            "name.givenName": "B",
+            "NickName": "Babs",
+            "emails[type eq \"home\"].value": "b@home.org",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Ops",
+            ENT: { "costCenter": "42" },
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": "m-2",
+            "schemas": ["whatever"]
+        } } ]),
+    )
+    .unwrap();
+    assert_eq!(doc["name"]["givenName"], "B");
+    assert_eq!(doc["nickName"], "Babs");
+    assert_eq!(
+        doc["emails"][1],
+        json!({ "value": "b@home.org", "type": "home" })
+    );
+    assert_eq!(
+        doc[ENT],
+        json!({ "costCenter": "42", "department": "Ops", "manager": { "value": "m-2" } })
+    );
+    let dept = format!("{ENT}:department");
+    let cc = format!("{ENT}:costCenter");
+    let mgr = format!("{ENT}:manager");
+    assert_eq!(
+        out.changed,
+        vec![
+            "name",
+            "nickName",
+            "emails",
+            dept.as_str(),
+            cc.as_str(),
+            mgr.as_str()
+        ]
+    );
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+}
+
+#[test]
+fn pathless_needs_an_object() {
+    let mut doc = bob();
+    let e = err_type(run(&mut doc, json!([ { "op": "add", "value": "x" } ])));
+    assert_eq!((e.0, e.1), (400, Some(ScimType::InvalidValue)));
+    let e = err_type(run(&mut doc, json!([ { "op": "remove" } ])));
+    assert_eq!(e.1, Some(ScimType::NoTarget));
+}
+
+#[test]
+fn extension_urn_as_path() {
+    let mut doc = bob();
+    run(
+        &mut doc,
+        json!([ { "op": "replace", "path": ENT, "value": { "division": "D" } } ]),
+    )
+    .unwrap();
+    assert_eq!(doc[ENT]["division"], "D");
+    assert_eq!(doc[ENT]["department"], "Sales");
+    let out = run(&mut doc, json!([ { "op": "remove", "path": ENT } ])).unwrap();
+    assert!(doc.get(ENT).is_none());
+    assert_eq!(out.changed.len(), 3);
+}
+
+// ---- value filters ----
+
+#[test]
+fn filter_creates_element_with_equalities_and_reuses_it() {
+    let mut doc = json!({ "userName": "u" });
+    run(&mut doc, json!([
+            { "op": "add", "path": "addresses[type eq \"work\"].streetAddress", "value": "1 Main St" },
+            { "op": "add", "path": "addresses[type eq \"work\"].locality", "value": "Springfield" },
+            { "op": "add", "path": "addresses[type eq \"home\"].country", "value": "NL" }
+        ]))
+        .unwrap();
+    assert_eq!(
+        doc["addresses"],
+        json!([
+            { "streetAddress": "1 Main St", "locality": "Springfield", "type": "work" },
+            { "country": "NL", "type": "home" }
+        ])
+    );
+}
+
+#[test]
+fn filter_sets_on_every_match_and_bool_filters() {
+    let mut doc = json!({ "userName": "u", "roles": [ { "value": "a", "primary": true }, { "value": "b" } ] });
+    run(
+        &mut doc,
+        json!([ { "op": "Add", "path": "roles[primary eq \"True\"].value", "value": "Admin" } ]),
+    )
+    .unwrap();
+    assert_eq!(
+        doc["roles"],
+        json!([ { "value": "Admin", "primary": true }, { "value": "b" } ])
+    );
+    let mut doc = json!({ "userName": "u" });
+    run(
+        &mut doc,
+        json!([ { "op": "Add", "path": "roles[primary eq \"True\"].value", "value": "Admin" } ]),
+    )
+    .unwrap();
+    assert_eq!(
+        doc["roles"],
+        json!([ { "value": "Admin", "primary": true } ])
+    );
+}
+
+#[test]
+fn filter_without_sub_attribute_merges_or_creates() {
+    let mut doc = bob();
+    run(&mut doc, json!([ { "op": "replace", "path": "emails[type eq \"work\"]", "value": { "value": "w@x.org", "display": "W" } } ]))
+            .unwrap();
+    assert_eq!(
+        doc["emails"],
+        json!([ { "value": "w@x.org", "display": "W", "type": "work", "primary": true } ])
+    );
+    run(&mut doc, json!([ { "op": "replace", "path": "emails[type eq \"home\"]", "value": { "value": "h@x.org" } } ])).unwrap();
+    assert_eq!(
+        doc["emails"][1],
+        json!({ "value": "h@x.org", "type": "home" })
+    );
+}
+
+#[test]
+fn filter_that_cannot_create_is_no_target() {
+    let mut doc = bob();
+    let e = err_type(run(
+        &mut doc,
+        json!([ { "op": "replace", "path": "emails[value co \"zzz\"].type", "value": "home" } ]),
+    ));
+    assert_eq!(e.1, Some(ScimType::NoTarget));
+    let e = err_type(run(
+        &mut doc,
+        json!([ { "op": "replace", "path": "name[givenName eq \"x\"].familyName", "value": "y" } ]),
+    ));
+    assert_eq!(e.1, Some(ScimType::InvalidPath));
+}
+
+#[test]
+fn remove_with_filter() {
+    let mut doc = bob();
+    run(&mut doc, json!([ { "op": "add", "path": "emails", "value": [ { "value": "h@x.org", "type": "home" } ] } ])).unwrap();
+    let out = run(
+        &mut doc,
+        json!([ { "op": "remove", "path": "emails[type eq \"home\"]" } ]),
+    )
+    .unwrap();
+    assert_eq!(doc["emails"].as_array().unwrap().len(), 1);
+    assert_eq!(out.changed, ["emails"]);
+    // no match: idempotent
+    let out = run(
+        &mut doc,
+        json!([ { "op": "remove", "path": "emails[type eq \"home\"]" } ]),
+    )
+    .unwrap();
+    assert!(out.changed.is_empty());
+    // sub-attribute: the element is left without its value, so it goes
+    run(
+        &mut doc,
+        json!([ { "op": "remove", "path": "emails[type eq \"work\"].value" } ]),
+    )
+    .unwrap();
+    assert!(doc.get("emails").is_none());
+}
+
+#[test]
+fn remove_sub_attribute_keeps_element_with_value() {
+    let mut doc = bob();
+    run(
+        &mut doc,
+        json!([ { "op": "remove", "path": "emails[type eq \"work\"].primary" } ]),
+    )
+    .unwrap();
+    assert_eq!(
+        doc["emails"],
+        json!([ { "value": "bob@contoso.com", "type": "work" } ])
+    );
+}
+
+#[test]
+fn remove_multi_valued_with_value_removes_those() {
+    let mut doc = json!({ "userName": "u", "roles": [ { "value": "A" }, { "value": "B" }, { "value": "C" } ] });
+    run(&mut doc, json!([ { "op": "remove", "path": "roles", "value": [ { "value": "a" }, { "value": "C" } ] } ])).unwrap();
+    assert_eq!(doc["roles"], json!([ { "value": "B" } ]));
+}
+
+#[test]
+fn remove_is_idempotent_and_needs_a_path() {
+    let mut doc = bob();
+    let out = run(
+        &mut doc,
+        json!([
+            { "op": "remove", "path": "title" },
+            { "op": "remove", "path": "name.middleName" },
+            { "op": "remove", "path": "x509Certificates[value eq \"x\"]" }
+        ]),
+    )
+    .unwrap();
+    assert!(out.changed.is_empty());
+    let out = run(&mut doc, json!([ { "op": "remove", "path": "name.givenName" }, { "op": "remove", "path": "name.familyName" } ]))
+            .unwrap();
+    assert!(doc.get("name").is_none());
+    assert_eq!(out.changed, ["name"]);
+}
+
+#[test]
+fn remove_user_name_is_refused() {
+    let mut doc = bob();
+    let e = err_type(run(
+        &mut doc,
+        json!([ { "op": "remove", "path": "userName" } ]),
+    ));
+    assert_eq!(e.1, Some(ScimType::InvalidValue));
+    let e = err_type(run_with(
+        &mut bob(),
+        &user(),
+        json!([ { "op": "replace", "path": "userName", "value": "" } ]),
+        BlankPolicy::Clear,
+    ));
+    assert_eq!(e.1, Some(ScimType::InvalidValue));
+}
+
+// ---- ignored input ----
+
+#[test]
+fn read_only_unknown_and_password_are_ignored_with_warnings() {
+    let mut doc = bob();
+    let before = doc.clone();
+    let out = run(&mut doc, json!([
+            { "op": "replace", "path": "id", "value": "hijack" },
+            { "op": "replace", "path": "meta.lastModified", "value": "2020-01-01T00:00:00Z" },
+            { "op": "add", "path": "groups", "value": [ { "value": "g1" } ] },
+            { "op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName", "value": "Boss" },
+            { "op": "replace", "path": "password", "value": "s3cret!" },
+            { "op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:badge", "value": "7" },
+            { "op": "add", "path": "urn:example:custom:2.0:User:shoeSize", "value": "44" },
+            { "op": "add", "path": "favouriteColour", "value": "blue" },
+            { "op": "add", "path": "name.nickname", "value": "x" },
+            { "op": "add", "value": { "id": "x", "schemas": ["y"], "urn:example:custom:2.0:User": { "a": 1 }, "password": "p4ss" } }
+        ]))
+        .unwrap();
+    assert_eq!(doc, before);
+    assert!(out.changed.is_empty());
+    let w = out.warnings.join("\n");
+    for needle in [
+        "'id'",
+        "'meta'",
+        "'groups'",
+        "manager.displayName",
+        "password",
+        "badge",
+        "shoeSize",
+        "favouriteColour",
+        "name.nickname",
+    ] {
+        assert!(w.contains(needle), "no warning about {needle}: {w}");
+    }
+    assert!(
+        !w.contains("s3cret") && !w.contains("p4ss") && !w.contains("hijack"),
+        "{w}"
+    );
+}
+
+// ---- blanks and manager ----
+
+#[test]
+fn blank_policy_ignore_and_clear() {
+    let ops = json!([
+        { "op": "replace", "path": "name.givenName", "value": "" },
+        { "op": "replace", "path": "active", "value": null },
+        { "op": "replace", "value": { "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "" } },
+        { "op": "replace", "path": "emails[type eq \"work\"].value", "value": "" }
+    ]);
+    let mut doc = bob();
+    let out = run_with(&mut doc, &user(), ops.clone(), BlankPolicy::Ignore).unwrap();
+    assert_eq!(doc, bob());
+    assert!(out.changed.is_empty());
+    let mut doc = bob();
+    let out = run_with(&mut doc, &user(), ops, BlankPolicy::Clear).unwrap();
+    assert_eq!(doc["name"], json!({ "familyName": "Jensen" }));
+    assert!(doc.get("active").is_none());
+    assert!(doc[ENT].get("department").is_none());
+    assert!(doc.get("emails").is_none());
+    assert_eq!(out.changed.len(), 4);
+}
+
+#[test]
+fn explicit_remove_always_removes() {
+    let mut doc = bob();
+    run(&mut doc, json!([ { "op": "remove", "path": "active" } ])).unwrap();
+    assert!(doc.get("active").is_none());
+}
+
+#[test]
+fn manager_shapes() {
+    let path = format!("{ENT}:manager");
+    for v in [
+        json!("m-9"),
+        json!({ "value": "m-9" }),
+        json!([ { "value": "m-9", "$ref": "../Users/m-9" } ]),
+        json!({ "Value": "m-9", "displayName": "Boss" }),
+    ] {
+        let mut doc = bob();
+        run(
+            &mut doc,
+            json!([ { "op": "replace", "path": path, "value": v } ]),
+        )
+        .unwrap();
+        assert_eq!(doc[ENT]["manager"], json!({ "value": "m-9" }), "for {v}");
+    }
+    let mut doc = bob();
+    run(
+        &mut doc,
+        json!([ { "op": "replace", "path": format!("{path}.value"), "value": "m-7" } ]),
+    )
+    .unwrap();
+    assert_eq!(doc[ENT]["manager"], json!({ "value": "m-7" }));
+    let mut doc = bob();
+    run(
+        &mut doc,
+        json!([ { "op": "add", "value": { ENT: { "manager": { "value": "m-8" } } } } ]),
+    )
+    .unwrap();
+    assert_eq!(doc[ENT]["manager"], json!({ "value": "m-8" }));
+}
+
+#[test]
+fn blank_manager_always_removes() {
+    let path = format!("{ENT}:manager");
+    for v in [
+        json!(""),
+        json!({ "value": "" }),
+        Value::Null,
+        json!([ { "value": "" } ]),
+    ] {
+        let mut doc = bob();
+        let out = run_with(
+            &mut doc,
+            &user(),
+            json!([ { "op": "replace", "path": path, "value": v } ]),
+            BlankPolicy::Ignore,
+        )
+        .unwrap();
+        assert!(doc[ENT].get("manager").is_none(), "for {v}");
+        assert_eq!(out.changed, std::slice::from_ref(&path));
+    }
+    let mut doc = bob();
+    run(
+        &mut doc,
+        json!([ { "op": "replace", "path": format!("{path}.value"), "value": "" } ]),
+    )
+    .unwrap();
+    assert!(doc[ENT].get("manager").is_none());
+    // the extension object goes when it is empty
+    let mut doc = json!({ "userName": "u", ENT: { "manager": { "value": "m" } } });
+    run(
+        &mut doc,
+        json!([ { "op": "replace", "value": { path.as_str(): "" } } ]),
+    )
+    .unwrap();
+    assert_eq!(doc, json!({ "userName": "u" }));
+}
+
+#[test]
+fn roles_json_strings_kept_as_sent() {
+    let raw = "{\"id\":\"8ce0d\",\"displayName\":\"Admin\"}";
+    let mut doc = json!({ "userName": "u" });
+    run(&mut doc, json!([ { "op": "add", "path": "roles", "value": [ { "value": raw, "primary": false } ] } ])).unwrap();
+    assert_eq!(doc["roles"][0]["value"], raw);
+}
+
+#[test]
+fn immutable_attribute_can_be_set_once() {
+    let custom = Schema {
+        id: "urn:example:ext:1.0:User".into(),
+        name: "Ext".into(),
+        description: String::new(),
+        attributes: vec![
+            AttributeDef::new("badge", AttrType::String, "").with_mutability(Mutability::Immutable)
+        ],
+    };
+    let schema = user_resource_schema(vec![Arc::new(custom)]);
+    let mut doc = json!({ "userName": "u" });
+    let ops = json!([ { "op": "add", "path": "urn:example:ext:1.0:User:badge", "value": "1" } ]);
+    run_with(&mut doc, &schema, ops.clone(), BlankPolicy::Ignore).unwrap();
+    assert_eq!(doc["urn:example:ext:1.0:User"]["badge"], "1");
+    run_with(&mut doc, &schema, ops, BlankPolicy::Ignore).unwrap();
+    let e = err_type(run_with(
+        &mut doc,
+        &schema,
+        json!([ { "op": "add", "path": "urn:example:ext:1.0:User:badge", "value": "2" } ]),
+        BlankPolicy::Ignore,
+    ));
+    assert_eq!(e.1, Some(ScimType::Mutability));
+}
+
+#[test]
+fn errors_name_the_operation() {
+    let mut doc = bob();
+    let e = err_type(run(
+        &mut doc,
+        json!([
+            { "op": "replace", "path": "title", "value": "ok" },
+            { "op": "replace", "path": "active", "value": [1] }
+        ]),
+    ));
+    assert!(e.2.starts_with("operation 2: "), "{}", e.2);
+}
+
+#[test]
+fn canonical_key_order_after_patch() {
+    let mut doc = json!({ "userName": "u" });
+    run(&mut doc, json!([ { "op": "add", "value": { ENT: { "department": "D" }, "title": "T", "externalId": "e", "name": { "givenName": "G", "familyName": "F" } } } ]))
+            .unwrap();
+    let keys: Vec<_> = doc.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["externalId", "userName", "name", "title", ENT]);
+    let keys: Vec<_> = doc["name"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["familyName", "givenName"]);
+}
+
+// ---- groups ----
+
+#[test]
+fn group_member_ops() {
+    let g = group_resource_schema();
+    let mut doc = json!({ "displayName": "Eng" });
+    let out = run_with(&mut doc, &g, json!([
+            { "op": "add", "path": "members", "value": [ { "value": "u1" }, { "value": "u2" }, { "value": "u1" } ] },
+            { "op": "Add", "value": { "members": [ { "value": "u3" } ], "displayName": "Engineering" } },
+            { "op": "remove", "path": "members[value eq \"u2\"]" },
+            { "op": "remove", "path": "members[value eq \"u4\" or value eq \"u5\"]" },
+            { "op": "remove", "path": "members[type eq \"Group\"]" },
+            { "op": "Remove", "path": "members", "value": [ { "value": "u1" } ] },
+            { "op": "replace", "path": "members", "value": [ { "value": "u9" } ] },
+            { "op": "replace", "path": "members", "value": [] },
+            { "op": "remove", "path": "members" }
+        ]), BlankPolicy::Ignore)
+        .unwrap();
+    assert_eq!(doc, json!({ "displayName": "Engineering" }));
+    assert_eq!(out.changed, ["displayName"]);
+    assert_eq!(out.member_ops.len(), 9);
+    assert_eq!(
+        out.member_ops[0],
+        MemberOp::Add(vec!["u1".into(), "u2".into()])
+    );
+    assert_eq!(out.member_ops[1], MemberOp::Add(vec!["u3".into()]));
+    assert_eq!(out.member_ops[2], MemberOp::Remove(vec!["u2".into()]));
+    assert_eq!(
+        out.member_ops[3],
+        MemberOp::Remove(vec!["u4".into(), "u5".into()])
+    );
+    assert!(matches!(out.member_ops[4], MemberOp::RemoveWhere(_)));
+    assert_eq!(out.member_ops[5], MemberOp::Remove(vec!["u1".into()]));
+    assert_eq!(out.member_ops[6], MemberOp::Replace(vec!["u9".into()]));
+    assert_eq!(out.member_ops[7], MemberOp::Replace(vec![]));
+    assert_eq!(out.member_ops[8], MemberOp::RemoveAll);
+}
+
+#[test]
+fn group_member_errors() {
+    let g = group_resource_schema();
+    let mut doc = json!({ "displayName": "Eng" });
+    let e = err_type(run_with(
+        &mut doc,
+        &g,
+        json!([ { "op": "replace", "path": "members[value eq \"x\"]", "value": { "value": "y" } } ]),
+        BlankPolicy::Ignore,
+    ));
+    assert_eq!(e.1, Some(ScimType::InvalidPath));
+    assert!(
+        e.2.contains("replace of one member is not supported"),
+        "{}",
+        e.2
+    );
+    let e = err_type(run_with(
+        &mut doc,
+        &g,
+        json!([ { "op": "add", "path": "members", "value": [ { "display": "x" } ] } ]),
+        BlankPolicy::Ignore,
+    ));
+    assert_eq!(e.1, Some(ScimType::InvalidValue));
+    let e = err_type(run_with(
+        &mut doc,
+        &g,
+        json!([ { "op": "remove", "path": "displayName" } ]),
+        BlankPolicy::Ignore,
+    ));
+    assert_eq!(e.1, Some(ScimType::InvalidValue));
+}
+
+#[test]
+fn many_members_in_one_op() {
+    let g = group_resource_schema();
+    let members: Vec<Value> = (0..20_000)
+        .map(|i| json!({ "value": format!("id-{i}") }))
+        .collect();
+    let mut doc = json!({ "displayName": "All" });
+    let out = run_with(
+        &mut doc,
+        &g,
+        json!([ { "op": "add", "path": "members", "value": members } ]),
+        BlankPolicy::Ignore,
+    )
+    .unwrap();
+    match &out.member_ops[0] {
+        MemberOp::Add(ids) => assert_eq!(ids.len(), 20_000),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn members_on_a_user_is_unknown() {
+    let mut doc = bob();
+    let out = run(
+        &mut doc,
+        json!([ { "op": "add", "path": "members", "value": [ { "value": "x" } ] } ]),
+    )
+    .unwrap();
+    assert!(out.member_ops.is_empty());
+    assert_eq!(out.warnings.len(), 1);
+}
+
+#[test]
+fn hollow_element_left_at_the_end_is_dropped() {
+    let mut doc = json!({ "userName": "u" });
+    let out = run(
+        &mut doc,
+        json!([ { "op": "add", "path": "emails[type eq \"work\"].primary", "value": true } ]),
+    )
+    .unwrap();
+    assert_eq!(doc, json!({ "userName": "u" }));
+    assert!(out.changed.is_empty(), "{:?}", out.changed);
+    // ...but kept between operations of the same request
+    run(
+        &mut doc,
+        json!([
+            { "op": "add", "path": "emails[type eq \"work\"].primary", "value": true },
+            { "op": "add", "path": "emails[type eq \"work\"].value", "value": "w@x.org" }
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        doc["emails"],
+        json!([ { "value": "w@x.org", "type": "work", "primary": true } ])
+    );
+}
+
+#[test]
+fn set_and_set_back_is_not_a_change() {
+    let mut doc = bob();
+    let out = run(
+        &mut doc,
+        json!([
+            { "op": "replace", "path": "title", "value": "x" },
+            { "op": "remove", "path": "title" },
+            { "op": "replace", "path": "userName", "value": "tmp" },
+            { "op": "replace", "path": "userName", "value": "bob@contoso.com" }
+        ]),
+    )
+    .unwrap();
+    assert!(out.changed.is_empty(), "{:?}", out.changed);
+}
+
+#[test]
+fn manager_ref_and_display_name_are_server_rendered() {
+    let mut doc = bob();
+    let out = run(&mut doc, json!([
+            { "op": "replace", "path": format!("{ENT}:manager.$ref"), "value": "https://x/Users/m-1" },
+            { "op": "replace", "path": format!("{ENT}:manager.displayName"), "value": "Boss" }
+        ]))
+        .unwrap();
+    assert_eq!(doc, bob());
+    assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+}
+
+#[test]
+fn warnings_are_capped() {
+    let keys: Map<String, Value> = (0..5_000)
+        .map(|i| (format!("unknown{i}"), json!("v")))
+        .collect();
+    let mut doc = bob();
+    let out = run(&mut doc, json!([ { "op": "add", "value": keys } ])).unwrap();
+    assert_eq!(out.warnings.len(), crate::warnings::MAX_WARNINGS + 1);
+    assert_eq!(out.warnings.last().unwrap(), "further warnings omitted");
+}
+
+#[test]
+fn remove_values_folds_case_only_where_the_schema_says() {
+    let mut doc = json!({ "userName": "u", "emails": [
+            { "value": "A@X.org", "type": "work" }, { "value": "b@x.org", "type": "home" }, { "value": "c@x.org", "type": "other" }
+        ] });
+    run(&mut doc, json!([ { "op": "remove", "path": "emails", "value": [ { "value": "a@x.org" }, { "value": "c@x.org", "type": "home" } ] } ]))
+            .unwrap();
+    // the first matches (emails.value is not caseExact); the third does not (type differs)
+    assert_eq!(
+        doc["emails"],
+        json!([ { "value": "b@x.org", "type": "home" }, { "value": "c@x.org", "type": "other" } ])
+    );
+    let mut doc = json!({ "userName": "u", "externalId": "E" });
+    run(
+        &mut doc,
+        json!([ { "op": "remove", "path": "externalId", "value": "e" } ]),
+    )
+    .unwrap();
+    assert!(doc.get("externalId").is_none());
+}

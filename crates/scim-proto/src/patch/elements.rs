@@ -7,8 +7,9 @@ use crate::canonical::{self, order_value};
 use crate::error::ScimError;
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::normalize;
+pub(super) use crate::normalize::coerce::is_manager;
 use crate::path::AttrPath;
-use crate::schema::{AttrType, AttributeDef};
+use crate::schema::AttributeDef;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
@@ -107,14 +108,6 @@ pub(super) fn is_blank(v: &Value) -> bool {
         Value::String(s) => s.is_empty(),
         _ => false,
     }
-}
-
-/// The enterprise `manager` (same test as [`crate::normalize`]).
-pub(super) fn is_manager(attr: &AttributeDef) -> bool {
-    attr.ty == AttrType::Complex
-        && !attr.multi_valued
-        && attr.name.eq_ignore_ascii_case("manager")
-        && attr.sub("value").is_some()
 }
 
 pub(super) fn is_blank_manager(c: &Value) -> bool {

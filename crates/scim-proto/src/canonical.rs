@@ -61,34 +61,27 @@ pub(crate) fn order_value(def: &AttributeDef, v: Value) -> Value {
     match v {
         Value::Array(a) => Value::Array(a.into_iter().map(|e| order_value(def, e)).collect()),
         Value::Object(o) if def.ty == AttrType::Complex => {
-            let o = o
-                .into_iter()
-                .map(|(k, sv)| {
-                    let sv = match def.sub(&k) {
-                        Some(sd) => order_value(sd, sv),
-                        None => sv,
-                    };
-                    (k, sv)
-                })
-                .collect();
-            Value::Object(sort_by_schema(o, &def.sub_attributes))
+            Value::Object(order_fields(o, &def.sub_attributes))
         }
         other => other,
     }
 }
 
-fn order_attrs(o: Map<String, Value>, schema: &Schema) -> Map<String, Value> {
+/// The members of `o` (attributes of a schema, or sub-attributes of a complex value) in
+/// the order of `defs`, each value ordered by its definition (names matched
+/// case-insensitively, as [`crate::schema::Schema::attr`] and [`AttributeDef::sub`] do).
+fn order_fields(o: Map<String, Value>, defs: &[AttributeDef]) -> Map<String, Value> {
     let o = o
         .into_iter()
         .map(|(k, v)| {
-            let v = match schema.attr(&k) {
+            let v = match defs.iter().find(|d| d.name.eq_ignore_ascii_case(&k)) {
                 Some(d) => order_value(d, v),
                 None => v,
             };
             (k, v)
         })
         .collect();
-    sort_by_schema(o, &schema.attributes)
+    sort_by_schema(o, defs)
 }
 
 /// The canonical key order, the only one: `externalId`, the core attributes in schema
@@ -116,7 +109,7 @@ pub(crate) fn canonical_order(
             Some(Value::Object(o)) => {
                 out.insert(
                     ext.schema.id.clone(),
-                    Value::Object(order_attrs(o, &ext.schema)),
+                    Value::Object(order_fields(o, &ext.schema.attributes)),
                 );
             }
             Some(other) => {

@@ -165,15 +165,7 @@ impl<'a> Parser<'a> {
         self.expect_close(']', '[', open)?;
         // Leniency: `emails[type eq "work"].value eq "x"` means
         // `emails[type eq "work" and value eq "x"]`.
-        if self.peek() == Some('.') {
-            self.pos += 1;
-            let (sat, sub) = self.read_word();
-            self.check_attr_name(
-                ScimType::InvalidFilter,
-                sub,
-                sat,
-                "a sub-attribute name after '].'",
-            )?;
+        if let Some(sub) = self.sub_after_filter(ScimType::InvalidFilter)? {
             let sub_path = AttrPath {
                 uri: None,
                 attr: sub.to_string(),

@@ -28,6 +28,18 @@ impl Ctx {
     pub(crate) fn warn(&mut self, w: String) {
         self.warnings.push(w);
     }
+    /// Whether the client may write an attribute of this mutability, named `path`:
+    /// readOnly ones are ignored with a warning, writeOnly ones (`password`) silently.
+    pub(crate) fn writable(&mut self, mutability: Mutability, path: &str) -> bool {
+        match mutability {
+            Mutability::ReadOnly => {
+                self.warn(format!("ignored readOnly attribute '{path}'"));
+                false
+            }
+            Mutability::WriteOnly => false,
+            _ => true,
+        }
+    }
 }
 
 /// The enterprise `manager`: a single-valued complex attribute named `manager` with a
@@ -155,13 +167,8 @@ fn coerce_object(
             continue;
         };
         let sub_path = format!("{path}.{}", sub.name);
-        match sub.mutability {
-            Mutability::ReadOnly => {
-                ctx.warn(format!("ignored readOnly attribute '{sub_path}'"));
-                continue;
-            }
-            Mutability::WriteOnly => continue,
-            _ => {}
+        if !ctx.writable(sub.mutability, &sub_path) {
+            continue;
         }
         let sv = coerce(sub, v, &sub_path, record, ctx)?;
         if sv.is_null() {

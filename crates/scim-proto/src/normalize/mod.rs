@@ -37,7 +37,7 @@ pub use doc_path::{get_path, set_path};
 
 use crate::canonical::{canonical_order, sort_by_schema};
 use crate::error::{ScimError, ScimResult};
-use crate::schema::{AttrType, Mutability, ResourceSchema, Schema};
+use crate::schema::{AttrType, ResourceSchema, Schema};
 use coerce::{clip, coerce, is_manager, type_error, Ctx};
 use serde_json::{Map, Value};
 
@@ -242,13 +242,8 @@ fn put_attr(
         return Ok(());
     };
     let path = format!("{pre}{}", def.name);
-    match def.mutability {
-        Mutability::ReadOnly => {
-            ctx.warn(format!("ignored readOnly attribute '{path}'"));
-            return Ok(());
-        }
-        Mutability::WriteOnly => return Ok(()),
-        _ => {}
+    if !ctx.writable(def.mutability, &path) {
+        return Ok(());
     }
     if !is_ext && rs.is_group() && def.name == "members" {
         if sub_name.is_some() {
@@ -278,13 +273,8 @@ fn put_attr(
             }
         };
         let sub_path = format!("{path}.{}", sub.name);
-        match sub.mutability {
-            Mutability::ReadOnly => {
-                ctx.warn(format!("ignored readOnly attribute '{sub_path}'"));
-                return Ok(());
-            }
-            Mutability::WriteOnly => return Ok(()),
-            _ => {}
+        if !ctx.writable(sub.mutability, &sub_path) {
+            return Ok(());
         }
         let v = coerce(sub, value, &sub_path, true, ctx)?;
         if v.is_null() {

@@ -43,7 +43,54 @@ impl AttrPath {
     }
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    /// Starts reading a path (attribute or PATCH path): the length limit, leading
+    /// whitespace, then the attribute path token. Returns the parser positioned after the
+    /// token, the token as written, and the path. `empty` is the detail for a blank input.
+    ///
+    /// Errors: 400 invalidPath.
+    pub(crate) fn begin_path(
+        input: &'a str,
+        empty: &str,
+    ) -> ScimResult<(Parser<'a>, &'a str, AttrPath)> {
+        check_len(input, ScimType::InvalidPath, "path")?;
+        let mut p = Parser::new(input, "path");
+        p.skip_ws();
+        if p.at_end() {
+            return Err(p.err(ScimType::InvalidPath, p.pos, empty));
+        }
+        let (at, tok) = p.read_word();
+        let path = p.path_from_token(ScimType::InvalidPath, tok, at)?;
+        Ok((p, tok, path))
+    }
+
+    /// Ends a path: only whitespace may follow `what` (`"path"`, `"attribute path"`).
+    ///
+    /// Errors: 400 invalidPath `unexpected ... after <what>`.
+    pub(crate) fn end_path(&mut self, what: &str) -> ScimResult<()> {
+        self.skip_ws();
+        if self.at_end() {
+            return Ok(());
+        }
+        Err(self.err(
+            ScimType::InvalidPath,
+            self.pos,
+            format!("unexpected {} after {what}", self.describe_at(self.pos)),
+        ))
+    }
+
+    /// After the `]` of a value filter: an optional `.subAttr` (`emails[...].value`), its
+    /// name checked with errors of `kind`. `None` when no `.` follows.
+    pub(crate) fn sub_after_filter(&mut self, kind: ScimType) -> ScimResult<Option<&'a str>> {
+        if self.peek() != Some('.') {
+            return Ok(None);
+        }
+        self.pos += 1;
+        let (sat, sub) = self.read_word();
+        self.check_attr_name(kind, sub, sat, "a sub-attribute name after '].'")?;
+        Ok(Some(sub))
+    }
+
     // ---- paths ----------------------------------------------------------------------
 
     /// Checks `name` (at byte offset `at`) against `ATTRNAME = ALPHA *(nameChar)` / `$ref`.
@@ -162,21 +209,7 @@ impl Parser<'_> {
 /// ignored. The URI is everything before the last `:`. Detail:
 /// `invalid path at position N: ...` (1-based character offset).
 pub fn parse_attr_path(input: &str) -> ScimResult<AttrPath> {
-    check_len(input, ScimType::InvalidPath, "path")?;
-    let mut p = Parser::new(input, "path");
-    p.skip_ws();
-    if p.at_end() {
-        return Err(p.err(ScimType::InvalidPath, p.pos, "empty attribute path"));
-    }
-    let (at, tok) = p.read_word();
-    let path = p.path_from_token(ScimType::InvalidPath, tok, at)?;
-    p.skip_ws();
-    if !p.at_end() {
-        return Err(p.err(
-            ScimType::InvalidPath,
-            p.pos,
-            format!("unexpected {} after attribute path", p.describe_at(p.pos)),
-        ));
-    }
+    let (mut p, _, path) = Parser::begin_path(input, "empty attribute path")?;
+    p.end_path("attribute path")?;
     Ok(path)
 }

@@ -3,7 +3,7 @@
 
 use crate::error::{ScimResult, ScimType};
 use crate::filter::ast::Filter;
-use crate::lexer::{check_len, clip, Parser};
+use crate::lexer::{clip, Parser};
 use crate::path::attr::AttrPath;
 
 /// A PATCH `path` (RFC 7644 §3.5.2): an attribute path, optionally with a value
@@ -41,14 +41,7 @@ impl PatchPath {
 /// missing `]`, trailing text); 400 `invalidFilter` for a malformed filter inside `[...]`.
 /// Positions are 1-based character offsets into `input`.
 pub fn parse_patch_path(input: &str) -> ScimResult<PatchPath> {
-    check_len(input, ScimType::InvalidPath, "path")?;
-    let mut p = Parser::new(input, "path");
-    p.skip_ws();
-    if p.at_end() {
-        return Err(p.err(ScimType::InvalidPath, p.pos, "empty path"));
-    }
-    let (at, tok) = p.read_word();
-    let attr = p.path_from_token(ScimType::InvalidPath, tok, at)?;
+    let (mut p, tok, attr) = Parser::begin_path(input, "empty path")?;
     let mut filter = None;
     let mut sub_attr_after_filter = None;
     if p.peek() == Some('[') {
@@ -83,26 +76,11 @@ pub fn parse_patch_path(input: &str) -> ScimResult<PatchPath> {
             ));
         }
         p.pos += 1;
-        if p.peek() == Some('.') {
-            p.pos += 1;
-            let (sat, sub) = p.read_word();
-            p.check_attr_name(
-                ScimType::InvalidPath,
-                sub,
-                sat,
-                "a sub-attribute name after '].'",
-            )?;
-            sub_attr_after_filter = Some(sub.to_string());
-        }
+        sub_attr_after_filter = p
+            .sub_after_filter(ScimType::InvalidPath)?
+            .map(str::to_string);
     }
-    p.skip_ws();
-    if !p.at_end() {
-        return Err(p.err(
-            ScimType::InvalidPath,
-            p.pos,
-            format!("unexpected {} after path", p.describe_at(p.pos)),
-        ));
-    }
+    p.end_path("path")?;
     Ok(PatchPath {
         attr,
         filter,

@@ -3,6 +3,7 @@
 //! case-insensitive, RFC 7643 §2.1), and the kind of a value and a clipped copy of client
 //! text for error details.
 
+use crate::error::{ScimError, ScimResult};
 use serde_json::{Map, Value};
 
 /// The key of `obj` that names `key`: its exact spelling first, else the first key equal
@@ -53,4 +54,28 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
 /// At most 100 characters of client input, for PATCH error details and warnings.
 pub(crate) fn clip_detail(s: &str) -> String {
     clip(s, 100)
+}
+
+/// Whether any string or object key of `v` holds U+0000.
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(holds_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+/// Refuses client text holding U+0000: valid JSON (`\u0000`), but no directory text holds
+/// it and PostgreSQL cannot store it, so every way in (POST, PUT, PATCH) refuses it the
+/// same way on every back end.
+///
+/// Errors: 400 invalidValue `text must not contain the NUL character (U+0000)`.
+pub(crate) fn refuse_nul(v: &Value) -> ScimResult<()> {
+    if holds_nul(v) {
+        return Err(ScimError::invalid_value(
+            "text must not contain the NUL character (U+0000)",
+        ));
+    }
+    Ok(())
 }

@@ -37,6 +37,7 @@ pub use doc_path::{get_path, set_path};
 
 use crate::canonical::{canonical_order, sort_by_schema};
 use crate::error::{ScimError, ScimResult};
+use crate::json::refuse_nul;
 use crate::schema::{AttrType, ResourceSchema, Schema};
 use coerce::{clip, coerce, is_manager, type_error, Ctx};
 use serde_json::{Map, Value};
@@ -79,13 +80,7 @@ pub fn normalize_resource(schema: &ResourceSchema, input: &Value) -> ScimResult<
     let obj = input
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
-    if holds_nul(input) {
-        // Valid JSON (`\u0000`), but no directory text holds it and PostgreSQL cannot
-        // store it: refused the same way on every back end.
-        return Err(ScimError::invalid_value(
-            "text must not contain the NUL character (U+0000)",
-        ));
-    }
+    refuse_nul(input)?;
     let mut ctx = Ctx::default();
     let mut doc = Map::new();
     let mut members = None;
@@ -365,16 +360,6 @@ fn extract_members(value: &Value, ctx: &mut Ctx) -> ScimResult<Option<Vec<String
         }
     }
     Ok(Some(ids))
-}
-
-/// Whether any string or object key of `v` holds U+0000.
-fn holds_nul(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(a) => a.iter().any(holds_nul),
-        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

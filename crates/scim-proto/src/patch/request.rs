@@ -4,7 +4,7 @@
 
 use crate::error::{ScimError, ScimResult};
 use crate::filter::Filter;
-use crate::json::{clip_detail, get_ci, json_kind};
+use crate::json::{clip_detail, get_ci, json_kind, refuse_nul};
 use crate::path::PatchPath;
 use serde_json::Value;
 
@@ -184,6 +184,9 @@ fn parse_operation(raw: &Value) -> ScimResult<PatchOperation> {
     let value = get_ci(obj, "value").cloned();
     if op != PatchOpKind::Remove && value.is_none() {
         return Err(missing_value(op));
+    }
+    if let Some(v) = &value {
+        refuse_nul(v)?;
     }
     Ok(PatchOperation { op, path, value })
 }

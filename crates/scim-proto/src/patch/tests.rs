@@ -114,6 +114,35 @@ fn parse_errors() {
     assert!(e.detail.starts_with("operation 1: "), "{}", e.detail);
 }
 
+/// POST and PUT refuse U+0000 in text (PostgreSQL cannot store it); PATCH did not, so a
+/// value refused by PUT could be written by PATCH (found by tests/fuzz.rs).
+#[test]
+fn nul_in_a_value_is_refused_like_put_refuses_it() {
+    for value in [
+        json!("a\u{0}b"),
+        json!({ "userName": "a\u{0}" }),
+        json!([{ "value": "x@example.com\u{0}" }]),
+        json!({ "a\u{0}": "x" }),
+    ] {
+        let body = json!({ "Operations": [
+            { "op": "add", "path": "title", "value": "ok" },
+            { "op": "Replace", "value": value },
+        ] });
+        let e = PatchRequest::parse(&body).unwrap_err();
+        assert_eq!((e.status, e.scim_type), (400, Some(ScimType::InvalidValue)));
+        assert_eq!(
+            e.detail,
+            "operation 2: text must not contain the NUL character (U+0000)"
+        );
+    }
+    // A NUL in a remove's value is refused too; elsewhere it is only a filter literal.
+    let body = json!({ "Operations": [{ "op": "remove", "path": "emails", "value": [{ "value": "\u{0}" }] }] });
+    assert!(PatchRequest::parse(&body).is_err());
+    let body =
+        json!({ "Operations": [{ "op": "remove", "path": "emails[value eq \"\\u0000\"]" }] });
+    assert!(PatchRequest::parse(&body).is_ok());
+}
+
 #[test]
 fn parse_without_schemas_and_blank_path() {
     let req = PatchRequest::parse(

@@ -3,7 +3,7 @@
 //! The core User and Group schemas, the enterprise User extension, and the
 //! machinery to resolve an [`AttrPath`] against a resource type's schemas.
 
-use crate::path::AttrPath;
+use crate::path::attr::AttrPath;
 use std::sync::Arc;
 
 /// Core User schema URN (RFC 7643 §4.1).

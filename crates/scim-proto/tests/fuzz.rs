@@ -30,6 +30,11 @@ use scim_proto::schema::{
 use scim_proto::{ScimError, ScimType};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, LazyLock};
+use support::mutate::{mutate, mutation};
+
+mod support {
+    pub mod mutate;
+}
 
 /// Cases per target: at least 10,000 (issue 14, item 7).
 const CASES: u32 = 10_000;
@@ -364,57 +369,6 @@ const FILTER_SEEDS: &[&str] = &[
     r#"members[value eq "a" or value eq "b"]"#,
     r#"urn:example:params:scim:schemas:extension:acme:2.0:User:level gt 2"#,
 ];
-
-#[derive(Debug, Clone)]
-enum Mutation {
-    Delete(usize),
-    Insert(usize, char),
-    Replace(usize, char),
-    Truncate(usize),
-    Duplicate(usize, usize),
-}
-
-fn mutation() -> BoxedStrategy<Mutation> {
-    let ch = prop_oneof![
-        3 => prop::sample::select(vec![
-            '(', ')', '[', ']', '"', '\\', ' ', '.', ':', 'a', '0', '-', 'é', '\t', 'u', '$', '\0',
-        ]),
-        1 => any::<char>(),
-    ];
-    prop_oneof![
-        any::<usize>().prop_map(Mutation::Delete),
-        (any::<usize>(), ch.clone()).prop_map(|(i, c)| Mutation::Insert(i, c)),
-        (any::<usize>(), ch).prop_map(|(i, c)| Mutation::Replace(i, c)),
-        any::<usize>().prop_map(Mutation::Truncate),
-        (any::<usize>(), any::<usize>()).prop_map(|(i, j)| Mutation::Duplicate(i, j)),
-    ]
-    .boxed()
-}
-
-/// Applies character-level mutations (always valid UTF-8, as HTTP query strings and JSON
-/// strings are once decoded).
-fn mutate(s: &str, muts: &[Mutation]) -> String {
-    let mut chars: Vec<char> = s.chars().collect();
-    for m in muts {
-        let n = chars.len();
-        match *m {
-            Mutation::Delete(i) if n > 0 => {
-                chars.remove(i % n);
-            }
-            Mutation::Insert(i, c) => chars.insert(i % (n + 1), c),
-            Mutation::Replace(i, c) if n > 0 => chars[i % n] = c,
-            Mutation::Truncate(i) => chars.truncate(i % (n + 1)),
-            Mutation::Duplicate(i, j) if n > 0 => {
-                let (a, b) = (i % n, j % n);
-                let (a, b) = (a.min(b), a.max(b));
-                let piece: Vec<char> = chars[a..=b].to_vec();
-                chars.splice(b + 1..b + 1, piece);
-            }
-            _ => {}
-        }
-    }
-    chars.into_iter().collect()
-}
 
 /// Oversized input: long flat chains, deep nesting, long literals, around the limits.
 fn overlong_filter() -> BoxedStrategy<String> {

@@ -9,6 +9,10 @@ use proptest::prelude::*;
 use serde_json::json;
 use serde_json::Value;
 use std::sync::Arc;
+use support_mutate::{mutate, mutation};
+
+#[path = "../../tests/support/mutate.rs"]
+mod support_mutate;
 
 // ---- a tiny hand-built schema ---------------------------------------------------
 
@@ -1397,54 +1401,6 @@ const SEEDS: &[&str] = &[
     r#"emails[type eq "work"].value eq "x""#,
 ];
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Delete(usize),
-    Insert(usize, char),
-    Replace(usize, char),
-    Truncate(usize),
-    Duplicate(usize, usize),
-}
-
-fn mutation_strategy() -> impl Strategy<Value = Mutation> {
-    let ch = prop_oneof![
-        proptest::sample::select(vec![
-            '(', ')', '[', ']', '"', '\\', ' ', '.', ':', 'a', '0', '-', 'é', '\t', 'u'
-        ]),
-        any::<char>(),
-    ];
-    prop_oneof![
-        any::<usize>().prop_map(Mutation::Delete),
-        (any::<usize>(), ch.clone()).prop_map(|(i, c)| Mutation::Insert(i, c)),
-        (any::<usize>(), ch).prop_map(|(i, c)| Mutation::Replace(i, c)),
-        any::<usize>().prop_map(Mutation::Truncate),
-        (any::<usize>(), any::<usize>()).prop_map(|(i, j)| Mutation::Duplicate(i, j)),
-    ]
-}
-
-fn mutate(s: &str, muts: &[Mutation]) -> String {
-    let mut chars: Vec<char> = s.chars().collect();
-    for mu in muts {
-        let n = chars.len();
-        match *mu {
-            Mutation::Delete(i) if n > 0 => {
-                chars.remove(i % n);
-            }
-            Mutation::Insert(i, c) => chars.insert(i % (n + 1), c),
-            Mutation::Replace(i, c) if n > 0 => chars[i % n] = c,
-            Mutation::Truncate(i) => chars.truncate(i % (n + 1)),
-            Mutation::Duplicate(i, j) if n > 0 => {
-                let (a, b) = (i % n, j % n);
-                let (a, b) = (a.min(b), a.max(b));
-                let piece: Vec<char> = chars[a..=b].to_vec();
-                chars.splice(b + 1..b + 1, piece);
-            }
-            _ => {}
-        }
-    }
-    chars.into_iter().collect()
-}
-
 /// Whatever parses re-parses from its Display to the same AST, and evaluates without
 /// panicking.
 fn check_accepted(input: &str) -> Result<(), TestCaseError> {
@@ -1493,7 +1449,7 @@ proptest! {
     #[test]
     fn never_panics_on_mutated_filters(
         seed in proptest::sample::select(SEEDS.to_vec()),
-        muts in proptest::collection::vec(mutation_strategy(), 1..4),
+        muts in proptest::collection::vec(mutation(), 1..4),
     ) {
         check_accepted(&mutate(seed, &muts))?;
     }

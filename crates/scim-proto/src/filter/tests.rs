@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use serde_json::Value;
 use std::sync::Arc;
-use support_mutate::{mutate, mutation};
+use support_mutate::{mutate, mutation, SEEDS};
 
 #[path = "../../tests/support/mutate.rs"]
 mod support_mutate;
@@ -1381,25 +1381,6 @@ fn filter_strategy() -> impl Strategy<Value = Filter> {
     ];
     base.prop_recursive(4, 32, 2, |inner| combine(inner.boxed()))
 }
-
-const SEEDS: &[&str] = &[
-    r#"userName eq "bjensen""#,
-    r#"name.familyName co "O'Malley""#,
-    r#"userName sw "J""#,
-    r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J""#,
-    "title pr",
-    r#"meta.lastModified gt "2011-05-13T04:42:34Z""#,
-    r#"title pr and userType eq "Employee""#,
-    r#"title pr or userType eq "Intern""#,
-    r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
-    r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#,
-    r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#,
-    r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#,
-    r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#,
-    r#"displayName eq "Zo\u00eb \ud83d\ude00 Ångström" and age ge -1.5e3 and active eq true"#,
-    r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "x" and x eq null"#,
-    r#"emails[type eq "work"].value eq "x""#,
-];
 
 /// Whatever parses re-parses from its Display to the same AST, and evaluates without
 /// panicking.

@@ -1,8 +1,28 @@
-//! Character-level mutations of seed inputs, shared by the filter unit tests
+//! Seed filters and character-level mutations of them, shared by the filter unit tests
 //! (`src/filter/tests.rs`) and the fuzz targets (`tests/fuzz.rs`), which both include this
 //! file with `#[path]`.
 
 use proptest::prelude::*;
+
+/// Filters of the kinds RFC 7644 §3.4.2.2 shows and clients send, for mutation.
+pub const SEEDS: &[&str] = &[
+    r#"userName eq "bjensen""#,
+    r#"name.familyName co "O'Malley""#,
+    r#"userName sw "J""#,
+    r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J""#,
+    "title pr",
+    r#"meta.lastModified gt "2011-05-13T04:42:34Z""#,
+    r#"title pr and userType eq "Employee""#,
+    r#"title pr or userType eq "Intern""#,
+    r#"schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User""#,
+    r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#,
+    r#"userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")"#,
+    r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#,
+    r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#,
+    r#"displayName eq "Zo\u00eb \ud83d\ude00 Ångström" and age ge -1.5e3 and active eq true"#,
+    r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "x" and x eq null"#,
+    r#"emails[type eq "work"].value eq "x""#,
+];
 
 /// One edit of a seed; positions are taken modulo the length at the time of the edit.
 #[derive(Debug, Clone)]

@@ -2,8 +2,8 @@ use super::*;
 use crate::error::{ScimError, ScimType};
 use crate::path::{parse_attr_path, parse_patch_path, AttrPath, PatchPath};
 use crate::schema::{
-    AttrType, AttributeDef, Mutability, ResourceSchema, Returned, Schema, SchemaExtension,
-    Uniqueness, ENTERPRISE_USER_SCHEMA, USER_SCHEMA,
+    AttrType, AttributeDef, ResourceSchema, Schema, SchemaExtension, ENTERPRISE_USER_SCHEMA,
+    USER_SCHEMA,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -17,20 +17,8 @@ mod support_mutate;
 // ---- a tiny hand-built schema ---------------------------------------------------
 
 fn a(name: &str, ty: AttrType) -> AttributeDef {
-    AttributeDef {
-        name: name.to_string(),
-        ty,
-        multi_valued: false,
-        description: String::new(),
-        required: false,
-        case_exact: false,
-        mutability: Mutability::ReadWrite,
-        returned: Returned::Default,
-        uniqueness: Uniqueness::None,
-        canonical_values: Vec::new(),
-        reference_types: Vec::new(),
-        sub_attributes: Vec::new(),
-    }
+    // The RFC 7643 §2.2 defaults: single-valued, not caseExact, readWrite, returned default.
+    AttributeDef::new(name, ty, "")
 }
 fn s(name: &str) -> AttributeDef {
     a(name, AttrType::String)

@@ -36,10 +36,11 @@
 //! Error details have the form `invalid filter at position N: expected ..., found ...`
 //! where `N` is a **1-based character (not byte) offset** into the string given.
 //!
-//! Layout: [`ast`](self::Filter) types and their rendering (`ast.rs`), the grammar
-//! (`parser.rs`, on the cursor shared with [`crate::path`]), path resolution in documents
-//! (`resolve.rs`), evaluation (`eval.rs`), validation (`validate.rs`). Attribute and PATCH
-//! paths are parsed by [`crate::path`]; the case fold lives in [`crate::canonical`].
+//! Layout: the AST ([`Filter`], [`CompareOp`], [`CompValue`]) and its rendering (`ast.rs`),
+//! the grammar (`parser.rs`, on the cursor it shares with [`crate::path`]), where a path
+//! leads in a document (`resolve.rs`), evaluation (`eval.rs`), validation (`validate.rs`).
+//! Attribute and PATCH paths are parsed by [`crate::path`]; the case fold lives in
+//! [`crate::canonical`].
 
 pub(crate) mod ast;
 mod eval;

@@ -47,6 +47,71 @@ pub struct Rendered {
     pub schema: Arc<ResourceSchema>,
 }
 
+/// The success status of a SCIM write (RFC 7644 §3.3, §3.5, §3.6): what the client is
+/// answered and what the write's provisioning-log entry records, decided once, by the
+/// directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteStatus {
+    /// 201: a resource was created (POST); the response carries it.
+    Created,
+    /// 200: the response carries the resource.
+    Ok,
+    /// 204: the response has no body.
+    NoContent,
+}
+
+impl WriteStatus {
+    /// The HTTP status code: 201, 200 or 204.
+    pub fn code(self) -> u16 {
+        match self {
+            WriteStatus::Created => 201,
+            WriteStatus::Ok => 200,
+            WriteStatus::NoContent => 204,
+        }
+    }
+}
+
+/// A SCIM write that succeeded: the status to answer (also the one logged) and the
+/// resource after the write (its `ETag` and `Location` in it). With
+/// [`WriteStatus::NoContent`] the response has no body; the entity tag may still be sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// The status answered and logged.
+    pub status: WriteStatus,
+    /// The resource after the write.
+    pub resource: Rendered,
+}
+
+/// What a `PATCH /Groups/{id}` answers: 204 without a body (the common case: Entra ID
+/// changes members and asks for nothing back; no member rows are read), or 200 with the
+/// group, with or without `members` (RFC 7644 §3.5.2: a PATCH answers 204, or 200 with the
+/// resource when `attributes` or `excludedAttributes` asks for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupReply {
+    /// 204, no body.
+    NoContent,
+    /// 200 with the group; `with_members` whether its members are read and rendered.
+    Resource {
+        /// Whether `members` is part of the response.
+        with_members: bool,
+    },
+}
+
+impl GroupReply {
+    /// The status this reply answers.
+    pub fn status(self) -> WriteStatus {
+        match self {
+            GroupReply::NoContent => WriteStatus::NoContent,
+            GroupReply::Resource { .. } => WriteStatus::Ok,
+        }
+    }
+
+    /// Whether the group's members are read for the reply.
+    pub fn with_members(self) -> bool {
+        matches!(self, GroupReply::Resource { with_members: true })
+    }
+}
+
 /// What first start created (printed once by `scimd serve`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bootstrap {

@@ -2,7 +2,7 @@
 //! PATCH of members touches only the rows it names.
 
 use crate::audit::Audit;
-use crate::directory::{Caller, Directory, Rendered};
+use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
 use crate::render;
 use crate::store::{
     GroupRecord, ListQuery, MemberKind, MemberRow, Source, Tx, UserState, Visibility,
@@ -248,12 +248,13 @@ impl Directory {
 
     /// POST /Groups. 409 uniqueness when the displayName (ignoring case) is taken by any
     /// group of the tenant, whatever its source.
-    pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
+    pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
         let r = self.create_group_tx(c, body).await;
         self.logged(c, "Group", None, Some(body), r).await
     }
 
-    async fn create_group_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
+    async fn create_group_tx(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
+        let status = WriteStatus::Created;
         let schema = self.group_schema();
         let n = normalize_resource(&schema, body)?;
         let now = render::now();
@@ -297,16 +298,16 @@ impl Directory {
         let audit = Audit {
             resource_type: "Group",
             outcome: "created",
-            status: 201,
+            status: status.code(),
             id: Some(g.id.clone()),
             name: Some(g.display_name.clone()),
             changed: changed_keys(&Value::Null, &g.doc, n.members.is_some()),
             warnings: n.warnings,
         };
         self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_group(tx.as_mut(), &g, true).await?;
+        let resource = self.render_one_group(tx.as_mut(), &g, true).await?;
         tx.commit().await.map_err(store_err)?;
-        Ok(out)
+        Ok(Written { status, resource })
     }
 
     /// PUT /Groups/{id}: replaces displayName/externalId and, when `members` is given, the
@@ -317,7 +318,7 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
+    ) -> ScimResult<Written> {
         let r = self.replace_group_tx(c, id, body, if_match).await;
         self.logged(c, "Group", Some(id), Some(body), r).await
     }
@@ -328,7 +329,8 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
+    ) -> ScimResult<Written> {
+        let status = WriteStatus::Ok;
         let schema = self.group_schema();
         let n = normalize_resource(&schema, body)?;
         let mut tx = self.store().write().await.map_err(store_err)?;
@@ -353,16 +355,16 @@ impl Directory {
         let audit = Audit {
             resource_type: "Group",
             outcome: "updated",
-            status: 200,
+            status: status.code(),
             id: Some(g.id.clone()),
             name: Some(g.display_name.clone()),
             changed: changed_keys(&before, &g.doc, n.members.is_some()),
             warnings: n.warnings,
         };
         self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_group(tx.as_mut(), &g, true).await?;
+        let resource = self.render_one_group(tx.as_mut(), &g, true).await?;
         tx.commit().await.map_err(store_err)?;
-        Ok(out)
+        Ok(Written { status, resource })
     }
 
     async fn save_group(
@@ -392,18 +394,17 @@ impl Directory {
     }
 
     /// PATCH /Groups/{id}: document operations and membership operations, in request order,
-    /// in one transaction. Returns the group (with members when `with_members`).
+    /// in one transaction. Returns the group (with members when `reply` asks for them) and
+    /// the status `reply` answers, which is also the one logged.
     pub async fn patch_group(
         &self,
         c: &Caller,
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-        with_members: bool,
-    ) -> ScimResult<Rendered> {
-        let r = self
-            .patch_group_tx(c, id, body, if_match, with_members)
-            .await;
+        reply: GroupReply,
+    ) -> ScimResult<Written> {
+        let r = self.patch_group_tx(c, id, body, if_match, reply).await;
         self.logged(c, "Group", Some(id), None, r).await
     }
 
@@ -413,8 +414,9 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-        with_members: bool,
-    ) -> ScimResult<Rendered> {
+        reply: GroupReply,
+    ) -> ScimResult<Written> {
+        let status = reply.status();
         let schema = self.group_schema();
         let req = PatchRequest::parse(body)?;
         let mut tx = self.store().write().await.map_err(store_err)?;
@@ -481,7 +483,7 @@ impl Directory {
             let audit = Audit {
                 resource_type: "Group",
                 outcome: "updated",
-                status: if with_members { 200 } else { 204 },
+                status: status.code(),
                 id: Some(g.id.clone()),
                 name: Some(g.display_name.clone()),
                 changed,
@@ -489,9 +491,11 @@ impl Directory {
             };
             self.audit(tx.as_mut(), c, audit).await?;
         }
-        let out = self.render_one_group(tx.as_mut(), &g, with_members).await?;
+        let resource = self
+            .render_one_group(tx.as_mut(), &g, reply.with_members())
+            .await?;
         tx.commit().await.map_err(store_err)?;
-        Ok(out)
+        Ok(Written { status, resource })
     }
 
     /// DELETE /Groups/{id}: deletes the group and its membership rows.
@@ -500,7 +504,7 @@ impl Directory {
         c: &Caller,
         id: &str,
         if_match: Option<&str>,
-    ) -> ScimResult<()> {
+    ) -> ScimResult<WriteStatus> {
         let r = self.delete_group_tx(c, id, if_match).await;
         self.logged(c, "Group", Some(id), None, r).await
     }
@@ -512,7 +516,8 @@ impl Directory {
         c: &Caller,
         id: &str,
         if_match: Option<&str>,
-    ) -> ScimResult<()> {
+    ) -> ScimResult<WriteStatus> {
+        let status = WriteStatus::NoContent;
         let mut tx = self.store().write().await.map_err(store_err)?;
         let g = self
             .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
@@ -542,13 +547,14 @@ impl Directory {
         let audit = Audit {
             resource_type: "Group",
             outcome: "group deleted",
-            status: 204,
+            status: status.code(),
             id: Some(g.id.clone()),
             name: Some(g.display_name.clone()),
             changed: vec![],
             warnings,
         };
         self.audit(tx.as_mut(), c, audit).await?;
-        tx.commit().await.map_err(store_err)
+        tx.commit().await.map_err(store_err)?;
+        Ok(status)
     }
 }

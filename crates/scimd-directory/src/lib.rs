@@ -18,7 +18,9 @@ pub mod store;
 pub mod tokens;
 mod users;
 
-pub use directory::{Bootstrap, Caller, Directory, DirectoryError, Rendered};
+pub use directory::{
+    Bootstrap, Caller, Directory, DirectoryError, GroupReply, Rendered, WriteStatus, Written,
+};
 pub use settings::TenantSettings;
 pub use store::{Store, StoreError, StoreResult, Tx};
 pub use users::store_err;

@@ -2,7 +2,7 @@
 
 use crate::audit::Audit;
 use crate::custom;
-use crate::directory::{Caller, Directory, Rendered};
+use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
@@ -415,12 +415,13 @@ impl Directory {
 
     /// POST /Users (rules 1–3, 7, 11): a userName held by a deprovisioned user revives that
     /// user; by a local user adopts it; by any other user is 409 uniqueness.
-    pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
+    pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
         let r = self.create_user_tx(c, body).await;
         self.logged(c, "User", None, Some(body), r).await
     }
 
-    async fn create_user_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
+    async fn create_user_tx(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
+        let status = WriteStatus::Created;
         let now = render::now();
         let mut tx = self.store().write().await.map_err(store_err)?;
         let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
@@ -488,16 +489,16 @@ impl Directory {
         let audit = Audit {
             resource_type: "User",
             outcome: user_outcome(before.as_ref(), &rec),
-            status: 201,
+            status: status.code(),
             id: Some(rec.id.clone()),
             name: Some(rec.user_name.clone()),
             changed,
             warnings: n.warnings,
         };
         self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
+        let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
         tx.commit().await.map_err(store_err)?;
-        Ok(out)
+        Ok(Written { status, resource })
     }
 
     /// PUT /Users/{id} (RFC 7644 §3.5.1; rules 1, 2, 4): replaces the client-writable
@@ -509,7 +510,7 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
+    ) -> ScimResult<Written> {
         let r = self.replace_user_tx(c, id, body, if_match).await;
         self.logged(c, "User", Some(id), Some(body), r).await
     }
@@ -520,7 +521,8 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
+    ) -> ScimResult<Written> {
+        let status = WriteStatus::Ok;
         let mut tx = self.store().write().await.map_err(store_err)?;
         let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         let mut n = normalize_resource(&schema, body)?;
@@ -552,16 +554,16 @@ impl Directory {
         let audit = Audit {
             resource_type: "User",
             outcome: user_outcome(Some(&before), &rec),
-            status: 200,
+            status: status.code(),
             id: Some(rec.id.clone()),
             name: Some(rec.user_name.clone()),
             changed: changed_attrs(&before.doc, &rec.doc, &schema),
             warnings: n.warnings,
         };
         self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
+        let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
         tx.commit().await.map_err(store_err)?;
-        Ok(out)
+        Ok(Written { status, resource })
     }
 
     async fn save_user(
@@ -585,7 +587,7 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
+    ) -> ScimResult<Written> {
         let r = self.patch_user_tx(c, id, body, if_match).await;
         self.logged(c, "User", Some(id), None, r).await
     }
@@ -596,7 +598,8 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
+    ) -> ScimResult<Written> {
+        let status = WriteStatus::Ok;
         let req = PatchRequest::parse(body)?;
         let mut tx = self.store().write().await.map_err(store_err)?;
         let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
@@ -620,16 +623,16 @@ impl Directory {
             let audit = Audit {
                 resource_type: "User",
                 outcome: "updated",
-                status: 200,
+                status: status.code(),
                 id: Some(rec.id.clone()),
                 name: Some(rec.user_name.clone()),
                 changed: vec![],
                 warnings: outcome.warnings,
             };
             self.audit(tx.as_mut(), c, audit).await?;
-            let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
+            let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
             tx.commit().await.map_err(store_err)?;
-            return Ok(out);
+            return Ok(Written { status, resource });
         }
         policy::check_user(&doc, &settings, Write::Patch)?;
         self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
@@ -645,16 +648,16 @@ impl Directory {
         let audit = Audit {
             resource_type: "User",
             outcome: user_outcome(Some(&before), &rec),
-            status: 200,
+            status: status.code(),
             id: Some(rec.id.clone()),
             name: Some(rec.user_name.clone()),
             changed: outcome.changed,
             warnings: outcome.warnings,
         };
         self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
+        let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
         tx.commit().await.map_err(store_err)?;
-        Ok(out)
+        Ok(Written { status, resource })
     }
 
     /// DELETE /Users/{id} (rules 6, 10): a soft delete. The user becomes `deprovisioned`,
@@ -664,12 +667,18 @@ impl Directory {
         c: &Caller,
         id: &str,
         if_match: Option<&str>,
-    ) -> ScimResult<()> {
+    ) -> ScimResult<WriteStatus> {
         let r = self.delete_user_tx(c, id, if_match).await;
         self.logged(c, "User", Some(id), None, r).await
     }
 
-    async fn delete_user_tx(&self, c: &Caller, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    async fn delete_user_tx(
+        &self,
+        c: &Caller,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> ScimResult<WriteStatus> {
+        let status = WriteStatus::NoContent;
         let mut tx = self.store().write().await.map_err(store_err)?;
         let mut rec = self
             .load_visible_user(tx.as_mut(), &c.tenant_id, id)
@@ -685,12 +694,13 @@ impl Directory {
         let audit = Audit {
             resource_type: "User",
             outcome: "deprovisioned",
-            status: 204,
+            status: status.code(),
             id: Some(rec.id.clone()),
             name: Some(rec.user_name.clone()),
             ..Default::default()
         };
         self.audit(tx.as_mut(), c, audit).await?;
-        tx.commit().await.map_err(store_err)
+        tx.commit().await.map_err(store_err)?;
+        Ok(status)
     }
 }

@@ -42,7 +42,7 @@ use scim_proto::list::{list_response, ListParams, MAX_PAGE_SIZE};
 use scim_proto::projection::{is_returned, project};
 use scim_proto::schema::{ResourceSchema, Schema};
 use scim_proto::{ScimError, ScimType};
-use scimd_directory::directory::{Caller, Rendered, RequestInfo};
+use scimd_directory::directory::{Caller, GroupReply, Rendered, RequestInfo, WriteStatus, Written};
 use scimd_directory::store::TokenScope;
 use serde_json::Value;
 use std::sync::Arc;
@@ -134,22 +134,28 @@ fn resource_response(
     res
 }
 
-/// 304 Not Modified with the entity tag.
-fn not_modified(etag: &str) -> Response {
+/// A body-less response (304, 204) with an optional entity tag.
+fn empty(status: StatusCode, etag: Option<&str>) -> Response {
     let mut res = Response::new(axum::body::Body::empty());
-    *res.status_mut() = StatusCode::NOT_MODIFIED;
-    set_etag(&mut res, etag);
-    res
-}
-
-/// A body-less response (204) with an optional entity tag.
-fn no_content(etag: Option<&str>) -> Response {
-    let mut res = Response::new(axum::body::Body::empty());
-    *res.status_mut() = StatusCode::NO_CONTENT;
+    *res.status_mut() = status;
     if let Some(e) = etag {
         set_etag(&mut res, e);
     }
     res
+}
+
+/// The status a write answers, as the directory decided it (and logged it).
+fn status_of(s: WriteStatus) -> StatusCode {
+    StatusCode::from_u16(s.code()).unwrap_or(StatusCode::OK)
+}
+
+/// The response of a successful write: the projected resource with the status the
+/// directory decided (and logged), or no body for 204 (with the entity tag).
+fn written(w: &Written, schema: &ResourceSchema, p: &Projection) -> Response {
+    match w.status {
+        WriteStatus::NoContent => empty(StatusCode::NO_CONTENT, Some(&w.resource.etag)),
+        s => resource_response(status_of(s), &w.resource, schema, p),
+    }
 }
 
 /// Whether an `If-None-Match` header matches the resource's entity tag.
@@ -268,7 +274,7 @@ async fn get_user(
     let (_, p) = query_projection(&q)?;
     let r = st.directory.get_user(&c, &id).await?;
     if unchanged(&headers, &r.etag) {
-        return Ok(not_modified(&r.etag));
+        return Ok(empty(StatusCode::NOT_MODIFIED, Some(&r.etag)));
     }
     Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
 }
@@ -280,8 +286,8 @@ async fn create_user(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let (_, p) = query_projection(&q)?;
-    let r = st.directory.create_user(&c, &body).await?;
-    Ok(resource_response(StatusCode::CREATED, &r, &r.schema, &p))
+    let w = st.directory.create_user(&c, &body).await?;
+    Ok(written(&w, &w.resource.schema, &p))
 }
 
 async fn replace_user(
@@ -294,11 +300,11 @@ async fn replace_user(
 ) -> ApiResult {
     let (_, p) = query_projection(&q)?;
     let im = if_match(&headers)?;
-    let r = st
+    let w = st
         .directory
         .replace_user(&c, &id, &body, im.as_deref())
         .await?;
-    Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
+    Ok(written(&w, &w.resource.schema, &p))
 }
 
 async fn patch_user(
@@ -311,11 +317,11 @@ async fn patch_user(
 ) -> ApiResult {
     let (_, p) = query_projection(&q)?;
     let im = if_match(&headers)?;
-    let r = st
+    let w = st
         .directory
         .patch_user(&c, &id, &body, im.as_deref())
         .await?;
-    Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
+    Ok(written(&w, &w.resource.schema, &p))
 }
 
 async fn delete_user(
@@ -325,8 +331,8 @@ async fn delete_user(
     headers: HeaderMap,
 ) -> ApiResult {
     let im = if_match(&headers)?;
-    st.directory.delete_user(&c, &id, im.as_deref()).await?;
-    Ok(no_content(None))
+    let status = st.directory.delete_user(&c, &id, im.as_deref()).await?;
+    Ok(empty(status_of(status), None))
 }
 
 // ---------------------------------------------------------------- Groups
@@ -369,7 +375,7 @@ async fn get_group(
     let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded);
     let r = st.directory.get_group(&c, &id, with_members).await?;
     if unchanged(&headers, &r.etag) {
-        return Ok(not_modified(&r.etag));
+        return Ok(empty(StatusCode::NOT_MODIFIED, Some(&r.etag)));
     }
     Ok(resource_response(StatusCode::OK, &r, &schema, &p))
 }
@@ -381,13 +387,8 @@ async fn create_group(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let (_, p) = query_projection(&q)?;
-    let r = st.directory.create_group(&c, &body).await?;
-    Ok(resource_response(
-        StatusCode::CREATED,
-        &r,
-        &st.directory.group_schema(),
-        &p,
-    ))
+    let w = st.directory.create_group(&c, &body).await?;
+    Ok(written(&w, &st.directory.group_schema(), &p))
 }
 
 async fn replace_group(
@@ -400,16 +401,11 @@ async fn replace_group(
 ) -> ApiResult {
     let (_, p) = query_projection(&q)?;
     let im = if_match(&headers)?;
-    let r = st
+    let w = st
         .directory
         .replace_group(&c, &id, &body, im.as_deref())
         .await?;
-    Ok(resource_response(
-        StatusCode::OK,
-        &r,
-        &st.directory.group_schema(),
-        &p,
-    ))
+    Ok(written(&w, &st.directory.group_schema(), &p))
 }
 
 async fn patch_group(
@@ -423,20 +419,19 @@ async fn patch_group(
     let (_, p) = query_projection(&q)?;
     let im = if_match(&headers)?;
     let schema = st.directory.group_schema();
-    if !p.requested {
+    let reply = if p.requested {
+        GroupReply::Resource {
+            with_members: is_returned(&schema, "members", &p.attributes, &p.excluded),
+        }
+    } else {
         // The common Entra case (membership changes): no body, and no member rows read.
-        let r = st
-            .directory
-            .patch_group(&c, &id, &body, im.as_deref(), false)
-            .await?;
-        return Ok(no_content(Some(&r.etag)));
-    }
-    let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded);
-    let r = st
+        GroupReply::NoContent
+    };
+    let w = st
         .directory
-        .patch_group(&c, &id, &body, im.as_deref(), with_members)
+        .patch_group(&c, &id, &body, im.as_deref(), reply)
         .await?;
-    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+    Ok(written(&w, &schema, &p))
 }
 
 async fn delete_group(
@@ -446,8 +441,8 @@ async fn delete_group(
     headers: HeaderMap,
 ) -> ApiResult {
     let im = if_match(&headers)?;
-    st.directory.delete_group(&c, &id, im.as_deref()).await?;
-    Ok(no_content(None))
+    let status = st.directory.delete_group(&c, &id, im.as_deref()).await?;
+    Ok(empty(status_of(status), None))
 }
 
 // ---------------------------------------------------------------- root search

@@ -3048,6 +3048,40 @@ async fn provisioning_log_records_group_membership_changes() {
     assert_eq!(v[2]["outcome"], json!("created"));
 }
 
+/// The provisioning log records the status the client was answered: a group PATCH answers
+/// 204 without `attributes`/`excludedAttributes`, and 200 with the group when either is
+/// given, even when `members` is excluded.
+#[tokio::test]
+async fn provisioning_log_records_the_status_a_group_patch_answered() {
+    let e = shared();
+    let c = &e.scim;
+    let u = id_of(&c.create_user(&unique("lst"), json!({})).await);
+    let gid = id_of(&c.create_group(&unique("lst-g"), json!({})).await);
+    let add = json!([{"op": "Add", "path": "members", "value": [{"value": u}]}]);
+    let remove = json!([{"op": "Remove", "path": "members", "value": [{"value": u}]}]);
+    let sent: Vec<u16> = vec![
+        c.patch_ops(&format!("/Groups/{gid}"), add.clone())
+            .await
+            .status,
+        c.patch_ops(&format!("/Groups/{gid}?excludedAttributes=members"), remove)
+            .await
+            .status,
+        c.patch_ops(&format!("/Groups/{gid}?attributes=members"), add)
+            .await
+            .status,
+    ];
+    assert_eq!(sent, vec![204, 200, 200]);
+    let (n, mut v) = e.admin.log(&format!("text={}", enc(&gid))).await;
+    assert_eq!(n, 4, "the POST and three PATCHes: {v:#?}");
+    v.reverse(); // oldest first
+    let logged: Vec<u64> = v[1..]
+        .iter()
+        .map(|x| x["status"].as_u64().unwrap())
+        .collect();
+    let sent: Vec<u64> = sent.into_iter().map(u64::from).collect();
+    assert_eq!(logged, sent, "logged as answered: {v:#?}");
+}
+
 /// "Every SCIM write is recorded": also the writes that turn out to change nothing (Entra
 /// re-sends values and re-adds existing members), so an administrator can see them.
 #[tokio::test]

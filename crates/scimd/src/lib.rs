@@ -34,7 +34,6 @@ pub mod auth;
 pub mod body;
 pub mod cli;
 pub mod config;
-pub mod dbcmd;
 pub mod errors;
 pub mod metrics;
 pub mod portal;

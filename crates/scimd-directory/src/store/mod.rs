@@ -10,9 +10,9 @@
 mod records;
 
 pub use records::{
-    AdminRow, AdminUserFilter, AttributeRow, EmailKey, ExportRow, Exported, GroupRecord,
-    ListQuery, LogEntry, LogQuery, MemberKind, MemberRow, MembershipRow, SessionRow, Source,
-    Table, TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    AdminRow, AdminUserFilter, AttributeRow, EmailKey, ExportRow, Exported, GroupRecord, ListQuery,
+    LogEntry, LogQuery, MemberKind, MemberRow, MembershipRow, SessionRow, Source, Table, TenantRow,
+    TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 
 use async_trait::async_trait;

@@ -23,7 +23,6 @@
 //!   shown once after its creation, is never kept by the browser's cache), assets are cached
 //!   for a year (their URLs carry the version).
 
-pub mod admin_cmd;
 pub mod pages;
 
 use crate::server::AppState;

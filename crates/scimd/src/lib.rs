@@ -27,9 +27,7 @@
 
 #![warn(missing_docs)]
 
-pub mod admin_export;
-pub mod admin_openapi;
-pub mod admin_routes;
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cli;

@@ -55,7 +55,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(scim_routes::resource_routes().route_layer(auth))
         .merge(scim_routes::discovery_routes())
-        .merge(crate::admin_routes::routes())
+        .merge(crate::admin::routes())
         .merge(crate::portal::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

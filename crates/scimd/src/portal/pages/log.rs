@@ -3,10 +3,11 @@
 use super::common::{
     pager, query_string, scim_error_page, text, when, with_query, Pager, PAGE_SIZE, Q,
 };
-use crate::admin_export::ExportFormat;
-use crate::admin_routes::{parse_time, AdminError, LOG_OUTCOMES};
+use crate::admin::export::ExportFormat;
+use crate::admin::{AdminError, LOG_OUTCOMES};
 use crate::portal::frame::{error_page, ok, render, Layout, Page};
 use crate::portal::session::Signed;
+use crate::query::parse_time;
 use crate::server::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -212,7 +213,7 @@ pub async fn log_export(State(st): State<AppState>, s: Signed, RawQuery(raw): Ra
         "jsonl" => ExportFormat::JsonLines,
         _ => ExportFormat::Csv,
     };
-    crate::admin_export::download(
+    crate::admin::export::download(
         st.directory.clone(),
         s.tenant().to_string(),
         f.query,

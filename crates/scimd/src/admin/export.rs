@@ -16,7 +16,7 @@
 //! failing store still gets a JSON error; a failure later aborts the transfer (the client
 //! sees an incomplete chunked body, never a silently truncated file).
 
-use crate::admin_routes::AdminError;
+use super::reply::AdminError;
 use axum::body::{Body, Bytes};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};

@@ -4,7 +4,8 @@
 
 use crate::admin::route_table;
 use crate::errors::{BEARER_CHALLENGE, SCIM_CONTENT_TYPE};
-use crate::server::{router, AppState};
+use crate::server::router;
+use crate::state::AppState;
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::header::{ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -32,10 +33,7 @@ impl Store for DownStore {
 
 /// The state of a server whose store is down, serving `scim_base`.
 fn down_state(scim_base: &str) -> AppState {
-    AppState {
-        directory: Directory::new(Arc::new(DownStore), scim_base),
-        max_body_bytes: 4096,
-    }
+    AppState::new(Directory::new(Arc::new(DownStore), scim_base), 4096)
 }
 
 fn app() -> axum::Router {

@@ -28,7 +28,7 @@ use crate::auth::optional_caller;
 use crate::body::JsonBody;
 use crate::errors::{scim_json, ApiError};
 use crate::query::{decode_query, has_param, if_none_match_matches, projection, Projection};
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -225,25 +225,22 @@ const LARGE_PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Such a page holds every resource of it in memory several times over while it is read,
 /// rendered, projected and serialised (about 35 KB per full User, so some 35 MB for
 /// `count=1000`), and takes CPU time in proportion. At most one per two CPUs (at least one) is
-/// built at a time; the others wait, up to [`LARGE_PAGE_WAIT`]. This bounds the memory of
+/// built at a time (the server's [`AppState::large_pages`] turns); the others wait, up to [`LARGE_PAGE_WAIT`]. This bounds the memory of
 /// concurrent paging clients (docs/performance.md, resident memory); requests with the
 /// default `count` (100) or less never wait here. (A single group with a very large `members`
-/// is not bounded by this.) `None` for a request that needs no turn.
+/// is not bounded by this.) `None` for a request that needs no turn (`count` at most
+/// [`LARGE_PAGE`]).
 ///
 /// Errors: 503 when no turn came within [`LARGE_PAGE_WAIT`] (nothing was read; retry, or ask
 /// for smaller pages).
-async fn large_page_turn(
-    large: bool,
-) -> Result<Option<tokio::sync::SemaphorePermit<'static>>, ScimError> {
-    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    if !large {
+async fn large_page_turn<'a>(
+    st: &'a AppState,
+    p: &ListParams,
+) -> Result<Option<tokio::sync::SemaphorePermit<'a>>, ScimError> {
+    if p.count <= LARGE_PAGE {
         return Ok(None);
     }
-    let turns = TURNS.get_or_init(|| {
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new((cpus / 2).max(1))
-    });
-    match tokio::time::timeout(LARGE_PAGE_WAIT, turns.acquire()).await {
+    match tokio::time::timeout(LARGE_PAGE_WAIT, st.large_pages.acquire()).await {
         // The semaphore is never closed.
         Ok(permit) => Ok(permit.ok()),
         Err(_) => Err(ScimError::new(
@@ -259,7 +256,7 @@ async fn large_page_turn(
 }
 
 async fn users_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
-    let _turn = large_page_turn(p.count > LARGE_PAGE).await?;
+    let _turn = large_page_turn(st, p).await?;
     let (total, items) = st.directory.list_users(c, p).await?;
     Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
@@ -358,7 +355,7 @@ async fn search_groups(
 async fn groups_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
     let schema = st.directory.group_schema();
     let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded_attributes);
-    let _turn = large_page_turn(p.count > LARGE_PAGE).await?;
+    let _turn = large_page_turn(st, p).await?;
     let (total, items) = st.directory.list_groups(c, p, with_members).await?;
     Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
@@ -468,7 +465,7 @@ async fn search_root(
     let p = ListParams::from_search_body(&body)?;
     let dir = &st.directory;
     let group_schema = dir.group_schema();
-    let _turn = large_page_turn(p.count > LARGE_PAGE).await?;
+    let _turn = large_page_turn(&st, &p).await?;
 
     let (users, users_err) = match dir.list_users(&c, &p).await {
         Ok(v) => (Some(v), None),

@@ -2,7 +2,7 @@
 //!
 //! Routes:
 //! - `/scim/v2/...`: SCIM 2.0 (see [`crate::scim_routes`]).
-//! - `/api/v1/...`: the admin API, JSON with admin-token auth (see [`crate::admin_routes`]).
+//! - `/api/v1/...`: the admin API, JSON with admin-token auth (see [`crate::admin`]).
 //! - `GET /healthz`: 200 whenever the process serves.
 //! - `GET /readyz`: 200 when the store answers a ping, else 503.
 //! - `GET /metrics`: Prometheus text exposition (see [`crate::metrics`]).
@@ -14,6 +14,7 @@
 
 use crate::config::Config;
 use crate::errors::{self, plain_json};
+use crate::state::AppState;
 use crate::{metrics, scim_routes, tls};
 use anyhow::{anyhow, bail, Context};
 use axum::extract::State;
@@ -37,15 +38,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
-/// Shared state of the handlers.
-#[derive(Clone)]
-pub struct AppState {
-    /// The directory service (its base URL is the SCIM base, `<public-url>/scim/v2`).
-    pub directory: Directory,
-    /// Largest accepted request body, in bytes.
-    pub max_body_bytes: usize,
-}
 
 /// Builds the full router over `state` (all routes and middleware).
 /// Installs the metrics recorder on first use.
@@ -289,10 +281,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .await
         .context("cannot initialise the database")?;
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
-    let app = router(AppState {
-        directory: directory.clone(),
-        max_body_bytes,
-    });
+    let app = router(AppState::new(directory.clone(), max_body_bytes));
 
     let (stopper, join) = match rustls_config {
         None => {

@@ -2,7 +2,7 @@
 
 use super::reply::{created, list_body, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson, Query, DEFAULT_COUNT};
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use serde_json::{json, Value};
 

@@ -5,7 +5,7 @@ use super::export::{self, ExportFormat};
 use super::reply::{list_body, ok, AdminError, AdminResult};
 use super::request::{Admin, Query, DEFAULT_COUNT};
 use super::tokens::rfc3339;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::header::ACCEPT;
 use axum::http::HeaderMap;

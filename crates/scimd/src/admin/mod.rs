@@ -60,7 +60,7 @@ pub use log::LOG_OUTCOMES;
 pub use reply::{AdminError, BASE};
 pub use request::DEFAULT_COUNT;
 
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{MatchedPath, Request};
 use axum::handler::Handler;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -251,7 +251,7 @@ pub fn route_table() -> Vec<AdminRoute> {
     t
 }
 
-/// The `/api/v1` router: the authenticated routes (their handlers take an [`Admin`]), the
+/// The `/api/v1` router: the authenticated routes (their handlers take an [`request::Admin`]), the
 /// public OpenAPI document, a JSON 404 for any other path under `/api/v1`, and JSON error
 /// bodies for everything (see [`json_errors`]).
 pub fn routes() -> Router<AppState> {

@@ -5,7 +5,7 @@
 //! and the integration suite probes every documented operation over HTTP.
 
 use super::reply::AdminResult;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use serde_json::{json, Map, Value};
 

@@ -5,7 +5,7 @@ use super::reply::AdminError;
 use crate::auth::bearer_secret;
 use crate::body::JsonBody;
 use crate::query::{decode_query, parse_time};
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use scimd_directory::admin::ADMIN_MAX_PAGE;

@@ -2,7 +2,7 @@
 
 use super::reply::{ok, AdminResult};
 use super::request::{object, Admin, AdminJson};
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 
 // ---------------------------------------------------------------- settings

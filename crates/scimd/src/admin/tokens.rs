@@ -2,7 +2,7 @@
 
 use super::reply::{created, list_body, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson};
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use scimd_directory::directory::DirectoryError;
 use scimd_directory::store::{TokenRow, TokenScope};

@@ -34,7 +34,7 @@ pub use session::{
     SIGNIN_COOKIE_TLS,
 };
 
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Request};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};

@@ -2,7 +2,7 @@
 //! needs, and the CSRF-checked [`Posted`] form every change goes through.
 
 use super::frame::{error_page, see_other, server_error, Layout, ASSET_VERSION};
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;

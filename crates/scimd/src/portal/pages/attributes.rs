@@ -4,7 +4,7 @@
 use super::common::{group_digits, not_found, noticed, query_string, scim_error_page, Q};
 use crate::portal::frame::{ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
-use crate::server::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;

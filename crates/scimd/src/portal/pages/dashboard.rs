@@ -4,7 +4,7 @@ use super::common::{group_digits, noticed, scim_error_page, Q};
 use super::log::{log_row, LogRow};
 use crate::portal::frame::{ok, render, Layout, Page};
 use crate::portal::session::Signed;
-use crate::server::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;

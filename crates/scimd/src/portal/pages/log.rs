@@ -8,7 +8,7 @@ use crate::admin::{AdminError, LOG_OUTCOMES};
 use crate::portal::frame::{error_page, ok, render, Layout, Page};
 use crate::portal::session::Signed;
 use crate::query::parse_time;
-use crate::server::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;

@@ -5,7 +5,7 @@ use super::attributes::AttrView;
 use super::common::{noticed, query_string, scim_error_page, Q};
 use crate::portal::frame::{render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
-use crate::server::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;

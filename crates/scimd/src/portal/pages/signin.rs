@@ -6,7 +6,7 @@ use crate::portal::session::{
     client_address, cookie, csrf_refused, is_secure, safe_next, session_cookie_name, set_cookie,
     with_cookie, Fields, Signed, MAX_FORM_BYTES, SIGNIN_COOKIE, SIGNIN_COOKIE_TLS,
 };
-use crate::server::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, Request, State};
 use axum::http::header::RETRY_AFTER;

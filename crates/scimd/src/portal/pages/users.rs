@@ -7,7 +7,7 @@ use super::common::{
 };
 use crate::portal::frame::{error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
-use crate::server::AppState;
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;

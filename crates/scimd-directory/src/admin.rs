@@ -2,10 +2,12 @@
 //! state, local users and groups, permanent deletes, custom attributes, tenant settings,
 //! the provisioning log.
 //!
-//! Errors are `ScimError`s (status + detail); the HTTP layer renders them as admin JSON.
+//! Errors are [`DirectoryError`]s (a status and a message a person can act on); the admin
+//! API renders them as JSON, the portal as pages.
 
 use crate::custom;
 use crate::directory::Directory;
+use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
@@ -13,11 +15,9 @@ use crate::store::{
     AdminUserFilter, AttributeRow, GroupRecord, LogEntry, LogQuery, MemberKind, Source, StoreError,
     UserRecord, UserState,
 };
-use crate::users::{not_found, store_err};
 use scim_proto::normalize::{canonical_document, fold_document, normalize_resource};
 use scim_proto::patch::BlankPolicy;
 use scim_proto::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
-use scim_proto::{ScimError, ScimResult};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -27,8 +27,8 @@ pub const ALL_USERS_GROUP: &str = "All Users";
 /// Largest page the admin listings serve.
 pub const ADMIN_MAX_PAGE: u64 = 500;
 
-fn conflict(detail: impl Into<String>) -> ScimError {
-    ScimError::new(409, None, detail)
+fn conflict(detail: impl Into<String>) -> DirectoryError {
+    DirectoryError::Conflict(detail.into())
 }
 
 fn user_json(
@@ -87,7 +87,7 @@ impl Directory {
         tx: &mut dyn crate::Tx,
         tenant: &str,
         users: &[UserRecord],
-    ) -> ScimResult<Vec<Value>> {
+    ) -> DirectoryResult<Vec<Value>> {
         let (_, schema) = self.user_context(tx, tenant).await?;
         let (groups, names) = self.relations(tx, tenant, users).await?;
         Ok(users
@@ -112,23 +112,21 @@ impl Directory {
         f: &AdminUserFilter,
         start_index: u64,
         count: u64,
-    ) -> ScimResult<(u64, Vec<Value>)> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+    ) -> DirectoryResult<(u64, Vec<Value>)> {
+        let mut tx = self.store().read().await?;
         let (total, users) = tx
             .admin_list_users(tenant, f, start_index.max(1) - 1, count.min(ADMIN_MAX_PAGE))
-            .await
-            .map_err(store_err)?;
+            .await?;
         let v = self.admin_users_json(tx.as_mut(), tenant, &users).await?;
         Ok((total, v))
     }
 
     /// One user in any state (404 when absent), as [`Directory::admin_list_users`] shows it.
-    pub async fn admin_get_user(&self, tenant: &str, id: &str) -> ScimResult<Value> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+    pub async fn admin_get_user(&self, tenant: &str, id: &str) -> DirectoryResult<Value> {
+        let mut tx = self.store().read().await?;
         let u = tx
             .get_user(tenant, id)
-            .await
-            .map_err(store_err)?
+            .await?
             .ok_or_else(|| not_found("User", id))?;
         let mut v = self
             .admin_users_json(tx.as_mut(), tenant, std::slice::from_ref(&u))
@@ -139,8 +137,8 @@ impl Directory {
     /// Creates a local user from a body with SCIM attribute names (`userName`, `name`,
     /// `emails`, ...). The product rules on emails and names apply. 409 when the userName
     /// exists (ignoring case) in any state.
-    pub async fn admin_create_user(&self, tenant: &str, body: &Value) -> ScimResult<Value> {
-        let mut tx = self.store().write().await.map_err(store_err)?;
+    pub async fn admin_create_user(&self, tenant: &str, body: &Value) -> DirectoryResult<Value> {
+        let mut tx = self.store().write().await?;
         let (settings, schema) = self.user_context(tx.as_mut(), tenant).await?;
         let n = normalize_resource(&schema, body)?;
         let relaxed = TenantSettings {
@@ -158,11 +156,7 @@ impl Directory {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        if let Some(u) = tx
-            .user_by_user_name(tenant, &user_name)
-            .await
-            .map_err(store_err)?
-        {
+        if let Some(u) = tx.user_by_user_name(tenant, &user_name).await? {
             return Err(conflict(format!(
                 "userName '{}' is already used by user {} ({})",
                 u.user_name,
@@ -215,17 +209,17 @@ impl Directory {
             doc,
             emails,
         };
-        tx.insert_user(&u).await.map_err(store_err)?;
+        tx.insert_user(&u).await?;
         let mut v = self
             .admin_users_json(tx.as_mut(), tenant, std::slice::from_ref(&u))
             .await?;
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(v.pop().unwrap_or(Value::Null))
     }
 
     /// Deletes a user permanently (rule 6): only users that are inactive or deprovisioned
     /// (409 otherwise). Its memberships go with it.
-    pub async fn admin_delete_user(&self, tenant: &str, id: &str) -> ScimResult<()> {
+    pub async fn admin_delete_user(&self, tenant: &str, id: &str) -> DirectoryResult<()> {
         self.delete_user_permanently(tenant, id, None).await
     }
 
@@ -237,7 +231,7 @@ impl Directory {
         tenant: &str,
         id: &str,
         by: &crate::directory::Caller,
-    ) -> ScimResult<()> {
+    ) -> DirectoryResult<()> {
         self.delete_user_permanently(tenant, id, Some(by)).await
     }
 
@@ -246,12 +240,11 @@ impl Directory {
         tenant: &str,
         id: &str,
         by: Option<&crate::directory::Caller>,
-    ) -> ScimResult<()> {
-        let mut tx = self.store().write().await.map_err(store_err)?;
+    ) -> DirectoryResult<()> {
+        let mut tx = self.store().write().await?;
         let u = tx
             .get_user(tenant, id)
-            .await
-            .map_err(store_err)?
+            .await?
             .ok_or_else(|| not_found("User", id))?;
         if u.state == UserState::Active {
             return Err(conflict(format!(
@@ -259,7 +252,7 @@ impl Directory {
                 u.user_name
             )));
         }
-        tx.delete_user(tenant, id).await.map_err(store_err)?;
+        tx.delete_user(tenant, id).await?;
         if let Some(c) = by {
             let audit = crate::audit::Audit {
                 resource_type: "User",
@@ -271,7 +264,7 @@ impl Directory {
             };
             self.audit(tx.as_mut(), c, audit).await?;
         }
-        tx.commit().await.map_err(store_err)
+        Ok(tx.commit().await?)
     }
 
     /// Groups (the built-in All Users group first) whose displayName contains `search`.
@@ -281,8 +274,8 @@ impl Directory {
         search: Option<&str>,
         start_index: u64,
         count: u64,
-    ) -> ScimResult<(u64, Vec<Value>)> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+    ) -> DirectoryResult<(u64, Vec<Value>)> {
+        let mut tx = self.store().read().await?;
         let (total, groups) = tx
             .admin_list_groups(
                 tenant,
@@ -290,8 +283,7 @@ impl Directory {
                 start_index.max(1) - 1,
                 count.min(ADMIN_MAX_PAGE),
             )
-            .await
-            .map_err(store_err)?;
+            .await?;
         let mut out = Vec::with_capacity(groups.len());
         for g in &groups {
             let n = self.member_count(tx.as_mut(), tenant, g).await?;
@@ -305,12 +297,12 @@ impl Directory {
         tx: &mut dyn crate::Tx,
         tenant: &str,
         g: &GroupRecord,
-    ) -> ScimResult<u64> {
+    ) -> DirectoryResult<u64> {
         if g.builtin {
-            let counts = tx.user_counts(tenant).await.map_err(store_err)?;
+            let counts = tx.user_counts(tenant).await?;
             Ok(counts.iter().map(|c| c.2).sum())
         } else {
-            tx.count_members(tenant, &g.id).await.map_err(store_err)
+            Ok(tx.count_members(tenant, &g.id).await?)
         }
     }
 
@@ -322,12 +314,11 @@ impl Directory {
         id: &str,
         start_index: u64,
         count: u64,
-    ) -> ScimResult<Value> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+    ) -> DirectoryResult<Value> {
+        let mut tx = self.store().read().await?;
         let g = tx
             .get_group(tenant, id)
-            .await
-            .map_err(store_err)?
+            .await?
             .ok_or_else(|| not_found("Group", id))?;
         let total = self.member_count(tx.as_mut(), tenant, &g).await?;
         let offset = start_index.max(1) - 1;
@@ -335,16 +326,14 @@ impl Directory {
         let members: Vec<Value> = if g.builtin {
             let (_, users) = tx
                 .admin_list_users(tenant, &AdminUserFilter::default(), offset, limit)
-                .await
-                .map_err(store_err)?;
+                .await?;
             users
                 .iter()
                 .map(|u| json!({"id": u.id, "type": "User", "display": u.display_name.clone().unwrap_or_else(|| u.user_name.clone()), "state": u.state.as_str()}))
                 .collect()
         } else {
             tx.group_members(tenant, id, offset, Some(limit))
-                .await
-                .map_err(store_err)?
+                .await?
                 .into_iter()
                 .map(|m| {
                     let kind = if m.kind == MemberKind::User {
@@ -366,7 +355,7 @@ impl Directory {
 
     /// Creates a local group (`{"displayName": ...}`). 409 when the name is taken ignoring
     /// case by any group, the built-in one included.
-    pub async fn admin_create_group(&self, tenant: &str, body: &Value) -> ScimResult<Value> {
+    pub async fn admin_create_group(&self, tenant: &str, body: &Value) -> DirectoryResult<Value> {
         let schema = self.group_schema();
         let n = normalize_resource(&schema, body)?;
         let doc = canonical_document(&n.doc, &schema);
@@ -375,12 +364,8 @@ impl Directory {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let mut tx = self.store().write().await.map_err(store_err)?;
-        if let Some(g) = tx
-            .group_by_display_name(tenant, &name)
-            .await
-            .map_err(store_err)?
-        {
+        let mut tx = self.store().write().await?;
+        if let Some(g) = tx.group_by_display_name(tenant, &name).await? {
             return Err(conflict(format!(
                 "a group named '{}' already exists ({} group {})",
                 g.display_name,
@@ -405,8 +390,8 @@ impl Directory {
             doc_folded: fold_document(&doc, &schema),
             doc,
         };
-        tx.insert_group(&g).await.map_err(store_err)?;
-        tx.commit().await.map_err(store_err)?;
+        tx.insert_group(&g).await?;
+        tx.commit().await?;
         Ok(self.group_json(&g, 0))
     }
 
@@ -416,11 +401,10 @@ impl Directory {
         tenant: &str,
         id: &str,
         what: &str,
-    ) -> ScimResult<GroupRecord> {
+    ) -> DirectoryResult<GroupRecord> {
         let g = tx
             .get_group(tenant, id)
-            .await
-            .map_err(store_err)?
+            .await?
             .ok_or_else(|| not_found("Group", id))?;
         if g.builtin {
             return Err(conflict(format!(
@@ -438,11 +422,11 @@ impl Directory {
     }
 
     /// Deletes a local group (409 for the built-in group and for provisioned groups).
-    pub async fn admin_delete_group(&self, tenant: &str, id: &str) -> ScimResult<()> {
-        let mut tx = self.store().write().await.map_err(store_err)?;
+    pub async fn admin_delete_group(&self, tenant: &str, id: &str) -> DirectoryResult<()> {
+        let mut tx = self.store().write().await?;
         self.local_group(tx.as_mut(), tenant, id, "deleted").await?;
-        tx.delete_group(tenant, id).await.map_err(store_err)?;
-        tx.commit().await.map_err(store_err)
+        tx.delete_group(tenant, id).await?;
+        Ok(tx.commit().await?)
     }
 
     /// Adds users to a local group (400 for ids that are not users of the tenant).
@@ -451,30 +435,29 @@ impl Directory {
         tenant: &str,
         id: &str,
         user_ids: &[String],
-    ) -> ScimResult<u64> {
-        let mut tx = self.store().write().await.map_err(store_err)?;
+    ) -> DirectoryResult<u64> {
+        let mut tx = self.store().write().await?;
         let mut g = self.local_group(tx.as_mut(), tenant, id, "changed").await?;
         let found: Vec<String> = tx
             .user_names(tenant, user_ids)
-            .await
-            .map_err(store_err)?
+            .await?
             .into_iter()
             .map(|x| x.0)
             .collect();
         if let Some(missing) = user_ids.iter().find(|u| !found.contains(u)) {
-            return Err(ScimError::invalid_value(format!(
+            return Err(DirectoryError::Invalid(format!(
                 "{missing} is not a user of this tenant"
             )));
         }
         let ms: Vec<(String, MemberKind)> =
             found.into_iter().map(|u| (u, MemberKind::User)).collect();
-        let n = tx.add_members(tenant, id, &ms).await.map_err(store_err)?;
+        let n = tx.add_members(tenant, id, &ms).await?;
         if n > 0 {
             g.version += 1;
             g.last_modified = render::now();
-            tx.update_group(&g).await.map_err(store_err)?;
+            tx.update_group(&g).await?;
         }
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(n)
     }
 
@@ -484,19 +467,16 @@ impl Directory {
         tenant: &str,
         id: &str,
         ids: &[String],
-    ) -> ScimResult<u64> {
-        let mut tx = self.store().write().await.map_err(store_err)?;
+    ) -> DirectoryResult<u64> {
+        let mut tx = self.store().write().await?;
         let mut g = self.local_group(tx.as_mut(), tenant, id, "changed").await?;
-        let n = tx
-            .remove_members(tenant, id, ids)
-            .await
-            .map_err(store_err)?;
+        let n = tx.remove_members(tenant, id, ids).await?;
         if n > 0 {
             g.version += 1;
             g.last_modified = render::now();
-            tx.update_group(&g).await.map_err(store_err)?;
+            tx.update_group(&g).await?;
         }
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(n)
     }
 
@@ -517,16 +497,15 @@ impl Directory {
 
     /// The tenant's custom attributes (`{name, type, category: "IDP", schema, scimPath,
     /// created, usersWithValue}`), in registration order.
-    pub async fn list_attributes(&self, tenant: &str) -> ScimResult<Vec<Value>> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+    pub async fn list_attributes(&self, tenant: &str) -> DirectoryResult<Vec<Value>> {
+        let mut tx = self.store().read().await?;
         let settings = self.tenant_settings(tx.as_mut(), tenant).await?;
-        let attrs = tx.list_attributes(tenant).await.map_err(store_err)?;
+        let attrs = tx.list_attributes(tenant).await?;
         let mut out = vec![];
         for a in &attrs {
             let n = tx
                 .count_extension_values(tenant, &settings.custom_schema_urn, &a.name)
-                .await
-                .map_err(store_err)?;
+                .await?;
             out.push(Self::attribute_json(
                 a,
                 &settings.custom_schema_urn,
@@ -541,10 +520,10 @@ impl Directory {
     pub async fn custom_attribute_defs(
         &self,
         tenant: &str,
-    ) -> ScimResult<(String, Vec<AttributeRow>)> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+    ) -> DirectoryResult<(String, Vec<AttributeRow>)> {
+        let mut tx = self.store().read().await?;
         let settings = self.tenant_settings(tx.as_mut(), tenant).await?;
-        let attrs = tx.list_attributes(tenant).await.map_err(store_err)?;
+        let attrs = tx.list_attributes(tenant).await?;
         Ok((settings.custom_schema_urn, attrs))
     }
 
@@ -557,18 +536,18 @@ impl Directory {
         tenant: &str,
         name: &str,
         ty: Option<&str>,
-    ) -> ScimResult<Value> {
+    ) -> DirectoryResult<Value> {
         let name = name.trim();
-        custom::check_name(name).map_err(ScimError::invalid_value)?;
+        custom::check_name(name).map_err(DirectoryError::Invalid)?;
         let ty = ty.unwrap_or("string");
         let Some(t) = custom::parse_type(ty) else {
-            return Err(ScimError::invalid_value(format!(
+            return Err(DirectoryError::Invalid(format!(
                 "unknown attribute type '{ty}': use one of {}",
                 custom::CUSTOM_TYPES.join(", ")
             )));
         };
         let canonical_ty = scim_proto::schema::AttrType::as_str(t).to_string();
-        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut tx = self.store().write().await?;
         let settings = self.tenant_settings(tx.as_mut(), tenant).await?;
         let row = AttributeRow {
             tenant_id: tenant.to_string(),
@@ -579,9 +558,9 @@ impl Directory {
         match tx.insert_attribute(&row).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(conflict(format!("a custom attribute named '{name}' already exists (names are compared ignoring case)"))),
-            Err(e) => return Err(store_err(e)),
+            Err(e) => return Err(e.into()),
         }
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(Self::attribute_json(
             &row,
             &settings.custom_schema_urn,
@@ -590,61 +569,62 @@ impl Directory {
     }
 
     /// How many users hold a value for custom attribute `name`.
-    pub async fn attribute_value_count(&self, tenant: &str, name: &str) -> ScimResult<u64> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+    pub async fn attribute_value_count(&self, tenant: &str, name: &str) -> DirectoryResult<u64> {
+        let mut tx = self.store().read().await?;
         let settings = self.tenant_settings(tx.as_mut(), tenant).await?;
-        let attrs = tx.list_attributes(tenant).await.map_err(store_err)?;
+        let attrs = tx.list_attributes(tenant).await?;
         let a = attrs
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| not_found("custom attribute", name))?;
-        tx.count_extension_values(tenant, &settings.custom_schema_urn, &a.name)
-            .await
-            .map_err(store_err)
+        Ok(tx
+            .count_extension_values(tenant, &settings.custom_schema_urn, &a.name)
+            .await?)
     }
 
     /// Deletes a custom attribute and removes its values from every user; returns how many
     /// users held one. 404 when absent.
-    pub async fn delete_attribute(&self, tenant: &str, name: &str) -> ScimResult<u64> {
-        let mut tx = self.store().write().await.map_err(store_err)?;
+    pub async fn delete_attribute(&self, tenant: &str, name: &str) -> DirectoryResult<u64> {
+        let mut tx = self.store().write().await?;
         let settings = self.tenant_settings(tx.as_mut(), tenant).await?;
-        let attrs = tx.list_attributes(tenant).await.map_err(store_err)?;
+        let attrs = tx.list_attributes(tenant).await?;
         let a = attrs
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| not_found("custom attribute", name))?;
         let n = tx
             .strip_extension_values(tenant, &settings.custom_schema_urn, &a.name)
-            .await
-            .map_err(store_err)?;
-        tx.delete_attribute(tenant, &a.name)
-            .await
-            .map_err(store_err)?;
-        tx.commit().await.map_err(store_err)?;
+            .await?;
+        tx.delete_attribute(tenant, &a.name).await?;
+        tx.commit().await?;
         Ok(n)
     }
 
     /// The tenant's settings as JSON (`customSchemaUrn`, `blankValuePolicy`, `refuseInactiveCreate`).
-    pub async fn get_settings(&self, tenant: &str) -> ScimResult<TenantSettings> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
-        self.tenant_settings(tx.as_mut(), tenant).await
+    pub async fn get_settings(&self, tenant: &str) -> DirectoryResult<TenantSettings> {
+        let mut tx = self.store().read().await?;
+        Ok(self.tenant_settings(tx.as_mut(), tenant).await?)
     }
 
     /// Changes some settings (a JSON object with any of the keys). 400 for an unknown key,
     /// a value of the wrong type, a `blankValuePolicy` other than `ignore`/`clear`, or a
     /// `customSchemaUrn` that is not a URN or is a standard schema's. Changing the URN moves
     /// stored custom values to the new URN.
-    pub async fn update_settings(&self, tenant: &str, patch: &Value) -> ScimResult<TenantSettings> {
-        let obj = patch
-            .as_object()
-            .ok_or_else(|| ScimError::invalid_syntax("the settings body must be a JSON object"))?;
-        let mut tx = self.store().write().await.map_err(store_err)?;
+    pub async fn update_settings(
+        &self,
+        tenant: &str,
+        patch: &Value,
+    ) -> DirectoryResult<TenantSettings> {
+        let obj = patch.as_object().ok_or_else(|| {
+            DirectoryError::Invalid("the settings body must be a JSON object".into())
+        })?;
+        let mut tx = self.store().write().await?;
         let old = self.tenant_settings(tx.as_mut(), tenant).await?;
         let mut s = old.clone();
         for (k, v) in obj {
             match k.as_str() {
                 "customSchemaUrn" => {
-                    let u = v.as_str().ok_or_else(|| ScimError::invalid_value("customSchemaUrn must be a string"))?.trim();
+                    let u = v.as_str().ok_or_else(|| DirectoryError::Invalid("customSchemaUrn must be a string".into()))?.trim();
                     let ok = u.len() > 4
                         && u.len() <= 200
                         && u[..4].eq_ignore_ascii_case("urn:")
@@ -652,7 +632,7 @@ impl Directory {
                         && !u.ends_with(':')
                         && ![USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA].iter().any(|x| x.eq_ignore_ascii_case(u));
                     if !ok {
-                        return Err(ScimError::invalid_value(format!(
+                        return Err(DirectoryError::Invalid(format!(
                             "customSchemaUrn '{u}' is not usable: give a URN such as urn:ietf:params:scim:schemas:extension:<company>:2.0:User, other than the core and enterprise schema URNs"
                         )));
                     }
@@ -662,14 +642,14 @@ impl Directory {
                     s.blank_value_policy = match v.as_str() {
                         Some("ignore") => BlankPolicy::Ignore,
                         Some("clear") => BlankPolicy::Clear,
-                        _ => return Err(ScimError::invalid_value("blankValuePolicy must be \"ignore\" or \"clear\"")),
+                        _ => return Err(DirectoryError::Invalid("blankValuePolicy must be \"ignore\" or \"clear\"".into())),
                     }
                 }
                 "refuseInactiveCreate" => {
-                    s.refuse_inactive_create = v.as_bool().ok_or_else(|| ScimError::invalid_value("refuseInactiveCreate must be true or false"))?
+                    s.refuse_inactive_create = v.as_bool().ok_or_else(|| DirectoryError::Invalid("refuseInactiveCreate must be true or false".into()))?
                 }
                 other => {
-                    return Err(ScimError::invalid_value(format!(
+                    return Err(DirectoryError::Invalid(format!(
                         "unknown setting '{other}': the settings are customSchemaUrn, blankValuePolicy and refuseInactiveCreate"
                     )))
                 }
@@ -677,35 +657,36 @@ impl Directory {
         }
         if s.custom_schema_urn != old.custom_schema_urn {
             tx.rename_extension_key(tenant, &old.custom_schema_urn, &s.custom_schema_urn)
-                .await
-                .map_err(store_err)?;
+                .await?;
         }
-        tx.update_tenant_settings(tenant, &s.to_json())
-            .await
-            .map_err(store_err)?;
-        tx.commit().await.map_err(store_err)?;
+        tx.update_tenant_settings(tenant, &s.to_json()).await?;
+        tx.commit().await?;
         Ok(s)
     }
 
     /// Provisioning-log entries matching `q`, newest first, with the total matching.
-    pub async fn query_log(&self, tenant: &str, q: &LogQuery) -> ScimResult<(u64, Vec<Value>)> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
-        let (total, rows) = tx.query_log(tenant, q).await.map_err(store_err)?;
+    pub async fn query_log(
+        &self,
+        tenant: &str,
+        q: &LogQuery,
+    ) -> DirectoryResult<(u64, Vec<Value>)> {
+        let mut tx = self.store().read().await?;
+        let (total, rows) = tx.query_log(tenant, q).await?;
         Ok((total, rows.iter().map(log_json).collect()))
     }
 
     /// Counts for the dashboard: users by state and by source, and groups.
-    pub async fn counts(&self, tenant: &str) -> ScimResult<Value> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+    pub async fn counts(&self, tenant: &str) -> DirectoryResult<Value> {
+        let mut tx = self.store().read().await?;
         let mut by_state: HashMap<&str, u64> = HashMap::new();
         let mut by_source: HashMap<&str, u64> = HashMap::new();
         let mut total = 0;
-        for (st, src, n) in tx.user_counts(tenant).await.map_err(store_err)? {
+        for (st, src, n) in tx.user_counts(tenant).await? {
             *by_state.entry(st.as_str()).or_default() += n;
             *by_source.entry(src.as_str()).or_default() += n;
             total += n;
         }
-        let groups = tx.group_count(tenant).await.map_err(store_err)?;
+        let groups = tx.group_count(tenant).await?;
         Ok(json!({
             "users": total,
             "usersByState": {

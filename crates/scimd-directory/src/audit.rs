@@ -2,8 +2,7 @@
 //! when it succeeds, and in a transaction of its own when it is rejected.
 
 use crate::directory::{Caller, Directory};
-use crate::store::{LogEntry, Tx};
-use crate::users::store_err;
+use crate::store::{LogEntry, StoreResult, Tx};
 use scim_proto::{ScimError, ScimResult};
 use time::OffsetDateTime;
 
@@ -50,7 +49,7 @@ impl Directory {
     }
 
     /// Records a successful write inside its transaction.
-    pub(crate) async fn audit(&self, tx: &mut dyn Tx, c: &Caller, a: Audit) -> ScimResult<()> {
+    pub(crate) async fn audit(&self, tx: &mut dyn Tx, c: &Caller, a: Audit) -> StoreResult<()> {
         let mut e = Self::entry(c, a.resource_type);
         e.outcome = a.outcome.to_string();
         e.status = a.status;
@@ -58,7 +57,7 @@ impl Directory {
         e.resource_name = a.name;
         e.changed = a.changed;
         e.warnings = a.warnings;
-        tx.insert_log(&e).await.map_err(store_err)?;
+        tx.insert_log(&e).await?;
         Ok(())
     }
 

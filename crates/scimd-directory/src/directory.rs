@@ -1,6 +1,7 @@
 //! The directory: SCIM operations turned into decisions and store writes, one transaction
 //! per request.
 
+pub use crate::error::DirectoryError;
 use crate::store::{Store, TokenScope};
 use scim_proto::schema::ResourceSchema;
 use serde_json::Value;
@@ -123,21 +124,6 @@ pub struct Bootstrap {
     pub admin_username: String,
     /// Its password (shown once; stored only as an Argon2id hash).
     pub admin_password: String,
-}
-
-/// Errors of directory calls that are not SCIM requests (CLI, startup).
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    /// A store failure.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    /// A request that cannot be done, with a message a person can act on.
-    #[error("{0}")]
-    Invalid(String),
-    /// The name is already taken (a live token of that name), with a message a person can
-    /// act on.
-    #[error("{0}")]
-    Conflict(String),
 }
 
 /// The directory service. Cheap to clone (an `Arc` inside).

@@ -3,11 +3,12 @@
 
 use crate::audit::Audit;
 use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
+use crate::error::not_found;
 use crate::render;
 use crate::store::{
     GroupRecord, ListQuery, MemberKind, MemberRow, Source, Tx, UserState, Visibility,
 };
-use crate::users::{check_if_match, not_found, store_err};
+use crate::users::check_if_match;
 use scim_proto::list::ListParams;
 use scim_proto::normalize::{canonical_document, fold_document, normalize_resource};
 use scim_proto::patch::{self, MemberOp, PatchOptions, PatchRequest};
@@ -77,8 +78,7 @@ impl Directory {
         }
         let users: HashSet<String> = tx
             .user_names(tenant, ids)
-            .await
-            .map_err(store_err)?
+            .await?
             .into_iter()
             .map(|(id, _)| id)
             .collect();
@@ -91,8 +91,7 @@ impl Directory {
             HashSet::new()
         } else {
             tx.group_ids_existing(tenant, &rest)
-                .await
-                .map_err(store_err)?
+                .await?
                 .into_iter()
                 .collect()
         };
@@ -123,9 +122,9 @@ impl Directory {
     }
 
     async fn load_group(&self, tx: &mut dyn Tx, tenant: &str, id: &str) -> ScimResult<GroupRecord> {
-        match tx.get_group(tenant, id).await.map_err(store_err)? {
+        match tx.get_group(tenant, id).await? {
             Some(g) if !g.builtin => Ok(g),
-            _ => Err(not_found("Group", id)),
+            _ => Err(not_found("Group", id).into()),
         }
     }
 
@@ -158,11 +157,7 @@ impl Directory {
         let mut members: HashMap<String, Vec<MemberRow>> = HashMap::new();
         if with_members && !groups.is_empty() {
             let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
-            for (gid, m) in tx
-                .members_of_groups(tenant, &ids)
-                .await
-                .map_err(store_err)?
-            {
+            for (gid, m) in tx.members_of_groups(tenant, &ids).await? {
                 // Deprovisioned users are gone from SCIM (rule 6); their rows stay (rule 10).
                 if m.state != Some(UserState::Deprovisioned) {
                     members.entry(gid).or_default().push(m);
@@ -213,7 +208,7 @@ impl Directory {
         id: &str,
         with_members: bool,
     ) -> ScimResult<Rendered> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
         let g = self.load_group(tx.as_mut(), &c.tenant_id, id).await?;
         self.render_one_group(tx.as_mut(), &g, with_members).await
     }
@@ -238,8 +233,8 @@ impl Directory {
             limit: p.count,
             visibility: Visibility::Scim,
         };
-        let mut tx = self.store().read().await.map_err(store_err)?;
-        let (total, groups) = tx.list_groups(&c.tenant_id, &q).await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
+        let (total, groups) = tx.list_groups(&c.tenant_id, &q).await?;
         let page = self
             .render_groups(tx.as_mut(), &c.tenant_id, &schema, &groups, with_members)
             .await?;
@@ -258,13 +253,9 @@ impl Directory {
         let schema = self.group_schema();
         let n = normalize_resource(&schema, body)?;
         let now = render::now();
-        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut tx = self.store().write().await?;
         let name = display_name(&n.doc)?;
-        if let Some(existing) = tx
-            .group_by_display_name(&c.tenant_id, &name)
-            .await
-            .map_err(store_err)?
-        {
+        if let Some(existing) = tx.group_by_display_name(&c.tenant_id, &name).await? {
             return Err(ScimError::uniqueness(format!(
                 "a group named '{}' already exists in this tenant ({} group {})",
                 existing.display_name,
@@ -286,14 +277,12 @@ impl Directory {
             doc_folded: Value::Null,
         };
         refresh(&mut g, &schema)?;
-        tx.insert_group(&g).await.map_err(store_err)?;
+        tx.insert_group(&g).await?;
         if let Some(ids) = &n.members {
             let ms = self
                 .resolve_members(tx.as_mut(), &c.tenant_id, &g.id, ids)
                 .await?;
-            tx.add_members(&c.tenant_id, &g.id, &ms)
-                .await
-                .map_err(store_err)?;
+            tx.add_members(&c.tenant_id, &g.id, &ms).await?;
         }
         let audit = Audit {
             resource_type: "Group",
@@ -306,7 +295,7 @@ impl Directory {
         };
         self.audit(tx.as_mut(), c, audit).await?;
         let resource = self.render_one_group(tx.as_mut(), &g, true).await?;
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(Written { status, resource })
     }
 
@@ -333,7 +322,7 @@ impl Directory {
         let status = WriteStatus::Ok;
         let schema = self.group_schema();
         let n = normalize_resource(&schema, body)?;
-        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut tx = self.store().write().await?;
         let mut g = self
             .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
             .await?;
@@ -345,12 +334,8 @@ impl Directory {
             let ms = self
                 .resolve_members(tx.as_mut(), &c.tenant_id, id, ids)
                 .await?;
-            tx.clear_members(&c.tenant_id, id)
-                .await
-                .map_err(store_err)?;
-            tx.add_members(&c.tenant_id, id, &ms)
-                .await
-                .map_err(store_err)?;
+            tx.clear_members(&c.tenant_id, id).await?;
+            tx.add_members(&c.tenant_id, id, &ms).await?;
         }
         let audit = Audit {
             resource_type: "Group",
@@ -363,7 +348,7 @@ impl Directory {
         };
         self.audit(tx.as_mut(), c, audit).await?;
         let resource = self.render_one_group(tx.as_mut(), &g, true).await?;
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(Written { status, resource })
     }
 
@@ -376,8 +361,7 @@ impl Directory {
         refresh(g, schema)?;
         if let Some(other) = tx
             .group_by_display_name(&g.tenant_id, &g.display_name)
-            .await
-            .map_err(store_err)?
+            .await?
         {
             if other.id != g.id {
                 return Err(ScimError::uniqueness(format!(
@@ -390,7 +374,7 @@ impl Directory {
         }
         g.version += 1;
         g.last_modified = render::now();
-        tx.update_group(g).await.map_err(store_err)
+        Ok(tx.update_group(g).await?)
     }
 
     /// PATCH /Groups/{id}: document operations and membership operations, in request order,
@@ -419,7 +403,7 @@ impl Directory {
         let status = reply.status();
         let schema = self.group_schema();
         let req = PatchRequest::parse(body)?;
-        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut tx = self.store().write().await?;
         let settings = self.tenant_settings(tx.as_mut(), &c.tenant_id).await?;
         let mut g = self
             .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
@@ -440,17 +424,16 @@ impl Directory {
             members_changed += match op {
                 MemberOp::Add(ids) => {
                     let ms = self.resolve_members(tx.as_mut(), t, id, ids).await?;
-                    tx.add_members(t, id, &ms).await.map_err(store_err)?
+                    tx.add_members(t, id, &ms).await?
                 }
-                MemberOp::Remove(ids) => tx.remove_members(t, id, ids).await.map_err(store_err)?,
-                MemberOp::RemoveAll => tx.clear_members(t, id).await.map_err(store_err)?,
+                MemberOp::Remove(ids) => tx.remove_members(t, id, ids).await?,
+                MemberOp::RemoveAll => tx.clear_members(t, id).await?,
                 MemberOp::Replace(ids) => {
                     let ms = self.resolve_members(tx.as_mut(), t, id, ids).await?;
-                    tx.clear_members(t, id).await.map_err(store_err)?
-                        + tx.add_members(t, id, &ms).await.map_err(store_err)?
+                    tx.clear_members(t, id).await? + tx.add_members(t, id, &ms).await?
                 }
                 MemberOp::RemoveWhere(filter) => {
-                    let members = tx.group_members(t, id, 0, None).await.map_err(store_err)?;
+                    let members = tx.group_members(t, id, 0, None).await?;
                     let attr = schema.core.attr("members").ok_or_else(|| {
                         ScimError::internal("Group schema has no members attribute")
                     })?;
@@ -467,7 +450,7 @@ impl Directory {
                         })
                         .map(|m| m.id)
                         .collect();
-                    tx.remove_members(t, id, &doomed).await.map_err(store_err)?
+                    tx.remove_members(t, id, &doomed).await?
                 }
             };
         }
@@ -494,7 +477,7 @@ impl Directory {
         let resource = self
             .render_one_group(tx.as_mut(), &g, reply.with_members())
             .await?;
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(Written { status, resource })
     }
 
@@ -518,15 +501,12 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<WriteStatus> {
         let status = WriteStatus::NoContent;
-        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut tx = self.store().write().await?;
         let g = self
             .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
             .await?;
         check_if_match(if_match, g.version)?;
-        let orphans = tx
-            .members_in_no_other_group(&c.tenant_id, id)
-            .await
-            .map_err(store_err)?;
+        let orphans = tx.members_in_no_other_group(&c.tenant_id, id).await?;
         let disabled = tx
             .set_users_state(
                 &c.tenant_id,
@@ -535,9 +515,8 @@ impl Directory {
                 UserState::Inactive,
                 render::now(),
             )
-            .await
-            .map_err(store_err)?;
-        tx.delete_group(&c.tenant_id, id).await.map_err(store_err)?;
+            .await?;
+        tx.delete_group(&c.tenant_id, id).await?;
         let mut warnings = vec![];
         if disabled > 0 {
             warnings.push(format!(
@@ -554,7 +533,7 @@ impl Directory {
             warnings,
         };
         self.audit(tx.as_mut(), c, audit).await?;
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(status)
     }
 }

@@ -10,6 +10,7 @@ pub mod admins;
 pub mod audit;
 pub mod custom;
 pub mod directory;
+pub mod error;
 mod groups;
 pub mod policy;
 pub mod render;
@@ -18,9 +19,7 @@ pub mod store;
 pub mod tokens;
 mod users;
 
-pub use directory::{
-    Bootstrap, Caller, Directory, DirectoryError, GroupReply, Rendered, WriteStatus, Written,
-};
+pub use directory::{Bootstrap, Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
+pub use error::{DirectoryError, DirectoryResult};
 pub use settings::TenantSettings;
 pub use store::{Store, StoreError, StoreResult, Tx};
-pub use users::store_err;

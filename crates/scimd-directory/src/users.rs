@@ -3,11 +3,12 @@
 use crate::audit::Audit;
 use crate::custom;
 use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
+use crate::error::not_found;
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
-    EmailKey, ListQuery, Source, StoreError, Tx, UserRecord, UserState, Visibility,
+    EmailKey, ListQuery, Source, StoreResult, Tx, UserRecord, UserState, Visibility,
 };
 use scim_proto::filter::fold;
 use scim_proto::list::ListParams;
@@ -20,31 +21,6 @@ use scim_proto::{ScimError, ScimResult};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-/// Maps a store failure to the SCIM error a client sees: 409 uniqueness for a conflict,
-/// 400 invalidFilter for an untranslatable filter, 503 for a transaction a concurrent one
-/// aborted or that found the database busy (retryable), 500 (detail logged, not sent)
-/// otherwise.
-pub fn store_err(e: StoreError) -> ScimError {
-    match e {
-        StoreError::Conflict(what) => {
-            ScimError::uniqueness(format!("{what} is already in use in this tenant"))
-        }
-        StoreError::Unsupported(m) => ScimError::invalid_filter(m),
-        StoreError::Contention(m) => {
-            tracing::warn!(error = %m, "transaction aborted by concurrent ones");
-            ScimError::new(503, None, "the directory could not complete the request because of concurrent requests (one changed the same data, or the database was busy); it changed nothing and may be retried")
-        }
-        StoreError::Backend(m) => {
-            tracing::error!(error = %m, "store error");
-            ScimError::internal("the directory could not complete the request because of a storage error; it changed nothing and may be retried")
-        }
-    }
-}
-
-pub(crate) fn not_found(kind: &str, id: &str) -> ScimError {
-    ScimError::not_found(format!("{kind} {id} not found"))
-}
 
 /// Checks an `If-Match` header against the stored version (RFC 7644 §3.14): 412 when stale.
 pub(crate) fn check_if_match(if_match: Option<&str>, version: i64) -> ScimResult<()> {
@@ -190,9 +166,9 @@ impl Directory {
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
-    ) -> ScimResult<(TenantSettings, Arc<ResourceSchema>)> {
+    ) -> StoreResult<(TenantSettings, Arc<ResourceSchema>)> {
         let settings = self.tenant_settings(tx, tenant).await?;
-        let attrs = tx.list_attributes(tenant).await.map_err(store_err)?;
+        let attrs = tx.list_attributes(tenant).await?;
         let key: SchemaKey = (
             settings.custom_schema_urn.clone(),
             attrs
@@ -228,7 +204,7 @@ impl Directory {
     /// The User resource type of the caller's tenant, as published in `/Schemas` and
     /// `/ResourceTypes` at the moment of the request.
     pub async fn user_schema(&self, c: &Caller) -> ScimResult<Arc<ResourceSchema>> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         // A custom extension with no attribute registered is not published.
         let custom_is_empty = schema
@@ -248,8 +224,8 @@ impl Directory {
         &self,
         tx: &mut dyn Tx,
         tenant_id: &str,
-    ) -> ScimResult<TenantSettings> {
-        let t = tx.get_tenant(tenant_id).await.map_err(store_err)?;
+    ) -> StoreResult<TenantSettings> {
+        let t = tx.get_tenant(tenant_id).await?;
         Ok(t.map(|t| TenantSettings::from_json(&t.settings))
             .unwrap_or_default())
     }
@@ -262,11 +238,11 @@ impl Directory {
         tx: &mut dyn Tx,
         tenant: &str,
         users: &[UserRecord],
-    ) -> ScimResult<(Relations, HashMap<String, String>)> {
+    ) -> StoreResult<(Relations, HashMap<String, String>)> {
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         let mut groups: Relations = HashMap::new();
         if !ids.is_empty() {
-            for (uid, gid, name) in tx.groups_of_users(tenant, &ids).await.map_err(store_err)? {
+            for (uid, gid, name) in tx.groups_of_users(tenant, &ids).await? {
                 groups.entry(uid).or_default().push((gid, name));
             }
         }
@@ -285,8 +261,7 @@ impl Directory {
             HashMap::new()
         } else {
             tx.user_names(tenant, &managers)
-                .await
-                .map_err(store_err)?
+                .await?
                 .into_iter()
                 .filter_map(|(id, name)| Some((id, name?)))
                 .collect()
@@ -301,7 +276,7 @@ impl Directory {
         tenant: &str,
         schema: &Arc<ResourceSchema>,
         users: &[UserRecord],
-    ) -> ScimResult<Vec<Rendered>> {
+    ) -> StoreResult<Vec<Rendered>> {
         let (mut groups, names) = self.relations(tx, tenant, users).await?;
         Ok(users
             .iter()
@@ -323,7 +298,7 @@ impl Directory {
         tx: &mut dyn Tx,
         schema: &Arc<ResourceSchema>,
         u: &UserRecord,
-    ) -> ScimResult<Rendered> {
+    ) -> StoreResult<Rendered> {
         let mut v = self
             .render_users(tx, &u.tenant_id, schema, std::slice::from_ref(u))
             .await?;
@@ -337,9 +312,9 @@ impl Directory {
         tenant: &str,
         id: &str,
     ) -> ScimResult<UserRecord> {
-        match tx.get_user(tenant, id).await.map_err(store_err)? {
+        match tx.get_user(tenant, id).await? {
             Some(u) if u.state != UserState::Deprovisioned => Ok(u),
-            _ => Err(not_found("User", id)),
+            _ => Err(not_found("User", id).into()),
         }
     }
 
@@ -364,12 +339,7 @@ impl Directory {
                 "a user cannot be their own manager",
             ));
         }
-        if tx
-            .user_names(tenant, &[m.to_string()])
-            .await
-            .map_err(store_err)?
-            .is_empty()
-        {
+        if tx.user_names(tenant, &[m.to_string()]).await?.is_empty() {
             return Err(ScimError::invalid_value(format!(
                 "manager {m} is not a user of this tenant"
             )));
@@ -379,12 +349,12 @@ impl Directory {
 
     /// GET /Users/{id}. 404 for an unknown or deprovisioned user.
     pub async fn get_user(&self, c: &Caller, id: &str) -> ScimResult<Rendered> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         let u = self
             .load_visible_user(tx.as_mut(), &c.tenant_id, id)
             .await?;
-        self.render_one_user(tx.as_mut(), &schema, &u).await
+        Ok(self.render_one_user(tx.as_mut(), &schema, &u).await?)
     }
 
     /// GET /Users (and /.search): filter, sort and page in the database; returns
@@ -392,7 +362,7 @@ impl Directory {
     /// invalidFilter for a filter naming unknown attributes or comparing in a way the
     /// attribute's type does not allow.
     pub async fn list_users(&self, c: &Caller, p: &ListParams) -> ScimResult<(u64, Vec<Rendered>)> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         if let Some(f) = &p.filter {
             scim_proto::filter::validate(f, &schema)?;
@@ -406,7 +376,7 @@ impl Directory {
             limit: p.count,
             visibility: Visibility::Scim,
         };
-        let (total, users) = tx.list_users(&c.tenant_id, &q).await.map_err(store_err)?;
+        let (total, users) = tx.list_users(&c.tenant_id, &q).await?;
         let page = self
             .render_users(tx.as_mut(), &c.tenant_id, &schema, &users)
             .await?;
@@ -423,7 +393,7 @@ impl Directory {
     async fn create_user_tx(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
         let status = WriteStatus::Created;
         let now = render::now();
-        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut tx = self.store().write().await?;
         let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         let mut n = normalize_resource(&schema, body)?;
         default_active(&mut n.doc);
@@ -434,10 +404,7 @@ impl Directory {
         } else {
             UserState::Inactive
         };
-        let existing = tx
-            .user_by_user_name(&c.tenant_id, &user_name)
-            .await
-            .map_err(store_err)?;
+        let existing = tx.user_by_user_name(&c.tenant_id, &user_name).await?;
         let (before, rec) = match existing {
             Some(old) if old.state == UserState::Deprovisioned || old.source == Source::Local => {
                 let mut rec = old.clone();
@@ -449,7 +416,7 @@ impl Directory {
                 rec.version += 1;
                 rec.last_modified = now;
                 refresh(&mut rec, &schema)?;
-                tx.update_user(&rec).await.map_err(store_err)?;
+                tx.update_user(&rec).await?;
                 (Some(old), rec)
             }
             Some(_) => {
@@ -477,7 +444,7 @@ impl Directory {
                     emails: vec![],
                 };
                 refresh(&mut rec, &schema)?;
-                tx.insert_user(&rec).await.map_err(store_err)?;
+                tx.insert_user(&rec).await?;
                 (None, rec)
             }
         };
@@ -497,7 +464,7 @@ impl Directory {
         };
         self.audit(tx.as_mut(), c, audit).await?;
         let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(Written { status, resource })
     }
 
@@ -523,7 +490,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<Written> {
         let status = WriteStatus::Ok;
-        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut tx = self.store().write().await?;
         let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         let mut n = normalize_resource(&schema, body)?;
         let mut rec = self
@@ -562,7 +529,7 @@ impl Directory {
         };
         self.audit(tx.as_mut(), c, audit).await?;
         let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(Written { status, resource })
     }
 
@@ -576,7 +543,7 @@ impl Directory {
         rec.version += 1;
         rec.last_modified = render::now();
         refresh(rec, schema)?;
-        tx.update_user(rec).await.map_err(store_err)
+        Ok(tx.update_user(rec).await?)
     }
 
     /// PATCH /Users/{id} (RFC 7644 §3.5.2; rules 2, 4, 5, 8, 11), atomically: any failing
@@ -601,7 +568,7 @@ impl Directory {
     ) -> ScimResult<Written> {
         let status = WriteStatus::Ok;
         let req = PatchRequest::parse(body)?;
-        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut tx = self.store().write().await?;
         let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         let mut rec = self
             .load_visible_user(tx.as_mut(), &c.tenant_id, id)
@@ -631,7 +598,7 @@ impl Directory {
             };
             self.audit(tx.as_mut(), c, audit).await?;
             let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-            tx.commit().await.map_err(store_err)?;
+            tx.commit().await?;
             return Ok(Written { status, resource });
         }
         policy::check_user(&doc, &settings, Write::Patch)?;
@@ -656,7 +623,7 @@ impl Directory {
         };
         self.audit(tx.as_mut(), c, audit).await?;
         let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(Written { status, resource })
     }
 
@@ -679,7 +646,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<WriteStatus> {
         let status = WriteStatus::NoContent;
-        let mut tx = self.store().write().await.map_err(store_err)?;
+        let mut tx = self.store().write().await?;
         let mut rec = self
             .load_visible_user(tx.as_mut(), &c.tenant_id, id)
             .await?;
@@ -690,7 +657,7 @@ impl Directory {
         if let Some(o) = rec.doc.as_object_mut() {
             o.insert("active".into(), Value::Bool(false));
         }
-        tx.update_user(&rec).await.map_err(store_err)?;
+        tx.update_user(&rec).await?;
         let audit = Audit {
             resource_type: "User",
             outcome: "deprovisioned",
@@ -700,7 +667,7 @@ impl Directory {
             ..Default::default()
         };
         self.audit(tx.as_mut(), c, audit).await?;
-        tx.commit().await.map_err(store_err)?;
+        tx.commit().await?;
         Ok(status)
     }
 }

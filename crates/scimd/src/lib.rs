@@ -35,6 +35,7 @@ pub mod body;
 pub mod cli;
 pub mod config;
 pub mod errors;
+pub mod fallback;
 pub mod metrics;
 pub mod portal;
 pub mod query;

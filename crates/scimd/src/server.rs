@@ -9,8 +9,9 @@
 //! - `/` and the pages under it: the administrative portal (see [`crate::portal`]).
 //!
 //! Middleware, outermost first: request id (`x-request-id`, generated when absent, echoed
-//! on the response), logging + metrics, panic catching (500 SCIM body), SCIM error bodies
-//! for responses produced outside handlers (404, 405, 413).
+//! on the response), logging + metrics, panic catching (500 SCIM body), error bodies (SCIM, or
+//! the admin API's under `/api/v1`) for responses produced outside handlers (404, 405, 413;
+//! see [`crate::fallback`]).
 
 use crate::config::Config;
 use crate::errors::{self, plain_json};
@@ -57,7 +58,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Adds the middleware stack to `routes` (route templates for metrics, request ids,
-/// logging and metrics, panic catching, SCIM error bodies) and binds the state.
+/// logging and metrics, panic catching, error bodies) and binds the state.
 pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .route_layer(from_fn(metrics::tag_route))
@@ -67,7 +68,7 @@ pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Rout
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn(metrics::observe))
                 .layer(CatchPanicLayer::custom(errors::panic_response))
-                .layer(from_fn(errors::scimify)),
+                .layer(from_fn(crate::fallback::error_bodies)),
         )
         .with_state(state)
 }

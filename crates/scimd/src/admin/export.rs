@@ -16,13 +16,13 @@
 //! failing store still gets a JSON error; a failure later aborts the transfer (the client
 //! sees an incomplete chunked body, never a silently truncated file).
 
-use super::reply::AdminError;
 use axum::body::{Body, Bytes};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use scimd_directory::directory::Directory;
 use scimd_directory::store::LogQuery;
+use scimd_directory::DirectoryError;
 use serde_json::Value;
 
 /// Entries read per store query during an export.
@@ -170,9 +170,9 @@ impl Export {
                 Some((Ok(Bytes::from(text)), self))
             }
             Err(e) => {
-                tracing::error!(error = %e.detail, "provisioning-log export failed part way; the transfer is aborted");
+                tracing::error!(error = %e.message(), "provisioning-log export failed part way; the transfer is aborted");
                 self.done = true;
-                Some((Err(std::io::Error::other(e.detail)), self))
+                Some((Err(std::io::Error::other(e.message())), self))
             }
         }
     }
@@ -186,7 +186,7 @@ pub async fn download(
     tenant: String,
     mut query: LogQuery,
     format: ExportFormat,
-) -> Result<Response, AdminError> {
+) -> Result<Response, DirectoryError> {
     let started = scimd_directory::render::now();
     let cap = started + time::Duration::microseconds(1);
     query.until = Some(query.until.map_or(cap, |u| u.min(cap)));

@@ -125,7 +125,8 @@ pub(super) async fn provisioning_log(
     let q = Query::new(q);
     let mut lq = log_filters(&q)?;
     if let Some(format) = export_format(&q, &headers)? {
-        return export::download(st.directory.clone(), c.tenant_id.clone(), lq, format).await;
+        let tenant = c.tenant_id.clone();
+        return Ok(export::download(st.directory.clone(), tenant, lq, format).await?);
     }
     let (start, count) = q.page(DEFAULT_COUNT)?;
     lq.offset = start - 1;

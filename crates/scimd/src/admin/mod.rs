@@ -61,84 +61,12 @@ pub use reply::{AdminError, BASE};
 pub use request::DEFAULT_COUNT;
 
 use crate::state::AppState;
-use axum::extract::{MatchedPath, Request};
 use axum::handler::Handler;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{Method, StatusCode};
-use axum::middleware::{from_fn, Next};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, on, MethodFilter};
 use axum::Router;
 use reply::no_endpoint;
-
-/// Middleware on every `/api/v1` route: rewrites error responses that are not JSON (the
-/// router's 405 for a wrong method, extractor rejections such as a malformed path
-/// segment) into admin error bodies, keeping their status and headers (`Allow` among them).
-pub async fn json_errors(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string());
-    let res = next.run(req).await;
-    let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return res;
-    }
-    let is_json = res
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
-    if is_json {
-        return res;
-    }
-    // The `Allow` header is added outside this layer: name the methods from the route table.
-    let allow = template
-        .map(|t| {
-            route_table()
-                .into_iter()
-                .filter(|r| r.path == t)
-                .map(|r| r.method)
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
-    let message = match status {
-        StatusCode::METHOD_NOT_ALLOWED if allow.is_empty() => {
-            format!("method {method} is not allowed on {path}")
-        }
-        StatusCode::METHOD_NOT_ALLOWED => {
-            format!("method {method} is not allowed on {path}; allowed: {allow}")
-        }
-        StatusCode::NOT_FOUND => no_endpoint(&method, &path),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            "the request body is larger than this server accepts".to_string()
-        }
-        s => {
-            // An extractor rejection (e.g. a path segment that is not valid UTF-8): its
-            // text is short and meant for the client.
-            let (_, body) = res.into_parts();
-            let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
-            let text = String::from_utf8_lossy(&bytes).trim().to_string();
-            let message = if text.is_empty() {
-                s.canonical_reason().unwrap_or("error").to_string()
-            } else {
-                text
-            };
-            return AdminError::new(s.as_u16(), message).into_response();
-        }
-    };
-    let (mut parts, _) = res.into_parts();
-    let fresh = AdminError::new(status.as_u16(), message).into_response();
-    let (fresh_parts, body) = fresh.into_parts();
-    parts.headers.remove(CONTENT_LENGTH);
-    for (k, v) in fresh_parts.headers.iter() {
-        parts.headers.insert(k, v.clone());
-    }
-    Response::from_parts(parts, body)
-}
 
 /// Any request under `/api/v1` that no route matches: 404.
 async fn unknown_route(method: Method, uri: axum::http::Uri) -> Response {
@@ -251,9 +179,19 @@ pub fn route_table() -> Vec<AdminRoute> {
     t
 }
 
+/// The methods the route table has for a path template (`/api/v1/users/{id}`), in table
+/// order: what a 405's message names.
+pub fn allowed_methods(template: &str) -> Vec<&'static str> {
+    route_table()
+        .into_iter()
+        .filter(|r| r.path == template)
+        .map(|r| r.method)
+        .collect()
+}
+
 /// The `/api/v1` router: the authenticated routes (their handlers take an [`request::Admin`]), the
-/// public OpenAPI document, a JSON 404 for any other path under `/api/v1`, and JSON error
-/// bodies for everything (see [`json_errors`]).
+/// public OpenAPI document, and a JSON 404 for any other path under `/api/v1`. (Errors no
+/// handler wrote, such as a 405, get their JSON body from [`crate::fallback`].)
 pub fn routes() -> Router<AppState> {
     protected()
         .router
@@ -261,7 +199,6 @@ pub fn routes() -> Router<AppState> {
         .route(BASE, any(unknown_route))
         .route("/api/v1/", any(unknown_route))
         .route("/api/v1/{*rest}", any(unknown_route))
-        .layer(from_fn(json_errors))
 }
 
 #[cfg(test)]

@@ -52,17 +52,7 @@ impl From<ScimError> for AdminError {
 
 impl From<DirectoryError> for AdminError {
     fn from(e: DirectoryError) -> Self {
-        match e {
-            DirectoryError::Invalid(m) => AdminError::bad_request(m),
-            DirectoryError::Conflict(m) => AdminError::new(409, m),
-            DirectoryError::Store(s) => {
-                tracing::error!(error = %s, "store error");
-                AdminError::new(
-                    500,
-                    "the directory could not complete the request because of a storage error; it changed nothing and may be retried",
-                )
-            }
-        }
+        AdminError::new(e.status(), e.message())
     }
 }
 
@@ -119,7 +109,8 @@ pub(super) fn no_content() -> Response {
     res
 }
 
-pub(super) fn no_endpoint(method: &Method, path: &str) -> String {
+/// The message of a request no admin route matches.
+pub fn no_endpoint(method: &Method, path: &str) -> String {
     format!(
         "no endpoint {method} {path}: see GET {BASE}/openapi.json for the routes of the admin API"
     )

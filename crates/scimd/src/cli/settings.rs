@@ -56,7 +56,7 @@ pub async fn run_settings(cmd: SettingsCommand, cfg: &Config) -> anyhow::Result<
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {}", e.detail);
+            eprintln!("error: {}", e.message());
             Ok(ExitCode::FAILURE)
         }
     }

@@ -139,16 +139,21 @@ pub fn see_other(to: &str) -> Response {
     r
 }
 
-/// A storage failure, as a page.
+/// A directory error as a page with its status: a client's mistake (4xx) says what is
+/// wrong and what to do; a store failure (5xx) is logged (when it happened) and counted in
+/// `scimd_store_errors_total`, and says that nothing changed.
+pub fn directory_error(e: DirectoryError, layout: Layout, heading: &str) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        crate::metrics::store_error();
+    }
+    error_page(status, layout, heading, &e.message())
+}
+
+/// A directory error that interrupted a page: [`directory_error`] headed "Something went
+/// wrong".
 pub fn server_error(e: DirectoryError, layout: Layout) -> Response {
-    tracing::error!(error = %e, "portal request failed");
-    crate::metrics::store_error();
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        layout,
-        "Something went wrong",
-        "The directory could not complete the request because of a storage error. Nothing was changed; try again.",
-    )
+    directory_error(e, layout, "Something went wrong")
 }
 
 /// The result of a page handler: the page, or an error page (both are responses; the

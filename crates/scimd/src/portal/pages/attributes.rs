@@ -1,8 +1,8 @@
 //! Admin › System › Attributes (`/admin/attributes`): every attribute of the User resource
 //! type, and the deletion of custom ones.
 
-use super::common::{group_digits, not_found, noticed, query_string, scim_error_page, Q};
-use crate::portal::frame::{ok, render, see_other, Layout, Page};
+use super::common::{group_digits, not_found, noticed, query_string, Q};
+use crate::portal::frame::{directory_error, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
 use crate::state::AppState;
 use askama::Template;
@@ -77,7 +77,7 @@ pub async fn attributes(State(st): State<AppState>, s: Signed, RawQuery(q): RawQ
         .directory
         .custom_attribute_defs(s.tenant())
         .await
-        .map_err(|e| scim_error_page(e, s.layout("Error", "attributes"), "Something went wrong"))?;
+        .map_err(|e| directory_error(e, s.layout("Error", "attributes"), "Something went wrong"))?;
     // Custom (IDP) attributes first: they are the ones administrators manage here.
     let mut rows = vec![];
     for a in &custom {
@@ -137,7 +137,7 @@ pub async fn attribute_delete_form(
     let (urn, attrs) = d
         .custom_attribute_defs(s.tenant())
         .await
-        .map_err(|e| scim_error_page(e, s.layout("Error", "attributes"), "Something went wrong"))?;
+        .map_err(|e| directory_error(e, s.layout("Error", "attributes"), "Something went wrong"))?;
     let Some(a) = attrs.iter().find(|a| a.name.eq_ignore_ascii_case(&name)) else {
         return Err(not_found(
             s.layout("Not found", "attributes"),
@@ -147,7 +147,7 @@ pub async fn attribute_delete_form(
     let n = d
         .attribute_value_count(s.tenant(), &a.name)
         .await
-        .map_err(|e| scim_error_page(e, s.layout("Error", "attributes"), "Something went wrong"))?;
+        .map_err(|e| directory_error(e, s.layout("Error", "attributes"), "Something went wrong"))?;
     let count_text = match n {
         0 => "No user holds a value for this attribute.".to_string(),
         1 => "1 user holds a value for this attribute; it will be removed.".to_string(),
@@ -188,7 +188,7 @@ pub async fn delete_attribute(
                 ])
             )))
         }
-        Err(e) => Err(scim_error_page(
+        Err(e) => Err(directory_error(
             e,
             s.layout("Error", "attributes"),
             "The attribute was not deleted",

@@ -5,7 +5,6 @@ use crate::portal::frame::{error_page, Layout};
 use crate::query::decode_query;
 use axum::http::StatusCode;
 use axum::response::Response;
-use scim_proto::ScimError;
 use serde_json::{json, Value};
 
 /// Rows per page of the paged lists.
@@ -157,15 +156,6 @@ pub(super) fn source_text(s: &str) -> &'static str {
         "scim" => "SCIM (Entra ID)",
         _ => "local",
     }
-}
-
-/// A directory error as a page: 4xx errors say what is wrong, storage errors are 500.
-pub(super) fn scim_error_page(e: ScimError, layout: Layout, heading: &str) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
-        tracing::error!(detail = %e.detail, "portal request failed");
-    }
-    error_page(status, layout, heading, &e.detail)
 }
 
 pub(super) fn not_found(layout: Layout, what: &str) -> Response {

@@ -1,15 +1,15 @@
 //! The dashboard (`/dashboard`): counts and the latest provisioning-log entries.
 
-use super::common::{group_digits, noticed, scim_error_page, Q};
+use super::common::{group_digits, noticed, Q};
 use super::log::{log_row, LogRow};
-use crate::portal::frame::{ok, render, Layout, Page};
+use crate::portal::frame::{directory_error, ok, render, Layout, Page};
 use crate::portal::session::Signed;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use scim_proto::ScimError;
 use scimd_directory::store::LogQuery;
+use scimd_directory::DirectoryError;
 use serde_json::Value;
 
 /// The dashboard.
@@ -36,8 +36,9 @@ pub async fn dashboard(State(st): State<AppState>, s: Signed, RawQuery(q): RawQu
     let layout = noticed(s.layout("Dashboard", "dashboard"), &Q::new(q));
     let d = &st.directory;
     let t = s.tenant();
-    let fail =
-        |e: ScimError| scim_error_page(e, s.layout("Error", "dashboard"), "Something went wrong");
+    let fail = |e: DirectoryError| {
+        directory_error(e, s.layout("Error", "dashboard"), "Something went wrong")
+    };
     let counts = d.counts(t).await.map_err(fail)?;
     let (log_total, recent) = d
         .query_log(

@@ -2,10 +2,10 @@
 //! changes and deletion.
 
 use super::common::{
-    group_digits, not_found, noticed, pager, query_string, scim_error_page, source_text, text,
-    when, Pager, PAGE_SIZE, Q,
+    group_digits, not_found, noticed, pager, query_string, source_text, text, when, Pager,
+    PAGE_SIZE, Q,
 };
-use crate::portal::frame::{error_page, ok, render, see_other, Layout, Page};
+use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
 use crate::state::AppState;
 use askama::Template;
@@ -64,7 +64,7 @@ async fn groups_page(
             PAGE_SIZE,
         )
         .await
-        .map_err(|e| scim_error_page(e, s.layout("Error", "groups"), "Something went wrong"))?;
+        .map_err(|e| directory_error(e, s.layout("Error", "groups"), "Something went wrong"))?;
     let rows: Vec<GroupRow> = groups
         .iter()
         .map(|g| {
@@ -135,11 +135,11 @@ pub async fn create_group(State(st): State<AppState>, p: Posted) -> Page {
             tracing::info!(group = %id, admin = %s.session.username, "local group created in the portal");
             Ok(see_other(&format!("/groups/{id}?ok=group-created")))
         }
-        Err(e) if e.status < 500 => {
-            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-            groups_page(&st, s, &Q(vec![]), status, Some(e.detail), &name).await
+        Err(e) if e.status() < 500 => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            groups_page(&st, s, &Q(vec![]), status, Some(e.message()), &name).await
         }
-        Err(e) => Err(scim_error_page(
+        Err(e) => Err(directory_error(
             e,
             s.layout("Error", "groups"),
             "Something went wrong",
@@ -197,10 +197,10 @@ async fn group_page(
         .admin_get_group(s.tenant(), id, (page - 1) * PAGE_SIZE + 1, PAGE_SIZE)
         .await
         .map_err(|e| {
-            if e.status == 404 {
+            if e.status() == 404 {
                 not_found(s.layout("Group not found", "groups"), "Group")
             } else {
-                scim_error_page(e, s.layout("Error", "groups"), "Something went wrong")
+                directory_error(e, s.layout("Error", "groups"), "Something went wrong")
             }
         })?;
     let builtin = g["builtin"] == json!(true);
@@ -301,10 +301,10 @@ pub async fn group_delete_form(
         .admin_get_group(s.tenant(), &id, 1, 0)
         .await
         .map_err(|e| {
-            if e.status == 404 {
+            if e.status() == 404 {
                 not_found(s.layout("Group not found", "groups"), "Group")
             } else {
-                scim_error_page(e, s.layout("Error", "groups"), "Something went wrong")
+                directory_error(e, s.layout("Error", "groups"), "Something went wrong")
             }
         })?;
     let name = text(&g["displayName"]);
@@ -349,7 +349,7 @@ pub async fn delete_group(State(st): State<AppState>, Path(id): Path<String>, p:
                 query_string(&[("ok", "group-deleted"), ("name", &name)])
             )))
         }
-        Err(e) => Err(scim_error_page(
+        Err(e) => Err(directory_error(
             e,
             s.layout("Error", "groups"),
             "The group was not deleted",
@@ -375,7 +375,7 @@ pub async fn add_member(State(st): State<AppState>, Path(id): Path<String>, p: P
         let (_, found) = d
             .admin_list_users(s.tenant(), &f, 1, PAGE_SIZE)
             .await
-            .map_err(|e| scim_error_page(e, s.layout("Error", "groups"), "Something went wrong"))?;
+            .map_err(|e| directory_error(e, s.layout("Error", "groups"), "Something went wrong"))?;
         found
             .iter()
             .find(|u| text(&u["userName"]).to_lowercase() == wanted.to_lowercase())
@@ -395,19 +395,19 @@ pub async fn add_member(State(st): State<AppState>, Path(id): Path<String>, p: P
     };
     match d.admin_add_members(s.tenant(), &id, &[user_id]).await {
         Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-added"))),
-        Err(e) if e.status < 500 && e.status != 404 => {
+        Err(e) if e.status() < 500 && e.status() != 404 => {
             group_page(
                 &st,
                 s,
                 &id,
                 &Q(vec![]),
-                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-                Some(e.detail),
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                Some(e.message()),
                 &wanted,
             )
             .await
         }
-        Err(e) => Err(scim_error_page(
+        Err(e) => Err(directory_error(
             e,
             s.layout("Error", "groups"),
             "The member was not added",
@@ -425,7 +425,7 @@ pub async fn remove_member(State(st): State<AppState>, Path(id): Path<String>, p
         .await
     {
         Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-removed"))),
-        Err(e) => Err(scim_error_page(
+        Err(e) => Err(directory_error(
             e,
             s.layout("Error", "groups"),
             "The member was not removed",

@@ -1,11 +1,9 @@
 //! The provisioning log (`/log`): filtered and paged, and its downloads (`/log/export`).
 
-use super::common::{
-    pager, query_string, scim_error_page, text, when, with_query, Pager, PAGE_SIZE, Q,
-};
+use super::common::{pager, query_string, text, when, with_query, Pager, PAGE_SIZE, Q};
 use crate::admin::export::ExportFormat;
-use crate::admin::{AdminError, LOG_OUTCOMES};
-use crate::portal::frame::{error_page, ok, render, Layout, Page};
+use crate::admin::LOG_OUTCOMES;
+use crate::portal::frame::{directory_error, ok, render, Layout, Page};
 use crate::portal::session::Signed;
 use crate::query::parse_time;
 use crate::state::AppState;
@@ -168,7 +166,7 @@ pub async fn log(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuery)
         .directory
         .query_log(s.tenant(), &lq)
         .await
-        .map_err(|e| scim_error_page(e, s.layout("Error", "log"), "Something went wrong"))?;
+        .map_err(|e| directory_error(e, s.layout("Error", "log"), "Something went wrong"))?;
     let rows: Vec<LogRow> = entries.iter().map(log_row).collect();
     let base = [
         ("outcome", f.outcome.as_str()),
@@ -220,14 +218,7 @@ pub async fn log_export(State(st): State<AppState>, s: Signed, RawQuery(raw): Ra
         format,
     )
     .await
-    .map_err(|e: AdminError| {
-        error_page(
-            StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            s.layout("Download failed", "log"),
-            "The download failed",
-            &e.message,
-        )
-    })
+    .map_err(|e| directory_error(e, s.layout("Download failed", "log"), "The download failed"))
 }
 
 #[cfg(test)]

@@ -2,15 +2,14 @@
 //! tokens (created, shown once, revoked) and a summary of the settings.
 
 use super::attributes::AttrView;
-use super::common::{fmt_time, noticed, query_string, scim_error_page, Q};
-use crate::portal::frame::{render, see_other, server_error, Layout, Page};
+use super::common::{fmt_time, noticed, query_string, Q};
+use crate::portal::frame::{directory_error, render, see_other, server_error, Layout, Page};
 use crate::portal::session::{Posted, Signed};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use scim_proto::schema::ENTERPRISE_USER_SCHEMA;
-use scim_proto::ScimError;
 use scimd_directory::DirectoryError;
 
 /// A token in the list (never its secret).
@@ -70,8 +69,8 @@ async fn provisioning_page(
         .list_tokens(t)
         .await
         .map_err(|e| server_error(e, s.layout("Error", "provisioning")))?;
-    let fail = |e: ScimError| {
-        scim_error_page(e, s.layout("Error", "provisioning"), "Something went wrong")
+    let fail = |e: DirectoryError| {
+        directory_error(e, s.layout("Error", "provisioning"), "Something went wrong")
     };
     let settings = d.get_settings(t).await.map_err(fail)?;
     let (urn, attrs) = d.custom_attribute_defs(t).await.map_err(fail)?;

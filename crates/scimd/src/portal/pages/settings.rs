@@ -2,15 +2,15 @@
 //! the tenant's settings and the form that adds a custom attribute.
 
 use super::attributes::AttrView;
-use super::common::{noticed, query_string, scim_error_page, Q};
-use crate::portal::frame::{render, see_other, Layout, Page};
+use super::common::{noticed, query_string, Q};
+use crate::portal::frame::{directory_error, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use scim_proto::ScimError;
 use scimd_directory::custom::CUSTOM_TYPES;
+use scimd_directory::DirectoryError;
 use serde_json::json;
 
 /// Admin › Identity › User Provisioning › Edit Settings.
@@ -46,8 +46,8 @@ async fn settings_page(
     f: SettingsForm,
 ) -> Page {
     let d = &st.directory;
-    let fail = |e: ScimError| {
-        scim_error_page(e, s.layout("Error", "provisioning"), "Something went wrong")
+    let fail = |e: DirectoryError| {
+        directory_error(e, s.layout("Error", "provisioning"), "Something went wrong")
     };
     let settings = d.get_settings(s.tenant()).await.map_err(fail)?;
     let (urn, attrs) = d.custom_attribute_defs(s.tenant()).await.map_err(fail)?;
@@ -129,13 +129,13 @@ pub async fn save_settings(State(st): State<AppState>, p: Posted) -> Page {
             tracing::info!(admin = %s.session.username, settings = %patch, "settings changed in the portal");
             Ok(see_other("/admin/provisioning/settings?ok=settings"))
         }
-        Err(e) if e.status < 500 => {
+        Err(e) if e.status() < 500 => {
             let mut f = empty_form();
-            f.settings_error = Some(e.detail);
+            f.settings_error = Some(e.message());
             f.edited = Some((urn, policy, refuse));
             settings_page(&st, s, settings_layout(s), StatusCode::BAD_REQUEST, f).await
         }
-        Err(e) => Err(scim_error_page(
+        Err(e) => Err(directory_error(
             e,
             s.layout("Error", "provisioning"),
             "Something went wrong",
@@ -165,15 +165,15 @@ pub async fn add_attribute(State(st): State<AppState>, p: Posted) -> Page {
                 query_string(&[("ok", "attribute"), ("name", &name)])
             )))
         }
-        Err(e) if e.status < 500 => {
-            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+        Err(e) if e.status() < 500 => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
             let mut f = empty_form();
-            f.add_error = Some(e.detail);
+            f.add_error = Some(e.message());
             f.add_name = name;
             f.add_type = ty;
             settings_page(&st, s, settings_layout(s), status, f).await
         }
-        Err(e) => Err(scim_error_page(
+        Err(e) => Err(directory_error(
             e,
             s.layout("Error", "provisioning"),
             "Something went wrong",

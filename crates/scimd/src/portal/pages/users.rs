@@ -2,18 +2,17 @@
 //! Groups tabs) and permanent deletion.
 
 use super::common::{
-    not_found, noticed, pager, query_string, scim_error_page, source_text, text, when, Pager,
-    PAGE_SIZE, Q,
+    not_found, noticed, pager, query_string, source_text, text, when, Pager, PAGE_SIZE, Q,
 };
-use crate::portal::frame::{error_page, ok, render, see_other, Layout, Page};
+use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use scim_proto::schema::ENTERPRISE_USER_SCHEMA;
-use scim_proto::ScimError;
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
+use scimd_directory::DirectoryError;
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------- users
@@ -98,7 +97,7 @@ pub async fn users(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuer
         .directory
         .admin_list_users(s.tenant(), &filter, (page - 1) * PAGE_SIZE + 1, PAGE_SIZE)
         .await
-        .map_err(|e| scim_error_page(e, s.layout("Error", "users"), "Something went wrong"))?;
+        .map_err(|e| directory_error(e, s.layout("Error", "users"), "Something went wrong"))?;
     let rows: Vec<UserRow> = users
         .iter()
         .map(|u| UserRow {
@@ -190,11 +189,11 @@ pub async fn create_user(State(st): State<AppState>, p: Posted) -> Page {
             tracing::info!(user = %id, admin = %s.session.username, "local user created in the portal");
             Ok(see_other(&format!("/users/{id}?ok=user-created")))
         }
-        Err(e) if e.status < 500 => Ok(render(
-            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+        Err(e) if e.status() < 500 => Ok(render(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             &NewUserPage {
                 layout: new_user_layout(s),
-                error: Some(e.detail),
+                error: Some(e.message()),
                 user_name: f.get("userName").to_string(),
                 given: f.get("givenName").to_string(),
                 family: f.get("familyName").to_string(),
@@ -202,7 +201,7 @@ pub async fn create_user(State(st): State<AppState>, p: Posted) -> Page {
                 display: f.get("displayName").to_string(),
             },
         )),
-        Err(e) => Err(scim_error_page(
+        Err(e) => Err(directory_error(
             e,
             s.layout("Error", "users"),
             "Something went wrong",
@@ -239,11 +238,11 @@ pub struct UserPage {
 
 async fn user_page(st: &AppState, s: &Signed, id: &str, tab: &'static str, q: Q) -> Page {
     let d = &st.directory;
-    let fail = |e: ScimError| {
-        if e.status == 404 {
+    let fail = |e: DirectoryError| {
+        if e.status() == 404 {
             not_found(s.layout("User not found", "users"), "User")
         } else {
-            scim_error_page(e, s.layout("Error", "users"), "Something went wrong")
+            directory_error(e, s.layout("Error", "users"), "Something went wrong")
         }
     };
     let u = d.admin_get_user(s.tenant(), id).await.map_err(fail)?;
@@ -401,10 +400,10 @@ pub async fn user_delete_form(
         .admin_get_user(s.tenant(), &id)
         .await
         .map_err(|e| {
-            if e.status == 404 {
+            if e.status() == 404 {
                 not_found(s.layout("User not found", "users"), "User")
             } else {
-                scim_error_page(e, s.layout("Error", "users"), "Something went wrong")
+                directory_error(e, s.layout("Error", "users"), "Something went wrong")
             }
         })?;
     let user_name = text(&u["userName"]);
@@ -452,7 +451,7 @@ pub async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, p: 
                 query_string(&[("ok", "user-deleted"), ("name", &user_name)])
             )))
         }
-        Err(e) => Err(scim_error_page(
+        Err(e) => Err(directory_error(
             e,
             s.layout("Error", "users"),
             "The user was not deleted",

@@ -2,6 +2,7 @@
 //! per request.
 
 pub use crate::error::DirectoryError;
+use crate::schemas::Schemas;
 use crate::store::{Store, TokenScope};
 use scim_proto::schema::ResourceSchema;
 use serde_json::Value;
@@ -135,6 +136,7 @@ pub struct Directory {
 struct Inner {
     store: Arc<dyn Store>,
     base_url: String,
+    schemas: Schemas,
 }
 
 impl Directory {
@@ -143,7 +145,11 @@ impl Directory {
     pub fn new(store: Arc<dyn Store>, base_url: impl Into<String>) -> Directory {
         let base_url = base_url.into().trim_end_matches('/').to_string();
         Directory {
-            inner: Arc::new(Inner { store, base_url }),
+            inner: Arc::new(Inner {
+                store,
+                base_url,
+                schemas: Schemas::new(),
+            }),
         }
     }
 
@@ -155,5 +161,10 @@ impl Directory {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The resource types this directory serves.
+    pub(crate) fn schemas(&self) -> &Schemas {
+        &self.inner.schemas
     }
 }

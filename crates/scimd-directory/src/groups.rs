@@ -16,7 +16,7 @@ use scim_proto::schema::ResourceSchema;
 use scim_proto::{ScimError, ScimResult};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 fn display_name(doc: &Value) -> ScimResult<String> {
     doc.get("displayName")
@@ -59,9 +59,7 @@ fn changed_keys(before: &Value, after: &Value, members: bool) -> Vec<String> {
 impl Directory {
     /// The Group resource type.
     pub fn group_schema(&self) -> Arc<ResourceSchema> {
-        static S: OnceLock<Arc<ResourceSchema>> = OnceLock::new();
-        S.get_or_init(|| Arc::new(scim_proto::schema::group_resource_schema()))
-            .clone()
+        self.schemas().group()
     }
 
     /// Resolves member ids to `(id, kind)`; 400 invalidValue naming ids that are neither a

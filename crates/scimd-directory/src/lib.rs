@@ -14,6 +14,8 @@ pub mod error;
 mod groups;
 pub mod policy;
 pub mod render;
+mod schemas;
+pub mod secret;
 pub mod settings;
 pub mod store;
 pub mod tokens;

@@ -1,7 +1,6 @@
 //! SCIM operations on Users (RFC 7644 §3.3–§3.6) under the product's rules.
 
 use crate::audit::Audit;
-use crate::custom;
 use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
 use crate::error::not_found;
 use crate::policy::{self, Write};
@@ -20,7 +19,7 @@ use scim_proto::schema::{ResourceSchema, ENTERPRISE_USER_SCHEMA};
 use scim_proto::{ScimError, ScimResult};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Checks an `If-Match` header against the stored version (RFC 7644 §3.14): 412 when stale.
 pub(crate) fn check_if_match(if_match: Option<&str>, version: i64) -> ScimResult<()> {
@@ -144,19 +143,8 @@ fn changed_attrs(before: &Value, after: &Value, schema: &ResourceSchema) -> Vec<
     out
 }
 
-/// A cached User resource type of one tenant, valid while the custom URN and attributes
-/// it was built from are unchanged (re-read in every request's transaction).
 /// Each user's groups: user id → `[(group id, displayName)]`.
 pub(crate) type Relations = HashMap<String, Vec<(String, String)>>;
-
-type SchemaKey = (String, Vec<(String, String)>);
-
-type SchemaCache = Mutex<HashMap<String, (SchemaKey, Arc<ResourceSchema>)>>;
-
-fn schema_cache() -> &'static SchemaCache {
-    static C: std::sync::OnceLock<SchemaCache> = std::sync::OnceLock::new();
-    C.get_or_init(Default::default)
-}
 
 impl Directory {
     /// The tenant's settings and User resource type (core User, enterprise extension, and
@@ -169,35 +157,9 @@ impl Directory {
     ) -> StoreResult<(TenantSettings, Arc<ResourceSchema>)> {
         let settings = self.tenant_settings(tx, tenant).await?;
         let attrs = tx.list_attributes(tenant).await?;
-        let key: SchemaKey = (
-            settings.custom_schema_urn.clone(),
-            attrs
-                .iter()
-                .map(|a| (a.name.clone(), a.ty.clone()))
-                .collect(),
-        );
-        if let Some((k, s)) = schema_cache()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(tenant)
-        {
-            if *k == key {
-                return Ok((settings, s.clone()));
-            }
-        }
-        // The custom extension is part of the resource type even with no attribute
-        // registered, so values sent for unregistered attributes are recognised as such
-        // (ignored with a warning) rather than as an unknown schema.
-        let defs: Vec<_> = attrs
-            .iter()
-            .filter_map(|a| Some((a.name.clone(), custom::parse_type(&a.ty)?)))
-            .collect();
-        let extra = vec![custom::custom_schema(&settings.custom_schema_urn, &defs)];
-        let schema = Arc::new(scim_proto::schema::user_resource_schema(extra));
-        schema_cache()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(tenant.to_string(), (key, schema.clone()));
+        let schema = self
+            .schemas()
+            .user(tenant, &settings.custom_schema_urn, &attrs);
         Ok((settings, schema))
     }
 
@@ -212,10 +174,7 @@ impl Directory {
             .iter()
             .any(|e| e.schema.id != ENTERPRISE_USER_SCHEMA && e.schema.attributes.is_empty());
         if custom_is_empty {
-            static PUBLISHED: std::sync::OnceLock<Arc<ResourceSchema>> = std::sync::OnceLock::new();
-            return Ok(PUBLISHED
-                .get_or_init(|| Arc::new(scim_proto::schema::user_resource_schema(vec![])))
-                .clone());
+            return Ok(self.schemas().plain_user());
         }
         Ok(schema)
     }

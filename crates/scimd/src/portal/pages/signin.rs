@@ -35,7 +35,7 @@ fn signin_page(
     error: Option<String>,
 ) -> Response {
     let secure = is_secure(st);
-    let csrf = scimd_directory::tokens::new_secret();
+    let csrf = scimd_directory::secret::new_secret();
     let next = if safe_next(next) { next } else { "" };
     let r = render(
         status,

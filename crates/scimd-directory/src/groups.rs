@@ -1,7 +1,7 @@
 //! SCIM operations on Groups (RFC 7644 §3.3–§3.6). Membership is rows in the store; a
 //! PATCH of members touches only the rows it names.
 
-use crate::audit::Audit;
+use crate::audit::{Audit, LogOutcome, ResourceType};
 use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
 use crate::error::not_found;
 use crate::render;
@@ -26,7 +26,7 @@ fn display_name(doc: &Value) -> ScimResult<String> {
         .ok_or_else(|| ScimError::invalid_value("displayName is required and must not be blank"))
 }
 
-fn refresh(g: &mut GroupRecord, schema: &ResourceSchema) -> ScimResult<()> {
+pub(crate) fn refresh(g: &mut GroupRecord, schema: &ResourceSchema) -> ScimResult<()> {
     g.doc = canonical_document(&g.doc, schema);
     g.display_name = display_name(&g.doc)?;
     g.external_id = g
@@ -243,7 +243,8 @@ impl Directory {
     /// group of the tenant, whatever its source.
     pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
         let r = self.create_group_tx(c, body).await;
-        self.logged(c, "Group", None, Some(body), r).await
+        self.logged(c, ResourceType::Group, None, Some(body), r)
+            .await
     }
 
     async fn create_group_tx(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
@@ -283,8 +284,8 @@ impl Directory {
             tx.add_members(&c.tenant_id, &g.id, &ms).await?;
         }
         let audit = Audit {
-            resource_type: "Group",
-            outcome: "created",
+            resource_type: ResourceType::Group,
+            outcome: LogOutcome::Created,
             status: status.code(),
             id: Some(g.id.clone()),
             name: Some(g.display_name.clone()),
@@ -307,7 +308,8 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<Written> {
         let r = self.replace_group_tx(c, id, body, if_match).await;
-        self.logged(c, "Group", Some(id), Some(body), r).await
+        self.logged(c, ResourceType::Group, Some(id), Some(body), r)
+            .await
     }
 
     async fn replace_group_tx(
@@ -336,8 +338,8 @@ impl Directory {
             tx.add_members(&c.tenant_id, id, &ms).await?;
         }
         let audit = Audit {
-            resource_type: "Group",
-            outcome: "updated",
+            resource_type: ResourceType::Group,
+            outcome: LogOutcome::Updated,
             status: status.code(),
             id: Some(g.id.clone()),
             name: Some(g.display_name.clone()),
@@ -387,7 +389,7 @@ impl Directory {
         reply: GroupReply,
     ) -> ScimResult<Written> {
         let r = self.patch_group_tx(c, id, body, if_match, reply).await;
-        self.logged(c, "Group", Some(id), None, r).await
+        self.logged(c, ResourceType::Group, Some(id), None, r).await
     }
 
     async fn patch_group_tx(
@@ -438,11 +440,7 @@ impl Directory {
                     let doomed: Vec<String> = members
                         .into_iter()
                         .filter(|m| {
-                            let kind = if m.kind == MemberKind::User {
-                                "User"
-                            } else {
-                                "Group"
-                            };
+                            let kind = ResourceType::from(m.kind).as_str();
                             let el = json!({"value": m.id, "display": m.display, "type": kind});
                             scim_proto::filter::matches_element(filter, &el, attr)
                         })
@@ -462,8 +460,8 @@ impl Directory {
                 self.save_group(tx.as_mut(), &schema, &mut g).await?;
             }
             let audit = Audit {
-                resource_type: "Group",
-                outcome: "updated",
+                resource_type: ResourceType::Group,
+                outcome: LogOutcome::Updated,
                 status: status.code(),
                 id: Some(g.id.clone()),
                 name: Some(g.display_name.clone()),
@@ -487,7 +485,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<WriteStatus> {
         let r = self.delete_group_tx(c, id, if_match).await;
-        self.logged(c, "Group", Some(id), None, r).await
+        self.logged(c, ResourceType::Group, Some(id), None, r).await
     }
 
     /// Rule 9: the group's user members that belong to no other group are disabled (they
@@ -522,8 +520,8 @@ impl Directory {
             ));
         }
         let audit = Audit {
-            resource_type: "Group",
-            outcome: "group deleted",
+            resource_type: ResourceType::Group,
+            outcome: LogOutcome::GroupDeleted,
             status: status.code(),
             id: Some(g.id.clone()),
             name: Some(g.display_name.clone()),

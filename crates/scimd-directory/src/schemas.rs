@@ -66,7 +66,7 @@ impl Schemas {
         }
         let defs: Vec<_> = attrs
             .iter()
-            .filter_map(|a| Some((a.name.clone(), custom::parse_type(&a.ty)?)))
+            .filter_map(|a| Some((a.name.clone(), custom::CustomType::parse(&a.ty)?)))
             .collect();
         let schema = Arc::new(user_resource_schema(vec![custom::custom_schema(
             urn, &defs,

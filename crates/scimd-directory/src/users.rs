@@ -1,6 +1,6 @@
 //! SCIM operations on Users (RFC 7644 §3.3–§3.6) under the product's rules.
 
-use crate::audit::Audit;
+use crate::audit::{Audit, LogOutcome, ResourceType};
 use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
 use crate::error::not_found;
 use crate::policy::{self, Write};
@@ -45,7 +45,7 @@ fn user_name_of(doc: &Value) -> ScimResult<String> {
 
 /// Canonicalises a record's document and fills the lookup columns it implies: userName,
 /// externalId, displayName, emails and the case-folded copy.
-fn refresh(rec: &mut UserRecord, schema: &ResourceSchema) -> ScimResult<()> {
+pub(crate) fn refresh(rec: &mut UserRecord, schema: &ResourceSchema) -> ScimResult<()> {
     rec.doc = canonical_document(&rec.doc, schema);
     rec.user_name = user_name_of(&rec.doc)?;
     rec.external_id = rec
@@ -81,26 +81,30 @@ fn refresh(rec: &mut UserRecord, schema: &ResourceSchema) -> ScimResult<()> {
 
 /// A user created or replaced without `active` is active, and says so: `active` is then
 /// stored, so it is returned and matches `active eq true`.
-fn default_active(doc: &mut Value) {
+pub(crate) fn default_active(doc: &mut Value) {
     if let Some(o) = doc.as_object_mut() {
         o.entry("active").or_insert(Value::Bool(true));
     }
 }
 
 /// The `active` a document asks for (absent means active).
-fn wants_active(doc: &Value) -> bool {
+pub(crate) fn wants_active(doc: &Value) -> bool {
     doc.get("active").and_then(Value::as_bool).unwrap_or(true)
 }
 
 /// What a user write did, for the provisioning log.
-fn user_outcome(before: Option<&UserRecord>, after: &UserRecord) -> &'static str {
+fn user_outcome(before: Option<&UserRecord>, after: &UserRecord) -> LogOutcome {
     match before {
-        None => "created",
-        Some(b) if b.state == UserState::Deprovisioned => "revived",
-        Some(b) if b.source == Source::Local => "adopted",
-        Some(b) if b.state == UserState::Active && after.state == UserState::Inactive => "disabled",
-        Some(b) if b.state == UserState::Inactive && after.state == UserState::Active => "enabled",
-        Some(_) => "updated",
+        None => LogOutcome::Created,
+        Some(b) if b.state == UserState::Deprovisioned => LogOutcome::Revived,
+        Some(b) if b.source == Source::Local => LogOutcome::Adopted,
+        Some(b) if b.state == UserState::Active && after.state == UserState::Inactive => {
+            LogOutcome::Disabled
+        }
+        Some(b) if b.state == UserState::Inactive && after.state == UserState::Active => {
+            LogOutcome::Enabled
+        }
+        Some(_) => LogOutcome::Updated,
     }
 }
 
@@ -346,7 +350,8 @@ impl Directory {
     /// user; by a local user adopts it; by any other user is 409 uniqueness.
     pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
         let r = self.create_user_tx(c, body).await;
-        self.logged(c, "User", None, Some(body), r).await
+        self.logged(c, ResourceType::User, None, Some(body), r)
+            .await
     }
 
     async fn create_user_tx(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
@@ -413,7 +418,7 @@ impl Directory {
             &schema,
         );
         let audit = Audit {
-            resource_type: "User",
+            resource_type: ResourceType::User,
             outcome: user_outcome(before.as_ref(), &rec),
             status: status.code(),
             id: Some(rec.id.clone()),
@@ -438,7 +443,8 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<Written> {
         let r = self.replace_user_tx(c, id, body, if_match).await;
-        self.logged(c, "User", Some(id), Some(body), r).await
+        self.logged(c, ResourceType::User, Some(id), Some(body), r)
+            .await
     }
 
     async fn replace_user_tx(
@@ -478,7 +484,7 @@ impl Directory {
         };
         self.save_user(tx.as_mut(), &schema, &mut rec).await?;
         let audit = Audit {
-            resource_type: "User",
+            resource_type: ResourceType::User,
             outcome: user_outcome(Some(&before), &rec),
             status: status.code(),
             id: Some(rec.id.clone()),
@@ -515,7 +521,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<Written> {
         let r = self.patch_user_tx(c, id, body, if_match).await;
-        self.logged(c, "User", Some(id), None, r).await
+        self.logged(c, ResourceType::User, Some(id), None, r).await
     }
 
     async fn patch_user_tx(
@@ -547,8 +553,8 @@ impl Directory {
         if outcome.changed.is_empty() && rec.source == Source::Scim {
             // Nothing changed: no new version, but the write is still recorded.
             let audit = Audit {
-                resource_type: "User",
-                outcome: "updated",
+                resource_type: ResourceType::User,
+                outcome: LogOutcome::Updated,
                 status: status.code(),
                 id: Some(rec.id.clone()),
                 name: Some(rec.user_name.clone()),
@@ -572,7 +578,7 @@ impl Directory {
         rec.doc = doc;
         self.save_user(tx.as_mut(), &schema, &mut rec).await?;
         let audit = Audit {
-            resource_type: "User",
+            resource_type: ResourceType::User,
             outcome: user_outcome(Some(&before), &rec),
             status: status.code(),
             id: Some(rec.id.clone()),
@@ -595,7 +601,7 @@ impl Directory {
         if_match: Option<&str>,
     ) -> ScimResult<WriteStatus> {
         let r = self.delete_user_tx(c, id, if_match).await;
-        self.logged(c, "User", Some(id), None, r).await
+        self.logged(c, ResourceType::User, Some(id), None, r).await
     }
 
     async fn delete_user_tx(
@@ -618,12 +624,13 @@ impl Directory {
         }
         tx.update_user(&rec).await?;
         let audit = Audit {
-            resource_type: "User",
-            outcome: "deprovisioned",
+            resource_type: ResourceType::User,
+            outcome: LogOutcome::Deprovisioned,
             status: status.code(),
             id: Some(rec.id.clone()),
             name: Some(rec.user_name.clone()),
-            ..Default::default()
+            changed: vec![],
+            warnings: vec![],
         };
         self.audit(tx.as_mut(), c, audit).await?;
         tx.commit().await?;

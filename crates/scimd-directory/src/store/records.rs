@@ -34,6 +34,9 @@ pub enum TokenScope {
 }
 
 impl TokenScope {
+    /// Both scopes.
+    pub const ALL: [TokenScope; 2] = [TokenScope::Scim, TokenScope::Admin];
+
     /// `scim` or `admin`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -84,6 +87,13 @@ pub enum UserState {
 }
 
 impl UserState {
+    /// Every state.
+    pub const ALL: [UserState; 3] = [
+        UserState::Active,
+        UserState::Inactive,
+        UserState::Deprovisioned,
+    ];
+
     /// `active` / `inactive` / `deprovisioned`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -113,6 +123,9 @@ pub enum Source {
 }
 
 impl Source {
+    /// Both sources.
+    pub const ALL: [Source; 2] = [Source::Local, Source::Scim];
+
     /// `local` / `scim`.
     pub fn as_str(self) -> &'static str {
         match self {

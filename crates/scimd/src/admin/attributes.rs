@@ -1,21 +1,22 @@
 //! `/api/v1/attributes`: the tenant's custom attributes.
 
-use super::reply::{created, list_body, no_content, ok, AdminError, AdminResult, BASE};
+use super::json;
+use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderValue;
+use scimd_directory::DirectoryError;
+use serde_json::Value;
 
 /// Response header of `DELETE /api/v1/attributes/{name}`: how many users held a value that
 /// was removed with the attribute.
 pub const REMOVED_VALUES_HEADER: &str = "scimd-removed-values";
 
-// ---------------------------------------------------------------- custom attributes
-
 pub(super) async fn list_attributes(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
     let attrs = st.directory.list_attributes(&c.tenant_id).await?;
-    let n = attrs.len() as u64;
-    ok(&list_body(n, 1, attrs))
+    let attrs: Vec<Value> = attrs.iter().map(json::attribute).collect();
+    ok(&json::list(attrs.len() as u64, 1, attrs))
 }
 
 pub(super) async fn create_attribute(
@@ -35,8 +36,10 @@ pub(super) async fn create_attribute(
         .directory
         .create_attribute(&c.tenant_id, &name, ty.as_deref())
         .await?;
-    let loc = a["name"].as_str().map(|n| format!("{BASE}/attributes/{n}"));
-    created(&a, loc)
+    created(
+        &json::attribute(&a),
+        Some(format!("{BASE}/attributes/{}", a.name)),
+    )
 }
 
 pub(super) async fn get_attribute(
@@ -44,20 +47,13 @@ pub(super) async fn get_attribute(
     Admin(c): Admin,
     Path(name): Path<String>,
 ) -> AdminResult {
-    let attrs = st.directory.list_attributes(&c.tenant_id).await?;
-    let a = attrs
-        .into_iter()
-        .find(|a| {
-            a["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(&name))
-        })
-        .ok_or_else(|| {
-            AdminError::not_found(format!(
-                "no custom attribute named '{name}' (GET {BASE}/attributes lists them)"
-            ))
-        })?;
-    ok(&a)
+    match st.directory.custom_attribute(&c.tenant_id, &name).await {
+        Ok(a) => ok(&json::attribute(&a)),
+        Err(DirectoryError::NotFound(_)) => Err(AdminError::not_found(format!(
+            "no custom attribute named '{name}' (GET {BASE}/attributes lists them)"
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub(super) async fn delete_attribute(

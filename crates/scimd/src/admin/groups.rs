@@ -1,12 +1,11 @@
 //! `/api/v1/groups`: groups of both sources, local groups and their members.
 
-use super::reply::{created, list_body, no_content, ok, AdminError, AdminResult, BASE};
+use super::json;
+use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson, Query, DEFAULT_COUNT};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use serde_json::{json, Value};
-
-// ---------------------------------------------------------------- groups
 
 pub(super) async fn list_groups(
     State(st): State<AppState>,
@@ -20,7 +19,8 @@ pub(super) async fn list_groups(
         .directory
         .admin_list_groups(&c.tenant_id, search.as_deref(), start, count)
         .await?;
-    ok(&list_body(total, start, groups))
+    let groups: Vec<Value> = groups.iter().map(json::group).collect();
+    ok(&json::list(total, start, groups))
 }
 
 pub(super) async fn create_group(
@@ -34,8 +34,7 @@ pub(super) async fn create_group(
         return Err(AdminError::bad_request("'displayName' must not be blank"));
     }
     let g = st.directory.admin_create_group(&c.tenant_id, &body).await?;
-    let loc = g["id"].as_str().map(|id| format!("{BASE}/groups/{id}"));
-    created(&g, loc)
+    created(&json::group(&g), Some(format!("{BASE}/groups/{}", g.id)))
 }
 
 pub(super) async fn get_group(
@@ -45,10 +44,11 @@ pub(super) async fn get_group(
     RawQuery(q): RawQuery,
 ) -> AdminResult {
     let (start, count) = Query::new(q).page(DEFAULT_COUNT)?;
-    ok(&st
+    let page = st
         .directory
         .admin_get_group(&c.tenant_id, &id, start, count)
-        .await?)
+        .await?;
+    ok(&json::group_page(&page))
 }
 
 pub(super) async fn delete_group(
@@ -112,7 +112,7 @@ pub(super) async fn add_members(
         .directory
         .admin_get_group(&c.tenant_id, &id, 1, 0)
         .await?;
-    ok(&json!({"added": added, "memberCount": g["memberCount"]}))
+    ok(&json!({"added": added, "memberCount": g.group.member_count}))
 }
 
 pub(super) async fn remove_member(
@@ -135,11 +135,6 @@ pub(super) async fn remove_member(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[allow(dead_code)]
-    fn q(s: &str) -> Query {
-        Query::new(Some(s.to_string()))
-    }
 
     #[test]
     fn member_bodies() {

@@ -2,59 +2,35 @@
 //! `/api/v1/dashboard`.
 
 use super::export::{self, ExportFormat};
-use super::reply::{list_body, ok, AdminError, AdminResult};
+use super::json;
+use super::reply::{ok, AdminError, AdminResult};
 use super::request::{Admin, Query, DEFAULT_COUNT};
-use super::tokens::rfc3339;
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::header::ACCEPT;
 use axum::http::HeaderMap;
-use scimd_directory::store::LogQuery;
-use serde_json::json;
-
-/// Outcomes the provisioning log records (the `outcome` filter accepts these).
-pub const LOG_OUTCOMES: &[&str] = &[
-    "created",
-    "updated",
-    "disabled",
-    "enabled",
-    "deprovisioned",
-    "revived",
-    "adopted",
-    "group deleted",
-    "deleted",
-    "rejected",
-];
-
-// ---------------------------------------------------------------- provisioning log
+use scimd_directory::admin::{LogFilter, ProvisioningEntry};
+use scimd_directory::audit::{LogOutcome, ResourceType};
+use scimd_directory::render::rfc3339;
+use serde_json::{json, Value};
 
 /// The filters of a provisioning-log request (`outcome`, `resourceType`, `since`, `until`,
 /// `text`), without paging.
-fn log_filters(q: &Query) -> Result<LogQuery, AdminError> {
+fn log_filters(q: &Query) -> Result<LogFilter, AdminError> {
     let outcome = match q.text("outcome") {
         None => None,
-        Some(o) => {
-            let lower = o.to_ascii_lowercase();
-            if !LOG_OUTCOMES.contains(&lower.as_str()) {
-                return Err(AdminError::bad_request(format!(
-                    "outcome must be one of {}; got '{o}'",
-                    LOG_OUTCOMES.join(", ")
-                )));
-            }
-            Some(lower)
-        }
+        Some(o) => Some(LogOutcome::parse(&o).ok_or_else(|| {
+            AdminError::bad_request(format!(
+                "outcome must be one of {}; got '{o}'",
+                LogOutcome::names()
+            ))
+        })?),
     };
     let resource_type = match q.text("resourceType") {
         None => None,
-        Some(t) => Some(match t.to_ascii_lowercase().as_str() {
-            "user" => "User".to_string(),
-            "group" => "Group".to_string(),
-            _ => {
-                return Err(AdminError::bad_request(format!(
-                    "resourceType must be User or Group, got '{t}'"
-                )))
-            }
-        }),
+        Some(t) => Some(ResourceType::parse(&t).ok_or_else(|| {
+            AdminError::bad_request(format!("resourceType must be User or Group, got '{t}'"))
+        })?),
     };
     let since = q.time("since")?;
     let until = q.time("until")?;
@@ -67,14 +43,12 @@ fn log_filters(q: &Query) -> Result<LogQuery, AdminError> {
             )));
         }
     }
-    Ok(LogQuery {
+    Ok(LogFilter {
         outcome,
         resource_type,
         since,
         until,
         text: q.text("text"),
-        offset: 0,
-        limit: 0,
     })
 }
 
@@ -123,38 +97,38 @@ pub(super) async fn provisioning_log(
     headers: HeaderMap,
 ) -> AdminResult {
     let q = Query::new(q);
-    let mut lq = log_filters(&q)?;
+    let filter = log_filters(&q)?;
     if let Some(format) = export_format(&q, &headers)? {
         let tenant = c.tenant_id.clone();
-        return Ok(export::download(st.directory.clone(), tenant, lq, format).await?);
+        return Ok(export::download(st.directory.clone(), tenant, filter, format).await?);
     }
     let (start, count) = q.page(DEFAULT_COUNT)?;
-    lq.offset = start - 1;
-    lq.limit = count;
-    let (total, entries) = st.directory.query_log(&c.tenant_id, &lq).await?;
-    ok(&list_body(total, start, entries))
+    let (total, entries) = st
+        .directory
+        .query_log(&c.tenant_id, &filter, start - 1, count)
+        .await?;
+    let entries: Vec<Value> = entries.iter().map(json::log_entry).collect();
+    ok(&json::list(total, start, entries))
 }
 
 pub(super) async fn dashboard(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
-    let counts = st.directory.counts(&c.tenant_id).await?;
-    let recent = LogQuery {
-        limit: 10,
+    let d = &st.directory;
+    let t = &c.tenant_id;
+    let counts = d.counts(t).await?;
+    let (log_total, recent_log) = d.query_log(t, &LogFilter::default(), 0, 10).await?;
+    let rejected = LogFilter {
+        outcome: Some(LogOutcome::Rejected),
         ..Default::default()
     };
-    let (log_total, recent_log) = st.directory.query_log(&c.tenant_id, &recent).await?;
-    let rejected = LogQuery {
-        outcome: Some("rejected".into()),
-        limit: 10,
-        ..Default::default()
-    };
-    let (rejected_total, recent_rejected) = st.directory.query_log(&c.tenant_id, &rejected).await?;
+    let (rejected_total, recent_rejected) = d.query_log(t, &rejected, 0, 10).await?;
+    let entries = |v: &[ProvisioningEntry]| v.iter().map(json::log_entry).collect::<Vec<_>>();
     ok(&json!({
-        "scimTenantUrl": st.directory.base_url(),
-        "counts": counts,
+        "scimTenantUrl": d.base_url(),
+        "counts": json::counts(&counts),
         "logEntries": log_total,
         "rejectedEntries": rejected_total,
-        "recentLog": recent_log,
-        "recentRejected": recent_rejected,
+        "recentLog": entries(&recent_log),
+        "recentRejected": entries(&recent_rejected),
     }))
 }
 
@@ -170,8 +144,8 @@ mod tests {
     #[test]
     fn log_filter_validation() {
         let lq = log_filters(&q("outcome=Rejected&resourceType=user&text=%20bob%20")).unwrap();
-        assert_eq!(lq.outcome.as_deref(), Some("rejected"));
-        assert_eq!(lq.resource_type.as_deref(), Some("User"));
+        assert_eq!(lq.outcome.map(LogOutcome::as_str), Some("rejected"));
+        assert_eq!(lq.resource_type.map(ResourceType::as_str), Some("User"));
         assert_eq!(lq.text.as_deref(), Some("bob"));
         assert_eq!(log_filters(&q("outcome=nope")).unwrap_err().status, 400);
         assert_eq!(

@@ -48,6 +48,7 @@
 pub mod attributes;
 pub mod export;
 pub mod groups;
+pub mod json;
 pub mod log;
 pub mod openapi;
 pub mod reply;
@@ -56,7 +57,6 @@ pub mod settings;
 pub mod tokens;
 pub mod users;
 
-pub use log::LOG_OUTCOMES;
 pub use reply::{AdminError, BASE};
 pub use request::DEFAULT_COUNT;
 

@@ -115,12 +115,3 @@ pub fn no_endpoint(method: &Method, path: &str) -> String {
         "no endpoint {method} {path}: see GET {BASE}/openapi.json for the routes of the admin API"
     )
 }
-
-pub(super) fn list_body(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
-    json!({
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
-}

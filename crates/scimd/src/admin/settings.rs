@@ -5,8 +5,6 @@ use super::request::{object, Admin, AdminJson};
 use crate::state::AppState;
 use axum::extract::State;
 
-// ---------------------------------------------------------------- settings
-
 pub(super) async fn get_settings(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
     ok(&st.directory.get_settings(&c.tenant_id).await?.to_json())
 }

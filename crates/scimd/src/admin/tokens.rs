@@ -1,35 +1,19 @@
 //! `/api/v1/tokens`: API tokens (never their secrets, except once at creation).
 
-use super::reply::{created, list_body, no_content, ok, AdminError, AdminResult, BASE};
+use super::json;
+use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use scimd_directory::directory::DirectoryError;
-use scimd_directory::store::{TokenRow, TokenScope};
+use scimd_directory::render::rfc3339;
+use scimd_directory::store::TokenScope;
 use serde_json::{json, Value};
-use time::OffsetDateTime;
-
-// ---------------------------------------------------------------- tokens
-
-pub(super) fn rfc3339(t: OffsetDateTime) -> String {
-    scimd_directory::render::rfc3339(t)
-}
-
-/// A token as the admin API shows it: never the secret or its hash.
-pub fn token_json(t: &TokenRow) -> Value {
-    json!({
-        "name": t.name,
-        "scope": t.scope.as_str(),
-        "created": rfc3339(t.created),
-        "lastUsed": t.last_used.map(rfc3339),
-        "revoked": t.revoked.map(rfc3339),
-    })
-}
 
 pub(super) async fn list_tokens(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
     let rows = st.directory.list_tokens(&c.tenant_id).await?;
-    let items: Vec<Value> = rows.iter().map(token_json).collect();
-    ok(&list_body(items.len() as u64, 1, items))
+    let items: Vec<Value> = rows.iter().map(json::token).collect();
+    ok(&json::list(items.len() as u64, 1, items))
 }
 
 pub(super) async fn create_token(

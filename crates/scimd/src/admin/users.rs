@@ -1,12 +1,12 @@
 //! `/api/v1/users`: users in every state, local users, permanent deletes.
 
-use super::reply::{created, list_body, no_content, ok, AdminError, AdminResult, BASE};
+use super::json;
+use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, Admin, AdminJson, Query, DEFAULT_COUNT};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
-
-// ---------------------------------------------------------------- users
+use serde_json::Value;
 
 pub(super) async fn list_users(
     State(st): State<AppState>,
@@ -38,7 +38,8 @@ pub(super) async fn list_users(
         .directory
         .admin_list_users(&c.tenant_id, &filter, start, count)
         .await?;
-    ok(&list_body(total, start, users))
+    let users: Vec<Value> = users.iter().map(json::user).collect();
+    ok(&json::list(total, start, users))
 }
 
 pub(super) async fn create_user(
@@ -51,8 +52,7 @@ pub(super) async fn create_user(
         "a user with SCIM attribute names: userName, name, emails ...",
     )?;
     let u = st.directory.admin_create_user(&c.tenant_id, &body).await?;
-    let loc = u["id"].as_str().map(|id| format!("{BASE}/users/{id}"));
-    created(&u, loc)
+    created(&json::user(&u), Some(format!("{BASE}/users/{}", u.id)))
 }
 
 pub(super) async fn get_user(
@@ -60,7 +60,9 @@ pub(super) async fn get_user(
     Admin(c): Admin,
     Path(id): Path<String>,
 ) -> AdminResult {
-    ok(&st.directory.admin_get_user(&c.tenant_id, &id).await?)
+    ok(&json::user(
+        &st.directory.admin_get_user(&c.tenant_id, &id).await?,
+    ))
 }
 
 pub(super) async fn delete_user(

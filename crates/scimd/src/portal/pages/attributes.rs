@@ -1,7 +1,7 @@
 //! Admin › System › Attributes (`/admin/attributes`): every attribute of the User resource
 //! type, and the deletion of custom ones.
 
-use super::common::{group_digits, not_found, noticed, query_string, Q};
+use super::common::{group_digits, load_error, noticed, query_string, Q};
 use crate::portal::frame::{directory_error, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
 use crate::state::AppState;
@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use scim_proto::schema::AttributeDef;
+use scimd_directory::admin::CustomAttribute;
 
 /// A custom attribute with the name to enter in Entra ID.
 #[derive(Debug, Clone)]
@@ -18,7 +19,15 @@ pub struct AttrView {
     pub(super) path: String,
 }
 
-// ---------------------------------------------------------------- attributes
+impl AttrView {
+    pub(super) fn of(a: &CustomAttribute) -> AttrView {
+        AttrView {
+            name: a.name.clone(),
+            ty: a.ty.as_str().to_string(),
+            path: a.scim_path(),
+        }
+    }
+}
 
 /// One attribute of the Attributes page.
 #[derive(Debug, Clone)]
@@ -73,20 +82,19 @@ fn attributes_layout(s: &Signed, title: &str) -> Layout {
 /// `GET /admin/attributes`.
 pub async fn attributes(State(st): State<AppState>, s: Signed, RawQuery(q): RawQuery) -> Page {
     let layout = noticed(attributes_layout(&s, "Attributes"), &Q::new(q));
-    let (urn, custom) = st
-        .directory
-        .custom_attribute_defs(s.tenant())
-        .await
-        .map_err(|e| directory_error(e, s.layout("Error", "attributes"), "Something went wrong"))?;
+    let custom =
+        st.directory.custom_schema(s.tenant()).await.map_err(|e| {
+            directory_error(e, s.layout("Error", "attributes"), "Something went wrong")
+        })?;
     // Custom (IDP) attributes first: they are the ones administrators manage here.
     let mut rows = vec![];
-    for a in &custom {
+    for a in &custom.attributes {
         rows.push(AttrRow {
             name: a.name.clone(),
             kind: "IDP".into(),
             kind_class: "idp".into(),
-            data_type: a.ty.clone(),
-            schema: urn.clone(),
+            data_type: a.ty.as_str().to_string(),
+            schema: a.schema_urn.clone(),
             delete_href: Some(format!(
                 "/admin/attributes/{}/delete",
                 utf8_percent(&a.name)
@@ -105,7 +113,11 @@ pub async fn attributes(State(st): State<AppState>, s: Signed, RawQuery(q): RawQ
     def_rows(&mut rows, &ent.attributes, "", "Enterprise", &ent.id);
     ok(render(
         StatusCode::OK,
-        &AttributesPage { layout, urn, rows },
+        &AttributesPage {
+            layout,
+            urn: custom.urn,
+            rows,
+        },
     ))
 }
 
@@ -134,21 +146,11 @@ pub async fn attribute_delete_form(
 ) -> Page {
     let layout = attributes_layout(&s, &format!("Delete {name}"));
     let d = &st.directory;
-    let (urn, attrs) = d
-        .custom_attribute_defs(s.tenant())
+    let a = d
+        .custom_attribute(s.tenant(), &name)
         .await
-        .map_err(|e| directory_error(e, s.layout("Error", "attributes"), "Something went wrong"))?;
-    let Some(a) = attrs.iter().find(|a| a.name.eq_ignore_ascii_case(&name)) else {
-        return Err(not_found(
-            s.layout("Not found", "attributes"),
-            "Custom attribute",
-        ));
-    };
-    let n = d
-        .attribute_value_count(s.tenant(), &a.name)
-        .await
-        .map_err(|e| directory_error(e, s.layout("Error", "attributes"), "Something went wrong"))?;
-    let count_text = match n {
+        .map_err(load_error(&s, "attributes", "Custom attribute"))?;
+    let count_text = match a.users_with_value.unwrap_or(0) {
         0 => "No user holds a value for this attribute.".to_string(),
         1 => "1 user holds a value for this attribute; it will be removed.".to_string(),
         n => format!(
@@ -160,11 +162,11 @@ pub async fn attribute_delete_form(
         StatusCode::OK,
         &AttributeDeletePage {
             layout,
-            name: a.name.clone(),
             count_text,
-            path: format!("{urn}:{}", a.name),
-            urn,
+            path: a.scim_path(),
             action: format!("/admin/attributes/{}/delete", utf8_percent(&a.name)),
+            name: a.name,
+            urn: a.schema_urn,
         },
     ))
 }

@@ -1,16 +1,17 @@
 //! What the portal's pages share: query parameters, paging links, number and time formats,
 //! the text of values, error pages and the notices of a redirect.
 
-use crate::portal::frame::{error_page, Layout};
+use crate::portal::frame::{directory_error, error_page, Layout};
+use crate::portal::session::Signed;
 use crate::query::decode_query;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{json, Value};
+use scimd_directory::store::Source;
+use scimd_directory::DirectoryError;
+use serde_json::Value;
 
 /// Rows per page of the paged lists.
 pub(super) const PAGE_SIZE: u64 = 50;
-
-// ---------------------------------------------------------------- helpers
 
 /// Decoded query parameters.
 pub(super) struct Q(pub(super) Vec<(String, String)>);
@@ -118,17 +119,19 @@ pub(super) fn group_digits(n: u64) -> String {
     out
 }
 
-/// An RFC 3339 UTC timestamp as `2026-11-30 11:22:33`.
-pub(super) fn when(v: &Value) -> String {
-    let s = v.as_str().unwrap_or("");
-    let s = s.replace('T', " ");
+/// An RFC 3339 UTC timestamp (`meta.created` of a SCIM document) as `2026-11-30 11:22:33`.
+pub(super) fn when(rfc3339: &str) -> String {
+    let s = rfc3339.replace('T', " ");
     s.get(..19).map(str::to_string).unwrap_or(s)
 }
 
+/// A time as `2026-11-30 11:22:33` (UTC).
 pub(super) fn fmt_time(t: time::OffsetDateTime) -> String {
-    when(&json!(scimd_directory::render::rfc3339(t)))
+    when(&scimd_directory::render::rfc3339(t))
 }
 
+/// The text of a SCIM value as the pages show it: strings as they are, lists joined with
+/// `, `, complex values by their `display`, `displayName`, `value` or `formatted`.
 pub(super) fn text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
@@ -151,10 +154,28 @@ pub(super) fn text(v: &Value) -> String {
     }
 }
 
-pub(super) fn source_text(s: &str) -> &'static str {
+/// How a source is named on the pages.
+pub(super) fn source_text(s: Source) -> &'static str {
     match s {
-        "scim" => "SCIM (Entra ID)",
-        _ => "local",
+        Source::Scim => "SCIM (Entra ID)",
+        Source::Local => "local",
+    }
+}
+
+/// What a page shows when the `what` (`User`, `Group`, `Custom attribute`) it is about
+/// could not be loaded: "not found" for a 404, else the directory's error ([`directory_error`])
+/// in the frame of navigation entry `nav`.
+pub(super) fn load_error<'a>(
+    s: &'a Signed,
+    nav: &'static str,
+    what: &'a str,
+) -> impl Fn(DirectoryError) -> Response + 'a {
+    move |e| {
+        if e.status() == 404 {
+            not_found(s.layout(&format!("{what} not found"), nav), what)
+        } else {
+            directory_error(e, s.layout("Error", nav), "Something went wrong")
+        }
     }
 }
 

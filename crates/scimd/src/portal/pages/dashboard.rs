@@ -8,9 +8,9 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use scimd_directory::store::LogQuery;
+use scimd_directory::admin::LogFilter;
+use scimd_directory::audit::LogOutcome;
 use scimd_directory::DirectoryError;
-use serde_json::Value;
 
 /// The dashboard.
 #[derive(Template)]
@@ -41,39 +41,26 @@ pub async fn dashboard(State(st): State<AppState>, s: Signed, RawQuery(q): RawQu
     };
     let counts = d.counts(t).await.map_err(fail)?;
     let (log_total, recent) = d
-        .query_log(
-            t,
-            &LogQuery {
-                limit: 10,
-                ..Default::default()
-            },
-        )
+        .query_log(t, &LogFilter::default(), 0, 10)
         .await
         .map_err(fail)?;
-    let (rejected_total, failures) = d
-        .query_log(
-            t,
-            &LogQuery {
-                outcome: Some("rejected".into()),
-                limit: 5,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(fail)?;
-    let n = |v: &Value| group_digits(v.as_u64().unwrap_or(0));
+    let rejected = LogFilter {
+        outcome: Some(LogOutcome::Rejected),
+        ..Default::default()
+    };
+    let (rejected_total, failures) = d.query_log(t, &rejected, 0, 5).await.map_err(fail)?;
     ok(render(
         StatusCode::OK,
         &DashboardPage {
             layout,
             tenant_url: d.base_url().to_string(),
-            users_total: n(&counts["users"]),
-            active: n(&counts["usersByState"]["active"]),
-            inactive: n(&counts["usersByState"]["inactive"]),
-            deprovisioned: n(&counts["usersByState"]["deprovisioned"]),
-            scim: n(&counts["usersBySource"]["scim"]),
-            local: n(&counts["usersBySource"]["local"]),
-            groups: n(&counts["groups"]),
+            users_total: group_digits(counts.users),
+            active: group_digits(counts.active),
+            inactive: group_digits(counts.inactive),
+            deprovisioned: group_digits(counts.deprovisioned),
+            scim: group_digits(counts.scim),
+            local: group_digits(counts.local),
+            groups: group_digits(counts.groups),
             log_total: group_digits(log_total),
             rejected_total: group_digits(rejected_total),
             recent: recent.iter().map(log_row).collect(),

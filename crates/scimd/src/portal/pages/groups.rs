@@ -1,8 +1,9 @@
 //! Groups (`/groups`): the list, a new local group, a group's page with its members, member
-//! changes and deletion.
+//! changes and deletion. What may be done to a group is the directory's decision
+//! ([`AdminGroup::may_delete`], [`AdminGroup::may_edit_members`]); the pages only show it.
 
 use super::common::{
-    group_digits, not_found, noticed, pager, query_string, source_text, text, when, Pager,
+    fmt_time, group_digits, load_error, noticed, pager, query_string, source_text, Pager,
     PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
@@ -11,10 +12,22 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use scimd_directory::store::AdminUserFilter;
+use scimd_directory::admin::{AdminGroup, AdminMember, ReadOnly};
+use scimd_directory::audit::ResourceType;
+use scimd_directory::store::MemberKind;
 use serde_json::json;
 
-// ---------------------------------------------------------------- groups
+/// The badge of a group's source: its CSS class and text (the built-in group is `core`).
+fn badge(g: &AdminGroup) -> (String, String) {
+    if g.builtin {
+        ("core".into(), "built-in".into())
+    } else {
+        (
+            g.source.as_str().to_string(),
+            source_text(g.source).to_string(),
+        )
+    }
+}
 
 /// One row of the groups list.
 #[derive(Debug, Clone)]
@@ -25,6 +38,20 @@ pub struct GroupRow {
     source: String,
     source_text: String,
     members: String,
+}
+
+impl GroupRow {
+    fn of(g: &AdminGroup) -> GroupRow {
+        let (source, source_text) = badge(g);
+        GroupRow {
+            id: g.id.clone(),
+            name: g.display_name.clone(),
+            builtin: g.builtin,
+            source,
+            source_text,
+            members: group_digits(g.member_count),
+        }
+    }
 }
 
 /// Groups.
@@ -65,25 +92,7 @@ async fn groups_page(
         )
         .await
         .map_err(|e| directory_error(e, s.layout("Error", "groups"), "Something went wrong"))?;
-    let rows: Vec<GroupRow> = groups
-        .iter()
-        .map(|g| {
-            let builtin = g["builtin"] == json!(true);
-            let source = text(&g["source"]);
-            GroupRow {
-                id: text(&g["id"]),
-                name: text(&g["displayName"]),
-                builtin,
-                source_text: if builtin {
-                    "built-in".into()
-                } else {
-                    source_text(&source).to_string()
-                },
-                source: if builtin { "core".into() } else { source },
-                members: group_digits(g["memberCount"].as_u64().unwrap_or(0)),
-            }
-        })
-        .collect();
+    let rows: Vec<GroupRow> = groups.iter().map(GroupRow::of).collect();
     let pager = pager(
         "/groups",
         &[("q", &search)],
@@ -131,9 +140,8 @@ pub async fn create_group(State(st): State<AppState>, p: Posted) -> Page {
         .await
     {
         Ok(g) => {
-            let id = text(&g["id"]);
-            tracing::info!(group = %id, admin = %s.session.username, "local group created in the portal");
-            Ok(see_other(&format!("/groups/{id}?ok=group-created")))
+            tracing::info!(group = %g.id, admin = %s.session.username, "local group created in the portal");
+            Ok(see_other(&format!("/groups/{}?ok=group-created", g.id)))
         }
         Err(e) if e.status() < 500 => {
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
@@ -153,7 +161,9 @@ pub struct GroupView {
     id: String,
     name: String,
     builtin: bool,
-    editable: bool,
+    provisioned: bool,
+    may_delete: bool,
+    may_edit_members: bool,
     source: String,
     source_text: String,
     member_count: String,
@@ -161,13 +171,53 @@ pub struct GroupView {
     modified: String,
 }
 
+impl GroupView {
+    fn of(g: &AdminGroup) -> GroupView {
+        let (source, source_text) = badge(g);
+        GroupView {
+            id: g.id.clone(),
+            name: g.display_name.clone(),
+            builtin: g.builtin,
+            provisioned: g.read_only == Some(ReadOnly::Provisioned),
+            may_delete: g.may_delete(),
+            may_edit_members: g.may_edit_members(),
+            source,
+            source_text,
+            member_count: group_digits(g.member_count),
+            created: fmt_time(g.created),
+            modified: fmt_time(g.last_modified),
+        }
+    }
+}
+
 /// One member.
 #[derive(Debug, Clone)]
 pub struct MemberView {
     id: String,
+    href: String,
     display: String,
     kind: String,
     state: String,
+}
+
+impl MemberView {
+    fn of(m: &AdminMember) -> MemberView {
+        let href = match m.kind {
+            MemberKind::User => format!("/users/{}", m.id),
+            MemberKind::Group => format!("/groups/{}", m.id),
+        };
+        MemberView {
+            id: m.id.clone(),
+            href,
+            display: m
+                .display
+                .clone()
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| m.id.clone()),
+            kind: ResourceType::from(m.kind).as_str().to_string(),
+            state: m.state.map_or("", |s| s.as_str()).to_string(),
+        }
+    }
 }
 
 /// A group's page.
@@ -192,69 +242,27 @@ async fn group_page(
     member_value: &str,
 ) -> Page {
     let page = q.page();
-    let g = st
+    let p = st
         .directory
         .admin_get_group(s.tenant(), id, (page - 1) * PAGE_SIZE + 1, PAGE_SIZE)
         .await
-        .map_err(|e| {
-            if e.status() == 404 {
-                not_found(s.layout("Group not found", "groups"), "Group")
-            } else {
-                directory_error(e, s.layout("Error", "groups"), "Something went wrong")
-            }
-        })?;
-    let builtin = g["builtin"] == json!(true);
-    let source = text(&g["source"]);
-    let total = g["memberCount"].as_u64().unwrap_or(0);
-    let members: Vec<MemberView> = g["members"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|m| MemberView {
-                    id: text(&m["id"]),
-                    display: {
-                        let d = text(&m["display"]);
-                        if d.is_empty() {
-                            text(&m["id"])
-                        } else {
-                            d
-                        }
-                    },
-                    kind: text(&m["type"]),
-                    state: text(&m["state"]),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let name = text(&g["displayName"]);
-    let view = GroupView {
-        id: text(&g["id"]),
-        name: name.clone(),
-        builtin,
-        editable: !builtin && source == "local",
-        source_text: if builtin {
-            "built-in".into()
-        } else {
-            source_text(&source).to_string()
-        },
-        source: if builtin { "core".into() } else { source },
-        member_count: group_digits(total),
-        created: when(&g["created"]),
-        modified: when(&g["lastModified"]),
-    };
+        .map_err(load_error(s, "groups", "Group"))?;
+    let members: Vec<MemberView> = p.members.iter().map(MemberView::of).collect();
+    let view = GroupView::of(&p.group);
     let pager = pager(
         &format!("/groups/{}", view.id),
         &[],
         page,
         members.len(),
-        total,
+        p.group.member_count,
         "members",
     );
+    let name = &p.group.display_name;
     let layout = noticed(
-        s.layout(&name, "groups")
+        s.layout(name, "groups")
             .crumb("Users", "")
             .crumb("Groups", "/groups")
-            .crumb(&name, ""),
+            .crumb(name, ""),
         q,
     );
     Ok(render(
@@ -300,15 +308,10 @@ pub async fn group_delete_form(
         .directory
         .admin_get_group(s.tenant(), &id, 1, 0)
         .await
-        .map_err(|e| {
-            if e.status() == 404 {
-                not_found(s.layout("Group not found", "groups"), "Group")
-            } else {
-                directory_error(e, s.layout("Error", "groups"), "Something went wrong")
-            }
-        })?;
-    let name = text(&g["displayName"]);
-    if g["builtin"] == json!(true) || g["source"] != json!("local") {
+        .map_err(load_error(&s, "groups", "Group"))?
+        .group;
+    let name = g.display_name.clone();
+    if !g.may_delete() {
         return Err(error_page(
             StatusCode::CONFLICT,
             s.layout("Cannot delete this group", "groups"),
@@ -326,7 +329,7 @@ pub async fn group_delete_form(
                 .crumb(&name, &format!("/groups/{id}"))
                 .crumb("Delete", ""),
             id,
-            members: group_digits(g["memberCount"].as_u64().unwrap_or(0)),
+            members: group_digits(g.member_count),
             name,
         },
     ))
@@ -339,7 +342,7 @@ pub async fn delete_group(State(st): State<AppState>, Path(id): Path<String>, p:
         .directory
         .admin_get_group(s.tenant(), &id, 1, 0)
         .await
-        .map(|g| text(&g["displayName"]))
+        .map(|p| p.group.display_name)
         .unwrap_or_default();
     match st.directory.admin_delete_group(s.tenant(), &id).await {
         Ok(()) => {
@@ -357,31 +360,20 @@ pub async fn delete_group(State(st): State<AppState>, Path(id): Path<String>, p:
     }
 }
 
-/// `POST /groups/{id}/members`: adds the user named by `member` (its userName, ignoring
-/// case, or its id).
+/// `POST /groups/{id}/members`: adds the user named by `member` (its id, or its userName
+/// ignoring case).
 pub async fn add_member(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
     let s = &p.signed;
     let d = &st.directory;
     let wanted = p.fields.get("member").trim().to_string();
-    let user_id = if wanted.is_empty() {
+    let user = if wanted.is_empty() {
         None
-    } else if let Ok(u) = d.admin_get_user(s.tenant(), &wanted).await {
-        Some(text(&u["id"]))
     } else {
-        let f = AdminUserFilter {
-            search: Some(wanted.clone()),
-            ..Default::default()
-        };
-        let (_, found) = d
-            .admin_list_users(s.tenant(), &f, 1, PAGE_SIZE)
+        d.admin_find_user(s.tenant(), &wanted)
             .await
-            .map_err(|e| directory_error(e, s.layout("Error", "groups"), "Something went wrong"))?;
-        found
-            .iter()
-            .find(|u| text(&u["userName"]).to_lowercase() == wanted.to_lowercase())
-            .map(|u| text(&u["id"]))
+            .map_err(|e| directory_error(e, s.layout("Error", "groups"), "Something went wrong"))?
     };
-    let Some(user_id) = user_id else {
+    let Some(user) = user else {
         return group_page(
             &st,
             s,
@@ -393,7 +385,7 @@ pub async fn add_member(State(st): State<AppState>, Path(id): Path<String>, p: P
         )
         .await;
     };
-    match d.admin_add_members(s.tenant(), &id, &[user_id]).await {
+    match d.admin_add_members(s.tenant(), &id, &[user.id]).await {
         Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-added"))),
         Err(e) if e.status() < 500 && e.status() != 404 => {
             group_page(

@@ -1,8 +1,7 @@
 //! The provisioning log (`/log`): filtered and paged, and its downloads (`/log/export`).
 
-use super::common::{pager, query_string, text, when, with_query, Pager, PAGE_SIZE, Q};
+use super::common::{fmt_time, pager, query_string, with_query, Pager, PAGE_SIZE, Q};
 use crate::admin::export::ExportFormat;
-use crate::admin::LOG_OUTCOMES;
 use crate::portal::frame::{directory_error, ok, render, Layout, Page};
 use crate::portal::session::Signed;
 use crate::query::parse_time;
@@ -10,8 +9,8 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use scimd_directory::store::LogQuery;
-use serde_json::Value;
+use scimd_directory::admin::{LogFilter, ProvisioningEntry};
+use scimd_directory::audit::{LogOutcome, ResourceType};
 
 /// One provisioning-log entry as the pages show it.
 #[derive(Debug, Clone)]
@@ -32,46 +31,35 @@ pub struct LogRow {
     pub(super) warnings: Vec<String>,
 }
 
-pub(super) fn log_row(e: &Value) -> LogRow {
-    let outcome = text(&e["outcome"]);
-    let rtype = text(&e["resourceType"]);
-    let id = text(&e["resourceId"]);
+pub(super) fn log_row(e: &ProvisioningEntry) -> LogRow {
+    let id = e.resource_id.clone().unwrap_or_default();
     // No link for a resource that is gone or was never created (a rejected POST).
-    let gone = id.is_empty()
-        || matches!(outcome.as_str(), "deleted" | "group deleted")
-        || outcome == "rejected" && text(&e["method"]).eq_ignore_ascii_case("POST");
-    let href = if gone {
-        None
-    } else if rtype == "Group" {
-        Some(format!("/groups/{id}"))
-    } else {
-        Some(format!("/users/{id}"))
-    };
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| a.iter().map(text).collect())
-            .unwrap_or_default()
-    };
-    let name = text(&e["resourceName"]);
+    let href = e.resource_may_exist().then(|| match e.resource_type {
+        ResourceType::Group => format!("/groups/{id}"),
+        ResourceType::User => format!("/users/{id}"),
+    });
+    let outcome = e.outcome.as_str();
     LogRow {
-        time: when(&e["time"]),
+        time: fmt_time(e.at),
         outcome_class: outcome.replace(' ', "-"),
-        outcome,
-        resource_type: rtype,
-        name: if name.is_empty() { id.clone() } else { name },
+        outcome: outcome.to_string(),
+        resource_type: e.resource_type.as_str().to_string(),
+        name: e
+            .resource_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| id.clone()),
         id,
         href,
-        method: text(&e["method"]),
-        path: text(&e["path"]),
-        status: text(&e["status"]),
-        token: text(&e["tokenName"]),
-        detail: text(&e["detail"]),
-        changed: strings(&e["changedAttributes"]),
-        warnings: strings(&e["warnings"]),
+        method: e.method.clone(),
+        path: e.path.clone(),
+        status: e.status.to_string(),
+        token: e.token_name.clone(),
+        detail: e.detail.clone().unwrap_or_default(),
+        changed: e.changed.clone(),
+        warnings: e.warnings.clone(),
     }
 }
-
-// ---------------------------------------------------------------- provisioning log
 
 /// The provisioning log.
 #[derive(Template)]
@@ -101,7 +89,7 @@ fn parse_local(s: &str) -> Option<time::OffsetDateTime> {
 }
 
 struct LogFilters {
-    query: LogQuery,
+    filter: LogFilter,
     outcome: String,
     rtype: String,
     since: String,
@@ -112,18 +100,12 @@ struct LogFilters {
 
 fn log_filters(q: &Q) -> LogFilters {
     let mut error = None;
-    let outcome = q.get("outcome").to_lowercase();
-    let outcome = if outcome.is_empty() || LOG_OUTCOMES.contains(&outcome.as_str()) {
-        outcome
-    } else {
-        error = Some(format!("Unknown outcome “{outcome}”."));
-        String::new()
-    };
-    let rtype = match q.get("resourceType").to_lowercase().as_str() {
-        "user" => "User".to_string(),
-        "group" => "Group".to_string(),
-        _ => String::new(),
-    };
+    let outcome_s = q.get("outcome");
+    let outcome = LogOutcome::parse(&outcome_s);
+    if outcome.is_none() && !outcome_s.is_empty() {
+        error = Some(format!("Unknown outcome “{}”.", outcome_s.to_lowercase()));
+    }
+    let rtype = ResourceType::parse(&q.get("resourceType"));
     let since_s = q.get("since");
     let until_s = q.get("until");
     let since = parse_local(&since_s);
@@ -133,17 +115,15 @@ fn log_filters(q: &Q) -> LogFilters {
     }
     let text = q.get("text");
     LogFilters {
-        query: LogQuery {
-            outcome: (!outcome.is_empty()).then(|| outcome.clone()),
-            resource_type: (!rtype.is_empty()).then(|| rtype.clone()),
+        filter: LogFilter {
+            outcome,
+            resource_type: rtype,
             since,
             until,
             text: (!text.is_empty()).then(|| text.clone()),
-            offset: 0,
-            limit: 0,
         },
-        outcome,
-        rtype,
+        outcome: outcome.map_or("", LogOutcome::as_str).to_string(),
+        rtype: rtype.map_or("", ResourceType::as_str).to_string(),
         since: since_s,
         until: until_s,
         text,
@@ -159,12 +139,9 @@ pub async fn log(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuery)
         .crumb("Provisioning log", "");
     let f = log_filters(&q);
     let page = q.page();
-    let mut lq = f.query.clone();
-    lq.offset = (page - 1) * PAGE_SIZE;
-    lq.limit = PAGE_SIZE;
     let (total, entries) = st
         .directory
-        .query_log(s.tenant(), &lq)
+        .query_log(s.tenant(), &f.filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)
         .await
         .map_err(|e| directory_error(e, s.layout("Error", "log"), "Something went wrong"))?;
     let rows: Vec<LogRow> = entries.iter().map(log_row).collect();
@@ -185,9 +162,9 @@ pub async fn log(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuery)
         StatusCode::OK,
         &LogPage {
             layout,
-            outcomes: LOG_OUTCOMES
+            outcomes: LogOutcome::ALL
                 .iter()
-                .map(|o| (o.to_string(), *o == f.outcome))
+                .map(|o| (o.as_str().to_string(), o.as_str() == f.outcome))
                 .collect(),
             f_type: f.rtype.clone(),
             f_since: f.since.clone(),
@@ -214,7 +191,7 @@ pub async fn log_export(State(st): State<AppState>, s: Signed, RawQuery(raw): Ra
     crate::admin::export::download(
         st.directory.clone(),
         s.tenant().to_string(),
-        f.query,
+        f.filter,
         format,
     )
     .await
@@ -224,7 +201,25 @@ pub async fn log_export(State(st): State<AppState>, s: Signed, RawQuery(raw): Ra
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use time::macros::datetime;
+
+    fn entry(outcome: LogOutcome, method: &str, id: Option<&str>) -> ProvisioningEntry {
+        ProvisioningEntry {
+            seq: 1,
+            at: datetime!(2026-11-30 11:22:33.123456 UTC),
+            token_name: "initial".into(),
+            method: method.into(),
+            path: "/scim/v2/Users".into(),
+            resource_type: ResourceType::User,
+            resource_id: id.map(str::to_string),
+            resource_name: Some("a@b".into()),
+            outcome,
+            status: 201,
+            detail: None,
+            changed: vec![],
+            warnings: vec![],
+        }
+    }
 
     #[test]
     fn local_times() {
@@ -236,16 +231,12 @@ mod tests {
 
     #[test]
     fn log_links() {
-        let r = log_row(
-            &json!({"outcome": "created", "resourceType": "User", "resourceId": "u1", "resourceName": "a@b", "time": "2026-11-30T11:22:33.123456Z", "status": 201, "method": "POST"}),
-        );
+        let r = log_row(&entry(LogOutcome::Created, "POST", Some("u1")));
         assert_eq!(r.href.as_deref(), Some("/users/u1"));
         assert_eq!(r.time, "2026-11-30 11:22:33");
-        let r = log_row(&json!({"outcome": "deleted", "resourceType": "User", "resourceId": "u1"}));
+        let r = log_row(&entry(LogOutcome::Deleted, "DELETE", Some("u1")));
         assert_eq!(r.href, None);
-        let r = log_row(
-            &json!({"outcome": "rejected", "resourceType": "User", "status": 400, "method": "POST"}),
-        );
+        let r = log_row(&entry(LogOutcome::Rejected, "POST", None));
         assert_eq!(r.href, None);
     }
 }

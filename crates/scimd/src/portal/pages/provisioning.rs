@@ -9,6 +9,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use scim_proto::patch::BlankPolicy;
 use scim_proto::schema::ENTERPRISE_USER_SCHEMA;
 use scimd_directory::DirectoryError;
 
@@ -73,7 +74,7 @@ async fn provisioning_page(
         directory_error(e, s.layout("Error", "provisioning"), "Something went wrong")
     };
     let settings = d.get_settings(t).await.map_err(fail)?;
-    let (urn, attrs) = d.custom_attribute_defs(t).await.map_err(fail)?;
+    let custom = d.custom_schema(t).await.map_err(fail)?;
     let tokens = tokens
         .iter()
         .map(|r| TokenView {
@@ -84,10 +85,6 @@ async fn provisioning_page(
             revoked: r.revoked.map(fmt_time),
         })
         .collect();
-    let blank = settings.to_json()["blankValuePolicy"]
-        .as_str()
-        .unwrap_or("ignore")
-        .to_string();
     Ok(render(
         status,
         &ProvisioningPage {
@@ -97,11 +94,14 @@ async fn provisioning_page(
             token_error,
             token_name: token_name.to_string(),
             tokens,
-            policy_text: if blank == "clear" {
-                "Clear: an empty string or null in an update removes the stored value".into()
-            } else {
-                "Ignore: an empty string or null in an update keeps the stored value (default)"
-                    .into()
+            policy_text: match settings.blank_value_policy {
+                BlankPolicy::Clear => {
+                    "Clear: an empty string or null in an update removes the stored value".into()
+                }
+                BlankPolicy::Ignore => {
+                    "Ignore: an empty string or null in an update keeps the stored value (default)"
+                        .into()
+                }
             },
             refuse_text: if settings.refuse_inactive_create {
                 "Users that arrive inactive (active: false) are refused (default)".into()
@@ -109,15 +109,8 @@ async fn provisioning_page(
                 "Users that arrive inactive (active: false) are created inactive".into()
             },
             department_path: format!("{ENTERPRISE_USER_SCHEMA}:department"),
-            attrs: attrs
-                .iter()
-                .map(|a| AttrView {
-                    name: a.name.clone(),
-                    ty: a.ty.clone(),
-                    path: format!("{urn}:{}", a.name),
-                })
-                .collect(),
-            urn,
+            attrs: custom.attributes.iter().map(AttrView::of).collect(),
+            urn: custom.urn,
         },
     ))
 }

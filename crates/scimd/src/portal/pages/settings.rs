@@ -9,7 +9,8 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use scimd_directory::custom::CUSTOM_TYPES;
+use scimd_directory::custom::CustomType;
+use scimd_directory::settings::blank_policy_name;
 use scimd_directory::DirectoryError;
 use serde_json::json;
 
@@ -50,18 +51,14 @@ async fn settings_page(
         directory_error(e, s.layout("Error", "provisioning"), "Something went wrong")
     };
     let settings = d.get_settings(s.tenant()).await.map_err(fail)?;
-    let (urn, attrs) = d.custom_attribute_defs(s.tenant()).await.map_err(fail)?;
-    let j = settings.to_json();
+    let custom = d.custom_schema(s.tenant()).await.map_err(fail)?;
     let (urn_shown, policy, refuse) = f.edited.unwrap_or((
-        urn.clone(),
-        j["blankValuePolicy"]
-            .as_str()
-            .unwrap_or("ignore")
-            .to_string(),
+        custom.urn.clone(),
+        blank_policy_name(settings.blank_value_policy).to_string(),
         settings.refuse_inactive_create,
     ));
     let add_type = if f.add_type.is_empty() {
-        "string".to_string()
+        CustomType::String.as_str().to_string()
     } else {
         f.add_type
     };
@@ -73,20 +70,18 @@ async fn settings_page(
             urn: urn_shown,
             policy,
             refuse,
-            attrs: attrs
-                .iter()
-                .map(|a| AttrView {
-                    name: a.name.clone(),
-                    ty: a.ty.clone(),
-                    path: format!("{urn}:{}", a.name),
-                })
-                .collect(),
+            attrs: custom.attributes.iter().map(AttrView::of).collect(),
             add_open: f.add_error.is_some(),
             add_error: f.add_error,
             add_name: f.add_name,
-            types: CUSTOM_TYPES
+            types: CustomType::ALL
                 .iter()
-                .map(|t| (t.to_string(), t.eq_ignore_ascii_case(&add_type)))
+                .map(|t| {
+                    (
+                        t.as_str().to_string(),
+                        t.as_str().eq_ignore_ascii_case(&add_type),
+                    )
+                })
                 .collect(),
         },
     ))

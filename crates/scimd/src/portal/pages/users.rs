@@ -1,8 +1,9 @@
 //! Users (`/users`): the list, a new local user, a user's page (Profile, Attributes and
-//! Groups tabs) and permanent deletion.
+//! Groups tabs) and permanent deletion. Whether a user may be deleted is the directory's
+//! decision ([`scimd_directory::admin::AdminUser::deletable`]); the user's SCIM document is only displayed.
 
 use super::common::{
-    not_found, noticed, pager, query_string, source_text, text, when, Pager, PAGE_SIZE, Q,
+    load_error, noticed, pager, query_string, source_text, text, when, Pager, PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
@@ -14,8 +15,6 @@ use scim_proto::schema::ENTERPRISE_USER_SCHEMA;
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
 use scimd_directory::DirectoryError;
 use serde_json::{json, Value};
-
-// ---------------------------------------------------------------- users
 
 /// One row of the users list.
 #[derive(Debug, Clone)]
@@ -48,7 +47,7 @@ fn primary_email(u: &Value) -> String {
     let emails = u["emails"].as_array().cloned().unwrap_or_default();
     emails
         .iter()
-        .find(|e| e["primary"] == json!(true))
+        .find(|e| e["primary"].as_bool() == Some(true))
         .or_else(|| emails.first())
         .map(|e| text(&e["value"]))
         .unwrap_or_default()
@@ -101,13 +100,13 @@ pub async fn users(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuer
     let rows: Vec<UserRow> = users
         .iter()
         .map(|u| UserRow {
-            id: text(&u["id"]),
-            user_name: text(&u["userName"]),
-            name: person_name(u),
-            email: primary_email(u),
-            state: text(&u["state"]),
-            source: text(&u["source"]),
-            source_text: source_text(u["source"].as_str().unwrap_or("")).to_string(),
+            id: u.id.clone(),
+            user_name: u.user_name.clone(),
+            name: person_name(&u.resource),
+            email: primary_email(&u.resource),
+            state: u.state.as_str().to_string(),
+            source: u.source.as_str().to_string(),
+            source_text: source_text(u.source).to_string(),
         })
         .collect();
     let pager = pager(
@@ -185,9 +184,8 @@ pub async fn create_user(State(st): State<AppState>, p: Posted) -> Page {
     }
     match st.directory.admin_create_user(s.tenant(), &body).await {
         Ok(u) => {
-            let id = text(&u["id"]);
-            tracing::info!(user = %id, admin = %s.session.username, "local user created in the portal");
-            Ok(see_other(&format!("/users/{id}?ok=user-created")))
+            tracing::info!(user = %u.id, admin = %s.session.username, "local user created in the portal");
+            Ok(see_other(&format!("/users/{}?ok=user-created", u.id)))
         }
         Err(e) if e.status() < 500 => Ok(render(
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
@@ -209,12 +207,36 @@ pub async fn create_user(State(st): State<AppState>, p: Posted) -> Page {
     }
 }
 
+/// A tab of a user's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserTab {
+    /// Core attributes (`/users/{id}`).
+    Profile,
+    /// Enterprise and custom attributes (`/users/{id}/attributes`).
+    Attributes,
+    /// Group memberships (`/users/{id}/groups`).
+    Groups,
+}
+
+impl UserTab {
+    /// The tab's title.
+    fn title(self) -> &'static str {
+        match self {
+            UserTab::Profile => "Profile",
+            UserTab::Attributes => "Attributes",
+            UserTab::Groups => "Groups",
+        }
+    }
+}
+
 /// A user as its page shows it.
 #[derive(Debug, Clone)]
 pub struct UserView {
     heading: String,
     id: String,
     state: String,
+    deprovisioned: bool,
+    deletable: bool,
     source: String,
     source_text: String,
     is_scim: bool,
@@ -226,39 +248,11 @@ pub struct UserView {
     groups: Vec<(String, String)>,
 }
 
-/// A user's page (tabs Profile, Attributes, Groups).
-#[derive(Template)]
-#[template(path = "portal/user.html")]
-pub struct UserPage {
-    layout: Layout,
-    tab: &'static str,
-    u: UserView,
-    all_users_id: String,
-}
-
-async fn user_page(st: &AppState, s: &Signed, id: &str, tab: &'static str, q: Q) -> Page {
-    let d = &st.directory;
-    let fail = |e: DirectoryError| {
-        if e.status() == 404 {
-            not_found(s.layout("User not found", "users"), "User")
-        } else {
-            directory_error(e, s.layout("Error", "users"), "Something went wrong")
-        }
-    };
-    let u = d.admin_get_user(s.tenant(), id).await.map_err(fail)?;
-    let (urn, custom) = d.custom_attribute_defs(s.tenant()).await.map_err(fail)?;
-    let (_, builtin) = d
-        .admin_list_groups(s.tenant(), None, 1, 1)
-        .await
-        .map_err(fail)?;
-    let all_users_id = builtin
-        .first()
-        .filter(|g| g["builtin"] == json!(true))
-        .map(|g| text(&g["id"]))
-        .unwrap_or_default();
-    let user_name = text(&u["userName"]);
+/// The profile fields of a SCIM user document, labelled: userName, names, emails, then the
+/// other core attributes that have a value, then `active`.
+fn profile(u: &Value) -> Vec<(String, String)> {
     let mut profile = vec![
-        ("userName".to_string(), user_name.clone()),
+        ("userName".to_string(), text(&u["userName"])),
         ("Given name".to_string(), text(&u["name"]["givenName"])),
         ("Family name".to_string(), text(&u["name"]["familyName"])),
         ("Display name".to_string(), text(&u["displayName"])),
@@ -281,61 +275,78 @@ async fn user_page(st: &AppState, s: &Signed, id: &str, tab: &'static str, q: Q)
         }
     }
     profile.push(("Active".to_string(), text(&u["active"])));
-    let ent = &u[ENTERPRISE_USER_SCHEMA];
+    profile
+}
+
+/// A user's page (tabs Profile, Attributes, Groups).
+#[derive(Template)]
+#[template(path = "portal/user.html")]
+pub struct UserPage {
+    layout: Layout,
+    tab: UserTab,
+    u: UserView,
+    all_users_id: Option<String>,
+}
+
+async fn user_page(st: &AppState, s: &Signed, id: &str, tab: UserTab, q: Q) -> Page {
+    let d = &st.directory;
+    let fail = load_error(s, "users", "User");
+    let u = d.admin_get_user(s.tenant(), id).await.map_err(&fail)?;
+    let custom = d.custom_schema(s.tenant()).await.map_err(&fail)?;
+    let all_users_id = match d.all_users_group(s.tenant()).await {
+        Ok(g) => Some(g.id),
+        Err(DirectoryError::NotFound(_)) => None,
+        Err(e) => return Err(fail(e)),
+    };
+    let doc = &u.resource;
+    let ent = &doc[ENTERPRISE_USER_SCHEMA];
     let enterprise = [
-        ("department", "department"),
-        ("employeeNumber", "employeeNumber"),
-        ("costCenter", "costCenter"),
-        ("organization", "organization"),
-        ("division", "division"),
-        ("manager", "manager"),
+        "department",
+        "employeeNumber",
+        "costCenter",
+        "organization",
+        "division",
+        "manager",
     ]
     .iter()
-    .map(|(label, key)| (label.to_string(), text(&ent[*key])))
+    .map(|key| (key.to_string(), text(&ent[*key])))
     .collect();
-    let cvals = &u[urn.as_str()];
+    let values = &doc[custom.urn.as_str()];
     let custom = custom
+        .attributes
         .iter()
-        .map(|a| (a.name.clone(), text(&cvals[a.name.as_str()])))
+        .map(|a| (a.name.clone(), text(&values[a.name.as_str()])))
         .collect();
-    let groups = u["groups"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|g| (text(&g["id"]), text(&g["displayName"])))
-                .collect()
-        })
-        .unwrap_or_default();
-    let source = text(&u["source"]);
-    let name = person_name(&u);
+    let name = person_name(doc);
     let view = UserView {
         heading: if name.is_empty() {
-            user_name.clone()
+            u.user_name.clone()
         } else {
-            format!("{name} ({user_name})")
+            format!("{name} ({})", u.user_name)
         },
-        id: text(&u["id"]),
-        state: text(&u["state"]),
-        is_scim: source == "scim",
-        source_text: source_text(&source).to_string(),
-        source,
-        profile,
-        created: when(&u["meta"]["created"]),
-        modified: when(&u["meta"]["lastModified"]),
+        id: u.id.clone(),
+        state: u.state.as_str().to_string(),
+        deprovisioned: u.state == UserState::Deprovisioned,
+        deletable: u.deletable(),
+        source: u.source.as_str().to_string(),
+        source_text: source_text(u.source).to_string(),
+        is_scim: u.source == Source::Scim,
+        profile: profile(doc),
+        created: when(doc["meta"]["created"].as_str().unwrap_or("")),
+        modified: when(doc["meta"]["lastModified"].as_str().unwrap_or("")),
         enterprise,
         custom,
-        groups,
-    };
-    let tab_title = match tab {
-        "attributes" => "Attributes",
-        "groups" => "Groups",
-        _ => "Profile",
+        groups: u
+            .groups
+            .iter()
+            .map(|g| (g.id.clone(), g.display_name.clone()))
+            .collect(),
     };
     let layout = noticed(
-        s.layout(&format!("{user_name} · {tab_title}"), "users")
+        s.layout(&format!("{} · {}", u.user_name, tab.title()), "users")
             .crumb("Users", "")
             .crumb("Users", "/users")
-            .crumb(&user_name, ""),
+            .crumb(&u.user_name, ""),
         &q,
     );
     ok(render(
@@ -356,7 +367,7 @@ pub async fn user_profile(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Page {
-    user_page(&st, &s, &id, "profile", Q::new(q)).await
+    user_page(&st, &s, &id, UserTab::Profile, Q::new(q)).await
 }
 
 /// `GET /users/{id}/attributes` (Attributes tab: enterprise and custom values).
@@ -366,7 +377,7 @@ pub async fn user_attributes(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Page {
-    user_page(&st, &s, &id, "attributes", Q::new(q)).await
+    user_page(&st, &s, &id, UserTab::Attributes, Q::new(q)).await
 }
 
 /// `GET /users/{id}/groups` (Groups tab).
@@ -376,7 +387,7 @@ pub async fn user_groups(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Page {
-    user_page(&st, &s, &id, "groups", Q::new(q)).await
+    user_page(&st, &s, &id, UserTab::Groups, Q::new(q)).await
 }
 
 /// The confirmation page of a permanent delete.
@@ -399,16 +410,9 @@ pub async fn user_delete_form(
         .directory
         .admin_get_user(s.tenant(), &id)
         .await
-        .map_err(|e| {
-            if e.status() == 404 {
-                not_found(s.layout("User not found", "users"), "User")
-            } else {
-                directory_error(e, s.layout("Error", "users"), "Something went wrong")
-            }
-        })?;
-    let user_name = text(&u["userName"]);
-    let state = text(&u["state"]);
-    if state == "active" {
+        .map_err(load_error(&s, "users", "User"))?;
+    let user_name = u.user_name.clone();
+    if !u.deletable() {
         return Err(error_page(
             StatusCode::CONFLICT,
             s.layout("Cannot delete an active user", "users"),
@@ -427,7 +431,7 @@ pub async fn user_delete_form(
                 .crumb("Delete permanently", ""),
             id,
             user_name,
-            state,
+            state: u.state.as_str().to_string(),
         },
     ))
 }
@@ -440,7 +444,7 @@ pub async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, p: 
     let user_name = d
         .admin_get_user(s.tenant(), &id)
         .await
-        .map(|u| text(&u["userName"]))
+        .map(|u| u.user_name)
         .unwrap_or_default();
     let caller = s.caller("POST", &p.path);
     match d.admin_delete_user_logged(s.tenant(), &id, &caller).await {

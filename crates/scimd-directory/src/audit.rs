@@ -1,8 +1,8 @@
 //! The provisioning log: one entry per SCIM write, recorded in the write's own transaction
 //! when it succeeds, and in a transaction of its own when it is rejected.
 
-use crate::directory::{Caller, Directory};
-use crate::store::{LogEntry, MemberKind, StoreResult, Tx};
+use crate::directory::{Caller, Directory, WriteStatus};
+use crate::store::{GroupRecord, LogEntry, MemberKind, StoreResult, Tx, UserRecord};
 use scim_proto::{ScimError, ScimResult};
 use time::OffsetDateTime;
 
@@ -130,8 +130,8 @@ pub(crate) struct Audit {
     pub resource_type: ResourceType,
     /// What came of the write.
     pub outcome: LogOutcome,
-    /// HTTP status the client gets.
-    pub status: u16,
+    /// The status the client gets.
+    pub status: WriteStatus,
     /// Resource id.
     pub id: Option<String>,
     /// userName / displayName.
@@ -143,12 +143,10 @@ pub(crate) struct Audit {
 }
 
 impl Audit {
-    /// A write of `resource_type` `id` (named `name`) that came to `outcome`, answered
-    /// `status`, with no attribute changed and no warning.
-    pub(crate) fn new(
+    fn new(
         resource_type: ResourceType,
         outcome: LogOutcome,
-        status: u16,
+        status: WriteStatus,
         id: &str,
         name: &str,
     ) -> Audit {
@@ -160,6 +158,25 @@ impl Audit {
             name: Some(name.to_string()),
             changed: vec![],
             warnings: vec![],
+        }
+    }
+
+    /// A write of user `u` that came to `outcome`, answered `status`.
+    pub(crate) fn user(u: &UserRecord, outcome: LogOutcome, status: WriteStatus) -> Audit {
+        Audit::new(ResourceType::User, outcome, status, &u.id, &u.user_name)
+    }
+
+    /// A write of group `g` that came to `outcome`, answered `status`.
+    pub(crate) fn group(g: &GroupRecord, outcome: LogOutcome, status: WriteStatus) -> Audit {
+        Audit::new(ResourceType::Group, outcome, status, &g.id, &g.display_name)
+    }
+
+    /// The same, with the attributes it changed and the warnings it gave.
+    pub(crate) fn with(self, changed: Vec<String>, warnings: Vec<String>) -> Audit {
+        Audit {
+            changed,
+            warnings,
+            ..self
         }
     }
 }
@@ -188,7 +205,7 @@ impl Directory {
     pub(crate) async fn audit(&self, tx: &mut dyn Tx, c: &Caller, a: Audit) -> StoreResult<()> {
         let mut e = Self::entry(c, a.resource_type);
         e.outcome = a.outcome.as_str().to_string();
-        e.status = a.status;
+        e.status = a.status.code();
         e.resource_id = a.id;
         e.resource_name = a.name;
         e.changed = a.changed;

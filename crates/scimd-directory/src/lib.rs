@@ -20,6 +20,7 @@ pub mod settings;
 pub mod store;
 pub mod tokens;
 mod users;
+mod write;
 
 pub use directory::{Bootstrap, Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
 pub use error::{DirectoryError, DirectoryResult};

@@ -9,6 +9,7 @@ use crate::settings::TenantSettings;
 use crate::store::{
     EmailKey, ListQuery, Source, StoreResult, Tx, UserRecord, UserState, Visibility,
 };
+use crate::write::{check_if_match, required_text, text};
 use scim_proto::filter::fold;
 use scim_proto::list::ListParams;
 use scim_proto::normalize::{
@@ -21,43 +22,13 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Checks an `If-Match` header against the stored version (RFC 7644 §3.14): 412 when stale.
-pub(crate) fn check_if_match(if_match: Option<&str>, version: i64) -> ScimResult<()> {
-    match if_match {
-        Some(h) if !render::if_match_ok(h, version) => {
-            Err(ScimError::precondition_failed(format!(
-            "the resource has changed: its current version is {}, the request's If-Match was {h}",
-            render::etag(version)
-        )))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The userName of a document: 400 invalidValue when missing or blank.
-fn user_name_of(doc: &Value) -> ScimResult<String> {
-    doc.get("userName")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| ScimError::invalid_value("userName is required and must not be blank"))
-}
-
 /// Canonicalises a record's document and fills the lookup columns it implies: userName,
 /// externalId, displayName, emails and the case-folded copy.
 pub(crate) fn refresh(rec: &mut UserRecord, schema: &ResourceSchema) -> ScimResult<()> {
     rec.doc = canonical_document(&rec.doc, schema);
-    rec.user_name = user_name_of(&rec.doc)?;
-    rec.external_id = rec
-        .doc
-        .get("externalId")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    rec.display_name = rec
-        .doc
-        .get("displayName")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    rec.user_name = required_text(&rec.doc, "userName")?;
+    rec.external_id = text(&rec.doc, "externalId");
+    rec.display_name = text(&rec.doc, "displayName");
     rec.emails = rec
         .doc
         .get("emails")
@@ -87,9 +58,34 @@ pub(crate) fn default_active(doc: &mut Value) {
     }
 }
 
-/// The `active` a document asks for (absent means active).
-pub(crate) fn wants_active(doc: &Value) -> bool {
-    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+/// The state a document asks for: active unless `active` is false.
+pub(crate) fn state_of(doc: &Value) -> UserState {
+    if doc.get("active").and_then(Value::as_bool).unwrap_or(true) {
+        UserState::Active
+    } else {
+        UserState::Inactive
+    }
+}
+
+/// A new user record of `tenant` (a fresh id, version 1, created now) holding `doc`, its
+/// lookup columns still to be filled by [`refresh`].
+pub(crate) fn new_user(tenant: &str, state: UserState, source: Source, doc: Value) -> UserRecord {
+    let now = render::now();
+    UserRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.to_string(),
+        user_name: String::new(),
+        external_id: None,
+        display_name: None,
+        state,
+        source,
+        version: 1,
+        created: now,
+        last_modified: now,
+        doc,
+        doc_folded: Value::Null,
+        emails: vec![],
+    }
 }
 
 /// What a user write did, for the provisioning log.
@@ -268,15 +264,20 @@ impl Directory {
         Ok(v.pop().expect("one user rendered"))
     }
 
-    /// The user with `id`, as SCIM sees it (deprovisioned users are 404).
+    /// The user with `id`, as SCIM sees it (deprovisioned users are 404), at the version
+    /// `if_match` names if any (412 otherwise).
     async fn load_visible_user(
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
         id: &str,
+        if_match: Option<&str>,
     ) -> ScimResult<UserRecord> {
         match tx.get_user(tenant, id).await? {
-            Some(u) if u.state != UserState::Deprovisioned => Ok(u),
+            Some(u) if u.state != UserState::Deprovisioned => {
+                check_if_match(if_match, u.version)?;
+                Ok(u)
+            }
             _ => Err(not_found("User", id).into()),
         }
     }
@@ -315,7 +316,7 @@ impl Directory {
         let mut tx = self.store().read().await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         let u = self
-            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
+            .load_visible_user(tx.as_mut(), &c.tenant_id, id, None)
             .await?;
         Ok(self.render_one_user(tx.as_mut(), &schema, &u).await?)
     }
@@ -346,90 +347,74 @@ impl Directory {
         Ok((total, page))
     }
 
+    /// Ends a successful user write: records `audit` in the provisioning log, renders the
+    /// user and commits, in `tx`.
+    async fn user_written(
+        &self,
+        mut tx: Box<dyn Tx>,
+        c: &Caller,
+        audit: Audit,
+        schema: &Arc<ResourceSchema>,
+        rec: &UserRecord,
+    ) -> ScimResult<Written> {
+        let status = audit.status;
+        self.audit(tx.as_mut(), c, audit).await?;
+        let resource = self.render_one_user(tx.as_mut(), schema, rec).await?;
+        tx.commit().await?;
+        Ok(Written { status, resource })
+    }
+
     /// POST /Users (rules 1–3, 7, 11): a userName held by a deprovisioned user revives that
     /// user; by a local user adopts it; by any other user is 409 uniqueness.
     pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
-        let r = self.create_user_tx(c, body).await;
-        self.logged(c, ResourceType::User, None, Some(body), r)
+        let write = async {
+            let now = render::now();
+            let mut tx = self.store().write().await?;
+            let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+            let mut n = normalize_resource(&schema, body)?;
+            default_active(&mut n.doc);
+            let user_name = required_text(&n.doc, "userName")?;
+            policy::check_user(&n.doc, &settings, Write::Create)?;
+            let state = state_of(&n.doc);
+            let existing = tx.user_by_user_name(&c.tenant_id, &user_name).await?;
+            let (before, rec) = match existing {
+                Some(old)
+                    if old.state == UserState::Deprovisioned || old.source == Source::Local =>
+                {
+                    let mut rec = old.clone();
+                    self.check_manager(tx.as_mut(), &c.tenant_id, &rec.id, &n.doc)
+                        .await?;
+                    rec.doc = n.doc;
+                    rec.state = state;
+                    rec.source = Source::Scim;
+                    rec.version += 1;
+                    rec.last_modified = now;
+                    refresh(&mut rec, &schema)?;
+                    tx.update_user(&rec).await?;
+                    (Some(old), rec)
+                }
+                Some(_) => {
+                    return Err(ScimError::uniqueness(format!(
+                        "userName '{user_name}' is already in use in this tenant"
+                    )))
+                }
+                None => {
+                    let mut rec = new_user(&c.tenant_id, state, Source::Scim, n.doc);
+                    self.check_manager(tx.as_mut(), &c.tenant_id, &rec.id, &rec.doc)
+                        .await?;
+                    refresh(&mut rec, &schema)?;
+                    tx.insert_user(&rec).await?;
+                    (None, rec)
+                }
+            };
+            let before_doc = before.as_ref().map(|b| &b.doc).unwrap_or(&Value::Null);
+            let changed = changed_attrs(before_doc, &rec.doc, &schema);
+            let outcome = user_outcome(before.as_ref(), &rec);
+            let audit = Audit::user(&rec, outcome, WriteStatus::Created).with(changed, n.warnings);
+            self.user_written(tx, c, audit, &schema, &rec).await
+        };
+        self.logged(c, ResourceType::User, None, Some(body), write.await)
             .await
-    }
-
-    async fn create_user_tx(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
-        let status = WriteStatus::Created;
-        let now = render::now();
-        let mut tx = self.store().write().await?;
-        let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-        let mut n = normalize_resource(&schema, body)?;
-        default_active(&mut n.doc);
-        let user_name = user_name_of(&n.doc)?;
-        policy::check_user(&n.doc, &settings, Write::Create)?;
-        let state = if wants_active(&n.doc) {
-            UserState::Active
-        } else {
-            UserState::Inactive
-        };
-        let existing = tx.user_by_user_name(&c.tenant_id, &user_name).await?;
-        let (before, rec) = match existing {
-            Some(old) if old.state == UserState::Deprovisioned || old.source == Source::Local => {
-                let mut rec = old.clone();
-                self.check_manager(tx.as_mut(), &c.tenant_id, &rec.id, &n.doc)
-                    .await?;
-                rec.doc = n.doc;
-                rec.state = state;
-                rec.source = Source::Scim;
-                rec.version += 1;
-                rec.last_modified = now;
-                refresh(&mut rec, &schema)?;
-                tx.update_user(&rec).await?;
-                (Some(old), rec)
-            }
-            Some(_) => {
-                return Err(ScimError::uniqueness(format!(
-                    "userName '{user_name}' is already in use in this tenant"
-                )))
-            }
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                self.check_manager(tx.as_mut(), &c.tenant_id, &id, &n.doc)
-                    .await?;
-                let mut rec = UserRecord {
-                    id,
-                    tenant_id: c.tenant_id.clone(),
-                    user_name: String::new(),
-                    external_id: None,
-                    display_name: None,
-                    state,
-                    source: Source::Scim,
-                    version: 1,
-                    created: now,
-                    last_modified: now,
-                    doc: n.doc,
-                    doc_folded: Value::Null,
-                    emails: vec![],
-                };
-                refresh(&mut rec, &schema)?;
-                tx.insert_user(&rec).await?;
-                (None, rec)
-            }
-        };
-        let changed = changed_attrs(
-            before.as_ref().map(|b| &b.doc).unwrap_or(&Value::Null),
-            &rec.doc,
-            &schema,
-        );
-        let audit = Audit {
-            resource_type: ResourceType::User,
-            outcome: user_outcome(before.as_ref(), &rec),
-            status: status.code(),
-            id: Some(rec.id.clone()),
-            name: Some(rec.user_name.clone()),
-            changed,
-            warnings: n.warnings,
-        };
-        self.audit(tx.as_mut(), c, audit).await?;
-        let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-        tx.commit().await?;
-        Ok(Written { status, resource })
     }
 
     /// PUT /Users/{id} (RFC 7644 §3.5.1; rules 1, 2, 4): replaces the client-writable
@@ -442,60 +427,37 @@ impl Directory {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<Written> {
-        let r = self.replace_user_tx(c, id, body, if_match).await;
-        self.logged(c, ResourceType::User, Some(id), Some(body), r)
-            .await
-    }
-
-    async fn replace_user_tx(
-        &self,
-        c: &Caller,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> ScimResult<Written> {
-        let status = WriteStatus::Ok;
-        let mut tx = self.store().write().await?;
-        let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-        let mut n = normalize_resource(&schema, body)?;
-        let mut rec = self
-            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
-            .await?;
-        check_if_match(if_match, rec.version)?;
-        if settings.blank_value_policy == BlankPolicy::Ignore {
-            // An empty manager always removes it (rule 4): it is how Entra ID unsets one.
-            let manager = format!("{ENTERPRISE_USER_SCHEMA}:manager");
-            for path in n.blanks.iter().filter(|p| !p.starts_with(&manager)) {
-                if let Some(old) = get_path(&rec.doc, path) {
-                    set_path(&mut n.doc, path, old.clone());
+        let write = async {
+            let mut tx = self.store().write().await?;
+            let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+            let mut n = normalize_resource(&schema, body)?;
+            let mut rec = self
+                .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
+                .await?;
+            if settings.blank_value_policy == BlankPolicy::Ignore {
+                // An empty manager always removes it (rule 4): it is how Entra ID unsets one.
+                let manager = format!("{ENTERPRISE_USER_SCHEMA}:manager");
+                for path in n.blanks.iter().filter(|p| !p.starts_with(&manager)) {
+                    if let Some(old) = get_path(&rec.doc, path) {
+                        set_path(&mut n.doc, path, old.clone());
+                    }
                 }
             }
-        }
-        default_active(&mut n.doc);
-        policy::check_user(&n.doc, &settings, Write::Replace)?;
-        self.check_manager(tx.as_mut(), &c.tenant_id, id, &n.doc)
-            .await?;
-        let before = rec.clone();
-        rec.doc = n.doc;
-        rec.state = if wants_active(&rec.doc) {
-            UserState::Active
-        } else {
-            UserState::Inactive
+            default_active(&mut n.doc);
+            policy::check_user(&n.doc, &settings, Write::Replace)?;
+            self.check_manager(tx.as_mut(), &c.tenant_id, id, &n.doc)
+                .await?;
+            let before = rec.clone();
+            rec.state = state_of(&n.doc);
+            rec.doc = n.doc;
+            self.save_user(tx.as_mut(), &schema, &mut rec).await?;
+            let changed = changed_attrs(&before.doc, &rec.doc, &schema);
+            let outcome = user_outcome(Some(&before), &rec);
+            let audit = Audit::user(&rec, outcome, WriteStatus::Ok).with(changed, n.warnings);
+            self.user_written(tx, c, audit, &schema, &rec).await
         };
-        self.save_user(tx.as_mut(), &schema, &mut rec).await?;
-        let audit = Audit {
-            resource_type: ResourceType::User,
-            outcome: user_outcome(Some(&before), &rec),
-            status: status.code(),
-            id: Some(rec.id.clone()),
-            name: Some(rec.user_name.clone()),
-            changed: changed_attrs(&before.doc, &rec.doc, &schema),
-            warnings: n.warnings,
-        };
-        self.audit(tx.as_mut(), c, audit).await?;
-        let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-        tx.commit().await?;
-        Ok(Written { status, resource })
+        self.logged(c, ResourceType::User, Some(id), Some(body), write.await)
+            .await
     }
 
     async fn save_user(
@@ -520,76 +482,44 @@ impl Directory {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<Written> {
-        let r = self.patch_user_tx(c, id, body, if_match).await;
-        self.logged(c, ResourceType::User, Some(id), None, r).await
-    }
-
-    async fn patch_user_tx(
-        &self,
-        c: &Caller,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> ScimResult<Written> {
-        let status = WriteStatus::Ok;
-        let req = PatchRequest::parse(body)?;
-        let mut tx = self.store().write().await?;
-        let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-        let mut rec = self
-            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
-            .await?;
-        check_if_match(if_match, rec.version)?;
-        let mut doc = rec.doc.clone();
-        // `active` lives in the state; put it in the document so PATCH sees the current value.
-        if let Some(o) = doc.as_object_mut() {
-            if o.contains_key("active") || rec.state != UserState::Active {
-                o.insert("active".into(), Value::Bool(rec.state == UserState::Active));
+        let write = async {
+            let req = PatchRequest::parse(body)?;
+            let mut tx = self.store().write().await?;
+            let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+            let mut rec = self
+                .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
+                .await?;
+            let mut doc = rec.doc.clone();
+            // `active` lives in the state; put it in the document so PATCH sees the current
+            // value.
+            if let Some(o) = doc.as_object_mut() {
+                if o.contains_key("active") || rec.state != UserState::Active {
+                    o.insert("active".into(), Value::Bool(rec.state == UserState::Active));
+                }
             }
-        }
-        let opts = PatchOptions {
-            blank_policy: settings.blank_value_policy,
-        };
-        let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
-        if outcome.changed.is_empty() && rec.source == Source::Scim {
-            // Nothing changed: no new version, but the write is still recorded.
-            let audit = Audit {
-                resource_type: ResourceType::User,
-                outcome: LogOutcome::Updated,
-                status: status.code(),
-                id: Some(rec.id.clone()),
-                name: Some(rec.user_name.clone()),
-                changed: vec![],
-                warnings: outcome.warnings,
+            let opts = PatchOptions {
+                blank_policy: settings.blank_value_policy,
             };
-            self.audit(tx.as_mut(), c, audit).await?;
-            let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-            tx.commit().await?;
-            return Ok(Written { status, resource });
-        }
-        policy::check_user(&doc, &settings, Write::Patch)?;
-        self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
-            .await?;
-        let before = rec.clone();
-        rec.state = if wants_active(&doc) {
-            UserState::Active
-        } else {
-            UserState::Inactive
+            let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
+            if outcome.changed.is_empty() && rec.source == Source::Scim {
+                // Nothing changed: no new version, but the write is still recorded.
+                let audit = Audit::user(&rec, LogOutcome::Updated, WriteStatus::Ok)
+                    .with(vec![], outcome.warnings);
+                return self.user_written(tx, c, audit, &schema, &rec).await;
+            }
+            policy::check_user(&doc, &settings, Write::Patch)?;
+            self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
+                .await?;
+            let before = rec.clone();
+            rec.state = state_of(&doc);
+            rec.doc = doc;
+            self.save_user(tx.as_mut(), &schema, &mut rec).await?;
+            let audit = Audit::user(&rec, user_outcome(Some(&before), &rec), WriteStatus::Ok)
+                .with(outcome.changed, outcome.warnings);
+            self.user_written(tx, c, audit, &schema, &rec).await
         };
-        rec.doc = doc;
-        self.save_user(tx.as_mut(), &schema, &mut rec).await?;
-        let audit = Audit {
-            resource_type: ResourceType::User,
-            outcome: user_outcome(Some(&before), &rec),
-            status: status.code(),
-            id: Some(rec.id.clone()),
-            name: Some(rec.user_name.clone()),
-            changed: outcome.changed,
-            warnings: outcome.warnings,
-        };
-        self.audit(tx.as_mut(), c, audit).await?;
-        let resource = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-        tx.commit().await?;
-        Ok(Written { status, resource })
+        self.logged(c, ResourceType::User, Some(id), None, write.await)
+            .await
     }
 
     /// DELETE /Users/{id} (rules 6, 10): a soft delete. The user becomes `deprovisioned`,
@@ -600,40 +530,24 @@ impl Directory {
         id: &str,
         if_match: Option<&str>,
     ) -> ScimResult<WriteStatus> {
-        let r = self.delete_user_tx(c, id, if_match).await;
-        self.logged(c, ResourceType::User, Some(id), None, r).await
-    }
-
-    async fn delete_user_tx(
-        &self,
-        c: &Caller,
-        id: &str,
-        if_match: Option<&str>,
-    ) -> ScimResult<WriteStatus> {
-        let status = WriteStatus::NoContent;
-        let mut tx = self.store().write().await?;
-        let mut rec = self
-            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
-            .await?;
-        check_if_match(if_match, rec.version)?;
-        rec.state = UserState::Deprovisioned;
-        rec.version += 1;
-        rec.last_modified = render::now();
-        if let Some(o) = rec.doc.as_object_mut() {
-            o.insert("active".into(), Value::Bool(false));
-        }
-        tx.update_user(&rec).await?;
-        let audit = Audit {
-            resource_type: ResourceType::User,
-            outcome: LogOutcome::Deprovisioned,
-            status: status.code(),
-            id: Some(rec.id.clone()),
-            name: Some(rec.user_name.clone()),
-            changed: vec![],
-            warnings: vec![],
+        let write = async {
+            let mut tx = self.store().write().await?;
+            let mut rec = self
+                .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
+                .await?;
+            rec.state = UserState::Deprovisioned;
+            rec.version += 1;
+            rec.last_modified = render::now();
+            if let Some(o) = rec.doc.as_object_mut() {
+                o.insert("active".into(), Value::Bool(false));
+            }
+            tx.update_user(&rec).await?;
+            let audit = Audit::user(&rec, LogOutcome::Deprovisioned, WriteStatus::NoContent);
+            self.audit(tx.as_mut(), c, audit).await?;
+            tx.commit().await?;
+            Ok(WriteStatus::NoContent)
         };
-        self.audit(tx.as_mut(), c, audit).await?;
-        tx.commit().await?;
-        Ok(status)
+        self.logged(c, ResourceType::User, Some(id), None, write.await)
+            .await
     }
 }

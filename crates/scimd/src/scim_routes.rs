@@ -29,9 +29,10 @@ use crate::body::JsonBody;
 use crate::errors::{scim_json, ApiError};
 use crate::query::{decode_query, has_param, if_none_match_matches, projection, Projection};
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
 use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
@@ -57,7 +58,7 @@ type ApiResult = Result<Response, ApiError>;
 pub fn resource_routes() -> Router<AppState> {
     Router::new()
         .route("/scim/v2/Users", get(list_users).post(create_user))
-        .route("/scim/v2/Users/.search", post(search_users))
+        .route("/scim/v2/Users/.search", post(list_users))
         .route(
             "/scim/v2/Users/{id}",
             get(get_user)
@@ -66,7 +67,7 @@ pub fn resource_routes() -> Router<AppState> {
                 .delete(delete_user),
         )
         .route("/scim/v2/Groups", get(list_groups).post(create_group))
-        .route("/scim/v2/Groups/.search", post(search_groups))
+        .route("/scim/v2/Groups/.search", post(list_groups))
         .route(
             "/scim/v2/Groups/{id}",
             get(get_group)
@@ -94,18 +95,57 @@ pub fn discovery_routes() -> Router<AppState> {
 
 // ---------------------------------------------------------------- helpers
 
-/// The `If-Match` header. A header that is not visible ASCII cannot match any entity tag:
-/// 412.
-fn if_match(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    match headers.get(IF_MATCH) {
-        None => Ok(None),
-        Some(v) => match v.to_str() {
-            Ok(s) => Ok(Some(s.trim().to_string())),
-            Err(_) => Err(ScimError::precondition_failed(
-                "the If-Match header matches no version of this resource",
-            )
-            .into()),
-        },
+/// What a request on one resource carries besides its id and body: the caller, the query
+/// string, and the conditional headers (RFC 7644 §3.14).
+struct On {
+    c: Caller,
+    query: Option<String>,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for On {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<On, ApiError> {
+        let c =
+            parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+                ScimError::internal("the request reached a handler unauthenticated")
+            })?;
+        Ok(On {
+            c,
+            query: parts.uri.query().map(str::to_string),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl On {
+    /// `attributes` / `excludedAttributes` (RFC 7644 §3.9). Errors: 400 invalidPath.
+    fn projection(&self) -> Result<Projection, ApiError> {
+        Ok(projection(&decode_query(self.query.as_deref()))?)
+    }
+
+    /// The `If-Match` header. A header that is not visible ASCII cannot match any entity
+    /// tag: 412.
+    fn if_match(&self) -> Result<Option<String>, ApiError> {
+        match self.headers.get(IF_MATCH) {
+            None => Ok(None),
+            Some(v) => match v.to_str() {
+                Ok(s) => Ok(Some(s.trim().to_string())),
+                Err(_) => Err(ScimError::precondition_failed(
+                    "the If-Match header matches no version of this resource",
+                )
+                .into()),
+            },
+        }
+    }
+
+    /// Whether an `If-None-Match` header matches the resource's entity tag.
+    fn unchanged(&self, etag: &str) -> bool {
+        self.headers
+            .get(IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|h| if_none_match_matches(h, etag))
     }
 }
 
@@ -158,18 +198,23 @@ fn written(w: &Written, schema: &ResourceSchema, p: &Projection) -> Response {
     }
 }
 
-/// Whether an `If-None-Match` header matches the resource's entity tag.
-fn unchanged(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|h| if_none_match_matches(h, etag))
-}
+/// The list parameters of a request: from the query string of a GET (RFC 7644 §3.4.2), from
+/// the SearchRequest body of a POST to `.search` (§3.4.3). Errors: 400 for malformed
+/// parameters; the body's own errors (413, 400 invalidSyntax).
+struct Listing(ListParams);
 
-fn query_projection(q: &Option<String>) -> Result<(Vec<(String, String)>, Projection), ApiError> {
-    let pairs = decode_query(q.as_deref());
-    let p = projection(&pairs)?;
-    Ok((pairs, p))
+impl FromRequest<AppState> for Listing {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, st: &AppState) -> Result<Listing, ApiError> {
+        if req.method() == Method::POST {
+            let JsonBody(body) = JsonBody::from_request(req, st).await?;
+            Ok(Listing(ListParams::from_search_body(&body)?))
+        } else {
+            let pairs = decode_query(req.uri().query());
+            Ok(Listing(ListParams::from_query(&pairs)?))
+        }
+    }
 }
 
 /// Projects each item with the resource type it was rendered with.
@@ -196,21 +241,12 @@ fn ok_list(total: u64, start_index: u64, resources: Vec<Value>) -> Response {
 
 // ---------------------------------------------------------------- Users
 
+/// `GET /Users` and `POST /Users/.search`.
 async fn list_users(
     State(st): State<AppState>,
     Extension(c): Extension<Caller>,
-    RawQuery(q): RawQuery,
+    Listing(p): Listing,
 ) -> ApiResult {
-    let p = ListParams::from_query(&decode_query(q.as_deref()))?;
-    users_page(&st, &c, &p).await
-}
-
-async fn search_users(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let p = ListParams::from_search_body(&body)?;
     users_page(&st, &c, &p).await
 }
 
@@ -261,94 +297,61 @@ async fn users_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
     Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
 
-async fn get_user(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let r = st.directory.get_user(&c, &id).await?;
-    if unchanged(&headers, &r.etag) {
+async fn get_user(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+    let p = on.projection()?;
+    let r = st.directory.get_user(&on.c, &id).await?;
+    if on.unchanged(&r.etag) {
         return Ok(empty(StatusCode::NOT_MODIFIED, Some(&r.etag)));
     }
     Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
 }
 
-async fn create_user(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let w = st.directory.create_user(&c, &body).await?;
+async fn create_user(State(st): State<AppState>, on: On, JsonBody(body): JsonBody) -> ApiResult {
+    let p = on.projection()?;
+    let w = st.directory.create_user(&on.c, &body).await?;
     Ok(written(&w, &w.resource.schema, &p))
 }
 
 async fn replace_user(
     State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    on: On,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let im = if_match(&headers)?;
-    let w = st
-        .directory
-        .replace_user(&c, &id, &body, im.as_deref())
-        .await?;
+    let (p, im) = (on.projection()?, on.if_match()?);
+    let d = &st.directory;
+    let w = d.replace_user(&on.c, &id, &body, im.as_deref()).await?;
     Ok(written(&w, &w.resource.schema, &p))
 }
 
 async fn patch_user(
     State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    on: On,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let im = if_match(&headers)?;
+    let (p, im) = (on.projection()?, on.if_match()?);
     let w = st
         .directory
-        .patch_user(&c, &id, &body, im.as_deref())
+        .patch_user(&on.c, &id, &body, im.as_deref())
         .await?;
     Ok(written(&w, &w.resource.schema, &p))
 }
 
-async fn delete_user(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult {
-    let im = if_match(&headers)?;
-    let status = st.directory.delete_user(&c, &id, im.as_deref()).await?;
+async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+    let im = on.if_match()?;
+    let status = st.directory.delete_user(&on.c, &id, im.as_deref()).await?;
     Ok(empty(status_of(status), None))
 }
 
 // ---------------------------------------------------------------- Groups
 
+/// `GET /Groups` and `POST /Groups/.search`.
 async fn list_groups(
     State(st): State<AppState>,
     Extension(c): Extension<Caller>,
-    RawQuery(q): RawQuery,
+    Listing(p): Listing,
 ) -> ApiResult {
-    let p = ListParams::from_query(&decode_query(q.as_deref()))?;
-    groups_page(&st, &c, &p).await
-}
-
-async fn search_groups(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let p = ListParams::from_search_body(&body)?;
     groups_page(&st, &c, &p).await
 }
 
@@ -360,61 +363,42 @@ async fn groups_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
     Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
 
-async fn get_group(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
+async fn get_group(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+    let p = on.projection()?;
     let schema = st.directory.group_schema();
     let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded);
-    let r = st.directory.get_group(&c, &id, with_members).await?;
-    if unchanged(&headers, &r.etag) {
+    let r = st.directory.get_group(&on.c, &id, with_members).await?;
+    if on.unchanged(&r.etag) {
         return Ok(empty(StatusCode::NOT_MODIFIED, Some(&r.etag)));
     }
     Ok(resource_response(StatusCode::OK, &r, &schema, &p))
 }
 
-async fn create_group(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let w = st.directory.create_group(&c, &body).await?;
+async fn create_group(State(st): State<AppState>, on: On, JsonBody(body): JsonBody) -> ApiResult {
+    let p = on.projection()?;
+    let w = st.directory.create_group(&on.c, &body).await?;
     Ok(written(&w, &st.directory.group_schema(), &p))
 }
 
 async fn replace_group(
     State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    on: On,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let im = if_match(&headers)?;
-    let w = st
-        .directory
-        .replace_group(&c, &id, &body, im.as_deref())
-        .await?;
-    Ok(written(&w, &st.directory.group_schema(), &p))
+    let (p, im) = (on.projection()?, on.if_match()?);
+    let d = &st.directory;
+    let w = d.replace_group(&on.c, &id, &body, im.as_deref()).await?;
+    Ok(written(&w, &d.group_schema(), &p))
 }
 
 async fn patch_group(
     State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    on: On,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let im = if_match(&headers)?;
+    let (p, im) = (on.projection()?, on.if_match()?);
     let schema = st.directory.group_schema();
     let reply = if p.requested {
         GroupReply::Resource {
@@ -424,21 +408,16 @@ async fn patch_group(
         // The common Entra case (membership changes): no body, and no member rows read.
         GroupReply::NoContent
     };
-    let w = st
-        .directory
-        .patch_group(&c, &id, &body, im.as_deref(), reply)
+    let d = &st.directory;
+    let w = d
+        .patch_group(&on.c, &id, &body, im.as_deref(), reply)
         .await?;
     Ok(written(&w, &schema, &p))
 }
 
-async fn delete_group(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult {
-    let im = if_match(&headers)?;
-    let status = st.directory.delete_group(&c, &id, im.as_deref()).await?;
+async fn delete_group(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+    let im = on.if_match()?;
+    let status = st.directory.delete_group(&on.c, &id, im.as_deref()).await?;
     Ok(empty(status_of(status), None))
 }
 
@@ -460,9 +439,8 @@ fn inapplicable(e: &ScimError) -> bool {
 async fn search_root(
     State(st): State<AppState>,
     Extension(c): Extension<Caller>,
-    JsonBody(body): JsonBody,
+    Listing(p): Listing,
 ) -> ApiResult {
-    let p = ListParams::from_search_body(&body)?;
     let dir = &st.directory;
     let group_schema = dir.group_schema();
     let _turn = large_page_turn(&st, &p).await?;

@@ -6,7 +6,7 @@ use super::model::{
 };
 use crate::directory::Directory;
 use crate::error::{not_found, DirectoryError, DirectoryResult};
-use crate::groups::refresh;
+use crate::groups::{new_group, refresh};
 use crate::render;
 use crate::store::{AdminUserFilter, GroupRecord, MemberKind, Source, StoreResult, Tx};
 use scim_proto::normalize::normalize_resource;
@@ -130,20 +130,7 @@ impl Directory {
     ) -> DirectoryResult<AdminGroup> {
         let schema = self.group_schema();
         let n = normalize_resource(&schema, body)?;
-        let now = render::now();
-        let mut g = GroupRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            tenant_id: tenant.to_string(),
-            display_name: String::new(),
-            external_id: None,
-            source: Source::Local,
-            builtin: false,
-            version: 1,
-            created: now,
-            last_modified: now,
-            doc: n.doc,
-            doc_folded: Value::Null,
-        };
+        let mut g = new_group(tenant, Source::Local, n.doc);
         refresh(&mut g, &schema)?;
         let mut tx = self.store().write().await?;
         if let Some(other) = tx.group_by_display_name(tenant, &g.display_name).await? {

@@ -1,14 +1,14 @@
 //! Administrator operations on users: every state, local users, permanent deletes.
 
 use super::model::{may_delete_permanently, AdminUser, GroupRef, ADMIN_MAX_PAGE};
-use crate::audit::{Audit, LogOutcome, ResourceType};
+use crate::audit::{Audit, LogOutcome};
 use crate::directory::{Caller, Directory, WriteStatus};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
-use crate::store::{AdminUserFilter, Source, StoreResult, Tx, UserRecord, UserState};
-use crate::users::{default_active, refresh, wants_active};
+use crate::store::{AdminUserFilter, Source, StoreResult, Tx, UserRecord};
+use crate::users::{default_active, new_user, refresh, state_of};
 use scim_proto::normalize::normalize_resource;
 use serde_json::Value;
 
@@ -112,26 +112,7 @@ impl Directory {
         };
         policy::check_user(&n.doc, &relaxed, Write::Create)?;
         default_active(&mut n.doc);
-        let now = render::now();
-        let mut u = UserRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            tenant_id: tenant.to_string(),
-            user_name: String::new(),
-            external_id: None,
-            display_name: None,
-            state: if wants_active(&n.doc) {
-                UserState::Active
-            } else {
-                UserState::Inactive
-            },
-            source: Source::Local,
-            version: 1,
-            created: now,
-            last_modified: now,
-            doc: n.doc,
-            doc_folded: Value::Null,
-            emails: vec![],
-        };
+        let mut u = new_user(tenant, state_of(&n.doc), Source::Local, n.doc);
         refresh(&mut u, &schema)?;
         if let Some(other) = tx.user_by_user_name(tenant, &u.user_name).await? {
             return Err(DirectoryError::Conflict(format!(
@@ -185,13 +166,7 @@ impl Directory {
         }
         tx.delete_user(tenant, id).await?;
         if let Some(c) = by {
-            let audit = Audit::new(
-                ResourceType::User,
-                LogOutcome::Deleted,
-                WriteStatus::NoContent.code(),
-                &u.id,
-                &u.user_name,
-            );
+            let audit = Audit::user(&u, LogOutcome::Deleted, WriteStatus::NoContent);
             self.audit(tx.as_mut(), c, audit).await?;
         }
         Ok(tx.commit().await?)

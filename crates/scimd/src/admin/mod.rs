@@ -60,6 +60,7 @@ pub mod users;
 pub use reply::{AdminError, BASE};
 pub use request::DEFAULT_COUNT;
 
+use crate::metrics::method_label;
 use crate::state::AppState;
 use axum::handler::Handler;
 use axum::http::Method;
@@ -107,21 +108,10 @@ impl Routes {
         let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
         self.router = self.router.route(path, on(filter, handler));
         self.table.push(AdminRoute {
-            method: static_method(&method),
+            method: method_label(&method),
             path,
         });
         self
-    }
-}
-
-fn static_method(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        _ => "OTHER",
     }
 }
 

@@ -140,11 +140,11 @@ pub fn see_other(to: &str) -> Response {
 }
 
 /// A directory error as a page with its status: a client's mistake (4xx) says what is
-/// wrong and what to do; a store failure (5xx) is logged (when it happened) and counted in
-/// `scimd_store_errors_total`, and says that nothing changed.
+/// wrong and what to do; a store failure (5xx, logged when it happened) says that nothing
+/// changed, and a 500 counts in `scimd_store_errors_total` as on the other surfaces.
 pub fn directory_error(e: DirectoryError, layout: Layout, heading: &str) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
         crate::metrics::store_error();
     }
     error_page(status, layout, heading, &e.message())

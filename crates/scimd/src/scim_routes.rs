@@ -49,7 +49,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 /// The SCIM base path.
-pub const BASE: &str = "/scim/v2";
+pub const BASE: &str = crate::state::SCIM_BASE;
 
 type ApiResult = Result<Response, ApiError>;
 

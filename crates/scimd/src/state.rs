@@ -19,6 +19,9 @@ pub struct AppState {
     pub large_pages: Arc<Semaphore>,
 }
 
+/// The SCIM base path, under the public URL (`<public-url>/scim/v2`).
+pub const SCIM_BASE: &str = "/scim/v2";
+
 impl AppState {
     /// The state of a server over `directory` accepting bodies up to `max_body_bytes`,
     /// with [`large_page_turns`] turns for large pages.
@@ -28,6 +31,13 @@ impl AppState {
             max_body_bytes,
             large_pages: Arc::new(Semaphore::new(large_page_turns())),
         }
+    }
+
+    /// The public base URL (`https://host`): the directory's SCIM base URL without
+    /// [`SCIM_BASE`].
+    pub fn public_url(&self) -> &str {
+        let b = self.directory.base_url();
+        b.strip_suffix(SCIM_BASE).unwrap_or(b)
     }
 }
 

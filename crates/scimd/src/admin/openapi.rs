@@ -623,17 +623,9 @@ pub fn operations(doc: &Value) -> Vec<(String, String)> {
     out
 }
 
-/// The public base URL (`https://host`), from the directory's SCIM base URL.
-pub fn public_base(st: &AppState) -> String {
-    let b = st.directory.base_url();
-    b.strip_suffix(crate::scim_routes::BASE)
-        .unwrap_or(b)
-        .to_string()
-}
-
 /// `GET /api/v1/openapi.json` (public).
 pub(super) async fn openapi(State(st): State<AppState>) -> AdminResult {
-    super::reply::ok(&document(&public_base(&st)))
+    super::reply::ok(&document(st.public_url()))
 }
 
 #[cfg(test)]

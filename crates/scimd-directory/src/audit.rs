@@ -285,7 +285,7 @@ impl Directory {
     }
 
     /// Deletes log entries older than `days` days; returns how many.
-    pub async fn purge_log(&self, days: u32) -> Result<u64, crate::DirectoryError> {
+    pub async fn purge_log(&self, days: u32) -> Result<u64, crate::error::DirectoryError> {
         let before = OffsetDateTime::now_utc() - time::Duration::days(days as i64);
         let mut tx = self.store().write().await?;
         let n = tx.purge_log(before).await?;

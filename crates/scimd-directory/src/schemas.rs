@@ -1,4 +1,4 @@
-//! The resource types a directory serves, owned by the [`Directory`](crate::Directory) (no
+//! The resource types a directory serves, owned by the [`Directory`](crate::directory::Directory) (no
 //! process-wide cache: two directories in one process never share one): Group, the User
 //! type without custom attributes (as published while a tenant has none), and each
 //! tenant's User type with its custom-attribute extension, rebuilt only when the custom

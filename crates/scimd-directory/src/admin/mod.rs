@@ -3,7 +3,7 @@
 //! the provisioning log and the dashboard's counts.
 //!
 //! They return the typed views of [`model`] (the admin API serialises them, the portal
-//! renders them) and [`DirectoryError`](crate::DirectoryError)s: a status and a message a
+//! renders them) and [`DirectoryError`](crate::error::DirectoryError)s: a status and a message a
 //! person can act on, which the admin API renders as JSON and the portal as pages.
 
 mod attributes;

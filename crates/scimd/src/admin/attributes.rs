@@ -2,7 +2,7 @@
 
 use super::json;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
-use super::request::{object, string_field, Admin, AdminJson};
+use super::request::{object_with, string_field, Admin, AdminJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderValue;
@@ -24,12 +24,8 @@ pub(super) async fn create_attribute(
     Admin(c): Admin,
     AdminJson(body): AdminJson,
 ) -> AdminResult {
-    let obj = object(&body, "{\"name\": \"costCode\", \"type\": \"string\"}")?;
-    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "name" | "type")) {
-        return Err(AdminError::bad_request(format!(
-            "unknown key '{k}': an attribute is created from 'name' and 'type'"
-        )));
-    }
+    let example = "{\"name\": \"costCode\", \"type\": \"string\"}";
+    let obj = object_with(&body, ["name", "type"], "an attribute", example)?;
     let name = string_field(obj, "name", true)?.unwrap_or_default();
     let ty = string_field(obj, "type", false)?;
     let a = st

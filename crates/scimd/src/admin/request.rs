@@ -98,6 +98,24 @@ pub(super) fn object<'a>(
     })
 }
 
+/// A JSON object body with no key but `keys` (`what` names what it creates: `an attribute`,
+/// `a token`; `example` shows a body). Errors: 400 for another value or another key.
+pub(super) fn object_with<'a>(
+    body: &'a Value,
+    keys: [&str; 2],
+    what: &str,
+    example: &str,
+) -> Result<&'a serde_json::Map<String, Value>, AdminError> {
+    let obj = object(body, example)?;
+    match obj.keys().find(|k| !keys.contains(&k.as_str())) {
+        Some(k) => Err(AdminError::bad_request(format!(
+            "unknown key '{k}': {what} is created from '{}' and '{}'",
+            keys[0], keys[1]
+        ))),
+        None => Ok(obj),
+    }
+}
+
 /// Decoded query parameters (names compared ignoring case; the first value wins).
 pub(super) struct Query(Vec<(String, String)>);
 

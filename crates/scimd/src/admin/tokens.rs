@@ -2,7 +2,7 @@
 
 use super::json;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
-use super::request::{object, string_field, Admin, AdminJson};
+use super::request::{object_with, string_field, Admin, AdminJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use scimd_directory::directory::DirectoryError;
@@ -21,12 +21,8 @@ pub(super) async fn create_token(
     Admin(c): Admin,
     AdminJson(body): AdminJson,
 ) -> AdminResult {
-    let obj = object(&body, "{\"name\": \"entra-prod\", \"scope\": \"scim\"}")?;
-    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "name" | "scope")) {
-        return Err(AdminError::bad_request(format!(
-            "unknown key '{k}': a token is created from 'name' and 'scope'"
-        )));
-    }
+    let example = "{\"name\": \"entra-prod\", \"scope\": \"scim\"}";
+    let obj = object_with(&body, ["name", "scope"], "a token", example)?;
     let name = string_field(obj, "name", true)?.unwrap_or_default();
     let scope = match string_field(obj, "scope", false)? {
         None => TokenScope::Scim,

@@ -18,8 +18,8 @@
 //!   scimd process on it counts the same.
 
 use crate::directory::{Directory, DirectoryError};
+use crate::secret::{hash_secret, new_secret};
 use crate::store::{AdminRow, SessionRow, StoreError};
-use crate::tokens::{hash_secret, new_secret};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;

@@ -4,18 +4,59 @@
 use scim_proto::schema::{AttrType, AttributeDef, Schema};
 use std::sync::Arc;
 
-/// Data types a custom attribute may have.
-pub const CUSTOM_TYPES: &[&str] = &["string", "boolean", "integer", "decimal", "dateTime"];
+/// The data type of a custom attribute: a closed set of RFC 7643 §2.3 types, all
+/// single-valued (`complex`, `binary` and `reference` are not offered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomType {
+    /// `string`.
+    String,
+    /// `boolean`.
+    Boolean,
+    /// `integer`.
+    Integer,
+    /// `decimal`.
+    Decimal,
+    /// `dateTime` (RFC 3339).
+    DateTime,
+}
 
-/// Maps a type name (case-insensitive) to its SCIM type.
-pub fn parse_type(s: &str) -> Option<AttrType> {
-    match s.to_ascii_lowercase().as_str() {
-        "string" => Some(AttrType::String),
-        "boolean" => Some(AttrType::Boolean),
-        "integer" => Some(AttrType::Integer),
-        "decimal" => Some(AttrType::Decimal),
-        "datetime" => Some(AttrType::DateTime),
-        _ => None,
+impl CustomType {
+    /// Every type, in the order forms and messages list them.
+    pub const ALL: [CustomType; 5] = [
+        CustomType::String,
+        CustomType::Boolean,
+        CustomType::Integer,
+        CustomType::Decimal,
+        CustomType::DateTime,
+    ];
+
+    /// The type's RFC 7643 name: `string`, `boolean`, `integer`, `decimal`, `dateTime` (also
+    /// how it is stored).
+    pub fn as_str(self) -> &'static str {
+        self.attr_type().as_str()
+    }
+
+    /// Parses a type name, ignoring case.
+    pub fn parse(s: &str) -> Option<CustomType> {
+        CustomType::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// The SCIM attribute type.
+    pub fn attr_type(self) -> AttrType {
+        match self {
+            CustomType::String => AttrType::String,
+            CustomType::Boolean => AttrType::Boolean,
+            CustomType::Integer => AttrType::Integer,
+            CustomType::Decimal => AttrType::Decimal,
+            CustomType::DateTime => AttrType::DateTime,
+        }
+    }
+
+    /// The names of every type, for messages (`string, boolean, ...`).
+    pub fn names() -> String {
+        CustomType::ALL.map(CustomType::as_str).join(", ")
     }
 }
 
@@ -48,7 +89,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 
 /// The tenant's custom extension schema at `urn` with `(name, type)` attributes, all
 /// single-valued, readWrite, not caseExact.
-pub fn custom_schema(urn: &str, attrs: &[(String, AttrType)]) -> Arc<Schema> {
+pub fn custom_schema(urn: &str, attrs: &[(String, CustomType)]) -> Arc<Schema> {
     Arc::new(Schema {
         id: urn.to_string(),
         name: "CustomUser".to_string(),
@@ -59,7 +100,7 @@ pub fn custom_schema(urn: &str, attrs: &[(String, AttrType)]) -> Arc<Schema> {
             .map(|(n, t)| {
                 AttributeDef::new(
                     n.clone(),
-                    *t,
+                    t.attr_type(),
                     format!("Custom attribute {n} (registered by an administrator)"),
                 )
             })
@@ -84,8 +125,13 @@ mod tests {
 
     #[test]
     fn types() {
-        assert_eq!(parse_type("dateTime"), Some(AttrType::DateTime));
-        assert_eq!(parse_type("STRING"), Some(AttrType::String));
-        assert_eq!(parse_type("complex"), None);
+        assert_eq!(CustomType::parse("dateTime"), Some(CustomType::DateTime));
+        assert_eq!(CustomType::parse("STRING"), Some(CustomType::String));
+        assert_eq!(CustomType::parse("complex"), None);
+        assert_eq!(CustomType::DateTime.as_str(), "dateTime");
+        assert_eq!(
+            CustomType::names(),
+            "string, boolean, integer, decimal, dateTime"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The directory: SCIM operations turned into decisions and store writes, one transaction
 //! per request.
 
+pub use crate::error::DirectoryError;
+use crate::schemas::Schemas;
 use crate::store::{Store, TokenScope};
 use scim_proto::schema::ResourceSchema;
 use serde_json::Value;
@@ -47,6 +49,71 @@ pub struct Rendered {
     pub schema: Arc<ResourceSchema>,
 }
 
+/// The success status of a SCIM write (RFC 7644 §3.3, §3.5, §3.6): what the client is
+/// answered and what the write's provisioning-log entry records, decided once, by the
+/// directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteStatus {
+    /// 201: a resource was created (POST); the response carries it.
+    Created,
+    /// 200: the response carries the resource.
+    Ok,
+    /// 204: the response has no body.
+    NoContent,
+}
+
+impl WriteStatus {
+    /// The HTTP status code: 201, 200 or 204.
+    pub fn code(self) -> u16 {
+        match self {
+            WriteStatus::Created => 201,
+            WriteStatus::Ok => 200,
+            WriteStatus::NoContent => 204,
+        }
+    }
+}
+
+/// A SCIM write that succeeded: the status to answer (also the one logged) and the
+/// resource after the write (its `ETag` and `Location` in it). With
+/// [`WriteStatus::NoContent`] the response has no body; the entity tag may still be sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// The status answered and logged.
+    pub status: WriteStatus,
+    /// The resource after the write.
+    pub resource: Rendered,
+}
+
+/// What a `PATCH /Groups/{id}` answers: 204 without a body (the common case: Entra ID
+/// changes members and asks for nothing back; no member rows are read), or 200 with the
+/// group, with or without `members` (RFC 7644 §3.5.2: a PATCH answers 204, or 200 with the
+/// resource when `attributes` or `excludedAttributes` asks for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupReply {
+    /// 204, no body.
+    NoContent,
+    /// 200 with the group; `with_members` whether its members are read and rendered.
+    Resource {
+        /// Whether `members` is part of the response.
+        with_members: bool,
+    },
+}
+
+impl GroupReply {
+    /// The status this reply answers.
+    pub fn status(self) -> WriteStatus {
+        match self {
+            GroupReply::NoContent => WriteStatus::NoContent,
+            GroupReply::Resource { .. } => WriteStatus::Ok,
+        }
+    }
+
+    /// Whether the group's members are read for the reply.
+    pub fn with_members(self) -> bool {
+        matches!(self, GroupReply::Resource { with_members: true })
+    }
+}
+
 /// What first start created (printed once by `scimd serve`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bootstrap {
@@ -60,21 +127,6 @@ pub struct Bootstrap {
     pub admin_password: String,
 }
 
-/// Errors of directory calls that are not SCIM requests (CLI, startup).
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    /// A store failure.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    /// A request that cannot be done, with a message a person can act on.
-    #[error("{0}")]
-    Invalid(String),
-    /// The name is already taken (a live token of that name), with a message a person can
-    /// act on.
-    #[error("{0}")]
-    Conflict(String),
-}
-
 /// The directory service. Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
 pub struct Directory {
@@ -84,6 +136,7 @@ pub struct Directory {
 struct Inner {
     store: Arc<dyn Store>,
     base_url: String,
+    schemas: Schemas,
 }
 
 impl Directory {
@@ -92,7 +145,11 @@ impl Directory {
     pub fn new(store: Arc<dyn Store>, base_url: impl Into<String>) -> Directory {
         let base_url = base_url.into().trim_end_matches('/').to_string();
         Directory {
-            inner: Arc::new(Inner { store, base_url }),
+            inner: Arc::new(Inner {
+                store,
+                base_url,
+                schemas: Schemas::new(),
+            }),
         }
     }
 
@@ -104,5 +161,10 @@ impl Directory {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The resource types this directory serves.
+    pub(crate) fn schemas(&self) -> &Schemas {
+        &self.inner.schemas
     }
 }

@@ -1,13 +1,14 @@
 //! SCIM operations on Groups (RFC 7644 §3.3–§3.6). Membership is rows in the store; a
 //! PATCH of members touches only the rows it names.
 
-use crate::audit::Audit;
-use crate::directory::{Caller, Directory, Rendered};
+use crate::audit::{Audit, LogOutcome, ResourceType};
+use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
+use crate::error::not_found;
 use crate::render;
 use crate::store::{
     GroupRecord, ListQuery, MemberKind, MemberRow, Source, Tx, UserState, Visibility,
 };
-use crate::users::{check_if_match, not_found, store_err};
+use crate::write::{check_if_match, required_text, text};
 use scim_proto::list::ListParams;
 use scim_proto::normalize::{canonical_document, fold_document, normalize_resource};
 use scim_proto::patch::{self, MemberOp, PatchOptions, PatchRequest};
@@ -15,26 +16,44 @@ use scim_proto::schema::ResourceSchema;
 use scim_proto::{ScimError, ScimResult};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-fn display_name(doc: &Value) -> ScimResult<String> {
-    doc.get("displayName")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| ScimError::invalid_value("displayName is required and must not be blank"))
-}
-
-fn refresh(g: &mut GroupRecord, schema: &ResourceSchema) -> ScimResult<()> {
+pub(crate) fn refresh(g: &mut GroupRecord, schema: &ResourceSchema) -> ScimResult<()> {
     g.doc = canonical_document(&g.doc, schema);
-    g.display_name = display_name(&g.doc)?;
-    g.external_id = g
-        .doc
-        .get("externalId")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    g.display_name = required_text(&g.doc, "displayName")?;
+    g.external_id = text(&g.doc, "externalId");
     g.doc_folded = fold_document(&g.doc, schema);
     Ok(())
+}
+
+/// A new group record of `tenant` (a fresh id, version 1, created now) holding `doc`, its
+/// lookup columns still to be filled by [`refresh`].
+pub(crate) fn new_group(tenant: &str, source: Source, doc: Value) -> GroupRecord {
+    let now = render::now();
+    GroupRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.to_string(),
+        display_name: String::new(),
+        external_id: None,
+        source,
+        builtin: false,
+        version: 1,
+        created: now,
+        last_modified: now,
+        doc,
+        doc_folded: Value::Null,
+    }
+}
+
+/// 409 uniqueness: the displayName is taken by `other` (names are unique per tenant
+/// ignoring case, across sources).
+fn name_taken(other: &GroupRecord) -> ScimError {
+    ScimError::uniqueness(format!(
+        "a group named '{}' already exists in this tenant ({} group {})",
+        other.display_name,
+        other.source.as_str(),
+        other.id
+    ))
 }
 
 /// Top-level keys whose values differ between two group documents, plus `members` when the
@@ -58,9 +77,7 @@ fn changed_keys(before: &Value, after: &Value, members: bool) -> Vec<String> {
 impl Directory {
     /// The Group resource type.
     pub fn group_schema(&self) -> Arc<ResourceSchema> {
-        static S: OnceLock<Arc<ResourceSchema>> = OnceLock::new();
-        S.get_or_init(|| Arc::new(scim_proto::schema::group_resource_schema()))
-            .clone()
+        self.schemas().group()
     }
 
     /// Resolves member ids to `(id, kind)`; 400 invalidValue naming ids that are neither a
@@ -77,8 +94,7 @@ impl Directory {
         }
         let users: HashSet<String> = tx
             .user_names(tenant, ids)
-            .await
-            .map_err(store_err)?
+            .await?
             .into_iter()
             .map(|(id, _)| id)
             .collect();
@@ -91,8 +107,7 @@ impl Directory {
             HashSet::new()
         } else {
             tx.group_ids_existing(tenant, &rest)
-                .await
-                .map_err(store_err)?
+                .await?
                 .into_iter()
                 .collect()
         };
@@ -123,19 +138,21 @@ impl Directory {
     }
 
     async fn load_group(&self, tx: &mut dyn Tx, tenant: &str, id: &str) -> ScimResult<GroupRecord> {
-        match tx.get_group(tenant, id).await.map_err(store_err)? {
+        match tx.get_group(tenant, id).await? {
             Some(g) if !g.builtin => Ok(g),
-            _ => Err(not_found("Group", id)),
+            _ => Err(not_found("Group", id).into()),
         }
     }
 
     /// A group SCIM may change: not a local group, which administrators manage (rule 12
-    /// keeps provisioning and local groups apart): 409 naming it.
+    /// keeps provisioning and local groups apart): 409 naming it; at the version `if_match`
+    /// names if any (412 otherwise).
     async fn load_provisioned_group(
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
         id: &str,
+        if_match: Option<&str>,
     ) -> ScimResult<GroupRecord> {
         let g = self.load_group(tx, tenant, id).await?;
         if g.source == Source::Local {
@@ -144,6 +161,7 @@ impl Directory {
                 g.display_name, g.id
             )));
         }
+        check_if_match(if_match, g.version)?;
         Ok(g)
     }
 
@@ -158,11 +176,7 @@ impl Directory {
         let mut members: HashMap<String, Vec<MemberRow>> = HashMap::new();
         if with_members && !groups.is_empty() {
             let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
-            for (gid, m) in tx
-                .members_of_groups(tenant, &ids)
-                .await
-                .map_err(store_err)?
-            {
+            for (gid, m) in tx.members_of_groups(tenant, &ids).await? {
                 // Deprovisioned users are gone from SCIM (rule 6); their rows stay (rule 10).
                 if m.state != Some(UserState::Deprovisioned) {
                     members.entry(gid).or_default().push(m);
@@ -213,7 +227,7 @@ impl Directory {
         id: &str,
         with_members: bool,
     ) -> ScimResult<Rendered> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
         let g = self.load_group(tx.as_mut(), &c.tenant_id, id).await?;
         self.render_one_group(tx.as_mut(), &g, with_members).await
     }
@@ -238,75 +252,58 @@ impl Directory {
             limit: p.count,
             visibility: Visibility::Scim,
         };
-        let mut tx = self.store().read().await.map_err(store_err)?;
-        let (total, groups) = tx.list_groups(&c.tenant_id, &q).await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
+        let (total, groups) = tx.list_groups(&c.tenant_id, &q).await?;
         let page = self
             .render_groups(tx.as_mut(), &c.tenant_id, &schema, &groups, with_members)
             .await?;
         Ok((total, page))
     }
 
-    /// POST /Groups. 409 uniqueness when the displayName (ignoring case) is taken by any
-    /// group of the tenant, whatever its source.
-    pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
-        let r = self.create_group_tx(c, body).await;
-        self.logged(c, "Group", None, Some(body), r).await
+    /// Ends a successful group write: records `audit` in the provisioning log, renders the
+    /// group (with its members when `with_members`) and commits, in `tx`.
+    async fn group_written(
+        &self,
+        mut tx: Box<dyn Tx>,
+        c: &Caller,
+        audit: Audit,
+        g: &GroupRecord,
+        with_members: bool,
+    ) -> ScimResult<Written> {
+        let status = audit.status;
+        self.audit(tx.as_mut(), c, audit).await?;
+        let resource = self.render_one_group(tx.as_mut(), g, with_members).await?;
+        tx.commit().await?;
+        Ok(Written { status, resource })
     }
 
-    async fn create_group_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
-        let schema = self.group_schema();
-        let n = normalize_resource(&schema, body)?;
-        let now = render::now();
-        let mut tx = self.store().write().await.map_err(store_err)?;
-        let name = display_name(&n.doc)?;
-        if let Some(existing) = tx
-            .group_by_display_name(&c.tenant_id, &name)
+    /// POST /Groups. 409 uniqueness when the displayName (ignoring case) is taken by any
+    /// group of the tenant, whatever its source.
+    pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
+        let write = async {
+            let schema = self.group_schema();
+            let n = normalize_resource(&schema, body)?;
+            let mut tx = self.store().write().await?;
+            let name = required_text(&n.doc, "displayName")?;
+            if let Some(existing) = tx.group_by_display_name(&c.tenant_id, &name).await? {
+                return Err(name_taken(&existing));
+            }
+            let mut g = new_group(&c.tenant_id, Source::Scim, n.doc);
+            refresh(&mut g, &schema)?;
+            tx.insert_group(&g).await?;
+            if let Some(ids) = &n.members {
+                let ms = self
+                    .resolve_members(tx.as_mut(), &c.tenant_id, &g.id, ids)
+                    .await?;
+                tx.add_members(&c.tenant_id, &g.id, &ms).await?;
+            }
+            let changed = changed_keys(&Value::Null, &g.doc, n.members.is_some());
+            let audit = Audit::group(&g, LogOutcome::Created, WriteStatus::Created)
+                .with(changed, n.warnings);
+            self.group_written(tx, c, audit, &g, true).await
+        };
+        self.logged(c, ResourceType::Group, None, Some(body), write.await)
             .await
-            .map_err(store_err)?
-        {
-            return Err(ScimError::uniqueness(format!(
-                "a group named '{}' already exists in this tenant ({} group {})",
-                existing.display_name,
-                existing.source.as_str(),
-                existing.id
-            )));
-        }
-        let mut g = GroupRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            tenant_id: c.tenant_id.clone(),
-            display_name: String::new(),
-            external_id: None,
-            source: Source::Scim,
-            builtin: false,
-            version: 1,
-            created: now,
-            last_modified: now,
-            doc: n.doc,
-            doc_folded: Value::Null,
-        };
-        refresh(&mut g, &schema)?;
-        tx.insert_group(&g).await.map_err(store_err)?;
-        if let Some(ids) = &n.members {
-            let ms = self
-                .resolve_members(tx.as_mut(), &c.tenant_id, &g.id, ids)
-                .await?;
-            tx.add_members(&c.tenant_id, &g.id, &ms)
-                .await
-                .map_err(store_err)?;
-        }
-        let audit = Audit {
-            resource_type: "Group",
-            outcome: "created",
-            status: 201,
-            id: Some(g.id.clone()),
-            name: Some(g.display_name.clone()),
-            changed: changed_keys(&Value::Null, &g.doc, n.members.is_some()),
-            warnings: n.warnings,
-        };
-        self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_group(tx.as_mut(), &g, true).await?;
-        tx.commit().await.map_err(store_err)?;
-        Ok(out)
     }
 
     /// PUT /Groups/{id}: replaces displayName/externalId and, when `members` is given, the
@@ -317,52 +314,31 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
-        let r = self.replace_group_tx(c, id, body, if_match).await;
-        self.logged(c, "Group", Some(id), Some(body), r).await
-    }
-
-    async fn replace_group_tx(
-        &self,
-        c: &Caller,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
-        let schema = self.group_schema();
-        let n = normalize_resource(&schema, body)?;
-        let mut tx = self.store().write().await.map_err(store_err)?;
-        let mut g = self
-            .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
-            .await?;
-        check_if_match(if_match, g.version)?;
-        let before = g.doc.clone();
-        g.doc = n.doc;
-        self.save_group(tx.as_mut(), &schema, &mut g).await?;
-        if let Some(ids) = &n.members {
-            let ms = self
-                .resolve_members(tx.as_mut(), &c.tenant_id, id, ids)
+    ) -> ScimResult<Written> {
+        let write = async {
+            let schema = self.group_schema();
+            let n = normalize_resource(&schema, body)?;
+            let mut tx = self.store().write().await?;
+            let mut g = self
+                .load_provisioned_group(tx.as_mut(), &c.tenant_id, id, if_match)
                 .await?;
-            tx.clear_members(&c.tenant_id, id)
-                .await
-                .map_err(store_err)?;
-            tx.add_members(&c.tenant_id, id, &ms)
-                .await
-                .map_err(store_err)?;
-        }
-        let audit = Audit {
-            resource_type: "Group",
-            outcome: "updated",
-            status: 200,
-            id: Some(g.id.clone()),
-            name: Some(g.display_name.clone()),
-            changed: changed_keys(&before, &g.doc, n.members.is_some()),
-            warnings: n.warnings,
+            let before = g.doc.clone();
+            g.doc = n.doc;
+            self.save_group(tx.as_mut(), &schema, &mut g).await?;
+            if let Some(ids) = &n.members {
+                let ms = self
+                    .resolve_members(tx.as_mut(), &c.tenant_id, id, ids)
+                    .await?;
+                tx.clear_members(&c.tenant_id, id).await?;
+                tx.add_members(&c.tenant_id, id, &ms).await?;
+            }
+            let changed = changed_keys(&before, &g.doc, n.members.is_some());
+            let audit =
+                Audit::group(&g, LogOutcome::Updated, WriteStatus::Ok).with(changed, n.warnings);
+            self.group_written(tx, c, audit, &g, true).await
         };
-        self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_group(tx.as_mut(), &g, true).await?;
-        tx.commit().await.map_err(store_err)?;
-        Ok(out)
+        self.logged(c, ResourceType::Group, Some(id), Some(body), write.await)
+            .await
     }
 
     async fn save_group(
@@ -374,102 +350,88 @@ impl Directory {
         refresh(g, schema)?;
         if let Some(other) = tx
             .group_by_display_name(&g.tenant_id, &g.display_name)
-            .await
-            .map_err(store_err)?
+            .await?
         {
             if other.id != g.id {
-                return Err(ScimError::uniqueness(format!(
-                    "a group named '{}' already exists in this tenant ({} group {})",
-                    other.display_name,
-                    other.source.as_str(),
-                    other.id
-                )));
+                return Err(name_taken(&other));
             }
         }
         g.version += 1;
         g.last_modified = render::now();
-        tx.update_group(g).await.map_err(store_err)
+        Ok(tx.update_group(g).await?)
     }
 
-    /// PATCH /Groups/{id}: document operations and membership operations, in request order,
-    /// in one transaction. Returns the group (with members when `with_members`).
-    pub async fn patch_group(
+    /// Applies the membership operations of a PATCH to group `id`, in order; returns how many
+    /// member rows changed. Errors: 400 for ids that are not users or groups of the tenant.
+    async fn apply_member_ops(
         &self,
-        c: &Caller,
+        tx: &mut dyn Tx,
+        tenant: &str,
         id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-        with_members: bool,
-    ) -> ScimResult<Rendered> {
-        let r = self
-            .patch_group_tx(c, id, body, if_match, with_members)
-            .await;
-        self.logged(c, "Group", Some(id), None, r).await
-    }
-
-    async fn patch_group_tx(
-        &self,
-        c: &Caller,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-        with_members: bool,
-    ) -> ScimResult<Rendered> {
-        let schema = self.group_schema();
-        let req = PatchRequest::parse(body)?;
-        let mut tx = self.store().write().await.map_err(store_err)?;
-        let settings = self.tenant_settings(tx.as_mut(), &c.tenant_id).await?;
-        let mut g = self
-            .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
-            .await?;
-        check_if_match(if_match, g.version)?;
-        let mut doc = g.doc.clone();
-        let outcome = patch::apply(
-            &mut doc,
-            &req,
-            &schema,
-            &PatchOptions {
-                blank_policy: settings.blank_value_policy,
-            },
-        )?;
-        let mut members_changed = 0u64;
-        let t = &c.tenant_id;
-        for op in &outcome.member_ops {
-            members_changed += match op {
+        ops: &[MemberOp],
+        schema: &ResourceSchema,
+    ) -> ScimResult<u64> {
+        let mut changed = 0u64;
+        for op in ops {
+            changed += match op {
                 MemberOp::Add(ids) => {
-                    let ms = self.resolve_members(tx.as_mut(), t, id, ids).await?;
-                    tx.add_members(t, id, &ms).await.map_err(store_err)?
+                    let ms = self.resolve_members(tx, tenant, id, ids).await?;
+                    tx.add_members(tenant, id, &ms).await?
                 }
-                MemberOp::Remove(ids) => tx.remove_members(t, id, ids).await.map_err(store_err)?,
-                MemberOp::RemoveAll => tx.clear_members(t, id).await.map_err(store_err)?,
+                MemberOp::Remove(ids) => tx.remove_members(tenant, id, ids).await?,
+                MemberOp::RemoveAll => tx.clear_members(tenant, id).await?,
                 MemberOp::Replace(ids) => {
-                    let ms = self.resolve_members(tx.as_mut(), t, id, ids).await?;
-                    tx.clear_members(t, id).await.map_err(store_err)?
-                        + tx.add_members(t, id, &ms).await.map_err(store_err)?
+                    let ms = self.resolve_members(tx, tenant, id, ids).await?;
+                    tx.clear_members(tenant, id).await? + tx.add_members(tenant, id, &ms).await?
                 }
                 MemberOp::RemoveWhere(filter) => {
-                    let members = tx.group_members(t, id, 0, None).await.map_err(store_err)?;
+                    let members = tx.group_members(tenant, id, 0, None).await?;
                     let attr = schema.core.attr("members").ok_or_else(|| {
                         ScimError::internal("Group schema has no members attribute")
                     })?;
                     let doomed: Vec<String> = members
                         .into_iter()
                         .filter(|m| {
-                            let kind = if m.kind == MemberKind::User {
-                                "User"
-                            } else {
-                                "Group"
-                            };
+                            let kind = ResourceType::from(m.kind).as_str();
                             let el = json!({"value": m.id, "display": m.display, "type": kind});
                             scim_proto::filter::matches_element(filter, &el, attr)
                         })
                         .map(|m| m.id)
                         .collect();
-                    tx.remove_members(t, id, &doomed).await.map_err(store_err)?
+                    tx.remove_members(tenant, id, &doomed).await?
                 }
             };
         }
-        {
+        Ok(changed)
+    }
+
+    /// PATCH /Groups/{id}: document operations and membership operations, in request order,
+    /// in one transaction. Returns the group (with members when `reply` asks for them) and
+    /// the status `reply` answers, which is also the one logged.
+    pub async fn patch_group(
+        &self,
+        c: &Caller,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        reply: GroupReply,
+    ) -> ScimResult<Written> {
+        let write = async {
+            let schema = self.group_schema();
+            let req = PatchRequest::parse(body)?;
+            let mut tx = self.store().write().await?;
+            let settings = self.tenant_settings(tx.as_mut(), &c.tenant_id).await?;
+            let mut g = self
+                .load_provisioned_group(tx.as_mut(), &c.tenant_id, id, if_match)
+                .await?;
+            let mut doc = g.doc.clone();
+            let opts = PatchOptions {
+                blank_policy: settings.blank_value_policy,
+            };
+            let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
+            let members_changed = self
+                .apply_member_ops(tx.as_mut(), &c.tenant_id, id, &outcome.member_ops, &schema)
+                .await?;
             let mut changed = outcome.changed.clone();
             if members_changed > 0 {
                 changed.push("members".into());
@@ -478,77 +440,49 @@ impl Directory {
                 g.doc = doc;
                 self.save_group(tx.as_mut(), &schema, &mut g).await?;
             }
-            let audit = Audit {
-                resource_type: "Group",
-                outcome: "updated",
-                status: if with_members { 200 } else { 204 },
-                id: Some(g.id.clone()),
-                name: Some(g.display_name.clone()),
-                changed,
-                warnings: outcome.warnings,
-            };
-            self.audit(tx.as_mut(), c, audit).await?;
-        }
-        let out = self.render_one_group(tx.as_mut(), &g, with_members).await?;
-        tx.commit().await.map_err(store_err)?;
-        Ok(out)
+            let audit = Audit::group(&g, LogOutcome::Updated, reply.status())
+                .with(changed, outcome.warnings);
+            self.group_written(tx, c, audit, &g, reply.with_members())
+                .await
+        };
+        self.logged(c, ResourceType::Group, Some(id), None, write.await)
+            .await
     }
 
-    /// DELETE /Groups/{id}: deletes the group and its membership rows.
+    /// DELETE /Groups/{id}: deletes the group and its membership rows. Rule 9: the group's
+    /// user members that belong to no other group are disabled (they stay in All Users); the
+    /// others are unchanged.
     pub async fn delete_group(
         &self,
         c: &Caller,
         id: &str,
         if_match: Option<&str>,
-    ) -> ScimResult<()> {
-        let r = self.delete_group_tx(c, id, if_match).await;
-        self.logged(c, "Group", Some(id), None, r).await
-    }
-
-    /// Rule 9: the group's user members that belong to no other group are disabled (they
-    /// stay in All Users); the others are unchanged.
-    async fn delete_group_tx(
-        &self,
-        c: &Caller,
-        id: &str,
-        if_match: Option<&str>,
-    ) -> ScimResult<()> {
-        let mut tx = self.store().write().await.map_err(store_err)?;
-        let g = self
-            .load_provisioned_group(tx.as_mut(), &c.tenant_id, id)
-            .await?;
-        check_if_match(if_match, g.version)?;
-        let orphans = tx
-            .members_in_no_other_group(&c.tenant_id, id)
-            .await
-            .map_err(store_err)?;
-        let disabled = tx
-            .set_users_state(
-                &c.tenant_id,
-                &orphans,
-                UserState::Active,
-                UserState::Inactive,
-                render::now(),
-            )
-            .await
-            .map_err(store_err)?;
-        tx.delete_group(&c.tenant_id, id).await.map_err(store_err)?;
-        let mut warnings = vec![];
-        if disabled > 0 {
-            warnings.push(format!(
-                "{disabled} member(s) that belonged to no other group were disabled"
-            ));
-        }
-        let audit = Audit {
-            resource_type: "Group",
-            outcome: "group deleted",
-            status: 204,
-            id: Some(g.id.clone()),
-            name: Some(g.display_name.clone()),
-            changed: vec![],
-            warnings,
+    ) -> ScimResult<WriteStatus> {
+        let write = async {
+            let mut tx = self.store().write().await?;
+            let g = self
+                .load_provisioned_group(tx.as_mut(), &c.tenant_id, id, if_match)
+                .await?;
+            let orphans = tx.members_in_no_other_group(&c.tenant_id, id).await?;
+            let (from, to) = (UserState::Active, UserState::Inactive);
+            let now = render::now();
+            let disabled = tx
+                .set_users_state(&c.tenant_id, &orphans, from, to, now)
+                .await?;
+            tx.delete_group(&c.tenant_id, id).await?;
+            let mut warnings = vec![];
+            if disabled > 0 {
+                warnings.push(format!(
+                    "{disabled} member(s) that belonged to no other group were disabled"
+                ));
+            }
+            let audit = Audit::group(&g, LogOutcome::GroupDeleted, WriteStatus::NoContent)
+                .with(vec![], warnings);
+            self.audit(tx.as_mut(), c, audit).await?;
+            tx.commit().await?;
+            Ok(WriteStatus::NoContent)
         };
-        self.audit(tx.as_mut(), c, audit).await?;
-        tx.commit().await.map_err(store_err)
+        self.logged(c, ResourceType::Group, Some(id), None, write.await)
+            .await
     }
 }

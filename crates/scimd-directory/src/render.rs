@@ -1,5 +1,6 @@
 //! Rendering stored records as SCIM resources (RFC 7643 §3.1 common attributes, `meta`).
 
+use crate::audit::ResourceType;
 use crate::store::{GroupRecord, MemberKind, MemberRow, UserRecord, UserState};
 use scim_proto::schema::{ResourceSchema, GROUP_SCHEMA, USER_SCHEMA};
 use serde_json::{json, Map, Value};
@@ -68,14 +69,14 @@ fn start(core_urn: &str, id: &str, doc: &Value, schema: &ResourceSchema) -> Map<
 }
 
 fn meta(
-    resource_type: &str,
+    resource_type: ResourceType,
     created: OffsetDateTime,
     modified: OffsetDateTime,
     location: &str,
     version: i64,
 ) -> Value {
     json!({
-        "resourceType": resource_type,
+        "resourceType": resource_type.as_str(),
         "created": rfc3339(created),
         "lastModified": rfc3339(modified),
         "location": location,
@@ -124,7 +125,13 @@ pub fn user(
     let location = format!("{base_url}/Users/{}", u.id);
     out.insert(
         "meta".into(),
-        meta("User", u.created, u.last_modified, &location, u.version),
+        meta(
+            ResourceType::User,
+            u.created,
+            u.last_modified,
+            &location,
+            u.version,
+        ),
     );
     Value::Object(out)
 }
@@ -141,9 +148,10 @@ pub fn group(
         let v: Vec<Value> = ms
             .iter()
             .map(|m| {
-                let (kind, coll) = match m.kind {
-                    MemberKind::User => ("User", "Users"),
-                    MemberKind::Group => ("Group", "Groups"),
+                let kind = ResourceType::from(m.kind).as_str();
+                let coll = match m.kind {
+                    MemberKind::User => "Users",
+                    MemberKind::Group => "Groups",
                 };
                 let mut o = json!({"value": m.id, "$ref": format!("{base_url}/{coll}/{}", m.id), "type": kind});
                 if let Some(d) = &m.display {
@@ -157,7 +165,13 @@ pub fn group(
     let location = format!("{base_url}/Groups/{}", g.id);
     out.insert(
         "meta".into(),
-        meta("Group", g.created, g.last_modified, &location, g.version),
+        meta(
+            ResourceType::Group,
+            g.created,
+            g.last_modified,
+            &location,
+            g.version,
+        ),
     );
     Value::Object(out)
 }

@@ -6,6 +6,24 @@ use serde_json::{json, Value};
 /// Default URN of a tenant's custom-attribute extension schema.
 pub const DEFAULT_CUSTOM_SCHEMA_URN: &str = "urn:ietf:params:scim:schemas:extension:scimd:2.0:User";
 
+/// Both blank-value policies.
+pub const BLANK_POLICIES: [BlankPolicy; 2] = [BlankPolicy::Ignore, BlankPolicy::Clear];
+
+/// The name of a blank-value policy: `ignore` or `clear`.
+pub fn blank_policy_name(p: BlankPolicy) -> &'static str {
+    match p {
+        BlankPolicy::Ignore => "ignore",
+        BlankPolicy::Clear => "clear",
+    }
+}
+
+/// Parses the names of [`blank_policy_name`] (exactly: the settings' stored values).
+pub fn parse_blank_policy(s: &str) -> Option<BlankPolicy> {
+    BLANK_POLICIES
+        .into_iter()
+        .find(|p| blank_policy_name(*p) == s)
+}
+
 /// A tenant's settings, stored as a JSON object (`customSchemaUrn`, `blankValuePolicy`
 /// `ignore`|`clear`, `refuseInactiveCreate`). Unknown or missing keys take defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,10 +56,11 @@ impl TenantSettings {
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .unwrap_or(d.custom_schema_urn),
-            blank_value_policy: match v.get("blankValuePolicy").and_then(Value::as_str) {
-                Some("clear") => BlankPolicy::Clear,
-                _ => BlankPolicy::Ignore,
-            },
+            blank_value_policy: v
+                .get("blankValuePolicy")
+                .and_then(Value::as_str)
+                .and_then(parse_blank_policy)
+                .unwrap_or(d.blank_value_policy),
             refuse_inactive_create: v
                 .get("refuseInactiveCreate")
                 .and_then(Value::as_bool)
@@ -53,7 +72,7 @@ impl TenantSettings {
     pub fn to_json(&self) -> Value {
         json!({
             "customSchemaUrn": self.custom_schema_urn,
-            "blankValuePolicy": match self.blank_value_policy { BlankPolicy::Ignore => "ignore", BlankPolicy::Clear => "clear" },
+            "blankValuePolicy": blank_policy_name(self.blank_value_policy),
             "refuseInactiveCreate": self.refuse_inactive_create,
         })
     }

@@ -1,4 +1,5 @@
 //! Tenants and bearer tokens: first-start bootstrap, authentication, token management.
+//! (Secrets themselves are made and hashed by [`crate::secret`].)
 //!
 //! Secrets are 256 random bits, shown once as 64 hex characters and stored only as their
 //! SHA-256. Authentication looks the hash up through a unique index and then compares it in
@@ -6,10 +7,9 @@
 //! do not turn into writes.
 
 use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, RequestInfo};
+use crate::secret::{hash_secret, new_secret};
 use crate::settings::TenantSettings;
 use crate::store::{StoreError, TenantRow, TokenRow, TokenScope};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Name of the tenant created on first start.
@@ -18,18 +18,6 @@ pub const DEFAULT_TENANT: &str = "default";
 pub const BOOTSTRAP_TOKEN_NAME: &str = "initial";
 /// How often (seconds) a token's last-used time is written at most.
 pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
-
-/// A new random secret: 32 bytes from the OS RNG, hex-encoded (64 characters).
-pub fn new_secret() -> String {
-    let mut b = [0u8; 32];
-    rand::rng().fill_bytes(&mut b);
-    hex::encode(b)
-}
-
-/// SHA-256 of a secret's UTF-8 bytes.
-pub fn hash_secret(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
-}
 
 impl Directory {
     /// First start: when the database has no tenant, creates the default tenant (with its built-in

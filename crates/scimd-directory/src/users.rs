@@ -1,14 +1,15 @@
 //! SCIM operations on Users (RFC 7644 §3.3–§3.6) under the product's rules.
 
-use crate::audit::Audit;
-use crate::custom;
-use crate::directory::{Caller, Directory, Rendered};
+use crate::audit::{Audit, LogOutcome, ResourceType};
+use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
+use crate::error::not_found;
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
-    EmailKey, ListQuery, Source, StoreError, Tx, UserRecord, UserState, Visibility,
+    EmailKey, ListQuery, Source, StoreResult, Tx, UserRecord, UserState, Visibility,
 };
+use crate::write::{check_if_match, required_text, text};
 use scim_proto::filter::fold;
 use scim_proto::list::ListParams;
 use scim_proto::normalize::{
@@ -19,70 +20,15 @@ use scim_proto::schema::{ResourceSchema, ENTERPRISE_USER_SCHEMA};
 use scim_proto::{ScimError, ScimResult};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-/// Maps a store failure to the SCIM error a client sees: 409 uniqueness for a conflict,
-/// 400 invalidFilter for an untranslatable filter, 503 for a transaction a concurrent one
-/// aborted or that found the database busy (retryable), 500 (detail logged, not sent)
-/// otherwise.
-pub fn store_err(e: StoreError) -> ScimError {
-    match e {
-        StoreError::Conflict(what) => {
-            ScimError::uniqueness(format!("{what} is already in use in this tenant"))
-        }
-        StoreError::Unsupported(m) => ScimError::invalid_filter(m),
-        StoreError::Contention(m) => {
-            tracing::warn!(error = %m, "transaction aborted by concurrent ones");
-            ScimError::new(503, None, "the directory could not complete the request because of concurrent requests (one changed the same data, or the database was busy); it changed nothing and may be retried")
-        }
-        StoreError::Backend(m) => {
-            tracing::error!(error = %m, "store error");
-            ScimError::internal("the directory could not complete the request because of a storage error; it changed nothing and may be retried")
-        }
-    }
-}
-
-pub(crate) fn not_found(kind: &str, id: &str) -> ScimError {
-    ScimError::not_found(format!("{kind} {id} not found"))
-}
-
-/// Checks an `If-Match` header against the stored version (RFC 7644 §3.14): 412 when stale.
-pub(crate) fn check_if_match(if_match: Option<&str>, version: i64) -> ScimResult<()> {
-    match if_match {
-        Some(h) if !render::if_match_ok(h, version) => {
-            Err(ScimError::precondition_failed(format!(
-            "the resource has changed: its current version is {}, the request's If-Match was {h}",
-            render::etag(version)
-        )))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The userName of a document: 400 invalidValue when missing or blank.
-fn user_name_of(doc: &Value) -> ScimResult<String> {
-    doc.get("userName")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| ScimError::invalid_value("userName is required and must not be blank"))
-}
+use std::sync::Arc;
 
 /// Canonicalises a record's document and fills the lookup columns it implies: userName,
 /// externalId, displayName, emails and the case-folded copy.
-fn refresh(rec: &mut UserRecord, schema: &ResourceSchema) -> ScimResult<()> {
+pub(crate) fn refresh(rec: &mut UserRecord, schema: &ResourceSchema) -> ScimResult<()> {
     rec.doc = canonical_document(&rec.doc, schema);
-    rec.user_name = user_name_of(&rec.doc)?;
-    rec.external_id = rec
-        .doc
-        .get("externalId")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    rec.display_name = rec
-        .doc
-        .get("displayName")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    rec.user_name = required_text(&rec.doc, "userName")?;
+    rec.external_id = text(&rec.doc, "externalId");
+    rec.display_name = text(&rec.doc, "displayName");
     rec.emails = rec
         .doc
         .get("emails")
@@ -106,26 +52,55 @@ fn refresh(rec: &mut UserRecord, schema: &ResourceSchema) -> ScimResult<()> {
 
 /// A user created or replaced without `active` is active, and says so: `active` is then
 /// stored, so it is returned and matches `active eq true`.
-fn default_active(doc: &mut Value) {
+pub(crate) fn default_active(doc: &mut Value) {
     if let Some(o) = doc.as_object_mut() {
         o.entry("active").or_insert(Value::Bool(true));
     }
 }
 
-/// The `active` a document asks for (absent means active).
-fn wants_active(doc: &Value) -> bool {
-    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+/// The state a document asks for: active unless `active` is false.
+pub(crate) fn state_of(doc: &Value) -> UserState {
+    if doc.get("active").and_then(Value::as_bool).unwrap_or(true) {
+        UserState::Active
+    } else {
+        UserState::Inactive
+    }
+}
+
+/// A new user record of `tenant` (a fresh id, version 1, created now) holding `doc`, its
+/// lookup columns still to be filled by [`refresh`].
+pub(crate) fn new_user(tenant: &str, state: UserState, source: Source, doc: Value) -> UserRecord {
+    let now = render::now();
+    UserRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant.to_string(),
+        user_name: String::new(),
+        external_id: None,
+        display_name: None,
+        state,
+        source,
+        version: 1,
+        created: now,
+        last_modified: now,
+        doc,
+        doc_folded: Value::Null,
+        emails: vec![],
+    }
 }
 
 /// What a user write did, for the provisioning log.
-fn user_outcome(before: Option<&UserRecord>, after: &UserRecord) -> &'static str {
+fn user_outcome(before: Option<&UserRecord>, after: &UserRecord) -> LogOutcome {
     match before {
-        None => "created",
-        Some(b) if b.state == UserState::Deprovisioned => "revived",
-        Some(b) if b.source == Source::Local => "adopted",
-        Some(b) if b.state == UserState::Active && after.state == UserState::Inactive => "disabled",
-        Some(b) if b.state == UserState::Inactive && after.state == UserState::Active => "enabled",
-        Some(_) => "updated",
+        None => LogOutcome::Created,
+        Some(b) if b.state == UserState::Deprovisioned => LogOutcome::Revived,
+        Some(b) if b.source == Source::Local => LogOutcome::Adopted,
+        Some(b) if b.state == UserState::Active && after.state == UserState::Inactive => {
+            LogOutcome::Disabled
+        }
+        Some(b) if b.state == UserState::Inactive && after.state == UserState::Active => {
+            LogOutcome::Enabled
+        }
+        Some(_) => LogOutcome::Updated,
     }
 }
 
@@ -168,19 +143,8 @@ fn changed_attrs(before: &Value, after: &Value, schema: &ResourceSchema) -> Vec<
     out
 }
 
-/// A cached User resource type of one tenant, valid while the custom URN and attributes
-/// it was built from are unchanged (re-read in every request's transaction).
 /// Each user's groups: user id → `[(group id, displayName)]`.
 pub(crate) type Relations = HashMap<String, Vec<(String, String)>>;
-
-type SchemaKey = (String, Vec<(String, String)>);
-
-type SchemaCache = Mutex<HashMap<String, (SchemaKey, Arc<ResourceSchema>)>>;
-
-fn schema_cache() -> &'static SchemaCache {
-    static C: std::sync::OnceLock<SchemaCache> = std::sync::OnceLock::new();
-    C.get_or_init(Default::default)
-}
 
 impl Directory {
     /// The tenant's settings and User resource type (core User, enterprise extension, and
@@ -190,45 +154,19 @@ impl Directory {
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
-    ) -> ScimResult<(TenantSettings, Arc<ResourceSchema>)> {
+    ) -> StoreResult<(TenantSettings, Arc<ResourceSchema>)> {
         let settings = self.tenant_settings(tx, tenant).await?;
-        let attrs = tx.list_attributes(tenant).await.map_err(store_err)?;
-        let key: SchemaKey = (
-            settings.custom_schema_urn.clone(),
-            attrs
-                .iter()
-                .map(|a| (a.name.clone(), a.ty.clone()))
-                .collect(),
-        );
-        if let Some((k, s)) = schema_cache()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(tenant)
-        {
-            if *k == key {
-                return Ok((settings, s.clone()));
-            }
-        }
-        // The custom extension is part of the resource type even with no attribute
-        // registered, so values sent for unregistered attributes are recognised as such
-        // (ignored with a warning) rather than as an unknown schema.
-        let defs: Vec<_> = attrs
-            .iter()
-            .filter_map(|a| Some((a.name.clone(), custom::parse_type(&a.ty)?)))
-            .collect();
-        let extra = vec![custom::custom_schema(&settings.custom_schema_urn, &defs)];
-        let schema = Arc::new(scim_proto::schema::user_resource_schema(extra));
-        schema_cache()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(tenant.to_string(), (key, schema.clone()));
+        let attrs = tx.list_attributes(tenant).await?;
+        let schema = self
+            .schemas()
+            .user(tenant, &settings.custom_schema_urn, &attrs);
         Ok((settings, schema))
     }
 
     /// The User resource type of the caller's tenant, as published in `/Schemas` and
     /// `/ResourceTypes` at the moment of the request.
     pub async fn user_schema(&self, c: &Caller) -> ScimResult<Arc<ResourceSchema>> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         // A custom extension with no attribute registered is not published.
         let custom_is_empty = schema
@@ -236,10 +174,7 @@ impl Directory {
             .iter()
             .any(|e| e.schema.id != ENTERPRISE_USER_SCHEMA && e.schema.attributes.is_empty());
         if custom_is_empty {
-            static PUBLISHED: std::sync::OnceLock<Arc<ResourceSchema>> = std::sync::OnceLock::new();
-            return Ok(PUBLISHED
-                .get_or_init(|| Arc::new(scim_proto::schema::user_resource_schema(vec![])))
-                .clone());
+            return Ok(self.schemas().plain_user());
         }
         Ok(schema)
     }
@@ -248,8 +183,8 @@ impl Directory {
         &self,
         tx: &mut dyn Tx,
         tenant_id: &str,
-    ) -> ScimResult<TenantSettings> {
-        let t = tx.get_tenant(tenant_id).await.map_err(store_err)?;
+    ) -> StoreResult<TenantSettings> {
+        let t = tx.get_tenant(tenant_id).await?;
         Ok(t.map(|t| TenantSettings::from_json(&t.settings))
             .unwrap_or_default())
     }
@@ -262,11 +197,11 @@ impl Directory {
         tx: &mut dyn Tx,
         tenant: &str,
         users: &[UserRecord],
-    ) -> ScimResult<(Relations, HashMap<String, String>)> {
+    ) -> StoreResult<(Relations, HashMap<String, String>)> {
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         let mut groups: Relations = HashMap::new();
         if !ids.is_empty() {
-            for (uid, gid, name) in tx.groups_of_users(tenant, &ids).await.map_err(store_err)? {
+            for (uid, gid, name) in tx.groups_of_users(tenant, &ids).await? {
                 groups.entry(uid).or_default().push((gid, name));
             }
         }
@@ -285,8 +220,7 @@ impl Directory {
             HashMap::new()
         } else {
             tx.user_names(tenant, &managers)
-                .await
-                .map_err(store_err)?
+                .await?
                 .into_iter()
                 .filter_map(|(id, name)| Some((id, name?)))
                 .collect()
@@ -301,7 +235,7 @@ impl Directory {
         tenant: &str,
         schema: &Arc<ResourceSchema>,
         users: &[UserRecord],
-    ) -> ScimResult<Vec<Rendered>> {
+    ) -> StoreResult<Vec<Rendered>> {
         let (mut groups, names) = self.relations(tx, tenant, users).await?;
         Ok(users
             .iter()
@@ -323,23 +257,28 @@ impl Directory {
         tx: &mut dyn Tx,
         schema: &Arc<ResourceSchema>,
         u: &UserRecord,
-    ) -> ScimResult<Rendered> {
+    ) -> StoreResult<Rendered> {
         let mut v = self
             .render_users(tx, &u.tenant_id, schema, std::slice::from_ref(u))
             .await?;
         Ok(v.pop().expect("one user rendered"))
     }
 
-    /// The user with `id`, as SCIM sees it (deprovisioned users are 404).
+    /// The user with `id`, as SCIM sees it (deprovisioned users are 404), at the version
+    /// `if_match` names if any (412 otherwise).
     async fn load_visible_user(
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
         id: &str,
+        if_match: Option<&str>,
     ) -> ScimResult<UserRecord> {
-        match tx.get_user(tenant, id).await.map_err(store_err)? {
-            Some(u) if u.state != UserState::Deprovisioned => Ok(u),
-            _ => Err(not_found("User", id)),
+        match tx.get_user(tenant, id).await? {
+            Some(u) if u.state != UserState::Deprovisioned => {
+                check_if_match(if_match, u.version)?;
+                Ok(u)
+            }
+            _ => Err(not_found("User", id).into()),
         }
     }
 
@@ -364,12 +303,7 @@ impl Directory {
                 "a user cannot be their own manager",
             ));
         }
-        if tx
-            .user_names(tenant, &[m.to_string()])
-            .await
-            .map_err(store_err)?
-            .is_empty()
-        {
+        if tx.user_names(tenant, &[m.to_string()]).await?.is_empty() {
             return Err(ScimError::invalid_value(format!(
                 "manager {m} is not a user of this tenant"
             )));
@@ -379,12 +313,12 @@ impl Directory {
 
     /// GET /Users/{id}. 404 for an unknown or deprovisioned user.
     pub async fn get_user(&self, c: &Caller, id: &str) -> ScimResult<Rendered> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         let u = self
-            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
+            .load_visible_user(tx.as_mut(), &c.tenant_id, id, None)
             .await?;
-        self.render_one_user(tx.as_mut(), &schema, &u).await
+        Ok(self.render_one_user(tx.as_mut(), &schema, &u).await?)
     }
 
     /// GET /Users (and /.search): filter, sort and page in the database; returns
@@ -392,7 +326,7 @@ impl Directory {
     /// invalidFilter for a filter naming unknown attributes or comparing in a way the
     /// attribute's type does not allow.
     pub async fn list_users(&self, c: &Caller, p: &ListParams) -> ScimResult<(u64, Vec<Rendered>)> {
-        let mut tx = self.store().read().await.map_err(store_err)?;
+        let mut tx = self.store().read().await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         if let Some(f) = &p.filter {
             scim_proto::filter::validate(f, &schema)?;
@@ -406,98 +340,81 @@ impl Directory {
             limit: p.count,
             visibility: Visibility::Scim,
         };
-        let (total, users) = tx.list_users(&c.tenant_id, &q).await.map_err(store_err)?;
+        let (total, users) = tx.list_users(&c.tenant_id, &q).await?;
         let page = self
             .render_users(tx.as_mut(), &c.tenant_id, &schema, &users)
             .await?;
         Ok((total, page))
     }
 
-    /// POST /Users (rules 1–3, 7, 11): a userName held by a deprovisioned user revives that
-    /// user; by a local user adopts it; by any other user is 409 uniqueness.
-    pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
-        let r = self.create_user_tx(c, body).await;
-        self.logged(c, "User", None, Some(body), r).await
+    /// Ends a successful user write: records `audit` in the provisioning log, renders the
+    /// user and commits, in `tx`.
+    async fn user_written(
+        &self,
+        mut tx: Box<dyn Tx>,
+        c: &Caller,
+        audit: Audit,
+        schema: &Arc<ResourceSchema>,
+        rec: &UserRecord,
+    ) -> ScimResult<Written> {
+        let status = audit.status;
+        self.audit(tx.as_mut(), c, audit).await?;
+        let resource = self.render_one_user(tx.as_mut(), schema, rec).await?;
+        tx.commit().await?;
+        Ok(Written { status, resource })
     }
 
-    async fn create_user_tx(&self, c: &Caller, body: &Value) -> ScimResult<Rendered> {
-        let now = render::now();
-        let mut tx = self.store().write().await.map_err(store_err)?;
-        let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-        let mut n = normalize_resource(&schema, body)?;
-        default_active(&mut n.doc);
-        let user_name = user_name_of(&n.doc)?;
-        policy::check_user(&n.doc, &settings, Write::Create)?;
-        let state = if wants_active(&n.doc) {
-            UserState::Active
-        } else {
-            UserState::Inactive
+    /// POST /Users (rules 1–3, 7, 11): a userName held by a deprovisioned user revives that
+    /// user; by a local user adopts it; by any other user is 409 uniqueness.
+    pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
+        let write = async {
+            let now = render::now();
+            let mut tx = self.store().write().await?;
+            let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+            let mut n = normalize_resource(&schema, body)?;
+            default_active(&mut n.doc);
+            let user_name = required_text(&n.doc, "userName")?;
+            policy::check_user(&n.doc, &settings, Write::Create)?;
+            let state = state_of(&n.doc);
+            let existing = tx.user_by_user_name(&c.tenant_id, &user_name).await?;
+            let (before, rec) = match existing {
+                Some(old)
+                    if old.state == UserState::Deprovisioned || old.source == Source::Local =>
+                {
+                    let mut rec = old.clone();
+                    self.check_manager(tx.as_mut(), &c.tenant_id, &rec.id, &n.doc)
+                        .await?;
+                    rec.doc = n.doc;
+                    rec.state = state;
+                    rec.source = Source::Scim;
+                    rec.version += 1;
+                    rec.last_modified = now;
+                    refresh(&mut rec, &schema)?;
+                    tx.update_user(&rec).await?;
+                    (Some(old), rec)
+                }
+                Some(_) => {
+                    return Err(ScimError::uniqueness(format!(
+                        "userName '{user_name}' is already in use in this tenant"
+                    )))
+                }
+                None => {
+                    let mut rec = new_user(&c.tenant_id, state, Source::Scim, n.doc);
+                    self.check_manager(tx.as_mut(), &c.tenant_id, &rec.id, &rec.doc)
+                        .await?;
+                    refresh(&mut rec, &schema)?;
+                    tx.insert_user(&rec).await?;
+                    (None, rec)
+                }
+            };
+            let before_doc = before.as_ref().map(|b| &b.doc).unwrap_or(&Value::Null);
+            let changed = changed_attrs(before_doc, &rec.doc, &schema);
+            let outcome = user_outcome(before.as_ref(), &rec);
+            let audit = Audit::user(&rec, outcome, WriteStatus::Created).with(changed, n.warnings);
+            self.user_written(tx, c, audit, &schema, &rec).await
         };
-        let existing = tx
-            .user_by_user_name(&c.tenant_id, &user_name)
+        self.logged(c, ResourceType::User, None, Some(body), write.await)
             .await
-            .map_err(store_err)?;
-        let (before, rec) = match existing {
-            Some(old) if old.state == UserState::Deprovisioned || old.source == Source::Local => {
-                let mut rec = old.clone();
-                self.check_manager(tx.as_mut(), &c.tenant_id, &rec.id, &n.doc)
-                    .await?;
-                rec.doc = n.doc;
-                rec.state = state;
-                rec.source = Source::Scim;
-                rec.version += 1;
-                rec.last_modified = now;
-                refresh(&mut rec, &schema)?;
-                tx.update_user(&rec).await.map_err(store_err)?;
-                (Some(old), rec)
-            }
-            Some(_) => {
-                return Err(ScimError::uniqueness(format!(
-                    "userName '{user_name}' is already in use in this tenant"
-                )))
-            }
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                self.check_manager(tx.as_mut(), &c.tenant_id, &id, &n.doc)
-                    .await?;
-                let mut rec = UserRecord {
-                    id,
-                    tenant_id: c.tenant_id.clone(),
-                    user_name: String::new(),
-                    external_id: None,
-                    display_name: None,
-                    state,
-                    source: Source::Scim,
-                    version: 1,
-                    created: now,
-                    last_modified: now,
-                    doc: n.doc,
-                    doc_folded: Value::Null,
-                    emails: vec![],
-                };
-                refresh(&mut rec, &schema)?;
-                tx.insert_user(&rec).await.map_err(store_err)?;
-                (None, rec)
-            }
-        };
-        let changed = changed_attrs(
-            before.as_ref().map(|b| &b.doc).unwrap_or(&Value::Null),
-            &rec.doc,
-            &schema,
-        );
-        let audit = Audit {
-            resource_type: "User",
-            outcome: user_outcome(before.as_ref(), &rec),
-            status: 201,
-            id: Some(rec.id.clone()),
-            name: Some(rec.user_name.clone()),
-            changed,
-            warnings: n.warnings,
-        };
-        self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-        tx.commit().await.map_err(store_err)?;
-        Ok(out)
     }
 
     /// PUT /Users/{id} (RFC 7644 §3.5.1; rules 1, 2, 4): replaces the client-writable
@@ -509,59 +426,38 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
-        let r = self.replace_user_tx(c, id, body, if_match).await;
-        self.logged(c, "User", Some(id), Some(body), r).await
-    }
-
-    async fn replace_user_tx(
-        &self,
-        c: &Caller,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
-        let mut tx = self.store().write().await.map_err(store_err)?;
-        let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-        let mut n = normalize_resource(&schema, body)?;
-        let mut rec = self
-            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
-            .await?;
-        check_if_match(if_match, rec.version)?;
-        if settings.blank_value_policy == BlankPolicy::Ignore {
-            // An empty manager always removes it (rule 4): it is how Entra ID unsets one.
-            let manager = format!("{ENTERPRISE_USER_SCHEMA}:manager");
-            for path in n.blanks.iter().filter(|p| !p.starts_with(&manager)) {
-                if let Some(old) = get_path(&rec.doc, path) {
-                    set_path(&mut n.doc, path, old.clone());
+    ) -> ScimResult<Written> {
+        let write = async {
+            let mut tx = self.store().write().await?;
+            let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+            let mut n = normalize_resource(&schema, body)?;
+            let mut rec = self
+                .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
+                .await?;
+            if settings.blank_value_policy == BlankPolicy::Ignore {
+                // An empty manager always removes it (rule 4): it is how Entra ID unsets one.
+                let manager = format!("{ENTERPRISE_USER_SCHEMA}:manager");
+                for path in n.blanks.iter().filter(|p| !p.starts_with(&manager)) {
+                    if let Some(old) = get_path(&rec.doc, path) {
+                        set_path(&mut n.doc, path, old.clone());
+                    }
                 }
             }
-        }
-        default_active(&mut n.doc);
-        policy::check_user(&n.doc, &settings, Write::Replace)?;
-        self.check_manager(tx.as_mut(), &c.tenant_id, id, &n.doc)
-            .await?;
-        let before = rec.clone();
-        rec.doc = n.doc;
-        rec.state = if wants_active(&rec.doc) {
-            UserState::Active
-        } else {
-            UserState::Inactive
+            default_active(&mut n.doc);
+            policy::check_user(&n.doc, &settings, Write::Replace)?;
+            self.check_manager(tx.as_mut(), &c.tenant_id, id, &n.doc)
+                .await?;
+            let before = rec.clone();
+            rec.state = state_of(&n.doc);
+            rec.doc = n.doc;
+            self.save_user(tx.as_mut(), &schema, &mut rec).await?;
+            let changed = changed_attrs(&before.doc, &rec.doc, &schema);
+            let outcome = user_outcome(Some(&before), &rec);
+            let audit = Audit::user(&rec, outcome, WriteStatus::Ok).with(changed, n.warnings);
+            self.user_written(tx, c, audit, &schema, &rec).await
         };
-        self.save_user(tx.as_mut(), &schema, &mut rec).await?;
-        let audit = Audit {
-            resource_type: "User",
-            outcome: user_outcome(Some(&before), &rec),
-            status: 200,
-            id: Some(rec.id.clone()),
-            name: Some(rec.user_name.clone()),
-            changed: changed_attrs(&before.doc, &rec.doc, &schema),
-            warnings: n.warnings,
-        };
-        self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-        tx.commit().await.map_err(store_err)?;
-        Ok(out)
+        self.logged(c, ResourceType::User, Some(id), Some(body), write.await)
+            .await
     }
 
     async fn save_user(
@@ -574,7 +470,7 @@ impl Directory {
         rec.version += 1;
         rec.last_modified = render::now();
         refresh(rec, schema)?;
-        tx.update_user(rec).await.map_err(store_err)
+        Ok(tx.update_user(rec).await?)
     }
 
     /// PATCH /Users/{id} (RFC 7644 §3.5.2; rules 2, 4, 5, 8, 11), atomically: any failing
@@ -585,76 +481,45 @@ impl Directory {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
-        let r = self.patch_user_tx(c, id, body, if_match).await;
-        self.logged(c, "User", Some(id), None, r).await
-    }
-
-    async fn patch_user_tx(
-        &self,
-        c: &Caller,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> ScimResult<Rendered> {
-        let req = PatchRequest::parse(body)?;
-        let mut tx = self.store().write().await.map_err(store_err)?;
-        let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-        let mut rec = self
-            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
-            .await?;
-        check_if_match(if_match, rec.version)?;
-        let mut doc = rec.doc.clone();
-        // `active` lives in the state; put it in the document so PATCH sees the current value.
-        if let Some(o) = doc.as_object_mut() {
-            if o.contains_key("active") || rec.state != UserState::Active {
-                o.insert("active".into(), Value::Bool(rec.state == UserState::Active));
+    ) -> ScimResult<Written> {
+        let write = async {
+            let req = PatchRequest::parse(body)?;
+            let mut tx = self.store().write().await?;
+            let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
+            let mut rec = self
+                .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
+                .await?;
+            let mut doc = rec.doc.clone();
+            // `active` lives in the state; put it in the document so PATCH sees the current
+            // value.
+            if let Some(o) = doc.as_object_mut() {
+                if o.contains_key("active") || rec.state != UserState::Active {
+                    o.insert("active".into(), Value::Bool(rec.state == UserState::Active));
+                }
             }
-        }
-        let opts = PatchOptions {
-            blank_policy: settings.blank_value_policy,
-        };
-        let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
-        if outcome.changed.is_empty() && rec.source == Source::Scim {
-            // Nothing changed: no new version, but the write is still recorded.
-            let audit = Audit {
-                resource_type: "User",
-                outcome: "updated",
-                status: 200,
-                id: Some(rec.id.clone()),
-                name: Some(rec.user_name.clone()),
-                changed: vec![],
-                warnings: outcome.warnings,
+            let opts = PatchOptions {
+                blank_policy: settings.blank_value_policy,
             };
-            self.audit(tx.as_mut(), c, audit).await?;
-            let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-            tx.commit().await.map_err(store_err)?;
-            return Ok(out);
-        }
-        policy::check_user(&doc, &settings, Write::Patch)?;
-        self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
-            .await?;
-        let before = rec.clone();
-        rec.state = if wants_active(&doc) {
-            UserState::Active
-        } else {
-            UserState::Inactive
+            let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
+            if outcome.changed.is_empty() && rec.source == Source::Scim {
+                // Nothing changed: no new version, but the write is still recorded.
+                let audit = Audit::user(&rec, LogOutcome::Updated, WriteStatus::Ok)
+                    .with(vec![], outcome.warnings);
+                return self.user_written(tx, c, audit, &schema, &rec).await;
+            }
+            policy::check_user(&doc, &settings, Write::Patch)?;
+            self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
+                .await?;
+            let before = rec.clone();
+            rec.state = state_of(&doc);
+            rec.doc = doc;
+            self.save_user(tx.as_mut(), &schema, &mut rec).await?;
+            let audit = Audit::user(&rec, user_outcome(Some(&before), &rec), WriteStatus::Ok)
+                .with(outcome.changed, outcome.warnings);
+            self.user_written(tx, c, audit, &schema, &rec).await
         };
-        rec.doc = doc;
-        self.save_user(tx.as_mut(), &schema, &mut rec).await?;
-        let audit = Audit {
-            resource_type: "User",
-            outcome: user_outcome(Some(&before), &rec),
-            status: 200,
-            id: Some(rec.id.clone()),
-            name: Some(rec.user_name.clone()),
-            changed: outcome.changed,
-            warnings: outcome.warnings,
-        };
-        self.audit(tx.as_mut(), c, audit).await?;
-        let out = self.render_one_user(tx.as_mut(), &schema, &rec).await?;
-        tx.commit().await.map_err(store_err)?;
-        Ok(out)
+        self.logged(c, ResourceType::User, Some(id), None, write.await)
+            .await
     }
 
     /// DELETE /Users/{id} (rules 6, 10): a soft delete. The user becomes `deprovisioned`,
@@ -664,33 +529,25 @@ impl Directory {
         c: &Caller,
         id: &str,
         if_match: Option<&str>,
-    ) -> ScimResult<()> {
-        let r = self.delete_user_tx(c, id, if_match).await;
-        self.logged(c, "User", Some(id), None, r).await
-    }
-
-    async fn delete_user_tx(&self, c: &Caller, id: &str, if_match: Option<&str>) -> ScimResult<()> {
-        let mut tx = self.store().write().await.map_err(store_err)?;
-        let mut rec = self
-            .load_visible_user(tx.as_mut(), &c.tenant_id, id)
-            .await?;
-        check_if_match(if_match, rec.version)?;
-        rec.state = UserState::Deprovisioned;
-        rec.version += 1;
-        rec.last_modified = render::now();
-        if let Some(o) = rec.doc.as_object_mut() {
-            o.insert("active".into(), Value::Bool(false));
-        }
-        tx.update_user(&rec).await.map_err(store_err)?;
-        let audit = Audit {
-            resource_type: "User",
-            outcome: "deprovisioned",
-            status: 204,
-            id: Some(rec.id.clone()),
-            name: Some(rec.user_name.clone()),
-            ..Default::default()
+    ) -> ScimResult<WriteStatus> {
+        let write = async {
+            let mut tx = self.store().write().await?;
+            let mut rec = self
+                .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
+                .await?;
+            rec.state = UserState::Deprovisioned;
+            rec.version += 1;
+            rec.last_modified = render::now();
+            if let Some(o) = rec.doc.as_object_mut() {
+                o.insert("active".into(), Value::Bool(false));
+            }
+            tx.update_user(&rec).await?;
+            let audit = Audit::user(&rec, LogOutcome::Deprovisioned, WriteStatus::NoContent);
+            self.audit(tx.as_mut(), c, audit).await?;
+            tx.commit().await?;
+            Ok(WriteStatus::NoContent)
         };
-        self.audit(tx.as_mut(), c, audit).await?;
-        tx.commit().await.map_err(store_err)
+        self.logged(c, ResourceType::User, Some(id), None, write.await)
+            .await
     }
 }

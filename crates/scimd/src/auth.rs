@@ -8,7 +8,7 @@
 //! Secrets are never logged.
 
 use crate::errors::ApiError;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;

@@ -5,7 +5,7 @@
 //! header says, since identity providers are not consistent about it.
 
 use crate::errors::ApiError;
-use crate::server::AppState;
+use crate::state::AppState;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_LENGTH;
 use http_body_util::{BodyExt, LengthLimitError, Limited};

@@ -2,10 +2,8 @@
 //! `application/scim+json`, and every error carries an RFC 7644 §3.12 body.
 
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use scim_proto::ScimError;
 use scimd_directory::directory::DirectoryError;
@@ -51,16 +49,7 @@ impl From<ScimError> for ApiError {
 
 impl From<DirectoryError> for ApiError {
     fn from(e: DirectoryError) -> Self {
-        match e {
-            DirectoryError::Invalid(m) => ApiError(ScimError::invalid_value(m)),
-            DirectoryError::Conflict(m) => ApiError(ScimError::uniqueness(m)),
-            DirectoryError::Store(s) => {
-                tracing::error!(error = %s, "store error");
-                ApiError(ScimError::internal(
-                    "the directory could not complete the request because of a storage error",
-                ))
-            }
-        }
+        ApiError(e.into())
     }
 }
 
@@ -100,65 +89,6 @@ pub async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
         method,
         uri.path()
     )))
-}
-
-/// Rewrites error responses produced outside the handlers (axum's 405 for a wrong method,
-/// body-limit 413s, extractor rejections) into SCIM error bodies, keeping their status and
-/// headers (`Allow` among them). Responses that are already JSON are left alone.
-pub async fn scimify(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let res = next.run(req).await;
-    let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return res;
-    }
-    let is_json = res
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|ct| {
-            let ct = ct.to_ascii_lowercase();
-            // HTML: the portal's own error pages.
-            ct.starts_with(SCIM_CONTENT_TYPE)
-                || ct.starts_with("application/json")
-                || ct.starts_with("text/html")
-        })
-        .unwrap_or(false);
-    if is_json {
-        return res;
-    }
-    let detail = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            let allow = res
-                .headers()
-                .get(ALLOW)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            if allow.is_empty() {
-                format!("method {method} is not allowed on {path}")
-            } else {
-                format!("method {method} is not allowed on {path}; allowed: {allow}")
-            }
-        }
-        StatusCode::NOT_FOUND => format!("no endpoint {method} {path}"),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            "the request body is larger than this server accepts".to_string()
-        }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            "unsupported content type: send application/scim+json".to_string()
-        }
-        s => s.canonical_reason().unwrap_or("error").to_string(),
-    };
-    let (mut parts, _) = res.into_parts();
-    let fresh = error_response(&ScimError::new(status.as_u16(), None, detail));
-    let (fresh_parts, body) = fresh.into_parts();
-    parts.headers.remove(CONTENT_LENGTH);
-    for (k, v) in fresh_parts.headers.iter() {
-        parts.headers.insert(k, v.clone());
-    }
-    Response::from_parts(parts, body)
 }
 
 /// The response for a panic caught in a handler: 500 with a SCIM error body. The panic

@@ -18,34 +18,36 @@
 //! # let _ = secret; Ok(()) }
 //! ```
 //!
-//! Modules: [`cli`] (clap), [`config`] (flags > `SCIMD_*` > TOML), [`server`] (router,
-//! binding, TLS, shutdown), [`scim_routes`] (the `/scim/v2` endpoints), [`auth`] (bearer
-//! tokens), [`body`] (JSON bodies under a size limit), [`query`] (query strings, entity
-//! tags), [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`],
-//! [`admin_routes`] (the `/api/v1` admin API, with [`admin_openapi`] and [`admin_export`]),
-//! [`retention`] (provisioning-log purging), [`portal`] (the administrative portal under `/`).
+//! Modules: [`cli`] (clap: one module per subcommand), [`config`] (flags > `SCIMD_*` >
+//! TOML), [`server`] (router, binding, TLS, shutdown), [`state`] (the [`AppState`] the
+//! server owns), [`scim_routes`] (the `/scim/v2` endpoints), [`auth`] (bearer tokens),
+//! [`body`] (JSON bodies under a size limit), [`query`] (query strings, entity tags, times),
+//! [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`],
+//! [`admin`] (the `/api/v1` admin API: one module per area, its OpenAPI document and the log
+//! export), [`retention`] (provisioning-log purging), [`portal`] (the administrative portal
+//! under `/`: one module per page family).
 
 #![warn(missing_docs)]
 
-pub mod admin_export;
-pub mod admin_openapi;
-pub mod admin_routes;
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cli;
 pub mod config;
-pub mod dbcmd;
 pub mod errors;
+pub mod fallback;
 pub mod metrics;
 pub mod portal;
 pub mod query;
 pub mod retention;
 pub mod scim_routes;
 pub mod server;
+pub mod state;
+pub mod tls;
 
 #[cfg(test)]
 mod router_tests;
-pub mod tls;
 
 pub use config::Config;
-pub use server::{router, serve, start, AppState, Running};
+pub use server::{router, serve, start, Running};
+pub use state::AppState;

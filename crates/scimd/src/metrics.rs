@@ -127,8 +127,8 @@ pub async fn tag_route(req: Request, next: Next) -> Response {
     res
 }
 
-/// A bounded method label.
-fn method_label(m: &Method) -> &'static str {
+/// A bounded method label: a standard method's name, else `OTHER`.
+pub fn method_label(m: &Method) -> &'static str {
     match *m {
         Method::GET => "GET",
         Method::POST => "POST",

@@ -7,6 +7,8 @@
 use scim_proto::list::parse_attr_list;
 use scim_proto::path::AttrPath;
 use scim_proto::ScimResult;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 /// Decodes a raw query string (without the `?`) into `(name, value)` pairs, in order.
 /// Malformed escapes are kept literally; invalid UTF-8 is replaced by U+FFFD.
@@ -93,6 +95,14 @@ pub fn if_none_match_matches(header: &str, etag: &str) -> bool {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .any(|t| t == "*" || opaque(t) == want)
+}
+
+/// Parses an RFC 3339 timestamp. A space where the offset's `+` should be (a `+` left
+/// unescaped in a query string decodes as a space) is read as `+`.
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .or_else(|| OffsetDateTime::parse(&s.replace(' ', "+"), &Rfc3339).ok())
 }
 
 #[cfg(test)]

@@ -2,11 +2,14 @@
 //! these exercise routing, middleware, errors and discovery plumbing only. The HTTP
 //! integration suite (crates/scimd/tests) covers behaviour over a real store.
 
-use crate::errors::SCIM_CONTENT_TYPE;
-use crate::server::{router, AppState};
+use crate::admin::route_table;
+use crate::errors::{BEARER_CHALLENGE, SCIM_CONTENT_TYPE};
+use crate::server::router;
+use crate::state::AppState;
 use async_trait::async_trait;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::header::{ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, Request, StatusCode};
 use scimd_directory::directory::Directory;
 use scimd_directory::store::{Store, StoreError, StoreResult, Tx};
 use serde_json::Value;
@@ -28,12 +31,13 @@ impl Store for DownStore {
     }
 }
 
+/// The state of a server whose store is down, serving `scim_base`.
+fn down_state(scim_base: &str) -> AppState {
+    AppState::new(Directory::new(Arc::new(DownStore), scim_base), 4096)
+}
+
 fn app() -> axum::Router {
-    let directory = Directory::new(Arc::new(DownStore), "http://scim.test/scim/v2");
-    router(AppState {
-        directory,
-        max_body_bytes: 4096,
-    })
+    router(down_state("http://scim.test/scim/v2"))
 }
 
 async fn call(req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
@@ -195,10 +199,7 @@ async fn me_and_bulk_are_501() {
 async fn body_limit_and_invalid_json() {
     use crate::body::JsonBody;
     use axum::extract::FromRequest;
-    let state = AppState {
-        directory: Directory::new(Arc::new(DownStore), "http://x/scim/v2"),
-        max_body_bytes: 4096,
-    };
+    let state = down_state("http://x/scim/v2");
     let big = Request::post("/")
         .body(Body::from(vec![b' '; 5000]))
         .unwrap();
@@ -230,10 +231,7 @@ fn futures_stream(chunk: Vec<u8>, chunks: usize) -> Body {
 
 #[tokio::test]
 async fn a_panicking_handler_is_a_scim_500() {
-    let state = AppState {
-        directory: Directory::new(Arc::new(DownStore), "http://x/scim/v2"),
-        max_body_bytes: 4096,
-    };
+    let state = down_state("http://x/scim/v2");
     let routes = axum::Router::new().route(
         "/boom",
         axum::routing::get(|| async {
@@ -258,4 +256,108 @@ async fn a_panicking_handler_is_a_scim_500() {
         !body["detail"].as_str().unwrap().contains("boom"),
         "panic messages must not leak: {body}"
     );
+}
+
+// ---------------------------------------------------------------- the admin API
+
+async fn admin_call(method: &str, path: &str, auth: Option<&str>) -> (u16, HeaderMap, Value) {
+    let app = router(down_state("http://admin.test/scim/v2"));
+    let mut b = axum::http::Request::builder().method(method).uri(path);
+    if let Some(a) = auth {
+        b = b.header("authorization", a);
+    }
+    let res = app.oneshot(b.body(Body::empty()).unwrap()).await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "x1")
+        .replace("{userId}", "u1")
+        .replace("{name}", "n1")
+}
+
+fn assert_admin_error(status: u16, headers: &HeaderMap, body: &Value, want: u16) {
+    assert_eq!(status, want, "{body}");
+    assert_eq!(headers[CONTENT_TYPE], "application/json");
+    assert_eq!(body["error"]["status"], want, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+/// Every route of the table is served (an unauthenticated request reaches the auth
+/// layer: 401), every other method on its path is a JSON 405 with `Allow`.
+#[tokio::test]
+async fn table_matches_router() {
+    let table = route_table();
+    for r in &table {
+        let path = concrete(r.path);
+        let (s, h, b) = admin_call(r.method, &path, None).await;
+        if r.path.ends_with("openapi.json") {
+            assert_eq!(s, 200, "{} {path}", r.method);
+            continue;
+        }
+        assert_admin_error(s, &h, &b, 401);
+        assert_eq!(h[WWW_AUTHENTICATE], BEARER_CHALLENGE);
+        for m in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            if table.iter().any(|x| x.path == r.path && x.method == m) {
+                continue;
+            }
+            let (s, h, b) = admin_call(m, &path, None).await;
+            assert_admin_error(s, &h, &b, 405);
+            assert!(h.contains_key(ALLOW), "{m} {path}");
+            let msg = b["error"]["message"].as_str().unwrap();
+            assert!(
+                msg.contains(&format!("allowed: {}", r.method))
+                    || msg.contains(&format!(", {}", r.method)),
+                "{msg}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_json_404s() {
+    for p in [
+        "/api/v1",
+        "/api/v1/",
+        "/api/v1/nope",
+        "/api/v1/users/a/b/c",
+        "/api/v2/users",
+    ] {
+        let (s, h, b) = admin_call("GET", p, Some("Bearer x")).await;
+        if p.starts_with("/api/v1") {
+            assert_admin_error(s, &h, &b, 404);
+        } else {
+            assert_eq!(s, 404);
+        }
+    }
+}
+
+#[tokio::test]
+async fn store_failure_during_auth_is_a_json_500() {
+    let (s, h, b) = admin_call("GET", "/api/v1/users", Some("Bearer abc")).await;
+    assert_admin_error(s, &h, &b, 500);
+    let (s, h, b) = admin_call("GET", "/api/v1/users", Some("Basic abc")).await;
+    assert_admin_error(s, &h, &b, 401);
+}
+
+#[tokio::test]
+async fn openapi_document_is_public_and_names_the_server() {
+    let (s, _, b) = admin_call("GET", "/api/v1/openapi.json", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(b["openapi"], "3.1.0");
+    assert_eq!(b["servers"][0]["url"], "http://admin.test");
 }

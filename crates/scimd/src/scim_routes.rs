@@ -28,10 +28,11 @@ use crate::auth::optional_caller;
 use crate::body::JsonBody;
 use crate::errors::{scim_json, ApiError};
 use crate::query::{decode_query, has_param, if_none_match_matches, projection, Projection};
-use crate::server::AppState;
-use axum::extract::{Path, RawQuery, State};
+use crate::state::AppState;
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
 use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
@@ -42,13 +43,13 @@ use scim_proto::list::{list_response, ListParams, MAX_PAGE_SIZE};
 use scim_proto::projection::{is_returned, project};
 use scim_proto::schema::{ResourceSchema, Schema};
 use scim_proto::{ScimError, ScimType};
-use scimd_directory::directory::{Caller, Rendered, RequestInfo};
+use scimd_directory::directory::{Caller, GroupReply, Rendered, RequestInfo, WriteStatus, Written};
 use scimd_directory::store::TokenScope;
 use serde_json::Value;
 use std::sync::Arc;
 
 /// The SCIM base path.
-pub const BASE: &str = "/scim/v2";
+pub const BASE: &str = crate::state::SCIM_BASE;
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -57,7 +58,7 @@ type ApiResult = Result<Response, ApiError>;
 pub fn resource_routes() -> Router<AppState> {
     Router::new()
         .route("/scim/v2/Users", get(list_users).post(create_user))
-        .route("/scim/v2/Users/.search", post(search_users))
+        .route("/scim/v2/Users/.search", post(list_users))
         .route(
             "/scim/v2/Users/{id}",
             get(get_user)
@@ -66,7 +67,7 @@ pub fn resource_routes() -> Router<AppState> {
                 .delete(delete_user),
         )
         .route("/scim/v2/Groups", get(list_groups).post(create_group))
-        .route("/scim/v2/Groups/.search", post(search_groups))
+        .route("/scim/v2/Groups/.search", post(list_groups))
         .route(
             "/scim/v2/Groups/{id}",
             get(get_group)
@@ -94,18 +95,57 @@ pub fn discovery_routes() -> Router<AppState> {
 
 // ---------------------------------------------------------------- helpers
 
-/// The `If-Match` header. A header that is not visible ASCII cannot match any entity tag:
-/// 412.
-fn if_match(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    match headers.get(IF_MATCH) {
-        None => Ok(None),
-        Some(v) => match v.to_str() {
-            Ok(s) => Ok(Some(s.trim().to_string())),
-            Err(_) => Err(ScimError::precondition_failed(
-                "the If-Match header matches no version of this resource",
-            )
-            .into()),
-        },
+/// What a request on one resource carries besides its id and body: the caller, the query
+/// string, and the conditional headers (RFC 7644 §3.14).
+struct On {
+    c: Caller,
+    query: Option<String>,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for On {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<On, ApiError> {
+        let c =
+            parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+                ScimError::internal("the request reached a handler unauthenticated")
+            })?;
+        Ok(On {
+            c,
+            query: parts.uri.query().map(str::to_string),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl On {
+    /// `attributes` / `excludedAttributes` (RFC 7644 §3.9). Errors: 400 invalidPath.
+    fn projection(&self) -> Result<Projection, ApiError> {
+        Ok(projection(&decode_query(self.query.as_deref()))?)
+    }
+
+    /// The `If-Match` header. A header that is not visible ASCII cannot match any entity
+    /// tag: 412.
+    fn if_match(&self) -> Result<Option<String>, ApiError> {
+        match self.headers.get(IF_MATCH) {
+            None => Ok(None),
+            Some(v) => match v.to_str() {
+                Ok(s) => Ok(Some(s.trim().to_string())),
+                Err(_) => Err(ScimError::precondition_failed(
+                    "the If-Match header matches no version of this resource",
+                )
+                .into()),
+            },
+        }
+    }
+
+    /// Whether an `If-None-Match` header matches the resource's entity tag.
+    fn unchanged(&self, etag: &str) -> bool {
+        self.headers
+            .get(IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|h| if_none_match_matches(h, etag))
     }
 }
 
@@ -134,36 +174,47 @@ fn resource_response(
     res
 }
 
-/// 304 Not Modified with the entity tag.
-fn not_modified(etag: &str) -> Response {
+/// A body-less response (304, 204) with an optional entity tag.
+fn empty(status: StatusCode, etag: Option<&str>) -> Response {
     let mut res = Response::new(axum::body::Body::empty());
-    *res.status_mut() = StatusCode::NOT_MODIFIED;
-    set_etag(&mut res, etag);
-    res
-}
-
-/// A body-less response (204) with an optional entity tag.
-fn no_content(etag: Option<&str>) -> Response {
-    let mut res = Response::new(axum::body::Body::empty());
-    *res.status_mut() = StatusCode::NO_CONTENT;
+    *res.status_mut() = status;
     if let Some(e) = etag {
         set_etag(&mut res, e);
     }
     res
 }
 
-/// Whether an `If-None-Match` header matches the resource's entity tag.
-fn unchanged(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|h| if_none_match_matches(h, etag))
+/// The status a write answers, as the directory decided it (and logged it).
+fn status_of(s: WriteStatus) -> StatusCode {
+    StatusCode::from_u16(s.code()).unwrap_or(StatusCode::OK)
 }
 
-fn query_projection(q: &Option<String>) -> Result<(Vec<(String, String)>, Projection), ApiError> {
-    let pairs = decode_query(q.as_deref());
-    let p = projection(&pairs)?;
-    Ok((pairs, p))
+/// The response of a successful write: the projected resource with the status the
+/// directory decided (and logged), or no body for 204 (with the entity tag).
+fn written(w: &Written, schema: &ResourceSchema, p: &Projection) -> Response {
+    match w.status {
+        WriteStatus::NoContent => empty(StatusCode::NO_CONTENT, Some(&w.resource.etag)),
+        s => resource_response(status_of(s), &w.resource, schema, p),
+    }
+}
+
+/// The list parameters of a request: from the query string of a GET (RFC 7644 §3.4.2), from
+/// the SearchRequest body of a POST to `.search` (§3.4.3). Errors: 400 for malformed
+/// parameters; the body's own errors (413, 400 invalidSyntax).
+struct Listing(ListParams);
+
+impl FromRequest<AppState> for Listing {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, st: &AppState) -> Result<Listing, ApiError> {
+        if req.method() == Method::POST {
+            let JsonBody(body) = JsonBody::from_request(req, st).await?;
+            Ok(Listing(ListParams::from_search_body(&body)?))
+        } else {
+            let pairs = decode_query(req.uri().query());
+            Ok(Listing(ListParams::from_query(&pairs)?))
+        }
+    }
 }
 
 /// Projects each item with the resource type it was rendered with.
@@ -190,21 +241,12 @@ fn ok_list(total: u64, start_index: u64, resources: Vec<Value>) -> Response {
 
 // ---------------------------------------------------------------- Users
 
+/// `GET /Users` and `POST /Users/.search`.
 async fn list_users(
     State(st): State<AppState>,
     Extension(c): Extension<Caller>,
-    RawQuery(q): RawQuery,
+    Listing(p): Listing,
 ) -> ApiResult {
-    let p = ListParams::from_query(&decode_query(q.as_deref()))?;
-    users_page(&st, &c, &p).await
-}
-
-async fn search_users(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let p = ListParams::from_search_body(&body)?;
     users_page(&st, &c, &p).await
 }
 
@@ -219,25 +261,22 @@ const LARGE_PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Such a page holds every resource of it in memory several times over while it is read,
 /// rendered, projected and serialised (about 35 KB per full User, so some 35 MB for
 /// `count=1000`), and takes CPU time in proportion. At most one per two CPUs (at least one) is
-/// built at a time; the others wait, up to [`LARGE_PAGE_WAIT`]. This bounds the memory of
+/// built at a time (the server's [`AppState::large_pages`] turns); the others wait, up to [`LARGE_PAGE_WAIT`]. This bounds the memory of
 /// concurrent paging clients (docs/performance.md, resident memory); requests with the
 /// default `count` (100) or less never wait here. (A single group with a very large `members`
-/// is not bounded by this.) `None` for a request that needs no turn.
+/// is not bounded by this.) `None` for a request that needs no turn (`count` at most
+/// [`LARGE_PAGE`]).
 ///
 /// Errors: 503 when no turn came within [`LARGE_PAGE_WAIT`] (nothing was read; retry, or ask
 /// for smaller pages).
-async fn large_page_turn(
-    large: bool,
-) -> Result<Option<tokio::sync::SemaphorePermit<'static>>, ScimError> {
-    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    if !large {
+async fn large_page_turn<'a>(
+    st: &'a AppState,
+    p: &ListParams,
+) -> Result<Option<tokio::sync::SemaphorePermit<'a>>, ScimError> {
+    if p.count <= LARGE_PAGE {
         return Ok(None);
     }
-    let turns = TURNS.get_or_init(|| {
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        tokio::sync::Semaphore::new((cpus / 2).max(1))
-    });
-    match tokio::time::timeout(LARGE_PAGE_WAIT, turns.acquire()).await {
+    match tokio::time::timeout(LARGE_PAGE_WAIT, st.large_pages.acquire()).await {
         // The semaphore is never closed.
         Ok(permit) => Ok(permit.ok()),
         Err(_) => Err(ScimError::new(
@@ -253,201 +292,133 @@ async fn large_page_turn(
 }
 
 async fn users_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
-    let _turn = large_page_turn(p.count > LARGE_PAGE).await?;
+    let _turn = large_page_turn(st, p).await?;
     let (total, items) = st.directory.list_users(c, p).await?;
     Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
 
-async fn get_user(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let r = st.directory.get_user(&c, &id).await?;
-    if unchanged(&headers, &r.etag) {
-        return Ok(not_modified(&r.etag));
+async fn get_user(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+    let p = on.projection()?;
+    let r = st.directory.get_user(&on.c, &id).await?;
+    if on.unchanged(&r.etag) {
+        return Ok(empty(StatusCode::NOT_MODIFIED, Some(&r.etag)));
     }
     Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
 }
 
-async fn create_user(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let r = st.directory.create_user(&c, &body).await?;
-    Ok(resource_response(StatusCode::CREATED, &r, &r.schema, &p))
+async fn create_user(State(st): State<AppState>, on: On, JsonBody(body): JsonBody) -> ApiResult {
+    let p = on.projection()?;
+    let w = st.directory.create_user(&on.c, &body).await?;
+    Ok(written(&w, &w.resource.schema, &p))
 }
 
 async fn replace_user(
     State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    on: On,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let im = if_match(&headers)?;
-    let r = st
-        .directory
-        .replace_user(&c, &id, &body, im.as_deref())
-        .await?;
-    Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
+    let (p, im) = (on.projection()?, on.if_match()?);
+    let d = &st.directory;
+    let w = d.replace_user(&on.c, &id, &body, im.as_deref()).await?;
+    Ok(written(&w, &w.resource.schema, &p))
 }
 
 async fn patch_user(
     State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    on: On,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let im = if_match(&headers)?;
-    let r = st
+    let (p, im) = (on.projection()?, on.if_match()?);
+    let w = st
         .directory
-        .patch_user(&c, &id, &body, im.as_deref())
+        .patch_user(&on.c, &id, &body, im.as_deref())
         .await?;
-    Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
+    Ok(written(&w, &w.resource.schema, &p))
 }
 
-async fn delete_user(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult {
-    let im = if_match(&headers)?;
-    st.directory.delete_user(&c, &id, im.as_deref()).await?;
-    Ok(no_content(None))
+async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+    let im = on.if_match()?;
+    let status = st.directory.delete_user(&on.c, &id, im.as_deref()).await?;
+    Ok(empty(status_of(status), None))
 }
 
 // ---------------------------------------------------------------- Groups
 
+/// `GET /Groups` and `POST /Groups/.search`.
 async fn list_groups(
     State(st): State<AppState>,
     Extension(c): Extension<Caller>,
-    RawQuery(q): RawQuery,
+    Listing(p): Listing,
 ) -> ApiResult {
-    let p = ListParams::from_query(&decode_query(q.as_deref()))?;
-    groups_page(&st, &c, &p).await
-}
-
-async fn search_groups(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let p = ListParams::from_search_body(&body)?;
     groups_page(&st, &c, &p).await
 }
 
 async fn groups_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
     let schema = st.directory.group_schema();
     let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded_attributes);
-    let _turn = large_page_turn(p.count > LARGE_PAGE).await?;
+    let _turn = large_page_turn(st, p).await?;
     let (total, items) = st.directory.list_groups(c, p, with_members).await?;
     Ok(ok_list(total, p.start_index, project_all(&items, p)))
 }
 
-async fn get_group(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
+async fn get_group(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+    let p = on.projection()?;
     let schema = st.directory.group_schema();
     let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded);
-    let r = st.directory.get_group(&c, &id, with_members).await?;
-    if unchanged(&headers, &r.etag) {
-        return Ok(not_modified(&r.etag));
+    let r = st.directory.get_group(&on.c, &id, with_members).await?;
+    if on.unchanged(&r.etag) {
+        return Ok(empty(StatusCode::NOT_MODIFIED, Some(&r.etag)));
     }
     Ok(resource_response(StatusCode::OK, &r, &schema, &p))
 }
 
-async fn create_group(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    RawQuery(q): RawQuery,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let r = st.directory.create_group(&c, &body).await?;
-    Ok(resource_response(
-        StatusCode::CREATED,
-        &r,
-        &st.directory.group_schema(),
-        &p,
-    ))
+async fn create_group(State(st): State<AppState>, on: On, JsonBody(body): JsonBody) -> ApiResult {
+    let p = on.projection()?;
+    let w = st.directory.create_group(&on.c, &body).await?;
+    Ok(written(&w, &st.directory.group_schema(), &p))
 }
 
 async fn replace_group(
     State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    on: On,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let im = if_match(&headers)?;
-    let r = st
-        .directory
-        .replace_group(&c, &id, &body, im.as_deref())
-        .await?;
-    Ok(resource_response(
-        StatusCode::OK,
-        &r,
-        &st.directory.group_schema(),
-        &p,
-    ))
+    let (p, im) = (on.projection()?, on.if_match()?);
+    let d = &st.directory;
+    let w = d.replace_group(&on.c, &id, &body, im.as_deref()).await?;
+    Ok(written(&w, &d.group_schema(), &p))
 }
 
 async fn patch_group(
     State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    on: On,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let (_, p) = query_projection(&q)?;
-    let im = if_match(&headers)?;
+    let (p, im) = (on.projection()?, on.if_match()?);
     let schema = st.directory.group_schema();
-    if !p.requested {
+    let reply = if p.requested {
+        GroupReply::Resource {
+            with_members: is_returned(&schema, "members", &p.attributes, &p.excluded),
+        }
+    } else {
         // The common Entra case (membership changes): no body, and no member rows read.
-        let r = st
-            .directory
-            .patch_group(&c, &id, &body, im.as_deref(), false)
-            .await?;
-        return Ok(no_content(Some(&r.etag)));
-    }
-    let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded);
-    let r = st
-        .directory
-        .patch_group(&c, &id, &body, im.as_deref(), with_members)
+        GroupReply::NoContent
+    };
+    let d = &st.directory;
+    let w = d
+        .patch_group(&on.c, &id, &body, im.as_deref(), reply)
         .await?;
-    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
+    Ok(written(&w, &schema, &p))
 }
 
-async fn delete_group(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult {
-    let im = if_match(&headers)?;
-    st.directory.delete_group(&c, &id, im.as_deref()).await?;
-    Ok(no_content(None))
+async fn delete_group(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+    let im = on.if_match()?;
+    let status = st.directory.delete_group(&on.c, &id, im.as_deref()).await?;
+    Ok(empty(status_of(status), None))
 }
 
 // ---------------------------------------------------------------- root search
@@ -468,12 +439,11 @@ fn inapplicable(e: &ScimError) -> bool {
 async fn search_root(
     State(st): State<AppState>,
     Extension(c): Extension<Caller>,
-    JsonBody(body): JsonBody,
+    Listing(p): Listing,
 ) -> ApiResult {
-    let p = ListParams::from_search_body(&body)?;
     let dir = &st.directory;
     let group_schema = dir.group_schema();
-    let _turn = large_page_turn(p.count > LARGE_PAGE).await?;
+    let _turn = large_page_turn(&st, &p).await?;
 
     let (users, users_err) = match dir.list_users(&c, &p).await {
         Ok(v) => (Some(v), None),

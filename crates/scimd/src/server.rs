@@ -2,18 +2,20 @@
 //!
 //! Routes:
 //! - `/scim/v2/...`: SCIM 2.0 (see [`crate::scim_routes`]).
-//! - `/api/v1/...`: the admin API, JSON with admin-token auth (see [`crate::admin_routes`]).
+//! - `/api/v1/...`: the admin API, JSON with admin-token auth (see [`crate::admin`]).
 //! - `GET /healthz`: 200 whenever the process serves.
 //! - `GET /readyz`: 200 when the store answers a ping, else 503.
 //! - `GET /metrics`: Prometheus text exposition (see [`crate::metrics`]).
 //! - `/` and the pages under it: the administrative portal (see [`crate::portal`]).
 //!
 //! Middleware, outermost first: request id (`x-request-id`, generated when absent, echoed
-//! on the response), logging + metrics, panic catching (500 SCIM body), SCIM error bodies
-//! for responses produced outside handlers (404, 405, 413).
+//! on the response), logging + metrics, panic catching (500 SCIM body), error bodies (SCIM, or
+//! the admin API's under `/api/v1`) for responses produced outside handlers (404, 405, 413;
+//! see [`crate::fallback`]).
 
 use crate::config::Config;
 use crate::errors::{self, plain_json};
+use crate::state::AppState;
 use crate::{metrics, scim_routes, tls};
 use anyhow::{anyhow, bail, Context};
 use axum::extract::State;
@@ -38,15 +40,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Shared state of the handlers.
-#[derive(Clone)]
-pub struct AppState {
-    /// The directory service (its base URL is the SCIM base, `<public-url>/scim/v2`).
-    pub directory: Directory,
-    /// Largest accepted request body, in bytes.
-    pub max_body_bytes: usize,
-}
-
 /// Builds the full router over `state` (all routes and middleware).
 /// Installs the metrics recorder on first use.
 pub fn router(state: AppState) -> Router {
@@ -55,7 +48,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(scim_routes::resource_routes().route_layer(auth))
         .merge(scim_routes::discovery_routes())
-        .merge(crate::admin_routes::routes())
+        .merge(crate::admin::routes())
         .merge(crate::portal::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -65,7 +58,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Adds the middleware stack to `routes` (route templates for metrics, request ids,
-/// logging and metrics, panic catching, SCIM error bodies) and binds the state.
+/// logging and metrics, panic catching, error bodies) and binds the state.
 pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .route_layer(from_fn(metrics::tag_route))
@@ -75,7 +68,7 @@ pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Rout
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn(metrics::observe))
                 .layer(CatchPanicLayer::custom(errors::panic_response))
-                .layer(from_fn(errors::scimify)),
+                .layer(from_fn(crate::fallback::error_bodies)),
         )
         .with_state(state)
 }
@@ -289,10 +282,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .await
         .context("cannot initialise the database")?;
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
-    let app = router(AppState {
-        directory: directory.clone(),
-        max_body_bytes,
-    });
+    let app = router(AppState::new(directory.clone(), max_body_bytes));
 
     let (stopper, join) = match rustls_config {
         None => {

@@ -1534,7 +1534,8 @@ async fn dashboard_counts_and_recent_entries() {
 /// starts (and hourly); 0 keeps them. Runs a server in-process to date entries in the past.
 #[tokio::test]
 async fn log_retention_purges_old_entries_at_start() {
-    use scimd_directory::store::{LogEntry, LogQuery};
+    use scimd_directory::admin::LogFilter;
+    use scimd_directory::store::LogEntry;
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("scimd-tests")
         .join(unique("retention"));
@@ -1572,17 +1573,11 @@ async fn log_retention_purges_old_entries_at_start() {
     }
     let names = |d: scimd_directory::Directory, t: String| async move {
         let (_, v) = d
-            .query_log(
-                &t,
-                &LogQuery {
-                    limit: 100,
-                    ..Default::default()
-                },
-            )
+            .query_log(&t, &LogFilter::default(), 0, 100)
             .await
             .unwrap();
         v.iter()
-            .map(|e| e["resourceName"].as_str().unwrap().to_string())
+            .map(|e| e.resource_name.clone().unwrap())
             .collect::<Vec<_>>()
     };
     // Retention 0 keeps everything.

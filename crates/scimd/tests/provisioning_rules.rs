@@ -2450,6 +2450,30 @@ struct Want<'a> {
     status: u16,
 }
 
+impl<'a> Want<'a> {
+    /// `method path` on a `rtype` that came to `outcome`, answered `status`.
+    fn of(method: &'a str, path: &str, rtype: &'a str, outcome: &'a str, status: u16) -> Self {
+        Want {
+            method,
+            path: path.to_string(),
+            rtype,
+            id: None,
+            name: None,
+            outcome,
+            status,
+        }
+    }
+
+    /// The same, about resource `id` named `name` (when known).
+    fn on(self, id: Option<&str>, name: Option<&str>) -> Self {
+        Want {
+            id: id.map(str::to_string),
+            name: name.map(str::to_string),
+            ..self
+        }
+    }
+}
+
 #[tokio::test]
 async fn provisioning_log_records_every_scim_write() {
     let e = own();
@@ -2468,15 +2492,7 @@ async fn provisioning_log_records_every_scim_write() {
     r.expect(201);
     let uid = r.id();
     let upath = format!("/scim/v2/Users/{uid}");
-    want.push(Want {
-        method: "POST",
-        path: users.clone(),
-        rtype: "User",
-        id: Some(uid.clone()),
-        name: Some(un.clone()),
-        outcome: "created",
-        status: 201,
-    });
+    want.push(Want::of("POST", &users, "User", "created", 201).on(Some(&uid), Some(&un)));
     // reads are not logged (a POST /.search is a read)
     c.get(&format!("/Users/{uid}")).await.expect(200);
     c.post(
@@ -2493,15 +2509,7 @@ async fn provisioning_log_records_every_scim_write() {
     )
     .await
     .expect(200);
-    want.push(Want {
-        method: "PATCH",
-        path: upath.clone(),
-        rtype: "User",
-        id: Some(uid.clone()),
-        name: Some(un.clone()),
-        outcome: "updated",
-        status: 200,
-    });
+    want.push(Want::of("PATCH", &upath, "User", "updated", 200).on(Some(&uid), Some(&un)));
     // 3 disabled, 4 enabled
     c.patch_ops(
         &format!("/Users/{uid}"),
@@ -2509,45 +2517,21 @@ async fn provisioning_log_records_every_scim_write() {
     )
     .await
     .expect(200);
-    want.push(Want {
-        method: "PATCH",
-        path: upath.clone(),
-        rtype: "User",
-        id: Some(uid.clone()),
-        name: Some(un.clone()),
-        outcome: "disabled",
-        status: 200,
-    });
+    want.push(Want::of("PATCH", &upath, "User", "disabled", 200).on(Some(&uid), Some(&un)));
     c.patch_ops(
         &format!("/Users/{uid}"),
         json!([{"op": "Replace", "path": "active", "value": "True"}]),
     )
     .await
     .expect(200);
-    want.push(Want {
-        method: "PATCH",
-        path: upath.clone(),
-        rtype: "User",
-        id: Some(uid.clone()),
-        name: Some(un.clone()),
-        outcome: "enabled",
-        status: 200,
-    });
+    want.push(Want::of("PATCH", &upath, "User", "enabled", 200).on(Some(&uid), Some(&un)));
     // 5 updated by PUT (with a password)
     let mut put = user_body(&un);
     put["title"] = json!("T1");
     put["nickName"] = json!("Nick");
     put["password"] = json!(PASSWORD);
     c.put(&format!("/Users/{uid}"), &put).await.expect(200);
-    want.push(Want {
-        method: "PUT",
-        path: upath.clone(),
-        rtype: "User",
-        id: Some(uid.clone()),
-        name: Some(un.clone()),
-        outcome: "updated",
-        status: 200,
-    });
+    want.push(Want::of("PUT", &upath, "User", "updated", 200).on(Some(&uid), Some(&un)));
     // 6 password-only PATCH
     c.patch_ops(
         &format!("/Users/{uid}"),
@@ -2555,15 +2539,7 @@ async fn provisioning_log_records_every_scim_write() {
     )
     .await
     .expect(200);
-    want.push(Want {
-        method: "PATCH",
-        path: upath.clone(),
-        rtype: "User",
-        id: Some(uid.clone()),
-        name: Some(un.clone()),
-        outcome: "updated",
-        status: 200,
-    });
+    want.push(Want::of("PATCH", &upath, "User", "updated", 200).on(Some(&uid), Some(&un)));
     // 7 rejected (no email, with a password)
     let bad = unique("log-bad");
     let mut b = user_body(&bad);
@@ -2572,15 +2548,7 @@ async fn provisioning_log_records_every_scim_write() {
     c.post("/Users", &b)
         .await
         .expect_error(400, Some("invalidValue"));
-    want.push(Want {
-        method: "POST",
-        path: users.clone(),
-        rtype: "User",
-        id: None,
-        name: Some(bad.clone()),
-        outcome: "rejected",
-        status: 400,
-    });
+    want.push(Want::of("POST", &users, "User", "rejected", 400).on(None, Some(&bad)));
     // 8 group created
     let gn = unique("log-g");
     let r = c
@@ -2592,15 +2560,7 @@ async fn provisioning_log_records_every_scim_write() {
     r.expect(201);
     let gid = r.id();
     let gpath = format!("/scim/v2/Groups/{gid}");
-    want.push(Want {
-        method: "POST",
-        path: groups.clone(),
-        rtype: "Group",
-        id: Some(gid.clone()),
-        name: Some(gn.clone()),
-        outcome: "created",
-        status: 201,
-    });
+    want.push(Want::of("POST", &groups, "Group", "created", 201).on(Some(&gid), Some(&gn)));
     // 9 group updated (204)
     let gn2 = format!("{gn}-renamed");
     let r = c
@@ -2610,63 +2570,23 @@ async fn provisioning_log_records_every_scim_write() {
         )
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
-    want.push(Want {
-        method: "PATCH",
-        path: gpath.clone(),
-        rtype: "Group",
-        id: Some(gid.clone()),
-        name: Some(gn2.clone()),
-        outcome: "updated",
-        status: 204,
-    });
+    want.push(Want::of("PATCH", &gpath, "Group", "updated", 204).on(Some(&gid), Some(&gn2)));
     // 10 deprovisioned
     assert_eq!(c.delete(&format!("/Users/{uid}")).await.status, 204);
-    want.push(Want {
-        method: "DELETE",
-        path: upath.clone(),
-        rtype: "User",
-        id: Some(uid.clone()),
-        name: Some(un.clone()),
-        outcome: "deprovisioned",
-        status: 204,
-    });
+    want.push(Want::of("DELETE", &upath, "User", "deprovisioned", 204).on(Some(&uid), Some(&un)));
     // 11 revived (with a password)
     c.post("/Users", &body).await.expect(201);
-    want.push(Want {
-        method: "POST",
-        path: users.clone(),
-        rtype: "User",
-        id: Some(uid.clone()),
-        name: Some(un.clone()),
-        outcome: "revived",
-        status: 201,
-    });
+    want.push(Want::of("POST", &users, "User", "revived", 201).on(Some(&uid), Some(&un)));
     // 12 adopted
     let ln = unique("log-local");
     let lid = id_of(&e.admin.create_user(&ln, json!({})).await);
     let r = c.post("/Users", &user_body(&ln)).await;
     r.expect(201);
     assert_eq!(r.id(), lid);
-    want.push(Want {
-        method: "POST",
-        path: users.clone(),
-        rtype: "User",
-        id: Some(lid.clone()),
-        name: Some(ln.clone()),
-        outcome: "adopted",
-        status: 201,
-    });
+    want.push(Want::of("POST", &users, "User", "adopted", 201).on(Some(&lid), Some(&ln)));
     // 13 group deleted
     assert_eq!(c.delete(&format!("/Groups/{gid}")).await.status, 204);
-    want.push(Want {
-        method: "DELETE",
-        path: gpath.clone(),
-        rtype: "Group",
-        id: Some(gid.clone()),
-        name: Some(gn2.clone()),
-        outcome: "group deleted",
-        status: 204,
-    });
+    want.push(Want::of("DELETE", &gpath, "Group", "group deleted", 204).on(Some(&gid), Some(&gn2)));
     // 14 rejected: unknown user
     let ghost = guid();
     c.patch_ops(
@@ -2675,15 +2595,16 @@ async fn provisioning_log_records_every_scim_write() {
     )
     .await
     .expect_error(404, None);
-    want.push(Want {
-        method: "PATCH",
-        path: format!("/scim/v2/Users/{ghost}"),
-        rtype: "User",
-        id: Some(ghost.clone()),
-        name: None,
-        outcome: "rejected",
-        status: 404,
-    });
+    want.push(
+        Want::of(
+            "PATCH",
+            &format!("/scim/v2/Users/{ghost}"),
+            "User",
+            "rejected",
+            404,
+        )
+        .on(Some(&ghost), None),
+    );
     // 15 rejected: a local group's name
     let lg = unique("log-lgroup");
     e.admin.create_group(&lg).await;
@@ -2693,15 +2614,9 @@ async fn provisioning_log_records_every_scim_write() {
     )
     .await
     .expect_error(409, Some("uniqueness"));
-    want.push(Want {
-        method: "POST",
-        path: groups.clone(),
-        rtype: "Group",
-        id: None,
-        name: Some(lg.to_uppercase()),
-        outcome: "rejected",
-        status: 409,
-    });
+    want.push(
+        Want::of("POST", &groups, "Group", "rejected", 409).on(None, Some(&lg.to_uppercase())),
+    );
 
     let r = e.admin.get("/provisioning-log?count=100").await;
     r.expect(200);
@@ -3046,6 +2961,40 @@ async fn provisioning_log_records_group_membership_changes() {
         assert_eq!(x["status"], json!(204), "{x}");
     }
     assert_eq!(v[2]["outcome"], json!("created"));
+}
+
+/// The provisioning log records the status the client was answered: a group PATCH answers
+/// 204 without `attributes`/`excludedAttributes`, and 200 with the group when either is
+/// given, even when `members` is excluded.
+#[tokio::test]
+async fn provisioning_log_records_the_status_a_group_patch_answered() {
+    let e = shared();
+    let c = &e.scim;
+    let u = id_of(&c.create_user(&unique("lst"), json!({})).await);
+    let gid = id_of(&c.create_group(&unique("lst-g"), json!({})).await);
+    let add = json!([{"op": "Add", "path": "members", "value": [{"value": u}]}]);
+    let remove = json!([{"op": "Remove", "path": "members", "value": [{"value": u}]}]);
+    let sent: Vec<u16> = vec![
+        c.patch_ops(&format!("/Groups/{gid}"), add.clone())
+            .await
+            .status,
+        c.patch_ops(&format!("/Groups/{gid}?excludedAttributes=members"), remove)
+            .await
+            .status,
+        c.patch_ops(&format!("/Groups/{gid}?attributes=members"), add)
+            .await
+            .status,
+    ];
+    assert_eq!(sent, vec![204, 200, 200]);
+    let (n, mut v) = e.admin.log(&format!("text={}", enc(&gid))).await;
+    assert_eq!(n, 4, "the POST and three PATCHes: {v:#?}");
+    v.reverse(); // oldest first
+    let logged: Vec<u64> = v[1..]
+        .iter()
+        .map(|x| x["status"].as_u64().unwrap())
+        .collect();
+    let sent: Vec<u64> = sent.into_iter().map(u64::from).collect();
+    assert_eq!(logged, sent, "logged as answered: {v:#?}");
 }
 
 /// "Every SCIM write is recorded": also the writes that turn out to change nothing (Entra

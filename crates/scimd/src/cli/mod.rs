@@ -1,5 +1,6 @@
-//! The command line: `scimd serve`, `scimd token create|list|revoke`,
-//! `scimd settings show|set`, `scimd migrate` and `scimd copy` (see [`crate::dbcmd`]).
+//! The command line: `scimd serve`, `scimd token create|list|revoke` ([`tokens`]),
+//! `scimd settings show|set` ([`settings`]), `scimd admin create|reset-password`
+//! ([`admins`]), `scimd migrate` and `scimd copy` ([`db`]).
 //!
 //! Settings given as flags win over `SCIMD_*` environment variables, which win over the
 //! TOML file named by `--config` / `SCIMD_CONFIG` (see [`crate::config`]).
@@ -10,12 +11,18 @@
 //! messages and logs go to stderr. `serve` prints the first-start
 //! banner (SCIM base URL and token) on stdout and `listening on <url>` on stderr.
 
-use crate::config::{self, parse_byte_size, Config, Settings};
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use scimd_directory::directory::Directory;
-use scimd_directory::store::{TokenRow, TokenScope};
+pub mod admins;
+pub mod db;
+pub mod settings;
+pub mod tokens;
+
+use crate::config::{self, parse_byte_size, Settings};
+use admins::AdminCommand;
+use clap::{Args, Parser, Subcommand};
+use settings::SettingsCommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tokens::TokenCommand;
 
 /// scimd: a SCIM 2.0 directory server (RFC 7643 / RFC 7644) that identity providers such
 /// as Microsoft Entra ID provision users and groups into.
@@ -66,27 +73,10 @@ pub enum Command {
     Migrate,
     /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL:
     /// scimd copy --from sqlite://./scimd-data/scimd.db --to postgres://scimd:PASSWORD@db/scimd
-    Copy(crate::dbcmd::CopyArgs),
+    Copy(db::CopyArgs),
     /// Manage the portal's administrators (create, reset a password).
     #[command(subcommand)]
-    Admin(crate::portal::admin_cmd::AdminCommand),
-}
-
-/// `scimd settings ...`: act on the default tenant's settings (the same as
-/// `GET`/`PATCH /api/v1/settings`).
-#[derive(Debug, Subcommand)]
-pub enum SettingsCommand {
-    /// Print the settings as JSON.
-    Show,
-    /// Change one setting and print the resulting settings as JSON, e.g.
-    /// `scimd settings set refuseInactiveCreate false`.
-    Set {
-        /// customSchemaUrn, blankValuePolicy (ignore|clear) or refuseInactiveCreate (true|false)
-        key: String,
-        /// The new value; JSON literals (true, false, numbers, "quoted") are read as JSON,
-        /// anything else as a string
-        value: String,
-    },
+    Admin(AdminCommand),
 }
 
 /// Flags of `scimd serve`.
@@ -125,45 +115,6 @@ fn parse_size_arg(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("expected a number of bytes (e.g. 4194304 or 4MiB), got {s:?}"))
 }
 
-/// Token scope as given on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScopeArg {
-    /// May call /scim/v2 (what an identity provider needs).
-    Scim,
-    /// May call the admin API /api/v1.
-    Admin,
-}
-
-impl From<ScopeArg> for TokenScope {
-    fn from(s: ScopeArg) -> TokenScope {
-        match s {
-            ScopeArg::Scim => TokenScope::Scim,
-            ScopeArg::Admin => TokenScope::Admin,
-        }
-    }
-}
-
-/// `scimd token ...`: act on the default tenant's tokens.
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Create a token and print its secret (only the secret) on stdout. Shown once.
-    Create {
-        /// Token name, unique among the tenant's active tokens (e.g. entra-prod)
-        #[arg(long)]
-        name: String,
-        /// Token scope
-        #[arg(long, value_enum, default_value_t = ScopeArg::Scim)]
-        scope: ScopeArg,
-    },
-    /// List tokens: name, scope, created, last used, revoked.
-    List,
-    /// Revoke the active token NAME; exits non-zero when there is none.
-    Revoke {
-        /// Token name
-        name: String,
-    },
-}
-
 impl Cli {
     /// The settings the flags give (the top layer).
     pub fn flag_settings(&self) -> Settings {
@@ -188,7 +139,7 @@ impl Cli {
     pub fn resolve_config(
         &self,
         env: &std::collections::HashMap<String, String>,
-    ) -> Result<Config, config::ConfigError> {
+    ) -> Result<config::Config, config::ConfigError> {
         let default_level = match self.command {
             Command::Serve(_) => config::DEFAULT_LOG_LEVEL,
             Command::Admin(_) => "warn",
@@ -257,11 +208,11 @@ pub fn main() -> ExitCode {
     let result = rt.block_on(async move {
         match cli.command {
             Command::Serve(_) => crate::server::serve(cfg).await.map(|()| ExitCode::SUCCESS),
-            Command::Token(t) => run_token(t, &cfg).await,
-            Command::Settings(s) => run_settings(s, &cfg).await,
-            Command::Migrate => crate::dbcmd::run_migrate(&cfg).await,
-            Command::Copy(a) => crate::dbcmd::run_copy(&a).await,
-            Command::Admin(a) => crate::portal::admin_cmd::run_admin(a, &cfg).await,
+            Command::Token(t) => tokens::run_token(t, &cfg).await,
+            Command::Settings(s) => settings::run_settings(s, &cfg).await,
+            Command::Migrate => db::run_migrate(&cfg).await,
+            Command::Copy(a) => db::run_copy(&a).await,
+            Command::Admin(a) => admins::run_admin(a, &cfg).await,
         }
     });
     match result {
@@ -273,135 +224,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs a `token` subcommand against the configured database's default tenant.
-///
-/// The database must have been initialised by a first `scimd serve`.
-pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
-    let store = crate::server::open_store(&cfg.database).await?;
-    let base = format!(
-        "{}/scim/v2",
-        cfg.public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", cfg.listen))
-    );
-    let dir = Directory::new(store, base);
-    let tenant = dir.default_tenant_id().await?;
-    match cmd {
-        TokenCommand::Create { name, scope } => {
-            let scope: TokenScope = scope.into();
-            let secret = dir.create_token(&tenant, &name, scope).await?;
-            println!("{secret}");
-            eprintln!(
-                "created token '{}' (scope {}); its secret, printed above, is shown only this once",
-                name.trim(),
-                scope.as_str()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        TokenCommand::List => {
-            let rows = dir.list_tokens(&tenant).await?;
-            print!("{}", token_table(&rows));
-            Ok(ExitCode::SUCCESS)
-        }
-        TokenCommand::Revoke { name } => {
-            if dir.revoke_token(&tenant, &name).await? {
-                eprintln!("revoked token '{name}'");
-                Ok(ExitCode::SUCCESS)
-            } else {
-                eprintln!("error: no active token named '{name}' (see `scimd token list`)");
-                Ok(ExitCode::FAILURE)
-            }
-        }
-    }
-}
-
-/// The value of `scimd settings set KEY VALUE`: a JSON literal when VALUE parses as one
-/// that is not an object or array (`false`, `30`, `"text"`), else the text as a string.
-pub fn setting_value(raw: &str) -> serde_json::Value {
-    match serde_json::from_str::<serde_json::Value>(raw.trim()) {
-        Ok(v) if !v.is_object() && !v.is_array() => v,
-        _ => serde_json::Value::String(raw.to_string()),
-    }
-}
-
-/// Runs a `settings` subcommand against the configured database's default tenant and
-/// prints the resulting settings as JSON on stdout.
-///
-/// Errors (exit 1): an uninitialised database, an unknown key, an invalid value.
-pub async fn run_settings(cmd: SettingsCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
-    let store = crate::server::open_store(&cfg.database).await?;
-    let dir = Directory::new(store, "http://localhost/scim/v2");
-    let tenant = dir.default_tenant_id().await?;
-    let settings = match cmd {
-        SettingsCommand::Show => dir.get_settings(&tenant).await,
-        SettingsCommand::Set { key, value } => {
-            let mut patch = serde_json::Map::new();
-            patch.insert(key.trim().to_string(), setting_value(&value));
-            dir.update_settings(&tenant, &serde_json::Value::Object(patch))
-                .await
-        }
-    };
-    match settings {
-        Ok(s) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&s.to_json()).unwrap_or_default()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("error: {}", e.detail);
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-fn fmt_time(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&f)
-        .unwrap_or_else(|_| t.to_string())
-}
-
-/// The `token list` table: NAME, SCOPE, CREATED, LAST USED, REVOKED (UTC times; `never`
-/// and `-` for absent values), columns padded, one token a line, oldest first.
-pub fn token_table(rows: &[TokenRow]) -> String {
-    let header = ["NAME", "SCOPE", "CREATED", "LAST USED", "REVOKED"].map(String::from);
-    let mut lines: Vec<[String; 5]> = vec![header];
-    for r in rows {
-        lines.push([
-            r.name.clone(),
-            r.scope.as_str().to_string(),
-            fmt_time(r.created),
-            r.last_used.map(fmt_time).unwrap_or_else(|| "never".into()),
-            r.revoked.map(fmt_time).unwrap_or_else(|| "-".into()),
-        ]);
-    }
-    let mut widths = [0usize; 5];
-    for l in &lines {
-        for (w, c) in widths.iter_mut().zip(l.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for l in &lines {
-        let mut line = String::new();
-        for (i, (c, w)) in l.iter().zip(widths.iter()).enumerate() {
-            if i + 1 == l.len() {
-                line.push_str(c);
-            } else {
-                line.push_str(c);
-                line.push_str(&" ".repeat(w - c.chars().count() + 2));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::settings::setting_value;
+    use super::tokens::ScopeArg;
     use super::*;
     use clap::CommandFactory;
     use std::collections::HashMap;
@@ -534,43 +360,22 @@ mod tests {
     }
 
     #[test]
-    fn table_layout() {
-        let t = time::macros::datetime!(2026-01-02 03:04:05 UTC);
-        let rows = vec![
-            TokenRow {
-                id: "1".into(),
-                tenant_id: "t".into(),
-                name: "initial".into(),
-                scope: TokenScope::Scim,
-                secret_sha256: vec![],
-                created: t,
-                last_used: Some(t),
-                revoked: None,
-            },
-            TokenRow {
-                id: "2".into(),
-                tenant_id: "t".into(),
-                name: "ops-admin".into(),
-                scope: TokenScope::Admin,
-                secret_sha256: vec![],
-                created: t,
-                last_used: None,
-                revoked: Some(t),
-            },
-        ];
-        let table = token_table(&rows);
-        let lines: Vec<&str> = table.lines().collect();
+    fn admin_commands_parse() {
+        let cli = Cli::try_parse_from(["scimd", "admin", "create", "--username", "ops"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Admin(AdminCommand::Create { ref username }) if username == "ops"
+        ));
+        let cli = Cli::try_parse_from(["scimd", "admin", "reset-password", "--username", "admin"])
+            .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Admin(AdminCommand::ResetPassword { .. })
+        ));
+        assert!(Cli::try_parse_from(["scimd", "admin", "create"]).is_err());
         assert_eq!(
-            lines[0],
-            "NAME       SCOPE  CREATED               LAST USED             REVOKED"
-        );
-        assert_eq!(
-            lines[1],
-            "initial    scim   2026-01-02 03:04:05Z  2026-01-02 03:04:05Z  -"
-        );
-        assert_eq!(
-            lines[2],
-            "ops-admin  admin  2026-01-02 03:04:05Z  never                 2026-01-02 03:04:05Z"
+            cli.resolve_config(&Default::default()).unwrap().log_level,
+            "warn"
         );
     }
 }

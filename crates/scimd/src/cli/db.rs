@@ -1,11 +1,31 @@
 //! The database subcommands: `scimd migrate` (apply migrations without serving) and
-//! `scimd copy --from URL --to URL` (move a whole deployment between SQLite and PostgreSQL).
+//! `scimd copy --from URL --to URL` (move a whole deployment between SQLite and PostgreSQL);
+//! and how the other subcommands open the configured database's default tenant.
 
 use crate::config::Config;
 use crate::server::{open_store, redact_url};
 use clap::Args;
+use scimd_directory::directory::Directory;
 use scimd_store::{copy_store, TableCount};
 use std::process::ExitCode;
+
+/// Opens the configured database (`--database`) and finds its default tenant, for the
+/// subcommands that act on it (`token`, `settings`, `admin`). Resource locations, which
+/// these commands never print, use the public URL (else the listen address).
+///
+/// Errors: a database that cannot be opened, or one no `scimd serve` has initialised yet.
+pub async fn open_default_tenant(cfg: &Config) -> anyhow::Result<(Directory, String)> {
+    let store = open_store(&cfg.database).await?;
+    let base = format!(
+        "{}/scim/v2",
+        cfg.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", cfg.listen))
+    );
+    let dir = Directory::new(store, base);
+    let tenant = dir.default_tenant_id().await?;
+    Ok((dir, tenant))
+}
 
 /// Flags of `scimd copy`.
 #[derive(Debug, Args, Clone, PartialEq, Eq)]

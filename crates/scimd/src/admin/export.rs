@@ -16,13 +16,14 @@
 //! failing store still gets a JSON error; a failure later aborts the transfer (the client
 //! sees an incomplete chunked body, never a silently truncated file).
 
-use crate::admin_routes::AdminError;
+use super::json;
 use axum::body::{Body, Bytes};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
+use scimd_directory::admin::{LogFilter, ProvisioningEntry};
 use scimd_directory::directory::Directory;
-use scimd_directory::store::LogQuery;
+use scimd_directory::DirectoryError;
 use serde_json::Value;
 
 /// Entries read per store query during an export.
@@ -127,13 +128,13 @@ pub fn csv_row(entry: &Value) -> String {
     s
 }
 
-fn render_page(format: ExportFormat, entries: &[Value]) -> String {
+fn render_page(format: ExportFormat, entries: &[ProvisioningEntry]) -> String {
     let mut out = String::new();
-    for e in entries {
+    for e in entries.iter().map(json::log_entry) {
         match format {
-            ExportFormat::Csv => out.push_str(&csv_row(e)),
+            ExportFormat::Csv => out.push_str(&csv_row(&e)),
             ExportFormat::JsonLines => {
-                out.push_str(&serde_json::to_string(e).unwrap_or_else(|_| "{}".into()));
+                out.push_str(&serde_json::to_string(&e).unwrap_or_else(|_| "{}".into()));
                 out.push('\n');
             }
         }
@@ -144,7 +145,9 @@ fn render_page(format: ExportFormat, entries: &[Value]) -> String {
 struct Export {
     directory: Directory,
     tenant: String,
-    query: LogQuery,
+    filter: LogFilter,
+    /// Entries sent so far (the offset of the next page).
+    offset: u64,
     format: ExportFormat,
     /// Rendered text waiting to be sent (header row and first page).
     pending: Option<String>,
@@ -159,10 +162,14 @@ impl Export {
         if self.done {
             return None;
         }
-        match self.directory.query_log(&self.tenant, &self.query).await {
+        let page = self
+            .directory
+            .query_log(&self.tenant, &self.filter, self.offset, EXPORT_PAGE)
+            .await;
+        match page {
             Ok((_, entries)) => {
-                self.query.offset += entries.len() as u64;
-                self.done = (entries.len() as u64) < self.query.limit;
+                self.offset += entries.len() as u64;
+                self.done = (entries.len() as u64) < EXPORT_PAGE;
                 if entries.is_empty() {
                     return None;
                 }
@@ -170,30 +177,30 @@ impl Export {
                 Some((Ok(Bytes::from(text)), self))
             }
             Err(e) => {
-                tracing::error!(error = %e.detail, "provisioning-log export failed part way; the transfer is aborted");
+                tracing::error!(error = %e.message(), "provisioning-log export failed part way; the transfer is aborted");
                 self.done = true;
-                Some((Err(std::io::Error::other(e.detail)), self))
+                Some((Err(std::io::Error::other(e.message())), self))
             }
         }
     }
 }
 
-/// Answers a download of every entry of `tenant` matching `query` (its paging is ignored).
+/// Answers a download of every entry of `tenant` matching `filter`.
 ///
 /// Errors: a store failure on the first page (500).
 pub async fn download(
     directory: Directory,
     tenant: String,
-    mut query: LogQuery,
+    mut filter: LogFilter,
     format: ExportFormat,
-) -> Result<Response, AdminError> {
+) -> Result<Response, DirectoryError> {
     let started = scimd_directory::render::now();
     let cap = started + time::Duration::microseconds(1);
-    query.until = Some(query.until.map_or(cap, |u| u.min(cap)));
-    query.offset = 0;
-    query.limit = EXPORT_PAGE;
-    let (_, first) = directory.query_log(&tenant, &query).await?;
-    query.offset = first.len() as u64;
+    filter.until = Some(filter.until.map_or(cap, |u| u.min(cap)));
+    let (_, first) = directory
+        .query_log(&tenant, &filter, 0, EXPORT_PAGE)
+        .await?;
+    let offset = first.len() as u64;
     let done = (first.len() as u64) < EXPORT_PAGE;
     let mut pending = match format {
         ExportFormat::Csv => csv_header(),
@@ -203,7 +210,8 @@ pub async fn download(
     let export = Export {
         directory,
         tenant,
-        query,
+        filter,
+        offset,
         format,
         pending: Some(pending),
         done,

@@ -2,9 +2,10 @@
 //! line (the default tenant's). The new password is printed once, alone, on stdout;
 //! messages go to stderr.
 
+use super::db::open_default_tenant;
 use crate::config::Config;
 use clap::Subcommand;
-use scimd_directory::directory::{Directory, DirectoryError};
+use scimd_directory::directory::DirectoryError;
 use std::process::ExitCode;
 
 /// `scimd admin ...`.
@@ -28,9 +29,7 @@ pub enum AdminCommand {
 /// Runs an `admin` subcommand against the configured database's default tenant (the
 /// database must have been initialised by a first `scimd serve`).
 pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
-    let store = crate::server::open_store(&cfg.database).await?;
-    let dir = Directory::new(store, "http://localhost/scim/v2");
-    let tenant = dir.default_tenant_id().await?;
+    let (dir, tenant) = open_default_tenant(cfg).await?;
     let (result, username, what) = match &cmd {
         AdminCommand::Create { username } => (
             dir.create_admin(&tenant, username).await,
@@ -57,31 +56,5 @@ pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCo
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
-
-    #[test]
-    fn admin_commands_parse() {
-        let cli = Cli::try_parse_from(["scimd", "admin", "create", "--username", "ops"]).unwrap();
-        assert!(matches!(
-            cli.command,
-            Command::Admin(super::AdminCommand::Create { ref username }) if username == "ops"
-        ));
-        let cli = Cli::try_parse_from(["scimd", "admin", "reset-password", "--username", "admin"])
-            .unwrap();
-        assert!(matches!(
-            cli.command,
-            Command::Admin(super::AdminCommand::ResetPassword { .. })
-        ));
-        assert!(Cli::try_parse_from(["scimd", "admin", "create"]).is_err());
-        assert_eq!(
-            cli.resolve_config(&Default::default()).unwrap().log_level,
-            "warn"
-        );
     }
 }

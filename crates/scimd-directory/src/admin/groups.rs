@@ -1,0 +1,235 @@
+//! Administrator operations on groups: both sources and the built-in All Users group,
+//! local groups and their members.
+
+use super::model::{
+    AdminGroup, AdminGroupPage, AdminMember, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
+};
+use crate::directory::Directory;
+use crate::error::{not_found, DirectoryError, DirectoryResult};
+use crate::groups::{new_group, refresh};
+use crate::render;
+use crate::store::{AdminUserFilter, GroupRecord, MemberKind, Source, StoreResult, Tx};
+use scim_proto::normalize::normalize_resource;
+use serde_json::Value;
+
+impl Directory {
+    /// How many members a group has; the built-in group has every user.
+    async fn member_count(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        g: &GroupRecord,
+    ) -> StoreResult<u64> {
+        if g.builtin {
+            let counts = tx.user_counts(tenant).await?;
+            Ok(counts.iter().map(|c| c.2).sum())
+        } else {
+            tx.count_members(tenant, &g.id).await
+        }
+    }
+
+    /// Groups (the built-in All Users group first) whose displayName contains `search`
+    /// ignoring case, paged (`start_index` 1-based, `count` at most [`ADMIN_MAX_PAGE`]), with
+    /// the total matching.
+    pub async fn admin_list_groups(
+        &self,
+        tenant: &str,
+        search: Option<&str>,
+        start_index: u64,
+        count: u64,
+    ) -> DirectoryResult<(u64, Vec<AdminGroup>)> {
+        let mut tx = self.store().read().await?;
+        let (total, groups) = tx
+            .admin_list_groups(
+                tenant,
+                search,
+                start_index.max(1) - 1,
+                count.min(ADMIN_MAX_PAGE),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(groups.len());
+        for g in &groups {
+            let n = self.member_count(tx.as_mut(), tenant, g).await?;
+            out.push(AdminGroup::new(g, n));
+        }
+        Ok((total, out))
+    }
+
+    /// The tenant's built-in All Users group (found by its built-in flag).
+    pub async fn all_users_group(&self, tenant: &str) -> DirectoryResult<AdminGroup> {
+        let mut tx = self.store().read().await?;
+        let g = tx
+            .group_by_display_name(tenant, ALL_USERS_GROUP)
+            .await?
+            .filter(|g| g.builtin)
+            .ok_or_else(|| {
+                DirectoryError::NotFound(format!(
+                    "the tenant has no built-in group '{ALL_USERS_GROUP}'"
+                ))
+            })?;
+        let n = self.member_count(tx.as_mut(), tenant, &g).await?;
+        Ok(AdminGroup::new(&g, n))
+    }
+
+    /// One group with a page of its members (`start_index` 1-based, `count` at most
+    /// [`ADMIN_MAX_PAGE`]); the All Users group lists every user. Errors: 404 when absent.
+    pub async fn admin_get_group(
+        &self,
+        tenant: &str,
+        id: &str,
+        start_index: u64,
+        count: u64,
+    ) -> DirectoryResult<AdminGroupPage> {
+        let mut tx = self.store().read().await?;
+        let g = tx
+            .get_group(tenant, id)
+            .await?
+            .ok_or_else(|| not_found("Group", id))?;
+        let total = self.member_count(tx.as_mut(), tenant, &g).await?;
+        let offset = start_index.max(1) - 1;
+        let limit = count.min(ADMIN_MAX_PAGE);
+        let members: Vec<AdminMember> = if g.builtin {
+            let (_, users) = tx
+                .admin_list_users(tenant, &AdminUserFilter::default(), offset, limit)
+                .await?;
+            users
+                .into_iter()
+                .map(|u| AdminMember {
+                    display: Some(u.display_name.unwrap_or(u.user_name)),
+                    id: u.id,
+                    kind: MemberKind::User,
+                    state: Some(u.state),
+                })
+                .collect()
+        } else {
+            tx.group_members(tenant, id, offset, Some(limit))
+                .await?
+                .into_iter()
+                .map(|m| AdminMember {
+                    display: m.display.or(m.user_name),
+                    id: m.id,
+                    kind: m.kind,
+                    state: m.state,
+                })
+                .collect()
+        };
+        Ok(AdminGroupPage {
+            group: AdminGroup::new(&g, total),
+            members,
+            start_index: offset + 1,
+        })
+    }
+
+    /// Creates a local group from `{"displayName": ...}`. Errors: 400 for a body SCIM
+    /// validation refuses; 409 when the name is taken ignoring case by any group, the
+    /// built-in one included.
+    pub async fn admin_create_group(
+        &self,
+        tenant: &str,
+        body: &Value,
+    ) -> DirectoryResult<AdminGroup> {
+        let schema = self.group_schema();
+        let n = normalize_resource(&schema, body)?;
+        let mut g = new_group(tenant, Source::Local, n.doc);
+        refresh(&mut g, &schema)?;
+        let mut tx = self.store().write().await?;
+        if let Some(other) = tx.group_by_display_name(tenant, &g.display_name).await? {
+            return Err(DirectoryError::Conflict(format!(
+                "a group named '{}' already exists ({} group {})",
+                other.display_name,
+                other.source.as_str(),
+                other.id
+            )));
+        }
+        tx.insert_group(&g).await?;
+        tx.commit().await?;
+        Ok(AdminGroup::new(&g, 0))
+    }
+
+    /// The group `id` if administrators may change it ([`ReadOnly::of`]). Errors: 404 when
+    /// absent; 409 for the built-in group and provisioned groups (`what`: `deleted`,
+    /// `changed`).
+    async fn local_group(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        id: &str,
+        what: &str,
+    ) -> DirectoryResult<GroupRecord> {
+        let g = tx
+            .get_group(tenant, id)
+            .await?
+            .ok_or_else(|| not_found("Group", id))?;
+        match ReadOnly::of(g.builtin, g.source) {
+            Some(r) => Err(DirectoryError::Conflict(r.refusal(&g.display_name, what))),
+            None => Ok(g),
+        }
+    }
+
+    /// Deletes a local group. Errors: 404 when absent; 409 for the built-in group and for
+    /// provisioned groups.
+    pub async fn admin_delete_group(&self, tenant: &str, id: &str) -> DirectoryResult<()> {
+        let mut tx = self.store().write().await?;
+        self.local_group(tx.as_mut(), tenant, id, "deleted").await?;
+        tx.delete_group(tenant, id).await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// Adds users to a local group; returns how many were not members yet. Errors: 400 for
+    /// ids that are not users of the tenant; 404, 409 as [`Directory::admin_delete_group`].
+    pub async fn admin_add_members(
+        &self,
+        tenant: &str,
+        id: &str,
+        user_ids: &[String],
+    ) -> DirectoryResult<u64> {
+        let mut tx = self.store().write().await?;
+        let g = self.local_group(tx.as_mut(), tenant, id, "changed").await?;
+        let found: Vec<String> = tx
+            .user_names(tenant, user_ids)
+            .await?
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        if let Some(missing) = user_ids.iter().find(|u| !found.contains(u)) {
+            return Err(DirectoryError::Invalid(format!(
+                "{missing} is not a user of this tenant"
+            )));
+        }
+        let ms: Vec<(String, MemberKind)> =
+            found.into_iter().map(|u| (u, MemberKind::User)).collect();
+        let n = tx.add_members(tenant, id, &ms).await?;
+        self.members_changed(tx, g, n).await
+    }
+
+    /// Removes members from a local group (absent ids are ignored); returns how many were
+    /// removed. Errors as [`Directory::admin_delete_group`].
+    pub async fn admin_remove_members(
+        &self,
+        tenant: &str,
+        id: &str,
+        ids: &[String],
+    ) -> DirectoryResult<u64> {
+        let mut tx = self.store().write().await?;
+        let g = self.local_group(tx.as_mut(), tenant, id, "changed").await?;
+        let n = tx.remove_members(tenant, id, ids).await?;
+        self.members_changed(tx, g, n).await
+    }
+
+    /// Ends a membership change of `n` rows: a new version of the group when any changed,
+    /// then the commit. Returns `n`.
+    async fn members_changed(
+        &self,
+        mut tx: Box<dyn Tx>,
+        mut g: GroupRecord,
+        n: u64,
+    ) -> DirectoryResult<u64> {
+        if n > 0 {
+            g.version += 1;
+            g.last_modified = render::now();
+            tx.update_group(&g).await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,20 @@
+//! Administrator operations behind the admin API (`/api/v1`) and the portal: users in every
+//! state, local users and groups, permanent deletes, custom attributes, tenant settings,
+//! the provisioning log and the dashboard's counts.
+//!
+//! They return the typed views of [`model`] (the admin API serialises them, the portal
+//! renders them) and [`DirectoryError`](crate::error::DirectoryError)s: a status and a message a
+//! person can act on, which the admin API renders as JSON and the portal as pages.
+
+mod attributes;
+mod groups;
+mod log;
+pub mod model;
+mod settings;
+mod users;
+
+pub use model::{
+    may_delete_permanently, AdminGroup, AdminGroupPage, AdminMember, AdminUser, CustomAttribute,
+    CustomSchema, DirectoryCounts, GroupRef, LogFilter, ProvisioningEntry, ReadOnly,
+    ADMIN_MAX_PAGE, ALL_USERS_GROUP,
+};

@@ -1,0 +1,335 @@
+//! What the directory's administrator operations return: typed views of users, groups,
+//! custom attributes, provisioning-log entries and counts, with the product's rules on
+//! them decided here, once (which users may be deleted, which groups administrators may
+//! change). The admin API serialises them; the portal renders them. A SCIM document
+//! crosses only as a value to display ([`AdminUser::resource`]).
+
+use crate::audit::{LogOutcome, ResourceType};
+use crate::custom::CustomType;
+use crate::store::{GroupRecord, LogEntry, MemberKind, Source, StoreError, UserState};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// Display name of the built-in group that holds every user of a tenant.
+pub const ALL_USERS_GROUP: &str = "All Users";
+
+/// Largest page the admin listings serve.
+pub const ADMIN_MAX_PAGE: u64 = 500;
+
+/// Whether a user in `state` may be deleted permanently (rule 6): only users that are
+/// inactive or deprovisioned; an active user is disabled or unassigned in the identity
+/// provider first.
+pub fn may_delete_permanently(state: UserState) -> bool {
+    state != UserState::Active
+}
+
+/// A user as administrators see it, in any state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminUser {
+    /// The user's SCIM representation (RFC 7643 §4.1: `schemas`, `id`, every attribute
+    /// value, custom ones under the tenant's custom schema URN, `meta`), to display.
+    pub resource: Value,
+    /// The id.
+    pub id: String,
+    /// The userName.
+    pub user_name: String,
+    /// The lifecycle state.
+    pub state: UserState,
+    /// Where the user came from.
+    pub source: Source,
+    /// The groups it is a member of (the built-in group excluded), as `(id, displayName)`.
+    pub groups: Vec<GroupRef>,
+}
+
+impl AdminUser {
+    /// Whether it may be deleted permanently ([`may_delete_permanently`]).
+    pub fn deletable(&self) -> bool {
+        may_delete_permanently(self.state)
+    }
+}
+
+/// A group a user belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRef {
+    /// The group's id.
+    pub id: String,
+    /// Its displayName.
+    pub display_name: String,
+}
+
+/// Why administrators may not change a group: it is built in, or the identity provider
+/// manages it (rule 12 keeps provisioned and local groups apart). Local groups are the
+/// administrators' own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOnly {
+    /// The built-in All Users group: it holds every user, by definition.
+    Builtin,
+    /// A group provisioned over SCIM: its source of truth is the identity provider.
+    Provisioned,
+}
+
+impl ReadOnly {
+    /// The product rule, in one place: whether (and why) a group is read-only to
+    /// administrators.
+    pub fn of(builtin: bool, source: Source) -> Option<ReadOnly> {
+        if builtin {
+            Some(ReadOnly::Builtin)
+        } else if source != Source::Local {
+            Some(ReadOnly::Provisioned)
+        } else {
+            None
+        }
+    }
+
+    /// The 409 message when an administrator tries to change group `name` anyway (`what`:
+    /// `deleted`, `changed`).
+    pub fn refusal(self, name: &str, what: &str) -> String {
+        match self {
+            ReadOnly::Builtin => format!("the built-in group '{name}' cannot be {what}"),
+            ReadOnly::Provisioned => format!(
+                "group '{name}' is provisioned by the identity provider and cannot be {what} here; change it in the identity provider"
+            ),
+        }
+    }
+}
+
+/// A group as administrators see it, with what they may do to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminGroup {
+    /// The id.
+    pub id: String,
+    /// The displayName.
+    pub display_name: String,
+    /// The externalId, if any.
+    pub external_id: Option<String>,
+    /// Where the group came from.
+    pub source: Source,
+    /// Whether it is the tenant's built-in All Users group.
+    pub builtin: bool,
+    /// How many members it has (for All Users: every user).
+    pub member_count: u64,
+    /// Creation time.
+    pub created: OffsetDateTime,
+    /// Last modification time (member changes included).
+    pub last_modified: OffsetDateTime,
+    /// Why administrators may not change it; `None` for a local group.
+    pub read_only: Option<ReadOnly>,
+}
+
+impl AdminGroup {
+    /// The view of a stored group with `member_count` members.
+    pub fn new(g: &GroupRecord, member_count: u64) -> AdminGroup {
+        AdminGroup {
+            id: g.id.clone(),
+            display_name: g.display_name.clone(),
+            external_id: g.external_id.clone(),
+            source: g.source,
+            builtin: g.builtin,
+            member_count,
+            created: g.created,
+            last_modified: g.last_modified,
+            read_only: ReadOnly::of(g.builtin, g.source),
+        }
+    }
+
+    /// Whether administrators may delete it (local groups only).
+    pub fn may_delete(&self) -> bool {
+        self.read_only.is_none()
+    }
+
+    /// Whether administrators may add and remove its members (local groups only).
+    pub fn may_edit_members(&self) -> bool {
+        self.read_only.is_none()
+    }
+}
+
+/// One member of a group, as administrators see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminMember {
+    /// The member's id.
+    pub id: String,
+    /// A user or a (nested) group.
+    pub kind: MemberKind,
+    /// Its displayName, else a user's userName.
+    pub display: Option<String>,
+    /// A user member's state (`None` for groups).
+    pub state: Option<UserState>,
+}
+
+/// A group with one page of its members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminGroupPage {
+    /// The group.
+    pub group: AdminGroup,
+    /// The members of the page, in insertion order (for All Users: every user, oldest
+    /// first).
+    pub members: Vec<AdminMember>,
+    /// 1-based index of the first member of the page.
+    pub start_index: u64,
+}
+
+/// A custom attribute of a tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomAttribute {
+    /// Its name (RFC 7643 ATTRNAME), as registered.
+    pub name: String,
+    /// Its data type.
+    pub ty: CustomType,
+    /// The tenant's custom schema URN it lives under.
+    pub schema_urn: String,
+    /// Registration time.
+    pub created: OffsetDateTime,
+    /// How many users hold a value for it, when counted (listings of many attributes on
+    /// large tenants skip the count).
+    pub users_with_value: Option<u64>,
+}
+
+impl CustomAttribute {
+    /// Its SCIM path, `<schema URN>:<name>`: what to map in the identity provider.
+    pub fn scim_path(&self) -> String {
+        format!("{}:{}", self.schema_urn, self.name)
+    }
+}
+
+/// A tenant's custom extension: its schema URN and attributes, in registration order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomSchema {
+    /// The custom schema URN (a tenant setting).
+    pub urn: String,
+    /// The attributes registered under it.
+    pub attributes: Vec<CustomAttribute>,
+}
+
+/// One provisioning-log entry: a SCIM write (or a permanent delete by an administrator)
+/// and what came of it. Never holds secrets or passwords.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProvisioningEntry {
+    /// Sequence number (increasing in insertion order).
+    pub seq: i64,
+    /// When the request was handled.
+    pub at: OffsetDateTime,
+    /// The token that made the request (`portal:<administrator>` for the portal).
+    pub token_name: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path (no query string).
+    pub path: String,
+    /// The resource's type.
+    pub resource_type: ResourceType,
+    /// The resource's id, when known.
+    pub resource_id: Option<String>,
+    /// Its userName or displayName, when known.
+    pub resource_name: Option<String>,
+    /// What came of the write.
+    pub outcome: LogOutcome,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// Why it was rejected, for rejected writes.
+    pub detail: Option<String>,
+    /// Names of the attributes changed.
+    pub changed: Vec<String>,
+    /// Warnings (ignored attributes ...).
+    pub warnings: Vec<String>,
+}
+
+impl ProvisioningEntry {
+    /// Whether the resource the entry names may still exist: it has an id, this write did
+    /// not delete it, and it is not a creation that was refused.
+    pub fn resource_may_exist(&self) -> bool {
+        let refused_creation =
+            self.outcome == LogOutcome::Rejected && self.method.eq_ignore_ascii_case("POST");
+        self.resource_id.as_deref().is_some_and(|id| !id.is_empty())
+            && !self.outcome.removes_resource()
+            && !refused_creation
+    }
+}
+
+impl TryFrom<LogEntry> for ProvisioningEntry {
+    type Error = StoreError;
+
+    /// Errors: an outcome or resource type outside the vocabulary (the database was
+    /// written by something else than this directory).
+    fn try_from(e: LogEntry) -> Result<Self, StoreError> {
+        let bad = |what: &str, v: &str| {
+            StoreError::Backend(format!(
+                "provisioning-log entry {} has an unknown {what} '{v}'",
+                e.seq
+            ))
+        };
+        let outcome = LogOutcome::parse(&e.outcome).ok_or_else(|| bad("outcome", &e.outcome))?;
+        let resource_type = ResourceType::parse(&e.resource_type)
+            .ok_or_else(|| bad("resource type", &e.resource_type))?;
+        Ok(ProvisioningEntry {
+            seq: e.seq,
+            at: e.at,
+            token_name: e.token_name,
+            method: e.method,
+            path: e.path,
+            resource_type,
+            resource_id: e.resource_id,
+            resource_name: e.resource_name,
+            outcome,
+            status: e.status,
+            detail: e.detail,
+            changed: e.changed,
+            warnings: e.warnings,
+        })
+    }
+}
+
+/// Filters of a provisioning-log query; all optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogFilter {
+    /// Only entries with this outcome.
+    pub outcome: Option<LogOutcome>,
+    /// Only entries of this resource type.
+    pub resource_type: Option<ResourceType>,
+    /// Entries at or after.
+    pub since: Option<OffsetDateTime>,
+    /// Entries before.
+    pub until: Option<OffsetDateTime>,
+    /// A case-insensitive substring of the resource's name or id, the path, the detail or
+    /// the token name.
+    pub text: Option<String>,
+}
+
+/// The dashboard's counts of a tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirectoryCounts {
+    /// Users in every state.
+    pub users: u64,
+    /// Active users.
+    pub active: u64,
+    /// Inactive (disabled) users.
+    pub inactive: u64,
+    /// Deprovisioned (soft-deleted) users.
+    pub deprovisioned: u64,
+    /// Users created by administrators.
+    pub local: u64,
+    /// Users provisioned over SCIM.
+    pub scim: u64,
+    /// Groups (the built-in group excluded).
+    pub groups: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_groups() {
+        assert_eq!(ReadOnly::of(true, Source::Local), Some(ReadOnly::Builtin));
+        assert_eq!(
+            ReadOnly::of(false, Source::Scim),
+            Some(ReadOnly::Provisioned)
+        );
+        assert_eq!(ReadOnly::of(false, Source::Local), None);
+    }
+
+    #[test]
+    fn deletable_states() {
+        assert!(!may_delete_permanently(UserState::Active));
+        assert!(may_delete_permanently(UserState::Inactive));
+        assert!(may_delete_permanently(UserState::Deprovisioned));
+    }
+}

@@ -1,0 +1,71 @@
+//! Administrator operations on a tenant's settings ([`TenantSettings`]).
+
+use crate::directory::Directory;
+use crate::error::{DirectoryError, DirectoryResult};
+use crate::settings::{parse_blank_policy, TenantSettings};
+use scim_proto::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+use serde_json::Value;
+
+impl Directory {
+    /// The tenant's settings.
+    pub async fn get_settings(&self, tenant: &str) -> DirectoryResult<TenantSettings> {
+        let mut tx = self.store().read().await?;
+        Ok(self.tenant_settings(tx.as_mut(), tenant).await?)
+    }
+
+    /// Changes some settings (a JSON object with any of the keys). 400 for an unknown key,
+    /// a value of the wrong type, a `blankValuePolicy` other than `ignore`/`clear`, or a
+    /// `customSchemaUrn` that is not a URN or is a standard schema's. Changing the URN moves
+    /// stored custom values to the new URN.
+    pub async fn update_settings(
+        &self,
+        tenant: &str,
+        patch: &Value,
+    ) -> DirectoryResult<TenantSettings> {
+        let obj = patch.as_object().ok_or_else(|| {
+            DirectoryError::Invalid("the settings body must be a JSON object".into())
+        })?;
+        let mut tx = self.store().write().await?;
+        let old = self.tenant_settings(tx.as_mut(), tenant).await?;
+        let mut s = old.clone();
+        for (k, v) in obj {
+            match k.as_str() {
+                "customSchemaUrn" => {
+                    let u = v.as_str().ok_or_else(|| DirectoryError::Invalid("customSchemaUrn must be a string".into()))?.trim();
+                    let ok = u.len() > 4
+                        && u.len() <= 200
+                        && u[..4].eq_ignore_ascii_case("urn:")
+                        && !u.contains(|c: char| c.is_whitespace() || c.is_control())
+                        && !u.ends_with(':')
+                        && ![USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA].iter().any(|x| x.eq_ignore_ascii_case(u));
+                    if !ok {
+                        return Err(DirectoryError::Invalid(format!(
+                            "customSchemaUrn '{u}' is not usable: give a URN such as urn:ietf:params:scim:schemas:extension:<company>:2.0:User, other than the core and enterprise schema URNs"
+                        )));
+                    }
+                    s.custom_schema_urn = u.to_string();
+                }
+                "blankValuePolicy" => {
+                    s.blank_value_policy = v.as_str().and_then(parse_blank_policy).ok_or_else(|| {
+                        DirectoryError::Invalid("blankValuePolicy must be \"ignore\" or \"clear\"".into())
+                    })?
+                }
+                "refuseInactiveCreate" => {
+                    s.refuse_inactive_create = v.as_bool().ok_or_else(|| DirectoryError::Invalid("refuseInactiveCreate must be true or false".into()))?
+                }
+                other => {
+                    return Err(DirectoryError::Invalid(format!(
+                        "unknown setting '{other}': the settings are customSchemaUrn, blankValuePolicy and refuseInactiveCreate"
+                    )))
+                }
+            }
+        }
+        if s.custom_schema_urn != old.custom_schema_urn {
+            tx.rename_extension_key(tenant, &old.custom_schema_urn, &s.custom_schema_urn)
+                .await?;
+        }
+        tx.update_tenant_settings(tenant, &s.to_json()).await?;
+        tx.commit().await?;
+        Ok(s)
+    }
+}

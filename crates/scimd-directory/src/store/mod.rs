@@ -1,0 +1,346 @@
+//! The Store trait: everything the directory needs from a database, one transaction at a time.
+//!
+//! Implementations live in `scimd-store` (SQLite now, PostgreSQL beside it). Nothing above
+//! this trait writes SQL. Every SCIM request runs in exactly one [`Tx`]: reads in a read
+//! transaction, writes in a write transaction that is committed once, at the end.
+//!
+//! The records themselves are in `store/records.rs`, re-exported here, so every store type is
+//! `scimd_directory::store::<Name>`.
+
+mod records;
+
+pub use records::{
+    AdminRow, AdminUserFilter, AttributeRow, EmailKey, ExportRow, Exported, GroupRecord, ListQuery,
+    LogEntry, LogQuery, MemberKind, MemberRow, MembershipRow, SessionRow, Source, Table, TenantRow,
+    TokenRow, TokenScope, UserRecord, UserState, Visibility,
+};
+
+use async_trait::async_trait;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// Errors of a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated; the string names what (`userName`, `displayName`, `token name`).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A filter or sort the back end cannot translate (a client mistake: reported as 400 invalidFilter).
+    #[error("unsupported filter: {0}")]
+    Unsupported(String),
+    /// The transaction could not run because of concurrent ones: PostgreSQL aborted it
+    /// (serialization failure, deadlock), or the database stayed busy (SQLite: a lock held
+    /// by another process past the busy timeout, no connection free in time). Nothing was
+    /// written; the request may be retried.
+    #[error("concurrent update: {0}")]
+    Contention(String),
+    /// Anything else the database reported.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens transactions.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A read-only transaction (a consistent snapshot).
+    async fn read(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A write transaction; writers are serialised by the back end (SQLite `BEGIN IMMEDIATE`;
+    /// PostgreSQL locks the users and groups a write transaction reads, `SELECT ... FOR
+    /// UPDATE`, so a version checked in the transaction stays the one written over).
+    async fn write(&self) -> StoreResult<Box<dyn Tx>>;
+    /// Whether the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// One transaction. Dropping it without [`Tx::commit`] rolls back.
+#[async_trait]
+pub trait Tx: Send {
+    /// Commits. Durable when it returns.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    // ---- tenants
+    /// All tenants, oldest first.
+    async fn list_tenants(&mut self) -> StoreResult<Vec<TenantRow>>;
+    /// Inserts a tenant. Conflict on a duplicate name.
+    async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;
+    /// One tenant by id.
+    async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>>;
+    /// Replaces a tenant's settings object.
+    async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()>;
+
+    // ---- tokens
+    /// Inserts a token. Conflict when a non-revoked token of that tenant has the name.
+    async fn insert_token(&mut self, t: &TokenRow) -> StoreResult<()>;
+    /// The token whose secret hashes to `sha256`, revoked or not.
+    async fn token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<TokenRow>>;
+    /// A tenant's tokens, revoked included, oldest first.
+    async fn list_tokens(&mut self, tenant_id: &str) -> StoreResult<Vec<TokenRow>>;
+    /// Revokes the non-revoked token named `name`; false when there is none.
+    async fn revoke_token(
+        &mut self,
+        tenant_id: &str,
+        name: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Records a use of a token.
+    async fn touch_token(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
+
+    // ---- users
+    /// One user by id, any state.
+    async fn get_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<UserRecord>>;
+    /// The user whose userName equals `user_name` ignoring case, any state.
+    async fn user_by_user_name(
+        &mut self,
+        tenant_id: &str,
+        user_name: &str,
+    ) -> StoreResult<Option<UserRecord>>;
+    /// Inserts a user. Conflict("userName") on a duplicate userName ignoring case.
+    async fn insert_user(&mut self, u: &UserRecord) -> StoreResult<()>;
+    /// Rewrites every column of the user with `u.id` (emails included). Conflict("userName") as insert.
+    async fn update_user(&mut self, u: &UserRecord) -> StoreResult<()>;
+    /// Deletes a user and its memberships permanently; false when absent.
+    async fn delete_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
+    /// Counts and pages users matching the query.
+    async fn list_users(
+        &mut self,
+        tenant_id: &str,
+        q: &ListQuery<'_>,
+    ) -> StoreResult<(u64, Vec<UserRecord>)>;
+    /// `(id, displayName)` of those of `ids` that are users of the tenant (any state); also
+    /// how the directory checks that ids are users.
+    async fn user_names(
+        &mut self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<(String, Option<String>)>>;
+    /// `(user_id, group_id, group displayName)` for every membership of the given users,
+    /// the built-in group excluded.
+    async fn groups_of_users(
+        &mut self,
+        tenant_id: &str,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<(String, String, String)>>;
+
+    // ---- groups
+    /// One group by id (the built-in group included; callers hide it).
+    async fn get_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<GroupRecord>>;
+    /// The group whose displayName equals `name` ignoring case.
+    async fn group_by_display_name(
+        &mut self,
+        tenant_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<GroupRecord>>;
+    /// Inserts a group. Conflict("displayName") on a duplicate displayName ignoring case.
+    async fn insert_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
+    /// Rewrites the group's columns (not its members). Conflict("displayName") as insert.
+    async fn update_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
+    /// Deletes a group and its membership rows; false when absent.
+    async fn delete_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
+    /// Counts and pages groups matching the query (built-in group excluded).
+    async fn list_groups(
+        &mut self,
+        tenant_id: &str,
+        q: &ListQuery<'_>,
+    ) -> StoreResult<(u64, Vec<GroupRecord>)>;
+    /// `id` of those of `ids` that are groups of the tenant.
+    async fn group_ids_existing(
+        &mut self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<String>>;
+    /// Members of a group, in insertion order, paged (`limit` None = all).
+    async fn group_members(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> StoreResult<Vec<MemberRow>>;
+    /// Members of many groups at once: `(group_id, member)`.
+    async fn members_of_groups(
+        &mut self,
+        tenant_id: &str,
+        group_ids: &[String],
+    ) -> StoreResult<Vec<(String, MemberRow)>>;
+    /// Number of members of a group.
+    async fn count_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64>;
+    /// Adds members (ids with their kind); existing members are left alone. Returns how many were added.
+    async fn add_members(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+        members: &[(String, MemberKind)],
+    ) -> StoreResult<u64>;
+    /// Removes members; absent ids are ignored. Returns how many were removed.
+    async fn remove_members(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+        ids: &[String],
+    ) -> StoreResult<u64>;
+    /// Removes every member. Returns how many were removed.
+    async fn clear_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64>;
+
+    // ---- custom attributes (per tenant)
+    /// The tenant's custom attributes, in registration order.
+    async fn list_attributes(&mut self, tenant_id: &str) -> StoreResult<Vec<AttributeRow>>;
+    /// Registers an attribute. Conflict("attribute name") when the name exists ignoring case.
+    async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()>;
+    /// Deletes the attribute named `name` (ignoring case); false when absent.
+    async fn delete_attribute(&mut self, tenant_id: &str, name: &str) -> StoreResult<bool>;
+    /// How many users of the tenant (any state) hold a value (present, not null) for
+    /// `doc[ext_urn][name]`.
+    async fn count_extension_values(
+        &mut self,
+        tenant_id: &str,
+        ext_urn: &str,
+        name: &str,
+    ) -> StoreResult<u64>;
+    /// Removes `doc[ext_urn][name]` (and its folded copy) from every user of the tenant, and
+    /// the `ext_urn` key where it ends up empty. Returns how many users changed (those that
+    /// had the key, null included; their version and lastModified are bumped).
+    async fn strip_extension_values(
+        &mut self,
+        tenant_id: &str,
+        ext_urn: &str,
+        name: &str,
+    ) -> StoreResult<u64>;
+    /// Moves every user's `doc[old_urn]` object to `doc[new_urn]` (custom schema URN change),
+    /// in `doc_folded` too. Returns how many users changed (version and lastModified bumped).
+    async fn rename_extension_key(
+        &mut self,
+        tenant_id: &str,
+        old_urn: &str,
+        new_urn: &str,
+    ) -> StoreResult<u64>;
+
+    // ---- directory rules helpers
+    /// Ids of the user members of `group_id` that belong to no other group (built-in excluded).
+    async fn members_in_no_other_group(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+    ) -> StoreResult<Vec<String>>;
+    /// Sets the state of the given users whose state is `from` to `to` (bumping version and
+    /// lastModified, keeping `doc.active` consistent); returns how many changed.
+    async fn set_users_state(
+        &mut self,
+        tenant_id: &str,
+        ids: &[String],
+        from: UserState,
+        to: UserState,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// Counts of users by `(state, source)`.
+    async fn user_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(UserState, Source, u64)>>;
+    /// Number of groups (built-in excluded).
+    async fn group_count(&mut self, tenant_id: &str) -> StoreResult<u64>;
+
+    // ---- provisioning log
+    /// Appends an entry; returns its seq.
+    async fn insert_log(&mut self, e: &LogEntry) -> StoreResult<i64>;
+    /// Entries matching the query, newest first, with the total matching.
+    async fn query_log(
+        &mut self,
+        tenant_id: &str,
+        q: &LogQuery,
+    ) -> StoreResult<(u64, Vec<LogEntry>)>;
+    /// Deletes entries of every tenant older than `before`; returns how many.
+    async fn purge_log(&mut self, before: OffsetDateTime) -> StoreResult<u64>;
+
+    // ---- administrator listings
+    /// Users of the tenant in any state matching `f`, in creation order, paged; with the
+    /// total matching.
+    async fn admin_list_users(
+        &mut self,
+        tenant_id: &str,
+        f: &AdminUserFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<UserRecord>)>;
+    /// Groups of the tenant (the built-in group first) whose displayName contains `search`
+    /// ignoring case, paged; with the total matching.
+    async fn admin_list_groups(
+        &mut self,
+        tenant_id: &str,
+        search: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<GroupRecord>)>;
+
+    // ---- portal administrators and sessions
+    /// Inserts an administrator. Conflict("admin username") when the tenant has one with
+    /// that username ignoring case.
+    async fn insert_admin(&mut self, a: &AdminRow) -> StoreResult<()>;
+    /// The administrator of the tenant whose username equals `username` ignoring case.
+    async fn admin_by_username(
+        &mut self,
+        tenant_id: &str,
+        username: &str,
+    ) -> StoreResult<Option<AdminRow>>;
+    /// One administrator by id.
+    async fn get_admin(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<AdminRow>>;
+    /// Replaces an administrator's password hash (and `password_changed`); false when absent.
+    async fn set_admin_password(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Inserts a session.
+    async fn insert_session(&mut self, s: &SessionRow) -> StoreResult<()>;
+    /// The session whose id hashes to `id_sha256`, expired or not.
+    async fn session_by_hash(&mut self, id_sha256: &[u8]) -> StoreResult<Option<SessionRow>>;
+    /// Deletes one session; false when absent.
+    async fn delete_session(&mut self, id_sha256: &[u8]) -> StoreResult<bool>;
+    /// Deletes every session of an administrator; returns how many.
+    async fn delete_admin_sessions(&mut self, tenant_id: &str, admin_id: &str) -> StoreResult<u64>;
+    /// Records a failed sign-in under `key` (the directory's throttling key: folded
+    /// username and client address).
+    async fn insert_signin_failure(
+        &mut self,
+        tenant_id: &str,
+        key: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// How many failed sign-ins were recorded under `key` at or after `since`.
+    async fn count_signin_failures(
+        &mut self,
+        tenant_id: &str,
+        key: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// Forgets the failed sign-ins recorded under `key` (after a successful sign-in).
+    async fn clear_signin_failures(&mut self, tenant_id: &str, key: &str) -> StoreResult<()>;
+    /// Deletes, for every tenant, the sessions expired at `now` and the failed sign-ins
+    /// recorded before `failures_before`; returns how many rows went.
+    async fn purge_sessions(
+        &mut self,
+        now: OffsetDateTime,
+        failures_before: OffsetDateTime,
+    ) -> StoreResult<u64>;
+
+    // ---- bulk copy between stores (`scimd copy`)
+    /// Rows of `table` (every tenant) whose sequence number is greater than `after`, in
+    /// sequence order, at most `limit` (keyset paging: pass the last `seq` seen). A table
+    /// outside [`Table::COPIED`] gives no rows. Stores that cannot export say so (Backend).
+    async fn export_rows(
+        &mut self,
+        table: Table,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<Exported>> {
+        let _ = (table, after, limit);
+        Err(StoreError::Backend("this store cannot export rows".into()))
+    }
+    /// Number of rows of every table of [`Table::ALL`], all tenants together.
+    async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {
+        Err(StoreError::Backend(
+            "this store cannot count its tables".into(),
+        ))
+    }
+}

@@ -1,0 +1,65 @@
+//! `/api/v1/attributes`: the tenant's custom attributes.
+
+use super::json;
+use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
+use super::request::{object_with, string_field, Admin, AdminJson};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::HeaderValue;
+use scimd_directory::DirectoryError;
+use serde_json::Value;
+
+/// Response header of `DELETE /api/v1/attributes/{name}`: how many users held a value that
+/// was removed with the attribute.
+pub const REMOVED_VALUES_HEADER: &str = "scimd-removed-values";
+
+pub(super) async fn list_attributes(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
+    let attrs = st.directory.list_attributes(&c.tenant_id).await?;
+    let attrs: Vec<Value> = attrs.iter().map(json::attribute).collect();
+    ok(&json::list(attrs.len() as u64, 1, attrs))
+}
+
+pub(super) async fn create_attribute(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    AdminJson(body): AdminJson,
+) -> AdminResult {
+    let example = "{\"name\": \"costCode\", \"type\": \"string\"}";
+    let obj = object_with(&body, ["name", "type"], "an attribute", example)?;
+    let name = string_field(obj, "name", true)?.unwrap_or_default();
+    let ty = string_field(obj, "type", false)?;
+    let a = st
+        .directory
+        .create_attribute(&c.tenant_id, &name, ty.as_deref())
+        .await?;
+    created(
+        &json::attribute(&a),
+        Some(format!("{BASE}/attributes/{}", a.name)),
+    )
+}
+
+pub(super) async fn get_attribute(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    Path(name): Path<String>,
+) -> AdminResult {
+    match st.directory.custom_attribute(&c.tenant_id, &name).await {
+        Ok(a) => ok(&json::attribute(&a)),
+        Err(DirectoryError::NotFound(_)) => Err(AdminError::not_found(format!(
+            "no custom attribute named '{name}' (GET {BASE}/attributes lists them)"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn delete_attribute(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    Path(name): Path<String>,
+) -> AdminResult {
+    let n = st.directory.delete_attribute(&c.tenant_id, &name).await?;
+    let mut res = no_content();
+    res.headers_mut()
+        .insert(REMOVED_VALUES_HEADER, HeaderValue::from(n));
+    Ok(res)
+}

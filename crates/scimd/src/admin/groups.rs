@@ -1,0 +1,152 @@
+//! `/api/v1/groups`: groups of both sources, local groups and their members.
+
+use super::json;
+use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
+use super::request::{object, string_field, Admin, AdminJson, Query, DEFAULT_COUNT};
+use crate::state::AppState;
+use axum::extract::{Path, RawQuery, State};
+use serde_json::{json, Value};
+
+pub(super) async fn list_groups(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    RawQuery(q): RawQuery,
+) -> AdminResult {
+    let q = Query::new(q);
+    let (start, count) = q.page(DEFAULT_COUNT)?;
+    let search = q.text("search");
+    let (total, groups) = st
+        .directory
+        .admin_list_groups(&c.tenant_id, search.as_deref(), start, count)
+        .await?;
+    let groups: Vec<Value> = groups.iter().map(json::group).collect();
+    ok(&json::list(total, start, groups))
+}
+
+pub(super) async fn create_group(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    AdminJson(body): AdminJson,
+) -> AdminResult {
+    let obj = object(&body, "{\"displayName\": \"...\"}")?;
+    let name = string_field(obj, "displayName", true)?.unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(AdminError::bad_request("'displayName' must not be blank"));
+    }
+    let g = st.directory.admin_create_group(&c.tenant_id, &body).await?;
+    created(&json::group(&g), Some(format!("{BASE}/groups/{}", g.id)))
+}
+
+pub(super) async fn get_group(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> AdminResult {
+    let (start, count) = Query::new(q).page(DEFAULT_COUNT)?;
+    let page = st
+        .directory
+        .admin_get_group(&c.tenant_id, &id, start, count)
+        .await?;
+    ok(&json::group_page(&page))
+}
+
+pub(super) async fn delete_group(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    Path(id): Path<String>,
+) -> AdminResult {
+    st.directory.admin_delete_group(&c.tenant_id, &id).await?;
+    Ok(no_content())
+}
+
+/// Member ids of a `{"members": [...]}` body: strings, or objects with `value` (as in SCIM)
+/// or `id`.
+fn member_ids(body: &Value) -> Result<Vec<String>, AdminError> {
+    let obj = object(body, "{\"members\": [\"<user id>\", ...]}")?;
+    let arr = obj
+        .get("members")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            AdminError::bad_request(
+                "'members' is required: an array of user ids, e.g. {\"members\": [\"<user id>\"]}",
+            )
+        })?;
+    let mut ids = Vec::with_capacity(arr.len());
+    for m in arr {
+        let id = m
+            .as_str()
+            .or_else(|| m.get("value").and_then(Value::as_str))
+            .or_else(|| m.get("id").and_then(Value::as_str))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                AdminError::bad_request(format!(
+                    "each member must be a user id (a string), got {m}"
+                ))
+            })?;
+        if !ids.iter().any(|x| x == id) {
+            ids.push(id.to_string());
+        }
+    }
+    if ids.is_empty() {
+        return Err(AdminError::bad_request(
+            "'members' is empty: give at least one user id",
+        ));
+    }
+    Ok(ids)
+}
+
+pub(super) async fn add_members(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    Path(id): Path<String>,
+    AdminJson(body): AdminJson,
+) -> AdminResult {
+    let ids = member_ids(&body)?;
+    let added = st
+        .directory
+        .admin_add_members(&c.tenant_id, &id, &ids)
+        .await?;
+    let g = st
+        .directory
+        .admin_get_group(&c.tenant_id, &id, 1, 0)
+        .await?;
+    ok(&json!({"added": added, "memberCount": g.group.member_count}))
+}
+
+pub(super) async fn remove_member(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    Path((id, user_id)): Path<(String, String)>,
+) -> AdminResult {
+    let n = st
+        .directory
+        .admin_remove_members(&c.tenant_id, &id, std::slice::from_ref(&user_id))
+        .await?;
+    if n == 0 {
+        return Err(AdminError::not_found(format!(
+            "{user_id} is not a member of group {id}"
+        )));
+    }
+    Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_bodies() {
+        assert_eq!(
+            member_ids(&json!({"members": ["a", {"value": "b"}, {"id": "c"}, "a"]})).unwrap(),
+            vec!["a", "b", "c"]
+        );
+        assert_eq!(member_ids(&json!({"members": []})).unwrap_err().status, 400);
+        assert_eq!(
+            member_ids(&json!({"members": [1]})).unwrap_err().status,
+            400
+        );
+        assert_eq!(member_ids(&json!(["a"])).unwrap_err().status, 400);
+    }
+}

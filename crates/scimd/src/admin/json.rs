@@ -1,0 +1,133 @@
+//! The admin API's wire format: the directory's administrator views serialised as the JSON
+//! objects `/api/v1` answers (pinned by the OpenAPI document and the integration tests).
+//! Nothing here decides a rule; it only names fields.
+
+use scimd_directory::admin::{
+    AdminGroup, AdminGroupPage, AdminMember, AdminUser, CustomAttribute, DirectoryCounts,
+    ProvisioningEntry,
+};
+use scimd_directory::audit::ResourceType;
+use scimd_directory::render::rfc3339;
+use scimd_directory::store::TokenRow;
+use serde_json::{json, Value};
+
+/// A user: its SCIM representation with `state`, `source` and `groups` (`{id,
+/// displayName}`, the built-in group excluded).
+pub fn user(u: &AdminUser) -> Value {
+    let mut v = u.resource.clone();
+    v["state"] = json!(u.state.as_str());
+    v["source"] = json!(u.source.as_str());
+    v["groups"] = u
+        .groups
+        .iter()
+        .map(|g| json!({"id": g.id, "displayName": g.display_name}))
+        .collect();
+    v
+}
+
+/// A group: `{id, displayName, externalId, source, builtin, memberCount, created,
+/// lastModified}`.
+pub fn group(g: &AdminGroup) -> Value {
+    json!({
+        "id": g.id,
+        "displayName": g.display_name,
+        "externalId": g.external_id,
+        "source": g.source.as_str(),
+        "builtin": g.builtin,
+        "memberCount": g.member_count,
+        "created": rfc3339(g.created),
+        "lastModified": rfc3339(g.last_modified),
+    })
+}
+
+/// One member: `{id, type, display, state}`.
+fn member(m: &AdminMember) -> Value {
+    json!({
+        "id": m.id,
+        "type": ResourceType::from(m.kind).as_str(),
+        "display": m.display,
+        "state": m.state.map(|s| s.as_str()),
+    })
+}
+
+/// A group with a page of its members: [`group`] with `members` and `membersStartIndex`.
+pub fn group_page(p: &AdminGroupPage) -> Value {
+    let mut v = group(&p.group);
+    v["members"] = p.members.iter().map(member).collect();
+    v["membersStartIndex"] = json!(p.start_index);
+    v
+}
+
+/// A custom attribute: `{name, type, category: "IDP", schema, scimPath, created}` and
+/// `usersWithValue` when counted.
+pub fn attribute(a: &CustomAttribute) -> Value {
+    let mut v = json!({
+        "name": a.name,
+        "type": a.ty.as_str(),
+        "category": "IDP",
+        "schema": a.schema_urn,
+        "scimPath": a.scim_path(),
+        "created": rfc3339(a.created),
+    });
+    if let Some(n) = a.users_with_value {
+        v["usersWithValue"] = json!(n);
+    }
+    v
+}
+
+/// A provisioning-log entry: `{seq, time, tokenName, method, path, resourceType,
+/// resourceId, resourceName, outcome, status, detail, changedAttributes, warnings}` (the
+/// CSV export's columns are these keys).
+pub fn log_entry(e: &ProvisioningEntry) -> Value {
+    json!({
+        "seq": e.seq,
+        "time": rfc3339(e.at),
+        "tokenName": e.token_name,
+        "method": e.method,
+        "path": e.path,
+        "resourceType": e.resource_type.as_str(),
+        "resourceId": e.resource_id,
+        "resourceName": e.resource_name,
+        "outcome": e.outcome.as_str(),
+        "status": e.status,
+        "detail": e.detail,
+        "changedAttributes": e.changed,
+        "warnings": e.warnings,
+    })
+}
+
+/// The dashboard's counts: `{users, usersByState: {active, inactive, deprovisioned},
+/// usersBySource: {local, scim}, groups}`.
+pub fn counts(c: &DirectoryCounts) -> Value {
+    json!({
+        "users": c.users,
+        "usersByState": {
+            "active": c.active,
+            "inactive": c.inactive,
+            "deprovisioned": c.deprovisioned,
+        },
+        "usersBySource": {"local": c.local, "scim": c.scim},
+        "groups": c.groups,
+    })
+}
+
+/// A token: `{name, scope, created, lastUsed, revoked}`; never the secret or its hash.
+pub fn token(t: &TokenRow) -> Value {
+    json!({
+        "name": t.name,
+        "scope": t.scope.as_str(),
+        "created": rfc3339(t.created),
+        "lastUsed": t.last_used.map(rfc3339),
+        "revoked": t.revoked.map(rfc3339),
+    })
+}
+
+/// A list: `{totalResults, startIndex, itemsPerPage, Resources}`.
+pub fn list(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
+    json!({
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}

@@ -1,0 +1,230 @@
+//! The admin API under `/api/v1`: JSON over HTTP for administrators and the portal, over
+//! the same directory SCIM clients provision into.
+//!
+//! Authentication: `Authorization: Bearer <secret>` of a token of scope `admin` (create one
+//! with `scimd token create --name NAME --scope admin`, or `POST /api/v1/tokens`). No token,
+//! or a malformed, unknown or revoked one: 401 with `WWW-Authenticate: Bearer realm="scimd"`;
+//! a token of scope `scim`: 403 (and an admin token gets 403 on `/scim/v2`). A wrong method
+//! is answered 405 before authentication. `GET /api/v1/openapi.json` is public (it describes
+//! the API and holds no data).
+//!
+//! Every error, whoever produces it (a handler, the router's 404 and 405, a body that is not
+//! JSON, a body over the size limit), is `application/json`:
+//! `{"error": {"status": 409, "message": "<what went wrong and what to do>"}}`, with that
+//! status. Client mistakes are 4xx; 500 only for storage failures.
+//!
+//! | method | path                                   | success                                        |
+//! |--------|----------------------------------------|------------------------------------------------|
+//! | GET    | `/api/v1/users`                        | 200 list (`search`, `state`, `source`, paging) |
+//! | POST   | `/api/v1/users`                        | 201 local user (SCIM attribute names)          |
+//! | GET    | `/api/v1/users/{id}`                   | 200 user in any state                          |
+//! | DELETE | `/api/v1/users/{id}`                   | 204 permanent delete (409 for active users)    |
+//! | GET    | `/api/v1/groups`                       | 200 list (`search`, paging)                    |
+//! | POST   | `/api/v1/groups`                       | 201 local group                                |
+//! | GET    | `/api/v1/groups/{id}`                  | 200 group with a page of members               |
+//! | DELETE | `/api/v1/groups/{id}`                  | 204 (409 for built-in and provisioned groups)  |
+//! | POST   | `/api/v1/groups/{id}/members`          | 200 `{added, memberCount}` (local groups)      |
+//! | DELETE | `/api/v1/groups/{id}/members/{userId}` | 204 (local groups; 404 when not a member)      |
+//! | GET    | `/api/v1/attributes`                   | 200 list of custom attributes                  |
+//! | POST   | `/api/v1/attributes`                   | 201 attribute                                  |
+//! | GET    | `/api/v1/attributes/{name}`            | 200 attribute with `usersWithValue`            |
+//! | DELETE | `/api/v1/attributes/{name}`            | 204, header `Scimd-Removed-Values: <n>`        |
+//! | GET    | `/api/v1/settings`                     | 200 settings                                   |
+//! | PATCH  | `/api/v1/settings`                     | 200 full settings after the change             |
+//! | GET    | `/api/v1/tokens`                       | 200 list (never secrets or hashes)             |
+//! | POST   | `/api/v1/tokens`                       | 201 `{name, scope, secret, created}` (secret shown once) |
+//! | DELETE | `/api/v1/tokens/{name}`                | 204 (404 when no active token has the name)    |
+//! | GET    | `/api/v1/provisioning-log`             | 200 page, or a CSV / JSON Lines download       |
+//! | GET    | `/api/v1/dashboard`                    | 200 counts, SCIM tenant URL, recent entries    |
+//! | GET    | `/api/v1/openapi.json`                 | 200 OpenAPI 3.1 document (public)              |
+//!
+//! Lists answer `{"totalResults", "startIndex", "itemsPerPage", "Resources"}`; paged ones
+//! take `startIndex` (1-based, below 1 counts as 1) and `count` (default
+//! [`DEFAULT_COUNT`], at most [`scimd_directory::admin::ADMIN_MAX_PAGE`], negative counts
+//! as 0). Every DELETE answers 204 without a body. The document served at
+//! `/api/v1/openapi.json` ([`openapi`]) describes every route; a test checks
+//! that the router and the document list the same routes.
+
+pub mod attributes;
+pub mod export;
+pub mod groups;
+pub mod json;
+pub mod log;
+pub mod openapi;
+pub mod reply;
+pub mod request;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+pub use reply::{AdminError, BASE};
+pub use request::DEFAULT_COUNT;
+
+use crate::metrics::method_label;
+use crate::state::AppState;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, on, MethodFilter};
+use axum::Router;
+use reply::no_endpoint;
+
+/// Any request under `/api/v1` that no route matches: 404.
+async fn unknown_route(method: Method, uri: axum::http::Uri) -> Response {
+    AdminError::not_found(no_endpoint(&method, uri.path())).into_response()
+}
+
+// ---------------------------------------------------------------- route table
+
+/// One route of the admin API: method and path template (`{id}` parameters, as in the
+/// OpenAPI document).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AdminRoute {
+    /// `GET`, `POST`, `PATCH` or `DELETE`.
+    pub method: &'static str,
+    /// Full path template, e.g. `/api/v1/users/{id}`.
+    pub path: &'static str,
+}
+
+/// Builds the router and the table of its routes together, so the two cannot disagree.
+struct Routes {
+    router: Router<AppState>,
+    table: Vec<AdminRoute>,
+}
+
+impl Routes {
+    fn new() -> Routes {
+        Routes {
+            router: Router::new(),
+            table: Vec::new(),
+        }
+    }
+
+    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Routes
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+        self.router = self.router.route(path, on(filter, handler));
+        self.table.push(AdminRoute {
+            method: method_label(&method),
+            path,
+        });
+        self
+    }
+}
+
+/// The authenticated routes (method, path, handler), in one place. Every handler takes an
+/// [`Admin`] first.
+fn protected() -> Routes {
+    use Method as M;
+    Routes::new()
+        .add(M::GET, "/api/v1/users", users::list_users)
+        .add(M::POST, "/api/v1/users", users::create_user)
+        .add(M::GET, "/api/v1/users/{id}", users::get_user)
+        .add(M::DELETE, "/api/v1/users/{id}", users::delete_user)
+        .add(M::GET, "/api/v1/groups", groups::list_groups)
+        .add(M::POST, "/api/v1/groups", groups::create_group)
+        .add(M::GET, "/api/v1/groups/{id}", groups::get_group)
+        .add(M::DELETE, "/api/v1/groups/{id}", groups::delete_group)
+        .add(M::POST, "/api/v1/groups/{id}/members", groups::add_members)
+        .add(
+            M::DELETE,
+            "/api/v1/groups/{id}/members/{userId}",
+            groups::remove_member,
+        )
+        .add(M::GET, "/api/v1/attributes", attributes::list_attributes)
+        .add(M::POST, "/api/v1/attributes", attributes::create_attribute)
+        .add(
+            M::GET,
+            "/api/v1/attributes/{name}",
+            attributes::get_attribute,
+        )
+        .add(
+            M::DELETE,
+            "/api/v1/attributes/{name}",
+            attributes::delete_attribute,
+        )
+        .add(M::GET, "/api/v1/settings", settings::get_settings)
+        .add(M::PATCH, "/api/v1/settings", settings::patch_settings)
+        .add(M::GET, "/api/v1/tokens", tokens::list_tokens)
+        .add(M::POST, "/api/v1/tokens", tokens::create_token)
+        .add(M::DELETE, "/api/v1/tokens/{name}", tokens::revoke_token)
+        .add(M::GET, "/api/v1/provisioning-log", log::provisioning_log)
+        .add(M::GET, "/api/v1/dashboard", log::dashboard)
+}
+
+/// The public routes (no token needed).
+fn public() -> Routes {
+    Routes::new().add(Method::GET, "/api/v1/openapi.json", openapi::openapi)
+}
+
+/// Every route of the admin API, sorted by path then method. The OpenAPI document lists
+/// exactly these (checked by a test).
+pub fn route_table() -> Vec<AdminRoute> {
+    let mut t = protected().table;
+    t.extend(public().table);
+    t.sort_by(|a, b| (a.path, a.method).cmp(&(b.path, b.method)));
+    t
+}
+
+/// The methods the route table has for a path template (`/api/v1/users/{id}`), in table
+/// order: what a 405's message names.
+pub fn allowed_methods(template: &str) -> Vec<&'static str> {
+    route_table()
+        .into_iter()
+        .filter(|r| r.path == template)
+        .map(|r| r.method)
+        .collect()
+}
+
+/// The `/api/v1` router: the authenticated routes (their handlers take an [`request::Admin`]), the
+/// public OpenAPI document, and a JSON 404 for any other path under `/api/v1`. (Errors no
+/// handler wrote, such as a 405, get their JSON body from [`crate::fallback`].)
+pub fn routes() -> Router<AppState> {
+    protected()
+        .router
+        .merge(public().router)
+        .route(BASE, any(unknown_route))
+        .route("/api/v1/", any(unknown_route))
+        .route("/api/v1/{*rest}", any(unknown_route))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn route_table_has_no_duplicates() {
+        let t = route_table();
+        let mut d = t.clone();
+        d.dedup();
+        assert_eq!(t, d);
+        assert!(t
+            .iter()
+            .all(|r| r.path.starts_with(BASE) && r.method != "OTHER"));
+    }
+
+    #[test]
+    fn every_route_is_documented_and_every_operation_routed() {
+        let doc = openapi::document("http://x");
+        let documented: BTreeSet<(String, String)> =
+            openapi::operations(&doc).into_iter().collect();
+        let routed: BTreeSet<(String, String)> = route_table()
+            .into_iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        let missing: Vec<_> = routed.difference(&documented).collect();
+        let extra: Vec<_> = documented.difference(&routed).collect();
+        assert!(
+            missing.is_empty(),
+            "routes missing from the OpenAPI document: {missing:?}"
+        );
+        assert!(
+            extra.is_empty(),
+            "documented operations with no route: {extra:?}"
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! What admin API requests carry: the authenticated [`Admin`] caller, JSON bodies, query
+//! parameters (paging, times).
+
+use super::reply::AdminError;
+use crate::auth::bearer_secret;
+use crate::body::JsonBody;
+use crate::query::{decode_query, parse_time};
+use crate::state::AppState;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use scimd_directory::admin::ADMIN_MAX_PAGE;
+use scimd_directory::directory::{Caller, RequestInfo};
+use scimd_directory::store::TokenScope;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// Page size of the paged lists when `count` is not given.
+pub const DEFAULT_COUNT: u64 = 50;
+
+// ---------------------------------------------------------------- authentication
+
+/// The authenticated caller of an admin route: extracting it requires a bearer token of
+/// scope `admin`. 401 (with `WWW-Authenticate`) without a valid token, 403 for a token of
+/// scope `scim`. It is an extractor rather than a route layer so that a wrong method is
+/// answered 405 before any authentication, and so handlers list it first (nothing is read
+/// from the request before the caller is known).
+#[derive(Debug, Clone)]
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AdminError> {
+        let secret = match bearer_secret(&parts.headers) {
+            Err(e) => {
+                tracing::warn!("admin API authentication failed: malformed Authorization header");
+                return Err(e.into());
+            }
+            Ok(None) => {
+                return Err(AdminError::new(
+                    401,
+                    "authentication required: send `Authorization: Bearer <secret>` with the secret of an admin token (create one with `scimd token create --name NAME --scope admin`)",
+                ))
+            }
+            Ok(Some(s)) => s,
+        };
+        let Some(caller) = state.directory.authenticate(&secret).await? else {
+            tracing::warn!("admin API authentication failed: unknown or revoked token");
+            return Err(AdminError::new(
+                401,
+                "the bearer token is not valid: it is unknown or has been revoked",
+            ));
+        };
+        if caller.scope != TokenScope::Admin {
+            tracing::warn!(token = %caller.token_name, "a token of scope scim was used on the admin API");
+            return Err(AdminError::new(
+                403,
+                format!(
+                    "the token '{}' has scope {}, which is for SCIM provisioning; the admin API needs a token of scope admin (`scimd token create --name NAME --scope admin`)",
+                    caller.token_name,
+                    caller.scope.as_str()
+                ),
+            ));
+        }
+        let mut caller = caller;
+        caller.request = RequestInfo {
+            method: parts.method.as_str().to_string(),
+            path: parts.uri.path().to_string(),
+        };
+        Ok(Admin(caller))
+    }
+}
+
+// ---------------------------------------------------------------- request helpers
+
+/// A JSON request body under the configured size limit; errors render as admin errors
+/// (400 for an empty body or invalid JSON, 413 for a body over the limit).
+#[derive(Debug)]
+pub struct AdminJson(pub Value);
+
+impl FromRequest<AppState> for AdminJson {
+    type Rejection = AdminError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match JsonBody::from_request(req, state).await {
+            Ok(JsonBody(v)) => Ok(AdminJson(v)),
+            Err(e) => Err(e.0.into()),
+        }
+    }
+}
+
+pub(super) fn object<'a>(
+    body: &'a Value,
+    what: &str,
+) -> Result<&'a serde_json::Map<String, Value>, AdminError> {
+    body.as_object().ok_or_else(|| {
+        AdminError::bad_request(format!("the request body must be a JSON object ({what})"))
+    })
+}
+
+/// A JSON object body with no key but `keys` (`what` names what it creates: `an attribute`,
+/// `a token`; `example` shows a body). Errors: 400 for another value or another key.
+pub(super) fn object_with<'a>(
+    body: &'a Value,
+    keys: [&str; 2],
+    what: &str,
+    example: &str,
+) -> Result<&'a serde_json::Map<String, Value>, AdminError> {
+    let obj = object(body, example)?;
+    match obj.keys().find(|k| !keys.contains(&k.as_str())) {
+        Some(k) => Err(AdminError::bad_request(format!(
+            "unknown key '{k}': {what} is created from '{}' and '{}'",
+            keys[0], keys[1]
+        ))),
+        None => Ok(obj),
+    }
+}
+
+/// Decoded query parameters (names compared ignoring case; the first value wins).
+pub(super) struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub(super) fn new(raw: Option<String>) -> Query {
+        Query(decode_query(raw.as_deref()))
+    }
+
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A non-blank parameter, trimmed.
+    pub(super) fn text(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+
+    pub(super) fn int(&self, name: &str) -> Result<Option<i64>, AdminError> {
+        match self.get(name).map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
+                AdminError::bad_request(format!("{name} must be an integer, got '{s}'"))
+            }),
+        }
+    }
+
+    /// `startIndex` (1-based; below 1 counts as 1) and `count` (default `default`, negative
+    /// counts as 0, at most [`ADMIN_MAX_PAGE`]).
+    pub(super) fn page(&self, default: u64) -> Result<(u64, u64), AdminError> {
+        self.page_named("startIndex", "count", default)
+    }
+
+    pub(super) fn page_named(
+        &self,
+        start: &str,
+        count: &str,
+        default: u64,
+    ) -> Result<(u64, u64), AdminError> {
+        let s = self.int(start)?.unwrap_or(1).max(1) as u64;
+        let c = match self.int(count)? {
+            None => default,
+            Some(n) => (n.max(0) as u64).min(ADMIN_MAX_PAGE),
+        };
+        Ok((s, c))
+    }
+
+    pub(super) fn time(&self, name: &str) -> Result<Option<OffsetDateTime>, AdminError> {
+        match self.text(name) {
+            None => Ok(None),
+            Some(s) => parse_time(&s).map(Some).ok_or_else(|| {
+                AdminError::bad_request(format!(
+                    "{name} must be an RFC 3339 date and time such as 2026-01-31T08:00:00Z, got '{s}'"
+                ))
+            }),
+        }
+    }
+}
+
+pub(super) fn string_field(
+    obj: &serde_json::Map<String, Value>,
+    key: &str,
+    required: bool,
+) -> Result<Option<String>, AdminError> {
+    match obj.get(key) {
+        None | Some(Value::Null) if required => {
+            Err(AdminError::bad_request(format!("'{key}' is required")))
+        }
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(AdminError::bad_request(format!("'{key}' must be a string"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> Query {
+        Query::new(Some(s.to_string()))
+    }
+
+    #[test]
+    fn paging_parameters() {
+        assert_eq!(q("").page(50).unwrap(), (1, 50));
+        assert_eq!(q("startIndex=0&count=-3").page(50).unwrap(), (1, 0));
+        assert_eq!(q("startindex=11&COUNT=100000").page(50).unwrap(), (11, 500));
+        assert_eq!(q("startIndex=x").page(50).unwrap_err().status, 400);
+        assert_eq!(q("count=1.5").page(50).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn times() {
+        assert!(parse_time("2026-01-31T08:00:00Z").is_some());
+        // `+` decoded as a space from a query string
+        let t = parse_time("2026-01-31T08:00:00 02:00").unwrap();
+        assert_eq!(t.offset().whole_hours(), 2);
+        assert!(parse_time("2026-01-31").is_none());
+        assert!(q("since=yesterday").time("since").is_err());
+    }
+}

@@ -1,0 +1,26 @@
+//! `/api/v1/settings`: the tenant's provisioning settings.
+
+use super::reply::{ok, AdminResult};
+use super::request::{object, Admin, AdminJson};
+use crate::state::AppState;
+use axum::extract::State;
+
+pub(super) async fn get_settings(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
+    ok(&st.directory.get_settings(&c.tenant_id).await?.to_json())
+}
+
+pub(super) async fn patch_settings(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    AdminJson(body): AdminJson,
+) -> AdminResult {
+    object(
+        &body,
+        "any of customSchemaUrn, blankValuePolicy, refuseInactiveCreate",
+    )?;
+    ok(&st
+        .directory
+        .update_settings(&c.tenant_id, &body)
+        .await?
+        .to_json())
+}

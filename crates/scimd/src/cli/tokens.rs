@@ -1,0 +1,171 @@
+//! `scimd token create|list|revoke`: the default tenant's API tokens. `create` prints only
+//! the secret on stdout (shown once); `list` prints a table on stdout; messages go to stderr.
+
+use super::db::open_default_tenant;
+use crate::config::Config;
+use clap::{Subcommand, ValueEnum};
+use scimd_directory::store::{TokenRow, TokenScope};
+use std::process::ExitCode;
+
+/// Token scope as given on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// May call /scim/v2 (what an identity provider needs).
+    Scim,
+    /// May call the admin API /api/v1.
+    Admin,
+}
+
+impl From<ScopeArg> for TokenScope {
+    fn from(s: ScopeArg) -> TokenScope {
+        match s {
+            ScopeArg::Scim => TokenScope::Scim,
+            ScopeArg::Admin => TokenScope::Admin,
+        }
+    }
+}
+
+/// `scimd token ...`: act on the default tenant's tokens.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (only the secret) on stdout. Shown once.
+    Create {
+        /// Token name, unique among the tenant's active tokens (e.g. entra-prod)
+        #[arg(long)]
+        name: String,
+        /// Token scope
+        #[arg(long, value_enum, default_value_t = ScopeArg::Scim)]
+        scope: ScopeArg,
+    },
+    /// List tokens: name, scope, created, last used, revoked.
+    List,
+    /// Revoke the active token NAME; exits non-zero when there is none.
+    Revoke {
+        /// Token name
+        name: String,
+    },
+}
+
+/// Runs a `token` subcommand against the configured database's default tenant.
+///
+/// The database must have been initialised by a first `scimd serve`.
+pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
+    let (dir, tenant) = open_default_tenant(cfg).await?;
+    match cmd {
+        TokenCommand::Create { name, scope } => {
+            let scope: TokenScope = scope.into();
+            let secret = dir.create_token(&tenant, &name, scope).await?;
+            println!("{secret}");
+            eprintln!(
+                "created token '{}' (scope {}); its secret, printed above, is shown only this once",
+                name.trim(),
+                scope.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::List => {
+            let rows = dir.list_tokens(&tenant).await?;
+            print!("{}", token_table(&rows));
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Revoke { name } => {
+            if dir.revoke_token(&tenant, &name).await? {
+                eprintln!("revoked token '{name}'");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("error: no active token named '{name}' (see `scimd token list`)");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+fn fmt_time(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// The `token list` table: NAME, SCOPE, CREATED, LAST USED, REVOKED (UTC times; `never`
+/// and `-` for absent values), columns padded, one token a line, oldest first.
+pub fn token_table(rows: &[TokenRow]) -> String {
+    let header = ["NAME", "SCOPE", "CREATED", "LAST USED", "REVOKED"].map(String::from);
+    let mut lines: Vec<[String; 5]> = vec![header];
+    for r in rows {
+        lines.push([
+            r.name.clone(),
+            r.scope.as_str().to_string(),
+            fmt_time(r.created),
+            r.last_used.map(fmt_time).unwrap_or_else(|| "never".into()),
+            r.revoked.map(fmt_time).unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for l in &lines {
+        for (w, c) in widths.iter_mut().zip(l.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for l in &lines {
+        let mut line = String::new();
+        for (i, (c, w)) in l.iter().zip(widths.iter()).enumerate() {
+            if i + 1 == l.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                line.push_str(&" ".repeat(w - c.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_layout() {
+        let t = time::macros::datetime!(2026-01-02 03:04:05 UTC);
+        let rows = vec![
+            TokenRow {
+                id: "1".into(),
+                tenant_id: "t".into(),
+                name: "initial".into(),
+                scope: TokenScope::Scim,
+                secret_sha256: vec![],
+                created: t,
+                last_used: Some(t),
+                revoked: None,
+            },
+            TokenRow {
+                id: "2".into(),
+                tenant_id: "t".into(),
+                name: "ops-admin".into(),
+                scope: TokenScope::Admin,
+                secret_sha256: vec![],
+                created: t,
+                last_used: None,
+                revoked: Some(t),
+            },
+        ];
+        let table = token_table(&rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "NAME       SCOPE  CREATED               LAST USED             REVOKED"
+        );
+        assert_eq!(
+            lines[1],
+            "initial    scim   2026-01-02 03:04:05Z  2026-01-02 03:04:05Z  -"
+        );
+        assert_eq!(
+            lines[2],
+            "ops-admin  admin  2026-01-02 03:04:05Z  never                 2026-01-02 03:04:05Z"
+        );
+    }
+}

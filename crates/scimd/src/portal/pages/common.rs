@@ -1,0 +1,254 @@
+//! What the portal's pages share: query parameters, paging links, number and time formats,
+//! the text of values, error pages and the notices of a redirect.
+
+use crate::portal::frame::{directory_error, error_page, Layout};
+use crate::portal::session::Signed;
+use crate::query::decode_query;
+use axum::http::StatusCode;
+use axum::response::Response;
+use scimd_directory::store::Source;
+use scimd_directory::DirectoryError;
+use serde_json::Value;
+
+/// Rows per page of the paged lists.
+pub(super) const PAGE_SIZE: u64 = 50;
+
+/// Decoded query parameters.
+pub(super) struct Q(pub(super) Vec<(String, String)>);
+
+impl Q {
+    pub(super) fn new(raw: Option<String>) -> Q {
+        Q(decode_query(raw.as_deref()))
+    }
+    pub(super) fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    }
+    pub(super) fn page(&self) -> u64 {
+        self.get("page")
+            .parse::<u64>()
+            .unwrap_or(1)
+            .clamp(1, 1_000_000)
+    }
+}
+
+/// A query string of the non-empty pairs.
+pub(super) fn query_string(pairs: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    s.finish()
+}
+
+pub(super) fn with_query(path: &str, q: &str) -> String {
+    if q.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{q}")
+    }
+}
+
+/// Paging links of a list.
+#[derive(Debug, Clone, Default)]
+pub struct Pager {
+    /// "Showing 1–50 of 1,234".
+    pub summary: String,
+    /// Link to the previous page.
+    pub prev: Option<String>,
+    /// Link to the next page.
+    pub next: Option<String>,
+}
+
+pub(super) fn pager(
+    path: &str,
+    base: &[(&str, &str)],
+    page: u64,
+    shown: usize,
+    total: u64,
+    noun: &str,
+) -> Pager {
+    let first = (page - 1) * PAGE_SIZE + 1;
+    let summary = if total == 0 {
+        format!("No {noun}")
+    } else if shown == 0 {
+        format!(
+            "Page {page} is past the end: {} {noun}",
+            group_digits(total)
+        )
+    } else {
+        let pages = total.div_ceil(PAGE_SIZE);
+        format!(
+            "Showing {}–{} of {} {noun} (page {page} of {})",
+            group_digits(first),
+            group_digits(first + shown as u64 - 1),
+            group_digits(total),
+            group_digits(pages)
+        )
+    };
+    let link = |p: u64| {
+        let ps = p.to_string();
+        let mut pairs: Vec<(&str, &str)> = base.to_vec();
+        if p > 1 {
+            pairs.push(("page", &ps));
+        }
+        with_query(path, &query_string(&pairs))
+    };
+    Pager {
+        summary,
+        prev: (page > 1).then(|| link(page - 1)),
+        next: (page * PAGE_SIZE < total).then(|| link(page + 1)),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub(super) fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An RFC 3339 UTC timestamp (`meta.created` of a SCIM document) as `2026-11-30 11:22:33`.
+pub(super) fn when(rfc3339: &str) -> String {
+    let s = rfc3339.replace('T', " ");
+    s.get(..19).map(str::to_string).unwrap_or(s)
+}
+
+/// A time as `2026-11-30 11:22:33` (UTC).
+pub(super) fn fmt_time(t: time::OffsetDateTime) -> String {
+    when(&scimd_directory::render::rfc3339(t))
+}
+
+/// The text of a SCIM value as the pages show it: strings as they are, lists joined with
+/// `, `, complex values by their `display`, `displayName`, `value` or `formatted`.
+pub(super) fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(a) => a
+            .iter()
+            .map(text)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(o) => o
+            .get("display")
+            .or_else(|| o.get("displayName"))
+            .or_else(|| o.get("value"))
+            .or_else(|| o.get("formatted"))
+            .map(text)
+            .unwrap_or_default(),
+    }
+}
+
+/// How a source is named on the pages.
+pub(super) fn source_text(s: Source) -> &'static str {
+    match s {
+        Source::Scim => "SCIM (Entra ID)",
+        Source::Local => "local",
+    }
+}
+
+/// What a page shows when the `what` (`User`, `Group`, `Custom attribute`) it is about
+/// could not be loaded: "not found" for a 404, else the directory's error ([`directory_error`])
+/// in the frame of navigation entry `nav`.
+pub(super) fn load_error<'a>(
+    s: &'a Signed,
+    nav: &'static str,
+    what: &'a str,
+) -> impl Fn(DirectoryError) -> Response + 'a {
+    move |e| {
+        if e.status() == 404 {
+            not_found(s.layout(&format!("{what} not found"), nav), what)
+        } else {
+            directory_error(e, s.layout("Error", nav), "Something went wrong")
+        }
+    }
+}
+
+pub(super) fn not_found(layout: Layout, what: &str) -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        layout,
+        &format!("{what} not found"),
+        &format!(
+            "There is no such {}: it may have been deleted.",
+            what.to_lowercase()
+        ),
+    )
+}
+
+/// The success message of a redirect's `ok` code.
+pub(super) fn notice(q: &Q) -> Option<String> {
+    let name = q.get("name");
+    Some(match q.get("ok").as_str() {
+        "token-revoked" => format!("Token “{name}” revoked: it no longer authenticates."),
+        "settings" => "Settings saved.".to_string(),
+        "attribute" => format!("Custom attribute “{name}” added."),
+        "attribute-deleted" => format!(
+            "Custom attribute “{name}” deleted; values removed from {} users.",
+            q.get("n")
+        ),
+        "user-created" => "Local user created.".to_string(),
+        "user-deleted" => format!("User “{name}” deleted permanently."),
+        "group-created" => "Local group created.".to_string(),
+        "group-deleted" => format!("Group “{name}” deleted."),
+        "member-added" => "Member added.".to_string(),
+        "member-removed" => "Member removed.".to_string(),
+        _ => return None,
+    })
+}
+
+pub(super) fn noticed(mut l: Layout, q: &Q) -> Layout {
+    if let Some(n) = notice(q) {
+        l.notices.push(n);
+    }
+    l
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1000), "1,000");
+        assert_eq!(group_digits(100000), "100,000");
+        assert_eq!(group_digits(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn paging_links() {
+        let p = pager(
+            "/users",
+            &[("q", "ann"), ("state", "")],
+            1,
+            50,
+            120,
+            "users",
+        );
+        assert_eq!(p.prev, None);
+        assert_eq!(p.next.as_deref(), Some("/users?q=ann&page=2"));
+        assert!(p.summary.contains("1–50 of 120"), "{}", p.summary);
+        let p = pager("/users", &[], 3, 20, 120, "users");
+        assert_eq!(p.prev.as_deref(), Some("/users?page=2"));
+        assert_eq!(p.next, None);
+        let p = pager("/users", &[], 2, 50, 100, "users");
+        assert_eq!(p.prev.as_deref(), Some("/users"));
+    }
+}

@@ -1,0 +1,426 @@
+//! Groups (`/groups`): the list, a new local group, a group's page with its members, member
+//! changes and deletion. What may be done to a group is the directory's decision
+//! ([`AdminGroup::may_delete`], [`AdminGroup::may_edit_members`]); the pages only show it.
+
+use super::common::{
+    fmt_time, group_digits, load_error, noticed, pager, query_string, source_text, Pager,
+    PAGE_SIZE, Q,
+};
+use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
+use crate::portal::session::{Posted, Signed};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use scimd_directory::admin::{AdminGroup, AdminMember, ReadOnly};
+use scimd_directory::audit::ResourceType;
+use scimd_directory::store::MemberKind;
+use serde_json::json;
+
+/// The badge of a group's source: its CSS class and text (the built-in group is `core`).
+fn badge(g: &AdminGroup) -> (String, String) {
+    if g.builtin {
+        ("core".into(), "built-in".into())
+    } else {
+        (
+            g.source.as_str().to_string(),
+            source_text(g.source).to_string(),
+        )
+    }
+}
+
+/// One row of the groups list.
+#[derive(Debug, Clone)]
+pub struct GroupRow {
+    id: String,
+    name: String,
+    builtin: bool,
+    source: String,
+    source_text: String,
+    members: String,
+}
+
+impl GroupRow {
+    fn of(g: &AdminGroup) -> GroupRow {
+        let (source, source_text) = badge(g);
+        GroupRow {
+            id: g.id.clone(),
+            name: g.display_name.clone(),
+            builtin: g.builtin,
+            source,
+            source_text,
+            members: group_digits(g.member_count),
+        }
+    }
+}
+
+/// Groups.
+#[derive(Template)]
+#[template(path = "portal/groups.html")]
+pub struct GroupsPage {
+    layout: Layout,
+    q: String,
+    rows: Vec<GroupRow>,
+    pager: Pager,
+    error: Option<String>,
+    new_name: String,
+}
+
+async fn groups_page(
+    st: &AppState,
+    s: &Signed,
+    q: &Q,
+    status: StatusCode,
+    error: Option<String>,
+    new_name: &str,
+) -> Page {
+    let layout = noticed(
+        s.layout("Groups", "groups")
+            .crumb("Users", "")
+            .crumb("Groups", ""),
+        q,
+    );
+    let search = q.get("q");
+    let page = q.page();
+    let (total, groups) = st
+        .directory
+        .admin_list_groups(
+            s.tenant(),
+            (!search.is_empty()).then_some(search.as_str()),
+            (page - 1) * PAGE_SIZE + 1,
+            PAGE_SIZE,
+        )
+        .await
+        .map_err(|e| directory_error(e, s.layout("Error", "groups"), "Something went wrong"))?;
+    let rows: Vec<GroupRow> = groups.iter().map(GroupRow::of).collect();
+    let pager = pager(
+        "/groups",
+        &[("q", &search)],
+        page,
+        rows.len(),
+        total,
+        "groups",
+    );
+    Ok(render(
+        status,
+        &GroupsPage {
+            layout,
+            q: search,
+            rows,
+            pager,
+            error,
+            new_name: new_name.to_string(),
+        },
+    ))
+}
+
+/// `GET /groups`.
+pub async fn groups(State(st): State<AppState>, s: Signed, RawQuery(q): RawQuery) -> Page {
+    groups_page(&st, &s, &Q::new(q), StatusCode::OK, None, "").await
+}
+
+/// `POST /groups`: creates a local group.
+pub async fn create_group(State(st): State<AppState>, p: Posted) -> Page {
+    let s = &p.signed;
+    let name = p.fields.get("displayName").trim().to_string();
+    if name.is_empty() {
+        return groups_page(
+            &st,
+            s,
+            &Q(vec![]),
+            StatusCode::BAD_REQUEST,
+            Some("Enter a group name.".into()),
+            "",
+        )
+        .await;
+    }
+    match st
+        .directory
+        .admin_create_group(s.tenant(), &json!({ "displayName": name }))
+        .await
+    {
+        Ok(g) => {
+            tracing::info!(group = %g.id, admin = %s.session.username, "local group created in the portal");
+            Ok(see_other(&format!("/groups/{}?ok=group-created", g.id)))
+        }
+        Err(e) if e.status() < 500 => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            groups_page(&st, s, &Q(vec![]), status, Some(e.message()), &name).await
+        }
+        Err(e) => Err(directory_error(
+            e,
+            s.layout("Error", "groups"),
+            "Something went wrong",
+        )),
+    }
+}
+
+/// A group as its page shows it.
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    id: String,
+    name: String,
+    builtin: bool,
+    provisioned: bool,
+    may_delete: bool,
+    may_edit_members: bool,
+    source: String,
+    source_text: String,
+    member_count: String,
+    created: String,
+    modified: String,
+}
+
+impl GroupView {
+    fn of(g: &AdminGroup) -> GroupView {
+        let (source, source_text) = badge(g);
+        GroupView {
+            id: g.id.clone(),
+            name: g.display_name.clone(),
+            builtin: g.builtin,
+            provisioned: g.read_only == Some(ReadOnly::Provisioned),
+            may_delete: g.may_delete(),
+            may_edit_members: g.may_edit_members(),
+            source,
+            source_text,
+            member_count: group_digits(g.member_count),
+            created: fmt_time(g.created),
+            modified: fmt_time(g.last_modified),
+        }
+    }
+}
+
+/// One member.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    id: String,
+    href: String,
+    display: String,
+    kind: String,
+    state: String,
+}
+
+impl MemberView {
+    fn of(m: &AdminMember) -> MemberView {
+        let href = match m.kind {
+            MemberKind::User => format!("/users/{}", m.id),
+            MemberKind::Group => format!("/groups/{}", m.id),
+        };
+        MemberView {
+            id: m.id.clone(),
+            href,
+            display: m
+                .display
+                .clone()
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| m.id.clone()),
+            kind: ResourceType::from(m.kind).as_str().to_string(),
+            state: m.state.map_or("", |s| s.as_str()).to_string(),
+        }
+    }
+}
+
+/// A group's page.
+#[derive(Template)]
+#[template(path = "portal/group.html")]
+pub struct GroupPage {
+    layout: Layout,
+    g: GroupView,
+    members: Vec<MemberView>,
+    pager: Pager,
+    error: Option<String>,
+    member_value: String,
+}
+
+async fn group_page(
+    st: &AppState,
+    s: &Signed,
+    id: &str,
+    q: &Q,
+    status: StatusCode,
+    error: Option<String>,
+    member_value: &str,
+) -> Page {
+    let page = q.page();
+    let p = st
+        .directory
+        .admin_get_group(s.tenant(), id, (page - 1) * PAGE_SIZE + 1, PAGE_SIZE)
+        .await
+        .map_err(load_error(s, "groups", "Group"))?;
+    let members: Vec<MemberView> = p.members.iter().map(MemberView::of).collect();
+    let view = GroupView::of(&p.group);
+    let pager = pager(
+        &format!("/groups/{}", view.id),
+        &[],
+        page,
+        members.len(),
+        p.group.member_count,
+        "members",
+    );
+    let name = &p.group.display_name;
+    let layout = noticed(
+        s.layout(name, "groups")
+            .crumb("Users", "")
+            .crumb("Groups", "/groups")
+            .crumb(name, ""),
+        q,
+    );
+    Ok(render(
+        status,
+        &GroupPage {
+            layout,
+            g: view,
+            members,
+            pager,
+            error,
+            member_value: member_value.to_string(),
+        },
+    ))
+}
+
+/// `GET /groups/{id}`: the group with a page of its members.
+pub async fn group(
+    State(st): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Page {
+    group_page(&st, &s, &id, &Q::new(q), StatusCode::OK, None, "").await
+}
+
+/// The confirmation page of a group's deletion.
+#[derive(Template)]
+#[template(path = "portal/group_delete.html")]
+pub struct GroupDeletePage {
+    layout: Layout,
+    id: String,
+    name: String,
+    members: String,
+}
+
+/// `GET /groups/{id}/delete`: local groups only.
+pub async fn group_delete_form(
+    State(st): State<AppState>,
+    s: Signed,
+    Path(id): Path<String>,
+) -> Page {
+    let g = st
+        .directory
+        .admin_get_group(s.tenant(), &id, 1, 0)
+        .await
+        .map_err(load_error(&s, "groups", "Group"))?
+        .group;
+    let name = g.display_name.clone();
+    if !g.may_delete() {
+        return Err(error_page(
+            StatusCode::CONFLICT,
+            s.layout("Cannot delete this group", "groups"),
+            "This group cannot be deleted here",
+            &format!("“{name}” is the built-in group or is provisioned by the identity provider; only local groups can be deleted in the portal."),
+        ));
+    }
+    ok(render(
+        StatusCode::OK,
+        &GroupDeletePage {
+            layout: s
+                .layout(&format!("Delete {name}"), "groups")
+                .crumb("Users", "")
+                .crumb("Groups", "/groups")
+                .crumb(&name, &format!("/groups/{id}"))
+                .crumb("Delete", ""),
+            id,
+            members: group_digits(g.member_count),
+            name,
+        },
+    ))
+}
+
+/// `POST /groups/{id}/delete`.
+pub async fn delete_group(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
+    let s = &p.signed;
+    let name = st
+        .directory
+        .admin_get_group(s.tenant(), &id, 1, 0)
+        .await
+        .map(|p| p.group.display_name)
+        .unwrap_or_default();
+    match st.directory.admin_delete_group(s.tenant(), &id).await {
+        Ok(()) => {
+            tracing::info!(group = %id, admin = %s.session.username, "local group deleted in the portal");
+            Ok(see_other(&format!(
+                "/groups?{}",
+                query_string(&[("ok", "group-deleted"), ("name", &name)])
+            )))
+        }
+        Err(e) => Err(directory_error(
+            e,
+            s.layout("Error", "groups"),
+            "The group was not deleted",
+        )),
+    }
+}
+
+/// `POST /groups/{id}/members`: adds the user named by `member` (its id, or its userName
+/// ignoring case).
+pub async fn add_member(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
+    let s = &p.signed;
+    let d = &st.directory;
+    let wanted = p.fields.get("member").trim().to_string();
+    let user = if wanted.is_empty() {
+        None
+    } else {
+        d.admin_find_user(s.tenant(), &wanted)
+            .await
+            .map_err(|e| directory_error(e, s.layout("Error", "groups"), "Something went wrong"))?
+    };
+    let Some(user) = user else {
+        return group_page(
+            &st,
+            s,
+            &id,
+            &Q(vec![]),
+            StatusCode::BAD_REQUEST,
+            Some(format!("There is no user with userName or id “{wanted}”.")),
+            &wanted,
+        )
+        .await;
+    };
+    match d.admin_add_members(s.tenant(), &id, &[user.id]).await {
+        Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-added"))),
+        Err(e) if e.status() < 500 && e.status() != 404 => {
+            group_page(
+                &st,
+                s,
+                &id,
+                &Q(vec![]),
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                Some(e.message()),
+                &wanted,
+            )
+            .await
+        }
+        Err(e) => Err(directory_error(
+            e,
+            s.layout("Error", "groups"),
+            "The member was not added",
+        )),
+    }
+}
+
+/// `POST /groups/{id}/members/remove`: removes the member whose id is `member`.
+pub async fn remove_member(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
+    let s = &p.signed;
+    let member = p.fields.get("member").to_string();
+    match st
+        .directory
+        .admin_remove_members(s.tenant(), &id, std::slice::from_ref(&member))
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-removed"))),
+        Err(e) => Err(directory_error(
+            e,
+            s.layout("Error", "groups"),
+            "The member was not removed",
+        )),
+    }
+}

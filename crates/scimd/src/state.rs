@@ -1,0 +1,48 @@
+//! The state the server owns and every handler shares ([`AppState`]): the directory, the
+//! body-size limit, and the turns for building large list pages. Nothing of it is
+//! process-wide: two servers in one process (tests, tools) do not share it.
+
+use scimd_directory::directory::Directory;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The directory service (its base URL is the SCIM base, `<public-url>/scim/v2`).
+    pub directory: Directory,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Turns for building large list pages: one per two CPUs, at least one (see
+    /// `scim_routes`, which waits for a turn before reading a page of more than 100
+    /// resources, so concurrent paging clients cannot hold unbounded memory).
+    pub large_pages: Arc<Semaphore>,
+}
+
+/// The SCIM base path, under the public URL (`<public-url>/scim/v2`).
+pub const SCIM_BASE: &str = "/scim/v2";
+
+impl AppState {
+    /// The state of a server over `directory` accepting bodies up to `max_body_bytes`,
+    /// with [`large_page_turns`] turns for large pages.
+    pub fn new(directory: Directory, max_body_bytes: usize) -> AppState {
+        AppState {
+            directory,
+            max_body_bytes,
+            large_pages: Arc::new(Semaphore::new(large_page_turns())),
+        }
+    }
+
+    /// The public base URL (`https://host`): the directory's SCIM base URL without
+    /// [`SCIM_BASE`].
+    pub fn public_url(&self) -> &str {
+        let b = self.directory.base_url();
+        b.strip_suffix(SCIM_BASE).unwrap_or(b)
+    }
+}
+
+/// How many large list pages are built at a time: one per two CPUs, at least one.
+pub fn large_page_turns() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cpus / 2).max(1)
+}

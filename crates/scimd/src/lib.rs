@@ -19,7 +19,8 @@
 //! ```
 //!
 //! Modules: [`cli`] (clap), [`config`] (flags > `SCIMD_*` > TOML), [`server`] (router,
-//! binding, TLS, shutdown), [`scim_routes`] (the `/scim/v2` endpoints), [`auth`] (bearer
+//! binding, shutdown), [`net`] (accept loop, connection cap, deadlines, request limits),
+//! [`scim_routes`] (the `/scim/v2` endpoints), [`auth`] (bearer
 //! tokens), [`body`] (JSON bodies under a size limit), [`query`] (query strings, entity
 //! tags), [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`],
 //! [`admin_routes`] (the `/api/v1` admin API, with [`admin_openapi`] and [`admin_export`]),
@@ -37,6 +38,7 @@ pub mod config;
 pub mod dbcmd;
 pub mod errors;
 pub mod metrics;
+pub mod net;
 pub mod portal;
 pub mod query;
 pub mod retention;

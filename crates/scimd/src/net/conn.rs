@@ -554,3 +554,88 @@ async fn run<T>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            header_read_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            ..Limits::default()
+        }
+    }
+
+    /// Asserts the next deadline is `kind`, `after` from now (within 100 ms).
+    #[track_caller]
+    fn due_in(t: &Tracker, closing: Option<Instant>, after: Duration, kind: Expiry) {
+        let (at, k) = t.due(closing);
+        assert_eq!(k, kind);
+        let want = Instant::now() + after;
+        let diff = if at > want { at - want } else { want - at };
+        assert!(
+            diff < Duration::from_millis(100),
+            "{kind:?} due {diff:?} off"
+        );
+    }
+
+    #[tokio::test]
+    async fn deadlines_follow_what_the_connection_does() {
+        let l = limits();
+        let admission = Arc::new(Admission::new(4, 1, 1, l));
+        let t = admission.admit().unwrap();
+        t.start();
+        // New: the head deadline from the start.
+        due_in(&t, None, l.header_read_timeout, Expiry::Header);
+        // Serving: the request's limit plus the response grace; none once lifted.
+        let g = t.request_started(Version::HTTP_11, &l);
+        due_in(
+            &t,
+            None,
+            l.request_timeout + RESPONSE_GRACE,
+            Expiry::Response,
+        );
+        g.deadline.lift();
+        assert!(t.due(None).0 > Instant::now() + Duration::from_secs(3600));
+        drop(g);
+        // Idle HTTP/1.1: the idle deadline, then the head deadline from the first byte.
+        due_in(&t, None, l.idle_timeout, Expiry::Idle);
+        assert_eq!(admission.counts().idle, 1);
+        t.on_read();
+        due_in(&t, None, l.header_read_timeout, Expiry::Header);
+        assert_eq!(admission.counts().idle, 0, "a head under way is not idle");
+        // HTTP/2: bytes (PINGs, SETTINGS) do not end the idle wait.
+        drop(t.request_started(Version::HTTP_2, &l));
+        t.on_read();
+        due_in(&t, None, l.idle_timeout, Expiry::Idle);
+        // Asked to close: at once, then the close itself has the response grace.
+        t.request_close();
+        due_in(&t, None, Duration::ZERO, Expiry::Evicted);
+        due_in(&t, Some(Instant::now()), RESPONSE_GRACE, Expiry::Closing);
+    }
+
+    #[tokio::test]
+    async fn reserve_connections_have_short_deadlines_and_no_idle_wait() {
+        let l = limits();
+        let admission = Arc::new(Admission::new(1, 1, 1, l));
+        let _normal = admission.admit().unwrap();
+        let t = admission.admit().unwrap();
+        assert_eq!(t.class, Class::Reserve);
+        t.start();
+        due_in(
+            &t,
+            None,
+            l.header_read_timeout.min(RESERVE_DEADLINE),
+            Expiry::Header,
+        );
+        drop(t.request_started(Version::HTTP_11, &l));
+        due_in(&t, None, Duration::ZERO, Expiry::Idle);
+        assert_eq!(
+            admission.counts().idle,
+            0,
+            "reserve connections are never idle-listed"
+        );
+    }
+}

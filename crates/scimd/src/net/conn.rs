@@ -219,7 +219,10 @@ impl Tracker {
     /// Notes bytes read from the client (cheap unless an idle HTTP/1.1 connection waits for
     /// the first byte of its next head).
     fn on_read(&self) {
-        if !self.want_first_byte.swap(false, Ordering::Relaxed) {
+        // A load first: reads are frequent, and a swap would write the flag on every one.
+        if !self.want_first_byte.load(Ordering::Relaxed)
+            || !self.want_first_byte.swap(false, Ordering::Relaxed)
+        {
             return;
         }
         let mut st = self.lock();

@@ -25,9 +25,11 @@
 //! TOML keys may also be written in kebab case (`public-url`). Unknown TOML keys are an
 //! error (a typo must not be silently ignored); empty environment variables count as unset.
 
+use crate::net;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -278,7 +280,7 @@ pub struct Config {
     /// Days provisioning-log entries are kept; 0 keeps them forever.
     pub log_retention_days: u32,
     /// Connection and request limits of the public port.
-    pub limits: crate::net::Limits,
+    pub limits: net::Limits,
 }
 
 impl Default for Config {
@@ -292,7 +294,7 @@ impl Default for Config {
             log_level: DEFAULT_LOG_LEVEL.to_string(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
-            limits: crate::net::Limits::default(),
+            limits: net::Limits::default(),
         }
     }
 }
@@ -304,7 +306,7 @@ impl Config {
     /// Errors: only one of the TLS files given; an unknown log format; a public URL that is
     /// not `http(s)://`; a body limit below [`MIN_MAX_BODY_BYTES`]; an empty listen address;
     /// a log retention over [`MAX_LOG_RETENTION_DAYS`]; a connection limit out of range
-    /// ([`crate::net::Limits::from_settings`]).
+    /// ([`connection_limits`]).
     pub fn resolve(
         flags: Settings,
         env: Settings,
@@ -312,7 +314,7 @@ impl Config {
         default_log_level: &str,
     ) -> Result<Config, ConfigError> {
         let s = flags.or(env).or(file);
-        let limits = crate::net::Limits::from_settings(&s)?;
+        let limits = connection_limits(&s)?;
         let listen = s
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
@@ -390,6 +392,62 @@ impl Config {
             ),
         }
     }
+}
+
+/// The connection limits a merged settings layer gives, defaults for what it leaves unset
+/// (see [`crate::net::Limits`]).
+///
+/// Errors: a timeout of 0 or over [`net::MAX_TIMEOUT_SECS`]; a connection cap of 0 or over
+/// [`net::MAX_MAX_CONNECTIONS`].
+pub fn connection_limits(s: &Settings) -> Result<net::Limits, ConfigError> {
+    let secs = |v: Option<u64>, default: u64, flag: &str| -> Result<Duration, ConfigError> {
+        let v = v.unwrap_or(default);
+        if v == 0 || v > net::MAX_TIMEOUT_SECS {
+            return err(format!(
+                "--{flag} must be 1 to {} seconds, got {v}",
+                net::MAX_TIMEOUT_SECS
+            ));
+        }
+        Ok(Duration::from_secs(v))
+    };
+    let max_connections = match s.max_connections {
+        None => None,
+        Some(n) if n == 0 || n > net::MAX_MAX_CONNECTIONS => {
+            return err(format!(
+                "--max-connections must be 1 to {}, got {n}",
+                net::MAX_MAX_CONNECTIONS
+            ))
+        }
+        Some(n) => Some(n as usize),
+    };
+    Ok(net::Limits {
+        header_read_timeout: secs(
+            s.header_read_timeout_secs,
+            net::DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            "header-read-timeout-secs",
+        )?,
+        body_read_timeout: secs(
+            s.body_read_timeout_secs,
+            net::DEFAULT_BODY_READ_TIMEOUT_SECS,
+            "body-read-timeout-secs",
+        )?,
+        idle_timeout: secs(
+            s.idle_timeout_secs,
+            net::DEFAULT_IDLE_TIMEOUT_SECS,
+            "idle-timeout-secs",
+        )?,
+        request_timeout: secs(
+            s.request_timeout_secs,
+            net::DEFAULT_REQUEST_TIMEOUT_SECS,
+            "request-timeout-secs",
+        )?,
+        tls_handshake_timeout: secs(
+            s.tls_handshake_timeout_secs,
+            net::DEFAULT_TLS_HANDSHAKE_TIMEOUT_SECS,
+            "tls-handshake-timeout-secs",
+        )?,
+        max_connections,
+    })
 }
 
 /// Checks a public URL: `http://` or `https://`, trailing `/` removed, a trailing `/scim/v2`

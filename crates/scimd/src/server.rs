@@ -288,8 +288,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     });
 
     let (stopper, stop) = tokio::sync::oneshot::channel::<()>();
-    let join = crate::net::serve(std_listener, rustls_config, app, config.limits, stop)
-        .context("cannot register the listening socket")?;
+    let join = crate::net::serve(
+        std_listener,
+        rustls_config,
+        app,
+        config.limits,
+        stop,
+        SHUTDOWN_GRACE,
+    )
+    .context("cannot register the listening socket")?;
     let purger = crate::retention::spawn(directory.clone(), config.log_retention_days);
     tracing::info!(addr = %local_addr, scim_base = %scim_base, database = %redact_url(&config.database), "serving");
     Ok(Running {

@@ -480,16 +480,7 @@ fn health_checks_answer_while_2000_connections_are_held_under_256_descriptors() 
     rt.block_on(async {
         for (path, want) in [("/healthz", 200), ("/scim/v2/Users", 503)] {
             let io = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
-            let (mut send, _) = h2(io).await;
-            let r = send
-                .send_request(request(
-                    "GET",
-                    &format!("{}{path}", srv.base),
-                    &srv.token,
-                    empty(),
-                ))
-                .await
-                .unwrap();
+            let r = h2_get(io, &srv, path).await;
             assert_eq!(r.status(), want, "h2 {path}");
             assert!(r.headers().get("connection").is_none());
         }
@@ -579,6 +570,22 @@ where
         Instant::now()
     });
     (send, ended)
+}
+
+/// `GET <path>` with the server's token on a new HTTP/2 connection over `io`.
+async fn h2_get<T>(io: T, srv: &Server, path: &str) -> hyper::Response<hyper::body::Incoming>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut send, _) = h2(io).await;
+    send.send_request(request(
+        "GET",
+        &format!("{}{path}", srv.base),
+        &srv.token,
+        empty(),
+    ))
+    .await
+    .unwrap()
 }
 
 async fn json_of(r: hyper::Response<hyper::body::Incoming>) -> (u16, Value) {
@@ -921,16 +928,7 @@ async fn tls_health_checks_answer_while_2000_connections_are_held_under_256_desc
     // h2 by ALPN on the reserve.
     for (path, want) in [("/readyz", 200), ("/scim/v2/Users", 503)] {
         let tls = tls_connect(&srv, &cert, &[b"h2"]).await;
-        let (mut send, _) = h2(tls).await;
-        let r = send
-            .send_request(request(
-                "GET",
-                &format!("{}{path}", srv.base),
-                &srv.token,
-                empty(),
-            ))
-            .await
-            .unwrap();
+        let r = h2_get(tls, &srv, path).await;
         assert_eq!(r.status(), want, "h2 {path}");
     }
     assert!(

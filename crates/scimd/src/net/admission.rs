@@ -20,24 +20,86 @@
 //! of new connections cannot run the process out of descriptors faster than the old ones
 //! close (when that many are still closing, new connections are not admitted by eviction).
 
-use super::conn::{Class, Tracker};
-use super::Limits;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// The kind of slot a connection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// An ordinary connection, within `--max-connections`.
+    Normal,
+    /// A reserve connection beyond the cap: health checks only, short deadlines.
+    Reserve,
+}
+
+impl Class {
+    /// `normal` or `reserve` (metric label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Normal => "normal",
+            Class::Reserve => "reserve",
+        }
+    }
+}
+
+/// Where a member's slot is; changed under the registry's lock.
+mod slot {
+    /// It holds a slot of its class.
+    pub const HELD: u8 = 0;
+    /// It was asked to close to make room: its class slot went to another connection and it
+    /// counts among the closing.
+    pub const CLOSING: u8 = 1;
+    /// Released.
+    pub const RELEASED: u8 = 2;
+}
+
+/// A connection's entry in the registry: its class, and where it is listed. Embedded in
+/// what the registry tracks ([`Member`]).
+#[derive(Debug)]
+pub struct Membership {
+    class: Class,
+    slot: AtomicU8,
+    /// Position in the idle list (0: not in it).
+    idle_seq: AtomicU64,
+    /// Position in the waiting-reserve list (0: not in it).
+    wait_seq: AtomicU64,
+}
+
+impl Membership {
+    fn new(class: Class) -> Membership {
+        Membership {
+            class,
+            slot: AtomicU8::new(slot::HELD),
+            idle_seq: AtomicU64::new(0),
+            wait_seq: AtomicU64::new(0),
+        }
+    }
+
+    /// The kind of slot.
+    pub fn class(&self) -> Class {
+        self.class
+    }
+}
+
+/// What the registry tracks: a connection that has a [`Membership`] and can be asked to
+/// close.
+pub trait Member: Send + Sync {
+    /// The connection's entry.
+    fn membership(&self) -> &Membership;
+    /// Asks the connection to close as soon as it has no request in progress.
+    fn request_close(&self);
+}
+
 /// The connection registry: slot counts and the connections that may be closed to make room.
-pub struct Admission {
+pub struct Admission<M> {
     max: usize,
     reserve: usize,
     closing_max: usize,
-    limits: Limits,
-    next_id: AtomicU64,
-    inner: Mutex<Inner>,
+    inner: Mutex<Inner<M>>,
 }
 
-#[derive(Default)]
-struct Inner {
+struct Inner<M> {
     normal: usize,
     reserve: usize,
     /// Connections asked to close to make room, not closed yet.
@@ -45,9 +107,9 @@ struct Inner {
     /// Sequence numbers of entries below, increasing: older entries sort first.
     seq: u64,
     /// Idle ordinary connections, longest idle first.
-    idle: BTreeMap<u64, Arc<Tracker>>,
+    idle: BTreeMap<u64, Arc<M>>,
     /// Reserve connections that have not started a request, oldest first.
-    waiting: BTreeMap<u64, Arc<Tracker>>,
+    waiting: BTreeMap<u64, Arc<M>>,
 }
 
 /// Slot counts at one moment (for logs and tests).
@@ -63,29 +125,22 @@ pub struct Counts {
     pub closing: usize,
 }
 
-/// Where a connection's slot is (see [`Tracker::slot`]); changed under the registry's lock.
-pub(crate) mod slot {
-    /// It holds a slot of its class.
-    pub const HELD: u8 = 0;
-    /// It was asked to close to make room: its class slot went to another connection and it
-    /// counts among the closing.
-    pub const CLOSING: u8 = 1;
-    /// Released.
-    pub const RELEASED: u8 = 2;
-}
-
-impl Admission {
-    /// A registry for `max` ordinary connections and `reserve` more for health checks, whose
-    /// connections run under `limits`; at most `closing_max` connections asked to close may be
-    /// closing at once.
-    pub fn new(max: usize, reserve: usize, closing_max: usize, limits: Limits) -> Admission {
+impl<M: Member> Admission<M> {
+    /// A registry for `max` ordinary connections and `reserve` more for health checks; at
+    /// most `closing_max` connections asked to close may be closing at once.
+    pub fn new(max: usize, reserve: usize, closing_max: usize) -> Admission<M> {
         Admission {
             max,
             reserve,
             closing_max,
-            limits,
-            next_id: AtomicU64::new(1),
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                normal: 0,
+                reserve: 0,
+                closing: 0,
+                seq: 0,
+                idle: BTreeMap::new(),
+                waiting: BTreeMap::new(),
+            }),
         }
     }
 
@@ -94,43 +149,42 @@ impl Admission {
         self.max
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    fn lock(&self) -> MutexGuard<'_, Inner<M>> {
         // The registry stays consistent if a holder panicked (every update is one step).
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Admits a new connection: its tracker (ordinary or reserve), or `None` when it must be
-    /// closed at once. May ask another connection to close (see the module docs).
-    pub fn admit(self: &Arc<Self>) -> Option<Arc<Tracker>> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+    /// Admits a new connection, made by `make` from its membership, or `None` when it must
+    /// be closed at once. May ask another connection to close (see the module docs).
+    pub fn admit(&self, make: impl FnOnce(Membership) -> Arc<M>) -> Option<Arc<M>> {
         let mut g = self.lock();
         let may_evict = g.closing < self.closing_max;
         let (class, victim) = if g.normal < self.max {
             g.normal += 1;
             (Class::Normal, None)
-        } else if let Some(victim) = may_evict.then(|| g.idle.pop_first()).flatten() {
+        } else if let Some((_, v)) = may_evict.then(|| g.idle.pop_first()).flatten() {
             // The slot passes from the idle connection to the new one.
-            victim.1.idle_seq.store(0, Ordering::Relaxed);
-            (Class::Normal, Some(victim.1))
+            v.membership().idle_seq.store(0, Ordering::Relaxed);
+            (Class::Normal, Some(v))
         } else if g.reserve < self.reserve {
             g.reserve += 1;
             (Class::Reserve, None)
-        } else if let Some(victim) = may_evict.then(|| g.waiting.pop_first()).flatten() {
-            victim.1.wait_seq.store(0, Ordering::Relaxed);
-            (Class::Reserve, Some(victim.1))
+        } else if let Some((_, v)) = may_evict.then(|| g.waiting.pop_first()).flatten() {
+            v.membership().wait_seq.store(0, Ordering::Relaxed);
+            (Class::Reserve, Some(v))
         } else {
             return None;
         };
         if let Some(v) = &victim {
-            v.slot.store(slot::CLOSING, Ordering::Relaxed);
+            v.membership().slot.store(slot::CLOSING, Ordering::Relaxed);
             g.closing += 1;
         }
-        let tracker = Arc::new(Tracker::new(id, class, &self.limits, self.clone()));
+        let member = make(Membership::new(class));
         if class == Class::Reserve {
             g.seq += 1;
             let seq = g.seq;
-            tracker.wait_seq.store(seq, Ordering::Relaxed);
-            g.waiting.insert(seq, tracker.clone());
+            member.membership().wait_seq.store(seq, Ordering::Relaxed);
+            g.waiting.insert(seq, member.clone());
         }
         drop(g);
         metrics::gauge!(super::CONNECTIONS, "class" => class.as_str()).increment(1.0);
@@ -138,51 +192,55 @@ impl Admission {
             metrics::counter!(super::CONNECTIONS_EVICTED).increment(1);
             v.request_close();
         }
-        Some(tracker)
+        Some(member)
     }
 
     /// Records that an ordinary connection became idle (closable to make room).
-    pub(crate) fn enter_idle(&self, t: &Arc<Tracker>) {
-        if t.class != Class::Normal {
+    pub fn enter_idle(&self, m: &Arc<M>) {
+        let ms = m.membership();
+        if ms.class != Class::Normal {
             return;
         }
         let mut g = self.lock();
-        if t.slot.load(Ordering::Relaxed) != slot::HELD || t.idle_seq.load(Ordering::Relaxed) != 0 {
+        if ms.slot.load(Ordering::Relaxed) != slot::HELD || ms.idle_seq.load(Ordering::Relaxed) != 0
+        {
             return;
         }
         g.seq += 1;
         let seq = g.seq;
-        t.idle_seq.store(seq, Ordering::Relaxed);
-        g.idle.insert(seq, t.clone());
+        ms.idle_seq.store(seq, Ordering::Relaxed);
+        g.idle.insert(seq, m.clone());
     }
 
     /// Records that a connection started receiving a request: it is neither idle nor a
     /// reserve connection waiting for its request any more.
-    pub(crate) fn busy(&self, t: &Tracker) {
-        if t.idle_seq.load(Ordering::Relaxed) == 0 && t.wait_seq.load(Ordering::Relaxed) == 0 {
+    pub fn busy(&self, m: &M) {
+        let ms = m.membership();
+        if ms.idle_seq.load(Ordering::Relaxed) == 0 && ms.wait_seq.load(Ordering::Relaxed) == 0 {
             return;
         }
         let mut g = self.lock();
-        Self::unlist(&mut g, t);
+        Self::unlist(&mut g, ms);
     }
 
-    fn unlist(g: &mut Inner, t: &Tracker) {
-        let idle = t.idle_seq.swap(0, Ordering::Relaxed);
+    fn unlist(g: &mut Inner<M>, ms: &Membership) {
+        let idle = ms.idle_seq.swap(0, Ordering::Relaxed);
         if idle != 0 {
             g.idle.remove(&idle);
         }
-        let wait = t.wait_seq.swap(0, Ordering::Relaxed);
+        let wait = ms.wait_seq.swap(0, Ordering::Relaxed);
         if wait != 0 {
             g.waiting.remove(&wait);
         }
     }
 
-    /// Gives a finished connection's slot back (unless it was handed over already).
-    pub(crate) fn release(&self, t: &Tracker) {
+    /// Gives a finished connection's slot back (or its place among the closing).
+    pub fn release(&self, m: &M) {
+        let ms = m.membership();
         let mut g = self.lock();
-        Self::unlist(&mut g, t);
-        match t.slot.swap(slot::RELEASED, Ordering::Relaxed) {
-            slot::HELD => match t.class {
+        Self::unlist(&mut g, ms);
+        match ms.slot.swap(slot::RELEASED, Ordering::Relaxed) {
+            slot::HELD => match ms.class {
                 Class::Normal => g.normal -= 1,
                 Class::Reserve => g.reserve -= 1,
             },
@@ -190,7 +248,7 @@ impl Admission {
             _ => {}
         }
         drop(g);
-        metrics::gauge!(super::CONNECTIONS, "class" => t.class.as_str()).decrement(1.0);
+        metrics::gauge!(super::CONNECTIONS, "class" => ms.class.as_str()).decrement(1.0);
     }
 
     /// The slot counts now.
@@ -208,22 +266,56 @@ impl Admission {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
 
-    fn registry(max: usize, reserve: usize) -> Arc<Admission> {
-        Arc::new(Admission::new(max, reserve, 2, Limits::default()))
+    /// A stand-in connection.
+    struct Conn {
+        membership: Membership,
+        closing: AtomicBool,
+    }
+
+    impl Member for Conn {
+        fn membership(&self) -> &Membership {
+            &self.membership
+        }
+        fn request_close(&self) {
+            self.closing.store(true, Ordering::Relaxed);
+        }
+    }
+
+    impl Conn {
+        fn class(&self) -> Class {
+            self.membership.class()
+        }
+        fn close_requested(&self) -> bool {
+            self.closing.load(Ordering::Relaxed)
+        }
+    }
+
+    fn registry(max: usize, reserve: usize) -> Admission<Conn> {
+        Admission::new(max, reserve, 2)
+    }
+
+    fn admit(a: &Admission<Conn>) -> Option<Arc<Conn>> {
+        a.admit(|membership| {
+            Arc::new(Conn {
+                membership,
+                closing: AtomicBool::new(false),
+            })
+        })
     }
 
     #[test]
     fn cap_then_reserve_then_refusal() {
         let a = registry(2, 1);
-        let n1 = a.admit().unwrap();
-        let n2 = a.admit().unwrap();
-        assert_eq!((n1.class, n2.class), (Class::Normal, Class::Normal));
-        let r = a.admit().unwrap();
-        assert_eq!(r.class, Class::Reserve);
+        let n1 = admit(&a).unwrap();
+        let n2 = admit(&a).unwrap();
+        assert_eq!((n1.class(), n2.class()), (Class::Normal, Class::Normal));
+        let r = admit(&a).unwrap();
+        assert_eq!(r.class(), Class::Reserve);
         // The reserve connection is answering a probe: nothing can make room.
-        r.request_started_for_test();
-        assert!(a.admit().is_none());
+        a.busy(&r);
+        assert!(admit(&a).is_none());
         a.release(&r);
         a.release(&n1);
         assert_eq!(
@@ -235,19 +327,19 @@ mod tests {
                 closing: 0,
             }
         );
-        assert_eq!(a.admit().unwrap().class, Class::Normal);
+        assert_eq!(admit(&a).unwrap().class(), Class::Normal);
     }
 
     #[test]
     fn idle_connections_make_room_first_longest_idle_first() {
         let a = registry(2, 1);
-        let n1 = a.admit().unwrap();
-        let n2 = a.admit().unwrap();
+        let n1 = admit(&a).unwrap();
+        let n2 = admit(&a).unwrap();
         a.enter_idle(&n2);
         a.enter_idle(&n1);
-        let n3 = a.admit().unwrap();
+        let n3 = admit(&a).unwrap();
         assert_eq!(
-            n3.class,
+            n3.class(),
             Class::Normal,
             "an idle connection's slot is handed over"
         );
@@ -260,17 +352,17 @@ mod tests {
         assert_eq!(a.counts().closing, 0);
         // A connection that became busy is no longer closable.
         a.busy(&n1);
-        assert_eq!(a.admit().unwrap().class, Class::Reserve);
+        assert_eq!(admit(&a).unwrap().class(), Class::Reserve);
     }
 
     #[test]
     fn a_full_reserve_gives_way_to_new_connections() {
         let a = registry(1, 2);
-        let _n = a.admit().unwrap();
-        let r1 = a.admit().unwrap();
-        let r2 = a.admit().unwrap();
-        let r3 = a.admit().unwrap();
-        assert_eq!(r3.class, Class::Reserve);
+        let _n = admit(&a).unwrap();
+        let r1 = admit(&a).unwrap();
+        let r2 = admit(&a).unwrap();
+        let r3 = admit(&a).unwrap();
+        assert_eq!(r3.class(), Class::Reserve);
         assert!(r1.close_requested() && !r2.close_requested());
         assert_eq!(a.counts().reserve, 2);
         a.release(&r1);
@@ -280,17 +372,17 @@ mod tests {
     #[test]
     fn no_more_than_closing_max_are_closing_at_once() {
         let a = registry(1, 1);
-        let _n = a.admit().unwrap();
-        let r1 = a.admit().unwrap();
-        let r2 = a.admit().unwrap();
-        let r3 = a.admit().unwrap();
+        let _n = admit(&a).unwrap();
+        let r1 = admit(&a).unwrap();
+        let r2 = admit(&a).unwrap();
+        let r3 = admit(&a).unwrap();
         assert!(r1.close_requested() && r2.close_requested() && !r3.close_requested());
         assert_eq!(a.counts().closing, 2);
         // Two are still closing: a new connection is refused rather than a third evicted.
-        assert!(a.admit().is_none());
+        assert!(admit(&a).is_none());
         a.release(&r1);
         assert!(
-            a.admit().is_some(),
+            admit(&a).is_some(),
             "room to evict again once one has closed"
         );
         assert!(r3.close_requested());

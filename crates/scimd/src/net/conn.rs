@@ -17,7 +17,7 @@
 //! Reserve connections (see [`super::admission`]) use [`super::RESERVE_DEADLINE`] for the
 //! head and close after their first response.
 
-use super::admission::Admission;
+use super::admission::{Admission, Class, Member, Membership};
 use super::limits::RequestDeadline;
 use super::{Limits, Shared, RESERVE_DEADLINE, RESPONSE_GRACE, TIMEOUTS};
 use crate::errors;
@@ -32,7 +32,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -40,25 +40,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
-
-/// The kind of slot a connection holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// An ordinary connection, within `--max-connections`.
-    Normal,
-    /// A reserve connection beyond the cap: health checks only, short deadlines.
-    Reserve,
-}
-
-impl Class {
-    /// `normal` or `reserve` (metric label).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Class::Normal => "normal",
-            Class::Reserve => "reserve",
-        }
-    }
-}
 
 /// What ran out when a deadline passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,21 +59,15 @@ enum Expiry {
 /// What a connection is doing, as far as its deadlines are concerned.
 pub struct Tracker {
     pub(crate) id: u64,
-    pub(crate) class: Class,
+    membership: Membership,
     header: Duration,
     idle: Duration,
     handshake: Duration,
-    admission: Arc<Admission>,
+    admission: Arc<Admission<Tracker>>,
     state: Mutex<State>,
     wake: Notify,
     /// Set while an idle HTTP/1.1 connection waits for the first byte of its next head.
     want_first_byte: AtomicBool,
-    /// Position in the admission registry's idle list (0: not in it).
-    pub(crate) idle_seq: AtomicU64,
-    /// Position in the admission registry's waiting-reserve list (0: not in it).
-    pub(crate) wait_seq: AtomicU64,
-    /// Where the connection's slot is ([`super::admission::slot`]).
-    pub(crate) slot: AtomicU8,
 }
 
 struct State {
@@ -112,8 +87,13 @@ struct State {
 
 impl Tracker {
     /// A tracker for a connection accepted now.
-    pub(crate) fn new(id: u64, class: Class, limits: &Limits, admission: Arc<Admission>) -> Self {
-        let (header, idle, handshake) = match class {
+    fn new(
+        id: u64,
+        membership: Membership,
+        limits: &Limits,
+        admission: Arc<Admission<Tracker>>,
+    ) -> Self {
+        let (header, idle, handshake) = match membership.class() {
             Class::Normal => (
                 limits.header_read_timeout,
                 limits.idle_timeout,
@@ -127,7 +107,7 @@ impl Tracker {
         };
         Tracker {
             id,
-            class,
+            membership,
             header,
             idle,
             handshake,
@@ -143,10 +123,12 @@ impl Tracker {
             }),
             wake: Notify::new(),
             want_first_byte: AtomicBool::new(false),
-            idle_seq: AtomicU64::new(0),
-            wait_seq: AtomicU64::new(0),
-            slot: AtomicU8::new(super::admission::slot::HELD),
         }
+    }
+
+    /// The kind of slot the connection holds.
+    pub fn class(&self) -> Class {
+        self.membership.class()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -158,14 +140,8 @@ impl Tracker {
         self.lock().since = Instant::now();
     }
 
-    /// Asks the connection to close as soon as it is idle (to make room at the cap).
-    pub(crate) fn request_close(&self) {
-        self.lock().close = true;
-        self.wake.notify_one();
-    }
-
     /// Whether the connection was asked to close.
-    pub(crate) fn close_requested(&self) -> bool {
+    fn close_requested(&self) -> bool {
         self.lock().close
     }
 
@@ -267,12 +243,32 @@ impl Tracker {
             _ => (st.since + self.idle, Expiry::Idle),
         }
     }
+}
 
-    /// Marks a reserve connection as answering a probe (unit tests of the registry).
-    #[cfg(test)]
-    pub(crate) fn request_started_for_test(self: &Arc<Self>) {
-        std::mem::forget(self.request_started(Version::HTTP_11, &Limits::default()));
+impl Member for Tracker {
+    fn membership(&self) -> &Membership {
+        &self.membership
     }
+
+    /// Asks the connection to close as soon as it is idle (to make room at the cap).
+    fn request_close(&self) {
+        self.lock().close = true;
+        self.wake.notify_one();
+    }
+}
+
+/// Admits a connection just accepted: its tracker, or `None` when it must be closed at once
+/// (see [`Admission::admit`]).
+pub(crate) fn admit(admission: &Arc<Admission<Tracker>>, limits: &Limits) -> Option<Arc<Tracker>> {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    admission.admit(|membership| {
+        Arc::new(Tracker::new(
+            NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            membership,
+            limits,
+            admission.clone(),
+        ))
+    })
 }
 
 fn far_future() -> Instant {
@@ -400,7 +396,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let guard = self.tracker.request_started(version, &self.shared.limits);
         req.extensions_mut().insert(ConnectInfo(self.peer));
         req.extensions_mut().insert(guard.deadline.clone());
-        if self.tracker.class == Class::Reserve && !is_health_check(&req) {
+        if self.tracker.class() == Class::Reserve && !is_health_check(&req) {
             let res = at_capacity(version, self.shared.admission.max());
             return Box::pin(std::future::ready(Ok(res.map(|inner| ResponseBody {
                 inner,
@@ -408,7 +404,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
             }))));
         }
         let mut app = self.shared.app.clone();
-        let reserve = self.tracker.class == Class::Reserve;
+        let reserve = self.tracker.class() == Class::Reserve;
         Box::pin(async move {
             let mut res = match tower::Service::call(&mut app, req).await {
                 Ok(res) => res,
@@ -503,7 +499,7 @@ async fn run<T>(
         tracker: tracker.clone(),
         peer,
     };
-    let builder = match tracker.class {
+    let builder = match tracker.class() {
         Class::Normal => &shared.builder,
         Class::Reserve => &shared.reserve_builder,
     };
@@ -587,8 +583,8 @@ mod tests {
     #[tokio::test]
     async fn deadlines_follow_what_the_connection_does() {
         let l = limits();
-        let admission = Arc::new(Admission::new(4, 1, 1, l));
-        let t = admission.admit().unwrap();
+        let admission = Arc::new(Admission::new(4, 1, 1));
+        let t = admit(&admission, &l).unwrap();
         t.start();
         // New: the head deadline from the start.
         due_in(&t, None, l.header_read_timeout, Expiry::Header);
@@ -622,10 +618,10 @@ mod tests {
     #[tokio::test]
     async fn reserve_connections_have_short_deadlines_and_no_idle_wait() {
         let l = limits();
-        let admission = Arc::new(Admission::new(1, 1, 1, l));
-        let _normal = admission.admit().unwrap();
-        let t = admission.admit().unwrap();
-        assert_eq!(t.class, Class::Reserve);
+        let admission = Arc::new(Admission::new(1, 1, 1));
+        let _normal = admit(&admission, &l).unwrap();
+        let t = admit(&admission, &l).unwrap();
+        assert_eq!(t.class(), Class::Reserve);
         t.start();
         due_in(
             &t,

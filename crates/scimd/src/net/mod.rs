@@ -29,7 +29,6 @@ pub mod limits;
 
 pub use limits::{unlimited, RequestDeadline, Unbounded};
 
-use crate::config::{ConfigError, Settings};
 use admission::Admission;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -137,68 +136,13 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
-    /// The limits a (merged) settings layer gives, defaults for what it leaves unset.
-    ///
-    /// Errors: a timeout of 0 or over [`MAX_TIMEOUT_SECS`]; a connection cap of 0 or over
-    /// [`MAX_MAX_CONNECTIONS`].
-    pub fn from_settings(s: &Settings) -> Result<Limits, ConfigError> {
-        let secs = |v: Option<u64>, default: u64, flag: &str| -> Result<Duration, ConfigError> {
-            let v = v.unwrap_or(default);
-            if v == 0 || v > MAX_TIMEOUT_SECS {
-                return Err(ConfigError(format!(
-                    "--{flag} must be 1 to {MAX_TIMEOUT_SECS} seconds, got {v}"
-                )));
-            }
-            Ok(Duration::from_secs(v))
-        };
-        let max_connections = match s.max_connections {
-            None => None,
-            Some(n) if n == 0 || n > MAX_MAX_CONNECTIONS => {
-                return Err(ConfigError(format!(
-                    "--max-connections must be 1 to {MAX_MAX_CONNECTIONS}, got {n}"
-                )))
-            }
-            Some(n) => Some(n as usize),
-        };
-        Ok(Limits {
-            header_read_timeout: secs(
-                s.header_read_timeout_secs,
-                DEFAULT_HEADER_READ_TIMEOUT_SECS,
-                "header-read-timeout-secs",
-            )?,
-            body_read_timeout: secs(
-                s.body_read_timeout_secs,
-                DEFAULT_BODY_READ_TIMEOUT_SECS,
-                "body-read-timeout-secs",
-            )?,
-            idle_timeout: secs(
-                s.idle_timeout_secs,
-                DEFAULT_IDLE_TIMEOUT_SECS,
-                "idle-timeout-secs",
-            )?,
-            request_timeout: secs(
-                s.request_timeout_secs,
-                DEFAULT_REQUEST_TIMEOUT_SECS,
-                "request-timeout-secs",
-            )?,
-            tls_handshake_timeout: secs(
-                s.tls_handshake_timeout_secs,
-                DEFAULT_TLS_HANDSHAKE_TIMEOUT_SECS,
-                "tls-handshake-timeout-secs",
-            )?,
-            max_connections,
-        })
-    }
-}
-
 /// What every connection task shares: the app, the TLS acceptor, the HTTP builders, the
 /// limits and the admission registry.
 pub(crate) struct Shared {
     pub(crate) app: Router,
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) limits: Limits,
-    pub(crate) admission: Arc<Admission>,
+    pub(crate) admission: Arc<Admission<conn::Tracker>>,
     /// hyper's HTTP/1.1 + HTTP/2 server settings for ordinary connections.
     pub(crate) builder: auto::Builder<TokioExecutor>,
     /// The same for reserve connections: no keep-alive, one HTTP/2 stream.
@@ -255,7 +199,7 @@ fn describe_metrics() {
 ///
 /// The task accepts until `stop` completes (or its sender is dropped), then stops
 /// accepting, asks every connection to finish (HTTP/1.1: after the response in progress;
-/// HTTP/2: GOAWAY), waits up to [`crate::server::SHUTDOWN_GRACE`], and closes what is left.
+/// HTTP/2: GOAWAY), waits up to `grace`, and closes what is left.
 ///
 /// Errors: a listener that cannot be registered with the runtime.
 pub fn serve(
@@ -264,6 +208,7 @@ pub fn serve(
     app: Router,
     limits: Limits,
     stop: oneshot::Receiver<()>,
+    grace: Duration,
 ) -> io::Result<JoinHandle<io::Result<()>>> {
     describe_metrics();
     let fds = fdlimit::raise();
@@ -298,16 +243,11 @@ pub fn serve(
         app,
         tls: tls.map(tokio_rustls::TlsAcceptor::from),
         limits,
-        admission: Arc::new(Admission::new(
-            max,
-            RESERVE_CONNECTIONS,
-            closing_max(max),
-            limits,
-        )),
+        admission: Arc::new(Admission::new(max, RESERVE_CONNECTIONS, closing_max(max))),
         builder: http_builder(&limits, false),
         reserve_builder: http_builder(&limits, true),
     });
-    Ok(tokio::spawn(accept_loop(listener, shared, stop)))
+    Ok(tokio::spawn(accept_loop(listener, shared, stop, grace)))
 }
 
 /// Connections asked to close to make room that may be closing at once: a sixteenth of
@@ -364,6 +304,7 @@ async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut stop: oneshot::Receiver<()>,
+    grace: Duration,
 ) -> io::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -381,7 +322,7 @@ async fn accept_loop(
                 }
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match shared.admission.admit() {
+                Ok((stream, peer)) => match conn::admit(&shared.admission, &shared.limits) {
                     Some(tracker) => {
                         tasks.spawn(conn::serve(stream, peer, tracker, shared.clone(), shutdown_rx.clone()));
                     }
@@ -410,7 +351,6 @@ async fn accept_loop(
     }
     drop(listener);
     let _ = shutdown_tx.send(true);
-    let grace = crate::server::SHUTDOWN_GRACE;
     let drained =
         tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {
@@ -426,39 +366,6 @@ async fn accept_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_from_settings() {
-        let l = Limits::from_settings(&Settings::default()).unwrap();
-        assert_eq!(l, Limits::default());
-        assert_eq!(l.idle_timeout, Duration::from_secs(75));
-        let s = Settings {
-            header_read_timeout_secs: Some(3),
-            max_connections: Some(500),
-            ..Default::default()
-        };
-        let l = Limits::from_settings(&s).unwrap();
-        assert_eq!(l.header_read_timeout, Duration::from_secs(3));
-        assert_eq!(l.max_connections, Some(500));
-        for bad in [
-            Settings {
-                idle_timeout_secs: Some(0),
-                ..Default::default()
-            },
-            Settings {
-                request_timeout_secs: Some(MAX_TIMEOUT_SECS + 1),
-                ..Default::default()
-            },
-            Settings {
-                max_connections: Some(0),
-                ..Default::default()
-            },
-        ] {
-            let e = Limits::from_settings(&bad).unwrap_err();
-            assert!(e.0.starts_with("--"), "{e}");
-        }
-    }
-
     #[test]
     fn throttle_logs_at_most_every_ten_seconds() {
         let mut t = Throttle::new();

@@ -17,8 +17,6 @@
 //! The cap is at least [`MIN_DEFAULT_CONNECTIONS`] and at most [`MAX_DEFAULT_CONNECTIONS`]
 //! (memory: about 24 KiB per idle connection, 38 KiB over TLS, measured in docs/security.md).
 
-use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-
 /// Descriptors kept for everything but client connections.
 pub const FIXED_HEADROOM: u64 = 96;
 /// The default cap never goes below this (a tiny descriptor limit gets a warning instead).
@@ -26,6 +24,7 @@ pub const MIN_DEFAULT_CONNECTIONS: usize = 16;
 /// The default cap never goes above this, however high the descriptor limit.
 pub const MAX_DEFAULT_CONNECTIONS: usize = 10_000;
 /// The soft limit tried when the hard limit is "unlimited" (some systems refuse that value).
+#[cfg(unix)]
 const UNLIMITED_FALLBACK: u64 = 1 << 20;
 
 /// The descriptor limits at start.
@@ -41,7 +40,9 @@ pub struct Descriptors {
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (a warning if the system refuses) and
 /// returns the limits. "Unlimited" reads as `u64::MAX`.
+#[cfg(unix)]
 pub fn raise() -> Descriptors {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let cur = getrlimit(Resource::Nofile);
     let before = cur.current.unwrap_or(u64::MAX);
     if cur.current.is_some() && cur.current != cur.maximum {
@@ -67,6 +68,16 @@ pub fn raise() -> Descriptors {
         before,
         soft: now.current.unwrap_or(u64::MAX),
         hard: now.maximum,
+    }
+}
+
+/// Without `RLIMIT_NOFILE` (not Unix): no limit known, the cap is [`MAX_DEFAULT_CONNECTIONS`].
+#[cfg(not(unix))]
+pub fn raise() -> Descriptors {
+    Descriptors {
+        before: u64::MAX,
+        soft: u64::MAX,
+        hard: None,
     }
 }
 

@@ -479,7 +479,7 @@ fn health_checks_answer_while_2000_connections_are_held_under_256_descriptors() 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         for (path, want) in [("/healthz", 200), ("/scim/v2/Users", 503)] {
-            let io = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+            let io = tcp(&srv).await;
             let r = h2_get(io, &srv, path).await;
             assert_eq!(r.status(), want, "h2 {path}");
             assert!(r.headers().get("connection").is_none());
@@ -549,6 +549,14 @@ fn request(method: &str, uri: &str, token: &str, body: Body) -> hyper::Request<B
         .header("content-type", "application/scim+json")
         .body(body)
         .unwrap()
+}
+
+/// A TCP connection to the server (the error and the server's logs on failure).
+async fn tcp(srv: &Server) -> tokio::net::TcpStream {
+    let addr: std::net::SocketAddr = srv.addr().parse().unwrap();
+    tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {addr}: {e}; {}", srv.logs()))
 }
 
 /// An HTTP/2 client connection over `io`; the handle completes when the connection ends.
@@ -633,7 +641,7 @@ fn raw_quotes_in_filters_over_http1_keep_alive_and_h2c() {
 
     // HTTP/2 with prior knowledge, several streams on one connection.
     rt.block_on(async {
-        let io = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+        let io = tcp(srv).await;
         let (mut send, _) = h2(io).await;
         for _ in 0..3 {
             let r = send
@@ -665,7 +673,7 @@ async fn http2_connections_have_idle_head_and_body_deadlines() {
         "2",
     ]);
     // Idle: closed (GOAWAY) 2 s after the last stream ended.
-    let io = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    let io = tcp(&srv).await;
     let (mut send, ended) = h2(io).await;
     let r = send
         .send_request(request(
@@ -689,7 +697,7 @@ async fn http2_connections_have_idle_head_and_body_deadlines() {
     );
 
     // A connection that sends the preface and no request: the head deadline.
-    let mut io = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    let mut io = tcp(&srv).await;
     let started = Instant::now();
     io.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         .await
@@ -705,7 +713,7 @@ async fn http2_connections_have_idle_head_and_body_deadlines() {
     );
 
     // A body trickled a byte every 250 ms on a stream: 408 at the total deadline.
-    let io = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    let io = tcp(&srv).await;
     let (mut send, _) = h2(io).await;
     let body = format!("{:<400}", user_body(&unique("h2trickle")));
     let started = Instant::now();
@@ -729,15 +737,28 @@ async fn http2_connections_have_idle_head_and_body_deadlines() {
     assert_eq!(err["schemas"], json!([ERROR]));
 }
 
-/// A self-signed certificate for `localhost` and 127.0.0.1, written as PEM files in `dir`.
+/// A self-signed certificate for `localhost` and 127.0.0.1, written as PEM files in a
+/// directory of its own (removed when dropped, unless the test failed).
 struct Cert {
     der: CertificateDer<'static>,
+    dir: PathBuf,
     cert: PathBuf,
     key: PathBuf,
 }
 
-fn certificate(dir: &Path) -> Cert {
-    std::fs::create_dir_all(dir).unwrap();
+impl Drop for Cert {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn certificate() -> Cert {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("scimd-tests")
+        .join(unique("cert"));
+    std::fs::create_dir_all(&dir).unwrap();
     let ck =
         rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -745,6 +766,7 @@ fn certificate(dir: &Path) -> Cert {
     std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
     Cert {
         der: ck.cert.der().clone(),
+        dir,
         cert,
         key,
     }
@@ -780,7 +802,7 @@ async fn tls_connect(
     .with_root_certificates(roots)
     .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let tcp = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+    let tcp = tcp(srv).await;
     tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await
@@ -799,11 +821,7 @@ async fn https_get(srv: &Server, cert: &Cert, path: &str, token: Option<&str>) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_handshakes_and_heads_have_deadlines_and_h2_is_negotiated() {
-    let cert = certificate(
-        &Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join("scimd-tests")
-            .join(unique("cert")),
-    );
+    let cert = certificate();
     let srv = tls_server(
         &cert,
         &[
@@ -821,7 +839,7 @@ async fn tls_handshakes_and_heads_have_deadlines_and_h2_is_negotiated() {
         &b""[..],
         &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..],
     ] {
-        let mut io = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+        let mut io = tcp(&srv).await;
         io.write_all(first).await.unwrap();
         let started = Instant::now();
         let mut sink = Vec::new();
@@ -882,11 +900,7 @@ async fn tls_handshakes_and_heads_have_deadlines_and_h2_is_negotiated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_health_checks_answer_while_2000_connections_are_held_under_256_descriptors() {
     assert!(raise_own_descriptor_limit(HELD as u64 + 500) >= HELD as u64 + 200);
-    let cert = certificate(
-        &Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join("scimd-tests")
-            .join(unique("cert")),
-    );
+    let cert = certificate();
     let srv = tls_server(&cert, &["--tls-handshake-timeout-secs", "60"], Some(256));
     let cap = logged_cap(&srv);
     // Held: TCP connected, a ClientHello begun and never finished.

@@ -14,14 +14,22 @@
 //! | `--log-level`      | `SCIMD_LOG_LEVEL`      | `log_level`      | `info` (`warn` for `token`)       |
 //! | `--max-body-bytes` | `SCIMD_MAX_BODY_BYTES` | `max_body_bytes` | `4194304` (4 MiB)                 |
 //! | `--log-retention-days` | `SCIMD_LOG_RETENTION_DAYS` | `log_retention_days` | `30` (0: keep forever) |
+//! | `--header-read-timeout-secs` | `SCIMD_HEADER_READ_TIMEOUT_SECS` | `header_read_timeout_secs` | `10` |
+//! | `--body-read-timeout-secs` | `SCIMD_BODY_READ_TIMEOUT_SECS` | `body_read_timeout_secs` | `30` |
+//! | `--idle-timeout-secs` | `SCIMD_IDLE_TIMEOUT_SECS` | `idle_timeout_secs` | `75` |
+//! | `--request-timeout-secs` | `SCIMD_REQUEST_TIMEOUT_SECS` | `request_timeout_secs` | `120` |
+//! | `--tls-handshake-timeout-secs` | `SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS` | `tls_handshake_timeout_secs` | `10` |
+//! | `--max-connections` | `SCIMD_MAX_CONNECTIONS` | `max_connections` | from the descriptor limit |
 //! | `--config`         | `SCIMD_CONFIG`         | —                | none                              |
 //!
 //! TOML keys may also be written in kebab case (`public-url`). Unknown TOML keys are an
 //! error (a typo must not be silently ignored); empty environment variables count as unset.
 
+use crate::net;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -79,6 +87,25 @@ pub struct Settings {
     /// Days provisioning-log entries are kept (0: forever).
     #[serde(alias = "log-retention-days")]
     pub log_retention_days: Option<u32>,
+    // Connection limits of the public port (see crate::net and docs/security.md).
+    /// Deadline for a request head, seconds.
+    #[serde(alias = "header-read-timeout-secs")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Total deadline for a request body, seconds.
+    #[serde(alias = "body-read-timeout-secs")]
+    pub body_read_timeout_secs: Option<u64>,
+    /// Idle keep-alive deadline, seconds.
+    #[serde(alias = "idle-timeout-secs")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Request time limit, seconds.
+    #[serde(alias = "request-timeout-secs")]
+    pub request_timeout_secs: Option<u64>,
+    /// TLS handshake deadline, seconds.
+    #[serde(alias = "tls-handshake-timeout-secs")]
+    pub tls_handshake_timeout_secs: Option<u64>,
+    /// Connections served at once (plus a reserve for health checks).
+    #[serde(alias = "max-connections")]
+    pub max_connections: Option<u64>,
 }
 
 impl Settings {
@@ -94,13 +121,23 @@ impl Settings {
             log_level: self.log_level.or(lower.log_level),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             log_retention_days: self.log_retention_days.or(lower.log_retention_days),
+            header_read_timeout_secs: self
+                .header_read_timeout_secs
+                .or(lower.header_read_timeout_secs),
+            body_read_timeout_secs: self.body_read_timeout_secs.or(lower.body_read_timeout_secs),
+            idle_timeout_secs: self.idle_timeout_secs.or(lower.idle_timeout_secs),
+            request_timeout_secs: self.request_timeout_secs.or(lower.request_timeout_secs),
+            tls_handshake_timeout_secs: self
+                .tls_handshake_timeout_secs
+                .or(lower.tls_handshake_timeout_secs),
+            max_connections: self.max_connections.or(lower.max_connections),
         }
     }
 
     /// Reads the `SCIMD_*` variables from `vars` (name → value). Empty values count as unset.
     ///
-    /// Errors: `SCIMD_MAX_BODY_BYTES` or `SCIMD_LOG_RETENTION_DAYS` that is not a
-    /// non-negative integer.
+    /// Errors: `SCIMD_MAX_BODY_BYTES`, `SCIMD_LOG_RETENTION_DAYS`, a `SCIMD_*_TIMEOUT_SECS`
+    /// or `SCIMD_MAX_CONNECTIONS` that is not a non-negative integer.
     pub fn from_env(vars: &HashMap<String, String>) -> Result<Settings, ConfigError> {
         let get = |name: &str| -> Option<String> {
             vars.get(&format!("{ENV_PREFIX}{name}"))
@@ -123,7 +160,25 @@ impl Settings {
                 ))
             })?),
         };
+        let number = |name: &str, what: &str| -> Result<Option<u64>, ConfigError> {
+            get(name)
+                .map(|v| {
+                    v.parse::<u64>().map_err(|_| {
+                        ConfigError(format!("{ENV_PREFIX}{name} must be {what}, got {v:?}"))
+                    })
+                })
+                .transpose()
+        };
         Ok(Settings {
+            header_read_timeout_secs: number("HEADER_READ_TIMEOUT_SECS", "a number of seconds")?,
+            body_read_timeout_secs: number("BODY_READ_TIMEOUT_SECS", "a number of seconds")?,
+            idle_timeout_secs: number("IDLE_TIMEOUT_SECS", "a number of seconds")?,
+            request_timeout_secs: number("REQUEST_TIMEOUT_SECS", "a number of seconds")?,
+            tls_handshake_timeout_secs: number(
+                "TLS_HANDSHAKE_TIMEOUT_SECS",
+                "a number of seconds",
+            )?,
+            max_connections: number("MAX_CONNECTIONS", "a number of connections")?,
             listen: get("LISTEN"),
             database: get("DATABASE"),
             public_url: get("PUBLIC_URL"),
@@ -224,6 +279,8 @@ pub struct Config {
     pub max_body_bytes: u64,
     /// Days provisioning-log entries are kept; 0 keeps them forever.
     pub log_retention_days: u32,
+    /// Connection and request limits of the public port.
+    pub limits: net::Limits,
 }
 
 impl Default for Config {
@@ -237,6 +294,7 @@ impl Default for Config {
             log_level: DEFAULT_LOG_LEVEL.to_string(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
+            limits: net::Limits::default(),
         }
     }
 }
@@ -247,7 +305,8 @@ impl Config {
     ///
     /// Errors: only one of the TLS files given; an unknown log format; a public URL that is
     /// not `http(s)://`; a body limit below [`MIN_MAX_BODY_BYTES`]; an empty listen address;
-    /// a log retention over [`MAX_LOG_RETENTION_DAYS`].
+    /// a log retention over [`MAX_LOG_RETENTION_DAYS`]; a connection limit out of range
+    /// ([`connection_limits`]).
     pub fn resolve(
         flags: Settings,
         env: Settings,
@@ -255,6 +314,7 @@ impl Config {
         default_log_level: &str,
     ) -> Result<Config, ConfigError> {
         let s = flags.or(env).or(file);
+        let limits = connection_limits(&s)?;
         let listen = s
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
@@ -317,6 +377,7 @@ impl Config {
             log_level,
             max_body_bytes,
             log_retention_days,
+            limits,
         })
     }
 
@@ -331,6 +392,62 @@ impl Config {
             ),
         }
     }
+}
+
+/// The connection limits a merged settings layer gives, defaults for what it leaves unset
+/// (see [`crate::net::Limits`]).
+///
+/// Errors: a timeout of 0 or over [`net::MAX_TIMEOUT_SECS`]; a connection cap of 0 or over
+/// [`net::MAX_MAX_CONNECTIONS`].
+pub fn connection_limits(s: &Settings) -> Result<net::Limits, ConfigError> {
+    let secs = |v: Option<u64>, default: u64, flag: &str| -> Result<Duration, ConfigError> {
+        let v = v.unwrap_or(default);
+        if v == 0 || v > net::MAX_TIMEOUT_SECS {
+            return err(format!(
+                "--{flag} must be 1 to {} seconds, got {v}",
+                net::MAX_TIMEOUT_SECS
+            ));
+        }
+        Ok(Duration::from_secs(v))
+    };
+    let max_connections = match s.max_connections {
+        None => None,
+        Some(n) if n == 0 || n > net::MAX_MAX_CONNECTIONS => {
+            return err(format!(
+                "--max-connections must be 1 to {}, got {n}",
+                net::MAX_MAX_CONNECTIONS
+            ))
+        }
+        Some(n) => Some(n as usize),
+    };
+    Ok(net::Limits {
+        header_read_timeout: secs(
+            s.header_read_timeout_secs,
+            net::DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            "header-read-timeout-secs",
+        )?,
+        body_read_timeout: secs(
+            s.body_read_timeout_secs,
+            net::DEFAULT_BODY_READ_TIMEOUT_SECS,
+            "body-read-timeout-secs",
+        )?,
+        idle_timeout: secs(
+            s.idle_timeout_secs,
+            net::DEFAULT_IDLE_TIMEOUT_SECS,
+            "idle-timeout-secs",
+        )?,
+        request_timeout: secs(
+            s.request_timeout_secs,
+            net::DEFAULT_REQUEST_TIMEOUT_SECS,
+            "request-timeout-secs",
+        )?,
+        tls_handshake_timeout: secs(
+            s.tls_handshake_timeout_secs,
+            net::DEFAULT_TLS_HANDSHAKE_TIMEOUT_SECS,
+            "tls-handshake-timeout-secs",
+        )?,
+        max_connections,
+    })
 }
 
 /// Checks a public URL: `http://` or `https://`, trailing `/` removed, a trailing `/scim/v2`
@@ -472,6 +589,43 @@ mod tests {
         assert_eq!(parse_byte_size("16k"), Some(16384));
         assert_eq!(parse_byte_size("1 GiB"), Some(1 << 30));
         assert_eq!(parse_byte_size("-1"), None);
+    }
+
+    #[test]
+    fn connection_limits_in_every_layer() {
+        let file = Settings::from_toml(
+            "idle_timeout_secs = 20\nheader-read-timeout-secs = 4\nmax_connections = 300\nbody_read_timeout_secs = 9",
+            "t",
+        )
+        .unwrap();
+        let envs = Settings::from_env(&env(&[
+            ("SCIMD_IDLE_TIMEOUT_SECS", "30"),
+            ("SCIMD_REQUEST_TIMEOUT_SECS", "45"),
+            ("SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS", "3"),
+        ]))
+        .unwrap();
+        let flags = Settings {
+            max_connections: Some(100),
+            ..Default::default()
+        };
+        let c = Config::resolve(flags, envs, file, "info").unwrap();
+        let l = c.limits;
+        assert_eq!(l.idle_timeout.as_secs(), 30); // env over file
+        assert_eq!(l.header_read_timeout.as_secs(), 4); // file (kebab case)
+        assert_eq!(l.body_read_timeout.as_secs(), 9); // file
+        assert_eq!(l.request_timeout.as_secs(), 45); // env
+        assert_eq!(l.tls_handshake_timeout.as_secs(), 3); // env
+        assert_eq!(l.max_connections, Some(100)); // flag over file
+        assert!(Settings::from_env(&env(&[("SCIMD_MAX_CONNECTIONS", "many")])).is_err());
+        let e = Settings::from_env(&env(&[("SCIMD_IDLE_TIMEOUT_SECS", "1m")])).unwrap_err();
+        assert!(e.0.contains("SCIMD_IDLE_TIMEOUT_SECS"), "{e}");
+        let zero = Settings {
+            body_read_timeout_secs: Some(0),
+            ..Default::default()
+        };
+        let e =
+            Config::resolve(zero, Settings::default(), Settings::default(), "info").unwrap_err();
+        assert!(e.0.contains("--body-read-timeout-secs"), "{e}");
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //! ```
 //!
 //! Modules: [`cli`] (clap: one module per subcommand), [`config`] (flags > `SCIMD_*` >
-//! TOML), [`server`] (router, binding, TLS, shutdown), [`state`] (the [`AppState`] the
+//! TOML), [`server`] (router, binding, shutdown), [`net`] (accept loop,
+//! connection cap, deadlines, request limits, TLS handshakes), [`state`] (the [`AppState`] the
 //! server owns), [`scim_routes`] (the `/scim/v2` endpoints), [`auth`] (bearer tokens),
 //! [`body`] (JSON bodies under a size limit), [`query`] (query strings, entity tags, times),
 //! [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`],
@@ -37,6 +38,7 @@ pub mod config;
 pub mod errors;
 pub mod fallback;
 pub mod metrics;
+pub mod net;
 pub mod portal;
 pub mod query;
 pub mod retention;

@@ -8,8 +8,11 @@
 //! - `GET /metrics`: Prometheus text exposition (see [`crate::metrics`]).
 //! - `/` and the pages under it: the administrative portal (see [`crate::portal`]).
 //!
+//! Connections (accept loop, cap, deadlines, TLS handshakes) are [`crate::net`]'s.
+//!
 //! Middleware, outermost first: request id (`x-request-id`, generated when absent, echoed
-//! on the response), logging + metrics, panic catching (500 SCIM body), error bodies (SCIM, or
+//! on the response), logging + metrics, request limits
+//! ([`crate::net::limits`]), panic catching (500 SCIM body), error bodies (SCIM, or
 //! the admin API's under `/api/v1`) for responses produced outside handlers (404, 405, 413;
 //! see [`crate::fallback`]).
 
@@ -67,6 +70,7 @@ pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Rout
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn(metrics::observe))
+                .layer(from_fn(crate::net::limits::enforce))
                 .layer(CatchPanicLayer::custom(errors::panic_response))
                 .layer(from_fn(crate::fallback::error_bodies)),
         )
@@ -169,11 +173,6 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-enum Stopper {
-    Plain(Option<tokio::sync::oneshot::Sender<()>>),
-    Tls(axum_server::Handle),
-}
-
 /// A started server: its address and URLs, what first start created, and the means to
 /// stop it gracefully.
 pub struct Running {
@@ -189,7 +188,7 @@ pub struct Running {
     pub bootstrap: Option<Bootstrap>,
     /// The directory the server serves (for in-process tests and tools).
     pub directory: Directory,
-    stopper: Stopper,
+    stopper: Option<tokio::sync::oneshot::Sender<()>>,
     purger: Option<crate::retention::Purger>,
     join: JoinHandle<std::io::Result<()>>,
 }
@@ -201,13 +200,8 @@ impl Running {
         if let Some(p) = self.purger.take() {
             p.stop().await;
         }
-        match &mut self.stopper {
-            Stopper::Plain(tx) => {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(());
-                }
-            }
-            Stopper::Tls(h) => h.graceful_shutdown(Some(SHUTDOWN_GRACE)),
+        if let Some(tx) = self.stopper.take() {
+            let _ = tx.send(());
         }
         match tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), &mut self.join).await {
             Ok(r) => flatten(r),
@@ -284,34 +278,16 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
     let app = router(AppState::new(directory.clone(), max_body_bytes));
 
-    let (stopper, join) = match rustls_config {
-        None => {
-            let listener = tokio::net::TcpListener::from_std(std_listener)
-                .context("cannot register the listening socket")?;
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            let join = tokio::spawn(async move {
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-            });
-            (Stopper::Plain(Some(tx)), join)
-        }
-        Some(rc) => {
-            let handle = axum_server::Handle::new();
-            let server = axum_server::from_tcp_rustls(std_listener, rc).handle(handle.clone());
-            let join = tokio::spawn(async move {
-                server
-                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-                    .await
-            });
-            (Stopper::Tls(handle), join)
-        }
-    };
+    let (stopper, stop) = tokio::sync::oneshot::channel::<()>();
+    let join = crate::net::serve(
+        std_listener,
+        rustls_config,
+        app,
+        config.limits,
+        stop,
+        SHUTDOWN_GRACE,
+    )
+    .context("cannot register the listening socket")?;
     let purger = crate::retention::spawn(directory.clone(), config.log_retention_days);
     tracing::info!(addr = %local_addr, scim_base = %scim_base, database = %redact_url(&config.database), "serving");
     Ok(Running {
@@ -321,7 +297,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         tls: config.tls.is_some(),
         bootstrap,
         directory,
-        stopper,
+        stopper: Some(stopper),
         purger,
         join,
     })

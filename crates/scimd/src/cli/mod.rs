@@ -108,6 +108,30 @@ pub struct ServeArgs {
     /// (0: keep forever) [env: SCIMD_LOG_RETENTION_DAYS] [default: 30]
     #[arg(long, value_name = "DAYS")]
     pub log_retention_days: Option<u32>,
+
+    // Connection limits of the public port (docs/security.md).
+    /// Seconds a client has to send a complete request head (from the connection's start, or
+    /// from the first byte on a kept-alive connection) [env: SCIMD_HEADER_READ_TIMEOUT_SECS] [default: 10]
+    #[arg(long, value_name = "SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a whole request body, from its head; then 408
+    /// [env: SCIMD_BODY_READ_TIMEOUT_SECS] [default: 30]
+    #[arg(long, value_name = "SECS")]
+    pub body_read_timeout_secs: Option<u64>,
+    /// Seconds a connection may stay open with no request in progress
+    /// [env: SCIMD_IDLE_TIMEOUT_SECS] [default: 75]
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds a request may take; then 503 (downloads exempt) [env: SCIMD_REQUEST_TIMEOUT_SECS] [default: 120]
+    #[arg(long, value_name = "SECS")]
+    pub request_timeout_secs: Option<u64>,
+    /// Seconds a client has to complete the TLS handshake [env: SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS] [default: 10]
+    #[arg(long, value_name = "SECS")]
+    pub tls_handshake_timeout_secs: Option<u64>,
+    /// Connections served at once, plus 16 for health checks [env: SCIMD_MAX_CONNECTIONS]
+    /// [default: from the file-descriptor limit, at most 10000]
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<u64>,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -131,6 +155,12 @@ impl Cli {
             s.tls_key = a.tls_key.clone();
             s.max_body_bytes = a.max_body_bytes;
             s.log_retention_days = a.log_retention_days;
+            s.header_read_timeout_secs = a.header_read_timeout_secs;
+            s.body_read_timeout_secs = a.body_read_timeout_secs;
+            s.idle_timeout_secs = a.idle_timeout_secs;
+            s.request_timeout_secs = a.request_timeout_secs;
+            s.tls_handshake_timeout_secs = a.tls_handshake_timeout_secs;
+            s.max_connections = a.max_connections;
         }
         s
     }

@@ -48,6 +48,13 @@ const SCIMD_ENV: &[&str] = &[
     "SCIMD_LOG_FORMAT",
     "SCIMD_LOG_LEVEL",
     "SCIMD_MAX_BODY_BYTES",
+    "SCIMD_LOG_RETENTION_DAYS",
+    "SCIMD_HEADER_READ_TIMEOUT_SECS",
+    "SCIMD_BODY_READ_TIMEOUT_SECS",
+    "SCIMD_IDLE_TIMEOUT_SECS",
+    "SCIMD_REQUEST_TIMEOUT_SECS",
+    "SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS",
+    "SCIMD_MAX_CONNECTIONS",
 ];
 
 /// How long a server may take to print its listening line.
@@ -273,6 +280,48 @@ fn die_with_parent(cmd: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_cmd: &mut Command) {}
 
+/// Sets the child's `RLIMIT_NOFILE` (soft and hard) to `n`.
+#[cfg(unix)]
+fn limit_descriptors(cmd: &mut Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: n as libc::rlim_t,
+                rlim_max: n as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+#[cfg(not(unix))]
+fn limit_descriptors(_cmd: &mut Command, _n: u64) {}
+
+/// Raises this process's soft `RLIMIT_NOFILE` to at least `n` (within the hard limit);
+/// returns the soft limit now in force.
+#[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
+pub fn raise_own_descriptor_limit(n: u64) -> u64 {
+    // SAFETY: plain getrlimit/setrlimit on this process with a valid struct.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        if (lim.rlim_cur as u64) < n {
+            lim.rlim_cur = (n as libc::rlim_t).min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur as u64
+    }
+}
+
 /// Options for starting a server.
 #[derive(Debug, Clone, Default)]
 pub struct Opts {
@@ -284,6 +333,8 @@ pub struct Opts {
     pub database_url: Option<String>,
     /// Use this directory for the logs (and SQLite file) instead of a fresh one.
     pub dir: Option<PathBuf>,
+    /// Start the server with this file-descriptor limit (soft and hard `RLIMIT_NOFILE`).
+    pub nofile: Option<u64>,
 }
 
 /// A running `scimd serve`.
@@ -365,7 +416,10 @@ impl Server {
 
     /// `127.0.0.1:PORT`
     pub fn addr(&self) -> String {
-        self.base.trim_start_matches("http://").to_string()
+        self.base
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string()
     }
 
     /// A client with the bootstrap token.
@@ -483,6 +537,9 @@ fn spawn(opts: Opts) -> Server {
         cmd.env(k, v);
     }
     die_with_parent(&mut cmd);
+    if let Some(n) = opts.nofile {
+        limit_descriptors(&mut cmd, n);
+    }
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {SCIMD}: {e}"));

@@ -25,10 +25,8 @@
 //! The server's stdout and stderr go to `DIR/server-N.stdout.log` / `.stderr.log` (N = start
 //! number; the first start's stdout holds the bootstrap token and administrator password).
 
-use super::{
-    enc, group_name, q, round2, round3, user_body, user_name, Rng, Stats, GROUP_SCHEMA,
-    PATCH_SCHEMA,
-};
+use crate::scim::{enc, group_name, q, user_body, user_name, Rng, GROUP_SCHEMA, PATCH_SCHEMA};
+use crate::stats::{round2, round3, Stats};
 use clap::Args;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};

@@ -3,6 +3,7 @@
 
 use crate::args::RunArgs;
 use crate::stats::Stats;
+use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -68,14 +69,33 @@ pub struct Resp {
     pub body: Value,
 }
 
+/// Sends `rb` and reads the whole response: its status and its body's bytes (to be parsed
+/// after the caller stops its clock). Errors: `request: …` (no response) or `reading body: …`.
+pub async fn exchange(rb: RequestBuilder) -> Result<(u16, impl AsRef<[u8]>), String> {
+    let r = rb.send().await.map_err(|e| format!("request: {e:?}"))?;
+    let status = r.status().as_u16();
+    let bytes = r.bytes().await.map_err(|e| format!("reading body: {e}"))?;
+    Ok((status, bytes))
+}
+
+/// A response body as JSON; `Value::Null` when empty or not JSON.
+pub fn json_body(bytes: impl AsRef<[u8]>) -> Value {
+    serde_json::from_slice(bytes.as_ref()).unwrap_or(Value::Null)
+}
+
+/// The `detail` of a SCIM error response (RFC 7644 §3.12); empty when there is none.
+pub fn error_detail(body: &Value) -> &str {
+    body.get("detail").and_then(Value::as_str).unwrap_or("")
+}
+
 impl Client {
-    /// Sends one request, records it under `kind` in `stats`; `None` when the run's bounds
-    /// are exhausted (nothing sent).
+    /// Sends one request, records it under `kind` in `stats` (a non-2xx answer or no answer
+    /// as an error); `None` when the run's bounds are exhausted (nothing sent).
     pub async fn send(
         &self,
         stats: &mut Stats,
         kind: &'static str,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         body: Option<&Value>,
     ) -> Option<Result<Resp, String>> {
@@ -93,30 +113,15 @@ impl Client {
                 .body(serde_json::to_vec(b).expect("json"));
         }
         let start = Instant::now();
-        let res = match rb.send().await {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                match r.bytes().await {
-                    Ok(bytes) => Ok((status, bytes)),
-                    Err(e) => Err(format!("reading body: {e}")),
-                }
-            }
-            Err(e) => Err(format!("request: {e:?}")),
-        };
+        let res = exchange(rb).await;
         let elapsed = start.elapsed();
         let out = match res {
             Ok((status, bytes)) => {
-                let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                let body = json_body(bytes);
                 if (200..300).contains(&status) {
                     stats.record(kind, elapsed, None);
                 } else {
-                    let detail = body
-                        .get("detail")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .chars()
-                        .take(200)
-                        .collect::<String>();
+                    let detail = error_detail(&body).chars().take(200).collect::<String>();
                     stats.record(kind, elapsed, Some(format!("HTTP {status} {detail}")));
                 }
                 Ok(Resp { status, body })

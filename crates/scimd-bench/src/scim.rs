@@ -59,8 +59,22 @@ pub fn user_body(p: &str, t: usize, i: usize) -> Value {
     })
 }
 
+/// A group as Entra ID creates one: its displayName and an externalId derived from it.
+pub fn group_body(name: &str) -> Value {
+    json!({"schemas": [GROUP_SCHEMA], "displayName": name, "externalId": format!("{name}-ext")})
+}
+
+/// A PatchOp adding `ids` to a group's `members`, in Entra ID's spelling (`"op": "Add"`).
+pub fn add_members_patch<'a>(ids: impl IntoIterator<Item = &'a str>) -> Value {
+    let value: Vec<Value> = ids.into_iter().map(|m| json!({"value": m})).collect();
+    json!({
+        "schemas": [PATCH_SCHEMA],
+        "Operations": [{"op": "Add", "path": "members", "value": value}]
+    })
+}
+
 /// Percent-encodes a query parameter value (RFC 3986 unreserved characters kept).
-pub fn enc(s: &str) -> String {
+fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -73,26 +87,42 @@ pub fn enc(s: &str) -> String {
 }
 
 /// Escapes `\\` and `"` for a string literal in a filter (RFC 7644 §3.4.2.2).
-pub fn q(s: &str) -> String {
+fn q(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// The filter `ATTR eq "VALUE"` (RFC 7644 §3.4.2.2), `value` quoted and the whole
+/// percent-encoded for a `filter=` query parameter.
+pub fn eq_filter(attr: &str, value: &str) -> String {
+    enc(&format!("{attr} eq \"{}\"", q(value)))
 }
 
 /// `/Users?filter=userName eq "…"` for user `i` of tenant `t`, encoded.
 pub fn username_filter_path(p: &str, t: usize, i: usize) -> String {
     format!(
         "/Users?filter={}",
-        enc(&format!("userName eq \"{}\"", q(&user_name(p, t, i))))
+        eq_filter("userName", &user_name(p, t, i))
     )
+}
+
+/// The `id` of a resource.
+pub fn id_of(resource: &Value) -> Option<String> {
+    resource
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// The `Resources` of a ListResponse (none when absent).
+pub fn resources(body: &Value) -> &[Value] {
+    body.get("Resources")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// The id of the first resource of a ListResponse.
 pub fn first_id(body: &Value) -> Option<String> {
-    body.get("Resources")?
-        .as_array()?
-        .first()?
-        .get("id")?
-        .as_str()
-        .map(str::to_string)
+    id_of(resources(body).first()?)
 }
 
 /// Small deterministic PRNG (xorshift64*), one per worker.

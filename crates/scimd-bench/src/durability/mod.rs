@@ -84,9 +84,6 @@ pub struct DurabilityArgs {
     pub json: bool,
 }
 
-/// Kinds of write, as named in the report.
-const WRITE_KINDS: [&str; 4] = ["user_post", "title_patch", "group_post", "member_patch"];
-
 /// Runs the kill-durability check; `Ok(true)` when no acknowledged write was lost and
 /// everything could be verified.
 pub async fn run(a: DurabilityArgs) -> Result<bool, String> {
@@ -212,12 +209,8 @@ pub async fn run(a: DurabilityArgs) -> Result<bool, String> {
         let scim = format!("{}/scim/v2", server.base);
         let v = verify(&http, &auth, &scim, &mut ledgers, a.writers).await;
         let verify_s = vstart.elapsed().as_secs_f64();
-        let acked_round: u64 = rc.acked.values().sum();
-        let mut acked = serde_json::Map::new();
-        for kind in WRITE_KINDS {
-            acked.insert(kind.into(), json!(rc.acked.get(kind).copied().unwrap_or(0)));
-        }
-        acked.insert("total".into(), json!(acked_round));
+        let acked_round = rc.acked_total();
+        let acked = rc.acked_report();
         let round = json!({
             "round": k,
             "run_s": round3(run_s),
@@ -264,18 +257,11 @@ pub async fn run(a: DurabilityArgs) -> Result<bool, String> {
     }
     server.kill()?;
 
-    let acked_total: u64 = total.acked.values().sum();
+    let acked_total = total.acked_total();
     let users: usize = ledgers.iter().map(|l| l.users.len()).sum();
     let groups: usize = ledgers.iter().map(|l| l.groups.len()).sum();
     let ok = lost == 0 && unverified == 0;
-    let mut acked = serde_json::Map::new();
-    for kind in WRITE_KINDS {
-        acked.insert(
-            kind.into(),
-            json!(total.acked.get(kind).copied().unwrap_or(0)),
-        );
-    }
-    acked.insert("total".into(), json!(acked_total));
+    let acked = total.acked_report();
     lost_details.truncate(100);
     unverified_details.truncate(100);
     let report = json!({

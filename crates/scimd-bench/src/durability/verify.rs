@@ -2,7 +2,8 @@
 //! the unacknowledged POSTs landed.
 
 use super::write::{GroupRec, Ledger, UserRec};
-use crate::scim::{enc, q};
+use crate::client::{exchange, json_body};
+use crate::scim::{eq_filter, resources};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,28 +39,13 @@ async fn get(http: &reqwest::Client, auth: &str, url: &str) -> Result<(u16, Valu
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
         }
-        match http.get(url).header("Authorization", auth).send().await {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                match r.bytes().await {
-                    Ok(b) if status < 500 => {
-                        return Ok((status, serde_json::from_slice(&b).unwrap_or(Value::Null)))
-                    }
-                    Ok(_) => last = format!("GET {url}: HTTP {status}"),
-                    Err(e) => last = format!("GET {url}: reading body: {e}"),
-                }
-            }
+        match exchange(http.get(url).header("Authorization", auth)).await {
+            Ok((status, b)) if status < 500 => return Ok((status, json_body(b))),
+            Ok((status, _)) => last = format!("GET {url}: HTTP {status}"),
             Err(e) => last = format!("GET {url}: {e}"),
         }
     }
     Err(last)
-}
-
-fn resources(body: &Value) -> Vec<Value> {
-    body.get("Resources")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
 }
 
 async fn check_user(http: &reqwest::Client, auth: &str, scim: &str, u: &UserRec) -> Verdict {
@@ -71,14 +57,14 @@ async fn check_user(http: &reqwest::Client, auth: &str, scim: &str, u: &UserRec)
     // By userName.
     let path = format!(
         "{scim}/Users?filter={}",
-        enc(&format!("userName eq \"{}\"", q(&u.user_name)))
+        eq_filter("userName", &u.user_name)
     );
-    let found = match get(http, auth, &path).await {
-        Ok((200, b)) => resources(&b),
+    let list = match get(http, auth, &path).await {
+        Ok((200, b)) => b,
         Ok((s, b)) => return Verdict::Unverified(format!("GET {path}: HTTP {s} {b}")),
         Err(e) => return Verdict::Unverified(e),
     };
-    match found.as_slice() {
+    match resources(&list) {
         [] => {
             return lost(format!(
                 "user {} ({}): not found by userName",
@@ -236,14 +222,14 @@ pub async fn verify(
                     Check::UnackedUser(name) => {
                         let url = format!(
                             "{scim}/Users?attributes=id&filter={}",
-                            enc(&format!("userName eq \"{}\"", q(name)))
+                            eq_filter("userName", name)
                         );
                         check_present(&http, &auth, url).await
                     }
                     Check::UnackedGroup(name) => {
                         let url = format!(
                             "{scim}/Groups?attributes=id&filter={}",
-                            enc(&format!("displayName eq \"{}\"", q(name)))
+                            eq_filter("displayName", name)
                         );
                         check_present(&http, &auth, url).await
                     }

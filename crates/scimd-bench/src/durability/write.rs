@@ -1,8 +1,12 @@
 //! The writers: what each one wrote and had acknowledged (its ledger, kept across rounds)
 //! and the writes themselves.
 
-use crate::scim::{group_name, user_body, user_name, Rng, GROUP_SCHEMA, PATCH_SCHEMA};
+use crate::client::{error_detail, exchange, json_body};
+use crate::scim::{
+    add_members_patch, group_body, group_name, id_of, user_body, user_name, Rng, PATCH_SCHEMA,
+};
 use crate::stats::Stats;
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,7 +61,35 @@ pub struct RoundCounts {
     pub first_error: Option<String>,
 }
 
+/// Kinds of write, as named in the report.
+const WRITE_KINDS: [&str; 4] = ["user_post", "title_patch", "group_post", "member_patch"];
+
 impl RoundCounts {
+    /// Counts an error; the first one is kept for the report.
+    fn error(&mut self, what: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(what);
+    }
+
+    /// Acknowledged writes, all kinds.
+    pub fn acked_total(&self) -> u64 {
+        self.acked.values().sum()
+    }
+
+    /// `{"user_post": N, "title_patch": N, "group_post": N, "member_patch": N, "total": N}`:
+    /// the acknowledged writes by kind, for the report.
+    pub fn acked_report(&self) -> Value {
+        let mut acked = serde_json::Map::new();
+        for kind in WRITE_KINDS {
+            acked.insert(
+                kind.into(),
+                json!(self.acked.get(kind).copied().unwrap_or(0)),
+            );
+        }
+        acked.insert("total".into(), json!(self.acked_total()));
+        Value::Object(acked)
+    }
+
     /// Adds another writer's counts to these.
     pub fn merge(&mut self, o: RoundCounts) {
         self.stats.merge(o.stats);
@@ -95,7 +127,7 @@ async fn write(
     ctx: &RoundCtx,
     rc: &mut RoundCounts,
     kind: &'static str,
-    method: reqwest::Method,
+    method: Method,
     path: &str,
     body: &Value,
 ) -> Option<Outcome> {
@@ -103,32 +135,23 @@ async fn write(
         return None;
     }
     let start = Instant::now();
-    let res = async {
-        let r = ctx
-            .http
-            .request(method, format!("{}{path}", ctx.scim))
-            .header("Authorization", &ctx.auth)
-            .header("Content-Type", "application/scim+json")
-            .body(serde_json::to_vec(body).expect("json"))
-            .send()
-            .await
-            .map_err(|e| format!("request: {e}"))?;
-        let status = r.status().as_u16();
-        let bytes = r.bytes().await.map_err(|e| format!("reading body: {e}"))?;
-        Ok::<_, String>((status, bytes))
-    }
-    .await;
+    let rb = ctx
+        .http
+        .request(method, format!("{}{path}", ctx.scim))
+        .header("Authorization", &ctx.auth)
+        .header("Content-Type", "application/scim+json")
+        .body(serde_json::to_vec(body).expect("json"));
+    let res = exchange(rb).await;
     let elapsed = start.elapsed();
     let error = match res {
         Ok((status, bytes)) => {
-            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let body = json_body(bytes);
             if (200..300).contains(&status) {
                 rc.stats.record(kind, elapsed, None);
                 *rc.acked.entry(kind).or_default() += 1;
                 return Some(Outcome::Acked(body));
             }
-            let detail = body.get("detail").and_then(Value::as_str).unwrap_or("");
-            format!("{kind}: HTTP {status} {detail}")
+            format!("{kind}: HTTP {status} {}", error_detail(&body))
         }
         Err(_) if ctx.stop.load(Ordering::SeqCst) => {
             // The server was killed under it: neither acknowledged nor an error.
@@ -138,13 +161,8 @@ async fn write(
         Err(e) => format!("{kind}: {e}"),
     };
     rc.stats.record(kind, elapsed, Some(error.clone()));
-    rc.errors += 1;
-    rc.first_error.get_or_insert(error);
+    rc.error(error);
     Some(Outcome::Unacked)
-}
-
-fn id_of(body: &Value) -> Option<String> {
-    body.get("id").and_then(Value::as_str).map(str::to_string)
 }
 
 /// Adds 1–3 of the writer's acknowledged users (not yet acknowledged members) to group `g`.
@@ -163,22 +181,9 @@ async fn add_members(ctx: &RoundCtx, rc: &mut RoundCounts, l: &mut Ledger, g: us
     if ids.is_empty() {
         return true;
     }
-    let value: Vec<Value> = ids.iter().map(|m| json!({"value": m})).collect();
-    let body = json!({
-        "schemas": [PATCH_SCHEMA],
-        "Operations": [{"op": "add", "path": "members", "value": value}]
-    });
+    let body = add_members_patch(ids.iter().map(String::as_str));
     let path = format!("/Groups/{}", l.groups[g].id);
-    match write(
-        ctx,
-        rc,
-        "member_patch",
-        reqwest::Method::PATCH,
-        &path,
-        &body,
-    )
-    .await
-    {
+    match write(ctx, rc, "member_patch", Method::PATCH, &path, &body).await {
         None => false,
         Some(Outcome::Acked(_)) => {
             l.groups[g].members.extend(ids);
@@ -199,16 +204,7 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
             l.next_user += 1;
             let body = user_body(&p, w, i);
             let name = user_name(&p, w, i);
-            match write(
-                &ctx,
-                &mut rc,
-                "user_post",
-                reqwest::Method::POST,
-                "/Users",
-                &body,
-            )
-            .await
-            {
+            match write(&ctx, &mut rc, "user_post", Method::POST, "/Users", &body).await {
                 None => false,
                 Some(Outcome::Acked(b)) => {
                     match id_of(&b) {
@@ -220,9 +216,7 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
                             acked_patches: 0,
                         }),
                         None => {
-                            rc.errors += 1;
-                            rc.first_error
-                                .get_or_insert(format!("user_post: 2xx without an id: {b}"));
+                            rc.error(format!("user_post: 2xx without an id: {b}"));
                         }
                     }
                     true
@@ -241,14 +235,7 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
                 "Operations": [{"op": "replace", "path": "title", "value": title}]
             });
             let path = format!("/Users/{}", l.users[u].id);
-            let out = write(
-                &ctx,
-                &mut rc,
-                "title_patch",
-                reqwest::Method::PATCH,
-                &path,
-                &body,
-            );
+            let out = write(&ctx, &mut rc, "title_patch", Method::PATCH, &path, &body);
             match out.await {
                 None => false,
                 Some(Outcome::Acked(_)) => {
@@ -266,17 +253,8 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
             let g = l.next_group;
             l.next_group += 1;
             let name = group_name(&p, w, g);
-            let body = json!({"schemas": [GROUP_SCHEMA], "displayName": name, "externalId": format!("{name}-ext")});
-            match write(
-                &ctx,
-                &mut rc,
-                "group_post",
-                reqwest::Method::POST,
-                "/Groups",
-                &body,
-            )
-            .await
-            {
+            let body = group_body(&name);
+            match write(&ctx, &mut rc, "group_post", Method::POST, "/Groups", &body).await {
                 None => false,
                 Some(Outcome::Acked(b)) => match id_of(&b) {
                     Some(id) => {
@@ -289,9 +267,7 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
                         add_members(&ctx, &mut rc, &mut l, g).await
                     }
                     None => {
-                        rc.errors += 1;
-                        rc.first_error
-                            .get_or_insert(format!("group_post: 2xx without an id: {b}"));
+                        rc.error(format!("group_post: 2xx without an id: {b}"));
                         true
                     }
                 },

@@ -3,9 +3,10 @@
 
 use crate::args::RunArgs;
 use crate::client::Client;
-use crate::scim::{GROUP_SCHEMA, PATCH_SCHEMA};
+use crate::scim::{add_members_patch, id_of, resources, GROUP_SCHEMA, PATCH_SCHEMA};
 use crate::stats::Stats;
-use serde_json::{json, Value};
+use reqwest::Method;
+use serde_json::json;
 use std::sync::Arc;
 
 /// The `groups` scenario: one sequential client (latency, not throughput).
@@ -18,23 +19,10 @@ pub async fn groups_scenario(c: Client, a: Arc<RunArgs>) -> Result<Stats, String
     while ids.len() < want {
         let path = format!("/Users?attributes=id&startIndex={start}&count=1000");
         let r = c
-            .send(
-                &mut s,
-                "setup_page_user_ids",
-                reqwest::Method::GET,
-                &path,
-                None,
-            )
+            .send(&mut s, "setup_page_user_ids", Method::GET, &path, None)
             .await
             .ok_or("bounds reached during setup")??;
-        let got: Vec<String> = r.body["Resources"]
-            .as_array()
-            .map(|v| {
-                v.iter()
-                    .filter_map(|u| u["id"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let got: Vec<String> = resources(&r.body).iter().filter_map(id_of).collect();
         if got.is_empty() {
             break;
         }
@@ -62,24 +50,19 @@ pub async fn groups_scenario(c: Client, a: Arc<RunArgs>) -> Result<Stats, String
                 .send(
                     &mut st,
                     "setup_group_post",
-                    reqwest::Method::POST,
+                    Method::POST,
                     "/Groups",
                     Some(&body),
                 )
                 .await
                 .ok_or("bounds reached during setup")??;
-            let id = r.body["id"]
-                .as_str()
-                .ok_or(format!("group POST answered {}", r.status))?
-                .to_string();
+            let id = id_of(&r.body).ok_or(format!("group POST answered {}", r.status))?;
             for chunk in members.chunks(batch) {
-                let value: Vec<Value> = chunk.iter().map(|m| json!({"value": m})).collect();
-                let body = json!({"schemas": [PATCH_SCHEMA],
-                    "Operations": [{"op": "Add", "path": "members", "value": value}]});
+                let body = add_members_patch(chunk.iter().map(String::as_str));
                 c.send(
                     &mut st,
                     "setup_group_patch_add_members",
-                    reqwest::Method::PATCH,
+                    Method::PATCH,
                     &format!("/Groups/{id}"),
                     Some(&body),
                 )
@@ -114,26 +97,19 @@ pub async fn groups_scenario(c: Client, a: Arc<RunArgs>) -> Result<Stats, String
             [(&big, &big, big_kinds), (&small, &empty, small_kinds)]
         {
             let gpath = format!("/Groups/{gid}");
-            let add_body = json!({"schemas": [PATCH_SCHEMA],
-                "Operations": [{"op": "Add", "path": "members", "value": [{"value": m}]}]});
+            let add_body = add_members_patch([m.as_str()]);
             let rm_body = json!({"schemas": [PATCH_SCHEMA],
                 "Operations": [{"op": "Remove", "path": format!("members[value eq \"{m}\"]")}]});
             let get_path = format!("/Groups/{get_id}?excludedAttributes=members");
-            if c.send(&mut s, add, reqwest::Method::PATCH, &gpath, Some(&add_body))
+            if c.send(&mut s, add, Method::PATCH, &gpath, Some(&add_body))
                 .await
                 .is_none()
-                || c.send(&mut s, get, reqwest::Method::GET, &get_path, None)
+                || c.send(&mut s, get, Method::GET, &get_path, None)
                     .await
                     .is_none()
-                || c.send(
-                    &mut s,
-                    remove,
-                    reqwest::Method::PATCH,
-                    &gpath,
-                    Some(&rm_body),
-                )
-                .await
-                .is_none()
+                || c.send(&mut s, remove, Method::PATCH, &gpath, Some(&rm_body))
+                    .await
+                    .is_none()
             {
                 break 'outer;
             }

@@ -4,11 +4,12 @@
 use crate::args::RunArgs;
 use crate::client::Client;
 use crate::scim::{
-    enc, first_id, group_name, q, user_body, username_filter_path, ENTERPRISE, GROUP_SCHEMA,
-    PATCH_SCHEMA,
+    add_members_patch, eq_filter, first_id, group_body, group_name, id_of, user_body,
+    username_filter_path, ENTERPRISE, PATCH_SCHEMA,
 };
 use crate::stats::Stats;
-use serde_json::{json, Value};
+use reqwest::Method;
+use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -36,7 +37,7 @@ async fn create_user(
             .send(
                 s,
                 "user_lookup_username",
-                reqwest::Method::GET,
+                Method::GET,
                 &username_filter_path(&a.prefix, t, i),
                 None,
             )
@@ -51,15 +52,13 @@ async fn create_user(
         .send(
             s,
             "user_post",
-            reqwest::Method::POST,
+            Method::POST,
             "/Users",
             Some(&user_body(&a.prefix, t, i)),
         )
         .await?;
     match r {
-        Ok(r) if r.status == 201 || r.status == 200 => {
-            r.body.get("id").and_then(Value::as_str).map(str::to_string)
-        }
+        Ok(r) if r.status == 201 || r.status == 200 => id_of(&r.body),
         _ => None,
     }
 }
@@ -97,38 +96,24 @@ pub async fn group_worker(c: Client, a: Arc<RunArgs>, t: usize, d: Arc<TenantDat
         let name = group_name(&a.prefix, t, g);
         let path = format!(
             "/Groups?excludedAttributes=members&filter={}",
-            enc(&format!("displayName eq \"{}\"", q(&name)))
+            eq_filter("displayName", &name)
         );
         let Some(r) = c
-            .send(
-                &mut s,
-                "group_lookup_displayname",
-                reqwest::Method::GET,
-                &path,
-                None,
-            )
+            .send(&mut s, "group_lookup_displayname", Method::GET, &path, None)
             .await
         else {
             break;
         };
         let mut id = r.ok().and_then(|r| first_id(&r.body));
         if id.is_none() {
-            let body = json!({"schemas": [GROUP_SCHEMA], "displayName": name, "externalId": format!("{name}-ext")});
+            let body = group_body(&name);
             let Some(r) = c
-                .send(
-                    &mut s,
-                    "group_post",
-                    reqwest::Method::POST,
-                    "/Groups",
-                    Some(&body),
-                )
+                .send(&mut s, "group_post", Method::POST, "/Groups", Some(&body))
                 .await
             else {
                 break;
             };
-            id = r
-                .ok()
-                .and_then(|r| r.body.get("id").and_then(Value::as_str).map(str::to_string));
+            id = r.ok().and_then(|r| id_of(&r.body));
         }
         let Some(id) = id else { continue };
         let n = d.user_ids.len();
@@ -143,15 +128,11 @@ pub async fn group_worker(c: Client, a: Arc<RunArgs>, t: usize, d: Arc<TenantDat
             })
             .collect();
         for chunk in members.chunks(a.batch.max(1)) {
-            let value: Vec<Value> = chunk.iter().map(|m| json!({"value": m})).collect();
-            let body = json!({
-                "schemas": [PATCH_SCHEMA],
-                "Operations": [{"op": "Add", "path": "members", "value": value}]
-            });
+            let body = add_members_patch(chunk.iter().copied());
             if c.send(
                 &mut s,
                 "group_patch_add_members",
-                reqwest::Method::PATCH,
+                Method::PATCH,
                 &format!("/Groups/{id}"),
                 Some(&body),
             )
@@ -180,7 +161,7 @@ pub async fn incremental_worker(c: Client, a: Arc<RunArgs>, t: usize, d: Arc<Ten
             .send(
                 &mut s,
                 "user_lookup_username",
-                reqwest::Method::GET,
+                Method::GET,
                 &username_filter_path(&a.prefix, t, i),
                 None,
             )
@@ -193,14 +174,14 @@ pub async fn incremental_worker(c: Client, a: Arc<RunArgs>, t: usize, d: Arc<Ten
         };
         let path = format!("/Users/{id}");
         let sent = if i.is_multiple_of(20) {
-            c.send(&mut s, "user_delete", reqwest::Method::DELETE, &path, None)
+            c.send(&mut s, "user_delete", Method::DELETE, &path, None)
                 .await
         } else if i % 10 == 5 {
             let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [{"op": "Replace", "path": "active", "value": false}]});
             c.send(
                 &mut s,
                 "user_patch_disable",
-                reqwest::Method::PATCH,
+                Method::PATCH,
                 &path,
                 Some(&body),
             )
@@ -214,7 +195,7 @@ pub async fn incremental_worker(c: Client, a: Arc<RunArgs>, t: usize, d: Arc<Ten
             c.send(
                 &mut s,
                 "user_patch_attributes",
-                reqwest::Method::PATCH,
+                Method::PATCH,
                 &path,
                 Some(&body),
             )

@@ -3,8 +3,9 @@
 
 use crate::args::RunArgs;
 use crate::client::Client;
-use crate::scim::{enc, external_id, first_id, q, username_filter_path, work_email, Rng};
+use crate::scim::{eq_filter, external_id, first_id, username_filter_path, work_email, Rng};
 use crate::stats::Stats;
+use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -63,17 +64,14 @@ pub async fn reads_worker(
                 "user_lookup_externalid",
                 format!(
                     "/Users?filter={}",
-                    enc(&format!("externalId eq \"{}\"", q(&external_id(p, t, i))))
+                    eq_filter("externalId", &external_id(p, t, i))
                 ),
             ),
             ReadKind::Email => (
                 "user_lookup_work_email",
                 format!(
                     "/Users?filter={}",
-                    enc(&format!(
-                        "emails[type eq \"work\"].value eq \"{}\"",
-                        q(&work_email(p, t, i))
-                    ))
+                    eq_filter("emails[type eq \"work\"].value", &work_email(p, t, i))
                 ),
             ),
             ReadKind::Id => {
@@ -115,10 +113,7 @@ pub async fn reads_worker(
                 }
             }
         };
-        let Some(r) = c
-            .send(&mut s, name, reqwest::Method::GET, &path, None)
-            .await
-        else {
+        let Some(r) = c.send(&mut s, name, Method::GET, &path, None).await else {
             break;
         };
         let Ok(r) = r else { continue };
@@ -166,7 +161,7 @@ pub async fn lookup_worker(
         if c.send(
             &mut s,
             kind,
-            reqwest::Method::GET,
+            Method::GET,
             &username_filter_path(&a.prefix, t, i),
             None,
         )

@@ -10,7 +10,7 @@
 //! rounds on the same, growing database; each re-verifies everything acknowledged so far.
 //! Once with the default settings (`synchronous=normal`), once with `?synchronous=full`.
 //!
-//! A compact version of `scimd-bench durability` (crates/scimd-bench/src/durability.rs).
+//! A compact version of `scimd-bench durability` (crates/scimd-bench/src/durability/).
 
 mod common;
 

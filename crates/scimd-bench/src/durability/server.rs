@@ -1,0 +1,209 @@
+//! The scimd process under test: start it and wait until it is ready, kill it, read its
+//! logs, and make a token with `scimd token create`.
+
+use super::DurabilityArgs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `scimd serve`, killed (SIGKILL) and reaped when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// The SCIM token from the bootstrap banner, when this start printed one.
+    pub token: Option<String>,
+}
+
+impl Server {
+    /// SIGKILL (std's `Child::kill` sends SIGKILL on Unix), then reaps the process.
+    pub fn kill(&mut self) -> Result<(), String> {
+        self.child
+            .kill()
+            .map_err(|e| format!("SIGKILL scimd (pid {}): {e}", self.child.id()))?;
+        self.child
+            .wait()
+            .map_err(|e| format!("waiting for the killed scimd: {e}"))?;
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stdout and stderr log files of start number `n` in `dir`.
+pub fn log_paths(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("server-{n}.stdout.log")),
+        dir.join(format!("server-{n}.stderr.log")),
+    )
+}
+
+/// Strips ANSI escape sequences (coloured log output).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c2 in chars.by_ref() {
+                    if c2.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn read_lossy(p: &Path) -> String {
+    strip_ansi(&String::from_utf8_lossy(
+        &std::fs::read(p).unwrap_or_default(),
+    ))
+}
+
+/// The last `n` lines of `text`, for error messages.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.is_empty() {
+        return "(empty)".into();
+    }
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The `http://HOST:PORT` of scimd's `listening on http://HOST:PORT` line (stderr).
+fn find_listen_url(log: &str) -> Option<String> {
+    log.lines().find_map(|line| {
+        let i = line.find("listening on ")?;
+        let rest = &line[i + "listening on ".len()..];
+        let url: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        url.starts_with("http")
+            .then(|| url.trim_end_matches('/').to_string())
+    })
+}
+
+/// The 64-hex-digit secret of the bootstrap banner's `Secret Token: …` line (stdout).
+fn find_secret(out: &str) -> Option<String> {
+    out.lines()
+        .filter(|l| l.to_ascii_lowercase().contains("token"))
+        .flat_map(|l| l.split(|c: char| !c.is_ascii_alphanumeric()))
+        .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(str::to_string)
+}
+
+/// Starts `scimd serve` on `database` (start number `n`) and waits until `GET /readyz`
+/// answers 200.
+pub async fn start_server(
+    a: &DurabilityArgs,
+    dir: &Path,
+    database: &str,
+    n: usize,
+    http: &reqwest::Client,
+) -> Result<Server, String> {
+    let (out_path, err_path) = log_paths(dir, n);
+    let create =
+        |p: &Path| std::fs::File::create(p).map_err(|e| format!("creating {}: {e}", p.display()));
+    let child = Command::new(&a.scimd)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--database", database])
+        .args(["--log-level", "warn"])
+        .args(&a.server_args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(create(&out_path)?)
+        .stderr(create(&err_path)?)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!(
+                "--scimd {}: no such file (build it with `cargo build -p scimd`)",
+                a.scimd.display()
+            ),
+            _ => format!("starting {}: {e}", a.scimd.display()),
+        })?;
+    let mut server = Server {
+        child,
+        base: String::new(),
+        token: None,
+    };
+    let deadline = Instant::now() + Duration::from_secs_f64(a.start_timeout.max(0.1));
+    let exited = |server: &mut Server| -> Result<(), String> {
+        match server.child.try_wait() {
+            Ok(Some(status)) => Err(format!(
+                "scimd exited ({status}) before it was ready; last lines of {}:\n{}",
+                err_path.display(),
+                tail(&read_lossy(&err_path), 15)
+            )),
+            Ok(None) => Ok(()),
+            Err(e) => Err(format!("checking on scimd: {e}")),
+        }
+    };
+    // 1. The `listening on` line gives the port it picked.
+    loop {
+        exited(&mut server)?;
+        if let Some(url) = find_listen_url(&read_lossy(&err_path)) {
+            server.base = url;
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "scimd printed no `listening on` line within {} s; last lines of {}:\n{}",
+                a.start_timeout,
+                err_path.display(),
+                tail(&read_lossy(&err_path), 15)
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The banner (stdout) is written and flushed before `listening on` (stderr).
+    server.token = find_secret(&read_lossy(&out_path));
+    // 2. Healthy: /readyz checks the database too.
+    let ready = format!("{}/readyz", server.base);
+    let mut last;
+    loop {
+        exited(&mut server)?;
+        match http.get(&ready).send().await {
+            Ok(r) if r.status().is_success() => return Ok(server),
+            Ok(r) => last = format!("HTTP {}", r.status()),
+            Err(e) => last = e.to_string(),
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "scimd not healthy within {} s ({ready}: {last}); see {}",
+                a.start_timeout,
+                err_path.display()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Creates a SCIM token named `name` on an existing database with `scimd token create`.
+pub fn create_token(a: &DurabilityArgs, database: &str, name: &str) -> Result<String, String> {
+    let out = Command::new(&a.scimd)
+        .args(["token", "create", "--name", name, "--database", database])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running {} token create: {e}", a.scimd.display()))?;
+    let secret = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || secret.is_empty() {
+        return Err(format!(
+            "{} token create --name {name} --database {database} failed: {}",
+            a.scimd.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(secret)
+}

@@ -10,8 +10,8 @@ use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
-    AdminUserFilter, AttributeRow, GroupRecord, LogEntry, LogQuery, MemberKind, Source, StoreError,
-    UserRecord, UserState,
+    AdminUserFilter, AttributeRow, ConflictTarget, GroupRecord, LogEntry, LogQuery, MemberKind,
+    Source, StoreError, UserRecord, UserState,
 };
 use crate::users::{not_found, store_err};
 use scim_proto::normalize::{canonical_document, fold_document, normalize_resource};
@@ -578,7 +578,7 @@ impl Directory {
         };
         match tx.insert_attribute(&row).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(conflict(format!("a custom attribute named '{name}' already exists (names are compared ignoring case)"))),
+            Err(StoreError::Conflict(ConflictTarget::AttributeName)) => return Err(conflict(format!("a custom attribute named '{name}' already exists (names are compared ignoring case)"))),
             Err(e) => return Err(store_err(e)),
         }
         tx.commit().await.map_err(store_err)?;

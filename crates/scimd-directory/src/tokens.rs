@@ -7,7 +7,7 @@
 
 use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, RequestInfo};
 use crate::settings::TenantSettings;
-use crate::store::{StoreError, TenantRow, TokenRow, TokenScope};
+use crate::store::{ConflictTarget, StoreError, TenantRow, TokenRow, TokenScope};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -174,7 +174,7 @@ impl Directory {
             .await;
         match res {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
+            Err(StoreError::Conflict(ConflictTarget::TokenName)) => {
                 return Err(DirectoryError::Conflict(format!(
                     "a token named '{name}' already exists; revoke it first or choose another name"
                 )))

@@ -10,8 +10,8 @@ use scim_proto::filter::fold;
 use scim_proto::normalize::{fold_document, normalize_resource};
 use scim_proto::schema::{user_resource_schema, AttrType, AttributeDef, ResourceSchema, Schema};
 use scimd_directory::store::{
-    AdminUserFilter, AttributeRow, EmailKey, GroupRecord, LogEntry, LogQuery, MemberKind, Source,
-    Store, StoreError, TenantRow, Tx, UserRecord, UserState,
+    AdminUserFilter, AttributeRow, ConflictTarget, EmailKey, GroupRecord, LogEntry, LogQuery,
+    MemberKind, Source, Store, StoreError, TenantRow, Tx, UserRecord, UserState,
 };
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -149,7 +149,7 @@ async fn attributes_registered_per_tenant_ignoring_case(b: Backend) {
     }
     assert!(matches!(
         tx.insert_attribute(&attr(&t1, "COSTCODE", "boolean", 0)).await,
-        Err(StoreError::Conflict(w)) if w == "attribute name"
+        Err(StoreError::Conflict(w)) if w == ConflictTarget::AttributeName && w.to_string() == "attribute name"
     ));
     // Another tenant may use the name.
     tx.insert_attribute(&attr(&t2, "costcode", "boolean", 0))

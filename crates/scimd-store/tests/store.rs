@@ -14,8 +14,8 @@ use scim_proto::schema::{
     ENTERPRISE_USER_SCHEMA,
 };
 use scimd_directory::store::{
-    EmailKey, GroupRecord, ListQuery, MemberKind, Source, Store, StoreError, TenantRow, TokenRow,
-    TokenScope, UserRecord, UserState, Visibility,
+    ConflictTarget, EmailKey, GroupRecord, ListQuery, MemberKind, Source, Store, StoreError,
+    TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -188,7 +188,9 @@ async fn tenants_crud(b: Backend) {
         settings: json!({}),
         created: now(),
     };
-    assert!(matches!(tx.insert_tenant(&dup).await, Err(StoreError::Conflict(w)) if w == "name"));
+    assert!(
+        matches!(tx.insert_tenant(&dup).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::TenantName && w.to_string() == "name")
+    );
     assert_eq!(tx.list_tenants().await.unwrap().len(), 1);
     assert!(tx.get_tenant("nope").await.unwrap().is_none());
     tx.commit().await.unwrap();
@@ -213,7 +215,7 @@ async fn tokens_by_hash_and_revoke(b: Backend) {
     assert_eq!(tx.token_by_hash(&[1; 32]).await.unwrap().as_ref(), Some(&a));
     assert!(tx.token_by_hash(&[9; 32]).await.unwrap().is_none());
     assert!(
-        matches!(tx.insert_token(&tok("entra", 2)).await, Err(StoreError::Conflict(w)) if w == "token name")
+        matches!(tx.insert_token(&tok("entra", 2)).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::TokenName && w.to_string() == "token name")
     );
     let later = datetime!(2026-12-01 00:00:00 UTC);
     tx.touch_token(&a.id, later).await.unwrap();
@@ -254,7 +256,9 @@ async fn users_crud_and_case_insensitive_uniqueness(b: Backend) {
     assert!(tx.get_user("other-tenant", &u.id).await.unwrap().is_none());
 
     let dup = user_record(&schema, &tid, json!({"userName": "ÉMILE"}));
-    assert!(matches!(tx.insert_user(&dup).await, Err(StoreError::Conflict(w)) if w == "userName"));
+    assert!(
+        matches!(tx.insert_user(&dup).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::UserName && w.to_string() == "userName")
+    );
     // The same userName in another tenant is fine.
     let tid2 = {
         tx.insert_tenant(&TenantRow {
@@ -298,7 +302,7 @@ async fn users_crud_and_case_insensitive_uniqueness(b: Backend) {
     let mut clash = other.clone();
     clash.user_name = "EMILE2".into();
     assert!(
-        matches!(tx.update_user(&clash).await, Err(StoreError::Conflict(w)) if w == "userName")
+        matches!(tx.update_user(&clash).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::UserName && w.to_string() == "userName")
     );
 
     let names = tx
@@ -386,7 +390,7 @@ async fn groups_and_memberships(b: Backend) {
     ));
     assert!(matches!(
         tx.insert_group(&group_record(&tid, "straße TEAM", false)).await,
-        Err(StoreError::Conflict(w)) if w == "displayName"
+        Err(StoreError::Conflict(w)) if w == ConflictTarget::DisplayName && w.to_string() == "displayName"
     ));
     assert_eq!(
         tx.group_by_display_name(&tid, "STRAßE TEAM")

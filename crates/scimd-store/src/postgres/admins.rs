@@ -4,7 +4,7 @@
 
 use super::{db_err, get, micros, PgTx};
 use scim_proto::filter::fold;
-use scimd_directory::store::{AdminRow, SessionRow, StoreError, StoreResult};
+use scimd_directory::store::{AdminRow, SessionRow, StoreResult};
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 
@@ -48,11 +48,8 @@ pub(super) async fn insert_admin(tx: &mut PgTx, a: &AdminRow) -> StoreResult<()>
     .bind(micros(a.password_changed))
     .execute(tx.conn())
     .await;
-    match tx.settle(r).await {
-        Ok(_) => Ok(()),
-        Err(StoreError::Conflict(_)) => Err(StoreError::Conflict("admin username".into())),
-        Err(e) => Err(e),
-    }
+    tx.settle(r).await?;
+    Ok(())
 }
 
 pub(super) async fn admin_by_username(

@@ -53,9 +53,9 @@ use async_trait::async_trait;
 use filter::{Kind, PgDialect, Qb, Translator};
 use scim_proto::filter::fold;
 use scimd_directory::store::{
-    AdminUserFilter, AttributeRow, EmailKey, Exported, GroupRecord, ListQuery, LogEntry, LogQuery,
-    MemberKind, MemberRow, Source, Store, StoreError, StoreResult, Table, TenantRow, TokenRow, Tx,
-    UserRecord, UserState,
+    AdminUserFilter, AttributeRow, ConflictTarget, EmailKey, Exported, GroupRecord, ListQuery,
+    LogEntry, LogQuery, MemberKind, MemberRow, Source, Store, StoreError, StoreResult, Table,
+    TenantRow, TokenRow, Tx, UserRecord, UserState,
 };
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -106,23 +106,25 @@ fn db_err(e: sqlx::Error) -> StoreError {
             Some("23505") => {
                 let c = d.constraint().unwrap_or_default();
                 let what = match c {
-                    "users_user_name_unique" => "userName",
-                    "groups_display_name_unique" => "displayName",
-                    "attributes_name_unique" => "attribute name",
-                    "tokens_live_name" => "token name",
-                    "tokens_secret_unique" => "token secret",
-                    "tenants_name_unique" => "name",
-                    "admins_username_unique" => "admin username",
+                    "users_user_name_unique" => ConflictTarget::UserName,
+                    "groups_display_name_unique" => ConflictTarget::DisplayName,
+                    "attributes_name_unique" => ConflictTarget::AttributeName,
+                    "tokens_live_name" => ConflictTarget::TokenName,
+                    "tokens_secret_unique" => ConflictTarget::TokenSecret,
+                    "tenants_name_unique" => ConflictTarget::TenantName,
+                    "admins_username_unique" => ConflictTarget::AdminUsername,
+                    "group_members_unique" => ConflictTarget::Membership,
                     c if c.ends_with("_pkey")
                         || c.ends_with("_id_unique")
                         || c.ends_with("_seq_key") =>
                     {
-                        "id"
+                        ConflictTarget::Id
                     }
-                    "" => d.message(),
-                    c => c,
+                    _ => {
+                        return backend(format!("unknown unique constraint {c:?}: {}", d.message()))
+                    }
                 };
-                return StoreError::Conflict(what.to_string());
+                return StoreError::Conflict(what);
             }
             Some("40001") | Some("40P01") => {
                 return StoreError::Contention(d.message().to_string());

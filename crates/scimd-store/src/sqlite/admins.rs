@@ -5,7 +5,7 @@
 use super::{get, q, Row, SqliteTx};
 use crate::timefmt;
 use scim_proto::filter::fold;
-use scimd_directory::store::{AdminRow, SessionRow, StoreError, StoreResult};
+use scimd_directory::store::{AdminRow, SessionRow, StoreResult};
 use time::OffsetDateTime;
 
 const ADMIN_COLS: &str = "id, tenant_id, username, password_hash, created, password_changed";
@@ -34,7 +34,7 @@ fn session_of(row: &Row) -> StoreResult<SessionRow> {
 }
 
 pub(super) fn insert_admin(tx: &mut SqliteTx, a: &AdminRow) -> StoreResult<()> {
-    let res = q(
+    q(
         "INSERT INTO admins (id, tenant_id, username, username_folded, password_hash, created, password_changed) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
@@ -45,12 +45,8 @@ pub(super) fn insert_admin(tx: &mut SqliteTx, a: &AdminRow) -> StoreResult<()> {
     .bind(&a.password_hash)
     .bind(timefmt::format(a.created))
     .bind(timefmt::format(a.password_changed))
-    .execute(tx.conn());
-    match res {
-        Ok(_) => Ok(()),
-        Err(StoreError::Conflict(_)) => Err(StoreError::Conflict("admin username".into())),
-        Err(e) => Err(e),
-    }
+    .execute(tx.conn())?;
+    Ok(())
 }
 
 pub(super) fn admin_by_username(

@@ -15,7 +15,7 @@ use crate::filter::{Bind, Sink};
 use crate::timefmt;
 use rusqlite::types::{FromSql, Value, ValueRef};
 use rusqlite::Connection;
-use scimd_directory::store::{StoreError, StoreResult};
+use scimd_directory::store::{ConflictTarget, StoreError, StoreResult};
 use std::sync::Arc;
 
 /// Maps a database error: a unique-constraint violation becomes `Conflict` naming what is
@@ -28,25 +28,10 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY;
         if unique {
             let m = msg.as_deref().unwrap_or("");
-            let what = if m.contains("user_name_folded") {
-                "userName"
-            } else if m.contains("display_name_folded") {
-                "displayName"
-            } else if m.contains("attributes.name_folded") {
-                "attribute name"
-            } else if m.contains("tokens.tenant_id, tokens.name") || m.contains("tokens_live_name")
-            {
-                "token name"
-            } else if m.contains("tokens.secret_sha256") {
-                "token secret"
-            } else if m.contains("tenants.name") {
-                "name"
-            } else if m.contains(".id") {
-                "id"
-            } else {
-                m
+            return match conflict_target(m) {
+                Some(what) => StoreError::Conflict(what),
+                None => StoreError::Backend(format!("unknown unique constraint: {m}")),
             };
-            return StoreError::Conflict(what.to_string());
         }
     }
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
@@ -60,6 +45,25 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
         }
     }
     StoreError::Backend(e.to_string())
+}
+
+/// What the unique constraint named in SQLite's message (`UNIQUE constraint failed:
+/// users.tenant_id, users.user_name_folded`) protects; `None` for one the store does not know.
+fn conflict_target(m: &str) -> Option<ConflictTarget> {
+    let cols = m.rsplit(": ").next().unwrap_or(m);
+    Some(match cols {
+        "users.tenant_id, users.user_name_folded" => ConflictTarget::UserName,
+        "groups.tenant_id, groups.display_name_folded" => ConflictTarget::DisplayName,
+        "attributes.tenant_id, attributes.name_folded" => ConflictTarget::AttributeName,
+        "tokens.tenant_id, tokens.name" => ConflictTarget::TokenName,
+        "tokens.secret_sha256" => ConflictTarget::TokenSecret,
+        "tenants.name" => ConflictTarget::TenantName,
+        "admins.tenant_id, admins.username_folded" => ConflictTarget::AdminUsername,
+        "group_members.group_id, group_members.member_id" => ConflictTarget::Membership,
+        "tenants.id" | "tokens.id" | "users.id" | "groups.id" | "admins.id"
+        | "sessions.id_sha256" => ConflictTarget::Id,
+        _ => return None,
+    })
 }
 
 /// Runs a statement without parameters or result rows (`BEGIN`, `COMMIT`, `ROLLBACK`)
@@ -308,7 +312,7 @@ mod tests {
             rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE,
             "UNIQUE constraint failed: users.tenant_id, users.user_name_folded",
         ));
-        assert!(matches!(e, StoreError::Conflict(w) if w == "userName"));
+        assert!(matches!(e, StoreError::Conflict(ConflictTarget::UserName)));
         let e = db_err(failure(rusqlite::ffi::SQLITE_BUSY, "database is locked"));
         assert!(matches!(e, StoreError::Contention(_)), "{e:?}");
         let e = db_err(failure(rusqlite::ffi::SQLITE_IOERR, "disk I/O error"));

@@ -1,4 +1,4 @@
-//! Bulk export for `scimd copy` (SQLite side): keyset pages by `seq` (the rowid for tables
+//! Bulk export for `scimd copy` (SQLite side): keyset pages by `seq` (every exported table has one)
 //! without one); row counts.
 
 use super::{get, group_of, q, tenant_of, token_of, user_of, SqliteTx};
@@ -15,14 +15,14 @@ pub(super) fn export_rows(
     limit: u64,
 ) -> StoreResult<Vec<Exported>> {
     let (seq, cols) = match table {
-        Table::Tenants => ("rowid", "id, name, settings, created"),
+        Table::Tenants => ("seq", "id, name, settings, created"),
         Table::Tokens => (
-            "rowid",
+            "seq",
             "id, tenant_id, name, scope, secret_sha256, created, last_used, revoked",
         ),
         Table::Attributes => ("seq", "tenant_id, name, type, created"),
         Table::Admins => (
-            "rowid",
+            "seq",
             "id, tenant_id, username, password_hash, created, password_changed",
         ),
         Table::Users => ("seq", USER_COLS),

@@ -338,12 +338,15 @@ impl SqliteStore {
         }
         // sqlx creates the file, switches it to WAL and applies the migrations (its
         // `_sqlx_migrations` bookkeeping), then closes; the store's own connections follow.
+        // Foreign keys are off while migrating, so that a migration may rebuild a parent
+        // table (create, copy, drop, rename) without the drop cascading to its children;
+        // they are checked once the migrations ran.
         let mut migrator = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
+            .foreign_keys(false)
             .busy_timeout(BUSY_TIMEOUT)
             .connect()
             .await
@@ -352,6 +355,17 @@ impl SqliteStore {
             .run(&mut migrator)
             .await
             .map_err(|e| backend(format!("migrating {}: {e}", path.display())))?;
+        let broken = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut migrator)
+            .await
+            .map_err(|e| backend(format!("checking {} after migrating: {e}", path.display())))?;
+        if !broken.is_empty() {
+            return Err(backend(format!(
+                "{} has {} rows whose foreign key points nowhere after migrating",
+                path.display(),
+                broken.len()
+            )));
+        }
         sqlx::Connection::close(migrator)
             .await
             .map_err(|e| backend(format!("closing {} after migrating: {e}", path.display())))?;
@@ -704,7 +718,7 @@ impl SqliteTx {
                 "SELECT user_seq, value_folded, kind, is_primary FROM user_emails WHERE user_seq IN (",
             );
             qb.push_binds(chunk.iter().copied());
-            qb.push(") ORDER BY rowid");
+            qb.push(") ORDER BY seq");
             for row in qb.fetch_all(self.conn())? {
                 out.entry(get(&row, "user_seq")?)
                     .or_default()
@@ -855,7 +869,7 @@ impl Tx for SqliteTx {
     // ---- tenants
 
     async fn list_tenants(&mut self) -> StoreResult<Vec<TenantRow>> {
-        let rows = q("SELECT id, name, settings, created FROM tenants ORDER BY created, rowid")
+        let rows = q("SELECT id, name, settings, created FROM tenants ORDER BY created, seq")
             .fetch_all(self.conn())?;
         rows.iter().map(tenant_of).collect()
     }
@@ -917,7 +931,7 @@ impl Tx for SqliteTx {
     async fn list_tokens(&mut self, tenant_id: &str) -> StoreResult<Vec<TokenRow>> {
         let rows = q(
             "SELECT id, tenant_id, name, scope, secret_sha256, created, last_used, revoked FROM tokens \
-             WHERE tenant_id = ? ORDER BY created, rowid",
+             WHERE tenant_id = ? ORDER BY created, seq",
         )
         .bind(tenant_id)
         .fetch_all(self.conn())?;

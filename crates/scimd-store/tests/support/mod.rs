@@ -132,8 +132,21 @@ enum Cleanup {
 #[derive(Debug)]
 pub struct Db {
     store: TestStore,
+    scratch: Scratch,
+}
+
+/// A new, empty database (no table, no migration applied), removed when dropped.
+#[derive(Debug)]
+pub struct Scratch {
     url: String,
     cleanup: Cleanup,
+}
+
+impl Scratch {
+    /// Its URL (`sqlite://…` or `postgres://…`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 }
 
 impl std::ops::Deref for Db {
@@ -146,16 +159,16 @@ impl std::ops::Deref for Db {
 impl Db {
     /// The database URL the store was opened with.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.scratch.url
     }
 
     /// Opens the same database again (a second store: another pool, migrations re-checked).
     pub async fn reopen(&self) -> TestStore {
-        open(self.store.backend(), &self.url).await
+        open(self.store.backend(), self.url()).await
     }
 }
 
-impl Drop for Db {
+impl Drop for Scratch {
     fn drop(&mut self) {
         match &self.cleanup {
             Cleanup::Dir(d) => {
@@ -215,7 +228,8 @@ pub fn with_database(url: &str, db: &str) -> String {
     out
 }
 
-async fn open(b: Backend, url: &str) -> TestStore {
+/// Opens (and migrates) the store of back end `b` at `url`.
+pub async fn open(b: Backend, url: &str) -> TestStore {
     match b {
         Backend::Sqlite => TestStore::Sqlite(SqliteStore::open(url).await.expect("open SQLite")),
         Backend::Postgres => {
@@ -231,12 +245,20 @@ async fn open(b: Backend, url: &str) -> TestStore {
 /// A fresh, empty, migrated store of back end `b`; `name` tells tests apart in paths and
 /// database names.
 pub async fn store(b: Backend, name: &str) -> Db {
+    let scratch = scratch(b, name).await;
+    Db {
+        store: open(b, &scratch.url).await,
+        scratch,
+    }
+}
+
+/// A new database of back end `b` with nothing in it (a SQLite file not created yet).
+pub async fn scratch(b: Backend, name: &str) -> Scratch {
     match b {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join(format!("scimd-store-{name}-{}", unique()));
             let url = format!("sqlite://{}/nested/scimd.db", dir.display());
-            Db {
-                store: open(b, &url).await,
+            Scratch {
                 url,
                 cleanup: Cleanup::Dir(dir),
             }
@@ -252,10 +274,8 @@ pub async fn store(b: Backend, name: &str) -> Db {
                 .await
                 .expect("CREATE DATABASE");
             let _ = c.close().await;
-            let url = with_database(&admin_url, &db);
-            Db {
-                store: open(b, &url).await,
-                url,
+            Scratch {
+                url: with_database(&admin_url, &db),
                 cleanup: Cleanup::Database {
                     admin_url,
                     name: db,

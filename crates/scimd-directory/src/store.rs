@@ -604,8 +604,13 @@ pub trait Tx: Send {
         name: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
-    /// Records a use of a token.
-    async fn touch_token(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
+    /// Records a use of the tenant's token `id`.
+    async fn touch_token(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     // ---- users
     /// One user by id, any state.

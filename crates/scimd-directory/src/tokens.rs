@@ -123,7 +123,7 @@ impl Directory {
         if stale {
             // Best effort: a failure to record last use must not refuse the request.
             if let Ok(mut tx) = self.store().write().await {
-                if tx.touch_token(&row.id, now).await.is_ok() {
+                if tx.touch_token(&row.tenant_id, &row.id, now).await.is_ok() {
                     let _ = tx.commit().await;
                 }
             }

@@ -218,7 +218,7 @@ async fn tokens_by_hash_and_revoke(b: Backend) {
         matches!(tx.insert_token(&tok("entra", 2)).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::TokenName && w.to_string() == "token name")
     );
     let later = datetime!(2026-12-01 00:00:00 UTC);
-    tx.touch_token(&a.id, later).await.unwrap();
+    tx.touch_token(&tid, &a.id, later).await.unwrap();
     assert_eq!(
         tx.token_by_hash(&[1; 32]).await.unwrap().unwrap().last_used,
         Some(later)

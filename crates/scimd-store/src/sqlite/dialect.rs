@@ -1,14 +1,15 @@
-//! The SQLite side of filter translation ([`crate::filter`]): JSON through `json_extract`,
-//! `json_each` and `json_tree` (JSON paths `$."key"`), SQL values typed with `typeof`,
-//! `0` / `1` for booleans, timestamps compared as their stored text.
+//! SQLite's spelling of statements ([`Dialect`]): `?` placeholders, page sizes as
+//! literals, lists bound item by item, no row locks (the write lock covers the database);
+//! JSON through `json_extract`, `json_each`, `json_tree` and `json_type` (JSON paths
+//! `$."key"`), SQL values typed with `typeof`, `0` / `1` for booleans, timestamps compared
+//! as their stored text.
 
-use crate::filter::{Bind, Dialect, JPath};
+use crate::dialect::{Dialect, JPath};
+use crate::sql::Bind;
 use crate::timefmt;
 use scim_proto::filter::CompareOp;
 use scim_proto::schema::AttrType;
 use time::OffsetDateTime;
-
-pub(crate) use crate::filter::{Kind, Translator};
 
 /// SQLite's [`Dialect`].
 pub(crate) struct SqliteDialect;
@@ -29,6 +30,29 @@ fn path_lit(path: &JPath) -> String {
 }
 
 impl Dialect for SqliteDialect {
+    fn placeholder(&self, out: &mut String, _n: usize, _b: &Bind) {
+        out.push('?');
+    }
+    fn literal_pages(&self) -> bool {
+        // A bound LIMIT is read while planning (SQLite 3.47 on) and marks the statement to
+        // be re-prepared whenever it is bound again: a cached page statement was parsed
+        // anew at every execution (docs/performance.md). The numbers are ours, never
+        // client text.
+        true
+    }
+    fn binds_arrays(&self) -> bool {
+        false
+    }
+    fn lock_rows(&self) -> &'static str {
+        ""
+    }
+    fn json_type_at(&self, base: &str, path: &JPath) -> (String, Bind, String) {
+        (
+            format!("json_type({base}, "),
+            Bind::Text(format!("${}", steps(path))),
+            ")".into(),
+        )
+    }
     fn true_(&self) -> &'static str {
         "1"
     }

@@ -13,36 +13,57 @@ use time::OffsetDateTime;
 /// [`crate::filter::json_key`].
 pub(crate) type JPath = [String];
 
+/// The constant words of a back end's SQL.
+#[derive(Debug)]
+pub(crate) struct Words {
+    /// SQL for true.
+    pub(crate) true_: &'static str,
+    /// SQL for false.
+    pub(crate) false_: &'static str,
+    /// The exact document of `r`, as a JSON base for [`Dialect::json_at`].
+    pub(crate) doc: &'static str,
+    /// The NULL a sort by a constant attribute uses.
+    pub(crate) null_sort_key: &'static str,
+    /// What a write transaction appends to a `SELECT` of rows it will write over
+    /// (PostgreSQL ` FOR UPDATE`; SQLite's write lock covers the whole database).
+    pub(crate) lock_rows: &'static str,
+    /// Whether `LIMIT` / `OFFSET` are written as literals (SQLite: a bound `LIMIT` makes it
+    /// re-prepare the statement at every execution) rather than bound.
+    pub(crate) literal_pages: bool,
+    /// Whether a list of values is bound as one array (`x = ANY(?)`, PostgreSQL) rather
+    /// than a placeholder per item (`x IN (?, ?)`).
+    pub(crate) binds_arrays: bool,
+    /// Whether text values (and so bound text) may hold NUL characters.
+    pub(crate) text_holds_nul: bool,
+}
+
 /// The SQL a back end writes for what the two spell differently.
 ///
 /// "JSON expressions" below are what [`Dialect::json_at`] returns: in SQLite an SQL value
 /// (`json_extract` gives text, integer, real, NULL), in PostgreSQL a `jsonb` value. Column
 /// expressions (`r.id`, `ue.kind` ...) are plain SQL values in both.
 pub(crate) trait Dialect: Sync {
+    /// The back end's constant words.
+    fn words(&self) -> &'static Words;
+    /// SQL for true.
+    fn true_(&self) -> &'static str {
+        self.words().true_
+    }
+    /// SQL for false.
+    fn false_(&self) -> &'static str {
+        self.words().false_
+    }
+    /// The exact document of `r` (see [`Words::doc`]).
+    fn doc(&self) -> &'static str {
+        self.words().doc
+    }
     /// Appends the placeholder of the `n`th bound value (from 1), which is `b` (SQLite `?`;
     /// PostgreSQL `$n`, with the cast a JSON text needs).
     fn placeholder(&self, out: &mut String, n: usize, b: &Bind);
-    /// Whether `LIMIT` / `OFFSET` are written as literals (SQLite: a bound `LIMIT` makes it
-    /// re-prepare the statement at every execution) rather than bound.
-    fn literal_pages(&self) -> bool;
-    /// Whether a list of values is bound as one array (`x = ANY(?)`, PostgreSQL) rather than
-    /// a placeholder per item (`x IN (?, ?)`).
-    fn binds_arrays(&self) -> bool;
-    /// What a write transaction appends to a `SELECT` of rows it will write over
-    /// (PostgreSQL ` FOR UPDATE`; SQLite's write lock covers the whole database).
-    fn lock_rows(&self) -> &'static str;
     /// The JSON type name of the value at `path` of the JSON base `base` (`'null'` for a
     /// JSON null, NULL when absent), with the path bound: SQL before and after the
     /// placeholder, and its value (any key but one holding `"` or `\\`).
     fn json_type_at(&self, base: &str, path: &JPath) -> (String, Bind, String);
-    /// SQL for true.
-    fn true_(&self) -> &'static str;
-    /// SQL for false.
-    fn false_(&self) -> &'static str;
-    /// The exact document of `r`, as a JSON base for [`Dialect::json_at`].
-    fn doc(&self) -> &'static str;
-    /// The NULL a sort by a constant attribute uses.
-    fn null_sort_key(&self) -> &'static str;
     /// The JSON value at `path` of the JSON base `base` (NULL when absent).
     fn json_at(&self, base: &str, path: &JPath) -> String;
     /// The text of the JSON value at `path` of `base`, for values known to be strings.
@@ -88,6 +109,4 @@ pub(crate) trait Dialect: Sync {
     fn sort_key(&self, x: &str, json: bool, ty: AttrType) -> String;
     /// Wraps a finished sort expression of type `ty` (binary text order for strings).
     fn sort_wrap(&self, x: String, ty: AttrType) -> String;
-    /// Whether text values (and so bound text) may hold NUL characters.
-    fn text_holds_nul(&self) -> bool;
 }

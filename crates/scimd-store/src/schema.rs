@@ -245,6 +245,147 @@ pub(crate) fn conflict_by_columns(columns: &str) -> Option<ConflictTarget> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    /// Every table of a migrated SQLite database is in the registry, its unique keys are
+    /// the registry's, tenant tables are the ones with a `tenant_id`, and owner links are
+    /// foreign keys; the same for PostgreSQL's unique keys by name when
+    /// `SCIMD_TEST_PG_URL` names a server.
+    #[tokio::test]
+    async fn registry_matches_the_migrations() {
+        let dir = std::env::temp_dir().join(format!("scimd-registry-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("r.db");
+        let store = crate::SqliteStore::open(path.to_str().unwrap())
+            .await
+            .unwrap();
+        store.close().await;
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let list = |sql: &str| -> Vec<Vec<String>> {
+            let mut st = c.prepare(sql).unwrap();
+            let n = st.column_count();
+            let rows = st.query_map([], |r| {
+                (0..n)
+                    .map(|i| r.get::<_, rusqlite::types::Value>(i))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            let text = |v: rusqlite::types::Value| match v {
+                rusqlite::types::Value::Text(s) => s,
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                _ => String::new(),
+            };
+            rows.unwrap()
+                .map(|r| r.unwrap().into_iter().map(text).collect())
+                .collect()
+        };
+        let tables = list(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name <> '_sqlx_migrations'",
+        );
+        let names: BTreeSet<&str> = tables.iter().map(|r| r[0].as_str()).collect();
+        let known: BTreeSet<&str> = Tbl::ALL.iter().map(|t| t.name()).collect();
+        assert_eq!(
+            names, known,
+            "tables of the migrations vs crate::schema::Tbl"
+        );
+        for t in Tbl::ALL {
+            let cols = list(&format!(
+                "SELECT name, pk FROM pragma_table_info('{}')",
+                t.name()
+            ));
+            let tenant_id = cols.iter().any(|c| c[0] == "tenant_id");
+            assert_eq!(tenant_id, t.is_tenant_table(), "{t:?}: tenant_id column");
+            let mut keys: BTreeSet<Vec<String>> = BTreeSet::new();
+            let pk: Vec<String> = cols
+                .iter()
+                .filter(|c| c[1] != "0")
+                .map(|c| c[0].clone())
+                .collect();
+            keys.insert(pk);
+            for idx in list(&format!(
+                "SELECT name FROM pragma_index_list('{}') WHERE \"unique\" = 1",
+                t.name()
+            )) {
+                let cols = list(&format!(
+                    "SELECT name FROM pragma_index_info('{}') ORDER BY seqno",
+                    idx[0]
+                ));
+                keys.insert(cols.into_iter().map(|c| c[0].clone()).collect());
+            }
+            let registry: BTreeSet<Vec<String>> = UNIQUE_KEYS
+                .iter()
+                .filter(|k| k.table == t)
+                .map(|k| k.columns.iter().map(|c| c.to_string()).collect())
+                .collect();
+            assert_eq!(
+                keys, registry,
+                "{t:?}: unique keys vs crate::schema::UNIQUE_KEYS"
+            );
+            if let Some((column, owner, key)) = t.owner() {
+                let fks = list(&format!(
+                    "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list('{}')",
+                    t.name()
+                ));
+                let link = [
+                    column.to_string(),
+                    owner.name().to_string(),
+                    key.to_string(),
+                ];
+                assert!(
+                    fks.iter().any(|f| f[..] == link[..]),
+                    "{t:?}: owner link {link:?}"
+                );
+            }
+        }
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
+        let Ok(url) = std::env::var("SCIMD_TEST_PG_URL") else {
+            eprintln!(
+                "SCIMD_TEST_PG_URL is not set: the PostgreSQL constraint names are not checked"
+            );
+            return;
+        };
+        use sqlx::Connection;
+        let db = format!("scimd_registry_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let (base, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+        let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+        let own = format!(
+            "{base}/{db}{}{query}",
+            if query.is_empty() { "" } else { "?" }
+        );
+        let store = crate::PgStore::open(&own).await.unwrap();
+        store.close().await;
+        let mut c = sqlx::PgConnection::connect(&own).await.unwrap();
+        let found: Vec<(String, String)> = sqlx::query_as(
+            "SELECT c.relname::text, i.relname::text FROM pg_index x \
+             JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE x.indisunique AND n.nspname = 'public' AND c.relname <> '_sqlx_migrations'",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        c.close().await.ok();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {db} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        let found: BTreeSet<(String, String)> = found.into_iter().collect();
+        let registry: BTreeSet<(String, String)> = UNIQUE_KEYS
+            .iter()
+            .map(|k| (k.table.name().to_string(), k.name.to_string()))
+            .collect();
+        assert_eq!(
+            found, registry,
+            "PostgreSQL unique keys vs crate::schema::UNIQUE_KEYS"
+        );
+    }
 
     #[test]
     fn names_and_violations_map_to_targets() {

@@ -259,6 +259,41 @@ async fn pg_shape(url: &str) -> Shape {
     shape
 }
 
+/// The entries of `sqlite` and `pg` that differ (or are in one only), one line each into
+/// `out`: columns (type family, NOT NULL), indexes (columns, unique, predicate).
+fn differing<T: PartialEq + std::fmt::Debug>(
+    out: &mut Vec<String>,
+    what: &str,
+    sqlite: &BTreeMap<String, T>,
+    pg: &BTreeMap<String, T>,
+) {
+    let names: BTreeSet<&String> = sqlite.keys().chain(pg.keys()).collect();
+    for n in names {
+        let (x, y) = (sqlite.get(n), pg.get(n));
+        if x != y {
+            out.push(format!("{what} {n}: SQLite {x:?}, PostgreSQL {y:?}"));
+        }
+    }
+}
+
+/// What only one of `sqlite` and `pg` holds, one line each into `out`.
+fn only_in<T: Ord + std::fmt::Debug>(
+    out: &mut Vec<String>,
+    t: &str,
+    what: &str,
+    sqlite: &BTreeSet<T>,
+    pg: &BTreeSet<T>,
+) {
+    for x in sqlite.symmetric_difference(pg) {
+        let side = if sqlite.contains(x) {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        };
+        out.push(format!("{t}: {what} {x:?} only in {side}"));
+    }
+}
+
 /// The differences between two shapes, one line each.
 fn differences(sqlite: &Shape, pg: &Shape) -> Vec<String> {
     let mut out = Vec::new();
@@ -272,46 +307,16 @@ fn differences(sqlite: &Shape, pg: &Shape) -> Vec<String> {
                 continue;
             }
         };
-        let cols: BTreeSet<&String> = a.columns.keys().chain(b.columns.keys()).collect();
-        for c in cols {
-            let (x, y) = (a.columns.get(c), b.columns.get(c));
-            if x != y {
-                out.push(format!(
-                    "{t}.{c}: SQLite {x:?}, PostgreSQL {y:?} (type family, NOT NULL)"
-                ));
-            }
-        }
+        differing(&mut out, &format!("{t}: column"), &a.columns, &b.columns);
         if a.primary_key != b.primary_key {
             out.push(format!(
                 "{t}: primary key SQLite {:?}, PostgreSQL {:?}",
                 a.primary_key, b.primary_key
             ));
         }
-        for u in a.unique.symmetric_difference(&b.unique) {
-            let side = if a.unique.contains(u) {
-                "SQLite"
-            } else {
-                "PostgreSQL"
-            };
-            out.push(format!("{t}: unique constraint {u:?} only in {side}"));
-        }
-        for f in a.foreign_keys.symmetric_difference(&b.foreign_keys) {
-            let side = if a.foreign_keys.contains(f) {
-                "SQLite"
-            } else {
-                "PostgreSQL"
-            };
-            out.push(format!("{t}: foreign key {f:?} only in {side}"));
-        }
-        let idx: BTreeSet<&String> = a.indexes.keys().chain(b.indexes.keys()).collect();
-        for i in idx {
-            let (x, y) = (a.indexes.get(i), b.indexes.get(i));
-            if x != y {
-                out.push(format!(
-                    "{t}: index {i} SQLite {x:?}, PostgreSQL {y:?} (columns, unique, predicate)"
-                ));
-            }
-        }
+        only_in(&mut out, t, "unique constraint", &a.unique, &b.unique);
+        only_in(&mut out, t, "foreign key", &a.foreign_keys, &b.foreign_keys);
+        differing(&mut out, &format!("{t}: index"), &a.indexes, &b.indexes);
     }
     out
 }

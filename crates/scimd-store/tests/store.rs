@@ -7,20 +7,23 @@ mod support;
 
 use scim_proto::filter::{self, fold, Filter};
 use scim_proto::list::SortOrder;
-use scim_proto::normalize::{fold_document, normalize_resource};
+use scim_proto::normalize::fold_document;
 use scim_proto::path::AttrPath;
 use scim_proto::schema::{
-    group_resource_schema, user_resource_schema, AttrType, AttributeDef, ResourceSchema, Schema,
-    ENTERPRISE_USER_SCHEMA,
+    group_resource_schema, AttrType, AttributeDef, ResourceSchema, ENTERPRISE_USER_SCHEMA,
 };
 use scimd_directory::store::{
-    ConflictTarget, EmailKey, GroupRecord, ListQuery, MemberKind, Source, Store, StoreError,
-    TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    ConflictTarget, EmailKey, ListQuery, MemberKind, Store, StoreError, TenantRow, TokenRow,
+    TokenScope, UserRecord, UserState, Visibility,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::{store, Backend, TestStore};
+use support::{group_record, now, store, tenant_with, user_record, Backend, TestStore};
+
+async fn tenant(s: &TestStore, name: &str) -> String {
+    tenant_with(s, name, json!({"a": 1})).await
+}
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -43,99 +46,16 @@ both!(
 
 const TEST_EXT: &str = "urn:scimd:test:1.0:User";
 
-fn now() -> OffsetDateTime {
-    datetime!(2026-11-30 11:22:33.123456 UTC)
-}
-
 fn user_schema() -> ResourceSchema {
-    let ext = Schema {
-        id: TEST_EXT.to_string(),
-        name: "Test".to_string(),
-        description: "test extension".to_string(),
-        attributes: vec![
-            AttributeDef::new("level", AttrType::Integer, "an integer"),
-            AttributeDef::new("score", AttrType::Decimal, "a decimal"),
-            AttributeDef::new("hired", AttrType::DateTime, "a dateTime"),
-            AttributeDef::new("tags", AttrType::String, "strings").with_multi_valued(),
-            AttributeDef::new("code", AttrType::String, "case-exact").with_case_exact(),
-        ],
-    };
-    user_resource_schema(vec![Arc::new(ext)])
-}
-
-async fn tenant(s: &TestStore, name: &str) -> String {
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut tx = s.write().await.unwrap();
-    tx.insert_tenant(&TenantRow {
-        id: id.clone(),
-        name: name.into(),
-        settings: json!({"a": 1}),
-        created: now(),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    id
-}
-
-/// A user record from a client body, normalised and folded as the directory does.
-fn user_record(schema: &ResourceSchema, tenant_id: &str, input: Value) -> UserRecord {
-    let doc = normalize_resource(schema, &input).expect("normalize").doc;
-    let doc_folded = fold_document(&doc, schema);
-    let emails = doc
-        .get("emails")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| {
-                    Some(EmailKey {
-                        value_folded: fold(e.get("value")?.as_str()?),
-                        kind: e.get("type").and_then(Value::as_str).map(fold),
-                        primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    UserRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant_id.to_string(),
-        user_name: doc["userName"].as_str().unwrap().to_string(),
-        external_id: doc
-            .get("externalId")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        display_name: doc
-            .get("displayName")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        state: UserState::Active,
-        source: Source::Scim,
-        version: 1,
-        created: now(),
-        last_modified: now(),
-        doc,
-        doc_folded,
-        emails,
-    }
-}
-
-fn group_record(tenant_id: &str, name: &str, builtin: bool) -> GroupRecord {
-    let schema = group_resource_schema();
-    let doc = json!({"displayName": name});
-    GroupRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant_id.to_string(),
-        display_name: name.to_string(),
-        external_id: None,
-        source: Source::Scim,
-        builtin,
-        version: 1,
-        created: now(),
-        last_modified: now(),
-        doc_folded: fold_document(&doc, &schema),
-        doc,
-    }
+    let def = AttributeDef::new;
+    let attributes = vec![
+        def("level", AttrType::Integer, "an integer"),
+        def("score", AttrType::Decimal, "a decimal"),
+        def("hired", AttrType::DateTime, "a dateTime"),
+        def("tags", AttrType::String, "strings").with_multi_valued(),
+        def("code", AttrType::String, "case-exact").with_case_exact(),
+    ];
+    support::user_schema_with(TEST_EXT, "Test", attributes)
 }
 
 fn query<'a>(schema: &'a ResourceSchema, filter: Option<&'a Filter>) -> ListQuery<'a> {
@@ -1161,7 +1081,7 @@ async fn hot_filters_use_indexes(b: Backend) {
     for text in user_filters {
         let f = filter::parse(text).unwrap();
         let plan = s
-            .explain_list(&tid, &query(&schema, Some(&f)), false)
+            .explain_list(&tid, &query(&schema, Some(&f)))
             .await
             .unwrap();
         assert_indexed(b, &plan, text);
@@ -1175,7 +1095,7 @@ async fn hot_filters_use_indexes(b: Backend) {
     for text in group_filters {
         let f = filter::parse(text).unwrap();
         let plan = s
-            .explain_list(&tid, &query(&gschema, Some(&f)), true)
+            .explain_list(&tid, &query(&gschema, Some(&f)))
             .await
             .unwrap();
         assert_indexed(b, &plan, text);
@@ -1187,7 +1107,7 @@ async fn hot_filters_use_indexes(b: Backend) {
         q.sort_by = Some(&path);
         q.sort_order = SortOrder::Descending;
         q.limit = 100;
-        let plan = s.explain_list(&tid, &q, groups).await.unwrap();
+        let plan = s.explain_list(&tid, &q).await.unwrap();
         eprintln!("sortBy={attr}:\n{}", plan.join("\n"));
         assert!(!sorts(&plan), "sortBy={attr} sorts:\n{}", plan.join("\n"));
     }
@@ -1201,7 +1121,7 @@ async fn hot_filters_use_indexes(b: Backend) {
         q.visibility = visibility;
         q.offset = 500;
         q.limit = 100;
-        let plan = s.explain_list(&tid, &q, groups).await.unwrap();
+        let plan = s.explain_list(&tid, &q).await.unwrap();
         eprintln!("paging:\n{}", plan.join("\n"));
         assert!(
             plan.iter().any(|l| l.contains("USING INDEX")

@@ -246,7 +246,7 @@ impl Translator<'_> {
 /// NUL-free `x`, false for `eq` / `co` / `sw` / `ew` (`None`), `x > p` for `gt` / `ge` and
 /// `x <= p` for `lt` / `le`. Literals without NUL, and back ends that hold NUL, unchanged.
 pub(crate) fn nul_free(d: &dyn Dialect, op: CompareOp, v: String) -> Option<(CompareOp, String)> {
-    let Some(i) = v.find('\0').filter(|_| !d.text_holds_nul()) else {
+    let Some(i) = v.find('\0').filter(|_| !d.words().text_holds_nul) else {
         return Some((op, v));
     };
     let prefix = v[..i].to_string();

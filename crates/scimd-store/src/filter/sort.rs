@@ -24,7 +24,7 @@ impl<'a> Translator<'a> {
                 ("meta", Some("lastModified")) => return Ok("r.last_modified".into()),
                 ("meta", Some("version")) => return Ok("r.version".into()),
                 ("meta", Some("location")) => return Ok("r.id".into()),
-                ("meta", Some("resourceType")) => return Ok(self.d.null_sort_key().into()),
+                ("meta", Some("resourceType")) => return Ok(self.d.words().null_sort_key.into()),
                 ("meta", _) => return Err(unsupported("sortBy meta needs a sub-attribute")),
                 ("userName", None) if self.is_users() && !attr.case_exact => {
                     return Ok("r.user_name_folded".into())

@@ -287,36 +287,33 @@ impl<'a> Translator<'a> {
             Ctx::Object { .. } | Ctx::Meta { .. } => {
                 qb.sql("(");
             }
-            Ctx::Members { .. } => {
+            Ctx::Members { .. } | Ctx::UserGroups { .. } => {
+                let members = matches!(ctx, Ctx::Members { .. });
                 if in_form {
-                    qb.sql("r.id IN (SELECT gm.group_id FROM ")
-                        .table(Tbl::GroupMembers, "gm")
+                    let found = if members {
+                        "gm.group_id"
+                    } else {
+                        "gm.member_id"
+                    };
+                    qb.sql(&format!("r.id IN (SELECT {found} FROM "));
+                    qb.table(Tbl::GroupMembers, "gm")
                         .sql(" WHERE ")
                         .tenant("gm");
                 } else {
-                    qb.sql("EXISTS (SELECT 1 FROM ")
-                        .table(Tbl::GroupMembers, "gm")
-                        .sql(" WHERE ")
-                        .owned_by("gm", "r");
+                    qb.sql("EXISTS (SELECT 1 FROM ");
+                    qb.table(Tbl::GroupMembers, "gm").sql(" WHERE ");
+                    if members {
+                        qb.owned_by("gm", "r");
+                    } else {
+                        qb.sql("gm.member_id = r.id AND ").same_tenant("gm", "r");
+                    }
                 }
                 qb.sql(" AND ");
-                self.visible_member(qb);
-                qb.sql(" AND (");
-            }
-            Ctx::UserGroups { .. } => {
-                if in_form {
-                    qb.sql("r.id IN (SELECT gm.member_id FROM ")
-                        .table(Tbl::GroupMembers, "gm")
-                        .sql(" WHERE ")
-                        .tenant("gm");
+                if members {
+                    self.visible_member(qb);
                 } else {
-                    qb.sql("EXISTS (SELECT 1 FROM ")
-                        .table(Tbl::GroupMembers, "gm")
-                        .sql(" WHERE gm.member_id = r.id AND ")
-                        .same_tenant("gm", "r");
+                    self.not_builtin(qb);
                 }
-                qb.sql(" AND ");
-                self.not_builtin(qb);
                 qb.sql(" AND (");
             }
             Ctx::Emails { .. } => {

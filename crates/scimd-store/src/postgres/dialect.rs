@@ -9,7 +9,7 @@
 //! The exact document `r.doc` is `json` (kept as written, for rendering); filters that need
 //! it (caseExact strings, numbers, booleans, dateTimes) read `r.doc::jsonb`.
 
-use crate::dialect::{Dialect, JPath};
+use crate::dialect::{Dialect, JPath, Words};
 use crate::filter::comparison_sql;
 use crate::sql::Bind;
 use scim_proto::filter::CompareOp;
@@ -30,7 +30,23 @@ pub(crate) fn path_lit(path: &JPath) -> String {
 /// Whether any non-null, non-empty scalar is found at any depth (`$.**` includes the root).
 const ANY_ATOM: &str = "'strict $.** ? (@.type() == \"number\" || @.type() == \"boolean\" || (@.type() == \"string\" && @ != \"\"))'";
 
+/// PostgreSQL's constant words.
+const WORDS: Words = Words {
+    true_: "true",
+    false_: "false",
+    doc: "(r.doc::jsonb)",
+    // A bare NULL is a constant, which PostgreSQL refuses in ORDER BY.
+    null_sort_key: "NULL::text",
+    lock_rows: " FOR UPDATE",
+    literal_pages: false,
+    binds_arrays: true,
+    text_holds_nul: false,
+};
+
 impl Dialect for PgDialect {
+    fn words(&self) -> &'static Words {
+        &WORDS
+    }
     fn placeholder(&self, out: &mut String, n: usize, b: &Bind) {
         let _ = write!(out, "${n}");
         match b {
@@ -39,34 +55,12 @@ impl Dialect for PgDialect {
             _ => {}
         }
     }
-    fn literal_pages(&self) -> bool {
-        false
-    }
-    fn binds_arrays(&self) -> bool {
-        true
-    }
-    fn lock_rows(&self) -> &'static str {
-        " FOR UPDATE"
-    }
     fn json_type_at(&self, base: &str, path: &JPath) -> (String, Bind, String) {
         (
             format!("jsonb_typeof({base} #> "),
             Bind::Texts(path.to_vec()),
             ")".into(),
         )
-    }
-    fn true_(&self) -> &'static str {
-        "true"
-    }
-    fn false_(&self) -> &'static str {
-        "false"
-    }
-    fn doc(&self) -> &'static str {
-        "(r.doc::jsonb)"
-    }
-    fn null_sort_key(&self) -> &'static str {
-        // A bare NULL is a constant, which PostgreSQL refuses in ORDER BY.
-        "NULL::text"
     }
     fn json_at(&self, base: &str, path: &JPath) -> String {
         format!("({base} #> {})", path_lit(path))
@@ -189,9 +183,6 @@ impl Dialect for PgDialect {
         } else {
             x
         }
-    }
-    fn text_holds_nul(&self) -> bool {
-        false
     }
 }
 

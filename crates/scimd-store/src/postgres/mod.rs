@@ -42,7 +42,6 @@
 pub(crate) mod dialect;
 pub(crate) mod exec;
 
-use crate::filter::Kind;
 use crate::tx::StoreTx;
 use async_trait::async_trait;
 use exec::{db_err, PgExec};
@@ -162,50 +161,36 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    /// `EXPLAIN` of the statement [`Tx::list_users`] (or `list_groups` when `groups`) would
-    /// run for the page of `q`, one plan line per row, planned with sequential scans
+    /// `EXPLAIN` of the statement [`Tx::list_users`] (`list_groups` for the Group schema)
+    /// would run for the page of `q`, one plan line per row, planned with sequential scans
     /// disabled (`enable_seqscan = off`), so that a small test table still shows whether an
     /// index can answer the query: a `Seq Scan` left in the plan means none can.
     ///
     /// Errors: as `list_users`.
-    pub async fn explain_list(
-        &self,
-        tenant_id: &str,
-        q: &ListQuery<'_>,
-        groups: bool,
-    ) -> StoreResult<Vec<String>> {
-        let kind = if groups { Kind::Groups } else { Kind::Users };
-        let mut tx = StoreTx::new(PgExec::new(self.pool.begin().await.map_err(db_err)?, false));
-        sqlx::query("SET LOCAL enable_seqscan = off")
-            .execute(tx.exec().conn())
-            .await
-            .map_err(db_err)?;
-        let mut explain = tx.of(tenant_id);
-        explain.sql("EXPLAIN ");
-        let explain = crate::tx::list_statement(explain, kind, q, false)?;
-        let rows = tx.rows(explain).await?;
-        rows.into_iter().map(|mut r| r.text("QUERY PLAN")).collect()
+    pub async fn explain_list(&self, t: &str, q: &ListQuery<'_>) -> StoreResult<Vec<String>> {
+        let mut x = PgExec::new(self.pool.begin().await.map_err(db_err)?, false);
+        let off = sqlx::query("SET LOCAL enable_seqscan = off");
+        off.execute(x.conn()).await.map_err(db_err)?;
+        crate::tx::explain(x, "EXPLAIN ", "QUERY PLAN", t, q).await
+    }
+
+    /// A transaction begun with `begin` (its isolation level); `write` for a write one.
+    async fn begin(&self, begin: &'static str, write: bool) -> StoreResult<Box<dyn Tx>> {
+        let tx = self.pool.begin_with(begin).await.map_err(db_err)?;
+        Ok(Box::new(StoreTx::new(PgExec::new(tx, write))))
     }
 }
 
 #[async_trait]
 impl Store for PgStore {
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        let tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false)
             .await
-            .map_err(db_err)?;
-        Ok(Box::new(StoreTx::new(PgExec::new(tx, false))))
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        let tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+        self.begin("BEGIN ISOLATION LEVEL READ COMMITTED", true)
             .await
-            .map_err(db_err)?;
-        Ok(Box::new(StoreTx::new(PgExec::new(tx, true))))
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -25,11 +25,13 @@
 
 mod check;
 pub(crate) mod row;
+mod shapes;
 
 pub(crate) use crate::dialect::Dialect;
 pub(crate) use crate::schema::Tbl;
 pub(crate) use row::Row;
 use scimd_directory::store::{StoreError, StoreResult};
+pub(crate) use shapes::Stmts;
 use time::OffsetDateTime;
 
 /// Most values bound by one statement of a batched call (IN lists, multi-row inserts) on a
@@ -133,6 +135,12 @@ impl Across {
         Across::Export,
         Across::TableCounts,
     ];
+}
+
+impl From<Across> for Scope<'_> {
+    fn from(why: Across) -> Self {
+        Scope::Across(why)
+    }
 }
 
 /// Whose rows a statement works on.
@@ -426,15 +434,15 @@ impl<'t> Sql<'t> {
     /// write over them (PostgreSQL); nothing otherwise.
     pub(crate) fn lock_rows(&mut self) -> &mut Self {
         if self.writes {
-            self.text.push_str(self.d.lock_rows());
+            self.text.push_str(self.d.words().lock_rows);
         }
         self
     }
 
     /// Appends ` LIMIT … OFFSET …` (`limit` None: all rows): literals or binds as the back
-    /// end prepares best ([`Dialect::literal_pages`]).
+    /// end prepares best ([`crate::dialect::Words::literal_pages`]).
     pub(crate) fn page(&mut self, limit: Option<u64>, offset: u64) -> &mut Self {
-        if self.d.literal_pages() {
+        if self.d.words().literal_pages {
             let limit = limit.map_or(-1, clamp);
             self.text
                 .push_str(&format!(" LIMIT {limit} OFFSET {}", clamp(offset)));
@@ -448,30 +456,35 @@ impl<'t> Sql<'t> {
     }
 
     /// Appends `x IN (?, …)` (one placeholder per item) or `x = ANY(?)` (one array), as the
-    /// back end binds lists ([`Dialect::binds_arrays`]). Callers pass at most
+    /// back end binds lists ([`crate::dialect::Words::binds_arrays`]). Callers pass at most
     /// [`Sql::list_room`] items.
     pub(crate) fn in_texts(&mut self, x: &str, items: &[String]) -> &mut Self {
-        self.text.push_str(x);
-        if self.d.binds_arrays() {
-            self.text.push_str(" = ANY(");
-            self.bind(Bind::Texts(items.to_vec()));
-        } else {
-            self.text.push_str(" IN (");
-            self.binds(items.iter().map(|s| Bind::text(s.as_str())));
-        }
-        self.text.push(')');
-        self
+        let each = || items.iter().map(|s| Bind::text(s.as_str()));
+        self.in_list(x, each, || Bind::Texts(items.to_vec()))
     }
 
     /// [`Sql::in_texts`] for integers.
     pub(crate) fn in_ints(&mut self, x: &str, items: &[i64]) -> &mut Self {
+        self.in_list(
+            x,
+            || items.iter().copied().map(Bind::Int),
+            || Bind::Ints(items.to_vec()),
+        )
+    }
+
+    fn in_list<I: IntoIterator<Item = Bind>>(
+        &mut self,
+        x: &str,
+        each: impl FnOnce() -> I,
+        array: impl FnOnce() -> Bind,
+    ) -> &mut Self {
         self.text.push_str(x);
-        if self.d.binds_arrays() {
+        if self.d.words().binds_arrays {
             self.text.push_str(" = ANY(");
-            self.bind(Bind::Ints(items.to_vec()));
+            self.bind(array());
         } else {
             self.text.push_str(" IN (");
-            self.binds(items.iter().map(|i| Bind::Int(*i)));
+            self.binds(each());
         }
         self.text.push(')');
         self
@@ -480,7 +493,7 @@ impl<'t> Sql<'t> {
     /// How many list items one statement of `d` takes when `reserved` other values are
     /// bound: every item in one statement with arrays, else what [`MAX_BINDS`] leaves.
     pub(crate) fn list_room(d: &dyn Dialect, reserved: usize) -> usize {
-        if d.binds_arrays() {
+        if d.words().binds_arrays {
             usize::MAX
         } else {
             MAX_BINDS.saturating_sub(reserved).max(1)
@@ -500,22 +513,29 @@ impl<'t> Sql<'t> {
         self
     }
 
-    /// The statement, once the tenant rule holds (see the module documentation).
+    /// The statement, once the tenant rule holds (see the module documentation); the
+    /// builder is left empty.
     ///
     /// Errors: `Backend` naming the statement when a tenant table is named outside the
     /// layer, a tenant table's reference is not bound to the tenant (outside an
     /// [`Across`] scope), or the builder was misused.
-    pub(crate) fn finish(self) -> StoreResult<Stmt> {
+    pub(crate) fn finish(&mut self) -> StoreResult<Stmt> {
         if let Some(e) = &self.error {
             return Err(refused(&self.text, e));
         }
         check::verify(&self.text, &self.refs, self.scope).map_err(|e| refused(&self.text, &e))?;
         Ok(Stmt {
-            sql: self.text,
-            binds: self.binds,
+            sql: std::mem::take(&mut self.text),
+            binds: std::mem::take(&mut self.binds),
             long: self.long,
             conflicts: self.conflicts,
         })
+    }
+}
+
+impl<'t> AsMut<Sql<'t>> for Sql<'t> {
+    fn as_mut(&mut self) -> &mut Sql<'t> {
+        self
     }
 }
 

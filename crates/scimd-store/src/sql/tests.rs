@@ -7,7 +7,7 @@ use crate::sqlite::dialect::SqliteDialect;
 
 const DIALECTS: [&'static dyn Dialect; 2] = [&SqliteDialect, &PgDialect];
 
-fn refused(s: Sql<'_>) -> String {
+fn refused(mut s: Sql<'_>) -> String {
     match s.finish() {
         Err(StoreError::Backend(m)) => m,
         other => panic!("not refused: {other:?}"),
@@ -50,34 +50,29 @@ fn a_statement_without_the_tenant_is_refused() {
         s.sql("DELETE FROM group_members");
         assert!(refused(s).contains("named outside the statement layer"));
 
-        // A sub-query on another tenant table must be bound too.
-        let mut s = Sql::new(d, Scope::Tenant("t1"), false);
-        s.sql("SELECT r.id FROM ")
-            .table(Tbl::Groups, "r")
-            .sql(" WHERE ")
-            .tenant("r")
-            .sql(" AND EXISTS (SELECT 1 FROM ")
-            .table(Tbl::GroupMembers, "gm")
-            .sql(" WHERE gm.member_id = ")
-            .bind(Bind::text("u1"))
-            .sql(")");
-        assert!(refused(s).contains("group_members aliased gm is not bound"));
-
-        // Bound through its owner row, or to the same tenant as a bound row.
-        let mut s = Sql::new(d, Scope::Tenant("t1"), false);
-        s.sql("SELECT r.id FROM ")
-            .table(Tbl::Groups, "r")
-            .sql(" WHERE ")
-            .tenant("r")
-            .sql(" AND EXISTS (SELECT 1 FROM ")
-            .table(Tbl::GroupMembers, "gm")
-            .sql(" WHERE ")
-            .owned_by("gm", "r")
-            .sql(" AND NOT EXISTS (SELECT 1 FROM ")
-            .table(Tbl::Users, "du")
-            .sql(" WHERE du.id = gm.member_id AND ")
-            .same_tenant("du", "gm")
-            .sql("))");
+        // A sub-query on another tenant table must be bound too: through its owner row, or
+        // to the same tenant as a bound row.
+        let groups_with_members = |bind: &dyn Fn(&mut Sql<'_>)| {
+            let mut s = Sql::new(d, Scope::Tenant("t1"), false);
+            s.sql("SELECT r.id FROM ").table(Tbl::Groups, "r");
+            s.sql(" WHERE ")
+                .tenant("r")
+                .sql(" AND EXISTS (SELECT 1 FROM ");
+            s.table(Tbl::GroupMembers, "gm").sql(" WHERE ");
+            bind(&mut s);
+            s.sql(")");
+            s
+        };
+        let unbound = groups_with_members(&|s| {
+            s.sql("gm.member_id = ").bind(Bind::text("u1"));
+        });
+        assert!(refused(unbound).contains("group_members aliased gm is not bound"));
+        let mut s = groups_with_members(&|s| {
+            s.owned_by("gm", "r").sql(" AND NOT EXISTS (SELECT 1 FROM ");
+            s.table(Tbl::Users, "du")
+                .sql(" WHERE du.id = gm.member_id AND ");
+            s.same_tenant("du", "gm").sql(")");
+        });
         let st = s.finish().unwrap();
         assert!(st.sql.contains("gm.group_id = r.id"), "{}", st.sql);
         assert!(st.sql.contains("du.tenant_id = gm.tenant_id"), "{}", st.sql);
@@ -148,14 +143,13 @@ fn the_escape_hatches() {
         ]
     );
     let sources = [
-        ("tx/tenants.rs", include_str!("../tx/tenants.rs")),
-        ("tx/users.rs", include_str!("../tx/users.rs")),
-        ("tx/groups.rs", include_str!("../tx/groups.rs")),
-        ("tx/documents.rs", include_str!("../tx/documents.rs")),
-        ("tx/log.rs", include_str!("../tx/log.rs")),
-        ("tx/admins.rs", include_str!("../tx/admins.rs")),
-        ("tx/export.rs", include_str!("../tx/export.rs")),
         ("tx/mod.rs", include_str!("../tx/mod.rs")),
+        ("tx/run.rs", include_str!("../tx/run.rs")),
+        ("tx/users.rs", include_str!("../tx/users.rs")),
+        ("tx/members.rs", include_str!("../tx/members.rs")),
+        ("tx/documents.rs", include_str!("../tx/documents.rs")),
+        ("tx/search.rs", include_str!("../tx/search.rs")),
+        ("tx/export.rs", include_str!("../tx/export.rs")),
     ];
     let mut uses = Vec::new();
     for (file, text) in sources {
@@ -170,12 +164,11 @@ fn the_escape_hatches() {
     assert_eq!(
         uses,
         [
-            "tx/tenants.rs: TokenBySecret",
-            "tx/log.rs: RetentionPurge",
-            "tx/admins.rs: SessionBySecret",
-            "tx/admins.rs: SessionBySecret",
-            "tx/admins.rs: RetentionPurge",
-            "tx/admins.rs: RetentionPurge",
+            "tx/mod.rs: TokenBySecret",
+            "tx/mod.rs: RetentionPurge",
+            "tx/mod.rs: SessionBySecret",
+            "tx/mod.rs: SessionBySecret",
+            "tx/mod.rs: RetentionPurge",
             "tx/export.rs: Export",
             "tx/export.rs: Export",
             "tx/export.rs: TableCounts",
@@ -212,30 +205,23 @@ fn tables_named_in_text_are_found() {
 #[test]
 fn placeholders_pages_and_lists_per_back_end() {
     let items = ["a".to_string(), "b".to_string()];
-    let mut s = Sql::new(&SqliteDialect, Scope::Tenant("t"), true);
-    s.sql("SELECT r.id FROM ")
-        .table(Tbl::Users, "r")
-        .sql(" WHERE ")
-        .tenant("r")
-        .sql(" AND ")
-        .in_texts("r.id", &items)
-        .lock_rows()
-        .page(Some(10), 20);
+    let users_in = |d: &'static dyn Dialect| {
+        let mut s = Sql::new(d, Scope::Tenant("t"), true);
+        s.sql("SELECT r.id FROM ")
+            .table(Tbl::Users, "r")
+            .sql(" WHERE ");
+        s.tenant("r").sql(" AND ").in_texts("r.id", &items);
+        s
+    };
+    let mut s = users_in(&SqliteDialect);
+    s.lock_rows().page(Some(10), 20);
     assert_eq!(
         s.finish().unwrap().sql,
         "SELECT r.id FROM users r WHERE r.tenant_id = ? AND r.id IN (?, ?) LIMIT 10 OFFSET 20"
     );
-    let mut s = Sql::new(&PgDialect, Scope::Tenant("t"), true);
-    s.sql("SELECT r.id FROM ")
-        .table(Tbl::Users, "r")
-        .sql(" WHERE ")
-        .tenant("r")
-        .sql(" AND ")
-        .in_texts("r.id", &items)
-        .sql(" AND r.doc = ")
-        .bind(Bind::Json("{}".into()))
-        .lock_rows()
-        .page(None, 20);
+    let mut s = users_in(&PgDialect);
+    s.sql(" AND r.doc = ").bind(Bind::Json("{}".into()));
+    s.lock_rows().page(None, 20);
     let st = s.finish().unwrap();
     assert_eq!(
         st.sql,

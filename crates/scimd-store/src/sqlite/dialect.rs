@@ -4,7 +4,7 @@
 //! `$."key"`), SQL values typed with `typeof`, `0` / `1` for booleans, timestamps compared
 //! as their stored text.
 
-use crate::dialect::{Dialect, JPath};
+use crate::dialect::{Dialect, JPath, Words};
 use crate::sql::Bind;
 use crate::timefmt;
 use scim_proto::filter::CompareOp;
@@ -29,22 +29,28 @@ fn path_lit(path: &JPath) -> String {
     lit(&format!("${}", steps(path)))
 }
 
+/// SQLite's constant words.
+const WORDS: Words = Words {
+    true_: "1",
+    false_: "0",
+    doc: "r.doc",
+    null_sort_key: "NULL",
+    // SQLite's write lock covers the whole database.
+    lock_rows: "",
+    // A bound LIMIT is read while planning (SQLite 3.47 on) and marks the statement to be
+    // re-prepared whenever it is bound again: a cached page statement was parsed anew at
+    // every execution (docs/performance.md). The numbers are ours, never client text.
+    literal_pages: true,
+    binds_arrays: false,
+    text_holds_nul: true,
+};
+
 impl Dialect for SqliteDialect {
+    fn words(&self) -> &'static Words {
+        &WORDS
+    }
     fn placeholder(&self, out: &mut String, _n: usize, _b: &Bind) {
         out.push('?');
-    }
-    fn literal_pages(&self) -> bool {
-        // A bound LIMIT is read while planning (SQLite 3.47 on) and marks the statement to
-        // be re-prepared whenever it is bound again: a cached page statement was parsed
-        // anew at every execution (docs/performance.md). The numbers are ours, never
-        // client text.
-        true
-    }
-    fn binds_arrays(&self) -> bool {
-        false
-    }
-    fn lock_rows(&self) -> &'static str {
-        ""
     }
     fn json_type_at(&self, base: &str, path: &JPath) -> (String, Bind, String) {
         (
@@ -52,18 +58,6 @@ impl Dialect for SqliteDialect {
             Bind::Text(format!("${}", steps(path))),
             ")".into(),
         )
-    }
-    fn true_(&self) -> &'static str {
-        "1"
-    }
-    fn false_(&self) -> &'static str {
-        "0"
-    }
-    fn doc(&self) -> &'static str {
-        "r.doc"
-    }
-    fn null_sort_key(&self) -> &'static str {
-        "NULL"
     }
     fn json_at(&self, base: &str, path: &JPath) -> String {
         format!("json_extract({base}, {})", path_lit(path))
@@ -155,8 +149,5 @@ impl Dialect for SqliteDialect {
     }
     fn sort_wrap(&self, x: String, _ty: AttrType) -> String {
         x
-    }
-    fn text_holds_nul(&self) -> bool {
-        true
     }
 }

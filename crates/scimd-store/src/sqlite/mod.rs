@@ -48,7 +48,6 @@
 pub(crate) mod dialect;
 pub(crate) mod exec;
 
-use crate::filter::Kind;
 use crate::tx::StoreTx;
 use async_trait::async_trait;
 use exec::{db_err, Conn, SqliteExec};
@@ -405,24 +404,14 @@ impl SqliteStore {
         let _ = blocking(|| w.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"));
     }
 
-    /// `EXPLAIN QUERY PLAN` of the statement [`Tx::list_users`] (or `list_groups` when
-    /// `groups`) would run for the page of `q`, one plan line per row (`detail` column), for
-    /// diagnostics and tests that check index use.
+    /// `EXPLAIN QUERY PLAN` of the statement [`Tx::list_users`] (`list_groups` for the
+    /// Group schema) would run for the page of `q`, one plan line per row (`detail`
+    /// column), for diagnostics and tests that check index use.
     ///
     /// Errors: as `list_users`.
-    pub async fn explain_list(
-        &self,
-        tenant_id: &str,
-        q: &ListQuery<'_>,
-        groups: bool,
-    ) -> StoreResult<Vec<String>> {
-        let mut tx = StoreTx::new(self.reader().await?);
-        let mut explain = tx.of(tenant_id);
-        explain.sql("EXPLAIN QUERY PLAN ");
-        let kind = if groups { Kind::Groups } else { Kind::Users };
-        let explain = crate::tx::list_statement(explain, kind, q, false)?;
-        let rows = tx.rows(explain).await?;
-        rows.into_iter().map(|mut r| r.text("detail")).collect()
+    pub async fn explain_list(&self, t: &str, q: &ListQuery<'_>) -> StoreResult<Vec<String>> {
+        let x = self.reader().await?;
+        crate::tx::explain(x, "EXPLAIN QUERY PLAN ", "detail", t, q).await
     }
 
     /// A reader connection (a pooled one, or a new one while fewer than `readers_max` are

@@ -1,6 +1,5 @@
-//! The directory rules' bulk operations: values of custom attributes in user documents
-//! (counted, stripped, moved to a new schema URN), state changes of many users, and the
-//! counts of the dashboard.
+//! The directory rules' bulk edits of user documents: values of custom attributes
+//! (counted, stripped, moved to a new schema URN) and state changes of many users.
 //!
 //! Document edits are made in Rust on the rows read (locked in a PostgreSQL write
 //! transaction) and written back in batches, on both back ends: `doc` is kept as written,
@@ -8,10 +7,10 @@
 //! same statements. Batches keep memory and statement size bounded for any number of users;
 //! rows are found through the `(tenant_id, seq)` index (keyset paging) or by id.
 
-use super::StoreTx;
+use super::run::{Count, StoreTx};
 use crate::exec::Exec;
 use crate::sql::{Bind, Sql, Tbl, Ty, MAX_BINDS};
-use scimd_directory::store::{Source, StoreError, StoreResult, UserState};
+use scimd_directory::store::{StoreError, StoreResult, UserState};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -147,183 +146,97 @@ impl<E: Exec> StoreTx<E> {
     }
 }
 
-pub(super) async fn count_extension_values<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    ext_urn: &str,
-    name: &str,
-) -> StoreResult<u64> {
-    let path = [key(ext_urn)?, key(name)?];
-    let mut s = tx.of(tenant_id);
-    // The JSON type: NULL when absent, 'null' for a JSON null; neither holds a value.
-    s.sql("SELECT COUNT(*) FROM ")
-        .table(Tbl::Users, "r")
-        .sql(" WHERE ")
-        .tenant("r")
-        .sql(" AND ")
-        .long();
-    let doc = s.dialect().doc();
-    json_type_is(&mut s, doc, &path, "<> 'null'");
-    Ok(crate::sql::count_of(tx.int(s).await?))
-}
-
 fn object_mut<'v>(v: &'v mut Value, k: &str) -> Option<&'v mut Map<String, Value>> {
     v.as_object_mut()?.get_mut(k)?.as_object_mut()
 }
 
-pub(super) async fn strip_extension_values<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    ext_urn: &str,
-    name: &str,
-) -> StoreResult<u64> {
-    let path = [key(ext_urn)?, key(name)?];
-    tx.edit_documents(tenant_id, &path, |doc| {
-        let Some(ext) = object_mut(doc, ext_urn) else {
-            return false;
-        };
-        if !ext.contains_key(name) {
-            return false;
-        }
-        if ext.keys().all(|k| k == name) {
-            // The attribute is the extension's only key: the whole object goes.
-            if let Some(top) = doc.as_object_mut() {
-                top.shift_remove(ext_urn);
-            }
-        } else {
-            ext.shift_remove(name);
-        }
-        true
-    })
-    .await
+/// Removes attribute `name` from the extension object `urn` of `doc`, and the object where
+/// it was its only key; whether `doc` changed.
+fn strip(doc: &mut Value, urn: &str, name: &str) -> bool {
+    let Some(ext) = object_mut(doc, urn).filter(|e| e.contains_key(name)) else {
+        return false;
+    };
+    if ext.keys().any(|k| k != name) {
+        ext.shift_remove(name);
+    } else if let Some(top) = doc.as_object_mut() {
+        // The attribute is the extension's only key: the whole object goes.
+        top.shift_remove(urn);
+    }
+    true
 }
 
-pub(super) async fn rename_extension_key<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    old_urn: &str,
-    new_urn: &str,
-) -> StoreResult<u64> {
-    if old_urn == new_urn {
-        return Ok(0);
+/// Moves `doc[old]` to `doc[new]` (an existing `new` value is replaced in place, else the
+/// value is appended); whether `doc` changed.
+fn rename(doc: &mut Value, old: &str, new: &str) -> bool {
+    let Some(top) = doc.as_object_mut() else {
+        return false;
+    };
+    top.shift_remove(old)
+        .map(|v| top.insert(new.to_string(), v))
+        .is_some()
+}
+
+impl<E: Exec> StoreTx<E> {
+    /// How many users of tenant `t` hold a value (not null) at `doc[urn][name]`.
+    pub(super) async fn count_values(&mut self, t: &str, urn: &str, name: &str) -> Count {
+        let path = [key(urn)?, key(name)?];
+        let mut s = self.q().select(t, "COUNT(*)", (Tbl::Users, "r"), []);
+        s.sql(" AND ").long();
+        // The JSON type: NULL when absent, 'null' for a JSON null; neither holds a value.
+        let doc = s.dialect().doc();
+        json_type_is(&mut s, doc, &path, "<> 'null'");
+        self.count(s).await
     }
-    let (old, new) = (key(old_urn)?, key(new_urn)?);
-    tx.edit_documents(tenant_id, std::slice::from_ref(&old), |doc| {
-        let Some(top) = doc.as_object_mut() else {
-            return false;
-        };
-        match top.shift_remove(&old) {
-            // An existing `new_urn` value is replaced (in place), else the value is appended.
-            Some(v) => {
-                top.insert(new.clone(), v);
-                true
-            }
-            None => false,
+
+    /// Removes `doc[urn][name]` from the tenant's users ([`strip`]); how many changed.
+    pub(super) async fn strip_values(&mut self, t: &str, urn: &str, name: &str) -> Count {
+        let path = [key(urn)?, key(name)?];
+        self.edit_documents(t, &path, |doc| strip(doc, urn, name))
+            .await
+    }
+
+    /// Moves `doc[old]` to `doc[new]` in the tenant's users ([`rename`]); how many changed.
+    pub(super) async fn rename_key(&mut self, t: &str, old: &str, new: &str) -> StoreResult<u64> {
+        if old == new {
+            return Ok(0);
         }
-    })
-    .await
-}
-
-pub(super) async fn members_in_no_other_group<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    group_id: &str,
-) -> StoreResult<Vec<String>> {
-    let mut s = tx.of(tenant_id);
-    let no = s.dialect().false_();
-    s.sql("SELECT gm.member_id FROM ")
-        .table(Tbl::GroupMembers, "gm")
-        .sql(" WHERE ")
-        .owned_by_key("gm", Bind::text(group_id))
-        .sql(" AND gm.member_kind = 'User' AND NOT EXISTS (SELECT 1 FROM ")
-        .table(Tbl::GroupMembers, "o")
-        .sql(" JOIN ")
-        .table(Tbl::Groups, "og")
-        .sql(" ON ")
-        .owned_by("o", "og")
-        .sql(" WHERE o.member_id = gm.member_id AND o.group_id <> gm.group_id AND ")
-        .tenant("og")
-        .sql(" AND og.builtin = ")
-        .sql(no)
-        .sql(") ORDER BY gm.seq")
-        .long();
-    let mut out = Vec::new();
-    for mut row in tx.rows(s).await? {
-        out.push(row.text("member_id")?);
+        let (path, _) = ([key(old)?], key(new)?);
+        self.edit_documents(t, &path, |doc| rename(doc, old, new))
+            .await
     }
-    Ok(out)
-}
 
-pub(super) async fn set_users_state<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    ids: &[String],
-    from: UserState,
-    to: UserState,
-    at: OffsetDateTime,
-) -> StoreResult<u64> {
-    if from == to {
-        return Ok(0);
-    }
-    let active = Value::Bool(to == UserState::Active);
-    let mut changed = 0;
-    for chunk in ids.chunks(EDIT_BATCH) {
-        let mut rows = tx
-            .read_documents(tenant_id, |s| {
-                s.sql(" AND r.state = ")
-                    .bind(Bind::text(from.as_str()))
-                    .sql(" AND ")
-                    .in_texts("r.id", chunk)
-                    .sql(" ORDER BY r.seq")
-                    .lock_rows();
-            })
-            .await?;
-        for r in &mut rows {
-            for d in [&mut r.doc, &mut r.doc_folded] {
+    /// Sets the state of the users `ids` whose state is `from` to `to`, and `active` in
+    /// their documents; how many changed.
+    pub(super) async fn set_state(
+        &mut self,
+        t: &str,
+        ids: &[String],
+        (from, to): (UserState, UserState),
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        if from == to {
+            return Ok(0);
+        }
+        let active = Value::Bool(to == UserState::Active);
+        let mut changed = 0;
+        for chunk in ids.chunks(EDIT_BATCH) {
+            let mut rows = self
+                .read_documents(t, |s| {
+                    s.sql(" AND r.state = ").bind(Bind::text(from.as_str()));
+                    s.sql(" AND ").in_texts("r.id", chunk);
+                    s.sql(" ORDER BY r.seq").lock_rows();
+                })
+                .await?;
+            for d in rows
+                .iter_mut()
+                .flat_map(|r| [&mut r.doc, &mut r.doc_folded])
+            {
                 if let Some(o) = d.as_object_mut() {
                     o.insert("active".into(), active.clone());
                 }
             }
+            changed += self.write_documents(t, &rows, Some(to), at).await?;
         }
-        changed += tx.write_documents(tenant_id, &rows, Some(to), at).await?;
+        Ok(changed)
     }
-    Ok(changed)
-}
-
-pub(super) async fn user_counts<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-) -> StoreResult<Vec<(UserState, Source, u64)>> {
-    let mut s = tx.of(tenant_id);
-    s.sql("SELECT state, source, COUNT(*) AS n FROM ")
-        .table(Tbl::Users, "")
-        .sql(" WHERE ")
-        .tenant("")
-        .sql(" GROUP BY state, source ORDER BY state, source")
-        .long();
-    let mut out = Vec::new();
-    for mut row in tx.rows(s).await? {
-        let (state, source) = (row.text("state")?, row.text("source")?);
-        out.push((
-            UserState::parse(&state)
-                .ok_or_else(|| StoreError::Backend(format!("bad stored user state {state:?}")))?,
-            Source::parse(&source)
-                .ok_or_else(|| StoreError::Backend(format!("bad stored source {source:?}")))?,
-            row.count("n")?,
-        ));
-    }
-    Ok(out)
-}
-
-pub(super) async fn group_count<E: Exec>(tx: &mut StoreTx<E>, tenant_id: &str) -> StoreResult<u64> {
-    let mut s = tx.of(tenant_id);
-    let no = s.dialect().false_();
-    s.sql("SELECT COUNT(*) FROM ")
-        .table(Tbl::Groups, "")
-        .sql(" WHERE ")
-        .tenant("")
-        .sql(" AND builtin = ")
-        .sql(no)
-        .long();
-    Ok(crate::sql::count_of(tx.int(s).await?))
 }

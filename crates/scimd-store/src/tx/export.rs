@@ -1,7 +1,7 @@
 //! Bulk export for `scimd copy`: keyset pages by `seq` (every copied table has one, its
 //! primary key), every tenant's rows; and the row count of every table.
 
-use super::StoreTx;
+use super::run::StoreTx;
 use crate::exec::Exec;
 use crate::rows::{
     admin_of, attribute_of, group_of, log_of, membership_of, tenant_of, token_of, ADMIN_COLS,
@@ -27,16 +27,14 @@ pub(super) async fn export_rows<E: Exec>(
         Table::ProvisioningLog => LOG_COLS,
         Table::UserEmails => return Ok(Vec::new()),
     };
-    let mut s = tx.across(Across::Export);
-    s.sql("SELECT r.seq AS export_seq, ")
-        .sql(cols)
-        .sql(" FROM ")
-        .table(Tbl::of(table), "r")
-        .sql(" WHERE r.seq > ")
+    let cols = format!("r.seq AS export_seq, {cols}");
+    let mut s = tx
+        .q()
+        .select(Across::Export, &cols, (Tbl::of(table), "r"), []);
+    s.sql(" WHERE r.seq > ")
         .bind(Bind::Int(after))
-        .sql(" ORDER BY r.seq")
-        .page(Some(limit), 0)
-        .long();
+        .sql(" ORDER BY r.seq");
+    s.page(Some(limit), 0).long();
     let mut rows = tx.rows(s).await?;
     if table == Table::Users {
         let users = tx
@@ -70,9 +68,10 @@ pub(super) async fn export_rows<E: Exec>(
 pub(super) async fn table_counts<E: Exec>(tx: &mut StoreTx<E>) -> StoreResult<Vec<(Table, u64)>> {
     let mut out = Vec::new();
     for t in Table::ALL {
-        let mut s = tx.across(Across::TableCounts);
-        s.sql("SELECT COUNT(*) FROM ").table(Tbl::of(t), "").long();
-        out.push((t, crate::sql::count_of(tx.int(s).await?)));
+        let mut s = tx
+            .q()
+            .select(Across::TableCounts, "COUNT(*)", (Tbl::of(t), ""), []);
+        out.push((t, tx.count(s.long()).await?));
     }
     Ok(out)
 }

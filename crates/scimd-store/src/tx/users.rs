@@ -1,9 +1,10 @@
-//! Users, their emails, and SCIM list queries of users and groups.
+//! Users with their emails (the `user_emails` index rows), and SCIM list queries of users
+//! and groups.
 
-use super::StoreTx;
+use super::run::StoreTx;
 use crate::exec::Exec;
 use crate::filter::{is_point_lookup, Kind, Translator};
-use crate::rows::{user_of, USER_COLS};
+use crate::rows::user_of;
 use crate::sql::{Bind, Row, Scope, Sql, Tbl, MAX_BINDS};
 use scim_proto::filter::fold;
 use scimd_directory::store::{EmailKey, ListQuery, StoreError, StoreResult, UserRecord};
@@ -16,9 +17,30 @@ fn runs_inline(kind: Kind, q: &ListQuery<'_>) -> bool {
     q.offset < 1000 && q.filter.is_some_and(|f| is_point_lookup(kind, f))
 }
 
+/// `EXPLAIN` (`prefix`) of the page statement of list query `q` of tenant `t` (users, or
+/// groups for the Group schema), run on `x`: the plan's lines, from column `column`.
+pub(crate) async fn explain<E: Exec>(
+    x: E,
+    prefix: &str,
+    column: &str,
+    t: &str,
+    q: &ListQuery<'_>,
+) -> StoreResult<Vec<String>> {
+    let mut tx = StoreTx::new(x);
+    let kind = if q.schema.name == "Group" {
+        Kind::Groups
+    } else {
+        Kind::Users
+    };
+    let mut s = tx.of(t);
+    s.sql(prefix);
+    let rows = tx.rows(list_statement(s, kind, q, false)?).await?;
+    rows.into_iter().map(|mut r| r.text(column)).collect()
+}
+
 /// A list query's statement: the page, or `SELECT COUNT(*)` when `count`. Point lookups
 /// ([`is_point_lookup`], on an early page) run on the async worker, other lists may scan.
-pub(crate) fn list_statement<'t>(
+fn list_statement<'t>(
     mut s: Sql<'t>,
     kind: Kind,
     q: &ListQuery<'_>,
@@ -51,28 +73,33 @@ impl<E: Exec> StoreTx<E> {
 
     /// Emails of users by `seq`, in insertion order, read in `scope` (the users' tenant;
     /// every tenant for an export).
-    pub(super) async fn emails_of(
+    async fn emails_of(
         &mut self,
         scope: Scope<'_>,
         seqs: &[i64],
     ) -> StoreResult<HashMap<i64, Vec<EmailKey>>> {
+        let q = self.q();
+        let cols = "user_seq, value_folded, kind, is_primary";
+        let rows = self
+            .batched(seqs, 1, |chunk| {
+                let mut s = q.select(scope, cols, (Tbl::UserEmails, ""), []);
+                let and = if let Scope::Tenant(_) = scope {
+                    " AND "
+                } else {
+                    " WHERE "
+                };
+                s.sql(and).in_ints("user_seq", chunk).sql(" ORDER BY seq");
+                s
+            })
+            .await?;
         let mut out: HashMap<i64, Vec<EmailKey>> = HashMap::new();
-        for chunk in seqs.chunks(Sql::list_room(self.x.dialect(), 1)) {
-            let mut s = Sql::new(self.x.dialect(), scope, self.x.writes());
-            s.sql("SELECT user_seq, value_folded, kind, is_primary FROM ")
-                .table(Tbl::UserEmails, "")
-                .sql(" WHERE ");
-            if let Scope::Tenant(_) = scope {
-                s.tenant("").sql(" AND ");
-            }
-            s.in_ints("user_seq", chunk).sql(" ORDER BY seq");
-            for mut row in self.rows(s).await? {
-                out.entry(row.int("user_seq")?).or_default().push(EmailKey {
-                    value_folded: row.text("value_folded")?,
-                    kind: row.opt_text("kind")?,
-                    primary: row.bool("is_primary")?,
-                });
-            }
+        for mut row in rows {
+            let e = EmailKey {
+                value_folded: row.text("value_folded")?,
+                kind: row.opt_text("kind")?,
+                primary: row.bool("is_primary")?,
+            };
+            out.entry(row.int("user_seq")?).or_default().push(e);
         }
         Ok(out)
     }
@@ -83,7 +110,7 @@ impl<E: Exec> StoreTx<E> {
         scope: Scope<'_>,
         rows: Vec<Row>,
     ) -> StoreResult<Vec<(i64, UserRecord)>> {
-        let users = rows
+        let mut users = rows
             .into_iter()
             .map(user_of)
             .collect::<StoreResult<Vec<_>>>()?;
@@ -92,62 +119,46 @@ impl<E: Exec> StoreTx<E> {
         }
         let seqs: Vec<i64> = users.iter().map(|(s, _)| *s).collect();
         let mut emails = self.emails_of(scope, &seqs).await?;
-        Ok(users
-            .into_iter()
-            .map(|(seq, mut u)| {
-                u.emails = emails.remove(&seq).unwrap_or_default();
-                (seq, u)
-            })
-            .collect())
+        for (seq, u) in &mut users {
+            u.emails = emails.remove(seq).unwrap_or_default();
+        }
+        Ok(users)
     }
 
-    /// Users of `rows` of tenant `tenant_id`, with their emails.
+    /// Users of `rows` of tenant `t`, with their emails.
     pub(super) async fn users_with_emails(
         &mut self,
-        tenant_id: &str,
+        t: &str,
         rows: Vec<Row>,
     ) -> StoreResult<Vec<UserRecord>> {
-        let users = self.users_with_seq(Scope::Tenant(tenant_id), rows).await?;
+        let users = self.users_with_seq(Scope::Tenant(t), rows).await?;
         Ok(users.into_iter().map(|(_, u)| u).collect())
     }
 
-    async fn one_user(
+    /// The user of `row` of tenant `t`, with its emails.
+    pub(super) async fn one_user(
         &mut self,
-        tenant_id: &str,
+        t: &str,
         row: Option<Row>,
     ) -> StoreResult<Option<UserRecord>> {
-        match row {
-            None => Ok(None),
-            Some(row) => Ok(self.users_with_emails(tenant_id, vec![row]).await?.pop()),
-        }
+        let rows = row.into_iter().collect();
+        Ok(self.users_with_emails(t, rows).await?.pop())
     }
 
     /// Inserts the emails of the user `seq`, in order.
-    async fn insert_emails(
-        &mut self,
-        tenant_id: &str,
-        seq: i64,
-        emails: &[EmailKey],
-    ) -> StoreResult<()> {
+    async fn insert_emails(&mut self, t: &str, seq: i64, emails: &[EmailKey]) -> StoreResult<()> {
+        let cols = "tenant_id, user_seq, value_folded, kind, is_primary";
         for chunk in emails.chunks(MAX_BINDS / 5) {
-            let mut s = self.of(tenant_id);
-            s.insert_into(
-                Tbl::UserEmails,
-                "tenant_id, user_seq, value_folded, kind, is_primary",
-            )
-            .sql("VALUES ");
-            for (i, e) in chunk.iter().enumerate() {
-                s.sql(if i == 0 { "(" } else { ", (" })
-                    .tenant_value()
-                    .sql(", ")
-                    .binds([
-                        Bind::Int(seq),
-                        Bind::text(&e.value_folded),
-                        Bind::opt_text(e.kind.as_deref()),
-                        Bind::Bool(e.primary),
-                    ])
-                    .sql(")");
-            }
+            let rows = chunk.iter().map(|e| {
+                let kind = Bind::opt_text(e.kind.as_deref());
+                [
+                    Bind::Int(seq),
+                    Bind::text(&e.value_folded),
+                    kind,
+                    Bind::Bool(e.primary),
+                ]
+            });
+            let s = self.q().insert(t, Tbl::UserEmails, cols, rows);
             self.run(s).await?;
         }
         Ok(())
@@ -155,19 +166,8 @@ impl<E: Exec> StoreTx<E> {
 }
 
 /// The columns a user write sets, in the order of [`user_values`].
-const USER_WRITE_COLS: [&str; 11] = [
-    "user_name",
-    "user_name_folded",
-    "external_id",
-    "display_name",
-    "state",
-    "source",
-    "version",
-    "created",
-    "last_modified",
-    "doc",
-    "doc_folded",
-];
+const USER_WRITE_COLS: &str = "user_name, user_name_folded, external_id, display_name, state, \
+     source, version, created, last_modified, doc, doc_folded";
 
 /// The values of [`USER_WRITE_COLS`] for `u`.
 fn user_values(u: &UserRecord) -> [Bind; 11] {
@@ -186,179 +186,65 @@ fn user_values(u: &UserRecord) -> [Bind; 11] {
     ]
 }
 
-pub(super) async fn get_user<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    id: &str,
-) -> StoreResult<Option<UserRecord>> {
-    let mut s = tx.of(tenant_id);
-    s.sql("SELECT ")
-        .sql(USER_COLS)
-        .sql(" FROM ")
-        .table(Tbl::Users, "r")
-        .sql(" WHERE r.id = ")
-        .bind(Bind::text(id))
-        .sql(" AND ")
-        .tenant("r")
-        .lock_rows();
-    let row = tx.row(s).await?;
-    tx.one_user(tenant_id, row).await
-}
-
-pub(super) async fn user_by_user_name<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    user_name: &str,
-) -> StoreResult<Option<UserRecord>> {
-    let mut s = tx.of(tenant_id);
-    s.sql("SELECT ")
-        .sql(USER_COLS)
-        .sql(" FROM ")
-        .table(Tbl::Users, "r")
-        .sql(" WHERE ")
-        .tenant("r")
-        .sql(" AND r.user_name_folded = ")
-        .bind(Bind::Text(fold(user_name)))
-        .lock_rows();
-    let row = tx.row(s).await?;
-    tx.one_user(tenant_id, row).await
-}
-
 pub(super) async fn insert_user<E: Exec>(tx: &mut StoreTx<E>, u: &UserRecord) -> StoreResult<()> {
-    let mut s = tx.of(&u.tenant_id);
-    s.insert_into(
-        Tbl::Users,
-        &format!("id, tenant_id, {}", USER_WRITE_COLS.join(", ")),
-    )
-    .sql("VALUES (")
-    .bind(Bind::text(&u.id))
-    .sql(", ")
-    .tenant_value()
-    .sql(", ")
-    .binds(user_values(u))
-    .sql(") RETURNING seq")
-    .may_conflict();
+    let cols = format!("id, tenant_id, {USER_WRITE_COLS}");
+    let row = std::iter::once(Bind::text(&u.id)).chain(user_values(u));
+    let mut s = tx.q().insert(&*u.tenant_id, Tbl::Users, &cols, [row]);
+    s.sql(" RETURNING seq").may_conflict();
     let seq = tx.int(s).await?;
     tx.insert_emails(&u.tenant_id, seq, &u.emails).await
 }
 
 pub(super) async fn update_user<E: Exec>(tx: &mut StoreTx<E>, u: &UserRecord) -> StoreResult<()> {
-    let mut s = tx.of(&u.tenant_id);
-    s.sql("UPDATE ").table(Tbl::Users, "").sql(" SET ");
-    for (i, (col, v)) in USER_WRITE_COLS.iter().zip(user_values(u)).enumerate() {
-        s.sql(if i == 0 { "" } else { ", " })
-            .sql(col)
-            .sql(" = ")
-            .bind(v);
-    }
-    s.sql(" WHERE id = ")
-        .bind(Bind::text(&u.id))
-        .sql(" AND ")
-        .tenant("")
-        .sql(" RETURNING seq")
-        .may_conflict();
-    let seq = match tx.row(s).await? {
-        Some(mut r) => r.first_int()?,
-        None => {
-            return Err(StoreError::Backend(format!(
-                "update_user: no user {} in tenant {}",
-                u.id, u.tenant_id
-            )))
-        }
+    let t = &*u.tenant_id;
+    let set = USER_WRITE_COLS.split(", ").zip(user_values(u));
+    let mut s = tx
+        .q()
+        .update(t, Tbl::Users, set, [("id", Bind::text(&u.id))]);
+    s.sql(" RETURNING seq").may_conflict();
+    let Some(mut row) = tx.row(s).await? else {
+        let id = &u.id;
+        return Err(StoreError::Backend(format!(
+            "update_user: no user {id} in tenant {t}"
+        )));
     };
-    let mut s = tx.of(&u.tenant_id);
-    s.sql("DELETE FROM ")
-        .table(Tbl::UserEmails, "")
-        .sql(" WHERE user_seq = ")
-        .bind(Bind::Int(seq))
-        .sql(" AND ")
-        .tenant("");
+    let seq = row.first_int()?;
+    let s = tx
+        .q()
+        .delete(t, Tbl::UserEmails, [("user_seq", Bind::Int(seq))]);
     tx.run(s).await?;
-    tx.insert_emails(&u.tenant_id, seq, &u.emails).await
+    tx.insert_emails(t, seq, &u.emails).await
 }
 
-pub(super) async fn delete_user<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    id: &str,
-) -> StoreResult<bool> {
-    let mut s = tx.of(tenant_id);
-    s.sql("DELETE FROM ")
-        .table(Tbl::Users, "")
-        .sql(" WHERE id = ")
-        .bind(Bind::text(id))
-        .sql(" AND ")
-        .tenant("")
-        .long();
-    if tx.run(s).await? == 0 {
-        return Ok(false);
-    }
-    tx.delete_memberships_of(tenant_id, id).await?;
-    Ok(true)
-}
-
-pub(super) async fn list_users<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    q: &ListQuery<'_>,
-) -> StoreResult<(u64, Vec<UserRecord>)> {
-    let (total, rows) = tx.list(Kind::Users, tenant_id, q).await?;
-    Ok((total, tx.users_with_emails(tenant_id, rows).await?))
-}
-
-pub(super) async fn user_names<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    ids: &[String],
-) -> StoreResult<Vec<(String, Option<String>)>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(Sql::list_room(tx.x.dialect(), 1)) {
-        let mut s = tx.of(tenant_id);
-        s.sql("SELECT id, display_name AS name FROM ")
-            .table(Tbl::Users, "")
-            .sql(" WHERE ")
-            .tenant("")
-            .sql(" AND ")
-            .in_texts("id", chunk)
-            .sql(" ORDER BY seq");
-        for mut row in tx.rows(s).await? {
-            out.push((row.text("id")?, row.opt_text("name")?));
-        }
-    }
-    Ok(out)
-}
-
+/// `(user id, group id, group displayName)` of the memberships of `user_ids` in the
+/// tenant's groups, the built-in group excluded.
 pub(super) async fn groups_of_users<E: Exec>(
     tx: &mut StoreTx<E>,
-    tenant_id: &str,
+    t: &str,
     user_ids: &[String],
 ) -> StoreResult<Vec<(String, String, String)>> {
-    let mut out = Vec::new();
-    for chunk in user_ids.chunks(Sql::list_room(tx.x.dialect(), 1)) {
-        let mut s = tx.of(tenant_id);
-        let no = s.dialect().false_();
-        s.sql("SELECT gm.member_id, g.id, g.display_name FROM ")
-            .table(Tbl::GroupMembers, "gm")
-            .sql(" JOIN ")
-            .table(Tbl::Groups, "g")
-            .sql(" ON ")
-            .owned_by("gm", "g")
-            .sql(" WHERE g.builtin = ")
-            .sql(no)
-            .sql(" AND ")
-            .tenant("g")
-            .sql(" AND ")
-            .in_texts("gm.member_id", chunk)
-            .sql(" ORDER BY gm.member_id, g.display_name_folded, g.seq");
-        for mut row in tx.rows(s).await? {
-            out.push((
-                row.text("member_id")?,
-                row.text("id")?,
-                row.text("display_name")?,
-            ));
-        }
-    }
-    Ok(out)
+    let q = tx.q();
+    let rows = tx
+        .batched(user_ids, 1, |chunk| {
+            let mut s = q.of(t);
+            s.sql("SELECT gm.member_id, g.id, g.display_name FROM ")
+                .table(Tbl::GroupMembers, "gm")
+                .sql(" JOIN ")
+                .table(Tbl::Groups, "g")
+                .sql(" ON ")
+                .owned_by("gm", "g")
+                .sql(" WHERE g.builtin = ")
+                .sql(q.d.false_())
+                .sql(" AND ")
+                .tenant("g")
+                .sql(" AND ")
+                .in_texts("gm.member_id", chunk)
+                .sql(" ORDER BY gm.member_id, g.display_name_folded, g.seq");
+            s
+        })
+        .await?;
+    let triple = |mut r: Row| Ok((r.text("member_id")?, r.text("id")?, r.text("display_name")?));
+    rows.into_iter().map(triple).collect()
 }
 
 #[cfg(test)]

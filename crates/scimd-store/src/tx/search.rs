@@ -1,16 +1,13 @@
-//! The provisioning log and the administrator listings: filtered, paged searches whose
-//! text matching compares folded text (case-insensitive substrings).
+//! Searches: the provisioning log and the administrator listings, filtered and paged, whose
+//! text matching compares folded text (case-insensitive substrings); and log entries.
 
-use super::{Paged, StoreTx};
+use super::run::StoreTx;
 use crate::exec::Exec;
 use crate::filter::nul_free;
-use crate::rows::{group_of, log_of, GROUP_COLS, LOG_COLS, USER_COLS};
-use crate::sql::{Across, Bind, Sql, Tbl};
+
+use crate::sql::{Bind, Sql, Tbl};
 use scim_proto::filter::{fold, CompareOp};
-use scimd_directory::store::{
-    AdminUserFilter, GroupRecord, LogEntry, LogQuery, StoreResult, UserRecord,
-};
-use time::OffsetDateTime;
+use scimd_directory::store::{AdminUserFilter, LogEntry, LogQuery, StoreResult};
 
 /// The folded text the log's `text` filter searches: resource name, resource id, path,
 /// detail and token name, each folded, joined with `\n`.
@@ -38,7 +35,7 @@ fn push_contains(qb: &mut Sql<'_>, x: &str, needle: &str) {
 }
 
 /// `FROM provisioning_log WHERE ...` of a log query.
-fn push_log_where(qb: &mut Sql<'_>, q: &LogQuery) {
+pub(super) fn log_where(qb: &mut Sql<'_>, q: &LogQuery) {
     qb.sql(" FROM ")
         .table(Tbl::ProvisioningLog, "")
         .sql(" WHERE ")
@@ -64,7 +61,7 @@ fn push_log_where(qb: &mut Sql<'_>, q: &LogQuery) {
 /// `FROM users r WHERE ...` of an administrator user listing. The search is a scan of the
 /// tenant's users: a substring of folded text (userName column, displayName and name parts
 /// of `doc_folded`, the user's folded emails).
-fn push_admin_users_where(qb: &mut Sql<'_>, f: &AdminUserFilter) {
+pub(super) fn admin_users_where(qb: &mut Sql<'_>, f: &AdminUserFilter) {
     qb.sql(" FROM ")
         .table(Tbl::Users, "r")
         .sql(" WHERE ")
@@ -100,7 +97,7 @@ fn push_admin_users_where(qb: &mut Sql<'_>, f: &AdminUserFilter) {
 }
 
 /// `FROM groups r WHERE ...` of an administrator group listing.
-fn push_admin_groups_where(qb: &mut Sql<'_>, search: Option<&str>) {
+pub(super) fn admin_groups_where(qb: &mut Sql<'_>, search: Option<&str>) {
     qb.sql(" FROM ")
         .table(Tbl::Groups, "r")
         .sql(" WHERE ")
@@ -112,113 +109,27 @@ fn push_admin_groups_where(qb: &mut Sql<'_>, search: Option<&str>) {
 }
 
 pub(super) async fn insert_log<E: Exec>(tx: &mut StoreTx<E>, e: &LogEntry) -> StoreResult<i64> {
-    let mut s = tx.of(&e.tenant_id);
-    s.insert_into(
-        Tbl::ProvisioningLog,
-        "tenant_id, at, token_name, method, path, resource_type, resource_id, \
-         resource_name, outcome, status, detail, changed, warnings, search_folded",
-    )
-    .sql("VALUES (")
-    .tenant_value()
-    .sql(", ")
-    .binds([
+    let cols = "tenant_id, at, token_name, method, path, resource_type, resource_id, \
+                resource_name, outcome, status, detail, changed, warnings, search_folded";
+    let opt = |v: &Option<String>| Bind::opt_text(v.as_deref());
+    let row = [
         Bind::Time(e.at),
         Bind::text(&e.token_name),
         Bind::text(&e.method),
         Bind::text(&e.path),
         Bind::text(&e.resource_type),
-        Bind::opt_text(e.resource_id.as_deref()),
-        Bind::opt_text(e.resource_name.as_deref()),
+        opt(&e.resource_id),
+        opt(&e.resource_name),
         Bind::text(&e.outcome),
         Bind::Int(i64::from(e.status)),
-        Bind::opt_text(e.detail.as_deref()),
+        opt(&e.detail),
         Bind::Texts(e.changed.clone()),
         Bind::Texts(e.warnings.clone()),
         Bind::Text(log_search_text(e)),
-    ])
-    .sql(") RETURNING seq");
+    ];
+    let mut s = tx
+        .q()
+        .insert(&*e.tenant_id, Tbl::ProvisioningLog, cols, [row]);
+    s.sql(" RETURNING seq");
     tx.int(s).await
-}
-
-pub(super) async fn query_log<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    q: &LogQuery,
-) -> StoreResult<(u64, Vec<LogEntry>)> {
-    let (total, rows) = tx
-        .paged(
-            tenant_id,
-            &Paged {
-                cols: LOG_COLS,
-                from_where: &|qb| push_log_where(qb, q),
-                order: "seq DESC",
-                limit: q.limit,
-                offset: q.offset,
-            },
-        )
-        .await?;
-    Ok((
-        total,
-        rows.into_iter().map(log_of).collect::<StoreResult<_>>()?,
-    ))
-}
-
-pub(super) async fn purge_log<E: Exec>(
-    tx: &mut StoreTx<E>,
-    before: OffsetDateTime,
-) -> StoreResult<u64> {
-    let mut s = tx.across(Across::RetentionPurge);
-    s.sql("DELETE FROM ")
-        .table(Tbl::ProvisioningLog, "")
-        .sql(" WHERE at < ")
-        .bind(Bind::Time(before))
-        .long();
-    tx.run(s).await
-}
-
-pub(super) async fn admin_list_users<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    f: &AdminUserFilter,
-    offset: u64,
-    limit: u64,
-) -> StoreResult<(u64, Vec<UserRecord>)> {
-    let (total, rows) = tx
-        .paged(
-            tenant_id,
-            &Paged {
-                cols: USER_COLS,
-                from_where: &|qb| push_admin_users_where(qb, f),
-                order: "r.seq",
-                limit,
-                offset,
-            },
-        )
-        .await?;
-    Ok((total, tx.users_with_emails(tenant_id, rows).await?))
-}
-
-pub(super) async fn admin_list_groups<E: Exec>(
-    tx: &mut StoreTx<E>,
-    tenant_id: &str,
-    search: Option<&str>,
-    offset: u64,
-    limit: u64,
-) -> StoreResult<(u64, Vec<GroupRecord>)> {
-    let (total, rows) = tx
-        .paged(
-            tenant_id,
-            &Paged {
-                cols: GROUP_COLS,
-                from_where: &|qb| push_admin_groups_where(qb, search),
-                order: "r.builtin DESC, r.seq",
-                limit,
-                offset,
-            },
-        )
-        .await?;
-    Ok((
-        total,
-        rows.into_iter().map(group_of).collect::<StoreResult<_>>()?,
-    ))
 }

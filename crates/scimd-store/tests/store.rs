@@ -143,6 +143,17 @@ async fn tokens_by_hash_and_revoke(b: Backend) {
         tx.token_by_hash(&[1; 32]).await.unwrap().unwrap().last_used,
         Some(later)
     );
+    // Another tenant's id for the token changes nothing (statements bind the tenant).
+    let elsewhere = datetime!(2027-01-01 00:00:00 UTC);
+    tx.touch_token("another-tenant", &a.id, elsewhere)
+        .await
+        .unwrap();
+    assert!(!tx
+        .revoke_token("another-tenant", "entra", elsewhere)
+        .await
+        .unwrap());
+    let touched = tx.token_by_hash(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!((touched.last_used, touched.revoked), (Some(later), None));
     assert!(tx.revoke_token(&tid, "entra", later).await.unwrap());
     assert!(!tx.revoke_token(&tid, "entra", later).await.unwrap());
     let revoked = tx.token_by_hash(&[1; 32]).await.unwrap().unwrap();

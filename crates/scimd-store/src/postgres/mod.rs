@@ -1,5 +1,9 @@
 //! The PostgreSQL store: one database shared by any number of scimd instances.
 //!
+//! Its operations are the shared ones (`crate::tx`, `crate::sql`), run by
+//! [`exec::PgExec`] and spelled by [`dialect::PgDialect`]; this module holds what is
+//! PostgreSQL's own: the pool, the options, the isolation levels and the store's setup.
+//!
 //! # Connections
 //!
 //! One pool ([`PgOptions::max_connections`], 10 by default) per process. Every connection
@@ -16,15 +20,17 @@
 //!   page agree; they never block and are never blocked.
 //! - Write transactions are `READ COMMITTED`, and lock what they read to write over it: in
 //!   a write transaction `get_user`, `user_by_user_name`, `get_group` and
-//!   `group_by_display_name` are `SELECT ... FOR UPDATE`, so a version checked against
+//!   `group_by_display_name` (and the rows bulk edits rewrite) are `SELECT ... FOR
+//!   UPDATE` (`Sql::lock_rows`), so a version checked against
 //!   `If-Match` in the transaction is the version written over, and concurrent changes of
 //!   one group (member adds from several instances) queue on its row instead of losing
 //!   each other's writes. Membership rows go in with `ON CONFLICT DO NOTHING`.
 //! - Uniqueness is enforced by unique indexes (folded userName, folded displayName ...): of
 //!   concurrent inserts of one userName the first commits and the others fail with
 //!   [`StoreError::Conflict`] (409), never a server error.
-//! - Statements that can violate a constraint run inside a savepoint: when one fails (a
-//!   Conflict), only it is rolled back and the transaction goes on, as in SQLite.
+//! - Statements that can violate a constraint run inside a savepoint (see [`exec`]): when
+//!   one fails (a Conflict), only it is rolled back and the transaction goes on, as in
+//!   SQLite.
 //! - A serialization failure or deadlock (SQLSTATE 40001 / 40P01) is
 //!   [`StoreError::Contention`]: nothing was written and the request may be retried.
 //! - First-start initialisation (`list_tenants` in a write transaction) takes a
@@ -33,11 +39,10 @@
 //!
 //! # Layout
 //!
-//! `migrations/postgres/0001_init.sql`, applied at [`PgStore::open`] (under sqlx's migration
-//! advisory lock, so instances starting together migrate once). Same tables as SQLite;
-//! timestamps `timestamptz`, `doc` `json` (as written), `doc_folded` `jsonb`, folded
-//! columns in the "C" collation. Filters are translated by [`crate::filter`] with
-//! [`filter::PgDialect`].
+//! `migrations/postgres`, applied at [`PgStore::open`] (under sqlx's migration advisory
+//! lock, so instances starting together migrate once): the same tables, columns, keys and
+//! indexes as SQLite's (a test compares them); timestamps `timestamptz`, `doc` `json` (as
+//! written), `doc_folded` `jsonb`, lists `text[]`, folded columns in the "C" collation.
 
 pub(crate) mod dialect;
 pub(crate) mod exec;

@@ -16,7 +16,8 @@
 //!   read transactions are plain (deferred) `BEGIN`; in WAL mode a reader sees one
 //!   consistent snapshot from its first read on and never blocks or is blocked by the writer.
 //! - Statements that can run long (a `COMMIT` that syncs, list queries other than point
-//!   lookups, membership reads and bulk statements) run under
+//!   lookups, membership reads and bulk statements: `Stmt::long`, set where the shared
+//!   code builds them) run under
 //!   [`tokio::task::block_in_place`] on a multi-threaded runtime, so the runtime moves its
 //!   other tasks to another thread meanwhile; point lookups and single-row statements run
 //!   inline.

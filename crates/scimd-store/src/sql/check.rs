@@ -29,44 +29,44 @@ const NOT_ALIASES: &[&str] = &[
     "FOR",
 ];
 
-/// The tokens of SQL text that matter here: identifiers (and keywords) and single
-/// punctuation characters; string literals and blanks are skipped.
-struct Tokens<'a> {
-    s: &'a str,
-    i: usize,
-}
+/// Identifier characters (`[A-Za-z0-9_]`), by byte.
+const IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_';
+        c += 1;
+    }
+    t
+};
 
-impl<'a> Iterator for Tokens<'a> {
-    type Item = &'a str;
-    fn next(&mut self) -> Option<&'a str> {
-        let b = self.s.as_bytes();
-        loop {
-            let c = *b.get(self.i)?;
-            if c.is_ascii_whitespace() {
-                self.i += 1;
-            } else if c == b'\'' {
-                // A string literal ('' inside is an escaped quote: two literals in a row).
-                self.i += 1;
-                while self.i < b.len() && b[self.i] != b'\'' {
-                    self.i += 1;
-                }
-                self.i += 1;
-            } else if c.is_ascii_alphanumeric() || c == b'_' {
-                let start = self.i;
-                while b
-                    .get(self.i)
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
-                {
-                    self.i += 1;
-                }
-                return Some(&self.s[start..self.i]);
-            } else {
-                let start = self.i;
-                // Punctuation is ASCII in everything the store writes; step over any other
-                // character whole.
-                self.i += self.s[start..].chars().next().map_or(1, char::len_utf8);
-                return Some(&self.s[start..self.i]);
+/// The next token of `b` from `*i` on: an identifier (or keyword) or one punctuation
+/// byte; blanks and string literals are skipped. `None` at the end.
+fn token<'a>(sql: &'a str, i: &mut usize) -> Option<&'a str> {
+    let b = sql.as_bytes();
+    loop {
+        let c = *b.get(*i)?;
+        if IDENT[c as usize] {
+            let start = *i;
+            while b.get(*i).is_some_and(|c| IDENT[*c as usize]) {
+                *i += 1;
             }
+            return Some(&sql[start..*i]);
+        } else if c == b'\'' {
+            // A string literal ('' inside is an escaped quote: two literals in a row).
+            *i += 1 + b[*i + 1..]
+                .iter()
+                .position(|c| *c == b'\'')
+                .map_or(b.len(), |p| p + 1);
+        } else if c.is_ascii_whitespace() {
+            *i += 1;
+        } else {
+            // Punctuation is ASCII in everything the store writes; step over any other
+            // character whole.
+            let start = *i;
+            *i += sql[start..].chars().next().map_or(1, char::len_utf8);
+            return Some(&sql[start..*i]);
         }
     }
 }
@@ -81,24 +81,29 @@ fn is_word(t: &str) -> bool {
 /// `UPDATE`; the alias is `""` when none follows.
 pub(super) fn named_tables(sql: &str) -> Vec<(Tbl, &str)> {
     let mut out = Vec::new();
-    let mut toks = Tokens { s: sql, i: 0 }.peekable();
-    while let Some(t) = toks.next() {
-        let opens = ["FROM", "JOIN", "INTO", "UPDATE"]
-            .iter()
-            .any(|k| t.eq_ignore_ascii_case(k));
+    let mut i = 0;
+    while let Some(t) = token(sql, &mut i) {
+        let opens = matches!(t.len(), 4 | 6)
+            && ["FROM", "JOIN", "INTO", "UPDATE"]
+                .iter()
+                .any(|k| t.eq_ignore_ascii_case(k));
         if !opens {
             continue;
         }
-        let Some(table) = toks.peek().and_then(|n| Tbl::named(n)) else {
+        let mut j = i;
+        let Some(table) = token(sql, &mut j).and_then(Tbl::named) else {
             continue;
         };
-        toks.next();
-        if toks.peek().is_some_and(|n| n.eq_ignore_ascii_case("AS")) {
-            toks.next();
+        i = j;
+        let mut next = token(sql, &mut j);
+        if next.is_some_and(|n| n.eq_ignore_ascii_case("AS")) {
+            i = j;
+            next = token(sql, &mut j);
         }
-        let alias = match toks.peek() {
+        let alias = match next {
             Some(a) if is_word(a) && !NOT_ALIASES.iter().any(|k| a.eq_ignore_ascii_case(k)) => {
-                toks.next().unwrap_or("")
+                i = j;
+                a
             }
             _ => "",
         };

@@ -19,7 +19,7 @@
 
 use crate::directory::{Directory, DirectoryError};
 use crate::secret::{hash_secret, new_secret};
-use crate::store::{AdminRow, SessionRow, StoreError};
+use crate::store::{AdminRow, ConflictTarget, SessionRow, StoreError};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
@@ -187,7 +187,7 @@ impl Directory {
         let mut tx = self.store().write().await?;
         match tx.insert_admin(&row).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
+            Err(StoreError::Conflict(ConflictTarget::AdminUsername)) => {
                 return Err(DirectoryError::Invalid(format!(
                     "an administrator named '{username}' already exists (names are compared ignoring case); use `scimd admin reset-password --username {username}` to give it a new password"
                 )))

@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn store_failures_map_once() {
         let e = |s: StoreError| ScimError::from(s);
-        let c = e(StoreError::Conflict("userName".into()));
+        let c = e(StoreError::Conflict(crate::store::ConflictTarget::UserName));
         assert_eq!((c.status, c.scim_type), (409, Some(ScimType::Uniqueness)));
         assert_eq!(c.detail, "userName is already in use in this tenant");
         let u = e(StoreError::Unsupported("sortBy".into()));

@@ -9,7 +9,7 @@
 use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, RequestInfo};
 use crate::secret::{hash_secret, new_secret};
 use crate::settings::TenantSettings;
-use crate::store::{StoreError, TenantRow, TokenRow, TokenScope};
+use crate::store::{ConflictTarget, StoreError, TenantRow, TokenRow, TokenScope};
 use subtle::ConstantTimeEq;
 
 /// Name of the tenant created on first start.
@@ -111,7 +111,7 @@ impl Directory {
         if stale {
             // Best effort: a failure to record last use must not refuse the request.
             if let Ok(mut tx) = self.store().write().await {
-                if tx.touch_token(&row.id, now).await.is_ok() {
+                if tx.touch_token(&row.tenant_id, &row.id, now).await.is_ok() {
                     let _ = tx.commit().await;
                 }
             }
@@ -162,7 +162,7 @@ impl Directory {
             .await;
         match res {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
+            Err(StoreError::Conflict(ConflictTarget::TokenName)) => {
                 return Err(DirectoryError::Conflict(format!(
                     "a token named '{name}' already exists; revoke it first or choose another name"
                 )))

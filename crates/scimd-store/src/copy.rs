@@ -25,6 +25,16 @@ pub enum CopyError {
     /// was committed).
     #[error("row counts differ after copying, nothing was committed: {}", mismatches(.0))]
     CountMismatch(Vec<TableCount>),
+    /// Memberships of a group were in the target already (nothing was committed).
+    #[error("already exists: membership of group {group_id} ({existing} of {total} rows existed)")]
+    MembershipsExist {
+        /// The group.
+        group_id: String,
+        /// Memberships of the batch the target held already.
+        existing: u64,
+        /// Memberships in the batch.
+        total: u64,
+    },
     /// A store call failed (nothing was committed).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -117,8 +127,9 @@ pub async fn copy_store(
 /// Inserts exported rows into `tx` with its ordinary insert calls, in order; consecutive
 /// memberships of one group go in one `add_members` call.
 ///
-/// Errors: as the insert calls (`Conflict` when a row exists already).
-pub async fn import_rows(tx: &mut dyn Tx, rows: &[Exported]) -> Result<(), StoreError> {
+/// Errors: as the insert calls (`Conflict` when a row exists already), and
+/// [`CopyError::MembershipsExist`] when a membership does.
+pub async fn import_rows(tx: &mut dyn Tx, rows: &[Exported]) -> Result<(), CopyError> {
     let mut i = 0;
     while i < rows.len() {
         match &rows[i].row {
@@ -142,12 +153,11 @@ pub async fn import_rows(tx: &mut dyn Tx, rows: &[Exported]) -> Result<(), Store
                 }
                 let added = tx.add_members(&m.tenant_id, &m.group_id, &batch).await?;
                 if added != batch.len() as u64 {
-                    return Err(StoreError::Conflict(format!(
-                        "membership of group {} ({} of {} rows existed)",
-                        m.group_id,
-                        batch.len() as u64 - added,
-                        batch.len()
-                    )));
+                    return Err(CopyError::MembershipsExist {
+                        group_id: m.group_id.clone(),
+                        existing: batch.len() as u64 - added,
+                        total: batch.len() as u64,
+                    });
                 }
                 continue;
             }

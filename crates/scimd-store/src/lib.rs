@@ -5,24 +5,36 @@
 //! - [`PgStore`]: PostgreSQL, for several scimd instances on one database — pooled
 //!   connections, migrations from `migrations/postgres`, row locks in write transactions.
 //!
+//! One code path serves both: every `Tx` operation is written once (`tx`), as statements of
+//! one statement layer (`sql`: SQL text and binds, tenant isolation checked on every
+//! statement; `schema`: the tables it knows), run by a small executor per back end
+//! (`exec`: `sqlite::exec`, `postgres::exec`) and spelled by a dialect per back end
+//! (`dialect`: placeholders, pages, lists, row locks, JSON and text functions). Each store
+//! module keeps what is really its own: connections, transactions, locking, SQLite's
+//! checkpointer and which statements leave the async worker.
+//!
 //! SCIM filters and sort keys are translated to SQL once (`filter`: which attribute maps to
-//! which column or table, type rules, `not`/`null` semantics) and spelled by each back end's
-//! dialect (`sqlite::filter`, `postgres::filter`), so both answer every filter as
-//! `scim_proto::filter::matches` does. Case-insensitive matching compares columns and
-//! documents folded in Rust (`scim_proto::filter::fold`), never by the database.
+//! which column or table, type rules, `not`/`null` semantics), so both back ends answer
+//! every filter as `scim_proto::filter::matches` does. Case-insensitive matching compares
+//! columns and documents folded in Rust (`scim_proto::filter::fold`), never by the database.
 //!
 //! [`copy_store`] copies a whole deployment between two stores of either kind
 //! (`scimd copy`).
 //!
 //! SQL lives here and nowhere else: the directory above sees only the `Store` / `Tx` traits.
 
-mod common;
 pub mod copy;
+mod dialect;
+mod exec;
 mod filter;
 pub mod postgres;
+mod rows;
+mod schema;
+mod sql;
 pub mod sqlite;
 mod timefmt;
+mod tx;
 
 pub use copy::{copy_store, import_rows, CopyError, TableCount};
-pub use postgres::{PgOptions, PgStore, PgTx};
-pub use sqlite::{SqliteStore, SqliteTx};
+pub use postgres::{PgOptions, PgStore};
+pub use sqlite::{SqliteStore, Synchronous};

@@ -26,21 +26,11 @@ pub(crate) fn format(t: OffsetDateTime) -> String {
     })
 }
 
-/// `format` for an optional time.
-pub(crate) fn format_opt(t: Option<OffsetDateTime>) -> Option<String> {
-    t.map(format)
-}
-
 /// Parses the stored form (any RFC 3339 text is accepted). Errors: Backend naming the value.
 pub(crate) fn parse(s: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(s, STORED)
         .or_else(|_| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339))
         .map_err(|e| StoreError::Backend(format!("bad stored timestamp {s:?}: {e}")))
-}
-
-/// `parse` for an optional column.
-pub(crate) fn parse_opt(s: Option<String>) -> Result<Option<OffsetDateTime>, StoreError> {
-    s.as_deref().map(parse).transpose()
 }
 
 /// A fixed-width, order-preserving key of an instant: `YYYY-MM-DDTHH:MM:SS` in UTC followed

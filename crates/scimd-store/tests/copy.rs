@@ -310,16 +310,7 @@ async fn copy_refuses_a_non_empty_target(b: Backend) {
     let source = store(Backend::Sqlite, "copy-src2").await;
     populate(&*source).await;
     let target = store(b, "copy-full").await;
-    let mut tx = target.write().await.unwrap();
-    tx.insert_tenant(&TenantRow {
-        id: "x".into(),
-        name: "existing".into(),
-        settings: json!({}),
-        created: t0(),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    support::tenant_with(&target, "existing", json!({})).await;
     match copy_store(&*source, &*target, |_, _| {}).await {
         Err(e @ CopyError::TargetNotEmpty(_)) => {
             assert!(e.to_string().contains("1 tenants"), "{e}")

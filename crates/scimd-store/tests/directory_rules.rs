@@ -6,16 +6,18 @@
 #[macro_use]
 mod support;
 
-use scim_proto::filter::fold;
-use scim_proto::normalize::{fold_document, normalize_resource};
-use scim_proto::schema::{user_resource_schema, AttrType, AttributeDef, ResourceSchema, Schema};
+use scim_proto::schema::{AttrType, AttributeDef, ResourceSchema};
 use scimd_directory::store::{
-    AdminUserFilter, AttributeRow, EmailKey, GroupRecord, LogEntry, LogQuery, MemberKind, Source,
-    Store, StoreError, TenantRow, Tx, UserRecord, UserState,
+    AdminUserFilter, AttributeRow, ConflictTarget, GroupRecord, LogEntry, LogQuery, MemberKind,
+    Source, Store, StoreError, Tx, UserRecord, UserState,
 };
-use serde_json::{json, Value};
-use std::sync::Arc;
-use support::{store, Backend, TestStore};
+use serde_json::json;
+use support::{group_record as group, now, store, tenant_with, user_record as user};
+use support::{Backend, TestStore};
+
+async fn tenant(s: &TestStore, name: &str) -> String {
+    tenant_with(s, name, json!({})).await
+}
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -32,94 +34,15 @@ both!(
 const EXT: &str = "urn:ietf:params:scim:schemas:extension:scimd:2.0:User";
 const EXT2: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
 
-fn now() -> OffsetDateTime {
-    datetime!(2026-11-30 11:22:33.123456 UTC)
-}
-
-async fn tenant(s: &TestStore, name: &str) -> String {
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut tx = s.write().await.unwrap();
-    tx.insert_tenant(&TenantRow {
-        id: id.clone(),
-        name: name.into(),
-        settings: json!({}),
-        created: now(),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    id
-}
-
 /// The User schema with the custom extension under `urn`.
 fn schema_with(urn: &str) -> ResourceSchema {
-    let ext = Schema {
-        id: urn.to_string(),
-        name: "Custom".to_string(),
-        description: "custom attributes".to_string(),
-        attributes: vec![
-            AttributeDef::new("costCode", AttrType::String, "a string"),
-            AttributeDef::new("badge", AttrType::String, "a string"),
-            AttributeDef::new("level", AttrType::Integer, "an integer"),
-        ],
-    };
-    user_resource_schema(vec![Arc::new(ext)])
-}
-
-/// A user record from a client body, normalised and folded as the directory does.
-fn user(schema: &ResourceSchema, tenant_id: &str, input: Value) -> UserRecord {
-    let doc = normalize_resource(schema, &input).expect("normalize").doc;
-    let doc_folded = fold_document(&doc, schema);
-    let emails = doc
-        .get("emails")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| {
-                    Some(EmailKey {
-                        value_folded: fold(e.get("value")?.as_str()?),
-                        kind: e.get("type").and_then(Value::as_str).map(fold),
-                        primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    UserRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant_id.to_string(),
-        user_name: doc["userName"].as_str().unwrap().to_string(),
-        external_id: None,
-        display_name: doc
-            .get("displayName")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        state: UserState::Active,
-        source: Source::Scim,
-        version: 1,
-        created: now(),
-        last_modified: now(),
-        doc,
-        doc_folded,
-        emails,
-    }
-}
-
-fn group(tenant_id: &str, name: &str, builtin: bool) -> GroupRecord {
-    let doc = json!({"displayName": name});
-    GroupRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant_id.to_string(),
-        display_name: name.to_string(),
-        external_id: None,
-        source: Source::Scim,
-        builtin,
-        version: 1,
-        created: now(),
-        last_modified: now(),
-        doc_folded: json!({"displayName": fold(name)}),
-        doc,
-    }
+    let string = |name| AttributeDef::new(name, AttrType::String, "a string");
+    let level = AttributeDef::new("level", AttrType::Integer, "an integer");
+    support::user_schema_with(
+        urn,
+        "Custom",
+        vec![string("costCode"), string("badge"), level],
+    )
 }
 
 async fn get_user(tx: &mut Box<dyn Tx>, tid: &str, id: &str) -> UserRecord {
@@ -149,7 +72,7 @@ async fn attributes_registered_per_tenant_ignoring_case(b: Backend) {
     }
     assert!(matches!(
         tx.insert_attribute(&attr(&t1, "COSTCODE", "boolean", 0)).await,
-        Err(StoreError::Conflict(w)) if w == "attribute name"
+        Err(StoreError::Conflict(w)) if w == ConflictTarget::AttributeName && w.to_string() == "attribute name"
     ));
     // Another tenant may use the name.
     tx.insert_attribute(&attr(&t2, "costcode", "boolean", 0))

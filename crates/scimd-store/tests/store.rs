@@ -7,20 +7,23 @@ mod support;
 
 use scim_proto::filter::{self, fold, Filter};
 use scim_proto::list::SortOrder;
-use scim_proto::normalize::{fold_document, normalize_resource};
+use scim_proto::normalize::fold_document;
 use scim_proto::path::AttrPath;
 use scim_proto::schema::{
-    group_resource_schema, user_resource_schema, AttrType, AttributeDef, ResourceSchema, Schema,
-    ENTERPRISE_USER_SCHEMA,
+    group_resource_schema, AttrType, AttributeDef, ResourceSchema, ENTERPRISE_USER_SCHEMA,
 };
 use scimd_directory::store::{
-    EmailKey, GroupRecord, ListQuery, MemberKind, Source, Store, StoreError, TenantRow, TokenRow,
+    ConflictTarget, EmailKey, ListQuery, MemberKind, Store, StoreError, TenantRow, TokenRow,
     TokenScope, UserRecord, UserState, Visibility,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::{store, Backend, TestStore};
+use support::{group_record, now, store, tenant_with, user_record, Backend, TestStore};
+
+async fn tenant(s: &TestStore, name: &str) -> String {
+    tenant_with(s, name, json!({"a": 1})).await
+}
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -43,99 +46,16 @@ both!(
 
 const TEST_EXT: &str = "urn:scimd:test:1.0:User";
 
-fn now() -> OffsetDateTime {
-    datetime!(2026-11-30 11:22:33.123456 UTC)
-}
-
 fn user_schema() -> ResourceSchema {
-    let ext = Schema {
-        id: TEST_EXT.to_string(),
-        name: "Test".to_string(),
-        description: "test extension".to_string(),
-        attributes: vec![
-            AttributeDef::new("level", AttrType::Integer, "an integer"),
-            AttributeDef::new("score", AttrType::Decimal, "a decimal"),
-            AttributeDef::new("hired", AttrType::DateTime, "a dateTime"),
-            AttributeDef::new("tags", AttrType::String, "strings").with_multi_valued(),
-            AttributeDef::new("code", AttrType::String, "case-exact").with_case_exact(),
-        ],
-    };
-    user_resource_schema(vec![Arc::new(ext)])
-}
-
-async fn tenant(s: &TestStore, name: &str) -> String {
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut tx = s.write().await.unwrap();
-    tx.insert_tenant(&TenantRow {
-        id: id.clone(),
-        name: name.into(),
-        settings: json!({"a": 1}),
-        created: now(),
-    })
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    id
-}
-
-/// A user record from a client body, normalised and folded as the directory does.
-fn user_record(schema: &ResourceSchema, tenant_id: &str, input: Value) -> UserRecord {
-    let doc = normalize_resource(schema, &input).expect("normalize").doc;
-    let doc_folded = fold_document(&doc, schema);
-    let emails = doc
-        .get("emails")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| {
-                    Some(EmailKey {
-                        value_folded: fold(e.get("value")?.as_str()?),
-                        kind: e.get("type").and_then(Value::as_str).map(fold),
-                        primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    UserRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant_id.to_string(),
-        user_name: doc["userName"].as_str().unwrap().to_string(),
-        external_id: doc
-            .get("externalId")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        display_name: doc
-            .get("displayName")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        state: UserState::Active,
-        source: Source::Scim,
-        version: 1,
-        created: now(),
-        last_modified: now(),
-        doc,
-        doc_folded,
-        emails,
-    }
-}
-
-fn group_record(tenant_id: &str, name: &str, builtin: bool) -> GroupRecord {
-    let schema = group_resource_schema();
-    let doc = json!({"displayName": name});
-    GroupRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant_id.to_string(),
-        display_name: name.to_string(),
-        external_id: None,
-        source: Source::Scim,
-        builtin,
-        version: 1,
-        created: now(),
-        last_modified: now(),
-        doc_folded: fold_document(&doc, &schema),
-        doc,
-    }
+    let def = AttributeDef::new;
+    let attributes = vec![
+        def("level", AttrType::Integer, "an integer"),
+        def("score", AttrType::Decimal, "a decimal"),
+        def("hired", AttrType::DateTime, "a dateTime"),
+        def("tags", AttrType::String, "strings").with_multi_valued(),
+        def("code", AttrType::String, "case-exact").with_case_exact(),
+    ];
+    support::user_schema_with(TEST_EXT, "Test", attributes)
 }
 
 fn query<'a>(schema: &'a ResourceSchema, filter: Option<&'a Filter>) -> ListQuery<'a> {
@@ -188,7 +108,9 @@ async fn tenants_crud(b: Backend) {
         settings: json!({}),
         created: now(),
     };
-    assert!(matches!(tx.insert_tenant(&dup).await, Err(StoreError::Conflict(w)) if w == "name"));
+    assert!(
+        matches!(tx.insert_tenant(&dup).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::TenantName && w.to_string() == "name")
+    );
     assert_eq!(tx.list_tenants().await.unwrap().len(), 1);
     assert!(tx.get_tenant("nope").await.unwrap().is_none());
     tx.commit().await.unwrap();
@@ -213,14 +135,25 @@ async fn tokens_by_hash_and_revoke(b: Backend) {
     assert_eq!(tx.token_by_hash(&[1; 32]).await.unwrap().as_ref(), Some(&a));
     assert!(tx.token_by_hash(&[9; 32]).await.unwrap().is_none());
     assert!(
-        matches!(tx.insert_token(&tok("entra", 2)).await, Err(StoreError::Conflict(w)) if w == "token name")
+        matches!(tx.insert_token(&tok("entra", 2)).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::TokenName && w.to_string() == "token name")
     );
     let later = datetime!(2026-12-01 00:00:00 UTC);
-    tx.touch_token(&a.id, later).await.unwrap();
+    tx.touch_token(&tid, &a.id, later).await.unwrap();
     assert_eq!(
         tx.token_by_hash(&[1; 32]).await.unwrap().unwrap().last_used,
         Some(later)
     );
+    // Another tenant's id for the token changes nothing (statements bind the tenant).
+    let elsewhere = datetime!(2027-01-01 00:00:00 UTC);
+    tx.touch_token("another-tenant", &a.id, elsewhere)
+        .await
+        .unwrap();
+    assert!(!tx
+        .revoke_token("another-tenant", "entra", elsewhere)
+        .await
+        .unwrap());
+    let touched = tx.token_by_hash(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!((touched.last_used, touched.revoked), (Some(later), None));
     assert!(tx.revoke_token(&tid, "entra", later).await.unwrap());
     assert!(!tx.revoke_token(&tid, "entra", later).await.unwrap());
     let revoked = tx.token_by_hash(&[1; 32]).await.unwrap().unwrap();
@@ -254,7 +187,9 @@ async fn users_crud_and_case_insensitive_uniqueness(b: Backend) {
     assert!(tx.get_user("other-tenant", &u.id).await.unwrap().is_none());
 
     let dup = user_record(&schema, &tid, json!({"userName": "ÉMILE"}));
-    assert!(matches!(tx.insert_user(&dup).await, Err(StoreError::Conflict(w)) if w == "userName"));
+    assert!(
+        matches!(tx.insert_user(&dup).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::UserName && w.to_string() == "userName")
+    );
     // The same userName in another tenant is fine.
     let tid2 = {
         tx.insert_tenant(&TenantRow {
@@ -298,7 +233,7 @@ async fn users_crud_and_case_insensitive_uniqueness(b: Backend) {
     let mut clash = other.clone();
     clash.user_name = "EMILE2".into();
     assert!(
-        matches!(tx.update_user(&clash).await, Err(StoreError::Conflict(w)) if w == "userName")
+        matches!(tx.update_user(&clash).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::UserName && w.to_string() == "userName")
     );
 
     let names = tx
@@ -386,7 +321,7 @@ async fn groups_and_memberships(b: Backend) {
     ));
     assert!(matches!(
         tx.insert_group(&group_record(&tid, "straße TEAM", false)).await,
-        Err(StoreError::Conflict(w)) if w == "displayName"
+        Err(StoreError::Conflict(w)) if w == ConflictTarget::DisplayName && w.to_string() == "displayName"
     ));
     assert_eq!(
         tx.group_by_display_name(&tid, "STRAßE TEAM")
@@ -1157,7 +1092,7 @@ async fn hot_filters_use_indexes(b: Backend) {
     for text in user_filters {
         let f = filter::parse(text).unwrap();
         let plan = s
-            .explain_list(&tid, &query(&schema, Some(&f)), false)
+            .explain_list(&tid, &query(&schema, Some(&f)))
             .await
             .unwrap();
         assert_indexed(b, &plan, text);
@@ -1171,7 +1106,7 @@ async fn hot_filters_use_indexes(b: Backend) {
     for text in group_filters {
         let f = filter::parse(text).unwrap();
         let plan = s
-            .explain_list(&tid, &query(&gschema, Some(&f)), true)
+            .explain_list(&tid, &query(&gschema, Some(&f)))
             .await
             .unwrap();
         assert_indexed(b, &plan, text);
@@ -1183,7 +1118,7 @@ async fn hot_filters_use_indexes(b: Backend) {
         q.sort_by = Some(&path);
         q.sort_order = SortOrder::Descending;
         q.limit = 100;
-        let plan = s.explain_list(&tid, &q, groups).await.unwrap();
+        let plan = s.explain_list(&tid, &q).await.unwrap();
         eprintln!("sortBy={attr}:\n{}", plan.join("\n"));
         assert!(!sorts(&plan), "sortBy={attr} sorts:\n{}", plan.join("\n"));
     }
@@ -1197,7 +1132,7 @@ async fn hot_filters_use_indexes(b: Backend) {
         q.visibility = visibility;
         q.offset = 500;
         q.limit = 100;
-        let plan = s.explain_list(&tid, &q, groups).await.unwrap();
+        let plan = s.explain_list(&tid, &q).await.unwrap();
         eprintln!("paging:\n{}", plan.join("\n"));
         assert!(
             plan.iter().any(|l| l.contains("USING INDEX")

@@ -6,7 +6,7 @@ use crate::custom::{self, CustomType};
 use crate::directory::Directory;
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::render;
-use crate::store::{AttributeRow, StoreError, StoreResult, Tx};
+use crate::store::{AttributeRow, ConflictTarget, StoreError, StoreResult, Tx};
 
 /// The view of a stored attribute definition under `urn`, with `users_with_value` when
 /// counted. Errors: a stored type outside the vocabulary.
@@ -114,7 +114,7 @@ impl Directory {
         };
         match tx.insert_attribute(&row).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
+            Err(StoreError::Conflict(ConflictTarget::AttributeName)) => {
                 return Err(DirectoryError::Conflict(format!(
                     "a custom attribute named '{name}' already exists (names are compared ignoring case)"
                 )))

@@ -19,12 +19,65 @@ use async_trait::async_trait;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+/// What a unique constraint of the store protects: the subject of [`StoreError::Conflict`].
+///
+/// A closed vocabulary: each back end maps the constraint a write violated to one of these
+/// in one place (`scimd-store`'s schema registry), never by matching message text above
+/// the store. [`ConflictTarget::as_str`] (also its `Display`) is the name clients read in
+/// `detail` texts (`userName is already in use in this tenant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConflictTarget {
+    /// A user's `userName` (unique per tenant, ignoring case).
+    UserName,
+    /// A group's `displayName` (unique per tenant, ignoring case).
+    DisplayName,
+    /// A custom attribute's name (unique per tenant, ignoring case).
+    AttributeName,
+    /// A token's name (unique per tenant among its non-revoked tokens).
+    TokenName,
+    /// A token's secret hash (unique across tenants).
+    TokenSecret,
+    /// A tenant's name.
+    TenantName,
+    /// A portal administrator's username (unique per tenant, ignoring case).
+    AdminUsername,
+    /// A row's identity: a resource, token, tenant or administrator id, a session hash.
+    Id,
+    /// A membership: the member is in the group already.
+    Membership,
+}
+
+impl ConflictTarget {
+    /// The name shown in messages: `userName`, `displayName`, `attribute name`,
+    /// `token name`, `token secret`, `name` (a tenant's), `admin username`, `id`,
+    /// `membership`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictTarget::UserName => "userName",
+            ConflictTarget::DisplayName => "displayName",
+            ConflictTarget::AttributeName => "attribute name",
+            ConflictTarget::TokenName => "token name",
+            ConflictTarget::TokenSecret => "token secret",
+            ConflictTarget::TenantName => "name",
+            ConflictTarget::AdminUsername => "admin username",
+            ConflictTarget::Id => "id",
+            ConflictTarget::Membership => "membership",
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Errors of a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A unique constraint was violated; the string names what (`userName`, `displayName`, `token name`).
+    /// A unique constraint was violated; the target names what is duplicated.
     #[error("already exists: {0}")]
-    Conflict(String),
+    Conflict(ConflictTarget),
     /// A filter or sort the back end cannot translate (a client mistake: reported as 400 invalidFilter).
     #[error("unsupported filter: {0}")]
     Unsupported(String),
@@ -64,7 +117,7 @@ pub trait Tx: Send {
     // ---- tenants
     /// All tenants, oldest first.
     async fn list_tenants(&mut self) -> StoreResult<Vec<TenantRow>>;
-    /// Inserts a tenant. Conflict on a duplicate name.
+    /// Inserts a tenant. Conflict(TenantName) on a duplicate name.
     async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;
     /// One tenant by id.
     async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>>;
@@ -72,7 +125,7 @@ pub trait Tx: Send {
     async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()>;
 
     // ---- tokens
-    /// Inserts a token. Conflict when a non-revoked token of that tenant has the name.
+    /// Inserts a token. Conflict(TokenName) when a non-revoked token of that tenant has the name.
     async fn insert_token(&mut self, t: &TokenRow) -> StoreResult<()>;
     /// The token whose secret hashes to `sha256`, revoked or not.
     async fn token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<TokenRow>>;
@@ -85,8 +138,13 @@ pub trait Tx: Send {
         name: &str,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
-    /// Records a use of a token.
-    async fn touch_token(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
+    /// Records a use of the tenant's token `id`.
+    async fn touch_token(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
 
     // ---- users
     /// One user by id, any state.
@@ -97,9 +155,9 @@ pub trait Tx: Send {
         tenant_id: &str,
         user_name: &str,
     ) -> StoreResult<Option<UserRecord>>;
-    /// Inserts a user. Conflict("userName") on a duplicate userName ignoring case.
+    /// Inserts a user. Conflict(UserName) on a duplicate userName ignoring case.
     async fn insert_user(&mut self, u: &UserRecord) -> StoreResult<()>;
-    /// Rewrites every column of the user with `u.id` (emails included). Conflict("userName") as insert.
+    /// Rewrites every column of the user with `u.id` (emails included). Conflict(UserName) as insert.
     async fn update_user(&mut self, u: &UserRecord) -> StoreResult<()>;
     /// Deletes a user and its memberships permanently; false when absent.
     async fn delete_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
@@ -133,9 +191,9 @@ pub trait Tx: Send {
         tenant_id: &str,
         name: &str,
     ) -> StoreResult<Option<GroupRecord>>;
-    /// Inserts a group. Conflict("displayName") on a duplicate displayName ignoring case.
+    /// Inserts a group. Conflict(DisplayName) on a duplicate displayName ignoring case.
     async fn insert_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
-    /// Rewrites the group's columns (not its members). Conflict("displayName") as insert.
+    /// Rewrites the group's columns (not its members). Conflict(DisplayName) as insert.
     async fn update_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
     /// Deletes a group and its membership rows; false when absent.
     async fn delete_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
@@ -187,7 +245,7 @@ pub trait Tx: Send {
     // ---- custom attributes (per tenant)
     /// The tenant's custom attributes, in registration order.
     async fn list_attributes(&mut self, tenant_id: &str) -> StoreResult<Vec<AttributeRow>>;
-    /// Registers an attribute. Conflict("attribute name") when the name exists ignoring case.
+    /// Registers an attribute. Conflict(AttributeName) when the name exists ignoring case.
     async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()>;
     /// Deletes the attribute named `name` (ignoring case); false when absent.
     async fn delete_attribute(&mut self, tenant_id: &str, name: &str) -> StoreResult<bool>;
@@ -272,7 +330,7 @@ pub trait Tx: Send {
     ) -> StoreResult<(u64, Vec<GroupRecord>)>;
 
     // ---- portal administrators and sessions
-    /// Inserts an administrator. Conflict("admin username") when the tenant has one with
+    /// Inserts an administrator. Conflict(AdminUsername) when the tenant has one with
     /// that username ignoring case.
     async fn insert_admin(&mut self, a: &AdminRow) -> StoreResult<()>;
     /// The administrator of the tenant whose username equals `username` ignoring case.
@@ -342,5 +400,38 @@ pub trait Tx: Send {
         Err(StoreError::Backend(
             "this store cannot count its tables".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ConflictTarget, StoreError};
+
+    /// The names clients read in 409 details, and the `Display` of a conflict, stay what
+    /// they were when the target was a string.
+    #[test]
+    fn conflict_targets_read_as_before() {
+        let all = [
+            (ConflictTarget::UserName, "userName"),
+            (ConflictTarget::DisplayName, "displayName"),
+            (ConflictTarget::AttributeName, "attribute name"),
+            (ConflictTarget::TokenName, "token name"),
+            (ConflictTarget::TokenSecret, "token secret"),
+            (ConflictTarget::TenantName, "name"),
+            (ConflictTarget::AdminUsername, "admin username"),
+            (ConflictTarget::Id, "id"),
+            (ConflictTarget::Membership, "membership"),
+        ];
+        for (t, s) in all {
+            assert_eq!(t.to_string(), s);
+            assert_eq!(t.as_str(), s);
+        }
+        assert_eq!(
+            StoreError::Conflict(ConflictTarget::UserName).to_string(),
+            "already exists: userName"
+        );
+        let e = scim_proto::ScimError::from(StoreError::Conflict(ConflictTarget::DisplayName));
+        assert_eq!(e.status, 409);
+        assert_eq!(e.detail, "displayName is already in use in this tenant");
     }
 }

@@ -12,8 +12,17 @@
 #![allow(dead_code)]
 
 use async_trait::async_trait;
-use scimd_directory::store::{ListQuery, Store, StoreResult, Tx};
+use scim_proto::filter::fold;
+use scim_proto::normalize::{fold_document, normalize_resource};
+use scim_proto::schema::{
+    group_resource_schema, user_resource_schema, AttributeDef, ResourceSchema, Schema,
+};
+use scimd_directory::store::{
+    EmailKey, GroupRecord, ListQuery, Source, Store, StoreResult, TenantRow, Tx, UserRecord,
+    UserState,
+};
 use scimd_store::{PgStore, SqliteStore};
+use serde_json::Value;
 use sqlx::Connection;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -100,15 +109,10 @@ impl TestStore {
     }
 
     /// The back end's query plan of a list query (see `explain_list` of each store).
-    pub async fn explain_list(
-        &self,
-        tenant_id: &str,
-        q: &ListQuery<'_>,
-        groups: bool,
-    ) -> StoreResult<Vec<String>> {
+    pub async fn explain_list(&self, t: &str, q: &ListQuery<'_>) -> StoreResult<Vec<String>> {
         match self {
-            TestStore::Sqlite(s) => s.explain_list(tenant_id, q, groups).await,
-            TestStore::Pg(s) => s.explain_list(tenant_id, q, groups).await,
+            TestStore::Sqlite(s) => s.explain_list(t, q).await,
+            TestStore::Pg(s) => s.explain_list(t, q).await,
         }
     }
 
@@ -132,8 +136,21 @@ enum Cleanup {
 #[derive(Debug)]
 pub struct Db {
     store: TestStore,
+    scratch: Scratch,
+}
+
+/// A new, empty database (no table, no migration applied), removed when dropped.
+#[derive(Debug)]
+pub struct Scratch {
     url: String,
     cleanup: Cleanup,
+}
+
+impl Scratch {
+    /// Its URL (`sqlite://…` or `postgres://…`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 }
 
 impl std::ops::Deref for Db {
@@ -146,16 +163,16 @@ impl std::ops::Deref for Db {
 impl Db {
     /// The database URL the store was opened with.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.scratch.url
     }
 
     /// Opens the same database again (a second store: another pool, migrations re-checked).
     pub async fn reopen(&self) -> TestStore {
-        open(self.store.backend(), &self.url).await
+        open(self.store.backend(), self.url()).await
     }
 }
 
-impl Drop for Db {
+impl Drop for Scratch {
     fn drop(&mut self) {
         match &self.cleanup {
             Cleanup::Dir(d) => {
@@ -215,7 +232,8 @@ pub fn with_database(url: &str, db: &str) -> String {
     out
 }
 
-async fn open(b: Backend, url: &str) -> TestStore {
+/// Opens (and migrates) the store of back end `b` at `url`.
+pub async fn open(b: Backend, url: &str) -> TestStore {
     match b {
         Backend::Sqlite => TestStore::Sqlite(SqliteStore::open(url).await.expect("open SQLite")),
         Backend::Postgres => {
@@ -231,12 +249,20 @@ async fn open(b: Backend, url: &str) -> TestStore {
 /// A fresh, empty, migrated store of back end `b`; `name` tells tests apart in paths and
 /// database names.
 pub async fn store(b: Backend, name: &str) -> Db {
+    let scratch = scratch(b, name).await;
+    Db {
+        store: open(b, &scratch.url).await,
+        scratch,
+    }
+}
+
+/// A new database of back end `b` with nothing in it (a SQLite file not created yet).
+pub async fn scratch(b: Backend, name: &str) -> Scratch {
     match b {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join(format!("scimd-store-{name}-{}", unique()));
             let url = format!("sqlite://{}/nested/scimd.db", dir.display());
-            Db {
-                store: open(b, &url).await,
+            Scratch {
                 url,
                 cleanup: Cleanup::Dir(dir),
             }
@@ -252,16 +278,96 @@ pub async fn store(b: Backend, name: &str) -> Db {
                 .await
                 .expect("CREATE DATABASE");
             let _ = c.close().await;
-            let url = with_database(&admin_url, &db);
-            Db {
-                store: open(b, &url).await,
-                url,
+            Scratch {
+                url: with_database(&admin_url, &db),
                 cleanup: Cleanup::Database {
                     admin_url,
                     name: db,
                 },
             }
         }
+    }
+}
+
+// ---- fixtures shared by the test files
+
+/// The instant the fixtures are created at.
+pub fn now() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-30 11:22:33.123456 UTC)
+}
+
+/// Creates a tenant named `name` with `settings` (in a write transaction of its own);
+/// its id.
+pub async fn tenant_with(s: &TestStore, name: &str, settings: Value) -> String {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut tx = s.write().await.unwrap();
+    let t = TenantRow {
+        id: id.clone(),
+        name: name.into(),
+        settings,
+        created: now(),
+    };
+    tx.insert_tenant(&t).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// The User schema with an extension `urn` of `attributes`.
+pub fn user_schema_with(urn: &str, name: &str, attributes: Vec<AttributeDef>) -> ResourceSchema {
+    let ext = Schema {
+        id: urn.to_string(),
+        name: name.to_string(),
+        description: format!("{name} extension"),
+        attributes,
+    };
+    user_resource_schema(vec![std::sync::Arc::new(ext)])
+}
+
+/// A user record from a client body, normalised and folded as the directory does.
+pub fn user_record(schema: &ResourceSchema, tenant_id: &str, input: Value) -> UserRecord {
+    let doc = normalize_resource(schema, &input).expect("normalize").doc;
+    let doc_folded = fold_document(&doc, schema);
+    let email = |e: &Value| {
+        Some(EmailKey {
+            value_folded: fold(e.get("value")?.as_str()?),
+            kind: e.get("type").and_then(Value::as_str).map(fold),
+            primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
+        })
+    };
+    let emails = doc.get("emails").and_then(Value::as_array);
+    let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
+    UserRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant_id.to_string(),
+        user_name: text("userName").unwrap(),
+        external_id: text("externalId"),
+        display_name: text("displayName"),
+        state: UserState::Active,
+        source: Source::Scim,
+        version: 1,
+        created: now(),
+        last_modified: now(),
+        emails: emails.map_or(Vec::new(), |a| a.iter().filter_map(email).collect()),
+        doc_folded,
+        doc,
+    }
+}
+
+/// A group record named `name` (the tenant's built-in group when `builtin`).
+pub fn group_record(tenant_id: &str, name: &str, builtin: bool) -> GroupRecord {
+    let doc = serde_json::json!({"displayName": name});
+    GroupRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant_id.to_string(),
+        display_name: name.to_string(),
+        external_id: None,
+        source: Source::Scim,
+        builtin,
+        version: 1,
+        created: now(),
+        last_modified: now(),
+        doc_folded: fold_document(&doc, &group_resource_schema()),
+        doc,
     }
 }
 

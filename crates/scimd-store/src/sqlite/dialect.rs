@@ -1,14 +1,15 @@
-//! The SQLite side of filter translation ([`crate::filter`]): JSON through `json_extract`,
-//! `json_each` and `json_tree` (JSON paths `$."key"`), SQL values typed with `typeof`,
-//! `0` / `1` for booleans, timestamps compared as their stored text.
+//! SQLite's spelling of statements ([`Dialect`]): `?` placeholders, page sizes as
+//! literals, lists bound item by item, no row locks (the write lock covers the database);
+//! JSON through `json_extract`, `json_each`, `json_tree` and `json_type` (JSON paths
+//! `$."key"`), SQL values typed with `typeof`, `0` / `1` for booleans, timestamps compared
+//! as their stored text.
 
-use crate::filter::{Bind, Dialect, JPath};
+use crate::dialect::{Dialect, JPath, Words};
+use crate::sql::Bind;
 use crate::timefmt;
 use scim_proto::filter::CompareOp;
 use scim_proto::schema::AttrType;
 use time::OffsetDateTime;
-
-pub(crate) use crate::filter::{Kind, Translator};
 
 /// SQLite's [`Dialect`].
 pub(crate) struct SqliteDialect;
@@ -28,18 +29,35 @@ fn path_lit(path: &JPath) -> String {
     lit(&format!("${}", steps(path)))
 }
 
+/// SQLite's constant words.
+const WORDS: Words = Words {
+    true_: "1",
+    false_: "0",
+    doc: "r.doc",
+    null_sort_key: "NULL",
+    // SQLite's write lock covers the whole database.
+    lock_rows: "",
+    // A bound LIMIT is read while planning (SQLite 3.47 on) and marks the statement to be
+    // re-prepared whenever it is bound again: a cached page statement was parsed anew at
+    // every execution (docs/performance.md). The numbers are ours, never client text.
+    literal_pages: true,
+    binds_arrays: false,
+    text_holds_nul: true,
+};
+
 impl Dialect for SqliteDialect {
-    fn true_(&self) -> &'static str {
-        "1"
+    fn words(&self) -> &'static Words {
+        &WORDS
     }
-    fn false_(&self) -> &'static str {
-        "0"
+    fn placeholder(&self, out: &mut String, _n: usize, _b: &Bind) {
+        out.push('?');
     }
-    fn doc(&self) -> &'static str {
-        "r.doc"
-    }
-    fn null_sort_key(&self) -> &'static str {
-        "NULL"
+    fn json_type_at(&self, base: &str, path: &JPath) -> (String, Bind, String) {
+        (
+            format!("json_type({base}, "),
+            Bind::Text(format!("${}", steps(path))),
+            ")".into(),
+        )
     }
     fn json_at(&self, base: &str, path: &JPath) -> String {
         format!("json_extract({base}, {})", path_lit(path))
@@ -131,8 +149,5 @@ impl Dialect for SqliteDialect {
     }
     fn sort_wrap(&self, x: String, _ty: AttrType) -> String {
         x
-    }
-    fn text_holds_nul(&self) -> bool {
-        true
     }
 }

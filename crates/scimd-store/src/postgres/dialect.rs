@@ -1,36 +1,21 @@
-//! The PostgreSQL side of filter translation ([`crate::filter`]): documents are `jsonb`
-//! read with `#>` / `#>>` (paths `'{"urn:...:User","department"}'`), arrays iterated with
-//! `jsonb_path_query(.., 'lax $[*]') WITH ORDINALITY`, JSON types checked with
-//! `jsonb_typeof` (inside `CASE` where a cast could fail), text compared and sorted in the
-//! "C" collation (byte order, as SQLite), timestamps bound as `timestamptz`.
+//! PostgreSQL's spelling of statements ([`Dialect`]): `$n` placeholders (JSON text cast to
+//! `json` / `jsonb`), page sizes and lists bound (`LIMIT $n`, `= ANY($n)`: one statement
+//! text, prepared once), ` FOR UPDATE` on rows a write transaction reads to write over.
+//! Documents are `jsonb` read with `#>` / `#>>` (paths `'{"urn:...:User","department"}'`),
+//! arrays iterated with `jsonb_path_query(.., 'lax $[*]') WITH ORDINALITY`, JSON types
+//! checked with `jsonb_typeof` (inside `CASE` where a cast could fail), text compared and
+//! sorted in the "C" collation (byte order, as SQLite), timestamps bound as `timestamptz`.
 //!
 //! The exact document `r.doc` is `json` (kept as written, for rendering); filters that need
 //! it (caseExact strings, numbers, booleans, dateTimes) read `r.doc::jsonb`.
 
-use crate::filter::{comparison_sql, Bind, Dialect, JPath, Sink};
+use crate::dialect::{Dialect, JPath, Words};
+use crate::filter::comparison_sql;
+use crate::sql::Bind;
 use scim_proto::filter::CompareOp;
 use scim_proto::schema::AttrType;
-use sqlx::{Postgres, QueryBuilder};
+use std::fmt::Write;
 use time::OffsetDateTime;
-
-pub(crate) use crate::filter::{Kind, Translator};
-
-/// The query builder the PostgreSQL store writes into.
-pub(crate) type Qb = QueryBuilder<Postgres>;
-
-impl Sink for Qb {
-    fn sql(&mut self, s: &str) {
-        self.push(s);
-    }
-    fn bind(&mut self, v: Bind) {
-        match v {
-            Bind::Text(s) => self.push_bind(s),
-            Bind::Int(i) => self.push_bind(i),
-            Bind::Float(f) => self.push_bind(f),
-            Bind::Time(t) => self.push_bind(t),
-        };
-    }
-}
 
 /// PostgreSQL's [`Dialect`].
 pub(crate) struct PgDialect;
@@ -45,19 +30,37 @@ pub(crate) fn path_lit(path: &JPath) -> String {
 /// Whether any non-null, non-empty scalar is found at any depth (`$.**` includes the root).
 const ANY_ATOM: &str = "'strict $.** ? (@.type() == \"number\" || @.type() == \"boolean\" || (@.type() == \"string\" && @ != \"\"))'";
 
+/// PostgreSQL's constant words.
+const WORDS: Words = Words {
+    true_: "true",
+    false_: "false",
+    doc: "(r.doc::jsonb)",
+    // A bare NULL is a constant, which PostgreSQL refuses in ORDER BY.
+    null_sort_key: "NULL::text",
+    lock_rows: " FOR UPDATE",
+    literal_pages: false,
+    binds_arrays: true,
+    text_holds_nul: false,
+};
+
 impl Dialect for PgDialect {
-    fn true_(&self) -> &'static str {
-        "true"
+    fn words(&self) -> &'static Words {
+        &WORDS
     }
-    fn false_(&self) -> &'static str {
-        "false"
+    fn placeholder(&self, out: &mut String, n: usize, b: &Bind) {
+        let _ = write!(out, "${n}");
+        match b {
+            Bind::Json(_) => out.push_str("::json"),
+            Bind::Jsonb(_) => out.push_str("::jsonb"),
+            _ => {}
+        }
     }
-    fn doc(&self) -> &'static str {
-        "(r.doc::jsonb)"
-    }
-    fn null_sort_key(&self) -> &'static str {
-        // A bare NULL is a constant, which PostgreSQL refuses in ORDER BY.
-        "NULL::text"
+    fn json_type_at(&self, base: &str, path: &JPath) -> (String, Bind, String) {
+        (
+            format!("jsonb_typeof({base} #> "),
+            Bind::Texts(path.to_vec()),
+            ")".into(),
+        )
     }
     fn json_at(&self, base: &str, path: &JPath) -> String {
         format!("({base} #> {})", path_lit(path))
@@ -180,9 +183,6 @@ impl Dialect for PgDialect {
         } else {
             x
         }
-    }
-    fn text_holds_nul(&self) -> bool {
-        false
     }
 }
 

@@ -1,0 +1,43 @@
+//! The per-back-end executor: what a transaction needs from a database connection. The one
+//! implementation of `Tx` (`crate::tx::StoreTx`) is written against this trait;
+//! `sqlite::exec::SqliteExec` runs statements on a `rusqlite` connection in the calling
+//! thread, `postgres::exec::PgExec` on a pooled sqlx connection.
+//!
+//! Only what really differs lives behind it: running a prepared statement with its binds
+//! and copying rows out, error codes, transaction end, the work SQLite moves off the async
+//! worker ([`Stmt::long`]) and the savepoints PostgreSQL needs around statements that may
+//! conflict ([`Stmt::conflicts`]).
+
+use crate::dialect::Dialect;
+use crate::sql::{Row, Stmt};
+use scimd_directory::store::StoreResult;
+use std::future::Future;
+
+/// A transaction's connection, as the shared statement code uses it.
+pub(crate) trait Exec: Send + 'static {
+    /// How this back end spells SQL.
+    fn dialect(&self) -> &'static dyn Dialect;
+
+    /// Whether this is a write transaction (reads that will be written over lock their rows
+    /// where the back end needs it: `Sql::lock_rows`).
+    fn writes(&self) -> bool;
+
+    /// Runs a statement; every row it returns, in order.
+    ///
+    /// Errors: `Conflict` for a unique-constraint violation (the transaction stays usable),
+    /// `Contention` when concurrent transactions or another process prevented it (nothing
+    /// written, retryable), `Backend` otherwise.
+    fn fetch(&mut self, s: &Stmt) -> impl Future<Output = StoreResult<Vec<Row>>> + Send;
+
+    /// Runs a statement that returns no rows; how many rows it inserted, changed or
+    /// deleted. Errors: as [`Exec::fetch`].
+    fn execute(&mut self, s: &Stmt) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Commits; durable when it returns (see each store for what durable means).
+    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Called before a write transaction lists the tenants, which it may do to create the
+    /// first one: instances starting together on one database take turns (PostgreSQL: a
+    /// transaction-scoped advisory lock; SQLite's write lock already serialises them).
+    fn serialise_bootstrap(&mut self) -> impl Future<Output = StoreResult<()>> + Send;
+}

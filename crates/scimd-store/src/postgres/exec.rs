@@ -1,0 +1,207 @@
+//! The PostgreSQL executor: statements run on the transaction's pooled sqlx connection
+//! (prepared and cached by sqlx per statement text), rows decoded by column type into
+//! owned [`Row`]s.
+//!
+//! A statement that may violate a unique constraint ([`Stmt::conflicts`]) runs inside a
+//! savepoint: when it fails (a `Conflict`), only it is rolled back and the transaction
+//! goes on, as after a failed statement in SQLite.
+
+use crate::dialect::Dialect;
+use crate::exec::Exec;
+use crate::schema::conflict_by_name;
+use crate::sql::row::Val;
+use crate::sql::{Bind, Row, Stmt, Ty};
+use scimd_directory::store::{StoreError, StoreResult};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::types::Json;
+use sqlx::{Column, Postgres, Row as _, Transaction, TypeInfo};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Advisory-lock key that serialises first-start initialisation across instances.
+const BOOTSTRAP_LOCK: i64 = 0x5c1d_b007;
+
+/// Maps a database error: a unique violation becomes `Conflict` with the target of the
+/// violated constraint (`crate::schema`), a serialization failure or deadlock
+/// `Contention`, anything else `Backend`.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e {
+        match d.code().as_deref() {
+            Some("23505") => {
+                let c = d.constraint().unwrap_or_default();
+                return match conflict_by_name(c) {
+                    Some(what) => StoreError::Conflict(what),
+                    None => StoreError::Backend(format!(
+                        "unknown unique constraint {c:?}: {}",
+                        d.message()
+                    )),
+                };
+            }
+            Some("40001") | Some("40P01") => {
+                return StoreError::Contention(d.message().to_string());
+            }
+            _ => {}
+        }
+    }
+    StoreError::Backend(e.to_string())
+}
+
+/// Truncates to the microsecond PostgreSQL keeps.
+fn micros(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .unwrap_or(t)
+}
+
+/// `s` as a sqlx query with its values bound.
+fn query(s: &Stmt) -> Query<'_, Postgres, PgArguments> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(s.sql.as_str()));
+    for b in &s.binds {
+        q = match b {
+            Bind::Text(v) | Bind::Json(v) | Bind::Jsonb(v) => q.bind(v.as_str()),
+            Bind::Int(i) => q.bind(*i),
+            Bind::Float(f) => q.bind(*f),
+            Bind::Bool(v) => q.bind(*v),
+            Bind::Time(t) => q.bind(micros(*t)),
+            Bind::Blob(v) => q.bind(v.as_slice()),
+            Bind::Texts(v) => q.bind(v.as_slice()),
+            Bind::Ints(v) => q.bind(v.as_slice()),
+            Bind::Null(Ty::Text) => q.bind(None::<String>),
+            Bind::Null(Ty::Int) => q.bind(None::<i64>),
+            Bind::Null(Ty::Time) => q.bind(None::<OffsetDateTime>),
+        };
+    }
+    q
+}
+
+fn decode<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
+    row: &'r PgRow,
+    i: usize,
+    wrap: impl FnOnce(T) -> Val,
+) -> StoreResult<Val> {
+    Ok(row
+        .try_get::<Option<T>, _>(i)
+        .map_err(db_err)?
+        .map_or(Val::Null, wrap))
+}
+
+/// One column of `row` as a [`Val`], by its PostgreSQL type.
+fn value(row: &PgRow, i: usize) -> StoreResult<Val> {
+    let ty = row.columns()[i].type_info().name().to_string();
+    match ty.as_str() {
+        "INT8" => decode::<i64>(row, i, Val::Int),
+        "INT4" => decode::<i32>(row, i, |v| Val::Int(i64::from(v))),
+        "INT2" => decode::<i16>(row, i, |v| Val::Int(i64::from(v))),
+        "BOOL" => decode::<bool>(row, i, Val::Bool),
+        "FLOAT8" => decode::<f64>(row, i, Val::Real),
+        "TIMESTAMPTZ" => decode::<OffsetDateTime>(row, i, Val::Time),
+        "JSON" | "JSONB" => decode::<Json<serde_json::Value>>(row, i, |v| Val::Json(v.0)),
+        "BYTEA" => decode::<Vec<u8>>(row, i, Val::Blob),
+        "TEXT[]" => decode::<Vec<String>>(row, i, Val::Texts),
+        _ => decode::<String>(row, i, Val::Text),
+    }
+}
+
+/// The rows of `rows`, owned and typed.
+fn rows(rows: Vec<PgRow>) -> StoreResult<Vec<Row>> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let names: Arc<[Box<str>]> = first
+        .columns()
+        .iter()
+        .map(|c| Box::from(c.name()))
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let vals = (0..names.len())
+                .map(|i| value(r, i))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(Row::new(names.clone(), vals))
+        })
+        .collect()
+}
+
+/// The executor of a PostgreSQL transaction. Dropping it without `commit` rolls back.
+pub(crate) struct PgExec {
+    tx: Transaction<'static, Postgres>,
+    /// A write transaction: reads of rows to write over lock them (`FOR UPDATE`).
+    write: bool,
+}
+
+impl PgExec {
+    /// An executor on the transaction `tx` (`write` for a write transaction).
+    pub(super) fn new(tx: Transaction<'static, Postgres>, write: bool) -> PgExec {
+        PgExec { tx, write }
+    }
+
+    /// The connection.
+    pub(super) fn conn(&mut self) -> &mut sqlx::PgConnection {
+        &mut self.tx
+    }
+
+    async fn simple(&mut self, sql: &'static str) -> StoreResult<()> {
+        sqlx::query(sql)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Opens the savepoint a statement that may conflict runs in (see the module).
+    async fn savepoint(&mut self, s: &Stmt) -> StoreResult<()> {
+        if s.conflicts {
+            self.simple("SAVEPOINT scimd_statement").await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the savepoint of [`PgExec::savepoint`]: released after success, rolled back
+    /// to after a failure; returns the statement's result.
+    async fn settle<T>(&mut self, s: &Stmt, r: Result<T, sqlx::Error>) -> StoreResult<T> {
+        if s.conflicts {
+            self.simple(if r.is_ok() {
+                "RELEASE SAVEPOINT scimd_statement"
+            } else {
+                "ROLLBACK TO SAVEPOINT scimd_statement"
+            })
+            .await?;
+        }
+        r.map_err(db_err)
+    }
+}
+
+impl Exec for PgExec {
+    fn dialect(&self) -> &'static dyn Dialect {
+        &super::dialect::PgDialect
+    }
+
+    fn writes(&self) -> bool {
+        self.write
+    }
+
+    async fn fetch(&mut self, s: &Stmt) -> StoreResult<Vec<Row>> {
+        self.savepoint(s).await?;
+        let r = query(s).fetch_all(&mut *self.tx).await;
+        rows(self.settle(s, r).await?)
+    }
+
+    async fn execute(&mut self, s: &Stmt) -> StoreResult<u64> {
+        self.savepoint(s).await?;
+        let r = query(s).execute(&mut *self.tx).await;
+        Ok(self.settle(s, r).await?.rows_affected())
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await.map_err(db_err)
+    }
+
+    async fn serialise_bootstrap(&mut self) -> StoreResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(BOOTSTRAP_LOCK)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,635 @@
+//! The one implementation of [`Tx`], for both back ends: every operation is written once,
+//! as statements of the statement layer ([`crate::sql`]) run by the transaction's
+//! executor ([`Exec`]). One algorithm per operation; what differs per back end is in the
+//! executor and the [`crate::dialect::Dialect`].
+//!
+//! Operations of one or two fixed statements are written here, in the `Tx` impl. The
+//! others have modules: `users` (users with their emails, list queries), `members`
+//! (membership rows), `documents` (bulk edits of user documents, directory rules'
+//! helpers), `search` (provisioning log, administrator listings), `export` (`scimd copy`);
+//! `run` holds how statements run (rows, counts, pages, batches).
+
+mod documents;
+mod export;
+mod members;
+mod run;
+mod search;
+mod users;
+
+pub(crate) use run::StoreTx;
+pub(crate) use users::explain;
+
+use crate::exec::Exec;
+use crate::filter::Kind;
+use crate::rows::{
+    admin_of, attribute_of, group_of, log_of, session_of, tenant_of, token_of, ADMIN_COLS,
+    ATTRIBUTE_COLS, GROUP_COLS, LOG_COLS, SESSION_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
+};
+use crate::sql::{Across, Bind, Scope, Sql, Tbl};
+use async_trait::async_trait;
+use scim_proto::filter::fold;
+use scimd_directory::store::{
+    AdminRow, AdminUserFilter, AttributeRow, Exported, GroupRecord, ListQuery, LogEntry, LogQuery,
+    MemberKind, MemberRow, SessionRow, Source, StoreError, StoreResult, Table, TenantRow, TokenRow,
+    Tx, UserRecord, UserState,
+};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// The columns a group write sets, in the order of [`group_values`].
+const GROUP_WRITE_COLS: &str = "display_name, display_name_folded, external_id, source, builtin, \
+     version, created, last_modified, doc, doc_folded";
+
+/// The values of [`GROUP_WRITE_COLS`] for `g`.
+fn group_values(g: &GroupRecord) -> [Bind; 10] {
+    [
+        Bind::text(&g.display_name),
+        Bind::Text(fold(&g.display_name)),
+        Bind::opt_text(g.external_id.as_deref()),
+        Bind::text(g.source.as_str()),
+        Bind::Bool(g.builtin),
+        Bind::Int(g.version),
+        Bind::Time(g.created),
+        Bind::Time(g.last_modified),
+        Bind::Json(g.doc.to_string()),
+        Bind::Jsonb(g.doc_folded.to_string()),
+    ]
+}
+
+fn parsed<T>(s: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(s).ok_or_else(|| StoreError::Backend(format!("bad stored {what} {s:?}")))
+}
+
+#[async_trait]
+impl<E: Exec> Tx for StoreTx<E> {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.into_exec().commit().await
+    }
+
+    // ---- tenants and tokens
+
+    async fn list_tenants(&mut self) -> StoreResult<Vec<TenantRow>> {
+        if self.x.writes() {
+            // A writer that lists tenants may be about to create the first one.
+            self.x.serialise_bootstrap().await?;
+        }
+        let mut s = self
+            .q()
+            .select(Scope::Tenants, TENANT_COLS, (Tbl::Tenants, ""), []);
+        s.sql(" ORDER BY created, seq");
+        self.rows(s).await?.into_iter().map(tenant_of).collect()
+    }
+
+    async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()> {
+        let row = [
+            Bind::text(&t.id),
+            Bind::text(&t.name),
+            Bind::Json(t.settings.to_string()),
+            Bind::Time(t.created),
+        ];
+        let mut s = self
+            .q()
+            .insert(Scope::Tenants, Tbl::Tenants, TENANT_COLS, [row]);
+        self.run(s.may_conflict()).await.map(drop)
+    }
+
+    async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>> {
+        let key = [("id", Bind::text(id))];
+        let s = self
+            .q()
+            .select(Scope::Tenants, TENANT_COLS, (Tbl::Tenants, ""), key);
+        self.row(s).await?.map(tenant_of).transpose()
+    }
+
+    async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()> {
+        let set = [("settings", Bind::Json(settings.to_string()))];
+        let s = self
+            .q()
+            .update(Scope::Tenants, Tbl::Tenants, set, [("id", Bind::text(id))]);
+        self.run(s).await.map(drop)
+    }
+
+    async fn insert_token(&mut self, t: &TokenRow) -> StoreResult<()> {
+        let row = [
+            Bind::text(&t.id),
+            Bind::text(&t.name),
+            Bind::text(t.scope.as_str()),
+            Bind::Blob(t.secret_sha256.clone()),
+            Bind::Time(t.created),
+            Bind::opt_time(t.last_used),
+            Bind::opt_time(t.revoked),
+        ];
+        let mut s = self
+            .q()
+            .insert(&*t.tenant_id, Tbl::Tokens, TOKEN_COLS, [row]);
+        self.run(s.may_conflict()).await.map(drop)
+    }
+
+    async fn token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<TokenRow>> {
+        let key = [("secret_sha256", Bind::Blob(sha256.to_vec()))];
+        let s = self
+            .q()
+            .select(Across::TokenBySecret, TOKEN_COLS, (Tbl::Tokens, ""), key);
+        self.row(s).await?.map(token_of).transpose()
+    }
+
+    async fn list_tokens(&mut self, tenant_id: &str) -> StoreResult<Vec<TokenRow>> {
+        let mut s = self
+            .q()
+            .select(tenant_id, TOKEN_COLS, (Tbl::Tokens, ""), []);
+        s.sql(" ORDER BY created, seq");
+        self.rows(s).await?.into_iter().map(token_of).collect()
+    }
+
+    async fn revoke_token(&mut self, t: &str, name: &str, at: OffsetDateTime) -> StoreResult<bool> {
+        let key = [("name", Bind::text(name))];
+        let mut s = self
+            .q()
+            .update(t, Tbl::Tokens, [("revoked", Bind::Time(at))], key);
+        s.sql(" AND revoked IS NULL");
+        Ok(self.run(s).await? > 0)
+    }
+
+    async fn touch_token(&mut self, t: &str, id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let set = [("last_used", Bind::Time(at))];
+        let s = self
+            .q()
+            .update(t, Tbl::Tokens, set, [("id", Bind::text(id))]);
+        self.run(s).await.map(drop)
+    }
+
+    // ---- users: `users`
+
+    async fn get_user(&mut self, t: &str, id: &str) -> StoreResult<Option<UserRecord>> {
+        let mut s = self
+            .q()
+            .select(t, USER_COLS, (Tbl::Users, "r"), [("id", Bind::text(id))]);
+        let row = self.row(s.lock_rows()).await?;
+        self.one_user(t, row).await
+    }
+
+    async fn user_by_user_name(&mut self, t: &str, name: &str) -> StoreResult<Option<UserRecord>> {
+        let key = [("user_name_folded", Bind::Text(fold(name)))];
+        let mut s = self.q().select(t, USER_COLS, (Tbl::Users, "r"), key);
+        let row = self.row(s.lock_rows()).await?;
+        self.one_user(t, row).await
+    }
+
+    async fn insert_user(&mut self, u: &UserRecord) -> StoreResult<()> {
+        users::insert_user(self, u).await
+    }
+
+    async fn update_user(&mut self, u: &UserRecord) -> StoreResult<()> {
+        users::update_user(self, u).await
+    }
+
+    async fn delete_user(&mut self, t: &str, id: &str) -> StoreResult<bool> {
+        let mut s = self.q().delete(t, Tbl::Users, [("id", Bind::text(id))]);
+        if self.run(s.long()).await? == 0 {
+            return Ok(false);
+        }
+        self.delete_memberships_of(t, id).await.map(|_| true)
+    }
+
+    async fn list_users(
+        &mut self,
+        t: &str,
+        q: &ListQuery<'_>,
+    ) -> StoreResult<(u64, Vec<UserRecord>)> {
+        let (total, rows) = self.list(Kind::Users, t, q).await?;
+        Ok((total, self.users_with_emails(t, rows).await?))
+    }
+
+    async fn user_names(
+        &mut self,
+        t: &str,
+        ids: &[String],
+    ) -> StoreResult<Vec<(String, Option<String>)>> {
+        let q = self.q();
+        let rows = self
+            .batched(ids, 1, |chunk| {
+                let mut s = q.select(t, "id, display_name AS name", (Tbl::Users, ""), []);
+                s.sql(" AND ").in_texts("id", chunk).sql(" ORDER BY seq");
+                s
+            })
+            .await?;
+        let pair = |mut r: crate::sql::Row| Ok((r.text("id")?, r.opt_text("name")?));
+        rows.into_iter().map(pair).collect()
+    }
+
+    async fn groups_of_users(
+        &mut self,
+        t: &str,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<(String, String, String)>> {
+        users::groups_of_users(self, t, user_ids).await
+    }
+
+    // ---- groups
+
+    async fn get_group(&mut self, t: &str, id: &str) -> StoreResult<Option<GroupRecord>> {
+        let key = [("id", Bind::text(id))];
+        let mut s = self.q().select(t, GROUP_COLS, (Tbl::Groups, "r"), key);
+        self.row(s.lock_rows()).await?.map(group_of).transpose()
+    }
+
+    async fn group_by_display_name(
+        &mut self,
+        t: &str,
+        name: &str,
+    ) -> StoreResult<Option<GroupRecord>> {
+        let key = [("display_name_folded", Bind::Text(fold(name)))];
+        let mut s = self.q().select(t, GROUP_COLS, (Tbl::Groups, "r"), key);
+        self.row(s.lock_rows()).await?.map(group_of).transpose()
+    }
+
+    async fn insert_group(&mut self, g: &GroupRecord) -> StoreResult<()> {
+        let cols = format!("id, tenant_id, {GROUP_WRITE_COLS}");
+        let row = std::iter::once(Bind::text(&g.id)).chain(group_values(g));
+        let mut s = self.q().insert(&*g.tenant_id, Tbl::Groups, &cols, [row]);
+        self.run(s.may_conflict()).await.map(drop)
+    }
+
+    async fn update_group(&mut self, g: &GroupRecord) -> StoreResult<()> {
+        let set = GROUP_WRITE_COLS.split(", ").zip(group_values(g));
+        let key = [("id", Bind::text(&g.id))];
+        let mut s = self.q().update(&*g.tenant_id, Tbl::Groups, set, key);
+        if self.run(s.may_conflict()).await? == 0 {
+            let (id, t) = (&g.id, &g.tenant_id);
+            return Err(StoreError::Backend(format!(
+                "update_group: no group {id} in tenant {t}"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn delete_group(&mut self, t: &str, id: &str) -> StoreResult<bool> {
+        // Its own membership rows go by ON DELETE CASCADE; its memberships in other groups
+        // here.
+        let mut s = self.q().delete(t, Tbl::Groups, [("id", Bind::text(id))]);
+        if self.run(s.long()).await? == 0 {
+            return Ok(false);
+        }
+        self.delete_memberships_of(t, id).await.map(|_| true)
+    }
+
+    async fn list_groups(
+        &mut self,
+        t: &str,
+        q: &ListQuery<'_>,
+    ) -> StoreResult<(u64, Vec<GroupRecord>)> {
+        let (total, rows) = self.list(Kind::Groups, t, q).await?;
+        let groups = rows.into_iter().map(group_of).collect::<StoreResult<_>>()?;
+        Ok((total, groups))
+    }
+
+    async fn group_ids_existing(&mut self, t: &str, ids: &[String]) -> StoreResult<Vec<String>> {
+        let q = self.q();
+        let rows = self
+            .batched(ids, 1, |chunk| {
+                let mut s = q.select(t, "id", (Tbl::Groups, ""), []);
+                s.sql(" AND ").in_texts("id", chunk).sql(" ORDER BY seq");
+                s
+            })
+            .await?;
+        rows.into_iter().map(|mut r| r.text("id")).collect()
+    }
+
+    // ---- memberships: `members`
+
+    async fn group_members(
+        &mut self,
+        t: &str,
+        group_id: &str,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> StoreResult<Vec<MemberRow>> {
+        self.member_page(t, group_id, (offset, limit)).await
+    }
+
+    async fn members_of_groups(
+        &mut self,
+        t: &str,
+        group_ids: &[String],
+    ) -> StoreResult<Vec<(String, MemberRow)>> {
+        self.members_of(t, group_ids).await
+    }
+
+    async fn count_members(&mut self, t: &str, group_id: &str) -> StoreResult<u64> {
+        self.member_count(t, group_id).await
+    }
+
+    async fn add_members(
+        &mut self,
+        t: &str,
+        group_id: &str,
+        members: &[(String, MemberKind)],
+    ) -> StoreResult<u64> {
+        self.add_to(t, group_id, members).await
+    }
+
+    async fn remove_members(
+        &mut self,
+        t: &str,
+        group_id: &str,
+        ids: &[String],
+    ) -> StoreResult<u64> {
+        self.remove_from(t, group_id, ids).await
+    }
+
+    async fn clear_members(&mut self, t: &str, group_id: &str) -> StoreResult<u64> {
+        let mut s = self
+            .q()
+            .delete(t, Tbl::GroupMembers, [("group_id", Bind::text(group_id))]);
+        self.run(s.long()).await
+    }
+
+    // ---- custom attributes; their values in documents: `documents`
+
+    async fn list_attributes(&mut self, t: &str) -> StoreResult<Vec<AttributeRow>> {
+        let mut s = self
+            .q()
+            .select(t, ATTRIBUTE_COLS, (Tbl::Attributes, ""), []);
+        s.sql(" ORDER BY seq");
+        self.rows(s).await?.into_iter().map(attribute_of).collect()
+    }
+
+    async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()> {
+        let cols = "tenant_id, name, name_folded, type, created";
+        let row = [
+            Bind::text(&a.name),
+            Bind::Text(fold(&a.name)),
+            Bind::text(&a.ty),
+            Bind::Time(a.created),
+        ];
+        let mut s = self.q().insert(&*a.tenant_id, Tbl::Attributes, cols, [row]);
+        self.run(s.may_conflict()).await.map(drop)
+    }
+
+    async fn delete_attribute(&mut self, t: &str, name: &str) -> StoreResult<bool> {
+        let key = [("name_folded", Bind::Text(fold(name)))];
+        let s = self.q().delete(t, Tbl::Attributes, key);
+        Ok(self.run(s).await? > 0)
+    }
+
+    async fn count_extension_values(&mut self, t: &str, urn: &str, name: &str) -> StoreResult<u64> {
+        self.count_values(t, urn, name).await
+    }
+
+    async fn strip_extension_values(&mut self, t: &str, urn: &str, name: &str) -> StoreResult<u64> {
+        self.strip_values(t, urn, name).await
+    }
+
+    async fn rename_extension_key(&mut self, t: &str, old: &str, new: &str) -> StoreResult<u64> {
+        self.rename_key(t, old, new).await
+    }
+
+    // ---- directory rules helpers: `documents`
+
+    async fn members_in_no_other_group(
+        &mut self,
+        t: &str,
+        group: &str,
+    ) -> StoreResult<Vec<String>> {
+        self.only_in(t, group).await
+    }
+
+    async fn set_users_state(
+        &mut self,
+        t: &str,
+        ids: &[String],
+        from: UserState,
+        to: UserState,
+        at: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        self.set_state(t, ids, (from, to), at).await
+    }
+
+    async fn user_counts(&mut self, t: &str) -> StoreResult<Vec<(UserState, Source, u64)>> {
+        let cols = "state, source, COUNT(*) AS n";
+        let mut s = self.q().select(t, cols, (Tbl::Users, ""), []);
+        s.sql(" GROUP BY state, source ORDER BY state, source")
+            .long();
+        let mut out = Vec::new();
+        for mut row in self.rows(s).await? {
+            let state = parsed(&row.text("state")?, "user state", UserState::parse)?;
+            let source = parsed(&row.text("source")?, "source", Source::parse)?;
+            out.push((state, source, row.count("n")?));
+        }
+        Ok(out)
+    }
+
+    async fn group_count(&mut self, t: &str) -> StoreResult<u64> {
+        let not_builtin = [("builtin", Bind::Bool(false))];
+        let mut s = self
+            .q()
+            .select(t, "COUNT(*)", (Tbl::Groups, ""), not_builtin);
+        self.count(s.long()).await
+    }
+
+    // ---- provisioning log, administrator listings: `search`
+
+    async fn insert_log(&mut self, e: &LogEntry) -> StoreResult<i64> {
+        search::insert_log(self, e).await
+    }
+
+    async fn query_log(&mut self, t: &str, q: &LogQuery) -> StoreResult<(u64, Vec<LogEntry>)> {
+        let by = |s: &mut Sql<'_>| search::log_where(s, q);
+        let (total, rows) = self
+            .paged(t, (LOG_COLS, "seq DESC", (q.offset, q.limit), &by))
+            .await?;
+        Ok((
+            total,
+            rows.into_iter().map(log_of).collect::<StoreResult<_>>()?,
+        ))
+    }
+
+    async fn purge_log(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut s = self
+            .q()
+            .delete(Across::RetentionPurge, Tbl::ProvisioningLog, []);
+        s.sql(" WHERE at < ").bind(Bind::Time(before)).long();
+        self.run(s).await
+    }
+
+    async fn admin_list_users(
+        &mut self,
+        t: &str,
+        f: &AdminUserFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<UserRecord>)> {
+        let by = |s: &mut Sql<'_>| search::admin_users_where(s, f);
+        let (total, rows) = self
+            .paged(t, (USER_COLS, "r.seq", (offset, limit), &by))
+            .await?;
+        Ok((total, self.users_with_emails(t, rows).await?))
+    }
+
+    async fn admin_list_groups(
+        &mut self,
+        t: &str,
+        search: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<GroupRecord>)> {
+        let by = |s: &mut Sql<'_>| search::admin_groups_where(s, search);
+        let order = "r.builtin DESC, r.seq";
+        let (total, rows) = self
+            .paged(t, (GROUP_COLS, order, (offset, limit), &by))
+            .await?;
+        Ok((
+            total,
+            rows.into_iter().map(group_of).collect::<StoreResult<_>>()?,
+        ))
+    }
+
+    // ---- portal administrators, sessions, sign-in throttling
+
+    async fn insert_admin(&mut self, a: &AdminRow) -> StoreResult<()> {
+        let cols = "id, tenant_id, username, username_folded, password_hash, created, \
+                    password_changed";
+        let row = [
+            Bind::text(&a.id),
+            Bind::text(&a.username),
+            Bind::Text(fold(&a.username)),
+            Bind::text(&a.password_hash),
+            Bind::Time(a.created),
+            Bind::Time(a.password_changed),
+        ];
+        let mut s = self.q().insert(&*a.tenant_id, Tbl::Admins, cols, [row]);
+        self.run(s.may_conflict()).await.map(drop)
+    }
+
+    async fn admin_by_username(&mut self, t: &str, name: &str) -> StoreResult<Option<AdminRow>> {
+        let key = [("username_folded", Bind::Text(fold(name)))];
+        let s = self.q().select(t, ADMIN_COLS, (Tbl::Admins, ""), key);
+        self.row(s).await?.map(admin_of).transpose()
+    }
+
+    async fn get_admin(&mut self, t: &str, id: &str) -> StoreResult<Option<AdminRow>> {
+        let key = [("id", Bind::text(id))];
+        let s = self.q().select(t, ADMIN_COLS, (Tbl::Admins, ""), key);
+        self.row(s).await?.map(admin_of).transpose()
+    }
+
+    async fn set_admin_password(
+        &mut self,
+        t: &str,
+        id: &str,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let set = [
+            ("password_hash", Bind::text(password_hash)),
+            ("password_changed", Bind::Time(at)),
+        ];
+        let s = self
+            .q()
+            .update(t, Tbl::Admins, set, [("id", Bind::text(id))]);
+        Ok(self.run(s).await? > 0)
+    }
+
+    async fn insert_session(&mut self, session: &SessionRow) -> StoreResult<()> {
+        let row = [
+            Bind::Blob(session.id_sha256.clone()),
+            Bind::text(&session.admin_id),
+            Bind::text(&session.csrf_token),
+            Bind::Time(session.created),
+            Bind::Time(session.expires),
+        ];
+        let tenant = &*session.tenant_id;
+        let s = self.q().insert(tenant, Tbl::Sessions, SESSION_COLS, [row]);
+        self.run(s).await.map(drop)
+    }
+
+    async fn session_by_hash(&mut self, id_sha256: &[u8]) -> StoreResult<Option<SessionRow>> {
+        let key = [("id_sha256", Bind::Blob(id_sha256.to_vec()))];
+        let s = self.q().select(
+            Across::SessionBySecret,
+            SESSION_COLS,
+            (Tbl::Sessions, ""),
+            key,
+        );
+        self.row(s).await?.map(session_of).transpose()
+    }
+
+    async fn delete_session(&mut self, id_sha256: &[u8]) -> StoreResult<bool> {
+        let key = [("id_sha256", Bind::Blob(id_sha256.to_vec()))];
+        let s = self.q().delete(Across::SessionBySecret, Tbl::Sessions, key);
+        Ok(self.run(s).await? > 0)
+    }
+
+    async fn delete_admin_sessions(&mut self, t: &str, admin_id: &str) -> StoreResult<u64> {
+        let s = self
+            .q()
+            .delete(t, Tbl::Sessions, [("admin_id", Bind::text(admin_id))]);
+        self.run(s).await
+    }
+
+    async fn insert_signin_failure(
+        &mut self,
+        t: &str,
+        key: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let row = [Bind::text(key), Bind::Time(at)];
+        let s = self
+            .q()
+            .insert(t, Tbl::SigninFailures, "tenant_id, key, at", [row]);
+        self.run(s).await.map(drop)
+    }
+
+    async fn count_signin_failures(
+        &mut self,
+        t: &str,
+        key: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let from = (Tbl::SigninFailures, "");
+        let mut s = self
+            .q()
+            .select(t, "COUNT(*)", from, [("key", Bind::text(key))]);
+        s.sql(" AND at >= ").bind(Bind::Time(since));
+        self.count(s).await
+    }
+
+    async fn clear_signin_failures(&mut self, t: &str, key: &str) -> StoreResult<()> {
+        let s = self
+            .q()
+            .delete(t, Tbl::SigninFailures, [("key", Bind::text(key))]);
+        self.run(s).await.map(drop)
+    }
+
+    async fn purge_sessions(
+        &mut self,
+        now: OffsetDateTime,
+        before: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let mut n = 0;
+        for (table, cond, at) in [
+            (Tbl::Sessions, " WHERE expires <= ", now),
+            (Tbl::SigninFailures, " WHERE at < ", before),
+        ] {
+            let mut s = self.q().delete(Across::RetentionPurge, table, []);
+            s.sql(cond).bind(Bind::Time(at));
+            n += self.run(s).await?;
+        }
+        Ok(n)
+    }
+
+    // ---- bulk copy between stores: `export`
+
+    async fn export_rows(
+        &mut self,
+        table: Table,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<Exported>> {
+        export::export_rows(self, table, after, limit).await
+    }
+
+    async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {
+        export::table_counts(self).await
+    }
+}

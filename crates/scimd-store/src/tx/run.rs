@@ -1,0 +1,181 @@
+//! How the shared operations run statements: through the transaction's executor, as rows,
+//! counts, pages with their total, and batches of list items.
+
+use crate::exec::Exec;
+use crate::sql::{count_of, Row, Scope, Sql, Stmts};
+use scimd_directory::store::{StoreError, StoreResult};
+
+/// A transaction of either store: its executor, and the operations of `Tx` over it.
+/// Dropping it without `commit` rolls back (the executor's `Drop`).
+pub(crate) struct StoreTx<E> {
+    pub(super) x: E,
+}
+
+/// A number of rows (counted, changed).
+pub(super) type Count = StoreResult<u64>;
+
+/// A paged listing: columns, `ORDER BY` terms, `(offset, limit)` (rows to skip, rows to
+/// return at most; 0: only count) and what writes ` FROM ... WHERE ...`.
+pub(super) type Paged<'a> = (
+    &'a str,
+    &'a str,
+    (u64, u64),
+    &'a (dyn Fn(&mut Sql<'_>) + Sync),
+);
+
+impl<E: Exec> StoreTx<E> {
+    /// A transaction running on `x`.
+    pub(crate) fn new(x: E) -> StoreTx<E> {
+        StoreTx { x }
+    }
+
+    /// The executor, to end the transaction.
+    pub(super) fn into_exec(self) -> E {
+        self.x
+    }
+
+    /// Makes this transaction's statements.
+    pub(crate) fn q(&self) -> Stmts {
+        Stmts {
+            d: self.x.dialect(),
+            writes: self.x.writes(),
+        }
+    }
+
+    /// A statement on the rows of tenant `t`.
+    pub(crate) fn of<'t>(&self, t: &'t str) -> Sql<'t> {
+        self.q().of(t)
+    }
+
+    /// Runs a statement; its rows.
+    pub(crate) async fn rows<'t>(
+        &mut self,
+        mut s: impl AsMut<Sql<'t>> + Send,
+    ) -> StoreResult<Vec<Row>> {
+        let s = s.as_mut().finish()?;
+        self.x.fetch(&s).await
+    }
+
+    /// Runs a statement; its first row, if any.
+    pub(super) async fn row<'t>(
+        &mut self,
+        s: impl AsMut<Sql<'t>> + Send,
+    ) -> StoreResult<Option<Row>> {
+        Ok(self.rows(s).await?.into_iter().next())
+    }
+
+    /// Runs a statement returning no rows; how many it changed.
+    pub(super) async fn run<'t>(&mut self, mut s: impl AsMut<Sql<'t>> + Send) -> StoreResult<u64> {
+        let s = s.as_mut().finish()?;
+        self.x.execute(&s).await
+    }
+
+    /// Runs a statement; the integer of its first row's first column (`COUNT(*)`,
+    /// `RETURNING seq`). Errors: `Backend` when there is no row.
+    pub(super) async fn int<'t>(&mut self, s: impl AsMut<Sql<'t>> + Send) -> StoreResult<i64> {
+        match self.row(s).await? {
+            Some(mut r) => r.first_int(),
+            None => Err(StoreError::Backend("a statement returned no row".into())),
+        }
+    }
+
+    /// Runs a `SELECT COUNT(*)`.
+    pub(super) async fn count<'t>(&mut self, s: impl AsMut<Sql<'t>> + Send) -> StoreResult<u64> {
+        Ok(count_of(self.int(s).await?))
+    }
+
+    /// The rows of one statement per batch of `items` (`build` writes the statement of a
+    /// batch; `reserved` values are bound besides the items), in order. A back end that
+    /// binds arrays takes every item in one statement.
+    pub(super) async fn batched<'t, T: Sync>(
+        &mut self,
+        items: &[T],
+        reserved: usize,
+        build: impl Fn(&[T]) -> Sql<'t> + Send,
+    ) -> StoreResult<Vec<Row>> {
+        let mut out = Vec::new();
+        for chunk in items.chunks(Sql::list_room(self.x.dialect(), reserved)) {
+            out.extend(self.rows(build(chunk)).await?);
+        }
+        Ok(out)
+    }
+
+    /// The rows of the `page` statement (not run when `limit` is 0) and the total: from the
+    /// page when it tells it ([`total_from_page`]), else by running the `count` statement,
+    /// in the same snapshot.
+    pub(super) async fn page_and_total(
+        &mut self,
+        offset: u64,
+        limit: u64,
+        page: StoreResult<Sql<'_>>,
+        count: StoreResult<Sql<'_>>,
+    ) -> StoreResult<(u64, Vec<Row>)> {
+        let rows = if limit == 0 {
+            Vec::new()
+        } else {
+            self.rows(page?).await?
+        };
+        let total = match total_from_page(offset, limit, rows.len()) {
+            Some(t) => t,
+            None => self.count(count?).await?,
+        };
+        Ok((total, rows))
+    }
+
+    /// The total and the rows of a paged listing of tenant `t` (may scan: long statements).
+    pub(super) async fn paged(&mut self, t: &str, p: Paged<'_>) -> StoreResult<(u64, Vec<Row>)> {
+        let (q, (cols, order, (offset, limit), from_where)) = (self.q(), p);
+        let statement = |count: bool| {
+            let mut s = q.of(Scope::Tenant(t));
+            s.long();
+            if count {
+                s.sql("SELECT COUNT(*)");
+                from_where(&mut s);
+            } else {
+                s.sql("SELECT ").sql(cols);
+                from_where(&mut s);
+                s.sql(" ORDER BY ").sql(order);
+                s.page(Some(limit), offset);
+            }
+            Ok(s)
+        };
+        let (page, count) = (statement(false), statement(true));
+        self.page_and_total(offset, limit, page, count).await
+    }
+}
+
+/// `totalResults` of a list whose page (`LIMIT limit OFFSET offset`) returned `rows` rows, when
+/// the page alone tells it, read in the same snapshot: a page that is not full and not empty
+/// is the last one (`offset + rows`); an empty first page means no match. `None` when a
+/// `COUNT` is needed (a full page, an empty page past the start, or `limit` 0).
+///
+/// Saves the `COUNT` statement of nearly every lookup (`userName eq …` finds 0 or 1 of a page
+/// of 100) and of the last page of a listing.
+pub(crate) fn total_from_page(offset: u64, limit: u64, rows: usize) -> Option<u64> {
+    let n = rows as u64;
+    if limit == 0 {
+        None
+    } else if n > 0 && n < limit {
+        Some(offset.saturating_add(n))
+    } else if n == 0 && offset == 0 {
+        Some(0)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_from_page;
+
+    #[test]
+    fn totals_known_from_the_page() {
+        assert_eq!(total_from_page(0, 100, 0), Some(0));
+        assert_eq!(total_from_page(0, 100, 1), Some(1));
+        assert_eq!(total_from_page(200, 100, 42), Some(242));
+        // A full page may have more after it; an empty page past the start says nothing.
+        assert_eq!(total_from_page(500, 100, 0), None);
+        assert_eq!(total_from_page(0, 100, 100), None);
+        assert_eq!(total_from_page(0, 0, 0), None);
+    }
+}

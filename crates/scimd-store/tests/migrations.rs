@@ -1,0 +1,486 @@
+//! Migration parity: `migrations/sqlite` and `migrations/postgres` describe the same schema.
+//!
+//! Both folders are applied to fresh databases (a SQLite file; a PostgreSQL database when
+//! `SCIMD_TEST_PG_URL` names a server, else the test says so and passes) and their catalogs
+//! are read back and compared, table by table: columns (name, nullability, type family),
+//! primary keys, unique constraints (by columns: SQLite keeps no names for them), foreign
+//! keys (columns, referenced table and columns, `ON DELETE`), and indexes (name, columns,
+//! uniqueness, partial predicate).
+//!
+//! Type families are SQLite's storage classes, which is what the two spellings share:
+//! `text` (PostgreSQL `text`, `json`, `jsonb`, `timestamptz`, `text[]`: SQLite stores each
+//! as TEXT), `integer` (`bigint`, `integer`, `boolean`) and `blob` (`bytea`). PostgreSQL
+//! `INCLUDE` columns count as trailing index columns (SQLite has no `INCLUDE`: its indexes
+//! carry them as keys).
+
+#[macro_use]
+mod support;
+
+use rusqlite::Connection;
+use scimd_directory::store::{Store, TokenScope};
+use std::collections::{BTreeMap, BTreeSet};
+use support::{open, pg_url, scratch, store, Backend, TestStore, PG_URL_VAR};
+
+both!(databases_migrate_forward_keeping_their_rows);
+
+/// One column: type family and NOT NULL.
+type Column = (String, bool);
+
+/// A foreign key: columns, referenced table, referenced columns, `ON DELETE` action.
+type ForeignKey = (Vec<String>, String, Vec<String>, String);
+
+/// An index made with CREATE INDEX: columns, unique, partial predicate (normalised).
+type Index = (Vec<String>, bool, Option<String>);
+
+/// What the comparison reads of one table.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TableShape {
+    columns: BTreeMap<String, Column>,
+    primary_key: Vec<String>,
+    unique: BTreeSet<Vec<String>>,
+    foreign_keys: BTreeSet<ForeignKey>,
+    indexes: BTreeMap<String, Index>,
+}
+
+type Shape = BTreeMap<String, TableShape>;
+
+fn sqlite_family(declared: &str) -> String {
+    match declared.to_ascii_uppercase().as_str() {
+        "TEXT" => "text",
+        "INTEGER" => "integer",
+        "BLOB" => "blob",
+        other => panic!("SQLite column type {other} has no family here: add it"),
+    }
+    .to_string()
+}
+
+fn pg_family(ty: &str) -> String {
+    match ty {
+        "text" | "json" | "jsonb" | "timestamp with time zone" | "text[]" => "text",
+        "bigint" | "integer" | "smallint" | "boolean" => "integer",
+        "bytea" => "blob",
+        other => panic!("PostgreSQL column type {other} has no family here: add it"),
+    }
+    .to_string()
+}
+
+/// A partial-index predicate without case, parentheses and repeated blanks.
+fn predicate(p: &str) -> String {
+    p.to_ascii_lowercase()
+        .replace(['(', ')'], "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn sqlite_shape(path: &std::path::Path) -> Shape {
+    let c = Connection::open(path).unwrap();
+    let strings = |sql: &str| -> Vec<String> {
+        let mut s = c.prepare(sql).unwrap();
+        s.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let mut shape = Shape::new();
+    for t in strings(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name <> '_sqlx_migrations' ORDER BY name",
+    ) {
+        let mut ts = TableShape::default();
+        let mut pk: Vec<(i64, String)> = Vec::new();
+        let mut s = c.prepare(&format!("PRAGMA table_info(\"{t}\")")).unwrap();
+        let cols = s
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>("name")?,
+                    r.get::<_, String>("type")?,
+                    r.get::<_, i64>("notnull")?,
+                    r.get::<_, i64>("pk")?,
+                ))
+            })
+            .unwrap();
+        for col in cols {
+            let (name, ty, notnull, pk_pos) = col.unwrap();
+            if pk_pos > 0 {
+                pk.push((pk_pos, name.clone()));
+            }
+            // A primary-key column holds no NULL (SQLite's INTEGER PRIMARY KEY is the rowid).
+            ts.columns
+                .insert(name, (sqlite_family(&ty), notnull != 0 || pk_pos > 0));
+        }
+        pk.sort();
+        ts.primary_key = pk.into_iter().map(|(_, n)| n).collect();
+        let mut s = c.prepare(&format!("PRAGMA index_list(\"{t}\")")).unwrap();
+        let indexes: Vec<(String, i64, String)> = s
+            .query_map([], |r| {
+                Ok((r.get("name")?, r.get("unique")?, r.get("origin")?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (name, unique, origin) in indexes {
+            let mut s = c
+                .prepare(&format!("PRAGMA index_info(\"{name}\")"))
+                .unwrap();
+            let mut cols: Vec<(i64, String)> = s
+                .query_map([], |r| Ok((r.get("seqno")?, r.get("name")?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            cols.sort();
+            let cols: Vec<String> = cols.into_iter().map(|(_, n)| n).collect();
+            match origin.as_str() {
+                "pk" => {}
+                "u" => {
+                    ts.unique.insert(cols);
+                }
+                _ => {
+                    let sql: String = c
+                        .query_row(
+                            "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?",
+                            [&name],
+                            |r| r.get(0),
+                        )
+                        .unwrap();
+                    let pred = sql.split_once(" WHERE ").map(|(_, p)| predicate(p));
+                    ts.indexes.insert(name, (cols, unique != 0, pred));
+                }
+            }
+        }
+        let mut s = c
+            .prepare(&format!("PRAGMA foreign_key_list(\"{t}\")"))
+            .unwrap();
+        let fks: Vec<(i64, String, String, String, String)> = s
+            .query_map([], |r| {
+                Ok((
+                    r.get("id")?,
+                    r.get("table")?,
+                    r.get("from")?,
+                    r.get("to")?,
+                    r.get("on_delete")?,
+                ))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut by_id: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+        for (id, table, from, to, on_delete) in fks {
+            let e = by_id
+                .entry(id)
+                .or_insert_with(|| (Vec::new(), table, Vec::new(), on_delete));
+            e.0.push(from);
+            e.2.push(to);
+        }
+        ts.foreign_keys = by_id.into_values().collect();
+        shape.insert(t, ts);
+    }
+    shape
+}
+
+async fn pg_shape(url: &str) -> Shape {
+    use sqlx::{Connection, Row};
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+         AND tablename <> '_sqlx_migrations' ORDER BY 1",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    // Column names of `attnums` of table `rel`, in order.
+    const NAMES: &str = "(SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(%s) WITH ORDINALITY k(n, ord) \
+         JOIN pg_attribute a ON a.attrelid = %r AND a.attnum = k.n)";
+    let names = |attnums: &str, rel: &str| NAMES.replace("%s", attnums).replace("%r", rel);
+    let mut shape = Shape::new();
+    for t in tables {
+        let mut ts = TableShape::default();
+        let rel = format!("'public.{t}'::regclass");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT attname::text, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute \
+             WHERE attrelid = {rel} AND attnum > 0 AND NOT attisdropped"
+        )))
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        for r in rows {
+            let ty: String = r.get(1);
+            ts.columns.insert(r.get(0), (pg_family(&ty), r.get(2)));
+        }
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT contype::text, {}, confrelid::regclass::text, {}, confdeltype::text FROM pg_constraint \
+             WHERE conrelid = {rel} AND contype IN ('p', 'u', 'f')",
+            names("conkey", "conrelid"),
+            names("confkey", "confrelid")
+        )))
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        for r in rows {
+            let kind: String = r.get(0);
+            let cols: Vec<String> = r.get(1);
+            match kind.as_str() {
+                "p" => ts.primary_key = cols,
+                "u" => {
+                    ts.unique.insert(cols);
+                }
+                _ => {
+                    let action = match r.get::<String, _>(4).as_str() {
+                        "c" => "CASCADE",
+                        "a" => "NO ACTION",
+                        "r" => "RESTRICT",
+                        "n" => "SET NULL",
+                        _ => "SET DEFAULT",
+                    };
+                    ts.foreign_keys
+                        .insert((cols, r.get(2), r.get(3), action.to_string()));
+                }
+            }
+        }
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT i.relname::text, ix.indisunique, {}, pg_get_expr(ix.indpred, ix.indrelid) \
+             FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid WHERE ix.indrelid = {rel} \
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = ix.indexrelid)",
+            names("ix.indkey::int2[]", "ix.indrelid")
+        )))
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        for r in rows {
+            let pred: Option<String> = r.get(3);
+            ts.indexes.insert(
+                r.get(0),
+                (r.get(2), r.get(1), pred.as_deref().map(predicate)),
+            );
+        }
+        shape.insert(t, ts);
+    }
+    c.close().await.ok();
+    shape
+}
+
+/// The entries of `sqlite` and `pg` that differ (or are in one only), one line each into
+/// `out`: columns (type family, NOT NULL), indexes (columns, unique, predicate).
+fn differing<T: PartialEq + std::fmt::Debug>(
+    out: &mut Vec<String>,
+    what: &str,
+    sqlite: &BTreeMap<String, T>,
+    pg: &BTreeMap<String, T>,
+) {
+    let names: BTreeSet<&String> = sqlite.keys().chain(pg.keys()).collect();
+    for n in names {
+        let (x, y) = (sqlite.get(n), pg.get(n));
+        if x != y {
+            out.push(format!("{what} {n}: SQLite {x:?}, PostgreSQL {y:?}"));
+        }
+    }
+}
+
+/// What only one of `sqlite` and `pg` holds, one line each into `out`.
+fn only_in<T: Ord + std::fmt::Debug>(
+    out: &mut Vec<String>,
+    t: &str,
+    what: &str,
+    sqlite: &BTreeSet<T>,
+    pg: &BTreeSet<T>,
+) {
+    for x in sqlite.symmetric_difference(pg) {
+        let side = if sqlite.contains(x) {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        };
+        out.push(format!("{t}: {what} {x:?} only in {side}"));
+    }
+}
+
+/// The differences between two shapes, one line each.
+fn differences(sqlite: &Shape, pg: &Shape) -> Vec<String> {
+    let mut out = Vec::new();
+    let names: BTreeSet<&String> = sqlite.keys().chain(pg.keys()).collect();
+    for t in names {
+        let (a, b) = match (sqlite.get(t), pg.get(t)) {
+            (Some(a), Some(b)) => (a, b),
+            (a, _) => {
+                let side = if a.is_some() { "SQLite" } else { "PostgreSQL" };
+                out.push(format!("table {t}: only in {side}"));
+                continue;
+            }
+        };
+        differing(&mut out, &format!("{t}: column"), &a.columns, &b.columns);
+        if a.primary_key != b.primary_key {
+            out.push(format!(
+                "{t}: primary key SQLite {:?}, PostgreSQL {:?}",
+                a.primary_key, b.primary_key
+            ));
+        }
+        only_in(&mut out, t, "unique constraint", &a.unique, &b.unique);
+        only_in(&mut out, t, "foreign key", &a.foreign_keys, &b.foreign_keys);
+        differing(&mut out, &format!("{t}: index"), &a.indexes, &b.indexes);
+    }
+    out
+}
+
+#[tokio::test]
+async fn both_migration_folders_make_the_same_schema() {
+    if pg_url().is_none() {
+        eprintln!("{PG_URL_VAR} is not set: the migration parity check needs PostgreSQL; skipped");
+        return;
+    }
+    let lite = store(Backend::Sqlite, "parity").await;
+    let pg = store(Backend::Postgres, "parity").await;
+    let TestStore::Sqlite(s) = &*lite else {
+        unreachable!()
+    };
+    s.close().await;
+    let a = sqlite_shape(s.path());
+    let b = pg_shape(pg.url()).await;
+    assert!(a.len() >= 11, "the SQLite schema was read: {:?}", a.keys());
+    let diff = differences(&a, &b);
+    assert!(
+        diff.is_empty(),
+        "the migration folders differ:\n{}",
+        diff.join("\n")
+    );
+}
+
+/// The migrations before the latest of back end `b`: SQLite's 0001–0003, PostgreSQL's
+/// 0001–0002 (the schema before `seq` became every table's key).
+fn previous_version(b: Backend) -> (i64, &'static str) {
+    match b {
+        Backend::Sqlite => (3, "migrations/sqlite"),
+        Backend::Postgres => (2, "migrations/postgres"),
+    }
+}
+
+/// Rows of a deployment at the previous schema version, written in SQL (the store itself
+/// only speaks the latest): two tenants, tokens, administrators and a session, users with
+/// emails, a group with members, a failed sign-in and a log entry.
+fn previous_rows(b: Backend) -> Vec<String> {
+    let blob = |byte: u8| match b {
+        Backend::Sqlite => format!("X'{}'", format!("{byte:02x}").repeat(32)),
+        Backend::Postgres => format!("'\\x{}'::bytea", format!("{byte:02x}").repeat(32)),
+    };
+    let t = "'2026-01-01T00:00:00.000000Z'";
+    let no = if b == Backend::Sqlite { "0" } else { "false" };
+    vec![
+        format!("INSERT INTO tenants (id, name, settings, created) VALUES ('t-b', 'second', '{{}}', {t})"),
+        format!("INSERT INTO tenants (id, name, settings, created) VALUES ('t-a', 'default', '{{\"x\": 1}}', {t})"),
+        format!("INSERT INTO tokens (id, tenant_id, name, scope, secret_sha256, created) VALUES ('k2', 't-a', 'zeta', 'scim', {}, {t})", blob(2)),
+        format!("INSERT INTO tokens (id, tenant_id, name, scope, secret_sha256, created) VALUES ('k1', 't-a', 'alpha', 'admin', {}, {t})", blob(1)),
+        format!("INSERT INTO admins (id, tenant_id, username, username_folded, password_hash, created, password_changed) \
+                 VALUES ('a1', 't-a', 'Root', 'root', '$argon2id$x', {t}, {t})"),
+        format!("INSERT INTO sessions (id_sha256, tenant_id, admin_id, csrf_token, created, expires) \
+                 VALUES ({}, 't-a', 'a1', 'csrf', {t}, '2027-01-01T00:00:00.000000Z')", blob(9)),
+        format!("INSERT INTO users (id, tenant_id, user_name, user_name_folded, state, source, version, created, last_modified, doc, doc_folded) \
+                 VALUES ('u1', 't-a', 'Ann', 'ann', 'active', 'scim', 1, {t}, {t}, '{{\"userName\":\"Ann\"}}', '{{\"userName\":\"ann\"}}')"),
+        "INSERT INTO user_emails (tenant_id, user_seq, value_folded, kind, is_primary) VALUES ('t-a', 1, 'z@x', 'work', 1)".replace(", 1)", if b == Backend::Sqlite { ", 1)" } else { ", true)" }),
+        format!("INSERT INTO user_emails (tenant_id, user_seq, value_folded, kind, is_primary) VALUES ('t-a', 1, 'a@x', NULL, {no})"),
+        format!("INSERT INTO groups (id, tenant_id, display_name, display_name_folded, source, builtin, version, created, last_modified, doc, doc_folded) \
+                 VALUES ('g1', 't-a', 'Staff', 'staff', 'scim', {no}, 1, {t}, {t}, '{{\"displayName\":\"Staff\"}}', '{{\"displayName\":\"staff\"}}')"),
+        "INSERT INTO group_members (tenant_id, group_id, member_id, member_kind) VALUES ('t-a', 'g1', 'u1', 'User')".to_string(),
+        format!("INSERT INTO signin_failures (tenant_id, key, at) VALUES ('t-a', 'root|127.0.0.1', {t})"),
+        format!("INSERT INTO provisioning_log (tenant_id, at, token_name, method, path, outcome, status, search_folded) \
+                 VALUES ('t-a', {t}, 'zeta', 'POST', '/Users', 'created', 201, 'ann')"),
+    ]
+}
+
+/// A database at the previous schema version, with rows, migrates to the latest keeping
+/// every row, their order and the links between them (no table rebuild cascades).
+async fn databases_migrate_forward_keeping_their_rows(b: Backend) {
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let db = scratch(b, "forward").await;
+    let (version, folder) = previous_version(b);
+    let migrator =
+        sqlx::migrate::Migrator::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder))
+            .await
+            .unwrap();
+    match b {
+        Backend::Sqlite => {
+            let path = db.url().trim_start_matches("sqlite://");
+            std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+            let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .connect()
+                .await
+                .unwrap();
+            migrator.run_to(version, &mut c).await.unwrap();
+            for sql in previous_rows(b) {
+                c.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+            }
+            c.close().await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut c = sqlx::PgConnection::connect(db.url()).await.unwrap();
+            migrator.run_to(version, &mut c).await.unwrap();
+            for sql in previous_rows(b) {
+                c.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+            }
+            c.close().await.unwrap();
+        }
+    }
+    let s = open(b, db.url()).await;
+    let mut tx = s.read().await.unwrap();
+    let tenants = tx.list_tenants().await.unwrap();
+    let names: Vec<&str> = tenants.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["second", "default"],
+        "same created: insertion order"
+    );
+    assert_eq!(tenants[1].settings, serde_json::json!({"x": 1}));
+    let tokens = tx.list_tokens("t-a").await.unwrap();
+    let names: Vec<&str> = tokens.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["zeta", "alpha"]);
+    assert_eq!(tokens[1].scope, TokenScope::Admin);
+    assert_eq!(tx.token_by_hash(&[1; 32]).await.unwrap().unwrap().id, "k1");
+    let admin = tx.admin_by_username("t-a", "ROOT").await.unwrap().unwrap();
+    assert_eq!(admin.id, "a1");
+    let session = tx.session_by_hash(&[9; 32]).await.unwrap().unwrap();
+    assert_eq!(
+        session.admin_id, "a1",
+        "rebuilding admins kept its sessions"
+    );
+    let user = tx.get_user("t-a", "u1").await.unwrap().unwrap();
+    let emails: Vec<&str> = user
+        .emails
+        .iter()
+        .map(|e| e.value_folded.as_str())
+        .collect();
+    assert_eq!(emails, ["z@x", "a@x"], "emails keep their order");
+    assert!(user.emails[0].primary);
+    assert_eq!(tx.count_members("t-a", "g1").await.unwrap(), 1);
+    let since = time::macros::datetime!(2025-01-01 00:00 UTC);
+    assert_eq!(
+        tx.count_signin_failures("t-a", "root|127.0.0.1", since)
+            .await
+            .unwrap(),
+        1
+    );
+    let counts = tx.table_counts().await.unwrap();
+    let total: u64 = counts.iter().map(|(_, n)| n).sum();
+    // 2 tenants, 2 tokens, 1 admin, 1 user, 2 emails, 1 group, 1 member, 1 log entry.
+    assert_eq!(total, 11, "{counts:?}");
+    drop(tx);
+    // New rows go after the old ones.
+    let mut tx = s.write().await.unwrap();
+    tx.insert_tenant(&scimd_directory::store::TenantRow {
+        id: "t-c".into(),
+        name: "third".into(),
+        settings: serde_json::json!({}),
+        created: time::macros::datetime!(2025-06-01 00:00 UTC),
+    })
+    .await
+    .unwrap();
+    let names: Vec<String> = tx
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["third", "second", "default"]);
+    tx.commit().await.unwrap();
+    s.close().await;
+}

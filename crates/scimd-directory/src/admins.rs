@@ -17,7 +17,7 @@
 //!   grows with the count ([`SignIn::Refused`]). The failures live in the database, so every
 //!   scimd process on it counts the same.
 
-use crate::directory::{Directory, DirectoryError};
+use crate::directory::{Directory, DirectoryError, Origin};
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{AdminRow, ConflictTarget, SessionRow, StoreError};
 use argon2::password_hash::phc::PasswordHash;
@@ -154,28 +154,29 @@ fn throttle_key(username: &str, client: &str) -> String {
 }
 
 impl Directory {
-    /// Creates an administrator of `tenant` with a new random password and returns the
-    /// password (to show once). Errors: an invalid username, or one that exists (ignoring
-    /// case).
+    /// Creates an administrator of `by`'s tenant with a new random password and returns the
+    /// password (to show once). Recorded under `by` (audit action `administrator.create`).
+    /// Errors: an invalid username, or one that exists (ignoring case).
     pub async fn create_admin(
         &self,
-        tenant: &str,
+        by: &Origin,
         username: &str,
     ) -> Result<String, DirectoryError> {
         let password = new_password();
-        self.create_admin_with_password(tenant, username, &password)
+        self.create_admin_with_password(by, username, &password)
             .await?;
         Ok(password)
     }
 
-    /// Creates an administrator of `tenant` with the given password (at least 12
+    /// Creates an administrator of `by`'s tenant with the given password (at least 12
     /// characters). Errors as [`Directory::create_admin`], and a password too short.
     pub async fn create_admin_with_password(
         &self,
-        tenant: &str,
+        by: &Origin,
         username: &str,
         password: &str,
     ) -> Result<(), DirectoryError> {
+        let tenant = by.tenant_id.as_str();
         let username = username.trim();
         check_username(username).map_err(DirectoryError::Invalid)?;
         if password.chars().count() < 12 {
@@ -194,18 +195,20 @@ impl Directory {
             }
             Err(e) => return Err(e.into()),
         }
+        crate::changes::record_admin(tx.as_mut(), by, &row, false).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Gives the administrator `username` a new random password, signs it out everywhere
-    /// (its sessions are deleted) and returns the password (to show once). Errors: no such
-    /// administrator.
+    /// (its sessions are deleted) and returns the password (to show once). Recorded under
+    /// `by` (audit action `administrator.reset-password`). Errors: no such administrator.
     pub async fn reset_admin_password(
         &self,
-        tenant: &str,
+        by: &Origin,
         username: &str,
     ) -> Result<String, DirectoryError> {
+        let tenant = by.tenant_id.as_str();
         let username = username.trim();
         let password = new_password();
         let hash = hash_password(&password)?;
@@ -218,6 +221,7 @@ impl Directory {
         tx.set_admin_password(tenant, &a.id, &hash, crate::render::now())
             .await?;
         tx.delete_admin_sessions(tenant, &a.id).await?;
+        crate::changes::record_admin(tx.as_mut(), by, &a, true).await?;
         tx.commit().await?;
         Ok(password)
     }
@@ -245,6 +249,7 @@ impl Directory {
             (n, a)
         };
         if failures >= SIGNIN_MAX_FAILURES {
+            self.record_signin_failure(tenant, username, client).await?;
             return Ok(SignIn::Throttled {
                 retry_after_secs: SIGNIN_WINDOW_SECS as u64,
             });
@@ -259,6 +264,7 @@ impl Directory {
         let mut tx = self.store().write().await?;
         let Some(admin) = admin.filter(|_| ok) else {
             tx.insert_signin_failure(tenant, &key, now).await?;
+            crate::changes::record_signin(tx.as_mut(), tenant, username, client, None).await?;
             tx.commit().await?;
             let count = failures + 1;
             return Ok(SignIn::Refused {
@@ -278,6 +284,7 @@ impl Directory {
             expires: now + time::Duration::seconds(SESSION_LIFETIME_SECS),
         };
         tx.insert_session(&row).await?;
+        crate::changes::record_signin(tx.as_mut(), tenant, username, client, Some(&admin)).await?;
         tx.commit().await?;
         Ok(SignIn::SignedIn {
             session_id,

@@ -1,12 +1,17 @@
-//! The provisioning log: one entry per SCIM write, recorded in the write's own transaction
-//! when it succeeds, and in a transaction of its own when it is rejected.
+//! The provisioning log's vocabulary (resource types, outcomes) and its rejected writes.
+//!
+//! Every SCIM write is recorded as change records (see [`crate::changes`]): in the write's
+//! own transaction when it succeeds, and, when it is rejected, as one provisioning-log
+//! record in a transaction of its own.
 
-use crate::directory::{Caller, Directory, WriteStatus};
-use crate::store::{GroupRecord, LogEntry, MemberKind, StoreResult, Tx, UserRecord};
+use crate::changes::Recorder;
+use crate::directory::{Caller, Directory};
+use crate::store::{Cause, MemberKind};
 use scim_proto::{ScimError, ScimResult};
 use time::OffsetDateTime;
 
-/// Default retention of provisioning-log entries, in days.
+/// Default retention of change records (provisioning log, histories, audit record), in
+/// days.
 pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
 
 /// The type of a SCIM resource (RFC 7643 §3: `meta.resourceType`).
@@ -123,99 +128,10 @@ impl LogOutcome {
     }
 }
 
-/// What a successful write did, for its log entry.
-#[derive(Debug, Clone)]
-pub(crate) struct Audit {
-    /// The resource's type.
-    pub resource_type: ResourceType,
-    /// What came of the write.
-    pub outcome: LogOutcome,
-    /// The status the client gets.
-    pub status: WriteStatus,
-    /// Resource id.
-    pub id: Option<String>,
-    /// userName / displayName.
-    pub name: Option<String>,
-    /// Attributes changed.
-    pub changed: Vec<String>,
-    /// Warnings.
-    pub warnings: Vec<String>,
-}
-
-impl Audit {
-    fn new(
-        resource_type: ResourceType,
-        outcome: LogOutcome,
-        status: WriteStatus,
-        id: &str,
-        name: &str,
-    ) -> Audit {
-        Audit {
-            resource_type,
-            outcome,
-            status,
-            id: Some(id.to_string()),
-            name: Some(name.to_string()),
-            changed: vec![],
-            warnings: vec![],
-        }
-    }
-
-    /// A write of user `u` that came to `outcome`, answered `status`.
-    pub(crate) fn user(u: &UserRecord, outcome: LogOutcome, status: WriteStatus) -> Audit {
-        Audit::new(ResourceType::User, outcome, status, &u.id, &u.user_name)
-    }
-
-    /// A write of group `g` that came to `outcome`, answered `status`.
-    pub(crate) fn group(g: &GroupRecord, outcome: LogOutcome, status: WriteStatus) -> Audit {
-        Audit::new(ResourceType::Group, outcome, status, &g.id, &g.display_name)
-    }
-
-    /// The same, with the attributes it changed and the warnings it gave.
-    pub(crate) fn with(self, changed: Vec<String>, warnings: Vec<String>) -> Audit {
-        Audit {
-            changed,
-            warnings,
-            ..self
-        }
-    }
-}
-
 impl Directory {
-    fn entry(c: &Caller, resource_type: ResourceType) -> LogEntry {
-        LogEntry {
-            seq: 0,
-            tenant_id: c.tenant_id.clone(),
-            at: OffsetDateTime::now_utc(),
-            token_name: c.token_name.clone(),
-            method: c.request.method.clone(),
-            path: c.request.path.clone(),
-            resource_type: resource_type.as_str().to_string(),
-            resource_id: None,
-            resource_name: None,
-            outcome: String::new(),
-            status: 0,
-            detail: None,
-            changed: vec![],
-            warnings: vec![],
-        }
-    }
-
-    /// Records a successful write inside its transaction.
-    pub(crate) async fn audit(&self, tx: &mut dyn Tx, c: &Caller, a: Audit) -> StoreResult<()> {
-        let mut e = Self::entry(c, a.resource_type);
-        e.outcome = a.outcome.as_str().to_string();
-        e.status = a.status.code();
-        e.resource_id = a.id;
-        e.resource_name = a.name;
-        e.changed = a.changed;
-        e.warnings = a.warnings;
-        tx.insert_log(&e).await?;
-        Ok(())
-    }
-
-    /// Passes `r` through, recording it in the log first when it is an error: the name is
-    /// the `userName` / `displayName` of `body` when given, else the stored resource's.
+    /// Passes `r` through, recording it in the provisioning log first when it is an error:
+    /// the name is the `userName` / `displayName` of `body` when given, else the stored
+    /// resource's.
     pub(crate) async fn logged<T>(
         &self,
         c: &Caller,
@@ -248,20 +164,28 @@ impl Directory {
         name: Option<String>,
         err: &ScimError,
     ) {
-        let mut e = Self::entry(c, resource_type);
-        e.outcome = LogOutcome::Rejected.as_str().to_string();
-        e.status = err.status;
-        e.resource_id = id.map(str::to_string);
-        e.resource_name = name;
-        if e.resource_name.is_none() {
+        let origin = c.origin();
+        let rec = Recorder::new(&origin);
+        let mut name = name;
+        if name.is_none() {
             if let Some(id) = id {
-                e.resource_name = self.resource_name(c, resource_type, id).await;
+                name = self.resource_name(c, resource_type, id).await;
             }
+        }
+        let mut e = rec.record(
+            resource_type.as_str(),
+            id,
+            name.as_deref(),
+            LogOutcome::Rejected.as_str(),
+        );
+        e.log = true;
+        if let Cause::Request { status, .. } = &mut e.cause {
+            *status = Some(err.status);
         }
         e.detail = Some(err.detail.clone());
         let res = async {
             let mut tx = self.store().write().await?;
-            tx.insert_log(&e).await?;
+            tx.insert_record(&e).await?;
             tx.commit().await
         }
         .await;
@@ -284,11 +208,12 @@ impl Directory {
         }
     }
 
-    /// Deletes log entries older than `days` days; returns how many.
-    pub async fn purge_log(&self, days: u32) -> Result<u64, crate::error::DirectoryError> {
+    /// Deletes change records (provisioning-log entries, history, audit records: every
+    /// kind) older than `days` days, of every tenant; returns how many.
+    pub async fn purge_records(&self, days: u32) -> Result<u64, crate::error::DirectoryError> {
         let before = OffsetDateTime::now_utc() - time::Duration::days(days as i64);
         let mut tx = self.store().write().await?;
-        let n = tx.purge_log(before).await?;
+        let n = tx.purge_records(before).await?;
         tx.commit().await?;
         Ok(n)
     }

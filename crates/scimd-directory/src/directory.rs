@@ -3,7 +3,7 @@
 
 pub use crate::error::DirectoryError;
 use crate::schemas::Schemas;
-use crate::store::{Store, TokenScope};
+use crate::store::{Actor, ActorType, Cause, Channel, Store, TokenScope};
 use scim_proto::schema::ResourceSchema;
 use serde_json::Value;
 use std::sync::Arc;
@@ -23,13 +23,85 @@ pub struct Caller {
     pub request: RequestInfo,
 }
 
-/// The HTTP method and path of a request, as recorded in the provisioning log.
+/// The HTTP method and path of a request and the client's address, as change records
+/// keep them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RequestInfo {
     /// `POST`, `PUT`, `PATCH`, `DELETE`.
     pub method: String,
     /// The path, without query string (`/scim/v2/Users/…`).
     pub path: String,
+    /// The client's IP address, when the server knows it.
+    pub address: Option<String>,
+}
+
+impl Caller {
+    /// Who the caller is in change records: a `scim` token is actor `{type: "token"}`
+    /// through `/scim/v2`; an `admin` token is actor `{type: "admin"}` through the admin
+    /// API; named by the token's name, with the request as the cause.
+    pub fn origin(&self) -> Origin {
+        let (kind, source) = match self.scope {
+            TokenScope::Scim => (ActorType::Token, Channel::Scim),
+            TokenScope::Admin => (ActorType::Admin, Channel::Api),
+        };
+        Origin {
+            tenant_id: self.tenant_id.clone(),
+            actor: Actor::new(kind, self.token_name.clone()),
+            source,
+            address: self.request.address.clone(),
+            cause: Cause::Request {
+                method: self.request.method.clone(),
+                path: self.request.path.clone(),
+                status: None,
+            },
+        }
+    }
+}
+
+/// Who makes a change and through what, as its change records keep it: the tenant, the
+/// actor, the channel (`source`), the client's address and the cause (the request, or the
+/// command line). Every write of the directory takes one, explicitly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    /// The tenant changed.
+    pub tenant_id: String,
+    /// Who.
+    pub actor: Actor,
+    /// Through what.
+    pub source: Channel,
+    /// The client's IP address, when known.
+    pub address: Option<String>,
+    /// The request (method and path; the status is the directory's to fill) or command.
+    pub cause: Cause,
+}
+
+impl Origin {
+    /// A portal administrator `username` of `tenant`, making `request`.
+    pub fn portal(tenant: &str, username: &str, request: RequestInfo) -> Origin {
+        Origin {
+            tenant_id: tenant.to_string(),
+            actor: Actor::new(ActorType::Admin, username),
+            source: Channel::Portal,
+            address: request.address,
+            cause: Cause::Request {
+                method: request.method,
+                path: request.path,
+                status: None,
+            },
+        }
+    }
+
+    /// A command line (`scimd token create`) run by the operating-system user `user` on
+    /// `tenant`.
+    pub fn cli(tenant: &str, user: &str, command: &str) -> Origin {
+        Origin {
+            tenant_id: tenant.to_string(),
+            actor: Actor::new(ActorType::Cli, user),
+            source: Channel::Cli,
+            address: None,
+            cause: Cause::Command(command.to_string()),
+        }
+    }
 }
 
 /// A resource rendered for a client: the full representation (`schemas`, `id`,

@@ -1,12 +1,14 @@
 //! SCIM operations on Groups (RFC 7644 §3.3–§3.6). Membership is rows in the store; a
 //! PATCH of members touches only the rows it names.
 
-use crate::audit::{Audit, LogOutcome, ResourceType};
+use crate::audit::{LogOutcome, ResourceType};
+use crate::changes::{diff, members_summary, property, MemberDelta, Recorder, Rule};
 use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
 use crate::error::not_found;
 use crate::render;
 use crate::store::{
-    GroupRecord, ListQuery, MemberKind, MemberRow, Source, Tx, UserState, Visibility,
+    Change, ChangeRecord, GroupRecord, ListQuery, MemberChange, MemberKind, MemberRow, Source,
+    StoreResult, Tx, UserState, Visibility,
 };
 use crate::write::{check_if_match, required_text, text};
 use scim_proto::list::ListParams;
@@ -56,25 +58,59 @@ fn name_taken(other: &GroupRecord) -> ScimError {
     ))
 }
 
-/// Top-level keys whose values differ between two group documents, plus `members` when the
-/// write set them.
-fn changed_keys(before: &Value, after: &Value, members: bool) -> Vec<String> {
-    let empty = serde_json::Map::new();
-    let b = before.as_object().unwrap_or(&empty);
-    let a = after.as_object().unwrap_or(&empty);
-    let mut out: Vec<String> = vec![];
-    for k in a.keys().chain(b.keys()) {
-        if a.get(k) != b.get(k) && !out.contains(k) {
-            out.push(k.clone());
-        }
-    }
-    if members {
-        out.push("members".into());
-    }
-    out
+/// Inserts the change records of a group write: the request's record `r`, then one per
+/// member of `members`.
+async fn record_group_write(
+    tx: &mut dyn Tx,
+    recorder: &Recorder<'_>,
+    r: &ChangeRecord,
+    members: &[MemberChange],
+    g: &GroupRecord,
+) -> StoreResult<()> {
+    tx.insert_record(r).await?;
+    recorder
+        .members(tx, r, (&g.id, &g.display_name), members)
+        .await
 }
 
 impl Directory {
+    /// Deletes group `g` (its membership rows, its memberships in other groups) and records
+    /// it: the record `r` (its changes: every attribute's value before, and the `members`
+    /// summary), one per member removed, and one per group it was a member of. In `tx`.
+    pub(crate) async fn delete_group_recorded(
+        &self,
+        tx: &mut dyn Tx,
+        recorder: &Recorder<'_>,
+        mut r: ChangeRecord,
+        g: &GroupRecord,
+    ) -> StoreResult<()> {
+        let t = &g.tenant_id;
+        let removed: Vec<MemberChange> = tx
+            .clear_members(t, &g.id)
+            .await?
+            .into_iter()
+            .map(|(id, kind)| MemberChange {
+                id,
+                kind,
+                added: false,
+            })
+            .collect();
+        let parents = tx.groups_of_users(t, std::slice::from_ref(&g.id)).await?;
+        tx.delete_group(t, &g.id).await?;
+        r.changes = diff(&g.doc, &Value::Null, &self.group_schema());
+        r.changes.extend(members_summary(&removed));
+        record_group_write(tx, recorder, &r, &removed, g).await?;
+        let me = [MemberChange {
+            id: g.id.clone(),
+            kind: MemberKind::Group,
+            added: false,
+        }];
+        for (_, pid, pname) in parents {
+            recorder.members(tx, &r, (&pid, &pname), &me).await?;
+        }
+        Ok(())
+    }
+
     /// The Group resource type.
     pub fn group_schema(&self) -> Arc<ResourceSchema> {
         self.schemas().group()
@@ -260,18 +296,18 @@ impl Directory {
         Ok((total, page))
     }
 
-    /// Ends a successful group write: records `audit` in the provisioning log, renders the
-    /// group (with its members when `with_members`) and commits, in `tx`.
+    /// Ends a successful group write: inserts the request's change record `r` and one per
+    /// member of `members` (with the request's `txn`, actor and cause), renders the group
+    /// (with its members when `with_members`) and commits, in `tx`.
     async fn group_written(
         &self,
         mut tx: Box<dyn Tx>,
-        c: &Caller,
-        audit: Audit,
+        (recorder, r, status): (&Recorder<'_>, ChangeRecord, WriteStatus),
+        members: &[MemberChange],
         g: &GroupRecord,
         with_members: bool,
     ) -> ScimResult<Written> {
-        let status = audit.status;
-        self.audit(tx.as_mut(), c, audit).await?;
+        record_group_write(tx.as_mut(), recorder, &r, members, g).await?;
         let resource = self.render_one_group(tx.as_mut(), g, with_members).await?;
         tx.commit().await?;
         Ok(Written { status, resource })
@@ -280,6 +316,7 @@ impl Directory {
     /// POST /Groups. 409 uniqueness when the displayName (ignoring case) is taken by any
     /// group of the tenant, whatever its source.
     pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
+        let origin = c.origin();
         let write = async {
             let schema = self.group_schema();
             let n = normalize_resource(&schema, body)?;
@@ -291,16 +328,23 @@ impl Directory {
             let mut g = new_group(&c.tenant_id, Source::Scim, n.doc);
             refresh(&mut g, &schema)?;
             tx.insert_group(&g).await?;
+            let mut delta = MemberDelta::default();
             if let Some(ids) = &n.members {
                 let ms = self
                     .resolve_members(tx.as_mut(), &c.tenant_id, &g.id, ids)
                     .await?;
-                tx.add_members(&c.tenant_id, &g.id, &ms).await?;
+                delta.added(tx.add_members(&c.tenant_id, &g.id, &ms).await?);
             }
-            let changed = changed_keys(&Value::Null, &g.doc, n.members.is_some());
-            let audit = Audit::group(&g, LogOutcome::Created, WriteStatus::Created)
-                .with(changed, n.warnings);
-            self.group_written(tx, c, audit, &g, true).await
+            let members = delta.into_changes();
+            let recorder = Recorder::new(&origin);
+            let (id, name) = (&g.id, &g.display_name);
+            let status = WriteStatus::Created;
+            let mut r = recorder.write(ResourceType::Group, id, name, LogOutcome::Created, status);
+            r.changes = diff(&Value::Null, &g.doc, &schema);
+            r.changes.extend(members_summary(&members));
+            r.warnings = n.warnings;
+            self.group_written(tx, (&recorder, r, status), &members, &g, true)
+                .await
         };
         self.logged(c, ResourceType::Group, None, Some(body), write.await)
             .await
@@ -325,17 +369,25 @@ impl Directory {
             let before = g.doc.clone();
             g.doc = n.doc;
             self.save_group(tx.as_mut(), &schema, &mut g).await?;
+            let mut delta = MemberDelta::default();
             if let Some(ids) = &n.members {
                 let ms = self
                     .resolve_members(tx.as_mut(), &c.tenant_id, id, ids)
                     .await?;
-                tx.clear_members(&c.tenant_id, id).await?;
-                tx.add_members(&c.tenant_id, id, &ms).await?;
+                delta.removed(tx.clear_members(&c.tenant_id, id).await?);
+                delta.added(tx.add_members(&c.tenant_id, id, &ms).await?);
             }
-            let changed = changed_keys(&before, &g.doc, n.members.is_some());
-            let audit =
-                Audit::group(&g, LogOutcome::Updated, WriteStatus::Ok).with(changed, n.warnings);
-            self.group_written(tx, c, audit, &g, true).await
+            let members = delta.into_changes();
+            let origin = c.origin();
+            let recorder = Recorder::new(&origin);
+            let (gid, name) = (&g.id, &g.display_name);
+            let status = WriteStatus::Ok;
+            let mut r = recorder.write(ResourceType::Group, gid, name, LogOutcome::Updated, status);
+            r.changes = diff(&before, &g.doc, &schema);
+            r.changes.extend(members_summary(&members));
+            r.warnings = n.warnings;
+            self.group_written(tx, (&recorder, r, status), &members, &g, true)
+                .await
         };
         self.logged(c, ResourceType::Group, Some(id), Some(body), write.await)
             .await
@@ -362,7 +414,8 @@ impl Directory {
     }
 
     /// Applies the membership operations of a PATCH to group `id`, in order; returns how many
-    /// member rows changed. Errors: 400 for ids that are not users or groups of the tenant.
+    /// member rows changed and the net membership changes. Errors: 400 for ids that are not
+    /// users or groups of the tenant.
     async fn apply_member_ops(
         &self,
         tx: &mut dyn Tx,
@@ -370,19 +423,21 @@ impl Directory {
         id: &str,
         ops: &[MemberOp],
         schema: &ResourceSchema,
-    ) -> ScimResult<u64> {
-        let mut changed = 0u64;
+    ) -> ScimResult<(u64, Vec<MemberChange>)> {
+        let mut rows = 0u64;
+        let mut delta = MemberDelta::default();
         for op in ops {
-            changed += match op {
+            let (removed, added) = match op {
                 MemberOp::Add(ids) => {
                     let ms = self.resolve_members(tx, tenant, id, ids).await?;
-                    tx.add_members(tenant, id, &ms).await?
+                    (vec![], tx.add_members(tenant, id, &ms).await?)
                 }
-                MemberOp::Remove(ids) => tx.remove_members(tenant, id, ids).await?,
-                MemberOp::RemoveAll => tx.clear_members(tenant, id).await?,
+                MemberOp::Remove(ids) => (tx.remove_members(tenant, id, ids).await?, vec![]),
+                MemberOp::RemoveAll => (tx.clear_members(tenant, id).await?, vec![]),
                 MemberOp::Replace(ids) => {
                     let ms = self.resolve_members(tx, tenant, id, ids).await?;
-                    tx.clear_members(tenant, id).await? + tx.add_members(tenant, id, &ms).await?
+                    let removed = tx.clear_members(tenant, id).await?;
+                    (removed, tx.add_members(tenant, id, &ms).await?)
                 }
                 MemberOp::RemoveWhere(filter) => {
                     let members = tx.group_members(tenant, id, 0, None).await?;
@@ -398,11 +453,14 @@ impl Directory {
                         })
                         .map(|m| m.id)
                         .collect();
-                    tx.remove_members(tenant, id, &doomed).await?
+                    (tx.remove_members(tenant, id, &doomed).await?, vec![])
                 }
             };
+            rows += (removed.len() + added.len()) as u64;
+            delta.removed(removed);
+            delta.added(added);
         }
-        Ok(changed)
+        Ok((rows, delta.into_changes()))
     }
 
     /// PATCH /Groups/{id}: document operations and membership operations, in request order,
@@ -429,21 +487,30 @@ impl Directory {
                 blank_policy: settings.blank_value_policy,
             };
             let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
-            let members_changed = self
+            let (rows, members) = self
                 .apply_member_ops(tx.as_mut(), &c.tenant_id, id, &outcome.member_ops, &schema)
                 .await?;
-            let mut changed = outcome.changed.clone();
-            if members_changed > 0 {
-                changed.push("members".into());
-            }
-            if !outcome.changed.is_empty() || members_changed > 0 {
+            let before = g.doc.clone();
+            if !outcome.changed.is_empty() || rows > 0 {
                 g.doc = doc;
                 self.save_group(tx.as_mut(), &schema, &mut g).await?;
             }
-            let audit = Audit::group(&g, LogOutcome::Updated, reply.status())
-                .with(changed, outcome.warnings);
-            self.group_written(tx, c, audit, &g, reply.with_members())
-                .await
+            let origin = c.origin();
+            let recorder = Recorder::new(&origin);
+            let (gid, name) = (&g.id, &g.display_name);
+            let status = reply.status();
+            let mut r = recorder.write(ResourceType::Group, gid, name, LogOutcome::Updated, status);
+            r.changes = diff(&before, &g.doc, &schema);
+            r.changes.extend(members_summary(&members));
+            r.warnings = outcome.warnings;
+            self.group_written(
+                tx,
+                (&recorder, r, status),
+                &members,
+                &g,
+                reply.with_members(),
+            )
+            .await
         };
         self.logged(c, ResourceType::Group, Some(id), None, write.await)
             .await
@@ -469,16 +536,38 @@ impl Directory {
             let disabled = tx
                 .set_users_state(&c.tenant_id, &orphans, from, to, now)
                 .await?;
-            tx.delete_group(&c.tenant_id, id).await?;
-            let mut warnings = vec![];
-            if disabled > 0 {
-                warnings.push(format!(
-                    "{disabled} member(s) that belonged to no other group were disabled"
+            let origin = c.origin();
+            let recorder = Recorder::new(&origin);
+            let status = WriteStatus::NoContent;
+            let mut r = recorder.write(
+                ResourceType::Group,
+                &g.id,
+                &g.display_name,
+                LogOutcome::GroupDeleted,
+                status,
+            );
+            if !disabled.is_empty() {
+                r.warnings.push(format!(
+                    "{} member(s) that belonged to no other group were disabled",
+                    disabled.len()
                 ));
             }
-            let audit = Audit::group(&g, LogOutcome::GroupDeleted, WriteStatus::NoContent)
-                .with(vec![], warnings);
-            self.audit(tx.as_mut(), c, audit).await?;
+            self.delete_group_recorded(tx.as_mut(), &recorder, r, &g)
+                .await?;
+            for u in disabled {
+                let mut d = recorder.rule(
+                    Rule::GroupDeleteDisablesMembers,
+                    ResourceType::User,
+                    &u.id,
+                    &u.user_name,
+                    LogOutcome::Disabled,
+                );
+                d.changes
+                    .push(Change::new("active", u.before, Some(Value::Bool(false))));
+                d.changes
+                    .push(property("state", from.as_str(), to.as_str()));
+                tx.insert_record(&d).await?;
+            }
             tx.commit().await?;
             Ok(WriteStatus::NoContent)
         };

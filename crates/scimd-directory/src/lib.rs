@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod admins;
 pub mod audit;
+pub mod changes;
 pub mod custom;
 pub mod directory;
 pub mod error;
@@ -29,7 +30,9 @@ pub mod tokens;
 mod users;
 mod write;
 
-pub use directory::{Bootstrap, Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
+pub use directory::{
+    Bootstrap, Caller, Directory, GroupReply, Origin, Rendered, WriteStatus, Written,
+};
 pub use error::{DirectoryError, DirectoryResult};
 pub use settings::TenantSettings;
 pub use store::{Store, StoreError, StoreResult, Tx};

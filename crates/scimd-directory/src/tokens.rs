@@ -6,10 +6,14 @@
 //! constant time (`subtle`). Last use is recorded at most once a minute per token, so reads
 //! do not turn into writes.
 
-use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, RequestInfo};
+use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
+use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, Origin, RequestInfo};
 use crate::secret::{hash_secret, new_secret};
 use crate::settings::TenantSettings;
-use crate::store::{ConflictTarget, StoreError, TenantRow, TokenRow, TokenScope};
+use crate::store::{
+    Change, ChangeRecord, ConflictTarget, StoreError, TenantRow, TokenRow, TokenScope,
+};
+use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 /// Name of the tenant created on first start.
@@ -54,7 +58,7 @@ impl Directory {
         })
         .await?;
         let secret = new_secret();
-        tx.insert_token(&TokenRow {
+        let token = TokenRow {
             id: uuid::Uuid::new_v4().to_string(),
             tenant_id: tenant.id.clone(),
             name: BOOTSTRAP_TOKEN_NAME.to_string(),
@@ -63,8 +67,8 @@ impl Directory {
             created: now,
             last_used: None,
             revoked: None,
-        })
-        .await?;
+        };
+        tx.insert_token(&token).await?;
         let admin_password = crate::admins::new_password();
         let admin = crate::admins::new_admin_row(
             &tenant.id,
@@ -72,6 +76,15 @@ impl Directory {
             &admin_password,
         )?;
         tx.insert_admin(&admin).await?;
+        // First start is recorded as the server's own command.
+        let origin = Origin::cli(&tenant.id, "scimd", "scimd serve (first start)");
+        let recorder = Recorder::new(&origin);
+        tx.insert_record(&token_record(&recorder, AuditAction::TokenCreate, &token))
+            .await?;
+        let (id, name) = (Some(admin.id.as_str()), Some(admin.username.as_str()));
+        let action = AuditAction::AdministratorCreate;
+        let r = recorder.action(action, target::ADMINISTRATOR, id, name, SUCCEEDED);
+        tx.insert_record(&r).await?;
         tx.commit().await?;
         Ok(Some(Bootstrap {
             tenant_id: tenant.id,
@@ -125,14 +138,17 @@ impl Directory {
         }))
     }
 
-    /// Creates a token and returns its secret (shown once). Errors when a non-revoked token
-    /// of the tenant already has the name, or the name is blank or longer than 100 characters.
+    /// Creates a token and returns its secret (shown once). Recorded under `by` (audit
+    /// action `token.create`, with its scope; never the secret or its hash). Errors when a
+    /// non-revoked token of the tenant already has the name, or the name is blank or longer
+    /// than 100 characters.
     pub async fn create_token(
         &self,
-        tenant_id: &str,
+        by: &Origin,
         name: &str,
         scope: TokenScope,
     ) -> Result<String, DirectoryError> {
+        let tenant_id = by.tenant_id.as_str();
         let name = name.trim();
         if name.chars().any(char::is_control) {
             // NUL and other control characters: no name needs them, and PostgreSQL cannot
@@ -148,18 +164,17 @@ impl Directory {
         }
         let secret = new_secret();
         let mut tx = self.store().write().await?;
-        let res = tx
-            .insert_token(&TokenRow {
-                id: uuid::Uuid::new_v4().to_string(),
-                tenant_id: tenant_id.to_string(),
-                name: name.to_string(),
-                scope,
-                secret_sha256: hash_secret(&secret),
-                created: crate::render::now(),
-                last_used: None,
-                revoked: None,
-            })
-            .await;
+        let token = TokenRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: tenant_id.to_string(),
+            name: name.to_string(),
+            scope,
+            secret_sha256: hash_secret(&secret),
+            created: crate::render::now(),
+            last_used: None,
+            revoked: None,
+        };
+        let res = tx.insert_token(&token).await;
         match res {
             Ok(()) => {}
             Err(StoreError::Conflict(ConflictTarget::TokenName)) => {
@@ -169,6 +184,9 @@ impl Directory {
             }
             Err(e) => return Err(e.into()),
         }
+        let recorder = Recorder::new(by);
+        tx.insert_record(&token_record(&recorder, AuditAction::TokenCreate, &token))
+            .await?;
         tx.commit().await?;
         Ok(secret)
     }
@@ -179,13 +197,45 @@ impl Directory {
         Ok(tx.list_tokens(tenant_id).await?)
     }
 
-    /// Revokes the token named `name`; false when no such non-revoked token exists.
-    pub async fn revoke_token(&self, tenant_id: &str, name: &str) -> Result<bool, DirectoryError> {
+    /// Revokes the token named `name`, recorded under `by` (audit action `token.revoke`);
+    /// false when no such non-revoked token exists.
+    pub async fn revoke_token(&self, by: &Origin, name: &str) -> Result<bool, DirectoryError> {
+        let tenant_id = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
+        let live = tx
+            .list_tokens(tenant_id)
+            .await?
+            .into_iter()
+            .find(|t| t.name == name && t.revoked.is_none());
+        let Some(token) = live else {
+            return Ok(false);
+        };
         let done = tx
             .revoke_token(tenant_id, name, crate::render::now())
             .await?;
+        if done {
+            let recorder = Recorder::new(by);
+            tx.insert_record(&token_record(&recorder, AuditAction::TokenRevoke, &token))
+                .await?;
+        }
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// The audit record of `action` on `token`: its id and name, its scope (created) or the
+/// revocation; never its secret or hash.
+fn token_record(recorder: &Recorder<'_>, action: AuditAction, token: &TokenRow) -> ChangeRecord {
+    let (id, name) = (Some(token.id.as_str()), Some(token.name.as_str()));
+    let mut r = recorder.action(action, target::TOKEN, id, name, SUCCEEDED);
+    let scope = Value::String(token.scope.as_str().to_string());
+    r.changes = match action {
+        AuditAction::TokenRevoke => vec![Change::new(
+            "revoked",
+            Some(Value::Bool(false)),
+            Some(Value::Bool(true)),
+        )],
+        _ => vec![Change::new("scope", None, Some(scope))],
+    };
+    r
 }

@@ -1,13 +1,15 @@
 //! SCIM operations on Users (RFC 7644 §3.3–§3.6) under the product's rules.
 
-use crate::audit::{Audit, LogOutcome, ResourceType};
+use crate::audit::{LogOutcome, ResourceType};
+use crate::changes::{diff, property, Recorder, Rule};
 use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
 use crate::error::not_found;
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
-    EmailKey, ListQuery, Source, StoreResult, Tx, UserRecord, UserState, Visibility,
+    Change, ChangeRecord, EmailKey, ListQuery, Source, StoreResult, Tx, UserRecord, UserState,
+    Visibility,
 };
 use crate::write::{check_if_match, required_text, text};
 use scim_proto::filter::fold;
@@ -104,41 +106,51 @@ fn user_outcome(before: Option<&UserRecord>, after: &UserRecord) -> LogOutcome {
     }
 }
 
-/// The top-level attributes whose values differ between two documents (canonical names;
-/// extension attributes as `urn:…:name`).
-fn changed_attrs(before: &Value, after: &Value, schema: &ResourceSchema) -> Vec<String> {
-    let empty = serde_json::Map::new();
-    let b = before.as_object().unwrap_or(&empty);
-    let a = after.as_object().unwrap_or(&empty);
-    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
-    keys.dedup();
-    let mut out: Vec<String> = vec![];
-    let mut push = |s: String| {
-        if !out.contains(&s) {
-            out.push(s)
-        }
+/// The records of a SCIM write of user `after` (`before`: the stored user it replaced, if
+/// any) answered `status`: the request's record with the attribute changes and
+/// `warnings`, and the side effects of the lifecycle rules (revival, adoption) as records
+/// of their own.
+fn user_records(
+    rec: &Recorder<'_>,
+    before: Option<&UserRecord>,
+    after: &UserRecord,
+    status: WriteStatus,
+    schema: &ResourceSchema,
+    warnings: Vec<String>,
+) -> Vec<ChangeRecord> {
+    let outcome = user_outcome(before, after);
+    let mut r = rec.write(
+        ResourceType::User,
+        &after.id,
+        &after.user_name,
+        outcome,
+        status,
+    );
+    let before_doc = before.map(|b| &b.doc).unwrap_or(&Value::Null);
+    r.changes = diff(before_doc, &after.doc, schema);
+    r.warnings = warnings;
+    let mut out = vec![r];
+    let Some(b) = before else { return out };
+    let rule = |rule: Rule, outcome: LogOutcome| {
+        rec.rule(
+            rule,
+            ResourceType::User,
+            &after.id,
+            &after.user_name,
+            outcome,
+        )
     };
-    for k in keys {
-        let (x, y) = (b.get(k), a.get(k));
-        if x == y {
-            continue;
-        }
-        if schema.extension(k).is_some() {
-            let (xo, yo) = (x.and_then(Value::as_object), y.and_then(Value::as_object));
-            let mut subs: Vec<&String> = xo
-                .iter()
-                .flat_map(|o| o.keys())
-                .chain(yo.iter().flat_map(|o| o.keys()))
-                .collect();
-            subs.dedup();
-            for sk in subs {
-                if xo.and_then(|o| o.get(sk)) != yo.and_then(|o| o.get(sk)) {
-                    push(format!("{k}:{sk}"));
-                }
-            }
-        } else {
-            push(k.clone());
-        }
+    if b.state == UserState::Deprovisioned && after.state != UserState::Deprovisioned {
+        let mut r = rule(Rule::PostRevivesUser, LogOutcome::Revived);
+        r.changes
+            .push(property("state", b.state.as_str(), after.state.as_str()));
+        out.push(r);
+    }
+    if b.source == Source::Local && after.source == Source::Scim {
+        let mut r = rule(Rule::AdoptsLocalUser, LogOutcome::Adopted);
+        r.changes
+            .push(property("source", b.source.as_str(), after.source.as_str()));
+        out.push(r);
     }
     out
 }
@@ -347,18 +359,19 @@ impl Directory {
         Ok((total, page))
     }
 
-    /// Ends a successful user write: records `audit` in the provisioning log, renders the
-    /// user and commits, in `tx`.
+    /// Ends a successful user write answered `status`: inserts its change `records`,
+    /// renders the user and commits, in `tx`.
     async fn user_written(
         &self,
         mut tx: Box<dyn Tx>,
-        c: &Caller,
-        audit: Audit,
+        records: Vec<ChangeRecord>,
+        status: WriteStatus,
         schema: &Arc<ResourceSchema>,
         rec: &UserRecord,
     ) -> ScimResult<Written> {
-        let status = audit.status;
-        self.audit(tx.as_mut(), c, audit).await?;
+        for r in &records {
+            tx.insert_record(r).await?;
+        }
         let resource = self.render_one_user(tx.as_mut(), schema, rec).await?;
         tx.commit().await?;
         Ok(Written { status, resource })
@@ -367,6 +380,7 @@ impl Directory {
     /// POST /Users (rules 1–3, 7, 11): a userName held by a deprovisioned user revives that
     /// user; by a local user adopts it; by any other user is 409 uniqueness.
     pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
+        let origin = c.origin();
         let write = async {
             let now = render::now();
             let mut tx = self.store().write().await?;
@@ -407,11 +421,17 @@ impl Directory {
                     (None, rec)
                 }
             };
-            let before_doc = before.as_ref().map(|b| &b.doc).unwrap_or(&Value::Null);
-            let changed = changed_attrs(before_doc, &rec.doc, &schema);
-            let outcome = user_outcome(before.as_ref(), &rec);
-            let audit = Audit::user(&rec, outcome, WriteStatus::Created).with(changed, n.warnings);
-            self.user_written(tx, c, audit, &schema, &rec).await
+            let status = WriteStatus::Created;
+            let recorder = Recorder::new(&origin);
+            let records = user_records(
+                &recorder,
+                before.as_ref(),
+                &rec,
+                status,
+                &schema,
+                n.warnings,
+            );
+            self.user_written(tx, records, status, &schema, &rec).await
         };
         self.logged(c, ResourceType::User, None, Some(body), write.await)
             .await
@@ -451,10 +471,11 @@ impl Directory {
             rec.state = state_of(&n.doc);
             rec.doc = n.doc;
             self.save_user(tx.as_mut(), &schema, &mut rec).await?;
-            let changed = changed_attrs(&before.doc, &rec.doc, &schema);
-            let outcome = user_outcome(Some(&before), &rec);
-            let audit = Audit::user(&rec, outcome, WriteStatus::Ok).with(changed, n.warnings);
-            self.user_written(tx, c, audit, &schema, &rec).await
+            let status = WriteStatus::Ok;
+            let origin = c.origin();
+            let recorder = Recorder::new(&origin);
+            let records = user_records(&recorder, Some(&before), &rec, status, &schema, n.warnings);
+            self.user_written(tx, records, status, &schema, &rec).await
         };
         self.logged(c, ResourceType::User, Some(id), Some(body), write.await)
             .await
@@ -501,11 +522,20 @@ impl Directory {
                 blank_policy: settings.blank_value_policy,
             };
             let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
+            let origin = c.origin();
+            let recorder = Recorder::new(&origin);
+            let status = WriteStatus::Ok;
             if outcome.changed.is_empty() && rec.source == Source::Scim {
                 // Nothing changed: no new version, but the write is still recorded.
-                let audit = Audit::user(&rec, LogOutcome::Updated, WriteStatus::Ok)
-                    .with(vec![], outcome.warnings);
-                return self.user_written(tx, c, audit, &schema, &rec).await;
+                let mut r = recorder.write(
+                    ResourceType::User,
+                    &rec.id,
+                    &rec.user_name,
+                    LogOutcome::Updated,
+                    status,
+                );
+                r.warnings = outcome.warnings;
+                return self.user_written(tx, vec![r], status, &schema, &rec).await;
             }
             policy::check_user(&doc, &settings, Write::Patch)?;
             self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
@@ -514,9 +544,15 @@ impl Directory {
             rec.state = state_of(&doc);
             rec.doc = doc;
             self.save_user(tx.as_mut(), &schema, &mut rec).await?;
-            let audit = Audit::user(&rec, user_outcome(Some(&before), &rec), WriteStatus::Ok)
-                .with(outcome.changed, outcome.warnings);
-            self.user_written(tx, c, audit, &schema, &rec).await
+            let records = user_records(
+                &recorder,
+                Some(&before),
+                &rec,
+                status,
+                &schema,
+                outcome.warnings,
+            );
+            self.user_written(tx, records, status, &schema, &rec).await
         };
         self.logged(c, ResourceType::User, Some(id), None, write.await)
             .await
@@ -535,6 +571,7 @@ impl Directory {
             let mut rec = self
                 .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
                 .await?;
+            let before = rec.clone();
             rec.state = UserState::Deprovisioned;
             rec.version += 1;
             rec.last_modified = render::now();
@@ -542,8 +579,25 @@ impl Directory {
                 o.insert("active".into(), Value::Bool(false));
             }
             tx.update_user(&rec).await?;
-            let audit = Audit::user(&rec, LogOutcome::Deprovisioned, WriteStatus::NoContent);
-            self.audit(tx.as_mut(), c, audit).await?;
+            let origin = c.origin();
+            let recorder = Recorder::new(&origin);
+            let status = WriteStatus::NoContent;
+            let (id, name) = (&rec.id, &rec.user_name);
+            let mut r = recorder.write(
+                ResourceType::User,
+                id,
+                name,
+                LogOutcome::Deprovisioned,
+                status,
+            );
+            let was = before.doc.get("active").cloned();
+            if was != Some(Value::Bool(false)) {
+                r.changes
+                    .push(Change::new("active", was, Some(Value::Bool(false))));
+            }
+            r.changes
+                .push(property("state", before.state.as_str(), rec.state.as_str()));
+            tx.insert_record(&r).await?;
             tx.commit().await?;
             Ok(WriteStatus::NoContent)
         };

@@ -77,8 +77,8 @@ fn mismatches(counts: &[TableCount]) -> String {
 }
 
 /// Copies every row of every table of [`Table::COPIED`] (tenants, tokens, custom
-/// attributes, administrators, users with their emails, groups, memberships, provisioning
-/// log) from `from` to `to`, keeping ids, insertion order (so listing order), versions,
+/// attributes, administrators, users with their emails, groups, memberships, change
+/// records) from `from` to `to`, keeping ids, insertion order (so listing order), versions,
 /// timestamps, token and password hashes and documents as they are; then compares the row
 /// count of every table of [`Table::ALL`] and commits only when all agree. `progress` is
 /// called after each page with the table and the rows copied so far.
@@ -139,8 +139,8 @@ pub async fn import_rows(tx: &mut dyn Tx, rows: &[Exported]) -> Result<(), CopyE
             ExportRow::Admin(a) => tx.insert_admin(a).await?,
             ExportRow::User(u) => tx.insert_user(u).await?,
             ExportRow::Group(g) => tx.insert_group(g).await?,
-            ExportRow::Log(e) => {
-                tx.insert_log(e).await?;
+            ExportRow::Record(r) => {
+                tx.insert_record(r).await?;
             }
             ExportRow::Member(m) => {
                 let mut batch: Vec<(String, MemberKind)> = Vec::new();
@@ -152,6 +152,7 @@ pub async fn import_rows(tx: &mut dyn Tx, rows: &[Exported]) -> Result<(), CopyE
                     i += 1;
                 }
                 let added = tx.add_members(&m.tenant_id, &m.group_id, &batch).await?;
+                let added = added.len() as u64;
                 if added != batch.len() as u64 {
                     return Err(CopyError::MembershipsExist {
                         group_id: m.group_id.clone(),

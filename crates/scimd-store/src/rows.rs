@@ -3,8 +3,9 @@
 
 use crate::sql::{Row, Sql, Tbl};
 use scimd_directory::store::{
-    AdminRow, AttributeRow, GroupRecord, LogEntry, MemberKind, MemberRow, SessionRow, Source,
-    StoreError, StoreResult, TenantRow, TokenRow, TokenScope, UserRecord, UserState,
+    Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, GroupRecord,
+    MemberKind, MemberRow, SessionRow, Source, StoreError, StoreResult, TenantRow, TokenRow,
+    TokenScope, UserRecord, UserState,
 };
 
 /// Columns of a user row `r`.
@@ -27,10 +28,19 @@ pub(crate) const TOKEN_COLS: &str =
 /// Columns of a custom attribute row.
 pub(crate) const ATTRIBUTE_COLS: &str = "tenant_id, name, type, created";
 
-/// Columns of a provisioning-log row.
-pub(crate) const LOG_COLS: &str =
-    "seq, tenant_id, at, token_name, method, path, resource_type, resource_id, \
-     resource_name, outcome, status, detail, changed, warnings";
+/// Columns of a change record written by an insert, in the order of
+/// `tx::records::record_values` (`tenant_id` bound by the layer).
+pub(crate) const RECORD_WRITE_COLS: &str =
+    "tenant_id, txn, at, actor_type, actor_name, source, address, cause, cause_name, method, \
+     path, status, resource_type, resource_id, resource_name, member_id, member_kind, outcome, \
+     action, detail, changes, warnings, occurrences, in_log, in_audit, search_folded";
+
+/// Columns of a change record row `r`.
+pub(crate) const RECORD_COLS: &str =
+    "r.seq, r.tenant_id, r.txn, r.at, r.actor_type, r.actor_name, r.source, r.address, \
+     r.cause, r.cause_name, r.method, r.path, r.status, r.resource_type, r.resource_id, \
+     r.resource_name, r.member_id, r.member_kind, r.outcome, r.action, r.detail, r.changes, \
+     r.warnings, r.occurrences, r.in_log, r.in_audit";
 
 /// Columns of an administrator row.
 pub(crate) const ADMIN_COLS: &str =
@@ -73,7 +83,7 @@ pub(crate) fn kind_str(k: MemberKind) -> &'static str {
     }
 }
 
-fn kind_of(s: &str) -> MemberKind {
+pub(crate) fn kind_of(s: &str) -> MemberKind {
     if s == "Group" {
         MemberKind::Group
     } else {
@@ -190,24 +200,83 @@ pub(crate) fn attribute_of(mut row: Row) -> StoreResult<AttributeRow> {
     })
 }
 
-pub(crate) fn log_of(mut row: Row) -> StoreResult<LogEntry> {
-    let status = row.int("status")?;
-    Ok(LogEntry {
-        seq: row.int("seq")?,
+/// The outcome of a per-member record.
+pub(crate) fn member_outcome(added: bool) -> &'static str {
+    if added {
+        "member added"
+    } else {
+        "member removed"
+    }
+}
+
+/// The change a per-member record stands for: `members` gains (or loses) `{value, type}`.
+fn member_change(id: &str, kind: MemberKind, added: bool) -> Change {
+    let v = serde_json::json!({"value": id, "type": kind_str(kind)});
+    let (before, after) = if added {
+        (None, Some(v))
+    } else {
+        (Some(v), None)
+    };
+    Change::new("members", before, after)
+}
+
+pub(crate) fn record_of(mut row: Row) -> StoreResult<ChangeRecord> {
+    let seq = row.int("seq")?;
+    let bad =
+        |what: &str, v: &str| backend(format!("change record {seq}: bad stored {what} {v:?}"));
+    let actor_type = row.text("actor_type")?;
+    let actor = Actor::new(
+        ActorType::parse(&actor_type).ok_or_else(|| bad("actor type", &actor_type))?,
+        row.text("actor_name")?,
+    );
+    let source = row.text("source")?;
+    let source = Channel::parse(&source).ok_or_else(|| bad("source", &source))?;
+    let cause_name = row.opt_text("cause_name")?.unwrap_or_default();
+    let cause = match row.text("cause")?.as_str() {
+        "request" => Cause::Request {
+            method: row.opt_text("method")?.unwrap_or_default(),
+            path: row.opt_text("path")?.unwrap_or_default(),
+            status: row.opt_int("status")?.and_then(|s| u16::try_from(s).ok()),
+        },
+        "rule" => Cause::Rule(cause_name),
+        "command" => Cause::Command(cause_name),
+        other => return Err(bad("cause", other)),
+    };
+    let member = match (row.opt_text("member_id")?, row.opt_text("member_kind")?) {
+        (Some(id), Some(k)) => Some((id, kind_of(&k))),
+        _ => None,
+    };
+    let outcome = row.text("outcome")?;
+    let changes = match row.opt_json("changes")? {
+        Some(v) => {
+            serde_json::from_value::<Vec<Change>>(v).map_err(|e| bad("changes", &e.to_string()))?
+        }
+        None => match &member {
+            Some((id, kind)) => vec![member_change(id, *kind, outcome == member_outcome(true))],
+            None => Vec::new(),
+        },
+    };
+    Ok(ChangeRecord {
+        seq,
         tenant_id: row.text("tenant_id")?,
+        txn: row.text("txn")?,
         at: row.time("at")?,
-        token_name: row.opt_text("token_name")?.unwrap_or_default(),
-        method: row.text("method")?,
-        path: row.text("path")?,
-        resource_type: row.opt_text("resource_type")?.unwrap_or_default(),
+        actor,
+        source,
+        address: row.opt_text("address")?,
+        cause,
+        resource_type: row.opt_text("resource_type")?,
         resource_id: row.opt_text("resource_id")?,
         resource_name: row.opt_text("resource_name")?,
-        outcome: row.text("outcome")?,
-        status: u16::try_from(status)
-            .map_err(|_| backend(format!("bad stored provisioning-log status {status}")))?,
+        member,
+        outcome,
+        action: row.opt_text("action")?,
         detail: row.opt_text("detail")?,
-        changed: row.texts("changed")?,
+        changes,
         warnings: row.texts("warnings")?,
+        count: row.count("occurrences")?,
+        log: row.bool("in_log")?,
+        audit: row.bool("in_audit")?,
     })
 }
 

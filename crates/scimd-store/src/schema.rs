@@ -33,8 +33,8 @@ pub(crate) enum Tbl {
     Groups,
     /// `group_members`.
     GroupMembers,
-    /// `provisioning_log`.
-    ProvisioningLog,
+    /// `changes` (change records: the provisioning log, histories, the audit record).
+    Changes,
 }
 
 impl Tbl {
@@ -50,7 +50,7 @@ impl Tbl {
         Tbl::UserEmails,
         Tbl::Groups,
         Tbl::GroupMembers,
-        Tbl::ProvisioningLog,
+        Tbl::Changes,
     ];
 
     /// The SQL name.
@@ -66,7 +66,7 @@ impl Tbl {
             Tbl::UserEmails => "user_emails",
             Tbl::Groups => "groups",
             Tbl::GroupMembers => "group_members",
-            Tbl::ProvisioningLog => "provisioning_log",
+            Tbl::Changes => "changes",
         }
     }
 
@@ -105,7 +105,7 @@ impl Tbl {
             Table::UserEmails => Tbl::UserEmails,
             Table::Groups => Tbl::Groups,
             Table::GroupMembers => Tbl::GroupMembers,
-            Table::ProvisioningLog => Tbl::ProvisioningLog,
+            Table::Changes => Tbl::Changes,
         }
     }
 }
@@ -205,10 +205,12 @@ pub(crate) const UNIQUE_KEYS: &[UniqueKey] = &[
         &["group_id", "member_id"],
         C::Membership,
     ),
+    key(Tbl::Changes, "changes_pkey", &["seq"], C::Id),
+    // Coalesced records (failed sign-ins): written with ON CONFLICT, never a conflict.
     key(
-        Tbl::ProvisioningLog,
-        "provisioning_log_pkey",
-        &["seq"],
+        Tbl::Changes,
+        "changes_coalesce",
+        &["tenant_id", "coalesce_key"],
         C::Id,
     ),
 ];

@@ -11,8 +11,9 @@ use scim_proto::normalize::{fold_document, normalize_resource};
 use scim_proto::path::AttrPath;
 use scim_proto::schema::{group_resource_schema, user_resource_schema, ResourceSchema};
 use scimd_directory::store::{
-    AdminRow, AttributeRow, EmailKey, ExportRow, GroupRecord, ListQuery, LogEntry, MemberKind,
-    Source, Store, Table, TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, EmailKey,
+    ExportRow, GroupRecord, ListQuery, MemberChange, MemberKind, Source, Store, Table, TenantRow,
+    TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 use scimd_store::{copy_store, CopyError};
 use serde_json::{json, Value};
@@ -165,28 +166,66 @@ async fn populate(s: &dyn Store) {
     nested.push((g1.id.clone(), MemberKind::Group));
     tx.add_members("tenant-a", &g2.id, &nested).await.unwrap();
     for i in 0..25 {
-        tx.insert_log(&LogEntry {
-            seq: 0,
-            tenant_id: "tenant-a".into(),
-            at: t0() + Duration::seconds(i),
-            token_name: "entra".into(),
+        let request = Cause::Request {
             method: "POST".into(),
             path: "/scim/v2/Users".into(),
-            resource_type: "User".into(),
+            status: Some(if i % 5 == 0 { 409 } else { 201 }),
+        };
+        let r = ChangeRecord {
+            seq: 0,
+            tenant_id: "tenant-a".into(),
+            txn: format!("txn-{i}"),
+            at: t0() + Duration::seconds(i),
+            actor: Actor::new(ActorType::Token, "entra"),
+            source: Channel::Scim,
+            address: (i % 3 == 0).then(|| "192.0.2.7".to_string()),
+            cause: request,
+            resource_type: Some("User".into()),
             resource_id: Some(format!("id-{i}")),
             resource_name: Some(format!("User{i}")),
+            member: None,
             outcome: if i % 5 == 0 { "rejected" } else { "created" }.into(),
-            status: if i % 5 == 0 { 409 } else { 201 },
+            action: None,
             detail: (i % 5 == 0).then(|| "userName is already in use".to_string()),
-            changed: vec!["userName".into(), "emails".into()],
+            changes: vec![
+                Change::new("userName", None, Some(json!(format!("User{i}")))),
+                Change::new(
+                    "emails",
+                    None,
+                    Some(json!([{"value": "a@b", "primary": true}])),
+                ),
+            ],
             warnings: if i % 2 == 0 {
                 vec!["ignored x".into()]
             } else {
                 vec![]
             },
-        })
-        .await
-        .unwrap();
+            count: 1,
+            log: true,
+            audit: false,
+        };
+        tx.insert_record(&r).await.unwrap();
+        // Every other kind: per-member records, a rule's side effect, an administrative
+        // action with a count.
+        let ms = [MemberChange {
+            id: format!("id-{i}"),
+            kind: MemberKind::User,
+            added: i % 2 == 0,
+        }];
+        tx.insert_member_records(&r, &ms).await.unwrap();
+        let mut rule = r.clone();
+        rule.actor = Actor::new(ActorType::Rule, "group-delete-disables-members");
+        rule.cause = Cause::Rule("group-delete-disables-members".into());
+        rule.log = false;
+        tx.insert_record(&rule).await.unwrap();
+        let mut action = r.clone();
+        action.actor = Actor::new(ActorType::Cli, "ops");
+        action.source = Channel::Cli;
+        action.cause = Cause::Command("scimd token create".into());
+        action.action = Some("token.create".into());
+        action.count = 1 + i as u64;
+        (action.log, action.audit) = (false, true);
+        tx.insert_record(&action).await.unwrap();
     }
     // A deleted row leaves a gap in the sequence: the copy keeps the order.
     assert!(tx
@@ -197,7 +236,7 @@ async fn populate(s: &dyn Store) {
 }
 
 /// Every row of every copied table, in order (sequence numbers checked ascending, then left
-/// out: a copy keeps the order, not the numbers; a log entry's `seq` likewise).
+/// out: a copy keeps the order, not the numbers; a change record's `seq` likewise).
 async fn dump(s: &dyn Store) -> Vec<(Table, Vec<ExportRow>)> {
     let mut tx = s.read().await.unwrap();
     let mut out = Vec::new();
@@ -213,9 +252,9 @@ async fn dump(s: &dyn Store) -> Vec<(Table, Vec<ExportRow>)> {
             }
             assert_eq!(after, last.seq);
             rows.extend(page.into_iter().map(|e| match e.row {
-                ExportRow::Log(mut l) => {
+                ExportRow::Record(mut l) => {
                     l.seq = 0;
-                    ExportRow::Log(l)
+                    ExportRow::Record(l)
                 }
                 r => r,
             }));
@@ -288,6 +327,11 @@ async fn copy_keeps_every_row(b: Backend) {
         .find(|c| c.table == Table::UserEmails)
         .unwrap();
     assert_eq!(emails.target, 78);
+    let records = counts.iter().find(|c| c.table == Table::Changes).unwrap();
+    assert_eq!(
+        records.target, 100,
+        "25 each of request, member, rule, action records"
+    );
     assert_eq!(dump(&*target).await, before, "rows differ after the copy");
     assert_eq!(views(&*target).await, views(&*source).await);
 

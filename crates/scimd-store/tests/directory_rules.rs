@@ -1,6 +1,6 @@
 //! Integration tests of the store methods behind the product's directory rules: custom
-//! attributes and their values, lifecycle helpers, counts, the provisioning log and the
-//! administrator listings. Every test body runs against SQLite and, when
+//! attributes and their values, lifecycle helpers, counts, the provisioning log (a view of
+//! the change records) and the administrator listings. Every test body runs against SQLite and, when
 //! `SCIMD_TEST_PG_URL` is set, PostgreSQL (see `support`).
 
 #[macro_use]
@@ -8,8 +8,9 @@ mod support;
 
 use scim_proto::schema::{AttrType, AttributeDef, ResourceSchema};
 use scimd_directory::store::{
-    AdminUserFilter, AttributeRow, ConflictTarget, GroupRecord, LogEntry, LogQuery, MemberKind,
-    Source, Store, StoreError, Tx, UserRecord, UserState,
+    Actor, ActorType, AdminUserFilter, AttributeRow, Cause, Change, ChangeRecord, Channel,
+    ConflictTarget, GroupRecord, MemberKind, RecordQuery, Source, Store, StoreError, Tx,
+    UserRecord, UserState,
 };
 use serde_json::json;
 use support::{group_record as group, now, store, tenant_with, user_record as user};
@@ -189,7 +190,8 @@ async fn extension_values_count_and_strip(b: Backend) {
     assert_eq!(
         tx.strip_extension_values(&tid, EXT, "costCode")
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         4
     );
     assert_eq!(
@@ -235,12 +237,16 @@ async fn extension_values_count_and_strip(b: Backend) {
     assert_eq!(
         tx.strip_extension_values(&tid, EXT, "costCode")
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         0
     );
     // Stripping the last key of an object removes the object.
     assert_eq!(
-        tx.strip_extension_values(&tid, EXT, "badge").await.unwrap(),
+        tx.strip_extension_values(&tid, EXT, "badge")
+            .await
+            .unwrap()
+            .len(),
         2
     );
     let n = get_user(&mut tx, &tid, &none.id).await;
@@ -391,7 +397,8 @@ async fn members_in_no_other_group_and_state_changes(b: Backend) {
     assert_eq!(
         tx.set_users_state(&tid, &ids, UserState::Active, UserState::Inactive, at)
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         2
     );
     for i in [0, 1] {
@@ -410,13 +417,15 @@ async fn members_in_no_other_group_and_state_changes(b: Backend) {
     assert_eq!(
         tx.set_users_state(&tid, &ids, UserState::Inactive, UserState::Inactive, at)
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         0
     );
     assert_eq!(
         tx.set_users_state(&tid, &[], UserState::Active, UserState::Inactive, at)
             .await
-            .unwrap(),
+            .unwrap()
+            .len(),
         0
     );
     // Back to active: `active` becomes true (also where the document had no `active`).
@@ -433,7 +442,8 @@ async fn members_in_no_other_group_and_state_changes(b: Backend) {
             at
         )
         .await
-        .unwrap(),
+        .unwrap()
+        .len(),
         2
     );
     let u0 = get_user(&mut tx, &tid, &users[0].id).await;
@@ -451,7 +461,8 @@ async fn members_in_no_other_group_and_state_changes(b: Backend) {
             at
         )
         .await
-        .unwrap(),
+        .unwrap()
+        .len(),
         1
     );
     let p = get_user(&mut tx, &tid, &plain.id).await;
@@ -485,22 +496,36 @@ async fn members_in_no_other_group_and_state_changes(b: Backend) {
     tx.commit().await.unwrap();
 }
 
-fn log_entry(tid: &str, at: OffsetDateTime, outcome: &str, rt: &str, name: &str) -> LogEntry {
-    LogEntry {
+/// A provisioning-log record (the request record of a SCIM write).
+fn log_entry(tid: &str, at: OffsetDateTime, outcome: &str, rt: &str, name: &str) -> ChangeRecord {
+    ChangeRecord {
         seq: 0,
         tenant_id: tid.to_string(),
+        txn: uuid::Uuid::new_v4().to_string(),
         at,
-        token_name: "Entra Connector".to_string(),
-        method: "POST".to_string(),
-        path: format!("/scim/v2/{rt}s"),
-        resource_type: rt.to_string(),
+        actor: Actor::new(ActorType::Token, "Entra Connector"),
+        source: Channel::Scim,
+        address: None,
+        cause: Cause::Request {
+            method: "POST".to_string(),
+            path: format!("/scim/v2/{rt}s"),
+            status: Some(201),
+        },
+        resource_type: Some(rt.to_string()),
         resource_id: Some(uuid::Uuid::new_v4().to_string()),
         resource_name: Some(name.to_string()),
+        member: None,
         outcome: outcome.to_string(),
-        status: 201,
+        action: None,
         detail: None,
-        changed: vec!["userName".into(), "name.givenName".into()],
+        changes: vec![
+            Change::new("userName", None, Some(json!(name))),
+            Change::new("name", Some(json!({"givenName": "A"})), None),
+        ],
         warnings: vec![],
+        count: 1,
+        log: true,
+        audit: false,
     }
 }
 
@@ -518,34 +543,42 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
         log_entry(&tid, hours(3), "rejected", "User", "bob"),
         log_entry(&tid, hours(4), "deleted", "Group", "Old Team"),
     ];
-    entries[3].status = 409;
+    entries[3].cause = Cause::Request {
+        method: "POST".to_string(),
+        path: "/scim/v2/Users".to_string(),
+        status: Some(409),
+    };
     entries[3].detail = Some("userName 'BOB' already EXISTS".into());
     entries[3].warnings = vec!["ignored attribute 'foo'".into(), "x\"y".into()];
-    entries[3].changed = vec![];
+    entries[3].changes = vec![];
     entries[3].resource_id = None;
-    entries[4].token_name = "Okta Üser".into();
+    entries[4].actor.name = "Okta Üser".into();
     entries[4].resource_name = None;
     for e in entries.iter_mut() {
-        e.seq = tx.insert_log(e).await.unwrap();
+        e.seq = tx.insert_record(e).await.unwrap();
     }
     assert!(entries.windows(2).all(|w| w[0].seq < w[1].seq));
     let foreign = log_entry(&other, hours(1), "created", "User", "alice@example.com");
-    tx.insert_log(&foreign).await.unwrap();
+    tx.insert_record(&foreign).await.unwrap();
+    // Records of other views are not log entries.
+    let mut history_only = log_entry(&tid, hours(2), "created", "User", "alice@example.com");
+    history_only.log = false;
+    tx.insert_record(&history_only).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = s.read().await.unwrap();
-    let all = LogQuery {
+    let all = RecordQuery {
         limit: 100,
-        ..LogQuery::default()
+        ..RecordQuery::default()
     };
-    let newest_first: Vec<LogEntry> = entries.iter().rev().cloned().collect();
+    let newest_first: Vec<ChangeRecord> = entries.iter().rev().cloned().collect();
     assert_eq!(
-        tx.query_log(&tid, &all).await.unwrap(),
+        tx.query_records(&tid, &all).await.unwrap(),
         (5, newest_first.clone())
     );
 
-    let seqs = |r: (u64, Vec<LogEntry>)| (r.0, r.1.iter().map(|e| e.seq).collect::<Vec<_>>());
-    let q = |f: &dyn Fn(&mut LogQuery)| {
+    let seqs = |r: (u64, Vec<ChangeRecord>)| (r.0, r.1.iter().map(|e| e.seq).collect::<Vec<_>>());
+    let q = |f: &dyn Fn(&mut RecordQuery)| {
         let mut q = all.clone();
         f(&mut q);
         q
@@ -554,7 +587,7 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
     // Exact outcome and resource type.
     assert_eq!(
         seqs(
-            tx.query_log(&tid, &q(&|q| q.outcome = Some("created".into())))
+            tx.query_records(&tid, &q(&|q| q.outcome = Some("created".into())))
                 .await
                 .unwrap()
         ),
@@ -562,7 +595,7 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
     );
     assert_eq!(
         seqs(
-            tx.query_log(&tid, &q(&|q| q.outcome = Some("Created".into())))
+            tx.query_records(&tid, &q(&|q| q.outcome = Some("Created".into())))
                 .await
                 .unwrap()
         ),
@@ -570,7 +603,7 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
     );
     assert_eq!(
         seqs(
-            tx.query_log(&tid, &q(&|q| q.resource_type = Some("Group".into())))
+            tx.query_records(&tid, &q(&|q| q.resource_type = Some("Group".into())))
                 .await
                 .unwrap()
         ),
@@ -579,7 +612,7 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
     // Time range: since inclusive, until exclusive.
     assert_eq!(
         seqs(
-            tx.query_log(
+            tx.query_records(
                 &tid,
                 &q(&|q| {
                     q.since = Some(hours(1));
@@ -594,33 +627,44 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
     // Text: case-insensitive substring of name, id, path, detail or token name.
     let text = |t: &str| q(&|q| q.text = Some(t.to_string()));
     assert_eq!(
-        seqs(tx.query_log(&tid, &text("ðÓRR équipe")).await.unwrap()),
+        seqs(tx.query_records(&tid, &text("ðÓRR équipe")).await.unwrap()),
         (1, vec![s_(1)])
     );
     assert_eq!(
-        seqs(tx.query_log(&tid, &text("already exists")).await.unwrap()),
+        seqs(
+            tx.query_records(&tid, &text("already exists"))
+                .await
+                .unwrap()
+        ),
         (1, vec![s_(3)])
     );
     assert_eq!(
-        seqs(tx.query_log(&tid, &text("okta üSER")).await.unwrap()),
+        seqs(tx.query_records(&tid, &text("okta üSER")).await.unwrap()),
         (1, vec![s_(4)])
     );
     assert_eq!(
-        seqs(tx.query_log(&tid, &text("/SCIM/V2/GROUPS")).await.unwrap()),
+        seqs(
+            tx.query_records(&tid, &text("/SCIM/V2/GROUPS"))
+                .await
+                .unwrap()
+        ),
         (2, vec![s_(4), s_(2)])
     );
     let id0 = entries[0].resource_id.clone().unwrap().to_uppercase();
     assert_eq!(
-        seqs(tx.query_log(&tid, &text(&id0)).await.unwrap()),
+        seqs(tx.query_records(&tid, &text(&id0)).await.unwrap()),
         (1, vec![s_(0)])
     );
-    assert_eq!(seqs(tx.query_log(&tid, &text("ENTRA")).await.unwrap()).0, 4);
-    assert_eq!(seqs(tx.query_log(&tid, &text("%")).await.unwrap()).0, 0);
-    assert_eq!(seqs(tx.query_log(&tid, &text("")).await.unwrap()).0, 5);
+    assert_eq!(
+        seqs(tx.query_records(&tid, &text("ENTRA")).await.unwrap()).0,
+        4
+    );
+    assert_eq!(seqs(tx.query_records(&tid, &text("%")).await.unwrap()).0, 0);
+    assert_eq!(seqs(tx.query_records(&tid, &text("")).await.unwrap()).0, 5);
     // Filters combine with AND.
     assert_eq!(
         seqs(
-            tx.query_log(
+            tx.query_records(
                 &tid,
                 &q(&|q| {
                     q.text = Some("team".into());
@@ -636,7 +680,7 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
     // Paging: total is the whole match.
     assert_eq!(
         seqs(
-            tx.query_log(
+            tx.query_records(
                 &tid,
                 &q(&|q| {
                     q.offset = 1;
@@ -650,7 +694,7 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
     );
     assert_eq!(
         seqs(
-            tx.query_log(
+            tx.query_records(
                 &tid,
                 &q(&|q| {
                     q.offset = 4;
@@ -663,29 +707,29 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
         (5, vec![s_(0)])
     );
     assert_eq!(
-        seqs(tx.query_log(&tid, &q(&|q| q.offset = 5)).await.unwrap()),
+        seqs(tx.query_records(&tid, &q(&|q| q.offset = 5)).await.unwrap()),
         (5, vec![])
     );
     assert_eq!(
-        seqs(tx.query_log(&tid, &q(&|q| q.limit = 0)).await.unwrap()),
+        seqs(tx.query_records(&tid, &q(&|q| q.limit = 0)).await.unwrap()),
         (5, vec![])
     );
     // Tenants are separate.
-    let (n, rows) = tx.query_log(&other, &all).await.unwrap();
+    let (n, rows) = tx.query_records(&other, &all).await.unwrap();
     assert_eq!((n, rows[0].tenant_id.as_str()), (1, other.as_str()));
     drop(tx);
 
     // Purge: strictly older than `before`, every tenant.
     let mut tx = s.write().await.unwrap();
-    assert_eq!(tx.purge_log(hours(2)).await.unwrap(), 3);
-    assert_eq!(tx.purge_log(hours(2)).await.unwrap(), 0);
+    assert_eq!(tx.purge_records(hours(2)).await.unwrap(), 3);
+    assert_eq!(tx.purge_records(hours(2)).await.unwrap(), 0);
     tx.commit().await.unwrap();
     let mut tx = s.read().await.unwrap();
     assert_eq!(
-        tx.query_log(&tid, &all).await.unwrap(),
+        tx.query_records(&tid, &all).await.unwrap(),
         (3, newest_first[..3].to_vec())
     );
-    assert_eq!(tx.query_log(&other, &all).await.unwrap().0, 0);
+    assert_eq!(tx.query_records(&other, &all).await.unwrap().0, 0);
 }
 
 async fn admin_listings_search_names_and_emails(b: Backend) {
@@ -897,7 +941,7 @@ async fn reopening_keeps_data_and_migrations(b: Backend) {
     })
     .await
     .unwrap();
-    tx.insert_log(&log_entry(&tid, now(), "created", "User", "x"))
+    tx.insert_record(&log_entry(&tid, now(), "created", "User", "x"))
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -906,12 +950,12 @@ async fn reopening_keeps_data_and_migrations(b: Backend) {
     let mut tx = again.read().await.unwrap();
     assert_eq!(tx.list_attributes(&tid).await.unwrap().len(), 1);
     let (n, rows) = tx
-        .query_log(
+        .query_records(
             &tid,
-            &LogQuery {
+            &RecordQuery {
                 text: Some("X".into()),
                 limit: 10,
-                ..LogQuery::default()
+                ..RecordQuery::default()
             },
         )
         .await

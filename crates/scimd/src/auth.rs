@@ -59,6 +59,20 @@ fn invalid_token() -> ScimError {
     )
 }
 
+/// What change records keep of a request: its method, its path (without query string)
+/// and the client's address ([`crate::net::client_address`]).
+pub fn request_info(
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    extensions: &axum::http::Extensions,
+) -> RequestInfo {
+    RequestInfo {
+        method: method.as_str().to_string(),
+        path: uri.path().to_string(),
+        address: crate::net::client_address(extensions),
+    }
+}
+
 /// Resolves the caller of a request that presents a token; `Ok(None)` when none is presented.
 /// Any scope is accepted (used by the public discovery endpoints to pick the caller's tenant).
 ///
@@ -118,10 +132,7 @@ pub async fn require_scim(State(state): State<AppState>, mut req: Request, next:
         .into_response();
     }
     let mut caller = caller;
-    caller.request = RequestInfo {
-        method: req.method().as_str().to_string(),
-        path: req.uri().path().to_string(),
-    };
+    caller.request = request_info(req.method(), req.uri(), req.extensions());
     req.extensions_mut().insert(caller);
     next.run(req).await
 }

@@ -1,6 +1,8 @@
-//! Provisioning-log retention: a background task of the server that deletes entries older
-//! than the configured number of days (`--log-retention-days`, default 30; 0 keeps
-//! everything), once at start and then every [`PURGE_INTERVAL`], until the server stops.
+//! Retention of change records: a background task of the server that deletes the records
+//! older than the configured number of days (`--log-retention-days`, default 30; 0 keeps
+//! everything) — provisioning-log entries, every user's and group's history, the audit
+//! record, failed sign-ins — once at start and then every [`PURGE_INTERVAL`], until the
+//! server stops.
 
 use scimd_directory::directory::Directory;
 use std::time::Duration;
@@ -20,7 +22,7 @@ pub struct Purger {
 /// forever). Failures are logged and retried at the next interval.
 pub fn spawn(directory: Directory, days: u32) -> Option<Purger> {
     if days == 0 {
-        tracing::info!("provisioning-log retention: entries are kept forever");
+        tracing::info!("change-record retention: provisioning log, histories and audit record are kept forever");
         return None;
     }
     let (stop, mut rx) = oneshot::channel::<()>();
@@ -28,10 +30,10 @@ pub fn spawn(directory: Directory, days: u32) -> Option<Purger> {
         loop {
             tokio::select! {
                 _ = &mut rx => return,
-                r = directory.purge_log(days) => match r {
-                    Ok(0) => tracing::debug!(days, "provisioning-log retention: nothing to purge"),
-                    Ok(n) => tracing::info!(days, purged = n, "provisioning-log retention: deleted old entries"),
-                    Err(e) => tracing::warn!(error = %e, "provisioning-log retention: the purge failed; retrying in an hour"),
+                r = directory.purge_records(days) => match r {
+                    Ok(0) => tracing::debug!(days, "change-record retention: nothing to purge"),
+                    Ok(n) => tracing::info!(days, purged = n, "change-record retention: deleted old records"),
+                    Err(e) => tracing::warn!(error = %e, "change-record retention: the purge failed; retrying in an hour"),
                 },
             }
             tokio::select! {

@@ -168,6 +168,10 @@ const CSV_HEADER: &[&str] = &[
     "detail",
     "changedAttributes",
     "warnings",
+    "txn",
+    "actor",
+    "cause",
+    "changes",
 ];
 
 // ---------------------------------------------------------------- authentication
@@ -222,10 +226,12 @@ const FIXED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users/{id}"),
     ("DELETE", "/api/v1/users/{id}"),
+    ("GET", "/api/v1/users/{id}/history"),
     ("GET", "/api/v1/groups"),
     ("POST", "/api/v1/groups"),
     ("GET", "/api/v1/groups/{id}"),
     ("DELETE", "/api/v1/groups/{id}"),
+    ("GET", "/api/v1/groups/{id}/history"),
     ("POST", "/api/v1/groups/{id}/members"),
     ("DELETE", "/api/v1/groups/{id}/members/{userId}"),
     ("GET", "/api/v1/attributes"),
@@ -238,6 +244,7 @@ const FIXED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{name}"),
     ("GET", "/api/v1/provisioning-log"),
+    ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/dashboard"),
     ("GET", "/api/v1/openapi.json"),
 ];
@@ -1535,7 +1542,7 @@ async fn dashboard_counts_and_recent_entries() {
 #[tokio::test]
 async fn log_retention_purges_old_entries_at_start() {
     use scimd_directory::admin::LogFilter;
-    use scimd_directory::store::LogEntry;
+    use scimd_directory::store::{Actor, ActorType, Cause, ChangeRecord, Channel};
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("scimd-tests")
         .join(unique("retention"));
@@ -1548,27 +1555,37 @@ async fn log_retention_purges_old_entries_at_start() {
     };
     let r1 = scimd::start(&cfg).await.unwrap();
     let tenant = r1.bootstrap.as_ref().unwrap().tenant_id.clone();
-    let entry = |days_ago: i64, name: &str| LogEntry {
+    let entry = |days_ago: i64, name: &str| ChangeRecord {
         seq: 0,
         tenant_id: tenant.clone(),
+        txn: unique("txn"),
         at: time::OffsetDateTime::now_utc() - time::Duration::days(days_ago),
-        token_name: "initial".into(),
-        method: "POST".into(),
-        path: "/scim/v2/Users".into(),
-        resource_type: "User".into(),
+        actor: Actor::new(ActorType::Token, "initial"),
+        source: Channel::Scim,
+        address: None,
+        cause: Cause::Request {
+            method: "POST".into(),
+            path: "/scim/v2/Users".into(),
+            status: Some(400),
+        },
+        resource_type: Some("User".into()),
         resource_id: None,
         resource_name: Some(name.into()),
+        member: None,
         outcome: "rejected".into(),
-        status: 400,
+        action: None,
         detail: Some("test".into()),
-        changed: vec![],
+        changes: vec![],
         warnings: vec![],
+        count: 1,
+        log: true,
+        audit: false,
     };
     {
         let mut tx = r1.directory.store().write().await.unwrap();
-        tx.insert_log(&entry(40, "forty-days")).await.unwrap();
-        tx.insert_log(&entry(3, "three-days")).await.unwrap();
-        tx.insert_log(&entry(0, "today")).await.unwrap();
+        tx.insert_record(&entry(40, "forty-days")).await.unwrap();
+        tx.insert_record(&entry(3, "three-days")).await.unwrap();
+        tx.insert_record(&entry(0, "today")).await.unwrap();
         tx.commit().await.unwrap();
     }
     let names = |d: scimd_directory::Directory, t: String| async move {

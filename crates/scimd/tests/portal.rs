@@ -8,6 +8,7 @@ mod common;
 
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
+use scimd_directory::directory::Origin;
 
 struct Portal {
     running: Option<scimd::Running>,
@@ -229,12 +230,13 @@ async fn failures_are_throttled_per_username_and_client() {
     // Another administrator is not affected.
     let d = &p.running.as_ref().unwrap().directory;
     let tenant = d.default_tenant_id().await.unwrap();
-    let ops = d.create_admin(&tenant, "ops").await.unwrap();
+    let by = Origin::cli(&tenant, "tester", "test");
+    let ops = d.create_admin(&by, "ops").await.unwrap();
     assert!(
-        d.create_admin(&tenant, "OPS").await.is_err(),
+        d.create_admin(&by, "OPS").await.is_err(),
         "unique ignoring case"
     );
-    assert!(d.create_admin(&tenant, "two words").await.is_err());
+    assert!(d.create_admin(&by, "two words").await.is_err());
     assert!(p.sign_in("ops", &ops).await.is_ok());
     // A sign-in POST without the double-submit cookie is refused.
     let r = p
@@ -320,7 +322,8 @@ async fn csrf_tokens_and_secrets_shown_once() {
     }
     // Password reset: the sessions end, the old password stops working.
     let tenant = d.default_tenant_id().await.unwrap();
-    let new = d.reset_admin_password(&tenant, "admin").await.unwrap();
+    let by = Origin::cli(&tenant, "tester", "test");
+    let new = d.reset_admin_password(&by, "admin").await.unwrap();
     assert_ne!(new, p.password);
     assert_eq!(
         p.get("/dashboard", &cookie).await.status(),
@@ -335,7 +338,7 @@ async fn csrf_tokens_and_secrets_shown_once() {
         Err(StatusCode::UNAUTHORIZED)
     );
     assert!(p.sign_in("admin", &new).await.is_ok());
-    assert!(d.reset_admin_password(&tenant, "nobody").await.is_err());
+    assert!(d.reset_admin_password(&by, "nobody").await.is_err());
     p.stop().await;
 }
 

@@ -2,11 +2,14 @@
 //! tenant, see [`crate::custom`]).
 
 use super::model::{CustomAttribute, CustomSchema};
+use crate::audit::{LogOutcome, ResourceType};
+use crate::changes::{target, AuditAction, Recorder, Rule, SUCCEEDED};
 use crate::custom::{self, CustomType};
-use crate::directory::Directory;
+use crate::directory::{Directory, Origin};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::render;
-use crate::store::{AttributeRow, ConflictTarget, StoreError, StoreResult, Tx};
+use crate::store::{AttributeRow, Change, ConflictTarget, StoreError, StoreResult, Tx};
+use serde_json::Value;
 
 /// The view of a stored attribute definition under `urn`, with `users_with_value` when
 /// counted. Errors: a stored type outside the vocabulary.
@@ -85,16 +88,18 @@ impl Directory {
     }
 
     /// Registers a custom attribute of type `ty` (default `string`; case-insensitive) in
-    /// the tenant's custom extension schema. Errors: 400 for a name that breaks RFC 7643
-    /// ATTRNAME or an unknown type; 409 for a duplicate (ignoring case). A name that a core
-    /// or enterprise attribute also has is allowed: it lives under the custom schema URN,
-    /// so the two never collide.
+    /// the tenant's custom extension schema, recorded under `by` (audit action
+    /// `attribute.create`). Errors: 400 for a name that breaks RFC 7643 ATTRNAME or an
+    /// unknown type; 409 for a duplicate (ignoring case). A name that a core or enterprise
+    /// attribute also has is allowed: it lives under the custom schema URN, so the two
+    /// never collide.
     pub async fn create_attribute(
         &self,
-        tenant: &str,
+        by: &Origin,
         name: &str,
         ty: Option<&str>,
     ) -> DirectoryResult<CustomAttribute> {
+        let tenant = by.tenant_id.as_str();
         let name = name.trim();
         custom::check_name(name).map_err(DirectoryError::Invalid)?;
         let ty = ty.unwrap_or(CustomType::String.as_str());
@@ -121,6 +126,15 @@ impl Directory {
             }
             Err(e) => return Err(e.into()),
         }
+        let recorder = Recorder::new(by);
+        let action = AuditAction::AttributeCreate;
+        let mut r = recorder.action(action, target::ATTRIBUTE, None, Some(name), SUCCEEDED);
+        let urn = Value::String(settings.custom_schema_urn.clone());
+        r.changes = vec![
+            Change::new("type", None, Some(Value::String(row.ty.clone()))),
+            Change::new("schema", None, Some(urn)),
+        ];
+        tx.insert_record(&r).await?;
         tx.commit().await?;
         Ok(custom_attribute(
             &row,
@@ -130,17 +144,34 @@ impl Directory {
     }
 
     /// Deletes a custom attribute and removes its values from every user; returns how many
-    /// users held one. Errors: 404 when absent.
-    pub async fn delete_attribute(&self, tenant: &str, name: &str) -> DirectoryResult<u64> {
+    /// users held one. Recorded under `by`: audit action `attribute.delete`, and for each
+    /// user that held a value a record of rule `attribute-delete-removes-values` with the
+    /// value removed. Errors: 404 when absent.
+    pub async fn delete_attribute(&self, by: &Origin, name: &str) -> DirectoryResult<u64> {
+        let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let (urn, attrs) = self.attribute_rows(tx.as_mut(), tenant).await?;
         let a = attrs
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| not_found("custom attribute", name))?;
-        let n = tx.strip_extension_values(tenant, &urn, &a.name).await?;
+        let edited = tx.strip_extension_values(tenant, &urn, &a.name).await?;
         tx.delete_attribute(tenant, &a.name).await?;
+        let recorder = Recorder::new(by);
+        let action = AuditAction::AttributeDelete;
+        let mut r = recorder.action(action, target::ATTRIBUTE, None, Some(&a.name), SUCCEEDED);
+        r.changes = vec![Change::new("type", Some(Value::String(a.ty.clone())), None)];
+        r.detail = Some(format!("removed its values from {} user(s)", edited.len()));
+        tx.insert_record(&r).await?;
+        let attribute = format!("{urn}:{}", a.name);
+        for u in &edited {
+            let rule = Rule::AttributeDeleteRemovesValues;
+            let (user, id, name) = (ResourceType::User, &u.id, &u.user_name);
+            let mut v = recorder.rule(rule, user, id, name, LogOutcome::Updated);
+            v.changes = vec![Change::new(attribute.clone(), u.before.clone(), None)];
+            tx.insert_record(&v).await?;
+        }
         tx.commit().await?;
-        Ok(n)
+        Ok(edited.len() as u64)
     }
 }

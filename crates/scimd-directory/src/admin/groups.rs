@@ -4,11 +4,15 @@
 use super::model::{
     AdminGroup, AdminGroupPage, AdminMember, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };
-use crate::directory::Directory;
+use crate::audit::LogOutcome;
+use crate::changes::{diff, members_summary, AuditAction, MemberDelta, Recorder};
+use crate::directory::{Directory, Origin};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::groups::{new_group, refresh};
 use crate::render;
-use crate::store::{AdminUserFilter, GroupRecord, MemberKind, Source, StoreResult, Tx};
+use crate::store::{
+    AdminUserFilter, GroupRecord, MemberChange, MemberKind, Source, StoreResult, Tx,
+};
 use scim_proto::normalize::normalize_resource;
 use serde_json::Value;
 
@@ -120,14 +124,15 @@ impl Directory {
         })
     }
 
-    /// Creates a local group from `{"displayName": ...}`. Errors: 400 for a body SCIM
-    /// validation refuses; 409 when the name is taken ignoring case by any group, the
-    /// built-in one included.
+    /// Creates a local group from `{"displayName": ...}`, recorded under `by` (audit action
+    /// `group.create`). Errors: 400 for a body SCIM validation refuses; 409 when the name is
+    /// taken ignoring case by any group, the built-in one included.
     pub async fn admin_create_group(
         &self,
-        tenant: &str,
+        by: &Origin,
         body: &Value,
     ) -> DirectoryResult<AdminGroup> {
+        let tenant = by.tenant_id.as_str();
         let schema = self.group_schema();
         let n = normalize_resource(&schema, body)?;
         let mut g = new_group(tenant, Source::Local, n.doc);
@@ -142,6 +147,12 @@ impl Directory {
             )));
         }
         tx.insert_group(&g).await?;
+        let recorder = Recorder::new(by);
+        let (id, name) = (Some(g.id.as_str()), Some(g.display_name.as_str()));
+        let created = LogOutcome::Created.as_str();
+        let mut r = recorder.action(AuditAction::GroupCreate, "Group", id, name, created);
+        r.changes = diff(&Value::Null, &g.doc, &schema);
+        tx.insert_record(&r).await?;
         tx.commit().await?;
         Ok(AdminGroup::new(&g, 0))
     }
@@ -166,23 +177,32 @@ impl Directory {
         }
     }
 
-    /// Deletes a local group. Errors: 404 when absent; 409 for the built-in group and for
-    /// provisioned groups.
-    pub async fn admin_delete_group(&self, tenant: &str, id: &str) -> DirectoryResult<()> {
+    /// Deletes a local group (its members stay), recorded under `by` (audit action
+    /// `group.delete`, one record per member removed). Errors: 404 when absent; 409 for the
+    /// built-in group and for provisioned groups.
+    pub async fn admin_delete_group(&self, by: &Origin, id: &str) -> DirectoryResult<()> {
+        let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
-        self.local_group(tx.as_mut(), tenant, id, "deleted").await?;
-        tx.delete_group(tenant, id).await?;
+        let g = self.local_group(tx.as_mut(), tenant, id, "deleted").await?;
+        let recorder = Recorder::new(by);
+        let (gid, name) = (Some(g.id.as_str()), Some(g.display_name.as_str()));
+        let deleted = LogOutcome::GroupDeleted.as_str();
+        let r = recorder.action(AuditAction::GroupDelete, "Group", gid, name, deleted);
+        self.delete_group_recorded(tx.as_mut(), &recorder, r, &g)
+            .await?;
         Ok(tx.commit().await?)
     }
 
-    /// Adds users to a local group; returns how many were not members yet. Errors: 400 for
+    /// Adds users to a local group; returns how many were not members yet. Recorded under
+    /// `by` (audit action `group.add-members`, one record per member added). Errors: 400 for
     /// ids that are not users of the tenant; 404, 409 as [`Directory::admin_delete_group`].
     pub async fn admin_add_members(
         &self,
-        tenant: &str,
+        by: &Origin,
         id: &str,
         user_ids: &[String],
     ) -> DirectoryResult<u64> {
+        let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let g = self.local_group(tx.as_mut(), tenant, id, "changed").await?;
         let found: Vec<String> = tx
@@ -198,38 +218,56 @@ impl Directory {
         }
         let ms: Vec<(String, MemberKind)> =
             found.into_iter().map(|u| (u, MemberKind::User)).collect();
-        let n = tx.add_members(tenant, id, &ms).await?;
-        self.members_changed(tx, g, n).await
+        let mut delta = MemberDelta::default();
+        delta.added(tx.add_members(tenant, id, &ms).await?);
+        let action = AuditAction::GroupMembersAdd;
+        self.members_changed(tx, (by, action), g, delta.into_changes())
+            .await
     }
 
     /// Removes members from a local group (absent ids are ignored); returns how many were
-    /// removed. Errors as [`Directory::admin_delete_group`].
+    /// removed. Recorded under `by` (audit action `group.remove-members`, one record per
+    /// member removed). Errors as [`Directory::admin_delete_group`].
     pub async fn admin_remove_members(
         &self,
-        tenant: &str,
+        by: &Origin,
         id: &str,
         ids: &[String],
     ) -> DirectoryResult<u64> {
+        let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let g = self.local_group(tx.as_mut(), tenant, id, "changed").await?;
-        let n = tx.remove_members(tenant, id, ids).await?;
-        self.members_changed(tx, g, n).await
+        let mut delta = MemberDelta::default();
+        delta.removed(tx.remove_members(tenant, id, ids).await?);
+        let action = AuditAction::GroupMembersRemove;
+        self.members_changed(tx, (by, action), g, delta.into_changes())
+            .await
     }
 
-    /// Ends a membership change of `n` rows: a new version of the group when any changed,
-    /// then the commit. Returns `n`.
+    /// Ends a membership change of `members`: a new version of the group when any changed,
+    /// its records (the action's, one per member), then the commit. Returns how many
+    /// changed.
     async fn members_changed(
         &self,
         mut tx: Box<dyn Tx>,
+        (by, action): (&Origin, AuditAction),
         mut g: GroupRecord,
-        n: u64,
+        members: Vec<MemberChange>,
     ) -> DirectoryResult<u64> {
-        if n > 0 {
+        if !members.is_empty() {
             g.version += 1;
             g.last_modified = render::now();
             tx.update_group(&g).await?;
+            let recorder = Recorder::new(by);
+            let (id, name) = (Some(g.id.as_str()), Some(g.display_name.as_str()));
+            let updated = LogOutcome::Updated.as_str();
+            let mut r = recorder.action(action, "Group", id, name, updated);
+            r.changes.extend(members_summary(&members));
+            tx.insert_record(&r).await?;
+            let group = (g.id.as_str(), g.display_name.as_str());
+            recorder.members(tx.as_mut(), &r, group, &members).await?;
         }
         tx.commit().await?;
-        Ok(n)
+        Ok(members.len() as u64)
     }
 }

@@ -1,11 +1,23 @@
-//! The provisioning log and the dashboard's counts, for administrators.
+//! The views of the change records for administrators — the provisioning log, the audit
+//! record, the history of one user or group — and the dashboard's counts.
 
-use super::model::{DirectoryCounts, LogFilter, ProvisioningEntry};
+use super::model::{AuditEntry, AuditFilter, DirectoryCounts, LogFilter, ProvisioningEntry};
+use crate::audit::ResourceType;
 use crate::directory::Directory;
-use crate::error::DirectoryResult;
-use crate::store::{LogQuery, Source, UserState};
+use crate::error::{not_found, DirectoryResult};
+use crate::store::{ChangeRecord, RecordQuery, RecordView, Source, UserState};
 
 impl Directory {
+    /// Records of the tenant matching `q`, newest first, with the total matching.
+    async fn records(
+        &self,
+        tenant: &str,
+        q: &RecordQuery,
+    ) -> DirectoryResult<(u64, Vec<ChangeRecord>)> {
+        let mut tx = self.store().read().await?;
+        Ok(tx.query_records(tenant, q).await?)
+    }
+
     /// Provisioning-log entries matching `f`, newest first, `limit` of them after skipping
     /// `offset`, with the total matching.
     pub async fn query_log(
@@ -15,22 +27,93 @@ impl Directory {
         offset: u64,
         limit: u64,
     ) -> DirectoryResult<(u64, Vec<ProvisioningEntry>)> {
-        let q = LogQuery {
+        let q = RecordQuery {
+            view: RecordView::Log,
             outcome: f.outcome.map(|o| o.as_str().to_string()),
             resource_type: f.resource_type.map(|t| t.as_str().to_string()),
             since: f.since,
             until: f.until,
             text: f.text.clone(),
+            txn: f.txn.clone(),
             offset,
             limit,
+            ..RecordQuery::default()
         };
-        let mut tx = self.store().read().await?;
-        let (total, rows) = tx.query_log(tenant, &q).await?;
+        let (total, rows) = self.records(tenant, &q).await?;
         let entries = rows
             .into_iter()
             .map(ProvisioningEntry::try_from)
             .collect::<Result<_, _>>()?;
         Ok((total, entries))
+    }
+
+    /// Audit records matching `f`, newest first, `limit` of them after skipping `offset`,
+    /// with the total matching.
+    pub async fn query_audit(
+        &self,
+        tenant: &str,
+        f: &AuditFilter,
+        offset: u64,
+        limit: u64,
+    ) -> DirectoryResult<(u64, Vec<AuditEntry>)> {
+        let q = RecordQuery {
+            view: RecordView::Audit,
+            action: f.action.map(|a| a.as_str().to_string()),
+            actor: f.actor.clone(),
+            source: f.source,
+            since: f.since,
+            until: f.until,
+            text: f.text.clone(),
+            txn: f.txn.clone(),
+            offset,
+            limit,
+            ..RecordQuery::default()
+        };
+        let (total, rows) = self.records(tenant, &q).await?;
+        let entries = rows
+            .into_iter()
+            .map(AuditEntry::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((total, entries))
+    }
+
+    /// The history of user or group `id`, newest first: every record about it (its writes,
+    /// rule side effects, administrative actions) and the per-member records of the
+    /// groups it joined or left, of transaction `txn` when given; `limit` of them after
+    /// skipping `offset`, with the total.
+    ///
+    /// Errors: 404 for a user that does not exist (a user deleted permanently is gone, its
+    /// records pseudonymised); for a group that does not exist and has no records (a deleted
+    /// group's history stays readable until retention removes it).
+    pub async fn history(
+        &self,
+        tenant: &str,
+        resource_type: ResourceType,
+        id: &str,
+        txn: Option<String>,
+        (offset, limit): (u64, u64),
+    ) -> DirectoryResult<(u64, Vec<ChangeRecord>)> {
+        let mut tx = self.store().read().await?;
+        let exists = match resource_type {
+            ResourceType::User => tx.get_user(tenant, id).await?.is_some(),
+            ResourceType::Group => tx.get_group(tenant, id).await?.is_some_and(|g| !g.builtin),
+        };
+        let q = RecordQuery {
+            view: RecordView::Resource(id.to_string()),
+            txn,
+            offset,
+            limit,
+            ..RecordQuery::default()
+        };
+        let (total, rows) = tx.query_records(tenant, &q).await?;
+        let of_type = |r: &ChangeRecord| {
+            r.resource_type.as_deref() == Some(resource_type.as_str()) || r.member.is_some()
+        };
+        let known = exists || (resource_type == ResourceType::Group && !rows.is_empty());
+        if !known || (total > 0 && !rows.iter().all(of_type)) {
+            return Err(not_found(resource_type.as_str(), id));
+        }
+        Ok((total, rows))
     }
 
     /// Counts for the dashboard: users by state and by source, and groups.

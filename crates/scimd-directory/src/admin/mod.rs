@@ -1,6 +1,7 @@
 //! Administrator operations behind the admin API (`/api/v1`) and the portal: users in every
 //! state, local users and groups, permanent deletes, custom attributes, tenant settings,
-//! the provisioning log and the dashboard's counts.
+//! the provisioning log, the histories of users and groups, the audit record and the
+//! dashboard's counts.
 //!
 //! They return the typed views of [`model`] (the admin API serialises them, the portal
 //! renders them) and [`DirectoryError`](crate::error::DirectoryError)s: a status and a message a
@@ -14,7 +15,7 @@ mod settings;
 mod users;
 
 pub use model::{
-    may_delete_permanently, AdminGroup, AdminGroupPage, AdminMember, AdminUser, CustomAttribute,
-    CustomSchema, DirectoryCounts, GroupRef, LogFilter, ProvisioningEntry, ReadOnly,
-    ADMIN_MAX_PAGE, ALL_USERS_GROUP,
+    may_delete_permanently, token_name, AdminGroup, AdminGroupPage, AdminMember, AdminUser,
+    AuditEntry, AuditFilter, AuditTarget, CustomAttribute, CustomSchema, DirectoryCounts, GroupRef,
+    LogFilter, ProvisioningEntry, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };

@@ -5,8 +5,12 @@
 //! crosses only as a value to display ([`AdminUser::resource`]).
 
 use crate::audit::{LogOutcome, ResourceType};
+use crate::changes::AuditAction;
 use crate::custom::CustomType;
-use crate::store::{GroupRecord, LogEntry, MemberKind, Source, StoreError, UserState};
+use crate::store::{
+    Actor, Cause, Change, ChangeRecord, Channel, GroupRecord, MemberKind, Source, StoreError,
+    UserState,
+};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -201,14 +205,23 @@ pub struct CustomSchema {
 }
 
 /// One provisioning-log entry: a SCIM write (or a permanent delete by an administrator)
-/// and what came of it. Never holds secrets or passwords.
+/// and what came of it; a view of its change record. Never holds secrets or passwords.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProvisioningEntry {
     /// Sequence number (increasing in insertion order).
     pub seq: i64,
+    /// The transaction: shared with the per-member and rule records of the same request.
+    pub txn: String,
     /// When the request was handled.
     pub at: OffsetDateTime,
-    /// The token that made the request (`portal:<administrator>` for the portal).
+    /// Who made it.
+    pub actor: Actor,
+    /// The request (method, path, status).
+    pub cause: Cause,
+    /// The attributes changed, with their values before and after.
+    pub changes: Vec<Change>,
+    /// The token that made the request (`portal:<administrator>` for the portal,
+    /// `cli:<user>` for the command line).
     pub token_name: String,
     /// HTTP method.
     pub method: String,
@@ -244,37 +257,159 @@ impl ProvisioningEntry {
     }
 }
 
-impl TryFrom<LogEntry> for ProvisioningEntry {
+/// The log's `tokenName` of an actor: the token's name, `portal:<administrator>` for the
+/// portal, `cli:<user>` for the command line.
+pub fn token_name(actor: &Actor, source: Channel) -> String {
+    match source {
+        Channel::Portal => format!("portal:{}", actor.name),
+        Channel::Cli => format!("cli:{}", actor.name),
+        Channel::Scim | Channel::Api => actor.name.clone(),
+    }
+}
+
+/// The `(method, path, status)` of a request cause; empty and 0 for other causes.
+fn request_of(cause: &Cause) -> (String, String, u16) {
+    match cause {
+        Cause::Request {
+            method,
+            path,
+            status,
+        } => (method.clone(), path.clone(), status.unwrap_or(0)),
+        _ => (String::new(), String::new(), 0),
+    }
+}
+
+/// The error of a stored record whose `what` is outside the vocabulary (the database was
+/// written by something else than this directory).
+fn unknown(seq: i64, what: &str, v: &str) -> StoreError {
+    StoreError::Backend(format!("change record {seq} has an unknown {what} '{v}'"))
+}
+
+impl TryFrom<ChangeRecord> for ProvisioningEntry {
     type Error = StoreError;
 
-    /// Errors: an outcome or resource type outside the vocabulary (the database was
-    /// written by something else than this directory).
-    fn try_from(e: LogEntry) -> Result<Self, StoreError> {
-        let bad = |what: &str, v: &str| {
-            StoreError::Backend(format!(
-                "provisioning-log entry {} has an unknown {what} '{v}'",
-                e.seq
-            ))
-        };
-        let outcome = LogOutcome::parse(&e.outcome).ok_or_else(|| bad("outcome", &e.outcome))?;
-        let resource_type = ResourceType::parse(&e.resource_type)
-            .ok_or_else(|| bad("resource type", &e.resource_type))?;
+    /// Errors: an outcome or resource type outside the vocabulary.
+    fn try_from(e: ChangeRecord) -> Result<Self, StoreError> {
+        let outcome =
+            LogOutcome::parse(&e.outcome).ok_or_else(|| unknown(e.seq, "outcome", &e.outcome))?;
+        let rt = e.resource_type.as_deref().unwrap_or_default();
+        let resource_type =
+            ResourceType::parse(rt).ok_or_else(|| unknown(e.seq, "resource type", rt))?;
+        let (method, path, status) = request_of(&e.cause);
         Ok(ProvisioningEntry {
             seq: e.seq,
+            txn: e.txn,
             at: e.at,
-            token_name: e.token_name,
-            method: e.method,
-            path: e.path,
+            token_name: token_name(&e.actor, e.source),
+            changed: e.changes.iter().map(|c| c.attribute.clone()).collect(),
+            actor: e.actor,
+            cause: e.cause,
+            changes: e.changes,
+            method,
+            path,
             resource_type,
             resource_id: e.resource_id,
             resource_name: e.resource_name,
             outcome,
-            status: e.status,
+            status,
             detail: e.detail,
-            changed: e.changed,
             warnings: e.warnings,
         })
     }
+}
+
+/// What an administrative action acted on (the audit record's `target`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditTarget {
+    /// `User`, `Group`, `Token`, `Attribute`, `Administrator` or `Settings`.
+    pub kind: String,
+    /// Its id, when it has one.
+    pub id: Option<String>,
+    /// Its name, when it has one.
+    pub name: Option<String>,
+}
+
+/// One audit record: an administrative action (settings, attributes, tokens,
+/// administrators, local users and groups, permanent deletes, sign-ins and failed
+/// sign-ins) from the portal, the admin API or the command line; a view of its change
+/// record. Never holds secrets, passwords or hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// Sequence number (increasing in insertion order).
+    pub seq: i64,
+    /// The transaction (shared with the records of the resources the action changed).
+    pub txn: String,
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who (for a failed sign-in: the username tried, cut to 32 characters).
+    pub actor: Actor,
+    /// Through what.
+    pub source: Channel,
+    /// The client's address, when known.
+    pub address: Option<String>,
+    /// The request or command.
+    pub cause: Cause,
+    /// What was done.
+    pub action: AuditAction,
+    /// To what.
+    pub target: AuditTarget,
+    /// What came of it (`succeeded`, `failed`, or a provisioning-log outcome).
+    pub outcome: String,
+    /// What it did, in words, when the changes do not say it all.
+    pub detail: Option<String>,
+    /// What changed, with the values before and after.
+    pub changes: Vec<Change>,
+    /// How many occurrences the record stands for (coalesced failed sign-ins); 1 otherwise.
+    pub count: u64,
+}
+
+impl TryFrom<ChangeRecord> for AuditEntry {
+    type Error = StoreError;
+
+    /// Errors: a record without an action, or one outside the vocabulary.
+    fn try_from(e: ChangeRecord) -> Result<Self, StoreError> {
+        let name = e.action.as_deref().unwrap_or_default();
+        let action = AuditAction::parse(name).ok_or_else(|| unknown(e.seq, "action", name))?;
+        Ok(AuditEntry {
+            seq: e.seq,
+            txn: e.txn,
+            at: e.at,
+            actor: e.actor,
+            source: e.source,
+            address: e.address,
+            cause: e.cause,
+            action,
+            target: AuditTarget {
+                kind: e.resource_type.unwrap_or_default(),
+                id: e.resource_id,
+                name: e.resource_name,
+            },
+            outcome: e.outcome,
+            detail: e.detail,
+            changes: e.changes,
+            count: e.count,
+        })
+    }
+}
+
+/// Filters of an audit-record query; all optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Only records of this action.
+    pub action: Option<AuditAction>,
+    /// Only records of the actor with exactly this name.
+    pub actor: Option<String>,
+    /// Only records that came through this channel.
+    pub source: Option<Channel>,
+    /// Records at or after.
+    pub since: Option<OffsetDateTime>,
+    /// Records before.
+    pub until: Option<OffsetDateTime>,
+    /// A case-insensitive substring of the target's name or id, the path or command, the
+    /// detail, the actor's name or the address.
+    pub text: Option<String>,
+    /// Only records of this transaction.
+    pub txn: Option<String>,
 }
 
 /// Filters of a provisioning-log query; all optional, combined with AND.
@@ -291,6 +426,8 @@ pub struct LogFilter {
     /// A case-insensitive substring of the resource's name or id, the path, the detail or
     /// the token name.
     pub text: Option<String>,
+    /// Only the entry of this transaction.
+    pub txn: Option<String>,
 }
 
 /// The dashboard's counts of a tenant.

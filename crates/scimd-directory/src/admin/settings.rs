@@ -1,6 +1,7 @@
 //! Administrator operations on a tenant's settings ([`TenantSettings`]).
 
-use crate::directory::Directory;
+use crate::changes::{diff_plain, target, AuditAction, Recorder, SUCCEEDED};
+use crate::directory::{Directory, Origin};
 use crate::error::{DirectoryError, DirectoryResult};
 use crate::settings::{parse_blank_policy, TenantSettings};
 use scim_proto::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
@@ -16,12 +17,14 @@ impl Directory {
     /// Changes some settings (a JSON object with any of the keys). 400 for an unknown key,
     /// a value of the wrong type, a `blankValuePolicy` other than `ignore`/`clear`, or a
     /// `customSchemaUrn` that is not a URN or is a standard schema's. Changing the URN moves
-    /// stored custom values to the new URN.
+    /// stored custom values to the new URN. Recorded under `by` (audit action
+    /// `settings.update`, the settings before and after).
     pub async fn update_settings(
         &self,
-        tenant: &str,
+        by: &Origin,
         patch: &Value,
     ) -> DirectoryResult<TenantSettings> {
+        let tenant = by.tenant_id.as_str();
         let obj = patch.as_object().ok_or_else(|| {
             DirectoryError::Invalid("the settings body must be a JSON object".into())
         })?;
@@ -65,6 +68,11 @@ impl Directory {
                 .await?;
         }
         tx.update_tenant_settings(tenant, &s.to_json()).await?;
+        let recorder = Recorder::new(by);
+        let action = AuditAction::SettingsUpdate;
+        let mut r = recorder.action(action, target::SETTINGS, None, None, SUCCEEDED);
+        r.changes = diff_plain(&old.to_json(), &s.to_json());
+        tx.insert_record(&r).await?;
         tx.commit().await?;
         Ok(s)
     }

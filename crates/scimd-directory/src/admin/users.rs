@@ -1,13 +1,16 @@
 //! Administrator operations on users: every state, local users, permanent deletes.
 
 use super::model::{may_delete_permanently, AdminUser, GroupRef, ADMIN_MAX_PAGE};
-use crate::audit::{Audit, LogOutcome};
-use crate::directory::{Caller, Directory, WriteStatus};
+use crate::audit::LogOutcome;
+use crate::changes::{diff, AuditAction, Recorder};
+use crate::directory::{Directory, Origin, WriteStatus};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
-use crate::store::{AdminUserFilter, Source, StoreResult, Tx, UserRecord};
+use crate::store::{
+    AdminUserFilter, Cause, MemberChange, MemberKind, Source, StoreResult, Tx, UserRecord,
+};
 use crate::users::{default_active, new_user, refresh, state_of};
 use scim_proto::normalize::normalize_resource;
 use serde_json::Value;
@@ -98,11 +101,10 @@ impl Directory {
     /// names apply (rules 1, 2; an inactive user may be created). Errors: 400 for a body SCIM
     /// validation or those rules refuse; 409 when the userName exists (ignoring case) in any
     /// state.
-    pub async fn admin_create_user(
-        &self,
-        tenant: &str,
-        body: &Value,
-    ) -> DirectoryResult<AdminUser> {
+    ///
+    /// Recorded as audit action `user.create` under `by` (the user's history starts with it).
+    pub async fn admin_create_user(&self, by: &Origin, body: &Value) -> DirectoryResult<AdminUser> {
+        let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let (settings, schema) = self.user_context(tx.as_mut(), tenant).await?;
         let mut n = normalize_resource(&schema, body)?;
@@ -123,36 +125,25 @@ impl Directory {
             )));
         }
         tx.insert_user(&u).await?;
+        let recorder = Recorder::new(by);
+        let (id, name) = (Some(u.id.as_str()), Some(u.user_name.as_str()));
+        let created = LogOutcome::Created.as_str();
+        let mut r = recorder.action(AuditAction::UserCreate, "User", id, name, created);
+        r.changes = diff(&Value::Null, &u.doc, &schema);
+        tx.insert_record(&r).await?;
         let u = self.admin_user(tx.as_mut(), u).await?;
         tx.commit().await?;
         Ok(u)
     }
 
     /// Deletes a user permanently (rule 6): only users that are inactive or deprovisioned
-    /// ([`AdminUser::deletable`]). Its memberships go with it. Errors: 404 when absent,
-    /// 409 for an active user.
-    pub async fn admin_delete_user(&self, tenant: &str, id: &str) -> DirectoryResult<()> {
-        self.delete_user_permanently(tenant, id, None).await
-    }
-
-    /// [`Directory::admin_delete_user`], recorded in the provisioning log as outcome
-    /// `deleted` under `by` (the portal records its deletions so: token name
-    /// `portal:<administrator>`, with the request's method and path).
-    pub async fn admin_delete_user_logged(
-        &self,
-        tenant: &str,
-        id: &str,
-        by: &Caller,
-    ) -> DirectoryResult<()> {
-        self.delete_user_permanently(tenant, id, Some(by)).await
-    }
-
-    async fn delete_user_permanently(
-        &self,
-        tenant: &str,
-        id: &str,
-        by: Option<&Caller>,
-    ) -> DirectoryResult<()> {
+    /// ([`AdminUser::deletable`]). Its memberships go with it. Recorded under `by` as audit
+    /// action `user.delete` and as the provisioning-log entry `deleted` (status 204), with
+    /// one record per group it leaves; then every record about the user is pseudonymised
+    /// ([`Directory::redact_person`]), in the same transaction. Errors: 404 when absent, 409
+    /// for an active user.
+    pub async fn admin_delete_user(&self, by: &Origin, id: &str) -> DirectoryResult<()> {
+        let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let u = tx
             .get_user(tenant, id)
@@ -164,11 +155,30 @@ impl Directory {
                 u.user_name
             )));
         }
+        let (_, schema) = self.user_context(tx.as_mut(), tenant).await?;
+        let groups = tx
+            .groups_of_users(tenant, std::slice::from_ref(&u.id))
+            .await?;
         tx.delete_user(tenant, id).await?;
-        if let Some(c) = by {
-            let audit = Audit::user(&u, LogOutcome::Deleted, WriteStatus::NoContent);
-            self.audit(tx.as_mut(), c, audit).await?;
+        let recorder = Recorder::new(by);
+        let (uid, name) = (Some(u.id.as_str()), Some(u.user_name.as_str()));
+        let deleted = LogOutcome::Deleted.as_str();
+        let mut r = recorder.action(AuditAction::UserDelete, "User", uid, name, deleted);
+        r.log = true;
+        if let Cause::Request { status, .. } = &mut r.cause {
+            *status = Some(WriteStatus::NoContent.code());
         }
+        r.changes = diff(&u.doc, &Value::Null, &schema);
+        tx.insert_record(&r).await?;
+        let me = [MemberChange {
+            id: u.id.clone(),
+            kind: MemberKind::User,
+            added: false,
+        }];
+        for (_, gid, gname) in &groups {
+            recorder.members(tx.as_mut(), &r, (gid, gname), &me).await?;
+        }
+        self.redact_person(tx.as_mut(), tenant, id).await?;
         Ok(tx.commit().await?)
     }
 }

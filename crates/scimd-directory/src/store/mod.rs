@@ -4,15 +4,19 @@
 //! this trait writes SQL. Every SCIM request runs in exactly one [`Tx`]: reads in a read
 //! transaction, writes in a write transaction that is committed once, at the end.
 //!
-//! The records themselves are in `store/records.rs`, re-exported here, so every store type is
-//! `scimd_directory::store::<Name>`.
+//! The records themselves are in `store/records.rs` and `store/changes.rs` (change records),
+//! re-exported here, so every store type is `scimd_directory::store::<Name>`.
 
+mod changes;
 mod records;
 
+pub use changes::{
+    Actor, ActorType, Cause, Change, ChangeRecord, Channel, MemberChange, RecordQuery, RecordView,
+};
 pub use records::{
-    AdminRow, AdminUserFilter, AttributeRow, EmailKey, ExportRow, Exported, GroupRecord, ListQuery,
-    LogEntry, LogQuery, MemberKind, MemberRow, MembershipRow, SessionRow, Source, Table, TenantRow,
-    TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    AdminRow, AdminUserFilter, AttributeRow, EditedUser, EmailKey, ExportRow, Exported,
+    GroupRecord, ListQuery, MemberKind, MemberRow, MembershipRow, SessionRow, Source, Table,
+    TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 
 use async_trait::async_trait;
@@ -225,22 +229,27 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<(String, MemberRow)>>;
     /// Number of members of a group.
     async fn count_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64>;
-    /// Adds members (ids with their kind); existing members are left alone. Returns how many were added.
+    /// Adds members (ids with their kind); existing members are left alone. Returns the
+    /// members added, in the order given.
     async fn add_members(
         &mut self,
         tenant_id: &str,
         group_id: &str,
         members: &[(String, MemberKind)],
-    ) -> StoreResult<u64>;
-    /// Removes members; absent ids are ignored. Returns how many were removed.
+    ) -> StoreResult<Vec<(String, MemberKind)>>;
+    /// Removes members; absent ids are ignored. Returns the members removed.
     async fn remove_members(
         &mut self,
         tenant_id: &str,
         group_id: &str,
         ids: &[String],
-    ) -> StoreResult<u64>;
-    /// Removes every member. Returns how many were removed.
-    async fn clear_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64>;
+    ) -> StoreResult<Vec<(String, MemberKind)>>;
+    /// Removes every member. Returns the members removed.
+    async fn clear_members(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+    ) -> StoreResult<Vec<(String, MemberKind)>>;
 
     // ---- custom attributes (per tenant)
     /// The tenant's custom attributes, in registration order.
@@ -258,14 +267,15 @@ pub trait Tx: Send {
         name: &str,
     ) -> StoreResult<u64>;
     /// Removes `doc[ext_urn][name]` (and its folded copy) from every user of the tenant, and
-    /// the `ext_urn` key where it ends up empty. Returns how many users changed (those that
-    /// had the key, null included; their version and lastModified are bumped).
+    /// the `ext_urn` key where it ends up empty. Returns the users changed (those that had
+    /// the key, null included; their version and lastModified are bumped), each with the
+    /// value removed from `doc` (`before`).
     async fn strip_extension_values(
         &mut self,
         tenant_id: &str,
         ext_urn: &str,
         name: &str,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<Vec<EditedUser>>;
     /// Moves every user's `doc[old_urn]` object to `doc[new_urn]` (custom schema URN change),
     /// in `doc_folded` too. Returns how many users changed (version and lastModified bumped).
     async fn rename_extension_key(
@@ -283,7 +293,8 @@ pub trait Tx: Send {
         group_id: &str,
     ) -> StoreResult<Vec<String>>;
     /// Sets the state of the given users whose state is `from` to `to` (bumping version and
-    /// lastModified, keeping `doc.active` consistent); returns how many changed.
+    /// lastModified, keeping `doc.active` consistent); returns the users changed, each with
+    /// the `active` of its document before (`before`).
     async fn set_users_state(
         &mut self,
         tenant_id: &str,
@@ -291,23 +302,41 @@ pub trait Tx: Send {
         from: UserState,
         to: UserState,
         at: OffsetDateTime,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<Vec<EditedUser>>;
     /// Counts of users by `(state, source)`.
     async fn user_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(UserState, Source, u64)>>;
     /// Number of groups (built-in excluded).
     async fn group_count(&mut self, tenant_id: &str) -> StoreResult<u64>;
 
-    // ---- provisioning log
-    /// Appends an entry; returns its seq.
-    async fn insert_log(&mut self, e: &LogEntry) -> StoreResult<i64>;
-    /// Entries matching the query, newest first, with the total matching.
-    async fn query_log(
+    // ---- change records (the provisioning log, histories, the audit record)
+    /// Appends a record; returns its `seq`. A per-member record (`member` set) keeps no
+    /// `changes` of its own: it reads back as `[{attribute: "members", before | after:
+    /// {value, type}}]`.
+    async fn insert_record(&mut self, r: &ChangeRecord) -> StoreResult<i64>;
+    /// Appends one per-member record per item of `members`: `base` (its `member`, `outcome`
+    /// and `changes` ignored) naming the member, outcome `member added` or `member removed`,
+    /// in batches.
+    async fn insert_member_records(
+        &mut self,
+        base: &ChangeRecord,
+        members: &[MemberChange],
+    ) -> StoreResult<()>;
+    /// Records matching the query, newest first, with the total matching.
+    async fn query_records(
         &mut self,
         tenant_id: &str,
-        q: &LogQuery,
-    ) -> StoreResult<(u64, Vec<LogEntry>)>;
-    /// Deletes entries of every tenant older than `before`; returns how many.
-    async fn purge_log(&mut self, before: OffsetDateTime) -> StoreResult<u64>;
+        q: &RecordQuery,
+    ) -> StoreResult<(u64, Vec<ChangeRecord>)>;
+    /// Rewrites the resource name, the detail and the changes of the record `r.seq` of the
+    /// tenant `r.tenant_id` (and what the `text` filter searches); false when absent.
+    async fn rewrite_record(&mut self, r: &ChangeRecord) -> StoreResult<bool>;
+    /// Appends `r` holding the coalescing `key`, or, when a record of the tenant holds the
+    /// key already, adds `r.count` to that record's count instead (atomic).
+    async fn coalesce_record(&mut self, r: &ChangeRecord, key: &str) -> StoreResult<()>;
+    /// The coalescing keys of the tenant's records that start with `prefix`.
+    async fn coalesced_keys(&mut self, tenant_id: &str, prefix: &str) -> StoreResult<Vec<String>>;
+    /// Deletes the records of every tenant older than `before`; returns how many.
+    async fn purge_records(&mut self, before: OffsetDateTime) -> StoreResult<u64>;
 
     // ---- administrator listings
     /// Users of the tenant in any state matching `f`, in creation order, paged; with the

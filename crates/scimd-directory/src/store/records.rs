@@ -1,6 +1,6 @@
 //! The records the store keeps and the queries it answers: rows of the tables (tenants,
-//! tokens, users, groups, memberships, custom attributes, the provisioning log,
-//! administrators, sessions), what a listing asks for, and what `scimd copy` moves.
+//! tokens, users, groups, memberships, custom attributes, administrators, sessions; change
+//! records are in `changes.rs`), what a listing asks for, and what `scimd copy` moves.
 //!
 //! They are plain data; the rules that produce and read them are the directory's.
 
@@ -284,58 +284,16 @@ pub struct AttributeRow {
     pub created: OffsetDateTime,
 }
 
-/// One provisioning-log entry: a SCIM write and what came of it. Never holds secrets or
-/// passwords.
+/// A user a bulk edit changed: its id and userName, and the value the edit replaced in its
+/// document (`None` when it held none there).
 #[derive(Debug, Clone, PartialEq)]
-pub struct LogEntry {
-    /// Sequence number, assigned by the store on insert (0 before).
-    pub seq: i64,
-    /// Owning tenant id.
-    pub tenant_id: String,
-    /// When the request was handled.
-    pub at: OffsetDateTime,
-    /// Name of the token that made the request.
-    pub token_name: String,
-    /// HTTP method.
-    pub method: String,
-    /// Request path (no query string).
-    pub path: String,
-    /// `User` or `Group`.
-    pub resource_type: String,
-    /// The resource's id, when known.
-    pub resource_id: Option<String>,
-    /// userName or displayName, when known.
-    pub resource_name: Option<String>,
-    /// `created`, `updated`, `disabled`, `enabled`, `deprovisioned`, `revived`, `adopted`,
-    /// `group deleted`, `deleted`, `rejected`.
-    pub outcome: String,
-    /// HTTP status answered.
-    pub status: u16,
-    /// Error detail, for rejected requests.
-    pub detail: Option<String>,
-    /// Names of the attributes changed.
-    pub changed: Vec<String>,
-    /// Warnings (ignored attributes ...).
-    pub warnings: Vec<String>,
-}
-
-/// Filters of a provisioning-log query; all optional, combined with AND.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LogQuery {
-    /// Exact outcome.
-    pub outcome: Option<String>,
-    /// Exact resource type (`User`, `Group`).
-    pub resource_type: Option<String>,
-    /// Entries at or after.
-    pub since: Option<OffsetDateTime>,
-    /// Entries before.
-    pub until: Option<OffsetDateTime>,
-    /// Case-insensitive substring of resource name, id, path, detail or token name.
-    pub text: Option<String>,
-    /// Rows to skip (newest first).
-    pub offset: u64,
-    /// Rows to return at most.
-    pub limit: u64,
+pub struct EditedUser {
+    /// The user's id.
+    pub id: String,
+    /// Its userName.
+    pub user_name: String,
+    /// The value before the edit.
+    pub before: Option<Value>,
 }
 
 /// Administrator-side filters on a user listing ([`Tx::admin_list_users`](super::Tx::admin_list_users)); all optional,
@@ -408,8 +366,8 @@ pub enum Table {
     Groups,
     /// `group_members`.
     GroupMembers,
-    /// `provisioning_log`.
-    ProvisioningLog,
+    /// `changes` (change records: the provisioning log, histories, the audit record).
+    Changes,
 }
 
 impl Table {
@@ -422,7 +380,7 @@ impl Table {
         Table::Users,
         Table::Groups,
         Table::GroupMembers,
-        Table::ProvisioningLog,
+        Table::Changes,
     ];
     /// Every table [`Tx::table_counts`](super::Tx::table_counts) counts.
     pub const ALL: [Table; 9] = [
@@ -434,7 +392,7 @@ impl Table {
         Table::UserEmails,
         Table::Groups,
         Table::GroupMembers,
-        Table::ProvisioningLog,
+        Table::Changes,
     ];
     /// The SQL table name.
     pub fn name(self) -> &'static str {
@@ -447,7 +405,7 @@ impl Table {
             Table::UserEmails => "user_emails",
             Table::Groups => "groups",
             Table::GroupMembers => "group_members",
-            Table::ProvisioningLog => "provisioning_log",
+            Table::Changes => "changes",
         }
     }
 }
@@ -482,8 +440,8 @@ pub enum ExportRow {
     Group(GroupRecord),
     /// A membership.
     Member(MembershipRow),
-    /// A provisioning-log entry (its `seq` is kept).
-    Log(LogEntry),
+    /// A change record.
+    Record(super::changes::ChangeRecord),
 }
 
 /// An exported row and its position: the store's insertion sequence number of the row,

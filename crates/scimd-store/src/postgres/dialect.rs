@@ -50,7 +50,7 @@ impl Dialect for PgDialect {
     fn placeholder(&self, out: &mut String, n: usize, b: &Bind) {
         let _ = write!(out, "${n}");
         match b {
-            Bind::Json(_) => out.push_str("::json"),
+            Bind::Json(_) | Bind::Null(crate::sql::Ty::Json) => out.push_str("::json"),
             Bind::Jsonb(_) => out.push_str("::jsonb"),
             _ => {}
         }

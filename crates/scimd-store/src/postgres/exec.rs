@@ -66,7 +66,7 @@ fn query(s: &Stmt) -> Query<'_, Postgres, PgArguments> {
             Bind::Blob(v) => q.bind(v.as_slice()),
             Bind::Texts(v) => q.bind(v.as_slice()),
             Bind::Ints(v) => q.bind(v.as_slice()),
-            Bind::Null(Ty::Text) => q.bind(None::<String>),
+            Bind::Null(Ty::Text | Ty::Json) => q.bind(None::<String>),
             Bind::Null(Ty::Int) => q.bind(None::<i64>),
             Bind::Null(Ty::Time) => q.bind(None::<OffsetDateTime>),
         };

@@ -47,6 +47,8 @@ pub(crate) enum Ty {
     Int,
     /// An instant.
     Time,
+    /// A JSON document kept as written (PostgreSQL `json`).
+    Json,
 }
 
 /// A value bound to a placeholder of a statement.
@@ -116,8 +118,8 @@ pub(crate) enum Across {
     /// A portal session is found (and signed out) by the hash of its id; its row tells the
     /// tenant.
     SessionBySecret,
-    /// Retention: provisioning-log entries, expired sessions and old failed sign-ins of
-    /// every tenant are purged together.
+    /// Retention: change records (provisioning log, histories, audit record), expired
+    /// sessions and old failed sign-ins of every tenant are purged together.
     RetentionPurge,
     /// `scimd copy` exports every row of every tenant.
     Export,

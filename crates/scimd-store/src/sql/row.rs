@@ -98,6 +98,16 @@ impl Row {
         }
     }
 
+    /// An integer, or NULL.
+    pub(crate) fn opt_int(&mut self, col: &str) -> StoreResult<Option<i64>> {
+        match self.take(col)? {
+            Val::Null => Ok(None),
+            Val::Int(i) => Ok(Some(i)),
+            Val::Bool(b) => Ok(Some(i64::from(b))),
+            v => Err(bad(col, "an integer", &v)),
+        }
+    }
+
     /// A count (negative reads as 0).
     pub(crate) fn count(&mut self, col: &str) -> StoreResult<u64> {
         Ok(super::count_of(self.int(col)?))
@@ -130,9 +140,17 @@ impl Row {
 
     /// A JSON document (SQLite: parsed from its text).
     pub(crate) fn json(&mut self, col: &str) -> StoreResult<Value> {
+        self.opt_json(col)?
+            .ok_or_else(|| bad(col, "JSON", &Val::Null))
+    }
+
+    /// A JSON document, or NULL.
+    pub(crate) fn opt_json(&mut self, col: &str) -> StoreResult<Option<Value>> {
         match self.take(col)? {
-            Val::Json(v) => Ok(v),
+            Val::Null => Ok(None),
+            Val::Json(v) => Ok(Some(v)),
             Val::Text(s) => serde_json::from_str(&s)
+                .map(Some)
                 .map_err(|e| StoreError::Backend(format!("bad stored {col} JSON: {e}"))),
             v => Err(bad(col, "JSON", &v)),
         }

@@ -121,7 +121,7 @@ fn statements_across_tenants_say_why() {
     for d in DIALECTS {
         let mut s = Sql::new(d, Scope::Across(Across::RetentionPurge), false);
         s.sql("DELETE FROM ")
-            .table(Tbl::ProvisioningLog, "")
+            .table(Tbl::Changes, "")
             .sql(" WHERE at < ")
             .bind(Bind::Int(1));
         s.finish().unwrap();
@@ -149,6 +149,7 @@ fn the_escape_hatches() {
         ("tx/members.rs", include_str!("../tx/members.rs")),
         ("tx/documents.rs", include_str!("../tx/documents.rs")),
         ("tx/search.rs", include_str!("../tx/search.rs")),
+        ("tx/records.rs", include_str!("../tx/records.rs")),
         ("tx/export.rs", include_str!("../tx/export.rs")),
     ];
     let mut uses = Vec::new();

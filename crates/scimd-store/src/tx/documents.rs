@@ -10,7 +10,7 @@
 use super::run::{Count, StoreTx};
 use crate::exec::Exec;
 use crate::sql::{Bind, Sql, Tbl, Ty, MAX_BINDS};
-use scimd_directory::store::{StoreError, StoreResult, UserState};
+use scimd_directory::store::{EditedUser, StoreError, StoreResult, UserState};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -39,8 +39,21 @@ fn json_type_is(s: &mut Sql<'_>, base: &str, path: &[String], op: &str) {
 /// A user row read for an edit.
 struct Doc {
     seq: i64,
+    id: String,
+    user_name: String,
     doc: Value,
     doc_folded: Value,
+}
+
+impl Doc {
+    /// The user as an edit reports it, with the value the edit replaced.
+    fn edited(&self, before: Option<Value>) -> EditedUser {
+        EditedUser {
+            id: self.id.clone(),
+            user_name: self.user_name.clone(),
+            before,
+        }
+    }
 }
 
 impl<E: Exec> StoreTx<E> {
@@ -88,7 +101,7 @@ impl<E: Exec> StoreTx<E> {
         filter: impl FnOnce(&mut Sql<'_>),
     ) -> StoreResult<Vec<Doc>> {
         let mut s = self.of(tenant_id);
-        s.sql("SELECT r.seq, r.doc, r.doc_folded FROM ")
+        s.sql("SELECT r.seq, r.id, r.user_name, r.doc, r.doc_folded FROM ")
             .table(Tbl::Users, "r")
             .sql(" WHERE ")
             .tenant("r");
@@ -98,6 +111,8 @@ impl<E: Exec> StoreTx<E> {
         for mut row in self.rows(s).await? {
             out.push(Doc {
                 seq: row.int("seq")?,
+                id: row.text("id")?,
+                user_name: row.text("user_name")?,
                 doc: row.json("doc")?,
                 doc_folded: row.json("doc_folded")?,
             });
@@ -107,17 +122,18 @@ impl<E: Exec> StoreTx<E> {
 
     /// Applies `edit` to `doc` and `doc_folded` of every user of the tenant where either
     /// holds something at `path` (present, null included), bumping version and lastModified
-    /// of those `edit` changed. Returns how many users changed.
+    /// of those `edit` changed (`edit` gives the value it replaced, `None` when it changed
+    /// nothing). Returns the users changed, each with the value replaced in `doc`.
     async fn edit_documents(
         &mut self,
         tenant_id: &str,
         path: &[String],
-        edit: impl Fn(&mut Value) -> bool,
-    ) -> StoreResult<u64> {
+        edit: impl Fn(&mut Value) -> Option<Value>,
+    ) -> StoreResult<Vec<EditedUser>> {
         let now = OffsetDateTime::now_utc();
         let doc = self.x.dialect().doc();
         let mut after = 0i64;
-        let mut changed = 0u64;
+        let mut changed = Vec::new();
         loop {
             let rows = self
                 .read_documents(tenant_id, |s| {
@@ -136,11 +152,12 @@ impl<E: Exec> StoreTx<E> {
             for mut r in rows {
                 let a = edit(&mut r.doc);
                 let b = edit(&mut r.doc_folded);
-                if a || b {
+                if a.is_some() || b.is_some() {
+                    changed.push(r.edited(a));
                     edited.push(r);
                 }
             }
-            changed += self.write_documents(tenant_id, &edited, None, now).await?;
+            self.write_documents(tenant_id, &edited, None, now).await?;
         }
         Ok(changed)
     }
@@ -151,29 +168,25 @@ fn object_mut<'v>(v: &'v mut Value, k: &str) -> Option<&'v mut Map<String, Value
 }
 
 /// Removes attribute `name` from the extension object `urn` of `doc`, and the object where
-/// it was its only key; whether `doc` changed.
-fn strip(doc: &mut Value, urn: &str, name: &str) -> bool {
-    let Some(ext) = object_mut(doc, urn).filter(|e| e.contains_key(name)) else {
-        return false;
-    };
+/// it was its only key; the value removed (`None`: `doc` did not change).
+fn strip(doc: &mut Value, urn: &str, name: &str) -> Option<Value> {
+    let ext = object_mut(doc, urn).filter(|e| e.contains_key(name))?;
     if ext.keys().any(|k| k != name) {
-        ext.shift_remove(name);
-    } else if let Some(top) = doc.as_object_mut() {
-        // The attribute is the extension's only key: the whole object goes.
-        top.shift_remove(urn);
+        return ext.shift_remove(name);
     }
-    true
+    // The attribute is the extension's only key: the whole object goes.
+    let removed = ext.get(name).cloned();
+    doc.as_object_mut()?.shift_remove(urn);
+    removed
 }
 
 /// Moves `doc[old]` to `doc[new]` (an existing `new` value is replaced in place, else the
-/// value is appended); whether `doc` changed.
-fn rename(doc: &mut Value, old: &str, new: &str) -> bool {
-    let Some(top) = doc.as_object_mut() else {
-        return false;
-    };
-    top.shift_remove(old)
-        .map(|v| top.insert(new.to_string(), v))
-        .is_some()
+/// value is appended); the value moved (`None`: `doc` did not change).
+fn rename(doc: &mut Value, old: &str, new: &str) -> Option<Value> {
+    let top = doc.as_object_mut()?;
+    let v = top.shift_remove(old)?;
+    top.insert(new.to_string(), v.clone());
+    Some(v)
 }
 
 impl<E: Exec> StoreTx<E> {
@@ -188,8 +201,14 @@ impl<E: Exec> StoreTx<E> {
         self.count(s).await
     }
 
-    /// Removes `doc[urn][name]` from the tenant's users ([`strip`]); how many changed.
-    pub(super) async fn strip_values(&mut self, t: &str, urn: &str, name: &str) -> Count {
+    /// Removes `doc[urn][name]` from the tenant's users ([`strip`]); those changed, with the
+    /// value removed.
+    pub(super) async fn strip_values(
+        &mut self,
+        t: &str,
+        urn: &str,
+        name: &str,
+    ) -> StoreResult<Vec<EditedUser>> {
         let path = [key(urn)?, key(name)?];
         self.edit_documents(t, &path, |doc| strip(doc, urn, name))
             .await
@@ -201,24 +220,26 @@ impl<E: Exec> StoreTx<E> {
             return Ok(0);
         }
         let (path, _) = ([key(old)?], key(new)?);
-        self.edit_documents(t, &path, |doc| rename(doc, old, new))
-            .await
+        let moved = self
+            .edit_documents(t, &path, |doc| rename(doc, old, new))
+            .await?;
+        Ok(moved.len() as u64)
     }
 
     /// Sets the state of the users `ids` whose state is `from` to `to`, and `active` in
-    /// their documents; how many changed.
+    /// their documents; those changed, with `active` of their document before.
     pub(super) async fn set_state(
         &mut self,
         t: &str,
         ids: &[String],
         (from, to): (UserState, UserState),
         at: OffsetDateTime,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<EditedUser>> {
         if from == to {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let active = Value::Bool(to == UserState::Active);
-        let mut changed = 0;
+        let mut changed = Vec::new();
         for chunk in ids.chunks(EDIT_BATCH) {
             let mut rows = self
                 .read_documents(t, |s| {
@@ -227,15 +248,16 @@ impl<E: Exec> StoreTx<E> {
                     s.sql(" ORDER BY r.seq").lock_rows();
                 })
                 .await?;
-            for d in rows
-                .iter_mut()
-                .flat_map(|r| [&mut r.doc, &mut r.doc_folded])
-            {
-                if let Some(o) = d.as_object_mut() {
-                    o.insert("active".into(), active.clone());
+            for r in rows.iter_mut() {
+                let before = r.doc.get("active").cloned();
+                changed.push(r.edited(before));
+                for d in [&mut r.doc, &mut r.doc_folded] {
+                    if let Some(o) = d.as_object_mut() {
+                        o.insert("active".into(), active.clone());
+                    }
                 }
             }
-            changed += self.write_documents(t, &rows, Some(to), at).await?;
+            self.write_documents(t, &rows, Some(to), at).await?;
         }
         Ok(changed)
     }

@@ -4,8 +4,8 @@
 use super::run::StoreTx;
 use crate::exec::Exec;
 use crate::rows::{
-    admin_of, attribute_of, group_of, log_of, membership_of, tenant_of, token_of, ADMIN_COLS,
-    ATTRIBUTE_COLS, GROUP_COLS, LOG_COLS, MEMBERSHIP_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
+    admin_of, attribute_of, group_of, membership_of, record_of, tenant_of, token_of, ADMIN_COLS,
+    ATTRIBUTE_COLS, GROUP_COLS, MEMBERSHIP_COLS, RECORD_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
 };
 use crate::sql::{Across, Bind, Scope, Tbl};
 use scimd_directory::store::{ExportRow, Exported, StoreResult, Table};
@@ -24,7 +24,7 @@ pub(super) async fn export_rows<E: Exec>(
         Table::Users => USER_COLS,
         Table::Groups => GROUP_COLS,
         Table::GroupMembers => MEMBERSHIP_COLS,
-        Table::ProvisioningLog => LOG_COLS,
+        Table::Changes => RECORD_COLS,
         Table::UserEmails => return Ok(Vec::new()),
     };
     let cols = format!("r.seq AS export_seq, {cols}");
@@ -58,7 +58,7 @@ pub(super) async fn export_rows<E: Exec>(
             Table::Admins => ExportRow::Admin(admin_of(row)?),
             Table::Groups => ExportRow::Group(group_of(row)?),
             Table::GroupMembers => ExportRow::Member(membership_of(row)?),
-            _ => ExportRow::Log(log_of(row)?),
+            _ => ExportRow::Record(record_of(row)?),
         };
         out.push(Exported { seq, row: r });
     }

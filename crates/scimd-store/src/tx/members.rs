@@ -2,11 +2,22 @@
 //! members of many groups, adds and removals in batches, and the lifecycle rule's "users
 //! in no other group".
 
-use super::run::{Count, StoreTx};
+use super::run::StoreTx;
 use crate::exec::Exec;
-use crate::rows::{kind_str, member_cols, member_of};
-use crate::sql::{Bind, Sql, Tbl, MAX_BINDS};
+use crate::rows::{kind_of, kind_str, member_cols, member_of};
+use crate::sql::{Bind, Row, Sql, Tbl, MAX_BINDS};
 use scimd_directory::store::{MemberKind, MemberRow, StoreResult};
+use std::collections::HashMap;
+
+/// Memberships changed: `(member id, kind)`.
+type Changed = StoreResult<Vec<(String, MemberKind)>>;
+
+/// The `(member_id, member_kind)` of rows a statement returned.
+fn changed_of(rows: Vec<Row>) -> Changed {
+    rows.into_iter()
+        .map(|mut r| Ok((r.text("member_id")?, kind_of(&r.text("member_kind")?))))
+        .collect()
+}
 
 impl<E: Exec> StoreTx<E> {
     /// Deletes the memberships of `member_id` (a user or group) in the tenant's groups.
@@ -69,9 +80,10 @@ impl<E: Exec> StoreTx<E> {
     }
 
     /// Adds memberships to group `g` in the order given; ones that exist (or that another
-    /// transaction adds meanwhile) are skipped, not errors. Returns how many were added.
-    pub(super) async fn add_to(&mut self, t: &str, g: &str, m: &[(String, MemberKind)]) -> Count {
-        let mut added = 0;
+    /// transaction adds meanwhile) are skipped, not errors. Returns those added, in the
+    /// order given.
+    pub(super) async fn add_to(&mut self, t: &str, g: &str, m: &[(String, MemberKind)]) -> Changed {
+        let mut added = Vec::new();
         // Two binds per member plus two for the statement.
         for chunk in m.chunks((MAX_BINDS - 2) / 2) {
             let mut s = self.of(t);
@@ -91,22 +103,41 @@ impl<E: Exec> StoreTx<E> {
             }
             // `WHERE true` keeps SQLite's parser from reading ON CONFLICT as a join
             // constraint.
-            s.sql(") v WHERE true ON CONFLICT (group_id, member_id) DO NOTHING");
-            added += self.run(s).await?;
+            s.sql(") v WHERE true ON CONFLICT (group_id, member_id) DO NOTHING")
+                .sql(" RETURNING member_id, member_kind");
+            added.extend(changed_of(self.rows(s).await?)?);
         }
+        // RETURNING gives no order: the order given.
+        let order: HashMap<&str, usize> = m
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (id.as_str(), i))
+            .collect();
+        added.sort_by_key(|(id, _)| order.get(id.as_str()).copied());
         Ok(added)
     }
 
-    /// Removes the memberships of `ids` in group `g`; returns how many went.
-    pub(super) async fn remove_from(&mut self, t: &str, g: &str, ids: &[String]) -> Count {
-        let mut removed = 0;
+    /// Removes the memberships of `ids` in group `g`; returns those that went.
+    pub(super) async fn remove_from(&mut self, t: &str, g: &str, ids: &[String]) -> Changed {
+        let mut removed = Vec::new();
         for chunk in ids.chunks(Sql::list_room(self.x.dialect(), 2)) {
             let key = [("group_id", Bind::text(g))];
             let mut s = self.q().delete(t, Tbl::GroupMembers, key);
-            s.sql(" AND ").in_texts("member_id", chunk);
-            removed += self.run(s).await?;
+            s.sql(" AND ")
+                .in_texts("member_id", chunk)
+                .sql(" RETURNING member_id, member_kind");
+            removed.extend(changed_of(self.rows(s).await?)?);
         }
         Ok(removed)
+    }
+
+    /// Removes every membership of group `g`; returns those that went.
+    pub(super) async fn clear(&mut self, t: &str, g: &str) -> Changed {
+        let mut s = self
+            .q()
+            .delete(t, Tbl::GroupMembers, [("group_id", Bind::text(g))]);
+        s.sql(" RETURNING member_id, member_kind").long();
+        changed_of(self.rows(s).await?)
     }
 
     /// Ids of the user members of `g` that belong to no other group (the built-in group

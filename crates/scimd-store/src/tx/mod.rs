@@ -6,12 +6,14 @@
 //! Operations of one or two fixed statements are written here, in the `Tx` impl. The
 //! others have modules: `users` (users with their emails, list queries), `members`
 //! (membership rows), `documents` (bulk edits of user documents, directory rules'
-//! helpers), `search` (provisioning log, administrator listings), `export` (`scimd copy`);
-//! `run` holds how statements run (rows, counts, pages, batches).
+//! helpers), `records` (change records: the provisioning log, histories, the audit
+//! record), `search` (administrator listings), `export` (`scimd copy`); `run` holds how
+//! statements run (rows, counts, pages, batches).
 
 mod documents;
 mod export;
 mod members;
+mod records;
 mod run;
 mod search;
 mod users;
@@ -22,16 +24,16 @@ pub(crate) use users::explain;
 use crate::exec::Exec;
 use crate::filter::Kind;
 use crate::rows::{
-    admin_of, attribute_of, group_of, log_of, session_of, tenant_of, token_of, ADMIN_COLS,
-    ATTRIBUTE_COLS, GROUP_COLS, LOG_COLS, SESSION_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
+    admin_of, attribute_of, group_of, session_of, tenant_of, token_of, ADMIN_COLS, ATTRIBUTE_COLS,
+    GROUP_COLS, SESSION_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
 };
 use crate::sql::{Across, Bind, Scope, Sql, Tbl};
 use async_trait::async_trait;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
-    AdminRow, AdminUserFilter, AttributeRow, Exported, GroupRecord, ListQuery, LogEntry, LogQuery,
-    MemberKind, MemberRow, SessionRow, Source, StoreError, StoreResult, Table, TenantRow, TokenRow,
-    Tx, UserRecord, UserState,
+    AdminRow, AdminUserFilter, AttributeRow, ChangeRecord, EditedUser, Exported, GroupRecord,
+    ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery, SessionRow, Source, StoreError,
+    StoreResult, Table, TenantRow, TokenRow, Tx, UserRecord, UserState,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -324,7 +326,7 @@ impl<E: Exec> Tx for StoreTx<E> {
         t: &str,
         group_id: &str,
         members: &[(String, MemberKind)],
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<(String, MemberKind)>> {
         self.add_to(t, group_id, members).await
     }
 
@@ -333,15 +335,16 @@ impl<E: Exec> Tx for StoreTx<E> {
         t: &str,
         group_id: &str,
         ids: &[String],
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<(String, MemberKind)>> {
         self.remove_from(t, group_id, ids).await
     }
 
-    async fn clear_members(&mut self, t: &str, group_id: &str) -> StoreResult<u64> {
-        let mut s = self
-            .q()
-            .delete(t, Tbl::GroupMembers, [("group_id", Bind::text(group_id))]);
-        self.run(s.long()).await
+    async fn clear_members(
+        &mut self,
+        t: &str,
+        group_id: &str,
+    ) -> StoreResult<Vec<(String, MemberKind)>> {
+        self.clear(t, group_id).await
     }
 
     // ---- custom attributes; their values in documents: `documents`
@@ -376,7 +379,12 @@ impl<E: Exec> Tx for StoreTx<E> {
         self.count_values(t, urn, name).await
     }
 
-    async fn strip_extension_values(&mut self, t: &str, urn: &str, name: &str) -> StoreResult<u64> {
+    async fn strip_extension_values(
+        &mut self,
+        t: &str,
+        urn: &str,
+        name: &str,
+    ) -> StoreResult<Vec<EditedUser>> {
         self.strip_values(t, urn, name).await
     }
 
@@ -401,7 +409,7 @@ impl<E: Exec> Tx for StoreTx<E> {
         from: UserState,
         to: UserState,
         at: OffsetDateTime,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<EditedUser>> {
         self.set_state(t, ids, (from, to), at).await
     }
 
@@ -427,30 +435,47 @@ impl<E: Exec> Tx for StoreTx<E> {
         self.count(s.long()).await
     }
 
-    // ---- provisioning log, administrator listings: `search`
+    // ---- change records: `records`
 
-    async fn insert_log(&mut self, e: &LogEntry) -> StoreResult<i64> {
-        search::insert_log(self, e).await
+    async fn insert_record(&mut self, r: &ChangeRecord) -> StoreResult<i64> {
+        self.insert_change(r).await
     }
 
-    async fn query_log(&mut self, t: &str, q: &LogQuery) -> StoreResult<(u64, Vec<LogEntry>)> {
-        let by = |s: &mut Sql<'_>| search::log_where(s, q);
-        let (total, rows) = self
-            .paged(t, (LOG_COLS, "seq DESC", (q.offset, q.limit), &by))
-            .await?;
-        Ok((
-            total,
-            rows.into_iter().map(log_of).collect::<StoreResult<_>>()?,
-        ))
+    async fn insert_member_records(
+        &mut self,
+        base: &ChangeRecord,
+        members: &[MemberChange],
+    ) -> StoreResult<()> {
+        self.insert_member_changes(base, members).await
     }
 
-    async fn purge_log(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
-        let mut s = self
-            .q()
-            .delete(Across::RetentionPurge, Tbl::ProvisioningLog, []);
+    async fn query_records(
+        &mut self,
+        t: &str,
+        q: &RecordQuery,
+    ) -> StoreResult<(u64, Vec<ChangeRecord>)> {
+        self.changes_of(t, q).await
+    }
+
+    async fn rewrite_record(&mut self, r: &ChangeRecord) -> StoreResult<bool> {
+        self.rewrite_change(r).await
+    }
+
+    async fn coalesce_record(&mut self, r: &ChangeRecord, key: &str) -> StoreResult<()> {
+        self.coalesce_change(r, key).await
+    }
+
+    async fn coalesced_keys(&mut self, t: &str, prefix: &str) -> StoreResult<Vec<String>> {
+        self.coalesced(t, prefix).await
+    }
+
+    async fn purge_records(&mut self, before: OffsetDateTime) -> StoreResult<u64> {
+        let mut s = self.q().delete(Across::RetentionPurge, Tbl::Changes, []);
         s.sql(" WHERE at < ").bind(Bind::Time(before)).long();
         self.run(s).await
     }
+
+    // ---- administrator listings: `search`
 
     async fn admin_list_users(
         &mut self,

@@ -30,7 +30,7 @@ pub(super) async fn create_attribute(
     let ty = string_field(obj, "type", false)?;
     let a = st
         .directory
-        .create_attribute(&c.tenant_id, &name, ty.as_deref())
+        .create_attribute(&c.origin(), &name, ty.as_deref())
         .await?;
     created(
         &json::attribute(&a),
@@ -57,7 +57,7 @@ pub(super) async fn delete_attribute(
     Admin(c): Admin,
     Path(name): Path<String>,
 ) -> AdminResult {
-    let n = st.directory.delete_attribute(&c.tenant_id, &name).await?;
+    let n = st.directory.delete_attribute(&c.origin(), &name).await?;
     let mut res = no_content();
     res.headers_mut()
         .insert(REMOVED_VALUES_HEADER, HeaderValue::from(n));

@@ -1,12 +1,15 @@
-//! Downloads of the provisioning log (`GET /api/v1/provisioning-log?format=csv|jsonl`):
-//! every entry matching the filters, newest first, streamed page by page
-//! ([`EXPORT_PAGE`] entries per store query) so a large log never sits in memory.
+//! Downloads of the provisioning log (`GET /api/v1/provisioning-log?format=csv|jsonl`) and
+//! of the audit record (`GET /api/v1/audit?format=csv|jsonl`): every entry matching the
+//! filters, newest first, streamed page by page ([`EXPORT_PAGE`] entries per store query)
+//! so a large log never sits in memory.
 //!
 //! - CSV (`text/csv`, RFC 4180): a header row of the entry's field names
-//!   ([`CSV_COLUMNS`]), CRLF line ends, cells quoted when they hold `"`, `,`, CR or LF (quotes
-//!   doubled). List fields (`changedAttributes`, `warnings`) are joined with `; `. A cell that
-//!   starts with `=`, `+`, `-`, `@`, TAB or CR gets a `'` in front, so a spreadsheet never
-//!   runs it as a formula (CSV injection: names and details come from identity providers).
+//!   ([`CSV_COLUMNS`], [`AUDIT_CSV_COLUMNS`]), CRLF line ends, cells quoted when they hold
+//!   `"`, `,`, CR or LF (quotes doubled). Lists of strings (`changedAttributes`,
+//!   `warnings`) are joined with `; `; objects and other lists (`actor`, `cause`, `changes`,
+//!   `target`) are their JSON text. A cell that starts with `=`, `+`, `-`, `@`, TAB or CR
+//!   gets a `'` in front, so a spreadsheet never runs it as a formula (CSV injection: names
+//!   and details come from identity providers).
 //! - JSON Lines (`application/x-ndjson`): one entry object per line, as the JSON listing
 //!   shows them.
 //!
@@ -21,10 +24,11 @@ use axum::body::{Body, Bytes};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
-use scimd_directory::admin::{LogFilter, ProvisioningEntry};
+use scimd_directory::admin::{AuditFilter, LogFilter};
 use scimd_directory::directory::Directory;
 use scimd_directory::DirectoryError;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 /// Entries read per store query during an export.
 pub const EXPORT_PAGE: u64 = 1000;
@@ -44,7 +48,72 @@ pub const CSV_COLUMNS: &[&str] = &[
     "detail",
     "changedAttributes",
     "warnings",
+    "txn",
+    "actor",
+    "cause",
+    "changes",
 ];
+
+/// The audit download's CSV columns, in order: the keys of the JSON audit records.
+pub const AUDIT_CSV_COLUMNS: &[&str] = &[
+    "seq", "time", "txn", "actor", "source", "address", "action", "target", "outcome", "detail",
+    "changes", "count", "cause",
+];
+
+/// What a download reads: the provisioning log or the audit record, filtered.
+#[derive(Debug, Clone)]
+pub enum Feed {
+    /// Provisioning-log entries.
+    Log(LogFilter),
+    /// Audit records.
+    Audit(AuditFilter),
+}
+
+impl Feed {
+    /// The CSV columns.
+    fn columns(&self) -> &'static [&'static str] {
+        match self {
+            Feed::Log(_) => CSV_COLUMNS,
+            Feed::Audit(_) => AUDIT_CSV_COLUMNS,
+        }
+    }
+
+    /// The file name before its time stamp.
+    fn file_name(&self) -> &'static str {
+        match self {
+            Feed::Log(_) => "provisioning-log",
+            Feed::Audit(_) => "audit",
+        }
+    }
+
+    /// Bounds the feed to entries before `cap` (a snapshot of the moment it started).
+    fn cap_until(&mut self, cap: OffsetDateTime) {
+        let until = match self {
+            Feed::Log(f) => &mut f.until,
+            Feed::Audit(f) => &mut f.until,
+        };
+        *until = Some(until.map_or(cap, |u| u.min(cap)));
+    }
+
+    /// One page of entries as JSON objects.
+    async fn page(
+        &self,
+        d: &Directory,
+        tenant: &str,
+        offset: u64,
+    ) -> Result<Vec<Value>, DirectoryError> {
+        Ok(match self {
+            Feed::Log(f) => {
+                let (_, v) = d.query_log(tenant, f, offset, EXPORT_PAGE).await?;
+                v.iter().map(json::log_entry).collect()
+            }
+            Feed::Audit(f) => {
+                let (_, v) = d.query_audit(tenant, f, offset, EXPORT_PAGE).await?;
+                v.iter().map(json::audit_entry).collect()
+            }
+        })
+    }
+}
 
 /// A download format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,18 +141,16 @@ impl ExportFormat {
     }
 }
 
-/// One CSV cell: the value as text (`null` empty, lists joined with `; `), guarded against
-/// formula injection, quoted when RFC 4180 requires it.
+/// One CSV cell: the value as text (`null` empty, lists of strings joined with `; `, other
+/// lists and objects as JSON text), guarded against formula injection, quoted when RFC
+/// 4180 requires it.
 pub fn csv_cell(v: &Value) -> String {
     let text = match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
-        Value::Array(items) => items
+        Value::Array(items) if items.iter().all(Value::is_string) => items
             .iter()
-            .map(|i| match i {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
+            .filter_map(Value::as_str)
             .collect::<Vec<_>>()
             .join("; "),
         other => other.to_string(),
@@ -110,16 +177,16 @@ pub fn csv_quote(text: &str) -> String {
     }
 }
 
-/// The CSV header row, CRLF-terminated.
-pub fn csv_header() -> String {
-    let mut s = CSV_COLUMNS.join(",");
+/// The CSV header row of `columns`, CRLF-terminated.
+pub fn csv_header(columns: &[&str]) -> String {
+    let mut s = columns.join(",");
     s.push_str("\r\n");
     s
 }
 
-/// One entry as a CSV row, CRLF-terminated.
-pub fn csv_row(entry: &Value) -> String {
-    let mut s = CSV_COLUMNS
+/// One entry as a CSV row of `columns`, CRLF-terminated.
+pub fn csv_row(columns: &[&str], entry: &Value) -> String {
+    let mut s = columns
         .iter()
         .map(|k| csv_cell(entry.get(*k).unwrap_or(&Value::Null)))
         .collect::<Vec<_>>()
@@ -128,11 +195,11 @@ pub fn csv_row(entry: &Value) -> String {
     s
 }
 
-fn render_page(format: ExportFormat, entries: &[ProvisioningEntry]) -> String {
+fn render_page(format: ExportFormat, columns: &[&str], entries: &[Value]) -> String {
     let mut out = String::new();
-    for e in entries.iter().map(json::log_entry) {
+    for e in entries {
         match format {
-            ExportFormat::Csv => out.push_str(&csv_row(&e)),
+            ExportFormat::Csv => out.push_str(&csv_row(columns, e)),
             ExportFormat::JsonLines => {
                 out.push_str(&serde_json::to_string(&e).unwrap_or_else(|_| "{}".into()));
                 out.push('\n');
@@ -145,7 +212,7 @@ fn render_page(format: ExportFormat, entries: &[ProvisioningEntry]) -> String {
 struct Export {
     directory: Directory,
     tenant: String,
-    filter: LogFilter,
+    feed: Feed,
     /// Entries sent so far (the offset of the next page).
     offset: u64,
     format: ExportFormat,
@@ -163,21 +230,21 @@ impl Export {
             return None;
         }
         let page = self
-            .directory
-            .query_log(&self.tenant, &self.filter, self.offset, EXPORT_PAGE)
+            .feed
+            .page(&self.directory, &self.tenant, self.offset)
             .await;
         match page {
-            Ok((_, entries)) => {
+            Ok(entries) => {
                 self.offset += entries.len() as u64;
                 self.done = (entries.len() as u64) < EXPORT_PAGE;
                 if entries.is_empty() {
                     return None;
                 }
-                let text = render_page(self.format, &entries);
+                let text = render_page(self.format, self.feed.columns(), &entries);
                 Some((Ok(Bytes::from(text)), self))
             }
             Err(e) => {
-                tracing::error!(error = %e.message(), "provisioning-log export failed part way; the transfer is aborted");
+                tracing::error!(error = %e.message(), feed = self.feed.file_name(), "export failed part way; the transfer is aborted");
                 self.done = true;
                 Some((Err(std::io::Error::other(e.message())), self))
             }
@@ -185,32 +252,30 @@ impl Export {
     }
 }
 
-/// Answers a download of every entry of `tenant` matching `filter`.
+/// Answers a download of every entry of `tenant` the `feed` gives.
 ///
 /// Errors: a store failure on the first page (500).
 pub async fn download(
     directory: Directory,
     tenant: String,
-    mut filter: LogFilter,
+    mut feed: Feed,
     format: ExportFormat,
 ) -> Result<Response, DirectoryError> {
     let started = scimd_directory::render::now();
-    let cap = started + time::Duration::microseconds(1);
-    filter.until = Some(filter.until.map_or(cap, |u| u.min(cap)));
-    let (_, first) = directory
-        .query_log(&tenant, &filter, 0, EXPORT_PAGE)
-        .await?;
+    feed.cap_until(started + time::Duration::microseconds(1));
+    let first = feed.page(&directory, &tenant, 0).await?;
     let offset = first.len() as u64;
     let done = (first.len() as u64) < EXPORT_PAGE;
     let mut pending = match format {
-        ExportFormat::Csv => csv_header(),
+        ExportFormat::Csv => csv_header(feed.columns()),
         ExportFormat::JsonLines => String::new(),
     };
-    pending.push_str(&render_page(format, &first));
+    pending.push_str(&render_page(format, feed.columns(), &first));
+    let file_name = feed.file_name();
     let export = Export {
         directory,
         tenant,
-        filter,
+        feed,
         offset,
         format,
         pending: Some(pending),
@@ -230,7 +295,7 @@ pub async fn download(
         HeaderValue::from_static(format.content_type()),
     );
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"provisioning-log-{stamp}.{}\"",
+        "attachment; filename=\"{file_name}-{stamp}.{}\"",
         format.extension()
     )) {
         h.insert(CONTENT_DISPOSITION, v);
@@ -277,11 +342,20 @@ mod tests {
 
     #[test]
     fn rows() {
-        assert!(csv_header().starts_with("seq,time,tokenName,"));
-        assert!(csv_header().ends_with("warnings\r\n"));
+        assert!(csv_header(CSV_COLUMNS).starts_with("seq,time,tokenName,"));
+        assert!(csv_header(CSV_COLUMNS).ends_with("warnings,txn,actor,cause,changes\r\n"));
         let row = csv_row(
+            CSV_COLUMNS,
             &json!({"seq": 3, "outcome": "rejected", "detail": "bad, very", "warnings": ["w1", "w2"]}),
         );
-        assert_eq!(row, "3,,,,,,,,rejected,,\"bad, very\",,w1; w2\r\n");
+        assert_eq!(row, "3,,,,,,,,rejected,,\"bad, very\",,w1; w2,,,,\r\n");
+        let row = csv_row(
+            &["actor", "changes"],
+            &json!({"actor": {"type": "token", "name": "e"}, "changes": [{"attribute": "title", "before": null, "after": "=x"}]}),
+        );
+        assert_eq!(
+            row,
+            "\"{\"\"type\"\":\"\"token\"\",\"\"name\"\":\"\"e\"\"}\",\"[{\"\"attribute\"\":\"\"title\"\",\"\"before\"\":null,\"\"after\"\":\"\"=x\"\"}]\"\r\n"
+        );
     }
 }

@@ -33,7 +33,7 @@ pub(super) async fn create_group(
     if name.trim().is_empty() {
         return Err(AdminError::bad_request("'displayName' must not be blank"));
     }
-    let g = st.directory.admin_create_group(&c.tenant_id, &body).await?;
+    let g = st.directory.admin_create_group(&c.origin(), &body).await?;
     created(&json::group(&g), Some(format!("{BASE}/groups/{}", g.id)))
 }
 
@@ -56,7 +56,7 @@ pub(super) async fn delete_group(
     Admin(c): Admin,
     Path(id): Path<String>,
 ) -> AdminResult {
-    st.directory.admin_delete_group(&c.tenant_id, &id).await?;
+    st.directory.admin_delete_group(&c.origin(), &id).await?;
     Ok(no_content())
 }
 
@@ -106,7 +106,7 @@ pub(super) async fn add_members(
     let ids = member_ids(&body)?;
     let added = st
         .directory
-        .admin_add_members(&c.tenant_id, &id, &ids)
+        .admin_add_members(&c.origin(), &id, &ids)
         .await?;
     let g = st
         .directory
@@ -122,7 +122,7 @@ pub(super) async fn remove_member(
 ) -> AdminResult {
     let n = st
         .directory
-        .admin_remove_members(&c.tenant_id, &id, std::slice::from_ref(&user_id))
+        .admin_remove_members(&c.origin(), &id, std::slice::from_ref(&user_id))
         .await?;
     if n == 0 {
         return Err(AdminError::not_found(format!(

@@ -3,12 +3,13 @@
 //! Nothing here decides a rule; it only names fields.
 
 use scimd_directory::admin::{
-    AdminGroup, AdminGroupPage, AdminMember, AdminUser, CustomAttribute, DirectoryCounts,
-    ProvisioningEntry,
+    AdminGroup, AdminGroupPage, AdminMember, AdminUser, AuditEntry, CustomAttribute,
+    DirectoryCounts, ProvisioningEntry,
 };
 use scimd_directory::audit::ResourceType;
+use scimd_directory::changes::Rule;
 use scimd_directory::render::rfc3339;
-use scimd_directory::store::TokenRow;
+use scimd_directory::store::{Actor, Cause, Change, ChangeRecord, TokenRow};
 use serde_json::{json, Value};
 
 /// A user: its SCIM representation with `state`, `source` and `groups` (`{id,
@@ -75,9 +76,53 @@ pub fn attribute(a: &CustomAttribute) -> Value {
     v
 }
 
+/// An actor: `{type, name}`.
+pub fn actor(a: &Actor) -> Value {
+    json!({"type": a.kind.as_str(), "name": a.name})
+}
+
+/// A cause: `{type: "request", method, path, status}` (status null for administrative
+/// actions), `{type: "rule", rule, description}` or `{type: "command", command}`.
+pub fn cause(c: &Cause) -> Value {
+    match c {
+        Cause::Request {
+            method,
+            path,
+            status,
+        } => json!({"type": "request", "method": method, "path": path, "status": status}),
+        Cause::Rule(name) => json!({
+            "type": "rule",
+            "rule": name,
+            "description": Rule::parse(name).map(Rule::description),
+        }),
+        Cause::Command(cmd) => json!({"type": "command", "command": cmd}),
+    }
+}
+
+/// Attribute changes: `[{attribute, before, after}]` (absent values null), with `added` and
+/// `removed` on a group write's `members` summary and `redacted: true` on values removed
+/// by a permanent delete.
+pub fn changes(cs: &[Change]) -> Value {
+    cs.iter()
+        .map(|c| {
+            let mut v = json!({"attribute": c.attribute, "before": c.before, "after": c.after});
+            if let Some(n) = c.added {
+                v["added"] = json!(n);
+            }
+            if let Some(n) = c.removed {
+                v["removed"] = json!(n);
+            }
+            if c.redacted {
+                v["redacted"] = json!(true);
+            }
+            v
+        })
+        .collect()
+}
+
 /// A provisioning-log entry: `{seq, time, tokenName, method, path, resourceType,
-/// resourceId, resourceName, outcome, status, detail, changedAttributes, warnings}` (the
-/// CSV export's columns are these keys).
+/// resourceId, resourceName, outcome, status, detail, changedAttributes, warnings, txn,
+/// actor, cause, changes}` (the CSV export's columns are these keys).
 pub fn log_entry(e: &ProvisioningEntry) -> Value {
     json!({
         "seq": e.seq,
@@ -93,6 +138,56 @@ pub fn log_entry(e: &ProvisioningEntry) -> Value {
         "detail": e.detail,
         "changedAttributes": e.changed,
         "warnings": e.warnings,
+        "txn": e.txn,
+        "actor": actor(&e.actor),
+        "cause": cause(&e.cause),
+        "changes": changes(&e.changes),
+    })
+}
+
+/// A change record of a history: `{seq, time, txn, actor, source, address, cause,
+/// resourceType, resourceId, resourceName, member, outcome, action, detail, changes,
+/// warnings, count}` (`member`: `{value, type}` for a per-member record, else null).
+pub fn record(r: &ChangeRecord) -> Value {
+    json!({
+        "seq": r.seq,
+        "time": rfc3339(r.at),
+        "txn": r.txn,
+        "actor": actor(&r.actor),
+        "source": r.source.as_str(),
+        "address": r.address,
+        "cause": cause(&r.cause),
+        "resourceType": r.resource_type,
+        "resourceId": r.resource_id,
+        "resourceName": r.resource_name,
+        "member": r.member.as_ref().map(|(id, k)| json!({"value": id, "type": ResourceType::from(*k).as_str()})),
+        "outcome": r.outcome,
+        "action": r.action,
+        "detail": r.detail,
+        "changes": changes(&r.changes),
+        "warnings": r.warnings,
+        "count": r.count,
+    })
+}
+
+/// An audit record: `{seq, time, txn, actor, source, address, action, target: {type, id,
+/// name}, outcome, detail, changes, count, cause}` (the CSV export's columns are these
+/// keys).
+pub fn audit_entry(a: &AuditEntry) -> Value {
+    json!({
+        "seq": a.seq,
+        "time": rfc3339(a.at),
+        "txn": a.txn,
+        "actor": actor(&a.actor),
+        "source": a.source.as_str(),
+        "address": a.address,
+        "action": a.action.as_str(),
+        "target": {"type": a.target.kind, "id": a.target.id, "name": a.target.name},
+        "outcome": a.outcome,
+        "detail": a.detail,
+        "changes": changes(&a.changes),
+        "count": a.count,
+        "cause": cause(&a.cause),
     })
 }
 

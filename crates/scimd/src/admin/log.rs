@@ -1,7 +1,7 @@
 //! `/api/v1/provisioning-log` (a page, or a CSV / JSON Lines download) and
-//! `/api/v1/dashboard`.
+//! `/api/v1/dashboard`; the request helpers the audit record's route shares.
 
-use super::export::{self, ExportFormat};
+use super::export::{self, ExportFormat, Feed};
 use super::json;
 use super::reply::{ok, AdminError, AdminResult};
 use super::request::{Admin, Query, DEFAULT_COUNT};
@@ -13,6 +13,7 @@ use scimd_directory::admin::{LogFilter, ProvisioningEntry};
 use scimd_directory::audit::{LogOutcome, ResourceType};
 use scimd_directory::render::rfc3339;
 use serde_json::{json, Value};
+use time::OffsetDateTime;
 
 /// The filters of a provisioning-log request (`outcome`, `resourceType`, `since`, `until`,
 /// `text`), without paging.
@@ -32,6 +33,21 @@ fn log_filters(q: &Query) -> Result<LogFilter, AdminError> {
             AdminError::bad_request(format!("resourceType must be User or Group, got '{t}'"))
         })?),
     };
+    let (since, until) = time_range(q)?;
+    Ok(LogFilter {
+        outcome,
+        resource_type,
+        since,
+        until,
+        text: q.text("text"),
+        txn: q.text("txn"),
+    })
+}
+
+/// `since` and `until` of a request. Errors: 400 when malformed, or `since` after `until`.
+pub(super) fn time_range(
+    q: &Query,
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), AdminError> {
     let since = q.time("since")?;
     let until = q.time("until")?;
     if let (Some(s), Some(u)) = (since, until) {
@@ -43,18 +59,15 @@ fn log_filters(q: &Query) -> Result<LogFilter, AdminError> {
             )));
         }
     }
-    Ok(LogFilter {
-        outcome,
-        resource_type,
-        since,
-        until,
-        text: q.text("text"),
-    })
+    Ok((since, until))
 }
 
 /// The download format a request asks for: the `format` parameter (`csv`, `jsonl`, or
 /// `json` for a page), else the `Accept` header (`text/csv`, `application/x-ndjson`).
-fn export_format(q: &Query, headers: &HeaderMap) -> Result<Option<ExportFormat>, AdminError> {
+pub(super) fn export_format(
+    q: &Query,
+    headers: &HeaderMap,
+) -> Result<Option<ExportFormat>, AdminError> {
     if let Some(f) = q.text("format") {
         return match f.to_ascii_lowercase().as_str() {
             "csv" => Ok(Some(ExportFormat::Csv)),
@@ -100,7 +113,8 @@ pub(super) async fn provisioning_log(
     let filter = log_filters(&q)?;
     if let Some(format) = export_format(&q, &headers)? {
         let tenant = c.tenant_id.clone();
-        return Ok(export::download(st.directory.clone(), tenant, filter, format).await?);
+        let feed = Feed::Log(filter);
+        return Ok(export::download(st.directory.clone(), tenant, feed, format).await?);
     }
     let (start, count) = q.page(DEFAULT_COUNT)?;
     let (total, entries) = st

@@ -19,10 +19,12 @@
 //! | POST   | `/api/v1/users`                        | 201 local user (SCIM attribute names)          |
 //! | GET    | `/api/v1/users/{id}`                   | 200 user in any state                          |
 //! | DELETE | `/api/v1/users/{id}`                   | 204 permanent delete (409 for active users)    |
+//! | GET    | `/api/v1/users/{id}/history`           | 200 the user's change records, newest first    |
 //! | GET    | `/api/v1/groups`                       | 200 list (`search`, paging)                    |
 //! | POST   | `/api/v1/groups`                       | 201 local group                                |
 //! | GET    | `/api/v1/groups/{id}`                  | 200 group with a page of members               |
 //! | DELETE | `/api/v1/groups/{id}`                  | 204 (409 for built-in and provisioned groups)  |
+//! | GET    | `/api/v1/groups/{id}/history`          | 200 the group's change records, newest first   |
 //! | POST   | `/api/v1/groups/{id}/members`          | 200 `{added, memberCount}` (local groups)      |
 //! | DELETE | `/api/v1/groups/{id}/members/{userId}` | 204 (local groups; 404 when not a member)      |
 //! | GET    | `/api/v1/attributes`                   | 200 list of custom attributes                  |
@@ -35,6 +37,7 @@
 //! | POST   | `/api/v1/tokens`                       | 201 `{name, scope, secret, created}` (secret shown once) |
 //! | DELETE | `/api/v1/tokens/{name}`                | 204 (404 when no active token has the name)    |
 //! | GET    | `/api/v1/provisioning-log`             | 200 page, or a CSV / JSON Lines download       |
+//! | GET    | `/api/v1/audit`                        | 200 page, or a CSV / JSON Lines download       |
 //! | GET    | `/api/v1/dashboard`                    | 200 counts, SCIM tenant URL, recent entries    |
 //! | GET    | `/api/v1/openapi.json`                 | 200 OpenAPI 3.1 document (public)              |
 //!
@@ -51,6 +54,7 @@ pub mod groups;
 pub mod json;
 pub mod log;
 pub mod openapi;
+pub mod records;
 pub mod reply;
 pub mod request;
 pub mod settings;
@@ -124,10 +128,16 @@ fn protected() -> Routes {
         .add(M::POST, "/api/v1/users", users::create_user)
         .add(M::GET, "/api/v1/users/{id}", users::get_user)
         .add(M::DELETE, "/api/v1/users/{id}", users::delete_user)
+        .add(M::GET, "/api/v1/users/{id}/history", records::user_history)
         .add(M::GET, "/api/v1/groups", groups::list_groups)
         .add(M::POST, "/api/v1/groups", groups::create_group)
         .add(M::GET, "/api/v1/groups/{id}", groups::get_group)
         .add(M::DELETE, "/api/v1/groups/{id}", groups::delete_group)
+        .add(
+            M::GET,
+            "/api/v1/groups/{id}/history",
+            records::group_history,
+        )
         .add(M::POST, "/api/v1/groups/{id}/members", groups::add_members)
         .add(
             M::DELETE,
@@ -152,6 +162,7 @@ fn protected() -> Routes {
         .add(M::POST, "/api/v1/tokens", tokens::create_token)
         .add(M::DELETE, "/api/v1/tokens/{name}", tokens::revoke_token)
         .add(M::GET, "/api/v1/provisioning-log", log::provisioning_log)
+        .add(M::GET, "/api/v1/audit", records::audit)
         .add(M::GET, "/api/v1/dashboard", log::dashboard)
 }
 

@@ -2,14 +2,14 @@
 //! parameters (paging, times).
 
 use super::reply::AdminError;
-use crate::auth::bearer_secret;
+use crate::auth::{bearer_secret, request_info};
 use crate::body::JsonBody;
 use crate::query::{decode_query, parse_time};
 use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use scimd_directory::admin::ADMIN_MAX_PAGE;
-use scimd_directory::directory::{Caller, RequestInfo};
+use scimd_directory::directory::Caller;
 use scimd_directory::store::TokenScope;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -63,10 +63,7 @@ impl FromRequestParts<AppState> for Admin {
             ));
         }
         let mut caller = caller;
-        caller.request = RequestInfo {
-            method: parts.method.as_str().to_string(),
-            path: parts.uri.path().to_string(),
-        };
+        caller.request = request_info(&parts.method, &parts.uri, &parts.extensions);
         Ok(Admin(caller))
     }
 }

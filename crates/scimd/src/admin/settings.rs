@@ -20,7 +20,7 @@ pub(super) async fn patch_settings(
     )?;
     ok(&st
         .directory
-        .update_settings(&c.tenant_id, &body)
+        .update_settings(&c.origin(), &body)
         .await?
         .to_json())
 }

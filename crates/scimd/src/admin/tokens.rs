@@ -35,7 +35,7 @@ pub(super) async fn create_token(
     let trimmed = name.trim().to_string();
     let secret = match st
         .directory
-        .create_token(&c.tenant_id, &trimmed, scope)
+        .create_token(&c.origin(), &trimmed, scope)
         .await
     {
         Ok(s) => s,
@@ -69,7 +69,7 @@ pub(super) async fn revoke_token(
     Admin(c): Admin,
     Path(name): Path<String>,
 ) -> AdminResult {
-    if st.directory.revoke_token(&c.tenant_id, &name).await? {
+    if st.directory.revoke_token(&c.origin(), &name).await? {
         tracing::info!(token = %name, by = %c.token_name, "token revoked through the admin API");
         Ok(no_content())
     } else {

@@ -51,7 +51,7 @@ pub(super) async fn create_user(
         &body,
         "a user with SCIM attribute names: userName, name, emails ...",
     )?;
-    let u = st.directory.admin_create_user(&c.tenant_id, &body).await?;
+    let u = st.directory.admin_create_user(&c.origin(), &body).await?;
     created(&json::user(&u), Some(format!("{BASE}/users/{}", u.id)))
 }
 
@@ -70,6 +70,6 @@ pub(super) async fn delete_user(
     Admin(c): Admin,
     Path(id): Path<String>,
 ) -> AdminResult {
-    st.directory.admin_delete_user(&c.tenant_id, &id).await?;
+    st.directory.admin_delete_user(&c.origin(), &id).await?;
     Ok(no_content())
 }

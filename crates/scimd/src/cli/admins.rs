@@ -2,7 +2,7 @@
 //! line (the default tenant's). The new password is printed once, alone, on stdout;
 //! messages go to stderr.
 
-use super::db::open_default_tenant;
+use super::db::{cli_origin, open_default_tenant};
 use crate::config::Config;
 use clap::Subcommand;
 use scimd_directory::directory::DirectoryError;
@@ -32,12 +32,14 @@ pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCo
     let (dir, tenant) = open_default_tenant(cfg).await?;
     let (result, username, what) = match &cmd {
         AdminCommand::Create { username } => (
-            dir.create_admin(&tenant, username).await,
+            dir.create_admin(&cli_origin(&tenant, "scimd admin create"), username)
+                .await,
             username,
             "created administrator",
         ),
         AdminCommand::ResetPassword { username } => (
-            dir.reset_admin_password(&tenant, username).await,
+            dir.reset_admin_password(&cli_origin(&tenant, "scimd admin reset-password"), username)
+                .await,
             username,
             "new password for administrator",
         ),

@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::server::{open_store, redact_url};
 use clap::Args;
-use scimd_directory::directory::Directory;
+use scimd_directory::directory::{Directory, Origin};
 use scimd_store::{copy_store, TableCount};
 use std::process::ExitCode;
 
@@ -25,6 +25,17 @@ pub async fn open_default_tenant(cfg: &Config) -> anyhow::Result<(Directory, Str
     let dir = Directory::new(store, base);
     let tenant = dir.default_tenant_id().await?;
     Ok((dir, tenant))
+}
+
+/// Who runs a command, as change records keep it: actor `{type: "cli", name: <the
+/// operating-system user>}` (from `USER`, else `LOGNAME`, else `unknown`), source `cli`,
+/// the command (`scimd token create`) as the cause.
+pub fn cli_origin(tenant: &str, command: &str) -> Origin {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_string());
+    Origin::cli(tenant, user.trim(), command)
 }
 
 /// Flags of `scimd copy`.
@@ -64,7 +75,7 @@ pub fn copy_report(counts: &[TableCount]) -> String {
 }
 
 /// `scimd copy`: copies every tenant, token (hashes), custom attribute, administrator,
-/// user (with emails), group, membership and provisioning-log entry from `--from` to
+/// user (with emails), group, membership and change record from `--from` to
 /// `--to`, keeping ids, order, versions and timestamps; verifies the row count of every
 /// table and commits only then. Prints the per-table counts on stdout, progress on stderr.
 ///

@@ -1,7 +1,7 @@
 //! `scimd settings show|set`: the default tenant's provisioning settings (the same as
 //! `GET`/`PATCH /api/v1/settings`), printed as JSON on stdout.
 
-use super::db::open_default_tenant;
+use super::db::{cli_origin, open_default_tenant};
 use crate::config::Config;
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -43,7 +43,8 @@ pub async fn run_settings(cmd: SettingsCommand, cfg: &Config) -> anyhow::Result<
         SettingsCommand::Set { key, value } => {
             let mut patch = serde_json::Map::new();
             patch.insert(key.trim().to_string(), setting_value(&value));
-            dir.update_settings(&tenant, &serde_json::Value::Object(patch))
+            let by = cli_origin(&tenant, "scimd settings set");
+            dir.update_settings(&by, &serde_json::Value::Object(patch))
                 .await
         }
     };

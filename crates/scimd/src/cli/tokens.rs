@@ -1,7 +1,7 @@
 //! `scimd token create|list|revoke`: the default tenant's API tokens. `create` prints only
 //! the secret on stdout (shown once); `list` prints a table on stdout; messages go to stderr.
 
-use super::db::open_default_tenant;
+use super::db::{cli_origin, open_default_tenant};
 use crate::config::Config;
 use clap::{Subcommand, ValueEnum};
 use scimd_directory::store::{TokenRow, TokenScope};
@@ -54,7 +54,8 @@ pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCo
     match cmd {
         TokenCommand::Create { name, scope } => {
             let scope: TokenScope = scope.into();
-            let secret = dir.create_token(&tenant, &name, scope).await?;
+            let by = cli_origin(&tenant, "scimd token create");
+            let secret = dir.create_token(&by, &name, scope).await?;
             println!("{secret}");
             eprintln!(
                 "created token '{}' (scope {}); its secret, printed above, is shown only this once",
@@ -69,7 +70,10 @@ pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         TokenCommand::Revoke { name } => {
-            if dir.revoke_token(&tenant, &name).await? {
+            if dir
+                .revoke_token(&cli_origin(&tenant, "scimd token revoke"), &name)
+                .await?
+            {
                 eprintln!("revoked token '{name}'");
                 Ok(ExitCode::SUCCESS)
             } else {

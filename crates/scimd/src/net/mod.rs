@@ -40,6 +40,16 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+/// The client's address of a request: the TCP peer's IP, which the connection layer puts
+/// in the request's extensions; `None` when the server runs without it (in-process
+/// routers). The one place request handlers take a client address from (throttling,
+/// change records).
+pub fn client_address(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
 /// Default deadline for a request head, seconds ([`Limits::header_read_timeout`]).
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 /// Default total deadline for reading a request body, seconds ([`Limits::body_read_timeout`]).

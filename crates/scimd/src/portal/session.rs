@@ -9,8 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use scimd_directory::admins::{csrf_matches, PortalSession};
-use scimd_directory::directory::{Caller, RequestInfo};
-use scimd_directory::store::TokenScope;
+use scimd_directory::directory::{Origin, RequestInfo};
 
 /// Name of the session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "scimd_session";
@@ -70,14 +69,11 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
     }
 }
 
-/// The client's address (for sign-in throttling): the TCP peer's IP, `unknown` when the
-/// server runs without connection information (in-process tests).
+/// The client's address (for sign-in throttling): the TCP peer's IP
+/// ([`crate::net::client_address`]), `unknown` when the server runs without connection
+/// information (in-process tests).
 pub fn client_address(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
+    crate::net::client_address(&parts.extensions).unwrap_or_else(|| "unknown".to_string())
 }
 
 /// A signed-in administrator: extracting it requires a live session cookie. Without one, a
@@ -109,19 +105,10 @@ impl Signed {
         &self.session.tenant_id
     }
 
-    /// The caller recorded in the provisioning log for a change made in the portal: token
-    /// name `portal:<username>`, the request's method and path.
-    pub fn caller(&self, method: &str, path: &str) -> Caller {
-        Caller {
-            tenant_id: self.session.tenant_id.clone(),
-            token_id: self.session.admin_id.clone(),
-            token_name: format!("portal:{}", self.session.username),
-            scope: TokenScope::Admin,
-            request: RequestInfo {
-                method: method.to_string(),
-                path: path.to_string(),
-            },
-        }
+    /// Who makes a change in the portal, as change records keep it: this administrator
+    /// (actor `{type: "admin", name: <username>}`, source `portal`) making `request`.
+    pub fn origin(&self, request: RequestInfo) -> Origin {
+        Origin::portal(&self.session.tenant_id, &self.session.username, request)
     }
 }
 
@@ -192,8 +179,15 @@ pub struct Posted {
     pub signed: Signed,
     /// The form's fields.
     pub fields: Fields,
-    /// The request path (for the provisioning log).
-    pub path: String,
+    /// The request (method, path, client address), for change records.
+    pub request: RequestInfo,
+}
+
+impl Posted {
+    /// Who makes the change the form asks for ([`Signed::origin`]).
+    pub fn origin(&self) -> Origin {
+        self.signed.origin(self.request.clone())
+    }
 }
 
 impl axum::extract::FromRequest<AppState> for Posted {
@@ -221,7 +215,7 @@ impl axum::extract::FromRequest<AppState> for Posted {
         Ok(Posted {
             signed,
             fields,
-            path: parts.uri.path().to_string(),
+            request: crate::auth::request_info(&parts.method, &parts.uri, &parts.extensions),
         })
     }
 }

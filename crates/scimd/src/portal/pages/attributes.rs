@@ -178,7 +178,7 @@ pub async fn delete_attribute(
     p: Posted,
 ) -> Page {
     let s = &p.signed;
-    match st.directory.delete_attribute(s.tenant(), &name).await {
+    match st.directory.delete_attribute(&p.origin(), &name).await {
         Ok(n) => {
             tracing::info!(attribute = %name, values = n, admin = %s.session.username, "custom attribute deleted in the portal");
             Ok(see_other(&format!(

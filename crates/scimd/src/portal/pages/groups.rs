@@ -136,7 +136,7 @@ pub async fn create_group(State(st): State<AppState>, p: Posted) -> Page {
     }
     match st
         .directory
-        .admin_create_group(s.tenant(), &json!({ "displayName": name }))
+        .admin_create_group(&p.origin(), &json!({ "displayName": name }))
         .await
     {
         Ok(g) => {
@@ -344,7 +344,7 @@ pub async fn delete_group(State(st): State<AppState>, Path(id): Path<String>, p:
         .await
         .map(|p| p.group.display_name)
         .unwrap_or_default();
-    match st.directory.admin_delete_group(s.tenant(), &id).await {
+    match st.directory.admin_delete_group(&p.origin(), &id).await {
         Ok(()) => {
             tracing::info!(group = %id, admin = %s.session.username, "local group deleted in the portal");
             Ok(see_other(&format!(
@@ -385,7 +385,7 @@ pub async fn add_member(State(st): State<AppState>, Path(id): Path<String>, p: P
         )
         .await;
     };
-    match d.admin_add_members(s.tenant(), &id, &[user.id]).await {
+    match d.admin_add_members(&p.origin(), &id, &[user.id]).await {
         Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-added"))),
         Err(e) if e.status() < 500 && e.status() != 404 => {
             group_page(
@@ -413,7 +413,7 @@ pub async fn remove_member(State(st): State<AppState>, Path(id): Path<String>, p
     let member = p.fields.get("member").to_string();
     match st
         .directory
-        .admin_remove_members(s.tenant(), &id, std::slice::from_ref(&member))
+        .admin_remove_members(&p.origin(), &id, std::slice::from_ref(&member))
         .await
     {
         Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-removed"))),

@@ -121,6 +121,7 @@ fn log_filters(q: &Q) -> LogFilters {
             since,
             until,
             text: (!text.is_empty()).then(|| text.clone()),
+            txn: None,
         },
         outcome: outcome.map_or("", LogOutcome::as_str).to_string(),
         rtype: rtype.map_or("", ResourceType::as_str).to_string(),
@@ -191,7 +192,7 @@ pub async fn log_export(State(st): State<AppState>, s: Signed, RawQuery(raw): Ra
     crate::admin::export::download(
         st.directory.clone(),
         s.tenant().to_string(),
-        f.filter,
+        crate::admin::export::Feed::Log(f.filter),
         format,
     )
     .await
@@ -206,6 +207,13 @@ mod tests {
     fn entry(outcome: LogOutcome, method: &str, id: Option<&str>) -> ProvisioningEntry {
         ProvisioningEntry {
             seq: 1,
+            txn: "t".into(),
+            actor: scimd_directory::store::Actor::new(
+                scimd_directory::store::ActorType::Token,
+                "initial",
+            ),
+            cause: scimd_directory::store::Cause::Rule("r".into()),
+            changes: vec![],
             at: datetime!(2026-11-30 11:22:33.123456 UTC),
             token_name: "initial".into(),
             method: method.into(),

@@ -130,7 +130,7 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
         "admin" => scimd_directory::store::TokenScope::Admin,
         _ => scimd_directory::store::TokenScope::Scim,
     };
-    match st.directory.create_token(s.tenant(), &name, scope).await {
+    match st.directory.create_token(&p.origin(), &name, scope).await {
         Ok(secret) => {
             tracing::info!(token = %name, scope = scope.as_str(), admin = %s.session.username, "token created in the portal");
             provisioning_page(
@@ -168,7 +168,7 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
 pub async fn revoke_token(State(st): State<AppState>, p: Posted) -> Page {
     let s = &p.signed;
     let name = p.fields.get("name").to_string();
-    match st.directory.revoke_token(s.tenant(), &name).await {
+    match st.directory.revoke_token(&p.origin(), &name).await {
         Ok(true) => {
             tracing::info!(token = %name, admin = %s.session.username, "token revoked in the portal");
             Ok(see_other(&format!(

@@ -119,7 +119,7 @@ pub async fn save_settings(State(st): State<AppState>, p: Posted) -> Page {
     let refuse = p.fields.has("refuseInactiveCreate");
     let patch =
         json!({"customSchemaUrn": urn, "blankValuePolicy": policy, "refuseInactiveCreate": refuse});
-    match st.directory.update_settings(s.tenant(), &patch).await {
+    match st.directory.update_settings(&p.origin(), &patch).await {
         Ok(_) => {
             tracing::info!(admin = %s.session.username, settings = %patch, "settings changed in the portal");
             Ok(see_other("/admin/provisioning/settings?ok=settings"))
@@ -150,7 +150,7 @@ pub async fn add_attribute(State(st): State<AppState>, p: Posted) -> Page {
     };
     match st
         .directory
-        .create_attribute(s.tenant(), &name, ty_opt)
+        .create_attribute(&p.origin(), &name, ty_opt)
         .await
     {
         Ok(_) => {

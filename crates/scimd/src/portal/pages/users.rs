@@ -182,7 +182,7 @@ pub async fn create_user(State(st): State<AppState>, p: Posted) -> Page {
     if !f.get("displayName").trim().is_empty() {
         body["displayName"] = json!(f.get("displayName").trim());
     }
-    match st.directory.admin_create_user(s.tenant(), &body).await {
+    match st.directory.admin_create_user(&p.origin(), &body).await {
         Ok(u) => {
             tracing::info!(user = %u.id, admin = %s.session.username, "local user created in the portal");
             Ok(see_other(&format!("/users/{}?ok=user-created", u.id)))
@@ -437,7 +437,8 @@ pub async fn user_delete_form(
 }
 
 /// `POST /users/{id}/delete`: deletes permanently (recorded in the provisioning log as
-/// `deleted`, token `portal:<administrator>`).
+/// `deleted`, token `portal:<administrator>`, and in the audit record; the user's change
+/// records are pseudonymised).
 pub async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
     let s = &p.signed;
     let d = &st.directory;
@@ -446,8 +447,7 @@ pub async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, p: 
         .await
         .map(|u| u.user_name)
         .unwrap_or_default();
-    let caller = s.caller("POST", &p.path);
-    match d.admin_delete_user_logged(s.tenant(), &id, &caller).await {
+    match d.admin_delete_user(&p.origin(), &id).await {
         Ok(()) => {
             tracing::info!(user = %id, admin = %s.session.username, "user deleted permanently in the portal");
             Ok(see_other(&format!(

@@ -4,10 +4,12 @@
 //! exactly the routes of [`super::route_table`]: a unit test compares the two,
 //! and the integration suite probes every documented operation over HTTP.
 
+mod records;
+
 use super::reply::AdminResult;
 use crate::state::AppState;
 use axum::extract::State;
-use scimd_directory::audit::{LogOutcome, ResourceType};
+use scimd_directory::audit::ResourceType;
 use scimd_directory::custom::CustomType;
 use scimd_directory::settings::{blank_policy_name, BLANK_POLICIES};
 use scimd_directory::store::{Source, TokenScope, UserState};
@@ -16,24 +18,24 @@ use serde_json::{json, Map, Value};
 /// OpenAPI version of the document.
 pub const OPENAPI_VERSION: &str = "3.1.0";
 
-fn r(name: &str) -> Value {
+pub(super) fn r(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
 /// The names of a closed vocabulary, as an `enum`.
-fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Value {
+pub(super) fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Value {
     all.iter().map(|t| Value::from(name(*t))).collect()
 }
 
-fn p(name: &str) -> Value {
+pub(super) fn p(name: &str) -> Value {
     json!({ "$ref": format!("#/components/parameters/{name}") })
 }
 
-fn json_body(schema: Value) -> Value {
+pub(super) fn json_body(schema: Value) -> Value {
     json!({ "application/json": { "schema": schema } })
 }
 
-fn ok(description: &str, schema: Value) -> Value {
+pub(super) fn ok(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": json_body(schema) })
 }
 
@@ -46,7 +48,7 @@ fn request(schema: Value, example: Value) -> Value {
 
 /// `responses` of an authenticated operation: the given successes, these error statuses,
 /// and always 401, 403 and 500.
-fn responses(success: &[(&str, Value)], errors: &[u16]) -> Value {
+pub(super) fn responses(success: &[(&str, Value)], errors: &[u16]) -> Value {
     let mut m = Map::new();
     for (code, v) in success {
         m.insert((*code).to_string(), v.clone());
@@ -73,7 +75,7 @@ fn responses(success: &[(&str, Value)], errors: &[u16]) -> Value {
     Value::Object(m)
 }
 
-fn op(id: &str, tag: &str, summary: &str, description: &str) -> Map<String, Value> {
+pub(super) fn op(id: &str, tag: &str, summary: &str, description: &str) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("operationId".into(), json!(id));
     m.insert("tags".into(), json!([tag]));
@@ -82,7 +84,7 @@ fn op(id: &str, tag: &str, summary: &str, description: &str) -> Map<String, Valu
     m
 }
 
-fn with(mut m: Map<String, Value>, key: &str, v: Value) -> Map<String, Value> {
+pub(super) fn with(mut m: Map<String, Value>, key: &str, v: Value) -> Map<String, Value> {
     m.insert(key.into(), v);
     m
 }
@@ -200,34 +202,6 @@ fn paths() -> Value {
             "Revokes the active token with this name: it stops authenticating at once. 404 when no active token has the name."),
             "responses", responses(&[("204", json!({"description": "Revoked"}))], &[404]))
     });
-    let log = json!({
-        "get": with(with(op("getProvisioningLog", "provisioning-log", "Read or download the provisioning log",
-            "Entries of SCIM writes, newest first, filtered. Without `format` (or with `format=json`) a page as JSON. With `format=csv` or `format=jsonl`, or `Accept: text/csv` / `Accept: application/x-ndjson` without `format`, a download (`Content-Disposition: attachment`) of every matching entry, paging ignored. CSV: RFC 4180, header row of the field names, list fields joined with `; `, cells starting with = + - @ prefixed with `'` (formula injection guard)."),
-            "parameters", json!([
-                {"name": "outcome", "in": "query", "required": false, "description": "Only entries with this outcome",
-                 "schema": {"type": "string", "enum": names(&LogOutcome::ALL, LogOutcome::as_str)}},
-                {"name": "resourceType", "in": "query", "required": false, "description": "Only entries about this resource type (case-insensitive)",
-                 "schema": {"type": "string", "enum": names(&ResourceType::ALL, ResourceType::as_str)}},
-                {"name": "since", "in": "query", "required": false, "description": "Only entries at or after this time (RFC 3339, e.g. 2026-01-31T08:00:00Z); 400 when malformed",
-                 "schema": {"type": "string", "format": "date-time"}},
-                {"name": "until", "in": "query", "required": false, "description": "Only entries before this time (RFC 3339); 400 when malformed or before `since`",
-                 "schema": {"type": "string", "format": "date-time"}},
-                {"name": "text", "in": "query", "required": false, "description": "Case-insensitive substring of the resource name or id, the path, the error detail or the token name",
-                 "schema": {"type": "string"}},
-                p("StartIndex"), p("Count"),
-                {"name": "format", "in": "query", "required": false, "description": "`csv` or `jsonl`: download every matching entry; `json` (the default): a page",
-                 "schema": {"type": "string", "enum": ["json", "csv", "jsonl"]}}
-            ])),
-            "responses", responses(&[("200", json!({
-                "description": "A page (JSON) or a download (CSV, JSON Lines)",
-                "headers": {"Content-Disposition": {"description": "For downloads: attachment; filename=\"provisioning-log-<UTC time>.csv|jsonl\"", "schema": {"type": "string"}}},
-                "content": {
-                    "application/json": {"schema": r("LogPage")},
-                    "text/csv": {"schema": {"type": "string"}, "example": "seq,time,tokenName,method,path,resourceType,resourceId,resourceName,outcome,status,detail,changedAttributes,warnings\r\n"},
-                    "application/x-ndjson": {"schema": {"type": "string", "description": "One LogEntry object per line"}}
-                }
-            }))], &[400]))
-    });
     let dashboard = json!({
         "get": with(op("getDashboard", "dashboard", "Dashboard",
             "User and group counts, the SCIM tenant URL to paste into the identity provider, and the latest provisioning-log entries."),
@@ -255,13 +229,16 @@ fn paths() -> Value {
         "/api/v1/settings": settings,
         "/api/v1/tokens": tokens,
         "/api/v1/tokens/{name}": token,
-        "/api/v1/provisioning-log": log,
+        "/api/v1/users/{id}/history": records::history_path("User"),
+        "/api/v1/groups/{id}/history": records::history_path("Group"),
+        "/api/v1/provisioning-log": records::log_path(),
+        "/api/v1/audit": records::audit_path(),
         "/api/v1/dashboard": dashboard,
         "/api/v1/openapi.json": openapi,
     })
 }
 
-fn list_of(item: &str, description: &str) -> Value {
+pub(super) fn list_of(item: &str, description: &str) -> Value {
     json!({
         "type": "object",
         "description": description,
@@ -275,7 +252,7 @@ fn list_of(item: &str, description: &str) -> Value {
     })
 }
 
-fn nullable(t: &str) -> Value {
+pub(super) fn nullable(t: &str) -> Value {
     json!({ "type": [t, "null"] })
 }
 
@@ -481,32 +458,7 @@ fn schemas() -> Map<String, Value> {
                     "created": date_time
                 }
             }));
-    m.insert("LogEntry".into(), json!({
-                "type": "object",
-                "required": ["seq", "time", "tokenName", "method", "path", "resourceType", "outcome", "status", "changedAttributes", "warnings"],
-                "properties": {
-                    "seq": {"type": "integer"},
-                    "time": date_time,
-                    "tokenName": {"type": "string"},
-                    "method": {"type": "string"},
-                    "path": {"type": "string"},
-                    "resourceType": {"type": "string", "enum": names(&ResourceType::ALL, ResourceType::as_str)},
-                    "resourceId": nullable("string"),
-                    "resourceName": nullable("string"),
-                    "outcome": {"type": "string", "enum": names(&LogOutcome::ALL, LogOutcome::as_str)},
-                    "status": {"type": "integer"},
-                    "detail": nullable("string"),
-                    "changedAttributes": {"type": "array", "items": {"type": "string"}},
-                    "warnings": {"type": "array", "items": {"type": "string"}}
-                }
-            }));
-    m.insert(
-        "LogPage".into(),
-        json!(list_of(
-            "LogEntry",
-            "A page of provisioning-log entries, newest first"
-        )),
-    );
+    records::schemas(&mut m);
     m.insert("Counts".into(), json!({
                 "type": "object",
                 "required": ["users", "usersByState", "usersBySource", "groups"],
@@ -590,13 +542,14 @@ pub fn document(server_url: &str) -> Value {
         "info": {
             "title": "scimd admin API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Administration of a scimd directory: users in every state, local users and groups, custom attributes, tenant settings, API tokens, the provisioning log. Ids are the same as over SCIM. Every error is JSON: {\"error\": {\"status\": <HTTP status>, \"message\": \"...\"}}. Lists answer {totalResults, startIndex, itemsPerPage, Resources}. Every DELETE answers 204 without a body."
+            "description": "Administration of a scimd directory: users in every state, local users and groups, custom attributes, tenant settings, API tokens, the provisioning log, the history of every user and group, the audit record. Ids are the same as over SCIM. Every error is JSON: {\"error\": {\"status\": <HTTP status>, \"message\": \"...\"}}. Lists answer {totalResults, startIndex, itemsPerPage, Resources}. Every DELETE answers 204 without a body."
         },
         "servers": [{"url": server_url}],
         "security": [{"bearerAuth": []}],
         "tags": [
             {"name": "users"}, {"name": "groups"}, {"name": "attributes"}, {"name": "settings"},
-            {"name": "tokens"}, {"name": "provisioning-log"}, {"name": "dashboard"}, {"name": "meta"}
+            {"name": "tokens"}, {"name": "provisioning-log"}, {"name": "history"}, {"name": "audit"},
+            {"name": "dashboard"}, {"name": "meta"}
         ],
         "paths": paths(),
         "components": components(),

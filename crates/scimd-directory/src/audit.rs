@@ -4,15 +4,22 @@
 //! own transaction when it succeeds, and, when it is rejected, as one provisioning-log
 //! record in a transaction of its own.
 
-use crate::changes::Recorder;
+use crate::changes::{answered, Recorder};
 use crate::directory::{Caller, Directory};
-use crate::store::{Cause, MemberKind};
+use crate::store::MemberKind;
 use scim_proto::{ScimError, ScimResult};
 use time::OffsetDateTime;
 
 /// Default retention of change records (provisioning log, histories, audit record), in
 /// days.
 pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
+
+/// The word of the vocabulary `all` whose `name` is `s`, ignoring case.
+pub(crate) fn word<T: Copy>(all: &[T], name: fn(T) -> &'static str, s: &str) -> Option<T> {
+    all.iter()
+        .copied()
+        .find(|w| name(*w).eq_ignore_ascii_case(s))
+}
 
 /// The type of a SCIM resource (RFC 7643 §3: `meta.resourceType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,9 +119,7 @@ impl LogOutcome {
 
     /// Parses the names of [`LogOutcome::as_str`], ignoring case.
     pub fn parse(s: &str) -> Option<LogOutcome> {
-        LogOutcome::ALL
-            .into_iter()
-            .find(|o| o.as_str().eq_ignore_ascii_case(s))
+        word(&LogOutcome::ALL, LogOutcome::as_str, s)
     }
 
     /// Every name, for messages (`created, updated, ...`).
@@ -179,9 +184,7 @@ impl Directory {
             LogOutcome::Rejected.as_str(),
         );
         e.log = true;
-        if let Cause::Request { status, .. } = &mut e.cause {
-            *status = Some(err.status);
-        }
+        answered(&mut e, err.status);
         e.detail = Some(err.detail.clone());
         let res = async {
             let mut tx = self.store().write().await?;

@@ -163,9 +163,7 @@ impl AuditAction {
 
     /// Parses the names of [`AuditAction::as_str`], ignoring case.
     pub fn parse(s: &str) -> Option<AuditAction> {
-        AuditAction::ALL
-            .into_iter()
-            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+        crate::audit::word(&AuditAction::ALL, AuditAction::as_str, s)
     }
 
     /// Every name, for messages.
@@ -316,6 +314,13 @@ impl MemberDelta {
     }
 }
 
+/// Sets the status a request record's request was answered (nothing for other causes).
+pub(crate) fn answered(r: &mut ChangeRecord, code: u16) {
+    if let Cause::Request { status, .. } = &mut r.cause {
+        *status = Some(code);
+    }
+}
+
 /// The records of one request or command: one `txn` and one time for all of them, and the
 /// origin they are recorded under.
 pub(crate) struct Recorder<'o> {
@@ -368,6 +373,11 @@ impl<'o> Recorder<'o> {
         }
     }
 
+    /// A record of a user or group `id` (`name`) that came to `outcome`.
+    fn about(&self, rt: ResourceType, id: &str, name: &str, outcome: LogOutcome) -> ChangeRecord {
+        self.record(rt.as_str(), Some(id), Some(name), outcome.as_str())
+    }
+
     /// The provisioning-log record of a SCIM write of `resource_type` `id` (`name`) that came
     /// to `outcome`, answered `status`.
     pub(crate) fn write(
@@ -378,16 +388,9 @@ impl<'o> Recorder<'o> {
         outcome: LogOutcome,
         status: WriteStatus,
     ) -> ChangeRecord {
-        let mut r = self.record(
-            resource_type.as_str(),
-            Some(id),
-            Some(name),
-            outcome.as_str(),
-        );
+        let mut r = self.about(resource_type, id, name, outcome);
         r.log = true;
-        if let Cause::Request { status: s, .. } = &mut r.cause {
-            *s = Some(status.code());
-        }
+        answered(&mut r, status.code());
         r
     }
 
@@ -407,6 +410,21 @@ impl<'o> Recorder<'o> {
         r
     }
 
+    /// The audit record of `action` creating the user or group `id` (`name`) with document
+    /// `doc` of `schema`: every attribute's value after.
+    pub(crate) fn created(
+        &self,
+        action: AuditAction,
+        (rt, id, name): (ResourceType, &str, &str),
+        doc: &Value,
+        schema: &ResourceSchema,
+    ) -> ChangeRecord {
+        let created = LogOutcome::Created.as_str();
+        let mut r = self.action(action, rt.as_str(), Some(id), Some(name), created);
+        r.changes = diff(&Value::Null, doc, schema);
+        r
+    }
+
     /// A side effect of `rule` on a resource: actor type `rule`, the rule as the cause.
     pub(crate) fn rule(
         &self,
@@ -416,12 +434,7 @@ impl<'o> Recorder<'o> {
         name: &str,
         outcome: LogOutcome,
     ) -> ChangeRecord {
-        let mut r = self.record(
-            resource_type.as_str(),
-            Some(id),
-            Some(name),
-            outcome.as_str(),
-        );
+        let mut r = self.about(resource_type, id, name, outcome);
         r.actor = Actor::new(ActorType::Rule, rule.name());
         r.cause = Cause::Rule(rule.name().to_string());
         r

@@ -10,7 +10,7 @@ use scim_proto::schema::{AttrType, AttributeDef, ResourceSchema};
 use scimd_directory::store::{
     Actor, ActorType, AdminUserFilter, AttributeRow, Cause, Change, ChangeRecord, Channel,
     ConflictTarget, GroupRecord, MemberKind, RecordQuery, Source, Store, StoreError, Tx,
-    UserRecord, UserState,
+    UserRecord, UserState, Window,
 };
 use serde_json::json;
 use support::{group_record as group, now, store, tenant_with, user_record as user};
@@ -615,8 +615,8 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
             tx.query_records(
                 &tid,
                 &q(&|q| {
-                    q.since = Some(hours(1));
-                    q.until = Some(hours(3));
+                    q.window.since = Some(hours(1));
+                    q.window.until = Some(hours(3));
                 })
             )
             .await
@@ -625,7 +625,7 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
         (2, vec![s_(2), s_(1)])
     );
     // Text: case-insensitive substring of name, id, path, detail or token name.
-    let text = |t: &str| q(&|q| q.text = Some(t.to_string()));
+    let text = |t: &str| q(&|q| q.window.text = Some(t.to_string()));
     assert_eq!(
         seqs(tx.query_records(&tid, &text("ðÓRR équipe")).await.unwrap()),
         (1, vec![s_(1)])
@@ -667,9 +667,9 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
             tx.query_records(
                 &tid,
                 &q(&|q| {
-                    q.text = Some("team".into());
+                    q.window.text = Some("team".into());
                     q.outcome = Some("created".into());
-                    q.since = Some(hours(1));
+                    q.window.since = Some(hours(1));
                 })
             )
             .await
@@ -953,7 +953,10 @@ async fn reopening_keeps_data_and_migrations(b: Backend) {
         .query_records(
             &tid,
             &RecordQuery {
-                text: Some("X".into()),
+                window: Window {
+                    text: Some("X".into()),
+                    ..Window::default()
+                },
                 limit: 10,
                 ..RecordQuery::default()
             },

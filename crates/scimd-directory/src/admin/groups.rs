@@ -4,8 +4,8 @@
 use super::model::{
     AdminGroup, AdminGroupPage, AdminMember, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };
-use crate::audit::LogOutcome;
-use crate::changes::{diff, members_summary, AuditAction, MemberDelta, Recorder};
+use crate::audit::{LogOutcome, ResourceType};
+use crate::changes::{members_summary, AuditAction, MemberDelta, Recorder};
 use crate::directory::{Directory, Origin};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::groups::{new_group, refresh};
@@ -147,11 +147,8 @@ impl Directory {
             )));
         }
         tx.insert_group(&g).await?;
-        let recorder = Recorder::new(by);
-        let (id, name) = (Some(g.id.as_str()), Some(g.display_name.as_str()));
-        let created = LogOutcome::Created.as_str();
-        let mut r = recorder.action(AuditAction::GroupCreate, "Group", id, name, created);
-        r.changes = diff(&Value::Null, &g.doc, &schema);
+        let group = (ResourceType::Group, g.id.as_str(), g.display_name.as_str());
+        let r = Recorder::new(by).created(AuditAction::GroupCreate, group, &g.doc, &schema);
         tx.insert_record(&r).await?;
         tx.commit().await?;
         Ok(AdminGroup::new(&g, 0))

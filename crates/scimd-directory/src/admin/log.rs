@@ -5,17 +5,23 @@ use super::model::{AuditEntry, AuditFilter, DirectoryCounts, LogFilter, Provisio
 use crate::audit::ResourceType;
 use crate::directory::Directory;
 use crate::error::{not_found, DirectoryResult};
-use crate::store::{ChangeRecord, RecordQuery, RecordView, Source, UserState};
+use crate::store::{ChangeRecord, RecordQuery, RecordView, Source, StoreError, UserState, Window};
 
 impl Directory {
-    /// Records of the tenant matching `q`, newest first, with the total matching.
-    async fn records(
+    /// Records of the tenant matching `q`, newest first, as the view `T`, with the total
+    /// matching.
+    async fn view<T: TryFrom<ChangeRecord, Error = StoreError>>(
         &self,
         tenant: &str,
-        q: &RecordQuery,
-    ) -> DirectoryResult<(u64, Vec<ChangeRecord>)> {
+        q: RecordQuery,
+    ) -> DirectoryResult<(u64, Vec<T>)> {
         let mut tx = self.store().read().await?;
-        Ok(tx.query_records(tenant, q).await?)
+        let (total, rows) = tx.query_records(tenant, &q).await?;
+        let entries = rows
+            .into_iter()
+            .map(T::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((total, entries))
     }
 
     /// Provisioning-log entries matching `f`, newest first, `limit` of them after skipping
@@ -27,24 +33,10 @@ impl Directory {
         offset: u64,
         limit: u64,
     ) -> DirectoryResult<(u64, Vec<ProvisioningEntry>)> {
-        let q = RecordQuery {
-            view: RecordView::Log,
-            outcome: f.outcome.map(|o| o.as_str().to_string()),
-            resource_type: f.resource_type.map(|t| t.as_str().to_string()),
-            since: f.since,
-            until: f.until,
-            text: f.text.clone(),
-            txn: f.txn.clone(),
-            offset,
-            limit,
-            ..RecordQuery::default()
-        };
-        let (total, rows) = self.records(tenant, &q).await?;
-        let entries = rows
-            .into_iter()
-            .map(ProvisioningEntry::try_from)
-            .collect::<Result<_, _>>()?;
-        Ok((total, entries))
+        let mut q = RecordQuery::of(RecordView::Log, &f.window, (offset, limit));
+        q.outcome = f.outcome.map(|o| o.as_str().to_string());
+        q.resource_type = f.resource_type.map(|t| t.as_str().to_string());
+        self.view(tenant, q).await
     }
 
     /// Audit records matching `f`, newest first, `limit` of them after skipping `offset`,
@@ -56,25 +48,10 @@ impl Directory {
         offset: u64,
         limit: u64,
     ) -> DirectoryResult<(u64, Vec<AuditEntry>)> {
-        let q = RecordQuery {
-            view: RecordView::Audit,
-            action: f.action.map(|a| a.as_str().to_string()),
-            actor: f.actor.clone(),
-            source: f.source,
-            since: f.since,
-            until: f.until,
-            text: f.text.clone(),
-            txn: f.txn.clone(),
-            offset,
-            limit,
-            ..RecordQuery::default()
-        };
-        let (total, rows) = self.records(tenant, &q).await?;
-        let entries = rows
-            .into_iter()
-            .map(AuditEntry::try_from)
-            .collect::<Result<_, _>>()?;
-        Ok((total, entries))
+        let mut q = RecordQuery::of(RecordView::Audit, &f.window, (offset, limit));
+        (q.action, q.actor) = (f.action.map(|a| a.as_str().to_string()), f.actor.clone());
+        q.source = f.source;
+        self.view(tenant, q).await
     }
 
     /// The history of user or group `id`, newest first: every record about it (its writes,
@@ -98,13 +75,15 @@ impl Directory {
             ResourceType::User => tx.get_user(tenant, id).await?.is_some(),
             ResourceType::Group => tx.get_group(tenant, id).await?.is_some_and(|g| !g.builtin),
         };
-        let q = RecordQuery {
-            view: RecordView::Resource(id.to_string()),
+        let window = Window {
             txn,
-            offset,
-            limit,
-            ..RecordQuery::default()
+            ..Window::default()
         };
+        let q = RecordQuery::of(
+            RecordView::Resource(id.to_string()),
+            &window,
+            (offset, limit),
+        );
         let (total, rows) = tx.query_records(tenant, &q).await?;
         let of_type = |r: &ChangeRecord| {
             r.resource_type.as_deref() == Some(resource_type.as_str()) || r.member.is_some()

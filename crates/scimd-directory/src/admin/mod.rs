@@ -16,6 +16,6 @@ mod users;
 
 pub use model::{
     may_delete_permanently, token_name, AdminGroup, AdminGroupPage, AdminMember, AdminUser,
-    AuditEntry, AuditFilter, AuditTarget, CustomAttribute, CustomSchema, DirectoryCounts, GroupRef,
-    LogFilter, ProvisioningEntry, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
+    AuditEntry, AuditFilter, CustomAttribute, CustomSchema, DirectoryCounts, GroupRef, LogFilter,
+    ProvisioningEntry, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };

@@ -9,7 +9,7 @@ use crate::changes::AuditAction;
 use crate::custom::CustomType;
 use crate::store::{
     Actor, Cause, Change, ChangeRecord, Channel, GroupRecord, MemberKind, Source, StoreError,
-    UserState,
+    UserState, Window,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -318,77 +318,29 @@ impl TryFrom<ChangeRecord> for ProvisioningEntry {
     }
 }
 
-/// What an administrative action acted on (the audit record's `target`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditTarget {
-    /// `User`, `Group`, `Token`, `Attribute`, `Administrator` or `Settings`.
-    pub kind: String,
-    /// Its id, when it has one.
-    pub id: Option<String>,
-    /// Its name, when it has one.
-    pub name: Option<String>,
-}
-
 /// One audit record: an administrative action (settings, attributes, tokens,
 /// administrators, local users and groups, permanent deletes, sign-ins and failed
 /// sign-ins) from the portal, the admin API or the command line; a view of its change
-/// record. Never holds secrets, passwords or hashes.
+/// record, whose resource is the action's target (`User`, `Group`, `Token`, `Attribute`,
+/// `Administrator` or `Settings`), whose count is the number of coalesced failed
+/// sign-ins, and whose actor, for a failed sign-in, is the username tried (cut to 32
+/// characters). Never holds secrets, passwords or hashes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
-    /// Sequence number (increasing in insertion order).
-    pub seq: i64,
-    /// The transaction (shared with the records of the resources the action changed).
-    pub txn: String,
-    /// When.
-    pub at: OffsetDateTime,
-    /// Who (for a failed sign-in: the username tried, cut to 32 characters).
-    pub actor: Actor,
-    /// Through what.
-    pub source: Channel,
-    /// The client's address, when known.
-    pub address: Option<String>,
-    /// The request or command.
-    pub cause: Cause,
     /// What was done.
     pub action: AuditAction,
-    /// To what.
-    pub target: AuditTarget,
-    /// What came of it (`succeeded`, `failed`, or a provisioning-log outcome).
-    pub outcome: String,
-    /// What it did, in words, when the changes do not say it all.
-    pub detail: Option<String>,
-    /// What changed, with the values before and after.
-    pub changes: Vec<Change>,
-    /// How many occurrences the record stands for (coalesced failed sign-ins); 1 otherwise.
-    pub count: u64,
+    /// The record.
+    pub record: ChangeRecord,
 }
 
 impl TryFrom<ChangeRecord> for AuditEntry {
     type Error = StoreError;
 
     /// Errors: a record without an action, or one outside the vocabulary.
-    fn try_from(e: ChangeRecord) -> Result<Self, StoreError> {
-        let name = e.action.as_deref().unwrap_or_default();
-        let action = AuditAction::parse(name).ok_or_else(|| unknown(e.seq, "action", name))?;
-        Ok(AuditEntry {
-            seq: e.seq,
-            txn: e.txn,
-            at: e.at,
-            actor: e.actor,
-            source: e.source,
-            address: e.address,
-            cause: e.cause,
-            action,
-            target: AuditTarget {
-                kind: e.resource_type.unwrap_or_default(),
-                id: e.resource_id,
-                name: e.resource_name,
-            },
-            outcome: e.outcome,
-            detail: e.detail,
-            changes: e.changes,
-            count: e.count,
-        })
+    fn try_from(record: ChangeRecord) -> Result<Self, StoreError> {
+        let name = record.action.as_deref().unwrap_or_default();
+        let action = AuditAction::parse(name).ok_or_else(|| unknown(record.seq, "action", name))?;
+        Ok(AuditEntry { action, record })
     }
 }
 
@@ -401,15 +353,9 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Only records that came through this channel.
     pub source: Option<Channel>,
-    /// Records at or after.
-    pub since: Option<OffsetDateTime>,
-    /// Records before.
-    pub until: Option<OffsetDateTime>,
-    /// A case-insensitive substring of the target's name or id, the path or command, the
-    /// detail, the actor's name or the address.
-    pub text: Option<String>,
-    /// Only records of this transaction.
-    pub txn: Option<String>,
+    /// Time range, text (target name or id, path or command, detail, actor, address),
+    /// transaction.
+    pub window: Window,
 }
 
 /// Filters of a provisioning-log query; all optional, combined with AND.
@@ -419,15 +365,9 @@ pub struct LogFilter {
     pub outcome: Option<LogOutcome>,
     /// Only entries of this resource type.
     pub resource_type: Option<ResourceType>,
-    /// Entries at or after.
-    pub since: Option<OffsetDateTime>,
-    /// Entries before.
-    pub until: Option<OffsetDateTime>,
-    /// A case-insensitive substring of the resource's name or id, the path, the detail or
-    /// the token name.
-    pub text: Option<String>,
-    /// Only the entry of this transaction.
-    pub txn: Option<String>,
+    /// Time range, text (the resource's name or id, the path, the detail, the token name),
+    /// transaction.
+    pub window: Window,
 }
 
 /// The dashboard's counts of a tenant.

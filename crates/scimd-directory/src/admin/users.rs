@@ -1,15 +1,15 @@
 //! Administrator operations on users: every state, local users, permanent deletes.
 
 use super::model::{may_delete_permanently, AdminUser, GroupRef, ADMIN_MAX_PAGE};
-use crate::audit::LogOutcome;
-use crate::changes::{diff, AuditAction, Recorder};
+use crate::audit::{LogOutcome, ResourceType};
+use crate::changes::{answered, diff, AuditAction, Recorder};
 use crate::directory::{Directory, Origin, WriteStatus};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
-    AdminUserFilter, Cause, MemberChange, MemberKind, Source, StoreResult, Tx, UserRecord,
+    AdminUserFilter, MemberChange, MemberKind, Source, StoreResult, Tx, UserRecord,
 };
 use crate::users::{default_active, new_user, refresh, state_of};
 use scim_proto::normalize::normalize_resource;
@@ -125,11 +125,8 @@ impl Directory {
             )));
         }
         tx.insert_user(&u).await?;
-        let recorder = Recorder::new(by);
-        let (id, name) = (Some(u.id.as_str()), Some(u.user_name.as_str()));
-        let created = LogOutcome::Created.as_str();
-        let mut r = recorder.action(AuditAction::UserCreate, "User", id, name, created);
-        r.changes = diff(&Value::Null, &u.doc, &schema);
+        let user = (ResourceType::User, u.id.as_str(), u.user_name.as_str());
+        let r = Recorder::new(by).created(AuditAction::UserCreate, user, &u.doc, &schema);
         tx.insert_record(&r).await?;
         let u = self.admin_user(tx.as_mut(), u).await?;
         tx.commit().await?;
@@ -165,9 +162,7 @@ impl Directory {
         let deleted = LogOutcome::Deleted.as_str();
         let mut r = recorder.action(AuditAction::UserDelete, "User", uid, name, deleted);
         r.log = true;
-        if let Cause::Request { status, .. } = &mut r.cause {
-            *status = Some(WriteStatus::NoContent.code());
-        }
+        answered(&mut r, WriteStatus::NoContent.code());
         r.changes = diff(&u.doc, &Value::Null, &schema);
         tx.insert_record(&r).await?;
         let me = [MemberChange {

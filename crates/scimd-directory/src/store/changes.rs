@@ -272,14 +272,29 @@ pub enum RecordView {
     Resource(String),
 }
 
+/// What every view of the change records can be narrowed to: a time range, a text, a
+/// transaction; all optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Window {
+    /// Records at or after.
+    pub since: Option<OffsetDateTime>,
+    /// Records before.
+    pub until: Option<OffsetDateTime>,
+    /// Case-insensitive substring of the resource name or id, the path (or command), the
+    /// detail, the actor's name (the log's token name) or the address.
+    pub text: Option<String>,
+    /// Exact transaction.
+    pub txn: Option<String>,
+}
+
 /// A query of change records: a view and filters, all optional, combined with AND; newest
 /// first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordQuery {
     /// Which records.
     pub view: RecordView,
-    /// Exact transaction.
-    pub txn: Option<String>,
+    /// Time range, text, transaction.
+    pub window: Window,
     /// Exact outcome.
     pub outcome: Option<String>,
     /// Exact resource type (`User`, `Group` ...).
@@ -290,15 +305,22 @@ pub struct RecordQuery {
     pub actor: Option<String>,
     /// Exact channel.
     pub source: Option<Channel>,
-    /// Records at or after.
-    pub since: Option<OffsetDateTime>,
-    /// Records before.
-    pub until: Option<OffsetDateTime>,
-    /// Case-insensitive substring of the resource name or id, the path (or command), the
-    /// detail, the actor's name or the address.
-    pub text: Option<String>,
     /// Rows to skip (newest first).
     pub offset: u64,
     /// Rows to return at most.
     pub limit: u64,
+}
+
+impl RecordQuery {
+    /// The records of `view` in `window`, `limit` of them after skipping `offset`, with no
+    /// other filter.
+    pub fn of(view: RecordView, window: &Window, (offset, limit): (u64, u64)) -> RecordQuery {
+        RecordQuery {
+            view,
+            window: window.clone(),
+            offset,
+            limit,
+            ..RecordQuery::default()
+        }
+    }
 }

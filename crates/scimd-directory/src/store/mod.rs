@@ -12,6 +12,7 @@ mod records;
 
 pub use changes::{
     Actor, ActorType, Cause, Change, ChangeRecord, Channel, MemberChange, RecordQuery, RecordView,
+    Window,
 };
 pub use records::{
     AdminRow, AdminUserFilter, AttributeRow, EditedUser, EmailKey, ExportRow, Exported,

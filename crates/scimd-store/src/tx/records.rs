@@ -50,34 +50,33 @@ fn changes_value(r: &ChangeRecord) -> StoreResult<Bind> {
 
 /// `(cause, cause_name, method, path, status)` of a cause.
 fn cause_values(c: &Cause) -> [Bind; 5] {
-    let none = || Bind::Null(Ty::Text);
-    match c {
+    let (kind, name) = match c {
         Cause::Request {
             method,
             path,
             status,
-        } => [
-            Bind::text("request"),
-            none(),
-            Bind::text(method),
-            Bind::text(path),
-            status.map_or(Bind::Null(Ty::Int), |s| Bind::Int(i64::from(s))),
-        ],
-        Cause::Rule(name) => [
-            Bind::text("rule"),
-            Bind::text(name),
-            none(),
-            none(),
-            Bind::Null(Ty::Int),
-        ],
-        Cause::Command(cmd) => [
-            Bind::text("command"),
-            Bind::text(cmd),
-            none(),
-            none(),
-            Bind::Null(Ty::Int),
-        ],
-    }
+        } => {
+            let status = status.map_or(Bind::Null(Ty::Int), |s| Bind::Int(i64::from(s)));
+            let (method, path) = (Bind::text(method), Bind::text(path));
+            return [
+                Bind::text("request"),
+                Bind::Null(Ty::Text),
+                method,
+                path,
+                status,
+            ];
+        }
+        Cause::Rule(name) => ("rule", name),
+        Cause::Command(cmd) => ("command", cmd),
+    };
+    let none = Bind::Null(Ty::Text);
+    [
+        Bind::text(kind),
+        Bind::text(name),
+        none.clone(),
+        none,
+        Bind::Null(Ty::Int),
+    ]
 }
 
 /// The values of [`RECORD_WRITE_COLS`] but `tenant_id`, for `r`.
@@ -147,19 +146,20 @@ fn records_where(qb: &mut Sql<'_>, q: &RecordQuery) {
             qb.sql(" AND ").sql(col).sql(" = ").bind(Bind::text(v));
         }
     };
-    eq(qb, "r.txn", &q.txn);
+    let w = &q.window;
+    eq(qb, "r.txn", &w.txn);
     eq(qb, "r.outcome", &q.outcome);
     eq(qb, "r.resource_type", &q.resource_type);
     eq(qb, "r.action", &q.action);
     eq(qb, "r.actor_name", &q.actor);
     eq(qb, "r.source", &q.source.map(|s| s.as_str().to_string()));
-    if let Some(t) = q.since {
+    if let Some(t) = w.since {
         qb.sql(" AND r.at >= ").bind(Bind::Time(t));
     }
-    if let Some(t) = q.until {
+    if let Some(t) = w.until {
         qb.sql(" AND r.at < ").bind(Bind::Time(t));
     }
-    if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
+    if let Some(text) = w.text.as_deref().filter(|t| !t.is_empty()) {
         qb.sql(" AND ");
         push_contains(qb, "r.search_folded", &fold(text));
     }

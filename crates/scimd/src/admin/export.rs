@@ -89,27 +89,27 @@ impl Feed {
     /// Bounds the feed to entries before `cap` (a snapshot of the moment it started).
     fn cap_until(&mut self, cap: OffsetDateTime) {
         let until = match self {
-            Feed::Log(f) => &mut f.until,
-            Feed::Audit(f) => &mut f.until,
+            Feed::Log(f) => &mut f.window.until,
+            Feed::Audit(f) => &mut f.window.until,
         };
         *until = Some(until.map_or(cap, |u| u.min(cap)));
     }
 
-    /// One page of entries as JSON objects.
-    async fn page(
+    /// `limit` entries after skipping `offset`, as JSON objects, with the total matching.
+    pub async fn page(
         &self,
         d: &Directory,
         tenant: &str,
-        offset: u64,
-    ) -> Result<Vec<Value>, DirectoryError> {
+        (offset, limit): (u64, u64),
+    ) -> Result<(u64, Vec<Value>), DirectoryError> {
         Ok(match self {
             Feed::Log(f) => {
-                let (_, v) = d.query_log(tenant, f, offset, EXPORT_PAGE).await?;
-                v.iter().map(json::log_entry).collect()
+                let (n, v) = d.query_log(tenant, f, offset, limit).await?;
+                (n, v.iter().map(json::log_entry).collect())
             }
             Feed::Audit(f) => {
-                let (_, v) = d.query_audit(tenant, f, offset, EXPORT_PAGE).await?;
-                v.iter().map(json::audit_entry).collect()
+                let (n, v) = d.query_audit(tenant, f, offset, limit).await?;
+                (n, v.iter().map(json::audit_entry).collect())
             }
         })
     }
@@ -231,10 +231,10 @@ impl Export {
         }
         let page = self
             .feed
-            .page(&self.directory, &self.tenant, self.offset)
+            .page(&self.directory, &self.tenant, (self.offset, EXPORT_PAGE))
             .await;
         match page {
-            Ok(entries) => {
+            Ok((_, entries)) => {
                 self.offset += entries.len() as u64;
                 self.done = (entries.len() as u64) < EXPORT_PAGE;
                 if entries.is_empty() {
@@ -263,7 +263,7 @@ pub async fn download(
 ) -> Result<Response, DirectoryError> {
     let started = scimd_directory::render::now();
     feed.cap_until(started + time::Duration::microseconds(1));
-    let first = feed.page(&directory, &tenant, 0).await?;
+    let (_, first) = feed.page(&directory, &tenant, (0, EXPORT_PAGE)).await?;
     let offset = first.len() as u64;
     let done = (first.len() as u64) < EXPORT_PAGE;
     let mut pending = match format {

@@ -170,25 +170,26 @@ pub fn record(r: &ChangeRecord) -> Value {
     })
 }
 
-/// An audit record: `{seq, time, txn, actor, source, address, action, target: {type, id,
-/// name}, outcome, detail, changes, count, cause}` (the CSV export's columns are these
-/// keys).
+/// An audit record: its change record ([`record`]) with `action` and `target: {type, id,
+/// name}` in place of the resource's keys: `{seq, time, txn, actor, source, address,
+/// cause, outcome, action, detail, changes, count, target}` (the CSV export's columns are
+/// these keys).
 pub fn audit_entry(a: &AuditEntry) -> Value {
-    json!({
-        "seq": a.seq,
-        "time": rfc3339(a.at),
-        "txn": a.txn,
-        "actor": actor(&a.actor),
-        "source": a.source.as_str(),
-        "address": a.address,
-        "action": a.action.as_str(),
-        "target": {"type": a.target.kind, "id": a.target.id, "name": a.target.name},
-        "outcome": a.outcome,
-        "detail": a.detail,
-        "changes": changes(&a.changes),
-        "count": a.count,
-        "cause": cause(&a.cause),
-    })
+    let mut v = record(&a.record);
+    if let Some(o) = v.as_object_mut() {
+        let mut take = |k: &str| o.shift_remove(k).unwrap_or(Value::Null);
+        let target = json!({
+            "type": take("resourceType"),
+            "id": take("resourceId"),
+            "name": take("resourceName"),
+        });
+        for k in ["member", "warnings"] {
+            take(k);
+        }
+        o.insert("action".into(), json!(a.action.as_str()));
+        o.insert("target".into(), target);
+    }
+    v
 }
 
 /// The dashboard's counts: `{users, usersByState: {active, inactive, deprovisioned},

@@ -1,5 +1,6 @@
 //! `/api/v1/provisioning-log` (a page, or a CSV / JSON Lines download) and
-//! `/api/v1/dashboard`; the request helpers the audit record's route shares.
+//! `/api/v1/dashboard`; the filters and the page-or-download answer the audit record's
+//! route shares.
 
 use super::export::{self, ExportFormat, Feed};
 use super::json;
@@ -9,45 +10,44 @@ use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::header::ACCEPT;
 use axum::http::HeaderMap;
-use scimd_directory::admin::{LogFilter, ProvisioningEntry};
+use scimd_directory::admin::{AuditFilter, LogFilter, ProvisioningEntry};
 use scimd_directory::audit::{LogOutcome, ResourceType};
+use scimd_directory::changes::AuditAction;
 use scimd_directory::render::rfc3339;
-use serde_json::{json, Value};
-use time::OffsetDateTime;
+use scimd_directory::store::{Channel, Window};
+use serde_json::json;
 
 /// The filters of a provisioning-log request (`outcome`, `resourceType`, `since`, `until`,
 /// `text`), without paging.
 fn log_filters(q: &Query) -> Result<LogFilter, AdminError> {
-    let outcome = match q.text("outcome") {
-        None => None,
-        Some(o) => Some(LogOutcome::parse(&o).ok_or_else(|| {
-            AdminError::bad_request(format!(
-                "outcome must be one of {}; got '{o}'",
-                LogOutcome::names()
-            ))
-        })?),
-    };
-    let resource_type = match q.text("resourceType") {
-        None => None,
-        Some(t) => Some(ResourceType::parse(&t).ok_or_else(|| {
-            AdminError::bad_request(format!("resourceType must be User or Group, got '{t}'"))
-        })?),
-    };
-    let (since, until) = time_range(q)?;
+    let outcome = q.choice("outcome", LogOutcome::parse, &LogOutcome::names())?;
+    let types = ResourceType::ALL.map(ResourceType::as_str).join(", ");
+    let resource_type = q.choice("resourceType", ResourceType::parse, &types)?;
     Ok(LogFilter {
         outcome,
         resource_type,
-        since,
-        until,
-        text: q.text("text"),
-        txn: q.text("txn"),
+        window: window(q)?,
     })
 }
 
-/// `since` and `until` of a request. Errors: 400 when malformed, or `since` after `until`.
-pub(super) fn time_range(
-    q: &Query,
-) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), AdminError> {
+/// The filters of an audit request (`action`, `actor`, `source`, `since`, `until`, `text`,
+/// `txn`), without paging.
+fn audit_filters(q: &Query) -> Result<AuditFilter, AdminError> {
+    let action = q.choice("action", AuditAction::parse, &AuditAction::names())?;
+    let admin_side =
+        |s: &str| Channel::parse(&s.to_ascii_lowercase()).filter(|c| *c != Channel::Scim);
+    let source = q.choice("source", admin_side, "portal, api, cli")?;
+    Ok(AuditFilter {
+        action,
+        actor: q.text("actor"),
+        source,
+        window: window(q)?,
+    })
+}
+
+/// `since`, `until`, `text` and `txn` of a request: the window every view of the change
+/// records takes. Errors: 400 for a malformed time, or `since` after `until`.
+pub(super) fn window(q: &Query) -> Result<Window, AdminError> {
     let since = q.time("since")?;
     let until = q.time("until")?;
     if let (Some(s), Some(u)) = (since, until) {
@@ -59,15 +59,34 @@ pub(super) fn time_range(
             )));
         }
     }
-    Ok((since, until))
+    Ok(Window {
+        since,
+        until,
+        text: q.text("text"),
+        txn: q.text("txn"),
+    })
+}
+
+/// Answers a view of the change records: a download of every entry `feed` gives when the
+/// request asks for one ([`export_format`]), else a page (`startIndex`, `count`).
+async fn serve(
+    st: &AppState,
+    tenant: &str,
+    (q, headers): (&Query, &HeaderMap),
+    feed: Feed,
+) -> AdminResult {
+    if let Some(format) = export_format(q, headers)? {
+        let d = st.directory.clone();
+        return Ok(export::download(d, tenant.to_string(), feed, format).await?);
+    }
+    let (start, count) = q.page(DEFAULT_COUNT)?;
+    let (total, entries) = feed.page(&st.directory, tenant, (start - 1, count)).await?;
+    ok(&json::list(total, start, entries))
 }
 
 /// The download format a request asks for: the `format` parameter (`csv`, `jsonl`, or
 /// `json` for a page), else the `Accept` header (`text/csv`, `application/x-ndjson`).
-pub(super) fn export_format(
-    q: &Query,
-    headers: &HeaderMap,
-) -> Result<Option<ExportFormat>, AdminError> {
+fn export_format(q: &Query, headers: &HeaderMap) -> Result<Option<ExportFormat>, AdminError> {
     if let Some(f) = q.text("format") {
         return match f.to_ascii_lowercase().as_str() {
             "csv" => Ok(Some(ExportFormat::Csv)),
@@ -103,26 +122,40 @@ pub(super) fn export_format(
     }
 }
 
-pub(super) async fn provisioning_log(
+/// A view of the change records a route serves: how it reads its request's filters.
+pub(super) trait View {
+    /// The feed the request's filters select. Errors: 400 for a malformed filter.
+    fn feed(q: &Query) -> Result<Feed, AdminError>;
+}
+
+/// `GET /api/v1/provisioning-log`.
+pub(super) struct LogView;
+
+impl View for LogView {
+    fn feed(q: &Query) -> Result<Feed, AdminError> {
+        Ok(Feed::Log(log_filters(q)?))
+    }
+}
+
+/// `GET /api/v1/audit`.
+pub(super) struct AuditView;
+
+impl View for AuditView {
+    fn feed(q: &Query) -> Result<Feed, AdminError> {
+        Ok(Feed::Audit(audit_filters(q)?))
+    }
+}
+
+/// The route of view `V`: a page, or a CSV / JSON Lines download ([`serve`]).
+pub(super) async fn view<V: View>(
     State(st): State<AppState>,
     Admin(c): Admin,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> AdminResult {
     let q = Query::new(q);
-    let filter = log_filters(&q)?;
-    if let Some(format) = export_format(&q, &headers)? {
-        let tenant = c.tenant_id.clone();
-        let feed = Feed::Log(filter);
-        return Ok(export::download(st.directory.clone(), tenant, feed, format).await?);
-    }
-    let (start, count) = q.page(DEFAULT_COUNT)?;
-    let (total, entries) = st
-        .directory
-        .query_log(&c.tenant_id, &filter, start - 1, count)
-        .await?;
-    let entries: Vec<Value> = entries.iter().map(json::log_entry).collect();
-    ok(&json::list(total, start, entries))
+    let feed = V::feed(&q)?;
+    serve(&st, &c.tenant_id, (&q, &headers), feed).await
 }
 
 pub(super) async fn dashboard(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
@@ -160,7 +193,7 @@ mod tests {
         let lq = log_filters(&q("outcome=Rejected&resourceType=user&text=%20bob%20")).unwrap();
         assert_eq!(lq.outcome.map(LogOutcome::as_str), Some("rejected"));
         assert_eq!(lq.resource_type.map(ResourceType::as_str), Some("User"));
-        assert_eq!(lq.text.as_deref(), Some("bob"));
+        assert_eq!(lq.window.text.as_deref(), Some("bob"));
         assert_eq!(log_filters(&q("outcome=nope")).unwrap_err().status, 400);
         assert_eq!(
             log_filters(&q("resourceType=Device")).unwrap_err().status,
@@ -168,6 +201,23 @@ mod tests {
         );
         assert_eq!(
             log_filters(&q("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z"))
+                .unwrap_err()
+                .status,
+            400
+        );
+    }
+
+    #[test]
+    fn audit_filter_validation() {
+        let f = audit_filters(&q("action=Token.Create&source=CLI&actor=ops&txn=x")).unwrap();
+        assert_eq!(f.action, Some(AuditAction::TokenCreate));
+        assert_eq!(f.source, Some(Channel::Cli));
+        assert_eq!(f.actor.as_deref(), Some("ops"));
+        assert_eq!(f.window.txn.as_deref(), Some("x"));
+        assert_eq!(audit_filters(&q("action=nope")).unwrap_err().status, 400);
+        assert_eq!(audit_filters(&q("source=scim")).unwrap_err().status, 400);
+        assert_eq!(
+            audit_filters(&q("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z"))
                 .unwrap_err()
                 .status,
             400

@@ -128,7 +128,11 @@ fn protected() -> Routes {
         .add(M::POST, "/api/v1/users", users::create_user)
         .add(M::GET, "/api/v1/users/{id}", users::get_user)
         .add(M::DELETE, "/api/v1/users/{id}", users::delete_user)
-        .add(M::GET, "/api/v1/users/{id}/history", records::user_history)
+        .add(
+            M::GET,
+            "/api/v1/users/{id}/history",
+            records::history::<records::Users>,
+        )
         .add(M::GET, "/api/v1/groups", groups::list_groups)
         .add(M::POST, "/api/v1/groups", groups::create_group)
         .add(M::GET, "/api/v1/groups/{id}", groups::get_group)
@@ -136,7 +140,7 @@ fn protected() -> Routes {
         .add(
             M::GET,
             "/api/v1/groups/{id}/history",
-            records::group_history,
+            records::history::<records::Groups>,
         )
         .add(M::POST, "/api/v1/groups/{id}/members", groups::add_members)
         .add(
@@ -161,8 +165,12 @@ fn protected() -> Routes {
         .add(M::GET, "/api/v1/tokens", tokens::list_tokens)
         .add(M::POST, "/api/v1/tokens", tokens::create_token)
         .add(M::DELETE, "/api/v1/tokens/{name}", tokens::revoke_token)
-        .add(M::GET, "/api/v1/provisioning-log", log::provisioning_log)
-        .add(M::GET, "/api/v1/audit", records::audit)
+        .add(
+            M::GET,
+            "/api/v1/provisioning-log",
+            log::view::<log::LogView>,
+        )
+        .add(M::GET, "/api/v1/audit", log::view::<log::AuditView>)
         .add(M::GET, "/api/v1/dashboard", log::dashboard)
 }
 

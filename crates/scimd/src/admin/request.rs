@@ -136,6 +136,23 @@ impl Query {
             .map(str::to_string)
     }
 
+    /// A parameter of a closed vocabulary: `parse` reads it (`None` for a word outside it),
+    /// `allowed` names the words for the message. Errors: 400 naming the parameter, the
+    /// words and the value given.
+    pub(super) fn choice<T>(
+        &self,
+        name: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        allowed: &str,
+    ) -> Result<Option<T>, AdminError> {
+        let Some(v) = self.text(name) else {
+            return Ok(None);
+        };
+        parse(&v).map(Some).ok_or_else(|| {
+            AdminError::bad_request(format!("{name} must be one of {allowed}; got '{v}'"))
+        })
+    }
+
     pub(super) fn int(&self, name: &str) -> Result<Option<i64>, AdminError> {
         match self.get(name).map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),

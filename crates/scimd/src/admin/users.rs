@@ -1,7 +1,7 @@
 //! `/api/v1/users`: users in every state, local users, permanent deletes.
 
 use super::json;
-use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
+use super::reply::{created, no_content, ok, AdminResult, BASE};
 use super::request::{object, Admin, AdminJson, Query, DEFAULT_COUNT};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
@@ -14,20 +14,10 @@ pub(super) async fn list_users(
     RawQuery(q): RawQuery,
 ) -> AdminResult {
     let q = Query::new(q);
-    let state = match q.text("state") {
-        None => None,
-        Some(s) => Some(UserState::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
-            AdminError::bad_request(format!(
-                "state must be active, inactive or deprovisioned, got '{s}'"
-            ))
-        })?),
-    };
-    let source = match q.text("source") {
-        None => None,
-        Some(s) => Some(Source::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
-            AdminError::bad_request(format!("source must be local or scim, got '{s}'"))
-        })?),
-    };
+    let state = |s: &str| UserState::parse(&s.to_ascii_lowercase());
+    let state = q.choice("state", state, "active, inactive, deprovisioned")?;
+    let source = |s: &str| Source::parse(&s.to_ascii_lowercase());
+    let source = q.choice("source", source, "local, scim")?;
     let filter = AdminUserFilter {
         search: q.text("search"),
         state,

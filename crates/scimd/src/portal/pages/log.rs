@@ -11,6 +11,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use scimd_directory::admin::{LogFilter, ProvisioningEntry};
 use scimd_directory::audit::{LogOutcome, ResourceType};
+use scimd_directory::store::Window;
 
 /// One provisioning-log entry as the pages show it.
 #[derive(Debug, Clone)]
@@ -118,10 +119,12 @@ fn log_filters(q: &Q) -> LogFilters {
         filter: LogFilter {
             outcome,
             resource_type: rtype,
-            since,
-            until,
-            text: (!text.is_empty()).then(|| text.clone()),
-            txn: None,
+            window: Window {
+                since,
+                until,
+                text: (!text.is_empty()).then(|| text.clone()),
+                txn: None,
+            },
         },
         outcome: outcome.map_or("", LogOutcome::as_str).to_string(),
         rtype: rtype.map_or("", ResourceType::as_str).to_string(),

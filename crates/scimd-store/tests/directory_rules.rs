@@ -9,8 +9,8 @@ mod support;
 use scim_proto::schema::{AttrType, AttributeDef, ResourceSchema};
 use scimd_directory::store::{
     Actor, ActorType, AdminUserFilter, AttributeRow, Cause, Change, ChangeRecord, Channel,
-    ConflictTarget, GroupRecord, MemberKind, RecordQuery, Source, Store, StoreError, Tx,
-    UserRecord, UserState, Window,
+    ConflictTarget, GroupRecord, MemberChange, MemberKind, RecordQuery, RecordView, Source, Store,
+    StoreError, Tx, UserRecord, UserState, Window,
 };
 use serde_json::json;
 use support::{group_record as group, now, store, tenant_with, user_record as user};
@@ -28,6 +28,7 @@ both!(
     extension_key_rename_moves_values,
     members_in_no_other_group_and_state_changes,
     provisioning_log_filters_paging_and_purge,
+    change_record_views_coalescing_and_rewrites,
     admin_listings_search_names_and_emails,
     reopening_keeps_data_and_migrations,
 );
@@ -730,6 +731,190 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
         (3, newest_first[..3].to_vec())
     );
     assert_eq!(tx.query_records(&other, &all).await.unwrap().0, 0);
+}
+
+/// The views other than the log: a resource's history (its records and the per-member
+/// records naming it, which read back as a `members` change), the audit record and its
+/// filters; coalesced records count up under one key; a rewrite changes the name, the
+/// detail, the changes and what the text filter finds.
+async fn change_record_views_coalescing_and_rewrites(b: Backend) {
+    let s = store(b, "records").await;
+    let tid = tenant(&s, "t").await;
+    let mut tx = s.write().await.unwrap();
+    let mut group = log_entry(&tid, now(), "updated", "Group", "Staff");
+    group.resource_id = Some("g-1".into());
+    group.seq = tx.insert_record(&group).await.unwrap();
+    let members = [
+        MemberChange {
+            id: "u-1".into(),
+            kind: MemberKind::User,
+            added: true,
+        },
+        MemberChange {
+            id: "g-2".into(),
+            kind: MemberKind::Group,
+            added: false,
+        },
+    ];
+    tx.insert_member_records(&group, &members).await.unwrap();
+    let mut action = log_entry(&tid, now(), "succeeded", "Token", "entra");
+    action.resource_id = Some("k-1".into());
+    action.actor = Actor::new(ActorType::Cli, "ops");
+    action.source = Channel::Cli;
+    action.cause = Cause::Command("scimd token create".into());
+    action.action = Some("token.create".into());
+    action.address = Some("192.0.2.9".into());
+    (action.log, action.audit) = (false, true);
+    action.seq = tx.insert_record(&action).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = s.read().await.unwrap();
+    let view = |v: RecordView| RecordQuery {
+        view: v,
+        limit: 10,
+        ..RecordQuery::default()
+    };
+    let (n, user) = tx
+        .query_records(&tid, &view(RecordView::Resource("u-1".into())))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let m = &user[0];
+    assert_eq!(m.member, Some(("u-1".to_string(), MemberKind::User)));
+    assert_eq!(
+        (m.outcome.as_str(), m.txn.as_str()),
+        ("member added", group.txn.as_str())
+    );
+    assert_eq!(m.resource_id.as_deref(), Some("g-1"));
+    assert_eq!(
+        m.changes,
+        [Change::new(
+            "members",
+            None,
+            Some(json!({"value": "u-1", "type": "User"}))
+        )]
+    );
+    assert!(!m.log && !m.audit && m.warnings.is_empty());
+    let (n, g) = tx
+        .query_records(&tid, &view(RecordView::Resource("g-1".into())))
+        .await
+        .unwrap();
+    assert_eq!(n, 3, "the group's record and its two members'");
+    assert_eq!(g[2], group);
+    assert_eq!(g[0].outcome, "member removed");
+    assert_eq!(
+        g[0].changes[0].before,
+        Some(json!({"value": "g-2", "type": "Group"}))
+    );
+    let (n, nested) = tx
+        .query_records(&tid, &view(RecordView::Resource("g-2".into())))
+        .await
+        .unwrap();
+    assert_eq!(
+        (n, nested[0].seq),
+        (1, g[0].seq),
+        "a group's history: as a member too"
+    );
+    let audit = view(RecordView::Audit);
+    assert_eq!(
+        tx.query_records(&tid, &audit).await.unwrap(),
+        (1, vec![action.clone()])
+    );
+    for q in [
+        RecordQuery {
+            action: Some("token.create".into()),
+            ..audit.clone()
+        },
+        RecordQuery {
+            actor: Some("ops".into()),
+            source: Some(Channel::Cli),
+            ..audit.clone()
+        },
+        RecordQuery {
+            window: Window {
+                text: Some("192.0.2".into()),
+                txn: Some(action.txn.clone()),
+                ..Window::default()
+            },
+            ..audit.clone()
+        },
+    ] {
+        assert_eq!(tx.query_records(&tid, &q).await.unwrap().0, 1, "{q:?}");
+    }
+    for q in [
+        RecordQuery {
+            action: Some("token.revoke".into()),
+            ..audit.clone()
+        },
+        RecordQuery {
+            actor: Some("OPS".into()),
+            ..audit.clone()
+        },
+        RecordQuery {
+            source: Some(Channel::Api),
+            ..audit.clone()
+        },
+    ] {
+        assert_eq!(tx.query_records(&tid, &q).await.unwrap().0, 0, "{q:?}");
+    }
+    drop(tx);
+
+    // Coalesced: one record per key, counting up; keys listed by prefix.
+    let mut tx = s.write().await.unwrap();
+    let mut failure = action.clone();
+    failure.action = Some("signin.failure".into());
+    for key in ["f|10:01|a", "f|10:01|a", "f|10:01|b", "f|10:02|a"] {
+        tx.coalesce_record(&failure, key).await.unwrap();
+    }
+    let mut keys = tx.coalesced_keys(&tid, "f|10:01|").await.unwrap();
+    keys.sort();
+    assert_eq!(keys, ["f|10:01|a", "f|10:01|b"]);
+    assert!(tx
+        .coalesced_keys(&tid, "f|10:03|")
+        .await
+        .unwrap()
+        .is_empty());
+    // A rewrite: the name, the detail, the changes; the text filter follows.
+    let mut redacted = group.clone();
+    redacted.resource_name = Some("pseudonym".into());
+    redacted.detail = Some("removed".into());
+    redacted.changes = vec![Change {
+        attribute: "userName".into(),
+        redacted: true,
+        ..Change::default()
+    }];
+    assert!(tx.rewrite_record(&redacted).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = s.read().await.unwrap();
+    let counts: Vec<u64> = tx
+        .query_records(
+            &tid,
+            &RecordQuery {
+                action: Some("signin.failure".into()),
+                ..audit.clone()
+            },
+        )
+        .await
+        .unwrap()
+        .1
+        .iter()
+        .map(|r| r.count)
+        .collect();
+    assert_eq!(
+        counts,
+        [1, 1, 2],
+        "newest first: 10:02 a, 10:01 b, 10:01 a twice"
+    );
+    let text = |t: &str| RecordQuery {
+        window: Window {
+            text: Some(t.into()),
+            ..Window::default()
+        },
+        ..view(RecordView::Log)
+    };
+    assert_eq!(tx.query_records(&tid, &text("staff")).await.unwrap().0, 0);
+    let (n, v) = tx.query_records(&tid, &text("PSEUDONYM")).await.unwrap();
+    assert_eq!((n, &v[0]), (1, &redacted));
 }
 
 async fn admin_listings_search_names_and_emails(b: Backend) {

@@ -19,9 +19,12 @@ mod support;
 use rusqlite::Connection;
 use scimd_directory::store::{Store, TokenScope};
 use std::collections::{BTreeMap, BTreeSet};
-use support::{open, pg_url, scratch, store, Backend, TestStore, PG_URL_VAR};
+use support::{open, pg_url, scratch, store, Backend, Scratch, TestStore, PG_URL_VAR};
 
-both!(databases_migrate_forward_keeping_their_rows);
+both!(
+    databases_migrate_forward_keeping_their_rows,
+    provisioning_log_entries_become_change_records
+);
 
 /// One column: type family and NOT NULL.
 type Column = (String, bool);
@@ -344,12 +347,12 @@ async fn both_migration_folders_make_the_same_schema() {
     );
 }
 
-/// The migrations before the latest of back end `b`: SQLite's 0001–0003, PostgreSQL's
-/// 0001–0002 (the schema before `seq` became every table's key).
-fn previous_version(b: Backend) -> (i64, &'static str) {
+/// The schema before `seq` became every table's key: SQLite's 0001–0003, PostgreSQL's
+/// 0001–0002.
+fn previous_version(b: Backend) -> i64 {
     match b {
-        Backend::Sqlite => (3, "migrations/sqlite"),
-        Backend::Postgres => (2, "migrations/postgres"),
+        Backend::Sqlite => 3,
+        Backend::Postgres => 2,
     }
 }
 
@@ -385,12 +388,15 @@ fn previous_rows(b: Backend) -> Vec<String> {
     ]
 }
 
-/// A database at the previous schema version, with rows, migrates to the latest keeping
-/// every row, their order and the links between them (no table rebuild cascades).
-async fn databases_migrate_forward_keeping_their_rows(b: Backend) {
+/// A scratch database of back end `b` migrated up to `version` with `rows` inserted (SQL:
+/// the store itself only speaks the latest schema).
+async fn database_at(b: Backend, name: &str, version: i64, rows: Vec<String>) -> Scratch {
     use sqlx::{ConnectOptions, Connection, Executor};
-    let db = scratch(b, "forward").await;
-    let (version, folder) = previous_version(b);
+    let db = scratch(b, name).await;
+    let folder = match b {
+        Backend::Sqlite => "migrations/sqlite",
+        Backend::Postgres => "migrations/postgres",
+    };
     let migrator =
         sqlx::migrate::Migrator::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder))
             .await
@@ -406,7 +412,7 @@ async fn databases_migrate_forward_keeping_their_rows(b: Backend) {
                 .await
                 .unwrap();
             migrator.run_to(version, &mut c).await.unwrap();
-            for sql in previous_rows(b) {
+            for sql in rows {
                 c.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
             }
             c.close().await.unwrap();
@@ -414,12 +420,19 @@ async fn databases_migrate_forward_keeping_their_rows(b: Backend) {
         Backend::Postgres => {
             let mut c = sqlx::PgConnection::connect(db.url()).await.unwrap();
             migrator.run_to(version, &mut c).await.unwrap();
-            for sql in previous_rows(b) {
+            for sql in rows {
                 c.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
             }
             c.close().await.unwrap();
         }
     }
+    db
+}
+
+/// A database at the previous schema version, with rows, migrates to the latest keeping
+/// every row, their order and the links between them (no table rebuild cascades).
+async fn databases_migrate_forward_keeping_their_rows(b: Backend) {
+    let db = database_at(b, "forward", previous_version(b), previous_rows(b)).await;
     let s = open(b, db.url()).await;
     let mut tx = s.read().await.unwrap();
     let tenants = tx.list_tenants().await.unwrap();
@@ -481,6 +494,96 @@ async fn databases_migrate_forward_keeping_their_rows(b: Backend) {
         .map(|t| t.name)
         .collect();
     assert_eq!(names, ["third", "second", "default"]);
+    tx.commit().await.unwrap();
+    s.close().await;
+}
+
+/// The provisioning log before change records (SQLite 0004, PostgreSQL 0003): its entries
+/// become change records, in their order and with their fields: the token's name as the
+/// actor, the request as the cause, the changed attributes by name (the log never kept
+/// values), warnings and details; a portal's permanent delete is an audit record too; new
+/// records follow them.
+async fn provisioning_log_entries_become_change_records(b: Backend) {
+    use scimd_directory::store::{ActorType, Cause, Channel, RecordQuery, RecordView};
+    let version = match b {
+        Backend::Sqlite => 4,
+        Backend::Postgres => 3,
+    };
+    let (list, changed, warned) = match b {
+        Backend::Sqlite => ("'[]'", r#"'["userName","emails"]'"#, r#"'["ignored x"]'"#),
+        Backend::Postgres => ("'{}'", "'{userName,emails}'", "'{\"ignored x\"}'"),
+    };
+    let t = |s: u8| format!("'2026-01-01T00:00:0{s}.000000Z'");
+    let cols = "tenant_id, at, token_name, method, path, resource_type, resource_id, \
+                resource_name, outcome, status, detail, changed, warnings, search_folded";
+    let rows = vec![
+        "INSERT INTO tenants (id, name, settings, created) VALUES ('t-a', 'default', '{}', '2026-01-01T00:00:00.000000Z')".to_string(),
+        format!("INSERT INTO provisioning_log ({cols}) VALUES ('t-a', {}, 'entra', 'POST', '/scim/v2/Users', 'User', 'u1', 'ann', 'created', 201, NULL, {changed}, {warned}, 'ann')", t(1)),
+        format!("INSERT INTO provisioning_log ({cols}) VALUES ('t-a', {}, 'entra', 'POST', '/scim/v2/Users', 'User', NULL, 'bob', 'rejected', 409, 'taken', {list}, {list}, 'bob')", t(2)),
+        format!("INSERT INTO provisioning_log ({cols}) VALUES ('t-a', {}, 'portal:root', 'POST', '/users/u1/delete', 'User', 'u1', 'ann', 'deleted', 204, NULL, {list}, {list}, 'ann')", t(3)),
+    ];
+    let db = database_at(b, "changes", version, rows).await;
+    let s = open(b, db.url()).await;
+    let mut tx = s.read().await.unwrap();
+    let log = RecordQuery {
+        limit: 10,
+        ..RecordQuery::default()
+    };
+    let (n, v) = tx.query_records("t-a", &log).await.unwrap();
+    assert_eq!(n, 3);
+    let outcomes: Vec<&str> = v.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["deleted", "rejected", "created"], "newest first");
+    assert!(v.windows(2).all(|w| w[0].seq > w[1].seq));
+    let created = &v[2];
+    assert_eq!(created.actor.kind, ActorType::Token);
+    assert_eq!(created.actor.name, "entra");
+    assert_eq!(created.source, Channel::Scim);
+    assert_eq!(
+        created.cause,
+        Cause::Request {
+            method: "POST".into(),
+            path: "/scim/v2/Users".into(),
+            status: Some(201),
+        }
+    );
+    assert_eq!(created.changed(), ["userName", "emails"]);
+    assert!(created
+        .changes
+        .iter()
+        .all(|c| c.before.is_none() && c.after.is_none()));
+    assert_eq!(created.warnings, ["ignored x"]);
+    assert_eq!(created.resource_id.as_deref(), Some("u1"));
+    assert_eq!(created.at, time::macros::datetime!(2026-01-01 00:00:01 UTC));
+    assert!(created.log && !created.audit);
+    assert_eq!(v[1].detail.as_deref(), Some("taken"));
+    assert!(v[1].changes.is_empty() && v[1].warnings.is_empty());
+    let deleted = &v[0];
+    assert_eq!(deleted.actor.kind, ActorType::Admin);
+    assert_eq!(deleted.actor.name, "root");
+    assert_eq!(deleted.source, Channel::Portal);
+    assert_eq!(deleted.action.as_deref(), Some("user.delete"));
+    assert!(deleted.log && deleted.audit);
+    let audit = RecordQuery {
+        view: RecordView::Audit,
+        limit: 10,
+        ..RecordQuery::default()
+    };
+    assert_eq!(
+        tx.query_records("t-a", &audit).await.unwrap().1,
+        vec![deleted.clone()]
+    );
+    let history = RecordQuery {
+        view: RecordView::Resource("u1".into()),
+        limit: 10,
+        ..RecordQuery::default()
+    };
+    assert_eq!(tx.query_records("t-a", &history).await.unwrap().0, 2);
+    drop(tx);
+    let mut tx = s.write().await.unwrap();
+    let mut next = created.clone();
+    next.txn = "new".into();
+    let seq = tx.insert_record(&next).await.unwrap();
+    assert!(seq > deleted.seq, "new records follow the migrated ones");
     tx.commit().await.unwrap();
     s.close().await;
 }

@@ -17,29 +17,9 @@ use std::time::{Duration, Instant};
 
 const CUSTOM_URN: &str = "urn:ietf:params:scim:schemas:extension:scimd:2.0:User";
 
-/// Creates an admin token on the server's database with the CLI; returns its secret.
-fn admin_token(srv: &Server) -> String {
-    let out = srv.cli(&[
-        "token",
-        "create",
-        "--name",
-        &unique("admin"),
-        "--scope",
-        "admin",
-    ]);
-    assert!(
-        out.status.success(),
-        "token create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    assert_eq!(secret.len(), 64, "{secret:?}");
-    secret
-}
-
 /// A client of `<server>/api/v1` with an admin token.
 fn admin(srv: &Server) -> Client {
-    Client::new(&format!("{}/api/v1", srv.base), Some(&admin_token(srv)))
+    srv.admin()
 }
 
 /// A client of `<server>/api/v1` with another token (or none).
@@ -205,7 +185,7 @@ async fn authentication_and_scopes() {
     let m = expect_admin_error(&r, 403);
     assert!(m.contains("admin"), "{m}");
     // ... and the admin token is refused on /scim/v2.
-    let admin_secret = admin_token(srv);
+    let admin_secret = srv.admin_token();
     srv.client_with(Some(&admin_secret))
         .get("/Users")
         .await
@@ -1542,7 +1522,9 @@ async fn dashboard_counts_and_recent_entries() {
 #[tokio::test]
 async fn log_retention_purges_old_entries_at_start() {
     use scimd_directory::admin::LogFilter;
-    use scimd_directory::store::{Actor, ActorType, Cause, ChangeRecord, Channel};
+    use scimd_directory::store::{
+        Actor, ActorType, Cause, ChangeRecord, Channel, MemberChange, MemberKind, Table,
+    };
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("scimd-tests")
         .join(unique("retention"));
@@ -1586,8 +1568,32 @@ async fn log_retention_purges_old_entries_at_start() {
         tx.insert_record(&entry(40, "forty-days")).await.unwrap();
         tx.insert_record(&entry(3, "three-days")).await.unwrap();
         tx.insert_record(&entry(0, "today")).await.unwrap();
+        // Every other kind of record, 40 days old and new: an audit record, a rule's side
+        // effect, a per-member record.
+        for days in [40, 0] {
+            let mut action = entry(days, "action");
+            (action.log, action.audit) = (false, true);
+            action.action = Some("token.create".into());
+            tx.insert_record(&action).await.unwrap();
+            let mut rule = entry(days, "rule");
+            rule.log = false;
+            rule.actor = Actor::new(ActorType::Rule, "group-delete-disables-members");
+            rule.cause = Cause::Rule("group-delete-disables-members".into());
+            tx.insert_record(&rule).await.unwrap();
+            let member = MemberChange {
+                id: "u-1".into(),
+                kind: MemberKind::User,
+                added: true,
+            };
+            tx.insert_member_records(&rule, &[member]).await.unwrap();
+        }
         tx.commit().await.unwrap();
     }
+    let records = |d: scimd_directory::Directory| async move {
+        let mut tx = d.store().read().await.unwrap();
+        let counts = tx.table_counts().await.unwrap();
+        counts.iter().find(|(t, _)| *t == Table::Changes).unwrap().1
+    };
     let names = |d: scimd_directory::Directory, t: String| async move {
         let (_, v) = d
             .query_log(&t, &LogFilter::default(), 0, 100)
@@ -1597,9 +1603,11 @@ async fn log_retention_purges_old_entries_at_start() {
             .map(|e| e.resource_name.clone().unwrap())
             .collect::<Vec<_>>()
     };
-    // Retention 0 keeps everything.
+    // Retention 0 keeps everything: 3 log entries, 6 other records, and first start's 2
+    // audit records.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(names(r1.directory.clone(), tenant.clone()).await.len(), 3);
+    assert_eq!(records(r1.directory.clone()).await, 11);
     r1.shutdown().await.unwrap();
 
     // The default (30 days) removes the 40-day-old entry at start.
@@ -1610,6 +1618,8 @@ async fn log_retention_purges_old_entries_at_start() {
         let n = names(r2.directory.clone(), tenant.clone()).await;
         if n.len() == 2 {
             assert_eq!(n, vec!["today", "three-days"]);
+            // Records of every kind are purged together.
+            assert_eq!(records(r2.directory.clone()).await, 7);
             break;
         }
         assert!(Instant::now() < deadline, "old entry not purged: {n:?}");

@@ -8,7 +8,10 @@ mod common;
 
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
+use scimd_directory::admin::{AuditEntry, AuditFilter};
+use scimd_directory::changes::AuditAction;
 use scimd_directory::directory::Origin;
+use scimd_directory::store::{ActorType, Cause, Channel};
 
 struct Portal {
     running: Option<scimd::Running>,
@@ -238,6 +241,36 @@ async fn failures_are_throttled_per_username_and_client() {
     );
     assert!(d.create_admin(&by, "two words").await.is_err());
     assert!(p.sign_in("ops", &ops).await.is_ok());
+    // Each sign-in is an audit record (actor the administrator, source portal, the
+    // client's address); the failed ones too, a record per minute, address and username
+    // with the count, the throttled attempt included.
+    let ok = audit_of(&p, AuditAction::SignIn).await;
+    assert_eq!(ok.len(), 1);
+    let r = &ok[0].record;
+    assert_eq!(
+        (r.actor.kind, r.actor.name.as_str()),
+        (ActorType::Admin, "ops")
+    );
+    assert_eq!(r.source, Channel::Portal);
+    assert_eq!(r.address.as_deref(), Some("127.0.0.1"));
+    assert_eq!(r.resource_type.as_deref(), Some("Administrator"));
+    assert!(matches!(&r.cause, Cause::Request { method, path, .. }
+        if method == "POST" && path == "/signin"));
+    let failed = audit_of(&p, AuditAction::SignInFailure).await;
+    let count = |name: &str| -> u64 {
+        let of = failed.iter().filter(|e| e.record.actor.name == name);
+        of.map(|e| e.record.count).sum()
+    };
+    assert_eq!(
+        count("admin"),
+        6,
+        "five refused, one throttled: {failed:#?}"
+    );
+    assert_eq!(count("nobody"), 1, "{failed:#?}");
+    for e in &failed {
+        assert_eq!(e.record.outcome, "failed");
+        assert_eq!(e.record.address.as_deref(), Some("127.0.0.1"));
+    }
     // A sign-in POST without the double-submit cookie is refused.
     let r = p
         .post(
@@ -404,4 +437,66 @@ async fn permanent_delete_is_logged_and_refused_for_active_users() {
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     p.stop().await;
+}
+
+/// The audit records of the tenant with `action` (every one), newest first.
+async fn audit_of(p: &Portal, action: AuditAction) -> Vec<AuditEntry> {
+    let d = &p.running.as_ref().unwrap().directory;
+    let tenant = d.default_tenant_id().await.unwrap();
+    let f = AuditFilter {
+        action: Some(action),
+        ..AuditFilter::default()
+    };
+    let (n, v) = d.query_audit(&tenant, &f, 0, 500).await.unwrap();
+    assert_eq!(n as usize, v.len());
+    v
+}
+
+/// A spray of failed sign-ins from one address with random (long) usernames adds a bounded
+/// number of records: at most 21 a minute (20 address and username pairs, then one for
+/// the rest of the minute), the usernames cut to 32 characters, every failure counted.
+#[tokio::test]
+async fn a_spray_of_failed_sign_ins_adds_a_bounded_number_of_records() {
+    const SPRAY: usize = 300;
+    let p = std::sync::Arc::new(start().await);
+    let started = time::OffsetDateTime::now_utc();
+    let mut tasks = tokio::task::JoinSet::new();
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(24));
+    for i in 0..SPRAY {
+        let (p, sem) = (p.clone(), sem.clone());
+        tasks.spawn(async move {
+            let _turn = sem.acquire().await.unwrap();
+            let user = format!("{i:04}-{}", "x".repeat(60));
+            p.sign_in(&user, "wrong").await
+        });
+    }
+    let mut refused = 0;
+    while let Some(r) = tasks.join_next().await {
+        if r.unwrap() == Err(StatusCode::UNAUTHORIZED) {
+            refused += 1;
+        }
+    }
+    let ended = time::OffsetDateTime::now_utc();
+    let minutes = (ended.unix_timestamp() / 60 - started.unix_timestamp() / 60 + 1) as usize;
+    let failed = audit_of(&p, AuditAction::SignInFailure).await;
+    assert!(refused > 0);
+    assert!(
+        failed.len() <= 21 * minutes,
+        "{} records over {minutes} minute(s)",
+        failed.len()
+    );
+    let counted: u64 = failed.iter().map(|e| e.record.count).sum();
+    assert_eq!(counted, refused as u64, "every failure is counted once");
+    assert!(failed
+        .iter()
+        .any(|e| e.record.actor.name == "*" && e.record.count > 1));
+    for e in &failed {
+        let name = &e.record.actor.name;
+        assert!(name.chars().count() <= 32, "{name}");
+        assert_eq!(e.record.resource_name.as_ref(), Some(name));
+    }
+    match std::sync::Arc::try_unwrap(p) {
+        Ok(p) => p.stop().await,
+        Err(_) => panic!("the portal is still shared"),
+    }
 }

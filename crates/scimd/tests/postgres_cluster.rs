@@ -75,6 +75,27 @@ fn diff(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
     }
 }
 
+/// The provisioning log, the audit record and the history of user `uid` as the admin API
+/// serves them, without the sequence numbers (a copy keeps the order, not the numbers).
+async fn record_views(s: &Server, admin_token: &str, uid: &str) -> Vec<Value> {
+    let a = Client::new(&format!("{}/api/v1", s.base), Some(admin_token));
+    let mut out = vec![];
+    for path in [
+        "/provisioning-log?count=500".to_string(),
+        "/audit?count=500".to_string(),
+        format!("/users/{uid}/history?count=500"),
+    ] {
+        let r = a.get(&path).await;
+        r.expect(200);
+        for mut v in r.resources() {
+            v.as_object_mut().unwrap().remove("seq");
+            out.push(v);
+        }
+    }
+    assert!(out.len() > 40, "{out:#?}");
+    out
+}
+
 fn assert_same_view(left: &[(String, u16, Value)], right: &[(String, u16, Value)], what: &str) {
     assert_eq!(
         left.len(),
@@ -411,6 +432,8 @@ async fn copy_from_sqlite_keeps_the_scim_view() {
     assert!(r.status == 200 || r.status == 204, "{}", r.text);
     assert_eq!(c.delete(&format!("/Groups/{}", gids[3])).await.status, 204);
     let before = scim_view(&s, &token, "http://scimd").await;
+    let admin_token = s.admin_token();
+    let records_before = record_views(&s, &admin_token, &ids[1]).await;
     drop(s);
 
     // `scimd copy` into an empty PostgreSQL database.
@@ -430,6 +453,16 @@ async fn copy_from_sqlite_keeps_the_scim_view() {
         stdout.contains("users") && stdout.contains("group_members"),
         "{stdout}"
     );
+    let changes = stdout
+        .lines()
+        .find(|l| l.starts_with("changes "))
+        .unwrap_or_else(|| panic!("no change records copied: {stdout}"));
+    let counts: Vec<u64> = changes
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(counts[0] > 60 && counts[0] == counts[1], "{changes}");
     if let Some(password) = pg
         .split("://")
         .nth(1)
@@ -461,6 +494,11 @@ async fn copy_from_sqlite_keeps_the_scim_view() {
     );
     let after = scim_view(&p, &token, "http://scimd").await;
     assert_same_view(&before, &after, "SQLite and its PostgreSQL copy");
+    let records_after = record_views(&p, &admin_token, &ids[1]).await;
+    assert_eq!(
+        records_before, records_after,
+        "the change records were copied"
+    );
     drop(p);
     drop_postgres_database(&pg);
     let _ = std::fs::remove_dir_all(&dir);

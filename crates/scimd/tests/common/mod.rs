@@ -455,6 +455,25 @@ impl Server {
             .expect("run scimd CLI")
     }
 
+    /// Creates a token of scope `admin` (a unique name) with the CLI; returns its secret.
+    pub fn admin_token(&self) -> String {
+        let name = unique("admin");
+        let out = self.cli(&["token", "create", "--name", &name, "--scope", "admin"]);
+        assert!(
+            out.status.success(),
+            "token create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert_eq!(secret.len(), 64, "{secret:?}");
+        secret
+    }
+
+    /// A client of `<server>/api/v1` with a new admin token.
+    pub fn admin(&self) -> Client {
+        Client::new(&format!("{}/api/v1", self.base), Some(&self.admin_token()))
+    }
+
     /// Sends a signal to the server.
     pub fn signal(&self, sig: i32) {
         // SAFETY: plain kill(2) on our own child's pid.
@@ -789,6 +808,22 @@ impl Client {
         let r = self.post("/Users", &body).await;
         assert_eq!(r.status, 201, "create user {user_name}: {}", r.text);
         r.body.unwrap()
+    }
+
+    /// Creates users named `names` (as [`Client::create_user`]), 8 at a time; their ids, in
+    /// the order of `names`.
+    pub async fn create_users(&self, names: Vec<String>) -> Vec<String> {
+        let c = self.clone();
+        concurrent(names, 8, move |n| {
+            let c = c.clone();
+            async move {
+                c.create_user(&n, serde_json::json!({})).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            }
+        })
+        .await
     }
 
     /// Creates a group with the given displayName.

@@ -194,7 +194,7 @@ impl<E: Exec> StoreTx<E> {
         values.truncate(member_at - 1);
         let constant = &cols[..member_at];
         let per_member = 3;
-        let room = (MAX_BINDS - values.len()) / per_member;
+        let room = (MAX_BINDS - values.len() - 1) / per_member;
         for chunk in members.chunks(room.max(1)) {
             let mut s = self.of(&base.tenant_id);
             let names = format!("{}, member_id, member_kind, outcome", constant.join(", "));

@@ -125,6 +125,16 @@ async fn an_entra_conversation_leaves_every_value_in_the_history() {
         {"op": "Replace", "path": format!("{CUSTOM}:costCode"), "value": "CC-2"},
     ]);
     c.patch_ops(&upath, ops).await.expect(200);
+    // A PUT: the whole user again, with a new title, display name and phone number, and
+    // without the manager.
+    let mut put = body.clone();
+    put["displayName"] = json!("Ada King");
+    put["title"] = json!("Director");
+    put["name"]["familyName"] = json!("King");
+    put["phoneNumbers"] = json!([{"value": "+44 20 7946 0018", "type": "work"}]);
+    put[ENTERPRISE]["department"] = json!("Analytical Engines");
+    put[CUSTOM]["costCode"] = json!("CC-2");
+    c.put(&upath, &put).await.expect(200);
     let off = json!([{"op": "Replace", "path": "active", "value": "False"}]);
     c.patch_ops(&upath, off).await.expect(200);
     assert_eq!(c.delete(&upath).await.status, 204);
@@ -133,13 +143,13 @@ async fn an_entra_conversation_leaves_every_value_in_the_history() {
         .as_str()
         .unwrap()
         .to_string();
-    let members = json!({"members": [{"value": uid}, {"value": mgr}]});
+    let members = json!({"members": [{"value": mgr}]});
     let gid = c.create_group("Analysts", members).await["id"]
         .as_str()
         .unwrap()
         .to_string();
     let gpath = format!("/Groups/{gid}");
-    let add = json!([{"op": "Add", "path": "members", "value": [{"value": u3}]}]);
+    let add = json!([{"op": "Add", "path": "members", "value": [{"value": uid}, {"value": u3}]}]);
     assert_eq!(c.patch_ops(&gpath, add).await.status, 204);
     let remove = json!([{"op": "Remove", "path": "members", "value": [{"value": mgr}]}]);
     assert_eq!(c.patch_ops(&gpath, remove).await.status, 204);
@@ -207,6 +217,29 @@ async fn an_entra_conversation_leaves_every_value_in_the_history() {
         (json!("CC-1"), json!("CC-2"))
     );
     assert_eq!(patched["changes"].as_array().unwrap().len(), 5, "{patched}");
+    // The PUT: what it changed, and only that.
+    let replaced = one(&h, "PUT", |r| is_request(r, "PUT", 200));
+    assert_eq!(replaced["outcome"], "updated");
+    assert_eq!(
+        before_after(replaced, "title"),
+        (json!("Engineer"), json!("Director"))
+    );
+    assert_eq!(
+        before_after(replaced, "displayName"),
+        (json!("Ada Lovelace"), json!("Ada King"))
+    );
+    let (b, af) = before_after(replaced, "phoneNumbers");
+    assert_eq!(b, Value::Null);
+    assert_eq!(af[0]["value"], "+44 20 7946 0018");
+    assert_eq!(
+        before_after(replaced, &format!("{ENTERPRISE}:manager")),
+        (json!({"value": mgr}), Value::Null)
+    );
+    assert_eq!(
+        replaced["changes"].as_array().unwrap().len(),
+        4,
+        "{replaced}"
+    );
     // Disabled, then deprovisioned (a soft delete: the state, active already false).
     let disabled = one(&h, "disable", |r| r["outcome"] == "disabled" && token(r));
     assert_eq!(
@@ -238,10 +271,13 @@ async fn an_entra_conversation_leaves_every_value_in_the_history() {
         before_after(rule7, "state"),
         (json!("deprovisioned"), json!("active"))
     );
-    // Membership: added with the group's creation, removed by the group's delete.
-    let group_post = log_entry(&a, &gid, "created").await;
+    // Membership: added by the group PATCH, removed by the group's delete.
+    let group_patches = all(&a, &format!("/groups/{gid}/history")).await;
+    let group_add = one(&group_patches, "PATCH add", |r| {
+        is_request(r, "PATCH", 204) && change(r, "members")["added"] == 2
+    });
     let joined = one(&h, "membership added", |r| r["outcome"] == "member added");
-    assert_eq!(joined["txn"], group_post["txn"]);
+    assert_eq!(joined["txn"], group_add["txn"]);
     assert_eq!(joined["resourceId"], json!(gid));
     assert_eq!(joined["member"], json!({"value": uid, "type": "User"}));
     assert_eq!(
@@ -279,7 +315,7 @@ async fn an_entra_conversation_leaves_every_value_in_the_history() {
     assert_eq!(t.len(), 2, "member removed and disabled: {t:#?}");
     let m = all(&a, &format!("/users/{mgr}/history?txn={txn}")).await;
     assert!(m.is_empty(), "{m:#?}");
-    assert_eq!(h.len(), 9, "{h:#?}");
+    assert_eq!(h.len(), 10, "{h:#?}");
 
     // The group's history, readable after its delete.
     let g = all(&a, &format!("/groups/{gid}/history")).await;
@@ -291,14 +327,17 @@ async fn an_entra_conversation_leaves_every_value_in_the_history() {
     );
     assert_eq!(change(gdel, "members")["removed"], 2);
     let gadd = one(&g, "PATCH add", |r| {
-        r["outcome"] == "updated" && change(r, "members")["added"] == 1
+        r["outcome"] == "updated" && change(r, "members")["added"] == 2
     });
     assert_eq!(change(gadd, "members")["removed"], 0);
     let added: Vec<&Value> = having(&g, |r| {
         r["outcome"] == "member added" && r["txn"] == gadd["txn"]
     });
-    assert_eq!(added.len(), 1);
-    assert_eq!(added[0]["member"]["value"], json!(u3));
+    let added: Vec<&str> = added
+        .iter()
+        .map(|r| r["member"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(sorted(&added), sorted(&[&uid, &u3]));
     let removed_mgr = having(&g, |r| {
         r["outcome"] == "member removed" && r["member"]["value"] == json!(mgr)
     });

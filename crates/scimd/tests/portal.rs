@@ -11,7 +11,7 @@ use reqwest::{Client, Response, StatusCode};
 use scimd_directory::admin::{AuditEntry, AuditFilter};
 use scimd_directory::changes::AuditAction;
 use scimd_directory::directory::Origin;
-use scimd_directory::store::{ActorType, Cause, Channel};
+use scimd_directory::store::{ActorType, Cause, Channel, TokenScope};
 
 struct Portal {
     running: Option<scimd::Running>,
@@ -499,4 +499,90 @@ async fn a_spray_of_failed_sign_ins_adds_a_bounded_number_of_records() {
         Ok(p) => p.stop().await,
         Err(_) => panic!("the portal is still shared"),
     }
+}
+
+/// What an administrator does in the portal (sign-in, a token, a local user) is in the
+/// audit record that `GET /api/v1/audit` serves: source `portal`, the administrator as the
+/// actor, the client's address, the form's request as the cause; a failed sign-in too.
+#[tokio::test]
+async fn portal_actions_are_served_by_the_audit_api() {
+    let p = start().await;
+    assert_eq!(
+        p.sign_in("admin", "not the password").await,
+        Err(StatusCode::UNAUTHORIZED)
+    );
+    let cookie = p.sign_in("admin", &p.password).await.unwrap();
+    let csrf = csrf_of(&p.get("/users/new", &cookie).await.text().await.unwrap());
+    let r = p
+        .post(
+            "/admin/provisioning/tokens",
+            &cookie,
+            &[("csrf", &csrf), ("name", "entra"), ("scope", "scim")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = p
+        .post(
+            "/users",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("userName", "portal.made@example.com"),
+                ("givenName", "Portal"),
+                ("familyName", "Made"),
+                ("email", "portal.made@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let d = &p.running.as_ref().unwrap().directory;
+    let tenant = d.default_tenant_id().await.unwrap();
+    let by = Origin::cli(&tenant, "tester", "test");
+    let secret = d
+        .create_token(&by, "auditor", TokenScope::Admin)
+        .await
+        .unwrap();
+    let r = p
+        .client
+        .get(format!("{}/api/v1/audit?source=portal&count=100", p.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: serde_json::Value = r.json().await.unwrap();
+    let records = body["Resources"].as_array().unwrap();
+    let actions: Vec<&str> = records
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["user.create", "token.create", "signin", "signin.failure"],
+        "{body:#}"
+    );
+    for r in records {
+        assert_eq!(r["source"], "portal", "{r}");
+        assert_eq!(r["address"], "127.0.0.1", "{r}");
+        assert!(r["seq"].is_i64() && r["time"].is_string(), "{r}");
+        assert!(r.get("detail").is_some(), "{r}");
+    }
+    for r in &records[..3] {
+        assert_eq!(
+            r["actor"],
+            serde_json::json!({"type": "admin", "name": "admin"}),
+            "{r}"
+        );
+    }
+    assert_eq!(records[0]["target"]["name"], "portal.made@example.com");
+    assert_eq!(records[0]["cause"]["method"], "POST");
+    assert_eq!(records[0]["cause"]["path"], "/users");
+    assert_eq!(records[1]["target"]["name"], "entra");
+    assert_eq!(records[1]["cause"]["path"], "/admin/provisioning/tokens");
+    assert_eq!(records[3]["actor"]["name"], "admin");
+    assert_eq!(records[3]["outcome"], "failed");
+    let text = body.to_string();
+    assert!(!text.contains(&p.password) && !text.contains("not the password"));
+    p.stop().await;
 }

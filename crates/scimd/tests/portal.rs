@@ -111,6 +111,31 @@ impl Portal {
             .unwrap()
     }
 
+    /// Creates a token through the portal's form with CSRF token `csrf`; the response.
+    async fn create_token(&self, cookie: &str, csrf: &str, name: &str, scope: &str) -> Response {
+        let form = [("csrf", csrf), ("name", name), ("scope", scope)];
+        self.post("/admin/provisioning/tokens", cookie, &form).await
+    }
+
+    /// Creates a local user through the portal's form (its email the userName); the
+    /// response.
+    async fn create_user(
+        &self,
+        cookie: &str,
+        csrf: &str,
+        user_name: &str,
+        name: (&str, &str),
+    ) -> Response {
+        let form = [
+            ("csrf", csrf),
+            ("userName", user_name),
+            ("givenName", name.0),
+            ("familyName", name.1),
+            ("email", user_name),
+        ];
+        self.post("/users", cookie, &form).await
+    }
+
     /// Signs in; the session cookie (`scimd_session=...`) or the refusal's status.
     async fn sign_in(&self, username: &str, password: &str) -> Result<String, StatusCode> {
         let form = self.get("/signin", "").await;
@@ -304,13 +329,7 @@ async fn csrf_tokens_and_secrets_shown_once() {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let wrong = "0".repeat(64);
-    let r = p
-        .post(
-            "/admin/provisioning/tokens",
-            &cookie,
-            &[("csrf", &wrong), ("name", "forged"), ("scope", "admin")],
-        )
-        .await;
+    let r = p.create_token(&cookie, &wrong, "forged", "admin").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("security token"));
     // A token from another session does not work either.
@@ -334,13 +353,7 @@ async fn csrf_tokens_and_secrets_shown_once() {
     assert!(!list.contains("forged"));
 
     // With the token: created, the secret shown on that response only.
-    let r = p
-        .post(
-            "/admin/provisioning/tokens",
-            &cookie,
-            &[("csrf", &csrf), ("name", "entra"), ("scope", "scim")],
-        )
-        .await;
+    let r = p.create_token(&cookie, &csrf, "entra", "scim").await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let html = r.text().await.unwrap();
@@ -381,17 +394,7 @@ async fn permanent_delete_is_logged_and_refused_for_active_users() {
     let cookie = p.sign_in("admin", &p.password).await.unwrap();
     let csrf = csrf_of(&p.get("/users/new", &cookie).await.text().await.unwrap());
     let r = p
-        .post(
-            "/users",
-            &cookie,
-            &[
-                ("csrf", &csrf),
-                ("userName", "local.one@example.com"),
-                ("givenName", "Local"),
-                ("familyName", "One"),
-                ("email", "local.one@example.com"),
-            ],
-        )
+        .create_user(&cookie, &csrf, "local.one@example.com", ("Local", "One"))
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let loc = r.headers()["location"].to_str().unwrap().to_string();
@@ -507,31 +510,18 @@ async fn a_spray_of_failed_sign_ins_adds_a_bounded_number_of_records() {
 #[tokio::test]
 async fn portal_actions_are_served_by_the_audit_api() {
     let p = start().await;
-    assert_eq!(
-        p.sign_in("admin", "not the password").await,
-        Err(StatusCode::UNAUTHORIZED)
-    );
+    let refused = p.sign_in("admin", "not the password").await;
+    assert_eq!(refused, Err(StatusCode::UNAUTHORIZED));
     let cookie = p.sign_in("admin", &p.password).await.unwrap();
     let csrf = csrf_of(&p.get("/users/new", &cookie).await.text().await.unwrap());
-    let r = p
-        .post(
-            "/admin/provisioning/tokens",
-            &cookie,
-            &[("csrf", &csrf), ("name", "entra"), ("scope", "scim")],
-        )
-        .await;
+    let r = p.create_token(&cookie, &csrf, "entra", "scim").await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let r = p
-        .post(
-            "/users",
+        .create_user(
             &cookie,
-            &[
-                ("csrf", &csrf),
-                ("userName", "portal.made@example.com"),
-                ("givenName", "Portal"),
-                ("familyName", "Made"),
-                ("email", "portal.made@example.com"),
-            ],
+            &csrf,
+            "portal.made@example.com",
+            ("Portal", "Made"),
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

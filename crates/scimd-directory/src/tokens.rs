@@ -66,11 +66,12 @@ impl Directory {
         })
         .await?;
         let admin_password = crate::admins::new_password();
-        let admin = crate::admins::new_admin_row(
+        let mut admin = crate::admins::new_admin_row(
             &tenant.id,
             crate::admins::BOOTSTRAP_ADMIN,
-            &admin_password,
-        )?;
+            self.hash(&admin_password).await?,
+        );
+        admin.must_change_password = true;
         tx.insert_admin(&admin).await?;
         tx.commit().await?;
         Ok(Some(Bootstrap {

@@ -1,5 +1,5 @@
 //! The command line: `scimd serve`, `scimd token create|list|revoke` ([`tokens`]),
-//! `scimd settings show|set` ([`settings`]), `scimd admin create|reset-password`
+//! `scimd settings show|set` ([`settings`]), `scimd admin create|reset-password|unlock`
 //! ([`admins`]), `scimd migrate` and `scimd copy` ([`db`]).
 //!
 //! Settings given as flags win over `SCIMD_*` environment variables, which win over the
@@ -74,7 +74,8 @@ pub enum Command {
     /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL:
     /// scimd copy --from sqlite://./scimd-data/scimd.db --to postgres://scimd:PASSWORD@db/scimd
     Copy(db::CopyArgs),
-    /// Manage the portal's administrators (create, reset a password).
+    /// Manage the portal's administrators (create, reset a password, end a sign-in
+    /// slow-down).
     #[command(subcommand)]
     Admin(AdminCommand),
 }
@@ -403,6 +404,10 @@ mod tests {
             Command::Admin(AdminCommand::ResetPassword { .. })
         ));
         assert!(Cli::try_parse_from(["scimd", "admin", "create"]).is_err());
+        assert!(matches!(
+            Cli::try_parse_from(["scimd", "admin", "unlock", "ops"]).unwrap().command,
+            Command::Admin(AdminCommand::Unlock { ref username }) if username == "ops"
+        ));
         assert_eq!(
             cli.resolve_config(&Default::default()).unwrap().log_level,
             "warn"

@@ -395,6 +395,8 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let version = req.version();
         let guard = self.tracker.request_started(version, &self.shared.limits);
         req.extensions_mut().insert(ConnectInfo(self.peer));
+        req.extensions_mut()
+            .insert(super::client::ClientAddr(self.peer.ip()));
         req.extensions_mut().insert(guard.deadline.clone());
         if self.tracker.class() == Class::Reserve && !is_health_check(&req) {
             let res = at_capacity(version, self.shared.admission.max());

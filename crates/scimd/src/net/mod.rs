@@ -19,10 +19,13 @@
 //!   time limit on a request (503) that streamed downloads and long polls opt out of.
 //! - **File descriptors** ([`fdlimit`]): the soft `RLIMIT_NOFILE` is raised to the hard
 //!   limit at start, and the default cap is derived from it with headroom.
+//! - **The client's address** ([`client`]): what every request carries for throttles and
+//!   logs.
 //!
 //! docs/security.md gives every limit, its default and the reasoning.
 
 pub mod admission;
+pub mod client;
 pub mod conn;
 pub mod fdlimit;
 pub mod limits;

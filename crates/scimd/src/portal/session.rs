@@ -21,6 +21,14 @@ pub const SESSION_COOKIE_TLS: &str = "__Host-scimd_session";
 pub const SIGNIN_COOKIE: &str = "scimd_signin";
 /// Name of the sign-in form's CSRF cookie under HTTPS.
 pub const SIGNIN_COOKIE_TLS: &str = "__Host-scimd_signin";
+/// Name of the trusted-browser cookie over plain HTTP (see
+/// [`scimd_directory::signin_throttle`]).
+pub const DEVICE_COOKIE: &str = "scimd_device";
+/// Name of the trusted-browser cookie under HTTPS.
+pub const DEVICE_COOKIE_TLS: &str = "__Host-scimd_device";
+/// How long a browser stays trusted after its last sign-in, in seconds (400 days, the
+/// longest browsers keep a cookie).
+pub const DEVICE_COOKIE_SECS: i64 = 400 * 24 * 3600;
 /// Largest accepted form body, in bytes.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
@@ -70,14 +78,19 @@ pub fn session_cookie_name(secure: bool) -> &'static str {
     }
 }
 
-/// The client's address (for sign-in throttling): the TCP peer's IP, `unknown` when the
-/// server runs without connection information (in-process tests).
+/// The name of the trusted-browser cookie.
+pub fn device_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        DEVICE_COOKIE_TLS
+    } else {
+        DEVICE_COOKIE
+    }
+}
+
+/// The key the client's address is throttled under (an IPv4 address or an IPv6 /64, see
+/// [`crate::net::client`]); `unknown` when the server runs without connection information.
 pub fn client_address(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
+    crate::net::client::client_key(&parts.extensions)
 }
 
 /// A signed-in administrator: extracting it requires a live session cookie. Without one, a

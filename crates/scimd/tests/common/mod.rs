@@ -14,6 +14,8 @@
 //!   every SCIM response with a body, that its `Content-Type` is `application/scim+json`.
 #![allow(dead_code)]
 
+pub mod portal;
+
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
@@ -159,17 +161,7 @@ pub fn fresh_postgres_database(name: &str) -> Option<String> {
                     }
                 })
                 .collect();
-            let out = Command::new("psql")
-                .arg(&url)
-                .args(["-v", "ON_ERROR_STOP=1", "-q", "-c"])
-                .arg(format!("CREATE DATABASE \"{db}\""))
-                .output()
-                .expect("SCIMD_TEST_DATABASE_URL is a postgres URL: `psql` must be installed to create test databases");
-            assert!(
-                out.status.success(),
-                "CREATE DATABASE {db} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            psql(&url, &format!("CREATE DATABASE \"{db}\""));
             Some(replace_db_name(&url, &db))
         }
         None => None,
@@ -183,12 +175,32 @@ pub fn drop_postgres_database(url: &str) {
         return;
     };
     if let Some(db) = url.split('?').next().and_then(|u| u.rsplit('/').next()) {
-        let _ = Command::new("psql")
-            .arg(&admin)
-            .args(["-q", "-c"])
-            .arg(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-            .output();
+        let _ = psql_output(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+        );
     }
+}
+
+/// `psql URL -v ON_ERROR_STOP=1 -Atqc SQL`, run.
+fn psql_output(url: &str, sql: &str) -> Output {
+    Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-Atqc", sql])
+        .output()
+        .expect("SCIMD_TEST_DATABASE_URL is a postgres URL: `psql` must be installed")
+}
+
+/// Runs `sql` with `psql` on the database `url`; its output, trimmed. Panics with what psql
+/// said when it fails.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = psql_output(url, sql);
+    assert!(
+        out.status.success(),
+        "psql: {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// `postgres://u:p@h:5432/old?x=y` with the database name replaced by `db`.
@@ -203,6 +215,31 @@ fn replace_db_name(url: &str, db: &str) -> String {
         .map(|i| after_scheme + i)
         .unwrap_or(base.len());
     format!("{}/{db}{query}", &base[..host_end])
+}
+
+/// The first column of the first row of `sql` on the database `url` names, as text.
+pub fn query_db(url: &str, sql: &str) -> String {
+    if url.starts_with("postgres") {
+        return psql(url, sql);
+    }
+    let path = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap();
+    let c = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open the SQLite database");
+    c.query_row(sql, [], |r| {
+        Ok(match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Null => String::new(),
+            rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+            rusqlite::types::ValueRef::Real(f) => f.to_string(),
+            rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                String::from_utf8_lossy(t).to_string()
+            }
+        })
+    })
+    .expect(sql)
 }
 
 /// Strips ANSI escape sequences (colored log output).
@@ -262,6 +299,13 @@ fn find_secret(out: &str) -> Option<String> {
         .filter(|l| l.to_ascii_lowercase().contains("token"))
         .find_map(words)
         .or_else(|| out.lines().find_map(words))
+}
+
+/// The administrator's password of the bootstrap output (`Password: …`).
+fn find_password(out: &str) -> Option<String> {
+    out.lines()
+        .find_map(|l| l.strip_prefix("Password: "))
+        .map(|p| p.trim().to_string())
 }
 
 /// Arranges for the child to get SIGTERM when the thread that spawned it dies, so that a
@@ -351,6 +395,8 @@ pub struct Server {
     pub dir: PathBuf,
     /// The bootstrap stdout (URL and token lines).
     pub stdout: String,
+    /// The first administrator's generated password ("" for a reused database).
+    pub admin_password: String,
     stdout_path: PathBuf,
     stderr_path: PathBuf,
     pid: u32,
@@ -453,6 +499,12 @@ impl Server {
             .stdin(Stdio::null())
             .output()
             .expect("run scimd CLI")
+    }
+
+    /// The first column of the first row of `sql` on the server's database, as text (SQLite
+    /// through rusqlite, PostgreSQL through `psql`).
+    pub fn query(&self, sql: &str) -> String {
+        query_db(&self.database_url, sql)
     }
 
     /// Sends a signal to the server.
@@ -573,6 +625,7 @@ fn spawn(opts: Opts) -> Server {
         token,
         database_url,
         dir,
+        admin_password: find_password(&stdout).unwrap_or_default(),
         stdout,
         pid,
         child: Mutex::new(Some(child)),

@@ -57,11 +57,17 @@ const PORTAL_CSS: &str = include_str!("../../assets/portal.css");
 
 /// The portal's routes (pages, sign-in, assets), with the security headers.
 pub fn routes() -> Router<AppState> {
-    use pages::{attributes, dashboard, groups, log, provisioning, settings, signin, users};
+    use pages::{
+        account, attributes, dashboard, groups, log, provisioning, settings, signin, users,
+    };
     Router::new()
         .route("/", get(signin::home))
         .route("/signin", get(signin::signin_form).post(signin::signin))
         .route("/signout", post(signin::signout))
+        .route(
+            account::PASSWORD_PATH,
+            get(account::password_form).post(account::change_password),
+        )
         .route("/dashboard", get(dashboard::dashboard))
         .route("/admin/provisioning", get(provisioning::provisioning))
         .route(

@@ -207,7 +207,15 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             } else {
                 "/dashboard"
             };
-            let r = see_other(to);
+            // A generated password is changed first; the page then goes on to `to`.
+            let r = if session.must_change_password {
+                let q: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", to)
+                    .finish();
+                see_other(&format!("{}?{q}", super::account::PASSWORD_PATH))
+            } else {
+                see_other(to)
+            };
             let r = with_cookie(
                 r,
                 set_cookie(

@@ -24,9 +24,16 @@ impl Directory {
     /// "All Users" group), a SCIM token named [`BOOTSTRAP_TOKEN_NAME`] and the portal
     /// administrator [`crate::admins::BOOTSTRAP_ADMIN`] with a random password, and returns
     /// the token's secret and the password (to print once).
-    /// Returns `None` when the database is already initialised.
+    /// Returns `None` when the database is already initialised (found in a read
+    /// transaction first, so that a database that cannot take writes still starts).
     pub async fn bootstrap(&self) -> Result<Option<Bootstrap>, DirectoryError> {
+        if !self.store().read().await?.list_tenants().await?.is_empty() {
+            return Ok(None);
+        }
+        let admin_password = crate::admins::new_password();
+        let admin_hash = self.hash(&admin_password).await?;
         let mut tx = self.store().write().await?;
+        // Checked again in the write transaction: another instance may have been first.
         if !tx.list_tenants().await?.is_empty() {
             return Ok(None);
         }
@@ -65,12 +72,8 @@ impl Directory {
             revoked: None,
         })
         .await?;
-        let admin_password = crate::admins::new_password();
-        let mut admin = crate::admins::new_admin_row(
-            &tenant.id,
-            crate::admins::BOOTSTRAP_ADMIN,
-            self.hash(&admin_password).await?,
-        );
+        let mut admin =
+            crate::admins::new_admin_row(&tenant.id, crate::admins::BOOTSTRAP_ADMIN, admin_hash);
         admin.must_change_password = true;
         tx.insert_admin(&admin).await?;
         tx.commit().await?;
@@ -80,6 +83,16 @@ impl Directory {
             admin_username: admin.username,
             admin_password,
         }))
+    }
+
+    /// Whether the database takes writes: writes the heartbeat row in a transaction of its
+    /// own (for `/readyz`, which calls it at most every few seconds).
+    ///
+    /// Errors: the store's, `Unwritable` when the database is read-only or full.
+    pub async fn check_writable(&self) -> Result<(), crate::StoreError> {
+        let mut tx = self.store().write().await?;
+        tx.touch_heartbeat(crate::render::now()).await?;
+        tx.commit().await
     }
 
     /// The id of the default (first) tenant. Errors when the database is not initialised.

@@ -25,8 +25,8 @@
 //! [`body`] (JSON bodies under a size limit), [`query`] (query strings, entity tags, times),
 //! [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`],
 //! [`admin`] (the `/api/v1` admin API: one module per area, its OpenAPI document and the log
-//! export), [`retention`] (provisioning-log purging), [`portal`] (the administrative portal
-//! under `/`: one module per page family).
+//! export), [`readiness`] (`/readyz`: reads and writes), [`retention`] (provisioning-log
+//! purging), [`portal`] (the administrative portal under `/`: one module per page family).
 
 #![warn(missing_docs)]
 
@@ -41,6 +41,7 @@ pub mod metrics;
 pub mod net;
 pub mod portal;
 pub mod query;
+pub mod readiness;
 pub mod retention;
 pub mod scim_routes;
 pub mod server;

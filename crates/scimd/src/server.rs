@@ -4,7 +4,8 @@
 //! - `/scim/v2/...`: SCIM 2.0 (see [`crate::scim_routes`]).
 //! - `/api/v1/...`: the admin API, JSON with admin-token auth (see [`crate::admin`]).
 //! - `GET /healthz`: 200 whenever the process serves.
-//! - `GET /readyz`: 200 when the store answers a ping, else 503.
+//! - `GET /readyz`: 200 when the store answers a read and takes a write, else 503 with the
+//!   reason (see [`crate::readiness`]).
 //! - `GET /metrics`: Prometheus text exposition (see [`crate::metrics`]).
 //! - `/` and the pages under it: the administrative portal (see [`crate::portal`]).
 //!
@@ -21,7 +22,6 @@ use crate::errors::{self, plain_json};
 use crate::state::AppState;
 use crate::{metrics, scim_routes, tls};
 use anyhow::{anyhow, bail, Context};
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
@@ -54,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::routes())
         .merge(crate::portal::routes())
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(crate::readiness::readyz))
         .route("/metrics", get(metrics::render))
         .fallback(errors::not_found);
     with_middleware(routes, state)
@@ -80,23 +80,6 @@ pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Rout
 /// `GET /healthz`: 200 `{"status":"ok"}` while the process serves.
 async fn healthz() -> Response {
     plain_json(StatusCode::OK, &json!({"status": "ok"}))
-}
-
-/// `GET /readyz`: 200 `{"status":"ready"}` when the store answers, else 503
-/// `{"status":"unavailable"}` (the store's error is logged, not sent).
-async fn readyz(State(state): State<AppState>) -> Response {
-    let (status, body) = match state.directory.store().ping().await {
-        Ok(()) => (StatusCode::OK, json!({"status": "ready"})),
-        Err(e) => {
-            metrics::store_error();
-            tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"status": "unavailable", "detail": "the database does not answer"}),
-            )
-        }
-    };
-    plain_json(status, &body)
 }
 
 /// A database URL with any password replaced by `***`, for messages and logs.

@@ -1,5 +1,6 @@
 //! The state the server owns and every handler shares ([`AppState`]): the directory, the
-//! body-size limit, and the turns for building large list pages. Nothing of it is
+//! body-size limit, the turns for building large list pages, the readiness probe's last
+//! outcome. Nothing of it is
 //! process-wide: two servers in one process (tests, tools) do not share it.
 
 use scimd_directory::directory::Directory;
@@ -17,6 +18,8 @@ pub struct AppState {
     /// `scim_routes`, which waits for a turn before reading a page of more than 100
     /// resources, so concurrent paging clients cannot hold unbounded memory).
     pub large_pages: Arc<Semaphore>,
+    /// The last write probe of `/readyz` (see [`crate::readiness`]).
+    pub readiness: Arc<crate::readiness::Readiness>,
 }
 
 /// The SCIM base path, under the public URL (`<public-url>/scim/v2`).
@@ -30,6 +33,7 @@ impl AppState {
             directory,
             max_body_bytes,
             large_pages: Arc::new(Semaphore::new(large_page_turns())),
+            readiness: Arc::default(),
         }
     }
 

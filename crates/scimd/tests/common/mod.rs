@@ -108,6 +108,13 @@ fn tmp_root() -> PathBuf {
     p
 }
 
+/// A new, empty directory under `target/tmp/scimd-tests/` named `<prefix>-<unique>`.
+pub fn test_dir(prefix: &str) -> PathBuf {
+    let dir = tmp_root().join(unique(prefix));
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// Removes server directories left by earlier runs (shared servers, failed tests) that
 /// nothing has written to for an hour.
 fn prune_old_dirs(root: &Path) {

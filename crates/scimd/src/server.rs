@@ -11,8 +11,9 @@
 //!
 //! Connections (accept loop, cap, deadlines, TLS handshakes) are [`crate::net`]'s.
 //!
-//! Middleware, outermost first: request id (`x-request-id`, generated when absent, echoed
-//! on the response), logging + metrics, request limits
+//! Middleware, outermost first: HSTS (`Strict-Transport-Security: max-age=31536000` on
+//! every response when the public URL is HTTPS), request id (`x-request-id`, generated when
+//! absent, echoed on the response), logging + metrics, request limits
 //! ([`crate::net::limits`]), panic catching (500 SCIM body), error bodies (SCIM, or
 //! the admin API's under `/api/v1`) for responses produced outside handlers (404, 405, 413;
 //! see [`crate::fallback`]).
@@ -22,8 +23,10 @@ use crate::errors::{self, plain_json};
 use crate::state::AppState;
 use crate::{metrics, scim_routes, tls};
 use anyhow::{anyhow, bail, Context};
+use axum::http::header::STRICT_TRANSPORT_SECURITY;
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -60,13 +63,25 @@ pub fn router(state: AppState) -> Router {
     with_middleware(routes, state)
 }
 
-/// Adds the middleware stack to `routes` (route templates for metrics, request ids,
+/// The HSTS header value sent when the public URL is HTTPS: a year, the usual minimum for
+/// preload lists; subdomains are the operator's to decide, so they are not included.
+pub const HSTS: &str = "max-age=31536000";
+
+/// Adds the middleware stack to `routes` (HSTS, route templates for metrics, request ids,
 /// logging and metrics, panic catching, error bodies) and binds the state.
 pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
+    let https = state.https();
     routes
         .route_layer(from_fn(metrics::tag_route))
         .layer(
             ServiceBuilder::new()
+                .layer(map_response(move |mut res: Response| async move {
+                    if https {
+                        res.headers_mut()
+                            .insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+                    }
+                    res
+                }))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn(metrics::observe))

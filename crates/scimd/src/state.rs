@@ -43,6 +43,14 @@ impl AppState {
         let b = self.directory.base_url();
         b.strip_suffix(SCIM_BASE).unwrap_or(b)
     }
+
+    /// Whether clients reach the server over HTTPS (the public URL's scheme: `--tls-cert`,
+    /// or `--public-url https://…` behind a TLS proxy).
+    pub fn https(&self) -> bool {
+        self.public_url()
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    }
 }
 
 /// How many large list pages are built at a time: one per two CPUs, at least one.

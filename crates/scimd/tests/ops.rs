@@ -313,6 +313,53 @@ async fn public_url_from_flag_environment_and_config_file() {
 }
 
 #[tokio::test]
+async fn hsts_under_https_and_no_store_on_secrets() {
+    let https = Server::start_opts(Opts {
+        args: vec!["--public-url".into(), "https://scim.example.com".into()],
+        ..Default::default()
+    });
+    let plain = Server::shared();
+    let http = plain.http();
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/scim/v2/Users",
+        "/api/v1/openapi.json",
+        "/signin",
+        "/nowhere",
+    ] {
+        let mut hsts = Vec::new();
+        for base in [&https.base, &plain.base] {
+            let r = http.get(format!("{base}{path}")).send().await.unwrap();
+            hsts.push(r.headers().get("strict-transport-security").cloned());
+        }
+        assert_eq!(
+            hsts,
+            [Some("max-age=31536000".parse().unwrap()), None],
+            "{path}: HSTS under https only"
+        );
+    }
+    // The admin API's answer with a new token's secret is kept by no cache.
+    let admin = plain.new_token("admin");
+    let r = http
+        .post(format!("{}/api/v1/tokens", plain.base))
+        .bearer_auth(&admin)
+        .json(&json!({"name": unique("made")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = http
+        .get(format!("{}/api/v1/tokens", plain.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
 async fn logs_never_contain_tokens_or_passwords() {
     let srv = Server::start_opts(Opts {
         args: vec!["--log-level".into(), "debug".into()],

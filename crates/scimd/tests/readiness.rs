@@ -74,9 +74,7 @@ async fn a_read_only_sqlite_database_is_not_ready() {
         ..Default::default()
     };
     let srv = Server::start_opts(opts());
-    let out = srv.cli(&["token", "create", "--name", "readiness"]);
-    assert!(out.status.success());
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let token = srv.new_token("scim");
     assert_eq!(readyz_until(&srv, 200).await, json!({"status": "ready"}));
     let c = srv.client_with(Some(&token));
     c.create_user("kept@example.com", json!({})).await;

@@ -35,10 +35,7 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 /// Whether the portal is reached over HTTPS (the public URL's scheme): cookies get `Secure`
 /// and `__Host-` names.
 pub fn is_secure(st: &AppState) -> bool {
-    st.directory
-        .base_url()
-        .get(..8)
-        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    st.https()
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.

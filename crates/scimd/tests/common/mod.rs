@@ -508,6 +508,18 @@ impl Server {
             .expect("run scimd CLI")
     }
 
+    /// A new token of `scope` (`scim`, `admin`) made with `scimd token create`; its secret.
+    pub fn new_token(&self, scope: &str) -> String {
+        let name = unique(scope);
+        let out = self.cli(&["token", "create", "--name", &name, "--scope", scope]);
+        assert!(
+            out.status.success(),
+            "token create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
     /// The first column of the first row of `sql` on the server's database, as text (SQLite
     /// through rusqlite, PostgreSQL through `psql`).
     pub fn query(&self, sql: &str) -> String {

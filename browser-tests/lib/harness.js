@@ -1,9 +1,9 @@
 // Test harness of the portal's browser tests: starts a real scimd (the cargo-built debug
 // binary) on an ephemeral port with a fresh SQLite database, reads what its first start
-// prints (the SCIM token and the administrator's password), and launches Debian's headless
-// Chromium through playwright-core with a fresh profile.
+// writes to first-start-secrets.txt (the SCIM token and the administrator's password), and
+// launches Debian's headless Chromium through playwright-core with a fresh profile.
 import { spawn, execFile } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,8 +38,14 @@ export async function startScimd() {
     const timer = setTimeout(() => reject(new Error(`scimd did not start in 60 s; stderr:\n${err}`)), 60_000);
     const check = () => {
       const url = /listening on (http:\/\/\S+)/.exec(err)?.[1];
-      const token = /^Secret Token: ([0-9a-f]{64})$/m.exec(out)?.[1];
-      const password = /^Password: (\S+)$/m.exec(out)?.[1];
+      let secrets = "";
+      try {
+        secrets = readFileSync(join(dir, "first-start-secrets.txt"), "utf8");
+      } catch {
+        // Not written yet.
+      }
+      const token = /^Secret Token: ([0-9a-f]{64})$/m.exec(secrets)?.[1];
+      const password = /^Password: (\S+)$/m.exec(secrets)?.[1];
       if (url && token && password) {
         clearTimeout(timer);
         resolveStart({ url, token, password });

@@ -27,6 +27,16 @@ impl Directory {
     /// Returns `None` when the database is already initialised (found in a read
     /// transaction first, so that a database that cannot take writes still starts).
     pub async fn bootstrap(&self) -> Result<Option<Bootstrap>, DirectoryError> {
+        self.bootstrap_then(|_| Ok(())).await
+    }
+
+    /// [`Directory::bootstrap`], handing what it created to `keep` before committing (the
+    /// server writes the secrets to a file there): when `keep` fails, nothing is created and
+    /// its message is the error (`Invalid`).
+    pub async fn bootstrap_then(
+        &self,
+        keep: impl FnOnce(&Bootstrap) -> Result<(), String> + Send,
+    ) -> Result<Option<Bootstrap>, DirectoryError> {
         if !self.store().read().await?.list_tenants().await?.is_empty() {
             return Ok(None);
         }
@@ -76,13 +86,15 @@ impl Directory {
             crate::admins::new_admin_row(&tenant.id, crate::admins::BOOTSTRAP_ADMIN, admin_hash);
         admin.must_change_password = true;
         tx.insert_admin(&admin).await?;
-        tx.commit().await?;
-        Ok(Some(Bootstrap {
+        let made = Bootstrap {
             tenant_id: tenant.id,
             scim_token: secret,
             admin_username: admin.username,
             admin_password,
-        }))
+        };
+        keep(&made).map_err(DirectoryError::Invalid)?;
+        tx.commit().await?;
+        Ok(Some(made))
     }
 
     /// Whether the database takes writes: writes the heartbeat row in a transaction of its

@@ -20,6 +20,7 @@
 //! | `--request-timeout-secs` | `SCIMD_REQUEST_TIMEOUT_SECS` | `request_timeout_secs` | `120` |
 //! | `--tls-handshake-timeout-secs` | `SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS` | `tls_handshake_timeout_secs` | `10` |
 //! | `--max-connections` | `SCIMD_MAX_CONNECTIONS` | `max_connections` | from the descriptor limit |
+//! | `--data-dir`       | `SCIMD_DATA_DIR`       | `data_dir`       | the SQLite file's folder (required with PostgreSQL) |
 //! | `--config`         | `SCIMD_CONFIG`         | —                | none                              |
 //!
 //! TOML keys may also be written in kebab case (`public-url`). Unknown TOML keys are an
@@ -106,6 +107,9 @@ pub struct Settings {
     /// Connections served at once (plus a reserve for health checks).
     #[serde(alias = "max-connections")]
     pub max_connections: Option<u64>,
+    /// The folder of scimd's own files (`first-start-secrets.txt`).
+    #[serde(alias = "data-dir")]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -131,6 +135,7 @@ impl Settings {
                 .tls_handshake_timeout_secs
                 .or(lower.tls_handshake_timeout_secs),
             max_connections: self.max_connections.or(lower.max_connections),
+            data_dir: self.data_dir.or(lower.data_dir),
         }
     }
 
@@ -184,6 +189,7 @@ impl Settings {
             public_url: get("PUBLIC_URL"),
             tls_cert: get("TLS_CERT").map(PathBuf::from),
             tls_key: get("TLS_KEY").map(PathBuf::from),
+            data_dir: get("DATA_DIR").map(PathBuf::from),
             log_format: get("LOG_FORMAT"),
             log_level: get("LOG_LEVEL"),
             max_body_bytes,
@@ -281,6 +287,8 @@ pub struct Config {
     pub log_retention_days: u32,
     /// Connection and request limits of the public port.
     pub limits: net::Limits,
+    /// The folder of scimd's own files, when given (see [`Config::data_folder`]).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -295,6 +303,7 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
             limits: net::Limits::default(),
+            data_dir: None,
         }
     }
 }
@@ -378,6 +387,23 @@ impl Config {
             max_body_bytes,
             log_retention_days,
             limits,
+            data_dir: s.data_dir.filter(|d| !d.as_os_str().is_empty()),
+        })
+    }
+
+    /// The folder where scimd keeps its own files (the first start's
+    /// `first-start-secrets.txt`): `--data-dir`, else the SQLite database file's folder;
+    /// `None` for PostgreSQL without `--data-dir` (there is no folder to default to).
+    pub fn data_folder(&self) -> Option<PathBuf> {
+        if let Some(d) = &self.data_dir {
+            return Some(d.clone());
+        }
+        let file = crate::server::sqlite_path(&self.database)?;
+        let parent = Path::new(file).parent()?;
+        Some(if parent.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            parent.to_path_buf()
         })
     }
 
@@ -766,6 +792,32 @@ mod tests {
         );
         assert!(normalize_public_url("ftp://x").is_err());
         assert!(normalize_public_url("https://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn data_folder() {
+        let c = |db: &str, dir: Option<&str>| Config {
+            database: db.into(),
+            data_dir: dir.map(PathBuf::from),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::default().data_folder(),
+            Some(PathBuf::from("./scimd-data"))
+        );
+        assert_eq!(
+            c("sqlite:scimd.db", None).data_folder(),
+            Some(PathBuf::from("."))
+        );
+        assert_eq!(c("postgres://h/db", None).data_folder(), None);
+        assert_eq!(
+            c("postgres://h/db", Some("/var/lib/scimd")).data_folder(),
+            Some(PathBuf::from("/var/lib/scimd"))
+        );
+        let e = Settings::from_env(&env(&[("SCIMD_DATA_DIR", "/srv/scimd")])).unwrap();
+        assert_eq!(e.data_dir, Some(PathBuf::from("/srv/scimd")));
+        let f = Settings::from_toml("data-dir = \"/d\"", "t").unwrap();
+        assert_eq!(f.data_dir, Some(PathBuf::from("/d")));
     }
 
     #[test]

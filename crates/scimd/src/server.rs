@@ -35,7 +35,7 @@ use scimd_directory::Store;
 use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -184,6 +184,8 @@ pub struct Running {
     pub tls: bool,
     /// What first start created on an empty database (the secret is shown once), else `None`.
     pub bootstrap: Option<Bootstrap>,
+    /// Where first start wrote `bootstrap`'s secrets (see [`crate::first_start`]).
+    pub first_start_file: Option<PathBuf>,
     /// The directory the server serves (for in-process tests and tools).
     pub directory: Directory,
     stopper: Option<tokio::sync::oneshot::Sender<()>>,
@@ -241,12 +243,21 @@ fn flatten(r: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::Re
 }
 
 /// Opens the store, binds the listen address, initialises an empty database
-/// ([`Directory::bootstrap`]) and starts serving in the background, with the
+/// ([`Directory::bootstrap`], its secrets written to `first-start-secrets.txt` in the data
+/// folder, see [`crate::first_start`]) and starts serving in the background, with the
 /// provisioning-log purge task ([`crate::retention`]) unless the retention is 0.
 ///
-/// Errors: a bad database URL or unopenable database, an address that cannot be bound,
-/// unusable TLS files.
+/// Errors: PostgreSQL without `--data-dir`, a bad database URL or unopenable database, an
+/// address that cannot be bound, unusable TLS files, a first start whose secrets file
+/// cannot be written (it exists, or the folder is not writable).
 pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    if config.data_folder().is_none() && is_postgres_url(&config.database) {
+        bail!(
+            "--data-dir is required with PostgreSQL: the folder where scimd writes its own files \
+             (on first start, {} with the SCIM token and the administrator's password; mode 0600)",
+            crate::first_start::FIRST_START_SECRETS
+        );
+    }
     let rustls_config = match &config.tls {
         Some(files) => Some(tls::load(files).await?),
         None => None,
@@ -269,10 +280,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let public_url = config.public_base(local_addr);
     let scim_base = format!("{public_url}/scim/v2");
     let directory = Directory::new(store, scim_base.clone());
-    let bootstrap = directory
-        .bootstrap()
-        .await
-        .context("cannot initialise the database")?;
+    // A store opened has a data folder: SQLite's file's, or PostgreSQL's --data-dir.
+    let data_folder = config.data_folder().unwrap_or_else(|| PathBuf::from("."));
+    let (bootstrap, first_start_file) = bootstrap(&directory, &data_folder, &scim_base).await?;
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
     let app = router(AppState::new(directory.clone(), max_body_bytes));
 
@@ -294,6 +304,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         scim_base,
         tls: config.tls.is_some(),
         bootstrap,
+        first_start_file,
         directory,
         stopper: Some(stopper),
         purger,
@@ -323,41 +334,67 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The text printed once on first start: the SCIM base URL and the new token, labelled
-/// for pasting into Microsoft Entra ID, then the portal's URL and its first administrator
-/// with its password.
-pub fn bootstrap_banner(scim_base: &str, b: &Bootstrap) -> String {
-    let portal = scim_base
-        .strip_suffix(crate::scim_routes::BASE)
-        .unwrap_or(scim_base);
-    format!(
-        "scimd initialised a new database and created a SCIM token.\n\
-         \n\
-         SCIM Tenant URL: {scim_base}\n\
-         Secret Token: {}\n\
-         \n\
-         Paste these into Microsoft Entra ID: Enterprise application > Provisioning >\n\
-         Admin Credentials (Tenant URL and Secret Token), then Test Connection.\n\
-         The secret is shown only this once; create more with `scimd token create --name NAME`.\n\
-         \n\
-         Portal: {portal}/\n\
-         Administrator: {}\n\
-         Password: {}\n\
-         \n\
-         The password is shown only this once; reset it with\n\
-         `scimd admin reset-password --username {}`.\n",
-        b.scim_token, b.admin_username, b.admin_password, b.admin_username
-    )
+/// First start: initialises an empty database, writing its secrets to
+/// `first-start-secrets.txt` in `data_folder` before they are committed (a file that exists
+/// is an error, and a commit that fails removes the file it wrote). Returns what was
+/// created and the file, or nothing on a database already initialised.
+async fn bootstrap(
+    directory: &Directory,
+    data_folder: &Path,
+    scim_base: &str,
+) -> anyhow::Result<(Option<Bootstrap>, Option<PathBuf>)> {
+    let path = data_folder.join(crate::first_start::FIRST_START_SECRETS);
+    let wrote = std::sync::atomic::AtomicBool::new(false);
+    let made = directory
+        .bootstrap_then(|b| {
+            std::fs::create_dir_all(data_folder)
+                .and_then(|()| crate::first_start::write(&path, &bootstrap_banner(scim_base, b)))
+                .map_err(|e| {
+                    format!(
+                        "cannot write the first start's secrets to {} (it must not exist yet; \
+                         set --data-dir to a folder this user can write): {e}",
+                        path.display()
+                    )
+                })?;
+            wrote.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        })
+        .await;
+    match made {
+        Ok(b) => {
+            let file = b.is_some().then_some(path);
+            Ok((b, file))
+        }
+        Err(e) => {
+            if wrote.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(anyhow!("cannot initialise the database: {e}"))
+        }
+    }
 }
 
-/// `scimd serve`: starts, prints the bootstrap banner (stdout) on first start and
-/// `listening on <url>` (stderr) when ready, then serves until SIGINT/SIGTERM.
+/// The text of the first start's secrets (see [`crate::first_start::banner`]).
+pub fn bootstrap_banner(scim_base: &str, b: &Bootstrap) -> String {
+    crate::first_start::banner(scim_base, b)
+}
+
+/// `scimd serve`: starts; on first start says on stdout where its secrets are (and shows
+/// them when stdout is a terminal); prints `listening on <url>` (stderr) when ready, then
+/// serves until SIGINT/SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let running = start(&config).await?;
-    if let Some(b) = &running.bootstrap {
-        use std::io::Write;
+    if let (Some(b), Some(file)) = (&running.bootstrap, &running.first_start_file) {
+        use std::io::{IsTerminal, Write};
+        let terminal = std::io::stdout().is_terminal();
+        let text = crate::first_start::announcement(
+            file,
+            &bootstrap_banner(&running.scim_base, b),
+            terminal,
+        );
+        tracing::info!(file = %file.display(), "first start: the SCIM token and the administrator's password are in the file");
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(bootstrap_banner(&running.scim_base, b).as_bytes());
+        let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
     let scheme = if running.tls { "https" } else { "http" };

@@ -43,13 +43,19 @@ async fn start() -> Portal {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}/scimd.db", dir.display())),
         log_retention_days: 0,
+        data_dir: Some(dir.clone()),
         ..Default::default()
     };
     let running = scimd::start(&config).await.unwrap();
+    let file = std::fs::read_to_string(dir.join("first-start-secrets.txt")).unwrap();
     let b = running.bootstrap.clone().expect("first start");
     assert_eq!(b.admin_username, "admin");
     assert_eq!(b.admin_password.len(), 20);
     let banner = scimd::server::bootstrap_banner(&running.scim_base, &b);
+    assert_eq!(
+        file, banner,
+        "the first start's secrets are in the data folder"
+    );
     assert!(
         banner.contains(&format!("Password: {}\n", b.admin_password)),
         "{banner}"

@@ -426,15 +426,8 @@ async fn copy_from_sqlite_keeps_the_scim_view() {
         dir: Some(dir.clone()),
         ..Default::default()
     });
-    let token = if s.token.is_empty() {
-        let out = s.stdout_now();
-        out.lines()
-            .find_map(|l| l.strip_prefix("Secret Token: "))
-            .map(|t| t.trim().to_string())
-            .expect("bootstrap token")
-    } else {
-        s.token.clone()
-    };
+    let token = s.token.clone();
+    assert!(!token.is_empty(), "the first start's token: {}", s.logs());
     let c = s.client_with(Some(&token));
     let mut ids = Vec::new();
     for i in 0..24 {

@@ -8,8 +8,10 @@
 //! Output discipline: `token create` prints only the secret on stdout; `token list` prints
 //! a table on stdout; `settings show|set` print the tenant settings as JSON on stdout;
 //! `migrate` one line and `copy` its per-table row counts on stdout;
-//! messages and logs go to stderr. `serve` prints the first-start
-//! banner (SCIM base URL and token) on stdout and `listening on <url>` on stderr.
+//! messages and logs go to stderr. `serve` writes the first start's secrets (SCIM base URL
+//! and token, the administrator's password) to `first-start-secrets.txt` in the data folder
+//! and prints them on stdout only when it is a terminal (otherwise where the file is), and
+//! `listening on <url>` on stderr.
 
 pub mod admins;
 pub mod db;
@@ -133,6 +135,12 @@ pub struct ServeArgs {
     /// [default: from the file-descriptor limit, at most 10000]
     #[arg(long, value_name = "N")]
     pub max_connections: Option<u64>,
+
+    /// Folder for scimd's own files: the first start writes first-start-secrets.txt there
+    /// (mode 0600) [env: SCIMD_DATA_DIR] [default: the SQLite file's folder; required with
+    /// PostgreSQL]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -162,6 +170,7 @@ impl Cli {
             s.request_timeout_secs = a.request_timeout_secs;
             s.tls_handshake_timeout_secs = a.tls_handshake_timeout_secs;
             s.max_connections = a.max_connections;
+            s.data_dir = a.data_dir.clone();
         }
         s
     }

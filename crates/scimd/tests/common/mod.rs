@@ -9,7 +9,9 @@
 //!   a fresh database created on that PostgreSQL server with `psql` (the same suite runs on
 //!   both back ends).
 //! - The server's stdout and stderr go to files in the server's directory; their path is
-//!   printed in assertion messages ([`Server::logs`]) so a failure can be debugged.
+//!   printed in assertion messages ([`Server::logs`]) so a failure can be debugged. The
+//!   server's data folder (`--data-dir`) is that directory too: the first start's token and
+//!   administrator password are read from its `first-start-secrets.txt`.
 //! - [`Client`] wraps reqwest with the bearer token and the SCIM base URL and checks, on
 //!   every SCIM response with a body, that its `Content-Type` is `application/scim+json`.
 #![allow(dead_code)]
@@ -308,7 +310,7 @@ fn find_secret(out: &str) -> Option<String> {
         .or_else(|| out.lines().find_map(words))
 }
 
-/// The administrator's password of the bootstrap output (`Password: …`).
+/// The administrator's password of the first start's secrets (`Password: …`).
 fn find_password(out: &str) -> Option<String> {
     out.lines()
         .find_map(|l| l.strip_prefix("Password: "))
@@ -380,7 +382,8 @@ pub struct Opts {
     pub args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
-    /// Reuse this database (an already initialised one prints no token: `token` is then "").
+    /// Use this database (when it is already initialised, the start writes no secrets:
+    /// `token` is then "").
     pub database_url: Option<String>,
     /// Use this directory for the logs (and SQLite file) instead of a fresh one.
     pub dir: Option<PathBuf>,
@@ -400,8 +403,10 @@ pub struct Server {
     pub database_url: String,
     /// The server's directory (database, logs).
     pub dir: PathBuf,
-    /// The bootstrap stdout (URL and token lines).
+    /// What the server printed on stdout when it was ready.
     pub stdout: String,
+    /// The first start's `first-start-secrets.txt` ("" for a reused database).
+    pub first_start: String,
     /// The first administrator's generated password ("" for a reused database).
     pub admin_password: String,
     stdout_path: PathBuf,
@@ -597,7 +602,9 @@ fn spawn(opts: Opts) -> Server {
         "127.0.0.1:0",
         "--database",
         &database_url,
+        "--data-dir",
     ])
+    .arg(&dir)
     .args(&opts.args)
     .env("NO_COLOR", "1")
     .env("RUST_BACKTRACE", "1")
@@ -611,17 +618,25 @@ fn spawn(opts: Opts) -> Server {
     if let Some(n) = opts.nofile {
         limit_descriptors(&mut cmd, n);
     }
+    let spawned = std::time::SystemTime::now();
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {SCIMD}: {e}"));
     let deadline = Instant::now() + START_TIMEOUT;
-    let (base, token, stdout) = loop {
+    let secrets = dir.join("first-start-secrets.txt");
+    let (base, token, stdout, first_start) = loop {
         let err = read_to_string_lossy(&stderr_path);
         let out = read_to_string_lossy(&stdout_path);
+        let file = read_to_string_lossy(&secrets);
         let listen = find_listen_url(&err).or_else(|| find_listen_url(&out));
-        match (listen.clone(), find_secret(&out)) {
-            (Some(url), Some(secret)) => break (url, secret, out),
-            (Some(url), None) if reused => break (url, String::new(), out),
+        // On a database given to reuse, a secrets file counts only when this start wrote
+        // it (an earlier start on the same folder left its own).
+        let written_now = fs::metadata(&secrets)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= spawned);
+        match (listen.clone(), find_secret(&file)) {
+            (Some(url), Some(secret)) if written_now || !reused => break (url, secret, out, file),
+            (Some(url), _) if reused => break (url, String::new(), out, String::new()),
             _ => {}
         }
         if let Some(st) = child.try_wait().unwrap() {
@@ -630,7 +645,8 @@ fn spawn(opts: Opts) -> Server {
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!(
-                "scimd serve did not print `listening on http://...` (found: {listen:?}) and a 64-hex bootstrap token on stdout within {START_TIMEOUT:?}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
+                "scimd serve did not print `listening on http://...` (found: {listen:?}) and write a 64-hex bootstrap token to {} within {START_TIMEOUT:?}\n--- stdout ---\n{out}\n--- stderr ---\n{err}",
+                secrets.display()
             );
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -644,7 +660,8 @@ fn spawn(opts: Opts) -> Server {
         token,
         database_url,
         dir,
-        admin_password: find_password(&stdout).unwrap_or_default(),
+        admin_password: find_password(&first_start).unwrap_or_default(),
+        first_start,
         stdout,
         pid,
         child: Mutex::new(Some(child)),

@@ -13,8 +13,8 @@
 //!
 //! Middleware, outermost first: HSTS (`Strict-Transport-Security: max-age=31536000` on
 //! every response when the public URL is HTTPS), request id (`x-request-id`, generated when
-//! absent, echoed on the response), logging + metrics, request limits
-//! ([`crate::net::limits`]), panic catching (500 SCIM body), error bodies (SCIM, or
+//! absent, echoed on the response), logging + metrics, the rate limit per client address
+//! ([`crate::rate`]), request limits ([`crate::net::limits`]), panic catching (500 SCIM body), error bodies (SCIM, or
 //! the admin API's under `/api/v1`) for responses produced outside handlers (404, 405, 413;
 //! see [`crate::fallback`]).
 
@@ -85,6 +85,7 @@ pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Rout
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn(metrics::observe))
+                .layer(from_fn_with_state(state.clone(), crate::rate::guard))
                 .layer(from_fn(crate::net::limits::enforce))
                 .layer(CatchPanicLayer::custom(errors::panic_response))
                 .layer(from_fn(crate::fallback::error_bodies)),
@@ -284,14 +285,16 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let data_folder = config.data_folder().unwrap_or_else(|| PathBuf::from("."));
     let (bootstrap, first_start_file) = bootstrap(&directory, &data_folder, &scim_base).await?;
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
-    let app = router(AppState::new(directory.clone(), max_body_bytes));
+    let app = router(
+        AppState::new(directory.clone(), max_body_bytes).with_rate_limits(config.rate_limits),
+    );
 
     let (stopper, stop) = tokio::sync::oneshot::channel::<()>();
     let join = crate::net::serve(
         std_listener,
         rustls_config,
         app,
-        config.limits,
+        (config.limits, config.trusted_proxies.clone()),
         stop,
         SHUTDOWN_GRACE,
     )

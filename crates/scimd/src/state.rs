@@ -20,6 +20,8 @@ pub struct AppState {
     pub large_pages: Arc<Semaphore>,
     /// The last write probe of `/readyz` (see [`crate::readiness`]).
     pub readiness: Arc<crate::readiness::Readiness>,
+    /// The rate limiters (see [`crate::rate`]).
+    pub limiter: Arc<crate::rate::Limiter>,
 }
 
 /// The SCIM base path, under the public URL (`<public-url>/scim/v2`).
@@ -34,7 +36,14 @@ impl AppState {
             max_body_bytes,
             large_pages: Arc::new(Semaphore::new(large_page_turns())),
             readiness: Arc::default(),
+            limiter: Arc::default(),
         }
+    }
+
+    /// The same state with the rate limits `limits` (the defaults otherwise).
+    pub fn with_rate_limits(mut self, limits: crate::rate::RateLimits) -> AppState {
+        self.limiter = Arc::new(crate::rate::Limiter::new(limits));
+        self
     }
 
     /// The public base URL (`https://host`): the directory's SCIM base URL without

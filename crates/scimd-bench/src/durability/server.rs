@@ -128,6 +128,18 @@ pub async fn start_server(
         .arg("--data-dir")
         .arg(dir)
         .args(&a.server_args)
+        // The load is the store's to bear: the per-credential rate limit would pace it
+        // (unless the caller set it).
+        .args(
+            if a.server_args
+                .iter()
+                .any(|x| x.starts_with("--rate-limit-per-credential"))
+            {
+                &[][..]
+            } else {
+                &["--rate-limit-per-credential", "0"][..]
+            },
+        )
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(create(&out_path)?)

@@ -63,8 +63,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve SCIM over HTTP(S). On first start with an empty database, creates the default
-    /// tenant and a SCIM token, and prints the SCIM base URL and the token once.
-    Serve(ServeArgs),
+    /// tenant, a SCIM token and the first administrator, and writes them to
+    /// first-start-secrets.txt in the data folder.
+    Serve(Box<ServeArgs>),
     /// Manage the default tenant's API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -141,6 +142,26 @@ pub struct ServeArgs {
     /// PostgreSQL]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    // Rate limits (docs/security.md, "Rate limits"); 0 turns a limit off.
+    /// Requests a minute per client address without a valid credential (none, or one that
+    /// fails); then 429 [env: SCIMD_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE] [default: 60]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_unauthenticated_per_minute: Option<u64>,
+    /// Burst of those requests [env: SCIMD_RATE_LIMIT_UNAUTHENTICATED_BURST] [default: 30]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_unauthenticated_burst: Option<u64>,
+    /// Requests a second per valid credential (a token, a portal session); beyond, a short
+    /// wait, then 429 [env: SCIMD_RATE_LIMIT_PER_CREDENTIAL] [default: 200]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_per_credential: Option<u64>,
+    /// Burst of requests per credential [env: SCIMD_RATE_LIMIT_BURST] [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_burst: Option<u64>,
+    /// Proxies (CIDR,CIDR,...) whose X-Forwarded-For names the client; from any other peer
+    /// the header is ignored [env: SCIMD_TRUSTED_PROXIES] [default: none]
+    #[arg(long, value_name = "CIDRS")]
+    pub trusted_proxies: Option<String>,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -171,6 +192,11 @@ impl Cli {
             s.tls_handshake_timeout_secs = a.tls_handshake_timeout_secs;
             s.max_connections = a.max_connections;
             s.data_dir = a.data_dir.clone();
+            s.rate_limit_unauthenticated_per_minute = a.rate_limit_unauthenticated_per_minute;
+            s.rate_limit_unauthenticated_burst = a.rate_limit_unauthenticated_burst;
+            s.rate_limit_per_credential = a.rate_limit_per_credential;
+            s.rate_limit_burst = a.rate_limit_burst;
+            s.trusted_proxies = a.trusted_proxies.clone();
         }
         s
     }

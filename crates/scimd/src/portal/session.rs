@@ -169,6 +169,11 @@ impl FromRequestParts<AppState> for Signed {
             see_other(&format!("{to}?{q}"))
         };
         if let Some((session, id)) = session {
+            // A valid session counts against its administrator's rate only (crate::rate).
+            let key = format!("admin:{}", session.admin_id);
+            if let Err(r) = crate::rate::admit(st, &parts.extensions, &key).await {
+                return Err(r.response(st, parts.uri.path()));
+            }
             let signed = Signed { session, id };
             if signed.session.must_change_password
                 && !BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path())

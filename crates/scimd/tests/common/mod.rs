@@ -389,7 +389,21 @@ pub struct Opts {
     pub dir: Option<PathBuf>,
     /// Start the server with this file-descriptor limit (soft and hard `RLIMIT_NOFILE`).
     pub nofile: Option<u64>,
+    /// Keep the server's per-address rate limit as configured (its defaults unless `args`
+    /// say otherwise). By default the harness raises it out of the way ([`LOOSE_ADDRESS_LIMIT`]):
+    /// every test speaks from 127.0.0.1, so a whole test binary is one client address to the
+    /// server, where a deployment sees many.
+    pub rate_limited: bool,
 }
+
+/// What the harness gives servers instead of the per-address limit of requests without a
+/// valid credential, unless [`Opts::rate_limited`].
+pub const LOOSE_ADDRESS_LIMIT: [&str; 4] = [
+    "--rate-limit-unauthenticated-per-minute",
+    "1000000",
+    "--rate-limit-unauthenticated-burst",
+    "1000000",
+];
 
 /// A running `scimd serve`.
 pub struct Server {
@@ -606,6 +620,11 @@ fn spawn(opts: Opts) -> Server {
     ])
     .arg(&dir)
     .args(&opts.args)
+    .args(if opts.rate_limited {
+        &[][..]
+    } else {
+        &LOOSE_ADDRESS_LIMIT[..]
+    })
     .env("NO_COLOR", "1")
     .env("RUST_BACKTRACE", "1")
     .stdin(Stdio::null())

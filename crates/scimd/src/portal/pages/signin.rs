@@ -65,6 +65,9 @@ pub async fn home(State(st): State<AppState>, req: Request) -> Response {
         Some(id) => matches!(st.directory.portal_session(&id).await, Ok(Some(_))),
         None => false,
     };
+    if signed_in {
+        crate::rate::authenticated(req.extensions());
+    }
     see_other(if signed_in { "/dashboard" } else { "/signin" })
 }
 
@@ -202,6 +205,8 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             device,
         }) => {
             tracing::info!(admin = ?session.username, client = %client, "portal sign-in");
+            // A right password is a valid credential: not counted against the address.
+            crate::rate::authenticated(&parts.extensions);
             let to = if safe_next(&next) {
                 next.as_str()
             } else {

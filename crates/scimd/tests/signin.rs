@@ -5,7 +5,9 @@
 //! - one username slows down after five attempts, and `scimd admin unlock` ends it;
 //! - a browser the administrator signed in with before is not slowed down by others;
 //! - usernames that cannot exist are neither stored nor logged, and no field forges a log
-//!   line.
+//!   line;
+//! - sign-ins beyond the password-hashing turns and their short queue get 503 at once, while
+//!   SCIM keeps answering.
 //!
 //! Two instances on one PostgreSQL counting one username are in `postgres_cluster.rs`.
 
@@ -167,4 +169,47 @@ async fn impossible_usernames_are_neither_stored_nor_logged() {
         srv.query("SELECT count(*) || ' ' || max(username_folded) FROM signin_throttle"),
         "1 nobody.at.all"
     );
+}
+
+#[tokio::test]
+async fn sign_ins_beyond_the_hashing_queue_get_503_and_scim_goes_on() {
+    let srv = Server::start();
+    let scim = srv.client();
+    // 80 wrong passwords at once, each for another username: far more than one turn per CPU
+    // plus a queue of 4 per turn.
+    let flood = concurrent((0..80).collect(), 80, |i: usize| {
+        let p = Portal::new(&srv.base);
+        async move {
+            let a = p.attempt(&format!("sprayed{i}"), "Winter2026!", None).await;
+            (a.status.as_u16(), a.retry_after(), a.text)
+        }
+    });
+    let lookups = async {
+        let mut statuses = Vec::new();
+        for _ in 0..10 {
+            statuses.push(
+                scim.get("/Users?filter=userName eq \"nobody\"")
+                    .await
+                    .status,
+            );
+        }
+        statuses
+    };
+    let (flood, lookups) = tokio::join!(flood, lookups);
+    let busy: Vec<_> = flood.iter().filter(|(s, ..)| *s == 503).collect();
+    assert!(
+        !busy.is_empty(),
+        "{:?}",
+        flood.iter().map(|f| f.0).collect::<Vec<_>>()
+    );
+    for (_, retry, text) in &busy {
+        assert_eq!(*retry, Some(1));
+        assert!(text.contains("the server is busy"), "{text}");
+    }
+    assert!(
+        flood.iter().all(|(s, ..)| [401, 429, 503].contains(s)),
+        "{:?}",
+        flood.iter().map(|f| f.0).collect::<Vec<_>>()
+    );
+    assert_eq!(lookups, [200; 10]);
 }

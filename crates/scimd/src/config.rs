@@ -711,9 +711,9 @@ mod tests {
     }
 
     #[test]
-    fn connection_limits_in_every_layer() {
+    fn connection_and_rate_limits_in_every_layer() {
         let file = Settings::from_toml(
-            "idle_timeout_secs = 20\nheader-read-timeout-secs = 4\nmax_connections = 300\nbody_read_timeout_secs = 9",
+            "idle_timeout_secs = 20\nheader-read-timeout-secs = 4\nmax_connections = 300\nbody_read_timeout_secs = 9\nrate-limit-burst = 50\ntrusted_proxies = \"10.0.0.0/8\"",
             "t",
         )
         .unwrap();
@@ -721,10 +721,13 @@ mod tests {
             ("SCIMD_IDLE_TIMEOUT_SECS", "30"),
             ("SCIMD_REQUEST_TIMEOUT_SECS", "45"),
             ("SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS", "3"),
+            ("SCIMD_RATE_LIMIT_PER_CREDENTIAL", "25"),
+            ("SCIMD_RATE_LIMIT_UNAUTHENTICATED_BURST", "5"),
         ]))
         .unwrap();
         let flags = Settings {
             max_connections: Some(100),
+            rate_limit_unauthenticated_per_minute: Some(0),
             ..Default::default()
         };
         let c = Config::resolve(flags, envs, file, "info").unwrap();
@@ -735,6 +738,16 @@ mod tests {
         assert_eq!(l.request_timeout.as_secs(), 45); // env
         assert_eq!(l.tls_handshake_timeout.as_secs(), 3); // env
         assert_eq!(l.max_connections, Some(100)); // flag over file
+        let r = c.rate_limits;
+        assert_eq!(r.unauthenticated_per_minute, 0); // flag: off
+        assert_eq!(r.unauthenticated_burst, 5); // env
+        assert_eq!(r.per_credential, 25); // env
+        assert_eq!(r.burst, 50); // file (kebab case)
+        assert!(c.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
+        let none = Settings::default();
+        let none = Config::resolve(none.clone(), none.clone(), none, "info").unwrap();
+        assert_eq!(none.rate_limits, crate::rate::RateLimits::default());
+        assert!(none.trusted_proxies.is_empty());
         assert!(Settings::from_env(&env(&[("SCIMD_MAX_CONNECTIONS", "many")])).is_err());
         let e = Settings::from_env(&env(&[("SCIMD_IDLE_TIMEOUT_SECS", "1m")])).unwrap_err();
         assert!(e.0.contains("SCIMD_IDLE_TIMEOUT_SECS"), "{e}");
@@ -745,6 +758,24 @@ mod tests {
         let e =
             Config::resolve(zero, Settings::default(), Settings::default(), "info").unwrap_err();
         assert!(e.0.contains("--body-read-timeout-secs"), "{e}");
+        for bad in [
+            Settings {
+                rate_limit_burst: Some(0),
+                ..Default::default()
+            },
+            Settings {
+                rate_limit_per_credential: Some(u64::from(u32::MAX) + 1),
+                ..Default::default()
+            },
+            Settings {
+                trusted_proxies: Some("10.0.0.0/8,lb.example".into()),
+                ..Default::default()
+            },
+        ] {
+            let e =
+                Config::resolve(bad, Settings::default(), Settings::default(), "info").unwrap_err();
+            assert!(e.0.starts_with("--"), "{e}");
+        }
     }
 
     #[test]
@@ -885,58 +916,6 @@ mod tests {
         );
         assert!(normalize_public_url("ftp://x").is_err());
         assert!(normalize_public_url("https://x/?a=b").is_err());
-    }
-
-    #[test]
-    fn rate_limits_in_every_layer() {
-        let file = Settings::from_toml(
-            "rate-limit-burst = 50\ntrusted_proxies = \"10.0.0.0/8\"",
-            "t",
-        )
-        .unwrap();
-        let envs = Settings::from_env(&env(&[
-            ("SCIMD_RATE_LIMIT_PER_CREDENTIAL", "25"),
-            ("SCIMD_RATE_LIMIT_UNAUTHENTICATED_BURST", "5"),
-        ]))
-        .unwrap();
-        let flags = Settings {
-            rate_limit_unauthenticated_per_minute: Some(0),
-            ..Default::default()
-        };
-        let c = Config::resolve(flags, envs, file, "info").unwrap();
-        let r = c.rate_limits;
-        assert_eq!(r.unauthenticated_per_minute, 0); // flag: off
-        assert_eq!(r.unauthenticated_burst, 5); // env
-        assert_eq!(r.per_credential, 25); // env
-        assert_eq!(r.burst, 50); // file (kebab case)
-        assert!(c.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
-        let none = Config::resolve(
-            Settings::default(),
-            Settings::default(),
-            Settings::default(),
-            "info",
-        )
-        .unwrap();
-        assert_eq!(none.rate_limits, crate::rate::RateLimits::default());
-        assert!(none.trusted_proxies.is_empty());
-        for bad in [
-            Settings {
-                rate_limit_burst: Some(0),
-                ..Default::default()
-            },
-            Settings {
-                rate_limit_per_credential: Some(u64::from(u32::MAX) + 1),
-                ..Default::default()
-            },
-            Settings {
-                trusted_proxies: Some("10.0.0.0/8,lb.example".into()),
-                ..Default::default()
-            },
-        ] {
-            let e =
-                Config::resolve(bad, Settings::default(), Settings::default(), "info").unwrap_err();
-            assert!(e.0.starts_with("--"), "{e}");
-        }
     }
 
     #[test]

@@ -42,14 +42,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Default requests per minute per address without a valid credential.
-pub const DEFAULT_UNAUTHENTICATED_PER_MINUTE: u32 = 60;
-/// Default burst of requests per address without a valid credential.
-pub const DEFAULT_UNAUTHENTICATED_BURST: u32 = 30;
-/// Default requests per second per credential.
-pub const DEFAULT_PER_CREDENTIAL: u32 = 200;
-/// Default burst of requests per credential.
-pub const DEFAULT_BURST: u32 = 1000;
 /// Largest value of any of the limits.
 pub const MAX_LIMIT: u32 = 1_000_000;
 /// How long a request over its credential's rate waits for a turn before it gets 429.
@@ -78,12 +70,14 @@ pub struct RateLimits {
 }
 
 impl Default for RateLimits {
+    /// 60 requests a minute per address without a valid credential, bursts of 30; 200 a
+    /// second per credential, bursts of 1,000 (docs/security.md says why).
     fn default() -> Self {
         RateLimits {
-            unauthenticated_per_minute: DEFAULT_UNAUTHENTICATED_PER_MINUTE,
-            unauthenticated_burst: DEFAULT_UNAUTHENTICATED_BURST,
-            per_credential: DEFAULT_PER_CREDENTIAL,
-            burst: DEFAULT_BURST,
+            unauthenticated_per_minute: 60,
+            unauthenticated_burst: 30,
+            per_credential: 200,
+            burst: 1000,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! per request.
 
 pub use crate::error::DirectoryError;
+use crate::hashing::Hashing;
 use crate::schemas::Schemas;
 use crate::store::{Actor, ActorType, Cause, Channel, Store, TokenScope};
 use scim_proto::schema::ResourceSchema;
@@ -209,6 +210,7 @@ struct Inner {
     store: Arc<dyn Store>,
     base_url: String,
     schemas: Schemas,
+    hashing: Hashing,
 }
 
 impl Directory {
@@ -221,6 +223,7 @@ impl Directory {
                 store,
                 base_url,
                 schemas: Schemas::new(),
+                hashing: Hashing::per_cpu(),
             }),
         }
     }
@@ -238,5 +241,10 @@ impl Directory {
     /// The resource types this directory serves.
     pub(crate) fn schemas(&self) -> &Schemas {
         &self.inner.schemas
+    }
+
+    /// The turns for password hashing (one per CPU, a short queue).
+    pub(crate) fn hashing(&self) -> &Hashing {
+        &self.inner.hashing
     }
 }

@@ -28,6 +28,10 @@ pub enum DirectoryError {
     /// status, `scimType` and detail are kept).
     #[error("{}", .0.detail)]
     Protocol(ScimError),
+    /// The server is too busy for this request now (503, retryable at once or after a
+    /// second): the password-hashing queue is full.
+    #[error("{0}")]
+    Busy(String),
     /// A store failure (logged when it happened; never shown to clients as such).
     #[error(transparent)]
     Store(StoreError),
@@ -52,6 +56,9 @@ impl From<StoreError> for DirectoryError {
                 tracing::warn!(error = %m, "transaction aborted by concurrent ones")
             }
             StoreError::Backend(m) => tracing::error!(error = %m, "store error"),
+            StoreError::Unwritable(why, m) => {
+                tracing::error!(error = %m, reason = %why, "the database cannot take writes")
+            }
             StoreError::Conflict(_) | StoreError::Unsupported(_) => {}
         }
         DirectoryError::Store(e)
@@ -65,18 +72,20 @@ impl From<ScimError> for DirectoryError {
 }
 
 impl DirectoryError {
-    /// The HTTP status: 400 invalid, 404 not found, 409 conflict; a protocol error's own;
-    /// for a store failure 409 (a uniqueness race lost), 400 (a filter the store cannot
-    /// translate), 503 (contention: retryable) or 500.
+    /// The HTTP status: 400 invalid, 404 not found, 409 conflict, 503 busy; a protocol
+    /// error's own; for a store failure 409 (a uniqueness race lost), 400 (a filter the store
+    /// cannot translate), 503 (contention, or a database that cannot take writes:
+    /// retryable) or 500.
     pub fn status(&self) -> u16 {
         match self {
             DirectoryError::Invalid(_) => 400,
             DirectoryError::NotFound(_) => 404,
             DirectoryError::Conflict(_) => 409,
             DirectoryError::Protocol(e) => e.status,
+            DirectoryError::Busy(_) => 503,
             DirectoryError::Store(StoreError::Conflict(_)) => 409,
             DirectoryError::Store(StoreError::Unsupported(_)) => 400,
-            DirectoryError::Store(StoreError::Contention(_)) => 503,
+            DirectoryError::Store(StoreError::Contention(_) | StoreError::Unwritable(..)) => 503,
             DirectoryError::Store(StoreError::Backend(_)) => 500,
         }
     }
@@ -90,7 +99,9 @@ impl DirectoryError {
             }
             DirectoryError::Store(StoreError::Unsupported(_)) => Some(ScimType::InvalidFilter),
             DirectoryError::Protocol(e) => e.scim_type,
-            DirectoryError::NotFound(_) | DirectoryError::Store(_) => None,
+            DirectoryError::NotFound(_) | DirectoryError::Busy(_) | DirectoryError::Store(_) => {
+                None
+            }
         }
     }
 
@@ -100,13 +111,18 @@ impl DirectoryError {
         match self {
             DirectoryError::Invalid(m)
             | DirectoryError::NotFound(m)
-            | DirectoryError::Conflict(m) => m.clone(),
+            | DirectoryError::Conflict(m)
+            | DirectoryError::Busy(m) => m.clone(),
             DirectoryError::Protocol(e) => e.detail.clone(),
             DirectoryError::Store(StoreError::Conflict(what)) => {
                 format!("{what} is already in use in this tenant")
             }
             DirectoryError::Store(StoreError::Unsupported(m)) => m.clone(),
             DirectoryError::Store(StoreError::Contention(_)) => CONTENTION.to_string(),
+            DirectoryError::Store(StoreError::Unwritable(why, _)) => format!(
+                "the directory cannot save changes now: {}; nothing was changed, and the request may be retried once an operator has fixed the database",
+                why.describe()
+            ),
             DirectoryError::Store(StoreError::Backend(_)) => BACKEND.to_string(),
         }
     }
@@ -148,6 +164,12 @@ mod tests {
             (400, Some(ScimType::InvalidFilter))
         );
         assert_eq!(e(StoreError::Contention("x".into())).status, 503);
+        let r = e(StoreError::Unwritable(
+            crate::store::Unwritable::ReadOnly,
+            "attempt to write a readonly database".into(),
+        ));
+        assert_eq!(r.status, 503);
+        assert!(r.detail.contains("read-only") && !r.detail.contains("attempt"));
         let b = e(StoreError::Backend("disk on fire".into()));
         assert_eq!(b.status, 500);
         assert!(!b.detail.contains("disk"), "{}", b.detail);

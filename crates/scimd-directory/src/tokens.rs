@@ -28,9 +28,26 @@ impl Directory {
     /// "All Users" group), a SCIM token named [`BOOTSTRAP_TOKEN_NAME`] and the portal
     /// administrator [`crate::admins::BOOTSTRAP_ADMIN`] with a random password, and returns
     /// the token's secret and the password (to print once).
-    /// Returns `None` when the database is already initialised.
+    /// Returns `None` when the database is already initialised (found in a read
+    /// transaction first, so that a database that cannot take writes still starts).
     pub async fn bootstrap(&self) -> Result<Option<Bootstrap>, DirectoryError> {
+        self.bootstrap_then(|_| Ok(())).await
+    }
+
+    /// [`Directory::bootstrap`], handing what it created to `keep` before committing (the
+    /// server writes the secrets to a file there): when `keep` fails, nothing is created and
+    /// its message is the error (`Invalid`).
+    pub async fn bootstrap_then(
+        &self,
+        keep: impl FnOnce(&Bootstrap) -> Result<(), String> + Send,
+    ) -> Result<Option<Bootstrap>, DirectoryError> {
+        if !self.store().read().await?.list_tenants().await?.is_empty() {
+            return Ok(None);
+        }
+        let admin_password = crate::admins::new_password();
+        let admin_hash = self.hash(&admin_password).await?;
         let mut tx = self.store().write().await?;
+        // Checked again in the write transaction: another instance may have been first.
         if !tx.list_tenants().await?.is_empty() {
             return Ok(None);
         }
@@ -69,12 +86,9 @@ impl Directory {
             revoked: None,
         };
         tx.insert_token(&token).await?;
-        let admin_password = crate::admins::new_password();
-        let admin = crate::admins::new_admin_row(
-            &tenant.id,
-            crate::admins::BOOTSTRAP_ADMIN,
-            &admin_password,
-        )?;
+        let mut admin =
+            crate::admins::new_admin_row(&tenant.id, crate::admins::BOOTSTRAP_ADMIN, admin_hash);
+        admin.must_change_password = true;
         tx.insert_admin(&admin).await?;
         // First start is recorded as the server's own command.
         let origin = Origin::cli(&tenant.id, "scimd", "scimd serve (first start)");
@@ -85,13 +99,25 @@ impl Directory {
         let action = AuditAction::AdministratorCreate;
         let r = recorder.action(action, target::ADMINISTRATOR, id, name, SUCCEEDED);
         tx.insert_record(&r).await?;
-        tx.commit().await?;
-        Ok(Some(Bootstrap {
+        let made = Bootstrap {
             tenant_id: tenant.id,
             scim_token: secret,
             admin_username: admin.username,
             admin_password,
-        }))
+        };
+        keep(&made).map_err(DirectoryError::Invalid)?;
+        tx.commit().await?;
+        Ok(Some(made))
+    }
+
+    /// Whether the database takes writes: writes the heartbeat row in a transaction of its
+    /// own (for `/readyz`, which calls it at most every few seconds).
+    ///
+    /// Errors: the store's, `Unwritable` when the database is read-only or full.
+    pub async fn check_writable(&self) -> Result<(), crate::StoreError> {
+        let mut tx = self.store().write().await?;
+        tx.touch_heartbeat(crate::render::now()).await?;
+        tx.commit().await
     }
 
     /// The id of the default (first) tenant. Errors when the database is not initialised.

@@ -44,7 +44,7 @@ pub(crate) const RECORD_COLS: &str =
 
 /// Columns of an administrator row.
 pub(crate) const ADMIN_COLS: &str =
-    "id, tenant_id, username, password_hash, created, password_changed";
+    "id, tenant_id, username, password_hash, created, password_changed, must_change_password";
 
 /// Columns of a session row.
 pub(crate) const SESSION_COLS: &str =
@@ -288,6 +288,7 @@ pub(crate) fn admin_of(mut row: Row) -> StoreResult<AdminRow> {
         password_hash: row.text("password_hash")?,
         created: row.time("created")?,
         password_changed: row.time("password_changed")?,
+        must_change_password: row.bool("must_change_password")?,
     })
 }
 

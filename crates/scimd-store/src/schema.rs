@@ -23,8 +23,12 @@ pub(crate) enum Tbl {
     Admins,
     /// `sessions` (portal sessions).
     Sessions,
-    /// `signin_failures` (portal sign-in throttling).
-    SigninFailures,
+    /// `signin_throttle` (portal sign-in attempts per username).
+    SigninThrottle,
+    /// `signin_addresses` (failed portal sign-ins per client address, across tenants).
+    SigninAddresses,
+    /// `heartbeat` (the readiness probe's one row).
+    Heartbeat,
     /// `users`.
     Users,
     /// `user_emails`.
@@ -39,13 +43,15 @@ pub(crate) enum Tbl {
 
 impl Tbl {
     /// Every table.
-    pub(crate) const ALL: [Tbl; 11] = [
+    pub(crate) const ALL: [Tbl; 13] = [
         Tbl::Tenants,
         Tbl::Tokens,
         Tbl::Attributes,
         Tbl::Admins,
         Tbl::Sessions,
-        Tbl::SigninFailures,
+        Tbl::SigninThrottle,
+        Tbl::SigninAddresses,
+        Tbl::Heartbeat,
         Tbl::Users,
         Tbl::UserEmails,
         Tbl::Groups,
@@ -61,7 +67,9 @@ impl Tbl {
             Tbl::Attributes => "attributes",
             Tbl::Admins => "admins",
             Tbl::Sessions => "sessions",
-            Tbl::SigninFailures => "signin_failures",
+            Tbl::SigninThrottle => "signin_throttle",
+            Tbl::SigninAddresses => "signin_addresses",
+            Tbl::Heartbeat => "heartbeat",
             Tbl::Users => "users",
             Tbl::UserEmails => "user_emails",
             Tbl::Groups => "groups",
@@ -76,9 +84,11 @@ impl Tbl {
     }
 
     /// Whether every row belongs to one tenant (has a `tenant_id`): every table but
-    /// `tenants`. Statements on these tables bind the tenant (see `crate::sql`).
+    /// `tenants` and the ones no tenant owns (`signin_addresses`: a client address is
+    /// throttled across tenants; `heartbeat`: the database's). Statements on these tables
+    /// bind the tenant (see `crate::sql`).
     pub(crate) fn is_tenant_table(self) -> bool {
-        self != Tbl::Tenants
+        !matches!(self, Tbl::Tenants | Tbl::SigninAddresses | Tbl::Heartbeat)
     }
 
     /// The row that owns a row of this table, when one does: `(column, owner table, owner
@@ -180,7 +190,27 @@ pub(crate) const UNIQUE_KEYS: &[UniqueKey] = &[
         C::AdminUsername,
     ),
     key(Tbl::Sessions, "sessions_pkey", &["id_sha256"], C::Id),
-    key(Tbl::SigninFailures, "signin_failures_pkey", &["seq"], C::Id),
+    key(Tbl::SigninThrottle, "signin_throttle_pkey", &["seq"], C::Id),
+    // Upserted (ON CONFLICT): a violation never reaches a caller.
+    key(
+        Tbl::SigninThrottle,
+        "signin_throttle_key",
+        &["tenant_id", "username_folded", "device"],
+        C::Id,
+    ),
+    key(
+        Tbl::SigninAddresses,
+        "signin_addresses_pkey",
+        &["seq"],
+        C::Id,
+    ),
+    key(
+        Tbl::SigninAddresses,
+        "signin_addresses_address",
+        &["address"],
+        C::Id,
+    ),
+    key(Tbl::Heartbeat, "heartbeat_pkey", &["seq"], C::Id),
     key(Tbl::Users, "users_pkey", &["seq"], C::Id),
     key(Tbl::Users, "users_id_unique", &["id"], C::Id),
     key(

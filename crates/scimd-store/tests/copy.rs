@@ -140,6 +140,7 @@ async fn populate(s: &dyn Store) {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created: t0(),
         password_changed: t0(),
+        must_change_password: true,
     })
     .await
     .unwrap();

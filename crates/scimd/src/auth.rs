@@ -5,7 +5,8 @@
 //! `WWW-Authenticate: Bearer realm="scimd"`; a valid token of scope `admin` is answered 403
 //! (admin tokens are for `/api/v1`; keeping the scopes apart means a leaked provisioning
 //! secret cannot administer the server and an admin secret is not pasted into an IdP).
-//! Secrets are never logged.
+//! Secrets are never logged. A request with a valid token is admitted under the token's
+//! rate limit ([`crate::rate::admit`]): 429 beyond it.
 
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -110,7 +111,13 @@ pub async fn require_scim(State(state): State<AppState>, mut req: Request, next:
             .into_response()
         }
         Ok(Some(secret)) => match state.directory.authenticate(&secret).await {
-            Ok(Some(c)) => c,
+            Ok(Some(c)) => {
+                // A valid token counts against its own rate only (crate::rate).
+                if let Err(r) = crate::rate::admit(&state, req.extensions(), &c.token_id).await {
+                    return r.response(&state, req.uri().path());
+                }
+                c
+            }
             Ok(None) => {
                 tracing::warn!("authentication failed: unknown or revoked token");
                 return ApiError(invalid_token()).into_response();

@@ -20,6 +20,12 @@
 //! | `--request-timeout-secs` | `SCIMD_REQUEST_TIMEOUT_SECS` | `request_timeout_secs` | `120` |
 //! | `--tls-handshake-timeout-secs` | `SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS` | `tls_handshake_timeout_secs` | `10` |
 //! | `--max-connections` | `SCIMD_MAX_CONNECTIONS` | `max_connections` | from the descriptor limit |
+//! | `--data-dir`       | `SCIMD_DATA_DIR`       | `data_dir`       | the SQLite file's folder (required with PostgreSQL) |
+//! | `--rate-limit-unauthenticated-per-minute` | `SCIMD_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE` | `rate_limit_unauthenticated_per_minute` | `60` (0: off) |
+//! | `--rate-limit-unauthenticated-burst` | `SCIMD_RATE_LIMIT_UNAUTHENTICATED_BURST` | `rate_limit_unauthenticated_burst` | `30` |
+//! | `--rate-limit-per-credential` | `SCIMD_RATE_LIMIT_PER_CREDENTIAL` | `rate_limit_per_credential` | `200` a second (0: off) |
+//! | `--rate-limit-burst` | `SCIMD_RATE_LIMIT_BURST` | `rate_limit_burst` | `1000` |
+//! | `--trusted-proxies` | `SCIMD_TRUSTED_PROXIES` | `trusted_proxies` | none (`CIDR,CIDR,...`) |
 //! | `--config`         | `SCIMD_CONFIG`         | —                | none                              |
 //!
 //! TOML keys may also be written in kebab case (`public-url`). Unknown TOML keys are an
@@ -106,6 +112,25 @@ pub struct Settings {
     /// Connections served at once (plus a reserve for health checks).
     #[serde(alias = "max-connections")]
     pub max_connections: Option<u64>,
+    /// The folder of scimd's own files (`first-start-secrets.txt`).
+    #[serde(alias = "data-dir")]
+    pub data_dir: Option<PathBuf>,
+    // Rate limits (see crate::rate and docs/security.md).
+    /// Requests per minute per client address without a valid credential (0: off).
+    #[serde(alias = "rate-limit-unauthenticated-per-minute")]
+    pub rate_limit_unauthenticated_per_minute: Option<u64>,
+    /// Their burst.
+    #[serde(alias = "rate-limit-unauthenticated-burst")]
+    pub rate_limit_unauthenticated_burst: Option<u64>,
+    /// Requests per second per valid credential (0: off).
+    #[serde(alias = "rate-limit-per-credential")]
+    pub rate_limit_per_credential: Option<u64>,
+    /// Their burst.
+    #[serde(alias = "rate-limit-burst")]
+    pub rate_limit_burst: Option<u64>,
+    /// Proxies whose `X-Forwarded-For` names the client: `CIDR,CIDR,...`.
+    #[serde(alias = "trusted-proxies")]
+    pub trusted_proxies: Option<String>,
 }
 
 impl Settings {
@@ -131,6 +156,18 @@ impl Settings {
                 .tls_handshake_timeout_secs
                 .or(lower.tls_handshake_timeout_secs),
             max_connections: self.max_connections.or(lower.max_connections),
+            data_dir: self.data_dir.or(lower.data_dir),
+            rate_limit_unauthenticated_per_minute: self
+                .rate_limit_unauthenticated_per_minute
+                .or(lower.rate_limit_unauthenticated_per_minute),
+            rate_limit_unauthenticated_burst: self
+                .rate_limit_unauthenticated_burst
+                .or(lower.rate_limit_unauthenticated_burst),
+            rate_limit_per_credential: self
+                .rate_limit_per_credential
+                .or(lower.rate_limit_per_credential),
+            rate_limit_burst: self.rate_limit_burst.or(lower.rate_limit_burst),
+            trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
         }
     }
 
@@ -179,11 +216,23 @@ impl Settings {
                 "a number of seconds",
             )?,
             max_connections: number("MAX_CONNECTIONS", "a number of connections")?,
+            rate_limit_unauthenticated_per_minute: number(
+                "RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE",
+                "a number of requests",
+            )?,
+            rate_limit_unauthenticated_burst: number(
+                "RATE_LIMIT_UNAUTHENTICATED_BURST",
+                "a number of requests",
+            )?,
+            rate_limit_per_credential: number("RATE_LIMIT_PER_CREDENTIAL", "a number of requests")?,
+            rate_limit_burst: number("RATE_LIMIT_BURST", "a number of requests")?,
+            trusted_proxies: get("TRUSTED_PROXIES"),
             listen: get("LISTEN"),
             database: get("DATABASE"),
             public_url: get("PUBLIC_URL"),
             tls_cert: get("TLS_CERT").map(PathBuf::from),
             tls_key: get("TLS_KEY").map(PathBuf::from),
+            data_dir: get("DATA_DIR").map(PathBuf::from),
             log_format: get("LOG_FORMAT"),
             log_level: get("LOG_LEVEL"),
             max_body_bytes,
@@ -281,6 +330,12 @@ pub struct Config {
     pub log_retention_days: u32,
     /// Connection and request limits of the public port.
     pub limits: net::Limits,
+    /// The folder of scimd's own files, when given (see [`Config::data_folder`]).
+    pub data_dir: Option<PathBuf>,
+    /// Rate limits per client address and per credential.
+    pub rate_limits: crate::rate::RateLimits,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: net::client::TrustedProxies,
 }
 
 impl Default for Config {
@@ -295,6 +350,9 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
             limits: net::Limits::default(),
+            data_dir: None,
+            rate_limits: crate::rate::RateLimits::default(),
+            trusted_proxies: net::client::TrustedProxies::default(),
         }
     }
 }
@@ -315,6 +373,11 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let s = flags.or(env).or(file);
         let limits = connection_limits(&s)?;
+        let rate_limits = rate_limits(&s)?;
+        let trusted_proxies = match &s.trusted_proxies {
+            None => net::client::TrustedProxies::default(),
+            Some(list) => net::client::TrustedProxies::parse(list).map_err(ConfigError)?,
+        };
         let listen = s
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
@@ -378,6 +441,25 @@ impl Config {
             max_body_bytes,
             log_retention_days,
             limits,
+            data_dir: s.data_dir.filter(|d| !d.as_os_str().is_empty()),
+            rate_limits,
+            trusted_proxies,
+        })
+    }
+
+    /// The folder where scimd keeps its own files (the first start's
+    /// `first-start-secrets.txt`): `--data-dir`, else the SQLite database file's folder;
+    /// `None` for PostgreSQL without `--data-dir` (there is no folder to default to).
+    pub fn data_folder(&self) -> Option<PathBuf> {
+        if let Some(d) = &self.data_dir {
+            return Some(d.clone());
+        }
+        let file = crate::server::sqlite_path(&self.database)?;
+        let parent = Path::new(file).parent()?;
+        Some(if parent.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            parent.to_path_buf()
         })
     }
 
@@ -447,6 +529,43 @@ pub fn connection_limits(s: &Settings) -> Result<net::Limits, ConfigError> {
             "tls-handshake-timeout-secs",
         )?,
         max_connections,
+    })
+}
+
+/// The rate limits a merged settings layer gives, defaults for what it leaves unset (see
+/// [`crate::rate::RateLimits`]).
+///
+/// Errors: a limit over [`crate::rate::MAX_LIMIT`], a burst of 0 for a limit that is on.
+pub fn rate_limits(s: &Settings) -> Result<crate::rate::RateLimits, ConfigError> {
+    use crate::rate::MAX_LIMIT;
+    let value = |v: Option<u64>, default: u32, flag: &str, min: u64| -> Result<u32, ConfigError> {
+        let v = v.unwrap_or(u64::from(default));
+        match u32::try_from(v) {
+            Ok(n) if n <= MAX_LIMIT && v >= min => Ok(n),
+            _ => err(format!("--{flag} must be {min} to {MAX_LIMIT}, got {v}")),
+        }
+    };
+    let d = crate::rate::RateLimits::default();
+    Ok(crate::rate::RateLimits {
+        unauthenticated_per_minute: value(
+            s.rate_limit_unauthenticated_per_minute,
+            d.unauthenticated_per_minute,
+            "rate-limit-unauthenticated-per-minute",
+            0,
+        )?,
+        unauthenticated_burst: value(
+            s.rate_limit_unauthenticated_burst,
+            d.unauthenticated_burst,
+            "rate-limit-unauthenticated-burst",
+            1,
+        )?,
+        per_credential: value(
+            s.rate_limit_per_credential,
+            d.per_credential,
+            "rate-limit-per-credential",
+            0,
+        )?,
+        burst: value(s.rate_limit_burst, d.burst, "rate-limit-burst", 1)?,
     })
 }
 
@@ -592,9 +711,9 @@ mod tests {
     }
 
     #[test]
-    fn connection_limits_in_every_layer() {
+    fn connection_and_rate_limits_in_every_layer() {
         let file = Settings::from_toml(
-            "idle_timeout_secs = 20\nheader-read-timeout-secs = 4\nmax_connections = 300\nbody_read_timeout_secs = 9",
+            "idle_timeout_secs = 20\nheader-read-timeout-secs = 4\nmax_connections = 300\nbody_read_timeout_secs = 9\nrate-limit-burst = 50\ntrusted_proxies = \"10.0.0.0/8\"",
             "t",
         )
         .unwrap();
@@ -602,10 +721,13 @@ mod tests {
             ("SCIMD_IDLE_TIMEOUT_SECS", "30"),
             ("SCIMD_REQUEST_TIMEOUT_SECS", "45"),
             ("SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS", "3"),
+            ("SCIMD_RATE_LIMIT_PER_CREDENTIAL", "25"),
+            ("SCIMD_RATE_LIMIT_UNAUTHENTICATED_BURST", "5"),
         ]))
         .unwrap();
         let flags = Settings {
             max_connections: Some(100),
+            rate_limit_unauthenticated_per_minute: Some(0),
             ..Default::default()
         };
         let c = Config::resolve(flags, envs, file, "info").unwrap();
@@ -616,6 +738,16 @@ mod tests {
         assert_eq!(l.request_timeout.as_secs(), 45); // env
         assert_eq!(l.tls_handshake_timeout.as_secs(), 3); // env
         assert_eq!(l.max_connections, Some(100)); // flag over file
+        let r = c.rate_limits;
+        assert_eq!(r.unauthenticated_per_minute, 0); // flag: off
+        assert_eq!(r.unauthenticated_burst, 5); // env
+        assert_eq!(r.per_credential, 25); // env
+        assert_eq!(r.burst, 50); // file (kebab case)
+        assert!(c.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
+        let none = Settings::default();
+        let none = Config::resolve(none.clone(), none.clone(), none, "info").unwrap();
+        assert_eq!(none.rate_limits, crate::rate::RateLimits::default());
+        assert!(none.trusted_proxies.is_empty());
         assert!(Settings::from_env(&env(&[("SCIMD_MAX_CONNECTIONS", "many")])).is_err());
         let e = Settings::from_env(&env(&[("SCIMD_IDLE_TIMEOUT_SECS", "1m")])).unwrap_err();
         assert!(e.0.contains("SCIMD_IDLE_TIMEOUT_SECS"), "{e}");
@@ -626,6 +758,24 @@ mod tests {
         let e =
             Config::resolve(zero, Settings::default(), Settings::default(), "info").unwrap_err();
         assert!(e.0.contains("--body-read-timeout-secs"), "{e}");
+        for bad in [
+            Settings {
+                rate_limit_burst: Some(0),
+                ..Default::default()
+            },
+            Settings {
+                rate_limit_per_credential: Some(u64::from(u32::MAX) + 1),
+                ..Default::default()
+            },
+            Settings {
+                trusted_proxies: Some("10.0.0.0/8,lb.example".into()),
+                ..Default::default()
+            },
+        ] {
+            let e =
+                Config::resolve(bad, Settings::default(), Settings::default(), "info").unwrap_err();
+            assert!(e.0.starts_with("--"), "{e}");
+        }
     }
 
     #[test]
@@ -766,6 +916,32 @@ mod tests {
         );
         assert!(normalize_public_url("ftp://x").is_err());
         assert!(normalize_public_url("https://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn data_folder() {
+        let c = |db: &str, dir: Option<&str>| Config {
+            database: db.into(),
+            data_dir: dir.map(PathBuf::from),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::default().data_folder(),
+            Some(PathBuf::from("./scimd-data"))
+        );
+        assert_eq!(
+            c("sqlite:scimd.db", None).data_folder(),
+            Some(PathBuf::from("."))
+        );
+        assert_eq!(c("postgres://h/db", None).data_folder(), None);
+        assert_eq!(
+            c("postgres://h/db", Some("/var/lib/scimd")).data_folder(),
+            Some(PathBuf::from("/var/lib/scimd"))
+        );
+        let e = Settings::from_env(&env(&[("SCIMD_DATA_DIR", "/srv/scimd")])).unwrap();
+        assert_eq!(e.data_dir, Some(PathBuf::from("/srv/scimd")));
+        let f = Settings::from_toml("data-dir = \"/d\"", "t").unwrap();
+        assert_eq!(f.data_dir, Some(PathBuf::from("/d")));
     }
 
     #[test]

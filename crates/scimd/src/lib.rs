@@ -19,14 +19,15 @@
 //! ```
 //!
 //! Modules: [`cli`] (clap: one module per subcommand), [`config`] (flags > `SCIMD_*` >
-//! TOML), [`server`] (router, binding, shutdown), [`net`] (accept loop,
-//! connection cap, deadlines, request limits, TLS handshakes), [`state`] (the [`AppState`] the
-//! server owns), [`scim_routes`] (the `/scim/v2` endpoints), [`auth`] (bearer tokens),
+//! TOML), [`server`] (router, binding, shutdown), [`first_start`] (the first start's
+//! secrets file), [`net`] (accept loop, connection cap, deadlines, request limits, TLS
+//! handshakes, the client's address), [`rate`] (rate limits per address and credential),
+//! [`state`] (the [`AppState`] the server owns), [`scim_routes`] (the `/scim/v2` endpoints), [`auth`] (bearer tokens),
 //! [`body`] (JSON bodies under a size limit), [`query`] (query strings, entity tags, times),
 //! [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`],
 //! [`admin`] (the `/api/v1` admin API: one module per area, its OpenAPI document and the log
-//! export), [`retention`] (provisioning-log purging), [`portal`] (the administrative portal
-//! under `/`: one module per page family).
+//! export), [`readiness`] (`/readyz`: reads and writes), [`retention`] (provisioning-log
+//! purging), [`portal`] (the administrative portal under `/`: one module per page family).
 
 #![warn(missing_docs)]
 
@@ -37,10 +38,13 @@ pub mod cli;
 pub mod config;
 pub mod errors;
 pub mod fallback;
+pub mod first_start;
 pub mod metrics;
 pub mod net;
 pub mod portal;
 pub mod query;
+pub mod rate;
+pub mod readiness;
 pub mod retention;
 pub mod scim_routes;
 pub mod server;

@@ -33,7 +33,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, Stat
 use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Extension, Router};
 use scim_proto::discovery::{
@@ -496,27 +496,43 @@ fn refuse_filter(q: &Option<String>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The caller whose tenant a discovery response describes: the token's when one is
-/// presented, else the default tenant (anonymous).
-async fn discovery_caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    if let Some(c) = optional_caller(st, headers).await? {
-        return Ok(c);
+/// The caller of a discovery request when it presents a token (admitted under its rate
+/// limit, [`crate::rate::admit`]); `None` when anonymous. Rejections: 401 for a token that
+/// is not valid, 429 over the token's rate.
+struct DiscoveryCaller(Option<Caller>);
+
+impl FromRequestParts<AppState> for DiscoveryCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
+        let c = optional_caller(st, &parts.headers)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(c) = &c {
+            crate::rate::admit(st, &parts.extensions, &c.token_id)
+                .await
+                .map_err(|r| r.response(st, parts.uri.path()))?;
+        }
+        Ok(DiscoveryCaller(c))
     }
-    let tenant_id = st.directory.default_tenant_id().await?;
-    Ok(Caller {
-        tenant_id,
-        token_id: String::new(),
-        token_name: "(anonymous)".to_string(),
-        scope: TokenScope::Scim,
-        request: RequestInfo::default(),
-    })
 }
 
+/// The resource types of the tenant a discovery response describes: the token's when one
+/// is presented, else the default tenant's (anonymous).
 async fn resource_schemas(
     st: &AppState,
-    headers: &HeaderMap,
+    c: Option<Caller>,
 ) -> Result<Vec<Arc<ResourceSchema>>, ApiError> {
-    let c = discovery_caller(st, headers).await?;
+    let c = match c {
+        Some(c) => c,
+        None => Caller {
+            tenant_id: st.directory.default_tenant_id().await?,
+            token_id: String::new(),
+            token_name: "(anonymous)".to_string(),
+            scope: TokenScope::Scim,
+            request: RequestInfo::default(),
+        },
+    };
     Ok(vec![
         st.directory.user_schema(&c).await?,
         st.directory.group_schema(),
@@ -538,7 +554,11 @@ fn all_schemas(types: &[Arc<ResourceSchema>]) -> Vec<&Schema> {
     out
 }
 
-async fn service_provider_config(State(st): State<AppState>, RawQuery(q): RawQuery) -> ApiResult {
+async fn service_provider_config(
+    State(st): State<AppState>,
+    _: DiscoveryCaller,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
     refuse_filter(&q)?;
     let features = ServiceProviderFeatures {
         max_results: MAX_PAGE_SIZE,
@@ -555,10 +575,10 @@ async fn service_provider_config(State(st): State<AppState>, RawQuery(q): RawQue
 async fn list_schemas(
     State(st): State<AppState>,
     RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    DiscoveryCaller(c): DiscoveryCaller,
 ) -> ApiResult {
     refuse_filter(&q)?;
-    let types = resource_schemas(&st, &headers).await?;
+    let types = resource_schemas(&st, c).await?;
     let base = st.directory.base_url();
     let items: Vec<Value> = all_schemas(&types)
         .into_iter()
@@ -570,9 +590,9 @@ async fn list_schemas(
 async fn get_schema(
     State(st): State<AppState>,
     Path(urn): Path<String>,
-    headers: HeaderMap,
+    DiscoveryCaller(c): DiscoveryCaller,
 ) -> ApiResult {
-    let types = resource_schemas(&st, &headers).await?;
+    let types = resource_schemas(&st, c).await?;
     let found = all_schemas(&types)
         .into_iter()
         .find(|s| s.id.eq_ignore_ascii_case(&urn));
@@ -591,10 +611,10 @@ async fn get_schema(
 async fn list_resource_types(
     State(st): State<AppState>,
     RawQuery(q): RawQuery,
-    headers: HeaderMap,
+    DiscoveryCaller(c): DiscoveryCaller,
 ) -> ApiResult {
     refuse_filter(&q)?;
-    let types = resource_schemas(&st, &headers).await?;
+    let types = resource_schemas(&st, c).await?;
     let base = st.directory.base_url();
     let items: Vec<Value> = types.iter().map(|t| resource_type_json(t, base)).collect();
     Ok(ok_list(items.len() as u64, 1, items))
@@ -603,9 +623,9 @@ async fn list_resource_types(
 async fn get_resource_type(
     State(st): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    DiscoveryCaller(c): DiscoveryCaller,
 ) -> ApiResult {
-    let types = resource_schemas(&st, &headers).await?;
+    let types = resource_schemas(&st, c).await?;
     match types.iter().find(|t| t.name.eq_ignore_ascii_case(&name)) {
         Some(t) => Ok(scim_json(
             StatusCode::OK,

@@ -4,15 +4,17 @@
 //! - `/scim/v2/...`: SCIM 2.0 (see [`crate::scim_routes`]).
 //! - `/api/v1/...`: the admin API, JSON with admin-token auth (see [`crate::admin`]).
 //! - `GET /healthz`: 200 whenever the process serves.
-//! - `GET /readyz`: 200 when the store answers a ping, else 503.
+//! - `GET /readyz`: 200 when the store answers a read and takes a write, else 503 with the
+//!   reason (see [`crate::readiness`]).
 //! - `GET /metrics`: Prometheus text exposition (see [`crate::metrics`]).
 //! - `/` and the pages under it: the administrative portal (see [`crate::portal`]).
 //!
 //! Connections (accept loop, cap, deadlines, TLS handshakes) are [`crate::net`]'s.
 //!
-//! Middleware, outermost first: request id (`x-request-id`, generated when absent, echoed
-//! on the response), logging + metrics, request limits
-//! ([`crate::net::limits`]), panic catching (500 SCIM body), error bodies (SCIM, or
+//! Middleware, outermost first: HSTS (`Strict-Transport-Security: max-age=31536000` on
+//! every response when the public URL is HTTPS), request id (`x-request-id`, generated when
+//! absent, echoed on the response), logging + metrics, the rate limit per client address
+//! ([`crate::rate`]), request limits ([`crate::net::limits`]), panic catching (500 SCIM body), error bodies (SCIM, or
 //! the admin API's under `/api/v1`) for responses produced outside handlers (404, 405, 413;
 //! see [`crate::fallback`]).
 
@@ -21,9 +23,10 @@ use crate::errors::{self, plain_json};
 use crate::state::AppState;
 use crate::{metrics, scim_routes, tls};
 use anyhow::{anyhow, bail, Context};
-use axum::extract::State;
+use axum::http::header::STRICT_TRANSPORT_SECURITY;
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -32,7 +35,7 @@ use scimd_directory::Store;
 use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -54,22 +57,35 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::routes())
         .merge(crate::portal::routes())
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(crate::readiness::readyz))
         .route("/metrics", get(metrics::render))
         .fallback(errors::not_found);
     with_middleware(routes, state)
 }
 
-/// Adds the middleware stack to `routes` (route templates for metrics, request ids,
+/// The HSTS header value sent when the public URL is HTTPS: a year, the usual minimum for
+/// preload lists; subdomains are the operator's to decide, so they are not included.
+pub const HSTS: &str = "max-age=31536000";
+
+/// Adds the middleware stack to `routes` (HSTS, route templates for metrics, request ids,
 /// logging and metrics, panic catching, error bodies) and binds the state.
 pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
+    let https = state.https();
     routes
         .route_layer(from_fn(metrics::tag_route))
         .layer(
             ServiceBuilder::new()
+                .layer(map_response(move |mut res: Response| async move {
+                    if https {
+                        res.headers_mut()
+                            .insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+                    }
+                    res
+                }))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn(metrics::observe))
+                .layer(from_fn_with_state(state.clone(), crate::rate::guard))
                 .layer(from_fn(crate::net::limits::enforce))
                 .layer(CatchPanicLayer::custom(errors::panic_response))
                 .layer(from_fn(crate::fallback::error_bodies)),
@@ -80,23 +96,6 @@ pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Rout
 /// `GET /healthz`: 200 `{"status":"ok"}` while the process serves.
 async fn healthz() -> Response {
     plain_json(StatusCode::OK, &json!({"status": "ok"}))
-}
-
-/// `GET /readyz`: 200 `{"status":"ready"}` when the store answers, else 503
-/// `{"status":"unavailable"}` (the store's error is logged, not sent).
-async fn readyz(State(state): State<AppState>) -> Response {
-    let (status, body) = match state.directory.store().ping().await {
-        Ok(()) => (StatusCode::OK, json!({"status": "ready"})),
-        Err(e) => {
-            metrics::store_error();
-            tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"status": "unavailable", "detail": "the database does not answer"}),
-            )
-        }
-    };
-    plain_json(status, &body)
 }
 
 /// A database URL with any password replaced by `***`, for messages and logs.
@@ -186,6 +185,8 @@ pub struct Running {
     pub tls: bool,
     /// What first start created on an empty database (the secret is shown once), else `None`.
     pub bootstrap: Option<Bootstrap>,
+    /// Where first start wrote `bootstrap`'s secrets (see [`crate::first_start`]).
+    pub first_start_file: Option<PathBuf>,
     /// The directory the server serves (for in-process tests and tools).
     pub directory: Directory,
     stopper: Option<tokio::sync::oneshot::Sender<()>>,
@@ -243,12 +244,21 @@ fn flatten(r: Result<std::io::Result<()>, tokio::task::JoinError>) -> anyhow::Re
 }
 
 /// Opens the store, binds the listen address, initialises an empty database
-/// ([`Directory::bootstrap`]) and starts serving in the background, with the
+/// ([`Directory::bootstrap`], its secrets written to `first-start-secrets.txt` in the data
+/// folder, see [`crate::first_start`]) and starts serving in the background, with the
 /// provisioning-log purge task ([`crate::retention`]) unless the retention is 0.
 ///
-/// Errors: a bad database URL or unopenable database, an address that cannot be bound,
-/// unusable TLS files.
+/// Errors: PostgreSQL without `--data-dir`, a bad database URL or unopenable database, an
+/// address that cannot be bound, unusable TLS files, a first start whose secrets file
+/// cannot be written (it exists, or the folder is not writable).
 pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    if config.data_folder().is_none() && is_postgres_url(&config.database) {
+        bail!(
+            "--data-dir is required with PostgreSQL: the folder where scimd writes its own files \
+             (on first start, {} with the SCIM token and the administrator's password; mode 0600)",
+            crate::first_start::FIRST_START_SECRETS
+        );
+    }
     let rustls_config = match &config.tls {
         Some(files) => Some(tls::load(files).await?),
         None => None,
@@ -271,19 +281,20 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let public_url = config.public_base(local_addr);
     let scim_base = format!("{public_url}/scim/v2");
     let directory = Directory::new(store, scim_base.clone());
-    let bootstrap = directory
-        .bootstrap()
-        .await
-        .context("cannot initialise the database")?;
+    // A store opened has a data folder: SQLite's file's, or PostgreSQL's --data-dir.
+    let data_folder = config.data_folder().unwrap_or_else(|| PathBuf::from("."));
+    let (bootstrap, first_start_file) = bootstrap(&directory, &data_folder, &scim_base).await?;
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
-    let app = router(AppState::new(directory.clone(), max_body_bytes));
+    let app = router(
+        AppState::new(directory.clone(), max_body_bytes).with_rate_limits(config.rate_limits),
+    );
 
     let (stopper, stop) = tokio::sync::oneshot::channel::<()>();
     let join = crate::net::serve(
         std_listener,
         rustls_config,
         app,
-        config.limits,
+        (config.limits, config.trusted_proxies.clone()),
         stop,
         SHUTDOWN_GRACE,
     )
@@ -296,6 +307,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         scim_base,
         tls: config.tls.is_some(),
         bootstrap,
+        first_start_file,
         directory,
         stopper: Some(stopper),
         purger,
@@ -325,41 +337,67 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The text printed once on first start: the SCIM base URL and the new token, labelled
-/// for pasting into Microsoft Entra ID, then the portal's URL and its first administrator
-/// with its password.
-pub fn bootstrap_banner(scim_base: &str, b: &Bootstrap) -> String {
-    let portal = scim_base
-        .strip_suffix(crate::scim_routes::BASE)
-        .unwrap_or(scim_base);
-    format!(
-        "scimd initialised a new database and created a SCIM token.\n\
-         \n\
-         SCIM Tenant URL: {scim_base}\n\
-         Secret Token: {}\n\
-         \n\
-         Paste these into Microsoft Entra ID: Enterprise application > Provisioning >\n\
-         Admin Credentials (Tenant URL and Secret Token), then Test Connection.\n\
-         The secret is shown only this once; create more with `scimd token create --name NAME`.\n\
-         \n\
-         Portal: {portal}/\n\
-         Administrator: {}\n\
-         Password: {}\n\
-         \n\
-         The password is shown only this once; reset it with\n\
-         `scimd admin reset-password --username {}`.\n",
-        b.scim_token, b.admin_username, b.admin_password, b.admin_username
-    )
+/// First start: initialises an empty database, writing its secrets to
+/// `first-start-secrets.txt` in `data_folder` before they are committed (a file that exists
+/// is an error, and a commit that fails removes the file it wrote). Returns what was
+/// created and the file, or nothing on a database already initialised.
+async fn bootstrap(
+    directory: &Directory,
+    data_folder: &Path,
+    scim_base: &str,
+) -> anyhow::Result<(Option<Bootstrap>, Option<PathBuf>)> {
+    let path = data_folder.join(crate::first_start::FIRST_START_SECRETS);
+    let wrote = std::sync::atomic::AtomicBool::new(false);
+    let made = directory
+        .bootstrap_then(|b| {
+            std::fs::create_dir_all(data_folder)
+                .and_then(|()| crate::first_start::write(&path, &bootstrap_banner(scim_base, b)))
+                .map_err(|e| {
+                    format!(
+                        "cannot write the first start's secrets to {} (it must not exist yet; \
+                         set --data-dir to a folder this user can write): {e}",
+                        path.display()
+                    )
+                })?;
+            wrote.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        })
+        .await;
+    match made {
+        Ok(b) => {
+            let file = b.is_some().then_some(path);
+            Ok((b, file))
+        }
+        Err(e) => {
+            if wrote.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(anyhow!("cannot initialise the database: {e}"))
+        }
+    }
 }
 
-/// `scimd serve`: starts, prints the bootstrap banner (stdout) on first start and
-/// `listening on <url>` (stderr) when ready, then serves until SIGINT/SIGTERM.
+/// The text of the first start's secrets (see [`crate::first_start::banner`]).
+pub fn bootstrap_banner(scim_base: &str, b: &Bootstrap) -> String {
+    crate::first_start::banner(scim_base, b)
+}
+
+/// `scimd serve`: starts; on first start says on stdout where its secrets are (and shows
+/// them when stdout is a terminal); prints `listening on <url>` (stderr) when ready, then
+/// serves until SIGINT/SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let running = start(&config).await?;
-    if let Some(b) = &running.bootstrap {
-        use std::io::Write;
+    if let (Some(b), Some(file)) = (&running.bootstrap, &running.first_start_file) {
+        use std::io::{IsTerminal, Write};
+        let terminal = std::io::stdout().is_terminal();
+        let text = crate::first_start::announcement(
+            file,
+            &bootstrap_banner(&running.scim_base, b),
+            terminal,
+        );
+        tracing::info!(file = %file.display(), "first start: the SCIM token and the administrator's password are in the file");
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(bootstrap_banner(&running.scim_base, b).as_bytes());
+        let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
     let scheme = if running.tls { "https" } else { "http" };

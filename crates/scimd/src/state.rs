@@ -1,5 +1,6 @@
 //! The state the server owns and every handler shares ([`AppState`]): the directory, the
-//! body-size limit, and the turns for building large list pages. Nothing of it is
+//! body-size limit, the turns for building large list pages, the readiness probe's last
+//! outcome. Nothing of it is
 //! process-wide: two servers in one process (tests, tools) do not share it.
 
 use scimd_directory::directory::Directory;
@@ -17,6 +18,10 @@ pub struct AppState {
     /// `scim_routes`, which waits for a turn before reading a page of more than 100
     /// resources, so concurrent paging clients cannot hold unbounded memory).
     pub large_pages: Arc<Semaphore>,
+    /// The last write probe of `/readyz` (see [`crate::readiness`]).
+    pub readiness: Arc<crate::readiness::Readiness>,
+    /// The rate limiters (see [`crate::rate`]).
+    pub limiter: Arc<crate::rate::Limiter>,
 }
 
 /// The SCIM base path, under the public URL (`<public-url>/scim/v2`).
@@ -30,7 +35,15 @@ impl AppState {
             directory,
             max_body_bytes,
             large_pages: Arc::new(Semaphore::new(large_page_turns())),
+            readiness: Arc::default(),
+            limiter: Arc::default(),
         }
+    }
+
+    /// The same state with the rate limits `limits` (the defaults otherwise).
+    pub fn with_rate_limits(mut self, limits: crate::rate::RateLimits) -> AppState {
+        self.limiter = Arc::new(crate::rate::Limiter::new(limits));
+        self
     }
 
     /// The public base URL (`https://host`): the directory's SCIM base URL without
@@ -38,6 +51,14 @@ impl AppState {
     pub fn public_url(&self) -> &str {
         let b = self.directory.base_url();
         b.strip_suffix(SCIM_BASE).unwrap_or(b)
+    }
+
+    /// Whether clients reach the server over HTTPS (the public URL's scheme: `--tls-cert`,
+    /// or `--public-url https://…` behind a TLS proxy).
+    pub fn https(&self) -> bool {
+        self.public_url()
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
     }
 }
 

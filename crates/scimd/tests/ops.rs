@@ -206,9 +206,11 @@ async fn every_response_carries_a_request_id() {
 }
 
 #[tokio::test]
-async fn first_start_prints_url_and_token_once_and_data_persists() {
+async fn first_start_writes_url_and_token_once_and_data_persists() {
     let srv = Server::start();
-    let out = &srv.stdout;
+    // The secrets are in the data folder's first-start-secrets.txt, for this user only ...
+    let file = srv.dir.join("first-start-secrets.txt");
+    let out = std::fs::read_to_string(&file).unwrap();
     assert!(
         out.contains(&format!("SCIM Tenant URL: {}", srv.scim)),
         "{out}"
@@ -216,6 +218,21 @@ async fn first_start_prints_url_and_token_once_and_data_persists() {
     assert!(
         out.contains(&format!("Secret Token: {}", srv.token)),
         "{out}"
+    );
+    assert!(out.contains("Administrator: admin\nPassword: "), "{out}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    // ... and stdout, which is not a terminal here (a journal, a container log), only says
+    // where they are.
+    assert!(!srv.stdout.contains(&srv.token), "{}", srv.stdout);
+    assert!(!srv.stdout.contains(&srv.admin_password), "{}", srv.stdout);
+    assert!(
+        srv.stdout.contains(&file.display().to_string()),
+        "{}",
+        srv.stdout
     );
     assert!(is_secret(&srv.token));
     let c = srv.client();
@@ -234,8 +251,13 @@ async fn first_start_prints_url_and_token_once_and_data_persists() {
     });
     assert!(
         again.token.is_empty(),
-        "a second start prints no token: {}",
+        "a second start writes no token: {}",
         again.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        out,
+        "the first start's file is left as it was"
     );
     assert!(
         !again.stdout_now().contains("Secret Token"),
@@ -271,10 +293,10 @@ async fn public_url_from_flag_environment_and_config_file() {
         ..Default::default()
     });
     assert!(
-        srv.stdout
+        srv.first_start
             .contains("SCIM Tenant URL: https://scim.example.com/scim/v2"),
         "{}",
-        srv.stdout
+        srv.first_start
     );
     check(&srv, "https://scim.example.com").await;
     let srv = Server::start_opts(Opts {
@@ -310,6 +332,53 @@ async fn public_url_from_flag_environment_and_config_file() {
     let body = json!({"schemas": [USER], "userName": unique("big"), "title": "x".repeat(4096),
                       "name": {"givenName": "a", "familyName": "b"}, "emails": [{"type": "work", "value": "a@example.com"}]});
     c.post("/Users", &body).await.expect_error(413, None);
+}
+
+#[tokio::test]
+async fn hsts_under_https_and_no_store_on_secrets() {
+    let https = Server::start_opts(Opts {
+        args: vec!["--public-url".into(), "https://scim.example.com".into()],
+        ..Default::default()
+    });
+    let plain = Server::shared();
+    let http = plain.http();
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/scim/v2/Users",
+        "/api/v1/openapi.json",
+        "/signin",
+        "/nowhere",
+    ] {
+        let mut hsts = Vec::new();
+        for base in [&https.base, &plain.base] {
+            let r = http.get(format!("{base}{path}")).send().await.unwrap();
+            hsts.push(r.headers().get("strict-transport-security").cloned());
+        }
+        assert_eq!(
+            hsts,
+            [Some("max-age=31536000".parse().unwrap()), None],
+            "{path}: HSTS under https only"
+        );
+    }
+    // The admin API's answer with a new token's secret is kept by no cache.
+    let admin = plain.new_token("admin");
+    let r = http
+        .post(format!("{}/api/v1/tokens", plain.base))
+        .bearer_auth(&admin)
+        .json(&json!({"name": unique("made")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let r = http
+        .get(format!("{}/api/v1/tokens", plain.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }
 
 #[tokio::test]
@@ -542,6 +611,20 @@ async fn bad_configuration_fails_clearly() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // PostgreSQL without a data folder for the first start's secrets: refused before
+    // connecting (nothing listens on port 1).
+    let out = std::process::Command::new(SCIMD)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+        .arg("postgres://scimd:Pw7hQx@127.0.0.1:1/scimd")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--data-dir is required with PostgreSQL"),
+        "{err}"
+    );
+    assert!(!err.contains("Pw7hQx"), "{err}");
     // An unsupported database URL.
     let out = std::process::Command::new(SCIMD)
         .args([

@@ -9,6 +9,10 @@
 //!   one 201 and 409 for the rest; concurrent member adds to one group from both instances
 //!   all land; stale If-Match versions are 412 whichever instance answers; reads from
 //!   either instance agree.
+//! - `signin_attempts_are_counted_once_across_instances`: 100 wrong passwords for one
+//!   administrator, sent at once through both instances, get at most five passwords
+//!   checked (the check-and-count is one statement in the shared database); the rest are
+//!   throttled (429) or find the hashing queue full (503).
 //! - `copy_from_sqlite_keeps_the_scim_view`: a SQLite deployment populated over SCIM is
 //!   copied into an empty PostgreSQL database with `scimd copy`; a server on the copy
 //!   answers every user and group exactly as the SQLite one did (the same token works),
@@ -168,11 +172,8 @@ fn entra_user(user_name: &str, i: usize) -> Value {
     })
 }
 
-#[tokio::test]
-async fn two_instances_share_one_database() {
-    if skip() {
-        return;
-    }
+/// Two servers on one fresh database; the second does not bootstrap it again.
+fn two_instances() -> (Server, Server) {
     let a = Server::start();
     let b = Server::start_opts(Opts {
         database_url: Some(a.database_url.clone()),
@@ -182,6 +183,15 @@ async fn two_instances_share_one_database() {
         b.token.is_empty(),
         "the second instance must not bootstrap again"
     );
+    (a, b)
+}
+
+#[tokio::test]
+async fn two_instances_share_one_database() {
+    if skip() {
+        return;
+    }
+    let (a, b) = two_instances();
     let token = a.token.clone();
     let scims = [a.scim.clone(), b.scim.clone()];
     let client = |i: usize| Client::new(&scims[i % 2], Some(&token));
@@ -357,6 +367,73 @@ async fn two_instances_share_one_database() {
 }
 
 #[tokio::test]
+async fn signin_attempts_are_counted_once_across_instances() {
+    if skip() {
+        return;
+    }
+    let (a, b) = two_instances();
+    let portals = [
+        common::portal::Portal::new(&a.base),
+        common::portal::Portal::new(&b.base),
+    ];
+    // The forms first (their CSRF cookies), so that the POSTs leave together.
+    let tokens = concurrent((0..100).collect(), 100, |i: usize| {
+        let p = portals[i % 2].clone();
+        async move { (i, p.form_token().await) }
+    })
+    .await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(100));
+    let statuses = concurrent(tokens, 100, |(i, token)| {
+        let (p, barrier) = (portals[i % 2].clone(), barrier.clone());
+        async move {
+            barrier.wait().await;
+            p.http
+                .post(format!("{}/signin", p.base))
+                .header("cookie", format!("scimd_signin={token}"))
+                .form(&[
+                    ("csrf", token.as_str()),
+                    ("username", "admin"),
+                    ("password", "not the password"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    })
+    .await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    let busy = statuses.iter().filter(|s| **s == 503).count();
+    eprintln!(
+        "100 parallel wrong passwords: {checked} checked, {throttled} throttled, {busy} busy"
+    );
+    assert_eq!(checked + throttled + busy, 100, "{statuses:?}");
+    assert!(
+        (1..=5).contains(&checked),
+        "at most the 5 free attempts are checked: {statuses:?}\n{}\n{}",
+        a.logs(),
+        b.logs()
+    );
+    assert_eq!(
+        a.query("SELECT attempts FROM signin_throttle WHERE username_folded = 'admin'"),
+        checked.to_string(),
+        "the attempts counted are the ones checked"
+    );
+    // Within the wait, the right password is not checked either, on either instance.
+    for p in &portals {
+        let r = p.attempt("admin", &a.admin_password, None).await;
+        assert_eq!(
+            r.status,
+            reqwest::StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            r.text
+        );
+    }
+}
+
+#[tokio::test]
 async fn copy_from_sqlite_keeps_the_scim_view() {
     if skip() {
         return;
@@ -370,15 +447,8 @@ async fn copy_from_sqlite_keeps_the_scim_view() {
         dir: Some(dir.clone()),
         ..Default::default()
     });
-    let token = if s.token.is_empty() {
-        let out = s.stdout_now();
-        out.lines()
-            .find_map(|l| l.strip_prefix("Secret Token: "))
-            .map(|t| t.trim().to_string())
-            .expect("bootstrap token")
-    } else {
-        s.token.clone()
-    };
+    let token = s.token.clone();
+    assert!(!token.is_empty(), "the first start's token: {}", s.logs());
     let c = s.client_with(Some(&token));
     let mut ids = Vec::new();
     for i in 0..24 {

@@ -136,6 +136,11 @@ pub async fn run(a: DurabilityArgs) -> Result<bool, String> {
     } else {
         None
     };
+    if !existed {
+        // A first start writes its secrets to a new file: one left by an earlier run of a
+        // database since deleted would stop it.
+        let _ = std::fs::remove_file(server::secrets_path(&dir));
+    }
     let t0 = Instant::now();
     let mut server = start_server(&a, &dir, &database, 0, &http).await?;
     let first_start_s = t0.elapsed().as_secs_f64();
@@ -143,7 +148,8 @@ pub async fn run(a: DurabilityArgs) -> Result<bool, String> {
         Some(t) => t,
         None => {
             return Err(format!(
-                "scimd printed no SCIM token on first start (see {})",
+                "scimd wrote no SCIM token on first start (see {} and {})",
+                server::secrets_path(&dir).display(),
                 log_paths(&dir, 0).0.display()
             ))
         }

@@ -11,7 +11,7 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
-    /// The SCIM token from the bootstrap banner, when this start printed one.
+    /// The SCIM token of the first start's secrets file, when this start wrote one.
     pub token: Option<String>,
 }
 
@@ -94,7 +94,8 @@ fn find_listen_url(log: &str) -> Option<String> {
     })
 }
 
-/// The 64-hex-digit secret of the bootstrap banner's `Secret Token: …` line (stdout).
+/// The 64-hex-digit secret of the `Secret Token: …` line of the first start's
+/// `first-start-secrets.txt`.
 fn find_secret(out: &str) -> Option<String> {
     out.lines()
         .filter(|l| l.to_ascii_lowercase().contains("token"))
@@ -103,8 +104,13 @@ fn find_secret(out: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Starts `scimd serve` on `database` (start number `n`) and waits until `GET /readyz`
-/// answers 200.
+/// The first start's secrets file in `dir`, scimd's data folder here.
+pub fn secrets_path(dir: &Path) -> PathBuf {
+    dir.join("first-start-secrets.txt")
+}
+
+/// Starts `scimd serve` on `database` (start number `n`, data folder `dir`) and waits until
+/// `GET /readyz` answers 200.
 pub async fn start_server(
     a: &DurabilityArgs,
     dir: &Path,
@@ -119,7 +125,21 @@ pub async fn start_server(
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--database", database])
         .args(["--log-level", "warn"])
+        .arg("--data-dir")
+        .arg(dir)
         .args(&a.server_args)
+        // The load is the store's to bear: the per-credential rate limit would pace it
+        // (unless the caller set it).
+        .args(
+            if a.server_args
+                .iter()
+                .any(|x| x.starts_with("--rate-limit-per-credential"))
+            {
+                &[][..]
+            } else {
+                &["--rate-limit-per-credential", "0"][..]
+            },
+        )
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(create(&out_path)?)
@@ -166,8 +186,10 @@ pub async fn start_server(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // The banner (stdout) is written and flushed before `listening on` (stderr).
-    server.token = find_secret(&read_lossy(&out_path));
+    // The secrets file is written before the database commits, so before `listening on`.
+    if n == 0 {
+        server.token = find_secret(&read_lossy(&secrets_path(dir)));
+    }
     // 2. Healthy: /readyz checks the database too.
     let ready = format!("{}/readyz", server.base);
     let mut last;

@@ -15,9 +15,9 @@ pub use changes::{
     Window,
 };
 pub use records::{
-    AdminRow, AdminUserFilter, AttributeRow, EditedUser, EmailKey, ExportRow, Exported,
-    GroupRecord, ListQuery, MemberKind, MemberRow, MembershipRow, SessionRow, Source, Table,
-    TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    AdminRow, AdminUserFilter, AttributeRow, Bucket, EditedUser, EmailKey, ExportRow, Exported,
+    GroupRecord, ListQuery, MemberKind, MemberRow, MembershipRow, SessionRow, SlowDown, Source,
+    Table, TenantRow, Throttle, TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 
 use async_trait::async_trait;
@@ -92,9 +92,43 @@ pub enum StoreError {
     /// written; the request may be retried.
     #[error("concurrent update: {0}")]
     Contention(String),
+    /// The database cannot take writes: it is read-only (a read-only replica, a file system
+    /// remounted read-only after a crash) or its disk is full. Nothing was written; the
+    /// request may be retried once an operator has fixed the database. The string is the
+    /// database's own message (logged, never sent).
+    #[error("database cannot take writes ({0}): {1}")]
+    Unwritable(Unwritable, String),
     /// Anything else the database reported.
     #[error("database error: {0}")]
     Backend(String),
+}
+
+/// Why a database cannot take writes ([`StoreError::Unwritable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unwritable {
+    /// The database or its file system is read-only.
+    ReadOnly,
+    /// The disk (or the database's quota) is full.
+    Full,
+}
+
+impl Unwritable {
+    /// What it is, for people: `the database is read-only`, `the disk is full`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unwritable::ReadOnly => "the database is read-only",
+            Unwritable::Full => "the database's disk is full",
+        }
+    }
+}
+
+impl std::fmt::Display for Unwritable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unwritable::ReadOnly => "read-only",
+            Unwritable::Full => "disk full",
+        })
+    }
 }
 
 /// Result alias for store calls.
@@ -371,13 +405,15 @@ pub trait Tx: Send {
     ) -> StoreResult<Option<AdminRow>>;
     /// One administrator by id.
     async fn get_admin(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<AdminRow>>;
-    /// Replaces an administrator's password hash (and `password_changed`); false when absent.
+    /// Replaces an administrator's password hash (and `password_changed`), and whether it
+    /// must be changed at the next sign-in; false when absent.
     async fn set_admin_password(
         &mut self,
         tenant_id: &str,
         id: &str,
         password_hash: &str,
         at: OffsetDateTime,
+        must_change: bool,
     ) -> StoreResult<bool>;
     /// Inserts a session.
     async fn insert_session(&mut self, s: &SessionRow) -> StoreResult<()>;
@@ -385,32 +421,60 @@ pub trait Tx: Send {
     async fn session_by_hash(&mut self, id_sha256: &[u8]) -> StoreResult<Option<SessionRow>>;
     /// Deletes one session; false when absent.
     async fn delete_session(&mut self, id_sha256: &[u8]) -> StoreResult<bool>;
-    /// Deletes every session of an administrator; returns how many.
-    async fn delete_admin_sessions(&mut self, tenant_id: &str, admin_id: &str) -> StoreResult<u64>;
-    /// Records a failed sign-in under `key` (the directory's throttling key: folded
-    /// username and client address).
-    async fn insert_signin_failure(
+    /// Deletes every session of an administrator but `keep` (the SHA-256 of a session id);
+    /// returns how many.
+    async fn delete_admin_sessions(
         &mut self,
         tenant_id: &str,
-        key: &str,
-        at: OffsetDateTime,
-    ) -> StoreResult<()>;
-    /// How many failed sign-ins were recorded under `key` at or after `since`.
-    async fn count_signin_failures(
-        &mut self,
-        tenant_id: &str,
-        key: &str,
-        since: OffsetDateTime,
+        admin_id: &str,
+        keep: Option<&[u8]>,
     ) -> StoreResult<u64>;
-    /// Forgets the failed sign-ins recorded under `key` (after a successful sign-in).
-    async fn clear_signin_failures(&mut self, tenant_id: &str, key: &str) -> StoreResult<()>;
-    /// Deletes, for every tenant, the sessions expired at `now` and the failed sign-ins
-    /// recorded before `failures_before`; returns how many rows went.
+
+    // ---- sign-in throttling (see `crate::admins`)
+    /// Checks and counts, in one statement, a sign-in attempt for the administrator username
+    /// `username_folded` from `device` (`""`: any browser) at `now`, under `rule`: refused
+    /// (nothing counted) while an earlier attempt's wait has not passed, else counted and
+    /// let through. Concurrent attempts on any number of instances are counted exactly.
+    async fn signin_attempt(
+        &mut self,
+        tenant_id: &str,
+        username_folded: &str,
+        device: &str,
+        now: OffsetDateTime,
+        rule: &SlowDown<'_>,
+    ) -> StoreResult<Throttle>;
+    /// Forgets the attempts counted for `username_folded` from `device` (every device when
+    /// `None`); returns how many records went.
+    async fn clear_signin_attempts(
+        &mut self,
+        tenant_id: &str,
+        username_folded: &str,
+        device: Option<&str>,
+    ) -> StoreResult<u64>;
+    /// Checks and counts, in one statement, a failed-sign-in budget unit of the client
+    /// address `address` (any tenant's) at `now`: refused (nothing counted) when the
+    /// bucket is empty.
+    async fn address_attempt(
+        &mut self,
+        address: &str,
+        now: OffsetDateTime,
+        bucket: &Bucket,
+    ) -> StoreResult<Throttle>;
+    /// Gives back the unit [`Tx::address_attempt`] took (the sign-in succeeded).
+    async fn refund_address_attempt(&mut self, address: &str, bucket: &Bucket) -> StoreResult<()>;
+    /// Deletes, for every tenant, the sessions expired at `now`, the sign-in attempt
+    /// records whose last attempt is before `attempts_before`, and the address records
+    /// whose bucket is full again at `now`; returns how many rows went.
     async fn purge_sessions(
         &mut self,
         now: OffsetDateTime,
-        failures_before: OffsetDateTime,
+        attempts_before: OffsetDateTime,
     ) -> StoreResult<u64>;
+
+    // ---- readiness
+    /// Writes the one heartbeat row (`/readyz`'s probe of whether the database takes
+    /// writes). Errors: `Unwritable` when the database is read-only or full.
+    async fn touch_heartbeat(&mut self, at: OffsetDateTime) -> StoreResult<()>;
 
     // ---- bulk copy between stores (`scimd copy`)
     /// Rows of `table` (every tenant) whose sequence number is greater than `after`, in

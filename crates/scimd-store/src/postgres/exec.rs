@@ -11,7 +11,7 @@ use crate::exec::Exec;
 use crate::schema::conflict_by_name;
 use crate::sql::row::Val;
 use crate::sql::{Bind, Row, Stmt, Ty};
-use scimd_directory::store::{StoreError, StoreResult};
+use scimd_directory::store::{StoreError, StoreResult, Unwritable};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::types::Json;
@@ -24,7 +24,9 @@ const BOOTSTRAP_LOCK: i64 = 0x5c1d_b007;
 
 /// Maps a database error: a unique violation becomes `Conflict` with the target of the
 /// violated constraint (`crate::schema`), a serialization failure or deadlock
-/// `Contention`, anything else `Backend`.
+/// `Contention`, a write in a read-only transaction (`25006`: a read-only replica,
+/// `default_transaction_read_only`) or a full disk (`53100`) `Unwritable`, anything else
+/// `Backend`.
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
         match d.code().as_deref() {
@@ -40,6 +42,12 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             }
             Some("40001") | Some("40P01") => {
                 return StoreError::Contention(d.message().to_string());
+            }
+            Some("25006") => {
+                return StoreError::Unwritable(Unwritable::ReadOnly, d.message().to_string());
+            }
+            Some("53100") => {
+                return StoreError::Unwritable(Unwritable::Full, d.message().to_string());
             }
             _ => {}
         }

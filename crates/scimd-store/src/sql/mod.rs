@@ -6,10 +6,10 @@
 //!
 //! A statement is built with a [`Scope`]: the tenant it works for, or an [`Across`] reason
 //! for the few statements that legitimately span tenants, or [`Scope::Tenants`] for the
-//! `tenants` table itself. Tables are named only through [`Sql::table`] (or
-//! [`Sql::insert_into`]), which records each reference, and a reference to a tenant table
-//! (every table but `tenants`, see [`Tbl::is_tenant_table`]) must be bound by a predicate the
-//! layer writes:
+//! `tenants` table itself, or [`Scope::Global`] for the tables no tenant owns. Tables are
+//! named only through [`Sql::table`] (or [`Sql::insert_into`]), which records each
+//! reference, and a reference to a tenant table (every table with a `tenant_id`, see
+//! [`Tbl::is_tenant_table`]) must be bound by a predicate the layer writes:
 //!
 //! - [`Sql::tenant`]: `alias.tenant_id = ?`, bound to the scope's tenant;
 //! - [`Sql::tenant_value`]: the inserted row's `tenant_id` is the scope's tenant;
@@ -154,6 +154,9 @@ pub(crate) enum Scope<'t> {
     Across(Across),
     /// Only the `tenants` table: a statement that references no tenant table.
     Tenants,
+    /// Only tables no tenant owns (`heartbeat`, `signin_addresses`: see
+    /// [`Tbl::is_tenant_table`]): a statement that references no tenant table.
+    Global,
 }
 
 /// How a table reference is bound to the tenant.

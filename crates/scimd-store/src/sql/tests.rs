@@ -89,7 +89,7 @@ fn a_statement_without_the_tenant_is_refused() {
 
         // An insert binds the tenant as the row's value.
         let mut s = Sql::new(d, Scope::Tenant("t1"), false);
-        s.insert_into(Tbl::SigninFailures, "tenant_id, key")
+        s.insert_into(Tbl::SigninThrottle, "tenant_id, username_folded")
             .sql("VALUES (")
             .tenant_value()
             .sql(", ")
@@ -97,11 +97,11 @@ fn a_statement_without_the_tenant_is_refused() {
             .sql(")");
         s.finish().unwrap();
         let mut s = Sql::new(d, Scope::Tenant("t1"), false);
-        s.insert_into(Tbl::SigninFailures, "tenant_id, key")
+        s.insert_into(Tbl::SigninThrottle, "tenant_id, username_folded")
             .sql("VALUES (")
             .binds([Bind::text("t2"), Bind::text("k")])
             .sql(")");
-        assert!(refused(s).contains("signin_failures (unqualified) is not bound"));
+        assert!(refused(s).contains("signin_throttle (unqualified) is not bound"));
 
         // No tenant to bind outside a tenant's scope; the tenants table needs none.
         let mut s = Sql::new(d, Scope::Tenants, false);
@@ -113,6 +113,18 @@ fn a_statement_without_the_tenant_is_refused() {
         let mut s = Sql::new(d, Scope::Tenants, false);
         s.sql("SELECT id FROM ").table(Tbl::Tenants, "");
         s.finish().unwrap();
+
+        // Tables no tenant owns are written in the global scope, which binds no tenant and
+        // so cannot reach a tenant's table.
+        let mut s = Sql::new(d, Scope::Global, false);
+        s.sql("DELETE FROM ")
+            .table(Tbl::SigninAddresses, "")
+            .sql(" WHERE tat < ")
+            .bind(Bind::Int(1));
+        s.finish().unwrap();
+        let mut s = Sql::new(d, Scope::Global, false);
+        s.sql("DELETE FROM ").table(Tbl::SigninThrottle, "");
+        assert!(refused(s).contains("signin_throttle (unqualified) is not bound"));
     }
 }
 

@@ -21,14 +21,15 @@ use crate::sql::{Bind, Row, Stmt};
 use crate::timefmt;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
-use scimd_directory::store::{StoreError, StoreResult};
+use scimd_directory::store::{StoreError, StoreResult, Unwritable};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit};
 
 /// Maps a database error: a unique-constraint violation becomes `Conflict` with the target
 /// of the violated key (`crate::schema`), `SQLITE_BUSY` / `SQLITE_LOCKED` (a lock held by
-/// another process past the busy timeout) `Contention`, anything else `Backend`.
+/// another process past the busy timeout) `Contention`, `SQLITE_READONLY` (a read-only file
+/// or file system) and `SQLITE_FULL` (a full disk) `Unwritable`, anything else `Backend`.
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
         let unique = f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
@@ -48,6 +49,15 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
             // Another process (e.g. `scimd admin …`) held the lock past the busy timeout:
             // nothing was written and the request may be retried (503).
             return StoreError::Contention(e.to_string());
+        }
+        match f.code {
+            rusqlite::ErrorCode::ReadOnly => {
+                return StoreError::Unwritable(Unwritable::ReadOnly, e.to_string())
+            }
+            rusqlite::ErrorCode::DiskFull => {
+                return StoreError::Unwritable(Unwritable::Full, e.to_string())
+            }
+            _ => {}
         }
     }
     StoreError::Backend(e.to_string())

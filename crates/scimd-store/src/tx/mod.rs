@@ -16,6 +16,7 @@ mod members;
 mod records;
 mod run;
 mod search;
+mod signin;
 mod users;
 
 pub(crate) use run::StoreTx;
@@ -31,9 +32,10 @@ use crate::sql::{Across, Bind, Scope, Sql, Tbl};
 use async_trait::async_trait;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
-    AdminRow, AdminUserFilter, AttributeRow, ChangeRecord, EditedUser, Exported, GroupRecord,
-    ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery, SessionRow, Source, StoreError,
-    StoreResult, Table, TenantRow, TokenRow, Tx, UserRecord, UserState,
+    AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, EditedUser, Exported,
+    GroupRecord, ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery, SessionRow,
+    SlowDown, Source, StoreError, StoreResult, Table, TenantRow, Throttle, TokenRow, Tx,
+    UserRecord, UserState,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -513,7 +515,7 @@ impl<E: Exec> Tx for StoreTx<E> {
 
     async fn insert_admin(&mut self, a: &AdminRow) -> StoreResult<()> {
         let cols = "id, tenant_id, username, username_folded, password_hash, created, \
-                    password_changed";
+                    password_changed, must_change_password";
         let row = [
             Bind::text(&a.id),
             Bind::text(&a.username),
@@ -521,6 +523,7 @@ impl<E: Exec> Tx for StoreTx<E> {
             Bind::text(&a.password_hash),
             Bind::Time(a.created),
             Bind::Time(a.password_changed),
+            Bind::Bool(a.must_change_password),
         ];
         let mut s = self.q().insert(&*a.tenant_id, Tbl::Admins, cols, [row]);
         self.run(s.may_conflict()).await.map(drop)
@@ -544,10 +547,12 @@ impl<E: Exec> Tx for StoreTx<E> {
         id: &str,
         password_hash: &str,
         at: OffsetDateTime,
+        must_change: bool,
     ) -> StoreResult<bool> {
         let set = [
             ("password_hash", Bind::text(password_hash)),
             ("password_changed", Bind::Time(at)),
+            ("must_change_password", Bind::Bool(must_change)),
         ];
         let s = self
             .q()
@@ -585,62 +590,69 @@ impl<E: Exec> Tx for StoreTx<E> {
         Ok(self.run(s).await? > 0)
     }
 
-    async fn delete_admin_sessions(&mut self, t: &str, admin_id: &str) -> StoreResult<u64> {
-        let s = self
+    async fn delete_admin_sessions(
+        &mut self,
+        t: &str,
+        admin_id: &str,
+        keep: Option<&[u8]>,
+    ) -> StoreResult<u64> {
+        let mut s = self
             .q()
             .delete(t, Tbl::Sessions, [("admin_id", Bind::text(admin_id))]);
+        if let Some(keep) = keep {
+            s.sql(" AND id_sha256 <> ").bind(Bind::Blob(keep.to_vec()));
+        }
         self.run(s).await
     }
 
-    async fn insert_signin_failure(
+    // ---- sign-in throttling: `signin`
+
+    async fn signin_attempt(
         &mut self,
         t: &str,
-        key: &str,
-        at: OffsetDateTime,
-    ) -> StoreResult<()> {
-        let row = [Bind::text(key), Bind::Time(at)];
-        let s = self
-            .q()
-            .insert(t, Tbl::SigninFailures, "tenant_id, key, at", [row]);
-        self.run(s).await.map(drop)
+        username_folded: &str,
+        device: &str,
+        now: OffsetDateTime,
+        rule: &SlowDown<'_>,
+    ) -> StoreResult<Throttle> {
+        signin::signin_attempt(self, t, (username_folded, device), (now, rule)).await
     }
 
-    async fn count_signin_failures(
+    async fn clear_signin_attempts(
         &mut self,
         t: &str,
-        key: &str,
-        since: OffsetDateTime,
+        username_folded: &str,
+        device: Option<&str>,
     ) -> StoreResult<u64> {
-        let from = (Tbl::SigninFailures, "");
-        let mut s = self
-            .q()
-            .select(t, "COUNT(*)", from, [("key", Bind::text(key))]);
-        s.sql(" AND at >= ").bind(Bind::Time(since));
-        self.count(s).await
+        signin::clear_signin_attempts(self, t, username_folded, device).await
     }
 
-    async fn clear_signin_failures(&mut self, t: &str, key: &str) -> StoreResult<()> {
-        let s = self
-            .q()
-            .delete(t, Tbl::SigninFailures, [("key", Bind::text(key))]);
-        self.run(s).await.map(drop)
+    async fn address_attempt(
+        &mut self,
+        address: &str,
+        now: OffsetDateTime,
+        bucket: &Bucket,
+    ) -> StoreResult<Throttle> {
+        signin::address_attempt(self, address, now, bucket).await
+    }
+
+    async fn refund_address_attempt(&mut self, address: &str, bucket: &Bucket) -> StoreResult<()> {
+        signin::refund_address_attempt(self, address, bucket).await
     }
 
     async fn purge_sessions(
         &mut self,
         now: OffsetDateTime,
-        before: OffsetDateTime,
+        attempts_before: OffsetDateTime,
     ) -> StoreResult<u64> {
-        let mut n = 0;
-        for (table, cond, at) in [
-            (Tbl::Sessions, " WHERE expires <= ", now),
-            (Tbl::SigninFailures, " WHERE at < ", before),
-        ] {
-            let mut s = self.q().delete(Across::RetentionPurge, table, []);
-            s.sql(cond).bind(Bind::Time(at));
-            n += self.run(s).await?;
-        }
-        Ok(n)
+        let mut s = self.q().delete(Across::RetentionPurge, Tbl::Sessions, []);
+        s.sql(" WHERE expires <= ").bind(Bind::Time(now));
+        let n = self.run(s).await?;
+        Ok(n + signin::purge(self, now, attempts_before).await?)
+    }
+
+    async fn touch_heartbeat(&mut self, at: OffsetDateTime) -> StoreResult<()> {
+        signin::touch_heartbeat(self, at).await
     }
 
     // ---- bulk copy between stores: `export`

@@ -8,6 +8,7 @@ use crate::query::{decode_query, parse_time};
 use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use scimd_directory::admin::ADMIN_MAX_PAGE;
 use scimd_directory::directory::Caller;
 use scimd_directory::store::TokenScope;
@@ -21,36 +22,23 @@ pub const DEFAULT_COUNT: u64 = 50;
 
 /// The authenticated caller of an admin route: extracting it requires a bearer token of
 /// scope `admin`. 401 (with `WWW-Authenticate`) without a valid token, 403 for a token of
-/// scope `scim`. It is an extractor rather than a route layer so that a wrong method is
+/// scope `scim`, 429 beyond the token's rate limit ([`crate::rate`]). It is an extractor rather than a route layer so that a wrong method is
 /// answered 405 before any authentication, and so handlers list it first (nothing is read
 /// from the request before the caller is known).
 #[derive(Debug, Clone)]
 pub struct Admin(pub Caller);
 
 impl FromRequestParts<AppState> for Admin {
-    type Rejection = AdminError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AdminError> {
-        let secret = match bearer_secret(&parts.headers) {
-            Err(e) => {
-                tracing::warn!("admin API authentication failed: malformed Authorization header");
-                return Err(e.into());
-            }
-            Ok(None) => {
-                return Err(AdminError::new(
-                    401,
-                    "authentication required: send `Authorization: Bearer <secret>` with the secret of an admin token (create one with `scimd token create --name NAME --scope admin`)",
-                ))
-            }
-            Ok(Some(s)) => s,
-        };
-        let Some(caller) = state.directory.authenticate(&secret).await? else {
-            tracing::warn!("admin API authentication failed: unknown or revoked token");
-            return Err(AdminError::new(
-                401,
-                "the bearer token is not valid: it is unknown or has been revoked",
-            ));
-        };
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let caller = admin_caller(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // A valid token counts against its own rate only (crate::rate).
+        crate::rate::admit(state, &parts.extensions, &caller.token_id)
+            .await
+            .map_err(|r| r.response(state, parts.uri.path()))?;
         if caller.scope != TokenScope::Admin {
             tracing::warn!(token = %caller.token_name, "a token of scope scim was used on the admin API");
             return Err(AdminError::new(
@@ -60,11 +48,40 @@ impl FromRequestParts<AppState> for Admin {
                     caller.token_name,
                     caller.scope.as_str()
                 ),
-            ));
+            )
+            .into_response());
         }
         let mut caller = caller;
         caller.request = request_info(&parts.method, &parts.uri, &parts.extensions);
         Ok(Admin(caller))
+    }
+}
+
+/// The caller a request's bearer token resolves to, of any scope. Errors: 401 without a
+/// valid token.
+async fn admin_caller(parts: &Parts, state: &AppState) -> Result<Caller, AdminError> {
+    let secret = match bearer_secret(&parts.headers) {
+        Err(e) => {
+            tracing::warn!("admin API authentication failed: malformed Authorization header");
+            return Err(e.into());
+        }
+        Ok(None) => {
+            return Err(AdminError::new(
+                401,
+                "authentication required: send `Authorization: Bearer <secret>` with the secret of an admin token (create one with `scimd token create --name NAME --scope admin`)",
+            ))
+        }
+        Ok(Some(s)) => s,
+    };
+    match state.directory.authenticate(&secret).await? {
+        Some(caller) => Ok(caller),
+        None => {
+            tracing::warn!("admin API authentication failed: unknown or revoked token");
+            Err(AdminError::new(
+                401,
+                "the bearer token is not valid: it is unknown or has been revoked",
+            ))
+        }
     }
 }
 

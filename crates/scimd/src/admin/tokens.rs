@@ -5,6 +5,8 @@ use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object_with, string_field, Admin, AdminJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
+use axum::http::header::CACHE_CONTROL;
+use axum::http::HeaderValue;
 use scimd_directory::directory::DirectoryError;
 use scimd_directory::render::rfc3339;
 use scimd_directory::store::TokenScope;
@@ -51,10 +53,14 @@ pub(super) async fn create_token(
         .find(|t| t.revoked.is_none() && t.name == trimmed)
         .map(|t| rfc3339(t.created));
     tracing::info!(token = %trimmed, scope = scope.as_str(), by = %c.token_name, "token created through the admin API");
-    created(
+    let mut res = created(
         &json!({"name": trimmed, "scope": scope.as_str(), "secret": secret, "created": created_at}),
         None,
-    )
+    )?;
+    // The body carries a secret: no cache along the way may keep it.
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
 fn duplicate_token(name: &str) -> AdminError {

@@ -1,5 +1,5 @@
 //! The command line: `scimd serve`, `scimd token create|list|revoke` ([`tokens`]),
-//! `scimd settings show|set` ([`settings`]), `scimd admin create|reset-password`
+//! `scimd settings show|set` ([`settings`]), `scimd admin create|reset-password|unlock`
 //! ([`admins`]), `scimd migrate` and `scimd copy` ([`db`]).
 //!
 //! Settings given as flags win over `SCIMD_*` environment variables, which win over the
@@ -8,8 +8,10 @@
 //! Output discipline: `token create` prints only the secret on stdout; `token list` prints
 //! a table on stdout; `settings show|set` print the tenant settings as JSON on stdout;
 //! `migrate` one line and `copy` its per-table row counts on stdout;
-//! messages and logs go to stderr. `serve` prints the first-start
-//! banner (SCIM base URL and token) on stdout and `listening on <url>` on stderr.
+//! messages and logs go to stderr. `serve` writes the first start's secrets (SCIM base URL
+//! and token, the administrator's password) to `first-start-secrets.txt` in the data folder
+//! and prints them on stdout only when it is a terminal (otherwise where the file is), and
+//! `listening on <url>` on stderr.
 
 pub mod admins;
 pub mod db;
@@ -61,8 +63,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve SCIM over HTTP(S). On first start with an empty database, creates the default
-    /// tenant and a SCIM token, and prints the SCIM base URL and the token once.
-    Serve(ServeArgs),
+    /// tenant, a SCIM token and the first administrator, and writes them to
+    /// first-start-secrets.txt in the data folder.
+    Serve(Box<ServeArgs>),
     /// Manage the default tenant's API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -74,7 +77,8 @@ pub enum Command {
     /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL:
     /// scimd copy --from sqlite://./scimd-data/scimd.db --to postgres://scimd:PASSWORD@db/scimd
     Copy(db::CopyArgs),
-    /// Manage the portal's administrators (create, reset a password).
+    /// Manage the portal's administrators (create, reset a password, end a sign-in
+    /// slow-down).
     #[command(subcommand)]
     Admin(AdminCommand),
 }
@@ -132,6 +136,32 @@ pub struct ServeArgs {
     /// [default: from the file-descriptor limit, at most 10000]
     #[arg(long, value_name = "N")]
     pub max_connections: Option<u64>,
+
+    /// Folder for scimd's own files: the first start writes first-start-secrets.txt there
+    /// (mode 0600) [env: SCIMD_DATA_DIR] [default: the SQLite file's folder; required with
+    /// PostgreSQL]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    // Rate limits (docs/security.md, "Rate limits"); 0 turns a limit off.
+    /// Requests a minute per client address without a valid credential (none, or one that
+    /// fails); then 429 [env: SCIMD_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE] [default: 60]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_unauthenticated_per_minute: Option<u64>,
+    /// Burst of those requests [env: SCIMD_RATE_LIMIT_UNAUTHENTICATED_BURST] [default: 30]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_unauthenticated_burst: Option<u64>,
+    /// Requests a second per valid credential (a token, a portal session); beyond, a short
+    /// wait, then 429 [env: SCIMD_RATE_LIMIT_PER_CREDENTIAL] [default: 200]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_per_credential: Option<u64>,
+    /// Burst of requests per credential [env: SCIMD_RATE_LIMIT_BURST] [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub rate_limit_burst: Option<u64>,
+    /// Proxies (CIDR,CIDR,...) whose X-Forwarded-For names the client; from any other peer
+    /// the header is ignored [env: SCIMD_TRUSTED_PROXIES] [default: none]
+    #[arg(long, value_name = "CIDRS")]
+    pub trusted_proxies: Option<String>,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -161,6 +191,12 @@ impl Cli {
             s.request_timeout_secs = a.request_timeout_secs;
             s.tls_handshake_timeout_secs = a.tls_handshake_timeout_secs;
             s.max_connections = a.max_connections;
+            s.data_dir = a.data_dir.clone();
+            s.rate_limit_unauthenticated_per_minute = a.rate_limit_unauthenticated_per_minute;
+            s.rate_limit_unauthenticated_burst = a.rate_limit_unauthenticated_burst;
+            s.rate_limit_per_credential = a.rate_limit_per_credential;
+            s.rate_limit_burst = a.rate_limit_burst;
+            s.trusted_proxies = a.trusted_proxies.clone();
         }
         s
     }
@@ -403,6 +439,10 @@ mod tests {
             Command::Admin(AdminCommand::ResetPassword { .. })
         ));
         assert!(Cli::try_parse_from(["scimd", "admin", "create"]).is_err());
+        assert!(matches!(
+            Cli::try_parse_from(["scimd", "admin", "unlock", "ops"]).unwrap().command,
+            Command::Admin(AdminCommand::Unlock { ref username }) if username == "ops"
+        ));
         assert_eq!(
             cli.resolve_config(&Default::default()).unwrap().log_level,
             "warn"

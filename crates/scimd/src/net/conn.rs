@@ -395,6 +395,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let version = req.version();
         let guard = self.tracker.request_started(version, &self.shared.limits);
         req.extensions_mut().insert(ConnectInfo(self.peer));
+        let client = self.shared.trusted.client(self.peer.ip(), req.headers());
+        req.extensions_mut()
+            .insert(super::client::ClientAddr(client));
         req.extensions_mut().insert(guard.deadline.clone());
         if self.tracker.class() == Class::Reserve && !is_health_check(&req) {
             let res = at_capacity(version, self.shared.admission.max());

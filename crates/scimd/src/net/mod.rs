@@ -19,10 +19,13 @@
 //!   time limit on a request (503) that streamed downloads and long polls opt out of.
 //! - **File descriptors** ([`fdlimit`]): the soft `RLIMIT_NOFILE` is raised to the hard
 //!   limit at start, and the default cap is derived from it with headroom.
+//! - **The client's address** ([`client`]): what every request carries for throttles and
+//!   logs.
 //!
 //! docs/security.md gives every limit, its default and the reasoning.
 
 pub mod admission;
+pub mod client;
 pub mod conn;
 pub mod fdlimit;
 pub mod limits;
@@ -153,6 +156,8 @@ pub(crate) struct Shared {
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) limits: Limits,
     pub(crate) admission: Arc<Admission<conn::Tracker>>,
+    /// Whose `X-Forwarded-For` names the client.
+    pub(crate) trusted: client::TrustedProxies,
     /// hyper's HTTP/1.1 + HTTP/2 server settings for ordinary connections.
     pub(crate) builder: auto::Builder<TokioExecutor>,
     /// The same for reserve connections: no keep-alive, one HTTP/2 stream.
@@ -205,7 +210,9 @@ fn describe_metrics() {
 }
 
 /// Starts serving `app` on `listener` (TLS when `tls` is given) in a background task, under
-/// `limits`. Raises the soft file-descriptor limit first and logs the numbers.
+/// `limits`, taking the client's address from `X-Forwarded-For` when the peer is one of
+/// `trusted` (see [`client`]). Raises the soft file-descriptor limit first and logs the
+/// numbers.
 ///
 /// The task accepts until `stop` completes (or its sender is dropped), then stops
 /// accepting, asks every connection to finish (HTTP/1.1: after the response in progress;
@@ -216,7 +223,7 @@ pub fn serve(
     listener: std::net::TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     app: Router,
-    limits: Limits,
+    (limits, trusted): (Limits, client::TrustedProxies),
     stop: oneshot::Receiver<()>,
     grace: Duration,
 ) -> io::Result<JoinHandle<io::Result<()>>> {
@@ -254,6 +261,7 @@ pub fn serve(
         tls: tls.map(tokio_rustls::TlsAcceptor::from),
         limits,
         admission: Arc::new(Admission::new(max, RESERVE_CONNECTIONS, closing_max(max))),
+        trusted,
         builder: http_builder(&limits, false),
         reserve_builder: http_builder(&limits, true),
     });

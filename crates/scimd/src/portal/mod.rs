@@ -30,8 +30,8 @@ mod session;
 
 pub use frame::{Layout, ASSET_VERSION};
 pub use session::{
-    Fields, Posted, Signed, MAX_FORM_BYTES, SESSION_COOKIE, SESSION_COOKIE_TLS, SIGNIN_COOKIE,
-    SIGNIN_COOKIE_TLS,
+    cookie, Fields, Posted, Signed, DEVICE_COOKIE, DEVICE_COOKIE_TLS, MAX_FORM_BYTES,
+    SESSION_COOKIE, SESSION_COOKIE_TLS, SIGNIN_COOKIE, SIGNIN_COOKIE_TLS,
 };
 
 use crate::state::AppState;
@@ -57,11 +57,17 @@ const PORTAL_CSS: &str = include_str!("../../assets/portal.css");
 
 /// The portal's routes (pages, sign-in, assets), with the security headers.
 pub fn routes() -> Router<AppState> {
-    use pages::{attributes, dashboard, groups, log, provisioning, settings, signin, users};
+    use pages::{
+        account, attributes, dashboard, groups, log, provisioning, settings, signin, users,
+    };
     Router::new()
         .route("/", get(signin::home))
         .route("/signin", get(signin::signin_form).post(signin::signin))
         .route("/signout", post(signin::signout))
+        .route(
+            account::PASSWORD_PATH,
+            get(account::password_form).post(account::change_password),
+        )
         .route("/dashboard", get(dashboard::dashboard))
         .route("/admin/provisioning", get(provisioning::provisioning))
         .route(
@@ -106,6 +112,17 @@ pub fn routes() -> Router<AppState> {
         .route("/log/export", get(log::log_export))
         .route("/assets/{file}", get(asset))
         .layer(from_fn(security_headers))
+}
+
+/// The page of a request a rate limit refused (429; see [`crate::rate`]): `message` says
+/// which limit and when to try again.
+pub fn too_many_requests(message: &str) -> Response {
+    frame::error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        Layout::public("Too many requests"),
+        "Too many requests",
+        message,
+    )
 }
 
 /// Adds the security headers to every portal response (see the module documentation).

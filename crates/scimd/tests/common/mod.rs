@@ -9,10 +9,14 @@
 //!   a fresh database created on that PostgreSQL server with `psql` (the same suite runs on
 //!   both back ends).
 //! - The server's stdout and stderr go to files in the server's directory; their path is
-//!   printed in assertion messages ([`Server::logs`]) so a failure can be debugged.
+//!   printed in assertion messages ([`Server::logs`]) so a failure can be debugged. The
+//!   server's data folder (`--data-dir`) is that directory too: the first start's token and
+//!   administrator password are read from its `first-start-secrets.txt`.
 //! - [`Client`] wraps reqwest with the bearer token and the SCIM base URL and checks, on
 //!   every SCIM response with a body, that its `Content-Type` is `application/scim+json`.
 #![allow(dead_code)]
+
+pub mod portal;
 
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder};
@@ -106,6 +110,13 @@ fn tmp_root() -> PathBuf {
     p
 }
 
+/// A new, empty directory under `target/tmp/scimd-tests/` named `<prefix>-<unique>`.
+pub fn test_dir(prefix: &str) -> PathBuf {
+    let dir = tmp_root().join(unique(prefix));
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// Removes server directories left by earlier runs (shared servers, failed tests) that
 /// nothing has written to for an hour.
 fn prune_old_dirs(root: &Path) {
@@ -159,17 +170,7 @@ pub fn fresh_postgres_database(name: &str) -> Option<String> {
                     }
                 })
                 .collect();
-            let out = Command::new("psql")
-                .arg(&url)
-                .args(["-v", "ON_ERROR_STOP=1", "-q", "-c"])
-                .arg(format!("CREATE DATABASE \"{db}\""))
-                .output()
-                .expect("SCIMD_TEST_DATABASE_URL is a postgres URL: `psql` must be installed to create test databases");
-            assert!(
-                out.status.success(),
-                "CREATE DATABASE {db} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            psql(&url, &format!("CREATE DATABASE \"{db}\""));
             Some(replace_db_name(&url, &db))
         }
         None => None,
@@ -183,12 +184,32 @@ pub fn drop_postgres_database(url: &str) {
         return;
     };
     if let Some(db) = url.split('?').next().and_then(|u| u.rsplit('/').next()) {
-        let _ = Command::new("psql")
-            .arg(&admin)
-            .args(["-q", "-c"])
-            .arg(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-            .output();
+        let _ = psql_output(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+        );
     }
+}
+
+/// `psql URL -v ON_ERROR_STOP=1 -Atqc SQL`, run.
+fn psql_output(url: &str, sql: &str) -> Output {
+    Command::new("psql")
+        .arg(url)
+        .args(["-v", "ON_ERROR_STOP=1", "-Atqc", sql])
+        .output()
+        .expect("SCIMD_TEST_DATABASE_URL is a postgres URL: `psql` must be installed")
+}
+
+/// Runs `sql` with `psql` on the database `url`; its output, trimmed. Panics with what psql
+/// said when it fails.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = psql_output(url, sql);
+    assert!(
+        out.status.success(),
+        "psql: {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// `postgres://u:p@h:5432/old?x=y` with the database name replaced by `db`.
@@ -203,6 +224,31 @@ fn replace_db_name(url: &str, db: &str) -> String {
         .map(|i| after_scheme + i)
         .unwrap_or(base.len());
     format!("{}/{db}{query}", &base[..host_end])
+}
+
+/// The first column of the first row of `sql` on the database `url` names, as text.
+pub fn query_db(url: &str, sql: &str) -> String {
+    if url.starts_with("postgres") {
+        return psql(url, sql);
+    }
+    let path = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap();
+    let c = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open the SQLite database");
+    c.query_row(sql, [], |r| {
+        Ok(match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Null => String::new(),
+            rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+            rusqlite::types::ValueRef::Real(f) => f.to_string(),
+            rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                String::from_utf8_lossy(t).to_string()
+            }
+        })
+    })
+    .expect(sql)
 }
 
 /// Strips ANSI escape sequences (colored log output).
@@ -262,6 +308,13 @@ fn find_secret(out: &str) -> Option<String> {
         .filter(|l| l.to_ascii_lowercase().contains("token"))
         .find_map(words)
         .or_else(|| out.lines().find_map(words))
+}
+
+/// The administrator's password of the first start's secrets (`Password: …`).
+fn find_password(out: &str) -> Option<String> {
+    out.lines()
+        .find_map(|l| l.strip_prefix("Password: "))
+        .map(|p| p.trim().to_string())
 }
 
 /// Arranges for the child to get SIGTERM when the thread that spawned it dies, so that a
@@ -329,13 +382,28 @@ pub struct Opts {
     pub args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
-    /// Reuse this database (an already initialised one prints no token: `token` is then "").
+    /// Use this database (when it is already initialised, the start writes no secrets:
+    /// `token` is then "").
     pub database_url: Option<String>,
     /// Use this directory for the logs (and SQLite file) instead of a fresh one.
     pub dir: Option<PathBuf>,
     /// Start the server with this file-descriptor limit (soft and hard `RLIMIT_NOFILE`).
     pub nofile: Option<u64>,
+    /// Keep the server's per-address rate limit as configured (its defaults unless `args`
+    /// say otherwise). By default the harness raises it out of the way ([`LOOSE_ADDRESS_LIMIT`]):
+    /// every test speaks from 127.0.0.1, so a whole test binary is one client address to the
+    /// server, where a deployment sees many.
+    pub rate_limited: bool,
 }
+
+/// What the harness gives servers instead of the per-address limit of requests without a
+/// valid credential, unless [`Opts::rate_limited`].
+pub const LOOSE_ADDRESS_LIMIT: [&str; 4] = [
+    "--rate-limit-unauthenticated-per-minute",
+    "1000000",
+    "--rate-limit-unauthenticated-burst",
+    "1000000",
+];
 
 /// A running `scimd serve`.
 pub struct Server {
@@ -349,8 +417,12 @@ pub struct Server {
     pub database_url: String,
     /// The server's directory (database, logs).
     pub dir: PathBuf,
-    /// The bootstrap stdout (URL and token lines).
+    /// What the server printed on stdout when it was ready.
     pub stdout: String,
+    /// The first start's `first-start-secrets.txt` ("" for a reused database).
+    pub first_start: String,
+    /// The first administrator's generated password ("" for a reused database).
+    pub admin_password: String,
     stdout_path: PathBuf,
     stderr_path: PathBuf,
     pid: u32,
@@ -455,10 +527,10 @@ impl Server {
             .expect("run scimd CLI")
     }
 
-    /// Creates a token of scope `admin` (a unique name) with the CLI; returns its secret.
-    pub fn admin_token(&self) -> String {
-        let name = unique("admin");
-        let out = self.cli(&["token", "create", "--name", &name, "--scope", "admin"]);
+    /// A new token of `scope` (`scim`, `admin`) made with `scimd token create`; its secret.
+    pub fn new_token(&self, scope: &str) -> String {
+        let name = unique(scope);
+        let out = self.cli(&["token", "create", "--name", &name, "--scope", scope]);
         assert!(
             out.status.success(),
             "token create: {}",
@@ -469,9 +541,20 @@ impl Server {
         secret
     }
 
+    /// Creates a token of scope `admin` (a unique name) with the CLI; returns its secret.
+    pub fn admin_token(&self) -> String {
+        self.new_token("admin")
+    }
+
     /// A client of `<server>/api/v1` with a new admin token.
     pub fn admin(&self) -> Client {
         Client::new(&format!("{}/api/v1", self.base), Some(&self.admin_token()))
+    }
+
+    /// The first column of the first row of `sql` on the server's database, as text (SQLite
+    /// through rusqlite, PostgreSQL through `psql`).
+    pub fn query(&self, sql: &str) -> String {
+        query_db(&self.database_url, sql)
     }
 
     /// Sends a signal to the server.
@@ -545,8 +628,15 @@ fn spawn(opts: Opts) -> Server {
         "127.0.0.1:0",
         "--database",
         &database_url,
+        "--data-dir",
     ])
+    .arg(&dir)
     .args(&opts.args)
+    .args(if opts.rate_limited {
+        &[][..]
+    } else {
+        &LOOSE_ADDRESS_LIMIT[..]
+    })
     .env("NO_COLOR", "1")
     .env("RUST_BACKTRACE", "1")
     .stdin(Stdio::null())
@@ -559,17 +649,25 @@ fn spawn(opts: Opts) -> Server {
     if let Some(n) = opts.nofile {
         limit_descriptors(&mut cmd, n);
     }
+    let spawned = std::time::SystemTime::now();
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {SCIMD}: {e}"));
     let deadline = Instant::now() + START_TIMEOUT;
-    let (base, token, stdout) = loop {
+    let secrets = dir.join("first-start-secrets.txt");
+    let (base, token, stdout, first_start) = loop {
         let err = read_to_string_lossy(&stderr_path);
         let out = read_to_string_lossy(&stdout_path);
+        let file = read_to_string_lossy(&secrets);
         let listen = find_listen_url(&err).or_else(|| find_listen_url(&out));
-        match (listen.clone(), find_secret(&out)) {
-            (Some(url), Some(secret)) => break (url, secret, out),
-            (Some(url), None) if reused => break (url, String::new(), out),
+        // On a database given to reuse, a secrets file counts only when this start wrote
+        // it (an earlier start on the same folder left its own).
+        let written_now = fs::metadata(&secrets)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= spawned);
+        match (listen.clone(), find_secret(&file)) {
+            (Some(url), Some(secret)) if written_now || !reused => break (url, secret, out, file),
+            (Some(url), _) if reused => break (url, String::new(), out, String::new()),
             _ => {}
         }
         if let Some(st) = child.try_wait().unwrap() {
@@ -578,7 +676,8 @@ fn spawn(opts: Opts) -> Server {
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!(
-                "scimd serve did not print `listening on http://...` (found: {listen:?}) and a 64-hex bootstrap token on stdout within {START_TIMEOUT:?}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
+                "scimd serve did not print `listening on http://...` (found: {listen:?}) and write a 64-hex bootstrap token to {} within {START_TIMEOUT:?}\n--- stdout ---\n{out}\n--- stderr ---\n{err}",
+                secrets.display()
             );
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -592,6 +691,8 @@ fn spawn(opts: Opts) -> Server {
         token,
         database_url,
         dir,
+        admin_password: find_password(&first_start).unwrap_or_default(),
+        first_start,
         stdout,
         pid,
         child: Mutex::new(Some(child)),

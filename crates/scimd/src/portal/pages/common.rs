@@ -208,6 +208,7 @@ pub(super) fn notice(q: &Q) -> Option<String> {
         "group-deleted" => format!("Group “{name}” deleted."),
         "member-added" => "Member added.".to_string(),
         "member-removed" => "Member removed.".to_string(),
+        "password" => "Password changed; your other sessions were signed out.".to_string(),
         _ => return None,
     })
 }

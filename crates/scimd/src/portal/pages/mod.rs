@@ -2,6 +2,7 @@
 //! [`super::routes`]) and the templates they render. Handlers call the directory's
 //! administrator operations (the same ones the admin API calls).
 
+pub mod account;
 pub mod attributes;
 mod common;
 pub mod dashboard;

@@ -3,8 +3,9 @@
 use super::common::Q;
 use crate::portal::frame::{render, see_other, server_error, Layout};
 use crate::portal::session::{
-    client_address, cookie, csrf_refused, is_secure, safe_next, session_cookie_name, set_cookie,
-    with_cookie, Fields, Signed, MAX_FORM_BYTES, SIGNIN_COOKIE, SIGNIN_COOKIE_TLS,
+    client_address, cookie, csrf_refused, device_cookie_name, is_secure, safe_next,
+    session_cookie_name, set_cookie, with_cookie, Fields, Signed, DEVICE_COOKIE_SECS,
+    MAX_FORM_BYTES, SIGNIN_COOKIE, SIGNIN_COOKIE_TLS,
 };
 use crate::state::AppState;
 use askama::Template;
@@ -12,7 +13,9 @@ use axum::extract::{RawQuery, Request, State};
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
-use scimd_directory::admins::{SignIn, SESSION_LIFETIME_SECS};
+use scimd_directory::admins::{check_username, SignIn, SESSION_LIFETIME_SECS};
+use scimd_directory::signin_throttle::ThrottledBy;
+use scimd_directory::DirectoryError;
 
 // ---------------------------------------------------------------- sign-in
 
@@ -62,6 +65,9 @@ pub async fn home(State(st): State<AppState>, req: Request) -> Response {
         Some(id) => matches!(st.directory.portal_session(&id).await, Ok(Some(_))),
         None => false,
     };
+    if signed_in {
+        crate::rate::authenticated(req.extensions());
+    }
     see_other(if signed_in { "/dashboard" } else { "/signin" })
 }
 
@@ -72,7 +78,9 @@ pub async fn signin_form(State(st): State<AppState>, RawQuery(q): RawQuery) -> R
 }
 
 /// `POST /signin`: checks the double-submit CSRF cookie, then the password (with
-/// throttling); on success sets the session cookie and redirects to `next` or the dashboard.
+/// throttling); on success sets the session cookie and the trusted-browser cookie and
+/// redirects to `next` or the dashboard (or first to the password change a generated
+/// password needs).
 pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let secure = is_secure(&st);
@@ -81,6 +89,13 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
         .unwrap_or_default();
     let f = Fields::parse(&bytes);
     let username = f.get("username").trim().to_string();
+    // Shown back in the form and logged only when it could be an administrator's name: a
+    // 64 KiB username goes nowhere.
+    let shown = if check_username(&username).is_ok() {
+        username.as_str()
+    } else {
+        ""
+    };
     let next = f.get("next").to_string();
     let cookie_name = if secure {
         SIGNIN_COOKIE_TLS
@@ -93,7 +108,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             &st,
             StatusCode::FORBIDDEN,
             &next,
-            &username,
+            shown,
             Some("The sign-in form had expired (or cookies are blocked), so it was not submitted. Enter your password again.".into()),
         );
     }
@@ -102,7 +117,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             &st,
             StatusCode::BAD_REQUEST,
             &next,
-            &username,
+            shown,
             Some("Enter your username and password.".into()),
         );
     }
@@ -111,22 +126,49 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
         Err(e) => return server_error(e, Layout::public("Error")),
     };
     let client = client_address(&parts);
-    match st
+    let device = cookie(&parts.headers, device_cookie_name(secure));
+    let outcome = st
         .directory
-        .sign_in(&tenant, &username, f.get("password"), &client)
-        .await
-    {
+        .sign_in(
+            &tenant,
+            &username,
+            f.get("password"),
+            &client,
+            device.as_deref(),
+        )
+        .await;
+    match outcome {
+        Err(e @ DirectoryError::Busy(_)) => {
+            tracing::warn!(client = %client, "portal sign-in refused: the password checks are all busy");
+            let mut r = signin_page(
+                &st,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &next,
+                shown,
+                Some(format!("{} (the server is busy).", e.message())),
+            );
+            r.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
         Err(e) => server_error(e, Layout::public("Error")),
-        Ok(SignIn::Throttled { retry_after_secs }) => {
-            tracing::warn!(username = %username, client = %client, "portal sign-in throttled");
+        Ok(SignIn::Throttled {
+            by,
+            retry_after_secs,
+        }) => {
+            log_attempt(&username, &client, "portal sign-in throttled");
+            let whose = match by {
+                ThrottledBy::Username => "for this username",
+                ThrottledBy::Address => "from your network address",
+            };
             let mut r = signin_page(
                 &st,
                 StatusCode::TOO_MANY_REQUESTS,
                 &next,
-                &username,
+                shown,
                 Some(format!(
-                    "Too many failed sign-ins for this username from your address. Sign-in is blocked for {} minutes; try again later.",
-                    retry_after_secs.div_ceil(60)
+                    "Too many failed sign-ins {whose}, so this one was not checked. Try again in {}.",
+                    duration_words(retry_after_secs)
                 )),
             );
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
@@ -135,15 +177,17 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             r
         }
         Ok(SignIn::Refused {
-            delay,
             attempts_left,
+            wait,
         }) => {
-            tracing::warn!(username = %username, client = %client, "portal sign-in failed");
-            tokio::time::sleep(delay).await;
-            let more = if attempts_left == 0 {
-                " Further attempts are blocked for a while.".to_string()
+            log_attempt(&username, &client, "portal sign-in failed");
+            let more = if !wait.is_zero() {
+                format!(
+                    " Further attempts are blocked for {} (each failure makes the wait longer, up to a minute).",
+                    duration_words(wait.as_secs().max(1))
+                )
             } else if attempts_left <= 2 {
-                format!(" {attempts_left} attempts left before sign-in is blocked for a while.")
+                format!(" {attempts_left} attempts left before sign-in slows down.")
             } else {
                 String::new()
             };
@@ -151,21 +195,32 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
                 &st,
                 StatusCode::UNAUTHORIZED,
                 &next,
-                &username,
+                shown,
                 Some(format!("Wrong username or password.{more}")),
             )
         }
         Ok(SignIn::SignedIn {
             session_id,
             session,
+            device,
         }) => {
-            tracing::info!(admin = %session.username, client = %client, "portal sign-in");
+            tracing::info!(admin = ?session.username, client = %client, "portal sign-in");
+            // A right password is a valid credential: not counted against the address.
+            crate::rate::authenticated(&parts.extensions);
             let to = if safe_next(&next) {
                 next.as_str()
             } else {
                 "/dashboard"
             };
-            let r = see_other(to);
+            // A generated password is changed first; the page then goes on to `to`.
+            let r = if session.must_change_password {
+                let q: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", to)
+                    .finish();
+                see_other(&format!("{}?{q}", super::account::PASSWORD_PATH))
+            } else {
+                see_other(to)
+            };
             let r = with_cookie(
                 r,
                 set_cookie(
@@ -175,8 +230,37 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
                     secure,
                 ),
             );
+            let r = with_cookie(
+                r,
+                set_cookie(
+                    device_cookie_name(secure),
+                    &device,
+                    DEVICE_COOKIE_SECS,
+                    secure,
+                ),
+            );
             with_cookie(r, set_cookie(cookie_name, "", 0, secure))
         }
+    }
+}
+
+/// Logs a refused sign-in. The username is a `Debug` field (quoted, control characters
+/// escaped, so no value can forge a log line) and only when it could be an administrator's
+/// name; otherwise only its length.
+fn log_attempt(username: &str, client: &str, what: &str) {
+    if check_username(username).is_ok() {
+        tracing::warn!(username = ?username, client = %client, "{what}");
+    } else {
+        tracing::warn!(username_bytes = username.len(), client = %client, "{what}");
+    }
+}
+
+/// `n` seconds in words: `1 second`, `40 seconds`, `2 minutes`.
+fn duration_words(n: u64) -> String {
+    match n {
+        1 => "1 second".into(),
+        n if n < 120 => format!("{n} seconds"),
+        n => format!("{} minutes", n.div_ceil(60)),
     }
 }
 

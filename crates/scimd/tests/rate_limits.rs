@@ -1,0 +1,269 @@
+//! Rate limits over HTTP against a real scimd (see `crate::rate`): the per-address budget
+//! of requests without a valid credential, answered 429 in each surface's format; valid
+//! credentials never refused for their address; the per-credential rate with its short
+//! queue; client addresses behind trusted proxies, IPv6 by /64.
+
+mod common;
+
+use common::portal::Portal;
+use common::*;
+use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+
+/// A server with the per-address limit as configured by `args` (not the harness's).
+fn limited(args: &[&str]) -> Server {
+    Server::start_opts(Opts {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        rate_limited: true,
+        ..Default::default()
+    })
+}
+
+async fn get(http: &reqwest::Client, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut rb = http.get(url);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    rb.send().await.unwrap()
+}
+
+fn retry_after(r: &reqwest::Response) -> u64 {
+    r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_credential_are_limited_per_address() {
+    let srv = limited(&[
+        "--rate-limit-unauthenticated-per-minute",
+        "60",
+        "--rate-limit-unauthenticated-burst",
+        "6",
+    ]);
+    let http = srv.http();
+    let users = format!("{}/scim/v2/Users", srv.base);
+    // A browser signs in once (the right password gives its unit back).
+    let p = Portal::new(&srv.base);
+    let first = p.attempt("admin", &srv.admin_password, None).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let device = first.device().unwrap();
+    // Requests without a token, or with a wrong one, spend the address's budget ...
+    for _ in 0..4 {
+        assert_eq!(get(&http, &users, &[]).await.status(), 401);
+    }
+    let wrong = [("authorization", "Bearer 0123456789abcdef")];
+    assert_eq!(get(&http, &users, &wrong).await.status(), 401);
+    assert_eq!(get(&http, &users, &wrong).await.status(), 401);
+    // ... then get 429, in each surface's own format, with Retry-After.
+    let r = get(&http, &users, &[]).await;
+    assert_eq!(r.status(), 429);
+    assert!((1..=60).contains(&retry_after(&r)));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["schemas"][0], ERROR);
+    assert_eq!(body["status"], "429");
+    assert!(body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("--rate-limit-unauthenticated-per-minute"));
+    assert_eq!(get(&http, &users, &wrong).await.status(), 429);
+    let r = get(&http, &format!("{}/api/v1/users", srv.base), &[]).await;
+    assert_eq!(r.status(), 429);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["status"], 429);
+    let r = get(&http, &format!("{}/users", srv.base), &[]).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(r.text().await.unwrap().contains("Too many requests"));
+    // A bearer header means nothing to the portal: it does not get a sign-in past the budget.
+    let a = p
+        .attempt_with("admin", "wrong", None, &[("authorization", "Bearer x")])
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(a.text.contains("Too many requests"), "{}", a.text);
+    // Probes, scrapes and static assets are not counted.
+    for path in ["/healthz", "/readyz", "/metrics", "/assets/portal.css"] {
+        let r = get(&http, &format!("{}{path}", srv.base), &[]).await;
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    // A valid credential from the same address is never refused for it: a token ...
+    let bearer = format!("Bearer {}", srv.token);
+    for _ in 0..20 {
+        let r = get(&http, &users, &[("authorization", bearer.as_str())]).await;
+        assert_eq!(r.status(), 200);
+    }
+    // ... and a browser the administrator signed in with before.
+    let a = p.attempt("admin", &srv.admin_password, Some(&device)).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text);
+    let m = get(&http, &format!("{}/metrics", srv.base), &[]).await;
+    let metrics = m.text().await.unwrap();
+    assert!(
+        metrics.contains("scimd_rate_limited_total{limit=\"address\"}"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_wrong_tokens_gets_429_and_valid_ones_go_on() {
+    // The defaults: 60 a minute, bursts of 30.
+    let srv = limited(&[]);
+    let users = format!("{}/scim/v2/Users?count=1", srv.base);
+    let good = srv.client();
+    let started = Instant::now();
+    let flood = concurrent((0..1500).collect(), 64, |i: usize| {
+        let (http, users) = (srv.http(), users.clone());
+        async move {
+            let r = get(
+                &http,
+                &users,
+                &[("authorization", &format!("Bearer wrong{i}"))],
+            )
+            .await;
+            r.status().as_u16()
+        }
+    });
+    let valid = async {
+        let mut statuses = Vec::new();
+        for _ in 0..50 {
+            statuses.push(good.get("/Users?count=1").await.status);
+        }
+        statuses
+    };
+    let (flood, valid) = tokio::join!(flood, valid);
+    let refused = flood.iter().filter(|s| **s == 429).count();
+    let checked = flood.iter().filter(|s| **s == 401).count();
+    eprintln!(
+        "1,500 wrong tokens in {:.1} s: {checked} answered 401, {refused} 429",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(refused + checked, 1500);
+    assert!(
+        checked <= 30 + 64 + 30,
+        "{checked} wrong tokens answered 401"
+    );
+    assert!(valid.iter().all(|s| *s == 200), "{valid:?}");
+}
+
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_are_counted_apart_ipv6_by_64() {
+    let args = [
+        "--rate-limit-unauthenticated-per-minute",
+        "60",
+        "--rate-limit-unauthenticated-burst",
+        "2",
+    ];
+    let proxied = limited(&[&args[..], &["--trusted-proxies", "127.0.0.0/8"]].concat());
+    let direct = limited(&args);
+    let http = proxied.http();
+    let status = |srv: &Server, xff: &str| {
+        let (http, url) = (http.clone(), format!("{}/scim/v2/Users", srv.base));
+        let xff = xff.to_string();
+        async move {
+            get(&http, &url, &[("x-forwarded-for", &xff)])
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    // Behind the trusted proxy each client has its own budget; a client's own forged
+    // entries (left of the last untrusted one) do not help it.
+    assert_eq!(status(&proxied, "198.51.100.1").await, 401);
+    assert_eq!(status(&proxied, "203.0.113.5, 198.51.100.1").await, 401);
+    assert_eq!(status(&proxied, "198.51.100.1").await, 429);
+    assert_eq!(status(&proxied, "198.51.100.2").await, 401);
+    // An IPv6 client is counted by its /64.
+    assert_eq!(status(&proxied, "2001:db8:1:2::1").await, 401);
+    assert_eq!(status(&proxied, "2001:db8:1:2:ffff::9").await, 401);
+    assert_eq!(status(&proxied, "[2001:db8:1:2::77]:443").await, 429);
+    assert_eq!(status(&proxied, "2001:db8:1:3::1").await, 401);
+    // Without --trusted-proxies the header is ignored: one peer, one budget.
+    assert_eq!(status(&direct, "198.51.100.1").await, 401);
+    assert_eq!(status(&direct, "198.51.100.2").await, 401);
+    assert_eq!(status(&direct, "198.51.100.3").await, 429);
+    // The sign-in throttles count the same client address.
+    let p = Portal::new(&proxied.base);
+    let a = p
+        .attempt_with(
+            "nobody",
+            "password",
+            None,
+            &[("x-forwarded-for", "192.0.2.44")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        proxied.query("SELECT address FROM signin_addresses"),
+        "192.0.2.44"
+    );
+}
+
+#[tokio::test]
+async fn a_valid_credential_counts_only_against_itself_and_queues_briefly() {
+    let srv = limited(&[
+        "--rate-limit-per-credential",
+        "5",
+        "--rate-limit-burst",
+        "5",
+    ]);
+    let other = srv.new_token("scim");
+    // Five at once, the next ones wait their turn (200 ms each) rather than fail.
+    let c = srv.client();
+    let t = Instant::now();
+    for _ in 0..9 {
+        c.get("/Users?count=1").await.expect(200);
+    }
+    let waited = t.elapsed();
+    assert!(waited >= Duration::from_millis(700), "{waited:?}");
+    // Beyond a second's wait: 429 with Retry-After and a SCIM body; another token of the
+    // same address is not slowed down by it.
+    let burst = concurrent((0..30).collect(), 30, |_: usize| {
+        let c = c.clone();
+        async move { c.get("/Users?count=1").await }
+    });
+    let apart = async {
+        let c = srv.client_with(Some(&other));
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            statuses.push(c.get("/Users?count=1").await.status);
+        }
+        statuses
+    };
+    let (burst, apart) = tokio::join!(burst, apart);
+    let refused: Vec<_> = burst.iter().filter(|r| r.status == 429).collect();
+    assert!(refused.len() >= 15, "{} refused", refused.len());
+    for r in &refused {
+        r.expect_error(429, None);
+        assert!(r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--rate-limit-per-credential"));
+        assert!(r.header("retry-after").parse::<u64>().is_ok());
+    }
+    assert!(burst.iter().all(|r| r.status == 200 || r.status == 429));
+    assert_eq!(apart, [200; 5]);
+    // The admin API answers its own 429.
+    let admin = srv.new_token("admin");
+    let bodies = concurrent((0..30).collect(), 30, |_: usize| {
+        let (http, url, admin) = (
+            srv.http(),
+            format!("{}/api/v1/tokens", srv.base),
+            admin.clone(),
+        );
+        async move {
+            let r = http.get(url).bearer_auth(admin).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    })
+    .await;
+    let (_, body) = bodies
+        .iter()
+        .find(|(s, _)| *s == 429)
+        .expect("30 requests at once past 5/s with bursts of 5");
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["status"], 429);
+}

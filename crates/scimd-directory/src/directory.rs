@@ -4,6 +4,7 @@
 pub use crate::error::DirectoryError;
 use crate::schemas::Schemas;
 use crate::store::{Store, TokenScope};
+use scim_proto::limits::Limits;
 use scim_proto::schema::ResourceSchema;
 use serde_json::Value;
 use std::sync::Arc;
@@ -137,20 +138,38 @@ struct Inner {
     store: Arc<dyn Store>,
     base_url: String,
     schemas: Schemas,
+    limits: Limits,
 }
 
 impl Directory {
     /// A directory over `store`; `base_url` is the SCIM base URL clients use
     /// (`https://host/scim/v2`, no trailing slash), used for `meta.location` and `Location`.
     pub fn new(store: Arc<dyn Store>, base_url: impl Into<String>) -> Directory {
+        Directory::with_limits(store, base_url, Limits::default())
+    }
+
+    /// [`Directory::new`] with the bounds every write must stay within (the server's
+    /// `--max-identifier-bytes`, `--max-string-bytes`, `--max-values` and
+    /// `--max-members-per-request`; see [`scim_proto::limits`]).
+    pub fn with_limits(
+        store: Arc<dyn Store>,
+        base_url: impl Into<String>,
+        limits: Limits,
+    ) -> Directory {
         let base_url = base_url.into().trim_end_matches('/').to_string();
         Directory {
             inner: Arc::new(Inner {
                 store,
                 base_url,
                 schemas: Schemas::new(),
+                limits,
             }),
         }
+    }
+
+    /// The bounds every write must stay within.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     /// The SCIM base URL (no trailing slash).

@@ -10,7 +10,7 @@ use crate::store::{
 };
 use crate::write::{check_if_match, required_text, text};
 use scim_proto::list::ListParams;
-use scim_proto::normalize::{canonical_document, fold_document, normalize_resource};
+use scim_proto::normalize::{canonical_document, fold_document, normalize_resource_with};
 use scim_proto::patch::{self, MemberOp, PatchOptions, PatchRequest};
 use scim_proto::schema::ResourceSchema;
 use scim_proto::{ScimError, ScimResult};
@@ -282,7 +282,7 @@ impl Directory {
     pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
         let write = async {
             let schema = self.group_schema();
-            let n = normalize_resource(&schema, body)?;
+            let n = normalize_resource_with(&schema, body, self.limits())?;
             let mut tx = self.store().write().await?;
             let name = required_text(&n.doc, "displayName")?;
             if let Some(existing) = tx.group_by_display_name(&c.tenant_id, &name).await? {
@@ -317,7 +317,7 @@ impl Directory {
     ) -> ScimResult<Written> {
         let write = async {
             let schema = self.group_schema();
-            let n = normalize_resource(&schema, body)?;
+            let n = normalize_resource_with(&schema, body, self.limits())?;
             let mut tx = self.store().write().await?;
             let mut g = self
                 .load_provisioned_group(tx.as_mut(), &c.tenant_id, id, if_match)
@@ -427,6 +427,7 @@ impl Directory {
             let mut doc = g.doc.clone();
             let opts = PatchOptions {
                 blank_policy: settings.blank_value_policy,
+                limits: *self.limits(),
             };
             let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
             let members_changed = self

@@ -13,7 +13,7 @@ use crate::write::{check_if_match, required_text, text};
 use scim_proto::filter::fold;
 use scim_proto::list::ListParams;
 use scim_proto::normalize::{
-    canonical_document, fold_document, get_path, normalize_resource, set_path,
+    canonical_document, fold_document, get_path, normalize_resource_with, set_path,
 };
 use scim_proto::patch::{self, BlankPolicy, PatchOptions, PatchRequest};
 use scim_proto::schema::{ResourceSchema, ENTERPRISE_USER_SCHEMA};
@@ -371,7 +371,7 @@ impl Directory {
             let now = render::now();
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-            let mut n = normalize_resource(&schema, body)?;
+            let mut n = normalize_resource_with(&schema, body, self.limits())?;
             default_active(&mut n.doc);
             let user_name = required_text(&n.doc, "userName")?;
             policy::check_user(&n.doc, &settings, Write::Create)?;
@@ -430,7 +430,7 @@ impl Directory {
         let write = async {
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-            let mut n = normalize_resource(&schema, body)?;
+            let mut n = normalize_resource_with(&schema, body, self.limits())?;
             let mut rec = self
                 .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
                 .await?;
@@ -499,6 +499,7 @@ impl Directory {
             }
             let opts = PatchOptions {
                 blank_policy: settings.blank_value_policy,
+                limits: *self.limits(),
             };
             let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
             if outcome.changed.is_empty() && rec.source == Source::Scim {

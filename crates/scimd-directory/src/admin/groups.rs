@@ -9,7 +9,7 @@ use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::groups::{new_group, refresh};
 use crate::render;
 use crate::store::{AdminUserFilter, GroupRecord, MemberKind, Source, StoreResult, Tx};
-use scim_proto::normalize::normalize_resource;
+use scim_proto::normalize::normalize_resource_with;
 use serde_json::Value;
 
 impl Directory {
@@ -129,7 +129,7 @@ impl Directory {
         body: &Value,
     ) -> DirectoryResult<AdminGroup> {
         let schema = self.group_schema();
-        let n = normalize_resource(&schema, body)?;
+        let n = normalize_resource_with(&schema, body, self.limits())?;
         let mut g = new_group(tenant, Source::Local, n.doc);
         refresh(&mut g, &schema)?;
         let mut tx = self.store().write().await?;

@@ -9,7 +9,7 @@ use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{AdminUserFilter, Source, StoreResult, Tx, UserRecord};
 use crate::users::{default_active, new_user, refresh, state_of};
-use scim_proto::normalize::normalize_resource;
+use scim_proto::normalize::normalize_resource_with;
 use serde_json::Value;
 
 impl Directory {
@@ -105,7 +105,7 @@ impl Directory {
     ) -> DirectoryResult<AdminUser> {
         let mut tx = self.store().write().await?;
         let (settings, schema) = self.user_context(tx.as_mut(), tenant).await?;
-        let mut n = normalize_resource(&schema, body)?;
+        let mut n = normalize_resource_with(&schema, body, self.limits())?;
         let relaxed = TenantSettings {
             refuse_inactive_create: false,
             ..settings

@@ -282,7 +282,9 @@ impl Directory {
         }
     }
 
-    /// Checks that a document's manager, if any, is another user of the tenant (400 invalidValue).
+    /// Checks that a document's manager, if any, is a user of the tenant (400 invalidValue).
+    /// A user may be its own manager: HR sources mark the top of a hierarchy so, and
+    /// refusing it would fail that user at every provisioning cycle.
     async fn check_manager(
         &self,
         tx: &mut dyn Tx,
@@ -299,9 +301,7 @@ impl Directory {
             return Ok(());
         };
         if m == self_id {
-            return Err(ScimError::invalid_value(
-                "a user cannot be their own manager",
-            ));
+            return Ok(());
         }
         if tx.user_names(tenant, &[m.to_string()]).await?.is_empty() {
             return Err(ScimError::invalid_value(format!(
@@ -419,7 +419,8 @@ impl Directory {
 
     /// PUT /Users/{id} (RFC 7644 §3.5.1; rules 1, 2, 4): replaces the client-writable
     /// attributes. Under the "ignore" blank-value policy, attributes sent blank keep their
-    /// stored value.
+    /// stored value; but rules 1 and 2 hold whatever the policy: a PUT that sends the given
+    /// or family name blank, or no email with a value, is refused.
     pub async fn replace_user(
         &self,
         c: &Caller,
@@ -434,6 +435,9 @@ impl Directory {
             let mut rec = self
                 .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
                 .await?;
+            // Rules 1 and 2 on the body as sent, blanks clearing what they name, so that no
+            // blank-value policy keeps a blank name or a missing email from being refused.
+            policy::check_user(&n.doc, &settings, Write::Replace)?;
             if settings.blank_value_policy == BlankPolicy::Ignore {
                 // An empty manager always removes it (rule 4): it is how Entra ID unsets one.
                 let manager = format!("{ENTERPRISE_USER_SCHEMA}:manager");
@@ -444,7 +448,6 @@ impl Directory {
                 }
             }
             default_active(&mut n.doc);
-            policy::check_user(&n.doc, &settings, Write::Replace)?;
             self.check_manager(tx.as_mut(), &c.tenant_id, id, &n.doc)
                 .await?;
             let before = rec.clone();
@@ -473,8 +476,11 @@ impl Directory {
         Ok(tx.update_user(rec).await?)
     }
 
-    /// PATCH /Users/{id} (RFC 7644 §3.5.2; rules 2, 4, 5, 8, 11), atomically: any failing
-    /// operation changes nothing.
+    /// PATCH /Users/{id} (RFC 7644 §3.5.2; rules 1, 2, 4, 5, 8, 11), atomically: any failing
+    /// operation changes nothing. Rules 1 and 2 hold whatever the blank-value policy: a
+    /// PATCH that would leave the given or family name missing or blank, or a user that had
+    /// an email without one, is refused, also when the "ignore" policy would have kept the
+    /// stored value of what it blanked.
     pub async fn patch_user(
         &self,
         c: &Caller,
@@ -501,14 +507,29 @@ impl Directory {
                 blank_policy: settings.blank_value_policy,
                 limits: *self.limits(),
             };
+            let start = doc.clone();
             let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
+            let rules = Write::Patch { before: &rec.doc };
+            if opts.blank_policy == BlankPolicy::Ignore && !outcome.blanks.is_empty() {
+                // What the request leaves when its blanks clear what they name: rules 1 and
+                // 2 are checked on that too. (A request the clear policy would refuse for
+                // another reason, e.g. a blank userName, was refused or not by the run above.)
+                let mut cleared = start;
+                let clear = PatchOptions {
+                    blank_policy: BlankPolicy::Clear,
+                    ..opts
+                };
+                if patch::apply(&mut cleared, &req, &schema, &clear).is_ok() {
+                    policy::check_user(&cleared, &settings, rules)?;
+                }
+            }
             if outcome.changed.is_empty() && rec.source == Source::Scim {
                 // Nothing changed: no new version, but the write is still recorded.
                 let audit = Audit::user(&rec, LogOutcome::Updated, WriteStatus::Ok)
                     .with(vec![], outcome.warnings);
                 return self.user_written(tx, c, audit, &schema, &rec).await;
             }
-            policy::check_user(&doc, &settings, Write::Patch)?;
+            policy::check_user(&doc, &settings, rules)?;
             self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
                 .await?;
             let before = rec.clone();

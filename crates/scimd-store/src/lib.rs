@@ -27,6 +27,7 @@ pub mod copy;
 mod dialect;
 mod exec;
 mod filter;
+mod keys;
 pub mod postgres;
 mod rows;
 mod schema;

@@ -56,6 +56,12 @@ use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// How a read transaction begins: one snapshot, never blocking nor blocked.
+const READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// How a write transaction begins (it locks what it reads to write over it).
+const WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 fn backend(msg: impl Into<String>) -> StoreError {
     StoreError::Backend(msg.into())
 }
@@ -158,7 +164,9 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| backend(format!("migrating {shown}: {e}")))?;
-        Ok(PgStore { pool })
+        let store = PgStore { pool };
+        crate::tx::run_migration_steps(|| store.begin_exec(WRITE, true)).await?;
+        Ok(store)
     }
 
     /// Closes the pool (waits for connections in use to be returned).
@@ -179,23 +187,27 @@ impl PgStore {
         crate::tx::explain(x, "EXPLAIN ", "QUERY PLAN", t, q).await
     }
 
+    /// The executor of a transaction begun with `begin` (its isolation level); `write` for
+    /// a write one.
+    async fn begin_exec(&self, begin: &'static str, write: bool) -> StoreResult<PgExec> {
+        let tx = self.pool.begin_with(begin).await.map_err(db_err)?;
+        Ok(PgExec::new(tx, write))
+    }
+
     /// A transaction begun with `begin` (its isolation level); `write` for a write one.
     async fn begin(&self, begin: &'static str, write: bool) -> StoreResult<Box<dyn Tx>> {
-        let tx = self.pool.begin_with(begin).await.map_err(db_err)?;
-        Ok(Box::new(StoreTx::new(PgExec::new(tx, write))))
+        Ok(Box::new(StoreTx::new(self.begin_exec(begin, write).await?)))
     }
 }
 
 #[async_trait]
 impl Store for PgStore {
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        self.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false)
-            .await
+        self.begin(READ, false).await
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        self.begin("BEGIN ISOLATION LEVEL READ COMMITTED", true)
-            .await
+        self.begin(WRITE, true).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -377,7 +377,9 @@ impl SqliteStore {
                 .pragma_update(None, "wal_autocheckpoint", BACKSTOP_AUTOCHECKPOINT)
                 .map_err(db_err)?;
         }
-        Ok(SqliteStore { inner })
+        let store = SqliteStore { inner };
+        crate::tx::run_migration_steps(|| store.writer()).await?;
+        Ok(store)
     }
 
     /// The database file.
@@ -449,15 +451,10 @@ impl SqliteStore {
         x.begin_read()?;
         Ok(x)
     }
-}
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(Box::new(StoreTx::new(self.reader().await?)))
-    }
-
-    async fn write(&self) -> StoreResult<Box<dyn Tx>> {
+    /// The writer connection, in a write transaction (`BEGIN IMMEDIATE`), once the writes
+    /// queued before have finished.
+    async fn writer(&self) -> StoreResult<SqliteExec> {
         let guard = tokio::time::timeout(WRITER_WAIT, self.inner.writer.clone().lock_owned())
             .await
             .map_err(|_| {
@@ -490,8 +487,22 @@ impl Store for SqliteStore {
             }
             blocking(|| exec::exec(c, "BEGIN IMMEDIATE")).map_err(db_err)?;
         }
-        let x = SqliteExec::new(Conn::Writer(guard), self.inner.clone(), true);
-        Ok(Box::new(StoreTx::new(x)))
+        Ok(SqliteExec::new(
+            Conn::Writer(guard),
+            self.inner.clone(),
+            true,
+        ))
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(Box::new(StoreTx::new(self.reader().await?)))
+    }
+
+    async fn write(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(Box::new(StoreTx::new(self.writer().await?)))
     }
 
     async fn ping(&self) -> StoreResult<()> {

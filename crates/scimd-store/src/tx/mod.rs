@@ -6,21 +6,25 @@
 //! Operations of one or two fixed statements are written here, in the `Tx` impl. The
 //! others have modules: `users` (users with their emails, list queries), `members`
 //! (membership rows), `documents` (bulk edits of user documents, directory rules'
-//! helpers), `search` (provisioning log, administrator listings), `export` (`scimd copy`);
-//! `run` holds how statements run (rows, counts, pages, batches).
+//! helpers), `search` (provisioning log, administrator listings), `export` (`scimd copy`),
+//! `steps` (migration steps run in Rust); `run` holds how statements run (rows, counts,
+//! pages, batches).
 
 mod documents;
 mod export;
 mod members;
 mod run;
 mod search;
+mod steps;
 mod users;
 
 pub(crate) use run::StoreTx;
+pub(crate) use steps::run_migration_steps;
 pub(crate) use users::explain;
 
 use crate::exec::Exec;
 use crate::filter::Kind;
+use crate::keys::{display_name_key, external_id_key, user_name_key};
 use crate::rows::{
     admin_of, attribute_of, group_of, log_of, session_of, tenant_of, token_of, ADMIN_COLS,
     ATTRIBUTE_COLS, GROUP_COLS, LOG_COLS, SESSION_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
@@ -44,8 +48,8 @@ const GROUP_WRITE_COLS: &str = "display_name, display_name_folded, external_id, 
 fn group_values(g: &GroupRecord) -> [Bind; 10] {
     [
         Bind::text(&g.display_name),
-        Bind::Text(fold(&g.display_name)),
-        Bind::opt_text(g.external_id.as_deref()),
+        Bind::Text(display_name_key(&g.display_name)),
+        Bind::opt_text(g.external_id.as_deref().map(external_id_key).as_deref()),
         Bind::text(g.source.as_str()),
         Bind::Bool(g.builtin),
         Bind::Int(g.version),
@@ -169,7 +173,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn user_by_user_name(&mut self, t: &str, name: &str) -> StoreResult<Option<UserRecord>> {
-        let key = [("user_name_folded", Bind::Text(fold(name)))];
+        let key = [("user_name_folded", Bind::Text(user_name_key(name)))];
         let mut s = self.q().select(t, USER_COLS, (Tbl::Users, "r"), key);
         let row = self.row(s.lock_rows()).await?;
         self.one_user(t, row).await
@@ -238,7 +242,7 @@ impl<E: Exec> Tx for StoreTx<E> {
         t: &str,
         name: &str,
     ) -> StoreResult<Option<GroupRecord>> {
-        let key = [("display_name_folded", Bind::Text(fold(name)))];
+        let key = [("display_name_folded", Bind::Text(display_name_key(name)))];
         let mut s = self.q().select(t, GROUP_COLS, (Tbl::Groups, "r"), key);
         self.row(s.lock_rows()).await?.map(group_of).transpose()
     }

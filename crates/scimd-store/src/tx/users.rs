@@ -4,9 +4,9 @@
 use super::run::StoreTx;
 use crate::exec::Exec;
 use crate::filter::{is_point_lookup, Kind, Translator};
+use crate::keys::{external_id_key, user_name_key};
 use crate::rows::user_of;
 use crate::sql::{Bind, Row, Scope, Sql, Tbl, MAX_BINDS};
-use scim_proto::filter::fold;
 use scimd_directory::store::{EmailKey, ListQuery, StoreError, StoreResult, UserRecord};
 use std::collections::HashMap;
 
@@ -173,8 +173,8 @@ const USER_WRITE_COLS: &str = "user_name, user_name_folded, external_id, display
 fn user_values(u: &UserRecord) -> [Bind; 11] {
     [
         Bind::text(&u.user_name),
-        Bind::Text(fold(&u.user_name)),
-        Bind::opt_text(u.external_id.as_deref()),
+        Bind::Text(user_name_key(&u.user_name)),
+        Bind::opt_text(u.external_id.as_deref().map(external_id_key).as_deref()),
         Bind::opt_text(u.display_name.as_deref()),
         Bind::text(u.state.as_str()),
         Bind::text(u.source.as_str()),

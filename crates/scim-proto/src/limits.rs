@@ -1,5 +1,6 @@
-//! Bounds on what one write may store, and the characters identifiers may hold: protocol
-//! rules whose numbers come from configuration ([`Limits`]; docs/security.md, "Input").
+//! Bounds on what one write may store and one list page may hold, and the characters
+//! identifiers may hold: protocol rules whose numbers come from configuration ([`Limits`];
+//! docs/security.md, "Input").
 //!
 //! [`crate::normalize::normalize_resource_with`] checks the whole document of a POST or PUT,
 //! and [`crate::patch::apply`] the attributes a PATCH changed (a value stored before a limit
@@ -43,6 +44,9 @@ pub const DEFAULT_MAX_MEMBERS: usize = 20_000;
 /// The smallest [`Limits::max_members`] a server may be configured with (a group of 10,000
 /// people must be creatable in one request).
 pub const MIN_MAX_MEMBERS: usize = 10_000;
+/// Default [`Limits::max_page_bytes`]: 8 MiB, twice the largest request body: a page holds
+/// a thousand users of a few KiB each, and any one resource a client could write.
+pub const DEFAULT_MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
 
 /// The bounds a write must stay within (see the module documentation). The numbers come
 /// from the server's configuration (`--max-identifier-bytes`, `--max-string-bytes`,
@@ -58,6 +62,9 @@ pub struct Limits {
     pub max_values: usize,
     /// Most Group members one request may name.
     pub max_members: usize,
+    /// Largest list page, in bytes of JSON: a page that would be larger holds fewer
+    /// resources (at least one; see [`crate::list::fit_page`]).
+    pub max_page_bytes: usize,
 }
 
 impl Default for Limits {
@@ -67,6 +74,7 @@ impl Default for Limits {
             max_string_bytes: DEFAULT_MAX_STRING_BYTES,
             max_values: DEFAULT_MAX_VALUES,
             max_members: DEFAULT_MAX_MEMBERS,
+            max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
         }
     }
 }
@@ -236,6 +244,7 @@ mod tests {
             max_string_bytes: 12,
             max_values: 2,
             max_members: 10_000,
+            ..Limits::default()
         };
         let users = user_resource_schema(Vec::new());
         let ok = obj(json!({"userName": "12345678", "title": "123456789012",

@@ -733,6 +733,7 @@ fn arb_limits() -> impl Strategy<Value = Limits> {
             max_string_bytes: s,
             max_values: v,
             max_members: m,
+            ..Limits::default()
         }),
     ]
 }

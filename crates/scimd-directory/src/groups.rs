@@ -3,10 +3,10 @@
 
 use crate::audit::{Audit, LogOutcome, ResourceType};
 use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
-use crate::error::not_found;
+use crate::error::{list_error, not_found};
 use crate::render;
 use crate::store::{
-    GroupRecord, ListQuery, MemberKind, MemberRow, Source, Tx, UserState, Visibility,
+    GroupRecord, ListQuery, Listing, MemberKind, MemberRow, Source, Tx, UserState, Visibility,
 };
 use crate::write::{check_if_match, required_text, text};
 use scim_proto::list::ListParams;
@@ -232,7 +232,9 @@ impl Directory {
         self.render_one_group(tx.as_mut(), &g, with_members).await
     }
 
-    /// GET /Groups: filter, sort and page in the database.
+    /// GET /Groups: filter, sort and page in the database, under the page byte budget (see
+    /// [`Directory::list_users`]; a group's `members` are not counted in it). Errors: as
+    /// `list_users`.
     pub async fn list_groups(
         &self,
         c: &Caller,
@@ -251,9 +253,16 @@ impl Directory {
             offset: p.start_index.saturating_sub(1),
             limit: p.count,
             visibility: Visibility::Scim,
+            max_bytes: Some(self.limits().max_page_bytes),
         };
-        let mut tx = self.store().read().await?;
-        let (total, groups) = tx.list_groups(&c.tenant_id, &q).await?;
+        let mut tx = self
+            .store()
+            .read_list(Listing::Groups, p.filter.as_ref(), q.offset)
+            .await?;
+        let (total, groups) = tx
+            .list_groups(&c.tenant_id, &q)
+            .await
+            .map_err(|e| list_error(e, p.filter.is_some()))?;
         let page = self
             .render_groups(tx.as_mut(), &c.tenant_id, &schema, &groups, with_members)
             .await?;

@@ -2,12 +2,12 @@
 
 use crate::audit::{Audit, LogOutcome, ResourceType};
 use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
-use crate::error::not_found;
+use crate::error::{list_error, not_found};
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
-    EmailKey, ListQuery, Source, StoreResult, Tx, UserRecord, UserState, Visibility,
+    EmailKey, ListQuery, Listing, Source, StoreResult, Tx, UserRecord, UserState, Visibility,
 };
 use crate::write::{check_if_match, required_text, text};
 use scim_proto::filter::fold;
@@ -322,11 +322,17 @@ impl Directory {
     }
 
     /// GET /Users (and /.search): filter, sort and page in the database; returns
-    /// `(totalResults, page)`. Deprovisioned users are never listed. Errors: 400
-    /// invalidFilter for a filter naming unknown attributes or comparing in a way the
-    /// attribute's type does not allow.
+    /// `(totalResults, page)`. Deprovisioned users are never listed. The page stops once
+    /// its stored rows hold [`scim_proto::limits::Limits::max_page_bytes`] (at least one
+    /// user), so it may hold fewer users than `count`. Errors: 400 invalidFilter for a
+    /// filter naming unknown attributes or comparing in a way the attribute's type does not
+    /// allow; 400 tooMany for a filter cancelled at the statement time limit.
     pub async fn list_users(&self, c: &Caller, p: &ListParams) -> ScimResult<(u64, Vec<Rendered>)> {
-        let mut tx = self.store().read().await?;
+        let offset = p.start_index.saturating_sub(1);
+        let mut tx = self
+            .store()
+            .read_list(Listing::Users, p.filter.as_ref(), offset)
+            .await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         if let Some(f) = &p.filter {
             scim_proto::filter::validate(f, &schema)?;
@@ -336,11 +342,15 @@ impl Directory {
             schema: &schema,
             sort_by: p.sort_by.as_ref(),
             sort_order: p.sort_order,
-            offset: p.start_index.saturating_sub(1),
+            offset,
             limit: p.count,
             visibility: Visibility::Scim,
+            max_bytes: Some(self.limits().max_page_bytes),
         };
-        let (total, users) = tx.list_users(&c.tenant_id, &q).await?;
+        let (total, users) = tx
+            .list_users(&c.tenant_id, &q)
+            .await
+            .map_err(|e| list_error(e, p.filter.is_some()))?;
         let page = self
             .render_users(tx.as_mut(), &c.tenant_id, &schema, &users)
             .await?;

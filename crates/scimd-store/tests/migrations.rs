@@ -589,6 +589,7 @@ async fn identifier_keys_are_recomputed_when_migrating(b: Backend) {
         offset: 0,
         limit: 10,
         visibility: Visibility::Scim,
+        max_bytes: None,
     };
     let (n, users) = tx.list_users("t-a", &q).await.unwrap();
     assert_eq!((n, users[0].id.as_str()), (1, "u1"));

@@ -152,3 +152,355 @@ async fn invisible_and_control_characters_in_identifiers_are_refused() {
     r.expect_error(400, Some("invalidValue"));
     assert!(detail(&r).contains("U+200B"), "{}", detail(&r));
 }
+
+// ------------------------------------------------------------------------- bounded input
+
+/// A server of the test's own started with `args`.
+fn server(args: &[&str]) -> Server {
+    Server::start_opts(Opts {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
+/// Asserts a 400 invalidValue whose detail contains every one of `parts`.
+#[track_caller]
+fn refused(r: &Resp, parts: &[&str]) {
+    r.expect_error(400, Some("invalidValue"));
+    let d = detail(r);
+    for p in parts {
+        assert!(d.contains(p), "the detail names {p:?}: {d}");
+    }
+}
+
+#[tokio::test]
+async fn values_over_their_limits_are_refused_naming_the_attribute_and_the_limit() {
+    let srv = server(&[
+        "--max-identifier-bytes",
+        "64",
+        "--max-string-bytes",
+        "256",
+        "--max-values",
+        "3",
+    ]);
+    let c = srv.client();
+    // POST: an identifier, a string, an extension string, too many values.
+    let long_name = format!("{}@example.com", "u".repeat(60));
+    refused(
+        &c.post("/Users", &user_body(&long_name)).await,
+        &[
+            "'userName'",
+            "72 bytes",
+            "limit is 64 bytes",
+            "max-identifier-bytes",
+        ],
+    );
+    let mut body = user_body("title@example.com");
+    body["title"] = json!("t".repeat(257));
+    refused(
+        &c.post("/Users", &body).await,
+        &["'title'", "257 bytes", "limit is 256 bytes"],
+    );
+    let mut body = user_body("dept@example.com");
+    body[ENTERPRISE] = json!({"department": "d".repeat(300)});
+    refused(
+        &c.post("/Users", &body).await,
+        &[&format!("'{ENTERPRISE}:department'"), "256"],
+    );
+    let mut body = user_body("many@example.com");
+    body["emails"] =
+        json!([{"value": "a@x"}, {"value": "b@x"}, {"value": "c@x"}, {"value": "d@x"}]);
+    refused(
+        &c.post("/Users", &body).await,
+        &["'emails' has 4 values", "limit is 3", "max-values"],
+    );
+    let mut body = user_body("name@example.com");
+    body["name"]["givenName"] = json!("\u{e9}".repeat(129));
+    refused(
+        &c.post("/Users", &body).await,
+        &["'name.givenName'", "258 bytes"],
+    );
+    // Nothing was created.
+    assert!(c.filter_users("userName sw \"many\"").await.is_empty());
+
+    // PUT and PATCH of an existing user: refused, nothing changed.
+    let u = c.create_user("within", json!({"title": "ok"})).await;
+    let id = u["id"].as_str().unwrap().to_string();
+    let path = format!("/Users/{id}");
+    let mut put = user_body("within");
+    put["title"] = json!("t".repeat(300));
+    refused(&c.put(&path, &put).await, &["'title'", "300 bytes"]);
+    refused(
+        &c.patch_ops(
+            &path,
+            json!([{"op": "replace", "path": "title", "value": "t".repeat(257)}]),
+        )
+        .await,
+        &["'title'"],
+    );
+    refused(
+        &c.patch_ops(
+            &path,
+            json!([{"op": "add", "path": "emails", "value": [
+                {"value": "x1@x"}, {"value": "x2@x"}, {"value": "x3@x"}
+            ]}]),
+        )
+        .await,
+        &["'emails' has 4 values"],
+    );
+    refused(
+        &c.patch_ops(
+            &path,
+            json!([{"op": "replace", "path": "userName", "value": long_name}]),
+        )
+        .await,
+        &["'userName'"],
+    );
+    let now = c.get(&path).await;
+    assert_eq!(now.json(), &u, "nothing changed");
+    // Groups: displayName is an identifier.
+    refused(
+        &c.post(
+            "/Groups",
+            &json!({"schemas": [GROUP], "displayName": "g".repeat(65)}),
+        )
+        .await,
+        &["'displayName'", "65 bytes", "limit is 64"],
+    );
+}
+
+#[tokio::test]
+async fn members_per_request_are_capped_on_post_put_and_patch() {
+    let srv = Server::shared();
+    let c = srv.client();
+    let limit = 20_000;
+    let ids = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"value": format!("00000000-0000-0000-0000-{i:012}")}))
+            .collect()
+    };
+    let name = unique("cap");
+    // Over the cap: refused for the count, before any id is looked up.
+    let over = json!({"schemas": [GROUP], "displayName": name, "members": ids(limit + 1)});
+    refused(
+        &c.post("/Groups", &over).await,
+        &[
+            "'members'",
+            &format!("{} members", limit + 1),
+            &format!("limit is {limit}"),
+        ],
+    );
+    let g = c.create_group(&name, json!({})).await;
+    let gid = g["id"].as_str().unwrap();
+    refused(
+        &c.put(&format!("/Groups/{gid}"), &over).await,
+        &[&format!("{} members", limit + 1)],
+    );
+    let half = ids(limit / 2 + 1);
+    refused(
+        &c.patch_ops(
+            &format!("/Groups/{gid}"),
+            json!([
+                {"op": "add", "path": "members", "value": half},
+                {"op": "remove", "path": "members", "value": half}
+            ]),
+        )
+        .await,
+        &[&format!("{} members", 2 * (limit / 2 + 1))],
+    );
+    // Within the cap, the ids are checked (these do not exist).
+    let r = c
+        .post(
+            "/Groups",
+            &json!({"schemas": [GROUP], "displayName": unique("cap"), "members": ids(limit)}),
+        )
+        .await;
+    refused(&r, &["unknown"]);
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413_on_every_route_that_reads_one() {
+    let srv = server(&["--max-body-bytes", "65536"]);
+    let c = srv.client();
+    let u = c.create_user("body", json!({})).await;
+    let g = c.create_group("body", json!({})).await;
+    let (uid, gid) = (u["id"].as_str().unwrap(), g["id"].as_str().unwrap());
+    let mut big = user_body("big");
+    big["title"] = json!("t".repeat(70_000));
+    let out = srv.cli(&["token", "create", "--name", "admin", "--scope", "admin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let admin_token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let body = serde_json::to_vec(&big).unwrap();
+    let addr = srv.addr();
+    for (token, method, path) in [
+        (&srv.token, "POST", "/scim/v2/Users".to_string()),
+        (&srv.token, "PUT", format!("/scim/v2/Users/{uid}")),
+        (&srv.token, "PATCH", format!("/scim/v2/Users/{uid}")),
+        (&srv.token, "POST", "/scim/v2/Groups".to_string()),
+        (&srv.token, "PUT", format!("/scim/v2/Groups/{gid}")),
+        (&srv.token, "PATCH", format!("/scim/v2/Groups/{gid}")),
+        (&srv.token, "POST", "/scim/v2/Users/.search".to_string()),
+        (&srv.token, "POST", "/scim/v2/Groups/.search".to_string()),
+        (&srv.token, "POST", "/scim/v2/.search".to_string()),
+        (&admin_token, "POST", "/api/v1/users".to_string()),
+        (&admin_token, "POST", "/api/v1/groups".to_string()),
+        (
+            &admin_token,
+            "POST",
+            format!("/api/v1/groups/{gid}/members"),
+        ),
+        (&admin_token, "POST", "/api/v1/tokens".to_string()),
+        (&admin_token, "PATCH", "/api/v1/settings".to_string()),
+        (&admin_token, "POST", "/api/v1/attributes".to_string()),
+    ] {
+        for chunked in [false, true] {
+            let r = raw_request(method, &addr, &path, token, &body, chunked);
+            assert!(
+                r.starts_with("HTTP/1.1 413"),
+                "{method} {path} chunked={chunked}: {}",
+                r.chars().take(300).collect::<String>()
+            );
+            assert!(r.contains("65536"), "{method} {path}: {r}");
+        }
+    }
+}
+
+// ------------------------------------------------------------------------- page budget
+
+/// Pages through `path` (a list URL with `count`), following `itemsPerPage`; returns the
+/// ids in order and the page sizes.
+async fn page_through(c: &Client, path: &str, search: Option<Value>) -> (Vec<String>, Vec<u64>) {
+    let (mut ids, mut sizes) = (Vec::new(), Vec::new());
+    let mut start = 1u64;
+    loop {
+        let r = match &search {
+            None => c.get(&format!("{path}&startIndex={start}")).await,
+            Some(body) => {
+                let mut b = body.clone();
+                b["startIndex"] = json!(start);
+                c.post(path, &b).await
+            }
+        };
+        r.expect(200);
+        let items = r.json()["itemsPerPage"].as_u64().unwrap();
+        let resources = r.resources();
+        assert_eq!(items, resources.len() as u64, "{}", r.text);
+        let total = r.json()["totalResults"].as_u64().unwrap();
+        ids.extend(
+            resources
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_string()),
+        );
+        if items == 0 || start - 1 + items >= total {
+            return (ids, sizes);
+        }
+        sizes.push(items);
+        start += items;
+    }
+}
+
+#[tokio::test]
+async fn list_pages_hold_fewer_resources_under_the_byte_budget() {
+    let srv = server(&["--max-page-bytes", "64KiB"]);
+    let c = srv.client();
+    let tag = unique("pb");
+    // Twelve users of some 12 KiB each: five fit in a page of 64 KiB.
+    let mut made = Vec::new();
+    for i in 0..12 {
+        let mut body = user_body(&format!("{tag}-{i:02}"));
+        body["roles"] = json!([{"value": "r".repeat(12 * 1024)}]);
+        let r = c.post("/Users", &body).await;
+        r.expect(201);
+        made.push(r.id());
+    }
+    let filter = filter_q(&format!("userName sw \"{tag}\""));
+    let r = c.get(&format!("/Users?{filter}&count=100")).await;
+    r.expect(200);
+    let n = r.json()["itemsPerPage"].as_u64().unwrap();
+    assert!((1..12).contains(&n), "fewer than asked: {n}");
+    assert_eq!(
+        r.json()["totalResults"],
+        json!(12),
+        "the total is every match"
+    );
+    assert!(r.text.len() <= 64 * 1024, "{} bytes", r.text.len());
+    // Paging by itemsPerPage sees every user once, in order: GET, and .search.
+    let (ids, sizes) = page_through(&c, &format!("/Users?{filter}&count=100"), None).await;
+    assert_eq!(ids, made, "pages of {sizes:?}");
+    let search =
+        json!({"schemas": [SEARCH], "filter": format!("userName sw \"{tag}\""), "count": 100});
+    let (ids, _) = page_through(&c, "/Users/.search", Some(search.clone())).await;
+    assert_eq!(ids, made);
+    let (ids, _) = page_through(&c, "/.search", Some(search)).await;
+    assert_eq!(ids, made);
+    // One resource larger than the budget alone is still served, alone.
+    let mut body = user_body(&format!("{tag}-huge"));
+    body["roles"] = json!((0..6)
+        .map(|i| json!({"value": format!("{i}{}", "h".repeat(16_000))}))
+        .collect::<Vec<_>>());
+    c.post("/Users", &body).await.expect(201);
+    let q = filter_q(&format!(
+        "userName eq \"{tag}-huge\" or userName eq \"{tag}-00\""
+    ));
+    let r = c
+        .get(&format!("/Users?{q}&sortBy=userName&sortOrder=descending"))
+        .await;
+    r.expect(200);
+    assert_eq!(
+        r.json()["itemsPerPage"],
+        json!(1),
+        "{}",
+        r.json()["totalResults"]
+    );
+    assert_eq!(r.json()["totalResults"], json!(2));
+    assert_eq!(r.resources()[0]["userName"], json!(format!("{tag}-huge")));
+    assert!(r.text.len() > 64 * 1024);
+}
+
+// ------------------------------------------------------------------------- statement time
+
+#[tokio::test]
+async fn a_filter_running_past_the_statement_time_limit_is_400_too_many() {
+    let srv = server(&["--statement-timeout-secs", "1"]);
+    let c = srv.client();
+    let tag = unique("slow");
+    // 2,000 users with 100 roles each: a filter of some 300 `roles[value co ...]` terms
+    // visits 60 million array elements, seconds of work on either back end.
+    let roles: Vec<Value> = (0..100)
+        .map(|i| json!({"value": format!("role-{i:03}")}))
+        .collect();
+    let bodies: Vec<Value> = (0..2000)
+        .map(|i| {
+            let mut b = user_body(&format!("{tag}-{i:04}"));
+            b["roles"] = json!(roles);
+            b
+        })
+        .collect();
+    let cc = c.clone();
+    let made = concurrent(bodies, 8, move |b| {
+        let c = cc.clone();
+        async move { c.post("/Users", &b).await.status }
+    })
+    .await;
+    assert!(made.iter().all(|s| *s == 201), "{made:?}");
+    let terms: Vec<String> = (0..300)
+        .map(|i| format!("roles[value co \"zz{i:03}\"]"))
+        .collect();
+    let filter = terms.join(" or ");
+    let r = c.get(&format!("/Users?{}", filter_q(&filter))).await;
+    r.expect_error(400, Some("tooMany"));
+    let d = detail(&r);
+    assert!(d.contains("longer than 1 s") && d.contains("narrow"), "{d}");
+    // POST .search: the same.
+    let body = json!({"schemas": [SEARCH], "filter": filter});
+    c.post("/Users/.search", &body)
+        .await
+        .expect_error(400, Some("tooMany"));
+    // The server goes on: a lookup answers.
+    let found = c.filter_users(&format!("userName eq \"{tag}-0007\"")).await;
+    assert_eq!(found.len(), 1);
+}

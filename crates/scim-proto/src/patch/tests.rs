@@ -1032,6 +1032,7 @@ fn limits_apply_to_what_a_patch_changes() {
         max_string_bytes: 10,
         max_values: 2,
         max_members: 3,
+        ..Default::default()
     };
     let apply_limited = |doc: &mut Value, schema: &ResourceSchema, ops: Value| {
         let body = json!({ "Operations": ops });

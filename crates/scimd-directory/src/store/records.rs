@@ -273,6 +273,10 @@ pub struct ListQuery<'a> {
     pub limit: u64,
     /// Which users are visible (ignored for groups; the built-in group is never listed).
     pub visibility: Visibility,
+    /// When set, the page stops once its rows hold this many bytes of stored values
+    /// (documents, columns), at least one row: fewer rows than `limit` may come back though
+    /// more match (RFC 7644 §3.4.2.4 allows fewer), and the total is still every match.
+    pub max_bytes: Option<usize>,
 }
 
 /// A registered custom user attribute of a tenant.

@@ -82,7 +82,7 @@ impl Default for PgOptions {
     fn default() -> Self {
         PgOptions {
             max_connections: 10,
-            statement_timeout: Duration::from_secs(30),
+            statement_timeout: crate::DEFAULT_STATEMENT_TIMEOUT,
             acquire_timeout: Duration::from_secs(30),
         }
     }
@@ -92,6 +92,9 @@ impl Default for PgOptions {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The connections' `statement_timeout`, when the store set it (`None`: the URL's
+    /// `options` set one).
+    timeout: Option<Duration>,
 }
 
 /// The URL with any password replaced by `***`, for messages.
@@ -164,7 +167,10 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| backend(format!("migrating {shown}: {e}")))?;
-        let store = PgStore { pool };
+        let store = PgStore {
+            pool,
+            timeout: (!has_timeout).then_some(o.statement_timeout),
+        };
         crate::tx::run_migration_steps(|| store.begin_exec(WRITE, true)).await?;
         Ok(store)
     }
@@ -181,7 +187,11 @@ impl PgStore {
     ///
     /// Errors: as `list_users`.
     pub async fn explain_list(&self, t: &str, q: &ListQuery<'_>) -> StoreResult<Vec<String>> {
-        let mut x = PgExec::new(self.pool.begin().await.map_err(db_err)?, false);
+        let mut x = PgExec::new(
+            self.pool.begin().await.map_err(db_err)?,
+            false,
+            self.timeout,
+        );
         let off = sqlx::query("SET LOCAL enable_seqscan = off");
         off.execute(x.conn()).await.map_err(db_err)?;
         crate::tx::explain(x, "EXPLAIN ", "QUERY PLAN", t, q).await
@@ -191,7 +201,7 @@ impl PgStore {
     /// a write one.
     async fn begin_exec(&self, begin: &'static str, write: bool) -> StoreResult<PgExec> {
         let tx = self.pool.begin_with(begin).await.map_err(db_err)?;
-        Ok(PgExec::new(tx, write))
+        Ok(PgExec::new(tx, write, self.timeout))
     }
 
     /// A transaction begun with `begin` (its isolation level); `write` for a write one.

@@ -20,7 +20,7 @@ mod users;
 
 pub(crate) use run::StoreTx;
 pub(crate) use steps::run_migration_steps;
-pub(crate) use users::explain;
+pub(crate) use users::{explain, runs_inline};
 
 use crate::exec::Exec;
 use crate::filter::Kind;

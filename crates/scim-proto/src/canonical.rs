@@ -14,6 +14,26 @@ pub fn fold(s: &str) -> String {
     s.to_lowercase()
 }
 
+/// The lookup and uniqueness key of an identifier (`userName`, `externalId`, a Group's
+/// `displayName`; see [`crate::schema::Identifier`]): its Unicode NFC form (UAX #15), then
+/// [`fold`]ed unless `case_exact`. Canonically equivalent spellings — `josé` with a
+/// precomposed `é` (U+00E9) or with `e` and a combining acute accent (U+0065 U+0301) — have
+/// one key, so they name one user. Values are stored as sent; stores keep this key beside
+/// them, and filters compare literals through it.
+pub fn identifier_key(s: &str, case_exact: bool) -> String {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    let nfc = if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.nfc().collect::<String>())
+    };
+    if case_exact {
+        nfc.into_owned()
+    } else {
+        fold(&nfc)
+    }
+}
+
 /// Normalises an `xsd:dateTime` / RFC 3339 string to UTC, formatted with
 /// `time::format_description::well_known::Rfc3339`: `YYYY-MM-DDTHH:MM:SSZ`, or with the
 /// fraction of a second (trailing zeros trimmed) when it is not zero. A date-time without an

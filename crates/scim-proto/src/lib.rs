@@ -8,6 +8,7 @@
 //! - [`patch`]: the PATCH engine (RFC 7644 §3.5.2) with the dialects Entra ID sends
 //! - [`projection`]: `attributes` / `excludedAttributes` (RFC 7644 §3.9)
 //! - [`list`]: list and search parameters (RFC 7644 §3.4.2, §3.4.3)
+//! - [`limits`]: bounds on what a write may store, and the characters of identifiers
 
 pub mod canonical;
 pub mod discovery;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod filter;
 mod json;
 mod lexer;
+pub mod limits;
 pub mod list;
 pub mod normalize;
 pub mod patch;

@@ -281,6 +281,43 @@ fn clip(s: &str) -> String {
     }
 }
 
+/// Keeps the longest prefix of `resources` whose JSON fits in `max_bytes` bytes, and at
+/// least the first resource even if it alone is larger (a client must be able to page past
+/// it). RFC 7644 §3.4.2.4 lets a page hold fewer resources than `count` asked for: the
+/// ListResponse's `itemsPerPage` says how many, and a client asks for the next page from
+/// `startIndex + itemsPerPage`. Returns whether resources were dropped.
+pub fn fit_page(resources: &mut Vec<Value>, max_bytes: usize) -> bool {
+    let mut used = 0usize;
+    let keep = resources
+        .iter()
+        .position(|r| {
+            used = used.saturating_add(json_len(r) + 1);
+            used > max_bytes
+        })
+        .map_or(resources.len(), |i| i.max(1));
+    let cut = keep < resources.len();
+    resources.truncate(keep);
+    cut
+}
+
+/// The length of `v` serialised as JSON, without building the text.
+pub fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    // Writing a Value to a writer that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
 /// A ListResponse body: `{"schemas":[LIST_RESPONSE_SCHEMA],"totalResults":..,"startIndex":..,"itemsPerPage":..,"Resources":[..]}`.
 pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
     serde_json::json!({
@@ -522,5 +559,27 @@ mod tests {
         assert_eq!(v["totalResults"], 3);
         assert_eq!(v["itemsPerPage"], 1);
         assert_eq!(v["Resources"][0]["id"], "a");
+    }
+
+    #[test]
+    fn pages_fit_their_byte_budget() {
+        let r = |n: usize| json!({"id": "x".repeat(n)});
+        // Each element is 9 + n bytes of JSON, plus one for its comma.
+        assert_eq!(json_len(&r(5)), 14);
+        let mut page = vec![r(5), r(5), r(5)];
+        assert!(fit_page(&mut page, 33));
+        assert_eq!(page.len(), 2);
+        let mut page = vec![r(5), r(5), r(5)];
+        assert!(!fit_page(&mut page, 48));
+        assert_eq!(page.len(), 3);
+        // At least one, however large.
+        let mut page = vec![r(100), r(1)];
+        assert!(fit_page(&mut page, 10));
+        assert_eq!(page.len(), 1);
+        let mut empty: Vec<Value> = vec![];
+        assert!(!fit_page(&mut empty, 0));
+        let body = list_response(7, 1, page);
+        assert_eq!(body["itemsPerPage"], json!(1));
+        assert_eq!(body["totalResults"], json!(7));
     }
 }

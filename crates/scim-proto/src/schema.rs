@@ -85,6 +85,21 @@ pub enum Uniqueness {
     Global,
 }
 
+/// What kind of identifier an attribute is, for scimd (not an RFC 7643 characteristic, and
+/// not published in `/Schemas`): its lookup and uniqueness key is its NFC form, case-folded
+/// unless the attribute is `caseExact` ([`crate::canonical::identifier_key`]), and some
+/// invisible or control characters are refused in it ([`crate::limits`]). Set on `userName`,
+/// `externalId` and a Group's `displayName`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identifier {
+    /// An account identifier (`userName`, `externalId`): no control, zero-width,
+    /// bidirectional-formatting or line/paragraph-separator character at all.
+    Account,
+    /// A name people read (a Group's `displayName`): the same, except the zero-width
+    /// non-joiner and joiner (U+200C, U+200D), which Persian and Indic names need.
+    Name,
+}
+
 /// One attribute definition (RFC 7643 §7 "attributes").
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttributeDef {
@@ -112,6 +127,8 @@ pub struct AttributeDef {
     pub reference_types: Vec<String>,
     /// Sub-attributes of a complex attribute.
     pub sub_attributes: Vec<AttributeDef>,
+    /// Whether (and how) the attribute is one of scimd's identifiers.
+    pub identifier: Option<Identifier>,
 }
 
 impl AttributeDef {
@@ -303,6 +320,7 @@ impl AttributeDef {
             canonical_values: Vec::new(),
             reference_types: Vec::new(),
             sub_attributes: Vec::new(),
+            identifier: None,
         }
     }
 
@@ -354,6 +372,12 @@ impl AttributeDef {
         self
     }
 
+    /// Marks the attribute as one of scimd's identifiers (see [`Identifier`]).
+    pub fn with_identifier(mut self, kind: Identifier) -> Self {
+        self.identifier = Some(kind);
+        self
+    }
+
     /// Sets the sub-attributes (for `complex` attributes).
     pub fn with_sub_attributes(mut self, subs: Vec<AttributeDef>) -> Self {
         self.sub_attributes = subs;
@@ -400,7 +424,8 @@ pub fn user_schema() -> Schema {
             "Unique identifier for the User, typically used by the user to directly authenticate to the service provider. Each User MUST include a non-empty userName value. This identifier MUST be unique across the service provider's entire set of Users. REQUIRED.",
         )
         .with_required()
-        .with_uniqueness(Uniqueness::Server),
+        .with_uniqueness(Uniqueness::Server)
+        .with_identifier(Identifier::Account),
         complex(
             "name",
             "The components of the user's real name. Providers MAY return just the full name as a single string in the formatted sub-attribute, or they MAY return just the individual component attributes using the other sub-attributes, or they MAY return both.",
@@ -602,7 +627,9 @@ pub fn user_schema() -> Schema {
 /// `members.type` has the canonical values `User` and `Group`.
 pub fn group_schema() -> Schema {
     let attributes = vec![
-        s("displayName", "A human-readable name for the Group. REQUIRED.").with_required(),
+        s("displayName", "A human-readable name for the Group. REQUIRED.")
+            .with_required()
+            .with_identifier(Identifier::Name),
         complex(
             "members",
             "A list of members of the Group.",
@@ -716,7 +743,9 @@ pub fn common_attributes() -> &'static [AttributeDef] {
             .with_mutability(ro)
             .with_returned(Returned::Always)
             .with_uniqueness(Uniqueness::Server),
-            s("externalId", "A String that is an identifier for the resource as defined by the provisioning client.").with_case_exact(),
+            s("externalId", "A String that is an identifier for the resource as defined by the provisioning client.")
+                .with_case_exact()
+                .with_identifier(Identifier::Account),
             complex(
                 "meta",
                 "A complex attribute containing resource metadata.",

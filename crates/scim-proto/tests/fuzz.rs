@@ -6,7 +6,9 @@
 //! a `scimType` RFC 7644 §3.12 defines for that failure, and a non-empty detail; what
 //! parses prints (Display) to text that parses back to the same value; `matches` and
 //! `validate` never panic on any document; a PATCH result or a normalised body is a
-//! canonical document (normalising it again changes nothing).
+//! canonical document (normalising it again changes nothing); under any [`Limits`] (small
+//! ones included), what a PATCH changed and what a POST/PUT body normalises to stays within
+//! them, and so do the members a request names.
 //!
 //! Generators start from the kinds of input the unit tests and `tests/patch_entra.rs` use
 //! (RFC 7644 examples, Entra ID's requests) and vary them: random attribute paths and
@@ -20,7 +22,10 @@
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngAlgorithm};
 use scim_proto::filter::{self, Filter, MAX_FILTER_DEPTH, MAX_FILTER_LEN};
-use scim_proto::normalize::{canonical_document, fold_document, get_path, normalize_resource};
+use scim_proto::limits::Limits;
+use scim_proto::normalize::{
+    canonical_document, fold_document, get_path, normalize_resource, normalize_resource_with,
+};
 use scim_proto::patch::{apply, BlankPolicy, PatchOptions, PatchRequest};
 use scim_proto::path::{AttrPath, PatchPath};
 use scim_proto::schema::{
@@ -718,9 +723,31 @@ fn patch_body() -> impl Strategy<Value = Value> {
     ]
 }
 
-/// Parse and apply on a stored User or Group; errors are SCIM 4xx; a result is a
-/// canonical document that a PUT would store unchanged.
-fn check_patch(body: &Value, docs: &Docs, group: bool, clear: bool) -> Result<(), TestCaseError> {
+/// Limits to run the engine under: the defaults, or small ones that the generated input
+/// reaches (short strings, two or three values, a few members).
+fn arb_limits() -> impl Strategy<Value = Limits> {
+    prop_oneof![
+        1 => Just(Limits::default()),
+        2 => (1usize..24, 1usize..24, 0usize..4, 0usize..4).prop_map(|(i, s, v, m)| Limits {
+            max_identifier_bytes: i,
+            max_string_bytes: s,
+            max_values: v,
+            max_members: m,
+            ..Limits::default()
+        }),
+    ]
+}
+
+/// Parse and apply on a stored User or Group under `limits`; errors are SCIM 4xx; a result
+/// is a canonical document that a PUT would store unchanged, whose changed attributes and
+/// member operations are within `limits`.
+fn check_patch(
+    body: &Value,
+    docs: &Docs,
+    group: bool,
+    clear: bool,
+    limits: Limits,
+) -> Result<(), TestCaseError> {
     let req = match PatchRequest::parse(body) {
         Ok(r) => r,
         Err(e) => {
@@ -746,6 +773,7 @@ fn check_patch(body: &Value, docs: &Docs, group: bool, clear: bool) -> Result<()
         } else {
             BlankPolicy::Ignore
         },
+        limits,
     };
     match apply(&mut doc, &req, schema, &opts) {
         Err(e) => check_error(
@@ -765,6 +793,10 @@ fn check_patch(body: &Value, docs: &Docs, group: bool, clear: bool) -> Result<()
                 prop_assert!(!obj.contains_key(banned), "{} in {}", banned, doc);
             }
             prop_assert!(out.warnings.len() <= 51, "{} warnings", out.warnings.len());
+            let within = limits.check_document(obj, schema, Some(&out.changed));
+            prop_assert!(within.is_ok(), "{:?}: {:?} in {}", within, out.changed, doc);
+            let members: usize = out.member_ops.iter().map(|m| m.id_count()).sum();
+            prop_assert!(members <= limits.max_members, "{} members", members);
             let again = normalize_resource(schema, &doc);
             prop_assert!(again.is_ok(), "{:?} for {}", again, doc);
             prop_assert_eq!(
@@ -810,12 +842,22 @@ fn resource_body() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn check_normalize(body: &Value, docs: &Docs, group: bool) -> Result<(), TestCaseError> {
+fn check_normalize(
+    body: &Value,
+    docs: &Docs,
+    group: bool,
+    limits: Limits,
+) -> Result<(), TestCaseError> {
     let schema = if group { &docs.group } else { &docs.user };
-    match normalize_resource(schema, body) {
+    match normalize_resource_with(schema, body, &limits) {
         Err(e) => check_error(&e, &[ScimType::InvalidSyntax, ScimType::InvalidValue]),
         Ok(n) => {
-            let again = normalize_resource(schema, &n.doc);
+            let obj = n.doc.as_object().expect("an object");
+            let within = limits.check_document(obj, schema, None);
+            prop_assert!(within.is_ok(), "{:?} in {}", within, n.doc);
+            let members = n.members.as_ref().map_or(0, Vec::len);
+            prop_assert!(members <= limits.max_members, "{} members", members);
+            let again = normalize_resource_with(schema, &n.doc, &limits);
             prop_assert!(again.is_ok(), "{:?} for {}", again, n.doc);
             prop_assert_eq!(
                 serde_json::to_string(&again.unwrap().doc).unwrap(),
@@ -906,9 +948,9 @@ proptest! {
 
     /// PatchOp parsing and the PATCH engine, both Entra dialects, Users and Groups.
     #[test]
-    fn fuzz_patch(body in patch_body(), group in any::<bool>(), clear in any::<bool>()) {
+    fn fuzz_patch(body in patch_body(), group in any::<bool>(), clear in any::<bool>(), limits in arb_limits()) {
         let docs = docs();
-        check_patch(&body, docs, group, clear)?;
+        check_patch(&body, docs, group, clear, limits)?;
     }
 }
 
@@ -917,9 +959,9 @@ proptest! {
 
     /// The normaliser (POST/PUT bodies).
     #[test]
-    fn fuzz_normalize(body in resource_body(), group in any::<bool>()) {
+    fn fuzz_normalize(body in resource_body(), group in any::<bool>(), limits in arb_limits()) {
         let docs = docs();
-        check_normalize(&body, docs, group)?;
+        check_normalize(&body, docs, group, limits)?;
     }
 }
 

@@ -11,6 +11,7 @@
 //! `parse` + `apply` never panic.
 
 use proptest::prelude::*;
+use scim_proto::limits::Limits;
 use scim_proto::normalize::{self, normalize_resource};
 use scim_proto::patch::{apply, BlankPolicy, MemberOp, PatchOptions, PatchOutcome, PatchRequest};
 use scim_proto::schema::{
@@ -37,6 +38,7 @@ fn patch_with(
         schema,
         &PatchOptions {
             blank_policy: policy,
+            ..Default::default()
         },
     )?;
     *doc = work;
@@ -689,20 +691,68 @@ fn group_thousands_of_members_in_one_operation() {
     let members: Vec<Value> = (0..50_000)
         .map(|i| json!({ "value": format!("user-{i:06}") }))
         .collect();
+    // A server configured for 50,000 members per request (the default is lower).
+    let opts = PatchOptions {
+        limits: Limits {
+            max_members: 50_000,
+            ..Limits::default()
+        },
+        ..Default::default()
+    };
+    let mut run = |body: Value| {
+        let req = PatchRequest::parse(&body).unwrap();
+        apply(&mut doc, &req, &schema, &opts).expect("PATCH failed")
+    };
     let started = std::time::Instant::now();
-    let out = patch(
-        &mut doc,
-        &schema,
-        ops(json!([{ "op": "Add", "path": "members", "value": members.clone() }])),
-    );
-    let out2 = patch(
-        &mut doc,
-        &schema,
-        ops(json!([{ "op": "Remove", "path": "members", "value": members }])),
-    );
+    let out = run(ops(
+        json!([{ "op": "Add", "path": "members", "value": members.clone() }]),
+    ));
+    let out2 = run(ops(
+        json!([{ "op": "Remove", "path": "members", "value": members }]),
+    ));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(matches!(&out.member_ops[0], MemberOp::Add(v) if v.len() == 50_000));
     assert!(matches!(&out2.member_ops[0], MemberOp::Remove(v) if v.len() == 50_000));
+}
+
+#[test]
+fn members_per_request_are_capped() {
+    let schema = group_resource_schema();
+    let mut doc = entra_group();
+    let n = Limits::default().max_members;
+    let ids = |from: usize, count: usize| -> Vec<Value> {
+        (from..from + count)
+            .map(|i| json!({ "value": format!("user-{i:06}") }))
+            .collect()
+    };
+    // At the limit, in two operations: accepted.
+    let half = n / 2;
+    patch(
+        &mut doc,
+        &schema,
+        ops(json!([
+            { "op": "add", "path": "members", "value": ids(0, half) },
+            { "op": "remove", "path": "members", "value": ids(0, n - half) }
+        ])),
+    );
+    // One more, over the operations of one request: refused, naming the limit.
+    let err = patch_with(
+        &mut doc,
+        &schema,
+        ops(json!([
+            { "op": "add", "path": "members", "value": ids(0, half) },
+            { "op": "replace", "path": "members", "value": ids(0, n - half + 1) }
+        ])),
+        BlankPolicy::Ignore,
+    )
+    .unwrap_err();
+    assert_eq!(err.scim_type, Some(ScimType::InvalidValue));
+    assert!(
+        err.detail.contains(&format!("names {} members", n + 1))
+            && err.detail.contains(&format!("the limit is {n}")),
+        "{}",
+        err.detail
+    );
 }
 
 #[test]
@@ -859,7 +909,10 @@ proptest! {
         let policy = if clear { BlankPolicy::Clear } else { BlankPolicy::Ignore };
         let body = json!({ "Operations": operations });
         if let Ok(req) = PatchRequest::parse(&body) {
-            let res = apply(&mut doc, &req, &schema, &PatchOptions { blank_policy: policy });
+            let res = apply(&mut doc, &req, &schema, &PatchOptions {
+                    blank_policy: policy,
+                    ..Default::default()
+                });
             if let Ok(out) = res {
                 let obj = doc.as_object().expect("still an object");
                 for banned in ["password", "id", "meta", "schemas", "members", "groups"] {

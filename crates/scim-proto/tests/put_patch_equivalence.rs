@@ -191,6 +191,7 @@ fn patch(schema: &ResourceSchema, start: &Value, operations: Vec<Value>) -> Valu
         schema,
         &PatchOptions {
             blank_policy: BlankPolicy::Ignore,
+            ..Default::default()
         },
     )
     .unwrap_or_else(|e| panic!("PATCH {body} failed: {e:?}"));

@@ -5,6 +5,7 @@ pub use crate::error::DirectoryError;
 use crate::hashing::Hashing;
 use crate::schemas::Schemas;
 use crate::store::{Actor, ActorType, Cause, Channel, Store, TokenScope};
+use scim_proto::limits::Limits;
 use scim_proto::schema::ResourceSchema;
 use serde_json::Value;
 use std::sync::Arc;
@@ -211,12 +212,24 @@ struct Inner {
     base_url: String,
     schemas: Schemas,
     hashing: Hashing,
+    limits: Limits,
 }
 
 impl Directory {
     /// A directory over `store`; `base_url` is the SCIM base URL clients use
     /// (`https://host/scim/v2`, no trailing slash), used for `meta.location` and `Location`.
     pub fn new(store: Arc<dyn Store>, base_url: impl Into<String>) -> Directory {
+        Directory::with_limits(store, base_url, Limits::default())
+    }
+
+    /// [`Directory::new`] with the bounds every write must stay within (the server's
+    /// `--max-identifier-bytes`, `--max-string-bytes`, `--max-values` and
+    /// `--max-members-per-request`; see [`scim_proto::limits`]).
+    pub fn with_limits(
+        store: Arc<dyn Store>,
+        base_url: impl Into<String>,
+        limits: Limits,
+    ) -> Directory {
         let base_url = base_url.into().trim_end_matches('/').to_string();
         Directory {
             inner: Arc::new(Inner {
@@ -224,8 +237,14 @@ impl Directory {
                 base_url,
                 schemas: Schemas::new(),
                 hashing: Hashing::per_cpu(),
+                limits,
             }),
         }
+    }
+
+    /// The bounds every write must stay within.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     /// The SCIM base URL (no trailing slash).

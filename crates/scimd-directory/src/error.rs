@@ -59,6 +59,9 @@ impl From<StoreError> for DirectoryError {
             StoreError::Unwritable(why, m) => {
                 tracing::error!(error = %m, reason = %why, "the database cannot take writes")
             }
+            StoreError::Timeout(_) => {
+                tracing::warn!(error = %e, "statement cancelled at the time limit")
+            }
             StoreError::Conflict(_) | StoreError::Unsupported(_) => {}
         }
         DirectoryError::Store(e)
@@ -86,6 +89,7 @@ impl DirectoryError {
             DirectoryError::Store(StoreError::Conflict(_)) => 409,
             DirectoryError::Store(StoreError::Unsupported(_)) => 400,
             DirectoryError::Store(StoreError::Contention(_) | StoreError::Unwritable(..)) => 503,
+            DirectoryError::Store(StoreError::Timeout(_)) => 503,
             DirectoryError::Store(StoreError::Backend(_)) => 500,
         }
     }
@@ -123,6 +127,11 @@ impl DirectoryError {
                 "the directory cannot save changes now: {}; nothing was changed, and the request may be retried once an operator has fixed the database",
                 why.describe()
             ),
+            DirectoryError::Store(StoreError::Timeout(limit)) => format!(
+                "the directory cancelled the request: a database statement ran longer than {} \
+                 (the statement time limit); it changed nothing and may be retried",
+                seconds(*limit)
+            ),
             DirectoryError::Store(StoreError::Backend(_)) => BACKEND.to_string(),
         }
     }
@@ -140,6 +149,33 @@ impl From<DirectoryError> for ScimError {
 impl From<StoreError> for ScimError {
     fn from(e: StoreError) -> Self {
         DirectoryError::from(e).into()
+    }
+}
+
+/// "30 s", or "its limit" when the limit is not known.
+fn seconds(limit: Option<std::time::Duration>) -> String {
+    limit.map_or("its limit".to_string(), |d| format!("{} s", d.as_secs()))
+}
+
+/// What a SCIM list answers when its query ran past the statement time limit: with a
+/// filter, 400 `tooMany` (RFC 7644 §3.12: "the specified filter yields many more results
+/// than the server is willing to calculate or process"): the client's filter was too
+/// expensive, and retrying it would cost the same again; without one, the store's 503.
+pub(crate) fn list_error(e: StoreError, filtered: bool) -> ScimError {
+    match e {
+        StoreError::Timeout(limit) if filtered => {
+            tracing::warn!("a SCIM list filter was cancelled at the statement time limit");
+            ScimError::bad_request(
+                ScimType::TooMany,
+                format!(
+                    "the filter took longer than {} to evaluate (the server's statement time \
+                     limit) and was cancelled: narrow it, e.g. with eq on userName, externalId \
+                     or emails.value, or fewer co/sw/ew terms",
+                    seconds(limit)
+                ),
+            )
+        }
+        e => e.into(),
     }
 }
 

@@ -4,15 +4,15 @@
 use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::{diff, members_summary, property, MemberDelta, Recorder, Rule};
 use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
-use crate::error::not_found;
+use crate::error::{list_error, not_found};
 use crate::render;
 use crate::store::{
-    Change, ChangeRecord, GroupRecord, ListQuery, MemberChange, MemberKind, MemberRow, Source,
-    StoreResult, Tx, UserState, Visibility,
+    Change, ChangeRecord, GroupRecord, ListQuery, Listing, MemberChange, MemberKind, MemberRow,
+    Source, StoreResult, Tx, UserState, Visibility,
 };
 use crate::write::{check_if_match, required_text, text};
 use scim_proto::list::ListParams;
-use scim_proto::normalize::{canonical_document, fold_document, normalize_resource};
+use scim_proto::normalize::{canonical_document, fold_document, normalize_resource_with};
 use scim_proto::patch::{self, MemberOp, PatchOptions, PatchRequest};
 use scim_proto::schema::ResourceSchema;
 use scim_proto::{ScimError, ScimResult};
@@ -268,7 +268,9 @@ impl Directory {
         self.render_one_group(tx.as_mut(), &g, with_members).await
     }
 
-    /// GET /Groups: filter, sort and page in the database.
+    /// GET /Groups: filter, sort and page in the database, under the page byte budget (see
+    /// [`Directory::list_users`]; a group's `members` are not counted in it). Errors: as
+    /// `list_users`.
     pub async fn list_groups(
         &self,
         c: &Caller,
@@ -287,9 +289,16 @@ impl Directory {
             offset: p.start_index.saturating_sub(1),
             limit: p.count,
             visibility: Visibility::Scim,
+            max_bytes: Some(self.limits().max_page_bytes),
         };
-        let mut tx = self.store().read().await?;
-        let (total, groups) = tx.list_groups(&c.tenant_id, &q).await?;
+        let mut tx = self
+            .store()
+            .read_list(Listing::Groups, p.filter.as_ref(), q.offset)
+            .await?;
+        let (total, groups) = tx
+            .list_groups(&c.tenant_id, &q)
+            .await
+            .map_err(|e| list_error(e, p.filter.is_some()))?;
         let page = self
             .render_groups(tx.as_mut(), &c.tenant_id, &schema, &groups, with_members)
             .await?;
@@ -319,7 +328,7 @@ impl Directory {
         let origin = c.origin();
         let write = async {
             let schema = self.group_schema();
-            let n = normalize_resource(&schema, body)?;
+            let n = normalize_resource_with(&schema, body, self.limits())?;
             let mut tx = self.store().write().await?;
             let name = required_text(&n.doc, "displayName")?;
             if let Some(existing) = tx.group_by_display_name(&c.tenant_id, &name).await? {
@@ -361,7 +370,7 @@ impl Directory {
     ) -> ScimResult<Written> {
         let write = async {
             let schema = self.group_schema();
-            let n = normalize_resource(&schema, body)?;
+            let n = normalize_resource_with(&schema, body, self.limits())?;
             let mut tx = self.store().write().await?;
             let mut g = self
                 .load_provisioned_group(tx.as_mut(), &c.tenant_id, id, if_match)
@@ -485,6 +494,7 @@ impl Directory {
             let mut doc = g.doc.clone();
             let opts = PatchOptions {
                 blank_policy: settings.blank_value_policy,
+                limits: *self.limits(),
             };
             let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
             let (rows, members) = self

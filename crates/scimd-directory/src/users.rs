@@ -3,19 +3,19 @@
 use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::{diff, property, Recorder, Rule};
 use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
-use crate::error::not_found;
+use crate::error::{list_error, not_found};
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
-    Change, ChangeRecord, EmailKey, ListQuery, Source, StoreResult, Tx, UserRecord, UserState,
-    Visibility,
+    Change, ChangeRecord, EmailKey, ListQuery, Listing, Source, StoreResult, Tx, UserRecord,
+    UserState, Visibility,
 };
 use crate::write::{check_if_match, required_text, text};
 use scim_proto::filter::fold;
 use scim_proto::list::ListParams;
 use scim_proto::normalize::{
-    canonical_document, fold_document, get_path, normalize_resource, set_path,
+    canonical_document, fold_document, get_path, normalize_resource_with, set_path,
 };
 use scim_proto::patch::{self, BlankPolicy, PatchOptions, PatchRequest};
 use scim_proto::schema::{ResourceSchema, ENTERPRISE_USER_SCHEMA};
@@ -294,7 +294,9 @@ impl Directory {
         }
     }
 
-    /// Checks that a document's manager, if any, is another user of the tenant (400 invalidValue).
+    /// Checks that a document's manager, if any, is a user of the tenant (400 invalidValue).
+    /// A user may be its own manager: HR sources mark the top of a hierarchy so, and
+    /// refusing it would fail that user at every provisioning cycle.
     async fn check_manager(
         &self,
         tx: &mut dyn Tx,
@@ -311,9 +313,7 @@ impl Directory {
             return Ok(());
         };
         if m == self_id {
-            return Err(ScimError::invalid_value(
-                "a user cannot be their own manager",
-            ));
+            return Ok(());
         }
         if tx.user_names(tenant, &[m.to_string()]).await?.is_empty() {
             return Err(ScimError::invalid_value(format!(
@@ -334,11 +334,17 @@ impl Directory {
     }
 
     /// GET /Users (and /.search): filter, sort and page in the database; returns
-    /// `(totalResults, page)`. Deprovisioned users are never listed. Errors: 400
-    /// invalidFilter for a filter naming unknown attributes or comparing in a way the
-    /// attribute's type does not allow.
+    /// `(totalResults, page)`. Deprovisioned users are never listed. The page stops once
+    /// its stored rows hold [`scim_proto::limits::Limits::max_page_bytes`] (at least one
+    /// user), so it may hold fewer users than `count`. Errors: 400 invalidFilter for a
+    /// filter naming unknown attributes or comparing in a way the attribute's type does not
+    /// allow; 400 tooMany for a filter cancelled at the statement time limit.
     pub async fn list_users(&self, c: &Caller, p: &ListParams) -> ScimResult<(u64, Vec<Rendered>)> {
-        let mut tx = self.store().read().await?;
+        let offset = p.start_index.saturating_sub(1);
+        let mut tx = self
+            .store()
+            .read_list(Listing::Users, p.filter.as_ref(), offset)
+            .await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         if let Some(f) = &p.filter {
             scim_proto::filter::validate(f, &schema)?;
@@ -348,11 +354,15 @@ impl Directory {
             schema: &schema,
             sort_by: p.sort_by.as_ref(),
             sort_order: p.sort_order,
-            offset: p.start_index.saturating_sub(1),
+            offset,
             limit: p.count,
             visibility: Visibility::Scim,
+            max_bytes: Some(self.limits().max_page_bytes),
         };
-        let (total, users) = tx.list_users(&c.tenant_id, &q).await?;
+        let (total, users) = tx
+            .list_users(&c.tenant_id, &q)
+            .await
+            .map_err(|e| list_error(e, p.filter.is_some()))?;
         let page = self
             .render_users(tx.as_mut(), &c.tenant_id, &schema, &users)
             .await?;
@@ -385,7 +395,7 @@ impl Directory {
             let now = render::now();
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-            let mut n = normalize_resource(&schema, body)?;
+            let mut n = normalize_resource_with(&schema, body, self.limits())?;
             default_active(&mut n.doc);
             let user_name = required_text(&n.doc, "userName")?;
             policy::check_user(&n.doc, &settings, Write::Create)?;
@@ -439,7 +449,8 @@ impl Directory {
 
     /// PUT /Users/{id} (RFC 7644 §3.5.1; rules 1, 2, 4): replaces the client-writable
     /// attributes. Under the "ignore" blank-value policy, attributes sent blank keep their
-    /// stored value.
+    /// stored value; but rules 1 and 2 hold whatever the policy: a PUT that sends the given
+    /// or family name blank, or no email with a value, is refused.
     pub async fn replace_user(
         &self,
         c: &Caller,
@@ -450,10 +461,13 @@ impl Directory {
         let write = async {
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-            let mut n = normalize_resource(&schema, body)?;
+            let mut n = normalize_resource_with(&schema, body, self.limits())?;
             let mut rec = self
                 .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
                 .await?;
+            // Rules 1 and 2 on the body as sent, blanks clearing what they name, so that no
+            // blank-value policy keeps a blank name or a missing email from being refused.
+            policy::check_user(&n.doc, &settings, Write::Replace)?;
             if settings.blank_value_policy == BlankPolicy::Ignore {
                 // An empty manager always removes it (rule 4): it is how Entra ID unsets one.
                 let manager = format!("{ENTERPRISE_USER_SCHEMA}:manager");
@@ -464,7 +478,6 @@ impl Directory {
                 }
             }
             default_active(&mut n.doc);
-            policy::check_user(&n.doc, &settings, Write::Replace)?;
             self.check_manager(tx.as_mut(), &c.tenant_id, id, &n.doc)
                 .await?;
             let before = rec.clone();
@@ -494,8 +507,11 @@ impl Directory {
         Ok(tx.update_user(rec).await?)
     }
 
-    /// PATCH /Users/{id} (RFC 7644 §3.5.2; rules 2, 4, 5, 8, 11), atomically: any failing
-    /// operation changes nothing.
+    /// PATCH /Users/{id} (RFC 7644 §3.5.2; rules 1, 2, 4, 5, 8, 11), atomically: any failing
+    /// operation changes nothing. Rules 1 and 2 hold whatever the blank-value policy: a
+    /// PATCH that would leave the given or family name missing or blank, or a user that had
+    /// an email without one, is refused, also when the "ignore" policy would have kept the
+    /// stored value of what it blanked.
     pub async fn patch_user(
         &self,
         c: &Caller,
@@ -520,11 +536,27 @@ impl Directory {
             }
             let opts = PatchOptions {
                 blank_policy: settings.blank_value_policy,
+                limits: *self.limits(),
             };
+            let start = doc.clone();
             let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
             let origin = c.origin();
             let recorder = Recorder::new(&origin);
             let status = WriteStatus::Ok;
+            let rules = Write::Patch { before: &rec.doc };
+            if opts.blank_policy == BlankPolicy::Ignore && !outcome.blanks.is_empty() {
+                // What the request leaves when its blanks clear what they name: rules 1 and
+                // 2 are checked on that too. (A request the clear policy would refuse for
+                // another reason, e.g. a blank userName, was refused or not by the run above.)
+                let mut cleared = start;
+                let clear = PatchOptions {
+                    blank_policy: BlankPolicy::Clear,
+                    ..opts
+                };
+                if patch::apply(&mut cleared, &req, &schema, &clear).is_ok() {
+                    policy::check_user(&cleared, &settings, rules)?;
+                }
+            }
             if outcome.changed.is_empty() && rec.source == Source::Scim {
                 // Nothing changed: no new version, but the write is still recorded.
                 let mut r = recorder.write(
@@ -537,7 +569,7 @@ impl Directory {
                 r.warnings = outcome.warnings;
                 return self.user_written(tx, vec![r], status, &schema, &rec).await;
             }
-            policy::check_user(&doc, &settings, Write::Patch)?;
+            policy::check_user(&doc, &settings, rules)?;
             self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
                 .await?;
             let before = rec.clone();

@@ -29,6 +29,17 @@ pub(crate) trait Exec: Send + 'static {
     /// written, retryable), `Backend` otherwise.
     fn fetch(&mut self, s: &Stmt) -> impl Future<Output = StoreResult<Vec<Row>>> + Send;
 
+    /// Runs a statement, reading its rows only until they hold `max_bytes` bytes of values
+    /// (text, JSON and bytes as the database sends them; the row that reaches the budget is
+    /// kept, so a non-empty result has at least one row): the rows, and whether rows were
+    /// left unread. The page of a list under a byte budget (issue 14): what a page holds in
+    /// memory is bounded whatever `count` asks for. Errors: as [`Exec::fetch`].
+    fn fetch_within(
+        &mut self,
+        s: &Stmt,
+        max_bytes: usize,
+    ) -> impl Future<Output = StoreResult<(Vec<Row>, bool)>> + Send;
+
     /// Runs a statement that returns no rows; how many rows it inserted, changed or
     /// deleted. Errors: as [`Exec::fetch`].
     fn execute(&mut self, s: &Stmt) -> impl Future<Output = StoreResult<u64>> + Send;

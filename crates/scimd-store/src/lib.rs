@@ -27,6 +27,7 @@ pub mod copy;
 mod dialect;
 mod exec;
 mod filter;
+mod keys;
 pub mod postgres;
 mod rows;
 mod schema;
@@ -37,4 +38,9 @@ mod tx;
 
 pub use copy::{copy_store, import_rows, CopyError, TableCount};
 pub use postgres::{PgOptions, PgStore};
-pub use sqlite::{SqliteStore, Synchronous};
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+/// Default statement time limit of both stores (`--statement-timeout-secs`): 30 s, far
+/// beyond any statement a provisioning client's request needs (milliseconds), short
+/// enough that one expensive filter cannot hold a database connection for long.
+pub const DEFAULT_STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -13,8 +13,11 @@ use scimd_directory::store::{ConflictTarget, Table};
 /// A table of the schema (`migrations/sqlite`, `migrations/postgres`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Tbl {
-    /// `tenants`: the one table that is not a tenant's.
+    /// `tenants`: not a tenant's table.
     Tenants,
+    /// `migration_steps`: steps the store runs in Rust after its SQL migrations (not a
+    /// tenant's table).
+    MigrationSteps,
     /// `tokens`.
     Tokens,
     /// `attributes` (custom attribute definitions).
@@ -43,8 +46,9 @@ pub(crate) enum Tbl {
 
 impl Tbl {
     /// Every table.
-    pub(crate) const ALL: [Tbl; 13] = [
+    pub(crate) const ALL: [Tbl; 14] = [
         Tbl::Tenants,
+        Tbl::MigrationSteps,
         Tbl::Tokens,
         Tbl::Attributes,
         Tbl::Admins,
@@ -63,6 +67,7 @@ impl Tbl {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Tbl::Tenants => "tenants",
+            Tbl::MigrationSteps => "migration_steps",
             Tbl::Tokens => "tokens",
             Tbl::Attributes => "attributes",
             Tbl::Admins => "admins",
@@ -84,11 +89,14 @@ impl Tbl {
     }
 
     /// Whether every row belongs to one tenant (has a `tenant_id`): every table but
-    /// `tenants` and the ones no tenant owns (`signin_addresses`: a client address is
-    /// throttled across tenants; `heartbeat`: the database's). Statements on these tables
-    /// bind the tenant (see `crate::sql`).
+    /// `tenants`, `migration_steps` and the ones no tenant owns (`signin_addresses`: a client
+    /// address is throttled across tenants; `heartbeat`: the database's). Statements on these
+    /// tables bind the tenant (see `crate::sql`).
     pub(crate) fn is_tenant_table(self) -> bool {
-        !matches!(self, Tbl::Tenants | Tbl::SigninAddresses | Tbl::Heartbeat)
+        !matches!(
+            self,
+            Tbl::Tenants | Tbl::MigrationSteps | Tbl::SigninAddresses | Tbl::Heartbeat
+        )
     }
 
     /// The row that owns a row of this table, when one does: `(column, owner table, owner
@@ -159,6 +167,13 @@ pub(crate) const UNIQUE_KEYS: &[UniqueKey] = &[
         "tenants_name_unique",
         &["name"],
         C::TenantName,
+    ),
+    key(Tbl::MigrationSteps, "migration_steps_pkey", &["seq"], C::Id),
+    key(
+        Tbl::MigrationSteps,
+        "migration_steps_name_unique",
+        &["name"],
+        C::Id,
     ),
     key(Tbl::Tokens, "tokens_pkey", &["seq"], C::Id),
     key(Tbl::Tokens, "tokens_id_unique", &["id"], C::Id),

@@ -283,6 +283,7 @@ async fn views(s: &dyn Store) -> Vec<String> {
         offset: 2,
         limit: 9,
         visibility: Visibility::All,
+        max_bytes: None,
     };
     let (n, users) = tx.list_users("tenant-a", &q).await.unwrap();
     out.push(format!(
@@ -297,6 +298,7 @@ async fn views(s: &dyn Store) -> Vec<String> {
         offset: 0,
         limit: 100,
         visibility: Visibility::Scim,
+        max_bytes: None,
     };
     let (_, groups) = tx.list_groups("tenant-a", &q).await.unwrap();
     for g in groups {

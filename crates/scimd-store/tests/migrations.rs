@@ -23,7 +23,8 @@ use support::{open, pg_url, scratch, store, Backend, Scratch, TestStore, PG_URL_
 
 both!(
     databases_migrate_forward_keeping_their_rows,
-    provisioning_log_entries_become_change_records
+    provisioning_log_entries_become_change_records,
+    identifier_keys_are_recomputed_when_migrating
 );
 
 /// One column: type family and NOT NULL.
@@ -582,5 +583,123 @@ async fn provisioning_log_entries_become_change_records(b: Backend) {
     let seq = tx.insert_record(&next).await.unwrap();
     assert!(seq > deleted.seq, "new records follow the migrated ones");
     tx.commit().await.unwrap();
+    s.close().await;
+}
+
+/// The schema before the identifier keys (SQLite 0001–0006, PostgreSQL 0001–0005).
+fn before_identifier_keys(b: Backend) -> i64 {
+    match b {
+        Backend::Sqlite => 6,
+        Backend::Postgres => 5,
+    }
+}
+
+/// Users and groups whose keys were their case fold only (before issue 14): non-NFC
+/// userNames, displayNames and externalIds, and pairs that become one key under NFC.
+fn unkeyed_rows(b: Backend) -> Vec<String> {
+    let t = "'2026-01-01T00:00:00.000000Z'";
+    let no = if b == Backend::Sqlite { "0" } else { "false" };
+    let user = |id: &str, name: &str, ext: Option<&str>| {
+        let ext = ext.map_or("NULL".to_string(), |e| format!("'{e}'"));
+        format!(
+            "INSERT INTO users (id, tenant_id, user_name, user_name_folded, external_id, state, source, version, created, last_modified, doc, doc_folded) \
+             VALUES ('{id}', 't-a', '{name}', '{}', {ext}, 'active', 'scim', 1, {t}, {t}, '{{}}', '{{}}')",
+            name.to_lowercase()
+        )
+    };
+    let group = |id: &str, name: &str, ext: Option<&str>| {
+        let ext = ext.map_or("NULL".to_string(), |e| format!("'{e}'"));
+        format!(
+            "INSERT INTO groups (id, tenant_id, display_name, display_name_folded, external_id, source, builtin, version, created, last_modified, doc, doc_folded) \
+             VALUES ('{id}', 't-a', '{name}', '{}', {ext}, 'scim', {no}, 1, {t}, {t}, '{{}}', '{{}}')",
+            name.to_lowercase()
+        )
+    };
+    vec![
+        format!("INSERT INTO tenants (id, name, settings, created) VALUES ('t-a', 'default', '{{}}', {t})"),
+        // u1 (decomposed) and u2 (precomposed, holding the key already): u2 keeps it.
+        user("u1", "Jose\u{301}", Some("E\u{301}x")),
+        user("u2", "JOS\u{c9}", None),
+        user("u3", "Zoe\u{308}", None),
+        // u4 and u5: two non-NFC spellings of one name, neither holding its key: the first
+        // inserted gets it.
+        user("u4", "xa\u{323}\u{302}", None),
+        user("u5", "xa\u{302}\u{323}", None),
+        group("g1", "Caf\u{e9}", Some("G\u{301}")),
+        group("g2", "Cafe\u{301}", None),
+    ]
+}
+
+/// Migrating recomputes the identifier keys (NFC, folded but for externalId) of existing
+/// rows on both back ends, and rows whose keys collide do not make it fail: the row that
+/// had the key, else the first inserted, gets it; the other keeps its own and a write of it
+/// is a conflict.
+async fn identifier_keys_are_recomputed_when_migrating(b: Backend) {
+    use scim_proto::filter::parse;
+    use scim_proto::list::SortOrder;
+    use scim_proto::schema::user_resource_schema;
+    use scimd_directory::store::{ConflictTarget, ListQuery, StoreError, Visibility};
+    let db = database_at(b, "rekey", before_identifier_keys(b), unkeyed_rows(b)).await;
+    let s = open(b, db.url()).await;
+    let mut tx = s.read().await.unwrap();
+    let by_name = |u: Option<scimd_directory::store::UserRecord>| u.map(|u| u.id);
+    for (name, id) in [
+        ("jos\u{e9}", "u2"),
+        ("JOSE\u{301}", "u2"),
+        ("ZO\u{cb}", "u3"),
+        ("zoe\u{308}", "u3"),
+        ("X\u{1ead}", "u4"),
+    ] {
+        let found = by_name(tx.user_by_user_name("t-a", name).await.unwrap());
+        assert_eq!(found.as_deref(), Some(id), "{name:?}");
+    }
+    // The colliding rows are still there, as stored.
+    let u1 = tx.get_user("t-a", "u1").await.unwrap().unwrap();
+    assert_eq!(u1.user_name, "Jose\u{301}");
+    assert_eq!(
+        u1.external_id.as_deref(),
+        Some("\u{c9}x"),
+        "externalId key: NFC"
+    );
+    let u5 = tx.get_user("t-a", "u5").await.unwrap().unwrap();
+    assert_eq!(u5.user_name, "xa\u{302}\u{323}");
+    let g = tx
+        .group_by_display_name("t-a", "CAFE\u{301}")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.id, "g1");
+    assert_eq!(g.external_id.as_deref(), Some("\u{1f4}"));
+    // Filters on externalId compare NFC forms (case-exact).
+    let schema = user_resource_schema(vec![]);
+    let f = parse("externalId eq \"\u{c9}x\"").unwrap();
+    let q = ListQuery {
+        filter: Some(&f),
+        schema: &schema,
+        sort_by: None,
+        sort_order: SortOrder::Ascending,
+        offset: 0,
+        limit: 10,
+        visibility: Visibility::Scim,
+        max_bytes: None,
+    };
+    let (n, users) = tx.list_users("t-a", &q).await.unwrap();
+    assert_eq!((n, users[0].id.as_str()), (1, "u1"));
+    drop(tx);
+    // A write of a user that kept its old key is a conflict on the userName.
+    let mut tx = s.write().await.unwrap();
+    let e = tx.update_user(&u1).await.unwrap_err();
+    assert!(
+        matches!(e, StoreError::Conflict(ConflictTarget::UserName)),
+        "{e:?}"
+    );
+    drop(tx);
+    // The step ran once: opening again changes nothing.
+    s.close().await;
+    let s = open(b, db.url()).await;
+    let mut tx = s.read().await.unwrap();
+    let found = by_name(tx.user_by_user_name("t-a", "X\u{1ead}").await.unwrap());
+    assert_eq!(found.as_deref(), Some("u4"));
+    drop(tx);
     s.close().await;
 }

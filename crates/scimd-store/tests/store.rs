@@ -67,6 +67,7 @@ fn query<'a>(schema: &'a ResourceSchema, filter: Option<&'a Filter>) -> ListQuer
         offset: 0,
         limit: 1000,
         visibility: Visibility::Scim,
+        max_bytes: None,
     }
 }
 

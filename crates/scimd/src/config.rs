@@ -26,12 +26,19 @@
 //! | `--rate-limit-per-credential` | `SCIMD_RATE_LIMIT_PER_CREDENTIAL` | `rate_limit_per_credential` | `200` a second (0: off) |
 //! | `--rate-limit-burst` | `SCIMD_RATE_LIMIT_BURST` | `rate_limit_burst` | `1000` |
 //! | `--trusted-proxies` | `SCIMD_TRUSTED_PROXIES` | `trusted_proxies` | none (`CIDR,CIDR,...`) |
+//! | `--max-identifier-bytes` | `SCIMD_MAX_IDENTIFIER_BYTES` | `max_identifier_bytes` | `1024` |
+//! | `--max-string-bytes` | `SCIMD_MAX_STRING_BYTES` | `max_string_bytes` | `16384` (16 KiB) |
+//! | `--max-values` | `SCIMD_MAX_VALUES` | `max_values` | `100` |
+//! | `--max-members-per-request` | `SCIMD_MAX_MEMBERS_PER_REQUEST` | `max_members_per_request` | `20000` |
+//! | `--max-page-bytes` | `SCIMD_MAX_PAGE_BYTES` | `max_page_bytes` | `8388608` (8 MiB) |
+//! | `--statement-timeout-secs` | `SCIMD_STATEMENT_TIMEOUT_SECS` | `statement_timeout_secs` | `30` |
 //! | `--config`         | `SCIMD_CONFIG`         | —                | none                              |
 //!
 //! TOML keys may also be written in kebab case (`public-url`). Unknown TOML keys are an
 //! error (a typo must not be silently ignored); empty environment variables count as unset.
 
 use crate::net;
+use scim_proto::limits::{self, Limits};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -131,6 +138,25 @@ pub struct Settings {
     /// Proxies whose `X-Forwarded-For` names the client: `CIDR,CIDR,...`.
     #[serde(alias = "trusted-proxies")]
     pub trusted_proxies: Option<String>,
+    // Input bounds (see InputLimits and docs/security.md, "Input").
+    /// Longest userName, externalId or group displayName, bytes.
+    #[serde(alias = "max-identifier-bytes")]
+    pub max_identifier_bytes: Option<u64>,
+    /// Longest other string value, bytes.
+    #[serde(alias = "max-string-bytes")]
+    pub max_string_bytes: Option<u64>,
+    /// Most values of one multi-valued attribute.
+    #[serde(alias = "max-values")]
+    pub max_values: Option<u64>,
+    /// Most group members one request may name.
+    #[serde(alias = "max-members-per-request")]
+    pub max_members_per_request: Option<u64>,
+    /// Largest list page, bytes.
+    #[serde(alias = "max-page-bytes")]
+    pub max_page_bytes: Option<u64>,
+    /// How long one database statement may run, seconds.
+    #[serde(alias = "statement-timeout-secs")]
+    pub statement_timeout_secs: Option<u64>,
 }
 
 impl Settings {
@@ -168,27 +194,40 @@ impl Settings {
                 .or(lower.rate_limit_per_credential),
             rate_limit_burst: self.rate_limit_burst.or(lower.rate_limit_burst),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            max_identifier_bytes: self.max_identifier_bytes.or(lower.max_identifier_bytes),
+            max_string_bytes: self.max_string_bytes.or(lower.max_string_bytes),
+            max_values: self.max_values.or(lower.max_values),
+            max_members_per_request: self
+                .max_members_per_request
+                .or(lower.max_members_per_request),
+            max_page_bytes: self.max_page_bytes.or(lower.max_page_bytes),
+            statement_timeout_secs: self.statement_timeout_secs.or(lower.statement_timeout_secs),
         }
     }
 
     /// Reads the `SCIMD_*` variables from `vars` (name → value). Empty values count as unset.
     ///
-    /// Errors: `SCIMD_MAX_BODY_BYTES`, `SCIMD_LOG_RETENTION_DAYS`, a `SCIMD_*_TIMEOUT_SECS`
-    /// or `SCIMD_MAX_CONNECTIONS` that is not a non-negative integer.
+    /// Errors: `SCIMD_MAX_BODY_BYTES`, `SCIMD_LOG_RETENTION_DAYS`, a `SCIMD_*_TIMEOUT_SECS`,
+    /// `SCIMD_MAX_CONNECTIONS`, `SCIMD_MAX_VALUES` or `SCIMD_MAX_MEMBERS_PER_REQUEST` that
+    /// is not a non-negative integer; a `SCIMD_MAX_*_BYTES` that is not a number of bytes.
     pub fn from_env(vars: &HashMap<String, String>) -> Result<Settings, ConfigError> {
         let get = |name: &str| -> Option<String> {
             vars.get(&format!("{ENV_PREFIX}{name}"))
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let max_body_bytes = match get("MAX_BODY_BYTES") {
-            None => None,
-            Some(v) => Some(parse_byte_size(&v).ok_or_else(|| {
-                ConfigError(format!(
-                    "SCIMD_MAX_BODY_BYTES must be a number of bytes, got {v:?}"
-                ))
-            })?),
+        let bytes = |name: &str| -> Result<Option<u64>, ConfigError> {
+            get(name)
+                .map(|v| {
+                    parse_byte_size(&v).ok_or_else(|| {
+                        ConfigError(format!(
+                            "{ENV_PREFIX}{name} must be a number of bytes, got {v:?}"
+                        ))
+                    })
+                })
+                .transpose()
         };
+        let max_body_bytes = bytes("MAX_BODY_BYTES")?;
         let log_retention_days = match get("LOG_RETENTION_DAYS") {
             None => None,
             Some(v) => Some(v.parse::<u32>().map_err(|_| {
@@ -227,6 +266,12 @@ impl Settings {
             rate_limit_per_credential: number("RATE_LIMIT_PER_CREDENTIAL", "a number of requests")?,
             rate_limit_burst: number("RATE_LIMIT_BURST", "a number of requests")?,
             trusted_proxies: get("TRUSTED_PROXIES"),
+            max_identifier_bytes: bytes("MAX_IDENTIFIER_BYTES")?,
+            max_string_bytes: bytes("MAX_STRING_BYTES")?,
+            max_values: number("MAX_VALUES", "a number of values")?,
+            max_members_per_request: number("MAX_MEMBERS_PER_REQUEST", "a number of members")?,
+            max_page_bytes: bytes("MAX_PAGE_BYTES")?,
+            statement_timeout_secs: number("STATEMENT_TIMEOUT_SECS", "a number of seconds")?,
             listen: get("LISTEN"),
             database: get("DATABASE"),
             public_url: get("PUBLIC_URL"),
@@ -336,7 +381,44 @@ pub struct Config {
     pub rate_limits: crate::rate::RateLimits,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: net::client::TrustedProxies,
+    /// Bounds on client input and on what is read for it.
+    pub input: InputLimits,
 }
+
+/// Bounds on client input and on what the server reads for it (docs/security.md, "Input"):
+/// value sizes and counts, members per request and the list page budget (scim-proto's
+/// [`Limits`]), and the database's statement time limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputLimits {
+    /// `--max-identifier-bytes`, `--max-string-bytes`, `--max-values`,
+    /// `--max-members-per-request`, `--max-page-bytes`.
+    pub limits: Limits,
+    /// `--statement-timeout-secs`: how long one database statement may run.
+    pub statement_timeout: Duration,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        InputLimits {
+            limits: Limits::default(),
+            statement_timeout: scimd_store::DEFAULT_STATEMENT_TIMEOUT,
+        }
+    }
+}
+
+/// Accepted `--max-identifier-bytes`: at least 64 bytes (a UPN must fit), at most 2 KiB
+/// (PostgreSQL keeps each B-tree index entry under about 2.7 KB, and the unique key of
+/// userName and of a group's displayName is an index entry).
+pub const IDENTIFIER_BYTES: std::ops::RangeInclusive<u64> = 64..=2048;
+/// Accepted `--max-string-bytes`: 256 bytes to 64 MiB.
+pub const STRING_BYTES: std::ops::RangeInclusive<u64> = 256..=64 * 1024 * 1024;
+/// Accepted `--max-values`: 1 to 100,000.
+pub const VALUES: std::ops::RangeInclusive<u64> = 1..=100_000;
+/// Accepted `--max-members-per-request`: 10,000 (issue 14: a group of that many people is
+/// created in one request) to 1,000,000.
+pub const MEMBERS: std::ops::RangeInclusive<u64> = limits::MIN_MAX_MEMBERS as u64..=1_000_000;
+/// Accepted `--max-page-bytes`: 64 KiB to 1 GiB.
+pub const PAGE_BYTES: std::ops::RangeInclusive<u64> = 64 * 1024..=1024 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -353,6 +435,7 @@ impl Default for Config {
             data_dir: None,
             rate_limits: crate::rate::RateLimits::default(),
             trusted_proxies: net::client::TrustedProxies::default(),
+            input: InputLimits::default(),
         }
     }
 }
@@ -378,6 +461,7 @@ impl Config {
             None => net::client::TrustedProxies::default(),
             Some(list) => net::client::TrustedProxies::parse(list).map_err(ConfigError)?,
         };
+        let input = input_limits(&s)?;
         let listen = s
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
@@ -444,6 +528,7 @@ impl Config {
             data_dir: s.data_dir.filter(|d| !d.as_os_str().is_empty()),
             rate_limits,
             trusted_proxies,
+            input,
         })
     }
 
@@ -566,6 +651,69 @@ pub fn rate_limits(s: &Settings) -> Result<crate::rate::RateLimits, ConfigError>
             0,
         )?,
         burst: value(s.rate_limit_burst, d.burst, "rate-limit-burst", 1)?,
+    })
+}
+
+/// The input bounds a merged settings layer gives, defaults for what it leaves unset (see
+/// [`InputLimits`]).
+///
+/// Errors: a value outside its range ([`IDENTIFIER_BYTES`], [`STRING_BYTES`], [`VALUES`],
+/// [`MEMBERS`], [`PAGE_BYTES`]; a statement timeout of 0 or over [`net::MAX_TIMEOUT_SECS`]).
+pub fn input_limits(s: &Settings) -> Result<InputLimits, ConfigError> {
+    let d = Limits::default();
+    let within = |v: Option<u64>,
+                  default: usize,
+                  range: std::ops::RangeInclusive<u64>,
+                  flag: &str|
+     -> Result<usize, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(n) if range.contains(&n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+            Some(n) => err(format!(
+                "--{flag} must be {} to {}, got {n}",
+                range.start(),
+                range.end()
+            )),
+        }
+    };
+    let secs = s
+        .statement_timeout_secs
+        .unwrap_or(scimd_store::DEFAULT_STATEMENT_TIMEOUT.as_secs());
+    if secs == 0 || secs > net::MAX_TIMEOUT_SECS {
+        return err(format!(
+            "--statement-timeout-secs must be 1 to {} seconds, got {secs}",
+            net::MAX_TIMEOUT_SECS
+        ));
+    }
+    Ok(InputLimits {
+        limits: Limits {
+            max_identifier_bytes: within(
+                s.max_identifier_bytes,
+                d.max_identifier_bytes,
+                IDENTIFIER_BYTES,
+                "max-identifier-bytes",
+            )?,
+            max_string_bytes: within(
+                s.max_string_bytes,
+                d.max_string_bytes,
+                STRING_BYTES,
+                "max-string-bytes",
+            )?,
+            max_values: within(s.max_values, d.max_values, VALUES, "max-values")?,
+            max_members: within(
+                s.max_members_per_request,
+                d.max_members,
+                MEMBERS,
+                "max-members-per-request",
+            )?,
+            max_page_bytes: within(
+                s.max_page_bytes,
+                d.max_page_bytes,
+                PAGE_BYTES,
+                "max-page-bytes",
+            )?,
+        },
+        statement_timeout: Duration::from_secs(secs),
     })
 }
 
@@ -776,6 +924,79 @@ mod tests {
                 Config::resolve(bad, Settings::default(), Settings::default(), "info").unwrap_err();
             assert!(e.0.starts_with("--"), "{e}");
         }
+    }
+
+    #[test]
+    fn input_limits_in_every_layer() {
+        let file = Settings::from_toml(
+            "max-identifier-bytes = 512\nmax_values = 20\nmax_page_bytes = 1048576\nstatement_timeout_secs = 9",
+            "t",
+        )
+        .unwrap();
+        let envs = Settings::from_env(&env(&[
+            ("SCIMD_MAX_STRING_BYTES", "32KiB"),
+            ("SCIMD_MAX_VALUES", "30"),
+            ("SCIMD_STATEMENT_TIMEOUT_SECS", "5"),
+        ]))
+        .unwrap();
+        let flags = Settings {
+            max_members_per_request: Some(50_000),
+            max_page_bytes: Some(2 << 20),
+            ..Default::default()
+        };
+        let i = Config::resolve(flags, envs, file, "info").unwrap().input;
+        assert_eq!(i.limits.max_identifier_bytes, 512); // file (kebab case)
+        assert_eq!(i.limits.max_string_bytes, 32 * 1024); // env, with a suffix
+        assert_eq!(i.limits.max_values, 30); // env over file
+        assert_eq!(i.limits.max_members, 50_000); // flag
+        assert_eq!(i.limits.max_page_bytes, 2 << 20); // flag over file
+        assert_eq!(i.statement_timeout, Duration::from_secs(5)); // env over file
+        let d = Config::default().input;
+        assert_eq!(d.limits, Limits::default());
+        assert_eq!(d.statement_timeout, Duration::from_secs(30));
+        for (bad, flag) in [
+            (
+                Settings {
+                    max_members_per_request: Some(9_999),
+                    ..Default::default()
+                },
+                "--max-members-per-request",
+            ),
+            (
+                Settings {
+                    max_identifier_bytes: Some(4096),
+                    ..Default::default()
+                },
+                "--max-identifier-bytes",
+            ),
+            (
+                Settings {
+                    max_values: Some(0),
+                    ..Default::default()
+                },
+                "--max-values",
+            ),
+            (
+                Settings {
+                    max_page_bytes: Some(10),
+                    ..Default::default()
+                },
+                "--max-page-bytes",
+            ),
+            (
+                Settings {
+                    statement_timeout_secs: Some(0),
+                    ..Default::default()
+                },
+                "--statement-timeout-secs",
+            ),
+        ] {
+            let e =
+                Config::resolve(bad, Settings::default(), Settings::default(), "info").unwrap_err();
+            assert!(e.0.contains(flag), "{e}");
+        }
+        let e = Settings::from_env(&env(&[("SCIMD_MAX_PAGE_BYTES", "big")])).unwrap_err();
+        assert!(e.0.contains("SCIMD_MAX_PAGE_BYTES"), "{e}");
     }
 
     #[test]

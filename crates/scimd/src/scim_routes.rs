@@ -39,7 +39,7 @@ use axum::{Extension, Router};
 use scim_proto::discovery::{
     resource_type_json, schema_json, service_provider_config_json, ServiceProviderFeatures,
 };
-use scim_proto::list::{list_response, ListParams, MAX_PAGE_SIZE};
+use scim_proto::list::{fit_page, list_response, ListParams, MAX_PAGE_SIZE};
 use scim_proto::projection::{is_returned, project};
 use scim_proto::schema::{ResourceSchema, Schema};
 use scim_proto::{ScimError, ScimType};
@@ -217,6 +217,16 @@ impl FromRequest<AppState> for Listing {
     }
 }
 
+/// The projected resources of a page under the page byte budget (`--max-page-bytes`): the
+/// longest prefix whose JSON fits, at least one resource however large ([`fit_page`]), so
+/// a page holds fewer resources than `count` when they are large (RFC 7644 §3.4.2.4;
+/// `itemsPerPage` says how many, `totalResults` is unchanged). Whether some were dropped.
+fn budgeted(st: &AppState, items: &[Rendered], p: &ListParams) -> (Vec<Value>, bool) {
+    let mut resources = project_all(items, p);
+    let cut = fit_page(&mut resources, st.directory.limits().max_page_bytes);
+    (resources, cut)
+}
+
 /// Projects each item with the resource type it was rendered with.
 fn project_all(items: &[Rendered], p: &ListParams) -> Vec<Value> {
     items
@@ -294,7 +304,7 @@ async fn large_page_turn<'a>(
 async fn users_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
     let _turn = large_page_turn(st, p).await?;
     let (total, items) = st.directory.list_users(c, p).await?;
-    Ok(ok_list(total, p.start_index, project_all(&items, p)))
+    Ok(ok_list(total, p.start_index, budgeted(st, &items, p).0))
 }
 
 async fn get_user(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
@@ -360,7 +370,7 @@ async fn groups_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
     let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded_attributes);
     let _turn = large_page_turn(st, p).await?;
     let (total, items) = st.directory.list_groups(c, p, with_members).await?;
-    Ok(ok_list(total, p.start_index, project_all(&items, p)))
+    Ok(ok_list(total, p.start_index, budgeted(st, &items, p).0))
 }
 
 async fn get_group(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
@@ -451,6 +461,19 @@ async fn search_root(
         Err(e) => return Err(e.into()),
     };
     let (user_total, user_items) = users.unwrap_or((0, Vec::new()));
+    let (mut resources, cut) = budgeted(&st, &user_items, &p);
+    // Users the page had room for by count but not by bytes: the next page starts with
+    // them, so no group may follow them on this one.
+    let users_due = p
+        .count
+        .min(user_total.saturating_sub(p.start_index.max(1) - 1));
+    if cut || (resources.len() as u64) < users_due {
+        return Ok(ok_list(
+            user_total + groups_total(&st, &c, &p).await?,
+            p.start_index,
+            resources,
+        ));
+    }
 
     let skip = p
         .start_index
@@ -475,9 +498,21 @@ async fn search_root(
         Err(e) => return Err(e.into()),
     };
 
-    let mut resources = project_all(&user_items, &p);
     resources.extend(project_all(&group_items, &p));
+    fit_page(&mut resources, st.directory.limits().max_page_bytes);
     Ok(ok_list(user_total + group_total, p.start_index, resources))
+}
+
+/// How many groups a root search matches (0 when its filter or sort does not apply to
+/// groups), for a page that holds no group.
+async fn groups_total(st: &AppState, c: &Caller, p: &ListParams) -> Result<u64, ApiError> {
+    let mut gp = p.clone();
+    gp.count = 0;
+    match st.directory.list_groups(c, &gp, false).await {
+        Ok((total, _)) => Ok(total),
+        Err(e) if inapplicable(&e) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ---------------------------------------------------------------- discovery

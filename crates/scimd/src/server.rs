@@ -130,16 +130,21 @@ pub fn is_postgres_url(url: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
-/// Opens the store a database URL names and applies its pending migrations. SQLite
-/// (`sqlite://PATH`): the parent directory of the file is created when missing.
-/// PostgreSQL (`postgres://user:password@host:port/db`): a pooled [`scimd_store::PgStore`]
-/// (the database must exist; TLS to it is not built in, see the README).
+/// Opens the store a database URL names and applies its pending migrations, its statements
+/// limited to `statement_timeout` each. SQLite (`sqlite://PATH`): the parent directory of
+/// the file is created when missing. PostgreSQL (`postgres://user:password@host:port/db`):
+/// a pooled [`scimd_store::PgStore`] (the database must exist; TLS to it is not built in,
+/// see the README; a `statement_timeout` in the URL's `options` wins).
 ///
 /// Errors: an unknown scheme, a database that cannot be reached, opened or migrated
 /// (messages never show the password).
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(url: &str, statement_timeout: Duration) -> anyhow::Result<Arc<dyn Store>> {
     if is_postgres_url(url) {
-        let store = scimd_store::PgStore::open(url.trim())
+        let o = scimd_store::PgOptions {
+            statement_timeout,
+            ..Default::default()
+        };
+        let store = scimd_store::PgStore::open_with(url.trim(), &o)
             .await
             .map_err(|e| anyhow!("cannot open the database {}: {e}", redact_url(url)))?;
         return Ok(Arc::new(store));
@@ -159,7 +164,8 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
             })?;
         }
     }
-    let store = scimd_store::SqliteStore::open(url)
+    let o = scimd_store::SqliteOptions { statement_timeout };
+    let store = scimd_store::SqliteStore::open_with(url, &o)
         .await
         .map_err(|e| anyhow!("cannot open the database {}: {e}", redact_url(url)))?;
     // The durability setting in force belongs in the log of every start.
@@ -167,6 +173,8 @@ pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         path = %store.path().display(),
         synchronous = store.synchronous().as_str(),
         readers = store.readers_max(),
+        scans = store.scans_max(),
+        statement_timeout_secs = store.statement_timeout().as_secs(),
         "SQLite database opened"
     );
     Ok(Arc::new(store))
@@ -263,7 +271,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         Some(files) => Some(tls::load(files).await?),
         None => None,
     };
-    let store = open_store(&config.database).await?;
+    let store = open_store(&config.database, config.input.statement_timeout).await?;
     let std_listener = std::net::TcpListener::bind(&config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     std_listener
@@ -280,7 +288,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     }
     let public_url = config.public_base(local_addr);
     let scim_base = format!("{public_url}/scim/v2");
-    let directory = Directory::new(store, scim_base.clone());
+    let directory = Directory::with_limits(store, scim_base.clone(), config.input.limits);
     // A store opened has a data folder: SQLite's file's, or PostgreSQL's --data-dir.
     let data_folder = config.data_folder().unwrap_or_else(|| PathBuf::from("."));
     let (bootstrap, first_start_file) = bootstrap(&directory, &data_folder, &scim_base).await?;
@@ -439,13 +447,14 @@ mod tests {
     async fn postgres_urls_open_postgres() {
         assert!(is_postgres_url("postgresql://u@h/db") && !is_postgres_url("sqlite://x"));
         // Nothing listens on port 1: the failure names the database, never the password.
-        let e = open_store("postgres://u:secret@127.0.0.1:1/db?sslmode=require")
+        let t = Duration::from_secs(30);
+        let e = open_store("postgres://u:secret@127.0.0.1:1/db?sslmode=require", t)
             .await
             .err()
             .unwrap();
         let m = format!("{e:#}");
         assert!(m.contains("cannot connect") && !m.contains("secret"), "{m}");
-        let e = open_store("mysql://x").await.err().unwrap();
+        let e = open_store("mysql://x", t).await.err().unwrap();
         assert!(e.to_string().contains("unsupported database URL"), "{e}");
     }
 }

@@ -1415,10 +1415,17 @@ async fn body_over_the_limit_is_413() {
         assert_eq!(v["status"], json!("413"), "{v}");
         assert_eq!(v["schemas"], json!([ERROR]));
     }
-    // A body under the limit is fine.
+    // A body under the limit is fine: 3 MiB, in values each within the value limits
+    // (--max-string-bytes, --max-values).
     let c = srv.client();
-    let ok = json!({"schemas": [USER], "userName": unique("almost"), "title": "y".repeat(3 * 1024 * 1024),
+    let big = |tag: &str| -> Vec<Value> {
+        (0..96)
+            .map(|i| json!({"value": format!("{tag}{i:03}{}", "y".repeat(16 * 1024 - 8))}))
+            .collect()
+    };
+    let ok = json!({"schemas": [USER], "userName": unique("almost"), "roles": big("r"), "entitlements": big("e"),
                     "name": {"givenName": "a", "familyName": "b"}, "emails": [{"type": "work", "value": "almost@example.com"}]});
+    assert!(ok.to_string().len() > 3 * 1024 * 1024);
     c.post("/Users?attributes=userName", &ok).await.expect(201);
 }
 

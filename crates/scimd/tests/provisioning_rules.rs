@@ -672,15 +672,16 @@ async fn rule4_blank_values_are_ignored_by_default() {
         .await;
     r.expect(200);
     assert_eq!(r.json()[ENTERPRISE]["department"], json!("Platform"));
-    // A blank given name is ignored too (rule 2: it is never stored).
-    let r = c
-        .patch_ops(
-            &path,
-            json!([{"op": "Replace", "path": "name.givenName", "value": ""}]),
-        )
-        .await;
-    r.expect(200);
-    assert_eq!(r.json()["name"]["givenName"], json!("Given"));
+    // A blank given name is not ignored: rule 2 holds whatever the policy (issue 14), so
+    // the request is refused and changes nothing.
+    let before = scim_user(c, &id).await;
+    c.patch_ops(
+        &path,
+        json!([{"op": "Replace", "path": "name.givenName", "value": ""}]),
+    )
+    .await
+    .expect_error(400, Some("invalidValue"));
+    assert_eq!(scim_user(c, &id).await, before);
 
     // PUT with blanks keeps the stored values.
     let mut put = user_body(&name);
@@ -3173,4 +3174,262 @@ async fn a_user_created_without_active_is_active_and_found_as_such() {
     assert_eq!(r.json()["active"], json!(true));
     let f = filter_q(&format!("userName eq \"{user_name}\" and active eq true"));
     assert_eq!(c.get(&format!("/Users?{f}")).await.total(), 1);
+}
+
+// ------------------------------------------------------------------------- issue 14, item 5
+
+/// Sends `req` (a PUT body or PATCH operations) to user `id`; asserts 400 invalidValue with
+/// a detail containing `names`, and that the user is unchanged.
+async fn refused_unchanged(c: &Client, id: &str, req: &Value, names: &str) {
+    let path = format!("/Users/{id}");
+    let before = scim_user(c, id).await;
+    let r = if req.is_array() {
+        c.patch_ops(&path, req.clone()).await
+    } else {
+        c.put(&path, req).await
+    };
+    r.expect_error(400, Some("invalidValue"));
+    let detail = r.json()["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.contains(names),
+        "{req}: the detail names {names}: {detail}"
+    );
+    assert_eq!(scim_user(c, id).await, before, "{req} changed nothing");
+}
+
+#[tokio::test]
+async fn rules1_and_2_hold_on_every_write_whatever_the_blank_policy() {
+    let e = own();
+    let c = &e.scim;
+    for policy in ["ignore", "clear"] {
+        e.admin.settings(json!({"blankValuePolicy": policy})).await;
+        let name = unique(&format!("r12{policy}"));
+        let u = c
+            .create_user(
+                &name,
+                json!({"title": "Engineer", "emails": [
+                    {"value": format!("{name}@example.com"), "type": "work", "primary": true}
+                ]}),
+            )
+            .await;
+        let id = id_of(&u);
+        let title = json!({"op": "replace", "path": "title", "value": "Changed"});
+        // Names: PUT without them or with blanks; PATCH add/replace with "", null or
+        // whitespace (with a path, path-less, as a dotted key); PATCH remove.
+        for (sub, blank) in [
+            ("givenName", json!("")),
+            ("familyName", json!(null)),
+            ("givenName", json!("  ")),
+        ] {
+            let mut put = user_body(&name);
+            put["name"][sub] = blank.clone();
+            refused_unchanged(c, &id, &put, &format!("name.{sub}")).await;
+            for op in ["add", "replace"] {
+                let shapes = [
+                    json!({"op": op, "path": format!("name.{sub}"), "value": blank}),
+                    json!({"op": op, "value": {"name": {sub: blank}}}),
+                    json!({"op": op, "value": {format!("name.{sub}"): blank}}),
+                ];
+                for shape in shapes {
+                    refused_unchanged(c, &id, &json!([title, shape]), &format!("name.{sub}")).await;
+                }
+            }
+        }
+        let mut put = user_body(&name);
+        put["name"] = json!({"familyName": "Family"});
+        refused_unchanged(c, &id, &put, "name.givenName").await;
+        for path in ["name.givenName", "name.familyName", "name"] {
+            let op = json!({"op": "remove", "path": path});
+            refused_unchanged(c, &id, &json!([title, op]), "name.").await;
+        }
+        refused_unchanged(
+            c,
+            &id,
+            &json!([{"op": "replace", "path": "name", "value": null}]),
+            "name.givenName",
+        )
+        .await;
+        // Emails: a write may not leave the user without one.
+        for op in [
+            json!({"op": "remove", "path": "emails"}),
+            json!({"op": "remove", "path": "emails[type eq \"work\"]"}),
+            json!({"op": "replace", "path": "emails", "value": []}),
+            json!({"op": "replace", "path": "emails", "value": [{"value": "", "type": "work"}]}),
+            json!({"op": "replace", "path": "emails", "value": null}),
+            json!({"op": "replace", "path": "emails[type eq \"work\"].value", "value": ""}),
+            json!({"op": "replace", "value": {"emails": [{"value": null}]}}),
+        ] {
+            refused_unchanged(c, &id, &json!([title, op]), "email").await;
+        }
+        let mut put = user_body(&name);
+        put["emails"] = json!([{"value": "", "type": "work"}]);
+        refused_unchanged(c, &id, &put, "email").await;
+        // Removing one email of two is fine.
+        let r = c
+            .patch_ops(
+                &format!("/Users/{id}"),
+                json!([
+                    {"op": "add", "path": "emails", "value": [{"value": format!("home-{name}@example.com"), "type": "home"}]},
+                    {"op": "remove", "path": "emails[type eq \"home\"]"},
+                    title
+                ]),
+            )
+            .await;
+        r.expect(200);
+        assert_eq!(
+            r.json()["emails"].as_array().unwrap().len(),
+            1,
+            "{}",
+            r.text
+        );
+        assert_eq!(r.json()["title"], json!("Changed"));
+    }
+}
+
+#[tokio::test]
+async fn first_primary_value_is_kept_with_a_warning_in_the_log() {
+    let e = own();
+    let c = &e.scim;
+    let name = unique("prim");
+    let mut body = user_body(&name);
+    body["emails"] = json!([
+        {"value": format!("a-{name}@example.com"), "type": "work", "primary": true},
+        {"value": format!("b-{name}@example.com"), "type": "home", "primary": true}
+    ]);
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let id = r.id();
+    let primary = |u: &Value| -> Vec<String> {
+        u["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["primary"] == json!(true))
+            .map(|m| m["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(primary(r.json()), [format!("a-{name}@example.com")]);
+    assert_eq!(r.json()["emails"][1]["primary"], json!(false), "{}", r.text);
+    let warned = |entry: &Value| {
+        entry["warnings"].as_array().unwrap().iter().any(|w| {
+            w.as_str()
+                .unwrap()
+                .contains("'emails': 2 values had \"primary\": true")
+        })
+    };
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    assert!(warned(&entries[0]), "{}", entries[0]);
+
+    // PUT: the same.
+    let r = c.put(&format!("/Users/{id}"), &body).await;
+    r.expect(200);
+    assert_eq!(primary(r.json()), [format!("a-{name}@example.com")]);
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    assert_eq!(entries[0]["method"], json!("PUT"));
+    assert!(warned(&entries[0]), "{}", entries[0]);
+
+    // PATCH with two primary values in one value array: the first is kept, with a warning.
+    let r = c
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "add", "path": "emails", "value": [
+                {"value": format!("c-{name}@example.com"), "type": "other", "primary": true},
+                {"value": format!("d-{name}@example.com"), "type": "other", "primary": true}
+            ]}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(primary(r.json()), [format!("c-{name}@example.com")]);
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    assert!(warned(&entries[0]), "{}", entries[0]);
+
+    // PATCH setting primary on one value clears it on the others, without a warning.
+    let r = c
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}]),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(primary(r.json()), [format!("b-{name}@example.com")]);
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    assert_eq!(entries[0]["warnings"], json!([]), "{}", entries[0]);
+}
+
+#[tokio::test]
+async fn values_under_an_unknown_extension_urn_are_a_logged_warning() {
+    let e = own();
+    let c = &e.scim;
+    e.admin.create_attribute("costCode", None).await;
+    let name = unique("urnw");
+    let mut body = user_body(&name);
+    body["schemas"] = json!([USER, IVANTI]);
+    body[IVANTI] = json!({"costCode": "A1", "badge": "7"});
+    let r = c.post("/Users", &body).await;
+    r.expect(201);
+    let id = r.id();
+    assert!(r.json().get(IVANTI).is_none(), "{}", r.text);
+    let expected = format!("ignored attributes 'costCode', 'badge' of unknown schema '{IVANTI}'");
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    assert_eq!(entries[0]["outcome"], json!("created"));
+    assert_eq!(entries[0]["warnings"], json!([expected]), "{}", entries[0]);
+
+    // PATCH: path-less with the URN object, and a full-URN path.
+    let r = c
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([
+                {"op": "add", "value": {IVANTI: {"costCode": "A2", "badge": "8"}}},
+                {"op": "replace", "path": format!("{IVANTI}:costCode"), "value": "A3"}
+            ]),
+        )
+        .await;
+    r.expect(200);
+    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    assert_eq!(
+        entries[0]["warnings"],
+        json!([
+            expected,
+            format!("ignored attribute 'costCode' of unknown schema '{IVANTI}'")
+        ]),
+        "{}",
+        entries[0]
+    );
+}
+
+#[tokio::test]
+async fn a_user_may_be_its_own_manager() {
+    let e = shared();
+    let c = &e.scim;
+    let name = unique("selfmgr");
+    let u = c
+        .create_user(&name, json!({"displayName": "Top Of Tree"}))
+        .await;
+    let id = id_of(&u);
+    let r = c
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "add", "path": format!("{ENTERPRISE}:manager"), "value": id}]),
+        )
+        .await;
+    r.expect(200);
+    let now = scim_user(c, &id).await;
+    assert_eq!(now[ENTERPRISE]["manager"]["value"], json!(id), "{now}");
+    assert_eq!(
+        now[ENTERPRISE]["manager"]["displayName"],
+        json!("Top Of Tree")
+    );
+    // PUT with itself as manager, too.
+    let mut put = user_body(&name);
+    put["schemas"] = json!([USER, ENTERPRISE]);
+    put[ENTERPRISE] = json!({"manager": {"value": id}});
+    c.put(&format!("/Users/{id}"), &put).await.expect(200);
+    assert_eq!(
+        scim_user(c, &id).await[ENTERPRISE]["manager"]["value"],
+        json!(id)
+    );
+    assert_eq!(
+        e.admin.user(&id).await[ENTERPRISE]["manager"]["value"],
+        json!(id)
+    );
 }

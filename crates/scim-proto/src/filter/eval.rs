@@ -1,7 +1,7 @@
 //! In-memory evaluation of a filter against a document: the reference semantics
 //! (RFC 7644 §3.4.2.2) that storage back ends must agree with.
 
-use crate::canonical::fold;
+use crate::canonical::{fold, identifier_key};
 use crate::filter::ast::{CompValue, CompareOp, Filter};
 use crate::filter::resolve::{items, lookup, target, Scope, Target};
 use crate::schema::{AttrType, AttributeDef, ResourceSchema};
@@ -23,9 +23,16 @@ fn ord_matches(op: CompareOp, ord: Ordering) -> bool {
     }
 }
 
-fn string_op(op: CompareOp, a: &str, b: &str, case_exact: bool) -> bool {
+/// `a op b` for strings of attribute `def`: identifiers compare by their keys
+/// ([`identifier_key`]: NFC, then folded unless caseExact), other strings folded unless
+/// caseExact.
+fn string_op(op: CompareOp, a: &str, b: &str, def: &AttributeDef) -> bool {
     let (fa, fb);
-    let (a, b) = if case_exact {
+    let (a, b) = if def.identifier.is_some() {
+        fa = identifier_key(a, def.case_exact);
+        fb = identifier_key(b, def.case_exact);
+        (fa.as_str(), fb.as_str())
+    } else if def.case_exact {
         (a, b)
     } else {
         fa = fold(a);
@@ -100,12 +107,12 @@ fn compare_leaf(leaf: &Value, op: CompareOp, lit: &CompValue, def: &AttributeDef
                         return ord_matches(op, x.cmp(&y));
                     }
                 }
-                string_op(op, a, b, def.case_exact)
+                string_op(op, a, b, def)
             }
             _ => false,
         },
         AttrType::String | AttrType::Reference | AttrType::Binary => match (leaf, lit) {
-            (Value::String(a), CompValue::String(b)) => string_op(op, a, b, def.case_exact),
+            (Value::String(a), CompValue::String(b)) => string_op(op, a, b, def),
             _ => false,
         },
         AttrType::Complex => false,
@@ -172,7 +179,9 @@ fn eval(f: &Filter, doc: &Value, scope: Scope<'_>) -> bool {
 /// - **`ne`** is exactly `not (eq)`: true when the attribute is absent, and for a
 ///   multi-valued attribute true only when *no* value equals the literal.
 /// - **Strings** (string, reference, binary): compared after [`fold`] on both sides unless
-///   the (sub-)attribute is `caseExact`; `gt`/`ge`/`lt`/`le` compare code point order.
+///   the (sub-)attribute is `caseExact`; identifiers (`userName`, `externalId`, a Group's
+///   `displayName`) by their [`identifier_key`] (NFC, then folded unless `caseExact`);
+///   `gt`/`ge`/`lt`/`le` compare code point order.
 ///   `co`/`sw`/`ew` only apply to strings (and dateTime text).
 /// - **Booleans**: only `eq` (and `ne`) match; the literal may be `true`/`false` or the
 ///   string "true"/"false" in any case (Entra ID sends `active eq "True"`).

@@ -1435,3 +1435,39 @@ proptest! {
         prop_assert_eq!(parse_attr_path(&path.to_string())?, path);
     }
 }
+
+#[test]
+fn identifiers_compare_by_their_nfc_key() {
+    use crate::canonical::identifier_key;
+    use crate::schema::{group_resource_schema, user_resource_schema};
+    let nfc = "Jos\u{e9}";
+    let nfd = "Jose\u{301}";
+    assert_ne!(nfc, nfd);
+    assert_eq!(identifier_key(nfc, false), identifier_key(nfd, false));
+    assert_eq!(identifier_key(nfd, false), "jos\u{e9}");
+    assert_eq!(
+        identifier_key(nfd, true),
+        "Jos\u{e9}",
+        "caseExact: NFC only"
+    );
+    let users = user_resource_schema(vec![]);
+    let doc = json!({ "userName": nfd, "externalId": nfd, "displayName": nfd });
+    let hit = |f: String| matches(&p(&f), &doc, &users);
+    assert!(hit(format!(r#"userName eq "{nfc}""#)));
+    assert!(hit("userName eq \"JOS\u{c9}\"".to_string()));
+    assert!(hit(format!(r#"externalId eq "{nfc}""#)));
+    assert!(
+        !hit(r#"externalId eq "jos\u00e9""#.to_string()),
+        "externalId is caseExact"
+    );
+    assert!(
+        !hit(format!(r#"displayName eq "{nfc}""#)),
+        "a User's displayName is not an identifier"
+    );
+    let group = json!({ "displayName": nfc });
+    assert!(matches(
+        &p(&format!(r#"displayName eq "{nfd}""#)),
+        &group,
+        &group_resource_schema()
+    ));
+}

@@ -7,13 +7,14 @@ use crate::canonical::{normalize_date_time, sort_by_schema};
 use crate::error::{ScimError, ScimResult};
 use crate::json::json_kind;
 use crate::schema::{AttrType, AttributeDef, Mutability};
+use crate::warnings::Warnings;
 use serde_json::{Map, Number, Value};
 
 /// What coercion records besides the value: blank paths and warnings.
 #[derive(Default)]
 pub(crate) struct Ctx {
     pub(crate) blanks: Vec<String>,
-    pub(crate) warnings: crate::warnings::Warnings,
+    pub(crate) warnings: Warnings,
 }
 
 impl Ctx {
@@ -69,10 +70,27 @@ pub(crate) fn is_manager(def: &AttributeDef) -> bool {
 /// elements and blank elements (no non-blank `value`, or for attributes without a `value`
 /// sub-attribute, nothing but `type`/`primary`/`display`) are dropped, a bare scalar element
 /// of a complex attribute with a `value` sub-attribute is read as `{"value": ..}`, and an
-/// empty result is blank. Several elements with `primary: true` are kept as sent.
+/// empty result is blank. Of several elements with `primary: true` the first is kept
+/// primary and the others get `primary: false` (RFC 7643 §2.4).
 pub fn coerce_value(attr: &AttributeDef, value: &Value) -> ScimResult<Value> {
     let mut ctx = Ctx::default();
     coerce(attr, value, &attr.name, false, &mut ctx)
+}
+
+/// [`coerce_value`], adding what it notes (unknown or readOnly sub-attributes dropped,
+/// a second primary value cleared) to `warnings`.
+pub(crate) fn coerce_noting(
+    attr: &AttributeDef,
+    value: &Value,
+    warnings: &mut Warnings,
+) -> ScimResult<Value> {
+    let mut ctx = Ctx {
+        blanks: Vec::new(),
+        warnings: std::mem::take(warnings),
+    };
+    let r = coerce(attr, value, &attr.name, false, &mut ctx);
+    *warnings = ctx.warnings;
+    r
 }
 
 /// Coerces `value` for `def`; `path` names it in errors, warnings and blanks; when `record`
@@ -97,6 +115,7 @@ pub(crate) fn coerce(
                 out.push(e);
             }
         }
+        keep_first_primary(&mut out, path, ctx);
         if out.is_empty() {
             Value::Null
         } else {
@@ -221,6 +240,29 @@ fn coerce_element(
     } else {
         Value::Null
     })
+}
+
+/// Of the elements of one multi-valued value with `primary: true`, keeps the first (in
+/// document order) and sets `primary: false` on the others, with a warning naming the
+/// attribute (RFC 7643 §2.4: the primary value appears no more than once).
+fn keep_first_primary(out: &mut [Value], path: &str, ctx: &mut Ctx) {
+    let mut primaries = 0;
+    for e in out.iter_mut() {
+        if let Value::Object(o) = e {
+            if o.get("primary") == Some(&Value::Bool(true)) {
+                primaries += 1;
+                if primaries > 1 {
+                    o.insert("primary".to_string(), Value::Bool(false));
+                }
+            }
+        }
+    }
+    if primaries > 1 {
+        ctx.warn(format!(
+            "'{path}': {primaries} values had \"primary\": true; the first was kept as the \
+             primary value and the others were set to false (RFC 7643 §2.4)"
+        ));
+    }
 }
 
 /// `manager`: a bare id, `{"value": id, ...}` or `[{"value": id, ...}]` → `{"value": id}`;

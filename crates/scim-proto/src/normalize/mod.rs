@@ -8,9 +8,10 @@
 //!
 //! Input rules (RFC 7643 §2, §3.1; RFC 7644 §3.3): attribute names match case-insensitively;
 //! readOnly attributes and `meta` are ignored; `password` is accepted and dropped;
-//! attributes of unknown schemas are ignored; a top-level key that is a full-URN attribute
-//! path (`urn:...:enterprise:2.0:User:department`) is read as that attribute; booleans
-//! may arrive as the strings "True"/"False" in any case; `null` and `""` mean "no value".
+//! attributes of unknown schemas are ignored with a warning; a top-level key that is a
+//! full-URN attribute path (`urn:...:enterprise:2.0:User:department`) is read as that
+//! attribute; booleans may arrive as the strings "True"/"False" in any case; `null` and `""`
+//! mean "no value".
 //!
 //! Canonical forms:
 //! - attribute names are the schema's canonical names, and keys are in schema order
@@ -32,12 +33,14 @@ pub(crate) mod coerce;
 mod doc_path;
 
 pub use crate::canonical::{canonical_document, fold_document, normalize_date_time};
+pub(crate) use coerce::coerce_noting;
 pub use coerce::coerce_value;
 pub use doc_path::{get_path, set_path};
 
 use crate::canonical::{canonical_order, sort_by_schema};
 use crate::error::{ScimError, ScimResult};
 use crate::json::refuse_nul;
+use crate::limits::Limits;
 use crate::schema::{AttrType, ResourceSchema, Schema};
 use coerce::{clip, coerce, is_manager, type_error, Ctx};
 use serde_json::{Map, Value};
@@ -68,15 +71,37 @@ pub struct Normalized {
 /// Keys are matched case-insensitively. `schemas`, `id` and `meta` are ignored silently (clients
 /// echo them back on PUT); `password` (writeOnly) is dropped without a trace; other readOnly
 /// attributes (`groups`, `manager.displayName`) and unknown attributes of the core schema or a
-/// known extension are ignored with a warning; keys of unknown schema URNs are ignored
-/// silently. An extension's attributes are read from an object under its URN key (whether or
-/// not the URN is listed in `schemas`) or from full-URN keys
-/// (`urn:...:enterprise:2.0:User:department`); `urn:...:core:2.0:User:title` is read as `title`.
+/// known extension are ignored with a warning; so are keys of unknown schema URNs. An
+/// extension's attributes are read from an object under its URN key (whether or not the URN
+/// is listed in `schemas`) or from full-URN keys (`urn:...:enterprise:2.0:User:department`);
+/// `urn:...:core:2.0:User:title` is read as `title`.
 ///
 /// Group `members` are not put in the document: their ids go to [`Normalized::members`]
 /// (`members: null` is a blank, recorded as `members`; an element without a non-blank
 /// `value` is a 400 invalidValue). `emails`/`name` being required is not enforced here.
+///
+/// Keys of a schema URN the resource type does not have (an extension the tenant does not
+/// use, e.g. `urn:ietf:params:scim:schemas:extension:ivanti:2.0:User` where the tenant's
+/// custom schema has another URN) are ignored with a warning naming the URN and the
+/// attributes. Of several values of a multi-valued attribute with `primary: true`, the
+/// first is kept primary and the others get `primary: false`, with a warning.
+///
+/// The input is checked against the default [`Limits`]; see [`normalize_resource_with`].
 pub fn normalize_resource(schema: &ResourceSchema, input: &Value) -> ScimResult<Normalized> {
+    normalize_resource_with(schema, input, &Limits::default())
+}
+
+/// [`normalize_resource`] under `limits`: the whole document is checked with
+/// [`Limits::check_document`] (string lengths, value counts, identifier characters) and
+/// the `members` given with [`Limits::check_members`].
+///
+/// Errors: as [`normalize_resource`]; 400 invalidValue naming the attribute and the limit,
+/// or the character an identifier may not hold.
+pub fn normalize_resource_with(
+    schema: &ResourceSchema,
+    input: &Value,
+    limits: &Limits,
+) -> ScimResult<Normalized> {
     let obj = input
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
@@ -120,6 +145,10 @@ pub fn normalize_resource(schema: &ResourceSchema, input: &Value) -> ScimResult<
         if !matches!(doc.get(req), Some(Value::String(s)) if !s.trim().is_empty()) {
             return Err(ScimError::invalid_value(format!("{req} is required")));
         }
+    }
+    limits.check_document(&doc, schema, None)?;
+    if let Some(m) = &members {
+        limits.check_members(m.len())?;
     }
     Ok(Normalized {
         doc: Value::Object(doc),
@@ -203,8 +232,42 @@ fn put_urn_key(
         }
         return put_attr(rs, schema, is_ext, rest, value, doc, members, ctx);
     }
-    // A schema this resource type does not have: ignored (RFC 7644 §3.3 lets servers ignore it).
+    // A schema this resource type does not have: ignored (RFC 7644 §3.3 lets servers ignore
+    // it), with a warning naming it and its attributes, so that a mapping to the wrong URN
+    // is seen in the provisioning log.
+    ctx.warn(unknown_schema_warning(key, value));
     Ok(())
+}
+
+/// The warning for a key of a schema URN the resource type does not have: an object under
+/// the URN (`"urn:...:ivanti:2.0:User": {"costCode": ...}`) names the URN and its
+/// attributes; any other value is read as a full-URN attribute path
+/// (`"urn:...:ivanti:2.0:User:costCode": ...`), the URN being what precedes the last `:`.
+/// Names are clipped, values never shown.
+pub(crate) fn unknown_schema_warning(key: &str, value: &Value) -> String {
+    /// Attribute names listed in one warning, then "and N more".
+    const SHOWN: usize = 10;
+    let (urn, names): (&str, Vec<&str>) = match value {
+        Value::Object(o) => (key, o.keys().map(String::as_str).collect()),
+        _ => match key.rsplit_once(':') {
+            Some((urn, attr)) => (urn, vec![attr]),
+            None => (key, vec![]),
+        },
+    };
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("'{}'", clip(n)))
+        .collect();
+    if names.len() > SHOWN {
+        shown.push(format!("and {} more", names.len() - SHOWN));
+    }
+    let what = match names.len() {
+        0 => "ignored a value".to_string(),
+        1 => format!("ignored attribute {}", shown.join(", ")),
+        _ => format!("ignored attributes {}", shown.join(", ")),
+    };
+    format!("{what} of unknown schema '{}'", clip(urn))
 }
 
 fn prefix(schema: &Schema, is_ext: bool) -> String {

@@ -104,7 +104,12 @@ fn full_urn_keys() {
         json!({"externalId": "e", "userName": "u", "name": {"givenName": "G"}, ENT: {"manager": {"value": "m"}}})
     );
     assert_eq!(n.blanks, [format!("{ENT}:costCenter")]);
-    assert!(n.warnings.is_empty());
+    // Issue 14: values under an unknown schema URN are no longer dropped without a trace
+    // (both spellings give the same warning, recorded once).
+    assert_eq!(
+        n.warnings,
+        ["ignored attribute 'foo' of unknown schema 'urn:example:unknown:1.0:User'"]
+    );
 }
 
 #[test]
@@ -277,9 +282,17 @@ fn multi_valued_shapes() {
         "addresses": [{"type": "home", "locality": "Oslo", "primary": "true"}]
     }));
     assert_eq!(n.doc["emails"], json!([{"value": "a@b.c", "type": "work"}]));
+    // Issue 14 (RFC 7643 §2.4): the first primary value is kept, the others cleared.
     assert_eq!(
         n.doc["phoneNumbers"],
-        json!([{"value": "+1", "primary": true}, {"value": "+2", "primary": true}])
+        json!([{"value": "+1", "primary": true}, {"value": "+2", "primary": false}])
+    );
+    assert!(
+        n.warnings
+            .iter()
+            .any(|w| w.starts_with("'phoneNumbers': 2 values had \"primary\": true")),
+        "{:?}",
+        n.warnings
     );
     assert_eq!(n.doc["entitlements"], json!([{"value": "e1"}]));
     assert_eq!(

@@ -32,7 +32,8 @@
 //!   relies on this; a filter that is not such a chain gives 400 noTarget). Without a
 //!   sub-attribute, an object value is merged into the matching elements (or creates one).
 //! - Setting `primary: true` on one element sets `primary: false` on the others
-//!   (RFC 7644 §3.5.2).
+//!   (RFC 7644 §3.5.2). In one value array, the first element with `primary: true` is the
+//!   one kept (the others get `false`, with a warning: RFC 7643 §2.4).
 //! - `remove` needs a path (400 noTarget). Removing an absent attribute, or with a filter
 //!   that matches nothing, is not an error (Entra retries and relies on idempotency).
 //!   `remove` of a multi-valued attribute with a `value` removes only the elements that
@@ -52,7 +53,8 @@
 //! Ignored with a warning in [`PatchOutcome::warnings`] (never an error, because Entra sends
 //! them): readOnly targets (`id`, `meta`, `groups`, `manager.displayName`), `schemas`,
 //! unknown attributes of a known schema (e.g. unregistered custom extension attributes),
-//! attributes of unknown schemas. `password` is accepted and dropped; no warning carries
+//! attributes of unknown schemas (the warning names the URN and the attributes).
+//! Blank values are also listed in [`PatchOutcome::blanks`], whatever the policy did. `password` is accepted and dropped; no warning carries
 //! a value. At most 50 warnings are kept per request.
 //!
 //! Group `members` (only for the Group resource type): `add` → [`MemberOp::Add`],
@@ -97,12 +99,17 @@ use serde_json::{Map, Value};
 /// must discard it (atomicity is the caller's: it writes nothing). A `null` `doc` is
 /// treated as an empty document.
 ///
+/// The attributes the request changed are checked against [`PatchOptions::limits`]
+/// ([`crate::limits::Limits::check_document`]), and so is the number of member ids its
+/// member operations name together.
+///
 /// Errors: 400 noTarget (remove without path; add/replace through a value filter that
 /// matches nothing and cannot create an element), 400 invalidPath (malformed target,
 /// value filter on a single-valued attribute, unsupported `members` path), 400 mutability
 /// (changing an immutable attribute that has a value), 400 invalidValue (wrong type,
-/// missing value, removing `userName` or a Group's `displayName`). Unknown and readOnly
-/// attributes are not errors: see [`PatchOutcome::warnings`].
+/// missing value, removing `userName` or a Group's `displayName`, a changed attribute over
+/// a limit or an identifier with a refused character, too many members). Unknown and
+/// readOnly attributes are not errors: see [`PatchOutcome::warnings`].
 pub fn apply(
     doc: &mut Value,
     req: &PatchRequest,
@@ -122,6 +129,7 @@ pub fn apply(
         clear_blanks: opts.blank_policy == BlankPolicy::Clear,
         out: PatchOutcome::default(),
         warnings: Warnings::default(),
+        prefix: String::new(),
     };
     let original = map.clone();
     for (i, op) in req.operations.iter().enumerate() {
@@ -139,7 +147,11 @@ pub fn apply(
             .out
             .changed
             .retain(|name| value_at(&original, name, schema) != value_at(map, name, schema));
+        opts.limits
+            .check_document(map, schema, Some(&patcher.out.changed))?;
     }
+    let members: usize = patcher.out.member_ops.iter().map(MemberOp::id_count).sum();
+    opts.limits.check_members(members)?;
     patcher.out.warnings = patcher.warnings.into_vec();
     Ok(patcher.out)
 }

@@ -5,6 +5,7 @@
 use crate::error::{ScimError, ScimResult};
 use crate::filter::Filter;
 use crate::json::{clip_detail, get_ci, json_kind, refuse_nul};
+use crate::limits::Limits;
 use crate::path::PatchPath;
 use serde_json::Value;
 
@@ -70,6 +71,8 @@ pub enum BlankPolicy {
 pub struct PatchOptions {
     /// Blank-value policy. An empty `manager` always removes it; `remove` always removes.
     pub blank_policy: BlankPolicy,
+    /// What the changed attributes and the member operations must stay within.
+    pub limits: Limits,
 }
 
 /// An operation on Group membership, in request order.
@@ -87,6 +90,17 @@ pub enum MemberOp {
     Replace(Vec<String>),
 }
 
+impl MemberOp {
+    /// How many member ids the operation names (0 for [`MemberOp::RemoveWhere`] and
+    /// [`MemberOp::RemoveAll`]).
+    pub fn id_count(&self) -> usize {
+        match self {
+            MemberOp::Add(ids) | MemberOp::Remove(ids) | MemberOp::Replace(ids) => ids.len(),
+            MemberOp::RemoveWhere(_) | MemberOp::RemoveAll => 0,
+        }
+    }
+}
+
 /// What [`apply`](super::apply) did.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PatchOutcome {
@@ -101,6 +115,12 @@ pub struct PatchOutcome {
     /// Notes about ignored input (readOnly attribute, unknown attribute), for the log.
     /// They name attributes, never values; at most 50, then "further warnings omitted".
     pub warnings: Vec<String>,
+    /// Canonical paths an `add` or `replace` gave a blank value (`null`, `""`, or a value
+    /// that coerces to nothing): `name`, `name.givenName`, `emails`, `emails.value`,
+    /// `urn:...:enterprise:2.0:User:department`, in first-seen order, whether the blank
+    /// policy kept or cleared what was stored (for rules that refuse a blank whatever the
+    /// policy says). A blank `manager` (which always removes it) is not listed.
+    pub blanks: Vec<String>,
 }
 
 impl PatchRequest {

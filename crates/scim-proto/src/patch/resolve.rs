@@ -8,6 +8,7 @@ use super::request::{missing_value, PatchOpKind, PatchOperation, PatchOutcome};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{self, Filter};
 use crate::json::{clip_detail, json_kind};
+use crate::normalize::unknown_schema_warning;
 use crate::path::{AttrPath, PatchPath};
 use crate::schema::{AttributeDef, Mutability, ResourceSchema};
 use crate::warnings::Warnings;
@@ -27,11 +28,27 @@ pub(super) struct Patcher<'s> {
     pub(super) clear_blanks: bool,
     pub(super) out: PatchOutcome,
     pub(super) warnings: Warnings,
+    /// `urn:...:` of the extension the operation in progress targets, or empty (the
+    /// prefix of the paths recorded in [`PatchOutcome::blanks`]).
+    pub(super) prefix: String,
 }
 
 impl<'s> Patcher<'s> {
     pub(super) fn warn(&mut self, w: String) {
         self.warnings.push(w);
+    }
+
+    /// Records that an `add`/`replace` gave `path` (relative to the target's schema: `name`,
+    /// `name.givenName`) a blank value.
+    pub(super) fn note_blank(&mut self, path: &str) {
+        self.note_blank_at(format!("{}{path}", self.prefix));
+    }
+
+    /// Records that an `add`/`replace` gave the canonical path `full` a blank value.
+    fn note_blank_at(&mut self, full: String) {
+        if !self.out.blanks.contains(&full) {
+            self.out.blanks.push(full);
+        }
     }
 
     fn record(&mut self, name: String) {
@@ -120,6 +137,7 @@ impl<'s> Patcher<'s> {
         }
         let value = value.ok_or_else(|| missing_value(kind))?;
         if is_blank(value) {
+            self.note_blank_at(urn.to_string());
             if self.clear_blanks {
                 self.remove_extension(doc, urn);
             }
@@ -216,12 +234,21 @@ impl<'s> Patcher<'s> {
                 return Ok(());
             }
             Lookup::UnknownSchema => {
-                let uri = p.attr.uri.as_deref().unwrap_or_default();
-                self.warn(format!(
-                    "ignored attribute '{}' of unknown schema '{}'",
-                    clip_detail(&p.attr.attr),
-                    clip_detail(uri)
-                ));
+                // An object under a whole URN (`urn:...:ivanti:2.0:User`) names its
+                // attributes; otherwise the path is `URN:attribute`.
+                let w = match value {
+                    Some(v @ Value::Object(_))
+                        if p.filter.is_none() && p.attr.sub_attr.is_none() =>
+                    {
+                        unknown_schema_warning(&display(&p.attr), v)
+                    }
+                    _ => format!(
+                        "ignored attribute '{}' of unknown schema '{}'",
+                        clip_detail(&p.attr.attr),
+                        clip_detail(p.attr.uri.as_deref().unwrap_or_default())
+                    ),
+                };
+                self.warn(w);
                 return Ok(());
             }
             Lookup::Unknown => {
@@ -291,6 +318,7 @@ impl<'s> Patcher<'s> {
             filter::validate_value_filter(f, t.attr)?;
         }
         let before = slot(doc, &t).cloned();
+        self.prefix = t.ext.map(|u| format!("{u}:")).unwrap_or_default();
         let res = self.attr_op(
             slot_mut(doc, &t),
             kind,

@@ -18,7 +18,10 @@ use serde_json::{Map, Value};
 use std::collections::HashSet;
 
 impl Patcher<'_> {
-    fn blank(&self, map: &mut Map<String, Value>, name: &str) {
+    /// A blank value for the whole attribute `name`: recorded, and under the clear policy
+    /// the attribute is removed.
+    fn blank(&mut self, map: &mut Map<String, Value>, name: &str) {
+        self.note_blank(name);
         if self.clear_blanks {
             map.shift_remove(name);
         }
@@ -69,14 +72,15 @@ impl Patcher<'_> {
             };
             // Exact duplicates are skipped; elements compare in canonical sub-attribute order.
             let mut present: HashSet<String> = arr.iter().map(|e| element_key(attr, e)).collect();
+            // The value array holds at most one primary value (the first: coercion cleared
+            // the others, with a warning); it becomes the primary one (RFC 7644 §3.5.2).
             let mut winner = None;
             for e in new {
                 if e.is_null() || !present.insert(element_key(attr, &e)) {
                     continue;
                 }
                 arr.push(e);
-                if is_primary(&arr[arr.len() - 1]) && (kind == PatchOpKind::Add || winner.is_none())
-                {
+                if winner.is_none() && is_primary(&arr[arr.len() - 1]) {
                     winner = Some(arr.len() - 1);
                 }
             }
@@ -107,6 +111,9 @@ impl Patcher<'_> {
         o: &Map<String, Value>,
     ) -> ScimResult<()> {
         let (fields, blanks) = self.coerce_fields(attr, o)?;
+        for b in &blanks {
+            self.note_blank(&format!("{}.{b}", attr.name));
+        }
         let mut cur = match map.get(&attr.name) {
             Some(Value::Object(m)) => m.clone(),
             _ => Map::new(),
@@ -146,6 +153,9 @@ impl Patcher<'_> {
                 map.insert(name.to_string(), object1(&sub.name, c));
             }
             return Ok(());
+        }
+        if is_blank(&c) {
+            self.note_blank(&format!("{name}.{}", sub.name));
         }
         if attr.multi_valued {
             let mut arr = array_of(map, name);
@@ -219,6 +229,7 @@ impl Patcher<'_> {
                     self.coerce(s, raw)?
                 };
                 if is_blank(&c) {
+                    self.note_blank(&format!("{name}.{}", s.name));
                     if !self.clear_blanks || matched.is_empty() {
                         return Ok(());
                     }
@@ -261,6 +272,7 @@ impl Patcher<'_> {
                     other => is_blank(other),
                 };
                 if blank {
+                    self.note_blank(name);
                     if self.clear_blanks && !matched.is_empty() {
                         remove_indices(&mut arr, &matched);
                         put_array(map, name, arr);
@@ -275,6 +287,9 @@ impl Patcher<'_> {
                         )));
                     };
                     let (fields, blanks) = self.coerce_fields(attr, o)?;
+                    for b in &blanks {
+                        self.note_blank(&format!("{name}.{b}"));
+                    }
                     let blanks = if self.clear_blanks {
                         blanks
                     } else {
@@ -324,8 +339,10 @@ impl Patcher<'_> {
         Ok(())
     }
 
+    /// `v` coerced for `def` (see [`normalize::coerce_value`]); what coercion notes goes to
+    /// the request's warnings.
     pub(super) fn coerce(&mut self, def: &AttributeDef, v: &Value) -> ScimResult<Value> {
-        normalize::coerce_value(def, v)
+        normalize::coerce_noting(def, v, &mut self.warnings)
     }
 
     /// Coerces the sub-attributes of one complex value one by one: unknown and readOnly

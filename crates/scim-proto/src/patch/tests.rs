@@ -27,6 +27,7 @@ fn run_with(
         schema,
         &PatchOptions {
             blank_policy: policy,
+            ..Default::default()
         },
     )
 }
@@ -899,4 +900,198 @@ fn remove_values_folds_case_only_where_the_schema_says() {
     )
     .unwrap();
     assert!(doc.get("externalId").is_none());
+}
+
+// ---- issue 14: primary, blanks, unknown schemas, limits ----
+
+#[test]
+fn first_primary_of_a_value_array_wins_with_a_warning() {
+    let mut doc = bob();
+    let out = run(
+        &mut doc,
+        json!([{ "op": "add", "path": "emails", "value": [
+            { "value": "a@x", "primary": true },
+            { "value": "b@x", "primary": true }
+        ] }]),
+    )
+    .unwrap();
+    let emails = doc["emails"].as_array().unwrap();
+    let primaries: Vec<&str> = emails
+        .iter()
+        .filter(|e| e["primary"] == json!(true))
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(primaries, ["a@x"], "{doc}");
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.starts_with("'emails': 2 values had \"primary\": true")),
+        "{:?}",
+        out.warnings
+    );
+    // Setting primary on one value clears the others, without a warning.
+    let out = run(
+        &mut doc,
+        json!([{ "op": "replace", "path": "emails[value eq \"b@x\"].primary", "value": true }]),
+    )
+    .unwrap();
+    let primaries: Vec<&str> = doc["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["primary"] == json!(true))
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(primaries, ["b@x"]);
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+}
+
+#[test]
+fn blanks_are_listed_whatever_the_policy() {
+    for policy in [BlankPolicy::Ignore, BlankPolicy::Clear] {
+        for (ops, blank) in [
+            (
+                json!([{ "op": "replace", "path": "name.givenName", "value": "" }]),
+                "name.givenName",
+            ),
+            (
+                json!([{ "op": "replace", "value": { "name.familyName": null } }]),
+                "name.familyName",
+            ),
+            (
+                json!([{ "op": "add", "value": { "name": { "givenName": null } } }]),
+                "name.givenName",
+            ),
+            (
+                json!([{ "op": "replace", "path": "name", "value": null }]),
+                "name",
+            ),
+            (
+                json!([{ "op": "replace", "path": "emails", "value": [{ "value": "" }] }]),
+                "emails",
+            ),
+            (
+                json!([{ "op": "replace", "path": "emails[type eq \"work\"].value", "value": "" }]),
+                "emails.value",
+            ),
+            (
+                json!([{ "op": "replace", "path": format!("{ENT}:department"), "value": "" }]),
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            ),
+        ] {
+            let mut doc = bob();
+            let out = run_with(&mut doc, &user(), ops.clone(), policy).unwrap();
+            assert_eq!(out.blanks, [blank], "{ops} under {policy:?}");
+        }
+    }
+    // A blank manager removes it and is not a blank.
+    let mut doc = bob();
+    let out = run(
+        &mut doc,
+        json!([{ "op": "replace", "path": format!("{ENT}:manager"), "value": "" }]),
+    )
+    .unwrap();
+    assert!(out.blanks.is_empty());
+}
+
+#[test]
+fn unknown_schema_objects_are_named_in_a_warning() {
+    let ivanti = "urn:ietf:params:scim:schemas:extension:ivanti:2.0:User";
+    for ops in [
+        json!([{ "op": "add", "value": { ivanti: { "costCode": "1", "badge": "2" } } }]),
+        json!([{ "op": "add", "path": ivanti, "value": { "costCode": "1", "badge": "2" } }]),
+    ] {
+        let mut doc = bob();
+        let out = run(&mut doc, ops).unwrap();
+        assert_eq!(
+            out.warnings,
+            [format!(
+                "ignored attributes 'costCode', 'badge' of unknown schema '{ivanti}'"
+            )]
+        );
+        assert_eq!(doc, bob());
+    }
+    let mut doc = bob();
+    let out = run(
+        &mut doc,
+        json!([{ "op": "add", "path": format!("{ivanti}:costCode"), "value": "1" }]),
+    )
+    .unwrap();
+    assert_eq!(
+        out.warnings,
+        [format!(
+            "ignored attribute 'costCode' of unknown schema '{ivanti}'"
+        )]
+    );
+}
+
+#[test]
+fn limits_apply_to_what_a_patch_changes() {
+    let limits = crate::limits::Limits {
+        max_identifier_bytes: 20,
+        max_string_bytes: 10,
+        max_values: 2,
+        max_members: 3,
+        ..Default::default()
+    };
+    let apply_limited = |doc: &mut Value, schema: &ResourceSchema, ops: Value| {
+        let body = json!({ "Operations": ops });
+        let req = PatchRequest::parse(&body)?;
+        let opts = PatchOptions {
+            limits,
+            ..Default::default()
+        };
+        apply(doc, &req, schema, &opts)
+    };
+    // The stored name.familyName is within, department ("Sales") too; a new title over.
+    let mut doc = bob();
+    let (status, t, detail) = err_type(apply_limited(
+        &mut doc,
+        &user(),
+        json!([{ "op": "add", "path": "title", "value": "12345678901" }]),
+    ));
+    assert_eq!((status, t), (400, Some(ScimType::InvalidValue)));
+    assert!(
+        detail.contains("'title' is 11 bytes") && detail.contains("limit is 10"),
+        "{detail}"
+    );
+    // A third email.
+    let mut doc = bob();
+    let (_, _, detail) = err_type(apply_limited(
+        &mut doc,
+        &user(),
+        json!([{ "op": "add", "path": "emails", "value": [{ "value": "a@x" }, { "value": "b@x" }] }]),
+    ));
+    assert!(detail.contains("'emails' has 3 values"), "{detail}");
+    // A stored value over the limit does not block changing something else.
+    let mut doc = bob();
+    doc["nickName"] = json!("a nickname longer than ten bytes");
+    apply_limited(
+        &mut doc,
+        &user(),
+        json!([{ "op": "replace", "path": "title", "value": "t" }]),
+    )
+    .unwrap();
+    // userName: the identifier limit, and refused characters.
+    let mut doc = bob();
+    let (_, _, detail) = err_type(apply_limited(
+        &mut doc,
+        &user(),
+        json!([{ "op": "replace", "path": "userName", "value": "bob\u{200b}@contoso.com" }]),
+    ));
+    assert!(
+        detail.contains("U+200B") && detail.contains("character 4"),
+        "{detail}"
+    );
+    // Members over the operations of one request.
+    let mut g = json!({ "displayName": "G" });
+    let (_, _, detail) = err_type(apply_limited(
+        &mut g,
+        &group_resource_schema(),
+        json!([
+            { "op": "add", "path": "members", "value": [{ "value": "a" }, { "value": "b" }] },
+            { "op": "remove", "path": "members", "value": [{ "value": "c" }, { "value": "d" }] }
+        ]),
+    ));
+    assert!(detail.contains("names 4 members"), "{detail}");
 }

@@ -13,7 +13,7 @@ use crate::render;
 use crate::store::{
     AdminUserFilter, GroupRecord, MemberChange, MemberKind, Source, StoreResult, Tx,
 };
-use scim_proto::normalize::normalize_resource;
+use scim_proto::normalize::normalize_resource_with;
 use serde_json::Value;
 
 impl Directory {
@@ -134,7 +134,7 @@ impl Directory {
     ) -> DirectoryResult<AdminGroup> {
         let tenant = by.tenant_id.as_str();
         let schema = self.group_schema();
-        let n = normalize_resource(&schema, body)?;
+        let n = normalize_resource_with(&schema, body, self.limits())?;
         let mut g = new_group(tenant, Source::Local, n.doc);
         refresh(&mut g, &schema)?;
         let mut tx = self.store().write().await?;

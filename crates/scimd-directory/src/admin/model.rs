@@ -126,7 +126,12 @@ impl AdminGroup {
         AdminGroup {
             id: g.id.clone(),
             display_name: g.display_name.clone(),
-            external_id: g.external_id.clone(),
+            // As sent (the record's lookup copy holds its NFC key).
+            external_id: g
+                .doc
+                .get("externalId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             source: g.source,
             builtin: g.builtin,
             member_count,

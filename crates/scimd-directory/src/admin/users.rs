@@ -12,7 +12,7 @@ use crate::store::{
     AdminUserFilter, MemberChange, MemberKind, Source, StoreResult, Tx, UserRecord,
 };
 use crate::users::{default_active, new_user, refresh, state_of};
-use scim_proto::normalize::normalize_resource;
+use scim_proto::normalize::normalize_resource_with;
 use serde_json::Value;
 
 impl Directory {
@@ -107,7 +107,7 @@ impl Directory {
         let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let (settings, schema) = self.user_context(tx.as_mut(), tenant).await?;
-        let mut n = normalize_resource(&schema, body)?;
+        let mut n = normalize_resource_with(&schema, body, self.limits())?;
         let relaxed = TenantSettings {
             refuse_inactive_create: false,
             ..settings

@@ -98,6 +98,12 @@ pub enum StoreError {
     /// database's own message (logged, never sent).
     #[error("database cannot take writes ({0}): {1}")]
     Unwritable(Unwritable, String),
+    /// A statement ran past the store's statement time limit (`--statement-timeout-secs`;
+    /// SQLite: a progress handler interrupts it; PostgreSQL: `statement_timeout`) and was
+    /// cancelled; the transaction writes nothing. The limit, when the store knows it (a
+    /// PostgreSQL URL may set its own).
+    #[error("statement cancelled at the statement time limit ({0:?})")]
+    Timeout(Option<std::time::Duration>),
     /// Anything else the database reported.
     #[error("database error: {0}")]
     Backend(String),
@@ -134,11 +140,36 @@ impl std::fmt::Display for Unwritable {
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The resources a SCIM list reads ([`Store::read_list`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// `GET /Users`, `POST /Users/.search`.
+    Users,
+    /// `GET /Groups`, `POST /Groups/.search`.
+    Groups,
+}
+
 /// Opens transactions.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// A read-only transaction (a consistent snapshot).
     async fn read(&self) -> StoreResult<Box<dyn Tx>>;
+    /// A read-only transaction for a SCIM list of `listing` with `filter` from row
+    /// `offset`. A store whose readers are few (SQLite) runs lists that may scan (any but
+    /// a point lookup on an early page) on a bounded share of them, so that point lookups
+    /// (`userName eq ...`, what identity providers send) always find a reader. The default
+    /// is [`Store::read`].
+    ///
+    /// Errors: as [`Store::read`]; `Contention` when no turn for a scan came in time.
+    async fn read_list(
+        &self,
+        listing: Listing,
+        filter: Option<&scim_proto::filter::Filter>,
+        offset: u64,
+    ) -> StoreResult<Box<dyn Tx>> {
+        let _ = (listing, filter, offset);
+        self.read().await
+    }
     /// A write transaction; writers are serialised by the back end (SQLite `BEGIN IMMEDIATE`;
     /// PostgreSQL locks the users and groups a write transaction reads, `SELECT ... FOR
     /// UPDATE`, so a version checked in the transaction stays the one written over).

@@ -159,8 +159,10 @@ pub struct EmailKey {
 /// `doc` is the canonical document (see `scim_proto::normalize`); `doc_folded` is
 /// `scim_proto::normalize::fold_document(doc)`, against which case-insensitive filters
 /// compare. The lookup columns (`user_name`, `external_id`, `display_name`, `emails`) are
-/// copies of values in `doc`, kept by the directory; the store folds `user_name` itself
-/// (with `scim_proto::filter::fold`) for its case-insensitive unique index.
+/// copies of values in `doc`, kept by the directory; the store keeps the key of `user_name`
+/// (`scim_proto::canonical::identifier_key`: NFC, case-folded) for its unique index, and
+/// stores `external_id` as its key (NFC), so a record read back has the NFC form there
+/// (the document keeps the value as sent).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
     /// UUID string; the SCIM `id`.
@@ -169,7 +171,7 @@ pub struct UserRecord {
     pub tenant_id: String,
     /// `userName` as given.
     pub user_name: String,
-    /// `externalId`, if any.
+    /// `externalId`, if any: as given when written; its key (NFC) when read back.
     pub external_id: Option<String>,
     /// `displayName`, if any.
     pub display_name: Option<String>,
@@ -198,9 +200,11 @@ pub struct GroupRecord {
     pub id: String,
     /// Owning tenant id.
     pub tenant_id: String,
-    /// `displayName` as given (unique per tenant ignoring case; the store folds it).
+    /// `displayName` as given (unique per tenant by its key, NFC and case-folded, which the
+    /// store keeps).
     pub display_name: String,
-    /// `externalId`, if any.
+    /// `externalId`, if any: as given when written; its key (NFC) when read back (the
+    /// document keeps the value as sent).
     pub external_id: Option<String>,
     /// Source.
     pub source: Source,
@@ -269,6 +273,10 @@ pub struct ListQuery<'a> {
     pub limit: u64,
     /// Which users are visible (ignored for groups; the built-in group is never listed).
     pub visibility: Visibility,
+    /// When set, the page stops once its rows hold this many bytes of stored values
+    /// (documents, columns), at least one row: fewer rows than `limit` may come back though
+    /// more match (RFC 7644 §3.4.2.4 allows fewer), and the total is still every match.
+    pub max_bytes: Option<usize>,
 }
 
 /// A registered custom user attribute of a tenant.

@@ -6,6 +6,7 @@ use super::{
     Scalar, Target, Translator, R,
 };
 use crate::sql::{Bind, Sql};
+use scim_proto::canonical::identifier_key;
 use scim_proto::filter::{fold, CompValue, CompareOp, Filter};
 use scim_proto::path::AttrPath;
 use scim_proto::schema::{AttrType, AttributeDef};
@@ -266,10 +267,11 @@ impl<'a> Translator<'a> {
         match s.ty {
             AttrType::String | AttrType::Reference | AttrType::Binary => match v {
                 CompValue::String(text) => {
-                    let (x, v) = if s.case_exact {
-                        (&s.exact, text.clone())
-                    } else {
-                        (&s.folded, fold(text))
+                    let (x, v) = match (s.key, s.case_exact) {
+                        (true, true) => (&s.exact, identifier_key(text, true)),
+                        (true, false) => (&s.folded, identifier_key(text, false)),
+                        (false, true) => (&s.exact, text.clone()),
+                        (false, false) => (&s.folded, fold(text)),
                     };
                     self.string_op(qb, x, s.json, op, v);
                 }

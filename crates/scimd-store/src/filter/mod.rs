@@ -11,7 +11,9 @@
 //!
 //! - case-insensitive strings are compared in `r.doc_folded` (written by
 //!   `scim_proto::normalize::fold_document`) against literals folded in Rust with
-//!   `scim_proto::filter::fold`; `caseExact` ones in `r.doc`;
+//!   `scim_proto::filter::fold`; `caseExact` ones in `r.doc`; identifiers (`userName`,
+//!   `externalId`, a Group's `displayName`) in their key columns against the literal's key
+//!   (`crate::keys`: NFC, folded unless caseExact);
 //! - multi-valued attributes become `EXISTS (SELECT 1 FROM <elements> e WHERE ..)`, a
 //!   valuePath one such `EXISTS` whose conditions all apply to the same element `e`;
 //! - `ne` is `NOT COALESCE((eq), false)`, `eq null` is "not present", `pr` is "present and
@@ -82,6 +84,9 @@ struct Scalar {
     json: bool,
     /// A timestamp column (compared as an instant with a bound time).
     time_col: Option<String>,
+    /// A key column of an identifier (`crate::keys`): string literals are compared through
+    /// the identifier's key (NFC, folded unless caseExact), as the column holds it.
+    key: bool,
     /// The tables a sub-query in `exact` / `folded` reads (adopted by the statement that
     /// writes them, see `Sql::adopt`).
     refs: Vec<Ref>,
@@ -96,8 +101,15 @@ impl Scalar {
             case_exact: def.case_exact,
             json,
             time_col: None,
+            key: false,
             refs: Vec::new(),
         }
+    }
+    /// The value is an identifier whose key column `folded` (or `exact`, when caseExact)
+    /// holds its key.
+    fn keyed(mut self) -> Scalar {
+        self.key = true;
+        self
     }
     /// The value, read through a sub-query on the tables `refs`.
     fn reading(mut self, refs: Vec<Ref>) -> Scalar {

@@ -61,11 +61,9 @@ impl<'a> Translator<'a> {
                 return Ok(Target::Scalar(Scalar::column(attr, "r.id", "r.id")));
             }
             if name == "externalId" && r.sub.is_none() && attr.case_exact {
-                return Ok(Target::Scalar(Scalar::column(
-                    attr,
-                    "r.external_id",
-                    "r.external_id",
-                )));
+                return Ok(Target::Scalar(
+                    Scalar::column(attr, "r.external_id", "r.external_id").keyed(),
+                ));
             }
             if name == "meta" && attr.ty == AttrType::Complex {
                 return Ok(Target::Elements {
@@ -77,19 +75,14 @@ impl<'a> Translator<'a> {
                 let exact = self
                     .d
                     .json_text_at(self.d.doc(), &self.attr_path(r.schema_urn, false, attr)?);
-                return Ok(Target::Scalar(Scalar::of(
-                    attr,
-                    exact,
-                    "r.user_name_folded".into(),
-                    false,
-                )));
+                return Ok(Target::Scalar(
+                    Scalar::of(attr, exact, "r.user_name_folded".into(), false).keyed(),
+                ));
             }
             if !self.is_users() && name == "displayName" && !attr.case_exact {
-                return Ok(Target::Scalar(Scalar::column(
-                    attr,
-                    "r.display_name",
-                    "r.display_name_folded",
-                )));
+                return Ok(Target::Scalar(
+                    Scalar::column(attr, "r.display_name", "r.display_name_folded").keyed(),
+                ));
             }
             if self.is_users() && name == "groups" && attr.ty == AttrType::Complex {
                 return Ok(Target::Elements {

@@ -15,7 +15,7 @@ use scimd_directory::store::{StoreError, StoreResult, Unwritable};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{Column, Postgres, Row as _, Transaction, TypeInfo};
+use sqlx::{Column, Postgres, Row as _, Transaction, TypeInfo, ValueRef};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -25,7 +25,8 @@ const BOOTSTRAP_LOCK: i64 = 0x5c1d_b007;
 /// Maps a database error: a unique violation becomes `Conflict` with the target of the
 /// violated constraint (`crate::schema`), a serialization failure or deadlock
 /// `Contention`, a write in a read-only transaction (`25006`: a read-only replica,
-/// `default_transaction_read_only`) or a full disk (`53100`) `Unwritable`, anything else
+/// `default_transaction_read_only`) or a full disk (`53100`) `Unwritable`, a statement
+/// cancelled by `statement_timeout` `Timeout`, anything else
 /// `Backend`.
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
@@ -48,6 +49,10 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
             }
             Some("53100") => {
                 return StoreError::Unwritable(Unwritable::Full, d.message().to_string());
+            }
+            // query_canceled: `statement_timeout` (the executor adds the limit it knows).
+            Some("57014") if d.message().contains("statement timeout") => {
+                return StoreError::Timeout(None);
             }
             _ => {}
         }
@@ -110,6 +115,15 @@ fn value(row: &PgRow, i: usize) -> StoreResult<Val> {
     }
 }
 
+/// Bytes of the values of `row` as PostgreSQL sent them (text, JSON, bytes ...).
+fn raw_bytes(row: &PgRow) -> usize {
+    (0..row.len())
+        .filter_map(|i| row.try_get_raw(i).ok())
+        .filter(|v| !v.is_null())
+        .map(|v| v.as_bytes().map_or(0, <[u8]>::len))
+        .sum()
+}
+
 /// The rows of `rows`, owned and typed.
 fn rows(rows: Vec<PgRow>) -> StoreResult<Vec<Row>> {
     let Some(first) = rows.first() else {
@@ -135,12 +149,27 @@ pub(crate) struct PgExec {
     tx: Transaction<'static, Postgres>,
     /// A write transaction: reads of rows to write over lock them (`FOR UPDATE`).
     write: bool,
+    /// The connections' `statement_timeout`, when the store set it (not the URL).
+    timeout: Option<std::time::Duration>,
 }
 
 impl PgExec {
-    /// An executor on the transaction `tx` (`write` for a write transaction).
-    pub(super) fn new(tx: Transaction<'static, Postgres>, write: bool) -> PgExec {
-        PgExec { tx, write }
+    /// An executor on the transaction `tx` (`write` for a write transaction) of a pool
+    /// whose `statement_timeout` is `timeout` when known.
+    pub(super) fn new(
+        tx: Transaction<'static, Postgres>,
+        write: bool,
+        timeout: Option<std::time::Duration>,
+    ) -> PgExec {
+        PgExec { tx, write, timeout }
+    }
+
+    /// `e`, with the statement time limit when it is a `Timeout`.
+    fn timed(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Timeout(None) => StoreError::Timeout(self.timeout),
+            e => e,
+        }
     }
 
     /// The connection.
@@ -191,13 +220,34 @@ impl Exec for PgExec {
     async fn fetch(&mut self, s: &Stmt) -> StoreResult<Vec<Row>> {
         self.savepoint(s).await?;
         let r = query(s).fetch_all(&mut *self.tx).await;
-        rows(self.settle(s, r).await?)
+        rows(self.settle(s, r).await.map_err(|e| self.timed(e))?)
+    }
+
+    async fn fetch_within(&mut self, s: &Stmt, max_bytes: usize) -> StoreResult<(Vec<Row>, bool)> {
+        use futures_util::TryStreamExt;
+        self.savepoint(s).await?;
+        let r = async {
+            let mut stream = query(s).fetch(&mut *self.tx);
+            let (mut out, mut bytes) = (Vec::new(), 0usize);
+            while let Some(row) = stream.try_next().await? {
+                if bytes >= max_bytes {
+                    return Ok((out, true));
+                }
+                bytes = bytes.saturating_add(raw_bytes(&row));
+                out.push(row);
+            }
+            Ok((out, false))
+        }
+        .await;
+        let (found, cut) = self.settle(s, r).await.map_err(|e| self.timed(e))?;
+        Ok((rows(found)?, cut))
     }
 
     async fn execute(&mut self, s: &Stmt) -> StoreResult<u64> {
         self.savepoint(s).await?;
         let r = query(s).execute(&mut *self.tx).await;
-        Ok(self.settle(s, r).await?.rows_affected())
+        let done = self.settle(s, r).await.map_err(|e| self.timed(e))?;
+        Ok(done.rows_affected())
     }
 
     async fn commit(self) -> StoreResult<()> {

@@ -56,6 +56,12 @@ use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// How a read transaction begins: one snapshot, never blocking nor blocked.
+const READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// How a write transaction begins (it locks what it reads to write over it).
+const WRITE: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 fn backend(msg: impl Into<String>) -> StoreError {
     StoreError::Backend(msg.into())
 }
@@ -76,7 +82,7 @@ impl Default for PgOptions {
     fn default() -> Self {
         PgOptions {
             max_connections: 10,
-            statement_timeout: Duration::from_secs(30),
+            statement_timeout: crate::DEFAULT_STATEMENT_TIMEOUT,
             acquire_timeout: Duration::from_secs(30),
         }
     }
@@ -86,6 +92,9 @@ impl Default for PgOptions {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The connections' `statement_timeout`, when the store set it (`None`: the URL's
+    /// `options` set one).
+    timeout: Option<Duration>,
 }
 
 /// The URL with any password replaced by `***`, for messages.
@@ -158,7 +167,12 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| backend(format!("migrating {shown}: {e}")))?;
-        Ok(PgStore { pool })
+        let store = PgStore {
+            pool,
+            timeout: (!has_timeout).then_some(o.statement_timeout),
+        };
+        crate::tx::run_migration_steps(|| store.begin_exec(WRITE, true)).await?;
+        Ok(store)
     }
 
     /// Closes the pool (waits for connections in use to be returned).
@@ -173,29 +187,37 @@ impl PgStore {
     ///
     /// Errors: as `list_users`.
     pub async fn explain_list(&self, t: &str, q: &ListQuery<'_>) -> StoreResult<Vec<String>> {
-        let mut x = PgExec::new(self.pool.begin().await.map_err(db_err)?, false);
+        let mut x = PgExec::new(
+            self.pool.begin().await.map_err(db_err)?,
+            false,
+            self.timeout,
+        );
         let off = sqlx::query("SET LOCAL enable_seqscan = off");
         off.execute(x.conn()).await.map_err(db_err)?;
         crate::tx::explain(x, "EXPLAIN ", "QUERY PLAN", t, q).await
     }
 
+    /// The executor of a transaction begun with `begin` (its isolation level); `write` for
+    /// a write one.
+    async fn begin_exec(&self, begin: &'static str, write: bool) -> StoreResult<PgExec> {
+        let tx = self.pool.begin_with(begin).await.map_err(db_err)?;
+        Ok(PgExec::new(tx, write, self.timeout))
+    }
+
     /// A transaction begun with `begin` (its isolation level); `write` for a write one.
     async fn begin(&self, begin: &'static str, write: bool) -> StoreResult<Box<dyn Tx>> {
-        let tx = self.pool.begin_with(begin).await.map_err(db_err)?;
-        Ok(Box::new(StoreTx::new(PgExec::new(tx, write))))
+        Ok(Box::new(StoreTx::new(self.begin_exec(begin, write).await?)))
     }
 }
 
 #[async_trait]
 impl Store for PgStore {
     async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        self.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false)
-            .await
+        self.begin(READ, false).await
     }
 
     async fn write(&self) -> StoreResult<Box<dyn Tx>> {
-        self.begin("BEGIN ISOLATION LEVEL READ COMMITTED", true)
-            .await
+        self.begin(WRITE, true).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

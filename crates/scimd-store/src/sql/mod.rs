@@ -125,17 +125,21 @@ pub(crate) enum Across {
     Export,
     /// `scimd copy` counts the rows of every table.
     TableCounts,
+    /// A migration step recomputes the identifier keys of every tenant's users and groups
+    /// (`tx::steps`).
+    Rekey,
 }
 
 impl Across {
     /// Every reason.
     #[cfg(test)]
-    pub(crate) const ALL: [Across; 5] = [
+    pub(crate) const ALL: [Across; 6] = [
         Across::TokenBySecret,
         Across::SessionBySecret,
         Across::RetentionPurge,
         Across::Export,
         Across::TableCounts,
+        Across::Rekey,
     ];
 }
 
@@ -152,7 +156,8 @@ pub(crate) enum Scope<'t> {
     Tenant(&'t str),
     /// Every tenant's, for a reason.
     Across(Across),
-    /// Only the `tenants` table: a statement that references no tenant table.
+    /// Only tables that are no tenant's (`tenants`, `migration_steps`): a statement that
+    /// references no tenant table.
     Tenants,
     /// Only tables no tenant owns (`heartbeat`, `signin_addresses`: see
     /// [`Tbl::is_tenant_table`]): a statement that references no tenant table.

@@ -24,6 +24,7 @@ use rusqlite::{Connection, ToSql};
 use scimd_directory::store::{StoreError, StoreResult, Unwritable};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit};
 
 /// Maps a database error: a unique-constraint violation becomes `Conflict` with the target
@@ -41,6 +42,10 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
                 Some(what) => StoreError::Conflict(what),
                 None => StoreError::Backend(format!("unknown unique constraint: {m}")),
             };
+        }
+        if f.code == rusqlite::ErrorCode::OperationInterrupted {
+            // The progress handler stopped it at the statement time limit (see `Deadline`).
+            return StoreError::Timeout(None);
         }
         if matches!(
             f.code,
@@ -61,6 +66,40 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
         }
     }
     StoreError::Backend(e.to_string())
+}
+
+thread_local! {
+    /// When the statement running on this thread must stop (see [`Deadline`]).
+    static DEADLINE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// SQLite has no statement time limit of its own: every connection's progress handler
+/// (installed by `super::connect`, called every few thousand virtual-machine instructions
+/// on the thread running the statement) asks [`past_deadline`], and a `Deadline` set
+/// around each statement of a transaction makes it true once the statement has run for
+/// the store's statement time limit. SQLite then stops the statement with
+/// `SQLITE_INTERRUPT` ([`StoreError::Timeout`]). Statements run in the calling thread
+/// (inline or under `block_in_place`, which keeps the thread), so a thread-local deadline
+/// is the statement's own; `BEGIN`, `COMMIT` and `ROLLBACK` run without one.
+struct Deadline;
+
+impl Deadline {
+    fn set(limit: Duration) -> Deadline {
+        DEADLINE.with(|d| d.set(Instant::now().checked_add(limit)));
+        Deadline
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(None));
+    }
+}
+
+/// Whether the statement running on this thread is past its deadline (the progress
+/// handler's answer: `true` interrupts it).
+pub(super) fn past_deadline() -> bool {
+    DEADLINE.with(|d| d.get().is_some_and(|t| Instant::now() >= t))
 }
 
 /// Runs a statement without parameters or result rows (`BEGIN`, `COMMIT`, `ROLLBACK`)
@@ -96,8 +135,9 @@ fn params(s: &Stmt) -> impl Iterator<Item = Param<'_>> {
     s.binds.iter().map(Param)
 }
 
-/// Runs `s` on `c`; every row, copied out.
-fn fetch(c: &Connection, s: &Stmt) -> StoreResult<Vec<Row>> {
+/// Runs `s` on `c`; its rows, copied out, until they hold `max_bytes` bytes of text and
+/// blobs (the row reaching it kept; `usize::MAX`: every row), and whether rows were left.
+fn fetch(c: &Connection, s: &Stmt, max_bytes: usize) -> StoreResult<(Vec<Row>, bool)> {
     let mut stmt = c.prepare_cached(&s.sql).map_err(db_err)?;
     let names: Arc<[Box<str>]> = stmt.column_names().into_iter().map(Box::from).collect();
     let n = names.len();
@@ -105,23 +145,33 @@ fn fetch(c: &Connection, s: &Stmt) -> StoreResult<Vec<Row>> {
         .query(rusqlite::params_from_iter(params(s)))
         .map_err(db_err)?;
     let mut out = Vec::new();
+    let mut bytes = 0usize;
     while let Some(r) = rows.next().map_err(db_err)? {
+        if bytes >= max_bytes {
+            return Ok((out, true));
+        }
         let mut vals = Vec::with_capacity(n);
         for i in 0..n {
             vals.push(match r.get_ref(i).map_err(db_err)? {
                 ValueRef::Null => Val::Null,
                 ValueRef::Integer(i) => Val::Int(i),
                 ValueRef::Real(f) => Val::Real(f),
-                ValueRef::Text(t) => Val::Text(
-                    String::from_utf8(t.to_vec())
-                        .map_err(|e| StoreError::Backend(format!("column {i}: {e}")))?,
-                ),
-                ValueRef::Blob(b) => Val::Blob(b.to_vec()),
+                ValueRef::Text(t) => {
+                    bytes = bytes.saturating_add(t.len());
+                    Val::Text(
+                        String::from_utf8(t.to_vec())
+                            .map_err(|e| StoreError::Backend(format!("column {i}: {e}")))?,
+                    )
+                }
+                ValueRef::Blob(b) => {
+                    bytes = bytes.saturating_add(b.len());
+                    Val::Blob(b.to_vec())
+                }
             });
         }
         out.push(Row::new(names.clone(), vals));
     }
-    Ok(out)
+    Ok((out, false))
 }
 
 /// Runs `s` on `c`; how many rows it changed.
@@ -137,10 +187,13 @@ fn execute(c: &Connection, s: &Stmt) -> StoreResult<u64> {
 pub(super) enum Conn {
     /// A reader, returned to the pool when the transaction ends.
     Reader {
-        /// The connection (taken back by `Drop`).
-        c: Option<Connection>,
+        /// The connection (taken back by `Drop`; boxed, as a `Connection` with its hooks
+        /// is some 200 bytes and the writer's variant a pointer).
+        c: Option<Box<Connection>>,
         /// The pool slot it holds.
         _permit: OwnedSemaphorePermit,
+        /// The turn of a list that may scan, if it is one (see `SqliteStore::read_list`).
+        _scan: Option<OwnedSemaphorePermit>,
     },
     /// The writer, held for the whole transaction.
     Writer(OwnedMutexGuard<Connection>),
@@ -189,6 +242,21 @@ impl SqliteExec {
             f(self.conn())
         }
     }
+
+    /// Runs statement `f` under the store's statement time limit (see [`Deadline`]); a
+    /// statement stopped at it is `Timeout` with the limit.
+    fn timed<R>(
+        &self,
+        long: bool,
+        f: impl FnOnce(&Connection) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        let limit = self.store.statement_timeout;
+        let _deadline = Deadline::set(limit);
+        self.run(long, f).map_err(|e| match e {
+            StoreError::Timeout(None) => StoreError::Timeout(Some(limit)),
+            e => e,
+        })
+    }
 }
 
 impl Exec for SqliteExec {
@@ -201,11 +269,15 @@ impl Exec for SqliteExec {
     }
 
     async fn fetch(&mut self, s: &Stmt) -> StoreResult<Vec<Row>> {
-        self.run(s.long, |c| fetch(c, s))
+        Ok(self.timed(s.long, |c| fetch(c, s, usize::MAX))?.0)
+    }
+
+    async fn fetch_within(&mut self, s: &Stmt, max_bytes: usize) -> StoreResult<(Vec<Row>, bool)> {
+        self.timed(s.long, |c| fetch(c, s, max_bytes))
     }
 
     async fn execute(&mut self, s: &Stmt) -> StoreResult<u64> {
-        self.run(s.long, |c| execute(c, s))
+        self.timed(s.long, |c| execute(c, s))
     }
 
     async fn commit(mut self) -> StoreResult<()> {
@@ -252,7 +324,7 @@ impl Drop for SqliteExec {
                         .idle
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .push(c);
+                        .push(*c);
                 }
             }
         }

@@ -49,17 +49,26 @@
 pub(crate) mod dialect;
 pub(crate) mod exec;
 
+use crate::filter::Kind;
+use crate::tx::runs_inline;
 use crate::tx::StoreTx;
 use async_trait::async_trait;
 use exec::{db_err, Conn, SqliteExec};
 use rusqlite::{Connection, OpenFlags};
-use scimd_directory::store::{ListQuery, Store, StoreError, StoreResult, Tx};
+use scim_proto::filter::Filter;
+use scimd_directory::store::{ListQuery, Listing, Store, StoreError, StoreResult, Tx};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::ConnectOptions;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How many lists that may scan run at once over `readers` reader connections: half, at
+/// least one.
+fn scans_max(readers: usize) -> usize {
+    (readers / 2).max(1)
+}
 
 fn backend(msg: impl Into<String>) -> StoreError {
     StoreError::Backend(msg.into())
@@ -68,9 +77,15 @@ fn backend(msg: impl Into<String>) -> StoreError {
 /// How long a connection waits for a lock held by another connection or process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a read transaction waits for a free reader connection before failing with
-/// `Contention` (503, retryable).
+/// How long a read transaction waits for a free reader connection (and a list that may
+/// scan for its turn) before failing with `Contention` (503, retryable).
 const READER_WAIT: Duration = Duration::from_secs(30);
+
+/// Virtual-machine instructions between two calls of a connection's progress handler,
+/// which stops a statement past the statement time limit (`exec::past_deadline`): some
+/// tens of microseconds of work, so the limit is kept to well under a millisecond and the
+/// check (a clock read) costs nothing measurable.
+const PROGRESS_OPS: std::ffi::c_int = 10_000;
 
 /// How long a write transaction waits for the writer connection (the writes queued before
 /// it) before failing with `Contention` (503, retryable).
@@ -183,7 +198,24 @@ fn location(url_or_path: &str) -> StoreResult<Location> {
     })
 }
 
-/// Opens one connection to `path` with the store's settings.
+/// Settings of a [`SqliteStore`] beyond its URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqliteOptions {
+    /// How long one statement may run before it is stopped (`StoreError::Timeout`):
+    /// SQLite has no such limit of its own (default [`crate::DEFAULT_STATEMENT_TIMEOUT`]).
+    pub statement_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            statement_timeout: crate::DEFAULT_STATEMENT_TIMEOUT,
+        }
+    }
+}
+
+/// Opens one connection to `path` with the store's settings, its progress handler
+/// enforcing the statement time limit (see `exec::past_deadline`).
 fn connect(path: &Path, sync: Synchronous, cache_kib: i64) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -198,6 +230,8 @@ fn connect(path: &Path, sync: Synchronous, cache_kib: i64) -> StoreResult<Connec
     ))
     .map_err(|e| backend(format!("cannot configure {}: {e}", path.display())))?;
     c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    c.progress_handler(PROGRESS_OPS, Some(exec::past_deadline))
+        .map_err(db_err)?;
     Ok(c)
 }
 
@@ -218,6 +252,11 @@ struct Inner {
     /// One permit per reader connection that may be open.
     reader_slots: Arc<Semaphore>,
     readers_max: usize,
+    /// Turns of lists that may scan: half the readers, at least one (see
+    /// [`SqliteStore::read_list`]).
+    scan_slots: Arc<Semaphore>,
+    /// How long one statement may run.
+    pub(crate) statement_timeout: Duration,
     /// Write transactions committed since the checkpointer last ran.
     commits: std::sync::atomic::AtomicU64,
     /// Frames in the WAL when the checkpointer last ran: near [`BACKSTOP_AUTOCHECKPOINT`] a
@@ -317,6 +356,11 @@ impl SqliteStore {
     /// store needs several connections to one database), has an unknown URL parameter,
     /// cannot be created or opened, or a migration fails.
     pub async fn open(url_or_path: &str) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with(url_or_path, &SqliteOptions::default()).await
+    }
+
+    /// [`SqliteStore::open`] with explicit settings.
+    pub async fn open_with(url_or_path: &str, o: &SqliteOptions) -> StoreResult<SqliteStore> {
         let Location { path, synchronous } = location(url_or_path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -366,6 +410,8 @@ impl SqliteStore {
             idle: Mutex::new(Vec::new()),
             reader_slots: Arc::new(Semaphore::new(readers_max)),
             readers_max,
+            scan_slots: Arc::new(Semaphore::new(scans_max(readers_max))),
+            statement_timeout: o.statement_timeout,
             commits: std::sync::atomic::AtomicU64::new(0),
             wal_frames: std::sync::atomic::AtomicU64::new(0),
         });
@@ -377,7 +423,9 @@ impl SqliteStore {
                 .pragma_update(None, "wal_autocheckpoint", BACKSTOP_AUTOCHECKPOINT)
                 .map_err(db_err)?;
         }
-        Ok(SqliteStore { inner })
+        let store = SqliteStore { inner };
+        crate::tx::run_migration_steps(|| store.writer()).await?;
+        Ok(store)
     }
 
     /// The database file.
@@ -393,6 +441,16 @@ impl SqliteStore {
     /// How many reader connections may be open at once (twice the CPUs, 4 to 16).
     pub fn readers_max(&self) -> usize {
         self.inner.readers_max
+    }
+
+    /// How many lists that may scan run at once (half the readers).
+    pub fn scans_max(&self) -> usize {
+        scans_max(self.inner.readers_max)
+    }
+
+    /// How long one statement may run.
+    pub fn statement_timeout(&self) -> Duration {
+        self.inner.statement_timeout
     }
 
     /// Closes the idle reader connections and checkpoints the WAL into the database file
@@ -411,13 +469,14 @@ impl SqliteStore {
     ///
     /// Errors: as `list_users`.
     pub async fn explain_list(&self, t: &str, q: &ListQuery<'_>) -> StoreResult<Vec<String>> {
-        let x = self.reader().await?;
+        let x = self.reader(None).await?;
         crate::tx::explain(x, "EXPLAIN QUERY PLAN ", "detail", t, q).await
     }
 
     /// A reader connection (a pooled one, or a new one while fewer than `readers_max` are
-    /// open), in a read transaction.
-    async fn reader(&self) -> StoreResult<SqliteExec> {
+    /// open), in a read transaction; `scan`: the turn of a list that may scan, which the
+    /// transaction holds to its end.
+    async fn reader(&self, scan: Option<OwnedSemaphorePermit>) -> StoreResult<SqliteExec> {
         let permit =
             tokio::time::timeout(READER_WAIT, self.inner.reader_slots.clone().acquire_owned())
                 .await
@@ -440,8 +499,9 @@ impl SqliteStore {
         };
         let mut x = SqliteExec::new(
             Conn::Reader {
-                c: Some(c),
+                c: Some(Box::new(c)),
                 _permit: permit,
+                _scan: scan,
             },
             self.inner.clone(),
             false,
@@ -449,15 +509,10 @@ impl SqliteStore {
         x.begin_read()?;
         Ok(x)
     }
-}
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
-        Ok(Box::new(StoreTx::new(self.reader().await?)))
-    }
-
-    async fn write(&self) -> StoreResult<Box<dyn Tx>> {
+    /// The writer connection, in a write transaction (`BEGIN IMMEDIATE`), once the writes
+    /// queued before have finished.
+    async fn writer(&self) -> StoreResult<SqliteExec> {
         let guard = tokio::time::timeout(WRITER_WAIT, self.inner.writer.clone().lock_owned())
             .await
             .map_err(|_| {
@@ -490,12 +545,55 @@ impl Store for SqliteStore {
             }
             blocking(|| exec::exec(c, "BEGIN IMMEDIATE")).map_err(db_err)?;
         }
-        let x = SqliteExec::new(Conn::Writer(guard), self.inner.clone(), true);
-        Ok(Box::new(StoreTx::new(x)))
+        Ok(SqliteExec::new(
+            Conn::Writer(guard),
+            self.inner.clone(),
+            true,
+        ))
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn read(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(Box::new(StoreTx::new(self.reader(None).await?)))
+    }
+
+    /// Point lookups on an early page read at once; other lists first wait for one of
+    /// [`SqliteStore::scans_max`] turns (up to 30 s, then `Contention`), and only then take a
+    /// reader: however many expensive filters arrive, they hold at most half the readers,
+    /// and `userName eq ...` always finds one.
+    async fn read_list(
+        &self,
+        listing: Listing,
+        filter: Option<&Filter>,
+        offset: u64,
+    ) -> StoreResult<Box<dyn Tx>> {
+        let kind = match listing {
+            Listing::Users => Kind::Users,
+            Listing::Groups => Kind::Groups,
+        };
+        if runs_inline(kind, filter, offset) {
+            return self.read().await;
+        }
+        let turn = tokio::time::timeout(READER_WAIT, self.inner.scan_slots.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Contention(format!(
+                    "other searches that scan the directory kept every turn for them busy for {} s",
+                    READER_WAIT.as_secs()
+                ))
+            })?
+            .map_err(|_| backend("the SQLite store is closed"))?;
+        Ok(Box::new(StoreTx::new(self.reader(Some(turn)).await?)))
+    }
+
+    async fn write(&self) -> StoreResult<Box<dyn Tx>> {
+        Ok(Box::new(StoreTx::new(self.writer().await?)))
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        let x = self.reader().await?;
+        let x = self.reader(None).await?;
         x.conn()
             .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
             .map_err(db_err)?;

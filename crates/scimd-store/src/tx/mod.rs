@@ -7,8 +7,9 @@
 //! others have modules: `users` (users with their emails, list queries), `members`
 //! (membership rows), `documents` (bulk edits of user documents, directory rules'
 //! helpers), `records` (change records: the provisioning log, histories, the audit
-//! record), `search` (administrator listings), `export` (`scimd copy`); `run` holds how
-//! statements run (rows, counts, pages, batches).
+//! record), `search` (administrator listings), `export` (`scimd copy`), `signin` (sign-in
+//! throttles), `steps` (migration steps run in Rust); `run` holds how statements run (rows,
+//! counts, pages, batches).
 
 mod documents;
 mod export;
@@ -17,13 +18,16 @@ mod records;
 mod run;
 mod search;
 mod signin;
+mod steps;
 mod users;
 
 pub(crate) use run::StoreTx;
-pub(crate) use users::explain;
+pub(crate) use steps::run_migration_steps;
+pub(crate) use users::{explain, runs_inline};
 
 use crate::exec::Exec;
 use crate::filter::Kind;
+use crate::keys::{display_name_key, external_id_key, user_name_key};
 use crate::rows::{
     admin_of, attribute_of, group_of, session_of, tenant_of, token_of, ADMIN_COLS, ATTRIBUTE_COLS,
     GROUP_COLS, SESSION_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
@@ -48,8 +52,8 @@ const GROUP_WRITE_COLS: &str = "display_name, display_name_folded, external_id, 
 fn group_values(g: &GroupRecord) -> [Bind; 10] {
     [
         Bind::text(&g.display_name),
-        Bind::Text(fold(&g.display_name)),
-        Bind::opt_text(g.external_id.as_deref()),
+        Bind::Text(display_name_key(&g.display_name)),
+        Bind::opt_text(g.external_id.as_deref().map(external_id_key).as_deref()),
         Bind::text(g.source.as_str()),
         Bind::Bool(g.builtin),
         Bind::Int(g.version),
@@ -173,7 +177,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn user_by_user_name(&mut self, t: &str, name: &str) -> StoreResult<Option<UserRecord>> {
-        let key = [("user_name_folded", Bind::Text(fold(name)))];
+        let key = [("user_name_folded", Bind::Text(user_name_key(name)))];
         let mut s = self.q().select(t, USER_COLS, (Tbl::Users, "r"), key);
         let row = self.row(s.lock_rows()).await?;
         self.one_user(t, row).await
@@ -242,7 +246,7 @@ impl<E: Exec> Tx for StoreTx<E> {
         t: &str,
         name: &str,
     ) -> StoreResult<Option<GroupRecord>> {
-        let key = [("display_name_folded", Bind::Text(fold(name)))];
+        let key = [("display_name_folded", Bind::Text(display_name_key(name)))];
         let mut s = self.q().select(t, GROUP_COLS, (Tbl::Groups, "r"), key);
         self.row(s.lock_rows()).await?.map(group_of).transpose()
     }

@@ -100,22 +100,31 @@ impl<E: Exec> StoreTx<E> {
         Ok(out)
     }
 
-    /// The rows of the `page` statement (not run when `limit` is 0) and the total: from the
-    /// page when it tells it ([`total_from_page`]), else by running the `count` statement,
-    /// in the same snapshot.
+    /// The rows of the `page` statement (not run when `limit` is 0; read up to `max_bytes`
+    /// bytes of values, see [`Exec::fetch_within`]) and the total: from the page when it
+    /// tells it ([`total_from_page`]; never a page cut at its byte budget), else by running
+    /// the `count` statement, in the same snapshot.
     pub(super) async fn page_and_total(
         &mut self,
-        offset: u64,
-        limit: u64,
+        (offset, limit, max_bytes): (u64, u64, Option<usize>),
         page: StoreResult<Sql<'_>>,
         count: StoreResult<Sql<'_>>,
     ) -> StoreResult<(u64, Vec<Row>)> {
-        let rows = if limit == 0 {
-            Vec::new()
+        let (rows, cut) = if limit == 0 {
+            (Vec::new(), false)
         } else {
-            self.rows(page?).await?
+            let s = page?.finish()?;
+            self.x
+                .fetch_within(&s, max_bytes.unwrap_or(usize::MAX))
+                .await?
         };
-        let total = match total_from_page(offset, limit, rows.len()) {
+        let known = if cut {
+            // The page stopped at its byte budget: it does not tell the total.
+            None
+        } else {
+            total_from_page(offset, limit, rows.len())
+        };
+        let total = match known {
             Some(t) => t,
             None => self.count(count?).await?,
         };
@@ -140,7 +149,8 @@ impl<E: Exec> StoreTx<E> {
             Ok(s)
         };
         let (page, count) = (statement(false), statement(true));
-        self.page_and_total(offset, limit, page, count).await
+        self.page_and_total((offset, limit, None), page, count)
+            .await
     }
 }
 

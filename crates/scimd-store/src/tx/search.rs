@@ -3,6 +3,8 @@
 //! (`records`) uses the same matching.
 
 use crate::filter::nul_free;
+
+use crate::keys::{display_name_key, user_name_key};
 use crate::sql::{Bind, Sql, Tbl};
 use scim_proto::filter::{fold, CompareOp};
 use scimd_directory::store::AdminUserFilter;
@@ -36,7 +38,7 @@ pub(super) fn admin_users_where(qb: &mut Sql<'_>, f: &AdminUserFilter) {
         let s = fold(search);
         let d = qb.dialect();
         qb.sql(" AND (");
-        push_contains(qb, "r.user_name_folded", &s);
+        push_contains(qb, "r.user_name_folded", &user_name_key(search));
         for path in [
             &["displayName"][..],
             &["name", "givenName"],
@@ -64,6 +66,6 @@ pub(super) fn admin_groups_where(qb: &mut Sql<'_>, search: Option<&str>) {
         .tenant("r");
     if let Some(s) = search.filter(|s| !s.is_empty()) {
         qb.sql(" AND ");
-        push_contains(qb, "r.display_name_folded", &fold(s));
+        push_contains(qb, "r.display_name_folded", &display_name_key(s));
     }
 }

@@ -4,17 +4,18 @@
 use super::run::StoreTx;
 use crate::exec::Exec;
 use crate::filter::{is_point_lookup, Kind, Translator};
+use crate::keys::{external_id_key, user_name_key};
 use crate::rows::user_of;
 use crate::sql::{Bind, Row, Scope, Sql, Tbl, MAX_BINDS};
-use scim_proto::filter::fold;
+use scim_proto::filter::Filter;
 use scimd_directory::store::{EmailKey, ListQuery, StoreError, StoreResult, UserRecord};
 use std::collections::HashMap;
 
-/// Whether the list query `q` runs in microseconds whatever the size of the directory (a
-/// point lookup, see [`is_point_lookup`], on an early page), so that it need not leave the
-/// async worker.
-fn runs_inline(kind: Kind, q: &ListQuery<'_>) -> bool {
-    q.offset < 1000 && q.filter.is_some_and(|f| is_point_lookup(kind, f))
+/// Whether a list of `kind` with `filter` from row `offset` runs in microseconds whatever
+/// the size of the directory (a point lookup, see [`is_point_lookup`], on an early page),
+/// so that it need not leave the async worker, nor wait for a turn to scan.
+pub(crate) fn runs_inline(kind: Kind, filter: Option<&Filter>, offset: u64) -> bool {
+    offset < 1000 && filter.is_some_and(|f| is_point_lookup(kind, f))
 }
 
 /// `EXPLAIN` (`prefix`) of the page statement of list query `q` of tenant `t` (users, or
@@ -46,7 +47,7 @@ fn list_statement<'t>(
     q: &ListQuery<'_>,
     count: bool,
 ) -> StoreResult<Sql<'t>> {
-    if !runs_inline(kind, q) {
+    if !runs_inline(kind, q.filter, q.offset) {
         s.long();
     }
     let t = Translator {
@@ -68,7 +69,8 @@ impl<E: Exec> StoreTx<E> {
     ) -> StoreResult<(u64, Vec<Row>)> {
         let page = list_statement(self.of(tenant_id), kind, q, false);
         let count = list_statement(self.of(tenant_id), kind, q, true);
-        self.page_and_total(q.offset, q.limit, page, count).await
+        self.page_and_total((q.offset, q.limit, q.max_bytes), page, count)
+            .await
     }
 
     /// Emails of users by `seq`, in insertion order, read in `scope` (the users' tenant;
@@ -173,8 +175,8 @@ const USER_WRITE_COLS: &str = "user_name, user_name_folded, external_id, display
 fn user_values(u: &UserRecord) -> [Bind; 11] {
     [
         Bind::text(&u.user_name),
-        Bind::Text(fold(&u.user_name)),
-        Bind::opt_text(u.external_id.as_deref()),
+        Bind::Text(user_name_key(&u.user_name)),
+        Bind::opt_text(u.external_id.as_deref().map(external_id_key).as_deref()),
         Bind::opt_text(u.display_name.as_deref()),
         Bind::text(u.state.as_str()),
         Bind::text(u.source.as_str()),
@@ -251,27 +253,12 @@ pub(super) async fn groups_of_users<E: Exec>(
 mod tests {
     use super::*;
     use scim_proto::filter::parse as parse_filter;
-    use scim_proto::list::SortOrder;
-    use scim_proto::schema::user_resource_schema;
-    use scimd_directory::store::Visibility;
 
     #[test]
     fn point_lookups_are_recognised() {
-        let schema = user_resource_schema(Vec::new());
         let point = |kind: Kind, f: Option<&str>, offset: u64| {
             let f = f.map(|f| parse_filter(f).unwrap());
-            runs_inline(
-                kind,
-                &ListQuery {
-                    filter: f.as_ref(),
-                    schema: &schema,
-                    sort_by: None,
-                    sort_order: SortOrder::Ascending,
-                    offset,
-                    limit: 100,
-                    visibility: Visibility::Scim,
-                },
-            )
+            runs_inline(kind, f.as_ref(), offset)
         };
         for f in [
             r#"userName eq "a""#,

@@ -15,14 +15,14 @@ use std::process::ExitCode;
 ///
 /// Errors: a database that cannot be opened, or one no `scimd serve` has initialised yet.
 pub async fn open_default_tenant(cfg: &Config) -> anyhow::Result<(Directory, String)> {
-    let store = open_store(&cfg.database).await?;
+    let store = open_store(&cfg.database, cfg.input.statement_timeout).await?;
     let base = format!(
         "{}/scim/v2",
         cfg.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", cfg.listen))
     );
-    let dir = Directory::new(store, base);
+    let dir = Directory::with_limits(store, base, cfg.input.limits);
     let tenant = dir.default_tenant_id().await?;
     Ok((dir, tenant))
 }
@@ -52,7 +52,7 @@ pub struct CopyArgs {
 /// `scimd migrate`: opens the configured database (`--database`), which applies its
 /// pending migrations, and exits. Prints one line on stdout.
 pub async fn run_migrate(cfg: &Config) -> anyhow::Result<ExitCode> {
-    let _store = open_store(&cfg.database).await?;
+    let _store = open_store(&cfg.database, cfg.input.statement_timeout).await?;
     println!(
         "database {} is migrated to the current schema",
         redact_url(&cfg.database)
@@ -86,8 +86,9 @@ pub async fn run_copy(args: &CopyArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--from and --to name the same database");
     }
     let (from_shown, to_shown) = (redact_url(&args.from), redact_url(&args.to));
-    let from = open_store(&args.from).await?;
-    let to = open_store(&args.to).await?;
+    let t = scimd_store::DEFAULT_STATEMENT_TIMEOUT;
+    let from = open_store(&args.from, t).await?;
+    let to = open_store(&args.to, t).await?;
     eprintln!("copying {from_shown} to {to_shown}");
     let counts = copy_store(&*from, &*to, |table, n| {
         if n % 10_000 == 0 {

@@ -162,6 +162,31 @@ pub struct ServeArgs {
     /// the header is ignored [env: SCIMD_TRUSTED_PROXIES] [default: none]
     #[arg(long, value_name = "CIDRS")]
     pub trusted_proxies: Option<String>,
+    // Input bounds (docs/security.md, "Input").
+    /// Longest userName, externalId or group displayName accepted, in bytes of UTF-8; longer
+    /// is 400 invalidValue [env: SCIMD_MAX_IDENTIFIER_BYTES] [default: 1024]
+    #[arg(long, value_name = "BYTES", value_parser = parse_size_arg)]
+    pub max_identifier_bytes: Option<u64>,
+    /// Longest other string value accepted, in bytes of UTF-8; longer is 400 invalidValue
+    /// [env: SCIMD_MAX_STRING_BYTES] [default: 16KiB]
+    #[arg(long, value_name = "BYTES", value_parser = parse_size_arg)]
+    pub max_string_bytes: Option<u64>,
+    /// Most values of one multi-valued attribute (emails, roles ...); more is 400
+    /// invalidValue [env: SCIMD_MAX_VALUES] [default: 100]
+    #[arg(long, value_name = "N")]
+    pub max_values: Option<u64>,
+    /// Most group members one POST, PUT or PATCH may name; more is 400 invalidValue
+    /// (at least 10000) [env: SCIMD_MAX_MEMBERS_PER_REQUEST] [default: 20000]
+    #[arg(long, value_name = "N")]
+    pub max_members_per_request: Option<u64>,
+    /// Largest list page, in bytes of JSON: a larger one holds fewer resources (at least
+    /// one) [env: SCIMD_MAX_PAGE_BYTES] [default: 8MiB]
+    #[arg(long, value_name = "BYTES", value_parser = parse_size_arg)]
+    pub max_page_bytes: Option<u64>,
+    /// Seconds one database statement may run before it is cancelled (a filter: 400
+    /// tooMany) [env: SCIMD_STATEMENT_TIMEOUT_SECS] [default: 30]
+    #[arg(long, value_name = "SECS")]
+    pub statement_timeout_secs: Option<u64>,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -197,6 +222,12 @@ impl Cli {
             s.rate_limit_per_credential = a.rate_limit_per_credential;
             s.rate_limit_burst = a.rate_limit_burst;
             s.trusted_proxies = a.trusted_proxies.clone();
+            s.max_identifier_bytes = a.max_identifier_bytes;
+            s.max_string_bytes = a.max_string_bytes;
+            s.max_values = a.max_values;
+            s.max_members_per_request = a.max_members_per_request;
+            s.max_page_bytes = a.max_page_bytes;
+            s.statement_timeout_secs = a.statement_timeout_secs;
         }
         s
     }

@@ -59,6 +59,12 @@ const SCIMD_ENV: &[&str] = &[
     "SCIMD_REQUEST_TIMEOUT_SECS",
     "SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS",
     "SCIMD_MAX_CONNECTIONS",
+    "SCIMD_MAX_IDENTIFIER_BYTES",
+    "SCIMD_MAX_STRING_BYTES",
+    "SCIMD_MAX_VALUES",
+    "SCIMD_MAX_MEMBERS_PER_REQUEST",
+    "SCIMD_MAX_PAGE_BYTES",
+    "SCIMD_STATEMENT_TIMEOUT_SECS",
 ];
 
 /// How long a server may take to print its listening line.
@@ -282,7 +288,9 @@ fn read_to_string_lossy(p: &Path) -> String {
 
 /// The `http://127.0.0.1:PORT` printed after "listening on".
 fn find_listen_url(log: &str) -> Option<String> {
-    for line in log.lines() {
+    // Only whole lines: the server may be writing the last one as it is read.
+    let complete = &log[..log.rfind('\n').map_or(0, |i| i + 1)];
+    for line in complete.lines() {
         let lower = line.to_ascii_lowercase();
         if let Some(i) = lower.find("listening on") {
             let rest = &line[i + "listening on".len()..];
@@ -975,6 +983,18 @@ impl Client {
 /// ignored, so a server that answers before reading the whole body is seen answering) and
 /// returns the raw response. `chunked`: send the body with chunked transfer encoding.
 pub fn raw_post(addr: &str, path: &str, token: &str, body: &[u8], chunked: bool) -> String {
+    raw_request("POST", addr, path, token, body, chunked)
+}
+
+/// [`raw_post`] with another method (`PUT`, `PATCH` ...).
+pub fn raw_request(
+    method: &str,
+    addr: &str,
+    path: &str,
+    token: &str,
+    body: &[u8],
+    chunked: bool,
+) -> String {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -984,7 +1004,7 @@ pub fn raw_post(addr: &str, path: &str, token: &str, body: &[u8], chunked: bool)
         format!("Content-Length: {}", body.len())
     };
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\n{framing}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\n{framing}\r\nConnection: close\r\n\r\n"
     );
     s.write_all(head.as_bytes()).expect("write head");
     let mut w = s.try_clone().unwrap();

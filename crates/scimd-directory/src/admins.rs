@@ -21,6 +21,7 @@
 //!   Usernames that cannot exist (over 64 characters, other characters) are refused
 //!   without being stored, logged or hashed.
 
+use crate::changes::AuditAction;
 use crate::directory::{Directory, DirectoryError, Origin};
 use crate::secret::{hash_secret, new_secret};
 use crate::signin_throttle::{self as throttle, Gate, ThrottledBy};
@@ -215,7 +216,8 @@ impl Directory {
             }
             Err(e) => return Err(e.into()),
         }
-        crate::changes::record_admin(tx.as_mut(), by, &row, false).await?;
+        crate::changes::record_admin(tx.as_mut(), by, &row, AuditAction::AdministratorCreate, None)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -247,7 +249,9 @@ impl Directory {
         tx.set_admin_password(tenant, &a.id, &hash, crate::render::now(), true)
             .await?;
         tx.delete_admin_sessions(tenant, &a.id, None).await?;
-        crate::changes::record_admin(tx.as_mut(), by, &a, true).await?;
+        let detail = "new password; every session of the administrator ended".to_string();
+        let reset = AuditAction::AdministratorPasswordReset;
+        crate::changes::record_admin(tx.as_mut(), by, &a, reset, Some(detail)).await?;
         tx.commit().await?;
         Ok(password)
     }
@@ -263,12 +267,13 @@ impl Directory {
     /// `NotFound` when the administrator is gone; `Busy`.
     pub async fn change_admin_password(
         &self,
-        tenant: &str,
+        by: &Origin,
         admin_id: &str,
         current: &str,
         new: &str,
         keep_session: &str,
     ) -> Result<(), DirectoryError> {
+        let tenant = by.tenant_id.as_str();
         check_password(new)?;
         if new == current {
             return Err(DirectoryError::Invalid(
@@ -315,21 +320,32 @@ impl Directory {
         tx.clear_signin_attempts(tenant, &folded, Some("")).await?;
         tx.delete_admin_sessions(tenant, admin_id, Some(&hash_secret(keep_session)))
             .await?;
+        let detail = "own password changed; its other sessions ended".to_string();
+        let change = AuditAction::AdministratorPasswordChange;
+        crate::changes::record_admin(tx.as_mut(), by, &admin, change, Some(detail)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// `scimd admin unlock USERNAME`: forgets the sign-in attempts counted for the username
     /// (from every browser), so its slow-down ends at once; returns how many records went.
-    /// Errors: no administrator has the username and nothing was counted for it.
-    pub async fn unlock_admin(&self, tenant: &str, username: &str) -> Result<u64, DirectoryError> {
+    /// Recorded under `by` (audit action `administrator.unlock`) when the administrator
+    /// exists. Errors: no administrator has the username and nothing was counted for it.
+    pub async fn unlock_admin(&self, by: &Origin, username: &str) -> Result<u64, DirectoryError> {
+        let tenant = by.tenant_id.as_str();
         let username = username.trim();
         let folded = scim_proto::filter::fold(username);
         let mut tx = self.store().write().await?;
-        let exists = tx.admin_by_username(tenant, username).await?.is_some();
+        let admin = tx.admin_by_username(tenant, username).await?;
         let n = tx.clear_signin_attempts(tenant, &folded, None).await?;
-        if !exists && n == 0 {
-            return Err(no_such_admin(username));
+        match &admin {
+            None if n == 0 => return Err(no_such_admin(username)),
+            None => {}
+            Some(a) => {
+                let detail = format!("{n} sign-in throttling records cleared");
+                let unlock = AuditAction::AdministratorUnlock;
+                crate::changes::record_admin(tx.as_mut(), by, a, unlock, Some(detail)).await?;
+            }
         }
         tx.commit().await?;
         Ok(n)

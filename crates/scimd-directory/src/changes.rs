@@ -99,6 +99,10 @@ pub enum AuditAction {
     AdministratorCreate,
     /// A portal administrator's password reset (its sessions ended).
     AdministratorPasswordReset,
+    /// A portal administrator changed its own password (its other sessions ended).
+    AdministratorPasswordChange,
+    /// A portal administrator's sign-in slow-down ended (`scimd admin unlock`).
+    AdministratorUnlock,
     /// A local user created.
     UserCreate,
     /// A user deleted permanently.
@@ -119,7 +123,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::SettingsUpdate,
         AuditAction::AttributeCreate,
         AuditAction::AttributeDelete,
@@ -127,6 +131,8 @@ impl AuditAction {
         AuditAction::TokenRevoke,
         AuditAction::AdministratorCreate,
         AuditAction::AdministratorPasswordReset,
+        AuditAction::AdministratorPasswordChange,
+        AuditAction::AdministratorUnlock,
         AuditAction::UserCreate,
         AuditAction::UserDelete,
         AuditAction::GroupCreate,
@@ -138,8 +144,8 @@ impl AuditAction {
     ];
 
     /// `settings.update`, `attribute.create`, `attribute.delete`, `token.create`,
-    /// `token.revoke`, `administrator.create`, `administrator.reset-password`, `user.create`,
-    /// `user.delete`, `group.create`, `group.delete`, `group.add-members`,
+    /// `token.revoke`, `administrator.create`, `administrator.reset-password`,
+    /// `administrator.change-password`, `administrator.unlock`, `user.create`, `user.delete`, `group.create`, `group.delete`, `group.add-members`,
     /// `group.remove-members`, `signin`, `signin.failure`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -150,6 +156,8 @@ impl AuditAction {
             AuditAction::TokenRevoke => "token.revoke",
             AuditAction::AdministratorCreate => "administrator.create",
             AuditAction::AdministratorPasswordReset => "administrator.reset-password",
+            AuditAction::AdministratorPasswordChange => "administrator.change-password",
+            AuditAction::AdministratorUnlock => "administrator.unlock",
             AuditAction::UserCreate => "user.create",
             AuditAction::UserDelete => "user.delete",
             AuditAction::GroupCreate => "group.create",
@@ -541,26 +549,20 @@ pub fn capped_username(username: &str) -> String {
         .collect()
 }
 
-/// Records an administrator's creation (or, with `reset`, its password reset) under `by`:
-/// audit action `administrator.create` / `administrator.reset-password`; never a password
-/// or hash.
+/// Records an administrative `action` on the administrator `admin` under `by`, with an
+/// optional `detail` (`administrator.create`, `.reset-password`, `.change-password`,
+/// `.unlock`); never a password or hash.
 pub(crate) async fn record_admin(
     tx: &mut dyn Tx,
     by: &Origin,
     admin: &AdminRow,
-    reset: bool,
+    action: AuditAction,
+    detail: Option<String>,
 ) -> StoreResult<()> {
     let recorder = Recorder::new(by);
-    let action = if reset {
-        AuditAction::AdministratorPasswordReset
-    } else {
-        AuditAction::AdministratorCreate
-    };
     let (id, name) = (Some(admin.id.as_str()), Some(admin.username.as_str()));
     let mut r = recorder.action(action, target::ADMINISTRATOR, id, name, SUCCEEDED);
-    if reset {
-        r.detail = Some("new password; every session of the administrator ended".into());
-    }
+    r.detail = detail;
     tx.insert_record(&r).await?;
     Ok(())
 }

@@ -83,6 +83,14 @@ async fn one_username_slows_down_and_unlock_ends_it() {
     );
     let a = p.attempt("ops", &ops, None).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text);
+    // The unlock is an administrative action in the audit record, made on the command line.
+    let audit = srv.admin().get("/audit?action=administrator.unlock").await;
+    assert_eq!(audit.status, 200, "{}", audit.text);
+    let records = audit.json()["Resources"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 1, "{}", audit.text);
+    assert_eq!(records[0]["source"], "cli");
+    assert_eq!(records[0]["target"]["name"], "ops");
+    assert!(records[0]["detail"].as_str().unwrap().contains("cleared"));
     let out = srv.cli(&["admin", "unlock", "nobody"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no administrator named 'nobody'"));

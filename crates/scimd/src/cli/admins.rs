@@ -45,7 +45,10 @@ pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCo
             .reset_admin_password(&cli_origin(&tenant, "scimd admin reset-password"), username)
             .await
             .map(|p| print_password(&p, "new password for administrator", username)),
-        AdminCommand::Unlock { username } => dir.unlock_admin(&tenant, username).await.map(|n| {
+        AdminCommand::Unlock { username } => dir
+            .unlock_admin(&cli_origin(&tenant, "scimd admin unlock"), username)
+            .await
+            .map(|n| {
             eprintln!(
                 "unlocked administrator '{}': {n} sign-in throttling records cleared",
                 username.trim()

@@ -56,7 +56,7 @@ pub async fn change_password(State(st): State<AppState>, p: Posted) -> Response 
     let done = st
         .directory
         .change_admin_password(
-            s.tenant(),
+            &p.origin(),
             &s.session.admin_id,
             p.fields.get("current"),
             new,

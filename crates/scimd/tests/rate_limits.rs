@@ -142,10 +142,10 @@ async fn a_flood_of_wrong_tokens_gets_429_and_valid_ones_go_on() {
         started.elapsed().as_secs_f64()
     );
     assert_eq!(refused + checked, 1500);
-    assert!(
-        checked <= 30 + 64 + 30,
-        "{checked} wrong tokens answered 401"
-    );
+    // The burst, one more a second for as long as the flood took, and what was in flight
+    // (64 connections) when the budget ran out.
+    let allowed = 30 + 64 + started.elapsed().as_secs() as usize + 1;
+    assert!(checked <= allowed, "{checked} wrong tokens answered 401");
     assert!(valid.iter().all(|s| *s == 200), "{valid:?}");
 }
 
@@ -221,6 +221,7 @@ async fn a_valid_credential_counts_only_against_itself_and_queues_briefly() {
     assert!(waited >= Duration::from_millis(700), "{waited:?}");
     // Beyond a second's wait: 429 with Retry-After and a SCIM body; another token of the
     // same address is not slowed down by it.
+    let started = Instant::now();
     let burst = concurrent((0..30).collect(), 30, |_: usize| {
         let c = c.clone();
         async move { c.get("/Users?count=1").await }
@@ -234,8 +235,16 @@ async fn a_valid_credential_counts_only_against_itself_and_queues_briefly() {
         statuses
     };
     let (burst, apart) = tokio::join!(burst, apart);
+    let took = started.elapsed().as_secs_f64();
     let refused: Vec<_> = burst.iter().filter(|r| r.status == 429).collect();
-    assert!(refused.len() >= 15, "{} refused", refused.len());
+    // However the 30 arrive (a busy machine spreads them out), the token gets at most its
+    // burst, the rate for the time they took, and one second's queue.
+    let admitted = burst.len() - refused.len();
+    assert!(
+        !refused.is_empty() && admitted as f64 <= 5.0 + 5.0 * (took + 1.0) + 1.0,
+        "{admitted} admitted, {} refused in {took:.2} s",
+        refused.len()
+    );
     for r in &refused {
         r.expect_error(429, None);
         assert!(r.json()["detail"]

@@ -216,8 +216,14 @@ impl Directory {
             }
             Err(e) => return Err(e.into()),
         }
-        crate::changes::record_admin(tx.as_mut(), by, &row, AuditAction::AdministratorCreate, None)
-            .await?;
+        crate::changes::record_admin(
+            tx.as_mut(),
+            by,
+            &row,
+            AuditAction::AdministratorCreate,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -388,8 +394,7 @@ impl Directory {
                 throttle::check(&mut *tx, tenant, folded.as_deref(), device_key, client, now)
                     .await?;
             if let Gate::Closed { .. } = gate {
-                crate::changes::record_signin(tx.as_mut(), tenant, username, client, None)
-                    .await?;
+                crate::changes::record_signin(tx.as_mut(), tenant, username, client, None).await?;
             }
             tx.commit().await?;
             match gate {

@@ -171,7 +171,11 @@ impl PgStore {
             pool,
             timeout: (!has_timeout).then_some(o.statement_timeout),
         };
-        crate::tx::run_migration_steps(|| store.begin_exec(WRITE, true)).await?;
+        crate::tx::run_migration_steps(
+            || store.begin_exec(READ, false),
+            || store.begin_exec(WRITE, true),
+        )
+        .await?;
         Ok(store)
     }
 

@@ -424,7 +424,7 @@ impl SqliteStore {
                 .map_err(db_err)?;
         }
         let store = SqliteStore { inner };
-        crate::tx::run_migration_steps(|| store.writer()).await?;
+        crate::tx::run_migration_steps(|| store.reader(None), || store.writer()).await?;
         Ok(store)
     }
 

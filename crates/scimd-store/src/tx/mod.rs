@@ -37,9 +37,9 @@ use async_trait::async_trait;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
     AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, EditedUser, Exported,
-    GroupRecord, ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery, SessionRow,
-    SlowDown, Source, StoreError, StoreResult, Table, TenantRow, Throttle, TokenRow, Tx,
-    UserRecord, UserState,
+    GroupRecord, ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery, SessionRow, SlowDown,
+    Source, StoreError, StoreResult, Table, TenantRow, Throttle, TokenRow, Tx, UserRecord,
+    UserState,
 };
 use serde_json::Value;
 use time::OffsetDateTime;

@@ -28,14 +28,33 @@ const IDENTIFIER_KEYS: &str = "identifier_keys";
 const BATCH: u64 = 5_000;
 
 /// Runs the pending migration steps, each in a write transaction of its own made by
-/// `begin`. Errors: a database error (the step's transaction rolls back; the step stays
-/// pending and runs at the next start).
-pub(crate) async fn run_migration_steps<E, F, Fut>(begin: F) -> StoreResult<()>
+/// `begin`, after a read transaction made by `read` found one pending (so that a database
+/// with none, a read-only one included, is opened without a write). Errors: a database
+/// error (the step's transaction rolls back; the step stays pending and runs at the next
+/// start).
+pub(crate) async fn run_migration_steps<R, E, RF, RFut, F, Fut>(
+    read: RF,
+    begin: F,
+) -> StoreResult<()>
 where
+    R: Exec,
     E: Exec,
+    RF: FnOnce() -> RFut,
+    RFut: std::future::Future<Output = StoreResult<R>>,
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = StoreResult<E>>,
 {
+    let mut check = StoreTx::new(read().await?);
+    let mut pending = check.q().select(
+        Scope::Tenants,
+        "COUNT(*)",
+        (Tbl::MigrationSteps, ""),
+        [("name", Bind::text(IDENTIFIER_KEYS))],
+    );
+    if check.count(&mut pending).await? == 0 {
+        return Ok(());
+    }
+    drop(check);
     let mut tx = StoreTx::new(begin().await?);
     let take = tx.q().delete(
         Scope::Tenants,

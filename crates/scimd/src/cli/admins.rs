@@ -49,11 +49,11 @@ pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCo
             .unlock_admin(&cli_origin(&tenant, "scimd admin unlock"), username)
             .await
             .map(|n| {
-            eprintln!(
-                "unlocked administrator '{}': {n} sign-in throttling records cleared",
-                username.trim()
-            )
-        }),
+                eprintln!(
+                    "unlocked administrator '{}': {n} sign-in throttling records cleared",
+                    username.trim()
+                )
+            }),
     };
     match done {
         Ok(()) => Ok(ExitCode::SUCCESS),

@@ -49,6 +49,38 @@ async fn get_user(tx: &mut Box<dyn Tx>, tid: &str, id: &str) -> UserRecord {
     tx.get_user(tid, id).await.unwrap().expect("user")
 }
 
+/// A new store `name` with two tenants, `t` and `o` (the other): `(store, t's id, o's id)`.
+async fn store_with_tenants_t_and_o(b: Backend, name: &str) -> (support::Db, String, String) {
+    let s = store(b, name).await;
+    let tid = tenant(&s, "t").await;
+    let other = tenant(&s, "o").await;
+    (s, tid, other)
+}
+
+/// `count_extension_values` of `doc[urn][key]` in the tenant `tid`, which must succeed.
+async fn extension_value_count(tx: &mut Box<dyn Tx>, tid: &str, urn: &str, key: &str) -> u64 {
+    tx.count_extension_values(tid, urn, key)
+        .await
+        .unwrap_or_else(|e| panic!("count {urn}:{key}: {e}"))
+}
+
+/// `strip_extension_values` of `doc[urn][key]` in the tenant `tid`, which must succeed: how
+/// many users changed.
+async fn stripped_extension_values(tx: &mut Box<dyn Tx>, tid: &str, urn: &str, key: &str) -> u64 {
+    tx.strip_extension_values(tid, urn, key)
+        .await
+        .unwrap_or_else(|e| panic!("strip {urn}:{key}: {e}"))
+}
+
+/// `query_log` for the tenant `tid`, which must succeed: the total and the page's `seq`s.
+async fn logged_seqs(tx: &mut Box<dyn Tx>, tid: &str, query: &LogQuery) -> (u64, Vec<i64>) {
+    let (total, page) = tx
+        .query_log(tid, query)
+        .await
+        .unwrap_or_else(|e| panic!("query_log {query:?}: {e}"));
+    (total, page.iter().map(|e| e.seq).collect())
+}
+
 // ---------------------------------------------------------------------------------------
 
 async fn attributes_registered_per_tenant_ignoring_case(b: Backend) {
@@ -101,12 +133,10 @@ async fn attributes_registered_per_tenant_ignoring_case(b: Backend) {
 }
 
 async fn extension_values_count_and_strip(b: Backend) {
-    let s = store(b, "strip").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "strip").await;
     let schema = schema_with(EXT);
-    let mut both = user(
-        &schema,
+    let ext_user = |tenant: &str, input| user(&schema, tenant, input);
+    let mut both = ext_user(
         &tid,
         json!({"userName": "both", "name": {"givenName": "Zoë"},
                EXT: {"costCode": "CC-Ünïcode", "badge": "B-7", "level": 12}}),
@@ -118,32 +148,18 @@ async fn extension_values_count_and_strip(b: Backend) {
     }
     both.doc["title"] = json!("Ingénieur \"quoted\"");
     both.doc_folded["title"] = json!("ingénieur \"quoted\"");
-    let only = user(
-        &schema,
-        &tid,
-        json!({"userName": "only", EXT: {"costCode": "CC-2"}}),
-    );
-    let mut null = user(
-        &schema,
-        &tid,
-        json!({"userName": "null", EXT: {"badge": "x"}}),
-    );
+    let only = ext_user(&tid, json!({"userName": "only", EXT: {"costCode": "CC-2"}}));
+    let mut null = ext_user(&tid, json!({"userName": "null", EXT: {"badge": "x"}}));
     for d in [&mut null.doc, &mut null.doc_folded] {
         d[EXT] = json!({"costCode": null});
     }
-    let none = user(
-        &schema,
-        &tid,
-        json!({"userName": "none", EXT: {"badge": "N"}}),
-    );
-    let bare = user(&schema, &tid, json!({"userName": "bare"}));
-    let foreign = user(
-        &schema,
+    let none = ext_user(&tid, json!({"userName": "none", EXT: {"badge": "N"}}));
+    let bare = ext_user(&tid, json!({"userName": "bare"}));
+    let foreign = ext_user(
         &other,
         json!({"userName": "foreign", EXT: {"costCode": "F"}}),
     );
-    let mut deprovisioned = user(
-        &schema,
+    let mut deprovisioned = ext_user(
         &tid,
         json!({"userName": "gone", EXT: {"costCode": "G", "level": 3}}),
     );
@@ -154,30 +170,18 @@ async fn extension_values_count_and_strip(b: Backend) {
     }
     // Present and not null, in any state; this tenant only.
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT, "costCode").await,
         3
     );
+    assert_eq!(extension_value_count(&mut tx, &tid, EXT, "badge").await, 2);
+    assert_eq!(extension_value_count(&mut tx, &tid, EXT, "level").await, 2);
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "badge").await.unwrap(),
-        2
-    );
-    assert_eq!(
-        tx.count_extension_values(&tid, EXT, "level").await.unwrap(),
-        2
-    );
-    assert_eq!(
-        tx.count_extension_values(&tid, EXT2, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT2, "costCode").await,
         0
     );
     // Keys are exact (documents are canonical).
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "costcode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT, "costcode").await,
         0
     );
     assert!(matches!(
@@ -187,21 +191,15 @@ async fn extension_values_count_and_strip(b: Backend) {
 
     // Strip: every holder of the key (null included) changes.
     assert_eq!(
-        tx.strip_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap(),
+        stripped_extension_values(&mut tx, &tid, EXT, "costCode").await,
         4
     );
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT, "costCode").await,
         0
     );
     assert_eq!(
-        tx.count_extension_values(&other, EXT, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &other, EXT, "costCode").await,
         1
     );
 
@@ -233,14 +231,12 @@ async fn extension_values_count_and_strip(b: Backend) {
     }
     // Nothing left to strip.
     assert_eq!(
-        tx.strip_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap(),
+        stripped_extension_values(&mut tx, &tid, EXT, "costCode").await,
         0
     );
     // Stripping the last key of an object removes the object.
     assert_eq!(
-        tx.strip_extension_values(&tid, EXT, "badge").await.unwrap(),
+        stripped_extension_values(&mut tx, &tid, EXT, "badge").await,
         2
     );
     let n = get_user(&mut tx, &tid, &none.id).await;
@@ -256,9 +252,7 @@ async fn extension_values_count_and_strip(b: Backend) {
 }
 
 async fn extension_key_rename_moves_values(b: Backend) {
-    let s = store(b, "rename").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "rename").await;
     let schema = schema_with(EXT);
     let a = user(
         &schema,
@@ -293,15 +287,11 @@ async fn extension_key_rename_moves_values(b: Backend) {
     assert_eq!(get_user(&mut tx, &tid, &c.id).await, c);
     assert_eq!(get_user(&mut tx, &other, &f.id).await, f);
     assert_eq!(
-        tx.count_extension_values(&tid, EXT2, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT2, "costCode").await,
         1
     );
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT, "costCode").await,
         0
     );
     // And back.
@@ -314,9 +304,7 @@ async fn extension_key_rename_moves_values(b: Backend) {
 }
 
 async fn members_in_no_other_group_and_state_changes(b: Backend) {
-    let s = store(b, "state").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "state").await;
     let schema = schema_with(EXT);
     let mut tx = s.write().await.unwrap();
     let users: Vec<UserRecord> = (0..5)
@@ -505,9 +493,7 @@ fn log_entry(tid: &str, at: OffsetDateTime, outcome: &str, rt: &str, name: &str)
 }
 
 async fn provisioning_log_filters_paging_and_purge(b: Backend) {
-    let s = store(b, "log").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "log").await;
     let t0 = datetime!(2026-01-01 00:00:00 UTC);
     let hours = |h: i64| t0 + time::Duration::hours(h);
     let mut tx = s.write().await.unwrap();
@@ -544,7 +530,6 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
         (5, newest_first.clone())
     );
 
-    let seqs = |r: (u64, Vec<LogEntry>)| (r.0, r.1.iter().map(|e| e.seq).collect::<Vec<_>>());
     let q = |f: &dyn Fn(&mut LogQuery)| {
         let mut q = all.clone();
         f(&mut q);
@@ -553,123 +538,93 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
     let s_ = |i: usize| entries[i].seq;
     // Exact outcome and resource type.
     assert_eq!(
-        seqs(
-            tx.query_log(&tid, &q(&|q| q.outcome = Some("created".into())))
-                .await
-                .unwrap()
-        ),
+        logged_seqs(&mut tx, &tid, &q(&|q| q.outcome = Some("created".into()))).await,
         (2, vec![s_(2), s_(0)])
     );
     assert_eq!(
-        seqs(
-            tx.query_log(&tid, &q(&|q| q.outcome = Some("Created".into())))
-                .await
-                .unwrap()
-        ),
+        logged_seqs(&mut tx, &tid, &q(&|q| q.outcome = Some("Created".into()))).await,
         (0, vec![])
     );
     assert_eq!(
-        seqs(
-            tx.query_log(&tid, &q(&|q| q.resource_type = Some("Group".into())))
-                .await
-                .unwrap()
-        ),
+        logged_seqs(
+            &mut tx,
+            &tid,
+            &q(&|q| q.resource_type = Some("Group".into()))
+        )
+        .await,
         (2, vec![s_(4), s_(2)])
     );
     // Time range: since inclusive, until exclusive.
     assert_eq!(
-        seqs(
-            tx.query_log(
-                &tid,
-                &q(&|q| {
-                    q.since = Some(hours(1));
-                    q.until = Some(hours(3));
-                })
-            )
-            .await
-            .unwrap()
-        ),
+        logged_seqs(
+            &mut tx,
+            &tid,
+            &q(&|q| {
+                q.since = Some(hours(1));
+                q.until = Some(hours(3));
+            })
+        )
+        .await,
         (2, vec![s_(2), s_(1)])
     );
     // Text: case-insensitive substring of name, id, path, detail or token name.
     let text = |t: &str| q(&|q| q.text = Some(t.to_string()));
     assert_eq!(
-        seqs(tx.query_log(&tid, &text("ðÓRR équipe")).await.unwrap()),
+        logged_seqs(&mut tx, &tid, &text("ðÓRR équipe")).await,
         (1, vec![s_(1)])
     );
     assert_eq!(
-        seqs(tx.query_log(&tid, &text("already exists")).await.unwrap()),
+        logged_seqs(&mut tx, &tid, &text("already exists")).await,
         (1, vec![s_(3)])
     );
     assert_eq!(
-        seqs(tx.query_log(&tid, &text("okta üSER")).await.unwrap()),
+        logged_seqs(&mut tx, &tid, &text("okta üSER")).await,
         (1, vec![s_(4)])
     );
     assert_eq!(
-        seqs(tx.query_log(&tid, &text("/SCIM/V2/GROUPS")).await.unwrap()),
+        logged_seqs(&mut tx, &tid, &text("/SCIM/V2/GROUPS")).await,
         (2, vec![s_(4), s_(2)])
     );
     let id0 = entries[0].resource_id.clone().unwrap().to_uppercase();
     assert_eq!(
-        seqs(tx.query_log(&tid, &text(&id0)).await.unwrap()),
+        logged_seqs(&mut tx, &tid, &text(&id0)).await,
         (1, vec![s_(0)])
     );
-    assert_eq!(seqs(tx.query_log(&tid, &text("ENTRA")).await.unwrap()).0, 4);
-    assert_eq!(seqs(tx.query_log(&tid, &text("%")).await.unwrap()).0, 0);
-    assert_eq!(seqs(tx.query_log(&tid, &text("")).await.unwrap()).0, 5);
+    assert_eq!(logged_seqs(&mut tx, &tid, &text("ENTRA")).await.0, 4);
+    assert_eq!(logged_seqs(&mut tx, &tid, &text("%")).await.0, 0);
+    assert_eq!(logged_seqs(&mut tx, &tid, &text("")).await.0, 5);
     // Filters combine with AND.
     assert_eq!(
-        seqs(
-            tx.query_log(
-                &tid,
-                &q(&|q| {
-                    q.text = Some("team".into());
-                    q.outcome = Some("created".into());
-                    q.since = Some(hours(1));
-                })
-            )
-            .await
-            .unwrap()
-        ),
+        logged_seqs(
+            &mut tx,
+            &tid,
+            &q(&|q| {
+                q.text = Some("team".into());
+                q.outcome = Some("created".into());
+                q.since = Some(hours(1));
+            })
+        )
+        .await,
         (1, vec![s_(2)])
     );
     // Paging: total is the whole match.
-    assert_eq!(
-        seqs(
-            tx.query_log(
-                &tid,
-                &q(&|q| {
-                    q.offset = 1;
-                    q.limit = 2;
-                })
-            )
-            .await
-            .unwrap()
-        ),
-        (5, vec![s_(3), s_(2)])
-    );
-    assert_eq!(
-        seqs(
-            tx.query_log(
-                &tid,
-                &q(&|q| {
-                    q.offset = 4;
-                    q.limit = 2;
-                })
-            )
-            .await
-            .unwrap()
-        ),
-        (5, vec![s_(0)])
-    );
-    assert_eq!(
-        seqs(tx.query_log(&tid, &q(&|q| q.offset = 5)).await.unwrap()),
-        (5, vec![])
-    );
-    assert_eq!(
-        seqs(tx.query_log(&tid, &q(&|q| q.limit = 0)).await.unwrap()),
-        (5, vec![])
-    );
+    for (offset, limit, page) in [
+        (1, 2, vec![s_(3), s_(2)]),
+        (4, 2, vec![s_(0)]),
+        (5, all.limit, vec![]),
+        (0, 0, vec![]),
+    ] {
+        let query = LogQuery {
+            offset,
+            limit,
+            ..all.clone()
+        };
+        assert_eq!(
+            logged_seqs(&mut tx, &tid, &query).await,
+            (5, page),
+            "offset {offset}, limit {limit}"
+        );
+    }
     // Tenants are separate.
     let (n, rows) = tx.query_log(&other, &all).await.unwrap();
     assert_eq!((n, rows[0].tenant_id.as_str()), (1, other.as_str()));
@@ -689,9 +644,7 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
 }
 
 async fn admin_listings_search_names_and_emails(b: Backend) {
-    let s = store(b, "admin").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "admin").await;
     let schema = schema_with(EXT);
     let mut a = user(
         &schema,
@@ -854,34 +807,22 @@ async fn admin_listings_search_names_and_emails(b: Backend) {
         groups,
         vec![all_users.clone(), g1.clone(), g2.clone(), g3.clone()]
     );
-    assert_eq!(
-        gnames(
-            tx.admin_list_groups(&tid, Some("ÉQUIPE"), 0, 100)
-                .await
-                .unwrap()
-        ),
-        (2, vec!["Équipe Nord".to_string(), "équipe sud".to_string()])
-    );
-    assert_eq!(
-        gnames(
-            tx.admin_list_groups(&tid, Some("users"), 0, 100)
-                .await
-                .unwrap()
-        ),
-        (1, vec!["All Users".to_string()])
-    );
-    assert_eq!(
-        gnames(tx.admin_list_groups(&tid, Some(""), 1, 2).await.unwrap()),
-        (4, vec!["Équipe Nord".to_string(), "Sales".to_string()])
-    );
-    assert_eq!(
-        gnames(
-            tx.admin_list_groups(&tid, Some("nothing"), 0, 10)
-                .await
-                .unwrap()
-        ),
-        (0, vec![])
-    );
+    for (search, offset, limit, total, names) in [
+        ("ÉQUIPE", 0, 100, 2, vec!["Équipe Nord", "équipe sud"]),
+        ("users", 0, 100, 1, vec!["All Users"]),
+        ("", 1, 2, 4, vec!["Équipe Nord", "Sales"]),
+        ("nothing", 0, 10, 0, vec![]),
+    ] {
+        let listed = tx
+            .admin_list_groups(&tid, Some(search), offset, limit)
+            .await;
+        let names: Vec<String> = names.into_iter().map(String::from).collect();
+        assert_eq!(
+            gnames(listed.unwrap()),
+            (total, names),
+            "search {search:?}, offset {offset}, limit {limit}"
+        );
+    }
     tx.commit().await.unwrap();
 }
 

@@ -104,6 +104,29 @@ export async function launch(options = {}) {
   return { context, close };
 }
 
+/**
+ * Starts a scimd (`startScimd`) and a browser (`launch`) with one page, for a test file's
+ * `before` hook: `{ srv, browser, page }`. What started is stopped again if a later step fails.
+ */
+export async function startServerAndPage() {
+  const srv = await startScimd();
+  let browser;
+  try {
+    browser = await launch();
+    return { srv, browser, page: await browser.context.newPage() };
+  } catch (e) {
+    await browser?.close();
+    await srv.stop();
+    throw e;
+  }
+}
+
+/** Closes the browser and stops the scimd of `startServerAndPage` (either may be missing). */
+export async function stopServerAndPage({ srv, browser }) {
+  await browser?.close();
+  await srv?.stop();
+}
+
 /** Saves a full-page screenshot as test-artifacts/screenshots/<name>.png. */
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });

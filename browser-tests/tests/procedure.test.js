@@ -7,24 +7,14 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
-  startScimd, launch, signIn, screenshot, scim, textOf, CORE, ENTERPRISE, CUSTOM,
+  startServerAndPage, stopServerAndPage, signIn, screenshot, scim, textOf, CORE, ENTERPRISE, CUSTOM,
 } from "../lib/harness.js";
 
-let srv;
-let browser;
-let page;
+let srv, browser, page;
 let userId;
 
-before(async () => {
-  srv = await startScimd();
-  browser = await launch();
-  page = await browser.context.newPage();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
+before(async () => ({ srv, browser, page } = await startServerAndPage()));
+after(() => stopServerAndPage({ srv, browser }));
 
 test("the provisioning procedure", async (t) => {
   await t.test("sign in", async () => {

@@ -3,22 +3,14 @@
 // secret that no page shows after the one that created it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startScimd, launch, signIn, screenshot, scim, textOf } from "../lib/harness.js";
+import {
+  launch, startServerAndPage, stopServerAndPage, signIn, screenshot, scim, textOf,
+} from "../lib/harness.js";
 
-let srv;
-let browser;
-let page;
+let srv, browser, page;
 
-before(async () => {
-  srv = await startScimd();
-  browser = await launch();
-  page = await browser.context.newPage();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
+before(async () => ({ srv, browser, page } = await startServerAndPage()));
+after(() => stopServerAndPage({ srv, browser }));
 
 /** Submits the sign-in form; resolves with the response status of the POST. */
 async function attempt(username, password) {
@@ -151,20 +143,14 @@ test("a token's secret is shown once, and on no page after that", async () => {
   const g = await scim(srv, "POST", "/Groups", { displayName: "Secret Keepers", members: [{ value: u.body.id }] });
   assert.equal(g.status, 201);
 
+  // Every page family, the signed-in pages first.
   const pages = [
     "/dashboard",
-    "/admin/provisioning",
-    "/admin/provisioning/settings",
-    "/admin/attributes",
-    "/users",
-    "/users/new",
-    `/users/${u.body.id}`,
-    `/users/${u.body.id}/attributes`,
-    `/users/${u.body.id}/groups`,
-    "/groups",
-    `/groups/${g.body.id}`,
-    "/log",
-    "/log?text=entra",
+    ...["/admin/provisioning", "/admin/provisioning/settings", "/admin/attributes"],
+    ...["/users", "/users/new", `/users/${u.body.id}`],
+    ...["/attributes", "/groups"].map((tab) => `/users/${u.body.id}${tab}`),
+    ...["/groups", `/groups/${g.body.id}`],
+    ...["/log", "/log?text=entra"],
     "/signin",
   ];
   for (const p of pages) {

@@ -57,6 +57,24 @@ pub const ADDRESS_PARTS: [&str; 6] = [
     "country",
 ];
 
+/// Asserts that `actual` holds every value of `expected`: objects are compared key by key
+/// (keys of `actual` not in `expected` are not checked), anything else must be equal. The
+/// message names the JSON path of the first difference and shows `actual`.
+#[track_caller]
+pub fn assert_includes(actual: &Value, expected: &Value) {
+    fn walk(path: &str, actual: &Value, expected: &Value, whole: &Value) {
+        match expected.as_object() {
+            Some(fields) if actual.is_object() => {
+                for (k, v) in fields {
+                    walk(&format!("{path}.{k}"), &actual[k], v, whole);
+                }
+            }
+            _ => assert_eq!(actual, expected, "at {path} in {whole}"),
+        }
+    }
+    walk("$", actual, expected, actual);
+}
+
 /// Whether a resource's `schemas` lists the schema URN `urn`; panics when the resource has
 /// no `schemas` array (RFC 7643 §3 requires one).
 pub fn lists_schema(resource: &Value, urn: &str) -> bool {

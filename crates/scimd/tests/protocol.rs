@@ -110,10 +110,7 @@ async fn service_provider_config_is_truthful() {
 #[tokio::test]
 async fn schemas_publish_the_whole_core_user_group_and_enterprise() {
     let c = client();
-    let r = c.get_ok("/Schemas").await;
-    assert_eq!(r.json()["schemas"], json!([LIST]));
-    let list = r.resources();
-    assert_eq!(r.total() as usize, list.len());
+    let list = discovery_list(&c, "/Schemas").await;
     let by_id = |id: &str| -> Value {
         list.iter()
             .find(|s| s["id"] == json!(id))
@@ -232,10 +229,7 @@ async fn schemas_publish_the_whole_core_user_group_and_enterprise() {
 #[tokio::test]
 async fn resource_types_describe_users_and_groups() {
     let c = client();
-    let r = c.get_ok("/ResourceTypes").await;
-    assert_eq!(r.json()["schemas"], json!([LIST]));
-    let list = r.resources();
-    assert_eq!(r.total() as usize, list.len());
+    let list = discovery_list(&c, "/ResourceTypes").await;
     let user = list
         .iter()
         .find(|t| t["id"] == json!("User") || t["name"] == json!("User"))
@@ -266,9 +260,8 @@ async fn resource_types_describe_users_and_groups() {
     assert_eq!(r.json(), &user);
     let r = c.get_ok("/ResourceTypes/Group").await;
     assert_eq!(r.json(), &group);
-    c.get("/ResourceTypes/Printer")
-        .await
-        .expect_error(404, None);
+    let r = c.get("/ResourceTypes/Printer").await;
+    r.expect_error(404, None);
 }
 
 #[tokio::test]
@@ -937,19 +930,16 @@ async fn search_with_post_on_users_groups_and_root() {
     let g = c.create_group(&tag, json!({})).await;
     let tagged = format!("displayName eq \"{tag}\"");
     let paged = json!({"startIndex": 1, "count": 10, "sortBy": "userName"});
-    let r = c
-        .post("/Users/.search", &search_request(&tagged, paged))
-        .await;
-    r.expect(200);
-    assert_eq!(r.json()["schemas"], json!([LIST]));
-    assert_eq!(r.total(), 1);
-    assert_eq!(r.resources()[0]["id"], u["id"]);
-    let r = c
-        .post("/Groups/.search", &search_request(&tagged, json!({})))
-        .await;
-    r.expect(200);
-    assert_eq!(r.total(), 1);
-    assert_eq!(r.resources()[0]["id"], g["id"]);
+    for (path, params, found) in [
+        ("/Users/.search", paged, &u),
+        ("/Groups/.search", json!({}), &g),
+    ] {
+        let r = c.post(path, &search_request(&tagged, params)).await;
+        r.expect(200);
+        assert_eq!(r.json()["schemas"], json!([LIST]), "{path}");
+        assert_eq!(r.total(), 1, "{path}");
+        assert_eq!(r.resources()[0]["id"], found["id"], "{path}");
+    }
     // Root search returns both resource types.
     let r = c
         .post("/.search", &search_request(&tagged, json!({})))
@@ -1001,20 +991,18 @@ async fn user_name_and_group_display_name_are_unique_ignoring_case() {
     r.expect_error(409, Some("uniqueness"));
     // Renaming another user onto it, by PATCH or PUT, is a conflict as well.
     let other = c.create_user(&unique("uniq-other"), json!({})).await;
-    let oid = other["id"].as_str().unwrap();
-    c.patch_op(
-        &format!("/Users/{oid}"),
-        "replace",
-        "userName",
-        json!(name.to_uppercase()),
-    )
-    .await
-    .expect_error(409, Some("uniqueness"));
+    let other_path = format!("/Users/{}", other["id"].as_str().unwrap());
     let mut put = other.clone();
     put["userName"] = json!(name.to_uppercase());
-    c.put(&format!("/Users/{oid}"), &put)
-        .await
-        .expect_error(409, Some("uniqueness"));
+    let rename = one_op_patch("replace", "userName", json!(name.to_uppercase()));
+    each_is_a_uniqueness_conflict(
+        &c,
+        [
+            (Method::PATCH, other_path.clone(), rename),
+            (Method::PUT, other_path, put),
+        ],
+    )
+    .await;
     // Changing the case of one's own userName is fine.
     let r = c
         .patch_op(
@@ -1029,28 +1017,30 @@ async fn user_name_and_group_display_name_are_unique_ignoring_case() {
 
     let gname = unique("Uniq Group");
     let g = c.create_group(&gname, json!({})).await;
-    c.post(
-        "/Groups",
-        &json!({"schemas": [GROUP], "displayName": gname.to_uppercase()}),
-    )
-    .await
-    .expect_error(409, Some("uniqueness"));
     let g2 = c.create_group(&unique("Uniq Group 2"), json!({})).await;
-    let g2id = g2["id"].as_str().unwrap();
-    c.patch_op(
-        &format!("/Groups/{g2id}"),
-        "Replace",
-        "displayName",
-        json!(gname.to_lowercase()),
+    let g2_path = format!("/Groups/{}", g2["id"].as_str().unwrap());
+    let lower = gname.to_lowercase();
+    each_is_a_uniqueness_conflict(
+        &c,
+        [
+            (
+                Method::POST,
+                "/Groups".to_string(),
+                json!({"schemas": [GROUP], "displayName": gname.to_uppercase()}),
+            ),
+            (
+                Method::PATCH,
+                g2_path.clone(),
+                one_op_patch("Replace", "displayName", json!(lower)),
+            ),
+            (
+                Method::PUT,
+                g2_path,
+                json!({"schemas": [GROUP], "displayName": lower}),
+            ),
+        ],
     )
-    .await
-    .expect_error(409, Some("uniqueness"));
-    c.put(
-        &format!("/Groups/{g2id}"),
-        &json!({"schemas": [GROUP], "displayName": gname.to_lowercase()}),
-    )
-    .await
-    .expect_error(409, Some("uniqueness"));
+    .await;
     // The same group renaming itself in another case is fine.
     let gid = g["id"].as_str().unwrap();
     c.patch_op(
@@ -1167,12 +1157,13 @@ async fn etags_if_match_and_if_none_match() {
 #[tokio::test]
 async fn request_content_types_are_accepted() {
     let c = client();
-    for ct in [
+    let accepted = [
         "application/scim+json",
         "application/json",
         "application/json; charset=utf-8",
         "application/scim+json; charset=UTF-8",
-    ] {
+    ];
+    for ct in accepted {
         let body = json!({"schemas": [USER], "userName": unique("ct"), "name": {"givenName": "a", "familyName": "b"},
                           "emails": [{"type": "work", "value": "ct@example.com"}]});
         let r = c
@@ -1368,12 +1359,9 @@ async fn unknown_query_parameters_are_ignored() {
         .get_ok(&format!("/Users/{id}?aadOptscim062020&foo=bar&x"))
         .await;
     assert_eq!(r.json(), &u);
+    let by_id = format!("id eq \"{id}\"");
     let r = c
-        .get_filtered_with(
-            "/Users",
-            &format!("id eq \"{id}\""),
-            "&aadOptscim062020&foo=bar",
-        )
+        .get_filtered_with("/Users", &by_id, "&aadOptscim062020&foo=bar")
         .await;
     assert_eq!(r.total(), 1);
     c.patch_op(
@@ -1529,12 +1517,8 @@ async fn wrong_typed_values_are_400_invalid_value_and_change_nothing() {
 async fn put_replaces_the_resource() {
     let c = client();
     let name = unique("put");
-    let u = c
-        .create_user(
-            &name,
-            json!({"title": "T", "nickName": "N", "schemas": [USER, ENTERPRISE], ENTERPRISE: {"department": "D"}}),
-        )
-        .await;
+    let with_extension = json!({"title": "T", "nickName": "N", "schemas": [USER, ENTERPRISE], ENTERPRISE: {"department": "D"}});
+    let u = c.create_user(&name, with_extension).await;
     let id = u["id"].as_str().unwrap();
     let r = c
         .put(
@@ -1646,4 +1630,32 @@ fn search_request(filter: &str, more: Value) -> Value {
     let mut body = json!({"schemas": [SEARCH], "filter": filter});
     merge(&mut body, more);
     body
+}
+
+/// A PatchOp body of one operation (RFC 7644 §3.5.2).
+fn one_op_patch(op: &str, path: &str, value: Value) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": [{"op": op, "path": path, "value": value}]})
+}
+
+/// Sends each `(method, path, body)` in order and asserts that each is refused with 409
+/// and scimType `uniqueness` (RFC 7644 §3.12).
+async fn each_is_a_uniqueness_conflict<const N: usize>(
+    c: &Client,
+    requests: [(Method, String, Value); N],
+) {
+    for (method, path, body) in requests {
+        let r = c.send(c.json_req(method.clone(), &path, &body)).await;
+        assert_eq!(r.status, 409, "{method} {path}: {}", r.text);
+        r.expect_error(409, Some("uniqueness"));
+    }
+}
+
+/// GET a discovery list (`/Schemas`, `/ResourceTypes`), asserting 200, a ListResponse and a
+/// `totalResults` equal to the number of `Resources`; the resources.
+async fn discovery_list(c: &Client, path: &str) -> Vec<Value> {
+    let r = c.get_ok(path).await;
+    assert_eq!(r.json()["schemas"], json!([LIST]), "{path}");
+    let list = r.resources();
+    assert_eq!(r.total() as usize, list.len(), "{path}");
+    list
 }

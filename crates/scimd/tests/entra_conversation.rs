@@ -459,7 +459,7 @@ async fn pathless_add_and_replace_take_paths_and_urn_keys() {
         ENTERPRISE: {"costCenter": "CC-1"},
     });
     assert_includes(v, &want);
-    assert!(lists_schema(&v, ENTERPRISE), "{v}");
+    assert!(lists_schema(v, ENTERPRISE), "{v}");
 
     // A nested extension object as the value of a path-less op merges into the extension.
     let r = c
@@ -643,7 +643,7 @@ async fn manager_set_replace_and_remove_in_every_shape() {
                 "{u}"
             );
         }
-        assert!(lists_schema(&u, ENTERPRISE), "{u}");
+        assert!(lists_schema(u, ENTERPRISE), "{u}");
     }
     fn has_no_manager(u: &Value) -> bool {
         u.get(ENTERPRISE)

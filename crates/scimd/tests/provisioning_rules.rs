@@ -2251,7 +2251,7 @@ async fn enterprise_extension_is_complete_and_manager_reads_back_with_its_name()
         }
         assert_eq!(x["manager"]["value"], json!(mid), "{v}");
         assert_eq!(x["manager"]["displayName"], json!(mname), "{v}");
-        assert!(lists_schema(&v, ENTERPRISE), "{v}");
+        assert!(lists_schema(v, ENTERPRISE), "{v}");
     };
     check(r.json(), &m1, "Morgan Manager");
     check(&scim_user(c, &id).await, &m1, "Morgan Manager");

@@ -51,6 +51,29 @@ async fn get_user(tx: &mut Box<dyn Tx>, tid: &str, id: &str) -> UserRecord {
     tx.get_user(tid, id).await.unwrap().expect("user")
 }
 
+/// A new store `name` with two tenants, `t` and `o` (the other): `(store, t's id, o's id)`.
+async fn store_with_tenants_t_and_o(b: Backend, name: &str) -> (support::Db, String, String) {
+    let s = store(b, name).await;
+    let tid = tenant(&s, "t").await;
+    let other = tenant(&s, "o").await;
+    (s, tid, other)
+}
+
+/// `count_extension_values` of `doc[urn][key]` in the tenant `tid`, which must succeed.
+async fn extension_value_count(tx: &mut Box<dyn Tx>, tid: &str, urn: &str, key: &str) -> u64 {
+    tx.count_extension_values(tid, urn, key)
+        .await
+        .unwrap_or_else(|e| panic!("count {urn}:{key}: {e}"))
+}
+
+/// `strip_extension_values` of `doc[urn][key]` in the tenant `tid`, which must succeed: how
+/// many users changed.
+async fn stripped_extension_values(tx: &mut Box<dyn Tx>, tid: &str, urn: &str, key: &str) -> u64 {
+    tx.strip_extension_values(tid, urn, key)
+        .await
+        .unwrap_or_else(|e| panic!("strip {urn}:{key}: {e}"))
+}
+
 // ---------------------------------------------------------------------------------------
 
 async fn attributes_registered_per_tenant_ignoring_case(b: Backend) {
@@ -103,12 +126,10 @@ async fn attributes_registered_per_tenant_ignoring_case(b: Backend) {
 }
 
 async fn extension_values_count_and_strip(b: Backend) {
-    let s = store(b, "strip").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "strip").await;
     let schema = schema_with(EXT);
-    let mut both = user(
-        &schema,
+    let ext_user = |tenant: &str, input| user(&schema, tenant, input);
+    let mut both = ext_user(
         &tid,
         json!({"userName": "both", "name": {"givenName": "Zoë"},
                EXT: {"costCode": "CC-Ünïcode", "badge": "B-7", "level": 12}}),
@@ -120,32 +141,18 @@ async fn extension_values_count_and_strip(b: Backend) {
     }
     both.doc["title"] = json!("Ingénieur \"quoted\"");
     both.doc_folded["title"] = json!("ingénieur \"quoted\"");
-    let only = user(
-        &schema,
-        &tid,
-        json!({"userName": "only", EXT: {"costCode": "CC-2"}}),
-    );
-    let mut null = user(
-        &schema,
-        &tid,
-        json!({"userName": "null", EXT: {"badge": "x"}}),
-    );
+    let only = ext_user(&tid, json!({"userName": "only", EXT: {"costCode": "CC-2"}}));
+    let mut null = ext_user(&tid, json!({"userName": "null", EXT: {"badge": "x"}}));
     for d in [&mut null.doc, &mut null.doc_folded] {
         d[EXT] = json!({"costCode": null});
     }
-    let none = user(
-        &schema,
-        &tid,
-        json!({"userName": "none", EXT: {"badge": "N"}}),
-    );
-    let bare = user(&schema, &tid, json!({"userName": "bare"}));
-    let foreign = user(
-        &schema,
+    let none = ext_user(&tid, json!({"userName": "none", EXT: {"badge": "N"}}));
+    let bare = ext_user(&tid, json!({"userName": "bare"}));
+    let foreign = ext_user(
         &other,
         json!({"userName": "foreign", EXT: {"costCode": "F"}}),
     );
-    let mut deprovisioned = user(
-        &schema,
+    let mut deprovisioned = ext_user(
         &tid,
         json!({"userName": "gone", EXT: {"costCode": "G", "level": 3}}),
     );
@@ -156,30 +163,18 @@ async fn extension_values_count_and_strip(b: Backend) {
     }
     // Present and not null, in any state; this tenant only.
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT, "costCode").await,
         3
     );
+    assert_eq!(extension_value_count(&mut tx, &tid, EXT, "badge").await, 2);
+    assert_eq!(extension_value_count(&mut tx, &tid, EXT, "level").await, 2);
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "badge").await.unwrap(),
-        2
-    );
-    assert_eq!(
-        tx.count_extension_values(&tid, EXT, "level").await.unwrap(),
-        2
-    );
-    assert_eq!(
-        tx.count_extension_values(&tid, EXT2, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT2, "costCode").await,
         0
     );
     // Keys are exact (documents are canonical).
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "costcode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT, "costcode").await,
         0
     );
     assert!(matches!(
@@ -189,22 +184,15 @@ async fn extension_values_count_and_strip(b: Backend) {
 
     // Strip: every holder of the key (null included) changes.
     assert_eq!(
-        tx.strip_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap()
-            .len(),
+        stripped_extension_values(&mut tx, &tid, EXT, "costCode").await,
         4
     );
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT, "costCode").await,
         0
     );
     assert_eq!(
-        tx.count_extension_values(&other, EXT, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &other, EXT, "costCode").await,
         1
     );
 
@@ -236,18 +224,12 @@ async fn extension_values_count_and_strip(b: Backend) {
     }
     // Nothing left to strip.
     assert_eq!(
-        tx.strip_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap()
-            .len(),
+        stripped_extension_values(&mut tx, &tid, EXT, "costCode").await,
         0
     );
     // Stripping the last key of an object removes the object.
     assert_eq!(
-        tx.strip_extension_values(&tid, EXT, "badge")
-            .await
-            .unwrap()
-            .len(),
+        stripped_extension_values(&mut tx, &tid, EXT, "badge").await,
         2
     );
     let n = get_user(&mut tx, &tid, &none.id).await;
@@ -263,9 +245,7 @@ async fn extension_values_count_and_strip(b: Backend) {
 }
 
 async fn extension_key_rename_moves_values(b: Backend) {
-    let s = store(b, "rename").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "rename").await;
     let schema = schema_with(EXT);
     let a = user(
         &schema,
@@ -300,15 +280,11 @@ async fn extension_key_rename_moves_values(b: Backend) {
     assert_eq!(get_user(&mut tx, &tid, &c.id).await, c);
     assert_eq!(get_user(&mut tx, &other, &f.id).await, f);
     assert_eq!(
-        tx.count_extension_values(&tid, EXT2, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT2, "costCode").await,
         1
     );
     assert_eq!(
-        tx.count_extension_values(&tid, EXT, "costCode")
-            .await
-            .unwrap(),
+        extension_value_count(&mut tx, &tid, EXT, "costCode").await,
         0
     );
     // And back.
@@ -321,9 +297,7 @@ async fn extension_key_rename_moves_values(b: Backend) {
 }
 
 async fn members_in_no_other_group_and_state_changes(b: Backend) {
-    let s = store(b, "state").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "state").await;
     let schema = schema_with(EXT);
     let mut tx = s.write().await.unwrap();
     let users: Vec<UserRecord> = (0..5)
@@ -531,9 +505,7 @@ fn log_entry(tid: &str, at: OffsetDateTime, outcome: &str, rt: &str, name: &str)
 }
 
 async fn provisioning_log_filters_paging_and_purge(b: Backend) {
-    let s = store(b, "log").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "log").await;
     let t0 = datetime!(2026-01-01 00:00:00 UTC);
     let hours = |h: i64| t0 + time::Duration::hours(h);
     let mut tx = s.write().await.unwrap();
@@ -918,9 +890,7 @@ async fn change_record_views_coalescing_and_rewrites(b: Backend) {
 }
 
 async fn admin_listings_search_names_and_emails(b: Backend) {
-    let s = store(b, "admin").await;
-    let tid = tenant(&s, "t").await;
-    let other = tenant(&s, "o").await;
+    let (s, tid, other) = store_with_tenants_t_and_o(b, "admin").await;
     let schema = schema_with(EXT);
     let mut a = user(
         &schema,
@@ -1083,34 +1053,22 @@ async fn admin_listings_search_names_and_emails(b: Backend) {
         groups,
         vec![all_users.clone(), g1.clone(), g2.clone(), g3.clone()]
     );
-    assert_eq!(
-        gnames(
-            tx.admin_list_groups(&tid, Some("ÉQUIPE"), 0, 100)
-                .await
-                .unwrap()
-        ),
-        (2, vec!["Équipe Nord".to_string(), "équipe sud".to_string()])
-    );
-    assert_eq!(
-        gnames(
-            tx.admin_list_groups(&tid, Some("users"), 0, 100)
-                .await
-                .unwrap()
-        ),
-        (1, vec!["All Users".to_string()])
-    );
-    assert_eq!(
-        gnames(tx.admin_list_groups(&tid, Some(""), 1, 2).await.unwrap()),
-        (4, vec!["Équipe Nord".to_string(), "Sales".to_string()])
-    );
-    assert_eq!(
-        gnames(
-            tx.admin_list_groups(&tid, Some("nothing"), 0, 10)
-                .await
-                .unwrap()
-        ),
-        (0, vec![])
-    );
+    for (search, offset, limit, total, names) in [
+        ("ÉQUIPE", 0, 100, 2, vec!["Équipe Nord", "équipe sud"]),
+        ("users", 0, 100, 1, vec!["All Users"]),
+        ("", 1, 2, 4, vec!["Équipe Nord", "Sales"]),
+        ("nothing", 0, 10, 0, vec![]),
+    ] {
+        let listed = tx
+            .admin_list_groups(&tid, Some(search), offset, limit)
+            .await;
+        let names: Vec<String> = names.into_iter().map(String::from).collect();
+        assert_eq!(
+            gnames(listed.unwrap()),
+            (total, names),
+            "search {search:?}, offset {offset}, limit {limit}"
+        );
+    }
     tx.commit().await.unwrap();
 }
 

@@ -14,7 +14,7 @@ use scim_proto::schema::{
 };
 use scimd_directory::store::{
     ConflictTarget, EmailKey, ListQuery, MemberKind, Store, StoreError, TenantRow, TokenRow,
-    TokenScope, UserRecord, UserState, Visibility,
+    TokenScope, Tx, UserRecord, UserState, Visibility,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -72,6 +72,61 @@ fn query<'a>(schema: &'a ResourceSchema, filter: Option<&'a Filter>) -> ListQuer
 }
 
 // ---------------------------------------------------------------------------------------
+
+/// Inserts `users` in one committed write transaction.
+async fn insert_users(s: &TestStore, users: &[UserRecord]) {
+    let mut tx = s.write().await.unwrap();
+    for u in users {
+        tx.insert_user(u).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// A new store `name` with a tenant `t` holding the [`filter_users`]:
+/// `(store, tenant id, user schema, the users)`.
+async fn store_with_filter_users(
+    b: Backend,
+    name: &str,
+) -> (support::Db, String, ResourceSchema, Vec<UserRecord>) {
+    let s = store(b, name).await;
+    let tid = tenant(&s, "t").await;
+    let schema = user_schema();
+    let users = filter_users(&schema, &tid);
+    insert_users(&s, &users).await;
+    (s, tid, schema, users)
+}
+
+/// `filter` parsed; panics with the parse error.
+fn parsed(filter: &str) -> Filter {
+    filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"))
+}
+
+/// How many groups of the tenant `tid` `list_groups` finds with `filter` (which must parse).
+async fn matching_groups(
+    tx: &mut Box<dyn Tx>,
+    tid: &str,
+    schema: &ResourceSchema,
+    filter: &str,
+) -> u64 {
+    let f = parsed(filter);
+    tx.list_groups(tid, &query(schema, Some(&f)))
+        .await
+        .unwrap()
+        .0
+}
+
+/// How many users of the tenant `tid` `list_users` finds with `filter` (which must parse).
+async fn matching_users(
+    tx: &mut Box<dyn Tx>,
+    tid: &str,
+    schema: &ResourceSchema,
+    filter: &str,
+) -> u64 {
+    tx.list_users(tid, &query(schema, Some(&parsed(filter))))
+        .await
+        .unwrap()
+        .0
+}
 
 async fn open_creates_directories_and_pings(b: Backend) {
     let s = store(b, "open").await;
@@ -425,45 +480,31 @@ async fn groups_and_memberships(b: Backend) {
         .await
         .unwrap();
     assert_eq!((n, found[0].id.clone()), (1, g.id.clone()));
-    let f = filter::parse(&format!("members.value eq \"{}\"", alice.id.to_uppercase())).unwrap();
     assert_eq!(
-        tx.list_groups(&tid, &query(&gschema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
+        matching_groups(
+            &mut tx,
+            &tid,
+            &gschema,
+            &format!("members.value eq \"{}\"", alice.id.to_uppercase())
+        )
+        .await,
         1,
         "built-in group hidden"
     );
-    let f = filter::parse("members[type eq \"group\"]").unwrap();
     assert_eq!(
-        tx.list_groups(&tid, &query(&gschema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
+        matching_groups(&mut tx, &tid, &gschema, "members[type eq \"group\"]").await,
         1
     );
-    let f = filter::parse("members[display eq \"ALICE a\"]").unwrap();
     assert_eq!(
-        tx.list_groups(&tid, &query(&gschema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
+        matching_groups(&mut tx, &tid, &gschema, "members[display eq \"ALICE a\"]").await,
         1
     );
-    let f = filter::parse("members pr").unwrap();
     assert_eq!(
-        tx.list_groups(&tid, &query(&gschema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
+        matching_groups(&mut tx, &tid, &gschema, "members pr").await,
         1
     );
-    let f = filter::parse("not (members pr)").unwrap();
     assert_eq!(
-        tx.list_groups(&tid, &query(&gschema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
+        matching_groups(&mut tx, &tid, &gschema, "not (members pr)").await,
         2
     );
     let f = filter::parse(&format!("groups.value eq \"{}\"", g.id)).unwrap();
@@ -479,31 +520,22 @@ async fn groups_and_memberships(b: Backend) {
             .collect::<Vec<_>>(),
         vec!["alice", "bob"]
     );
-    let f = filter::parse(&format!("groups[value eq \"{}\"]", all_users.id)).unwrap();
     assert_eq!(
-        tx.list_users(&tid, &query(&schema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
+        matching_users(
+            &mut tx,
+            &tid,
+            &schema,
+            &format!("groups[value eq \"{}\"]", all_users.id)
+        )
+        .await,
         0,
         "built-in group is no group"
     );
-    let f = filter::parse("groups[display eq \"renamed\"]").unwrap();
     assert_eq!(
-        tx.list_users(&tid, &query(&schema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
+        matching_users(&mut tx, &tid, &schema, "groups[display eq \"renamed\"]").await,
         2
     );
-    let f = filter::parse("groups pr").unwrap();
-    assert_eq!(
-        tx.list_users(&tid, &query(&schema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
-        2
-    );
+    assert_eq!(matching_users(&mut tx, &tid, &schema, "groups pr").await, 2);
 
     let removing: Vec<String> = ids[2500..].iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(
@@ -694,11 +726,7 @@ async fn filter_push_down_agrees_with_matches(b: Backend) {
         users.iter().any(|u| u.doc.get(TEST_EXT).is_some()),
         "extension attributes normalised"
     );
-    let mut tx = s.write().await.unwrap();
-    for u in &users {
-        tx.insert_user(u).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    insert_users(&s, &users).await;
 
     let mut r = s.read().await.unwrap();
     let mut failures = Vec::new();
@@ -852,15 +880,7 @@ fn cmp_json(a: &Value, b: &Value) -> std::cmp::Ordering {
 }
 
 async fn sorting_and_paging(b: Backend) {
-    let s = store(b, "sorting").await;
-    let tid = tenant(&s, "t").await;
-    let schema = user_schema();
-    let users = filter_users(&schema, &tid);
-    let mut tx = s.write().await.unwrap();
-    for u in &users {
-        tx.insert_user(u).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    let (s, tid, schema, users) = store_with_filter_users(b, "sorting").await;
     let mut r = s.read().await.unwrap();
 
     // Default order: creation order, pages never overlap.
@@ -941,8 +961,7 @@ async fn sorting_and_paging(b: Backend) {
 async fn visibility_and_builtin_groups(b: Backend) {
     let s = store(b, "visibility").await;
     let tid = tenant(&s, "t").await;
-    let schema = user_schema();
-    let gschema = group_resource_schema();
+    let (schema, gschema) = (user_schema(), group_resource_schema());
     let mut tx = s.write().await.unwrap();
     for (i, state) in [
         UserState::Active,
@@ -968,20 +987,12 @@ async fn visibility_and_builtin_groups(b: Backend) {
     assert_eq!(tx.list_users(&tid, &q).await.unwrap().0, 3);
     let (n, gs) = tx.list_groups(&tid, &query(&gschema, None)).await.unwrap();
     assert_eq!((n, gs[0].display_name.as_str()), (1, "Admins"));
-    let f = filter::parse("displayName eq \"ADMINS\"").unwrap();
     assert_eq!(
-        tx.list_groups(&tid, &query(&gschema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
+        matching_groups(&mut tx, &tid, &gschema, "displayName eq \"ADMINS\"").await,
         1
     );
-    let f = filter::parse("displayName eq \"all users\"").unwrap();
     assert_eq!(
-        tx.list_groups(&tid, &query(&gschema, Some(&f)))
-            .await
-            .unwrap()
-            .0,
+        matching_groups(&mut tx, &tid, &gschema, "displayName eq \"all users\"").await,
         0
     );
     assert_eq!(
@@ -1100,27 +1111,22 @@ async fn hot_filters_use_indexes(b: Backend) {
         r#"groups.value eq "0f6c1d0e-0000-4000-8000-000000000000""#,
         r#"userName eq "alice" or externalId eq "x""#,
     ];
-    for text in user_filters {
-        let f = filter::parse(text).unwrap();
-        let plan = s
-            .explain_list(&tid, &query(&schema, Some(&f)))
-            .await
-            .unwrap();
-        assert_indexed(b, &plan, text);
-    }
     let group_filters = [
         r#"displayName eq "Admins""#,
         r#"members[value eq "0f6c1d0e-0000-4000-8000-000000000000"]"#,
         r#"members.value eq "0f6c1d0e-0000-4000-8000-000000000000""#,
         r#"externalId eq "g1""#,
     ];
-    for text in group_filters {
-        let f = filter::parse(text).unwrap();
-        let plan = s
-            .explain_list(&tid, &query(&gschema, Some(&f)))
-            .await
-            .unwrap();
-        assert_indexed(b, &plan, text);
+    let by_schema = [(&schema, &user_filters[..]), (&gschema, &group_filters[..])];
+    for (schema, filters) in by_schema {
+        for text in filters {
+            let f = filter::parse(text).unwrap();
+            let plan = s
+                .explain_list(&tid, &query(schema, Some(&f)))
+                .await
+                .unwrap();
+            assert_indexed(b, &plan, text);
+        }
     }
     // Sorting by userName / displayName walks the unique index.
     for (attr, groups) in [("userName", false), ("displayName", true)] {
@@ -1317,15 +1323,7 @@ async fn odd_documents_do_not_break_queries(b: Backend) {
 
 /// Every attribute × operator × literal combination that validates: SQL agrees with `matches`.
 async fn filter_cross_product_agrees_with_matches(b: Backend) {
-    let s = store(b, "cross").await;
-    let tid = tenant(&s, "t").await;
-    let schema = user_schema();
-    let users = filter_users(&schema, &tid);
-    let mut tx = s.write().await.unwrap();
-    for u in &users {
-        tx.insert_user(u).await.unwrap();
-    }
-    tx.commit().await.unwrap();
+    let (s, tid, schema, users) = store_with_filter_users(b, "cross").await;
     let attrs = [
         "userName",
         "displayName",

@@ -67,50 +67,54 @@ fn assert_scim_error(status: StatusCode, headers: &axum::http::HeaderMap, body: 
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
 }
 
+/// A request with an empty body and these headers.
+fn bodiless(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        b = b.header(*name, *value);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+/// Sends `req`, asserts a SCIM error with status `want` ([`assert_scim_error`]) and returns
+/// the response's headers.
+async fn call_for_scim_error(req: Request<Body>, want: u16) -> HeaderMap {
+    let (s, h, b) = call(req).await;
+    assert_scim_error(s, &h, &b, want);
+    h
+}
+
 #[tokio::test]
 async fn unknown_route_is_a_scim_404() {
-    let (s, h, b) = call(get("/scim/v2/Nope")).await;
-    assert_scim_error(s, &h, &b, 404);
-    let (s, h, b) = call(get("/elsewhere")).await;
-    assert_scim_error(s, &h, &b, 404);
+    call_for_scim_error(get("/scim/v2/Nope"), 404).await;
+    call_for_scim_error(get("/elsewhere"), 404).await;
 }
 
 #[tokio::test]
 async fn wrong_method_is_a_scim_405_with_allow() {
-    let req = Request::delete("/scim/v2/ServiceProviderConfig")
-        .body(Body::empty())
-        .unwrap();
-    let (s, h, b) = call(req).await;
-    assert_scim_error(s, &h, &b, 405);
+    let req = bodiless("DELETE", "/scim/v2/ServiceProviderConfig", &[]);
+    let h = call_for_scim_error(req, 405).await;
     let allow = h["allow"].to_str().unwrap();
     assert!(allow.contains("GET"), "{allow}");
     // Resource routes authenticate first: an anonymous wrong method is a 401.
-    let req = Request::get("/scim/v2/Users/.search")
-        .body(Body::empty())
-        .unwrap();
-    let (s, h, b) = call(req).await;
-    assert_scim_error(s, &h, &b, 401);
+    call_for_scim_error(get("/scim/v2/Users/.search"), 401).await;
 }
 
 #[tokio::test]
 async fn missing_token_is_401_with_challenge() {
-    let (s, h, b) = call(get("/scim/v2/Users")).await;
-    assert_scim_error(s, &h, &b, 401);
+    let h = call_for_scim_error(get("/scim/v2/Users"), 401).await;
     assert_eq!(h["www-authenticate"], "Bearer realm=\"scimd\"");
-    let req = Request::get("/scim/v2/Groups/abc")
-        .header("authorization", "Basic eDp5")
-        .body(Body::empty())
-        .unwrap();
-    let (s, h, b) = call(req).await;
-    assert_scim_error(s, &h, &b, 401);
+    let req = bodiless(
+        "GET",
+        "/scim/v2/Groups/abc",
+        &[("authorization", "Basic eDp5")],
+    );
+    call_for_scim_error(req, 401).await;
 }
 
 #[tokio::test]
 async fn store_failure_during_auth_is_500_not_401() {
-    let req = Request::get("/scim/v2/Users")
-        .header("authorization", "Bearer abc")
-        .body(Body::empty())
-        .unwrap();
+    let req = bodiless("GET", "/scim/v2/Users", &[("authorization", "Bearer abc")]);
     let (s, h, b) = call(req).await;
     assert_scim_error(s, &h, &b, 500);
     assert!(
@@ -123,10 +127,7 @@ async fn store_failure_during_auth_is_500_not_401() {
 async fn request_id_is_generated_or_echoed() {
     let (_, h, _) = call(get("/healthz")).await;
     assert!(!h["x-request-id"].is_empty());
-    let req = Request::get("/healthz")
-        .header("x-request-id", "abc-123")
-        .body(Body::empty())
-        .unwrap();
+    let req = bodiless("GET", "/healthz", &[("x-request-id", "abc-123")]);
     let (_, h, _) = call(req).await;
     assert_eq!(h["x-request-id"], "abc-123");
 }
@@ -179,20 +180,17 @@ async fn discovery_refuses_filters() {
         "/scim/v2/Schemas",
         "/scim/v2/ResourceTypes",
     ] {
-        let (s, h, b) = call(get(&format!("{path}?filter=id+eq+%22x%22"))).await;
-        assert_scim_error(s, &h, &b, 403);
+        call_for_scim_error(get(&format!("{path}?filter=id+eq+%22x%22")), 403).await;
     }
 }
 
 #[tokio::test]
 async fn me_and_bulk_are_501() {
-    let (s, h, b) = call(get("/scim/v2/Me")).await;
-    assert_scim_error(s, &h, &b, 501);
+    call_for_scim_error(get("/scim/v2/Me"), 501).await;
     let req = Request::post("/scim/v2/Bulk")
         .body(Body::from("{}"))
         .unwrap();
-    let (s, h, b) = call(req).await;
-    assert_scim_error(s, &h, &b, 501);
+    call_for_scim_error(req, 501).await;
 }
 
 #[tokio::test]

@@ -17,20 +17,19 @@ fn is_secret(s: &str) -> bool {
 async fn health_and_readiness() {
     let srv = Server::shared();
     let http = srv.http();
-    let r = http
-        .get(format!("{}/healthz", srv.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "ok"}));
-    let r = http
-        .get(format!("{}/readyz", srv.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "ready"}));
+    for (path, status) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let r = http
+            .get(format!("{}{path}", srv.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            json!({ "status": status }),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -265,8 +264,7 @@ async fn first_start_writes_url_and_token_once_and_data_persists() {
         again.stdout_now()
     );
     let c2 = again.client_with(Some(&srv.token));
-    let r = c2.get(&format!("/Users/{id}")).await;
-    r.expect(200);
+    let r = c2.get_ok(&format!("/Users/{id}")).await;
     assert_eq!(r.json()["userName"], u["userName"]);
 }
 
@@ -312,10 +310,7 @@ async fn public_url_from_flag_environment_and_config_file() {
     });
     check(&srv, "https://flag.example.com").await;
     // A TOML file.
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("scimd-tests")
-        .join(unique("cfg"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_test_dir("cfg");
     let file = dir.join("scimd.toml");
     std::fs::write(
         &file,
@@ -391,12 +386,9 @@ async fn logs_never_contain_tokens_or_passwords() {
     let pw = format!("Pw-{}", guid());
     let u = c.create_user(&unique("log"), json!({"password": pw})).await;
     let id = u["id"].as_str().unwrap();
-    c.patch_ops(
-        &format!("/Users/{id}"),
-        json!([{"op": "replace", "path": "password", "value": pw}]),
-    )
-    .await
-    .expect(200);
+    c.patch_op(&format!("/Users/{id}"), "replace", "password", json!(pw))
+        .await
+        .expect(200);
     srv.client_with(Some(&"f".repeat(64)))
         .get("/Users")
         .await
@@ -587,10 +579,7 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
 #[tokio::test]
 async fn bad_configuration_fails_clearly() {
     // An unknown TOML key is an error, exit code 2, before anything listens.
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("scimd-tests")
-        .join(unique("badcfg"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_test_dir("badcfg");
     let file = dir.join("scimd.toml");
     std::fs::write(&file, "publik_url = \"https://typo.example.com\"\n").unwrap();
     let out = std::process::Command::new(SCIMD)

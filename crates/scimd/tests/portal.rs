@@ -156,6 +156,11 @@ impl Portal {
         self.post("/users", cookie, &form).await
     }
 
+    /// GETs `path` in the session `cookie` and returns the page's text, whatever the status.
+    async fn page_text(&self, path: &str, cookie: &str) -> String {
+        self.get(path, cookie).await.text().await.unwrap()
+    }
+
     /// Signs in; the session cookie (`scimd_session=...`) or the refusal's status.
     async fn sign_in(&self, username: &str, password: &str) -> Result<String, StatusCode> {
         let form = self.get("/signin", "").await;
@@ -265,7 +270,7 @@ async fn sign_in_pages_and_headers() {
         .unwrap()
         .contains("max-age=31536000"));
     // Signing out needs the CSRF token, and ends the session.
-    let dash = p.get("/dashboard", &cookie).await.text().await.unwrap();
+    let dash = p.page_text("/dashboard", &cookie).await;
     let csrf = csrf_of(&dash);
     assert_eq!(
         p.post("/signout", &cookie, &[]).await.status(),
@@ -360,44 +365,24 @@ async fn failures_are_throttled_per_username_and_client() {
 async fn csrf_tokens_and_secrets_shown_once() {
     let p = start().await;
     let cookie = p.sign_in("admin", &p.password).await.unwrap();
-    let page = p
-        .get("/admin/provisioning", &cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = p.page_text("/admin/provisioning", &cookie).await;
     let csrf = csrf_of(&page);
     // Without the token, and with a wrong one: 403, nothing created.
-    let r = p
-        .post(
-            "/admin/provisioning/tokens",
-            &cookie,
-            &[("name", "forged"), ("scope", "admin")],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    new_token_form_is_forbidden(&p, &cookie, &[("name", "forged"), ("scope", "admin")]).await;
     let wrong = "0".repeat(64);
-    let r = p.create_token(&cookie, &wrong, "forged", "admin").await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(r.text().await.unwrap().contains("security token"));
+    let page = new_token_form_is_forbidden(
+        &p,
+        &cookie,
+        &[("csrf", &wrong), ("name", "forged"), ("scope", "admin")],
+    )
+    .await;
+    assert!(page.contains("security token"));
     // A token from another session does not work either.
     let other = p.sign_in("admin", &p.password).await.unwrap();
-    let other_csrf = csrf_of(&p.get("/dashboard", &other).await.text().await.unwrap());
+    let other_csrf = csrf_of(&p.page_text("/dashboard", &other).await);
     assert_ne!(other_csrf, csrf);
-    let r = p
-        .post(
-            "/admin/provisioning/tokens",
-            &cookie,
-            &[("csrf", &other_csrf), ("name", "forged")],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let list = p
-        .get("/admin/provisioning", &cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    new_token_form_is_forbidden(&p, &cookie, &[("csrf", &other_csrf), ("name", "forged")]).await;
+    let list = p.page_text("/admin/provisioning", &cookie).await;
     assert!(!list.contains("forged"));
 
     // With the token: created, the secret shown on that response only.
@@ -411,7 +396,7 @@ async fn csrf_tokens_and_secrets_shown_once() {
     let d = &p.running.as_ref().unwrap().directory;
     assert!(d.authenticate(&secret).await.unwrap().is_some());
     for path in ["/admin/provisioning", "/dashboard", "/log", "/users"] {
-        let html = p.get(path, &cookie).await.text().await.unwrap();
+        let html = p.page_text(path, &cookie).await;
         assert!(!html.contains(&secret), "{path} shows the secret");
     }
     // Password reset: the sessions end, the old password stops working.
@@ -440,7 +425,7 @@ async fn csrf_tokens_and_secrets_shown_once() {
 async fn permanent_delete_is_logged_and_refused_for_active_users() {
     let p = start().await;
     let cookie = p.sign_in("admin", &p.password).await.unwrap();
-    let csrf = csrf_of(&p.get("/users/new", &cookie).await.text().await.unwrap());
+    let csrf = csrf_of(&p.page_text("/users/new", &cookie).await);
     let r = p
         .create_user(&cookie, &csrf, "local.one@example.com", ("Local", "One"))
         .await;
@@ -470,12 +455,7 @@ async fn permanent_delete_is_logged_and_refused_for_active_users() {
     assert!(html.contains("familyName"), "{html}");
     assert!(html.contains("value=\"x@example.com\""));
     // Active: no delete.
-    let page = p
-        .get(&format!("/users/{id}"), &cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = p.page_text(&format!("/users/{id}"), &cookie).await;
     assert!(!page.contains("Delete permanently"));
     assert_eq!(
         p.get(&format!("/users/{id}/delete"), &cookie)
@@ -732,4 +712,12 @@ async fn generated_passwords_are_changed_first() {
     let c = p.sign_in("chosen", "picked by an operator").await.unwrap();
     assert_eq!(p.get("/dashboard", &c).await.status(), StatusCode::OK);
     p.stop().await;
+}
+
+/// POSTs the new-token form (`/admin/provisioning/tokens`) with `form` in the session
+/// `cookie`, asserts it is refused with 403 Forbidden and returns the page's text.
+async fn new_token_form_is_forbidden(p: &Portal, cookie: &str, form: &[(&str, &str)]) -> String {
+    let r = p.post("/admin/provisioning/tokens", cookie, form).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "{form:?}");
+    r.text().await.unwrap()
 }

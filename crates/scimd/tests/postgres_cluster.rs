@@ -131,8 +131,7 @@ async fn scim_view(s: &Server, token: &str, base: &str) -> Vec<(String, u16, Val
         ("Users", "count=1000&sortBy=userName&sortOrder=descending"),
         ("Groups", "count=1000"),
     ] {
-        let r = c.get(&format!("/{kind}?{q}")).await;
-        r.expect(200);
+        let r = c.get_ok(&format!("/{kind}?{q}")).await;
         let mut list = r.json().clone();
         if let Some(items) = list.get_mut("Resources").and_then(Value::as_array_mut) {
             for item in items.iter_mut() {
@@ -256,12 +255,7 @@ async fn two_instances_share_one_database() {
         |(i, uid)| {
             let (c, gid) = (client(i), gid.clone());
             async move {
-                let r = c
-                    .patch_ops(
-                        &format!("/Groups/{gid}"),
-                        json!([{"op": "Add", "path": "members", "value": [{"value": uid}]}]),
-                    )
-                    .await;
+                let r = c.add_member(&gid, &uid).await;
                 (r.status, r.text)
             }
         },
@@ -276,20 +270,14 @@ async fn two_instances_share_one_database() {
     for i in 0..2 {
         assert_eq!(client(i).member_ids(&gid).await, expected, "instance {i}");
     }
-    let r = client(1).get(&format!("/Groups/{gid}")).await;
-    r.expect(200);
+    let r = client(1).get_ok(&format!("/Groups/{gid}")).await;
     assert_eq!(
         r.json()["meta"]["version"],
         json!(format!("W/\"{}\"", 1 + users.len())),
         "every add bumped the version once"
     );
     // Entra re-sends adds it already made: nothing changes, nothing fails.
-    let r = client(1)
-        .patch_ops(
-            &format!("/Groups/{gid}"),
-            json!([{"op": "Add", "path": "members", "value": [{"value": users[0]}]}]),
-        )
-        .await;
+    let r = client(1).add_member(&gid, &users[0]).await;
     assert!(r.status == 200 || r.status == 204, "{}", r.text);
     assert_eq!(client(0).member_ids(&gid).await, expected);
 
@@ -297,39 +285,17 @@ async fn two_instances_share_one_database() {
     let uid = users[0].clone();
     let path = format!("/Users/{uid}");
     let v1 = client(0).get(&path).await.header("etag");
-    let replace = |v: &str| json!([{"op": "Replace", "path": "title", "value": v}]);
-    let r = client(1)
-        .send(
-            client(1)
-                .json_req(
-                    reqwest::Method::PATCH,
-                    &path,
-                    &json!({"schemas": [PATCH_OP], "Operations": replace("Lead")}),
-                )
-                .header("If-Match", &v1),
-        )
-        .await;
+    let r = replace_title_if_match(&client(1), &path, "Lead", &v1).await;
     r.expect(200);
     let v2 = r.header("etag");
     assert_ne!(v1, v2);
-    let r = client(0)
-        .send(
-            client(0)
-                .json_req(
-                    reqwest::Method::PATCH,
-                    &path,
-                    &json!({"schemas": [PATCH_OP], "Operations": replace("Stale")}),
-                )
-                .header("If-Match", &v1),
-        )
-        .await;
+    let r = replace_title_if_match(&client(0), &path, "Stale", &v1).await;
     r.expect_error(412, None);
     // Concurrent writers holding one version: exactly one wins.
     let outcomes = concurrent((0..10).collect(), 10, |i| {
         let (c, path, v2) = (client(i), path.clone(), v2.clone());
         async move {
-            let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "title", "value": format!("Writer {i}")}]});
-            c.send(c.json_req(reqwest::Method::PATCH, &path, &body).header("If-Match", &v2))
+            replace_title_if_match(&c, &path, &format!("Writer {i}"), &v2)
                 .await
                 .status
         }
@@ -572,4 +538,18 @@ async fn copy_from_sqlite_keeps_the_scim_view() {
     drop(p);
     drop_postgres_database(&pg);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// PATCH `path` (a User) replacing `title` with `title`, conditional on `If-Match: etag`
+/// (RFC 7644 §3.14).
+async fn replace_title_if_match(c: &Client, path: &str, title: &str, etag: &str) -> Resp {
+    let body = json!({
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Replace", "path": "title", "value": title}],
+    });
+    c.send(
+        c.json_req(reqwest::Method::PATCH, path, &body)
+            .header("If-Match", etag),
+    )
+    .await
 }

@@ -19,7 +19,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -42,6 +42,21 @@ fn at_deadline(elapsed: Duration, at: Duration, what: &str) {
         elapsed + Duration::from_millis(300) >= at && elapsed <= at + MARGIN,
         "{what}: closed after {elapsed:?}, the deadline was {at:?}"
     );
+}
+
+/// Reads `io` until the server closes it (waiting 20 s at the most) and asserts, with
+/// [`at_deadline`], that it closed `at` after `started`.
+async fn closed_at_deadline<T: AsyncRead + Unpin>(
+    io: &mut T,
+    started: Instant,
+    at: Duration,
+    what: &str,
+) {
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), io.read_to_end(&mut sink))
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not closed within 20 s"));
+    at_deadline(started.elapsed(), at, what);
 }
 
 fn connect(srv: &Server) -> TcpStream {
@@ -702,15 +717,13 @@ async fn http2_connections_have_idle_head_and_body_deadlines() {
     io.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
         .await
         .unwrap();
-    let mut sink = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(20), io.read_to_end(&mut sink))
-        .await
-        .expect("closed");
-    at_deadline(
-        started.elapsed(),
+    closed_at_deadline(
+        &mut io,
+        started,
         Duration::from_secs(1),
         "HTTP/2 connection with no request",
-    );
+    )
+    .await;
 
     // A body trickled a byte every 250 ms on a stream: 408 at the total deadline.
     let io = tcp(&srv).await;
@@ -755,10 +768,7 @@ impl Drop for Cert {
 }
 
 fn certificate() -> Cert {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("scimd-tests")
-        .join(unique("cert"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_test_dir("cert");
     let ck =
         rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -842,24 +852,18 @@ async fn tls_handshakes_and_heads_have_deadlines_and_h2_is_negotiated() {
         let mut io = tcp(&srv).await;
         io.write_all(first).await.unwrap();
         let started = Instant::now();
-        let mut sink = Vec::new();
-        let _ = tokio::time::timeout(Duration::from_secs(20), io.read_to_end(&mut sink))
-            .await
-            .expect("closed");
-        at_deadline(started.elapsed(), Duration::from_secs(1), "TLS handshake");
+        closed_at_deadline(&mut io, started, Duration::from_secs(1), "TLS handshake").await;
     }
     // Handshake done, no request: the head deadline.
     let mut tls = tls_connect(&srv, &cert, &[b"http/1.1"]).await;
     let started = Instant::now();
-    let mut sink = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(20), tls.read_to_end(&mut sink))
-        .await
-        .expect("closed");
-    at_deadline(
-        started.elapsed(),
+    closed_at_deadline(
+        &mut tls,
+        started,
         Duration::from_secs(1),
         "no request after the TLS handshake",
-    );
+    )
+    .await;
 
     // HTTP/1.1 over TLS.
     let text = https_get(&srv, &cert, "/healthz", None).await;

@@ -65,7 +65,7 @@ fn make_writable(path: &std::path::Path) {
 
 #[tokio::test]
 async fn a_read_only_sqlite_database_is_not_ready() {
-    let dir = test_dir("readonly");
+    let dir = fresh_test_dir("readonly");
     let db = dir.join("scimd.db");
     let url = format!("sqlite://{}", db.display());
     let opts = || Opts {

@@ -66,18 +66,29 @@ fn release_crate(version: &str, scratch: &Path) -> PathBuf {
     .unwrap();
     fs::write(project.join("src/lib.rs"), "").unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .arg("fetch")
-        .arg("--manifest-path")
-        .arg(project.join("Cargo.toml"))
-        .output()
-        .expect("run cargo fetch");
-    assert!(
-        out.status.success(),
-        "cargo fetch of http {version} failed (the check needs the release once, from the registry): {}",
-        String::from_utf8_lossy(&out.stderr)
+    run_successfully(
+        Command::new(cargo)
+            .arg("fetch")
+            .arg("--manifest-path")
+            .arg(project.join("Cargo.toml")),
+        &format!(
+            "cargo fetch of http {version} failed (the check needs the release once, from the registry)"
+        ),
     );
     cached_crate(version).expect("cargo fetch left no http .crate in the registry cache")
+}
+
+/// Runs `cmd` to completion; panics with `failure` and the command's stderr unless it exits
+/// successfully.
+fn run_successfully(cmd: &mut Command, failure: &str) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{failure}: cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{failure}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Every file under `dir`, by path relative to it, with its bytes (`skip`: top-level names).
@@ -118,30 +129,22 @@ fn vendored_http_is_the_release_plus_the_documented_diff() {
         krate.display()
     );
 
-    let out = Command::new("tar")
-        .arg("-xzf")
-        .arg(&krate)
-        .arg("-C")
-        .arg(&scratch)
-        .output()
-        .expect("run tar");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_successfully(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(&krate)
+            .arg("-C")
+            .arg(&scratch),
+        &format!("tar cannot unpack {}", krate.display()),
     );
     let pristine = scratch.join(format!("http-{version}"));
-    let out = Command::new("git")
-        .arg("apply")
-        .arg(vendored().join("SCIMD.patch"))
-        .current_dir(&pristine)
-        .env("GIT_CEILING_DIRECTORIES", &scratch)
-        .output()
-        .expect("run git apply");
-    assert!(
-        out.status.success(),
-        "SCIMD.patch does not apply to the release: {}",
-        String::from_utf8_lossy(&out.stderr)
+    run_successfully(
+        Command::new("git")
+            .arg("apply")
+            .arg(vendored().join("SCIMD.patch"))
+            .current_dir(&pristine)
+            .env("GIT_CEILING_DIRECTORIES", &scratch),
+        "SCIMD.patch does not apply to the release",
     );
 
     let want = files(&pristine, &[]);

@@ -377,24 +377,16 @@ fn custom_extension_types() {
 
 #[test]
 fn date_times() {
-    assert_eq!(
-        normalize_date_time("2015-09-01T12:00:00Z").as_deref(),
-        Some("2015-09-01T12:00:00Z")
-    );
-    assert_eq!(
-        normalize_date_time("2015-09-01T12:00:00-05:30").as_deref(),
-        Some("2015-09-01T17:30:00Z")
-    );
-    assert_eq!(
-        normalize_date_time("2015-09-01T12:00:00.120Z").as_deref(),
-        Some("2015-09-01T12:00:00.12Z")
-    );
-    assert_eq!(
-        normalize_date_time("2015-09-01T12:00:00").as_deref(),
-        Some("2015-09-01T12:00:00Z")
-    );
-    assert_eq!(normalize_date_time("2015-09-01"), None);
-    assert_eq!(normalize_date_time("not a date"), None);
+    for (input, normalized) in [
+        ("2015-09-01T12:00:00Z", Some("2015-09-01T12:00:00Z")),
+        ("2015-09-01T12:00:00-05:30", Some("2015-09-01T17:30:00Z")),
+        ("2015-09-01T12:00:00.120Z", Some("2015-09-01T12:00:00.12Z")),
+        ("2015-09-01T12:00:00", Some("2015-09-01T12:00:00Z")),
+        ("2015-09-01", None),
+        ("not a date", None),
+    ] {
+        assert_eq!(normalize_date_time(input).as_deref(), normalized, "{input}");
+    }
     // As strings the local forms sort the wrong way; normalised, string order is time order.
     assert!(
         normalize_date_time("2015-09-02T00:30:00+01:00")

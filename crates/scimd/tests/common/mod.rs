@@ -41,6 +41,54 @@ pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
+/// The enterprise User extension's string attributes (RFC 7643 §4.3; `manager` is complex).
+pub const ENTERPRISE_STRINGS: [&str; 5] = [
+    "employeeNumber",
+    "costCenter",
+    "organization",
+    "division",
+    "department",
+];
+
+/// The sub-attributes of an `addresses` element that carry the address (RFC 7643 §4.1.2),
+/// without `type` and `primary`.
+pub const ADDRESS_PARTS: [&str; 6] = [
+    "formatted",
+    "streetAddress",
+    "locality",
+    "region",
+    "postalCode",
+    "country",
+];
+
+/// Asserts that `actual` holds every value of `expected`: objects are compared key by key
+/// (keys of `actual` not in `expected` are not checked), anything else must be equal. The
+/// message names the JSON path of the first difference and shows `actual`.
+#[track_caller]
+pub fn assert_includes(actual: &Value, expected: &Value) {
+    fn walk(path: &str, actual: &Value, expected: &Value, whole: &Value) {
+        match expected.as_object() {
+            Some(fields) if actual.is_object() => {
+                for (k, v) in fields {
+                    walk(&format!("{path}.{k}"), &actual[k], v, whole);
+                }
+            }
+            _ => assert_eq!(actual, expected, "at {path} in {whole}"),
+        }
+    }
+    walk("$", actual, expected, actual);
+}
+
+/// Whether a resource's `schemas` lists the schema URN `urn`; panics when the resource has
+/// no `schemas` array (RFC 7643 §3 requires one).
+pub fn lists_schema(resource: &Value, urn: &str) -> bool {
+    resource["schemas"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no schemas array: {resource}"))
+        .iter()
+        .any(|u| u == urn)
+}
+
 /// Settings the test environment must not leak into the servers the tests start.
 const SCIMD_ENV: &[&str] = &[
     "SCIMD_CONFIG",
@@ -116,10 +164,11 @@ fn tmp_root() -> PathBuf {
     p
 }
 
-/// A new, empty directory under `target/tmp/scimd-tests/` named `<prefix>-<unique>`.
-pub fn test_dir(prefix: &str) -> PathBuf {
+/// Creates and returns a new, empty directory `target/tmp/scimd-tests/<unique(prefix)>`
+/// for a test's own files (configuration, certificates, a SQLite database).
+pub fn fresh_test_dir(prefix: &str) -> PathBuf {
     let dir = tmp_root().join(unique(prefix));
-    fs::create_dir_all(&dir).unwrap();
+    fs::create_dir_all(&dir).expect("create a test directory under target/tmp/scimd-tests");
     dir
 }
 
@@ -743,6 +792,21 @@ impl Resp {
         );
         self
     }
+    /// Asserts the status and that the `Content-Type` starts with `content_type` (a media
+    /// type such as `text/csv`, parameters allowed after it); shows headers and body on
+    /// mismatch.
+    #[track_caller]
+    pub fn expect_typed(&self, status: u16, content_type: &str) -> &Self {
+        self.expect(status);
+        let ct = self.header("content-type");
+        assert!(
+            ct.starts_with(content_type),
+            "Content-Type {ct:?}, want {content_type}; headers {:?}; body {}",
+            self.headers,
+            self.text
+        );
+        self
+    }
     /// Asserts an RFC 7644 §3.12 error with this status and scimType (None: no scimType required).
     #[track_caller]
     pub fn expect_error(&self, status: u16, scim_type: Option<&str>) -> &Self {
@@ -884,6 +948,67 @@ impl Client {
     pub async fn patch(&self, path: &str, body: &Value) -> Resp {
         self.send(self.json_req(Method::PATCH, path, body)).await
     }
+    /// Sends `body` verbatim with this `Content-Type` (for bodies that are not JSON, or
+    /// types other than the one [`Client::json_req`] sets).
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Resp {
+        let rb = self
+            .req(method, path)
+            .header(CONTENT_TYPE, content_type)
+            .body(body);
+        self.send(rb).await
+    }
+    /// GET `path`, asserting 200 OK (the path and body shown on mismatch).
+    pub async fn get_ok(&self, path: &str) -> Resp {
+        let r = self.get(path).await;
+        assert_eq!(
+            r.status, 200,
+            "GET {path}: unexpected status; body: {}",
+            r.text
+        );
+        r
+    }
+
+    /// PATCH with a PatchOp body of one operation: `op` (`add`, `replace`, `remove`, any
+    /// case) on the attribute path `attr_path` with this `value` (RFC 7644 §3.5.2).
+    pub async fn patch_op(&self, path: &str, op: &str, attr_path: &str, value: Value) -> Resp {
+        self.patch_ops(
+            path,
+            serde_json::json!([{"op": op, "path": attr_path, "value": value}]),
+        )
+        .await
+    }
+
+    /// PATCH `/Groups/{group_id}` adding the member `user_id` (an `Add` on `members`, as
+    /// Entra ID sends it).
+    pub async fn add_member(&self, group_id: &str, user_id: &str) -> Resp {
+        self.patch_op(
+            &format!("/Groups/{group_id}"),
+            "Add",
+            "members",
+            serde_json::json!([{ "value": user_id }]),
+        )
+        .await
+    }
+
+    /// GET `resources` (`/Users`, `/Groups`) with this filter percent-encoded
+    /// (RFC 7644 §3.4.2.2), whatever the status.
+    pub async fn get_filtered(&self, resources: &str, filter: &str) -> Resp {
+        self.get_filtered_with(resources, filter, "").await
+    }
+
+    /// [`Client::get_filtered`] with further query parameters `more` (`&`-prefixed, such as
+    /// `&count=10`) after the filter.
+    pub async fn get_filtered_with(&self, resources: &str, filter: &str, more: &str) -> Resp {
+        self.get(&format!("{resources}?{}{more}", filter_q(filter)))
+            .await
+    }
+
     /// PATCH with a PatchOp body made of these operations.
     pub async fn patch_ops(&self, path: &str, ops: Value) -> Resp {
         self.patch(
@@ -919,18 +1044,22 @@ impl Client {
         r.body.unwrap()
     }
 
+    /// [`Client::create_user`], returning the new user's `id`.
+    pub async fn create_user_id(&self, user_name: &str, extra: Value) -> String {
+        let u = self.create_user(user_name, extra).await;
+        u["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("created user without an id: {u}"))
+            .to_string()
+    }
+
     /// Creates users named `names` (as [`Client::create_user`]), 8 at a time; their ids, in
     /// the order of `names`.
     pub async fn create_users(&self, names: Vec<String>) -> Vec<String> {
         let c = self.clone();
         concurrent(names, 8, move |n| {
             let c = c.clone();
-            async move {
-                c.create_user(&n, serde_json::json!({})).await["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            }
+            async move { c.create_user_id(&n, serde_json::json!({})).await }
         })
         .await
     }

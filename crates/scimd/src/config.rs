@@ -804,45 +804,27 @@ mod tests {
         let d = Config::default().input;
         assert_eq!(d.limits, Limits::default());
         assert_eq!(d.statement_timeout, Duration::from_secs(30));
-        for (bad, flag) in [
+        let bad: [(fn(&mut Settings), &str); 5] = [
             (
-                Settings {
-                    max_members_per_request: Some(9_999),
-                    ..Default::default()
-                },
+                |s| s.max_members_per_request = Some(9_999),
                 "--max-members-per-request",
             ),
             (
-                Settings {
-                    max_identifier_bytes: Some(4096),
-                    ..Default::default()
-                },
+                |s| s.max_identifier_bytes = Some(4096),
                 "--max-identifier-bytes",
             ),
+            (|s| s.max_values = Some(0), "--max-values"),
+            (|s| s.max_page_bytes = Some(10), "--max-page-bytes"),
             (
-                Settings {
-                    max_values: Some(0),
-                    ..Default::default()
-                },
-                "--max-values",
-            ),
-            (
-                Settings {
-                    max_page_bytes: Some(10),
-                    ..Default::default()
-                },
-                "--max-page-bytes",
-            ),
-            (
-                Settings {
-                    statement_timeout_secs: Some(0),
-                    ..Default::default()
-                },
+                |s| s.statement_timeout_secs = Some(0),
                 "--statement-timeout-secs",
             ),
-        ] {
-            let e =
-                Config::resolve(bad, Settings::default(), Settings::default(), "info").unwrap_err();
+        ];
+        for (set, flag) in bad {
+            let mut flags = Settings::default();
+            set(&mut flags);
+            let e = Config::resolve(flags, Settings::default(), Settings::default(), "info")
+                .unwrap_err();
             assert!(e.0.contains(flag), "{e}");
         }
         let e = Settings::from_env(&env(&[("SCIMD_MAX_PAGE_BYTES", "big")])).unwrap_err();

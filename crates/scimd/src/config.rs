@@ -672,6 +672,13 @@ mod tests {
             .collect()
     }
 
+    /// The configuration of `flags` over the environment `envs` over the TOML `file`.
+    fn layered(file: &str, envs: &[(&str, &str)], flags: Settings) -> Config {
+        let file = Settings::from_toml(file, "t").unwrap();
+        let envs = Settings::from_env(&env(envs)).unwrap();
+        Config::resolve(flags, envs, file, "info").unwrap()
+    }
+
     #[test]
     fn defaults() {
         let c = Config::resolve(
@@ -741,23 +748,20 @@ mod tests {
 
     #[test]
     fn connection_limits_in_every_layer() {
-        let file = Settings::from_toml(
-            "idle_timeout_secs = 20\nheader-read-timeout-secs = 4\nmax_connections = 300\nbody_read_timeout_secs = 9",
-            "t",
-        )
-        .unwrap();
-        let envs = Settings::from_env(&env(&[
-            ("SCIMD_IDLE_TIMEOUT_SECS", "30"),
-            ("SCIMD_REQUEST_TIMEOUT_SECS", "45"),
-            ("SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS", "3"),
-        ]))
-        .unwrap();
         let flags = Settings {
             max_connections: Some(100),
             ..Default::default()
         };
-        let c = Config::resolve(flags, envs, file, "info").unwrap();
-        let l = c.limits;
+        let l = layered(
+            "idle_timeout_secs = 20\nheader-read-timeout-secs = 4\nmax_connections = 300\nbody_read_timeout_secs = 9",
+            &[
+                ("SCIMD_IDLE_TIMEOUT_SECS", "30"),
+                ("SCIMD_REQUEST_TIMEOUT_SECS", "45"),
+                ("SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS", "3"),
+            ],
+            flags,
+        )
+        .limits;
         assert_eq!(l.idle_timeout.as_secs(), 30); // env over file
         assert_eq!(l.header_read_timeout.as_secs(), 4); // file (kebab case)
         assert_eq!(l.body_read_timeout.as_secs(), 9); // file
@@ -778,23 +782,21 @@ mod tests {
 
     #[test]
     fn input_limits_in_every_layer() {
-        let file = Settings::from_toml(
-            "max-identifier-bytes = 512\nmax_values = 20\nmax_page_bytes = 1048576\nstatement_timeout_secs = 9",
-            "t",
-        )
-        .unwrap();
-        let envs = Settings::from_env(&env(&[
-            ("SCIMD_MAX_STRING_BYTES", "32KiB"),
-            ("SCIMD_MAX_VALUES", "30"),
-            ("SCIMD_STATEMENT_TIMEOUT_SECS", "5"),
-        ]))
-        .unwrap();
         let flags = Settings {
             max_members_per_request: Some(50_000),
             max_page_bytes: Some(2 << 20),
             ..Default::default()
         };
-        let i = Config::resolve(flags, envs, file, "info").unwrap().input;
+        let i = layered(
+            "max-identifier-bytes = 512\nmax_values = 20\nmax_page_bytes = 1048576\nstatement_timeout_secs = 9",
+            &[
+                ("SCIMD_MAX_STRING_BYTES", "32KiB"),
+                ("SCIMD_MAX_VALUES", "30"),
+                ("SCIMD_STATEMENT_TIMEOUT_SECS", "5"),
+            ],
+            flags,
+        )
+        .input;
         assert_eq!(i.limits.max_identifier_bytes, 512); // file (kebab case)
         assert_eq!(i.limits.max_string_bytes, 32 * 1024); // env, with a suffix
         assert_eq!(i.limits.max_values, 30); // env over file
@@ -804,7 +806,8 @@ mod tests {
         let d = Config::default().input;
         assert_eq!(d.limits, Limits::default());
         assert_eq!(d.statement_timeout, Duration::from_secs(30));
-        let bad: [(fn(&mut Settings), &str); 5] = [
+        type Set = fn(&mut Settings);
+        let bad: [(Set, &str); 5] = [
             (
                 |s| s.max_members_per_request = Some(9_999),
                 "--max-members-per-request",

@@ -24,7 +24,7 @@
 //! limit or the character (as `U+XXXX`, with its 1-based character position).
 
 use crate::error::{ScimError, ScimResult};
-use crate::schema::{AttrType, AttributeDef, Identifier, ResourceSchema};
+use crate::schema::{AttrType, AttributeDef, ResourceSchema};
 use serde_json::{Map, Value};
 
 /// Default [`Limits::max_identifier_bytes`]: 1 KiB. Entra ID's userPrincipalName is at most
@@ -180,6 +180,29 @@ impl Limits {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// What kind of identifier an attribute is, for scimd (not an RFC 7643 characteristic, and
+/// not published in `/Schemas`): its lookup and uniqueness key is its NFC form, case-folded
+/// unless the attribute is `caseExact` ([`crate::canonical::identifier_key`]), and some
+/// invisible or control characters are refused in it ([`refused_char`]). Set on `userName`,
+/// `externalId` and a Group's `displayName`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identifier {
+    /// An account identifier (`userName`, `externalId`): no control, zero-width,
+    /// bidirectional-formatting or line/paragraph-separator character at all.
+    Account,
+    /// A name people read (a Group's `displayName`): the same, except the zero-width
+    /// non-joiner and joiner (U+200C, U+200D), which Persian and Indic names need.
+    Name,
+}
+
+impl AttributeDef {
+    /// Marks the attribute as one of scimd's identifiers (see [`Identifier`]).
+    pub fn with_identifier(mut self, kind: Identifier) -> Self {
+        self.identifier = Some(kind);
+        self
     }
 }
 

@@ -24,7 +24,7 @@
 //! limit or the character (as `U+XXXX`, with its 1-based character position).
 
 use crate::error::{ScimError, ScimResult};
-use crate::schema::{AttrType, AttributeDef, Identifier, ResourceSchema};
+use crate::schema::{AttrType, AttributeDef, ResourceSchema};
 use serde_json::{Map, Value};
 
 /// Default [`Limits::max_identifier_bytes`]: 1 KiB. Entra ID's userPrincipalName is at most
@@ -183,6 +183,29 @@ impl Limits {
     }
 }
 
+/// What kind of identifier an attribute is, for scimd (not an RFC 7643 characteristic, and
+/// not published in `/Schemas`): its lookup and uniqueness key is its NFC form, case-folded
+/// unless the attribute is `caseExact` ([`crate::canonical::identifier_key`]), and some
+/// invisible or control characters are refused in it ([`refused_char`]). Set on `userName`,
+/// `externalId` and a Group's `displayName`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identifier {
+    /// An account identifier (`userName`, `externalId`): no control, zero-width,
+    /// bidirectional-formatting or line/paragraph-separator character at all.
+    Account,
+    /// A name people read (a Group's `displayName`): the same, except the zero-width
+    /// non-joiner and joiner (U+200C, U+200D), which Persian and Indic names need.
+    Name,
+}
+
+impl AttributeDef {
+    /// Marks the attribute as one of scimd's identifiers (see [`Identifier`]).
+    pub fn with_identifier(mut self, kind: Identifier) -> Self {
+        self.identifier = Some(kind);
+        self
+    }
+}
+
 /// The first character identifier `s` of `kind` may not hold: its 1-based character
 /// position and the character. See the module documentation for the set.
 pub fn refused_char(s: &str, kind: Identifier) -> Option<(usize, char)> {
@@ -250,43 +273,27 @@ mod tests {
         let ok = obj(json!({"userName": "12345678", "title": "123456789012",
             "emails": [{"value": "a@x"}, {"value": "b@x"}]}));
         l.check_document(&ok, &users, None).unwrap();
-        let e = l
-            .check_document(&obj(json!({"userName": "123456789"})), &users, None)
-            .unwrap_err();
-        assert_eq!(e.status, 400);
-        assert!(
-            e.detail.contains("'userName' is 9 bytes") && e.detail.contains("limit is 8 bytes"),
-            "{}",
-            e.detail
-        );
-        let e = l
-            .check_document(
-                &obj(json!({"name": {"givenName": "é".repeat(7)}})),
-                &users,
-                None,
-            )
-            .unwrap_err();
-        assert!(
-            e.detail.contains("'name.givenName' is 14 bytes"),
-            "{}",
-            e.detail
-        );
-        let e = l
-            .check_document(
-                &obj(json!({"emails": [{"value": "a"}, {"value": "b"}, {"value": "c"}]})),
-                &users,
-                None,
-            )
-            .unwrap_err();
-        assert!(
-            e.detail.contains("'emails' has 3 values; the limit is 2"),
-            "{}",
-            e.detail
-        );
-        let e = l
-            .check_document(&obj(json!({"externalId": "123456789"})), &users, None)
-            .unwrap_err();
-        assert!(e.detail.contains("'externalId'"), "{}", e.detail);
+        for (doc, parts) in [
+            (
+                json!({"userName": "123456789"}),
+                &["'userName' is 9 bytes", "limit is 8 bytes"][..],
+            ),
+            (
+                json!({"name": {"givenName": "é".repeat(7)}}),
+                &["'name.givenName' is 14 bytes"],
+            ),
+            (
+                json!({"emails": [{"value": "a"}, {"value": "b"}, {"value": "c"}]}),
+                &["'emails' has 3 values; the limit is 2"],
+            ),
+            (json!({"externalId": "123456789"}), &["'externalId'"]),
+        ] {
+            let e = l.check_document(&obj(doc), &users, None).unwrap_err();
+            assert_eq!(e.status, 400);
+            for p in parts {
+                assert!(e.detail.contains(p), "{p}: {}", e.detail);
+            }
+        }
         // Only the attributes named are checked.
         let doc = obj(json!({"userName": "123456789", "title": "t"}));
         l.check_document(&doc, &users, Some(&["title".to_string()]))

@@ -3,6 +3,7 @@
 //! The core User and Group schemas, the enterprise User extension, and the
 //! machinery to resolve an [`AttrPath`] against a resource type's schemas.
 
+use crate::limits::Identifier;
 use crate::path::attr::AttrPath;
 use std::sync::Arc;
 
@@ -83,21 +84,6 @@ pub enum Uniqueness {
     Server,
     /// `global`
     Global,
-}
-
-/// What kind of identifier an attribute is, for scimd (not an RFC 7643 characteristic, and
-/// not published in `/Schemas`): its lookup and uniqueness key is its NFC form, case-folded
-/// unless the attribute is `caseExact` ([`crate::canonical::identifier_key`]), and some
-/// invisible or control characters are refused in it ([`crate::limits`]). Set on `userName`,
-/// `externalId` and a Group's `displayName`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Identifier {
-    /// An account identifier (`userName`, `externalId`): no control, zero-width,
-    /// bidirectional-formatting or line/paragraph-separator character at all.
-    Account,
-    /// A name people read (a Group's `displayName`): the same, except the zero-width
-    /// non-joiner and joiner (U+200C, U+200D), which Persian and Indic names need.
-    Name,
 }
 
 /// One attribute definition (RFC 7643 §7 "attributes").
@@ -369,12 +355,6 @@ impl AttributeDef {
     /// Sets the reference types (for `reference` attributes).
     pub fn with_reference_types(mut self, types: &[&str]) -> Self {
         self.reference_types = types.iter().map(|s| s.to_string()).collect();
-        self
-    }
-
-    /// Marks the attribute as one of scimd's identifiers (see [`Identifier`]).
-    pub fn with_identifier(mut self, kind: Identifier) -> Self {
-        self.identifier = Some(kind);
         self
     }
 

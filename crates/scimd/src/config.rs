@@ -791,6 +791,13 @@ mod tests {
             .collect()
     }
 
+    /// The configuration of `flags` over the environment `envs` over the TOML `file`.
+    fn layered(file: &str, envs: &[(&str, &str)], flags: Settings) -> Config {
+        let file = Settings::from_toml(file, "t").unwrap();
+        let envs = Settings::from_env(&env(envs)).unwrap();
+        Config::resolve(flags, envs, file, "info").unwrap()
+    }
+
     #[test]
     fn defaults() {
         let c = Config::resolve(
@@ -860,26 +867,23 @@ mod tests {
 
     #[test]
     fn connection_and_rate_limits_in_every_layer() {
-        let file = Settings::from_toml(
-            "idle_timeout_secs = 20\nheader-read-timeout-secs = 4\nmax_connections = 300\nbody_read_timeout_secs = 9\nrate-limit-burst = 50\ntrusted_proxies = \"10.0.0.0/8\"",
-            "t",
-        )
-        .unwrap();
-        let envs = Settings::from_env(&env(&[
-            ("SCIMD_IDLE_TIMEOUT_SECS", "30"),
-            ("SCIMD_REQUEST_TIMEOUT_SECS", "45"),
-            ("SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS", "3"),
-            ("SCIMD_RATE_LIMIT_PER_CREDENTIAL", "25"),
-            ("SCIMD_RATE_LIMIT_UNAUTHENTICATED_BURST", "5"),
-        ]))
-        .unwrap();
         let flags = Settings {
             max_connections: Some(100),
             rate_limit_unauthenticated_per_minute: Some(0),
             ..Default::default()
         };
-        let c = Config::resolve(flags, envs, file, "info").unwrap();
-        let l = c.limits;
+        let c = layered(
+            "idle_timeout_secs = 20\nheader-read-timeout-secs = 4\nmax_connections = 300\nbody_read_timeout_secs = 9\nrate-limit-burst = 50\ntrusted_proxies = \"10.0.0.0/8\"",
+            &[
+                ("SCIMD_IDLE_TIMEOUT_SECS", "30"),
+                ("SCIMD_REQUEST_TIMEOUT_SECS", "45"),
+                ("SCIMD_TLS_HANDSHAKE_TIMEOUT_SECS", "3"),
+                ("SCIMD_RATE_LIMIT_PER_CREDENTIAL", "25"),
+                ("SCIMD_RATE_LIMIT_UNAUTHENTICATED_BURST", "5"),
+            ],
+            flags,
+        );
+        let l = &c.limits;
         assert_eq!(l.idle_timeout.as_secs(), 30); // env over file
         assert_eq!(l.header_read_timeout.as_secs(), 4); // file (kebab case)
         assert_eq!(l.body_read_timeout.as_secs(), 9); // file
@@ -928,23 +932,21 @@ mod tests {
 
     #[test]
     fn input_limits_in_every_layer() {
-        let file = Settings::from_toml(
-            "max-identifier-bytes = 512\nmax_values = 20\nmax_page_bytes = 1048576\nstatement_timeout_secs = 9",
-            "t",
-        )
-        .unwrap();
-        let envs = Settings::from_env(&env(&[
-            ("SCIMD_MAX_STRING_BYTES", "32KiB"),
-            ("SCIMD_MAX_VALUES", "30"),
-            ("SCIMD_STATEMENT_TIMEOUT_SECS", "5"),
-        ]))
-        .unwrap();
         let flags = Settings {
             max_members_per_request: Some(50_000),
             max_page_bytes: Some(2 << 20),
             ..Default::default()
         };
-        let i = Config::resolve(flags, envs, file, "info").unwrap().input;
+        let i = layered(
+            "max-identifier-bytes = 512\nmax_values = 20\nmax_page_bytes = 1048576\nstatement_timeout_secs = 9",
+            &[
+                ("SCIMD_MAX_STRING_BYTES", "32KiB"),
+                ("SCIMD_MAX_VALUES", "30"),
+                ("SCIMD_STATEMENT_TIMEOUT_SECS", "5"),
+            ],
+            flags,
+        )
+        .input;
         assert_eq!(i.limits.max_identifier_bytes, 512); // file (kebab case)
         assert_eq!(i.limits.max_string_bytes, 32 * 1024); // env, with a suffix
         assert_eq!(i.limits.max_values, 30); // env over file
@@ -954,45 +956,28 @@ mod tests {
         let d = Config::default().input;
         assert_eq!(d.limits, Limits::default());
         assert_eq!(d.statement_timeout, Duration::from_secs(30));
-        for (bad, flag) in [
+        type Set = fn(&mut Settings);
+        let bad: [(Set, &str); 5] = [
             (
-                Settings {
-                    max_members_per_request: Some(9_999),
-                    ..Default::default()
-                },
+                |s| s.max_members_per_request = Some(9_999),
                 "--max-members-per-request",
             ),
             (
-                Settings {
-                    max_identifier_bytes: Some(4096),
-                    ..Default::default()
-                },
+                |s| s.max_identifier_bytes = Some(4096),
                 "--max-identifier-bytes",
             ),
+            (|s| s.max_values = Some(0), "--max-values"),
+            (|s| s.max_page_bytes = Some(10), "--max-page-bytes"),
             (
-                Settings {
-                    max_values: Some(0),
-                    ..Default::default()
-                },
-                "--max-values",
-            ),
-            (
-                Settings {
-                    max_page_bytes: Some(10),
-                    ..Default::default()
-                },
-                "--max-page-bytes",
-            ),
-            (
-                Settings {
-                    statement_timeout_secs: Some(0),
-                    ..Default::default()
-                },
+                |s| s.statement_timeout_secs = Some(0),
                 "--statement-timeout-secs",
             ),
-        ] {
-            let e =
-                Config::resolve(bad, Settings::default(), Settings::default(), "info").unwrap_err();
+        ];
+        for (set, flag) in bad {
+            let mut flags = Settings::default();
+            set(&mut flags);
+            let e = Config::resolve(flags, Settings::default(), Settings::default(), "info")
+                .unwrap_err();
             assert!(e.0.contains(flag), "{e}");
         }
         let e = Settings::from_env(&env(&[("SCIMD_MAX_PAGE_BYTES", "big")])).unwrap_err();

@@ -88,12 +88,8 @@ async fn nfc_and_nfd_spellings_are_one_user_and_one_group() {
     let q = filter_q(&format!("displayName eq \"{g_nfc}\""));
     let r = c.get(&format!("/Groups?{q}")).await;
     r.expect(200);
-    let ids: Vec<String> = r
-        .resources()
-        .iter()
-        .map(|g| g["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(ids, [gid]);
+    let found: Vec<Value> = r.resources().into_iter().map(|g| g["id"].clone()).collect();
+    assert_eq!(found, [json!(gid)]);
 }
 
 #[tokio::test]

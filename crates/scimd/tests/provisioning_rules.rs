@@ -165,6 +165,12 @@ impl Admin {
         );
         (total(r.json()), items(r.json()))
     }
+
+    /// The newest provisioning-log entry that mentions `id`.
+    async fn latest(&self, id: &str) -> Value {
+        let (_, entries) = self.log(&format!("text={}", enc(id))).await;
+        entries.into_iter().next().expect("a log entry")
+    }
 }
 
 /// The array of an admin listing (a bare array, or the array under the listing's key).
@@ -3248,16 +3254,16 @@ async fn first_primary_value_is_kept_with_a_warning_in_the_log() {
                 .contains("'emails': 2 values had \"primary\": true")
         })
     };
-    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
-    assert!(warned(&entries[0]), "{}", entries[0]);
+    let entry = e.admin.latest(&id).await;
+    assert!(warned(&entry), "{}", entry);
 
     // PUT: the same.
     let r = c.put(&format!("/Users/{id}"), &body).await;
     r.expect(200);
     assert_eq!(primary(r.json()), [format!("a-{name}@example.com")]);
-    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
-    assert_eq!(entries[0]["method"], json!("PUT"));
-    assert!(warned(&entries[0]), "{}", entries[0]);
+    let entry = e.admin.latest(&id).await;
+    assert_eq!(entry["method"], json!("PUT"));
+    assert!(warned(&entry), "{}", entry);
 
     // PATCH with two primary values in one value array: the first is kept, with a warning.
     let r = c
@@ -3271,8 +3277,8 @@ async fn first_primary_value_is_kept_with_a_warning_in_the_log() {
         .await;
     r.expect(200);
     assert_eq!(primary(r.json()), [format!("c-{name}@example.com")]);
-    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
-    assert!(warned(&entries[0]), "{}", entries[0]);
+    let entry = e.admin.latest(&id).await;
+    assert!(warned(&entry), "{}", entry);
 
     // PATCH setting primary on one value clears it on the others, without a warning.
     let r = c
@@ -3283,8 +3289,8 @@ async fn first_primary_value_is_kept_with_a_warning_in_the_log() {
         .await;
     r.expect(200);
     assert_eq!(primary(r.json()), [format!("b-{name}@example.com")]);
-    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
-    assert_eq!(entries[0]["warnings"], json!([]), "{}", entries[0]);
+    let entry = e.admin.latest(&id).await;
+    assert_eq!(entry["warnings"], json!([]), "{}", entry);
 }
 
 #[tokio::test]
@@ -3301,9 +3307,9 @@ async fn values_under_an_unknown_extension_urn_are_a_logged_warning() {
     let id = r.id();
     assert!(r.json().get(IVANTI).is_none(), "{}", r.text);
     let expected = format!("ignored attributes 'costCode', 'badge' of unknown schema '{IVANTI}'");
-    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
-    assert_eq!(entries[0]["outcome"], json!("created"));
-    assert_eq!(entries[0]["warnings"], json!([expected]), "{}", entries[0]);
+    let entry = e.admin.latest(&id).await;
+    assert_eq!(entry["outcome"], json!("created"));
+    assert_eq!(entry["warnings"], json!([expected]), "{}", entry);
 
     // PATCH: path-less with the URN object, and a full-URN path.
     let r = c
@@ -3316,15 +3322,15 @@ async fn values_under_an_unknown_extension_urn_are_a_logged_warning() {
         )
         .await;
     r.expect(200);
-    let (_, entries) = e.admin.log(&format!("text={}", enc(&id))).await;
+    let entry = e.admin.latest(&id).await;
     assert_eq!(
-        entries[0]["warnings"],
+        entry["warnings"],
         json!([
             expected,
             format!("ignored attribute 'costCode' of unknown schema '{IVANTI}'")
         ]),
         "{}",
-        entries[0]
+        entry
     );
 }
 

@@ -81,6 +81,20 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// scan for its turn) before failing with `Contention` (503, retryable).
 const READER_WAIT: Duration = Duration::from_secs(30);
 
+/// A permit of `slots`, waiting at most [`READER_WAIT`].
+///
+/// Errors: [`StoreError::Contention`] with `busy(seconds waited)` as its message when none
+/// became free in time (retryable: 503); a backend error once the store is closed.
+async fn wait_for(
+    slots: &Arc<Semaphore>,
+    busy: impl FnOnce(u64) -> String,
+) -> StoreResult<OwnedSemaphorePermit> {
+    tokio::time::timeout(READER_WAIT, slots.clone().acquire_owned())
+        .await
+        .map_err(|_| StoreError::Contention(busy(READER_WAIT.as_secs())))?
+        .map_err(|_| backend("the SQLite store is closed"))
+}
+
 /// Virtual-machine instructions between two calls of a connection's progress handler,
 /// which stops a statement past the statement time limit (`exec::past_deadline`): some
 /// tens of microseconds of work, so the limit is kept to well under a millisecond and the
@@ -477,16 +491,10 @@ impl SqliteStore {
     /// open), in a read transaction; `scan`: the turn of a list that may scan, which the
     /// transaction holds to its end.
     async fn reader(&self, scan: Option<OwnedSemaphorePermit>) -> StoreResult<SqliteExec> {
-        let permit =
-            tokio::time::timeout(READER_WAIT, self.inner.reader_slots.clone().acquire_owned())
-                .await
-                .map_err(|_| {
-                    StoreError::Contention(format!(
-                        "no database reader connection became free within {} s",
-                        READER_WAIT.as_secs()
-                    ))
-                })?
-                .map_err(|_| backend("the SQLite store is closed"))?;
+        let permit = wait_for(&self.inner.reader_slots, |secs| {
+            format!("no database reader connection became free within {secs} s")
+        })
+        .await?;
         let pooled = self
             .inner
             .idle
@@ -576,15 +584,12 @@ impl Store for SqliteStore {
         if runs_inline(kind, filter, offset) {
             return self.read().await;
         }
-        let turn = tokio::time::timeout(READER_WAIT, self.inner.scan_slots.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                StoreError::Contention(format!(
-                    "other searches that scan the directory kept every turn for them busy for {} s",
-                    READER_WAIT.as_secs()
-                ))
-            })?
-            .map_err(|_| backend("the SQLite store is closed"))?;
+        let turn = wait_for(&self.inner.scan_slots, |secs| {
+            format!(
+                "other searches that scan the directory kept every turn for them busy for {secs} s"
+            )
+        })
+        .await?;
         Ok(Box::new(StoreTx::new(self.reader(Some(turn)).await?)))
     }
 

@@ -3,8 +3,8 @@
 //! ([`AdminGroup::may_delete`], [`AdminGroup::may_edit_members`]); the pages only show it.
 
 use super::common::{
-    fmt_time, group_digits, load_error, noticed, pager, query_string, source_text, Pager,
-    PAGE_SIZE, Q,
+    fmt_time, group_digits, load_error, noticed, pager, query_string, source_text, DeletePage,
+    Deleted, Pager, PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
@@ -288,16 +288,6 @@ pub async fn group(
     group_page(&st, &s, &id, &Q::new(q), StatusCode::OK, None, "").await
 }
 
-/// The confirmation page of a group's deletion.
-#[derive(Template)]
-#[template(path = "portal/group_delete.html")]
-pub struct GroupDeletePage {
-    layout: Layout,
-    id: String,
-    name: String,
-    members: String,
-}
-
 /// `GET /groups/{id}/delete`: local groups only.
 pub async fn group_delete_form(
     State(st): State<AppState>,
@@ -321,16 +311,19 @@ pub async fn group_delete_form(
     }
     ok(render(
         StatusCode::OK,
-        &GroupDeletePage {
+        &DeletePage {
             layout: s
                 .layout(&format!("Delete {name}"), "groups")
                 .crumb("Users", "")
                 .crumb("Groups", "/groups")
                 .crumb(&name, &format!("/groups/{id}"))
                 .crumb("Delete", ""),
-            id,
-            members: group_digits(g.member_count),
-            name,
+            action: format!("/groups/{id}/delete"),
+            cancel: format!("/groups/{id}"),
+            what: Deleted::Group {
+                members: group_digits(g.member_count),
+                name,
+            },
         },
     ))
 }

@@ -3,7 +3,8 @@
 //! decision ([`scimd_directory::admin::AdminUser::deletable`]); the user's SCIM document is only displayed.
 
 use super::common::{
-    load_error, noticed, pager, query_string, source_text, text, when, Pager, PAGE_SIZE, Q,
+    load_error, noticed, pager, query_string, source_text, text, when, DeletePage, Deleted, Pager,
+    PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
@@ -390,16 +391,6 @@ pub async fn user_groups(
     user_page(&st, &s, &id, UserTab::Groups, Q::new(q)).await
 }
 
-/// The confirmation page of a permanent delete.
-#[derive(Template)]
-#[template(path = "portal/user_delete.html")]
-pub struct UserDeletePage {
-    layout: Layout,
-    id: String,
-    user_name: String,
-    state: String,
-}
-
 /// `GET /users/{id}/delete`: only for inactive and deprovisioned users.
 pub async fn user_delete_form(
     State(st): State<AppState>,
@@ -422,16 +413,19 @@ pub async fn user_delete_form(
     }
     ok(render(
         StatusCode::OK,
-        &UserDeletePage {
+        &DeletePage {
             layout: s
                 .layout(&format!("Delete {user_name}"), "users")
                 .crumb("Users", "")
                 .crumb("Users", "/users")
                 .crumb(&user_name, &format!("/users/{id}"))
                 .crumb("Delete permanently", ""),
-            id,
-            user_name,
-            state: u.state.as_str().to_string(),
+            action: format!("/users/{id}/delete"),
+            cancel: format!("/users/{id}"),
+            what: Deleted::User {
+                user_name,
+                state: u.state.as_str().to_string(),
+            },
         },
     ))
 }

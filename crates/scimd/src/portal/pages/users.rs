@@ -12,6 +12,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use scim_proto::schema::ENTERPRISE_USER_SCHEMA;
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
 use scimd_directory::DirectoryError;
@@ -361,34 +362,16 @@ async fn user_page(st: &AppState, s: &Signed, id: &str, tab: UserTab, q: Q) -> P
     ))
 }
 
-/// `GET /users/{id}` (Profile tab).
-pub async fn user_profile(
+/// `GET /users/{id}`, `/users/{id}/attributes` and `/users/{id}/groups`: the user's page
+/// with the tab the route gives (as a request extension, see [`UserTab`]).
+pub async fn user(
     State(st): State<AppState>,
+    Extension(tab): Extension<UserTab>,
     s: Signed,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Page {
-    user_page(&st, &s, &id, UserTab::Profile, Q::new(q)).await
-}
-
-/// `GET /users/{id}/attributes` (Attributes tab: enterprise and custom values).
-pub async fn user_attributes(
-    State(st): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Page {
-    user_page(&st, &s, &id, UserTab::Attributes, Q::new(q)).await
-}
-
-/// `GET /users/{id}/groups` (Groups tab).
-pub async fn user_groups(
-    State(st): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Page {
-    user_page(&st, &s, &id, UserTab::Groups, Q::new(q)).await
+    user_page(&st, &s, &id, tab, Q::new(q)).await
 }
 
 /// `GET /users/{id}/delete`: only for inactive and deprovisioned users.

@@ -784,6 +784,18 @@ pub fn load(
 mod tests {
     use super::*;
 
+    /// Settings with only what `set` gives, as one layer would.
+    fn with(set: impl FnOnce(&mut Settings)) -> Settings {
+        let mut s = Settings::default();
+        set(&mut s);
+        s
+    }
+
+    /// The configuration from flags alone.
+    fn from_flags(flags: Settings) -> Result<Config, ConfigError> {
+        Config::resolve(flags, Settings::default(), Settings::default(), "info")
+    }
+
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
             .iter()
@@ -834,10 +846,7 @@ mod tests {
             ("SCIMD_LOG_LEVEL", "debug"),
         ]))
         .unwrap();
-        let flags = Settings {
-            listen: Some("127.0.0.1:0".into()),
-            ..Default::default()
-        };
+        let flags = with(|s| s.listen = Some("127.0.0.1:0".into()));
         let c = Config::resolve(flags, envs, file, "info").unwrap();
         assert_eq!(c.listen, "127.0.0.1:0"); // flag
         assert_eq!(c.database, "sqlite:///env.db"); // env over file
@@ -903,29 +912,15 @@ mod tests {
         assert!(Settings::from_env(&env(&[("SCIMD_MAX_CONNECTIONS", "many")])).is_err());
         let e = Settings::from_env(&env(&[("SCIMD_IDLE_TIMEOUT_SECS", "1m")])).unwrap_err();
         assert!(e.0.contains("SCIMD_IDLE_TIMEOUT_SECS"), "{e}");
-        let zero = Settings {
-            body_read_timeout_secs: Some(0),
-            ..Default::default()
-        };
-        let e =
-            Config::resolve(zero, Settings::default(), Settings::default(), "info").unwrap_err();
+        let zero = with(|s| s.body_read_timeout_secs = Some(0));
+        let e = from_flags(zero).unwrap_err();
         assert!(e.0.contains("--body-read-timeout-secs"), "{e}");
         for bad in [
-            Settings {
-                rate_limit_burst: Some(0),
-                ..Default::default()
-            },
-            Settings {
-                rate_limit_per_credential: Some(u64::from(u32::MAX) + 1),
-                ..Default::default()
-            },
-            Settings {
-                trusted_proxies: Some("10.0.0.0/8,lb.example".into()),
-                ..Default::default()
-            },
+            with(|s| s.rate_limit_burst = Some(0)),
+            with(|s| s.rate_limit_per_credential = Some(u64::from(u32::MAX) + 1)),
+            with(|s| s.trusted_proxies = Some("10.0.0.0/8,lb.example".into())),
         ] {
-            let e =
-                Config::resolve(bad, Settings::default(), Settings::default(), "info").unwrap_err();
+            let e = from_flags(bad).unwrap_err();
             assert!(e.0.starts_with("--"), "{e}");
         }
     }
@@ -956,28 +951,23 @@ mod tests {
         let d = Config::default().input;
         assert_eq!(d.limits, Limits::default());
         assert_eq!(d.statement_timeout, Duration::from_secs(30));
-        type Set = fn(&mut Settings);
-        let bad: [(Set, &str); 5] = [
+        for (bad, flag) in [
             (
-                |s| s.max_members_per_request = Some(9_999),
+                with(|s| s.max_members_per_request = Some(9_999)),
                 "--max-members-per-request",
             ),
             (
-                |s| s.max_identifier_bytes = Some(4096),
+                with(|s| s.max_identifier_bytes = Some(4096)),
                 "--max-identifier-bytes",
             ),
-            (|s| s.max_values = Some(0), "--max-values"),
-            (|s| s.max_page_bytes = Some(10), "--max-page-bytes"),
+            (with(|s| s.max_values = Some(0)), "--max-values"),
+            (with(|s| s.max_page_bytes = Some(10)), "--max-page-bytes"),
             (
-                |s| s.statement_timeout_secs = Some(0),
+                with(|s| s.statement_timeout_secs = Some(0)),
                 "--statement-timeout-secs",
             ),
-        ];
-        for (set, flag) in bad {
-            let mut flags = Settings::default();
-            set(&mut flags);
-            let e = Config::resolve(flags, Settings::default(), Settings::default(), "info")
-                .unwrap_err();
+        ] {
+            let e = from_flags(bad).unwrap_err();
             assert!(e.0.contains(flag), "{e}");
         }
         let e = Settings::from_env(&env(&[("SCIMD_MAX_PAGE_BYTES", "big")])).unwrap_err();
@@ -1020,10 +1010,7 @@ mod tests {
         let envs = Settings::from_env(&env(&[("SCIMD_LOG_RETENTION_DAYS", "0")])).unwrap();
         let c = Config::resolve(Settings::default(), envs.clone(), file.clone(), "info").unwrap();
         assert_eq!(c.log_retention_days, 0); // env over file
-        let flags = Settings {
-            log_retention_days: Some(90),
-            ..Default::default()
-        };
+        let flags = with(|s| s.log_retention_days = Some(90));
         assert_eq!(
             Config::resolve(flags, envs, file, "info")
                 .unwrap()
@@ -1032,32 +1019,19 @@ mod tests {
         );
         assert!(Settings::from_env(&env(&[("SCIMD_LOG_RETENTION_DAYS", "-1")])).is_err());
         assert!(Settings::from_env(&env(&[("SCIMD_LOG_RETENTION_DAYS", "month")])).is_err());
-        let huge = Settings {
-            log_retention_days: Some(u32::MAX),
-            ..Default::default()
-        };
-        assert!(Config::resolve(huge, Settings::default(), Settings::default(), "info").is_err());
+        let huge = with(|s| s.log_retention_days = Some(u32::MAX));
+        assert!(from_flags(huge).is_err());
     }
 
     #[test]
     fn tls_both_or_neither() {
-        let only_cert = Settings {
-            tls_cert: Some("c.pem".into()),
-            ..Default::default()
-        };
-        let e = Config::resolve(only_cert, Settings::default(), Settings::default(), "info")
-            .unwrap_err();
+        let only_cert = with(|s| s.tls_cert = Some("c.pem".into()));
+        let e = from_flags(only_cert).unwrap_err();
         assert!(e.0.contains("--tls-key"), "{e}");
         // cert from a flag, key from the environment: both given.
         let c = Config::resolve(
-            Settings {
-                tls_cert: Some("c.pem".into()),
-                ..Default::default()
-            },
-            Settings {
-                tls_key: Some("k.pem".into()),
-                ..Default::default()
-            },
+            with(|s| s.tls_cert = Some("c.pem".into())),
+            with(|s| s.tls_key = Some("k.pem".into())),
             Settings::default(),
             "info",
         )
@@ -1077,25 +1051,12 @@ mod tests {
 
     #[test]
     fn validation() {
-        let bad_fmt = Settings {
-            log_format: Some("xml".into()),
-            ..Default::default()
-        };
-        assert!(
-            Config::resolve(bad_fmt, Settings::default(), Settings::default(), "info").is_err()
-        );
-        let small = Settings {
-            max_body_bytes: Some(10),
-            ..Default::default()
-        };
-        assert!(Config::resolve(small, Settings::default(), Settings::default(), "info").is_err());
-        let bad_url = Settings {
-            public_url: Some("scim.example.com".into()),
-            ..Default::default()
-        };
-        assert!(
-            Config::resolve(bad_url, Settings::default(), Settings::default(), "info").is_err()
-        );
+        let bad_fmt = with(|s| s.log_format = Some("xml".into()));
+        assert!(from_flags(bad_fmt).is_err());
+        let small = with(|s| s.max_body_bytes = Some(10));
+        assert!(from_flags(small).is_err());
+        let bad_url = with(|s| s.public_url = Some("scim.example.com".into()));
+        assert!(from_flags(bad_url).is_err());
         let c = Config::resolve(
             Settings::default(),
             Settings::default(),

@@ -40,6 +40,7 @@ use scim_proto::discovery::{
     resource_type_json, schema_json, service_provider_config_json, ServiceProviderFeatures,
 };
 use scim_proto::list::{fit_page, list_response, ListParams, MAX_PAGE_SIZE};
+use scim_proto::path::AttrPath;
 use scim_proto::projection::{is_returned, project};
 use scim_proto::schema::{ResourceSchema, Schema};
 use scim_proto::{ScimError, ScimType};
@@ -57,25 +58,23 @@ type ApiResult = Result<Response, ApiError>;
 /// extensions: add [`crate::auth::require_scim`] as a route layer).
 pub fn resource_routes() -> Router<AppState> {
     Router::new()
-        .route("/scim/v2/Users", get(list_users).post(create_user))
-        .route("/scim/v2/Users/.search", post(list_users))
-        .route(
-            "/scim/v2/Users/{id}",
-            get(get_user)
-                .put(replace_user)
-                .patch(patch_user)
-                .delete(delete_user),
-        )
-        .route("/scim/v2/Groups", get(list_groups).post(create_group))
-        .route("/scim/v2/Groups/.search", post(list_groups))
-        .route(
-            "/scim/v2/Groups/{id}",
-            get(get_group)
-                .put(replace_group)
-                .patch(patch_group)
-                .delete(delete_group),
-        )
+        .merge(kind_routes(Kind::User))
+        .merge(kind_routes(Kind::Group))
         .route("/scim/v2/.search", post(search_root))
+}
+
+/// The routes of one resource type's endpoint (`/Users` or `/Groups`), each handler told
+/// the type by the [`Kind`] request extension.
+fn kind_routes(kind: Kind) -> Router<AppState> {
+    let base = format!("{BASE}/{}", kind.endpoint());
+    Router::new()
+        .route(&base, get(list).post(create))
+        .route(&format!("{base}/.search"), post(list))
+        .route(
+            &format!("{base}/{{id}}"),
+            get(get_one).put(update).patch(update).delete(delete),
+        )
+        .layer(Extension(kind))
 }
 
 /// The public discovery routes.
@@ -85,19 +84,18 @@ pub fn discovery_routes() -> Router<AppState> {
             "/scim/v2/ServiceProviderConfig",
             get(service_provider_config),
         )
-        .route("/scim/v2/Schemas", get(list_schemas))
-        .route("/scim/v2/Schemas/{urn}", get(get_schema))
-        .route("/scim/v2/ResourceTypes", get(list_resource_types))
-        .route("/scim/v2/ResourceTypes/{name}", get(get_resource_type))
+        .merge(collection_routes(Collection::Schemas))
+        .merge(collection_routes(Collection::ResourceTypes))
         .route("/scim/v2/Me", any(me))
         .route("/scim/v2/Bulk", any(bulk))
 }
 
 // ---------------------------------------------------------------- helpers
 
-/// What a request on one resource carries besides its id and body: the caller, the query
-/// string, and the conditional headers (RFC 7644 §3.14).
+/// What a request on one resource carries besides its id and body: its resource type, the
+/// caller, the query string, and the conditional headers (RFC 7644 §3.14).
 struct On {
+    kind: Kind,
     c: Caller,
     query: Option<String>,
     headers: HeaderMap,
@@ -111,7 +109,11 @@ impl FromRequestParts<AppState> for On {
             parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
                 ScimError::internal("the request reached a handler unauthenticated")
             })?;
+        let kind = parts.extensions.get::<Kind>().copied().ok_or_else(|| {
+            ScimError::internal("the request reached a handler without its resource type")
+        })?;
         Ok(On {
+            kind,
             c,
             query: parts.uri.query().map(str::to_string),
             headers: parts.headers.clone(),
@@ -157,13 +159,8 @@ fn set_etag(res: &mut Response, etag: &str) {
 
 /// A single-resource response: the projected resource with its `ETag` (and `Location`
 /// for 201).
-fn resource_response(
-    status: StatusCode,
-    r: &Rendered,
-    schema: &ResourceSchema,
-    p: &Projection,
-) -> Response {
-    let body = project(&r.resource, schema, &p.attributes, &p.excluded);
+fn resource_response(status: StatusCode, r: &Rendered, p: &Projection) -> Response {
+    let body = project(&r.resource, &r.schema, &p.attributes, &p.excluded);
     let mut res = scim_json(status, &body);
     set_etag(&mut res, &r.etag);
     if status == StatusCode::CREATED {
@@ -191,10 +188,10 @@ fn status_of(s: WriteStatus) -> StatusCode {
 
 /// The response of a successful write: the projected resource with the status the
 /// directory decided (and logged), or no body for 204 (with the entity tag).
-fn written(w: &Written, schema: &ResourceSchema, p: &Projection) -> Response {
+fn written(w: &Written, p: &Projection) -> Response {
     match w.status {
         WriteStatus::NoContent => empty(StatusCode::NO_CONTENT, Some(&w.resource.etag)),
-        s => resource_response(status_of(s), &w.resource, schema, p),
+        s => resource_response(status_of(s), &w.resource, p),
     }
 }
 
@@ -249,15 +246,50 @@ fn ok_list(total: u64, start_index: u64, resources: Vec<Value>) -> Response {
     )
 }
 
-// ---------------------------------------------------------------- Users
+// ---------------------------------------------------------------- Users and Groups
 
-/// `GET /Users` and `POST /Users/.search`.
-async fn list_users(
+/// The resource type a resource route serves (each is mounted once per type, see
+/// [`kind_routes`]).
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    /// The endpoint's name (RFC 7644 §3.2).
+    fn endpoint(self) -> &'static str {
+        match self {
+            Kind::User => "Users",
+            Kind::Group => "Groups",
+        }
+    }
+}
+
+/// Whether a response with these `attributes` / `excludedAttributes` shows group members
+/// (when not, no member rows are read).
+fn members_returned(st: &AppState, attributes: &[AttrPath], excluded: &[AttrPath]) -> bool {
+    let schema = st.directory.group_schema();
+    is_returned(&schema, "members", attributes, excluded)
+}
+
+/// `GET /Users`, `GET /Groups` and their `POST .search`.
+async fn list(
     State(st): State<AppState>,
+    Extension(kind): Extension<Kind>,
     Extension(c): Extension<Caller>,
     Listing(p): Listing,
 ) -> ApiResult {
-    users_page(&st, &c, &p).await
+    let _turn = large_page_turn(&st, &p).await?;
+    let d = &st.directory;
+    let (total, items) = match kind {
+        Kind::User => d.list_users(&c, &p).await?,
+        Kind::Group => {
+            let with_members = members_returned(&st, &p.attributes, &p.excluded_attributes);
+            d.list_groups(&c, &p, with_members).await?
+        }
+    };
+    Ok(ok_list(total, p.start_index, budgeted(&st, &items, &p).0))
 }
 
 /// Pages of more than this many resources (`count`) are "large" (see [`large_page_turn`]).
@@ -301,133 +333,70 @@ async fn large_page_turn<'a>(
     }
 }
 
-async fn users_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
-    let _turn = large_page_turn(st, p).await?;
-    let (total, items) = st.directory.list_users(c, p).await?;
-    Ok(ok_list(total, p.start_index, budgeted(st, &items, p).0))
-}
-
-async fn get_user(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+/// `GET /Users/{id}`, `GET /Groups/{id}`: 304 when `If-None-Match` matches.
+async fn get_one(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
     let p = on.projection()?;
-    let r = st.directory.get_user(&on.c, &id).await?;
-    if on.unchanged(&r.etag) {
-        return Ok(empty(StatusCode::NOT_MODIFIED, Some(&r.etag)));
-    }
-    Ok(resource_response(StatusCode::OK, &r, &r.schema, &p))
-}
-
-async fn create_user(State(st): State<AppState>, on: On, JsonBody(body): JsonBody) -> ApiResult {
-    let p = on.projection()?;
-    let w = st.directory.create_user(&on.c, &body).await?;
-    Ok(written(&w, &w.resource.schema, &p))
-}
-
-async fn replace_user(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    on: On,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (p, im) = (on.projection()?, on.if_match()?);
     let d = &st.directory;
-    let w = d.replace_user(&on.c, &id, &body, im.as_deref()).await?;
-    Ok(written(&w, &w.resource.schema, &p))
-}
-
-async fn patch_user(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    on: On,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (p, im) = (on.projection()?, on.if_match()?);
-    let w = st
-        .directory
-        .patch_user(&on.c, &id, &body, im.as_deref())
-        .await?;
-    Ok(written(&w, &w.resource.schema, &p))
-}
-
-async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
-    let im = on.if_match()?;
-    let status = st.directory.delete_user(&on.c, &id, im.as_deref()).await?;
-    Ok(empty(status_of(status), None))
-}
-
-// ---------------------------------------------------------------- Groups
-
-/// `GET /Groups` and `POST /Groups/.search`.
-async fn list_groups(
-    State(st): State<AppState>,
-    Extension(c): Extension<Caller>,
-    Listing(p): Listing,
-) -> ApiResult {
-    groups_page(&st, &c, &p).await
-}
-
-async fn groups_page(st: &AppState, c: &Caller, p: &ListParams) -> ApiResult {
-    let schema = st.directory.group_schema();
-    let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded_attributes);
-    let _turn = large_page_turn(st, p).await?;
-    let (total, items) = st.directory.list_groups(c, p, with_members).await?;
-    Ok(ok_list(total, p.start_index, budgeted(st, &items, p).0))
-}
-
-async fn get_group(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
-    let p = on.projection()?;
-    let schema = st.directory.group_schema();
-    let with_members = is_returned(&schema, "members", &p.attributes, &p.excluded);
-    let r = st.directory.get_group(&on.c, &id, with_members).await?;
-    if on.unchanged(&r.etag) {
-        return Ok(empty(StatusCode::NOT_MODIFIED, Some(&r.etag)));
-    }
-    Ok(resource_response(StatusCode::OK, &r, &schema, &p))
-}
-
-async fn create_group(State(st): State<AppState>, on: On, JsonBody(body): JsonBody) -> ApiResult {
-    let p = on.projection()?;
-    let w = st.directory.create_group(&on.c, &body).await?;
-    Ok(written(&w, &st.directory.group_schema(), &p))
-}
-
-async fn replace_group(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    on: On,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (p, im) = (on.projection()?, on.if_match()?);
-    let d = &st.directory;
-    let w = d.replace_group(&on.c, &id, &body, im.as_deref()).await?;
-    Ok(written(&w, &d.group_schema(), &p))
-}
-
-async fn patch_group(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    on: On,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let (p, im) = (on.projection()?, on.if_match()?);
-    let schema = st.directory.group_schema();
-    let reply = if p.requested {
-        GroupReply::Resource {
-            with_members: is_returned(&schema, "members", &p.attributes, &p.excluded),
+    let r = match on.kind {
+        Kind::User => d.get_user(&on.c, &id).await?,
+        Kind::Group => {
+            let with_members = members_returned(&st, &p.attributes, &p.excluded);
+            d.get_group(&on.c, &id, with_members).await?
         }
-    } else {
-        // The common Entra case (membership changes): no body, and no member rows read.
-        GroupReply::NoContent
     };
-    let d = &st.directory;
-    let w = d
-        .patch_group(&on.c, &id, &body, im.as_deref(), reply)
-        .await?;
-    Ok(written(&w, &schema, &p))
+    if on.unchanged(&r.etag) {
+        return Ok(empty(StatusCode::NOT_MODIFIED, Some(&r.etag)));
+    }
+    Ok(resource_response(StatusCode::OK, &r, &p))
 }
 
-async fn delete_group(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
+/// `POST /Users`, `POST /Groups`.
+async fn create(State(st): State<AppState>, on: On, JsonBody(body): JsonBody) -> ApiResult {
+    let p = on.projection()?;
+    let w = match on.kind {
+        Kind::User => st.directory.create_user(&on.c, &body).await?,
+        Kind::Group => st.directory.create_group(&on.c, &body).await?,
+    };
+    Ok(written(&w, &p))
+}
+
+/// `PUT` (replace, RFC 7644 §3.5.1) and `PATCH` (§3.5.2) of `/Users/{id}`, `/Groups/{id}`.
+async fn update(
+    State(st): State<AppState>,
+    method: Method,
+    Path(id): Path<String>,
+    on: On,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let (p, im) = (on.projection()?, on.if_match()?);
+    let (d, c, im) = (&st.directory, &on.c, im.as_deref());
+    let patch = method == Method::PATCH;
+    let w = match on.kind {
+        Kind::User if patch => d.patch_user(c, &id, &body, im).await?,
+        Kind::User => d.replace_user(c, &id, &body, im).await?,
+        Kind::Group if patch => {
+            let reply = if p.requested {
+                GroupReply::Resource {
+                    with_members: members_returned(&st, &p.attributes, &p.excluded),
+                }
+            } else {
+                // The common Entra case (membership changes): no body, and no member rows read.
+                GroupReply::NoContent
+            };
+            d.patch_group(c, &id, &body, im, reply).await?
+        }
+        Kind::Group => d.replace_group(c, &id, &body, im).await?,
+    };
+    Ok(written(&w, &p))
+}
+
+/// `DELETE /Users/{id}`, `DELETE /Groups/{id}`.
+async fn delete(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
     let im = on.if_match()?;
-    let status = st.directory.delete_group(&on.c, &id, im.as_deref()).await?;
+    let status = match on.kind {
+        Kind::User => st.directory.delete_user(&on.c, &id, im.as_deref()).await?,
+        Kind::Group => st.directory.delete_group(&on.c, &id, im.as_deref()).await?,
+    };
     Ok(empty(status_of(status), None))
 }
 
@@ -452,7 +421,6 @@ async fn search_root(
     Listing(p): Listing,
 ) -> ApiResult {
     let dir = &st.directory;
-    let group_schema = dir.group_schema();
     let _turn = large_page_turn(&st, &p).await?;
 
     let (users, users_err) = match dir.list_users(&c, &p).await {
@@ -483,12 +451,7 @@ async fn search_root(
     let mut gp = p.clone();
     gp.start_index = skip + 1;
     gp.count = p.count.saturating_sub(user_items.len() as u64);
-    let with_members = is_returned(
-        &group_schema,
-        "members",
-        &p.attributes,
-        &p.excluded_attributes,
-    );
+    let with_members = members_returned(&st, &p.attributes, &p.excluded_attributes);
     let (group_total, group_items) = match dir.list_groups(&c, &gp, with_members).await {
         Ok(v) => v,
         Err(e) if inapplicable(&e) => match users_err {
@@ -607,69 +570,98 @@ async fn service_provider_config(
     ))
 }
 
-async fn list_schemas(
+/// A discovery collection whose members are read one by one by name (RFC 7644 §4).
+#[derive(Debug, Clone, Copy)]
+enum Collection {
+    /// `/Schemas`, members read by schema URN.
+    Schemas,
+    /// `/ResourceTypes`, members read by name.
+    ResourceTypes,
+}
+
+impl Collection {
+    fn endpoint(self) -> &'static str {
+        match self {
+            Collection::Schemas => "Schemas",
+            Collection::ResourceTypes => "ResourceTypes",
+        }
+    }
+
+    /// The 404 detail for a name no member has.
+    fn missing(self, name: &str) -> String {
+        match self {
+            Collection::Schemas => {
+                format!("no schema {name}: GET /Schemas lists the schemas served")
+            }
+            Collection::ResourceTypes => {
+                format!("no resource type {name}: the resource types are User and Group")
+            }
+        }
+    }
+
+    /// The members for the tenant a discovery response describes (see
+    /// [`resource_schemas`]), each with the name it is read by (compared ignoring case).
+    async fn members(
+        self,
+        st: &AppState,
+        c: Option<Caller>,
+    ) -> Result<Vec<(String, Value)>, ApiError> {
+        let types = resource_schemas(st, c).await?;
+        let base = st.directory.base_url();
+        Ok(match self {
+            Collection::Schemas => all_schemas(&types)
+                .into_iter()
+                .map(|s| (s.id.clone(), schema_json(s, base)))
+                .collect(),
+            Collection::ResourceTypes => types
+                .iter()
+                .map(|t| (t.name.clone(), resource_type_json(t, base)))
+                .collect(),
+        })
+    }
+}
+
+/// The routes of a discovery collection: the list and its members, each handler told the
+/// collection by the [`Collection`] request extension.
+fn collection_routes(of: Collection) -> Router<AppState> {
+    let base = format!("{BASE}/{}", of.endpoint());
+    Router::new()
+        .route(&base, get(list_collection))
+        .route(&format!("{base}/{{name}}"), get(get_member))
+        .layer(Extension(of))
+}
+
+/// `GET /Schemas`, `GET /ResourceTypes`: every member, as a ListResponse.
+async fn list_collection(
     State(st): State<AppState>,
+    Extension(of): Extension<Collection>,
     RawQuery(q): RawQuery,
     DiscoveryCaller(c): DiscoveryCaller,
 ) -> ApiResult {
     refuse_filter(&q)?;
-    let types = resource_schemas(&st, c).await?;
-    let base = st.directory.base_url();
-    let items: Vec<Value> = all_schemas(&types)
+    let items: Vec<Value> = of
+        .members(&st, c)
+        .await?
         .into_iter()
-        .map(|s| schema_json(s, base))
+        .map(|(_, v)| v)
         .collect();
     Ok(ok_list(items.len() as u64, 1, items))
 }
 
-async fn get_schema(
+/// `GET /Schemas/{urn}`, `GET /ResourceTypes/{name}`: one member, 404 for another name.
+async fn get_member(
     State(st): State<AppState>,
-    Path(urn): Path<String>,
-    DiscoveryCaller(c): DiscoveryCaller,
-) -> ApiResult {
-    let types = resource_schemas(&st, c).await?;
-    let found = all_schemas(&types)
-        .into_iter()
-        .find(|s| s.id.eq_ignore_ascii_case(&urn));
-    match found {
-        Some(s) => Ok(scim_json(
-            StatusCode::OK,
-            &schema_json(s, st.directory.base_url()),
-        )),
-        None => Err(ScimError::not_found(format!(
-            "no schema {urn}: GET /Schemas lists the schemas served"
-        ))
-        .into()),
-    }
-}
-
-async fn list_resource_types(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    DiscoveryCaller(c): DiscoveryCaller,
-) -> ApiResult {
-    refuse_filter(&q)?;
-    let types = resource_schemas(&st, c).await?;
-    let base = st.directory.base_url();
-    let items: Vec<Value> = types.iter().map(|t| resource_type_json(t, base)).collect();
-    Ok(ok_list(items.len() as u64, 1, items))
-}
-
-async fn get_resource_type(
-    State(st): State<AppState>,
+    Extension(of): Extension<Collection>,
     Path(name): Path<String>,
     DiscoveryCaller(c): DiscoveryCaller,
 ) -> ApiResult {
-    let types = resource_schemas(&st, c).await?;
-    match types.iter().find(|t| t.name.eq_ignore_ascii_case(&name)) {
-        Some(t) => Ok(scim_json(
-            StatusCode::OK,
-            &resource_type_json(t, st.directory.base_url()),
-        )),
-        None => Err(ScimError::not_found(format!(
-            "no resource type {name}: the resource types are User and Group"
-        ))
-        .into()),
+    let members = of.members(&st, c).await?;
+    match members
+        .into_iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+    {
+        Some((_, v)) => Ok(scim_json(StatusCode::OK, &v)),
+        None => Err(ScimError::not_found(of.missing(&name)).into()),
     }
 }
 

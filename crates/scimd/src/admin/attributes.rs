@@ -2,12 +2,11 @@
 
 use super::json;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
-use super::request::{object_with, string_field, Admin, AdminJson};
+use super::request::{name_and, Admin, AdminJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderValue;
 use scimd_directory::DirectoryError;
-use serde_json::Value;
 
 /// Response header of `DELETE /api/v1/attributes/{name}`: how many users held a value that
 /// was removed with the attribute.
@@ -15,8 +14,7 @@ pub const REMOVED_VALUES_HEADER: &str = "scimd-removed-values";
 
 pub(super) async fn list_attributes(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
     let attrs = st.directory.list_attributes(&c.tenant_id).await?;
-    let attrs: Vec<Value> = attrs.iter().map(json::attribute).collect();
-    ok(&json::list(attrs.len() as u64, 1, attrs))
+    ok(&json::all(attrs.iter().map(json::attribute).collect()))
 }
 
 pub(super) async fn create_attribute(
@@ -25,9 +23,7 @@ pub(super) async fn create_attribute(
     AdminJson(body): AdminJson,
 ) -> AdminResult {
     let example = "{\"name\": \"costCode\", \"type\": \"string\"}";
-    let obj = object_with(&body, ["name", "type"], "an attribute", example)?;
-    let name = string_field(obj, "name", true)?.unwrap_or_default();
-    let ty = string_field(obj, "type", false)?;
+    let (name, ty) = name_and(&body, "type", "an attribute", example)?;
     let a = st
         .directory
         .create_attribute(&c.origin(), &name, ty.as_deref())

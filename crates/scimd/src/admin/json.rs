@@ -218,6 +218,11 @@ pub fn token(t: &TokenRow) -> Value {
     })
 }
 
+/// A list of every item, unpaged (see [`list`]).
+pub fn all(resources: Vec<Value>) -> Value {
+    list(resources.len() as u64, 1, resources)
+}
+
 /// A list: `{totalResults, startIndex, itemsPerPage, Resources}`.
 pub fn list(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
     json!({

@@ -181,12 +181,9 @@ pub(super) async fn dashboard(State(st): State<AppState>, Admin(c): Admin) -> Ad
 
 #[cfg(test)]
 mod tests {
+    use super::super::request::tests::q;
     use super::*;
     use axum::http::HeaderValue;
-
-    fn q(s: &str) -> Query {
-        Query::new(Some(s.to_string()))
-    }
 
     #[test]
     fn log_filter_validation() {
@@ -234,24 +231,17 @@ mod tests {
         );
         let mut nd = HeaderMap::new();
         nd.insert(ACCEPT, HeaderValue::from_static("application/x-ndjson"));
-        assert_eq!(export_format(&q(""), &none).unwrap(), None);
-        assert_eq!(
-            export_format(&q("format=CSV"), &none).unwrap(),
-            Some(ExportFormat::Csv)
-        );
-        assert_eq!(
-            export_format(&q("format=jsonl"), &csv).unwrap(),
-            Some(ExportFormat::JsonLines)
-        );
-        assert_eq!(
-            export_format(&q(""), &csv).unwrap(),
-            Some(ExportFormat::Csv)
-        );
-        assert_eq!(
-            export_format(&q(""), &nd).unwrap(),
-            Some(ExportFormat::JsonLines)
-        );
-        assert_eq!(export_format(&q("format=json"), &csv).unwrap(), None);
+        use ExportFormat::{Csv, JsonLines};
+        for (query, accept, want) in [
+            ("", &none, None),
+            ("format=CSV", &none, Some(Csv)),
+            ("format=jsonl", &csv, Some(JsonLines)),
+            ("", &csv, Some(Csv)),
+            ("", &nd, Some(JsonLines)),
+            ("format=json", &csv, None),
+        ] {
+            assert_eq!(export_format(&q(query), accept).unwrap(), want, "{query}");
+        }
         assert_eq!(
             export_format(&q("format=xml"), &none).unwrap_err().status,
             400

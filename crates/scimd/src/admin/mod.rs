@@ -122,56 +122,43 @@ impl Routes {
 /// The authenticated routes (method, path, handler), in one place. Every handler takes an
 /// [`Admin`] first.
 fn protected() -> Routes {
+    use attributes::{create_attribute, delete_attribute, get_attribute, list_attributes};
+    use groups::{add_members, create_group, delete_group, get_group, list_groups, remove_member};
+    use log::{dashboard, view, AuditView, LogView};
+    use records::{history, Groups, Users};
+    use settings::{get_settings, patch_settings};
+    use tokens::{create_token, list_tokens, revoke_token};
+    use users::{create_user, delete_user, get_user, list_users};
     use Method as M;
     Routes::new()
-        .add(M::GET, "/api/v1/users", users::list_users)
-        .add(M::POST, "/api/v1/users", users::create_user)
-        .add(M::GET, "/api/v1/users/{id}", users::get_user)
-        .add(M::DELETE, "/api/v1/users/{id}", users::delete_user)
-        .add(
-            M::GET,
-            "/api/v1/users/{id}/history",
-            records::history::<records::Users>,
-        )
-        .add(M::GET, "/api/v1/groups", groups::list_groups)
-        .add(M::POST, "/api/v1/groups", groups::create_group)
-        .add(M::GET, "/api/v1/groups/{id}", groups::get_group)
-        .add(M::DELETE, "/api/v1/groups/{id}", groups::delete_group)
-        .add(
-            M::GET,
-            "/api/v1/groups/{id}/history",
-            records::history::<records::Groups>,
-        )
-        .add(M::POST, "/api/v1/groups/{id}/members", groups::add_members)
+        .add(M::GET, "/api/v1/users", list_users)
+        .add(M::POST, "/api/v1/users", create_user)
+        .add(M::GET, "/api/v1/users/{id}", get_user)
+        .add(M::DELETE, "/api/v1/users/{id}", delete_user)
+        .add(M::GET, "/api/v1/users/{id}/history", history::<Users>)
+        .add(M::GET, "/api/v1/groups", list_groups)
+        .add(M::POST, "/api/v1/groups", create_group)
+        .add(M::GET, "/api/v1/groups/{id}", get_group)
+        .add(M::DELETE, "/api/v1/groups/{id}", delete_group)
+        .add(M::GET, "/api/v1/groups/{id}/history", history::<Groups>)
+        .add(M::POST, "/api/v1/groups/{id}/members", add_members)
         .add(
             M::DELETE,
             "/api/v1/groups/{id}/members/{userId}",
-            groups::remove_member,
+            remove_member,
         )
-        .add(M::GET, "/api/v1/attributes", attributes::list_attributes)
-        .add(M::POST, "/api/v1/attributes", attributes::create_attribute)
-        .add(
-            M::GET,
-            "/api/v1/attributes/{name}",
-            attributes::get_attribute,
-        )
-        .add(
-            M::DELETE,
-            "/api/v1/attributes/{name}",
-            attributes::delete_attribute,
-        )
-        .add(M::GET, "/api/v1/settings", settings::get_settings)
-        .add(M::PATCH, "/api/v1/settings", settings::patch_settings)
-        .add(M::GET, "/api/v1/tokens", tokens::list_tokens)
-        .add(M::POST, "/api/v1/tokens", tokens::create_token)
-        .add(M::DELETE, "/api/v1/tokens/{name}", tokens::revoke_token)
-        .add(
-            M::GET,
-            "/api/v1/provisioning-log",
-            log::view::<log::LogView>,
-        )
-        .add(M::GET, "/api/v1/audit", log::view::<log::AuditView>)
-        .add(M::GET, "/api/v1/dashboard", log::dashboard)
+        .add(M::GET, "/api/v1/attributes", list_attributes)
+        .add(M::POST, "/api/v1/attributes", create_attribute)
+        .add(M::GET, "/api/v1/attributes/{name}", get_attribute)
+        .add(M::DELETE, "/api/v1/attributes/{name}", delete_attribute)
+        .add(M::GET, "/api/v1/settings", get_settings)
+        .add(M::PATCH, "/api/v1/settings", patch_settings)
+        .add(M::GET, "/api/v1/tokens", list_tokens)
+        .add(M::POST, "/api/v1/tokens", create_token)
+        .add(M::DELETE, "/api/v1/tokens/{name}", revoke_token)
+        .add(M::GET, "/api/v1/provisioning-log", view::<LogView>)
+        .add(M::GET, "/api/v1/audit", view::<AuditView>)
+        .add(M::GET, "/api/v1/dashboard", dashboard)
 }
 
 /// The public routes (no token needed).

@@ -39,6 +39,16 @@ pub(super) fn ok(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": json_body(schema) })
 }
 
+/// A 201 response whose `Location` header names the resource created (`location`: its
+/// path template).
+fn created(description: &str, location: &str, schema: Value) -> Value {
+    json!({
+        "description": description,
+        "headers": {"Location": {"description": location, "schema": {"type": "string"}}},
+        "content": json_body(schema)
+    })
+}
+
 fn request(schema: Value, example: Value) -> Value {
     json!({
         "required": true,
@@ -102,11 +112,7 @@ fn paths() -> Value {
                 "name": {"givenName": "Jane", "familyName": "Doe"},
                 "emails": [{"value": "jdoe@example.com", "type": "work", "primary": true}]
             }))),
-            "responses", responses(&[("201", json!({
-                "description": "The user created; `Location` names it",
-                "headers": {"Location": {"description": "/api/v1/users/{id}", "schema": {"type": "string"}}},
-                "content": json_body(r("User"))
-            }))], &[400, 409, 413]))
+            "responses", responses(&[("201", created("The user created; `Location` names it", "/api/v1/users/{id}", r("User")))], &[400, 409, 413]))
     });
     let user = json!({
         "parameters": [p("UserId")],
@@ -125,11 +131,7 @@ fn paths() -> Value {
         "post": with(with(op("createGroup", "groups", "Create a local group",
             "Creates a group with source `local`. Group names are unique ignoring case across sources (409)."),
             "requestBody", request(r("GroupCreate"), json!({"displayName": "Field engineers"}))),
-            "responses", responses(&[("201", json!({
-                "description": "The group created; `Location` names it",
-                "headers": {"Location": {"description": "/api/v1/groups/{id}", "schema": {"type": "string"}}},
-                "content": json_body(r("Group"))
-            }))], &[400, 409, 413]))
+            "responses", responses(&[("201", created("The group created; `Location` names it", "/api/v1/groups/{id}", r("Group")))], &[400, 409, 413]))
     });
     let group = json!({
         "parameters": [p("GroupId")],
@@ -161,11 +163,7 @@ fn paths() -> Value {
         "post": with(with(op("createAttribute", "attributes", "Register a custom attribute",
             "Registers a custom user attribute in the tenant's extension schema. The name follows RFC 7643 ATTRNAME (a letter, then letters, digits, `-`, `_`; at most 64 characters) and is unique ignoring case (409). Attributes cannot be renamed."),
             "requestBody", request(r("AttributeCreate"), json!({"name": "costCode", "type": "string"}))),
-            "responses", responses(&[("201", json!({
-                "description": "The attribute registered",
-                "headers": {"Location": {"description": "/api/v1/attributes/{name}", "schema": {"type": "string"}}},
-                "content": json_body(r("Attribute"))
-            }))], &[400, 409, 413]))
+            "responses", responses(&[("201", created("The attribute registered", "/api/v1/attributes/{name}", r("Attribute")))], &[400, 409, 413]))
     });
     let attribute = json!({
         "parameters": [p("AttributeName")],

@@ -112,22 +112,24 @@ pub(super) fn object<'a>(
     })
 }
 
-/// A JSON object body with no key but `keys` (`what` names what it creates: `an attribute`,
-/// `a token`; `example` shows a body). Errors: 400 for another value or another key.
-pub(super) fn object_with<'a>(
-    body: &'a Value,
-    keys: [&str; 2],
+/// The body of a creation from a name and one optional setting (`{"name": ..., "<setting>":
+/// ...}`): a JSON object with no other key, `name` a string, `setting` a string or absent
+/// (`what` names what it creates: `an attribute`, `a token`; `example` shows a body).
+/// Errors: 400 for another value, another key, a missing `name` or a value not a string.
+pub(super) fn name_and(
+    body: &Value,
+    setting: &str,
     what: &str,
     example: &str,
-) -> Result<&'a serde_json::Map<String, Value>, AdminError> {
+) -> Result<(String, Option<String>), AdminError> {
     let obj = object(body, example)?;
-    match obj.keys().find(|k| !keys.contains(&k.as_str())) {
-        Some(k) => Err(AdminError::bad_request(format!(
-            "unknown key '{k}': {what} is created from '{}' and '{}'",
-            keys[0], keys[1]
-        ))),
-        None => Ok(obj),
+    if let Some(k) = obj.keys().find(|k| *k != "name" && *k != setting) {
+        return Err(AdminError::bad_request(format!(
+            "unknown key '{k}': {what} is created from 'name' and '{setting}'"
+        )));
     }
+    let name = string_field(obj, "name", true)?.unwrap_or_default();
+    Ok((name, string_field(obj, setting, false)?))
 }
 
 /// Decoded query parameters (names compared ignoring case; the first value wins).
@@ -227,10 +229,11 @@ pub(super) fn string_field(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn q(s: &str) -> Query {
+    /// The parameters of a query string.
+    pub(in crate::admin) fn q(s: &str) -> Query {
         Query::new(Some(s.to_string()))
     }
 

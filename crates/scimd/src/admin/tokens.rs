@@ -2,7 +2,7 @@
 
 use super::json;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
-use super::request::{object_with, string_field, Admin, AdminJson};
+use super::request::{name_and, Admin, AdminJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::header::CACHE_CONTROL;
@@ -10,12 +10,11 @@ use axum::http::HeaderValue;
 use scimd_directory::directory::DirectoryError;
 use scimd_directory::render::rfc3339;
 use scimd_directory::store::TokenScope;
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub(super) async fn list_tokens(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
     let rows = st.directory.list_tokens(&c.tenant_id).await?;
-    let items: Vec<Value> = rows.iter().map(json::token).collect();
-    ok(&json::list(items.len() as u64, 1, items))
+    ok(&json::all(rows.iter().map(json::token).collect()))
 }
 
 pub(super) async fn create_token(
@@ -24,9 +23,8 @@ pub(super) async fn create_token(
     AdminJson(body): AdminJson,
 ) -> AdminResult {
     let example = "{\"name\": \"entra-prod\", \"scope\": \"scim\"}";
-    let obj = object_with(&body, ["name", "scope"], "a token", example)?;
-    let name = string_field(obj, "name", true)?.unwrap_or_default();
-    let scope = match string_field(obj, "scope", false)? {
+    let (name, scope) = name_and(&body, "scope", "a token", example)?;
+    let scope = match scope {
         None => TokenScope::Scim,
         Some(s) => TokenScope::parse(s.trim()).ok_or_else(|| {
             AdminError::bad_request(format!(

@@ -42,7 +42,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{from_fn, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 
 /// The Content-Security-Policy of every portal response: only this origin's scripts,
 /// styles, images and connections; no inline script or style, no framing, no plugins.
@@ -57,9 +57,8 @@ const PORTAL_CSS: &str = include_str!("../../assets/portal.css");
 
 /// The portal's routes (pages, sign-in, assets), with the security headers.
 pub fn routes() -> Router<AppState> {
-    use pages::{
-        account, attributes, dashboard, groups, log, provisioning, settings, signin, users,
-    };
+    use pages::users::{self, UserTab};
+    use pages::{account, attributes, dashboard, groups, log, provisioning, settings, signin};
     Router::new()
         .route("/", get(signin::home))
         .route("/signin", get(signin::signin_form).post(signin::signin))
@@ -93,9 +92,18 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users", get(users::users).post(users::create_user))
         .route("/users/new", get(users::new_user_form))
-        .route("/users/{id}", get(users::user_profile))
-        .route("/users/{id}/attributes", get(users::user_attributes))
-        .route("/users/{id}/groups", get(users::user_groups))
+        .route(
+            "/users/{id}",
+            get(users::user).layer(Extension(UserTab::Profile)),
+        )
+        .route(
+            "/users/{id}/attributes",
+            get(users::user).layer(Extension(UserTab::Attributes)),
+        )
+        .route(
+            "/users/{id}/groups",
+            get(users::user).layer(Extension(UserTab::Groups)),
+        )
         .route(
             "/users/{id}/delete",
             get(users::user_delete_form).post(users::delete_user),

@@ -1,7 +1,7 @@
 //! Admin › System › Attributes (`/admin/attributes`): every attribute of the User resource
 //! type, and the deletion of custom ones.
 
-use super::common::{group_digits, load_error, noticed, query_string, Q};
+use super::common::{group_digits, load_error, noticed, query_string, DeletePage, Deleted, Q};
 use crate::portal::frame::{directory_error, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
 use crate::state::AppState;
@@ -126,18 +126,6 @@ fn utf8_percent(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// The confirmation page of an attribute's deletion.
-#[derive(Template)]
-#[template(path = "portal/attribute_delete.html")]
-pub struct AttributeDeletePage {
-    layout: Layout,
-    name: String,
-    count_text: String,
-    urn: String,
-    path: String,
-    action: String,
-}
-
 /// `GET /admin/attributes/{name}/delete`: how many users hold a value, and a confirm button.
 pub async fn attribute_delete_form(
     State(st): State<AppState>,
@@ -160,13 +148,16 @@ pub async fn attribute_delete_form(
     };
     ok(render(
         StatusCode::OK,
-        &AttributeDeletePage {
+        &DeletePage {
             layout,
-            count_text,
-            path: a.scim_path(),
             action: format!("/admin/attributes/{}/delete", utf8_percent(&a.name)),
-            name: a.name,
-            urn: a.schema_urn,
+            cancel: "/admin/attributes".to_string(),
+            what: Deleted::Attribute {
+                count_text,
+                path: a.scim_path(),
+                name: a.name,
+                urn: a.schema_urn,
+            },
         },
     ))
 }

@@ -4,11 +4,61 @@
 use crate::portal::frame::{directory_error, error_page, Layout};
 use crate::portal::session::Signed;
 use crate::query::decode_query;
+use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
 use scimd_directory::store::Source;
 use scimd_directory::DirectoryError;
 use serde_json::Value;
+
+/// The confirmation page of a deletion (`portal/delete.html`): what goes with it, and a
+/// form that posts the deletion (with the session's CSRF token) or cancels.
+#[derive(Template)]
+#[template(path = "portal/delete.html")]
+pub(super) struct DeletePage {
+    pub(super) layout: Layout,
+    pub(super) what: Deleted,
+    /// Where the form posts the deletion.
+    pub(super) action: String,
+    /// Where Cancel leads.
+    pub(super) cancel: String,
+}
+
+/// What a [`DeletePage`] deletes, with what its explanation names.
+pub(super) enum Deleted {
+    /// A user, permanently (`state`: its state).
+    User { user_name: String, state: String },
+    /// A local group (`members`: its member count, formatted).
+    Group { name: String, members: String },
+    /// A custom attribute (`count_text`: how many users hold a value; `urn`: the custom
+    /// schema; `path`: the attribute's SCIM path).
+    Attribute {
+        name: String,
+        count_text: String,
+        urn: String,
+        path: String,
+    },
+}
+
+impl Deleted {
+    /// The page's heading.
+    pub(super) fn question(&self) -> String {
+        match self {
+            Deleted::User { user_name, .. } => format!("Delete {user_name} permanently?"),
+            Deleted::Group { name, .. } => format!("Delete group {name}?"),
+            Deleted::Attribute { name, .. } => format!("Delete custom attribute {name}?"),
+        }
+    }
+
+    /// The label of the confirm button.
+    pub(super) fn button(&self) -> &'static str {
+        match self {
+            Deleted::User { .. } => "Delete permanently",
+            Deleted::Group { .. } => "Delete group",
+            Deleted::Attribute { .. } => "Delete attribute",
+        }
+    }
+}
 
 /// Rows per page of the paged lists.
 pub(super) const PAGE_SIZE: u64 = 50;

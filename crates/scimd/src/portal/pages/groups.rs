@@ -3,8 +3,8 @@
 //! ([`AdminGroup::may_delete`], [`AdminGroup::may_edit_members`]); the pages only show it.
 
 use super::common::{
-    fmt_time, group_digits, load_error, noticed, pager, query_string, source_text, Pager,
-    PAGE_SIZE, Q,
+    fmt_time, group_digits, load_error, noticed, pager, query_string, source_text, DeletePage,
+    Deleted, Pager, PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
@@ -29,38 +29,13 @@ fn badge(g: &AdminGroup) -> (String, String) {
     }
 }
 
-/// One row of the groups list.
-#[derive(Debug, Clone)]
-pub struct GroupRow {
-    id: String,
-    name: String,
-    builtin: bool,
-    source: String,
-    source_text: String,
-    members: String,
-}
-
-impl GroupRow {
-    fn of(g: &AdminGroup) -> GroupRow {
-        let (source, source_text) = badge(g);
-        GroupRow {
-            id: g.id.clone(),
-            name: g.display_name.clone(),
-            builtin: g.builtin,
-            source,
-            source_text,
-            members: group_digits(g.member_count),
-        }
-    }
-}
-
 /// Groups.
 #[derive(Template)]
 #[template(path = "portal/groups.html")]
 pub struct GroupsPage {
     layout: Layout,
     q: String,
-    rows: Vec<GroupRow>,
+    rows: Vec<GroupView>,
     pager: Pager,
     error: Option<String>,
     new_name: String,
@@ -92,7 +67,7 @@ async fn groups_page(
         )
         .await
         .map_err(|e| directory_error(e, s.layout("Error", "groups"), "Something went wrong"))?;
-    let rows: Vec<GroupRow> = groups.iter().map(GroupRow::of).collect();
+    let rows: Vec<GroupView> = groups.iter().map(GroupView::of).collect();
     let pager = pager(
         "/groups",
         &[("q", &search)],
@@ -155,7 +130,7 @@ pub async fn create_group(State(st): State<AppState>, p: Posted) -> Page {
     }
 }
 
-/// A group as its page shows it.
+/// A group as the portal shows it: a row of the groups list, the head of its own page.
 #[derive(Debug, Clone)]
 pub struct GroupView {
     id: String,
@@ -288,16 +263,6 @@ pub async fn group(
     group_page(&st, &s, &id, &Q::new(q), StatusCode::OK, None, "").await
 }
 
-/// The confirmation page of a group's deletion.
-#[derive(Template)]
-#[template(path = "portal/group_delete.html")]
-pub struct GroupDeletePage {
-    layout: Layout,
-    id: String,
-    name: String,
-    members: String,
-}
-
 /// `GET /groups/{id}/delete`: local groups only.
 pub async fn group_delete_form(
     State(st): State<AppState>,
@@ -321,16 +286,19 @@ pub async fn group_delete_form(
     }
     ok(render(
         StatusCode::OK,
-        &GroupDeletePage {
+        &DeletePage {
             layout: s
                 .layout(&format!("Delete {name}"), "groups")
                 .crumb("Users", "")
                 .crumb("Groups", "/groups")
                 .crumb(&name, &format!("/groups/{id}"))
                 .crumb("Delete", ""),
-            id,
-            members: group_digits(g.member_count),
-            name,
+            action: format!("/groups/{id}/delete"),
+            cancel: format!("/groups/{id}"),
+            what: Deleted::Group {
+                members: group_digits(g.member_count),
+                name,
+            },
         },
     ))
 }

@@ -1,5 +1,6 @@
 //! The portal's pages: one module per page family, each with its handlers (one per route of
-//! [`super::routes`]) and the templates they render. Handlers call the directory's
+//! [`super::routes`], or one for routes that differ only in a request extension, such as a
+//! user page's tab) and the templates they render. Handlers call the directory's
 //! administrator operations (the same ones the admin API calls).
 
 pub mod account;

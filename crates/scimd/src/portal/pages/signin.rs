@@ -97,6 +97,9 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
         ""
     };
     let next = f.get("next").to_string();
+    // The form shown again, with what went wrong.
+    let again =
+        |status: StatusCode, message: String| signin_page(&st, status, &next, shown, Some(message));
     let cookie_name = if secure {
         SIGNIN_COOKIE_TLS
     } else {
@@ -104,21 +107,13 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
     };
     let expected = cookie(&parts.headers, cookie_name).unwrap_or_default();
     if !scimd_directory::admins::csrf_matches(&expected, f.get("csrf")) {
-        return signin_page(
-            &st,
-            StatusCode::FORBIDDEN,
-            &next,
-            shown,
-            Some("The sign-in form had expired (or cookies are blocked), so it was not submitted. Enter your password again.".into()),
-        );
+        let expired = "The sign-in form had expired (or cookies are blocked), so it was not submitted. Enter your password again.";
+        return again(StatusCode::FORBIDDEN, expired.to_string());
     }
     if username.is_empty() || f.get("password").is_empty() {
-        return signin_page(
-            &st,
+        return again(
             StatusCode::BAD_REQUEST,
-            &next,
-            shown,
-            Some("Enter your username and password.".into()),
+            "Enter your username and password.".to_string(),
         );
     }
     let tenant = match st.directory.default_tenant_id().await {
@@ -140,12 +135,9 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
     match outcome {
         Err(e @ DirectoryError::Busy(_)) => {
             tracing::warn!(client = %client, "portal sign-in refused: the password checks are all busy");
-            let mut r = signin_page(
-                &st,
+            let mut r = again(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &next,
-                shown,
-                Some(format!("{} (the server is busy).", e.message())),
+                format!("{} (the server is busy).", e.message()),
             );
             r.headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -161,16 +153,11 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
                 ThrottledBy::Username => "for this username",
                 ThrottledBy::Address => "from your network address",
             };
-            let mut r = signin_page(
-                &st,
-                StatusCode::TOO_MANY_REQUESTS,
-                &next,
-                shown,
-                Some(format!(
-                    "Too many failed sign-ins {whose}, so this one was not checked. Try again in {}.",
-                    duration_words(retry_after_secs)
-                )),
+            let message = format!(
+                "Too many failed sign-ins {whose}, so this one was not checked. Try again in {}.",
+                duration_words(retry_after_secs)
             );
+            let mut r = again(StatusCode::TOO_MANY_REQUESTS, message);
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 r.headers_mut().insert(RETRY_AFTER, v);
             }
@@ -191,12 +178,9 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             } else {
                 String::new()
             };
-            signin_page(
-                &st,
+            again(
                 StatusCode::UNAUTHORIZED,
-                &next,
-                shown,
-                Some(format!("Wrong username or password.{more}")),
+                format!("Wrong username or password.{more}"),
             )
         }
         Ok(SignIn::SignedIn {

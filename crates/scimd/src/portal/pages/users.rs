@@ -3,7 +3,8 @@
 //! decision ([`scimd_directory::admin::AdminUser::deletable`]); the user's SCIM document is only displayed.
 
 use super::common::{
-    load_error, noticed, pager, query_string, source_text, text, when, Pager, PAGE_SIZE, Q,
+    load_error, noticed, pager, query_string, source_text, text, when, DeletePage, Deleted, Pager,
+    PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
@@ -11,6 +12,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use scim_proto::schema::ENTERPRISE_USER_SCHEMA;
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
 use scimd_directory::DirectoryError;
@@ -360,44 +362,16 @@ async fn user_page(st: &AppState, s: &Signed, id: &str, tab: UserTab, q: Q) -> P
     ))
 }
 
-/// `GET /users/{id}` (Profile tab).
-pub async fn user_profile(
+/// `GET /users/{id}`, `/users/{id}/attributes` and `/users/{id}/groups`: the user's page
+/// with the tab the route gives (as a request extension, see [`UserTab`]).
+pub async fn user(
     State(st): State<AppState>,
+    Extension(tab): Extension<UserTab>,
     s: Signed,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Page {
-    user_page(&st, &s, &id, UserTab::Profile, Q::new(q)).await
-}
-
-/// `GET /users/{id}/attributes` (Attributes tab: enterprise and custom values).
-pub async fn user_attributes(
-    State(st): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Page {
-    user_page(&st, &s, &id, UserTab::Attributes, Q::new(q)).await
-}
-
-/// `GET /users/{id}/groups` (Groups tab).
-pub async fn user_groups(
-    State(st): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Page {
-    user_page(&st, &s, &id, UserTab::Groups, Q::new(q)).await
-}
-
-/// The confirmation page of a permanent delete.
-#[derive(Template)]
-#[template(path = "portal/user_delete.html")]
-pub struct UserDeletePage {
-    layout: Layout,
-    id: String,
-    user_name: String,
-    state: String,
+    user_page(&st, &s, &id, tab, Q::new(q)).await
 }
 
 /// `GET /users/{id}/delete`: only for inactive and deprovisioned users.
@@ -422,16 +396,19 @@ pub async fn user_delete_form(
     }
     ok(render(
         StatusCode::OK,
-        &UserDeletePage {
+        &DeletePage {
             layout: s
                 .layout(&format!("Delete {user_name}"), "users")
                 .crumb("Users", "")
                 .crumb("Users", "/users")
                 .crumb(&user_name, &format!("/users/{id}"))
                 .crumb("Delete permanently", ""),
-            id,
-            user_name,
-            state: u.state.as_str().to_string(),
+            action: format!("/users/{id}/delete"),
+            cancel: format!("/users/{id}"),
+            what: Deleted::User {
+                user_name,
+                state: u.state.as_str().to_string(),
+            },
         },
     ))
 }

@@ -8,7 +8,6 @@ use crate::error::ScimError;
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::normalize;
 pub(super) use crate::normalize::coerce::is_manager;
-use crate::path::AttrPath;
 use crate::schema::AttributeDef;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -237,20 +236,6 @@ pub(super) fn scalar_eq(a: &Value, b: &Value, fold: bool) -> bool {
         }
         _ => a == b,
     }
-}
-
-pub(super) fn display(p: &AttrPath) -> String {
-    let mut s = String::new();
-    if let Some(u) = &p.uri {
-        s.push_str(u);
-        s.push(':');
-    }
-    s.push_str(&p.attr);
-    if let Some(x) = &p.sub_attr {
-        s.push('.');
-        s.push_str(x);
-    }
-    s
 }
 
 pub(super) fn no_match(attr: &AttributeDef, kind: PatchOpKind) -> ScimError {

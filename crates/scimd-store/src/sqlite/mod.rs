@@ -81,6 +81,19 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// scan for its turn) before failing with `Contention` (503, retryable).
 const READER_WAIT: Duration = Duration::from_secs(30);
 
+/// A permit of `slots` within [`READER_WAIT`]. Errors: `Contention` with the detail
+/// "`waited` {seconds} s" when none became free in time; Backend when the store is closed.
+async fn within_reader_wait(
+    slots: &Arc<Semaphore>,
+    waited: &str,
+) -> StoreResult<OwnedSemaphorePermit> {
+    let wait = READER_WAIT.as_secs();
+    tokio::time::timeout(READER_WAIT, slots.clone().acquire_owned())
+        .await
+        .map_err(|_| StoreError::Contention(format!("{waited} {wait} s")))?
+        .map_err(|_| backend("the SQLite store is closed"))
+}
+
 /// Virtual-machine instructions between two calls of a connection's progress handler,
 /// which stops a statement past the statement time limit (`exec::past_deadline`): some
 /// tens of microseconds of work, so the limit is kept to well under a millisecond and the
@@ -477,16 +490,11 @@ impl SqliteStore {
     /// open), in a read transaction; `scan`: the turn of a list that may scan, which the
     /// transaction holds to its end.
     async fn reader(&self, scan: Option<OwnedSemaphorePermit>) -> StoreResult<SqliteExec> {
-        let permit =
-            tokio::time::timeout(READER_WAIT, self.inner.reader_slots.clone().acquire_owned())
-                .await
-                .map_err(|_| {
-                    StoreError::Contention(format!(
-                        "no database reader connection became free within {} s",
-                        READER_WAIT.as_secs()
-                    ))
-                })?
-                .map_err(|_| backend("the SQLite store is closed"))?;
+        let permit = within_reader_wait(
+            &self.inner.reader_slots,
+            "no database reader connection became free within",
+        )
+        .await?;
         let pooled = self
             .inner
             .idle
@@ -576,15 +584,11 @@ impl Store for SqliteStore {
         if runs_inline(kind, filter, offset) {
             return self.read().await;
         }
-        let turn = tokio::time::timeout(READER_WAIT, self.inner.scan_slots.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                StoreError::Contention(format!(
-                    "other searches that scan the directory kept every turn for them busy for {} s",
-                    READER_WAIT.as_secs()
-                ))
-            })?
-            .map_err(|_| backend("the SQLite store is closed"))?;
+        let turn = within_reader_wait(
+            &self.inner.scan_slots,
+            "other searches that scan the directory kept every turn for them busy for",
+        )
+        .await?;
         Ok(Box::new(StoreTx::new(self.reader(Some(turn)).await?)))
     }
 

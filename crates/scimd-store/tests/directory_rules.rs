@@ -69,9 +69,11 @@ async fn extension_value_count(tx: &mut Box<dyn Tx>, tid: &str, urn: &str, key: 
 /// `strip_extension_values` of `doc[urn][key]` in the tenant `tid`, which must succeed: how
 /// many users changed.
 async fn stripped_extension_values(tx: &mut Box<dyn Tx>, tid: &str, urn: &str, key: &str) -> u64 {
-    tx.strip_extension_values(tid, urn, key)
+    let edited = tx
+        .strip_extension_values(tid, urn, key)
         .await
-        .unwrap_or_else(|e| panic!("strip {urn}:{key}: {e}"))
+        .unwrap_or_else(|e| panic!("strip {urn}:{key}: {e}"));
+    edited.len() as u64
 }
 
 // ---------------------------------------------------------------------------------------

@@ -32,13 +32,8 @@ impl Target<'_> {
 /// (`type eq "work"` → `{"type":"work"}`); `None` when the filter is anything else.
 pub(super) fn element_from_filter(f: &Filter, attr: &AttributeDef) -> Option<Map<String, Value>> {
     let mut out = Map::new();
-    let mut stack = vec![f];
-    while let Some(f) = stack.pop() {
+    for f in f.conjuncts() {
         match f {
-            Filter::And(a, b) => {
-                stack.push(b);
-                stack.push(a);
-            }
             Filter::Compare {
                 path,
                 op: CompareOp::Eq,

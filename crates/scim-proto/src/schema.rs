@@ -117,12 +117,16 @@ pub struct AttributeDef {
     pub identifier: Option<Identifier>,
 }
 
+/// The attribute of `attrs` named `name`, compared case-insensitively (RFC 7643 §2.1:
+/// attribute names are case-insensitive).
+fn named<'a>(attrs: &'a [AttributeDef], name: &str) -> Option<&'a AttributeDef> {
+    attrs.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+}
+
 impl AttributeDef {
     /// The sub-attribute named `name`, compared case-insensitively.
     pub fn sub(&self, name: &str) -> Option<&AttributeDef> {
-        self.sub_attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        named(&self.sub_attributes, name)
     }
 }
 
@@ -142,9 +146,7 @@ pub struct Schema {
 impl Schema {
     /// The top-level attribute named `name`, compared case-insensitively.
     pub fn attr(&self, name: &str) -> Option<&AttributeDef> {
-        self.attributes
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
+        named(&self.attributes, name)
     }
 }
 
@@ -753,9 +755,7 @@ pub fn common_attributes() -> &'static [AttributeDef] {
 /// The common attribute (RFC 7643 §3.1) named `name` (`id`, `externalId`, `meta`),
 /// compared case-insensitively; `None` for any other name. See [`common_attributes`].
 pub fn common_attribute(name: &str) -> Option<&'static AttributeDef> {
-    common_attributes()
-        .iter()
-        .find(|a| a.name.eq_ignore_ascii_case(name))
+    named(common_attributes(), name)
 }
 
 impl ResourceSchema {

@@ -78,6 +78,18 @@ pub async fn exchange(rb: RequestBuilder) -> Result<(u16, impl AsRef<[u8]>), Str
     Ok((status, bytes))
 }
 
+/// [`exchange`] timed: how long it took to the last byte, then its status and body as
+/// JSON ([`json_body`], parsed after the clock stops). Errors as [`exchange`].
+pub async fn timed_exchange(rb: RequestBuilder) -> (Duration, Result<(u16, Value), String>) {
+    let start = Instant::now();
+    let res = exchange(rb).await;
+    let elapsed = start.elapsed();
+    (
+        elapsed,
+        res.map(|(status, bytes)| (status, json_body(bytes))),
+    )
+}
+
 /// A response body as JSON; `Value::Null` when empty or not JSON.
 pub fn json_body(bytes: impl AsRef<[u8]>) -> Value {
     serde_json::from_slice(bytes.as_ref()).unwrap_or(Value::Null)
@@ -112,12 +124,9 @@ impl Client {
                 .header("Content-Type", "application/scim+json")
                 .body(serde_json::to_vec(b).expect("json"));
         }
-        let start = Instant::now();
-        let res = exchange(rb).await;
-        let elapsed = start.elapsed();
+        let (elapsed, res) = timed_exchange(rb).await;
         let out = match res {
-            Ok((status, bytes)) => {
-                let body = json_body(bytes);
+            Ok((status, body)) => {
                 if (200..300).contains(&status) {
                     stats.record(kind, elapsed, None);
                 } else {

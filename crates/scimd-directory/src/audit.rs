@@ -42,6 +42,15 @@ impl ResourceType {
         }
     }
 
+    /// The endpoint of the type under the SCIM base URL (RFC 7644 §3.2): `Users` or
+    /// `Groups`.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            ResourceType::User => "Users",
+            ResourceType::Group => "Groups",
+        }
+    }
+
     /// Parses `User` / `Group`, ignoring case.
     pub fn parse(s: &str) -> Option<ResourceType> {
         ResourceType::ALL

@@ -1,7 +1,7 @@
 //! Rendering stored records as SCIM resources (RFC 7643 §3.1 common attributes, `meta`).
 
 use crate::audit::ResourceType;
-use crate::store::{GroupRecord, MemberKind, MemberRow, UserRecord, UserState};
+use crate::store::{GroupRecord, MemberRow, UserRecord, UserState};
 use scim_proto::schema::{ResourceSchema, GROUP_SCHEMA, USER_SCHEMA};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -68,18 +68,18 @@ fn start(core_urn: &str, id: &str, doc: &Value, schema: &ResourceSchema) -> Map<
     out
 }
 
+/// `meta` (RFC 7643 §3.1) of the resource `id`, located at `{base_url}/{endpoint}/{id}`.
 fn meta(
     resource_type: ResourceType,
-    created: OffsetDateTime,
-    modified: OffsetDateTime,
-    location: &str,
+    (base_url, id): (&str, &str),
+    (created, modified): (OffsetDateTime, OffsetDateTime),
     version: i64,
 ) -> Value {
     json!({
         "resourceType": resource_type.as_str(),
         "created": rfc3339(created),
         "lastModified": rfc3339(modified),
-        "location": location,
+        "location": format!("{base_url}/{}/{id}", resource_type.endpoint()),
         "version": etag(version),
     })
 }
@@ -122,17 +122,9 @@ pub fn user(
             .collect();
         out.insert("groups".into(), Value::Array(gs));
     }
-    let location = format!("{base_url}/Users/{}", u.id);
-    out.insert(
-        "meta".into(),
-        meta(
-            ResourceType::User,
-            u.created,
-            u.last_modified,
-            &location,
-            u.version,
-        ),
-    );
+    let times = (u.created, u.last_modified);
+    let meta = meta(ResourceType::User, (base_url, &u.id), times, u.version);
+    out.insert("meta".into(), meta);
     Value::Object(out)
 }
 
@@ -148,11 +140,8 @@ pub fn group(
         let v: Vec<Value> = ms
             .iter()
             .map(|m| {
-                let kind = ResourceType::from(m.kind).as_str();
-                let coll = match m.kind {
-                    MemberKind::User => "Users",
-                    MemberKind::Group => "Groups",
-                };
+                let ty = ResourceType::from(m.kind);
+                let (coll, kind) = (ty.endpoint(), ty.as_str());
                 let mut o = json!({"value": m.id, "$ref": format!("{base_url}/{coll}/{}", m.id), "type": kind});
                 if let Some(d) = &m.display {
                     o["display"] = Value::String(d.clone());
@@ -162,17 +151,9 @@ pub fn group(
             .collect();
         out.insert("members".into(), Value::Array(v));
     }
-    let location = format!("{base_url}/Groups/{}", g.id);
-    out.insert(
-        "meta".into(),
-        meta(
-            ResourceType::Group,
-            g.created,
-            g.last_modified,
-            &location,
-            g.version,
-        ),
-    );
+    let times = (g.created, g.last_modified);
+    let meta = meta(ResourceType::Group, (base_url, &g.id), times, g.version);
+    out.insert("meta".into(), meta);
     Value::Object(out)
 }
 

@@ -462,7 +462,7 @@ impl Directory {
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
             let mut n = normalize_resource_with(&schema, body, self.limits())?;
-            let mut rec = self
+            let rec = self
                 .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
                 .await?;
             // Rules 1 and 2 on the body as sent, blanks clearing what they name, so that no
@@ -478,33 +478,40 @@ impl Directory {
                 }
             }
             default_active(&mut n.doc);
-            self.check_manager(tx.as_mut(), &c.tenant_id, id, &n.doc)
-                .await?;
-            let before = rec.clone();
-            rec.state = state_of(&n.doc);
-            rec.doc = n.doc;
-            self.save_user(tx.as_mut(), &schema, &mut rec).await?;
-            let status = WriteStatus::Ok;
             let origin = c.origin();
             let recorder = Recorder::new(&origin);
-            let records = user_records(&recorder, Some(&before), &rec, status, &schema, n.warnings);
-            self.user_written(tx, records, status, &schema, &rec).await
+            self.user_replaced(tx, &recorder, &schema, rec, (n.doc, n.warnings))
+                .await
         };
         self.logged(c, ResourceType::User, Some(id), Some(body), write.await)
             .await
     }
 
-    async fn save_user(
+    /// Ends a PUT or PATCH of `rec` that leaves the document `doc` (rule 4: its manager
+    /// must be a user of the tenant): the user takes `doc` and the state its `active` says,
+    /// becomes SCIM-provisioned (rule 11) at a new version, and the write is recorded,
+    /// with `warnings`, and answered 200.
+    async fn user_replaced(
         &self,
-        tx: &mut dyn Tx,
-        schema: &ResourceSchema,
-        rec: &mut UserRecord,
-    ) -> ScimResult<()> {
+        mut tx: Box<dyn Tx>,
+        recorder: &Recorder<'_>,
+        schema: &Arc<ResourceSchema>,
+        mut rec: UserRecord,
+        (doc, warnings): (Value, Vec<String>),
+    ) -> ScimResult<Written> {
+        self.check_manager(tx.as_mut(), &rec.tenant_id, &rec.id, &doc)
+            .await?;
+        let before = rec.clone();
+        rec.state = state_of(&doc);
+        rec.doc = doc;
         rec.source = Source::Scim;
         rec.version += 1;
         rec.last_modified = render::now();
-        refresh(rec, schema)?;
-        Ok(tx.update_user(rec).await?)
+        refresh(&mut rec, schema)?;
+        tx.update_user(&rec).await?;
+        let status = WriteStatus::Ok;
+        let records = user_records(recorder, Some(&before), &rec, status, schema, warnings);
+        self.user_written(tx, records, status, schema, &rec).await
     }
 
     /// PATCH /Users/{id} (RFC 7644 §3.5.2; rules 1, 2, 4, 5, 8, 11), atomically: any failing
@@ -523,7 +530,7 @@ impl Directory {
             let req = PatchRequest::parse(body)?;
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-            let mut rec = self
+            let rec = self
                 .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
                 .await?;
             let mut doc = rec.doc.clone();
@@ -570,21 +577,8 @@ impl Directory {
                 return self.user_written(tx, vec![r], status, &schema, &rec).await;
             }
             policy::check_user(&doc, &settings, rules)?;
-            self.check_manager(tx.as_mut(), &c.tenant_id, id, &doc)
-                .await?;
-            let before = rec.clone();
-            rec.state = state_of(&doc);
-            rec.doc = doc;
-            self.save_user(tx.as_mut(), &schema, &mut rec).await?;
-            let records = user_records(
-                &recorder,
-                Some(&before),
-                &rec,
-                status,
-                &schema,
-                outcome.warnings,
-            );
-            self.user_written(tx, records, status, &schema, &rec).await
+            self.user_replaced(tx, &recorder, &schema, rec, (doc, outcome.warnings))
+                .await
         };
         self.logged(c, ResourceType::User, Some(id), None, write.await)
             .await

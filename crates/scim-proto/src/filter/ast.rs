@@ -141,6 +141,40 @@ pub enum Filter {
 }
 
 impl Filter {
+    /// The operands of the `and` chain at the top of this filter, left to right:
+    /// `a and (b and c)` gives `[a, b, c]`; a filter that is no `and` is its own one operand.
+    pub fn conjuncts(&self) -> Vec<&Filter> {
+        self.operands(|f| match f {
+            Filter::And(a, b) => Some((a, b)),
+            _ => None,
+        })
+    }
+
+    /// The operands of the `or` chain at the top of this filter, left to right, as
+    /// [`Filter::conjuncts`] for `and`.
+    pub fn disjuncts(&self) -> Vec<&Filter> {
+        self.operands(|f| match f {
+            Filter::Or(a, b) => Some((a, b)),
+            _ => None,
+        })
+    }
+
+    /// The leaves of the tree of the nodes `split` opens, left to right (no recursion: a
+    /// chain as deep as the filter's length is read on the heap).
+    fn operands<'f>(
+        &'f self,
+        split: impl Fn(&'f Filter) -> Option<(&'f Filter, &'f Filter)>,
+    ) -> Vec<&'f Filter> {
+        let (mut out, mut stack) = (Vec::new(), vec![self]);
+        while let Some(f) = stack.pop() {
+            match split(f) {
+                Some((a, b)) => stack.extend([b, a]),
+                None => out.push(f),
+            }
+        }
+        out
+    }
+
     /// Binding strength: `or` 1, `and` 2, everything else 3.
     fn precedence(&self) -> u8 {
         match self {

@@ -30,31 +30,32 @@ impl<'a> Parser<'a> {
 
     /// `or`-level: `and_expr *("or" and_expr)`, left-associative.
     pub(crate) fn parse_or(&mut self, in_vp: bool) -> ScimResult<Filter> {
-        let mut left = self.parse_and(in_vp)?;
-        loop {
-            self.skip_ws();
-            if self.peek_word().eq_ignore_ascii_case("or") {
-                self.pos += 2;
-                let right = self.parse_and(in_vp)?;
-                left = Filter::Or(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
-            }
-        }
+        self.parse_chain(in_vp, "or", Self::parse_and, Filter::Or)
     }
 
     /// `and`-level: `primary *("and" primary)`, left-associative.
     pub(crate) fn parse_and(&mut self, in_vp: bool) -> ScimResult<Filter> {
-        let mut left = self.parse_primary(in_vp)?;
+        self.parse_chain(in_vp, "and", Self::parse_primary, Filter::And)
+    }
+
+    /// `operand *(word operand)`, left-associative: each `word` (any case) joins what came
+    /// before and the next operand with `join`.
+    fn parse_chain(
+        &mut self,
+        in_vp: bool,
+        word: &str,
+        operand: fn(&mut Self, bool) -> ScimResult<Filter>,
+        join: fn(Box<Filter>, Box<Filter>) -> Filter,
+    ) -> ScimResult<Filter> {
+        let mut left = operand(self, in_vp)?;
         loop {
             self.skip_ws();
-            if self.peek_word().eq_ignore_ascii_case("and") {
-                self.pos += 3;
-                let right = self.parse_primary(in_vp)?;
-                left = Filter::And(Box::new(left), Box::new(right));
-            } else {
+            if !self.peek_word().eq_ignore_ascii_case(word) {
                 return Ok(left);
             }
+            self.pos += word.len();
+            let right = operand(self, in_vp)?;
+            left = join(Box::new(left), Box::new(right));
         }
     }
 

@@ -8,7 +8,6 @@ use crate::error::ScimError;
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::normalize;
 pub(super) use crate::normalize::coerce::is_manager;
-use crate::path::AttrPath;
 use crate::schema::AttributeDef;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -33,13 +32,8 @@ impl Target<'_> {
 /// (`type eq "work"` → `{"type":"work"}`); `None` when the filter is anything else.
 pub(super) fn element_from_filter(f: &Filter, attr: &AttributeDef) -> Option<Map<String, Value>> {
     let mut out = Map::new();
-    let mut stack = vec![f];
-    while let Some(f) = stack.pop() {
+    for f in f.conjuncts() {
         match f {
-            Filter::And(a, b) => {
-                stack.push(b);
-                stack.push(a);
-            }
             Filter::Compare {
                 path,
                 op: CompareOp::Eq,
@@ -237,20 +231,6 @@ pub(super) fn scalar_eq(a: &Value, b: &Value, fold: bool) -> bool {
         }
         _ => a == b,
     }
-}
-
-pub(super) fn display(p: &AttrPath) -> String {
-    let mut s = String::new();
-    if let Some(u) = &p.uri {
-        s.push_str(u);
-        s.push(':');
-    }
-    s.push_str(&p.attr);
-    if let Some(x) = &p.sub_attr {
-        s.push('.');
-        s.push_str(x);
-    }
-    s
 }
 
 pub(super) fn no_match(attr: &AttributeDef, kind: PatchOpKind) -> ScimError {

@@ -71,13 +71,8 @@ impl Patcher<'_> {
 fn value_eq_ids(f: &Filter) -> Option<Vec<String>> {
     let mut ids = Vec::new();
     let mut seen = HashSet::new();
-    let mut stack = vec![f];
-    while let Some(f) = stack.pop() {
+    for f in f.disjuncts() {
         match f {
-            Filter::Or(a, b) => {
-                stack.push(b);
-                stack.push(a);
-            }
             Filter::Compare {
                 path,
                 op: CompareOp::Eq,

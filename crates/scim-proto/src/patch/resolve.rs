@@ -3,7 +3,7 @@
 //! `schemas`, readOnly, unknown attributes and schemas); and the checks made after a
 //! change (immutable, required).
 
-use super::elements::{display, is_blank, is_manager, slot, slot_mut, tidy_extension, Target};
+use super::elements::{is_blank, is_manager, slot, slot_mut, tidy_extension, Target};
 use super::request::{missing_value, PatchOpKind, PatchOperation, PatchOutcome};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{self, Filter};
@@ -240,7 +240,7 @@ impl<'s> Patcher<'s> {
                     Some(v @ Value::Object(_))
                         if p.filter.is_none() && p.attr.sub_attr.is_none() =>
                     {
-                        unknown_schema_warning(&display(&p.attr), v)
+                        unknown_schema_warning(&p.attr.to_string(), v)
                     }
                     _ => format!(
                         "ignored attribute '{}' of unknown schema '{}'",
@@ -254,7 +254,7 @@ impl<'s> Patcher<'s> {
             Lookup::Unknown => {
                 self.warn(format!(
                     "ignored unknown attribute '{}'",
-                    clip_detail(&display(&p.attr))
+                    clip_detail(&p.attr.to_string())
                 ));
                 return Ok(());
             }

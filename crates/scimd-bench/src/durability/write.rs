@@ -1,7 +1,7 @@
 //! The writers: what each one wrote and had acknowledged (its ledger, kept across rounds)
 //! and the writes themselves.
 
-use crate::client::{error_detail, exchange, json_body};
+use crate::client::{error_detail, timed_exchange};
 use crate::scim::{
     add_members_patch, group_body, group_name, id_of, user_body, user_name, Rng, PATCH_SCHEMA,
 };
@@ -11,7 +11,6 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// A user whose POST was acknowledged.
 #[derive(Clone)]
@@ -134,18 +133,15 @@ async fn write(
     if ctx.stop.load(Ordering::SeqCst) {
         return None;
     }
-    let start = Instant::now();
     let rb = ctx
         .http
         .request(method, format!("{}{path}", ctx.scim))
         .header("Authorization", &ctx.auth)
         .header("Content-Type", "application/scim+json")
         .body(serde_json::to_vec(body).expect("json"));
-    let res = exchange(rb).await;
-    let elapsed = start.elapsed();
+    let (elapsed, res) = timed_exchange(rb).await;
     let error = match res {
-        Ok((status, bytes)) => {
-            let body = json_body(bytes);
+        Ok((status, body)) => {
             if (200..300).contains(&status) {
                 rc.stats.record(kind, elapsed, None);
                 *rc.acked.entry(kind).or_default() += 1;

@@ -45,6 +45,22 @@ impl Directory {
         Ok((settings.custom_schema_urn, attrs))
     }
 
+    /// The tenant's custom schema URN and its attribute `name` (ignoring case), read in
+    /// `tx`. Errors: 404 when there is none.
+    async fn find_attribute(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+        name: &str,
+    ) -> DirectoryResult<(String, AttributeRow)> {
+        let (urn, attrs) = self.attribute_rows(tx, tenant).await?;
+        let a = attrs
+            .into_iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| not_found("custom attribute", name))?;
+        Ok((urn, a))
+    }
+
     /// The tenant's custom attributes in registration order, each with how many users hold a
     /// value for it.
     pub async fn list_attributes(&self, tenant: &str) -> DirectoryResult<Vec<CustomAttribute>> {
@@ -78,13 +94,9 @@ impl Directory {
         name: &str,
     ) -> DirectoryResult<CustomAttribute> {
         let mut tx = self.store().read().await?;
-        let (urn, attrs) = self.attribute_rows(tx.as_mut(), tenant).await?;
-        let a = attrs
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| not_found("custom attribute", name))?;
+        let (urn, a) = self.find_attribute(tx.as_mut(), tenant, name).await?;
         let n = tx.count_extension_values(tenant, &urn, &a.name).await?;
-        Ok(custom_attribute(a, &urn, Some(n))?)
+        Ok(custom_attribute(&a, &urn, Some(n))?)
     }
 
     /// Registers a custom attribute of type `ty` (default `string`; case-insensitive) in
@@ -150,11 +162,7 @@ impl Directory {
     pub async fn delete_attribute(&self, by: &Origin, name: &str) -> DirectoryResult<u64> {
         let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
-        let (urn, attrs) = self.attribute_rows(tx.as_mut(), tenant).await?;
-        let a = attrs
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| not_found("custom attribute", name))?;
+        let (urn, a) = self.find_attribute(tx.as_mut(), tenant, name).await?;
         let edited = tx.strip_extension_values(tenant, &urn, &a.name).await?;
         tx.delete_attribute(tenant, &a.name).await?;
         let recorder = Recorder::new(by);

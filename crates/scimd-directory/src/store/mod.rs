@@ -510,22 +510,15 @@ pub trait Tx: Send {
     // ---- bulk copy between stores (`scimd copy`)
     /// Rows of `table` (every tenant) whose sequence number is greater than `after`, in
     /// sequence order, at most `limit` (keyset paging: pass the last `seq` seen). A table
-    /// outside [`Table::COPIED`] gives no rows. Stores that cannot export say so (Backend).
+    /// outside [`Table::COPIED`] gives no rows.
     async fn export_rows(
         &mut self,
         table: Table,
         after: i64,
         limit: u64,
-    ) -> StoreResult<Vec<Exported>> {
-        let _ = (table, after, limit);
-        Err(StoreError::Backend("this store cannot export rows".into()))
-    }
+    ) -> StoreResult<Vec<Exported>>;
     /// Number of rows of every table of [`Table::ALL`], all tenants together.
-    async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {
-        Err(StoreError::Backend(
-            "this store cannot count its tables".into(),
-        ))
-    }
+    async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>>;
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! value filters (RFC 7644 §3.4.2.2), as `scim_proto::filter::matches` evaluates them.
 
 use super::{
-    display_path, eq_ci, lit_bool, nul_free, op_sql, parse_instant, point, unsupported, Ctx,
-    Scalar, Target, Translator, R,
+    eq_ci, lit_bool, nul_free, op_sql, parse_instant, point, unsupported, Ctx, Scalar, Target,
+    Translator, R,
 };
 use crate::sql::{Bind, Sql};
 use scim_proto::canonical::identifier_key;
@@ -151,8 +151,7 @@ impl<'a> Translator<'a> {
             Target::Elements { ctx, .. } => ctx,
             Target::Scalar(_) => {
                 return Err(unsupported(format!(
-                    "a value filter needs a multi-valued or complex attribute, not '{}'",
-                    display_path(attr_path)
+                    "a value filter needs a multi-valued or complex attribute, not '{attr_path}'"
                 )))
             }
         };
@@ -168,8 +167,7 @@ impl<'a> Translator<'a> {
         let attr = ctx.attr();
         if p.uri.is_some() || p.sub_attr.is_some() {
             return Err(unsupported(format!(
-                "'{}' inside a value filter of '{}'",
-                display_path(p),
+                "'{p}' inside a value filter of '{}'",
                 attr.name
             )));
         }
@@ -215,7 +213,7 @@ impl<'a> Translator<'a> {
             Filter::Compare { path, op, value } => {
                 let sub = self.element_sub(ctx, path)?;
                 if sub.is_some_and(|d| d.ty == AttrType::Complex) {
-                    return Err(unsupported(format!("'{}' is complex", display_path(path))));
+                    return Err(unsupported(format!("'{path}' is complex")));
                 }
                 let s = self.sub_scalar(qb, ctx, sub)?;
                 match (op, value) {

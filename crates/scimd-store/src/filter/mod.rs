@@ -41,7 +41,6 @@ pub(crate) use crate::dialect::Dialect;
 use crate::sql::{Ref, Sql, Tbl};
 pub(crate) use point::is_point_lookup;
 use scim_proto::filter::{CompValue, CompareOp};
-use scim_proto::path::AttrPath;
 use scim_proto::schema::{AttrType, AttributeDef, ResourceSchema};
 use scimd_directory::store::{ListQuery, StoreError, Visibility};
 use time::OffsetDateTime;
@@ -275,20 +274,6 @@ pub(crate) fn is_text(ty: AttrType) -> bool {
         ty,
         AttrType::String | AttrType::Reference | AttrType::Binary
     )
-}
-
-fn display_path(p: &AttrPath) -> String {
-    let mut s = String::new();
-    if let Some(u) = &p.uri {
-        s.push_str(u);
-        s.push(':');
-    }
-    s.push_str(&p.attr);
-    if let Some(sub) = &p.sub_attr {
-        s.push('.');
-        s.push_str(sub);
-    }
-    s
 }
 
 #[cfg(test)]

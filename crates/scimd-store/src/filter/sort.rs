@@ -1,6 +1,6 @@
 //! Sort keys (RFC 7644 §3.4.2.3): what a resource sorts by for `sortBy`, and `ORDER BY`.
 
-use super::{display_path, is_text, unsupported, Ctx, Scalar, Translator, R};
+use super::{is_text, unsupported, Ctx, Scalar, Translator, R};
 use crate::sql::Sql;
 use scim_proto::list::SortOrder;
 use scim_proto::path::AttrPath;
@@ -12,9 +12,10 @@ impl<'a> Translator<'a> {
     /// value for multi-valued attributes. Unsupported for unknown attributes and
     /// membership attributes.
     fn sort_expr(&self, qb: &Sql<'_>, path: &AttrPath) -> R<String> {
-        let r = self.schema.resolve_any(path).ok_or_else(|| {
-            unsupported(format!("unknown sort attribute '{}'", display_path(path)))
-        })?;
+        let r = self
+            .schema
+            .resolve_any(path)
+            .ok_or_else(|| unsupported(format!("unknown sort attribute '{path}'")))?;
         let attr = r.attr;
         if !r.is_extension {
             match (attr.name.as_str(), r.sub.map(|s| s.name.as_str())) {
@@ -58,11 +59,10 @@ impl<'a> Translator<'a> {
             };
             let sub = match r.sub {
                 Some(s) => Some(s),
-                None if attr.ty == AttrType::Complex => {
-                    Some(attr.sub("value").ok_or_else(|| {
-                        unsupported(format!("cannot sort by '{}'", display_path(path)))
-                    })?)
-                }
+                None if attr.ty == AttrType::Complex => Some(
+                    attr.sub("value")
+                        .ok_or_else(|| unsupported(format!("cannot sort by '{path}'")))?,
+                ),
                 None => None,
             };
             let s = self.sub_scalar(qb, &ctx, sub)?;
@@ -82,7 +82,7 @@ impl<'a> Translator<'a> {
             let sub = r
                 .sub
                 .or_else(|| attr.sub("value"))
-                .ok_or_else(|| unsupported(format!("cannot sort by '{}'", display_path(path))))?;
+                .ok_or_else(|| unsupported(format!("cannot sort by '{path}'")))?;
             let s = self.sub_scalar(qb, &Ctx::Object { path: p, attr }, Some(sub))?;
             return Ok(self.d.sort_wrap(pick(&s), s.ty));
         }

@@ -2,7 +2,7 @@
 //! multi-valued attributes, membership and email rows; and the scopes (`EXISTS`, `IN`) that
 //! iterate elements.
 
-use super::{display_path, json_key, unsupported, Ctx, Kind, Scalar, Target, Translator, R};
+use super::{json_key, unsupported, Ctx, Kind, Scalar, Target, Translator, R};
 use crate::dialect::JPath;
 use crate::sql::{Sql, Tbl};
 use scim_proto::path::AttrPath;
@@ -52,7 +52,7 @@ impl<'a> Translator<'a> {
         let r = self
             .schema
             .resolve_any(path)
-            .ok_or_else(|| unsupported(format!("unknown attribute '{}'", display_path(path))))?;
+            .ok_or_else(|| unsupported(format!("unknown attribute '{path}'")))?;
         let attr = r.attr;
         let core = !r.is_extension;
         if core {

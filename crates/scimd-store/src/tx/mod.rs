@@ -169,17 +169,14 @@ impl<E: Exec> Tx for StoreTx<E> {
     // ---- users: `users`
 
     async fn get_user(&mut self, t: &str, id: &str) -> StoreResult<Option<UserRecord>> {
-        let mut s = self
-            .q()
-            .select(t, USER_COLS, (Tbl::Users, "r"), [("id", Bind::text(id))]);
-        let row = self.row(s.lock_rows()).await?;
+        let key = ("id", Bind::text(id));
+        let row = self.locked_row(t, USER_COLS, Tbl::Users, key).await?;
         self.one_user(t, row).await
     }
 
     async fn user_by_user_name(&mut self, t: &str, name: &str) -> StoreResult<Option<UserRecord>> {
-        let key = [("user_name_folded", Bind::Text(user_name_key(name)))];
-        let mut s = self.q().select(t, USER_COLS, (Tbl::Users, "r"), key);
-        let row = self.row(s.lock_rows()).await?;
+        let key = ("user_name_folded", Bind::Text(user_name_key(name)));
+        let row = self.locked_row(t, USER_COLS, Tbl::Users, key).await?;
         self.one_user(t, row).await
     }
 
@@ -192,11 +189,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn delete_user(&mut self, t: &str, id: &str) -> StoreResult<bool> {
-        let mut s = self.q().delete(t, Tbl::Users, [("id", Bind::text(id))]);
-        if self.run(s.long()).await? == 0 {
-            return Ok(false);
-        }
-        self.delete_memberships_of(t, id).await.map(|_| true)
+        self.delete_resource(t, Tbl::Users, id).await
     }
 
     async fn list_users(
@@ -213,14 +206,8 @@ impl<E: Exec> Tx for StoreTx<E> {
         t: &str,
         ids: &[String],
     ) -> StoreResult<Vec<(String, Option<String>)>> {
-        let q = self.q();
-        let rows = self
-            .batched(ids, 1, |chunk| {
-                let mut s = q.select(t, "id, display_name AS name", (Tbl::Users, ""), []);
-                s.sql(" AND ").in_texts("id", chunk).sql(" ORDER BY seq");
-                s
-            })
-            .await?;
+        let cols = "id, display_name AS name";
+        let rows = self.rows_by_ids(t, cols, Tbl::Users, ids).await?;
         let pair = |mut r: crate::sql::Row| Ok((r.text("id")?, r.opt_text("name")?));
         rows.into_iter().map(pair).collect()
     }
@@ -236,9 +223,9 @@ impl<E: Exec> Tx for StoreTx<E> {
     // ---- groups
 
     async fn get_group(&mut self, t: &str, id: &str) -> StoreResult<Option<GroupRecord>> {
-        let key = [("id", Bind::text(id))];
-        let mut s = self.q().select(t, GROUP_COLS, (Tbl::Groups, "r"), key);
-        self.row(s.lock_rows()).await?.map(group_of).transpose()
+        let key = ("id", Bind::text(id));
+        let row = self.locked_row(t, GROUP_COLS, Tbl::Groups, key).await?;
+        row.map(group_of).transpose()
     }
 
     async fn group_by_display_name(
@@ -246,9 +233,9 @@ impl<E: Exec> Tx for StoreTx<E> {
         t: &str,
         name: &str,
     ) -> StoreResult<Option<GroupRecord>> {
-        let key = [("display_name_folded", Bind::Text(display_name_key(name)))];
-        let mut s = self.q().select(t, GROUP_COLS, (Tbl::Groups, "r"), key);
-        self.row(s.lock_rows()).await?.map(group_of).transpose()
+        let key = ("display_name_folded", Bind::Text(display_name_key(name)));
+        let row = self.locked_row(t, GROUP_COLS, Tbl::Groups, key).await?;
+        row.map(group_of).transpose()
     }
 
     async fn insert_group(&mut self, g: &GroupRecord) -> StoreResult<()> {
@@ -274,11 +261,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     async fn delete_group(&mut self, t: &str, id: &str) -> StoreResult<bool> {
         // Its own membership rows go by ON DELETE CASCADE; its memberships in other groups
         // here.
-        let mut s = self.q().delete(t, Tbl::Groups, [("id", Bind::text(id))]);
-        if self.run(s.long()).await? == 0 {
-            return Ok(false);
-        }
-        self.delete_memberships_of(t, id).await.map(|_| true)
+        self.delete_resource(t, Tbl::Groups, id).await
     }
 
     async fn list_groups(
@@ -292,14 +275,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn group_ids_existing(&mut self, t: &str, ids: &[String]) -> StoreResult<Vec<String>> {
-        let q = self.q();
-        let rows = self
-            .batched(ids, 1, |chunk| {
-                let mut s = q.select(t, "id", (Tbl::Groups, ""), []);
-                s.sql(" AND ").in_texts("id", chunk).sql(" ORDER BY seq");
-                s
-            })
-            .await?;
+        let rows = self.rows_by_ids(t, "id", Tbl::Groups, ids).await?;
         rows.into_iter().map(|mut r| r.text("id")).collect()
     }
 

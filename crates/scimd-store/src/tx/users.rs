@@ -60,6 +60,51 @@ fn list_statement<'t>(
 }
 
 impl<E: Exec> StoreTx<E> {
+    /// The row of `table` (users or groups, alias `r`, columns `cols`) whose `key` matches,
+    /// locked for the rest of the write transaction.
+    pub(super) async fn locked_row(
+        &mut self,
+        t: &str,
+        cols: &str,
+        table: Tbl,
+        key: (&str, Bind),
+    ) -> StoreResult<Option<Row>> {
+        let mut s = self.q().select(t, cols, (table, "r"), [key]);
+        self.row(s.lock_rows()).await
+    }
+
+    /// The rows (columns `cols`) of `table` whose `id` is one of `ids`, in `seq` order.
+    pub(super) async fn rows_by_ids(
+        &mut self,
+        t: &str,
+        cols: &str,
+        table: Tbl,
+        ids: &[String],
+    ) -> StoreResult<Vec<Row>> {
+        let q = self.q();
+        self.batched(ids, 1, |chunk| {
+            let mut s = q.select(t, cols, (table, ""), []);
+            s.sql(" AND ").in_texts("id", chunk).sql(" ORDER BY seq");
+            s
+        })
+        .await
+    }
+
+    /// Deletes the user or group `id` of `table` and its memberships in the tenant's
+    /// groups; false when there was none.
+    pub(super) async fn delete_resource(
+        &mut self,
+        t: &str,
+        table: Tbl,
+        id: &str,
+    ) -> StoreResult<bool> {
+        let mut s = self.q().delete(t, table, [("id", Bind::text(id))]);
+        if self.run(s.long()).await? == 0 {
+            return Ok(false);
+        }
+        self.delete_memberships_of(t, id).await.map(|_| true)
+    }
+
     /// A list query's total and page rows.
     pub(super) async fn list(
         &mut self,

@@ -47,8 +47,18 @@ pub(crate) trait Exec: Send + 'static {
     /// Commits; durable when it returns (see each store for what durable means).
     fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Called before a write transaction lists the tenants, which it may do to create the
-    /// first one: instances starting together on one database take turns (PostgreSQL: a
-    /// transaction-scoped advisory lock; SQLite's write lock already serialises them).
-    fn serialise_bootstrap(&mut self) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Makes the write transactions that do `what` take turns until they end, across
+    /// instances on one database (PostgreSQL: a transaction-scoped advisory lock per kind;
+    /// SQLite's write lock already serialises every writer).
+    fn serialise(&mut self, what: Turns) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// What write transactions take turns for ([`Exec::serialise`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Turns {
+    /// Listing the tenants to create the first one (instances starting together).
+    Bootstrap,
+    /// Deciding which coalesced change record (failed sign-ins) a record joins: the count
+    /// of distinct keys a minute must not be exceeded by writers deciding at once.
+    Coalescing,
 }

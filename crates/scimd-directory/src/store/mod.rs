@@ -399,7 +399,9 @@ pub trait Tx: Send {
     /// Appends `r` holding the coalescing `key`, or, when a record of the tenant holds the
     /// key already, adds `r.count` to that record's count instead (atomic).
     async fn coalesce_record(&mut self, r: &ChangeRecord, key: &str) -> StoreResult<()>;
-    /// The coalescing keys of the tenant's records that start with `prefix`.
+    /// The coalescing keys of the tenant's records that start with `prefix`. In a write
+    /// transaction, other writers asking for them wait until this transaction ends, so that
+    /// a bound on their number holds across concurrent writers and instances.
     async fn coalesced_keys(&mut self, tenant_id: &str, prefix: &str) -> StoreResult<Vec<String>>;
     /// Deletes the records of every tenant older than `before`; returns how many.
     async fn purge_records(&mut self, before: OffsetDateTime) -> StoreResult<u64>;

@@ -19,8 +19,9 @@ use sqlx::{Column, Postgres, Row as _, Transaction, TypeInfo, ValueRef};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-/// Advisory-lock key that serialises first-start initialisation across instances.
+/// Advisory-lock keys of [`crate::exec::Turns`]: first-start initialisation, coalescing.
 const BOOTSTRAP_LOCK: i64 = 0x5c1d_b007;
+const COALESCING_LOCK: i64 = 0x5c1d_c0a1;
 
 /// Maps a database error: a unique violation becomes `Conflict` with the target of the
 /// violated constraint (`crate::schema`), a serialization failure or deadlock
@@ -254,9 +255,13 @@ impl Exec for PgExec {
         self.tx.commit().await.map_err(db_err)
     }
 
-    async fn serialise_bootstrap(&mut self) -> StoreResult<()> {
+    async fn serialise(&mut self, what: crate::exec::Turns) -> StoreResult<()> {
+        let key = match what {
+            crate::exec::Turns::Bootstrap => BOOTSTRAP_LOCK,
+            crate::exec::Turns::Coalescing => COALESCING_LOCK,
+        };
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(BOOTSTRAP_LOCK)
+            .bind(key)
             .execute(&mut *self.tx)
             .await
             .map_err(db_err)?;

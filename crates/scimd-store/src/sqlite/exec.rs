@@ -296,7 +296,7 @@ impl Exec for SqliteExec {
         Ok(())
     }
 
-    async fn serialise_bootstrap(&mut self) -> StoreResult<()> {
+    async fn serialise(&mut self, _what: crate::exec::Turns) -> StoreResult<()> {
         // `BEGIN IMMEDIATE` took the database's write lock already.
         Ok(())
     }

@@ -79,7 +79,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     async fn list_tenants(&mut self) -> StoreResult<Vec<TenantRow>> {
         if self.x.writes() {
             // A writer that lists tenants may be about to create the first one.
-            self.x.serialise_bootstrap().await?;
+            self.x.serialise(crate::exec::Turns::Bootstrap).await?;
         }
         let mut s = self
             .q()
@@ -448,6 +448,9 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn coalesced_keys(&mut self, t: &str, prefix: &str) -> StoreResult<Vec<String>> {
+        // The caller decides from these keys which record to coalesce into: writers
+        // deciding at once would each see room for one more key.
+        self.x.serialise(crate::exec::Turns::Coalescing).await?;
         self.coalesced(t, prefix).await
     }
 

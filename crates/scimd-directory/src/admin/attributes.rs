@@ -6,7 +6,7 @@ use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::{target, AuditAction, Recorder, Rule, SUCCEEDED};
 use crate::custom::{self, CustomType};
 use crate::directory::{Directory, Origin};
-use crate::error::{not_found, DirectoryError, DirectoryResult};
+use crate::error::{not_found, on_conflict, DirectoryError, DirectoryResult};
 use crate::render;
 use crate::store::{AttributeRow, Change, ConflictTarget, StoreError, StoreResult, Tx};
 use serde_json::Value;
@@ -129,15 +129,12 @@ impl Directory {
             ty: t.as_str().to_string(),
             created: render::now(),
         };
-        match tx.insert_attribute(&row).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(ConflictTarget::AttributeName)) => {
-                return Err(DirectoryError::Conflict(format!(
-                    "a custom attribute named '{name}' already exists (names are compared ignoring case)"
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let res = tx.insert_attribute(&row).await;
+        on_conflict(res, ConflictTarget::AttributeName, || {
+            DirectoryError::Conflict(format!(
+                "a custom attribute named '{name}' already exists (names are compared ignoring case)"
+            ))
+        })?;
         let recorder = Recorder::new(by);
         let action = AuditAction::AttributeCreate;
         let mut r = recorder.action(action, target::ATTRIBUTE, None, Some(name), SUCCEEDED);

@@ -164,8 +164,7 @@ impl ListParams {
         let mut lp = ListParams::defaults();
         let mut seen = std::collections::HashSet::new();
         for (k, v) in pairs {
-            let key = k.to_ascii_lowercase();
-            once(&mut seen, &key, k)?;
+            let key = once(&mut seen, k)?;
             match key.as_str() {
                 "startindex" => lp.set_start_index(parse_int("startIndex", v)?),
                 "count" => lp.set_count(parse_int("count", v)?),
@@ -197,8 +196,7 @@ impl ListParams {
         let mut lp = ListParams::defaults();
         let mut seen = std::collections::HashSet::new();
         for (k, v) in obj {
-            let key = k.to_ascii_lowercase();
-            once(&mut seen, &key, k)?;
+            let key = once(&mut seen, k)?;
             if v.is_null() {
                 continue;
             }
@@ -238,15 +236,17 @@ impl ListParams {
     }
 }
 
-/// Refuses a list parameter given twice (case-insensitively): which of two filters was
-/// meant cannot be guessed, and taking either could widen the result. `attributes` and
-/// `excludedAttributes` may repeat (their lists add up).
-fn once(seen: &mut std::collections::HashSet<String>, key: &str, given: &str) -> ScimResult<()> {
+/// The lower-cased name of list parameter `given`, refusing one given twice
+/// (case-insensitively): which of two filters was meant cannot be guessed, and taking either
+/// could widen the result. `attributes` and `excludedAttributes` may repeat (their lists add
+/// up).
+fn once(seen: &mut std::collections::HashSet<String>, given: &str) -> ScimResult<String> {
+    let key = given.to_ascii_lowercase();
     let single = matches!(
-        key,
+        key.as_str(),
         "filter" | "startindex" | "count" | "sortby" | "sortorder"
     );
-    if single && !seen.insert(key.to_string()) {
+    if single && !seen.insert(key.clone()) {
         let detail = format!("{given} is given more than once; give it once");
         return Err(if key == "filter" {
             ScimError::invalid_filter(detail)
@@ -254,7 +254,7 @@ fn once(seen: &mut std::collections::HashSet<String>, key: &str, given: &str) ->
             ScimError::invalid_value(detail)
         });
     }
-    Ok(())
+    Ok(key)
 }
 
 /// `attributes`/`excludedAttributes` of a search body: an array of strings or a string.

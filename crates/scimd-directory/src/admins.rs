@@ -23,9 +23,10 @@
 
 use crate::changes::AuditAction;
 use crate::directory::{Directory, DirectoryError, Origin};
+use crate::error::on_conflict;
 use crate::secret::{hash_secret, new_secret};
 use crate::signin_throttle::{self as throttle, Gate, ThrottledBy};
-use crate::store::{AdminRow, ConflictTarget, SessionRow, StoreError};
+use crate::store::{AdminRow, ConflictTarget, SessionRow};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
@@ -207,15 +208,12 @@ impl Directory {
         let mut row = new_admin_row(tenant, username, hash);
         row.must_change_password = must_change_password;
         let mut tx = self.store().write().await?;
-        match tx.insert_admin(&row).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(ConflictTarget::AdminUsername)) => {
-                return Err(DirectoryError::Invalid(format!(
-                    "an administrator named '{username}' already exists (names are compared ignoring case); use `scimd admin reset-password --username {username}` to give it a new password"
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let res = tx.insert_admin(&row).await;
+        on_conflict(res, ConflictTarget::AdminUsername, || {
+            DirectoryError::Invalid(format!(
+                "an administrator named '{username}' already exists (names are compared ignoring case); use `scimd admin reset-password --username {username}` to give it a new password"
+            ))
+        })?;
         crate::changes::record_admin(
             tx.as_mut(),
             by,

@@ -5,7 +5,7 @@
 //! - A store failure enters either through `?`: [`From<StoreError>`] for both types, which
 //!   logs it once and maps it once ([`DirectoryError::status`], [`DirectoryError::message`]).
 
-use crate::store::StoreError;
+use crate::store::{ConflictTarget, StoreError};
 use scim_proto::{ScimError, ScimType};
 
 /// Errors of the directory's administrator operations and commands. Each has an HTTP
@@ -176,6 +176,20 @@ pub(crate) fn list_error(e: StoreError, filtered: bool) -> ScimError {
             )
         }
         e => e.into(),
+    }
+}
+
+/// `res` as a directory result, with a unique-key conflict on `target` answered by `err()`
+/// (a message naming what the administrator chose and what to do instead) rather than the
+/// store's generic conflict; any other failure maps through [`From<StoreError>`].
+pub(crate) fn on_conflict<T>(
+    res: Result<T, StoreError>,
+    target: ConflictTarget,
+    err: impl FnOnce() -> DirectoryError,
+) -> DirectoryResult<T> {
+    match res {
+        Err(StoreError::Conflict(t)) if t == target => Err(err()),
+        res => Ok(res?),
     }
 }
 

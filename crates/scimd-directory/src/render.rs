@@ -68,20 +68,24 @@ fn start(core_urn: &str, id: &str, doc: &Value, schema: &ResourceSchema) -> Map<
     out
 }
 
-/// `meta` (RFC 7643 §3.1) of the resource `id`, located at `{base_url}/{endpoint}/{id}`.
-fn meta(
+/// The rendered resource `out` ended with its `meta` (RFC 7643 §3.1): the resource `id`,
+/// located at `{base_url}/{endpoint}/{id}`.
+fn with_meta(
+    mut out: Map<String, Value>,
     resource_type: ResourceType,
     (base_url, id): (&str, &str),
     (created, modified): (OffsetDateTime, OffsetDateTime),
     version: i64,
 ) -> Value {
-    json!({
+    let meta = json!({
         "resourceType": resource_type.as_str(),
         "created": rfc3339(created),
         "lastModified": rfc3339(modified),
         "location": format!("{base_url}/{}/{id}", resource_type.endpoint()),
         "version": etag(version),
-    })
+    });
+    out.insert("meta".into(), meta);
+    Value::Object(out)
 }
 
 /// Renders a user: schemas, id, the document, `active` from its state, `groups`
@@ -123,9 +127,7 @@ pub fn user(
         out.insert("groups".into(), Value::Array(gs));
     }
     let times = (u.created, u.last_modified);
-    let meta = meta(ResourceType::User, (base_url, &u.id), times, u.version);
-    out.insert("meta".into(), meta);
-    Value::Object(out)
+    with_meta(out, ResourceType::User, (base_url, &u.id), times, u.version)
 }
 
 /// Renders a group: schemas, id, the document, `members` when given, and `meta`.
@@ -152,9 +154,13 @@ pub fn group(
         out.insert("members".into(), Value::Array(v));
     }
     let times = (g.created, g.last_modified);
-    let meta = meta(ResourceType::Group, (base_url, &g.id), times, g.version);
-    out.insert("meta".into(), meta);
-    Value::Object(out)
+    with_meta(
+        out,
+        ResourceType::Group,
+        (base_url, &g.id),
+        times,
+        g.version,
+    )
 }
 
 #[cfg(test)]

@@ -8,11 +8,10 @@
 
 use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, Origin, RequestInfo};
+use crate::error::on_conflict;
 use crate::secret::{hash_secret, new_secret};
 use crate::settings::TenantSettings;
-use crate::store::{
-    Change, ChangeRecord, ConflictTarget, StoreError, TenantRow, TokenRow, TokenScope,
-};
+use crate::store::{Change, ChangeRecord, ConflictTarget, TenantRow, TokenRow, TokenScope};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
@@ -201,15 +200,11 @@ impl Directory {
             revoked: None,
         };
         let res = tx.insert_token(&token).await;
-        match res {
-            Ok(()) => {}
-            Err(StoreError::Conflict(ConflictTarget::TokenName)) => {
-                return Err(DirectoryError::Conflict(format!(
-                    "a token named '{name}' already exists; revoke it first or choose another name"
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        on_conflict(res, ConflictTarget::TokenName, || {
+            DirectoryError::Conflict(format!(
+                "a token named '{name}' already exists; revoke it first or choose another name"
+            ))
+        })?;
         let recorder = Recorder::new(by);
         tx.insert_record(&token_record(&recorder, AuditAction::TokenCreate, &token))
             .await?;

@@ -167,8 +167,7 @@ impl Directory {
         tx: &mut dyn Tx,
         tenant: &str,
     ) -> StoreResult<(TenantSettings, Arc<ResourceSchema>)> {
-        let settings = self.tenant_settings(tx, tenant).await?;
-        let attrs = tx.list_attributes(tenant).await?;
+        let (settings, attrs) = self.attribute_rows(tx, tenant).await?;
         let schema = self
             .schemas()
             .user(tenant, &settings.custom_schema_urn, &attrs);

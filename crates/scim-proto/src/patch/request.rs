@@ -139,12 +139,7 @@ impl PatchRequest {
         })?;
         let ops = match get_ci(obj, "Operations") {
             Some(Value::Array(a)) => a,
-            Some(other) => {
-                return Err(ScimError::invalid_syntax(format!(
-                    "\"Operations\" must be an array, not {}",
-                    json_kind(other)
-                )))
-            }
+            Some(other) => return Err(not_a("Operations", "an array", other)),
             None => {
                 return Err(ScimError::invalid_syntax(
                     "the PATCH body has no \"Operations\" array",
@@ -178,12 +173,7 @@ fn parse_operation(raw: &Value) -> ScimResult<PatchOperation> {
                 clip_detail(s)
             ))
         })?,
-        Some(other) => {
-            return Err(ScimError::invalid_syntax(format!(
-                "\"op\" must be a string (add, remove or replace), not {}",
-                json_kind(other)
-            )))
-        }
+        Some(other) => return Err(not_a("op", "a string (add, remove or replace)", other)),
         None => {
             return Err(ScimError::invalid_syntax(
                 "the operation has no \"op\" (add, remove or replace)",
@@ -209,6 +199,13 @@ fn parse_operation(raw: &Value) -> ScimResult<PatchOperation> {
         refuse_nul(v)?;
     }
     Ok(PatchOperation { op, path, value })
+}
+
+/// 400 invalidSyntax for member `name` of a PATCH body or operation holding `got`, where
+/// the request needs `expected` (e.g. "an array").
+fn not_a(name: &str, expected: &str, got: &Value) -> ScimError {
+    let kind = json_kind(got);
+    ScimError::invalid_syntax(format!("\"{name}\" must be {expected}, not {kind}"))
 }
 
 pub(super) fn missing_value(kind: PatchOpKind) -> ScimError {

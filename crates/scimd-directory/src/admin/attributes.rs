@@ -6,8 +6,9 @@ use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::{target, AuditAction, Recorder, Rule, SUCCEEDED};
 use crate::custom::{self, CustomType};
 use crate::directory::{Directory, Origin};
-use crate::error::{not_found, DirectoryError, DirectoryResult};
+use crate::error::{not_found, on_conflict, DirectoryError, DirectoryResult};
 use crate::render;
+use crate::settings::TenantSettings;
 use crate::store::{AttributeRow, Change, ConflictTarget, StoreError, StoreResult, Tx};
 use serde_json::Value;
 
@@ -34,15 +35,15 @@ fn custom_attribute(
 }
 
 impl Directory {
-    /// The tenant's custom schema URN and its attribute definitions, read in `tx`.
-    async fn attribute_rows(
+    /// The tenant's settings (its custom schema URN among them) and its custom attribute
+    /// definitions in registration order, read in `tx`.
+    pub(crate) async fn attribute_rows(
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
-    ) -> StoreResult<(String, Vec<AttributeRow>)> {
+    ) -> StoreResult<(TenantSettings, Vec<AttributeRow>)> {
         let settings = self.tenant_settings(tx, tenant).await?;
-        let attrs = tx.list_attributes(tenant).await?;
-        Ok((settings.custom_schema_urn, attrs))
+        Ok((settings, tx.list_attributes(tenant).await?))
     }
 
     /// The tenant's custom schema URN and its attribute `name` (ignoring case), read in
@@ -53,19 +54,20 @@ impl Directory {
         tenant: &str,
         name: &str,
     ) -> DirectoryResult<(String, AttributeRow)> {
-        let (urn, attrs) = self.attribute_rows(tx, tenant).await?;
+        let (settings, attrs) = self.attribute_rows(tx, tenant).await?;
         let a = attrs
             .into_iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| not_found("custom attribute", name))?;
-        Ok((urn, a))
+        Ok((settings.custom_schema_urn, a))
     }
 
     /// The tenant's custom attributes in registration order, each with how many users hold a
     /// value for it.
     pub async fn list_attributes(&self, tenant: &str) -> DirectoryResult<Vec<CustomAttribute>> {
         let mut tx = self.store().read().await?;
-        let (urn, attrs) = self.attribute_rows(tx.as_mut(), tenant).await?;
+        let (settings, attrs) = self.attribute_rows(tx.as_mut(), tenant).await?;
+        let urn = settings.custom_schema_urn;
         let mut out = Vec::with_capacity(attrs.len());
         for a in &attrs {
             let n = tx.count_extension_values(tenant, &urn, &a.name).await?;
@@ -78,7 +80,8 @@ impl Directory {
     /// counting values (for pages that must stay fast on large tenants).
     pub async fn custom_schema(&self, tenant: &str) -> DirectoryResult<CustomSchema> {
         let mut tx = self.store().read().await?;
-        let (urn, attrs) = self.attribute_rows(tx.as_mut(), tenant).await?;
+        let (settings, attrs) = self.attribute_rows(tx.as_mut(), tenant).await?;
+        let urn = settings.custom_schema_urn;
         let attributes = attrs
             .iter()
             .map(|a| custom_attribute(a, &urn, None))
@@ -129,15 +132,12 @@ impl Directory {
             ty: t.as_str().to_string(),
             created: render::now(),
         };
-        match tx.insert_attribute(&row).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(ConflictTarget::AttributeName)) => {
-                return Err(DirectoryError::Conflict(format!(
-                    "a custom attribute named '{name}' already exists (names are compared ignoring case)"
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let res = tx.insert_attribute(&row).await;
+        on_conflict(res, ConflictTarget::AttributeName, || {
+            DirectoryError::Conflict(format!(
+                "a custom attribute named '{name}' already exists (names are compared ignoring case)"
+            ))
+        })?;
         let recorder = Recorder::new(by);
         let action = AuditAction::AttributeCreate;
         let mut r = recorder.action(action, target::ATTRIBUTE, None, Some(name), SUCCEEDED);

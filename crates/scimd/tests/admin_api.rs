@@ -1258,11 +1258,7 @@ async fn provisioning_log_csv_and_jsonl_downloads() {
     assert!(r.header("content-type").starts_with("application/x-ndjson"));
     assert!(r.header(CONTENT_DISPOSITION.as_str()).contains(".jsonl\""));
     assert!(r.text.ends_with('\n'));
-    let lines: Vec<Value> = r
-        .text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = r.json_lines();
     assert_eq!(lines, listing);
     let r = get_accepting(
         &a,

@@ -770,6 +770,16 @@ impl Resp {
             .as_ref()
             .unwrap_or_else(|| panic!("expected a JSON body, got {} {:?}", self.status, self.text))
     }
+    /// A JSON Lines body (`format=jsonl` downloads): one JSON value per line; panics naming
+    /// the line that does not parse.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.text
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("JSON Lines row {l:?}: {e}"))
+            })
+            .collect()
+    }
     /// A header as a string ("" when absent).
     pub fn header(&self, name: &str) -> String {
         self.headers

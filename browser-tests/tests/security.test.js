@@ -144,19 +144,19 @@ test("a token's secret is shown once, and on no page after that", async () => {
   assert.equal(g.status, 201);
 
   const pages = [
-    "/dashboard",
-    "/admin/provisioning",
-    "/admin/provisioning/settings",
-    "/admin/attributes",
     "/users",
-    "/users/new",
     `/users/${u.body.id}`,
     `/users/${u.body.id}/attributes`,
     `/users/${u.body.id}/groups`,
+    "/users/new",
     "/groups",
     `/groups/${g.body.id}`,
+    "/admin/provisioning",
+    "/admin/provisioning/settings",
+    "/admin/attributes",
     "/log",
     "/log?text=entra",
+    "/dashboard",
     "/account/password",
     "/signin",
   ];

@@ -189,6 +189,16 @@ async fn add_members(ctx: &RoundCtx, rc: &mut RoundCounts, l: &mut Ledger, g: us
     }
 }
 
+/// The `id` of the resource a POST's 2xx body (`body`) created; a 2xx without one is counted
+/// as an error of `kind` and gives `None`.
+fn created_id(rc: &mut RoundCounts, kind: &str, body: &Value) -> Option<String> {
+    let id = id_of(body);
+    if id.is_none() {
+        rc.error(format!("{kind}: 2xx without an id: {body}"));
+    }
+    id
+}
+
 /// One writer: writes as fast as it can until the round's stop flag.
 pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) {
     let mut rc = RoundCounts::default();
@@ -203,17 +213,14 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
             match write(&ctx, &mut rc, "user_post", Method::POST, "/Users", &body).await {
                 None => false,
                 Some(Outcome::Acked(b)) => {
-                    match id_of(&b) {
-                        Some(id) => l.users.push(UserRec {
+                    if let Some(id) = created_id(&mut rc, "user_post", &b) {
+                        l.users.push(UserRec {
                             user_name: name,
                             id,
                             title: body["title"].as_str().unwrap_or_default().to_string(),
                             maybe_titles: Vec::new(),
                             acked_patches: 0,
-                        }),
-                        None => {
-                            rc.error(format!("user_post: 2xx without an id: {b}"));
-                        }
+                        });
                     }
                     true
                 }
@@ -252,7 +259,7 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
             let body = group_body(&name);
             match write(&ctx, &mut rc, "group_post", Method::POST, "/Groups", &body).await {
                 None => false,
-                Some(Outcome::Acked(b)) => match id_of(&b) {
+                Some(Outcome::Acked(b)) => match created_id(&mut rc, "group_post", &b) {
                     Some(id) => {
                         l.groups.push(GroupRec {
                             name,
@@ -262,10 +269,7 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
                         let g = l.groups.len() - 1;
                         add_members(&ctx, &mut rc, &mut l, g).await
                     }
-                    None => {
-                        rc.error(format!("group_post: 2xx without an id: {b}"));
-                        true
-                    }
+                    None => true,
                 },
                 Some(Outcome::Unacked) => {
                     l.unacked_groups.push(name);

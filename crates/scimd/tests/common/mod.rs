@@ -32,14 +32,10 @@ use std::time::{Duration, Instant};
 /// The scimd binary built by cargo for this test run.
 pub const SCIMD: &str = env!("CARGO_BIN_EXE_scimd");
 
-/// SCIM message and schema URNs used by the tests.
+/// SCIM schema URNs used by the tests.
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-pub const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 /// The enterprise User extension's string attributes (RFC 7643 §4.3; `manager` is complex).
 pub const ENTERPRISE_STRINGS: [&str; 5] = [
@@ -56,6 +52,12 @@ pub const ENTERPRISE_STRINGS: [&str; 5] = [
 pub const ADDRESS_PARTS: [&str; 6] = [
     "formatted", "streetAddress", "locality", "region", "postalCode", "country",
 ];
+
+/// SCIM message URNs used by the tests.
+pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 /// Asserts that `actual` holds every value of `expected`: objects are compared key by key
 /// (keys of `actual` not in `expected` are not checked), anything else must be equal. The

@@ -141,14 +141,12 @@ async fn write(
         .body(serde_json::to_vec(body).expect("json"));
     let (elapsed, res) = timed_exchange(rb).await;
     let error = match res {
-        Ok((status, body)) => {
-            if (200..300).contains(&status) {
-                rc.stats.record(kind, elapsed, None);
-                *rc.acked.entry(kind).or_default() += 1;
-                return Some(Outcome::Acked(body));
-            }
-            format!("{kind}: HTTP {status} {}", error_detail(&body))
+        Ok((200..=299, body)) => {
+            rc.stats.record(kind, elapsed, None);
+            *rc.acked.entry(kind).or_default() += 1;
+            return Some(Outcome::Acked(body));
         }
+        Ok((status, body)) => format!("{kind}: HTTP {status} {}", error_detail(&body)),
         Err(_) if ctx.stop.load(Ordering::SeqCst) => {
             // The server was killed under it: neither acknowledged nor an error.
             rc.in_flight_at_kill += 1;

@@ -39,12 +39,13 @@ pub struct Ledger {
     pub w: usize,
     pub rng: Rng,
     pub users: Vec<UserRec>,
-    pub groups: Vec<GroupRec>,
     pub next_user: usize,
-    pub next_group: usize,
-    pub next_title: usize,
-    /// Names of this round's user / group POSTs that got no 2xx (landed or not).
+    /// Names of this round's user POSTs that got no 2xx (landed or not).
     pub unacked_users: Vec<String>,
+    pub next_title: usize,
+    pub groups: Vec<GroupRec>,
+    pub next_group: usize,
+    /// Names of this round's group POSTs that got no 2xx (landed or not).
     pub unacked_groups: Vec<String>,
 }
 

@@ -40,9 +40,9 @@ pub struct Ledger {
     pub rng: Rng,
     pub users: Vec<UserRec>,
     pub next_user: usize,
+    pub next_title: usize,
     /// Names of this round's user POSTs that got no 2xx (landed or not).
     pub unacked_users: Vec<String>,
-    pub next_title: usize,
     pub groups: Vec<GroupRec>,
     pub next_group: usize,
     /// Names of this round's group POSTs that got no 2xx (landed or not).

@@ -110,6 +110,22 @@ export async function launch(options = {}) {
   return { context, close };
 }
 
+/**
+ * What each test file starts with: a scimd (`startScimd`), a browser (`launch`) and one page
+ * in it; resolves with { srv, browser, page }. `closePortal` stops them again.
+ */
+export async function openPortal() {
+  const srv = await startScimd();
+  const browser = await launch();
+  return { srv, browser, page: await browser.context.newPage() };
+}
+
+/** Closes what `openPortal` started (either part may be missing when start-up failed). */
+export async function closePortal({ srv, browser }) {
+  await browser?.close();
+  await srv?.stop();
+}
+
 /** Saves a full-page screenshot as test-artifacts/screenshots/<name>.png. */
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
-  startScimd, launch, signIn, changePassword, screenshot, scim, textOf, CORE, ENTERPRISE, CUSTOM,
+  openPortal, closePortal, signIn, changePassword, screenshot, scim, textOf, CORE, ENTERPRISE, CUSTOM,
 } from "../lib/harness.js";
 
 let srv;
@@ -15,16 +15,8 @@ let browser;
 let page;
 let userId;
 
-before(async () => {
-  srv = await startScimd();
-  browser = await launch();
-  page = await browser.context.newPage();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
+before(async () => ({ srv, browser, page } = await openPortal()));
+after(() => closePortal({ srv, browser }));
 
 test("the provisioning procedure", async (t) => {
   await t.test("sign in", async () => {

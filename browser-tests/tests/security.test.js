@@ -3,22 +3,14 @@
 // secret that no page shows after the one that created it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startScimd, launch, signInAdmin, screenshot, scim, textOf } from "../lib/harness.js";
+import { openPortal, closePortal, launch, signInAdmin, screenshot, scim, textOf } from "../lib/harness.js";
 
 let srv;
 let browser;
 let page;
 
-before(async () => {
-  srv = await startScimd();
-  browser = await launch();
-  page = await browser.context.newPage();
-});
-
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
+before(async () => ({ srv, browser, page } = await openPortal()));
+after(() => closePortal({ srv, browser }));
 
 /** Submits the sign-in form; resolves with the response status of the POST. */
 async function attempt(username, password) {
@@ -152,19 +144,19 @@ test("a token's secret is shown once, and on no page after that", async () => {
   assert.equal(g.status, 201);
 
   const pages = [
-    "/dashboard",
-    "/admin/provisioning",
-    "/admin/provisioning/settings",
-    "/admin/attributes",
     "/users",
-    "/users/new",
     `/users/${u.body.id}`,
     `/users/${u.body.id}/attributes`,
     `/users/${u.body.id}/groups`,
+    "/users/new",
     "/groups",
     `/groups/${g.body.id}`,
+    "/admin/provisioning",
+    "/admin/provisioning/settings",
+    "/admin/attributes",
     "/log",
     "/log?text=entra",
+    "/dashboard",
     "/account/password",
     "/signin",
   ];

@@ -166,11 +166,7 @@ async fn administrative_actions_are_audit_records() {
     assert!(csv
         .header("content-disposition")
         .contains("filename=\"audit-"));
-    let lines: Vec<Value> = jsonl
-        .text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = jsonl.json_lines();
     assert_eq!(lines, all);
 
     // Filters.

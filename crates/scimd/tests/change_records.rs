@@ -407,11 +407,7 @@ async fn log_entries_carry_txn_actor_cause_and_changes() {
     );
     let jl = a.get("/provisioning-log?format=jsonl").await;
     jl.expect(200);
-    let lines: Vec<Value> = jl
-        .text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = jl.json_lines();
     assert_eq!(lines, entries, "the download and the pages agree");
     let csv = a.get("/provisioning-log?format=csv").await;
     csv.expect(200);

@@ -43,23 +43,19 @@ pub fn log_paths(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Strips ANSI escape sequences (coloured log output).
+/// Strips ANSI escape sequences (coloured log output): a CSI sequence (ESC `[`, parameters,
+/// a final letter) goes whole; a lone ESC goes alone.
 fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for c2 in chars.by_ref() {
-                    if c2.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
+    let mut pieces = s.split('\u{1b}');
+    let mut out = pieces.next().unwrap_or_default().to_string();
+    for piece in pieces {
+        let kept = match piece.strip_prefix('[') {
+            Some(csi) => csi
+                .find(|c: char| c.is_ascii_alphabetic())
+                .map_or("", |end| &csi[end + 1..]),
+            None => piece,
+        };
+        out.push_str(kept);
     }
     out
 }
@@ -228,4 +224,24 @@ pub fn create_token(a: &DurabilityArgs, database: &str, name: &str) -> Result<St
         ));
     }
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_ansi;
+
+    #[test]
+    fn strip_ansi_removes_colour_sequences_and_keeps_the_text() {
+        assert_eq!(strip_ansi("plain"), "plain");
+        assert_eq!(
+            strip_ansi("\u{1b}[2m2026\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m listening on"),
+            "2026  INFO listening on"
+        );
+        assert_eq!(strip_ansi("a\u{1b}b"), "ab", "a lone ESC goes alone");
+        assert_eq!(
+            strip_ansi("a\u{1b}[1;3"),
+            "a",
+            "an unfinished sequence goes to the end"
+        );
+    }
 }

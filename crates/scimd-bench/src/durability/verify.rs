@@ -175,12 +175,16 @@ async fn check_present(http: &reqwest::Client, auth: &str, url: String) -> Verdi
 /// Result of verifying after one restart.
 #[derive(Default)]
 pub struct Verified {
-    pub users: u64,
-    pub groups: u64,
+    /// Acknowledged writes missing after the restart, and what each was.
     pub lost: u64,
     pub lost_details: Vec<String>,
+    /// Checks that got no clear answer, and why.
     pub unverified: u64,
     pub unverified_details: Vec<String>,
+    /// Acknowledged users and groups found intact.
+    pub users: u64,
+    pub groups: u64,
+    /// This round's unacknowledged POSTs found present, and found absent.
     pub unacked_landed: u64,
     pub unacked_absent: u64,
 }

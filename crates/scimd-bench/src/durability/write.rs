@@ -39,12 +39,13 @@ pub struct Ledger {
     pub w: usize,
     pub rng: Rng,
     pub users: Vec<UserRec>,
-    pub groups: Vec<GroupRec>,
     pub next_user: usize,
-    pub next_group: usize,
     pub next_title: usize,
-    /// Names of this round's user / group POSTs that got no 2xx (landed or not).
+    /// Names of this round's user POSTs that got no 2xx (landed or not).
     pub unacked_users: Vec<String>,
+    pub groups: Vec<GroupRec>,
+    pub next_group: usize,
+    /// Names of this round's group POSTs that got no 2xx (landed or not).
     pub unacked_groups: Vec<String>,
 }
 
@@ -141,14 +142,12 @@ async fn write(
         .body(serde_json::to_vec(body).expect("json"));
     let (elapsed, res) = timed_exchange(rb).await;
     let error = match res {
-        Ok((status, body)) => {
-            if (200..300).contains(&status) {
-                rc.stats.record(kind, elapsed, None);
-                *rc.acked.entry(kind).or_default() += 1;
-                return Some(Outcome::Acked(body));
-            }
-            format!("{kind}: HTTP {status} {}", error_detail(&body))
+        Ok((200..=299, body)) => {
+            rc.stats.record(kind, elapsed, None);
+            *rc.acked.entry(kind).or_default() += 1;
+            return Some(Outcome::Acked(body));
         }
+        Ok((status, body)) => format!("{kind}: HTTP {status} {}", error_detail(&body)),
         Err(_) if ctx.stop.load(Ordering::SeqCst) => {
             // The server was killed under it: neither acknowledged nor an error.
             rc.in_flight_at_kill += 1;
@@ -189,6 +188,16 @@ async fn add_members(ctx: &RoundCtx, rc: &mut RoundCounts, l: &mut Ledger, g: us
     }
 }
 
+/// The `id` of the resource a POST's 2xx body (`body`) created; a 2xx without one is counted
+/// as an error of `kind` and gives `None`.
+fn created_id(rc: &mut RoundCounts, kind: &str, body: &Value) -> Option<String> {
+    let id = id_of(body);
+    if id.is_none() {
+        rc.error(format!("{kind}: 2xx without an id: {body}"));
+    }
+    id
+}
+
 /// One writer: writes as fast as it can until the round's stop flag.
 pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) {
     let mut rc = RoundCounts::default();
@@ -203,17 +212,14 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
             match write(&ctx, &mut rc, "user_post", Method::POST, "/Users", &body).await {
                 None => false,
                 Some(Outcome::Acked(b)) => {
-                    match id_of(&b) {
-                        Some(id) => l.users.push(UserRec {
+                    if let Some(id) = created_id(&mut rc, "user_post", &b) {
+                        l.users.push(UserRec {
                             user_name: name,
                             id,
                             title: body["title"].as_str().unwrap_or_default().to_string(),
                             maybe_titles: Vec::new(),
                             acked_patches: 0,
-                        }),
-                        None => {
-                            rc.error(format!("user_post: 2xx without an id: {b}"));
-                        }
+                        });
                     }
                     true
                 }
@@ -252,7 +258,7 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
             let body = group_body(&name);
             match write(&ctx, &mut rc, "group_post", Method::POST, "/Groups", &body).await {
                 None => false,
-                Some(Outcome::Acked(b)) => match id_of(&b) {
+                Some(Outcome::Acked(b)) => match created_id(&mut rc, "group_post", &b) {
                     Some(id) => {
                         l.groups.push(GroupRec {
                             name,
@@ -262,10 +268,7 @@ pub async fn writer(ctx: Arc<RoundCtx>, mut l: Ledger) -> (Ledger, RoundCounts) 
                         let g = l.groups.len() - 1;
                         add_members(&ctx, &mut rc, &mut l, g).await
                     }
-                    None => {
-                        rc.error(format!("group_post: 2xx without an id: {b}"));
-                        true
-                    }
+                    None => true,
                 },
                 Some(Outcome::Unacked) => {
                     l.unacked_groups.push(name);

@@ -32,14 +32,10 @@ use std::time::{Duration, Instant};
 /// The scimd binary built by cargo for this test run.
 pub const SCIMD: &str = env!("CARGO_BIN_EXE_scimd");
 
-/// SCIM message and schema URNs used by the tests.
+/// SCIM schema URNs used by the tests.
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-pub const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 /// The enterprise User extension's string attributes (RFC 7643 §4.3; `manager` is complex).
 pub const ENTERPRISE_STRINGS: [&str; 5] = [
@@ -52,14 +48,16 @@ pub const ENTERPRISE_STRINGS: [&str; 5] = [
 
 /// The sub-attributes of an `addresses` element that carry the address (RFC 7643 §4.1.2),
 /// without `type` and `primary`.
+#[rustfmt::skip]
 pub const ADDRESS_PARTS: [&str; 6] = [
-    "formatted",
-    "streetAddress",
-    "locality",
-    "region",
-    "postalCode",
-    "country",
+    "formatted", "streetAddress", "locality", "region", "postalCode", "country",
 ];
+
+/// SCIM message URNs used by the tests.
+pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 /// Asserts that `actual` holds every value of `expected`: objects are compared key by key
 /// (keys of `actual` not in `expected` are not checked), anything else must be equal. The
@@ -773,6 +771,16 @@ impl Resp {
         self.body
             .as_ref()
             .unwrap_or_else(|| panic!("expected a JSON body, got {} {:?}", self.status, self.text))
+    }
+    /// A JSON Lines body (`format=jsonl` downloads): one JSON value per line; panics naming
+    /// the line that does not parse.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.text
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("JSON Lines row {l:?}: {e}"))
+            })
+            .collect()
     }
     /// A header as a string ("" when absent).
     pub fn header(&self, name: &str) -> String {

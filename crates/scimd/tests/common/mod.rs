@@ -48,9 +48,13 @@ pub const ENTERPRISE_STRINGS: [&str; 5] = [
 
 /// The sub-attributes of an `addresses` element that carry the address (RFC 7643 §4.1.2),
 /// without `type` and `primary`.
-#[rustfmt::skip]
 pub const ADDRESS_PARTS: [&str; 6] = [
-    "formatted", "streetAddress", "locality", "region", "postalCode", "country",
+    "formatted",
+    "streetAddress",
+    "locality",
+    "region",
+    "postalCode",
+    "country",
 ];
 
 /// SCIM message URNs used by the tests.

@@ -15,7 +15,7 @@ pub fn fold(s: &str) -> String {
 }
 
 /// The lookup and uniqueness key of an identifier (`userName`, `externalId`, a Group's
-/// `displayName`; see [`crate::limits::Identifier`]): its Unicode NFC form (UAX #15), then
+/// `displayName`; see [`crate::identifier::Identifier`]): its Unicode NFC form (UAX #15), then
 /// [`fold`]ed unless `case_exact`. Canonically equivalent spellings — `josé` with a
 /// precomposed `é` (U+00E9) or with `e` and a combining acute accent (U+0065 U+0301) — have
 /// one key, so they name one user. Values are stored as sent; stores keep this key beside

@@ -14,6 +14,7 @@ pub mod canonical;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod identifier;
 mod json;
 mod lexer;
 pub mod limits;

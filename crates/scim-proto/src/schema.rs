@@ -3,7 +3,7 @@
 //! The core User and Group schemas, the enterprise User extension, and the
 //! machinery to resolve an [`AttrPath`] against a resource type's schemas.
 
-use crate::limits::Identifier;
+use crate::identifier::Identifier;
 use crate::path::attr::AttrPath;
 use std::sync::Arc;
 

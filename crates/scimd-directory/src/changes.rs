@@ -13,12 +13,12 @@
 //! grows with the size of a group. Directory properties that are not attributes appear
 //! under their own names: `state` (soft delete, revival), `source` (adoption).
 
-use crate::audit::{LogOutcome, ResourceType};
 use crate::directory::{Directory, Origin, RequestInfo, WriteStatus};
 use crate::store::{
     Actor, ActorType, AdminRow, Cause, Change, ChangeRecord, MemberChange, MemberKind, RecordQuery,
     RecordView, StoreResult, Tx,
 };
+use crate::vocabulary::{LogOutcome, ResourceType};
 use scim_proto::schema::ResourceSchema;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -171,7 +171,7 @@ impl AuditAction {
 
     /// Parses the names of [`AuditAction::as_str`], ignoring case.
     pub fn parse(s: &str) -> Option<AuditAction> {
-        crate::audit::word(&AuditAction::ALL, AuditAction::as_str, s)
+        crate::vocabulary::word(&AuditAction::ALL, AuditAction::as_str, s)
     }
 
     /// Every name, for messages.

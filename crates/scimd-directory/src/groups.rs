@@ -1,7 +1,6 @@
 //! SCIM operations on Groups (RFC 7644 §3.3–§3.6). Membership is rows in the store; a
 //! PATCH of members touches only the rows it names.
 
-use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::{diff, members_summary, property, MemberDelta, Recorder, Rule};
 use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
 use crate::error::{list_error, not_found};
@@ -10,6 +9,7 @@ use crate::store::{
     Change, ChangeRecord, GroupRecord, ListQuery, Listing, MemberChange, MemberKind, MemberRow,
     Source, StoreResult, Tx, UserState, Visibility,
 };
+use crate::vocabulary::{LogOutcome, ResourceType};
 use crate::write::{check_if_match, required_text, text};
 use scim_proto::list::ListParams;
 use scim_proto::normalize::{canonical_document, fold_document, normalize_resource_with};

@@ -12,7 +12,7 @@
 //! password is verified, so the rate at which sign-ins reach the database (and create
 //! throttling records) is bounded by the turns too.
 
-use crate::directory::DirectoryError;
+use crate::error::DirectoryError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};

@@ -30,6 +30,7 @@ pub mod signin_throttle;
 pub mod store;
 pub mod tokens;
 mod users;
+pub mod vocabulary;
 mod write;
 
 pub use directory::{

@@ -1,7 +1,7 @@
 //! Rendering stored records as SCIM resources (RFC 7643 §3.1 common attributes, `meta`).
 
-use crate::audit::ResourceType;
 use crate::store::{GroupRecord, MemberRow, UserRecord, UserState};
+use crate::vocabulary::ResourceType;
 use scim_proto::schema::{ResourceSchema, GROUP_SCHEMA, USER_SCHEMA};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;

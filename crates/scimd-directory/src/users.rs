@@ -1,6 +1,5 @@
 //! SCIM operations on Users (RFC 7644 §3.3–§3.6) under the product's rules.
 
-use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::{diff, property, Recorder, Rule};
 use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
 use crate::error::{list_error, not_found};
@@ -11,6 +10,7 @@ use crate::store::{
     Change, ChangeRecord, EmailKey, ListQuery, Listing, Source, StoreResult, Tx, UserRecord,
     UserState, Visibility,
 };
+use crate::vocabulary::{LogOutcome, ResourceType};
 use crate::write::{check_if_match, required_text, text};
 use scim_proto::filter::fold;
 use scim_proto::list::ListParams;

@@ -2,7 +2,6 @@
 //! tenant, see [`crate::custom`]).
 
 use super::model::{CustomAttribute, CustomSchema};
-use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::{target, AuditAction, Recorder, Rule, SUCCEEDED};
 use crate::custom::{self, CustomType};
 use crate::directory::{Directory, Origin};
@@ -10,6 +9,7 @@ use crate::error::{not_found, on_conflict, DirectoryError, DirectoryResult};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{AttributeRow, Change, ConflictTarget, StoreError, StoreResult, Tx};
+use crate::vocabulary::{LogOutcome, ResourceType};
 use serde_json::Value;
 
 /// The view of a stored attribute definition under `urn`, with `users_with_value` when

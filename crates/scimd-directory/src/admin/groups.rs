@@ -4,7 +4,6 @@
 use super::model::{
     AdminGroup, AdminGroupPage, AdminMember, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };
-use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::{members_summary, AuditAction, MemberDelta, Recorder};
 use crate::directory::{Directory, Origin};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
@@ -13,6 +12,7 @@ use crate::render;
 use crate::store::{
     AdminUserFilter, GroupRecord, MemberChange, MemberKind, Source, StoreResult, Tx,
 };
+use crate::vocabulary::{LogOutcome, ResourceType};
 use scim_proto::normalize::normalize_resource_with;
 use serde_json::Value;
 

@@ -2,10 +2,10 @@
 //! record, the history of one user or group — and the dashboard's counts.
 
 use super::model::{AuditEntry, AuditFilter, DirectoryCounts, LogFilter, ProvisioningEntry};
-use crate::audit::ResourceType;
 use crate::directory::Directory;
 use crate::error::{not_found, DirectoryResult};
 use crate::store::{ChangeRecord, RecordQuery, RecordView, Source, StoreError, UserState, Window};
+use crate::vocabulary::ResourceType;
 
 impl Directory {
     /// Records of the tenant matching `q`, newest first, as the view `T`, with the total

@@ -4,13 +4,13 @@
 //! change). The admin API serialises them; the portal renders them. A SCIM document
 //! crosses only as a value to display ([`AdminUser::resource`]).
 
-use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::AuditAction;
 use crate::custom::CustomType;
 use crate::store::{
     Actor, Cause, Change, ChangeRecord, Channel, GroupRecord, MemberKind, Source, StoreError,
     UserState, Window,
 };
+use crate::vocabulary::{LogOutcome, ResourceType};
 use serde_json::Value;
 use time::OffsetDateTime;
 

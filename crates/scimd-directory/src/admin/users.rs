@@ -1,7 +1,6 @@
 //! Administrator operations on users: every state, local users, permanent deletes.
 
 use super::model::{may_delete_permanently, AdminUser, GroupRef, ADMIN_MAX_PAGE};
-use crate::audit::{LogOutcome, ResourceType};
 use crate::changes::{answered, diff, AuditAction, Recorder};
 use crate::directory::{Directory, Origin, WriteStatus};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
@@ -12,6 +11,7 @@ use crate::store::{
     AdminUserFilter, MemberChange, MemberKind, Source, StoreResult, Tx, UserRecord,
 };
 use crate::users::{default_active, new_user, refresh, state_of};
+use crate::vocabulary::{LogOutcome, ResourceType};
 use scim_proto::normalize::normalize_resource_with;
 use serde_json::Value;
 

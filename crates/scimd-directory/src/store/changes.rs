@@ -7,10 +7,18 @@
 //! kinds) are typed; outcomes, actions and resource types are the directory's words,
 //! stored as text and parsed by the views.
 
-use super::records::MemberKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
+
+/// Kind of a group member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    /// A user.
+    User,
+    /// A (nested) group.
+    Group,
+}
 
 /// What kind of party made a change (`actor.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

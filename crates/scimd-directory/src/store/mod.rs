@@ -11,13 +11,13 @@ mod changes;
 mod records;
 
 pub use changes::{
-    Actor, ActorType, Cause, Change, ChangeRecord, Channel, MemberChange, RecordQuery, RecordView,
-    Window,
+    Actor, ActorType, Cause, Change, ChangeRecord, Channel, MemberChange, MemberKind, RecordQuery,
+    RecordView, Window,
 };
 pub use records::{
     AdminRow, AdminUserFilter, AttributeRow, Bucket, EditedUser, EmailKey, ExportRow, Exported,
-    GroupRecord, ListQuery, MemberKind, MemberRow, MembershipRow, SessionRow, SlowDown, Source,
-    Table, TenantRow, Throttle, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    GroupRecord, ListQuery, MemberRow, MembershipRow, SessionRow, SlowDown, Source, Table,
+    TenantRow, Throttle, TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 
 use async_trait::async_trait;

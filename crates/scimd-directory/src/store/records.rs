@@ -4,6 +4,7 @@
 //!
 //! They are plain data; the rules that produce and read them are the directory's.
 
+use super::changes::{ChangeRecord, MemberKind};
 use scim_proto::filter::Filter;
 use scim_proto::list::SortOrder;
 use scim_proto::path::AttrPath;
@@ -220,15 +221,6 @@ pub struct GroupRecord {
     pub doc: Value,
     /// Case-folded copy of `doc`.
     pub doc_folded: Value,
-}
-
-/// Kind of a group member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberKind {
-    /// A user.
-    User,
-    /// A (nested) group.
-    Group,
 }
 
 /// One member of a group, as rendered in `members`.
@@ -490,7 +482,7 @@ pub enum ExportRow {
     /// A membership.
     Member(MembershipRow),
     /// A change record.
-    Record(super::changes::ChangeRecord),
+    Record(ChangeRecord),
 }
 
 /// An exported row and its position: the store's insertion sequence number of the row,

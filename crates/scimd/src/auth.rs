@@ -6,7 +6,7 @@
 //! (admin tokens are for `/api/v1`; keeping the scopes apart means a leaked provisioning
 //! secret cannot administer the server and an admin secret is not pasted into an IdP).
 //! Secrets are never logged. A request with a valid token is admitted under the token's
-//! rate limit ([`crate::rate::admit`]): 429 beyond it.
+//! rate limit ([`crate::rate::limiter::admit`]): 429 beyond it.
 
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -113,8 +113,11 @@ pub async fn require_scim(State(state): State<AppState>, mut req: Request, next:
         Ok(Some(secret)) => match state.directory.authenticate(&secret).await {
             Ok(Some(c)) => {
                 // A valid token counts against its own rate only (crate::rate).
-                if let Err(r) = crate::rate::admit(&state, req.extensions(), &c.token_id).await {
-                    return r.response(&state, req.uri().path());
+                let limiter = &state.limiter;
+                if let Err(r) = crate::rate::limiter::admit(limiter, req.extensions(), &c.token_id).await {
+                    return r.answer(limiter.limits(), |m| {
+                        ApiError(ScimError::new(429, None, m)).into_response()
+                    });
                 }
                 c
             }

@@ -378,7 +378,7 @@ pub struct Config {
     /// The folder of scimd's own files, when given (see [`Config::data_folder`]).
     pub data_dir: Option<PathBuf>,
     /// Rate limits per client address and per credential.
-    pub rate_limits: crate::rate::RateLimits,
+    pub rate_limits: crate::rate::limiter::RateLimits,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: net::client::TrustedProxies,
     /// Bounds on client input and on what is read for it.
@@ -433,7 +433,7 @@ impl Default for Config {
             log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
             limits: net::Limits::default(),
             data_dir: None,
-            rate_limits: crate::rate::RateLimits::default(),
+            rate_limits: crate::rate::limiter::RateLimits::default(),
             trusted_proxies: net::client::TrustedProxies::default(),
             input: InputLimits::default(),
         }
@@ -539,7 +539,7 @@ impl Config {
         if let Some(d) = &self.data_dir {
             return Some(d.clone());
         }
-        let file = crate::server::sqlite_path(&self.database)?;
+        let file = sqlite_path(&self.database)?;
         let parent = Path::new(file).parent()?;
         Some(if parent.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -558,6 +558,20 @@ impl Config {
                 bound
             ),
         }
+    }
+}
+
+/// The file path of a `sqlite:` URL (`sqlite://PATH`, `sqlite:PATH`, query removed);
+/// `None` for in-memory databases.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(path)
     }
 }
 
@@ -618,11 +632,11 @@ pub fn connection_limits(s: &Settings) -> Result<net::Limits, ConfigError> {
 }
 
 /// The rate limits a merged settings layer gives, defaults for what it leaves unset (see
-/// [`crate::rate::RateLimits`]).
+/// [`crate::rate::limiter::RateLimits`]).
 ///
-/// Errors: a limit over [`crate::rate::MAX_LIMIT`], a burst of 0 for a limit that is on.
-pub fn rate_limits(s: &Settings) -> Result<crate::rate::RateLimits, ConfigError> {
-    use crate::rate::MAX_LIMIT;
+/// Errors: a limit over [`crate::rate::limiter::MAX_LIMIT`], a burst of 0 for a limit that is on.
+pub fn rate_limits(s: &Settings) -> Result<crate::rate::limiter::RateLimits, ConfigError> {
+    use crate::rate::limiter::MAX_LIMIT;
     let value = |v: Option<u64>, default: u32, flag: &str, min: u64| -> Result<u32, ConfigError> {
         let v = v.unwrap_or(u64::from(default));
         match u32::try_from(v) {
@@ -630,8 +644,8 @@ pub fn rate_limits(s: &Settings) -> Result<crate::rate::RateLimits, ConfigError>
             _ => err(format!("--{flag} must be {min} to {MAX_LIMIT}, got {v}")),
         }
     };
-    let d = crate::rate::RateLimits::default();
-    Ok(crate::rate::RateLimits {
+    let d = crate::rate::limiter::RateLimits::default();
+    Ok(crate::rate::limiter::RateLimits {
         unauthenticated_per_minute: value(
             s.rate_limit_unauthenticated_per_minute,
             d.unauthenticated_per_minute,
@@ -784,6 +798,21 @@ pub fn load(
 mod tests {
     use super::*;
 
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite://./scimd-data/scimd.db"),
+            Some("./scimd-data/scimd.db")
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x/scimd.db?mode=rwc"),
+            Some("/tmp/x/scimd.db")
+        );
+        assert_eq!(sqlite_path("sqlite:x.db"), Some("x.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://x"), None);
+    }
+
     /// Settings with only what `set` gives, as one layer would.
     fn with(set: impl FnOnce(&mut Settings)) -> Settings {
         let mut s = Settings::default();
@@ -907,7 +936,10 @@ mod tests {
         assert!(c.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
         let none = Settings::default();
         let none = Config::resolve(none.clone(), none.clone(), none, "info").unwrap();
-        assert_eq!(none.rate_limits, crate::rate::RateLimits::default());
+        assert_eq!(
+            none.rate_limits,
+            crate::rate::limiter::RateLimits::default()
+        );
         assert!(none.trusted_proxies.is_empty());
         assert!(Settings::from_env(&env(&[("SCIMD_MAX_CONNECTIONS", "many")])).is_err());
         let e = Settings::from_env(&env(&[("SCIMD_IDLE_TIMEOUT_SECS", "1m")])).unwrap_err();

@@ -16,10 +16,9 @@
 //! makes the instance unready, so a busy server is not taken out of rotation for being busy.
 
 use crate::errors::plain_json;
-use crate::state::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use scimd_directory::directory::Directory;
 use scimd_directory::StoreError;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -40,7 +39,7 @@ pub struct Readiness {
 impl Readiness {
     /// Why the database cannot take writes, probing when the last outcome is older than
     /// [`WRITE_PROBE_EVERY`]; `None` when it can. Concurrent callers wait for one probe.
-    async fn unwritable(&self, st: &AppState) -> Option<String> {
+    async fn unwritable(&self, directory: &Directory) -> Option<String> {
         let mut last = self.last.lock().await;
         if let Some((at, why)) = &*last {
             if at.elapsed() < WRITE_PROBE_EVERY {
@@ -48,8 +47,7 @@ impl Readiness {
             }
         }
         let kept = last.as_ref().and_then(|(_, why)| why.clone());
-        let why = match tokio::time::timeout(WRITE_PROBE_WAIT, st.directory.check_writable()).await
-        {
+        let why = match tokio::time::timeout(WRITE_PROBE_WAIT, directory.check_writable()).await {
             Ok(Ok(())) => None,
             Ok(Err(StoreError::Unwritable(why, message))) => {
                 tracing::warn!(error = %message, "readiness: the database cannot take writes");
@@ -71,8 +69,9 @@ impl Readiness {
     }
 }
 
-/// `GET /readyz` (see the module documentation).
-pub async fn readyz(State(st): State<AppState>) -> Response {
+/// The answer of `GET /readyz` for `directory`, whose last write probe `readiness` keeps (see
+/// the module documentation; the route is [`crate::server`]'s, over its state).
+pub async fn readyz(directory: &Directory, readiness: &Readiness) -> Response {
     let unavailable = |detail: String| {
         crate::metrics::store_error();
         plain_json(
@@ -80,11 +79,11 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
             &json!({"status": "unavailable", "detail": detail}),
         )
     };
-    if let Err(e) = st.directory.store().ping().await {
+    if let Err(e) = directory.store().ping().await {
         tracing::warn!(error = %e, "readiness check failed");
         return unavailable("the database does not answer".into());
     }
-    match st.readiness.unwritable(&st).await {
+    match readiness.unwritable(directory).await {
         None => plain_json(StatusCode::OK, &json!({"status": "ready"})),
         Some(why) => unavailable(format!("the database cannot take writes: {why}")),
     }

@@ -495,7 +495,7 @@ fn refuse_filter(q: &Option<String>) -> Result<(), ApiError> {
 }
 
 /// The caller of a discovery request when it presents a token (admitted under its rate
-/// limit, [`crate::rate::admit`]); `None` when anonymous. Rejections: 401 for a token that
+/// limit, [`crate::rate::limiter::admit`]); `None` when anonymous. Rejections: 401 for a token that
 /// is not valid, 429 over the token's rate.
 struct DiscoveryCaller(Option<Caller>);
 
@@ -507,9 +507,13 @@ impl FromRequestParts<AppState> for DiscoveryCaller {
             .await
             .map_err(IntoResponse::into_response)?;
         if let Some(c) = &c {
-            crate::rate::admit(st, &parts.extensions, &c.token_id)
+            crate::rate::limiter::admit(&st.limiter, &parts.extensions, &c.token_id)
                 .await
-                .map_err(|r| r.response(st, parts.uri.path()))?;
+                .map_err(|r| {
+                    r.answer(st.limiter.limits(), |m| {
+                        ApiError(ScimError::new(429, None, m)).into_response()
+                    })
+                })?;
         }
         Ok(DiscoveryCaller(c))
     }

@@ -18,11 +18,12 @@
 //! the admin API's under `/api/v1`) for responses produced outside handlers (404, 405, 413;
 //! see [`crate::fallback`]).
 
-use crate::config::Config;
+use crate::config::{sqlite_path, Config};
 use crate::errors::{self, plain_json};
 use crate::state::AppState;
 use crate::{metrics, scim_routes, tls};
 use anyhow::{anyhow, bail, Context};
+use axum::extract::State;
 use axum::http::header::STRICT_TRANSPORT_SECURITY;
 use axum::http::HeaderValue;
 use axum::http::StatusCode;
@@ -57,7 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::routes())
         .merge(crate::portal::routes())
         .route("/healthz", get(healthz))
-        .route("/readyz", get(crate::readiness::readyz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
         .fallback(errors::not_found);
     with_middleware(routes, state)
@@ -93,6 +94,12 @@ pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Rout
         .with_state(state)
 }
 
+/// `GET /readyz`: whether this instance can serve reads and writes (see
+/// [`crate::readiness`]).
+async fn readyz(State(st): State<AppState>) -> Response {
+    crate::readiness::readyz(&st.directory, &st.readiness).await
+}
+
 /// `GET /healthz`: 200 `{"status":"ok"}` while the process serves.
 async fn healthz() -> Response {
     plain_json(StatusCode::OK, &json!({"status": "ok"}))
@@ -108,20 +115,6 @@ pub fn redact_url(url: &str) -> String {
         }
     }
     url.to_string()
-}
-
-/// The file path of a `sqlite:` URL (`sqlite://PATH`, `sqlite:PATH`, query removed);
-/// `None` for in-memory databases.
-pub fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or("");
-    if path.is_empty() || path == ":memory:" {
-        None
-    } else {
-        Some(path)
-    }
 }
 
 /// Whether a database URL names PostgreSQL (`postgres://` or `postgresql://`).
@@ -426,21 +419,6 @@ mod tests {
             "postgres://u:***@db:5432/scimd"
         );
         assert_eq!(redact_url("sqlite://./x.db"), "sqlite://./x.db");
-    }
-
-    #[test]
-    fn sqlite_paths() {
-        assert_eq!(
-            sqlite_path("sqlite://./scimd-data/scimd.db"),
-            Some("./scimd-data/scimd.db")
-        );
-        assert_eq!(
-            sqlite_path("sqlite:///tmp/x/scimd.db?mode=rwc"),
-            Some("/tmp/x/scimd.db")
-        );
-        assert_eq!(sqlite_path("sqlite:x.db"), Some("x.db"));
-        assert_eq!(sqlite_path("sqlite::memory:"), None);
-        assert_eq!(sqlite_path("postgres://x"), None);
     }
 
     #[tokio::test]

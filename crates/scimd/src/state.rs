@@ -20,8 +20,8 @@ pub struct AppState {
     pub large_pages: Arc<Semaphore>,
     /// The last write probe of `/readyz` (see [`crate::readiness`]).
     pub readiness: Arc<crate::readiness::Readiness>,
-    /// The rate limiters (see [`crate::rate`]).
-    pub limiter: Arc<crate::rate::Limiter>,
+    /// The rate limiters (see [`crate::rate::limiter`]).
+    pub limiter: Arc<crate::rate::limiter::Limiter>,
 }
 
 /// The SCIM base path, under the public URL (`<public-url>/scim/v2`).
@@ -41,8 +41,8 @@ impl AppState {
     }
 
     /// The same state with the rate limits `limits` (the defaults otherwise).
-    pub fn with_rate_limits(mut self, limits: crate::rate::RateLimits) -> AppState {
-        self.limiter = Arc::new(crate::rate::Limiter::new(limits));
+    pub fn with_rate_limits(mut self, limits: crate::rate::limiter::RateLimits) -> AppState {
+        self.limiter = Arc::new(crate::rate::limiter::Limiter::new(limits));
         self
     }
 

@@ -36,9 +36,13 @@ impl FromRequestParts<AppState> for Admin {
             .await
             .map_err(IntoResponse::into_response)?;
         // A valid token counts against its own rate only (crate::rate).
-        crate::rate::admit(state, &parts.extensions, &caller.token_id)
+        crate::rate::limiter::admit(&state.limiter, &parts.extensions, &caller.token_id)
             .await
-            .map_err(|r| r.response(state, parts.uri.path()))?;
+            .map_err(|r| {
+                r.answer(state.limiter.limits(), |m| {
+                    AdminError::new(429, m).into_response()
+                })
+            })?;
         if caller.scope != TokenScope::Admin {
             tracing::warn!(token = %caller.token_name, "a token of scope scim was used on the admin API");
             return Err(AdminError::new(

@@ -165,3 +165,14 @@ pub type Page = Result<Response, Response>;
 pub fn ok(r: impl IntoResponse) -> Page {
     Ok(r.into_response())
 }
+
+/// The page of a request a rate limit refused (429; see [`crate::rate`]): `message` says
+/// which limit and when to try again.
+pub fn too_many_requests(message: &str) -> Response {
+    error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        Layout::public("Too many requests"),
+        "Too many requests",
+        message,
+    )
+}

@@ -28,7 +28,7 @@ mod frame;
 pub mod pages;
 mod session;
 
-pub use frame::{Layout, ASSET_VERSION};
+pub use frame::{too_many_requests, Layout, ASSET_VERSION};
 pub use session::{
     cookie, Fields, Posted, Signed, DEVICE_COOKIE, DEVICE_COOKIE_TLS, MAX_FORM_BYTES,
     SESSION_COOKIE, SESSION_COOKIE_TLS, SIGNIN_COOKIE, SIGNIN_COOKIE_TLS,
@@ -120,17 +120,6 @@ pub fn routes() -> Router<AppState> {
         .route("/log/export", get(log::log_export))
         .route("/assets/{file}", get(asset))
         .layer(from_fn(security_headers))
-}
-
-/// The page of a request a rate limit refused (429; see [`crate::rate`]): `message` says
-/// which limit and when to try again.
-pub fn too_many_requests(message: &str) -> Response {
-    frame::error_page(
-        StatusCode::TOO_MANY_REQUESTS,
-        Layout::public("Too many requests"),
-        "Too many requests",
-        message,
-    )
 }
 
 /// Adds the security headers to every portal response (see the module documentation).

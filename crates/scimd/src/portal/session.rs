@@ -1,7 +1,7 @@
 //! Who is signed in: the session and sign-in cookies, the [`Signed`] administrator a page
 //! needs, and the CSRF-checked [`Posted`] form every change goes through.
 
-use super::frame::{error_page, see_other, server_error, Layout, ASSET_VERSION};
+use super::frame::{error_page, see_other, server_error, too_many_requests, Layout, ASSET_VERSION};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -161,8 +161,9 @@ impl FromRequestParts<AppState> for Signed {
         if let Some((session, id)) = session {
             // A valid session counts against its administrator's rate only (crate::rate).
             let key = format!("admin:{}", session.admin_id);
-            if let Err(r) = crate::rate::admit(st, &parts.extensions, &key).await {
-                return Err(r.response(st, parts.uri.path()));
+            if let Err(r) = crate::rate::limiter::admit(&st.limiter, &parts.extensions, &key).await
+            {
+                return Err(r.answer(st.limiter.limits(), too_many_requests));
             }
             let signed = Signed { session, id };
             if signed.session.must_change_password

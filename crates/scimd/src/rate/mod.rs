@@ -8,8 +8,8 @@
 //!
 //! - **Per client address, only requests without a valid credential** (none, or one that
 //!   fails: an unknown bearer token, an ended session, a wrong password):
-//!   [`RateLimits::unauthenticated_per_minute`] with bursts of
-//!   [`RateLimits::unauthenticated_burst`], answered 429 with `Retry-After`. A request
+//!   [`limiter::RateLimits::unauthenticated_per_minute`] with bursts of
+//!   [`limiter::RateLimits::unauthenticated_burst`], answered 429 with `Retry-After`. A request
 //!   without any credential takes its unit before it runs; one with a credential runs, and is
 //!   counted only when the credential turns out not to be valid (while the address is over
 //!   its budget, such a failure is answered 429 rather than 401). A request with a valid
@@ -19,158 +19,46 @@
 //!   a browser must be able to load it to present its trusted-browser cookie; the sign-in
 //!   itself, the POST, is counted).
 //! - **Per credential, every request with a valid one** (a bearer token, by token id; a
-//!   portal session, by administrator): [`RateLimits::per_credential`] requests/s with
-//!   bursts of [`RateLimits::burst`]. Beyond it a request first waits, up to
-//!   [`MAX_QUEUE_WAIT`], in the credential's queue (a GCRA reservation), and only then gets
+//!   portal session, by administrator): [`limiter::RateLimits::per_credential`] requests/s with
+//!   bursts of [`limiter::RateLimits::burst`]. Beyond it a request first waits, up to
+//!   [`limiter::MAX_QUEUE_WAIT`], in the credential's queue (a GCRA reservation), and only then gets
 //!   429.
 //!
-//! The state is per instance, in memory, in LRU maps of fixed size ([`ADDRESS_KEYS`],
-//! [`CREDENTIAL_KEYS`]; see [`gcra`]). 0 turns a limit off. 429 bodies fit the surface: a
+//! The state is per instance, in memory, in LRU maps of fixed size ([`limiter::ADDRESS_KEYS`],
+//! [`limiter::CREDENTIAL_KEYS`]; see [`gcra`]). 0 turns a limit off. 429 bodies fit the surface: a
 //! SCIM error under `/scim/v2`, `{"error": ...}` under `/api/v1`, an HTML page elsewhere.
+//!
+//! Two layers, so that nothing low in the stack depends on the surfaces: [`limiter`] holds
+//! the limiters and the per-credential admission ([`limiter::admit`], called where a
+//! credential is checked, which answers its own surface's 429); this module is the
+//! per-address middleware ([`guard`], installed by [`crate::server`]), which sits above
+//! every surface and answers the 429 of the one a request's path belongs to.
 
 pub mod gcra;
+pub mod limiter;
 
 use crate::net::client::{client_addr, AddrKey};
 use crate::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
-use axum::http::{Extensions, HeaderValue, Method};
+use axum::http::header::AUTHORIZATION;
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use gcra::{Gcra, Keyed};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use limiter::{Limit, Refused, Valid};
 use std::time::{Duration, Instant};
 
-/// Largest value of any of the limits.
-pub const MAX_LIMIT: u32 = 1_000_000;
-/// How long a request over its credential's rate waits for a turn before it gets 429.
-pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
-/// Client addresses remembered (the least recently seen is forgotten beyond).
-pub const ADDRESS_KEYS: usize = 100_000;
-/// Credentials remembered.
-pub const CREDENTIAL_KEYS: usize = 10_000;
-
-/// Metric: requests refused by a rate limit, by `limit` (`address`, `credential`).
-pub const RATE_LIMITED: &str = "scimd_rate_limited_total";
-
-/// The configured limits (flags `--rate-limit-unauthenticated-per-minute`,
-/// `--rate-limit-unauthenticated-burst`, `--rate-limit-per-credential`, `--rate-limit-burst`;
-/// `SCIMD_*` variables and TOML keys of the same names). 0 turns a limit off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimits {
-    /// Requests per minute per client address without a valid credential.
-    pub unauthenticated_per_minute: u32,
-    /// Their burst.
-    pub unauthenticated_burst: u32,
-    /// Requests per second per valid credential.
-    pub per_credential: u32,
-    /// Their burst.
-    pub burst: u32,
-}
-
-impl Default for RateLimits {
-    /// 60 requests a minute per address without a valid credential, bursts of 30; 200 a
-    /// second per credential, bursts of 1,000 (docs/security.md says why).
-    fn default() -> Self {
-        RateLimits {
-            unauthenticated_per_minute: 60,
-            unauthenticated_burst: 30,
-            per_credential: 200,
-            burst: 1000,
-        }
-    }
-}
-
-/// The limiters of one server.
-#[derive(Debug)]
-pub struct Limiter {
-    limits: RateLimits,
-    addresses: Option<Keyed<AddrKey>>,
-    credentials: Option<Keyed<String>>,
-}
-
-impl Limiter {
-    /// Limiters for `limits` (a limit of 0 has none).
-    pub fn new(limits: RateLimits) -> Limiter {
-        let minute = Duration::from_secs(60);
-        let second = Duration::from_secs(1);
-        Limiter {
-            limits,
-            addresses: (limits.unauthenticated_per_minute > 0).then(|| {
-                let g = Gcra::new(
-                    limits.unauthenticated_per_minute,
-                    minute,
-                    limits.unauthenticated_burst,
-                );
-                Keyed::new(g, ADDRESS_KEYS)
-            }),
-            credentials: (limits.per_credential > 0).then(|| {
-                let g = Gcra::new(limits.per_credential, second, limits.burst);
-                Keyed::new(g, CREDENTIAL_KEYS)
-            }),
-        }
-    }
-}
-
-impl Default for Limiter {
-    fn default() -> Self {
-        Limiter::new(RateLimits::default())
-    }
-}
-
-/// Which limit refused a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// The client address's budget of requests without a valid credential.
-    Address,
-    /// The credential's rate.
-    Credential,
-}
-
-/// A request refused by a rate limit: which, and when to retry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refused {
-    /// The limit.
-    pub limit: Limit,
-    /// How long until a request would be accepted.
-    pub retry_after: Duration,
-}
-
-impl Refused {
-    /// The 429 of the surface `path` belongs to (see the module documentation), with
-    /// `Retry-After` in whole seconds (at least 1).
-    pub fn response(&self, st: &AppState, path: &str) -> Response {
-        metrics::counter!(RATE_LIMITED, "limit" => match self.limit {
-            Limit::Address => "address",
-            Limit::Credential => "credential",
-        })
-        .increment(1);
-        let secs = self.retry_after.as_secs() + u64::from(self.retry_after.subsec_nanos() > 0);
-        let secs = secs.max(1);
-        let l = st.limiter.limits;
-        let message = match self.limit {
-            Limit::Address => format!(
-                "too many requests without a valid credential from your address ({} a minute, bursts of {}: --rate-limit-unauthenticated-per-minute); retry in {secs} s",
-                l.unauthenticated_per_minute, l.unauthenticated_burst
-            ),
-            Limit::Credential => format!(
-                "too many requests with this credential ({} a second, bursts of {}: --rate-limit-per-credential); retry in {secs} s",
-                l.per_credential, l.burst
-            ),
-        };
-        let mut res = if under(path, crate::state::SCIM_BASE) {
+/// The 429 of the surface `path` belongs to (see the module documentation), with
+/// `Retry-After` (see [`Refused::answer`]).
+fn response(refused: &Refused, st: &AppState, path: &str) -> Response {
+    refused.answer(st.limiter.limits(), |message| {
+        if under(path, crate::state::SCIM_BASE) {
             crate::errors::error_response(&scim_proto::ScimError::new(429, None, message))
         } else if under(path, crate::admin::BASE) {
             crate::admin::AdminError::new(429, message).into_response()
         } else {
-            crate::portal::too_many_requests(&message)
-        };
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            res.headers_mut().insert(RETRY_AFTER, v);
+            crate::portal::too_many_requests(message)
         }
-        res
-    }
+    })
 }
 
 /// Whether `path` is `base` or under it.
@@ -210,39 +98,6 @@ fn presents_credential(req: &Request, path: &str) -> bool {
     .any(|name| cookie(h, name).is_some())
 }
 
-/// Set (a request extension) when the request turned out to carry a valid credential.
-#[derive(Debug, Clone, Default)]
-struct Valid(Arc<AtomicBool>);
-
-/// Notes that the request carries a valid credential: it is not counted against its
-/// address (a portal sign-in that succeeded, for one).
-pub fn authenticated(ext: &Extensions) {
-    if let Some(v) = ext.get::<Valid>() {
-        v.0.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Admits a request whose credential `key` is valid (and notes it, see [`authenticated`]):
-/// at once under the credential's rate, after a wait of at most [`MAX_QUEUE_WAIT`] beyond
-/// it. Errors: [`Refused`] when even the wait would not do.
-pub async fn admit(st: &AppState, ext: &Extensions, key: &str) -> Result<(), Refused> {
-    authenticated(ext);
-    let Some(limiter) = &st.limiter.credentials else {
-        return Ok(());
-    };
-    match limiter.reserve(key.to_string(), Instant::now(), MAX_QUEUE_WAIT) {
-        Ok(wait) if wait.is_zero() => Ok(()),
-        Ok(wait) => {
-            tokio::time::sleep(wait).await;
-            Ok(())
-        }
-        Err(retry_after) => Err(Refused {
-            limit: Limit::Credential,
-            retry_after,
-        }),
-    }
-}
-
 /// The layer: the per-address budget of requests without a valid credential (see the module
 /// documentation). Requests without a client address (in-process servers) pass.
 pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -257,11 +112,11 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
     let valid = Valid::default();
     req.extensions_mut().insert(valid.clone());
     let refused = |retry_after| {
-        Refused {
+        let r = Refused {
             limit: Limit::Address,
             retry_after,
-        }
-        .response(&st, &path)
+        };
+        response(&r, &st, &path)
     };
     if !presents_credential(&req, &path) {
         if let Err(retry) = limiter.reserve(key, Instant::now(), Duration::ZERO) {
@@ -269,14 +124,14 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
             return refused(retry);
         }
         let res = next.run(req).await;
-        if valid.0.load(Ordering::Relaxed) {
+        if valid.is_set() {
             limiter.refund(&key);
         }
         return res;
     }
     let over = limiter.exhausted(&key, Instant::now());
     let res = next.run(req).await;
-    if valid.0.load(Ordering::Relaxed) {
+    if valid.is_set() {
         return res;
     }
     limiter.charge(key, Instant::now());
@@ -314,12 +169,5 @@ mod tests {
         assert!(req("/scim/v2/Users", bearer) && req("/api/v1/users", bearer));
         assert!(!req("/signin", bearer) && !req("/users", bearer));
         assert!(req("/users", session) && !req("/scim/v2/Users", session));
-        let l = Limiter::new(RateLimits {
-            unauthenticated_per_minute: 0,
-            per_credential: 0,
-            ..RateLimits::default()
-        });
-        assert!(l.addresses.is_none() && l.credentials.is_none());
-        assert!(Limiter::default().addresses.is_some());
     }
 }

@@ -66,7 +66,7 @@ pub async fn home(State(st): State<AppState>, req: Request) -> Response {
         None => false,
     };
     if signed_in {
-        crate::rate::authenticated(req.extensions());
+        crate::rate::limiter::authenticated(req.extensions());
     }
     see_other(if signed_in { "/dashboard" } else { "/signin" })
 }
@@ -190,7 +190,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
         }) => {
             tracing::info!(admin = ?session.username, client = %client, "portal sign-in");
             // A right password is a valid credential: not counted against the address.
-            crate::rate::authenticated(&parts.extensions);
+            crate::rate::limiter::authenticated(&parts.extensions);
             let to = if safe_next(&next) {
                 next.as_str()
             } else {

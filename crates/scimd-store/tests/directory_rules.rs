@@ -473,6 +473,13 @@ async fn members_in_no_other_group_and_state_changes(b: Backend) {
     tx.commit().await.unwrap();
 }
 
+/// `base` changed by `f`: one case of a table of record queries.
+fn with(base: &RecordQuery, f: impl FnOnce(&mut RecordQuery)) -> RecordQuery {
+    let mut q = base.clone();
+    f(&mut q);
+    q
+}
+
 /// A provisioning-log record (the request record of a SCIM write).
 fn log_entry(tid: &str, at: OffsetDateTime, outcome: &str, rt: &str, name: &str) -> ChangeRecord {
     ChangeRecord {
@@ -552,143 +559,84 @@ async fn provisioning_log_filters_paging_and_purge(b: Backend) {
         (5, newest_first.clone())
     );
 
-    let seqs = |r: (u64, Vec<ChangeRecord>)| (r.0, r.1.iter().map(|e| e.seq).collect::<Vec<_>>());
-    let q = |f: &dyn Fn(&mut RecordQuery)| {
-        let mut q = all.clone();
-        f(&mut q);
-        q
-    };
-    let s_ = |i: usize| entries[i].seq;
-    // Exact outcome and resource type.
-    assert_eq!(
-        seqs(
-            tx.query_records(&tid, &q(&|q| q.outcome = Some("created".into())))
-                .await
-                .unwrap()
-        ),
-        (2, vec![s_(2), s_(0)])
-    );
-    assert_eq!(
-        seqs(
-            tx.query_records(&tid, &q(&|q| q.outcome = Some("Created".into())))
-                .await
-                .unwrap()
-        ),
-        (0, vec![])
-    );
-    assert_eq!(
-        seqs(
-            tx.query_records(&tid, &q(&|q| q.resource_type = Some("Group".into())))
-                .await
-                .unwrap()
-        ),
-        (2, vec![s_(4), s_(2)])
-    );
-    // Time range: since inclusive, until exclusive.
-    assert_eq!(
-        seqs(
-            tx.query_records(
-                &tid,
-                &q(&|q| {
-                    q.window.since = Some(hours(1));
-                    q.window.until = Some(hours(3));
-                })
-            )
-            .await
-            .unwrap()
-        ),
-        (2, vec![s_(2), s_(1)])
-    );
-    // Text: case-insensitive substring of name, id, path, detail or token name.
+    let q = |f: &dyn Fn(&mut RecordQuery)| with(&all, f);
     let text = |t: &str| q(&|q| q.window.text = Some(t.to_string()));
-    assert_eq!(
-        seqs(tx.query_records(&tid, &text("ðÓRR équipe")).await.unwrap()),
-        (1, vec![s_(1)])
-    );
-    assert_eq!(
-        seqs(
-            tx.query_records(&tid, &text("already exists"))
-                .await
-                .unwrap()
-        ),
-        (1, vec![s_(3)])
-    );
-    assert_eq!(
-        seqs(tx.query_records(&tid, &text("okta üSER")).await.unwrap()),
-        (1, vec![s_(4)])
-    );
-    assert_eq!(
-        seqs(
-            tx.query_records(&tid, &text("/SCIM/V2/GROUPS"))
-                .await
-                .unwrap()
-        ),
-        (2, vec![s_(4), s_(2)])
-    );
+    let page = |offset: u64, limit: u64| {
+        q(&|q| {
+            q.offset = offset;
+            q.limit = limit;
+        })
+    };
     let id0 = entries[0].resource_id.clone().unwrap().to_uppercase();
-    assert_eq!(
-        seqs(tx.query_records(&tid, &text(&id0)).await.unwrap()),
-        (1, vec![s_(0)])
-    );
-    assert_eq!(
-        seqs(tx.query_records(&tid, &text("ENTRA")).await.unwrap()).0,
-        4
-    );
-    assert_eq!(seqs(tx.query_records(&tid, &text("%")).await.unwrap()).0, 0);
-    assert_eq!(seqs(tx.query_records(&tid, &text("")).await.unwrap()).0, 5);
-    // Filters combine with AND.
-    assert_eq!(
-        seqs(
-            tx.query_records(
-                &tid,
-                &q(&|q| {
-                    q.window.text = Some("team".into());
-                    q.outcome = Some("created".into());
-                    q.window.since = Some(hours(1));
-                })
-            )
-            .await
-            .unwrap()
+    // Each case: what it checks, the query, the total and the page as positions in
+    // `entries` (`None`: only the total is checked).
+    let cases: Vec<(&str, RecordQuery, u64, Option<Vec<usize>>)> = vec![
+        (
+            "outcome is exact",
+            q(&|q| q.outcome = Some("created".into())),
+            2,
+            Some(vec![2, 0]),
         ),
-        (1, vec![s_(2)])
-    );
-    // Paging: total is the whole match.
-    assert_eq!(
-        seqs(
-            tx.query_records(
-                &tid,
-                &q(&|q| {
-                    q.offset = 1;
-                    q.limit = 2;
-                })
-            )
-            .await
-            .unwrap()
+        (
+            "outcome is case-sensitive",
+            q(&|q| q.outcome = Some("Created".into())),
+            0,
+            Some(vec![]),
         ),
-        (5, vec![s_(3), s_(2)])
-    );
-    assert_eq!(
-        seqs(
-            tx.query_records(
-                &tid,
-                &q(&|q| {
-                    q.offset = 4;
-                    q.limit = 2;
-                })
-            )
-            .await
-            .unwrap()
+        (
+            "resource type",
+            q(&|q| q.resource_type = Some("Group".into())),
+            2,
+            Some(vec![4, 2]),
         ),
-        (5, vec![s_(0)])
-    );
-    assert_eq!(
-        seqs(tx.query_records(&tid, &q(&|q| q.offset = 5)).await.unwrap()),
-        (5, vec![])
-    );
-    assert_eq!(
-        seqs(tx.query_records(&tid, &q(&|q| q.limit = 0)).await.unwrap()),
-        (5, vec![])
-    );
+        (
+            "time range: since inclusive, until exclusive",
+            q(&|q| {
+                q.window.since = Some(hours(1));
+                q.window.until = Some(hours(3));
+            }),
+            2,
+            Some(vec![2, 1]),
+        ),
+        // Text: case-insensitive substring of name, id, path, detail or token name.
+        ("text in a name", text("ðÓRR équipe"), 1, Some(vec![1])),
+        ("text in a detail", text("already exists"), 1, Some(vec![3])),
+        ("text in a token name", text("okta üSER"), 1, Some(vec![4])),
+        (
+            "text in a path",
+            text("/SCIM/V2/GROUPS"),
+            2,
+            Some(vec![4, 2]),
+        ),
+        ("text in a resource id", text(&id0), 1, Some(vec![0])),
+        ("text in most token names", text("ENTRA"), 4, None),
+        ("text '%' is literal", text("%"), 0, None),
+        ("empty text matches all", text(""), 5, None),
+        (
+            "filters combine with AND",
+            q(&|q| {
+                q.window.text = Some("team".into());
+                q.outcome = Some("created".into());
+                q.window.since = Some(hours(1));
+            }),
+            1,
+            Some(vec![2]),
+        ),
+        // Paging: the total is the whole match.
+        ("a middle page", page(1, 2), 5, Some(vec![3, 2])),
+        ("the last page", page(4, 2), 5, Some(vec![0])),
+        ("past the end", q(&|q| q.offset = 5), 5, Some(vec![])),
+        ("limit 0", q(&|q| q.limit = 0), 5, Some(vec![])),
+    ];
+    for (what, query, total, positions) in cases {
+        let (n, rows) = tx.query_records(&tid, &query).await.unwrap();
+        assert_eq!(n, total, "{what}: total");
+        if let Some(positions) = positions {
+            let want: Vec<i64> = positions.iter().map(|&i| entries[i].seq).collect();
+            let got: Vec<i64> = rows.iter().map(|e| e.seq).collect();
+            assert_eq!(got, want, "{what}: page");
+        }
+    }
     // Tenants are separate.
     let (n, rows) = tx.query_records(&other, &all).await.unwrap();
     assert_eq!((n, rows[0].tenant_id.as_str()), (1, other.as_str()));
@@ -794,42 +742,48 @@ async fn change_record_views_coalescing_and_rewrites(b: Backend) {
         tx.query_records(&tid, &audit).await.unwrap(),
         (1, vec![action.clone()])
     );
-    for q in [
-        RecordQuery {
-            action: Some("token.create".into()),
-            ..audit.clone()
-        },
-        RecordQuery {
-            actor: Some("ops".into()),
-            source: Some(Channel::Cli),
-            ..audit.clone()
-        },
-        RecordQuery {
-            window: Window {
-                text: Some("192.0.2".into()),
-                txn: Some(action.txn.clone()),
-                ..Window::default()
-            },
-            ..audit.clone()
-        },
-    ] {
-        assert_eq!(tx.query_records(&tid, &q).await.unwrap().0, 1, "{q:?}");
-    }
-    for q in [
-        RecordQuery {
-            action: Some("token.revoke".into()),
-            ..audit.clone()
-        },
-        RecordQuery {
-            actor: Some("OPS".into()),
-            ..audit.clone()
-        },
-        RecordQuery {
-            source: Some(Channel::Api),
-            ..audit.clone()
-        },
-    ] {
-        assert_eq!(tx.query_records(&tid, &q).await.unwrap().0, 0, "{q:?}");
+    // The audit filters: each case, what it checks, the query and how many records match.
+    let cases = [
+        (
+            "action",
+            with(&audit, |q| q.action = Some("token.create".into())),
+            1,
+        ),
+        (
+            "actor and source",
+            with(&audit, |q| {
+                q.actor = Some("ops".into());
+                q.source = Some(Channel::Cli);
+            }),
+            1,
+        ),
+        (
+            "text in the address, transaction",
+            with(&audit, |q| {
+                q.window.text = Some("192.0.2".into());
+                q.window.txn = Some(action.txn.clone());
+            }),
+            1,
+        ),
+        (
+            "another action",
+            with(&audit, |q| q.action = Some("token.revoke".into())),
+            0,
+        ),
+        (
+            "actor is case-sensitive",
+            with(&audit, |q| q.actor = Some("OPS".into())),
+            0,
+        ),
+        (
+            "another source",
+            with(&audit, |q| q.source = Some(Channel::Api)),
+            0,
+        ),
+    ];
+    for (what, q, n) in cases {
+        let found = tx.query_records(&tid, &q).await.unwrap().0;
+        assert_eq!(found, n, "{what}: {q:?}");
     }
     drop(tx);
 

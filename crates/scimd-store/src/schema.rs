@@ -130,142 +130,88 @@ impl Tbl {
 
 /// A unique key of a table: its name (PostgreSQL reports violations by constraint or index
 /// name), its columns (SQLite reports them by column) and what it protects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UniqueKey {
     /// The table.
     pub(crate) table: Tbl,
-    /// Constraint or unique index name (as in `migrations/postgres`).
-    pub(crate) name: &'static str,
+    /// Constraint or unique index name (as in `migrations/postgres`): `<table>_<suffix>`.
+    pub(crate) name: String,
     /// Its columns, in order.
-    pub(crate) columns: &'static [&'static str],
+    pub(crate) columns: Vec<String>,
     /// What a violation is a conflict on.
     pub(crate) target: ConflictTarget,
 }
 
-const fn key(
-    table: Tbl,
-    name: &'static str,
-    columns: &'static [&'static str],
-    target: ConflictTarget,
-) -> UniqueKey {
-    UniqueKey {
-        table,
-        name,
-        columns,
-        target,
+use ConflictTarget as C;
+
+impl Tbl {
+    /// The unique keys of the table, by the schema's conventions: the primary key
+    /// (`<table>_pkey`, the insertion sequence number `seq`, but for `sessions`, keyed by the
+    /// hash of the session id); for tables of rows addressed by an `id`, `<table>_id_unique`;
+    /// for a name unique in a tenant ignoring case, `<table>_<column>_unique` over
+    /// `(tenant_id, <column>_folded)`; then the table's own keys.
+    pub(crate) fn unique_keys(self) -> Vec<UniqueKey> {
+        let key = |suffix: &str, columns: &[&str], target| UniqueKey {
+            table: self,
+            name: format!("{}_{suffix}", self.name()),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            target,
+        };
+        let primary: &[&str] = match self {
+            Tbl::Sessions => &["id_sha256"],
+            _ => &["seq"],
+        };
+        let mut keys = vec![key("pkey", primary, C::Id)];
+        if matches!(
+            self,
+            Tbl::Tenants | Tbl::Tokens | Tbl::Admins | Tbl::Users | Tbl::Groups
+        ) {
+            keys.push(key("id_unique", &["id"], C::Id));
+        }
+        let folded_name = match self {
+            Tbl::Attributes => Some(("name", C::AttributeName)),
+            Tbl::Admins => Some(("username", C::AdminUsername)),
+            Tbl::Users => Some(("user_name", C::UserName)),
+            Tbl::Groups => Some(("display_name", C::DisplayName)),
+            _ => None,
+        };
+        if let Some((column, target)) = folded_name {
+            let folded = format!("{column}_folded");
+            let suffix = format!("{column}_unique");
+            keys.push(key(&suffix, &["tenant_id", &folded], target));
+        }
+        let own: &[(&str, &[&str], ConflictTarget)] = match self {
+            Tbl::Tenants => &[("name_unique", &["name"], C::TenantName)],
+            Tbl::MigrationSteps => &[("name_unique", &["name"], C::Id)],
+            Tbl::Tokens => &[
+                ("secret_unique", &["secret_sha256"], C::TokenSecret),
+                ("live_name", &["tenant_id", "name"], C::TokenName),
+            ],
+            // Upserted (ON CONFLICT): a violation never reaches a caller.
+            Tbl::SigninThrottle => &[("key", &["tenant_id", "username_folded", "device"], C::Id)],
+            Tbl::SigninAddresses => &[("address", &["address"], C::Id)],
+            Tbl::GroupMembers => &[("unique", &["group_id", "member_id"], C::Membership)],
+            // Coalesced records (failed sign-ins): written with ON CONFLICT, never a conflict.
+            Tbl::Changes => &[("coalesce", &["tenant_id", "coalesce_key"], C::Id)],
+            _ => &[],
+        };
+        let own = own
+            .iter()
+            .map(|&(suffix, columns, target)| key(suffix, columns, target));
+        keys.extend(own);
+        keys
     }
 }
 
-use ConflictTarget as C;
-
-/// Every unique key of the schema (primary keys, unique constraints, unique indexes).
-pub(crate) const UNIQUE_KEYS: &[UniqueKey] = &[
-    key(Tbl::Tenants, "tenants_pkey", &["seq"], C::Id),
-    key(Tbl::Tenants, "tenants_id_unique", &["id"], C::Id),
-    key(
-        Tbl::Tenants,
-        "tenants_name_unique",
-        &["name"],
-        C::TenantName,
-    ),
-    key(Tbl::MigrationSteps, "migration_steps_pkey", &["seq"], C::Id),
-    key(
-        Tbl::MigrationSteps,
-        "migration_steps_name_unique",
-        &["name"],
-        C::Id,
-    ),
-    key(Tbl::Tokens, "tokens_pkey", &["seq"], C::Id),
-    key(Tbl::Tokens, "tokens_id_unique", &["id"], C::Id),
-    key(
-        Tbl::Tokens,
-        "tokens_secret_unique",
-        &["secret_sha256"],
-        C::TokenSecret,
-    ),
-    key(
-        Tbl::Tokens,
-        "tokens_live_name",
-        &["tenant_id", "name"],
-        C::TokenName,
-    ),
-    key(Tbl::Attributes, "attributes_pkey", &["seq"], C::Id),
-    key(
-        Tbl::Attributes,
-        "attributes_name_unique",
-        &["tenant_id", "name_folded"],
-        C::AttributeName,
-    ),
-    key(Tbl::Admins, "admins_pkey", &["seq"], C::Id),
-    key(Tbl::Admins, "admins_id_unique", &["id"], C::Id),
-    key(
-        Tbl::Admins,
-        "admins_username_unique",
-        &["tenant_id", "username_folded"],
-        C::AdminUsername,
-    ),
-    key(Tbl::Sessions, "sessions_pkey", &["id_sha256"], C::Id),
-    key(Tbl::SigninThrottle, "signin_throttle_pkey", &["seq"], C::Id),
-    // Upserted (ON CONFLICT): a violation never reaches a caller.
-    key(
-        Tbl::SigninThrottle,
-        "signin_throttle_key",
-        &["tenant_id", "username_folded", "device"],
-        C::Id,
-    ),
-    key(
-        Tbl::SigninAddresses,
-        "signin_addresses_pkey",
-        &["seq"],
-        C::Id,
-    ),
-    key(
-        Tbl::SigninAddresses,
-        "signin_addresses_address",
-        &["address"],
-        C::Id,
-    ),
-    key(Tbl::Heartbeat, "heartbeat_pkey", &["seq"], C::Id),
-    key(Tbl::Users, "users_pkey", &["seq"], C::Id),
-    key(Tbl::Users, "users_id_unique", &["id"], C::Id),
-    key(
-        Tbl::Users,
-        "users_user_name_unique",
-        &["tenant_id", "user_name_folded"],
-        C::UserName,
-    ),
-    key(Tbl::UserEmails, "user_emails_pkey", &["seq"], C::Id),
-    key(Tbl::Groups, "groups_pkey", &["seq"], C::Id),
-    key(Tbl::Groups, "groups_id_unique", &["id"], C::Id),
-    key(
-        Tbl::Groups,
-        "groups_display_name_unique",
-        &["tenant_id", "display_name_folded"],
-        C::DisplayName,
-    ),
-    key(Tbl::GroupMembers, "group_members_pkey", &["seq"], C::Id),
-    key(
-        Tbl::GroupMembers,
-        "group_members_unique",
-        &["group_id", "member_id"],
-        C::Membership,
-    ),
-    key(Tbl::Changes, "changes_pkey", &["seq"], C::Id),
-    // Coalesced records (failed sign-ins): written with ON CONFLICT, never a conflict.
-    key(
-        Tbl::Changes,
-        "changes_coalesce",
-        &["tenant_id", "coalesce_key"],
-        C::Id,
-    ),
-];
+/// Every unique key of the schema (primary keys, unique constraints, unique indexes), table
+/// by table.
+pub(crate) fn unique_keys() -> impl Iterator<Item = UniqueKey> {
+    Tbl::ALL.into_iter().flat_map(Tbl::unique_keys)
+}
 
 /// What the unique key named `name` protects (PostgreSQL's constraint name of a violation).
 pub(crate) fn conflict_by_name(name: &str) -> Option<ConflictTarget> {
-    UNIQUE_KEYS
-        .iter()
-        .find(|k| k.name == name)
-        .map(|k| k.target)
+    unique_keys().find(|k| k.name == name).map(|k| k.target)
 }
 
 /// What the unique key over `columns` protects; `columns` as SQLite names them in a
@@ -276,8 +222,7 @@ pub(crate) fn conflict_by_columns(columns: &str) -> Option<ConflictTarget> {
         .map(|c| c.trim().split_once('.').unwrap_or(("", c)))
         .collect();
     let table = Tbl::named(cols.first()?.0)?;
-    UNIQUE_KEYS
-        .iter()
+    unique_keys()
         .find(|k| {
             k.table == table
                 && k.columns.len() == cols.len()
@@ -358,14 +303,13 @@ mod tests {
                 ));
                 keys.insert(cols.into_iter().map(|c| c[0].clone()).collect());
             }
-            let registry: BTreeSet<Vec<String>> = UNIQUE_KEYS
-                .iter()
+            let registry: BTreeSet<Vec<String>> = unique_keys()
                 .filter(|k| k.table == t)
-                .map(|k| k.columns.iter().map(|c| c.to_string()).collect())
+                .map(|k| k.columns)
                 .collect();
             assert_eq!(
                 keys, registry,
-                "{t:?}: unique keys vs crate::schema::UNIQUE_KEYS"
+                "{t:?}: unique keys vs crate::schema::unique_keys"
             );
             if let Some((column, owner, key)) = t.owner() {
                 let fks = list(&format!(
@@ -424,13 +368,12 @@ mod tests {
         .await
         .unwrap();
         let found: BTreeSet<(String, String)> = found.into_iter().collect();
-        let registry: BTreeSet<(String, String)> = UNIQUE_KEYS
-            .iter()
-            .map(|k| (k.table.name().to_string(), k.name.to_string()))
+        let registry: BTreeSet<(String, String)> = unique_keys()
+            .map(|k| (k.table.name().to_string(), k.name))
             .collect();
         assert_eq!(
             found, registry,
-            "PostgreSQL unique keys vs crate::schema::UNIQUE_KEYS"
+            "PostgreSQL unique keys vs crate::schema::unique_keys"
         );
     }
 
@@ -440,24 +383,32 @@ mod tests {
             assert_eq!(Tbl::named(t.name()), Some(t));
         }
         assert_eq!(Tbl::named("sqlite_sequence"), None);
-        assert_eq!(
-            conflict_by_columns("users.tenant_id, users.user_name_folded"),
-            Some(C::UserName)
-        );
-        assert_eq!(
-            conflict_by_columns("tokens.tenant_id, tokens.name"),
-            Some(C::TokenName)
-        );
-        assert_eq!(conflict_by_columns("sessions.id_sha256"), Some(C::Id));
-        assert_eq!(conflict_by_columns("users.user_name_folded"), None);
-        assert_eq!(conflict_by_columns("nowhere.id"), None);
-        assert_eq!(
-            conflict_by_name("admins_username_unique"),
-            Some(C::AdminUsername)
-        );
-        assert_eq!(conflict_by_name("tokens_live_name"), Some(C::TokenName));
-        assert_eq!(conflict_by_name("made_up"), None);
-        for k in UNIQUE_KEYS {
+        // Each case: the lookup, the violation as the back end reports it, the target.
+        type Lookup = fn(&str) -> Option<ConflictTarget>;
+        let (by_columns, by_name): (Lookup, Lookup) = (conflict_by_columns, conflict_by_name);
+        let cases = [
+            (
+                by_columns,
+                "users.tenant_id, users.user_name_folded",
+                Some(C::UserName),
+            ),
+            (
+                by_columns,
+                "tokens.tenant_id, tokens.name",
+                Some(C::TokenName),
+            ),
+            (by_columns, "sessions.id_sha256", Some(C::Id)),
+            (by_columns, "users.user_name_folded", None),
+            (by_columns, "nowhere.id", None),
+            (by_name, "admins_username_unique", Some(C::AdminUsername)),
+            (by_name, "tokens_live_name", Some(C::TokenName)),
+            (by_name, "made_up", None),
+            (by_name, "users_live_name", None),
+        ];
+        for (lookup, reported, target) in cases {
+            assert_eq!(lookup(reported), target, "{reported}");
+        }
+        for k in unique_keys() {
             let cols: Vec<String> = k
                 .columns
                 .iter()

@@ -107,32 +107,23 @@ pub fn normalize_resource_with(
         .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
     refuse_nul(input)?;
     let mut ctx = Ctx::default();
-    let mut doc = Map::new();
-    let mut members = None;
+    let mut out = Out::default();
     for (key, value) in obj {
         let lower = key.to_ascii_lowercase();
         if matches!(lower.as_str(), "schemas" | "id" | "meta") {
             continue;
         }
         if lower == "externalid" {
-            put_external_id(value, &mut doc, &mut ctx)?;
+            put_external_id(value, &mut out.doc, &mut ctx)?;
             continue;
         }
         if lower.starts_with("urn:") {
-            put_urn_key(schema, key, value, &mut doc, &mut members, &mut ctx)?;
+            put_urn_key(schema, key, value, &mut out, &mut ctx)?;
             continue;
         }
-        put_attr(
-            schema,
-            &schema.core,
-            false,
-            key,
-            value,
-            &mut doc,
-            &mut members,
-            &mut ctx,
-        )?;
+        put_attr(schema, &schema.core, false, key, value, &mut out, &mut ctx)?;
     }
+    let Out { doc, members } = out;
     let doc = canonical_order(doc, schema);
     let required = if schema.is_user() {
         Some("userName")
@@ -158,6 +149,14 @@ pub fn normalize_resource_with(
     })
 }
 
+/// What a body normalizes into, as it is built: the document, and for Groups the member
+/// ids of `members` (`None` while the body has given none).
+#[derive(Default)]
+struct Out {
+    doc: Map<String, Value>,
+    members: Option<Vec<String>>,
+}
+
 fn put_external_id(value: &Value, doc: &mut Map<String, Value>, ctx: &mut Ctx) -> ScimResult<()> {
     match value {
         Value::Null => {}
@@ -180,8 +179,7 @@ fn put_urn_key(
     rs: &ResourceSchema,
     key: &str,
     value: &Value,
-    doc: &mut Map<String, Value>,
-    members: &mut Option<Vec<String>>,
+    out: &mut Out,
     ctx: &mut Ctx,
 ) -> ScimResult<()> {
     let core = (rs.core.as_ref(), false);
@@ -212,13 +210,13 @@ fn put_urn_key(
                     match k.to_ascii_lowercase().as_str() {
                         "schemas" | "id" | "meta" => continue,
                         "externalid" => {
-                            put_external_id(v, doc, ctx)?;
+                            put_external_id(v, &mut out.doc, ctx)?;
                             continue;
                         }
                         _ => {}
                     }
                 }
-                put_attr(rs, schema, is_ext, k, v, doc, members, ctx)?;
+                put_attr(rs, schema, is_ext, k, v, out, ctx)?;
             }
             return Ok(());
         }
@@ -226,11 +224,11 @@ fn put_urn_key(
         if !is_ext {
             match rest.to_ascii_lowercase().as_str() {
                 "id" | "meta" | "schemas" => return Ok(()),
-                "externalid" => return put_external_id(value, doc, ctx),
+                "externalid" => return put_external_id(value, &mut out.doc, ctx),
                 _ => {}
             }
         }
-        return put_attr(rs, schema, is_ext, rest, value, doc, members, ctx);
+        return put_attr(rs, schema, is_ext, rest, value, out, ctx);
     }
     // A schema this resource type does not have: ignored (RFC 7644 §3.3 lets servers ignore
     // it), with a warning naming it and its attributes, so that a mapping to the wrong URN
@@ -278,16 +276,15 @@ fn prefix(schema: &Schema, is_ext: bool) -> String {
     }
 }
 
-/// Puts attribute `name` (`attr` or `attr.sub`) of `schema` with `value` into the document.
-#[allow(clippy::too_many_arguments)]
+/// Puts attribute `name` (`attr` or `attr.sub`) of `schema` with `value` into the document
+/// (Group `members` into the member ids).
 fn put_attr(
     rs: &ResourceSchema,
     schema: &Schema,
     is_ext: bool,
     name: &str,
     value: &Value,
-    doc: &mut Map<String, Value>,
-    members: &mut Option<Vec<String>>,
+    out: &mut Out,
     ctx: &mut Ctx,
 ) -> ScimResult<()> {
     let pre = prefix(schema, is_ext);
@@ -308,9 +305,10 @@ fn put_attr(
             ctx.warn(format!("ignored unknown attribute '{}'", clip(name)));
             return Ok(());
         }
-        *members = extract_members(value, ctx)?;
+        out.members = extract_members(value, ctx)?;
         return Ok(());
     }
+    let doc = &mut out.doc;
     let container = if is_ext {
         let entry = doc
             .entry(schema.id.clone())

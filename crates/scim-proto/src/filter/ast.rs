@@ -159,6 +159,20 @@ impl Filter {
         })
     }
 
+    /// The attribute name and literal of `attr eq value` on a bare attribute name (no schema
+    /// URN, no sub-attribute), as a filter inside a PATCH path's valuePath names an element
+    /// (RFC 7644 §3.5.2); `None` for any other filter.
+    pub fn bare_eq(&self) -> Option<(&str, &CompValue)> {
+        match self {
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value,
+            } if path.uri.is_none() && path.sub_attr.is_none() => Some((&path.attr, value)),
+            _ => None,
+        }
+    }
+
     /// The leaves of the tree of the nodes `split` opens, left to right (no recursion: a
     /// chain as deep as the filter's length is read on the heap).
     fn operands<'f>(

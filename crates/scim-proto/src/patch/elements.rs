@@ -5,7 +5,7 @@
 use super::request::PatchOpKind;
 use crate::canonical::{self, order_value};
 use crate::error::ScimError;
-use crate::filter::{CompValue, CompareOp, Filter};
+use crate::filter::{CompValue, Filter};
 use crate::normalize;
 pub(super) use crate::normalize::coerce::is_manager;
 use crate::schema::AttributeDef;
@@ -33,27 +33,19 @@ impl Target<'_> {
 pub(super) fn element_from_filter(f: &Filter, attr: &AttributeDef) -> Option<Map<String, Value>> {
     let mut out = Map::new();
     for f in f.conjuncts() {
-        match f {
-            Filter::Compare {
-                path,
-                op: CompareOp::Eq,
-                value,
-            } if path.uri.is_none() && path.sub_attr.is_none() => {
-                let d = attr.sub(&path.attr)?;
-                let raw = match value {
-                    CompValue::String(s) => Value::String(s.clone()),
-                    CompValue::Bool(b) => Value::Bool(*b),
-                    CompValue::Number(n) => Value::Number(n.clone()),
-                    CompValue::Null => return None,
-                };
-                let c = normalize::coerce_value(d, &raw).ok()?;
-                if is_blank(&c) {
-                    return None;
-                }
-                out.insert(d.name.clone(), c);
-            }
-            _ => return None,
+        let (name, value) = f.bare_eq()?;
+        let d = attr.sub(name)?;
+        let raw = match value {
+            CompValue::String(s) => Value::String(s.clone()),
+            CompValue::Bool(b) => Value::Bool(*b),
+            CompValue::Number(n) => Value::Number(n.clone()),
+            CompValue::Null => return None,
+        };
+        let c = normalize::coerce_value(d, &raw).ok()?;
+        if is_blank(&c) {
+            return None;
         }
+        out.insert(d.name.clone(), c);
     }
     Some(out)
 }

@@ -6,7 +6,7 @@ use super::elements::is_blank;
 use super::request::{missing_value, MemberOp, PatchOpKind};
 use super::resolve::Patcher;
 use crate::error::{ScimError, ScimResult};
-use crate::filter::{CompValue, CompareOp, Filter};
+use crate::filter::{CompValue, Filter};
 use crate::json::{get_ci, json_kind};
 use crate::path::PatchPath;
 use serde_json::Value;
@@ -72,15 +72,8 @@ fn value_eq_ids(f: &Filter) -> Option<Vec<String>> {
     let mut ids = Vec::new();
     let mut seen = HashSet::new();
     for f in f.disjuncts() {
-        match f {
-            Filter::Compare {
-                path,
-                op: CompareOp::Eq,
-                value: CompValue::String(id),
-            } if path.uri.is_none()
-                && path.sub_attr.is_none()
-                && path.attr.eq_ignore_ascii_case("value") =>
-            {
+        match f.bare_eq()? {
+            (name, CompValue::String(id)) if name.eq_ignore_ascii_case("value") => {
                 if seen.insert(id.as_str()) {
                     ids.push(id.clone());
                 }

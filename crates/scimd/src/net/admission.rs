@@ -305,11 +305,15 @@ mod tests {
         })
     }
 
+    /// `N` connections admitted one after another (each must be).
+    fn admitted<const N: usize>(a: &Admission<Conn>) -> [Arc<Conn>; N] {
+        std::array::from_fn(|i| admit(a).unwrap_or_else(|| panic!("connection {i} refused")))
+    }
+
     #[test]
     fn cap_then_reserve_then_refusal() {
         let a = registry(2, 1);
-        let n1 = admit(&a).unwrap();
-        let n2 = admit(&a).unwrap();
+        let [n1, n2] = admitted(&a);
         assert_eq!((n1.class(), n2.class()), (Class::Normal, Class::Normal));
         let r = admit(&a).unwrap();
         assert_eq!(r.class(), Class::Reserve);
@@ -333,8 +337,7 @@ mod tests {
     #[test]
     fn idle_connections_make_room_first_longest_idle_first() {
         let a = registry(2, 1);
-        let n1 = admit(&a).unwrap();
-        let n2 = admit(&a).unwrap();
+        let [n1, n2] = admitted(&a);
         a.enter_idle(&n2);
         a.enter_idle(&n1);
         let n3 = admit(&a).unwrap();
@@ -358,10 +361,7 @@ mod tests {
     #[test]
     fn a_full_reserve_gives_way_to_new_connections() {
         let a = registry(1, 2);
-        let _n = admit(&a).unwrap();
-        let r1 = admit(&a).unwrap();
-        let r2 = admit(&a).unwrap();
-        let r3 = admit(&a).unwrap();
+        let [_n, r1, r2, r3] = admitted(&a);
         assert_eq!(r3.class(), Class::Reserve);
         assert!(r1.close_requested() && !r2.close_requested());
         assert_eq!(a.counts().reserve, 2);
@@ -372,10 +372,7 @@ mod tests {
     #[test]
     fn no_more_than_closing_max_are_closing_at_once() {
         let a = registry(1, 1);
-        let _n = admit(&a).unwrap();
-        let r1 = admit(&a).unwrap();
-        let r2 = admit(&a).unwrap();
-        let r3 = admit(&a).unwrap();
+        let [_n, r1, r2, r3] = admitted(&a);
         assert!(r1.close_requested() && r2.close_requested() && !r3.close_requested());
         assert_eq!(a.counts().closing, 2);
         // Two are still closing: a new connection is refused rather than a third evicted.

@@ -30,8 +30,8 @@ mod session;
 
 pub use frame::{too_many_requests, Layout, ASSET_VERSION};
 pub use session::{
-    cookie, Fields, Posted, Signed, DEVICE_COOKIE, DEVICE_COOKIE_TLS, MAX_FORM_BYTES,
-    SESSION_COOKIE, SESSION_COOKIE_TLS, SIGNIN_COOKIE, SIGNIN_COOKIE_TLS,
+    cookie, CookieName, Fields, Posted, Signed, DEVICE_COOKIE, MAX_FORM_BYTES, SESSION_COOKIE,
+    SIGNIN_COOKIE,
 };
 
 use crate::state::AppState;

@@ -11,20 +11,42 @@ use axum::response::Response;
 use scimd_directory::admins::{csrf_matches, PortalSession};
 use scimd_directory::directory::{Origin, RequestInfo};
 
-/// Name of the session cookie over plain HTTP.
-pub const SESSION_COOKIE: &str = "scimd_session";
-/// Name of the session cookie when the public URL is HTTPS (`__Host-` prefix: the browser
-/// accepts it only with `Secure`, `Path=/` and no `Domain`).
-pub const SESSION_COOKIE_TLS: &str = "__Host-scimd_session";
-/// Name of the sign-in form's double-submit CSRF cookie over plain HTTP.
-pub const SIGNIN_COOKIE: &str = "scimd_signin";
-/// Name of the sign-in form's CSRF cookie under HTTPS.
-pub const SIGNIN_COOKIE_TLS: &str = "__Host-scimd_signin";
-/// Name of the trusted-browser cookie over plain HTTP (see
-/// [`scimd_directory::signin_throttle`]).
-pub const DEVICE_COOKIE: &str = "scimd_device";
-/// Name of the trusted-browser cookie under HTTPS.
-pub const DEVICE_COOKIE_TLS: &str = "__Host-scimd_device";
+/// A cookie's two names: over plain HTTP, and when the public URL is HTTPS, with the
+/// `__Host-` prefix (the browser accepts it only with `Secure`, `Path=/` and no `Domain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieName {
+    /// The name over plain HTTP.
+    pub plain: &'static str,
+    /// The name under HTTPS.
+    pub tls: &'static str,
+}
+
+impl CookieName {
+    /// The name to use: [`CookieName::tls`] when `secure` (see [`is_secure`]).
+    pub fn of(self, secure: bool) -> &'static str {
+        if secure {
+            self.tls
+        } else {
+            self.plain
+        }
+    }
+}
+
+/// The session cookie.
+pub const SESSION_COOKIE: CookieName = CookieName {
+    plain: "scimd_session",
+    tls: "__Host-scimd_session",
+};
+/// The sign-in form's double-submit CSRF cookie.
+pub const SIGNIN_COOKIE: CookieName = CookieName {
+    plain: "scimd_signin",
+    tls: "__Host-scimd_signin",
+};
+/// The trusted-browser cookie (see [`scimd_directory::signin_throttle`]).
+pub const DEVICE_COOKIE: CookieName = CookieName {
+    plain: "scimd_device",
+    tls: "__Host-scimd_device",
+};
 /// How long a browser stays trusted after its last sign-in, in seconds (400 days, the
 /// longest browsers keep a cookie).
 pub const DEVICE_COOKIE_SECS: i64 = 400 * 24 * 3600;
@@ -63,24 +85,6 @@ pub fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> Header
 pub fn with_cookie(mut r: Response, v: HeaderValue) -> Response {
     r.headers_mut().append(SET_COOKIE, v);
     r
-}
-
-/// The name of the session cookie.
-pub fn session_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        SESSION_COOKIE_TLS
-    } else {
-        SESSION_COOKIE
-    }
-}
-
-/// The name of the trusted-browser cookie.
-pub fn device_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        DEVICE_COOKIE_TLS
-    } else {
-        DEVICE_COOKIE
-    }
 }
 
 /// The key the client's address is throttled under (an IPv4 address or an IPv6 /64, see
@@ -138,7 +142,7 @@ impl FromRequestParts<AppState> for Signed {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
-        let name = session_cookie_name(is_secure(st));
+        let name = SESSION_COOKIE.of(is_secure(st));
         let session = match cookie(&parts.headers, name) {
             None => None,
             Some(id) => match st.directory.portal_session(&id).await {

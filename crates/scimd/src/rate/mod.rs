@@ -81,21 +81,15 @@ fn exempt(method: &Method, path: &str) -> bool {
 /// header on a portal page, say) is none: it cannot make the request valid, so it must not
 /// let the request run before the address's budget is checked.
 fn presents_credential(req: &Request, path: &str) -> bool {
-    use crate::portal::{
-        cookie, DEVICE_COOKIE, DEVICE_COOKIE_TLS, SESSION_COOKIE, SESSION_COOKIE_TLS,
-    };
+    use crate::portal::{cookie, DEVICE_COOKIE, SESSION_COOKIE};
     let h = req.headers();
     if under(path, crate::state::SCIM_BASE) || under(path, crate::admin::BASE) {
         return h.contains_key(AUTHORIZATION);
     }
-    [
-        SESSION_COOKIE,
-        SESSION_COOKIE_TLS,
-        DEVICE_COOKIE,
-        DEVICE_COOKIE_TLS,
-    ]
-    .iter()
-    .any(|name| cookie(h, name).is_some())
+    [SESSION_COOKIE, DEVICE_COOKIE]
+        .iter()
+        .flat_map(|c| [c.plain, c.tls])
+        .any(|name| cookie(h, name).is_some())
 }
 
 /// The layer: the per-address budget of requests without a valid credential (see the module

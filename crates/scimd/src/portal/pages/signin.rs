@@ -3,9 +3,8 @@
 use super::common::Q;
 use crate::portal::frame::{render, see_other, server_error, Layout};
 use crate::portal::session::{
-    client_address, cookie, csrf_refused, device_cookie_name, is_secure, safe_next,
-    session_cookie_name, set_cookie, with_cookie, Fields, Signed, DEVICE_COOKIE_SECS,
-    MAX_FORM_BYTES, SIGNIN_COOKIE, SIGNIN_COOKIE_TLS,
+    client_address, cookie, csrf_refused, is_secure, safe_next, set_cookie, with_cookie, Fields,
+    Signed, DEVICE_COOKIE, DEVICE_COOKIE_SECS, MAX_FORM_BYTES, SESSION_COOKIE, SIGNIN_COOKIE,
 };
 use crate::state::AppState;
 use askama::Template;
@@ -50,18 +49,14 @@ fn signin_page(
             error,
         },
     );
-    let name = if secure {
-        SIGNIN_COOKIE_TLS
-    } else {
-        SIGNIN_COOKIE
-    };
+    let name = SIGNIN_COOKIE.of(secure);
     with_cookie(r, set_cookie(name, &csrf, 3600, secure))
 }
 
 /// `GET /`: the dashboard, or the sign-in page.
 pub async fn home(State(st): State<AppState>, req: Request) -> Response {
     let secure = is_secure(&st);
-    let signed_in = match cookie(req.headers(), session_cookie_name(secure)) {
+    let signed_in = match cookie(req.headers(), SESSION_COOKIE.of(secure)) {
         Some(id) => matches!(st.directory.portal_session(&id).await, Ok(Some(_))),
         None => false,
     };
@@ -100,11 +95,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
     // The form shown again, with what went wrong.
     let again =
         |status: StatusCode, message: String| signin_page(&st, status, &next, shown, Some(message));
-    let cookie_name = if secure {
-        SIGNIN_COOKIE_TLS
-    } else {
-        SIGNIN_COOKIE
-    };
+    let cookie_name = SIGNIN_COOKIE.of(secure);
     let expected = cookie(&parts.headers, cookie_name).unwrap_or_default();
     if !scimd_directory::admins::csrf_matches(&expected, f.get("csrf")) {
         let expired = "The sign-in form had expired (or cookies are blocked), so it was not submitted. Enter your password again.";
@@ -121,7 +112,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
         Err(e) => return server_error(e, Layout::public("Error")),
     };
     let client = client_address(&parts);
-    let device = cookie(&parts.headers, device_cookie_name(secure));
+    let device = cookie(&parts.headers, DEVICE_COOKIE.of(secure));
     let outcome = st
         .directory
         .sign_in(
@@ -208,7 +199,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             let r = with_cookie(
                 r,
                 set_cookie(
-                    session_cookie_name(secure),
+                    SESSION_COOKIE.of(secure),
                     &session_id,
                     SESSION_LIFETIME_SECS,
                     secure,
@@ -217,7 +208,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             let r = with_cookie(
                 r,
                 set_cookie(
-                    device_cookie_name(secure),
+                    DEVICE_COOKIE.of(secure),
                     &device,
                     DEVICE_COOKIE_SECS,
                     secure,
@@ -269,13 +260,13 @@ pub async fn signout(State(st): State<AppState>, req: Request) -> Response {
     ) {
         return csrf_refused(signed.layout("Request refused", ""));
     }
-    if let Some(id) = cookie(&parts.headers, session_cookie_name(secure)) {
+    if let Some(id) = cookie(&parts.headers, SESSION_COOKIE.of(secure)) {
         if let Err(e) = st.directory.sign_out(&id).await {
             return server_error(e, Layout::public("Error"));
         }
     }
     with_cookie(
         see_other("/signin"),
-        set_cookie(session_cookie_name(secure), "", 0, secure),
+        set_cookie(SESSION_COOKIE.of(secure), "", 0, secure),
     )
 }

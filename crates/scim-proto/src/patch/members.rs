@@ -14,18 +14,13 @@ use std::collections::HashSet;
 
 impl Patcher<'_> {
     /// Group `members`: never touches the document.
-    pub(super) fn members_op(
-        &mut self,
-        kind: PatchOpKind,
-        p: &PatchPath,
-        value: Option<&Value>,
-    ) -> ScimResult<()> {
+    pub(super) fn members_op(&mut self, p: &PatchPath, value: Option<&Value>) -> ScimResult<()> {
         if p.attr.sub_attr.is_some() || p.sub_attr_after_filter.is_some() {
             return Err(ScimError::invalid_path(
                 "sub-attributes of \"members\" cannot be patched: add or remove whole members",
             ));
         }
-        let op = match (kind, &p.filter) {
+        let op = match (self.kind, &p.filter) {
             (PatchOpKind::Remove, Some(f)) => Some(match value_eq_ids(f) {
                 Some(ids) => MemberOp::Remove(ids),
                 None => MemberOp::RemoveWhere(f.clone()),
@@ -44,7 +39,7 @@ impl Patcher<'_> {
                 ))
             }
             (PatchOpKind::Add, None) => {
-                let v = value.ok_or_else(|| missing_value(kind))?;
+                let v = value.ok_or_else(|| missing_value(self.kind))?;
                 if is_blank(v) {
                     None
                 } else {
@@ -52,7 +47,7 @@ impl Patcher<'_> {
                 }
             }
             (PatchOpKind::Replace, None) => {
-                let v = value.ok_or_else(|| missing_value(kind))?;
+                let v = value.ok_or_else(|| missing_value(self.kind))?;
                 if is_blank(v) {
                     self.clear_blanks.then(|| MemberOp::Replace(Vec::new()))
                 } else {

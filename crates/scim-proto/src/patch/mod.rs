@@ -130,6 +130,7 @@ pub fn apply(
         out: PatchOutcome::default(),
         warnings: Warnings::default(),
         prefix: String::new(),
+        kind: PatchOpKind::Add,
     };
     let original = map.clone();
     for (i, op) in req.operations.iter().enumerate() {

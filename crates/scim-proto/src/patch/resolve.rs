@@ -31,6 +31,8 @@ pub(super) struct Patcher<'s> {
     /// `urn:...:` of the extension the operation in progress targets, or empty (the
     /// prefix of the paths recorded in [`PatchOutcome::blanks`]).
     pub(super) prefix: String,
+    /// The kind of the operation in progress (set by [`Patcher::operation`]).
+    pub(super) kind: PatchOpKind,
 }
 
 impl<'s> Patcher<'s> {
@@ -62,9 +64,10 @@ impl<'s> Patcher<'s> {
         doc: &mut Map<String, Value>,
         op: &PatchOperation,
     ) -> ScimResult<()> {
+        self.kind = op.op;
         match &op.path {
-            Some(p) => self.path_op(doc, op.op, p, op.value.as_ref()),
-            None => self.resource_op(doc, op.op, op.value.as_ref()),
+            Some(p) => self.path_op(doc, p, op.value.as_ref()),
+            None => self.resource_op(doc, op.value.as_ref()),
         }
     }
 
@@ -72,45 +75,38 @@ impl<'s> Patcher<'s> {
     fn resource_op(
         &mut self,
         doc: &mut Map<String, Value>,
-        kind: PatchOpKind,
         value: Option<&Value>,
     ) -> ScimResult<()> {
-        if kind == PatchOpKind::Remove {
+        if self.kind == PatchOpKind::Remove {
             return Err(ScimError::no_target(
                 "\"remove\" needs a \"path\" naming what to remove",
             ));
         }
-        let value = value.ok_or_else(|| missing_value(kind))?;
+        let value = value.ok_or_else(|| missing_value(self.kind))?;
         let obj = value.as_object().ok_or_else(|| {
             ScimError::invalid_value(format!(
                 "without a \"path\", the \"value\" of \"{}\" must be an object of attributes, not {}",
-                kind.as_str(),
+                self.kind.as_str(),
                 json_kind(value)
             ))
         })?;
         for (key, v) in obj {
-            self.key_op(doc, kind, key, v)?;
+            self.key_op(doc, key, v)?;
         }
         Ok(())
     }
 
     /// One key of a path-less value object.
-    fn key_op(
-        &mut self,
-        doc: &mut Map<String, Value>,
-        kind: PatchOpKind,
-        key: &str,
-        v: &Value,
-    ) -> ScimResult<()> {
+    fn key_op(&mut self, doc: &mut Map<String, Value>, key: &str, v: &Value) -> ScimResult<()> {
         let schema = self.schema;
         if key.eq_ignore_ascii_case("schemas") {
             return Ok(());
         }
         if let Some(ext) = schema.extension(key) {
-            return self.extension_op(doc, kind, &ext.schema.id, Some(v));
+            return self.extension_op(doc, &ext.schema.id, Some(v));
         }
         if key.eq_ignore_ascii_case(&schema.core.id) {
-            return self.resource_op(doc, kind, Some(v));
+            return self.resource_op(doc, Some(v));
         }
         let p = PatchPath::parse(key).map_err(|e| ScimError {
             detail: format!(
@@ -120,22 +116,21 @@ impl<'s> Patcher<'s> {
             ),
             ..e
         })?;
-        self.path_op(doc, kind, &p, Some(v))
+        self.path_op(doc, &p, Some(v))
     }
 
     /// An operation on a whole extension (`urn:...:enterprise:2.0:User` as path or key).
     fn extension_op(
         &mut self,
         doc: &mut Map<String, Value>,
-        kind: PatchOpKind,
         urn: &'s str,
         value: Option<&Value>,
     ) -> ScimResult<()> {
-        if kind == PatchOpKind::Remove {
+        if self.kind == PatchOpKind::Remove {
             self.remove_extension(doc, urn);
             return Ok(());
         }
-        let value = value.ok_or_else(|| missing_value(kind))?;
+        let value = value.ok_or_else(|| missing_value(self.kind))?;
         if is_blank(value) {
             self.note_blank_at(urn.to_string());
             if self.clear_blanks {
@@ -161,7 +156,7 @@ impl<'s> Patcher<'s> {
                 ),
                 ..e
             })?;
-            self.path_op(doc, kind, &p, Some(v))?;
+            self.path_op(doc, &p, Some(v))?;
         }
         Ok(())
     }
@@ -206,7 +201,6 @@ impl<'s> Patcher<'s> {
     fn path_op(
         &mut self,
         doc: &mut Map<String, Value>,
-        kind: PatchOpKind,
         p: &PatchPath,
         value: Option<&Value>,
     ) -> ScimResult<()> {
@@ -216,10 +210,10 @@ impl<'s> Patcher<'s> {
             if let Some(uri) = &p.attr.uri {
                 let full = format!("{uri}:{}", p.attr.attr);
                 if let Some(ext) = schema.extension(&full) {
-                    return self.extension_op(doc, kind, &ext.schema.id, value);
+                    return self.extension_op(doc, &ext.schema.id, value);
                 }
                 if full.eq_ignore_ascii_case(&schema.core.id) {
-                    return self.resource_op(doc, kind, value);
+                    return self.resource_op(doc, value);
                 }
             }
         }
@@ -263,7 +257,7 @@ impl<'s> Patcher<'s> {
             if let Some(f) = &p.filter {
                 filter::validate_value_filter(f, t.attr)?;
             }
-            return self.members_op(kind, p, value);
+            return self.members_op(p, value);
         }
         if t.attr.mutability == Mutability::ReadOnly {
             self.warn(format!("ignored readOnly attribute '{}'", t.changed_name()));
@@ -319,14 +313,7 @@ impl<'s> Patcher<'s> {
         }
         let before = slot(doc, &t).cloned();
         self.prefix = t.ext.map(|u| format!("{u}:")).unwrap_or_default();
-        let res = self.attr_op(
-            slot_mut(doc, &t),
-            kind,
-            t.attr,
-            sub,
-            p.filter.as_ref(),
-            value,
-        );
+        let res = self.attr_op(doc, &t, sub, p.filter.as_ref(), value);
         tidy_extension(doc, &t);
         res?;
         let after = slot(doc, &t);
@@ -360,23 +347,25 @@ impl<'s> Patcher<'s> {
                 || (self.schema.is_group() && t.attr.name == "displayName"))
     }
 
+    /// The operation in progress on target `t` of the document (its sub-attribute `sub`,
+    /// the elements `filter` selects): a remove, or an add or replace of `value`.
     fn attr_op(
         &mut self,
-        map: &mut Map<String, Value>,
-        kind: PatchOpKind,
-        attr: &AttributeDef,
+        doc: &mut Map<String, Value>,
+        t: &Target<'_>,
         sub: Option<&AttributeDef>,
         filter: Option<&Filter>,
         value: Option<&Value>,
     ) -> ScimResult<()> {
-        if kind == PatchOpKind::Remove {
+        let (map, attr) = (slot_mut(doc, t), t.attr);
+        if self.kind == PatchOpKind::Remove {
             return self.remove(map, attr, sub, filter, value);
         }
-        let value = value.ok_or_else(|| missing_value(kind))?;
+        let value = value.ok_or_else(|| missing_value(self.kind))?;
         match (filter, sub) {
-            (Some(f), _) => self.set_filtered(map, kind, attr, f, sub, value),
+            (Some(f), _) => self.set_filtered(map, attr, f, sub, value),
             (None, Some(s)) => self.set_sub(map, attr, s, value),
-            (None, None) => self.set_whole(map, kind, attr, value),
+            (None, None) => self.set_whole(map, attr, value),
         }
     }
 }

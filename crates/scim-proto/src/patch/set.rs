@@ -31,7 +31,6 @@ impl Patcher<'_> {
     pub(super) fn set_whole(
         &mut self,
         map: &mut Map<String, Value>,
-        kind: PatchOpKind,
         attr: &AttributeDef,
         raw: &Value,
     ) -> ScimResult<()> {
@@ -55,7 +54,7 @@ impl Patcher<'_> {
         }
         if attr.multi_valued {
             if raw.as_array().is_some_and(|a| a.is_empty()) {
-                if kind == PatchOpKind::Replace {
+                if self.kind == PatchOpKind::Replace {
                     map.shift_remove(name);
                 }
                 return Ok(());
@@ -66,7 +65,7 @@ impl Patcher<'_> {
                 return Ok(());
             }
             let new = elements(c);
-            let mut arr = match kind {
+            let mut arr = match self.kind {
                 PatchOpKind::Replace => Vec::with_capacity(new.len()),
                 _ => array_of(map, name),
             };
@@ -210,7 +209,6 @@ impl Patcher<'_> {
     pub(super) fn set_filtered(
         &mut self,
         map: &mut Map<String, Value>,
-        kind: PatchOpKind,
         attr: &AttributeDef,
         f: &Filter,
         sub: Option<&AttributeDef>,
@@ -242,7 +240,7 @@ impl Patcher<'_> {
                 }
                 if matched.is_empty() {
                     let mut el =
-                        element_from_filter(f, attr).ok_or_else(|| no_match(attr, kind))?;
+                        element_from_filter(f, attr).ok_or_else(|| no_match(attr, self.kind))?;
                     el.insert(s.name.clone(), c);
                     arr.push(Value::Object(el));
                     vec![arr.len() - 1]
@@ -299,8 +297,8 @@ impl Patcher<'_> {
                         if fields.is_empty() {
                             return Ok(());
                         }
-                        let mut el =
-                            element_from_filter(f, attr).ok_or_else(|| no_match(attr, kind))?;
+                        let mut el = element_from_filter(f, attr)
+                            .ok_or_else(|| no_match(attr, self.kind))?;
                         el.extend(fields);
                         arr.push(Value::Object(el));
                         vec![arr.len() - 1]
@@ -324,7 +322,7 @@ impl Patcher<'_> {
                         return Ok(());
                     };
                     if matched.is_empty() {
-                        return Err(no_match(attr, kind));
+                        return Err(no_match(attr, self.kind));
                     }
                     for &i in &matched {
                         arr[i] = c.clone();

@@ -551,17 +551,11 @@ mod tests {
 
     #[test]
     fn usernames() {
-        // Each case: the username, and whether it is accepted.
-        let too_long = "a".repeat(65);
-        let names = [
-            ("admin", true),
-            ("jane.doe@example.com", true),
-            ("", false),
-            ("a b", false),
-            (too_long.as_str(), false),
-        ];
-        for (name, accepted) in names {
-            assert_eq!(check_username(name).is_ok(), accepted, "username {name:?}");
+        for name in ["admin", "jane.doe@example.com"] {
+            assert!(check_username(name).is_ok(), "{name:?} is accepted");
+        }
+        for name in ["", "a b", "a".repeat(65).as_str()] {
+            assert!(check_username(name).is_err(), "{name:?} is refused");
         }
         // Each case: a password's length in characters, and whether it is accepted.
         for (chars, accepted) in [(11, false), (12, true), (MAX_PASSWORD_CHARS + 1, false)] {

@@ -114,19 +114,12 @@ mod tests {
 
     #[test]
     fn attrname_rules() {
-        // Each case: the name, and whether it is an ATTRNAME of at most 64 characters.
-        let too_long = "a".repeat(65);
-        let names = [
-            ("costCode", true),
-            ("cost_code-2", true),
-            ("2cost", false),
-            ("cost code", false),
-            ("", false),
-            ("coût", false),
-            (too_long.as_str(), false),
-        ];
-        for (name, accepted) in names {
-            assert_eq!(check_name(name).is_ok(), accepted, "{name:?}");
+        // An ATTRNAME (RFC 7643 §2.1) of at most 64 characters.
+        for name in ["costCode", "cost_code-2"] {
+            assert!(check_name(name).is_ok(), "{name:?} is accepted");
+        }
+        for name in ["2cost", "cost code", "", "coût", "a".repeat(65).as_str()] {
+            assert!(check_name(name).is_err(), "{name:?} is refused");
         }
     }
 

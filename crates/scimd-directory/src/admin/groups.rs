@@ -4,7 +4,7 @@
 use super::model::{
     AdminGroup, AdminGroupPage, AdminMember, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };
-use crate::changes::{members_summary, AuditAction, MemberDelta, Recorder};
+use crate::changes::{diff, members_summary, AuditAction, MemberDelta, Recorder};
 use crate::directory::{Directory, Origin};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::groups::{new_group, refresh};
@@ -172,6 +172,64 @@ impl Directory {
             Some(r) => Err(DirectoryError::Conflict(r.refusal(&g.display_name, what))),
             None => Ok(g),
         }
+    }
+
+    /// Renames a local group to `display_name` (as given; its lookup key is the NFC
+    /// case-folded form). Its members and id stay. Recorded under `by` as audit action
+    /// `group.rename` (outcome `updated`, `displayName` before and after); the same name
+    /// again changes and records nothing. Errors: 400 for a blank name or one SCIM
+    /// validation refuses (control characters, over the size limit); 404 when absent; 409
+    /// for the built-in group, a provisioned group, or a name another group has (ignoring
+    /// case, rule 12).
+    pub async fn admin_rename_group(
+        &self,
+        by: &Origin,
+        id: &str,
+        display_name: &str,
+    ) -> DirectoryResult<AdminGroup> {
+        if display_name.trim().is_empty() {
+            return Err(DirectoryError::Invalid(
+                "'displayName' must not be blank: give the group's new name".into(),
+            ));
+        }
+        let tenant = by.tenant_id.as_str();
+        let schema = self.group_schema();
+        let mut tx = self.store().write().await?;
+        let g = self.local_group(tx.as_mut(), tenant, id, "renamed").await?;
+        let mut body = g.doc.clone();
+        body["displayName"] = Value::String(display_name.to_string());
+        let n = normalize_resource_with(&schema, &body, self.limits())?;
+        let mut after = g.clone();
+        after.doc = n.doc;
+        refresh(&mut after, &schema)?;
+        let members = self.member_count(tx.as_mut(), tenant, &g).await?;
+        if after.display_name == g.display_name {
+            return Ok(AdminGroup::new(&g, members));
+        }
+        if let Some(other) = tx
+            .group_by_display_name(tenant, &after.display_name)
+            .await?
+        {
+            if other.id != g.id {
+                return Err(DirectoryError::Conflict(format!(
+                    "a group named '{}' already exists ({} group {})",
+                    other.display_name,
+                    other.source.as_str(),
+                    other.id
+                )));
+            }
+        }
+        after.version += 1;
+        after.last_modified = render::now();
+        tx.update_group(&after).await?;
+        let recorder = Recorder::new(by);
+        let (gid, name) = (Some(after.id.as_str()), Some(after.display_name.as_str()));
+        let updated = LogOutcome::Updated.as_str();
+        let mut r = recorder.action(AuditAction::GroupRename, "Group", gid, name, updated);
+        r.changes = diff(&g.doc, &after.doc, &schema);
+        tx.insert_record(&r).await?;
+        tx.commit().await?;
+        Ok(AdminGroup::new(&after, members))
     }
 
     /// Deletes a local group (its members stay), recorded under `by` (audit action

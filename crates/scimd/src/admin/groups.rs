@@ -51,6 +51,29 @@ pub(super) async fn get_group(
     ok(&json::group_page(&page))
 }
 
+/// `PATCH /api/v1/groups/{id}` with `{"displayName": "..."}`: renames a local group; 200
+/// with the group after. Any other key, or a displayName that is not a non-blank string:
+/// 400.
+pub(super) async fn patch_group(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    Path(id): Path<String>,
+    AdminJson(body): AdminJson,
+) -> AdminResult {
+    let obj = object(&body, "{\"displayName\": \"<new name>\"}")?;
+    if let Some(k) = obj.keys().find(|k| *k != "displayName") {
+        return Err(AdminError::bad_request(format!(
+            "unknown key '{k}': a local group's only changeable attribute is 'displayName' (its members change under /members)"
+        )));
+    }
+    let name = string_field(obj, "displayName", true)?.unwrap_or_default();
+    let g = st
+        .directory
+        .admin_rename_group(&c.origin(), &id, &name)
+        .await?;
+    ok(&json::group(&g))
+}
+
 pub(super) async fn delete_group(
     State(st): State<AppState>,
     Admin(c): Admin,

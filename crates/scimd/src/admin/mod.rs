@@ -18,11 +18,13 @@
 //! | GET    | `/api/v1/users`                        | 200 list (`search`, `state`, `source`, paging) |
 //! | POST   | `/api/v1/users`                        | 201 local user (SCIM attribute names)          |
 //! | GET    | `/api/v1/users/{id}`                   | 200 user in any state                          |
-//! | DELETE | `/api/v1/users/{id}`                   | 204 permanent delete (409 for active users)    |
+//! | PATCH  | `/api/v1/users/{id}`                   | 200 local user after a merge of attributes     |
+//! | DELETE | `/api/v1/users/{id}`                   | 204 permanent delete (409 for active users); `?mode=soft` soft delete (local users) |
 //! | GET    | `/api/v1/users/{id}/history`           | 200 the user's change records, newest first    |
 //! | GET    | `/api/v1/groups`                       | 200 list (`search`, paging)                    |
 //! | POST   | `/api/v1/groups`                       | 201 local group                                |
 //! | GET    | `/api/v1/groups/{id}`                  | 200 group with a page of members               |
+//! | PATCH  | `/api/v1/groups/{id}`                  | 200 local group renamed (`{displayName}`)      |
 //! | DELETE | `/api/v1/groups/{id}`                  | 204 (409 for built-in and provisioned groups)  |
 //! | GET    | `/api/v1/groups/{id}/history`          | 200 the group's change records, newest first   |
 //! | POST   | `/api/v1/groups/{id}/members`          | 200 `{added, memberCount}` (local groups)      |
@@ -123,22 +125,26 @@ impl Routes {
 /// [`Admin`] first.
 fn protected() -> Routes {
     use attributes::{create_attribute, delete_attribute, get_attribute, list_attributes};
-    use groups::{add_members, create_group, delete_group, get_group, list_groups, remove_member};
+    use groups::{
+        add_members, create_group, delete_group, get_group, list_groups, patch_group, remove_member,
+    };
     use log::{dashboard, view, AuditView, LogView};
     use records::{history, Groups, Users};
     use settings::{get_settings, patch_settings};
     use tokens::{create_token, list_tokens, revoke_token};
-    use users::{create_user, delete_user, get_user, list_users};
+    use users::{create_user, delete_user, get_user, list_users, patch_user};
     use Method as M;
     Routes::new()
         .add(M::GET, "/api/v1/users", list_users)
         .add(M::POST, "/api/v1/users", create_user)
         .add(M::GET, "/api/v1/users/{id}", get_user)
+        .add(M::PATCH, "/api/v1/users/{id}", patch_user)
         .add(M::DELETE, "/api/v1/users/{id}", delete_user)
         .add(M::GET, "/api/v1/users/{id}/history", history::<Users>)
         .add(M::GET, "/api/v1/groups", list_groups)
         .add(M::POST, "/api/v1/groups", create_group)
         .add(M::GET, "/api/v1/groups/{id}", get_group)
+        .add(M::PATCH, "/api/v1/groups/{id}", patch_group)
         .add(M::DELETE, "/api/v1/groups/{id}", delete_group)
         .add(M::GET, "/api/v1/groups/{id}/history", history::<Groups>)
         .add(M::POST, "/api/v1/groups/{id}/members", add_members)

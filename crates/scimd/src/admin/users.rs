@@ -1,7 +1,7 @@
 //! `/api/v1/users`: users in every state, local users, permanent deletes.
 
 use super::json;
-use super::reply::{created, no_content, ok, AdminResult, BASE};
+use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, Admin, AdminJson, Query, DEFAULT_COUNT};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
@@ -55,11 +55,67 @@ pub(super) async fn get_user(
     ))
 }
 
+/// `PATCH /api/v1/users/{id}`: a merge of SCIM attribute names to set on a local user
+/// ([`scimd_directory::Directory::admin_update_user`]); 200 with the user after.
+pub(super) async fn patch_user(
+    State(st): State<AppState>,
+    Admin(c): Admin,
+    Path(id): Path<String>,
+    AdminJson(body): AdminJson,
+) -> AdminResult {
+    object(
+        &body,
+        "SCIM attribute names to set, e.g. {\"displayName\": \"Ada\", \"active\": false}",
+    )?;
+    let u = st
+        .directory
+        .admin_update_user(&c.origin(), &id, &body)
+        .await?;
+    ok(&json::user(&u))
+}
+
+/// How `DELETE /api/v1/users/{id}` deletes: `mode=permanent` (the default) or `mode=soft`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeleteMode {
+    Permanent,
+    Soft,
+}
+
+impl DeleteMode {
+    fn parse(s: &str) -> Option<DeleteMode> {
+        match s.to_ascii_lowercase().as_str() {
+            "permanent" => Some(DeleteMode::Permanent),
+            "soft" => Some(DeleteMode::Soft),
+            _ => None,
+        }
+    }
+}
+
+/// `DELETE /api/v1/users/{id}[?mode=soft|permanent]`: 204. Without `mode`, or with
+/// `permanent`, a permanent delete (inactive or deprovisioned users only); `soft` soft
+/// deletes a local user. Another `mode`: 400.
 pub(super) async fn delete_user(
     State(st): State<AppState>,
     Admin(c): Admin,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> AdminResult {
-    st.directory.admin_delete_user(&c.origin(), &id).await?;
+    let q = Query::new(q);
+    let mode = match q.get("mode") {
+        None => DeleteMode::Permanent,
+        Some(m) => DeleteMode::parse(m.trim()).ok_or_else(|| {
+            AdminError::bad_request(format!(
+                "mode must be soft (the user becomes deprovisioned and can be enabled again) or permanent (the default: the user is removed for good); got '{m}'"
+            ))
+        })?,
+    };
+    match mode {
+        DeleteMode::Permanent => st.directory.admin_delete_user(&c.origin(), &id).await?,
+        DeleteMode::Soft => {
+            st.directory
+                .admin_soft_delete_user(&c.origin(), &id)
+                .await?;
+        }
+    }
     Ok(no_content())
 }

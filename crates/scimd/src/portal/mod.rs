@@ -108,12 +108,19 @@ pub fn routes() -> Router<AppState> {
             "/users/{id}/delete",
             get(users::user_delete_form).post(users::delete_user),
         )
+        .route("/users/{id}/edit", post(users::update_user))
+        .route("/users/{id}/active", post(users::set_active))
+        .route(
+            "/users/{id}/soft-delete",
+            get(users::user_soft_delete_form).post(users::soft_delete_user),
+        )
         .route("/groups", get(groups::groups).post(groups::create_group))
         .route("/groups/{id}", get(groups::group))
         .route(
             "/groups/{id}/delete",
             get(groups::group_delete_form).post(groups::delete_group),
         )
+        .route("/groups/{id}/rename", post(groups::rename_group))
         .route("/groups/{id}/members", post(groups::add_member))
         .route("/groups/{id}/members/remove", post(groups::remove_member))
         .route("/log", get(log::log))

@@ -154,7 +154,10 @@ async fn save(st: &AppState, p: &Posted, button: Button) -> Page {
         let mut f = empty_form();
         f.add_name = name.clone();
         f.add_type = ty.clone();
-        (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), f)
+        (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            f,
+        )
     };
     let mut settings_saved = false;
     if let Some(patch) = posted_settings(&p.fields) {
@@ -173,8 +176,14 @@ async fn save(st: &AppState, p: &Posted, button: Button) -> Page {
                     f.settings_error = Some(e.message());
                     f.add_open = !name.is_empty();
                     f.edited = Some((
-                        patch["customSchemaUrn"].as_str().unwrap_or_default().to_string(),
-                        patch["blankValuePolicy"].as_str().unwrap_or_default().to_string(),
+                        patch["customSchemaUrn"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                        patch["blankValuePolicy"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
                         patch["refuseInactiveCreate"].as_bool().unwrap_or(false),
                     ));
                     return settings_page(st, s, settings_layout(s), status, f).await;

@@ -640,7 +640,11 @@ pub async fn set_active(State(st): State<AppState>, Path(id): Path<String>, p: P
         .await
     {
         Ok(_) => {
-            let done = if active { "user-enabled" } else { "user-disabled" };
+            let done = if active {
+                "user-enabled"
+            } else {
+                "user-disabled"
+            };
             tracing::info!(user = %id, admin = %s.session.username, active, "local user enabled or disabled in the portal");
             Ok(see_other(&format!("/users/{id}?ok={done}")))
         }

@@ -52,13 +52,19 @@ fn before_after(r: &Value, attribute: &str) -> (Value, Value) {
         .unwrap_or_else(|| panic!("no change of {attribute} in {r}"))
 }
 
-#[tokio::test]
-async fn local_users_are_edited_disabled_and_enabled_under_the_rules() {
+/// On the shared server: an admin API client, a SCIM client, and a new local user's
+/// userName (starting with `prefix`) and id.
+async fn local_user(prefix: &str) -> (Client, Client, String, String) {
     let srv = Server::shared();
     let a = srv.admin();
-    let scim = srv.client();
-    let name = unique("edit");
+    let name = unique(prefix);
     let id = a.post("/users", &user_body(&name)).await.id();
+    (a, srv.client(), name, id)
+}
+
+#[tokio::test]
+async fn local_users_are_edited_disabled_and_enabled_under_the_rules() {
+    let (a, scim, name, id) = local_user("edit").await;
     let path = format!("/users/{id}");
 
     // A merge: what the body names changes, the rest stays.
@@ -214,11 +220,7 @@ async fn local_users_are_edited_disabled_and_enabled_under_the_rules() {
 
 #[tokio::test]
 async fn local_users_are_soft_deleted_and_deleted_permanently() {
-    let srv = Server::shared();
-    let a = srv.admin();
-    let scim = srv.client();
-    let name = unique("soft");
-    let id = a.post("/users", &user_body(&name)).await.id();
+    let (a, scim, _, id) = local_user("soft").await;
     let path = format!("/users/{id}");
     let gid = a
         .post("/groups", &json!({"displayName": unique("soft-group")}))
@@ -320,29 +322,16 @@ async fn provisioned_users_and_groups_are_read_only() {
         assert!(m.contains("Entra ID is its source"), "{m}");
     }
     assert_eq!(a.get_ok(&format!("/users/{uid}")).await.json(), &before);
-    let m = refused(
-        &a.patch(
-            &format!("/groups/{gid}"),
-            &json!({"displayName": "renamed"}),
-        )
-        .await,
-        409,
-    );
-    assert!(m.contains("Entra ID is its source"), "{m}");
-    // The built-in group is not renamed either.
+    // The provisioned group, and the built-in group, are not renamed either.
     let all = a.get("/groups?search=All%20Users").await.resources()[0]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let m = refused(
-        &a.patch(
-            &format!("/groups/{all}"),
-            &json!({"displayName": "Everyone"}),
-        )
-        .await,
-        409,
-    );
-    assert!(m.contains("built-in"), "{m}");
+    for (group, says) in [(&gid, "Entra ID is its source"), (&all, "built-in")] {
+        let rename = json!({"displayName": unique("renamed")});
+        let m = refused(&a.patch(&format!("/groups/{group}"), &rename).await, 409);
+        assert!(m.contains(says), "{m}");
+    }
     assert!(audit_of(&a, "user.update", &uid).await.is_empty());
 }
 

@@ -10,7 +10,7 @@ use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::groups::{new_group, refresh};
 use crate::render;
 use crate::store::{
-    AdminUserFilter, GroupRecord, MemberChange, MemberKind, Source, StoreResult, Tx,
+    AdminUserFilter, ChangeRecord, GroupRecord, MemberChange, MemberKind, Source, StoreResult, Tx,
 };
 use crate::vocabulary::{LogOutcome, ResourceType};
 use scim_proto::normalize::normalize_resource_with;
@@ -168,10 +168,9 @@ impl Directory {
             .get_group(tenant, id)
             .await?
             .ok_or_else(|| not_found("Group", id))?;
-        match ReadOnly::of(g.builtin, g.source) {
-            Some(r) => Err(DirectoryError::Conflict(r.refusal(&g.display_name, what))),
-            None => Ok(g),
-        }
+        let of = ReadOnly::of(g.builtin, g.source);
+        ReadOnly::refuse(of, ("group", &g.display_name), what)?;
+        Ok(g)
     }
 
     /// Renames a local group to `display_name` (as given; its lookup key is the NFC
@@ -219,13 +218,9 @@ impl Directory {
                 )));
             }
         }
-        after.version += 1;
-        after.last_modified = render::now();
-        tx.update_group(&after).await?;
         let recorder = Recorder::new(by);
-        let (gid, name) = (Some(after.id.as_str()), Some(after.display_name.as_str()));
-        let updated = LogOutcome::Updated.as_str();
-        let mut r = recorder.action(AuditAction::GroupRename, "Group", gid, name, updated);
+        let rename = AuditAction::GroupRename;
+        let mut r = new_version(tx.as_mut(), &recorder, rename, &mut after).await?;
         r.changes = diff(&g.doc, &after.doc, &schema);
         tx.insert_record(&r).await?;
         tx.commit().await?;
@@ -310,13 +305,8 @@ impl Directory {
         members: Vec<MemberChange>,
     ) -> DirectoryResult<u64> {
         if !members.is_empty() {
-            g.version += 1;
-            g.last_modified = render::now();
-            tx.update_group(&g).await?;
             let recorder = Recorder::new(by);
-            let (id, name) = (Some(g.id.as_str()), Some(g.display_name.as_str()));
-            let updated = LogOutcome::Updated.as_str();
-            let mut r = recorder.action(action, "Group", id, name, updated);
+            let mut r = new_version(tx.as_mut(), &recorder, action, &mut g).await?;
             r.changes.extend(members_summary(&members));
             tx.insert_record(&r).await?;
             let group = (g.id.as_str(), g.display_name.as_str());
@@ -325,4 +315,20 @@ impl Directory {
         tx.commit().await?;
         Ok(members.len() as u64)
     }
+}
+
+/// Stores a new version of group `g` (changed now) and returns the audit record of
+/// `action` on it, outcome `updated`, by `recorder` (for the caller to complete and insert).
+async fn new_version(
+    tx: &mut dyn Tx,
+    recorder: &Recorder<'_>,
+    action: AuditAction,
+    g: &mut GroupRecord,
+) -> StoreResult<ChangeRecord> {
+    g.version += 1;
+    g.last_modified = render::now();
+    tx.update_group(g).await?;
+    let (id, name) = (Some(g.id.as_str()), Some(g.display_name.as_str()));
+    let updated = LogOutcome::Updated.as_str();
+    Ok(recorder.action(action, "Group", id, name, updated))
 }

@@ -102,6 +102,21 @@ impl ReadOnly {
         self.refusal_of("group", name, what)
     }
 
+    /// Refuses (409, [`ReadOnly::refusal_of`]) a change `what` of the `noun` `name` that is
+    /// read-only (`of`: [`ReadOnly::of`] it); `Ok` for a local one.
+    pub(crate) fn refuse(
+        of: Option<ReadOnly>,
+        (noun, name): (&str, &str),
+        what: &str,
+    ) -> Result<(), crate::error::DirectoryError> {
+        match of {
+            Some(r) => Err(crate::error::DirectoryError::Conflict(
+                r.refusal_of(noun, name, what),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The 409 message when an administrator tries to change the `noun` (`user`, `group`)
     /// `name` anyway (`what`: `changed`, `disabled`, `deleted` ...).
     pub fn refusal_of(self, noun: &str, name: &str, what: &str) -> String {

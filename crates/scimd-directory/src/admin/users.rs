@@ -201,30 +201,6 @@ impl Directory {
         Ok(tx.commit().await?)
     }
 
-    /// The user `id` if administrators may change it: a local user ([`AdminUser::read_only`]).
-    /// Errors: 404 when absent; 409 for a provisioned user (`what`: `changed`,
-    /// `soft-deleted`), whose source is the identity provider.
-    async fn local_user(
-        &self,
-        tx: &mut dyn Tx,
-        tenant: &str,
-        id: &str,
-        what: &str,
-    ) -> DirectoryResult<UserRecord> {
-        let u = tx
-            .get_user(tenant, id)
-            .await?
-            .ok_or_else(|| not_found("User", id))?;
-        match ReadOnly::of(false, u.source) {
-            Some(r) => Err(DirectoryError::Conflict(r.refusal_of(
-                "user",
-                &u.user_name,
-                what,
-            ))),
-            None => Ok(u),
-        }
-    }
-
     /// Changes a local user: `body` is a JSON object of SCIM attribute names to set (a
     /// merge: what it does not name is kept; `name` and the extensions merge their
     /// sub-attributes, multi-valued attributes such as `emails` are replaced whole; `null`
@@ -250,7 +226,7 @@ impl Directory {
     ) -> DirectoryResult<AdminUser> {
         let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
-        let rec = self.local_user(tx.as_mut(), tenant, id, "changed").await?;
+        let rec = local_user(tx.as_mut(), (tenant, id), "changed").await?;
         let (settings, schema) = self.user_context(tx.as_mut(), tenant).await?;
         check_edit(body, &schema)?;
         let mut doc = rec.doc.clone();
@@ -339,16 +315,9 @@ impl Directory {
     /// Recorded under `by` as audit action `user.soft-delete` (outcome `deprovisioned`,
     /// `active` and `state` before and after). Errors: 404 when absent; 409 for a
     /// provisioned user (the identity provider deletes it) or one already soft-deleted.
-    pub async fn admin_soft_delete_user(
-        &self,
-        by: &Origin,
-        id: &str,
-    ) -> DirectoryResult<AdminUser> {
-        let tenant = by.tenant_id.as_str();
+    pub async fn admin_soft_delete_user(&self, by: &Origin, id: &str) -> DirectoryResult<()> {
         let mut tx = self.store().write().await?;
-        let mut rec = self
-            .local_user(tx.as_mut(), tenant, id, "soft-deleted")
-            .await?;
+        let mut rec = local_user(tx.as_mut(), (&by.tenant_id, id), "soft-deleted").await?;
         if rec.state == UserState::Deprovisioned {
             return Err(DirectoryError::Conflict(format!(
                 "user '{}' is already soft-deleted (deprovisioned): enable it with {{\"active\": true}}, or delete it permanently",
@@ -369,8 +338,21 @@ impl Directory {
         );
         r.changes = changes;
         tx.insert_record(&r).await?;
-        let u = self.admin_user(tx.as_mut(), rec).await?;
-        tx.commit().await?;
-        Ok(u)
+        Ok(tx.commit().await?)
     }
+}
+
+/// The user `id` if administrators may change it: a local user ([`AdminUser::read_only`]).
+/// Errors: 404 when absent; 409 for a provisioned user (`what`: `changed`,
+/// `soft-deleted`), whose source is the identity provider.
+async fn local_user(
+    tx: &mut dyn Tx,
+    (tenant, id): (&str, &str),
+    what: &str,
+) -> DirectoryResult<UserRecord> {
+    let Some(u) = tx.get_user(tenant, id).await? else {
+        return Err(not_found("User", id));
+    };
+    ReadOnly::refuse(ReadOnly::of(false, u.source), ("user", &u.user_name), what)?;
+    Ok(u)
 }

@@ -125,26 +125,22 @@ impl Routes {
 /// [`Admin`] first.
 fn protected() -> Routes {
     use attributes::{create_attribute, delete_attribute, get_attribute, list_attributes};
-    use groups::{
-        add_members, create_group, delete_group, get_group, list_groups, patch_group, remove_member,
-    };
+    use groups::{add_members, create_group, delete_group, get_group, list_groups, remove_member};
     use log::{dashboard, view, AuditView, LogView};
     use records::{history, Groups, Users};
     use settings::{get_settings, patch_settings};
     use tokens::{create_token, list_tokens, revoke_token};
-    use users::{create_user, delete_user, get_user, list_users, patch_user};
+    use users::{create_user, delete_user, get_user, list_users, patch};
     use Method as M;
     Routes::new()
         .add(M::GET, "/api/v1/users", list_users)
         .add(M::POST, "/api/v1/users", create_user)
         .add(M::GET, "/api/v1/users/{id}", get_user)
-        .add(M::PATCH, "/api/v1/users/{id}", patch_user)
         .add(M::DELETE, "/api/v1/users/{id}", delete_user)
         .add(M::GET, "/api/v1/users/{id}/history", history::<Users>)
         .add(M::GET, "/api/v1/groups", list_groups)
         .add(M::POST, "/api/v1/groups", create_group)
         .add(M::GET, "/api/v1/groups/{id}", get_group)
-        .add(M::PATCH, "/api/v1/groups/{id}", patch_group)
         .add(M::DELETE, "/api/v1/groups/{id}", delete_group)
         .add(M::GET, "/api/v1/groups/{id}/history", history::<Groups>)
         .add(M::POST, "/api/v1/groups/{id}/members", add_members)
@@ -165,6 +161,9 @@ fn protected() -> Routes {
         .add(M::GET, "/api/v1/provisioning-log", view::<LogView>)
         .add(M::GET, "/api/v1/audit", view::<AuditView>)
         .add(M::GET, "/api/v1/dashboard", dashboard)
+        // Changes of local users and groups (provisioned ones are read-only: 409).
+        .add(M::PATCH, "/api/v1/users/{id}", patch::<Users>)
+        .add(M::PATCH, "/api/v1/groups/{id}", patch::<Groups>)
 }
 
 /// The public routes (no token needed).

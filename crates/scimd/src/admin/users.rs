@@ -1,10 +1,13 @@
 //! `/api/v1/users`: users in every state, local users, permanent deletes.
 
 use super::json;
+use super::records::Kind;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, Admin, AdminJson, Query, DEFAULT_COUNT};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
+use scimd_directory::audit::ResourceType;
+use scimd_directory::directory::Caller;
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
 use serde_json::Value;
 
@@ -55,21 +58,30 @@ pub(super) async fn get_user(
     ))
 }
 
-/// `PATCH /api/v1/users/{id}`: a merge of SCIM attribute names to set on a local user
-/// ([`scimd_directory::Directory::admin_update_user`]); 200 with the user after.
-pub(super) async fn patch_user(
-    State(st): State<AppState>,
+/// `PATCH /api/v1/users/{id}` and `PATCH /api/v1/groups/{id}`: a change of a local user
+/// ([`patch_user`]) or group ([`super::groups::patch_group`]) whose id is in the path.
+pub(super) async fn patch<K: Kind>(
     Admin(c): Admin,
+    State(st): State<AppState>,
     Path(id): Path<String>,
     AdminJson(body): AdminJson,
 ) -> AdminResult {
+    match K::TYPE {
+        ResourceType::User => patch_user(&st, &c, &id, &body).await,
+        ResourceType::Group => super::groups::patch_group(&st, &c, &id, &body).await,
+    }
+}
+
+/// `PATCH /api/v1/users/{id}`: a merge of SCIM attribute names to set on a local user
+/// ([`scimd_directory::Directory::admin_update_user`]); 200 with the user after.
+async fn patch_user(st: &AppState, c: &Caller, id: &str, body: &Value) -> AdminResult {
     object(
-        &body,
+        body,
         "SCIM attribute names to set, e.g. {\"displayName\": \"Ada\", \"active\": false}",
     )?;
     let u = st
         .directory
-        .admin_update_user(&c.origin(), &id, &body)
+        .admin_update_user(&c.origin(), id, body)
         .await?;
     ok(&json::user(&u))
 }
@@ -97,8 +109,8 @@ impl DeleteMode {
 pub(super) async fn delete_user(
     State(st): State<AppState>,
     Admin(c): Admin,
-    Path(id): Path<String>,
     RawQuery(q): RawQuery,
+    Path(id): Path<String>,
 ) -> AdminResult {
     let q = Query::new(q);
     let mode = match q.get("mode") {

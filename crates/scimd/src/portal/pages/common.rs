@@ -1,7 +1,7 @@
 //! What the portal's pages share: query parameters, paging links, number and time formats,
 //! the text of values, error pages and the notices of a redirect.
 
-use crate::portal::frame::{directory_error, error_page, Layout};
+use crate::portal::frame::{directory_error, error_page, see_other, Layout, Page};
 use crate::portal::session::Signed;
 use crate::query::decode_query;
 use askama::Template;
@@ -231,6 +231,19 @@ pub(super) fn load_error<'a>(
             directory_error(e, s.layout("Error", nav), "Something went wrong")
         }
     }
+}
+
+/// The answer to a form whose directory operation came to `r`: on success a redirect to
+/// `to`; on failure the error page headed `heading` in the frame of navigation entry `nav`.
+#[allow(clippy::result_large_err)] // both variants are responses
+pub(super) fn redirect_or_error<T>(
+    r: Result<T, DirectoryError>,
+    s: &Signed,
+    (nav, to): (&'static str, &str),
+    heading: &str,
+) -> Page {
+    r.map(|_| see_other(to))
+        .map_err(|e| directory_error(e, s.layout("Error", nav), heading))
 }
 
 pub(super) fn not_found(layout: Layout, what: &str) -> Response {

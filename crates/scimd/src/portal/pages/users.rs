@@ -4,8 +4,8 @@
 //! decision ([`scimd_directory::admin::AdminUser::deletable`]); the user's SCIM document is only displayed.
 
 use super::common::{
-    load_error, noticed, pager, query_string, source_text, text, when, DeletePage, Deleted, Pager,
-    PAGE_SIZE, Q,
+    load_error, noticed, pager, query_string, redirect_or_error, source_text, text, when,
+    DeletePage, Deleted, Pager, PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Fields, Posted, Signed};
@@ -514,48 +514,94 @@ pub async fn user(
     user_page(&st, &s, &id, tab, Q::new(q)).await
 }
 
-/// `GET /users/{id}/delete`: only for inactive and deprovisioned users.
+/// How a user is deleted: for good, or softly (a local user becomes deprovisioned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// A permanent delete (`/users/{id}/delete`).
+    Permanent,
+    /// A soft delete (`/users/{id}/soft-delete`).
+    Soft,
+}
+
+/// The confirmation page of a deletion of user `id`, or the page that says why it cannot be
+/// done: a permanent delete only for inactive and deprovisioned users, a soft delete only
+/// for local users not soft-deleted yet.
+async fn delete_confirmation(st: &AppState, s: &Signed, id: &str, how: Deletion) -> Page {
+    let u = st
+        .directory
+        .admin_get_user(s.tenant(), id)
+        .await
+        .map_err(load_error(s, "users", "User"))?;
+    let user_name = u.user_name.clone();
+    let local = u.read_only().is_none();
+    let refusal = match how {
+        Deletion::Permanent if !u.deletable() => Some((
+            "Cannot delete an active user",
+            "Active users cannot be deleted",
+            format!(
+                "{user_name} is active. Only inactive or deprovisioned users can be deleted permanently: {}.",
+                if local {
+                    "disable it (Disable on its page) or soft delete it first"
+                } else {
+                    "it is provisioned by Entra ID: disable or unassign it there first"
+                }
+            ),
+        )),
+        Deletion::Soft if !local || u.state == UserState::Deprovisioned => Some((
+            "Cannot soft delete this user",
+            "This user cannot be soft deleted here",
+            format!("{user_name} is provisioned by Entra ID (delete it there) or is already soft-deleted."),
+        )),
+        _ => None,
+    };
+    if let Some((title, heading, message)) = refusal {
+        let layout = s.layout(title, "users");
+        return Err(error_page(StatusCode::CONFLICT, layout, heading, &message));
+    }
+    let (title, crumb, path, what) = match how {
+        Deletion::Permanent => (
+            format!("Delete {user_name}"),
+            "Delete permanently",
+            "delete",
+            Deleted::User {
+                user_name: user_name.clone(),
+                state: u.state.as_str().to_string(),
+            },
+        ),
+        Deletion::Soft => (
+            format!("Soft delete {user_name}"),
+            "Soft delete",
+            "soft-delete",
+            Deleted::SoftUser {
+                user_name: user_name.clone(),
+            },
+        ),
+    };
+    let layout = s
+        .layout(&title, "users")
+        .crumb("Users", "")
+        .crumb("Users", "/users")
+        .crumb(&user_name, &format!("/users/{id}"))
+        .crumb(crumb, "");
+    let page = DeletePage {
+        layout,
+        action: format!("/users/{id}/{path}"),
+        cancel: format!("/users/{id}"),
+        what,
+    };
+    ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /users/{id}/delete` (only for inactive and deprovisioned users) and `GET
+/// /users/{id}/soft-delete` (local users not soft-deleted yet): the confirmation of the
+/// deletion the route gives (as a request extension, see [`Deletion`]).
 pub async fn user_delete_form(
     State(st): State<AppState>,
     s: Signed,
     Path(id): Path<String>,
+    Extension(how): Extension<Deletion>,
 ) -> Page {
-    let u = st
-        .directory
-        .admin_get_user(s.tenant(), &id)
-        .await
-        .map_err(load_error(&s, "users", "User"))?;
-    let user_name = u.user_name.clone();
-    if !u.deletable() {
-        let how = if u.read_only().is_none() {
-            "disable it (Disable on its page) or soft delete it first"
-        } else {
-            "it is provisioned by Entra ID: disable or unassign it there first"
-        };
-        return Err(error_page(
-            StatusCode::CONFLICT,
-            s.layout("Cannot delete an active user", "users"),
-            "Active users cannot be deleted",
-            &format!("{user_name} is active. Only inactive or deprovisioned users can be deleted permanently: {how}."),
-        ));
-    }
-    ok(render(
-        StatusCode::OK,
-        &DeletePage {
-            layout: s
-                .layout(&format!("Delete {user_name}"), "users")
-                .crumb("Users", "")
-                .crumb("Users", "/users")
-                .crumb(&user_name, &format!("/users/{id}"))
-                .crumb("Delete permanently", ""),
-            action: format!("/users/{id}/delete"),
-            cancel: format!("/users/{id}"),
-            what: Deleted::User {
-                user_name,
-                state: u.state.as_str().to_string(),
-            },
-        },
-    ))
+    delete_confirmation(&st, &s, &id, how).await
 }
 
 /// `POST /users/{id}/delete`: deletes permanently (recorded in the provisioning log as
@@ -590,12 +636,9 @@ pub async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, p: 
 /// recorded with its values before and after). A refused save shows the page again with the
 /// message and the values entered.
 pub async fn update_user(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
-    let s = &p.signed;
-    let d = &st.directory;
-    let u = d
-        .admin_get_user(s.tenant(), &id)
-        .await
-        .map_err(load_error(s, "users", "User"))?;
+    let (s, d) = (&p.signed, &st.directory);
+    let fail = load_error(s, "users", "User");
+    let u = d.admin_get_user(s.tenant(), &id).await.map_err(fail)?;
     let body = edit_body(&u.resource, &p.fields);
     match d.admin_update_user(&p.origin(), &id, &body).await {
         Ok(_) => {
@@ -634,82 +677,26 @@ pub async fn set_active(State(st): State<AppState>, Path(id): Path<String>, p: P
             ))
         }
     };
-    match st
+    let done = if active {
+        "user-enabled"
+    } else {
+        "user-disabled"
+    };
+    let r = st
         .directory
         .admin_update_user(&p.origin(), &id, &json!({ "active": active }))
-        .await
-    {
-        Ok(_) => {
-            let done = if active {
-                "user-enabled"
-            } else {
-                "user-disabled"
-            };
-            tracing::info!(user = %id, admin = %s.session.username, active, "local user enabled or disabled in the portal");
-            Ok(see_other(&format!("/users/{id}?ok={done}")))
-        }
-        Err(e) => Err(directory_error(
-            e,
-            s.layout("Error", "users"),
-            "The user was not changed",
-        )),
-    }
-}
-
-/// `GET /users/{id}/soft-delete`: the confirmation of a soft delete (local users that are
-/// not soft-deleted yet).
-pub async fn user_soft_delete_form(
-    State(st): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
-) -> Page {
-    let u = st
-        .directory
-        .admin_get_user(s.tenant(), &id)
-        .await
-        .map_err(load_error(&s, "users", "User"))?;
-    let user_name = u.user_name.clone();
-    if u.read_only().is_some() || u.state == UserState::Deprovisioned {
-        return Err(error_page(
-            StatusCode::CONFLICT,
-            s.layout("Cannot soft delete this user", "users"),
-            "This user cannot be soft deleted here",
-            &format!("{user_name} is provisioned by Entra ID (delete it there) or is already soft-deleted."),
-        ));
-    }
-    ok(render(
-        StatusCode::OK,
-        &DeletePage {
-            layout: s
-                .layout(&format!("Soft delete {user_name}"), "users")
-                .crumb("Users", "")
-                .crumb("Users", "/users")
-                .crumb(&user_name, &format!("/users/{id}"))
-                .crumb("Soft delete", ""),
-            action: format!("/users/{id}/soft-delete"),
-            cancel: format!("/users/{id}"),
-            what: Deleted::SoftUser { user_name },
-        },
-    ))
+        .await;
+    tracing::info!(user = %id, admin = %s.session.username, active, ok = r.is_ok(), "local user enabled or disabled in the portal");
+    let to = format!("/users/{id}?ok={done}");
+    redirect_or_error(r, s, ("users", &to), "The user was not changed")
 }
 
 /// `POST /users/{id}/soft-delete`: soft-deletes a local user (it becomes deprovisioned;
 /// recorded in the audit record and its history).
-pub async fn soft_delete_user(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    p: Posted,
-) -> Page {
+pub async fn soft_delete(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
     let s = &p.signed;
-    match st.directory.admin_soft_delete_user(&p.origin(), &id).await {
-        Ok(_) => {
-            tracing::info!(user = %id, admin = %s.session.username, "local user soft-deleted in the portal");
-            Ok(see_other(&format!("/users/{id}?ok=user-soft-deleted")))
-        }
-        Err(e) => Err(directory_error(
-            e,
-            s.layout("Error", "users"),
-            "The user was not deleted",
-        )),
-    }
+    let r = st.directory.admin_soft_delete_user(&p.origin(), &id).await;
+    tracing::info!(user = %id, admin = %s.session.username, ok = r.is_ok(), "local user soft-deleted in the portal");
+    let to = format!("/users/{id}?ok=user-soft-deleted");
+    redirect_or_error(r, s, ("users", &to), "The user was not deleted")
 }

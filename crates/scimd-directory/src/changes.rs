@@ -105,10 +105,17 @@ pub enum AuditAction {
     AdministratorUnlock,
     /// A local user created.
     UserCreate,
+    /// A local user's attributes changed by an administrator (enabling and disabling
+    /// included: the record's outcome says `updated`, `enabled` or `disabled`).
+    UserUpdate,
+    /// A local user soft-deleted by an administrator (made `deprovisioned`).
+    UserSoftDelete,
     /// A user deleted permanently.
     UserDelete,
     /// A local group created.
     GroupCreate,
+    /// A local group renamed.
+    GroupRename,
     /// A local group deleted.
     GroupDelete,
     /// Users added to a local group.
@@ -123,7 +130,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::SettingsUpdate,
         AuditAction::AttributeCreate,
         AuditAction::AttributeDelete,
@@ -134,8 +141,11 @@ impl AuditAction {
         AuditAction::AdministratorPasswordChange,
         AuditAction::AdministratorUnlock,
         AuditAction::UserCreate,
+        AuditAction::UserUpdate,
+        AuditAction::UserSoftDelete,
         AuditAction::UserDelete,
         AuditAction::GroupCreate,
+        AuditAction::GroupRename,
         AuditAction::GroupDelete,
         AuditAction::GroupMembersAdd,
         AuditAction::GroupMembersRemove,
@@ -145,8 +155,9 @@ impl AuditAction {
 
     /// `settings.update`, `attribute.create`, `attribute.delete`, `token.create`,
     /// `token.revoke`, `administrator.create`, `administrator.reset-password`,
-    /// `administrator.change-password`, `administrator.unlock`, `user.create`, `user.delete`, `group.create`, `group.delete`, `group.add-members`,
-    /// `group.remove-members`, `signin`, `signin.failure`.
+    /// `administrator.change-password`, `administrator.unlock`, `user.create`, `user.update`,
+    /// `user.soft-delete`, `user.delete`, `group.create`, `group.rename`, `group.delete`,
+    /// `group.add-members`, `group.remove-members`, `signin`, `signin.failure`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::SettingsUpdate => "settings.update",
@@ -159,8 +170,11 @@ impl AuditAction {
             AuditAction::AdministratorPasswordChange => "administrator.change-password",
             AuditAction::AdministratorUnlock => "administrator.unlock",
             AuditAction::UserCreate => "user.create",
+            AuditAction::UserUpdate => "user.update",
+            AuditAction::UserSoftDelete => "user.soft-delete",
             AuditAction::UserDelete => "user.delete",
             AuditAction::GroupCreate => "group.create",
+            AuditAction::GroupRename => "group.rename",
             AuditAction::GroupDelete => "group.delete",
             AuditAction::GroupMembersAdd => "group.add-members",
             AuditAction::GroupMembersRemove => "group.remove-members",

@@ -90,6 +90,28 @@ pub(crate) fn new_user(tenant: &str, state: UserState, source: Source, doc: Valu
     }
 }
 
+/// Soft-deletes `rec` (rule 6): `deprovisioned`, `active` false, at a new version. Returns
+/// the changes to record: `active` (when it was not false already) and `state`.
+pub(crate) fn deprovision(rec: &mut UserRecord) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let was = rec.doc.get("active").cloned();
+    if was != Some(Value::Bool(false)) {
+        changes.push(Change::new("active", was, Some(Value::Bool(false))));
+    }
+    changes.push(property(
+        "state",
+        rec.state.as_str(),
+        UserState::Deprovisioned.as_str(),
+    ));
+    rec.state = UserState::Deprovisioned;
+    rec.version += 1;
+    rec.last_modified = render::now();
+    if let Some(o) = rec.doc.as_object_mut() {
+        o.insert("active".into(), Value::Bool(false));
+    }
+    changes
+}
+
 /// What a user write did, for the provisioning log.
 fn user_outcome(before: Option<&UserRecord>, after: &UserRecord) -> LogOutcome {
     match before {
@@ -296,7 +318,7 @@ impl Directory {
     /// Checks that a document's manager, if any, is a user of the tenant (400 invalidValue).
     /// A user may be its own manager: HR sources mark the top of a hierarchy so, and
     /// refusing it would fail that user at every provisioning cycle.
-    async fn check_manager(
+    pub(crate) async fn check_manager(
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
@@ -596,13 +618,7 @@ impl Directory {
             let mut rec = self
                 .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
                 .await?;
-            let before = rec.clone();
-            rec.state = UserState::Deprovisioned;
-            rec.version += 1;
-            rec.last_modified = render::now();
-            if let Some(o) = rec.doc.as_object_mut() {
-                o.insert("active".into(), Value::Bool(false));
-            }
+            let changes = deprovision(&mut rec);
             tx.update_user(&rec).await?;
             let origin = c.origin();
             let recorder = Recorder::new(&origin);
@@ -615,13 +631,7 @@ impl Directory {
                 LogOutcome::Deprovisioned,
                 status,
             );
-            let was = before.doc.get("active").cloned();
-            if was != Some(Value::Bool(false)) {
-                r.changes
-                    .push(Change::new("active", was, Some(Value::Bool(false))));
-            }
-            r.changes
-                .push(property("state", before.state.as_str(), rec.state.as_str()));
+            r.changes = changes;
             tx.insert_record(&r).await?;
             tx.commit().await?;
             Ok(WriteStatus::NoContent)

@@ -188,16 +188,19 @@ async fn authentication_and_scopes() {
 
 // ---------------------------------------------------------------- OpenAPI and routing
 
-/// The routes outside tools rely on (issue 3, "Admin API"): each must be documented.
+/// The routes outside tools rely on (issue 3, "Admin API"; the PATCHes of issue 17): each
+/// must be documented.
 const FIXED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users/{id}"),
+    ("PATCH", "/api/v1/users/{id}"),
     ("DELETE", "/api/v1/users/{id}"),
     ("GET", "/api/v1/users/{id}/history"),
     ("GET", "/api/v1/groups"),
     ("POST", "/api/v1/groups"),
     ("GET", "/api/v1/groups/{id}"),
+    ("PATCH", "/api/v1/groups/{id}"),
     ("DELETE", "/api/v1/groups/{id}"),
     ("GET", "/api/v1/groups/{id}/history"),
     ("POST", "/api/v1/groups/{id}/members"),
@@ -320,7 +323,9 @@ async fn users_create_get_and_permanent_delete() {
     assert_eq!(u["userName"], json!(name));
     assert_eq!(u["state"], "active");
     assert_eq!(u["source"], "local");
-    assert_eq!(u["groups"], json!([]));
+    // Every user is in the built-in All Users group, listed first (issue 17).
+    assert_eq!(strings_at(&u["groups"], "displayName"), vec!["All Users"]);
+    assert_eq!(u["groups"][0]["builtin"], true);
     assert_eq!(u["name"]["givenName"], "Ada");
     assert_eq!(u["active"], true);
     // The same id over SCIM.
@@ -390,8 +395,8 @@ async fn users_create_get_and_permanent_delete() {
     assert_eq!(g.json()["state"], "deprovisioned");
     assert_eq!(g.json()["source"], "scim");
     assert_eq!(
-        g.json()["groups"],
-        json!([{"id": grp["id"], "displayName": grp["displayName"]}])
+        json!(g.json()["groups"].as_array().unwrap()[1..]),
+        json!([{"id": grp["id"], "displayName": grp["displayName"], "builtin": false}])
     );
     a.delete(&format!("/users/{sid}")).await.expect(204);
     expect_admin_error(&a.get(&format!("/users/{sid}")).await, 404);
@@ -583,9 +588,10 @@ async fn groups_create_members_and_delete() {
     // The users show the group.
     let u = a.get(&format!("/users/{}", uids[3])).await;
     assert_eq!(
-        u.json()["groups"],
-        json!([{"id": gid, "displayName": name}])
+        json!(u.json()["groups"].as_array().unwrap()[1..]),
+        json!([{"id": gid, "displayName": name, "builtin": false}])
     );
+    assert_eq!(u.json()["groups"][0]["displayName"], "All Users");
     // ... and SCIM sees the membership.
     assert_eq!(scim.member_ids(&gid).await.len(), 5);
     // Remove one; removing it again is a 404.
@@ -669,8 +675,11 @@ async fn groups_create_members_and_delete() {
     expect_admin_error(&a.get(&format!("/groups/{gid}")).await, 404);
     expect_admin_error(&a.delete(&format!("/groups/{gid}")).await, 404);
     assert_eq!(
-        a.get(&format!("/users/{}", uids[0])).await.json()["groups"],
-        json!([])
+        strings_at(
+            &a.get(&format!("/users/{}", uids[0])).await.json()["groups"],
+            "displayName"
+        ),
+        vec!["All Users"]
     );
     // Paging of the group list.
     let (total, all) = all_pages(&a, "/groups", 3).await;
@@ -1671,5 +1680,18 @@ fn strings(v: &Value) -> Vec<&str> {
         .unwrap_or_else(|| panic!("not an array: {v}"))
         .iter()
         .map(|s| s.as_str().unwrap_or_else(|| panic!("not a string: {s}")))
+        .collect()
+}
+
+/// The string `key` of each object of a JSON array; panics on anything else.
+fn strings_at<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|o| {
+            o[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no string {key}: {o}"))
+        })
         .collect()
 }

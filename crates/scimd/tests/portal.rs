@@ -1,7 +1,8 @@
 //! The administrative portal over HTTP, without a browser (the browser tests in
 //! `browser-tests/` drive the same pages in Chromium): first-start administrator, sign-in
 //! with its cookies, throttling, CSRF refusal, security headers, a token's secret shown
-//! once, password resets that end sessions, generated passwords changed first. On SQLite, or on a fresh PostgreSQL database
+//! once, password resets that end sessions, generated passwords changed first, local users
+//! and groups changed through the forms, Edit Settings keeping every edit. On SQLite, or on a fresh PostgreSQL database
 //! when `SCIMD_TEST_DATABASE_URL` is a `postgres://` URL (see `common`).
 
 mod common;
@@ -467,6 +468,229 @@ async fn permanent_delete_is_logged_and_refused_for_active_users() {
         .post(&format!("/users/{id}/delete"), &cookie, &[("csrf", &csrf)])
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
+    p.stop().await;
+}
+
+/// The change of `attribute` in a record, as `(before, after)`.
+fn change_of(
+    r: &AuditEntry,
+    attribute: &str,
+) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
+    let c = r
+        .record
+        .changes
+        .iter()
+        .find(|c| c.attribute == attribute)
+        .unwrap_or_else(|| panic!("no change of {attribute}: {r:?}"));
+    (c.before.clone(), c.after.clone())
+}
+
+/// Local users and groups changed through the portal's forms (CSRF checked, the product
+/// rules' messages shown with the values entered, audit records with the administrator as
+/// actor and values before and after), and Edit Settings keeping a changed custom schema
+/// URN when "+ Add Custom Attribute" posts the form.
+#[tokio::test]
+async fn local_users_groups_and_settings_are_changed_through_the_forms() {
+    use serde_json::json;
+    let p = start().await;
+    let cookie = p.sign_in("admin", &p.password).await.unwrap();
+    assert!(audit_of(&p, AuditAction::UserUpdate).await.is_empty());
+    let csrf = csrf_of(&p.page_text("/users/new", &cookie).await);
+    let r = p
+        .create_user(&cookie, &csrf, "two@example.com", ("Local", "Two"))
+        .await;
+    let id = r.headers()["location"].to_str().unwrap()[7..43].to_string();
+    let page = p.page_text(&format!("/users/{id}"), &cookie).await;
+    assert!(
+        page.contains("action=\"/users/{id}/edit\"".replace("{id}", &id).as_str()),
+        "{page}"
+    );
+    let form = |given: &'static str, csrf: &str| -> Vec<(String, String)> {
+        [
+            ("csrf", csrf),
+            ("userName", "two@example.com"),
+            ("givenName", given),
+            ("familyName", "Two"),
+            ("email", "two@example.com"),
+            ("displayName", "L. Two"),
+            ("title", ""),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let post = |path: String, f: Vec<(String, String)>| {
+        let p = &p;
+        let cookie = cookie.clone();
+        async move {
+            let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            p.post(&path, &cookie, &f).await
+        }
+    };
+    // No CSRF token: 403, nothing changed.
+    let r = post(format!("/users/{id}/edit"), form("Changed", "wrong")).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A blank given name: the rule's message, the values entered kept.
+    let r = post(format!("/users/{id}/edit"), form("  ", &csrf)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("name.givenName"), "{html}");
+    assert!(html.contains("value=\"L. Two\""), "{html}");
+    assert!(audit_of(&p, AuditAction::UserUpdate).await.is_empty());
+    // Saved.
+    let r = post(format!("/users/{id}/edit"), form("Lena", &csrf)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        format!("/users/{id}?ok=user-updated").as_str()
+    );
+    let recs = audit_of(&p, AuditAction::UserUpdate).await;
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].record.actor.kind, ActorType::Admin);
+    assert_eq!(recs[0].record.source, Channel::Portal);
+    let (b, a) = change_of(&recs[0], "name");
+    assert_eq!(
+        (
+            b.unwrap()["givenName"].clone(),
+            a.unwrap()["givenName"].clone()
+        ),
+        (json!("Local"), json!("Lena"))
+    );
+    assert_eq!(
+        change_of(&recs[0], "displayName"),
+        (None, Some(json!("L. Two")))
+    );
+    // Disable (and a bad value), soft delete.
+    let active = |v: &'static str| {
+        vec![
+            ("csrf".to_string(), csrf.clone()),
+            ("active".to_string(), v.to_string()),
+        ]
+    };
+    assert_eq!(
+        post(format!("/users/{id}/active"), active("maybe"))
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    let r = post(format!("/users/{id}/active"), active("false")).await;
+    assert_eq!(
+        r.headers()["location"],
+        format!("/users/{id}?ok=user-disabled").as_str()
+    );
+    assert_eq!(
+        audit_of(&p, AuditAction::UserUpdate).await[0]
+            .record
+            .outcome,
+        "disabled"
+    );
+    let only_csrf = vec![("csrf".to_string(), csrf.clone())];
+    let r = post(format!("/users/{id}/soft-delete"), only_csrf.clone()).await;
+    assert_eq!(
+        r.headers()["location"],
+        format!("/users/{id}?ok=user-soft-deleted").as_str()
+    );
+    let d = &p.running.as_ref().unwrap().directory;
+    let tenant = d.default_tenant_id().await.unwrap();
+    assert_eq!(
+        d.admin_get_user(&tenant, &id).await.unwrap().state.as_str(),
+        "deprovisioned"
+    );
+    assert_eq!(audit_of(&p, AuditAction::UserSoftDelete).await.len(), 1);
+    assert_eq!(
+        post(format!("/users/{id}/soft-delete"), only_csrf)
+            .await
+            .status(),
+        StatusCode::CONFLICT
+    );
+
+    // A local group renamed.
+    let r = post(
+        "/groups".into(),
+        vec![
+            ("csrf".into(), csrf.clone()),
+            ("displayName".into(), "Early".into()),
+        ],
+    )
+    .await;
+    let gid = r.headers()["location"].to_str().unwrap()[8..44].to_string();
+    let rename = |name: &str| {
+        let form = vec![
+            ("csrf".to_string(), csrf.clone()),
+            ("displayName".to_string(), name.to_string()),
+        ];
+        post(format!("/groups/{gid}/rename"), form)
+    };
+    let r = rename("All users").await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("value=\"All users\""));
+    let r = rename("Late").await;
+    assert_eq!(
+        r.headers()["location"],
+        format!("/groups/{gid}?ok=group-renamed").as_str()
+    );
+    let renamed = audit_of(&p, AuditAction::GroupRename).await;
+    assert_eq!(
+        change_of(&renamed[0], "displayName"),
+        (Some(json!("Early")), Some(json!("Late")))
+    );
+
+    // Edit Settings: "Save Changes" of + Add Custom Attribute saves the changed URN too.
+    let urn = "urn:ietf:params:scim:schemas:extension:ivanti:2.0:User";
+    let settings = |name: &str, urn: &str| {
+        vec![
+            ("csrf".to_string(), csrf.clone()),
+            ("customSchemaUrn".to_string(), urn.to_string()),
+            ("blankValuePolicy".to_string(), "ignore".to_string()),
+            ("refuseInactiveCreate".to_string(), "true".to_string()),
+            ("name".to_string(), name.to_string()),
+            ("type".to_string(), "string".to_string()),
+        ]
+    };
+    let r = post(
+        "/admin/provisioning/attributes".into(),
+        settings("costCode", urn),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("ok=settings-attribute"));
+    assert_eq!(
+        d.get_settings(&tenant).await.unwrap().custom_schema_urn,
+        urn
+    );
+    let custom = d.custom_schema(&tenant).await.unwrap();
+    assert_eq!(custom.attributes[0].scim_path(), format!("{urn}:costCode"));
+    // Unchanged settings are not saved again by Save Changes.
+    let before = audit_of(&p, AuditAction::SettingsUpdate).await.len();
+    let r = post(
+        "/admin/provisioning/attributes".into(),
+        settings("badge", urn),
+    )
+    .await;
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .contains("ok=attribute&"));
+    assert_eq!(
+        audit_of(&p, AuditAction::SettingsUpdate).await.len(),
+        before
+    );
+    // A refused URN: nothing saved, the attribute typed kept.
+    let r = post(
+        "/admin/provisioning/attributes".into(),
+        settings("office", "not a urn"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("value=\"office\"") && html.contains("value=\"not a urn\""),
+        "{html}"
+    );
+    assert_eq!(d.custom_schema(&tenant).await.unwrap().attributes.len(), 2);
     p.stop().await;
 }
 

@@ -4,13 +4,13 @@
 use super::model::{
     AdminGroup, AdminGroupPage, AdminMember, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };
-use crate::changes::{members_summary, AuditAction, MemberDelta, Recorder};
+use crate::changes::{diff, members_summary, AuditAction, MemberDelta, Recorder};
 use crate::directory::{Directory, Origin};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::groups::{new_group, refresh};
 use crate::render;
 use crate::store::{
-    AdminUserFilter, GroupRecord, MemberChange, MemberKind, Source, StoreResult, Tx,
+    AdminUserFilter, ChangeRecord, GroupRecord, MemberChange, MemberKind, Source, StoreResult, Tx,
 };
 use crate::vocabulary::{LogOutcome, ResourceType};
 use scim_proto::normalize::normalize_resource_with;
@@ -168,10 +168,63 @@ impl Directory {
             .get_group(tenant, id)
             .await?
             .ok_or_else(|| not_found("Group", id))?;
-        match ReadOnly::of(g.builtin, g.source) {
-            Some(r) => Err(DirectoryError::Conflict(r.refusal(&g.display_name, what))),
-            None => Ok(g),
+        let of = ReadOnly::of(g.builtin, g.source);
+        ReadOnly::refuse(of, ("group", &g.display_name), what)?;
+        Ok(g)
+    }
+
+    /// Renames a local group to `display_name` (as given; its lookup key is the NFC
+    /// case-folded form). Its members and id stay. Recorded under `by` as audit action
+    /// `group.rename` (outcome `updated`, `displayName` before and after); the same name
+    /// again changes and records nothing. Errors: 400 for a blank name or one SCIM
+    /// validation refuses (control characters, over the size limit); 404 when absent; 409
+    /// for the built-in group, a provisioned group, or a name another group has (ignoring
+    /// case, rule 12).
+    pub async fn admin_rename_group(
+        &self,
+        by: &Origin,
+        id: &str,
+        display_name: &str,
+    ) -> DirectoryResult<AdminGroup> {
+        if display_name.trim().is_empty() {
+            return Err(DirectoryError::Invalid(
+                "'displayName' must not be blank: give the group's new name".into(),
+            ));
         }
+        let tenant = by.tenant_id.as_str();
+        let schema = self.group_schema();
+        let mut tx = self.store().write().await?;
+        let g = self.local_group(tx.as_mut(), tenant, id, "renamed").await?;
+        let mut body = g.doc.clone();
+        body["displayName"] = Value::String(display_name.to_string());
+        let n = normalize_resource_with(&schema, &body, self.limits())?;
+        let mut after = g.clone();
+        after.doc = n.doc;
+        refresh(&mut after, &schema)?;
+        let members = self.member_count(tx.as_mut(), tenant, &g).await?;
+        if after.display_name == g.display_name {
+            return Ok(AdminGroup::new(&g, members));
+        }
+        if let Some(other) = tx
+            .group_by_display_name(tenant, &after.display_name)
+            .await?
+        {
+            if other.id != g.id {
+                return Err(DirectoryError::Conflict(format!(
+                    "a group named '{}' already exists ({} group {})",
+                    other.display_name,
+                    other.source.as_str(),
+                    other.id
+                )));
+            }
+        }
+        let recorder = Recorder::new(by);
+        let rename = AuditAction::GroupRename;
+        let mut r = new_version(tx.as_mut(), &recorder, rename, &mut after).await?;
+        r.changes = diff(&g.doc, &after.doc, &schema);
+        tx.insert_record(&r).await?;
+        tx.commit().await?;
+        Ok(AdminGroup::new(&after, members))
     }
 
     /// Deletes a local group (its members stay), recorded under `by` (audit action
@@ -252,13 +305,8 @@ impl Directory {
         members: Vec<MemberChange>,
     ) -> DirectoryResult<u64> {
         if !members.is_empty() {
-            g.version += 1;
-            g.last_modified = render::now();
-            tx.update_group(&g).await?;
             let recorder = Recorder::new(by);
-            let (id, name) = (Some(g.id.as_str()), Some(g.display_name.as_str()));
-            let updated = LogOutcome::Updated.as_str();
-            let mut r = recorder.action(action, "Group", id, name, updated);
+            let mut r = new_version(tx.as_mut(), &recorder, action, &mut g).await?;
             r.changes.extend(members_summary(&members));
             tx.insert_record(&r).await?;
             let group = (g.id.as_str(), g.display_name.as_str());
@@ -267,4 +315,20 @@ impl Directory {
         tx.commit().await?;
         Ok(members.len() as u64)
     }
+}
+
+/// Stores a new version of group `g` (changed now) and returns the audit record of
+/// `action` on it, outcome `updated`, by `recorder` (for the caller to complete and insert).
+async fn new_version(
+    tx: &mut dyn Tx,
+    recorder: &Recorder<'_>,
+    action: AuditAction,
+    g: &mut GroupRecord,
+) -> StoreResult<ChangeRecord> {
+    g.version += 1;
+    g.last_modified = render::now();
+    tx.update_group(g).await?;
+    let (id, name) = (Some(g.id.as_str()), Some(g.display_name.as_str()));
+    let updated = LogOutcome::Updated.as_str();
+    Ok(recorder.action(action, "Group", id, name, updated))
 }

@@ -8,6 +8,7 @@
 //! person can act on, which the admin API renders as JSON and the portal as pages.
 
 mod attributes;
+pub mod edit;
 mod groups;
 mod log;
 pub mod model;

@@ -21,8 +21,8 @@ pub const ALL_USERS_GROUP: &str = "All Users";
 pub const ADMIN_MAX_PAGE: u64 = 500;
 
 /// Whether a user in `state` may be deleted permanently (rule 6): only users that are
-/// inactive or deprovisioned; an active user is disabled or unassigned in the identity
-/// provider first.
+/// inactive or deprovisioned; an active user is disabled first (a local user by an
+/// administrator, a provisioned one in the identity provider).
 pub fn may_delete_permanently(state: UserState) -> bool {
     state != UserState::Active
 }
@@ -41,7 +41,8 @@ pub struct AdminUser {
     pub state: UserState,
     /// Where the user came from.
     pub source: Source,
-    /// The groups it is a member of (the built-in group excluded), as `(id, displayName)`.
+    /// The groups it is a member of: the built-in All Users group first (every user is in
+    /// it), then the others. Administrators see All Users here; SCIM never does.
     pub groups: Vec<GroupRef>,
 }
 
@@ -49,6 +50,12 @@ impl AdminUser {
     /// Whether it may be deleted permanently ([`may_delete_permanently`]).
     pub fn deletable(&self) -> bool {
         may_delete_permanently(self.state)
+    }
+
+    /// Why administrators may not change it (edit, disable, soft delete): `Some` for a
+    /// user provisioned by the identity provider, its source of truth ([`ReadOnly::of`]).
+    pub fn read_only(&self) -> Option<ReadOnly> {
+        ReadOnly::of(false, self.source)
     }
 }
 
@@ -59,10 +66,14 @@ pub struct GroupRef {
     pub id: String,
     /// Its displayName.
     pub display_name: String,
+    /// Whether it is the built-in All Users group.
+    pub builtin: bool,
 }
 
-/// Why administrators may not change a group: it is built in, or the identity provider
-/// manages it (rule 12 keeps provisioned and local groups apart). Local groups are the
+/// Why administrators may not change a group or a user: it is the built-in group, or the
+/// identity provider manages it (rule 12 keeps provisioned and local groups apart; a
+/// provisioned user's values come from the identity provider, which would overwrite an
+/// administrator's change at its next cycle). Local groups and users are the
 /// administrators' own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadOnly {
@@ -86,12 +97,33 @@ impl ReadOnly {
     }
 
     /// The 409 message when an administrator tries to change group `name` anyway (`what`:
-    /// `deleted`, `changed`).
+    /// `deleted`, `changed`, `renamed`).
     pub fn refusal(self, name: &str, what: &str) -> String {
+        self.refusal_of("group", name, what)
+    }
+
+    /// Refuses (409, [`ReadOnly::refusal_of`]) a change `what` of the `noun` `name` that is
+    /// read-only (`of`: [`ReadOnly::of`] it); `Ok` for a local one.
+    pub(crate) fn refuse(
+        of: Option<ReadOnly>,
+        (noun, name): (&str, &str),
+        what: &str,
+    ) -> Result<(), crate::error::DirectoryError> {
+        match of {
+            Some(r) => Err(crate::error::DirectoryError::Conflict(
+                r.refusal_of(noun, name, what),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The 409 message when an administrator tries to change the `noun` (`user`, `group`)
+    /// `name` anyway (`what`: `changed`, `disabled`, `deleted` ...).
+    pub fn refusal_of(self, noun: &str, name: &str, what: &str) -> String {
         match self {
-            ReadOnly::Builtin => format!("the built-in group '{name}' cannot be {what}"),
+            ReadOnly::Builtin => format!("the built-in {noun} '{name}' cannot be {what}"),
             ReadOnly::Provisioned => format!(
-                "group '{name}' is provisioned by the identity provider and cannot be {what} here; change it in the identity provider"
+                "{noun} '{name}' is provisioned by the identity provider (SCIM): Entra ID is its source, so it cannot be {what} here; change it in the identity provider"
             ),
         }
     }

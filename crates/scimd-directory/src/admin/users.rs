@@ -1,18 +1,25 @@
 //! Administrator operations on users: every state, local users, permanent deletes.
 
-use super::model::{may_delete_permanently, AdminUser, GroupRef, ADMIN_MAX_PAGE};
-use crate::changes::{answered, diff, AuditAction, Recorder};
+use super::edit::check_edit;
+use super::model::{
+    may_delete_permanently, AdminUser, GroupRef, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
+};
+use crate::changes::{answered, diff, property, AuditAction, Recorder};
 use crate::directory::{Directory, Origin, WriteStatus};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
-    AdminUserFilter, MemberChange, MemberKind, Source, StoreResult, Tx, UserRecord,
+    AdminUserFilter, MemberChange, MemberKind, Source, StoreResult, Tx, UserRecord, UserState,
 };
-use crate::users::{default_active, new_user, refresh, state_of};
+use crate::users::{default_active, deprovision, new_user, refresh, state_of};
 use crate::vocabulary::{LogOutcome, ResourceType};
 use scim_proto::normalize::normalize_resource_with;
+use scim_proto::patch::{
+    self, BlankPolicy, PatchOpKind, PatchOperation, PatchOptions, PatchRequest,
+};
+use scim_proto::ScimError;
 use serde_json::Value;
 
 impl Directory {
@@ -26,16 +33,28 @@ impl Directory {
     ) -> StoreResult<Vec<AdminUser>> {
         let (_, schema) = self.user_context(tx, tenant).await?;
         let (mut groups, names) = self.relations(tx, tenant, &users).await?;
+        // Every user is in the built-in group; administrators see it among the groups.
+        let all_users = tx
+            .group_by_display_name(tenant, ALL_USERS_GROUP)
+            .await?
+            .filter(|g| g.builtin)
+            .map(|g| GroupRef {
+                id: g.id,
+                display_name: g.display_name,
+                builtin: true,
+            });
         Ok(users
             .into_iter()
             .map(|u| {
                 let g = groups.remove(&u.id).unwrap_or_default();
+                let others = g.iter().map(|(id, display_name)| GroupRef {
+                    id: id.clone(),
+                    display_name: display_name.clone(),
+                    builtin: false,
+                });
                 AdminUser {
                     resource: render::user(&u, &schema, self.base_url(), &g, &names),
-                    groups: g
-                        .into_iter()
-                        .map(|(id, display_name)| GroupRef { id, display_name })
-                        .collect(),
+                    groups: all_users.clone().into_iter().chain(others).collect(),
                     id: u.id,
                     user_name: u.user_name,
                     state: u.state,
@@ -147,9 +166,14 @@ impl Directory {
             .await?
             .ok_or_else(|| not_found("User", id))?;
         if !may_delete_permanently(u.state) {
+            let how = match u.source {
+                Source::Local => "disable it first (PATCH /api/v1/users/{id} with {\"active\": false}, or Disable on its page in the portal), or soft delete it",
+                Source::Scim => "it is provisioned by the identity provider: disable or unassign it in Entra ID first",
+            };
             return Err(DirectoryError::Conflict(format!(
-                "user '{}' is active: only inactive or deprovisioned users can be deleted permanently (disable it in the identity provider first)",
-                u.user_name
+                "user '{}' is active: only inactive or deprovisioned users can be deleted permanently; {}",
+                u.user_name,
+                how.replace("{id}", &u.id)
             )));
         }
         let (_, schema) = self.user_context(tx.as_mut(), tenant).await?;
@@ -176,4 +200,159 @@ impl Directory {
         self.redact_person(tx.as_mut(), tenant, id).await?;
         Ok(tx.commit().await?)
     }
+
+    /// Changes a local user: `body` is a JSON object of SCIM attribute names to set (a
+    /// merge: what it does not name is kept; `name` and the extensions merge their
+    /// sub-attributes, multi-valued attributes such as `emails` are replaced whole; `null`
+    /// or `""` clears an attribute). `"active": false` disables the user, `true` enables it
+    /// (a soft-deleted user too); without `active` the state is kept. `userName` may be
+    /// changed (unique ignoring case, as on create); `id`, `meta`, `groups`, `schemas` and
+    /// `password` may not ([`check_edit`]). The product rules apply as to any update
+    /// (rules 1, 2: given and family name and an email stay mandatory; a `manager` must be a
+    /// user of the tenant). A body that changes nothing is answered with the user and
+    /// records nothing.
+    ///
+    /// Recorded under `by` as audit action `user.update` (outcome `updated`, `disabled` or
+    /// `enabled`), with every changed attribute's value before and after (and `state` when
+    /// a soft-deleted user comes back), in the write's transaction. Errors: 400 (SCIM
+    /// detail and scimType: invalidPath for an unknown attribute, mutability for a readOnly
+    /// one, invalidValue for a wrong type or a product rule), 404 when absent, 409 for a
+    /// provisioned user or a userName taken by another user.
+    pub async fn admin_update_user(
+        &self,
+        by: &Origin,
+        id: &str,
+        body: &Value,
+    ) -> DirectoryResult<AdminUser> {
+        let tenant = by.tenant_id.as_str();
+        let mut tx = self.store().write().await?;
+        let rec = local_user(tx.as_mut(), (tenant, id), "changed").await?;
+        let (settings, schema) = self.user_context(tx.as_mut(), tenant).await?;
+        check_edit(body, &schema)?;
+        let mut doc = rec.doc.clone();
+        if let Some(o) = doc.as_object_mut() {
+            o.insert("active".into(), Value::Bool(rec.state == UserState::Active));
+        }
+        let req = PatchRequest {
+            operations: vec![PatchOperation {
+                op: PatchOpKind::Replace,
+                path: None,
+                value: Some(body.clone()),
+            }],
+        };
+        let opts = PatchOptions {
+            blank_policy: BlankPolicy::Clear,
+            limits: *self.limits(),
+        };
+        let outcome = patch::apply(&mut doc, &req, &schema, &opts).map_err(|e| ScimError {
+            detail: e.detail.trim_start_matches("operation 1: ").to_string(),
+            ..e
+        })?;
+        if !outcome.warnings.is_empty() {
+            return Err(ScimError::invalid_value(format!(
+                "refused, nothing changed: {}",
+                outcome.warnings.join("; ")
+            ))
+            .into());
+        }
+        policy::check_user(&doc, &settings, Write::Patch { before: &rec.doc })?;
+        self.check_manager(tx.as_mut(), tenant, &rec.id, &doc)
+            .await?;
+        let names_active = body
+            .as_object()
+            .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case("active")));
+        let state = if names_active {
+            state_of(&doc)
+        } else {
+            rec.state
+        };
+        if let Some(o) = doc.as_object_mut() {
+            o.insert("active".into(), Value::Bool(state == UserState::Active));
+        }
+        let mut after = rec.clone();
+        after.doc = doc;
+        after.state = state;
+        refresh(&mut after, &schema)?;
+        if after.doc == rec.doc && after.state == rec.state && after.user_name == rec.user_name {
+            return Ok(self.admin_user(tx.as_mut(), rec).await?);
+        }
+        if let Some(other) = tx.user_by_user_name(tenant, &after.user_name).await? {
+            if other.id != rec.id {
+                return Err(DirectoryError::Conflict(format!(
+                    "userName '{}' is already used by user {} ({})",
+                    other.user_name,
+                    other.id,
+                    other.state.as_str()
+                )));
+            }
+        }
+        after.version += 1;
+        after.last_modified = render::now();
+        tx.update_user(&after).await?;
+        let outcome = match (rec.state, after.state) {
+            (a, b) if a == b => LogOutcome::Updated,
+            (_, UserState::Active) => LogOutcome::Enabled,
+            (_, UserState::Inactive) => LogOutcome::Disabled,
+            _ => LogOutcome::Updated,
+        };
+        let recorder = Recorder::new(by);
+        let (uid, name) = (Some(after.id.as_str()), Some(after.user_name.as_str()));
+        let mut r = recorder.action(AuditAction::UserUpdate, "User", uid, name, outcome.as_str());
+        r.changes = diff(&rec.doc, &after.doc, &schema);
+        if rec.state == UserState::Deprovisioned && after.state != rec.state {
+            r.changes
+                .push(property("state", rec.state.as_str(), after.state.as_str()));
+        }
+        tx.insert_record(&r).await?;
+        let u = self.admin_user(tx.as_mut(), after).await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// Soft-deletes a local user (rule 6, as a SCIM DELETE does): it becomes
+    /// `deprovisioned` and inactive, keeps its group memberships, disappears from SCIM, and
+    /// stays for administrators (who may enable it again or delete it permanently).
+    /// Recorded under `by` as audit action `user.soft-delete` (outcome `deprovisioned`,
+    /// `active` and `state` before and after). Errors: 404 when absent; 409 for a
+    /// provisioned user (the identity provider deletes it) or one already soft-deleted.
+    pub async fn admin_soft_delete_user(&self, by: &Origin, id: &str) -> DirectoryResult<()> {
+        let mut tx = self.store().write().await?;
+        let mut rec = local_user(tx.as_mut(), (&by.tenant_id, id), "soft-deleted").await?;
+        if rec.state == UserState::Deprovisioned {
+            return Err(DirectoryError::Conflict(format!(
+                "user '{}' is already soft-deleted (deprovisioned): enable it with {{\"active\": true}}, or delete it permanently",
+                rec.user_name
+            )));
+        }
+        let changes = deprovision(&mut rec);
+        tx.update_user(&rec).await?;
+        let recorder = Recorder::new(by);
+        let (uid, name) = (Some(rec.id.as_str()), Some(rec.user_name.as_str()));
+        let deprovisioned = LogOutcome::Deprovisioned.as_str();
+        let mut r = recorder.action(
+            AuditAction::UserSoftDelete,
+            "User",
+            uid,
+            name,
+            deprovisioned,
+        );
+        r.changes = changes;
+        tx.insert_record(&r).await?;
+        Ok(tx.commit().await?)
+    }
+}
+
+/// The user `id` if administrators may change it: a local user ([`AdminUser::read_only`]).
+/// Errors: 404 when absent; 409 for a provisioned user (`what`: `changed`,
+/// `soft-deleted`), whose source is the identity provider.
+async fn local_user(
+    tx: &mut dyn Tx,
+    (tenant, id): (&str, &str),
+    what: &str,
+) -> DirectoryResult<UserRecord> {
+    let Some(u) = tx.get_user(tenant, id).await? else {
+        return Err(not_found("User", id));
+    };
+    ReadOnly::refuse(ReadOnly::of(false, u.source), ("user", &u.user_name), what)?;
+    Ok(u)
 }

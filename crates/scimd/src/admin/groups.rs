@@ -5,6 +5,7 @@ use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson, Query, DEFAULT_COUNT};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
+use scimd_directory::directory::Caller;
 use serde_json::{json, Value};
 
 pub(super) async fn list_groups(
@@ -49,6 +50,24 @@ pub(super) async fn get_group(
         .admin_get_group(&c.tenant_id, &id, start, count)
         .await?;
     ok(&json::group_page(&page))
+}
+
+/// `PATCH /api/v1/groups/{id}` with `{"displayName": "..."}` (through
+/// [`super::users::patch`]): renames a local group; 200 with the group after. Any other
+/// key, or a displayName that is not a non-blank string: 400.
+pub(super) async fn patch_group(st: &AppState, c: &Caller, id: &str, body: &Value) -> AdminResult {
+    let obj = object(body, "{\"displayName\": \"<new name>\"}")?;
+    if let Some(k) = obj.keys().find(|k| *k != "displayName") {
+        return Err(AdminError::bad_request(format!(
+            "unknown key '{k}': a local group's only changeable attribute is 'displayName' (its members change under /members)"
+        )));
+    }
+    let name = string_field(obj, "displayName", true)?.unwrap_or_default();
+    let g = st
+        .directory
+        .admin_rename_group(&c.origin(), id, &name)
+        .await?;
+    ok(&json::group(&g))
 }
 
 pub(super) async fn delete_group(

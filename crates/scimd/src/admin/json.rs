@@ -13,7 +13,7 @@ use scimd_directory::store::{Actor, Cause, Change, ChangeRecord, TokenRow};
 use serde_json::{json, Value};
 
 /// A user: its SCIM representation with `state`, `source` and `groups` (`{id,
-/// displayName}`, the built-in group excluded).
+/// displayName, builtin}`, the built-in All Users group first).
 pub fn user(u: &AdminUser) -> Value {
     let mut v = u.resource.clone();
     v["state"] = json!(u.state.as_str());
@@ -21,7 +21,7 @@ pub fn user(u: &AdminUser) -> Value {
     v["groups"] = u
         .groups
         .iter()
-        .map(|g| json!({"id": g.id, "displayName": g.display_name}))
+        .map(|g| json!({"id": g.id, "displayName": g.display_name, "builtin": g.builtin}))
         .collect();
     v
 }

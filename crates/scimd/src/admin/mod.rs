@@ -18,11 +18,13 @@
 //! | GET    | `/api/v1/users`                        | 200 list (`search`, `state`, `source`, paging) |
 //! | POST   | `/api/v1/users`                        | 201 local user (SCIM attribute names)          |
 //! | GET    | `/api/v1/users/{id}`                   | 200 user in any state                          |
-//! | DELETE | `/api/v1/users/{id}`                   | 204 permanent delete (409 for active users)    |
+//! | PATCH  | `/api/v1/users/{id}`                   | 200 local user after a merge of attributes     |
+//! | DELETE | `/api/v1/users/{id}`                   | 204 permanent delete (409 for active users); `?mode=soft` soft delete (local users) |
 //! | GET    | `/api/v1/users/{id}/history`           | 200 the user's change records, newest first    |
 //! | GET    | `/api/v1/groups`                       | 200 list (`search`, paging)                    |
 //! | POST   | `/api/v1/groups`                       | 201 local group                                |
 //! | GET    | `/api/v1/groups/{id}`                  | 200 group with a page of members               |
+//! | PATCH  | `/api/v1/groups/{id}`                  | 200 local group renamed (`{displayName}`)      |
 //! | DELETE | `/api/v1/groups/{id}`                  | 204 (409 for built-in and provisioned groups)  |
 //! | GET    | `/api/v1/groups/{id}/history`          | 200 the group's change records, newest first   |
 //! | POST   | `/api/v1/groups/{id}/members`          | 200 `{added, memberCount}` (local groups)      |
@@ -128,7 +130,7 @@ fn protected() -> Routes {
     use records::{history, Groups, Users};
     use settings::{get_settings, patch_settings};
     use tokens::{create_token, list_tokens, revoke_token};
-    use users::{create_user, delete_user, get_user, list_users};
+    use users::{create_user, delete_user, get_user, list_users, patch};
     use Method as M;
     Routes::new()
         .add(M::GET, "/api/v1/users", list_users)
@@ -159,6 +161,9 @@ fn protected() -> Routes {
         .add(M::GET, "/api/v1/provisioning-log", view::<LogView>)
         .add(M::GET, "/api/v1/audit", view::<AuditView>)
         .add(M::GET, "/api/v1/dashboard", dashboard)
+        // Changes of local users and groups (provisioned ones are read-only: 409).
+        .add(M::PATCH, "/api/v1/users/{id}", patch::<Users>)
+        .add(M::PATCH, "/api/v1/groups/{id}", patch::<Groups>)
 }
 
 /// The public routes (no token needed).

@@ -119,9 +119,15 @@ fn paths() -> Value {
         "get": with(op("getUser", "users", "Get a user",
             "One user in any state, with `state`, `source`, `groups` and every attribute value (custom attributes under the tenant's custom schema URN)."),
             "responses", responses(&[("200", ok("The user", r("User")))], &[404])),
-        "delete": with(op("deleteUser", "users", "Delete a user permanently",
-            "Deletes the user and its memberships for good. Only inactive or deprovisioned users can be deleted (409 for an active user: disable or delete it in the identity provider first)."),
-            "responses", responses(&[("204", json!({"description": "Deleted"}))], &[404, 409]))
+        "patch": with(with(op("patchUser", "users", "Change a local user",
+            "A merge: the body names the SCIM attributes to set (`name` and extension objects merge their sub-attributes; multi-valued attributes such as `emails` are replaced whole; `null` or `\"\"` clears an attribute); what it does not name is kept. `\"active\": false` disables the user, `true` enables it (a soft-deleted one too). `userName` may change (unique ignoring case: 409). The product rules apply: given name, family name and an email stay mandatory. 400 (nothing changed) for an unknown attribute, a readOnly one (`id`, `meta`, `groups`), `schemas`, `password`, or a value of the wrong type. 409 for a user provisioned by the identity provider: Entra ID is its source, change it there. Recorded in the audit record (`user.update`) and the user's history with every value before and after."),
+            "requestBody", request(r("UserPatch"), json!({"displayName": "Ada King", "active": false}))),
+            "responses", responses(&[("200", ok("The user after the change", r("User")))], &[400, 404, 409, 413])),
+        "delete": with(with(op("deleteUser", "users", "Delete a user permanently, or soft delete a local user",
+            "Without `mode` (or `mode=permanent`): deletes the user and its memberships for good; only inactive or deprovisioned users (409 for an active user: disable a local one first, a provisioned one in the identity provider). `mode=soft`: a local user becomes deprovisioned (hidden from SCIM, memberships kept, can be enabled again with PATCH `{\"active\": true}`); 409 for a provisioned user or one already soft-deleted. Another `mode`: 400."),
+            "parameters", json!([{"name": "mode", "in": "query", "required": false,
+                "description": "`permanent` (default) or `soft`", "schema": {"type": "string", "enum": ["permanent", "soft"]}}])),
+            "responses", responses(&[("204", json!({"description": "Deleted"}))], &[400, 404, 409]))
     });
     let groups = json!({
         "get": with(with(op("listGroups", "groups", "List groups",
@@ -139,6 +145,10 @@ fn paths() -> Value {
             "The group and one page of its members (`startIndex`, `count` page the members; `memberCount` is the total). The All Users group lists every user."),
             "parameters", json!([p("StartIndex"), p("Count")])),
             "responses", responses(&[("200", ok("The group", r("GroupDetail")))], &[400, 404])),
+        "patch": with(with(op("patchGroup", "groups", "Rename a local group",
+            "Sets the displayName of a local group (its only changeable attribute; members change under `/members`). 400 for another key or a blank name; 409 for the built-in All Users group, a group provisioned by the identity provider (rename it there), or a name another group has (ignoring case). Recorded in the audit record (`group.rename`)."),
+            "requestBody", request(r("GroupPatch"), json!({"displayName": "Field engineers EMEA"}))),
+            "responses", responses(&[("200", ok("The group after the change", r("Group")))], &[400, 404, 409, 413])),
         "delete": with(op("deleteGroup", "groups", "Delete a local group",
             "Deletes a local group (its members stay). 409 for the built-in All Users group and for groups provisioned by the identity provider (delete those there)."),
             "responses", responses(&[("204", json!({"description": "Deleted"}))], &[404, 409]))
@@ -278,8 +288,9 @@ fn schemas() -> Map<String, Value> {
     m.insert(
         "GroupRef".into(),
         json!({
-            "type": "object", "required": ["id", "displayName"],
-            "properties": {"id": {"type": "string"}, "displayName": {"type": "string"}}
+            "type": "object", "required": ["id", "displayName", "builtin"],
+            "properties": {"id": {"type": "string"}, "displayName": {"type": "string"},
+                "builtin": {"type": "boolean", "description": "Whether it is the built-in All Users group (every user is in it; SCIM never lists it)"}}
         }),
     );
     m.insert("User".into(), json!({
@@ -299,7 +310,7 @@ fn schemas() -> Map<String, Value> {
                     "active": {"type": "boolean"},
                     "state": {"type": "string", "enum": names(&UserState::ALL, UserState::as_str)},
                     "source": {"type": "string", "enum": names(&Source::ALL, Source::as_str)},
-                    "groups": {"type": "array", "items": r("GroupRef"), "description": "Groups the user is a member of (the built-in All Users group is not listed)"},
+                    "groups": {"type": "array", "items": r("GroupRef"), "description": "Groups the user is a member of: the built-in All Users group first (`builtin: true`), then the others. Over SCIM a user's `groups` never lists All Users."},
                     "meta": {"type": "object"}
                 },
                 "additionalProperties": true
@@ -359,6 +370,26 @@ fn schemas() -> Map<String, Value> {
                     }
                 }]
             }));
+    m.insert("UserPatch".into(), json!({
+                "type": "object", "minProperties": 1,
+                "description": "SCIM attribute names (RFC 7643 §4.1; extension attributes under their schema URN) to set on a local user; a merge.",
+                "properties": {
+                    "userName": {"type": "string"},
+                    "externalId": {"type": ["string", "null"]},
+                    "displayName": {"type": ["string", "null"]},
+                    "name": {"type": "object"},
+                    "emails": {"type": "array", "items": {"type": "object"}},
+                    "active": {"type": "boolean"}
+                },
+                "additionalProperties": true
+            }));
+    m.insert(
+        "GroupPatch".into(),
+        json!({
+            "type": "object", "required": ["displayName"], "additionalProperties": false,
+            "properties": {"displayName": {"type": "string", "minLength": 1}}
+        }),
+    );
     m.insert("GroupCreate".into(), json!({
                 "type": "object", "required": ["displayName"],
                 "properties": {"displayName": {"type": "string", "minLength": 1}, "externalId": {"type": "string"}}

@@ -57,7 +57,7 @@ const PORTAL_CSS: &str = include_str!("../../assets/portal.css");
 
 /// The portal's routes (pages, sign-in, assets), with the security headers.
 pub fn routes() -> Router<AppState> {
-    use pages::users::{self, UserTab};
+    use pages::users::{self, Deletion, UserTab};
     use pages::{account, attributes, dashboard, groups, log, provisioning, settings, signin};
     Router::new()
         .route("/", get(signin::home))
@@ -106,7 +106,17 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/users/{id}/delete",
-            get(users::user_delete_form).post(users::delete_user),
+            get(users::user_delete_form)
+                .layer(Extension(Deletion::Permanent))
+                .post(users::delete_user),
+        )
+        .route("/users/{id}/edit", post(users::update_user))
+        .route("/users/{id}/active", post(users::set_active))
+        .route(
+            "/users/{id}/soft-delete",
+            get(users::user_delete_form)
+                .layer(Extension(Deletion::Soft))
+                .post(users::soft_delete),
         )
         .route("/groups", get(groups::groups).post(groups::create_group))
         .route("/groups/{id}", get(groups::group))
@@ -114,6 +124,7 @@ pub fn routes() -> Router<AppState> {
             "/groups/{id}/delete",
             get(groups::group_delete_form).post(groups::delete_group),
         )
+        .route("/groups/{id}/rename", post(groups::rename_group))
         .route("/groups/{id}/members", post(groups::add_member))
         .route("/groups/{id}/members/remove", post(groups::remove_member))
         .route("/log", get(log::log))

@@ -1,7 +1,7 @@
 //! What the portal's pages share: query parameters, paging links, number and time formats,
 //! the text of values, error pages and the notices of a redirect.
 
-use crate::portal::frame::{directory_error, error_page, Layout};
+use crate::portal::frame::{directory_error, error_page, see_other, Layout, Page};
 use crate::portal::session::Signed;
 use crate::query::decode_query;
 use askama::Template;
@@ -28,6 +28,8 @@ pub(super) struct DeletePage {
 pub(super) enum Deleted {
     /// A user, permanently (`state`: its state).
     User { user_name: String, state: String },
+    /// A local user, softly: it becomes deprovisioned and can be enabled again.
+    SoftUser { user_name: String },
     /// A local group (`members`: its member count, formatted).
     Group { name: String, members: String },
     /// A custom attribute (`count_text`: how many users hold a value; `urn`: the custom
@@ -45,6 +47,7 @@ impl Deleted {
     pub(super) fn question(&self) -> String {
         match self {
             Deleted::User { user_name, .. } => format!("Delete {user_name} permanently?"),
+            Deleted::SoftUser { user_name } => format!("Soft delete {user_name}?"),
             Deleted::Group { name, .. } => format!("Delete group {name}?"),
             Deleted::Attribute { name, .. } => format!("Delete custom attribute {name}?"),
         }
@@ -54,6 +57,7 @@ impl Deleted {
     pub(super) fn button(&self) -> &'static str {
         match self {
             Deleted::User { .. } => "Delete permanently",
+            Deleted::SoftUser { .. } => "Soft delete",
             Deleted::Group { .. } => "Delete group",
             Deleted::Attribute { .. } => "Delete attribute",
         }
@@ -229,6 +233,19 @@ pub(super) fn load_error<'a>(
     }
 }
 
+/// The answer to a form whose directory operation came to `r`: on success a redirect to
+/// `to`; on failure the error page headed `heading` in the frame of navigation entry `nav`.
+#[allow(clippy::result_large_err)] // both variants are responses
+pub(super) fn redirect_or_error<T>(
+    r: Result<T, DirectoryError>,
+    s: &Signed,
+    (nav, to): (&'static str, &str),
+    heading: &str,
+) -> Page {
+    r.map(|_| see_other(to))
+        .map_err(|e| directory_error(e, s.layout("Error", nav), heading))
+}
+
 pub(super) fn not_found(layout: Layout, what: &str) -> Response {
     error_page(
         StatusCode::NOT_FOUND,
@@ -254,6 +271,12 @@ pub(super) fn notice(q: &Q) -> Option<String> {
         ),
         "user-created" => "Local user created.".to_string(),
         "user-deleted" => format!("User “{name}” deleted permanently."),
+        "user-updated" => "User saved.".to_string(),
+        "user-disabled" => "User disabled: it stays in the directory and in its groups.".to_string(),
+        "user-enabled" => "User enabled.".to_string(),
+        "user-soft-deleted" => "User soft-deleted: it is deprovisioned and hidden from SCIM clients; Enable brings it back.".to_string(),
+        "group-renamed" => "Group renamed.".to_string(),
+        "settings-attribute" => format!("Settings saved and custom attribute “{name}” added."),
         "group-created" => "Local group created.".to_string(),
         "group-deleted" => format!("Group “{name}” deleted."),
         "member-added" => "Member added.".to_string(),

@@ -1,5 +1,5 @@
 //! Groups (`/groups`): the list, a new local group, a group's page with its members, member
-//! changes and deletion. What may be done to a group is the directory's decision
+//! changes, renaming and deletion. What may be done to a group is the directory's decision
 //! ([`AdminGroup::may_delete`], [`AdminGroup::may_edit_members`]); the pages only show it.
 
 use super::common::{
@@ -205,6 +205,17 @@ pub struct GroupPage {
     pager: Pager,
     error: Option<String>,
     member_value: String,
+    /// Why the last rename was refused.
+    rename_error: Option<String>,
+    /// The name in the rename form.
+    rename_value: String,
+}
+
+/// What a group page shows after a refused form: the status, the message of the members
+/// form or of the rename form, and the value entered.
+enum GroupRefusal {
+    Member(String, String),
+    Rename(String, String),
 }
 
 async fn group_page(
@@ -215,6 +226,18 @@ async fn group_page(
     status: StatusCode,
     error: Option<String>,
     member_value: &str,
+) -> Page {
+    let refusal = error.map(|e| GroupRefusal::Member(e, member_value.to_string()));
+    group_page_with(st, s, id, q, status, refusal).await
+}
+
+async fn group_page_with(
+    st: &AppState,
+    s: &Signed,
+    id: &str,
+    q: &Q,
+    status: StatusCode,
+    refusal: Option<GroupRefusal>,
 ) -> Page {
     let page = q.page();
     let p = st
@@ -240,6 +263,11 @@ async fn group_page(
             .crumb(name, ""),
         q,
     );
+    let (error, member_value, rename_error, rename_value) = match refusal {
+        Some(GroupRefusal::Member(e, v)) => (Some(e), v, None, name.clone()),
+        Some(GroupRefusal::Rename(e, v)) => (None, String::new(), Some(e), v),
+        None => (None, String::new(), None, name.clone()),
+    };
     Ok(render(
         status,
         &GroupPage {
@@ -248,7 +276,9 @@ async fn group_page(
             members,
             pager,
             error,
-            member_value: member_value.to_string(),
+            member_value,
+            rename_error,
+            rename_value,
         },
     ))
 }
@@ -301,6 +331,33 @@ pub async fn group_delete_form(
             },
         },
     ))
+}
+
+/// `POST /groups/{id}/rename`: renames a local group to `displayName` (recorded in the
+/// audit record); a refused name shows the page again with the message and the name.
+pub async fn rename_group(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
+    let s = &p.signed;
+    let name = p.fields.get("displayName").to_string();
+    match st
+        .directory
+        .admin_rename_group(&p.origin(), &id, name.trim())
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(group = %id, admin = %s.session.username, "local group renamed in the portal");
+            Ok(see_other(&format!("/groups/{id}?ok=group-renamed")))
+        }
+        Err(e) if e.status() < 500 && e.status() != 404 => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let refusal = GroupRefusal::Rename(e.message(), name);
+            group_page_with(&st, s, &id, &Q(vec![]), status, Some(refusal)).await
+        }
+        Err(e) => Err(directory_error(
+            e,
+            s.layout("Error", "groups"),
+            "The group was not renamed",
+        )),
+    }
 }
 
 /// `POST /groups/{id}/delete`.

@@ -1,13 +1,14 @@
 //! Users (`/users`): the list, a new local user, a user's page (Profile, Attributes and
-//! Groups tabs) and permanent deletion. Whether a user may be deleted is the directory's
+//! Groups tabs), and for local users the edit form, Disable / Enable and the soft delete;
+//! permanent deletion. Whether a user may be deleted is the directory's
 //! decision ([`scimd_directory::admin::AdminUser::deletable`]); the user's SCIM document is only displayed.
 
 use super::common::{
-    load_error, noticed, pager, query_string, source_text, text, when, DeletePage, Deleted, Pager,
-    PAGE_SIZE, Q,
+    load_error, noticed, pager, query_string, redirect_or_error, source_text, text, when,
+    DeletePage, Deleted, Pager, PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
-use crate::portal::session::{Posted, Signed};
+use crate::portal::session::{Fields, Posted, Signed};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
@@ -15,7 +16,6 @@ use axum::http::StatusCode;
 use axum::Extension;
 use scim_proto::schema::ENTERPRISE_USER_SCHEMA;
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
-use scimd_directory::DirectoryError;
 use serde_json::{json, Value};
 
 /// One row of the users list.
@@ -242,12 +242,110 @@ pub struct UserView {
     source: String,
     source_text: String,
     is_scim: bool,
+    /// A local user that is not soft-deleted (Disable or Enable, Soft delete offered).
+    active: bool,
     profile: Vec<(String, String)>,
     created: String,
     modified: String,
     enterprise: Vec<(String, String)>,
     custom: Vec<(String, String)>,
-    groups: Vec<(String, String)>,
+    /// `(id, displayName, builtin)`: All Users first.
+    groups: Vec<(String, String, bool)>,
+}
+
+/// One field of a local user's edit form.
+#[derive(Debug, Clone)]
+pub struct EditField {
+    /// The form field's name (and its input's id, `e-<name>`).
+    name: &'static str,
+    /// Its label.
+    label: &'static str,
+    /// `text` or `email`.
+    kind: &'static str,
+    /// Whether the product rules require a value.
+    required: bool,
+    /// The value shown: the stored one, or the one entered before a refused save.
+    value: String,
+}
+
+/// The edit form's fields: `(name, label, input type, required)`.
+const EDIT_FIELDS: [(&str, &str, &str, bool); 6] = [
+    ("userName", "userName", "text", true),
+    ("givenName", "Given name", "text", true),
+    ("familyName", "Family name", "text", true),
+    ("email", "Email (primary)", "email", true),
+    ("displayName", "Display name", "text", false),
+    ("title", "Title", "text", false),
+];
+
+/// The index of the email a form edits: the primary one, else the first.
+fn edited_email(u: &Value) -> Option<usize> {
+    let emails = u["emails"].as_array()?;
+    emails
+        .iter()
+        .position(|e| e["primary"].as_bool() == Some(true))
+        .or((!emails.is_empty()).then_some(0))
+}
+
+/// The stored value of an edit form field.
+fn stored_field(u: &Value, name: &str) -> String {
+    match name {
+        "givenName" | "familyName" => text(&u["name"][name]),
+        "email" => edited_email(u)
+            .map(|i| text(&u["emails"][i]["value"]))
+            .unwrap_or_default(),
+        _ => text(&u[name]),
+    }
+}
+
+/// The edit form's fields, with the values of `entered` when given, else the stored ones.
+fn edit_fields(u: &Value, entered: Option<&Fields>) -> Vec<EditField> {
+    EDIT_FIELDS
+        .iter()
+        .map(|&(name, label, kind, required)| EditField {
+            name,
+            label,
+            kind,
+            required,
+            value: match entered {
+                Some(f) => f.get(name).to_string(),
+                None => stored_field(u, name),
+            },
+        })
+        .collect()
+}
+
+/// The admin-API merge body of a posted edit form over the stored user `u`: the names,
+/// userName, displayName and title as entered (blank optional ones cleared), and the
+/// edited email changed in place, the user's other emails kept.
+fn edit_body(u: &Value, f: &Fields) -> Value {
+    let opt = |k: &str| {
+        let v = f.get(k).trim();
+        if v.is_empty() {
+            Value::Null
+        } else {
+            json!(v)
+        }
+    };
+    let mut emails = u["emails"].as_array().cloned().unwrap_or_default();
+    let email = f.get("email").trim();
+    match edited_email(u) {
+        Some(i) if email.is_empty() => {
+            emails.remove(i);
+        }
+        Some(i) => emails[i]["value"] = json!(email),
+        None if !email.is_empty() => {
+            emails.push(json!({"value": email, "type": "work", "primary": true}))
+        }
+        None => {}
+    }
+    json!({
+        "userName": f.get("userName").trim(),
+        "name": {"givenName": f.get("givenName").trim(), "familyName": f.get("familyName").trim()},
+        "emails": emails,
+        "displayName": opt("displayName"),
+        "title": opt("title"),
+    })
 }
 
 /// The profile fields of a SCIM user document, labelled: userName, names, emails, then the
@@ -287,20 +385,56 @@ pub struct UserPage {
     layout: Layout,
     tab: UserTab,
     u: UserView,
-    all_users_id: Option<String>,
+    /// The edit form of a local user (empty for a provisioned one).
+    fields: Vec<EditField>,
+    /// Why the last save was refused.
+    edit_error: Option<String>,
 }
 
+/// A refused edit: the status, the message and the values entered.
+struct Refused<'a> {
+    status: StatusCode,
+    message: String,
+    entered: &'a Fields,
+}
+
+/// The labels of the profile fields a local user's edit form shows (not repeated below it).
+const EDITED_LABELS: [&str; 6] = [
+    "userName",
+    "Given name",
+    "Family name",
+    "Display name",
+    "Emails",
+    "Title",
+];
+
 async fn user_page(st: &AppState, s: &Signed, id: &str, tab: UserTab, q: Q) -> Page {
+    user_page_with(st, s, id, tab, q, None).await
+}
+
+async fn user_page_with(
+    st: &AppState,
+    s: &Signed,
+    id: &str,
+    tab: UserTab,
+    q: Q,
+    refused: Option<Refused<'_>>,
+) -> Page {
     let d = &st.directory;
     let fail = load_error(s, "users", "User");
     let u = d.admin_get_user(s.tenant(), id).await.map_err(&fail)?;
     let custom = d.custom_schema(s.tenant()).await.map_err(&fail)?;
-    let all_users_id = match d.all_users_group(s.tenant()).await {
-        Ok(g) => Some(g.id),
-        Err(DirectoryError::NotFound(_)) => None,
-        Err(e) => return Err(fail(e)),
-    };
     let doc = &u.resource;
+    let local = u.read_only().is_none();
+    let mut profile = profile(doc);
+    if local {
+        profile.retain(|(label, _)| !EDITED_LABELS.contains(&label.as_str()));
+    }
+    let fields = if local {
+        edit_fields(doc, refused.as_ref().map(|r| r.entered))
+    } else {
+        vec![]
+    };
     let ent = &doc[ENTERPRISE_USER_SCHEMA];
     let enterprise = [
         "department",
@@ -333,7 +467,8 @@ async fn user_page(st: &AppState, s: &Signed, id: &str, tab: UserTab, q: Q) -> P
         source: u.source.as_str().to_string(),
         source_text: source_text(u.source).to_string(),
         is_scim: u.source == Source::Scim,
-        profile: profile(doc),
+        active: u.state == UserState::Active,
+        profile,
         created: when(doc["meta"]["created"].as_str().unwrap_or("")),
         modified: when(doc["meta"]["lastModified"].as_str().unwrap_or("")),
         enterprise,
@@ -341,7 +476,7 @@ async fn user_page(st: &AppState, s: &Signed, id: &str, tab: UserTab, q: Q) -> P
         groups: u
             .groups
             .iter()
-            .map(|g| (g.id.clone(), g.display_name.clone()))
+            .map(|g| (g.id.clone(), g.display_name.clone(), g.builtin))
             .collect(),
     };
     let layout = noticed(
@@ -351,13 +486,18 @@ async fn user_page(st: &AppState, s: &Signed, id: &str, tab: UserTab, q: Q) -> P
             .crumb(&u.user_name, ""),
         &q,
     );
+    let (status, edit_error) = match refused {
+        Some(r) => (r.status, Some(r.message)),
+        None => (StatusCode::OK, None),
+    };
     ok(render(
-        StatusCode::OK,
+        status,
         &UserPage {
             layout,
             tab,
             u: view,
-            all_users_id,
+            fields,
+            edit_error,
         },
     ))
 }
@@ -374,43 +514,94 @@ pub async fn user(
     user_page(&st, &s, &id, tab, Q::new(q)).await
 }
 
-/// `GET /users/{id}/delete`: only for inactive and deprovisioned users.
+/// How a user is deleted: for good, or softly (a local user becomes deprovisioned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// A permanent delete (`/users/{id}/delete`).
+    Permanent,
+    /// A soft delete (`/users/{id}/soft-delete`).
+    Soft,
+}
+
+/// The confirmation page of a deletion of user `id`, or the page that says why it cannot be
+/// done: a permanent delete only for inactive and deprovisioned users, a soft delete only
+/// for local users not soft-deleted yet.
+async fn delete_confirmation(st: &AppState, s: &Signed, id: &str, how: Deletion) -> Page {
+    let u = st
+        .directory
+        .admin_get_user(s.tenant(), id)
+        .await
+        .map_err(load_error(s, "users", "User"))?;
+    let user_name = u.user_name.clone();
+    let local = u.read_only().is_none();
+    let refusal = match how {
+        Deletion::Permanent if !u.deletable() => Some((
+            "Cannot delete an active user",
+            "Active users cannot be deleted",
+            format!(
+                "{user_name} is active. Only inactive or deprovisioned users can be deleted permanently: {}.",
+                if local {
+                    "disable it (Disable on its page) or soft delete it first"
+                } else {
+                    "it is provisioned by Entra ID: disable or unassign it there first"
+                }
+            ),
+        )),
+        Deletion::Soft if !local || u.state == UserState::Deprovisioned => Some((
+            "Cannot soft delete this user",
+            "This user cannot be soft deleted here",
+            format!("{user_name} is provisioned by Entra ID (delete it there) or is already soft-deleted."),
+        )),
+        _ => None,
+    };
+    if let Some((title, heading, message)) = refusal {
+        let layout = s.layout(title, "users");
+        return Err(error_page(StatusCode::CONFLICT, layout, heading, &message));
+    }
+    let (title, crumb, path, what) = match how {
+        Deletion::Permanent => (
+            format!("Delete {user_name}"),
+            "Delete permanently",
+            "delete",
+            Deleted::User {
+                user_name: user_name.clone(),
+                state: u.state.as_str().to_string(),
+            },
+        ),
+        Deletion::Soft => (
+            format!("Soft delete {user_name}"),
+            "Soft delete",
+            "soft-delete",
+            Deleted::SoftUser {
+                user_name: user_name.clone(),
+            },
+        ),
+    };
+    let layout = s
+        .layout(&title, "users")
+        .crumb("Users", "")
+        .crumb("Users", "/users")
+        .crumb(&user_name, &format!("/users/{id}"))
+        .crumb(crumb, "");
+    let page = DeletePage {
+        layout,
+        action: format!("/users/{id}/{path}"),
+        cancel: format!("/users/{id}"),
+        what,
+    };
+    ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /users/{id}/delete` (only for inactive and deprovisioned users) and `GET
+/// /users/{id}/soft-delete` (local users not soft-deleted yet): the confirmation of the
+/// deletion the route gives (as a request extension, see [`Deletion`]).
 pub async fn user_delete_form(
     State(st): State<AppState>,
     s: Signed,
     Path(id): Path<String>,
+    Extension(how): Extension<Deletion>,
 ) -> Page {
-    let u = st
-        .directory
-        .admin_get_user(s.tenant(), &id)
-        .await
-        .map_err(load_error(&s, "users", "User"))?;
-    let user_name = u.user_name.clone();
-    if !u.deletable() {
-        return Err(error_page(
-            StatusCode::CONFLICT,
-            s.layout("Cannot delete an active user", "users"),
-            "Active users cannot be deleted",
-            &format!("{user_name} is active. Only inactive or deprovisioned users can be deleted permanently: disable or unassign the user in the identity provider first."),
-        ));
-    }
-    ok(render(
-        StatusCode::OK,
-        &DeletePage {
-            layout: s
-                .layout(&format!("Delete {user_name}"), "users")
-                .crumb("Users", "")
-                .crumb("Users", "/users")
-                .crumb(&user_name, &format!("/users/{id}"))
-                .crumb("Delete permanently", ""),
-            action: format!("/users/{id}/delete"),
-            cancel: format!("/users/{id}"),
-            what: Deleted::User {
-                user_name,
-                state: u.state.as_str().to_string(),
-            },
-        },
-    ))
+    delete_confirmation(&st, &s, &id, how).await
 }
 
 /// `POST /users/{id}/delete`: deletes permanently (recorded in the provisioning log as
@@ -438,4 +629,74 @@ pub async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, p: 
             "The user was not deleted",
         )),
     }
+}
+
+/// `POST /users/{id}/edit`: saves a local user's edit form (a merge through
+/// [`scimd_directory::Directory::admin_update_user`]: the product rules apply, the change is
+/// recorded with its values before and after). A refused save shows the page again with the
+/// message and the values entered.
+pub async fn update_user(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
+    let (s, d) = (&p.signed, &st.directory);
+    let fail = load_error(s, "users", "User");
+    let u = d.admin_get_user(s.tenant(), &id).await.map_err(fail)?;
+    let body = edit_body(&u.resource, &p.fields);
+    match d.admin_update_user(&p.origin(), &id, &body).await {
+        Ok(_) => {
+            tracing::info!(user = %id, admin = %s.session.username, "local user changed in the portal");
+            Ok(see_other(&format!("/users/{id}?ok=user-updated")))
+        }
+        Err(e) if e.status() < 500 && e.status() != 404 => {
+            let refused = Refused {
+                status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                message: e.message(),
+                entered: &p.fields,
+            };
+            user_page_with(&st, s, &id, UserTab::Profile, Q(vec![]), Some(refused)).await
+        }
+        Err(e) => Err(directory_error(
+            e,
+            s.layout("Error", "users"),
+            "The user was not changed",
+        )),
+    }
+}
+
+/// `POST /users/{id}/active`: enables (`active=true`) or disables (`active=false`) a
+/// local user; enabling a soft-deleted user brings it back.
+pub async fn set_active(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
+    let s = &p.signed;
+    let active = match p.fields.get("active") {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(error_page(
+                StatusCode::BAD_REQUEST,
+                s.layout("Error", "users"),
+                "The user was not changed",
+                &format!("active must be true or false, got “{other}”."),
+            ))
+        }
+    };
+    let done = if active {
+        "user-enabled"
+    } else {
+        "user-disabled"
+    };
+    let r = st
+        .directory
+        .admin_update_user(&p.origin(), &id, &json!({ "active": active }))
+        .await;
+    tracing::info!(user = %id, admin = %s.session.username, active, ok = r.is_ok(), "local user enabled or disabled in the portal");
+    let to = format!("/users/{id}?ok={done}");
+    redirect_or_error(r, s, ("users", &to), "The user was not changed")
+}
+
+/// `POST /users/{id}/soft-delete`: soft-deletes a local user (it becomes deprovisioned;
+/// recorded in the audit record and its history).
+pub async fn soft_delete(State(st): State<AppState>, Path(id): Path<String>, p: Posted) -> Page {
+    let s = &p.signed;
+    let r = st.directory.admin_soft_delete_user(&p.origin(), &id).await;
+    tracing::info!(user = %id, admin = %s.session.username, ok = r.is_ok(), "local user soft-deleted in the portal");
+    let to = format!("/users/{id}?ok=user-soft-deleted");
+    redirect_or_error(r, s, ("users", &to), "The user was not deleted")
 }

@@ -21,10 +21,11 @@ use super::admission::{Admission, Class, Member, Membership};
 use super::limits::RequestDeadline;
 use super::{Limits, Shared, RESERVE_DEADLINE, RESPONSE_GRACE, TIMEOUTS};
 use crate::errors;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::header::{CONNECTION, RETRY_AFTER};
 use axum::http::{HeaderValue, Method, Request, Response, Version};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use scim_proto::ScimError;
@@ -348,31 +349,15 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TrackedIo<T> {
     }
 }
 
-/// A response body that ends its request in the tracker when dropped (hyper drops it when
-/// the last byte was handed to the connection, or when the connection is gone).
-pub(crate) struct ResponseBody {
-    inner: Body,
-    _guard: RequestGuard,
-}
-
-impl http_body::Body for ResponseBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
+/// `inner` as the response body, ending its request in the tracker when dropped: hyper
+/// drops it when the last byte was handed to the connection, or when the connection is
+/// gone. The guard rides in the (never called on success) error mapping, which forwards
+/// `size_hint` and `is_end_stream`, so a known length is still sent as `Content-Length`.
+fn ending_request(inner: Body, guard: RequestGuard) -> Body {
+    Body::new(inner.map_err(move |e| {
+        let _ = &guard;
+        e
+    }))
 }
 
 /// The per-connection hyper service: tracks requests, gives handlers the peer address and
@@ -383,11 +368,10 @@ struct ConnService {
     peer: SocketAddr,
 }
 
-type ServiceFuture =
-    Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, Infallible>> + Send>>;
+type ServiceFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
 impl hyper::service::Service<Request<Incoming>> for ConnService {
-    type Response = Response<ResponseBody>;
+    type Response = Response<Body>;
     type Error = Infallible;
     type Future = ServiceFuture;
 
@@ -401,10 +385,8 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         req.extensions_mut().insert(guard.deadline.clone());
         if self.tracker.class() == Class::Reserve && !is_health_check(&req) {
             let res = at_capacity(version, self.shared.admission.max());
-            return Box::pin(std::future::ready(Ok(res.map(|inner| ResponseBody {
-                inner,
-                _guard: guard,
-            }))));
+            let res = res.map(|inner| ending_request(inner, guard));
+            return Box::pin(std::future::ready(Ok(res)));
         }
         let mut app = self.shared.app.clone();
         let reserve = self.tracker.class() == Class::Reserve;
@@ -417,10 +399,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
                 res.headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }
-            Ok(res.map(|inner| ResponseBody {
-                inner,
-                _guard: guard,
-            }))
+            Ok(res.map(|inner| ending_request(inner, guard)))
         })
     }
 }

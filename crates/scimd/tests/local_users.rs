@@ -157,38 +157,58 @@ async fn local_users_are_edited_disabled_and_enabled_under_the_rules() {
 
     // Refused with a SCIM detail, nothing changed.
     let before = a.get_ok(&path).await.json().clone();
-    for (body, status, needle) in [
-        (json!({"nickName": "x", "nope": 1}), 400, "'nope'"),
-        (json!({"id": "other"}), 400, "readOnly"),
+    for (body, scim_type, needle) in [
+        (json!({"nickName": "x", "nope": 1}), "invalidPath", "'nope'"),
+        (json!({"id": "other"}), "mutability", "readOnly"),
         (
             json!({"meta": {"created": "2020-01-01T00:00:00Z"}}),
-            400,
+            "mutability",
             "readOnly",
         ),
-        (json!({"groups": [{"value": "x"}]}), 400, "readOnly"),
-        (json!({"schemas": []}), 400, "schemas"),
-        (json!({"password": "secret"}), 400, "password"),
-        (json!({"name": {"middle": "x"}}), 400, "name.middle"),
-        (json!({ENTERPRISE: {"dept": "x"}}), 400, "dept"),
-        (json!({"active": "maybe"}), 400, "active"),
-        (json!({"name": {"givenName": ""}}), 400, "name.givenName"),
+        (
+            json!({"groups": [{"value": "x"}]}),
+            "mutability",
+            "readOnly",
+        ),
+        (json!({"schemas": []}), "invalidValue", "schemas"),
+        (json!({"password": "secret"}), "invalidValue", "password"),
+        (
+            json!({"name": {"middle": "x"}}),
+            "invalidPath",
+            "name.middle",
+        ),
+        (json!({ENTERPRISE: {"dept": "x"}}), "invalidPath", "dept"),
+        (json!({"active": "maybe"}), "invalidValue", "active"),
+        (
+            json!({"name": {"givenName": ""}}),
+            "invalidValue",
+            "name.givenName",
+        ),
         (
             json!({"name": {"familyName": null}}),
-            400,
+            "invalidValue",
             "name.familyName",
         ),
-        (json!({"emails": []}), 400, "email"),
+        (json!({"emails": []}), "invalidValue", "email"),
         (
             json!({ENTERPRISE: {"manager": {"value": guid()}}}),
-            400,
+            "invalidValue",
             "manager",
         ),
-        (json!({}), 400, "no attribute"),
-        (json!(["active"]), 400, "JSON object"),
+        (json!({}), "invalidValue", "no attribute"),
     ] {
-        let m = refused(&a.patch(&path, &body).await, status);
+        let r = a.patch(&path, &body).await;
+        let m = refused(&r, 400);
         assert!(m.contains(needle), "{body}: {m}");
+        assert_eq!(
+            r.json()["error"]["scimType"],
+            scim_type,
+            "{body}: {}",
+            r.text
+        );
     }
+    let m = refused(&a.patch(&path, &json!(["active"])).await, 400);
+    assert!(m.contains("JSON object"), "{m}");
     assert_eq!(a.get_ok(&path).await.json(), &before, "nothing changed");
     assert_eq!(audit_of(&a, "user.update", &id).await.len(), 3);
 
@@ -320,6 +340,7 @@ async fn provisioned_users_and_groups_are_read_only() {
     ] {
         let m = refused(&r, 409);
         assert!(m.contains("Entra ID is its source"), "{m}");
+        assert!(r.json()["error"].get("scimType").is_none(), "{}", r.text);
     }
     assert_eq!(a.get_ok(&format!("/users/{uid}")).await.json(), &before);
     // The provisioned group, and the built-in group, are not renamed either.

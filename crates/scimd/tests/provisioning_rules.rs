@@ -286,16 +286,23 @@ async fn scim_user(c: &Client, id: &str) -> Value {
     r.body.unwrap()
 }
 
-/// The ids of an admin user object's `groups`.
+/// The ids of an admin user object's `groups` other than the built-in All Users group,
+/// which every user's list starts with (issue 17).
 fn admin_group_ids(u: &Value) -> BTreeSet<String> {
-    u["groups"]
+    let groups = u["groups"]
         .as_array()
-        .unwrap_or_else(|| panic!("admin user object must carry `groups` (an array): {u}"))
+        .unwrap_or_else(|| panic!("admin user object must carry `groups` (an array): {u}"));
+    assert_eq!(
+        (&groups[0]["displayName"], &groups[0]["builtin"]),
+        (&json!("All Users"), &json!(true)),
+        "All Users comes first: {u}"
+    );
+    groups[1..]
         .iter()
         .map(|g| {
             assert!(
-                g["displayName"].is_string(),
-                "groups entries are {{id, displayName}}: {u}"
+                g["displayName"].is_string() && g["builtin"] == json!(false),
+                "groups entries are {{id, displayName, builtin}}: {u}"
             );
             g["id"].as_str().unwrap().to_string()
         })
@@ -1073,7 +1080,7 @@ async fn rule6_delete_is_a_soft_delete() {
     assert_eq!(a["state"], json!("deprovisioned"));
     assert_eq!(a["source"], json!("scim"));
     assert_eq!(admin_group_ids(&a), set_of(&[&gid]));
-    let gname_in_user = a["groups"][0]["displayName"].clone();
+    let gname_in_user = a["groups"][1]["displayName"].clone();
     assert_eq!(gname_in_user, json!(gname));
     let (n, list) = e
         .admin
@@ -1271,12 +1278,17 @@ async fn rule9_deleting_a_group_disables_members_in_no_other_group() {
     let aa = e.admin.user(&a).await;
     assert_eq!(aa["state"], json!("inactive"));
     assert!(admin_group_ids(&aa).is_empty(), "{aa}");
+    assert_eq!(
+        aa["groups"].as_array().map(Vec::len),
+        Some(1),
+        "only All Users: {aa}"
+    );
     // b: in g2 → unchanged.
     assert_eq!(scim_user(c, &b).await["active"], json!(true));
     let ab = e.admin.user(&b).await;
     assert_eq!(ab["state"], json!("active"));
     assert_eq!(admin_group_ids(&ab), set_of(&[&g2]));
-    assert_eq!(ab["groups"][0]["displayName"], json!(g2name));
+    assert_eq!(ab["groups"][1]["displayName"], json!(g2name));
     // d: stays deprovisioned (not brought back to SCIM as inactive).
     assert_eq!(e.admin.user(&d).await["state"], json!("deprovisioned"));
     c.get(&format!("/Users/{d}")).await.expect_error(404, None);

@@ -11,7 +11,9 @@
 //! Every error, whoever produces it (a handler, the router's 404 and 405, a body that is not
 //! JSON, a body over the size limit), is `application/json`:
 //! `{"error": {"status": 409, "message": "<what went wrong and what to do>"}}`, with that
-//! status. Client mistakes are 4xx; 500 only for storage failures.
+//! status, and `"scimType"` (RFC 7644 §3.12) in `error` when SCIM validation of a body
+//! refused it (the message is then the SCIM `detail`). Client mistakes are 4xx; 500 only for
+//! storage failures.
 //!
 //! | method | path                                   | success                                        |
 //! |--------|----------------------------------------|------------------------------------------------|

@@ -280,10 +280,11 @@ fn schemas() -> Map<String, Value> {
                     "required": ["status", "message"],
                     "properties": {
                         "status": {"type": "integer", "description": "The HTTP status, repeated"},
-                        "message": {"type": "string", "description": "What went wrong and what to do about it"}
+                        "message": {"type": "string", "description": "What went wrong and what to do about it"},
+                        "scimType": {"type": "string", "description": "When SCIM validation of the body refused it: its scimType (RFC 7644 §3.12), e.g. invalidValue, invalidPath, mutability; the message is the SCIM detail"}
                     }
                 }},
-                "example": {"error": {"status": 409, "message": "user 'jdoe@example.com' is active: only inactive or deprovisioned users can be deleted permanently (disable it in the identity provider first)"}}
+                "example": {"error": {"status": 409, "message": "user 'jdoe@example.com' is active: only inactive or deprovisioned users can be deleted permanently; it is provisioned by the identity provider: disable or unassign it in Entra ID first"}}
             }));
     m.insert(
         "GroupRef".into(),

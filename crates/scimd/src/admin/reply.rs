@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::header::{CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use scim_proto::ScimError;
+use scim_proto::{ScimError, ScimType};
 use scimd_directory::directory::DirectoryError;
 use serde_json::{json, Value};
 
@@ -16,14 +16,17 @@ pub const BASE: &str = "/api/v1";
 // ---------------------------------------------------------------- errors
 
 /// An admin API error: an HTTP status and a message a person can act on. Renders as
-/// `{"error": {"status": <number>, "message": "..."}}` (`application/json`); a 401 carries
-/// `WWW-Authenticate: Bearer realm="scimd"`.
+/// `{"error": {"status": <number>, "message": "..."}}` (`application/json`), with
+/// `scimType` (RFC 7644 §3.12: `invalidValue`, `invalidPath`, `mutability` ...) when SCIM
+/// validation of a body refused it; a 401 carries `WWW-Authenticate: Bearer realm="scimd"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminError {
     /// HTTP status (400..=599; anything else renders as 500).
     pub status: u16,
     /// What went wrong, and what to do about it.
     pub message: String,
+    /// The SCIM `scimType` of an error SCIM validation raised, if any.
+    pub scim_type: Option<ScimType>,
 }
 
 impl AdminError {
@@ -32,6 +35,7 @@ impl AdminError {
         AdminError {
             status,
             message: message.into(),
+            scim_type: None,
         }
     }
     /// 400.
@@ -46,13 +50,21 @@ impl AdminError {
 
 impl From<ScimError> for AdminError {
     fn from(e: ScimError) -> Self {
-        AdminError::new(e.status, e.detail)
+        AdminError {
+            scim_type: e.scim_type,
+            ..AdminError::new(e.status, e.detail)
+        }
     }
 }
 
 impl From<DirectoryError> for AdminError {
+    /// Keeps the `scimType` of an error SCIM validation raised ([`DirectoryError::Protocol`]);
+    /// the directory's own conflicts and refusals have none.
     fn from(e: DirectoryError) -> Self {
-        AdminError::new(e.status(), e.message())
+        match e {
+            DirectoryError::Protocol(e) => e.into(),
+            e => AdminError::new(e.status(), e.message()),
+        }
     }
 }
 
@@ -70,7 +82,11 @@ impl IntoResponse for AdminError {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             crate::metrics::store_error();
         }
-        let mut res = json_response(status, &error_body(status.as_u16(), &self.message));
+        let mut body = error_body(status.as_u16(), &self.message);
+        if let Some(t) = self.scim_type {
+            body["error"]["scimType"] = Value::from(t.as_str());
+        }
+        let mut res = json_response(status, &body);
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static(BEARER_CHALLENGE));

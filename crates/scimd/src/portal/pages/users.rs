@@ -1,6 +1,6 @@
 //! Users (`/users`): the list, a new local user, a user's page (Profile, Attributes and
-//! Groups tabs) and permanent deletion. Whether a user may be deleted is the directory's
-//! decision ([`scimd_directory::admin::AdminUser::deletable`]); the user's SCIM document is only displayed.
+//! Groups tabs; the History tab is [`super::history`]) and permanent deletion. Whether a
+//! user may be deleted is the directory's decision ([`scimd_directory::admin::AdminUser::deletable`]); the user's SCIM document is only displayed.
 
 use super::common::{
     load_error, noticed, pager, query_string, source_text, text, when, DeletePage, Deleted, Pager,
@@ -30,7 +30,7 @@ pub struct UserRow {
     source_text: String,
 }
 
-fn person_name(u: &Value) -> String {
+pub(super) fn person_name(u: &Value) -> String {
     let dn = text(&u["displayName"]);
     if !dn.is_empty() {
         return dn;
@@ -218,6 +218,8 @@ pub enum UserTab {
     Attributes,
     /// Group memberships (`/users/{id}/groups`).
     Groups,
+    /// Change records (`/users/{id}/history`, see [`super::history`]).
+    History,
 }
 
 impl UserTab {
@@ -227,6 +229,7 @@ impl UserTab {
             UserTab::Profile => "Profile",
             UserTab::Attributes => "Attributes",
             UserTab::Groups => "Groups",
+            UserTab::History => "History",
         }
     }
 }

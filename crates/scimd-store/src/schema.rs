@@ -42,11 +42,15 @@ pub(crate) enum Tbl {
     GroupMembers,
     /// `changes` (change records: the provisioning log, histories, the audit record).
     Changes,
+    /// `warning_counts` (the warnings of provisioning, counted per kind and subject).
+    WarningCounts,
+    /// `warning_users` (the users each counted warning was about).
+    WarningUsers,
 }
 
 impl Tbl {
     /// Every table.
-    pub(crate) const ALL: [Tbl; 14] = [
+    pub(crate) const ALL: [Tbl; 16] = [
         Tbl::Tenants,
         Tbl::MigrationSteps,
         Tbl::Tokens,
@@ -61,6 +65,8 @@ impl Tbl {
         Tbl::Groups,
         Tbl::GroupMembers,
         Tbl::Changes,
+        Tbl::WarningCounts,
+        Tbl::WarningUsers,
     ];
 
     /// The SQL name.
@@ -80,6 +86,8 @@ impl Tbl {
             Tbl::Groups => "groups",
             Tbl::GroupMembers => "group_members",
             Tbl::Changes => "changes",
+            Tbl::WarningCounts => "warning_counts",
+            Tbl::WarningUsers => "warning_users",
         }
     }
 
@@ -256,6 +264,21 @@ pub(crate) const UNIQUE_KEYS: &[UniqueKey] = &[
         Tbl::Changes,
         "changes_coalesce",
         &["tenant_id", "coalesce_key"],
+        C::Id,
+    ),
+    key(Tbl::WarningCounts, "warning_counts_pkey", &["seq"], C::Id),
+    // Both upserted or inserted with ON CONFLICT: never a conflict.
+    key(
+        Tbl::WarningCounts,
+        "warning_counts_key",
+        &["tenant_id", "kind", "subject"],
+        C::Id,
+    ),
+    key(Tbl::WarningUsers, "warning_users_pkey", &["seq"], C::Id),
+    key(
+        Tbl::WarningUsers,
+        "warning_users_key",
+        &["tenant_id", "kind", "subject", "user_id"],
         C::Id,
     ),
 ];

@@ -16,3 +16,4 @@ mod records;
 pub mod settings;
 pub mod signin;
 pub mod users;
+mod warnings;

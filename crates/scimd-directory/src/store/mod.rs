@@ -413,8 +413,11 @@ pub trait Tx: Send {
     async fn note_warning(&mut self, n: &WarningNote) -> StoreResult<()>;
     /// The tenant's warning counts, the most recently given first, at most `limit` (an
     /// index range).
-    async fn warning_counts(&mut self, tenant_id: &str, limit: u64)
-        -> StoreResult<Vec<WarningCount>>;
+    async fn warning_counts(
+        &mut self,
+        tenant_id: &str,
+        limit: u64,
+    ) -> StoreResult<Vec<WarningCount>>;
 
     // ---- administrator listings
     /// Users of the tenant in any state matching `f`, in creation order, paged; with the

@@ -53,10 +53,9 @@ impl<E: Exec> StoreTx<E> {
         t: &str,
         limit: u64,
     ) -> StoreResult<Vec<WarningCount>> {
-        let mut s = self
-            .q()
-            .select(t, COUNT_COLS, (Tbl::WarningCounts, ""), []);
-        s.sql(" ORDER BY last_at DESC, seq DESC").page(Some(limit), 0);
+        let mut s = self.q().select(t, COUNT_COLS, (Tbl::WarningCounts, ""), []);
+        s.sql(" ORDER BY last_at DESC, seq DESC")
+            .page(Some(limit), 0);
         let rows = self.rows(s).await?;
         rows.into_iter()
             .map(|mut r| {

@@ -158,8 +158,10 @@ async fn favicon() -> Response {
     let mut r = Response::new(Body::from(FAVICON));
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("image/x-icon"));
-    r.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    r.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
     r
 }
 

@@ -177,5 +177,11 @@ pub async fn audit_export(State(st): State<AppState>, s: Signed, RawQuery(raw): 
         format,
     )
     .await
-    .map_err(|e| directory_error(e, s.layout("Download failed", "audit"), "The download failed"))
+    .map_err(|e| {
+        directory_error(
+            e,
+            s.layout("Download failed", "audit"),
+            "The download failed",
+        )
+    })
 }

@@ -34,7 +34,10 @@ fn value_lines(v: &Value) -> Vec<String> {
         Value::Object(o) if o.values().all(|x| !x.is_object() && !x.is_array()) => {
             vec![one_line(v)]
         }
-        Value::Object(o) => o.iter().map(|(k, x)| format!("{k}: {}", one_line(x))).collect(),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, x)| format!("{k}: {}", one_line(x)))
+            .collect(),
         other => vec![one_line(other)],
     }
 }

@@ -11,7 +11,6 @@ use crate::error::DirectoryResult;
 use crate::store::{ChangeRecord, StoreResult, Tx, WarningCount, WarningNote};
 use crate::vocabulary::{LogOutcome, ResourceType};
 pub use scim_proto::warnings::WarningKind;
-use time::OffsetDateTime;
 
 /// Subjects counted per tenant at most: a new subject beyond them is not counted (the
 /// warning stays in the write's change record). Bounds what a client sending a new URN
@@ -26,23 +25,15 @@ const SUBJECT_CHARS: usize = 200;
 /// Longest example kept, in characters.
 const EXAMPLE_CHARS: usize = 500;
 
-/// One kind and subject of warning, counted.
+/// One kind and subject of warning, counted: what happened, and its counts (`subject`: the
+/// schema URN or the attribute; `example`: the latest such warning's text; first and last
+/// given; writes and distinct users).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProvisioningWarning {
     /// What happened.
     pub kind: WarningKind,
-    /// The schema URN (unknown schema) or the attribute (normalised value).
-    pub subject: String,
-    /// The text of the latest such warning.
-    pub example: String,
-    /// First given.
-    pub first_at: OffsetDateTime,
-    /// Last given.
-    pub last_at: OffsetDateTime,
-    /// Writes that gave it.
-    pub occurrences: u64,
-    /// Distinct users those writes were about.
-    pub users: u64,
+    /// Its counts.
+    pub counts: WarningCount,
 }
 
 fn cut(s: &str, n: usize) -> String {
@@ -124,15 +115,7 @@ impl Directory {
             .filter_map(|w| {
                 let kind = WarningKind::parse(&w.kind)?;
                 let fixed = kind == WarningKind::UnknownSchema && w.subject == custom;
-                (!fixed).then_some(ProvisioningWarning {
-                    kind,
-                    subject: w.subject,
-                    example: w.example,
-                    first_at: w.first_at,
-                    last_at: w.last_at,
-                    occurrences: w.occurrences,
-                    users: w.users,
-                })
+                (!fixed).then_some(ProvisioningWarning { kind, counts: w })
             })
             .collect())
     }

@@ -166,6 +166,11 @@ const fn key(
 
 use ConflictTarget as C;
 
+/// `warning_counts`' key: one row per tenant, kind and subject.
+const WARNING_KEY: &[&str] = &["tenant_id", "kind", "subject"];
+/// `warning_users`' key: one row per user a counted warning was about.
+const WARNING_USER_KEY: &[&str] = &["tenant_id", "kind", "subject", "user_id"];
+
 /// Every unique key of the schema (primary keys, unique constraints, unique indexes).
 pub(crate) const UNIQUE_KEYS: &[UniqueKey] = &[
     key(Tbl::Tenants, "tenants_pkey", &["seq"], C::Id),
@@ -267,18 +272,13 @@ pub(crate) const UNIQUE_KEYS: &[UniqueKey] = &[
         C::Id,
     ),
     key(Tbl::WarningCounts, "warning_counts_pkey", &["seq"], C::Id),
-    // Both upserted or inserted with ON CONFLICT: never a conflict.
-    key(
-        Tbl::WarningCounts,
-        "warning_counts_key",
-        &["tenant_id", "kind", "subject"],
-        C::Id,
-    ),
     key(Tbl::WarningUsers, "warning_users_pkey", &["seq"], C::Id),
+    // Both upserted or inserted with ON CONFLICT: never a conflict.
+    key(Tbl::WarningCounts, "warning_counts_key", WARNING_KEY, C::Id),
     key(
         Tbl::WarningUsers,
         "warning_users_key",
-        &["tenant_id", "kind", "subject", "user_id"],
+        WARNING_USER_KEY,
         C::Id,
     ),
 ];

@@ -763,20 +763,24 @@ async fn warning(p: &Portal, admin: &str, kind: &str, subject: &str) -> serde_js
         .unwrap_or_default()
 }
 
+/// Signs the administrator in and makes a SCIM token (`entra`) and an admin token (`ops`)
+/// from the command line: the session cookie and the two secrets.
+async fn session_and_tokens(p: &Portal) -> (String, String, String) {
+    let cookie = p.sign_in("admin", &p.password).await.unwrap();
+    let d = &p.running.as_ref().unwrap().directory;
+    let tenant = d.default_tenant_id().await.unwrap();
+    let by = Origin::cli(&tenant, "tester", "test");
+    let scim = d.create_token(&by, "entra", TokenScope::Scim);
+    let admin = d.create_token(&by, "ops", TokenScope::Admin);
+    (cookie, scim.await.unwrap(), admin.await.unwrap())
+}
+
 #[tokio::test]
 async fn warnings_are_counted_by_the_writes_and_shown_until_fixed() {
     use reqwest::Method;
     use serde_json::json;
     let p = start().await;
-    let cookie = p.sign_in("admin", &p.password).await.unwrap();
-    let d = &p.running.as_ref().unwrap().directory;
-    let tenant = d.default_tenant_id().await.unwrap();
-    let by = Origin::cli(&tenant, "tester", "test");
-    let scim = d
-        .create_token(&by, "entra", TokenScope::Scim)
-        .await
-        .unwrap();
-    let admin = d.create_token(&by, "ops", TokenScope::Admin).await.unwrap();
+    let (cookie, scim, admin) = session_and_tokens(&p).await;
     let user = |name: &str| {
         json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ACME],
@@ -859,14 +863,9 @@ async fn history_and_audit_pages_and_the_favicon() {
     use reqwest::Method;
     use serde_json::json;
     let p = start().await;
-    let cookie = p.sign_in("admin", &p.password).await.unwrap();
+    let (cookie, scim, _) = session_and_tokens(&p).await;
     let d = &p.running.as_ref().unwrap().directory;
     let tenant = d.default_tenant_id().await.unwrap();
-    let by = Origin::cli(&tenant, "tester", "test");
-    let scim = d
-        .create_token(&by, "entra", TokenScope::Scim)
-        .await
-        .unwrap();
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "ann@x.test",
@@ -963,7 +962,11 @@ async fn history_and_audit_pages_and_the_favicon() {
     assert!(lines
         .lines()
         .all(|l| l.contains("\"action\":\"token.create\"")));
-    assert_eq!(lines.lines().count(), 2, "the first start's token and entra: {lines}");
+    assert_eq!(
+        lines.lines().count(),
+        3,
+        "the first start's token, entra and ops: {lines}"
+    );
     // Signed out: to the sign-in page.
     for path in ["/audit", &format!("/users/{id}/history"), "/audit/export"] {
         let r = p.get(path, "").await;

@@ -12,10 +12,10 @@ CREATE TABLE warning_counts (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
     kind        TEXT NOT NULL,
+    first_at    TEXT NOT NULL,     -- first given
     subject     TEXT NOT NULL,     -- at most 200 characters
+    last_at     TEXT NOT NULL,     -- last given
     example     TEXT NOT NULL,     -- at most 500 characters
-    first_at    TEXT NOT NULL,
-    last_at     TEXT NOT NULL,
     occurrences INTEGER NOT NULL,  -- writes that gave the warning
     users       INTEGER NOT NULL,  -- distinct users they were about (rows of warning_users)
     CONSTRAINT warning_counts_key UNIQUE (tenant_id, kind, subject)

@@ -59,14 +59,16 @@ impl<E: Exec> StoreTx<E> {
         let rows = self.rows(s).await?;
         rows.into_iter()
             .map(|mut r| {
+                let seen = (r.time("first_at")?, r.time("last_at")?);
+                let (occurrences, users) = (r.count("occurrences")?, r.count("users")?);
                 Ok(WarningCount {
                     kind: r.text("kind")?,
                     subject: r.text("subject")?,
                     example: r.text("example")?,
-                    first_at: r.time("first_at")?,
-                    last_at: r.time("last_at")?,
-                    occurrences: r.count("occurrences")?,
-                    users: r.count("users")?,
+                    first_at: seen.0,
+                    last_at: seen.1,
+                    occurrences,
+                    users,
                 })
             })
             .collect()

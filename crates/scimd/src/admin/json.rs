@@ -211,14 +211,15 @@ pub fn counts(c: &DirectoryCounts) -> Value {
 /// A provisioning warning: `{kind, subject, example, firstSeen, lastSeen, occurrences,
 /// users}` (`kind` `unknown-schema` or `normalised`; times RFC 3339).
 pub fn warning(w: &ProvisioningWarning) -> Value {
+    let c = &w.counts;
     json!({
         "kind": w.kind.as_str(),
-        "subject": w.subject,
-        "example": w.example,
-        "firstSeen": rfc3339(w.first_at),
-        "lastSeen": rfc3339(w.last_at),
-        "occurrences": w.occurrences,
-        "users": w.users,
+        "subject": c.subject,
+        "example": c.example,
+        "firstSeen": rfc3339(c.first_at),
+        "lastSeen": rfc3339(c.last_at),
+        "occurrences": c.occurrences,
+        "users": c.users,
     })
 }
 

@@ -63,6 +63,7 @@ pub fn routes() -> Router<AppState> {
     use pages::{
         account, attributes, audit, dashboard, groups, history, log, provisioning, settings, signin,
     };
+    use scimd_directory::audit::ResourceType;
     Router::new()
         .route("/", get(signin::home))
         .route("/signin", get(signin::signin_form).post(signin::signin))
@@ -108,14 +109,20 @@ pub fn routes() -> Router<AppState> {
             "/users/{id}/groups",
             get(users::user).layer(Extension(UserTab::Groups)),
         )
-        .route("/users/{id}/history", get(history::user_history))
+        .route(
+            "/users/{id}/history",
+            get(history::history).layer(Extension(ResourceType::User)),
+        )
         .route(
             "/users/{id}/delete",
             get(users::user_delete_form).post(users::delete_user),
         )
         .route("/groups", get(groups::groups).post(groups::create_group))
         .route("/groups/{id}", get(groups::group))
-        .route("/groups/{id}/history", get(history::group_history))
+        .route(
+            "/groups/{id}/history",
+            get(history::history).layer(Extension(ResourceType::Group)),
+        )
         .route(
             "/groups/{id}/delete",
             get(groups::group_delete_form).post(groups::delete_group),

@@ -5,13 +5,14 @@
 
 use super::common::{load_error, pager, source_text, Pager, PAGE_SIZE, Q};
 use super::records::RecordRow;
-use super::users::{person_name, UserTab};
+use super::users::{heading, UserTab};
 use crate::portal::frame::{ok, render, Layout, Page};
 use crate::portal::session::Signed;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use scimd_directory::audit::ResourceType;
 use scimd_directory::store::ChangeRecord;
 use scimd_directory::DirectoryError;
@@ -92,31 +93,36 @@ async fn records(
     Ok(Records { txn, rows, pager })
 }
 
-/// `GET /users/{id}/history`: the user's change records (`txn`, `page`).
-pub async fn user_history(
-    State(st): State<AppState>,
+/// `GET /users/{id}/history` and `GET /groups/{id}/history`: the change records of the
+/// user or group (the resource type is the route's request extension), `txn` and `page`.
+pub async fn history(
     s: Signed,
+    Extension(rt): Extension<ResourceType>,
+    State(st): State<AppState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Page {
     let q = Q::new(raw);
-    let fail = load_error(&s, "users", "User");
+    match rt {
+        ResourceType::User => user_history(&st, &s, &id, &q).await,
+        ResourceType::Group => group_history(&st, &s, &id, &q).await,
+    }
+}
+
+/// A user's History tab.
+async fn user_history(st: &AppState, s: &Signed, id: &str, q: &Q) -> Page {
+    let fail = load_error(s, "users", "User");
     let u = st
         .directory
-        .admin_get_user(s.tenant(), &id)
+        .admin_get_user(s.tenant(), id)
         .await
         .map_err(&fail)?;
     let base = format!("/users/{}/history", u.id);
-    let h = records(&st, &s, (ResourceType::User, &u.id), &q, &base)
+    let h = records(st, s, (ResourceType::User, &u.id), q, &base)
         .await
         .map_err(&fail)?;
-    let name = person_name(&u.resource);
     let head = UserHead {
-        heading: if name.is_empty() {
-            u.user_name.clone()
-        } else {
-            format!("{name} ({})", u.user_name)
-        },
+        heading: heading(&u),
         id: u.id.clone(),
         state: u.state.as_str().to_string(),
         source: u.source.as_str().to_string(),
@@ -140,23 +146,17 @@ pub async fn user_history(
     ))
 }
 
-/// `GET /groups/{id}/history`: the group's change records (`txn`, `page`); a deleted
-/// group's records stay readable until retention removes them.
-pub async fn group_history(
-    State(st): State<AppState>,
-    s: Signed,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Page {
-    let q = Q::new(raw);
-    let fail = load_error(&s, "groups", "Group");
-    let group = match st.directory.admin_get_group(s.tenant(), &id, 1, 0).await {
+/// A group's History tab; a deleted group's records stay readable until retention removes
+/// them.
+async fn group_history(st: &AppState, s: &Signed, id: &str, q: &Q) -> Page {
+    let fail = load_error(s, "groups", "Group");
+    let group = match st.directory.admin_get_group(s.tenant(), id, 1, 0).await {
         Ok(p) => Some(p.group),
         Err(DirectoryError::NotFound(_)) => None,
         Err(e) => return Err(fail(e)),
     };
     let base = format!("/groups/{id}/history");
-    let h = records(&st, &s, (ResourceType::Group, &id), &q, &base)
+    let h = records(st, s, (ResourceType::Group, id), q, &base)
         .await
         .map_err(&fail)?;
     let head = match &group {
@@ -168,7 +168,7 @@ pub async fn group_history(
             source_text: source_text(g.source).to_string(),
         },
         None => GroupHead {
-            id: id.clone(),
+            id: id.to_string(),
             name: format!("Deleted group {id}"),
             builtin: false,
             source: "deprovisioned".into(),

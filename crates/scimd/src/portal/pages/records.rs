@@ -143,46 +143,21 @@ impl ChangeView {
     }
 }
 
-/// One change record.
+/// One change record as `portal/record.html` shows it: the record itself (`rec`: its
+/// `seq` is the list item's id `r<seq>`, its `txn` links to the transaction's records alone)
+/// and what the page derives from it: `time` (UTC); `cause`, the request (`PATCH
+/// /scim/v2/Users/… → 200`), the rule and what it does, or the command; `target`, what it is
+/// about (`User alice@example.com`), with `target_href` when that is another user or group
+/// than the page's; `member`, the member a per-member record adds or removes; `changes`.
 #[derive(Debug, Clone)]
 pub struct RecordRow {
-    /// Its sequence number (an anchor and element id).
-    pub seq: i64,
-    /// When (UTC).
-    pub time: String,
-    /// The transaction.
-    pub txn: String,
-    /// The actor: `token initial`, `admin alice`, `rule …`.
-    pub actor: String,
-    /// Whether a product rule made it (a side effect).
-    pub by_rule: bool,
-    /// Through what: `scim`, `api`, `portal`, `cli`.
-    pub source: String,
-    /// Why: the request (`PATCH /scim/v2/Users/… → 200`), the rule and what it does, or the
-    /// command.
-    pub cause: String,
-    /// What came of it.
-    pub outcome: String,
-    /// Its CSS class suffix.
-    pub outcome_class: String,
-    /// The administrative action, for audit records.
-    pub action: String,
-    /// What it is about: `User alice@example.com`.
-    pub target: String,
-    /// A link to what it is about, when that is a user or group.
-    pub target_href: Option<String>,
-    /// For a per-member record: `added`/`removed` and the member (kind, id, link).
-    pub member: Option<MemberLine>,
-    /// The client's address.
-    pub address: String,
-    /// How many occurrences it stands for (coalesced failed sign-ins), when more than 1.
-    pub count: Option<u64>,
-    /// Error detail, or what an action did.
-    pub detail: String,
-    /// Attribute changes.
-    pub changes: Vec<ChangeView>,
-    /// Warnings.
-    pub warnings: Vec<String>,
+    pub(super) rec: ChangeRecord,
+    pub(super) target_href: Option<String>,
+    pub(super) time: String,
+    pub(super) cause: String,
+    pub(super) member: Option<MemberLine>,
+    pub(super) target: String,
+    pub(super) changes: Vec<ChangeView>,
 }
 
 /// The member a per-member record adds or removes.
@@ -229,6 +204,21 @@ fn href_of(kind: &str, id: &str) -> Option<String> {
 }
 
 impl RecordRow {
+    /// The actor: `<type> <name>` (`token entra`, `admin alice`, `rule …`).
+    pub(super) fn actor(&self) -> String {
+        format!("{} {}", self.rec.actor.kind.as_str(), self.rec.actor.name)
+    }
+
+    /// Whether a product rule made the record (a side effect of another change).
+    pub(super) fn by_rule(&self) -> bool {
+        matches!(self.rec.cause, Cause::Rule(_))
+    }
+
+    /// The CSS class suffix of the outcome's badge (`b-member-added`).
+    pub(super) fn outcome_class(&self) -> String {
+        self.rec.outcome.replace(' ', "-")
+    }
+
     /// The view of `r`; `subject` is the id of the user or group whose history shows it
     /// (per-member records then read from its side), `None` on the Audit page.
     pub fn of(r: &ChangeRecord, subject: Option<&str>) -> RecordRow {
@@ -261,26 +251,15 @@ impl RecordRow {
             }
         });
         RecordRow {
-            seq: r.seq,
-            time: fmt_time(r.at),
-            txn: r.txn.clone(),
-            actor: format!("{} {}", r.actor.kind.as_str(), r.actor.name),
-            by_rule: matches!(r.cause, Cause::Rule(_)),
-            source: r.source.as_str().to_string(),
-            cause: cause_text(&r.cause),
-            outcome_class: r.outcome.replace(' ', "-"),
-            outcome: r.outcome.clone(),
-            action: r.action.clone().unwrap_or_default(),
-            target: format!("{rtype} {name}").trim().to_string(),
+            rec: r.clone(),
             target_href: (!rid.is_empty() && subject != Some(rid.as_str()))
                 .then(|| href_of(&rtype, &rid))
                 .flatten(),
+            time: fmt_time(r.at),
+            cause: cause_text(&r.cause),
             member,
-            address: r.address.clone().unwrap_or_default(),
-            count: (r.count > 1).then_some(r.count),
-            detail: r.detail.clone().unwrap_or_default(),
+            target: format!("{rtype} {name}").trim().to_string(),
             changes: r.changes.iter().map(ChangeView::of).collect(),
-            warnings: r.warnings.clone(),
         }
     }
 }

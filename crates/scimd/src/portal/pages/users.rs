@@ -14,6 +14,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use scim_proto::schema::ENTERPRISE_USER_SCHEMA;
+use scimd_directory::admin::AdminUser;
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
 use scimd_directory::DirectoryError;
 use serde_json::{json, Value};
@@ -30,7 +31,18 @@ pub struct UserRow {
     source_text: String,
 }
 
-pub(super) fn person_name(u: &Value) -> String {
+/// The heading of a user's page: `Name (userName)`, or the userName of a user without a
+/// name.
+pub(super) fn heading(u: &AdminUser) -> String {
+    let name = person_name(&u.resource);
+    if name.is_empty() {
+        u.user_name.clone()
+    } else {
+        format!("{name} ({})", u.user_name)
+    }
+}
+
+fn person_name(u: &Value) -> String {
     let dn = text(&u["displayName"]);
     if !dn.is_empty() {
         return dn;
@@ -322,13 +334,8 @@ async fn user_page(st: &AppState, s: &Signed, id: &str, tab: UserTab, q: Q) -> P
         .iter()
         .map(|a| (a.name.clone(), text(&values[a.name.as_str()])))
         .collect();
-    let name = person_name(doc);
     let view = UserView {
-        heading: if name.is_empty() {
-            u.user_name.clone()
-        } else {
-            format!("{name} ({})", u.user_name)
-        },
+        heading: heading(&u),
         id: u.id.clone(),
         state: u.state.as_str().to_string(),
         deprovisioned: u.state == UserState::Deprovisioned,

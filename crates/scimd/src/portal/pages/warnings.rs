@@ -36,8 +36,9 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 
 impl WarningView {
     /// The view of `w`; `custom_urn` is the tenant's custom schema URN (named in the fix).
-    fn of(w: &ProvisioningWarning, custom_urn: &str) -> WarningView {
-        let (title, fix) = match w.kind {
+    fn of(pw: &ProvisioningWarning, custom_urn: &str) -> WarningView {
+        let w = &pw.counts;
+        let (title, fix) = match pw.kind {
             WarningKind::UnknownSchema => (
                 "The identity provider sends attributes under a schema URN this tenant does not know; they are ignored".to_string(),
                 format!(
@@ -54,7 +55,7 @@ impl WarningView {
             ),
         };
         WarningView {
-            kind: w.kind.as_str().to_string(),
+            kind: pw.kind.as_str().to_string(),
             title,
             subject: w.subject.clone(),
             counts: format!(

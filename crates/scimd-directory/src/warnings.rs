@@ -120,3 +120,53 @@ impl Directory {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::{Origin, RequestInfo};
+    use crate::store::Channel;
+
+    fn record(outcome: LogOutcome, warnings: &[&str]) -> ChangeRecord {
+        let origin = Origin::portal(
+            "t",
+            "admin",
+            RequestInfo {
+                method: "POST".into(),
+                path: "/scim/v2/Users".into(),
+                address: None,
+            },
+        );
+        let rec = crate::changes::Recorder::new(&origin);
+        let mut r = rec.record("User", Some("u1"), Some("ann"), outcome.as_str());
+        r.log = true;
+        r.source = Channel::Scim;
+        r.warnings = warnings.iter().map(|w| w.to_string()).collect();
+        r
+    }
+
+    #[test]
+    fn only_written_users_warnings_of_the_kinds_are_counted_once() {
+        let unknown = "ignored attribute 'costCode' of unknown schema 'urn:acme:User'";
+        let other = "ignored unknown attribute 'nickname2'";
+        let primary = "'emails': 2 values had \"primary\": true; the first was kept as the primary value and the others were set to false (RFC 7643 §2.4)";
+        let written = record(LogOutcome::Created, &[unknown, other, primary, unknown]);
+        let n = notes(&[written.clone(), written.clone()]);
+        let got: Vec<(&str, &str)> = n
+            .iter()
+            .map(|n| (n.kind.as_str(), n.subject.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("unknown-schema", "urn:acme:User"), ("normalised", "emails")]
+        );
+        assert_eq!(n[0].example, unknown);
+        assert!(notes(&[record(LogOutcome::Rejected, &[unknown])]).is_empty());
+        let mut group = record(LogOutcome::Created, &[unknown]);
+        group.resource_type = Some("Group".into());
+        assert!(notes(&[group]).is_empty());
+        let mut not_log = record(LogOutcome::Created, &[unknown]);
+        not_log.log = false;
+        assert!(notes(&[not_log]).is_empty());
+    }
+}

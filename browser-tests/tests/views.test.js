@@ -59,6 +59,7 @@ function pages() {
     ["user-provisioning", "/admin/provisioning"],
     ["edit-settings", "/admin/provisioning/settings"],
     ["attributes", "/admin/attributes"],
+    ["attribute-delete", "/admin/attributes/badgeColour/delete"],
     ["users", "/users"],
     ["user-new", "/users/new"],
     ["user-profile", `/users/${ids.ann}`],
@@ -246,12 +247,18 @@ test("the Audit page filters administrative actions and downloads them", async (
   });
   assert.equal(local.status, 201);
   ids.local = (await local.json()).id;
+  const attribute = await fetch(`${srv.url}/api/v1/attributes`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "badgeColour", type: "string" }),
+  });
+  assert.equal(attribute.status, 201, await attribute.clone().text());
 
   await page.getByRole("link", { name: "Audit" }).click();
   await page.waitForURL(/\/audit$/);
   assert.equal(await page.title(), "Audit · scimd");
   const all = await textOf(page.locator("#audit"));
-  for (const a of ["signin", "token.create", "user.create", "group.create"]) {
+  for (const a of ["signin", "token.create", "user.create", "group.create", "attribute.create"]) {
     assert.ok(all.includes(a), `${a} in the audit page`);
   }
   for (const w of WIDTHS) {

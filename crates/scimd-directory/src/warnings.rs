@@ -158,7 +158,10 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            vec![("unknown-schema", "urn:acme:User"), ("normalised", "emails")]
+            vec![
+                ("unknown-schema", "urn:acme:User"),
+                ("normalised", "emails")
+            ]
         );
         assert_eq!(n[0].example, unknown);
         assert!(notes(&[record(LogOutcome::Rejected, &[unknown])]).is_empty());

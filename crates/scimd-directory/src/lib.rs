@@ -31,6 +31,7 @@ pub mod store;
 pub mod tokens;
 mod users;
 pub mod vocabulary;
+pub mod warnings;
 mod write;
 
 pub use directory::{

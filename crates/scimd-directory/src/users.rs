@@ -390,8 +390,8 @@ impl Directory {
         Ok((total, page))
     }
 
-    /// Ends a successful user write answered `status`: inserts its change `records`,
-    /// renders the user and commits, in `tx`.
+    /// Ends a successful user write answered `status`: inserts its change `records` and
+    /// counts their warnings ([`crate::warnings`]), renders the user and commits, in `tx`.
     async fn user_written(
         &self,
         mut tx: Box<dyn Tx>,
@@ -403,6 +403,7 @@ impl Directory {
         for r in &records {
             tx.insert_record(r).await?;
         }
+        crate::warnings::count(tx.as_mut(), &records).await?;
         let resource = self.render_one_user(tx.as_mut(), schema, rec).await?;
         tx.commit().await?;
         Ok(Written { status, resource })

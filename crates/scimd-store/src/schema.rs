@@ -42,11 +42,15 @@ pub(crate) enum Tbl {
     GroupMembers,
     /// `changes` (change records: the provisioning log, histories, the audit record).
     Changes,
+    /// `warning_counts` (the warnings of provisioning, counted per kind and subject).
+    WarningCounts,
+    /// `warning_users` (the users each counted warning was about).
+    WarningUsers,
 }
 
 impl Tbl {
     /// Every table.
-    pub(crate) const ALL: [Tbl; 14] = [
+    pub(crate) const ALL: [Tbl; 16] = [
         Tbl::Tenants,
         Tbl::MigrationSteps,
         Tbl::Tokens,
@@ -61,6 +65,8 @@ impl Tbl {
         Tbl::Groups,
         Tbl::GroupMembers,
         Tbl::Changes,
+        Tbl::WarningCounts,
+        Tbl::WarningUsers,
     ];
 
     /// The SQL name.
@@ -80,6 +86,8 @@ impl Tbl {
             Tbl::Groups => "groups",
             Tbl::GroupMembers => "group_members",
             Tbl::Changes => "changes",
+            Tbl::WarningCounts => "warning_counts",
+            Tbl::WarningUsers => "warning_users",
         }
     }
 
@@ -193,6 +201,13 @@ impl Tbl {
             Tbl::GroupMembers => &[("unique", &["group_id", "member_id"], C::Membership)],
             // Coalesced records (failed sign-ins): written with ON CONFLICT, never a conflict.
             Tbl::Changes => &[("coalesce", &["tenant_id", "coalesce_key"], C::Id)],
+            // Both upserted or inserted with ON CONFLICT: never a conflict.
+            Tbl::WarningCounts => &[("key", &["tenant_id", "kind", "subject"], C::Id)],
+            Tbl::WarningUsers => &[(
+                "key",
+                &["tenant_id", "kind", "subject", "user_id"],
+                C::Id,
+            )],
             _ => &[],
         };
         let own = own

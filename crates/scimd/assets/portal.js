@@ -1,9 +1,15 @@
 // scimd portal: small progressive enhancements. Everything works without this file.
 // - Copy buttons: <button data-copy="ID" hidden> copies the text of #ID to the clipboard.
 // - Confirmation: forms with data-confirm="message" ask before submitting.
+// - Menu: on narrow screens the menu collapses behind the "Menu" button (without this file
+//   it stays open).
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
   function ready() {
+    document.querySelectorAll("button.menu-toggle").forEach(function (b) {
+      b.hidden = false;
+    });
     document.querySelectorAll("button[data-copy]").forEach(function (b) {
       b.hidden = false;
     });
@@ -11,6 +17,14 @@
   document.addEventListener("DOMContentLoaded", ready);
   document.addEventListener("htmx:afterSettle", ready);
   document.addEventListener("click", function (e) {
+    var m = e.target.closest && e.target.closest("button.menu-toggle");
+    if (m) {
+      var menu = document.getElementById(m.getAttribute("aria-controls"));
+      var open = m.getAttribute("aria-expanded") !== "true";
+      m.setAttribute("aria-expanded", open ? "true" : "false");
+      if (menu) menu.classList.toggle("open", open);
+      return;
+    }
     var b = e.target.closest && e.target.closest("button[data-copy]");
     if (!b) return;
     e.preventDefault();

@@ -948,3 +948,264 @@ async fn new_token_form_is_forbidden(p: &Portal, cookie: &str, form: &[(&str, &s
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "{form:?}");
     r.text().await.unwrap()
 }
+
+/// The schema URN the identity provider sends in the warnings test: unknown to the tenant.
+const ACME: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+
+/// A request with bearer token `token`; the status and the JSON body (`Null` when none).
+async fn call(
+    p: &Portal,
+    (method, path): (reqwest::Method, &str),
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let mut r = p
+        .client
+        .request(method, format!("{}{path}", p.base))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        r = r
+            .header("content-type", "application/scim+json")
+            .body(b.to_string());
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_default())
+}
+
+/// The dashboard's warning of `kind` about `subject`, from the admin API.
+async fn warning(p: &Portal, admin: &str, kind: &str, subject: &str) -> serde_json::Value {
+    let (status, d) = call(p, (reqwest::Method::GET, "/api/v1/dashboard"), admin, None).await;
+    assert_eq!(status, StatusCode::OK);
+    d["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["kind"] == kind && w["subject"] == subject)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Signs the administrator in and makes a SCIM token (`entra`) and an admin token (`ops`)
+/// from the command line: the session cookie and the two secrets.
+async fn session_and_tokens(p: &Portal) -> (String, String, String) {
+    let cookie = p.sign_in("admin", &p.password).await.unwrap();
+    let d = &p.running.as_ref().unwrap().directory;
+    let tenant = d.default_tenant_id().await.unwrap();
+    let by = Origin::cli(&tenant, "tester", "test");
+    let scim = d.create_token(&by, "entra", TokenScope::Scim);
+    let admin = d.create_token(&by, "ops", TokenScope::Admin);
+    (cookie, scim.await.unwrap(), admin.await.unwrap())
+}
+
+#[tokio::test]
+async fn warnings_are_counted_by_the_writes_and_shown_until_fixed() {
+    use reqwest::Method;
+    use serde_json::json;
+    let p = start().await;
+    let (cookie, scim, admin) = session_and_tokens(&p).await;
+    let user = |name: &str| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ACME],
+            "userName": name,
+            "name": {"givenName": "A", "familyName": "B"},
+            "emails": [{"value": name, "primary": true}],
+            ACME: {"costCode": "CC-1"},
+        })
+    };
+    let post = (Method::POST, "/scim/v2/Users");
+    let (s, ann) = call(&p, post.clone(), &scim, Some(user("ann@x.test"))).await;
+    assert_eq!(s, StatusCode::CREATED, "{ann}");
+    let (s, _) = call(&p, post.clone(), &scim, Some(user("bob@x.test"))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A PATCH naming an attribute of the URN: the same subject, the same user again.
+    let path = format!("/scim/v2/Users/{}", ann["id"].as_str().unwrap());
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Add", "path": format!("{ACME}:costCode"), "value": "CC-2"}]});
+    let (s, _) = call(&p, (Method::PATCH, &path), &scim, Some(patch)).await;
+    assert_eq!(s, StatusCode::OK);
+    // A rejected write changes nothing, so counts nothing.
+    let mut refused = user("cy@x.test");
+    refused["name"] = json!({"givenName": "C"});
+    let (s, _) = call(&p, post.clone(), &scim, Some(refused)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Two primary emails: a normalised value.
+    let mut two = user("dee@x.test");
+    two["emails"] =
+        json!([{"value": "dee@x.test", "primary": true}, {"value": "d@x.test", "primary": true}]);
+    let (s, _) = call(&p, post, &scim, Some(two)).await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let w = warning(&p, &admin, "unknown-schema", ACME).await;
+    assert_eq!(
+        (w["users"].as_u64(), w["occurrences"].as_u64()),
+        (Some(3), Some(4)),
+        "{w}"
+    );
+    assert!(w["firstSeen"].as_str().unwrap() <= w["lastSeen"].as_str().unwrap());
+    assert!(w["example"].as_str().unwrap().contains(ACME), "{w}");
+    let n = warning(&p, &admin, "normalised", "emails").await;
+    assert_eq!(
+        (n["users"].as_u64(), n["occurrences"].as_u64()),
+        (Some(1), Some(1)),
+        "{n}"
+    );
+    for page in ["/dashboard", "/admin/provisioning"] {
+        let html = p.page_text(page, &cookie).await;
+        assert!(
+            html.contains("id=\"warnings\" role=\"region\"")
+                || html.contains("role=\"region\" aria-labelledby=\"h-warnings\""),
+            "{page}"
+        );
+        assert!(
+            html.contains(ACME) && html.contains("3 users, 4 writes"),
+            "{page}: {html}"
+        );
+        assert!(html.contains("1 user, 1 write"), "{page}");
+    }
+    // The fix: the tenant's custom schema URN becomes the one sent. The warning goes.
+    let settings = json!({"customSchemaUrn": ACME});
+    let (s, body) = call(
+        &p,
+        (Method::PATCH, "/api/v1/settings"),
+        &admin,
+        Some(settings),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(warning(&p, &admin, "unknown-schema", ACME).await.is_null());
+    assert!(!p
+        .page_text("/dashboard", &cookie)
+        .await
+        .contains("3 users, 4 writes"));
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn history_and_audit_pages_and_the_favicon() {
+    use reqwest::Method;
+    use serde_json::json;
+    let p = start().await;
+    let (cookie, scim, _) = session_and_tokens(&p).await;
+    let d = &p.running.as_ref().unwrap().directory;
+    let tenant = d.default_tenant_id().await.unwrap();
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ann@x.test",
+        "displayName": "<script>alert(1)</script>",
+        "name": {"givenName": "Ann", "familyName": "Lee"},
+        "emails": [{"value": "ann@x.test", "primary": true}],
+    });
+    let (s, ann) = call(&p, (Method::POST, "/scim/v2/Users"), &scim, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = ann["id"].as_str().unwrap();
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Sales", "members": [{"value": id}]});
+    let (s, g) = call(&p, (Method::POST, "/scim/v2/Groups"), &scim, Some(group)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let gid = g["id"].as_str().unwrap();
+
+    // A user's History: every record, values escaped, a transaction alone.
+    let r = p.get(&format!("/users/{id}/history"), &cookie).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    // Escaped (askama writes `<` as `&#60;`), never markup.
+    let escaped = ["&lt;script&gt;alert(1)", "&#60;script&#62;alert(1)"];
+    assert!(escaped.iter().any(|e| html.contains(e)) && !html.contains("<script>alert"));
+    assert!(html.contains("aria-current=\"page\">History</a>"));
+    assert!(html.contains("POST /scim/v2/Users → 201"), "{html}");
+    assert!(
+        html.contains("member added"),
+        "the membership, from the user's side"
+    );
+    let records = d
+        .history(
+            &tenant,
+            scimd_directory::audit::ResourceType::User,
+            id,
+            None,
+            (0, 10),
+        )
+        .await
+        .unwrap()
+        .1;
+    let txn = &records[0].txn;
+    let one = p
+        .page_text(&format!("/users/{id}/history?txn={txn}"), &cookie)
+        .await;
+    assert!(one.contains(&format!("Showing transaction <code>{txn}</code> only")));
+    assert_eq!(
+        p.get("/users/nope/history", &cookie).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // A group's History, kept after the group is deleted.
+    let html = p
+        .page_text(&format!("/groups/{gid}/history"), &cookie)
+        .await;
+    assert!(html.contains("member added") && html.contains(&format!("/users/{id}")));
+    let (s, _) = call(
+        &p,
+        (Method::DELETE, &format!("/scim/v2/Groups/{gid}")),
+        &scim,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let r = p.get(&format!("/groups/{gid}/history"), &cookie).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Deleted group") && html.contains("group deleted"));
+    assert!(html.contains("group-delete-disables-members") || html.contains("member removed"));
+
+    // The Audit page: filters and downloads.
+    let html = p.page_text("/audit?action=token.create", &cookie).await;
+    assert!(html.contains("<code>token.create</code>") && !html.contains("<code>signin</code>"));
+    let html = p.page_text("/audit?action=nope", &cookie).await;
+    assert!(html.contains("role=\"alert\">Unknown action"), "{html}");
+    let r = p
+        .get("/audit/export?format=csv&action=signin", &cookie)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("seq,time,txn,actor"), "{csv}");
+    assert_eq!(
+        csv.trim_end().split("\r\n").count(),
+        3,
+        "a header and 2 sign-ins: {csv}"
+    );
+    let r = p
+        .get("/audit/export?format=jsonl&action=token.create", &cookie)
+        .await;
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let lines = r.text().await.unwrap();
+    assert!(lines
+        .lines()
+        .all(|l| l.contains("\"action\":\"token.create\"")));
+    assert_eq!(
+        lines.lines().count(),
+        3,
+        "the first start's token, entra and ops: {lines}"
+    );
+    // Signed out: to the sign-in page.
+    for path in ["/audit", &format!("/users/{id}/history"), "/audit/export"] {
+        let r = p.get(path, "").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+    }
+
+    // The favicon: served to anyone, an ICO, linked from every page.
+    let r = p.get("/favicon.ico", "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/x-icon");
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(&bytes[..4], &[0, 0, 1, 0]);
+    assert!(p
+        .page_text("/signin", "")
+        .await
+        .contains("<link rel=\"icon\" href=\"/favicon.ico\""));
+    p.stop().await;
+}

@@ -332,3 +332,41 @@ impl RecordQuery {
         }
     }
 }
+
+/// One warning of a write to count ([`crate::store::Tx::note_warning`]): of `kind`
+/// (`unknown-schema`, `normalised`; see the directory's `warnings` module) about `subject`
+/// (a schema URN, an attribute), given `at` by a write of user `user_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarningNote {
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// The kind.
+    pub kind: String,
+    /// What it is about (at most 200 characters).
+    pub subject: String,
+    /// The warning's text (at most 500 characters).
+    pub example: String,
+    /// The user the write was about.
+    pub user_id: String,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// The counts of one kind and subject of warning (a row of `warning_counts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarningCount {
+    /// The kind.
+    pub kind: String,
+    /// What it is about.
+    pub subject: String,
+    /// The latest warning's text.
+    pub example: String,
+    /// First given.
+    pub first_at: OffsetDateTime,
+    /// Last given.
+    pub last_at: OffsetDateTime,
+    /// Writes that gave it.
+    pub occurrences: u64,
+    /// Distinct users those writes were about.
+    pub users: u64,
+}

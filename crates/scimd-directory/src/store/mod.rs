@@ -12,7 +12,7 @@ mod records;
 
 pub use changes::{
     Actor, ActorType, Cause, Change, ChangeRecord, Channel, MemberChange, MemberKind, RecordQuery,
-    RecordView, Window,
+    RecordView, WarningCount, WarningNote, Window,
 };
 pub use records::{
     AdminRow, AdminUserFilter, AttributeRow, Bucket, EditedUser, EmailKey, ExportRow, Exported,
@@ -405,6 +405,19 @@ pub trait Tx: Send {
     async fn coalesced_keys(&mut self, tenant_id: &str, prefix: &str) -> StoreResult<Vec<String>>;
     /// Deletes the records of every tenant older than `before`; returns how many.
     async fn purge_records(&mut self, before: OffsetDateTime) -> StoreResult<u64>;
+
+    // ---- warning counts (the dashboard's warnings)
+    /// Counts warning `n`: its kind and subject's row gets `n.at` as last time (first time
+    /// when new), one more occurrence, `n.example` as example, and one more user unless
+    /// `n.user_id` was counted for it already (atomic: one upsert each).
+    async fn note_warning(&mut self, n: &WarningNote) -> StoreResult<()>;
+    /// The tenant's warning counts, the most recently given first, at most `limit` (an
+    /// index range).
+    async fn warning_counts(
+        &mut self,
+        tenant_id: &str,
+        limit: u64,
+    ) -> StoreResult<Vec<WarningCount>>;
 
     // ---- administrator listings
     /// Users of the tenant in any state matching `f`, in creation order, paged; with the

@@ -7,7 +7,7 @@
 //! others have modules: `users` (users with their emails, list queries), `members`
 //! (membership rows), `documents` (bulk edits of user documents, directory rules'
 //! helpers), `records` (change records: the provisioning log, histories, the audit
-//! record), `search` (administrator listings), `export` (`scimd copy`), `signin` (sign-in
+//! record), `warnings` (warning counts), `search` (administrator listings), `export` (`scimd copy`), `signin` (sign-in
 //! throttles), `steps` (migration steps run in Rust); `run` holds how statements run (rows,
 //! counts, pages, batches).
 
@@ -20,6 +20,7 @@ mod search;
 mod signin;
 mod steps;
 mod users;
+mod warnings;
 
 pub(crate) use run::StoreTx;
 pub(crate) use steps::run_migration_steps;
@@ -39,7 +40,7 @@ use scimd_directory::store::{
     AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, EditedUser, Exported,
     GroupRecord, ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery, SessionRow, SlowDown,
     Source, StoreError, StoreResult, Table, TenantRow, Throttle, TokenRow, Tx, UserRecord,
-    UserState,
+    UserState, WarningCount, WarningNote,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -458,6 +459,16 @@ impl<E: Exec> Tx for StoreTx<E> {
         let mut s = self.q().delete(Across::RetentionPurge, Tbl::Changes, []);
         s.sql(" WHERE at < ").bind(Bind::Time(before)).long();
         self.run(s).await
+    }
+
+    // ---- warning counts: `warnings`
+
+    async fn note_warning(&mut self, n: &WarningNote) -> StoreResult<()> {
+        self.count_warning(n).await
+    }
+
+    async fn warning_counts(&mut self, t: &str, limit: u64) -> StoreResult<Vec<WarningCount>> {
+        self.counted_warnings(t, limit).await
     }
 
     // ---- administrator listings: `search`

@@ -10,6 +10,7 @@ use scimd_directory::audit::ResourceType;
 use scimd_directory::changes::Rule;
 use scimd_directory::render::rfc3339;
 use scimd_directory::store::{Actor, Cause, Change, ChangeRecord, TokenRow};
+use scimd_directory::warnings::ProvisioningWarning;
 use serde_json::{json, Value};
 
 /// A user: its SCIM representation with `state`, `source` and `groups` (`{id,
@@ -204,6 +205,21 @@ pub fn counts(c: &DirectoryCounts) -> Value {
         },
         "usersBySource": {"local": c.local, "scim": c.scim},
         "groups": c.groups,
+    })
+}
+
+/// A provisioning warning: `{kind, subject, example, firstSeen, lastSeen, occurrences,
+/// users}` (`kind` `unknown-schema` or `normalised`; times RFC 3339).
+pub fn warning(w: &ProvisioningWarning) -> Value {
+    let c = &w.counts;
+    json!({
+        "kind": w.kind.as_str(),
+        "subject": c.subject,
+        "example": c.example,
+        "firstSeen": rfc3339(c.first_at),
+        "lastSeen": rfc3339(c.last_at),
+        "occurrences": c.occurrences,
+        "users": c.users,
     })
 }
 

@@ -169,6 +169,7 @@ pub(super) async fn dashboard(State(st): State<AppState>, Admin(c): Admin) -> Ad
     };
     let (rejected_total, recent_rejected) = d.query_log(t, &rejected, 0, 10).await?;
     let entries = |v: &[ProvisioningEntry]| v.iter().map(json::log_entry).collect::<Vec<_>>();
+    let warnings = d.provisioning_warnings(t).await?;
     ok(&json!({
         "scimTenantUrl": d.base_url(),
         "counts": json::counts(&counts),
@@ -176,6 +177,7 @@ pub(super) async fn dashboard(State(st): State<AppState>, Admin(c): Admin) -> Ad
         "rejectedEntries": rejected_total,
         "recentLog": entries(&recent_log),
         "recentRejected": entries(&recent_rejected),
+        "warnings": warnings.iter().map(json::warning).collect::<Vec<_>>(),
     }))
 }
 

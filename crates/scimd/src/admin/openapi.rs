@@ -503,14 +503,30 @@ fn schemas() -> Map<String, Value> {
             }));
     m.insert("Dashboard".into(), json!({
                 "type": "object",
-                "required": ["scimTenantUrl", "counts", "logEntries", "rejectedEntries", "recentLog", "recentRejected"],
+                "required": ["scimTenantUrl", "counts", "logEntries", "rejectedEntries", "recentLog", "recentRejected", "warnings"],
                 "properties": {
                     "scimTenantUrl": {"type": "string", "description": "The SCIM base URL to paste into the identity provider (Tenant URL)"},
                     "counts": r("Counts"),
                     "logEntries": {"type": "integer", "description": "Entries in the provisioning log"},
                     "rejectedEntries": {"type": "integer", "description": "Rejected requests in the provisioning log"},
                     "recentLog": {"type": "array", "maxItems": 10, "items": r("LogEntry")},
-                    "recentRejected": {"type": "array", "maxItems": 10, "items": r("LogEntry")}
+                    "recentRejected": {"type": "array", "maxItems": 10, "items": r("LogEntry")},
+                    "warnings": {"type": "array", "maxItems": 20, "items": r("ProvisioningWarning"),
+                        "description": "Warnings of provisioning that call for an administrator, the most recently given first"}
+                }
+            }));
+    m.insert("ProvisioningWarning".into(), json!({
+                "type": "object",
+                "required": ["kind", "subject", "example", "firstSeen", "lastSeen", "occurrences", "users"],
+                "properties": {
+                    "kind": {"type": "string", "enum": ["unknown-schema", "normalised"],
+                        "description": "unknown-schema: attributes under a schema URN the tenant does not know were ignored; normalised: a value was changed to be valid"},
+                    "subject": {"type": "string", "description": "The schema URN (unknown-schema) or the attribute (normalised)"},
+                    "example": {"type": "string", "description": "The latest such warning of the provisioning log"},
+                    "firstSeen": {"type": "string", "format": "date-time"},
+                    "lastSeen": {"type": "string", "format": "date-time"},
+                    "occurrences": {"type": "integer", "description": "Writes that gave it"},
+                    "users": {"type": "integer", "description": "Distinct users those writes were about"}
                 }
             }));
     m

@@ -54,11 +54,16 @@ const HTMX_JS: &str = include_str!("../../assets/htmx.min.js");
 const HTMX_LICENSE: &str = include_str!("../../assets/htmx.LICENSE");
 const PORTAL_JS: &str = include_str!("../../assets/portal.js");
 const PORTAL_CSS: &str = include_str!("../../assets/portal.css");
+/// The portal's icon: a 16×16 32-bit ICO of 1,150 bytes, embedded in the binary.
+const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
 
 /// The portal's routes (pages, sign-in, assets), with the security headers.
 pub fn routes() -> Router<AppState> {
     use pages::users::{self, Deletion, UserTab};
-    use pages::{account, attributes, dashboard, groups, log, provisioning, settings, signin};
+    use pages::{
+        account, attributes, audit, dashboard, groups, history, log, provisioning, settings, signin,
+    };
+    use scimd_directory::audit::ResourceType;
     Router::new()
         .route("/", get(signin::home))
         .route("/signin", get(signin::signin_form).post(signin::signin))
@@ -105,6 +110,10 @@ pub fn routes() -> Router<AppState> {
             get(users::user).layer(Extension(UserTab::Groups)),
         )
         .route(
+            "/users/{id}/history",
+            get(history::history).layer(Extension(ResourceType::User)),
+        )
+        .route(
             "/users/{id}/delete",
             get(users::user_delete_form)
                 .layer(Extension(Deletion::Permanent))
@@ -121,6 +130,10 @@ pub fn routes() -> Router<AppState> {
         .route("/groups", get(groups::groups).post(groups::create_group))
         .route("/groups/{id}", get(groups::group))
         .route(
+            "/groups/{id}/history",
+            get(history::history).layer(Extension(ResourceType::Group)),
+        )
+        .route(
             "/groups/{id}/delete",
             get(groups::group_delete_form).post(groups::delete_group),
         )
@@ -129,7 +142,10 @@ pub fn routes() -> Router<AppState> {
         .route("/groups/{id}/members/remove", post(groups::remove_member))
         .route("/log", get(log::log))
         .route("/log/export", get(log::log_export))
+        .route("/audit", get(audit::audit))
+        .route("/audit/export", get(audit::audit_export))
         .route("/assets/{file}", get(asset))
+        .route("/favicon.ico", get(favicon))
         .layer(from_fn(security_headers))
 }
 
@@ -152,6 +168,19 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// `GET /favicon.ico`: the portal's icon (`image/x-icon`; every page links it), cached for a
+/// day (its URL carries no version).
+async fn favicon() -> Response {
+    let mut r = Response::new(Body::from(FAVICON));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("image/x-icon"));
+    r.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    r
 }
 
 /// `GET /assets/{file}`: the vendored htmx, its license, the portal's script and style.

@@ -68,9 +68,9 @@ fn under(path: &str, base: &str) -> bool {
 }
 
 /// Requests no address budget counts: probes, the metrics scrape, the portal's static
-/// assets and its sign-in form.
+/// assets (and its favicon) and its sign-in form.
 fn exempt(method: &Method, path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics")
+    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
         || path.starts_with("/assets/")
         || (path == "/signin" && (method == Method::GET || method == Method::HEAD))
 }
@@ -147,6 +147,7 @@ mod tests {
         let get = Method::GET;
         assert!(exempt(&get, "/healthz") && exempt(&get, "/readyz") && exempt(&get, "/metrics"));
         assert!(exempt(&get, "/assets/htmx.min.js") && exempt(&get, "/signin"));
+        assert!(exempt(&get, "/favicon.ico"));
         assert!(!exempt(&Method::POST, "/signin"));
         assert!(!exempt(&get, "/scim/v2/Users") && !exempt(&get, "/healthz/x"));
         // A credential counts on its own surface only.

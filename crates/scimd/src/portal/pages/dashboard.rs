@@ -1,7 +1,9 @@
-//! The dashboard (`/dashboard`): counts and the latest provisioning-log entries.
+//! The dashboard (`/dashboard`): provisioning warnings, counts and the latest
+//! provisioning-log entries.
 
 use super::common::{group_digits, noticed, Q};
 use super::log::{log_row, LogRow};
+use super::warnings::{warnings, WarningView};
 use crate::portal::frame::{directory_error, ok, render, Layout, Page};
 use crate::portal::session::Signed;
 use crate::state::AppState;
@@ -29,6 +31,7 @@ pub struct DashboardPage {
     rejected_total: String,
     recent: Vec<LogRow>,
     failures: Vec<LogRow>,
+    warnings: Vec<WarningView>,
 }
 
 /// `GET /dashboard`.
@@ -49,6 +52,7 @@ pub async fn dashboard(State(st): State<AppState>, s: Signed, RawQuery(q): RawQu
         ..Default::default()
     };
     let (rejected_total, failures) = d.query_log(t, &rejected, 0, 5).await.map_err(fail)?;
+    let warnings = warnings(&st, t).await.map_err(fail)?;
     ok(render(
         StatusCode::OK,
         &DashboardPage {
@@ -65,6 +69,7 @@ pub async fn dashboard(State(st): State<AppState>, s: Signed, RawQuery(q): RawQu
             rejected_total: group_digits(rejected_total),
             recent: recent.iter().map(log_row).collect(),
             failures: failures.iter().map(log_row).collect(),
+            warnings,
         },
     ))
 }

@@ -80,7 +80,7 @@ pub struct LogPage {
 }
 
 /// A `datetime-local` value (`2026-11-30T11:22` or with seconds), read as UTC, or RFC 3339.
-fn parse_local(s: &str) -> Option<time::OffsetDateTime> {
+pub(super) fn parse_local(s: &str) -> Option<time::OffsetDateTime> {
     if s.is_empty() {
         return None;
     }

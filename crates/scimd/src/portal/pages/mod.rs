@@ -5,11 +5,15 @@
 
 pub mod account;
 pub mod attributes;
+pub mod audit;
 mod common;
 pub mod dashboard;
 pub mod groups;
+pub mod history;
 pub mod log;
 pub mod provisioning;
+mod records;
 pub mod settings;
 pub mod signin;
 pub mod users;
+mod warnings;

@@ -1,8 +1,10 @@
 //! Admin › Identity › User Provisioning (`/admin/provisioning`): the SCIM tenant URL, the
-//! tokens (created, shown once, revoked) and a summary of the settings.
+//! provisioning warnings, the tokens (created, shown once, revoked) and a summary of the
+//! settings.
 
 use super::attributes::AttrView;
 use super::common::{fmt_time, noticed, query_string, Q};
+use super::warnings::{warnings, WarningView};
 use crate::portal::frame::{directory_error, render, see_other, server_error, Layout, Page};
 use crate::portal::session::{Posted, Signed};
 use crate::state::AppState;
@@ -46,6 +48,7 @@ pub struct ProvisioningPage {
     refuse_text: String,
     department_path: String,
     attrs: Vec<AttrView>,
+    warnings: Vec<WarningView>,
 }
 
 fn provisioning_layout(s: &Signed) -> Layout {
@@ -75,6 +78,7 @@ async fn provisioning_page(
     };
     let settings = d.get_settings(t).await.map_err(fail)?;
     let custom = d.custom_schema(t).await.map_err(fail)?;
+    let warnings = warnings(st, t).await.map_err(fail)?;
     let tokens = tokens
         .iter()
         .map(|r| TokenView {
@@ -111,6 +115,7 @@ async fn provisioning_page(
             department_path: format!("{ENTERPRISE_USER_SCHEMA}:department"),
             attrs: custom.attributes.iter().map(AttrView::of).collect(),
             urn: custom.urn,
+            warnings,
         },
     ))
 }

@@ -1,7 +1,8 @@
 //! Users (`/users`): the list, a new local user, a user's page (Profile, Attributes and
-//! Groups tabs), and for local users the edit form, Disable / Enable and the soft delete;
-//! permanent deletion. Whether a user may be deleted is the directory's
-//! decision ([`scimd_directory::admin::AdminUser::deletable`]); the user's SCIM document is only displayed.
+//! Groups tabs; the History tab is [`super::history`]), and for local users the edit form,
+//! Disable / Enable and the soft delete; permanent deletion. Whether a user may be deleted is
+//! the directory's decision ([`scimd_directory::admin::AdminUser::deletable`]); the user's SCIM
+//! document is only displayed.
 
 use super::common::{
     load_error, noticed, pager, query_string, redirect_or_error, source_text, text, when,
@@ -15,6 +16,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use scim_proto::schema::ENTERPRISE_USER_SCHEMA;
+use scimd_directory::admin::AdminUser;
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
 use serde_json::{json, Value};
 
@@ -28,6 +30,17 @@ pub struct UserRow {
     state: String,
     source: String,
     source_text: String,
+}
+
+/// The heading of a user's page: `Name (userName)`, or the userName of a user without a
+/// name.
+pub(super) fn heading(u: &AdminUser) -> String {
+    let name = person_name(&u.resource);
+    if name.is_empty() {
+        u.user_name.clone()
+    } else {
+        format!("{name} ({})", u.user_name)
+    }
 }
 
 fn person_name(u: &Value) -> String {
@@ -218,6 +231,8 @@ pub enum UserTab {
     Attributes,
     /// Group memberships (`/users/{id}/groups`).
     Groups,
+    /// Change records (`/users/{id}/history`, see [`super::history`]).
+    History,
 }
 
 impl UserTab {
@@ -227,6 +242,7 @@ impl UserTab {
             UserTab::Profile => "Profile",
             UserTab::Attributes => "Attributes",
             UserTab::Groups => "Groups",
+            UserTab::History => "History",
         }
     }
 }
@@ -453,13 +469,8 @@ async fn user_page_with(
         .iter()
         .map(|a| (a.name.clone(), text(&values[a.name.as_str()])))
         .collect();
-    let name = person_name(doc);
     let view = UserView {
-        heading: if name.is_empty() {
-            u.user_name.clone()
-        } else {
-            format!("{name} ({})", u.user_name)
-        },
+        heading: heading(&u),
         id: u.id.clone(),
         state: u.state.as_str().to_string(),
         deprovisioned: u.state == UserState::Deprovisioned,

@@ -42,11 +42,13 @@ pub(crate) enum Tbl {
     GroupMembers,
     /// `changes` (change records: the provisioning log, histories, the audit record).
     Changes,
+    /// `issuers` (OIDC issuers whose JWT access tokens are accepted).
+    Issuers,
 }
 
 impl Tbl {
     /// Every table.
-    pub(crate) const ALL: [Tbl; 14] = [
+    pub(crate) const ALL: [Tbl; 15] = [
         Tbl::Tenants,
         Tbl::MigrationSteps,
         Tbl::Tokens,
@@ -61,6 +63,7 @@ impl Tbl {
         Tbl::Groups,
         Tbl::GroupMembers,
         Tbl::Changes,
+        Tbl::Issuers,
     ];
 
     /// The SQL name.
@@ -80,6 +83,7 @@ impl Tbl {
             Tbl::Groups => "groups",
             Tbl::GroupMembers => "group_members",
             Tbl::Changes => "changes",
+            Tbl::Issuers => "issuers",
         }
     }
 
@@ -249,6 +253,14 @@ pub(crate) const UNIQUE_KEYS: &[UniqueKey] = &[
         "group_members_unique",
         &["group_id", "member_id"],
         C::Membership,
+    ),
+    key(Tbl::Issuers, "issuers_pkey", &["seq"], C::Id),
+    key(Tbl::Issuers, "issuers_id_unique", &["id"], C::Id),
+    key(
+        Tbl::Issuers,
+        "issuers_issuer_unique",
+        &["tenant_id", "issuer"],
+        C::Issuer,
     ),
     key(Tbl::Changes, "changes_pkey", &["seq"], C::Id),
     // Coalesced records (failed sign-ins): written with ON CONFLICT, never a conflict.

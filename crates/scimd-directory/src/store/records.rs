@@ -55,6 +55,32 @@ impl TokenScope {
     }
 }
 
+/// An OIDC issuer whose JWT access tokens are accepted on `/scim/v2` (Entra workload
+/// identity federation, or any issuer publishing a JWKS): table `issuers`. Keys are never
+/// stored; they come from `metadata_url` (the issuer's OpenID Provider Metadata, whose
+/// `jwks_uri` is fetched) or `jwks_file`, at most one of the two given; with neither, the
+/// metadata URL is the issuer + `/.well-known/openid-configuration`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuerRow {
+    /// Row id (UUID).
+    pub id: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// The issuer URL, exactly as tokens carry it in `iss`.
+    pub issuer: String,
+    /// The audience tokens must carry in `aud`.
+    pub audience: String,
+    /// Application (client) ids allowed: a token's `appid` (Entra v1) or `azp` (v2) must be
+    /// one of them. Never empty.
+    pub app_ids: Vec<String>,
+    /// The metadata URL given, if any.
+    pub metadata_url: Option<String>,
+    /// A JWKS file on the server, if given (read instead of fetching keys).
+    pub jwks_file: Option<String>,
+    /// When it was added.
+    pub created: OffsetDateTime,
+}
+
 /// A bearer token. The secret itself is never stored: only its SHA-256.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenRow {

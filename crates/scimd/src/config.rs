@@ -157,6 +157,19 @@ pub struct Settings {
     /// How long one database statement may run, seconds.
     #[serde(alias = "statement-timeout-secs")]
     pub statement_timeout_secs: Option<u64>,
+    // Issuers' access tokens (see crate::issuers and docs/authentication.md).
+    /// Algorithms issuers' tokens may be signed with: `RS256,ES256`.
+    #[serde(alias = "jwt-algorithms")]
+    pub jwt_algorithms: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`, seconds.
+    #[serde(alias = "jwt-clock-skew-secs")]
+    pub jwt_clock_skew_secs: Option<u64>,
+    /// Least time between two fetches of one issuer's keys, seconds.
+    #[serde(alias = "jwks-refetch-interval-secs")]
+    pub jwks_refetch_interval_secs: Option<u64>,
+    /// Fetch issuer metadata and keys from private addresses and over http too.
+    #[serde(alias = "allow-private-outbound")]
+    pub allow_private_outbound: Option<bool>,
 }
 
 impl Settings {
@@ -202,6 +215,12 @@ impl Settings {
                 .or(lower.max_members_per_request),
             max_page_bytes: self.max_page_bytes.or(lower.max_page_bytes),
             statement_timeout_secs: self.statement_timeout_secs.or(lower.statement_timeout_secs),
+            jwt_algorithms: self.jwt_algorithms.or(lower.jwt_algorithms),
+            jwt_clock_skew_secs: self.jwt_clock_skew_secs.or(lower.jwt_clock_skew_secs),
+            jwks_refetch_interval_secs: self
+                .jwks_refetch_interval_secs
+                .or(lower.jwks_refetch_interval_secs),
+            allow_private_outbound: self.allow_private_outbound.or(lower.allow_private_outbound),
         }
     }
 
@@ -272,6 +291,22 @@ impl Settings {
             max_members_per_request: number("MAX_MEMBERS_PER_REQUEST", "a number of members")?,
             max_page_bytes: bytes("MAX_PAGE_BYTES")?,
             statement_timeout_secs: number("STATEMENT_TIMEOUT_SECS", "a number of seconds")?,
+            jwt_algorithms: get("JWT_ALGORITHMS"),
+            jwt_clock_skew_secs: number("JWT_CLOCK_SKEW_SECS", "a number of seconds")?,
+            jwks_refetch_interval_secs: number(
+                "JWKS_REFETCH_INTERVAL_SECS",
+                "a number of seconds",
+            )?,
+            allow_private_outbound: match get("ALLOW_PRIVATE_OUTBOUND").as_deref() {
+                None => None,
+                Some("true" | "1") => Some(true),
+                Some("false" | "0") => Some(false),
+                Some(v) => {
+                    return err(format!(
+                        "{ENV_PREFIX}ALLOW_PRIVATE_OUTBOUND must be true or false, got {v:?}"
+                    ))
+                }
+            },
             listen: get("LISTEN"),
             database: get("DATABASE"),
             public_url: get("PUBLIC_URL"),
@@ -383,6 +418,8 @@ pub struct Config {
     pub trusted_proxies: net::client::TrustedProxies,
     /// Bounds on client input and on what is read for it.
     pub input: InputLimits,
+    /// Validation of issuers' access tokens and the outbound address rule.
+    pub issuers: crate::issuers::IssuerOptions,
 }
 
 /// Bounds on client input and on what the server reads for it (docs/security.md, "Input"):
@@ -436,6 +473,7 @@ impl Default for Config {
             rate_limits: crate::rate::limiter::RateLimits::default(),
             trusted_proxies: net::client::TrustedProxies::default(),
             input: InputLimits::default(),
+            issuers: crate::issuers::IssuerOptions::default(),
         }
     }
 }
@@ -462,6 +500,12 @@ impl Config {
             Some(list) => net::client::TrustedProxies::parse(list).map_err(ConfigError)?,
         };
         let input = input_limits(&s)?;
+        let issuers = crate::issuers::IssuerOptions::resolve(
+            s.jwt_algorithms.as_deref(),
+            s.jwt_clock_skew_secs,
+            s.jwks_refetch_interval_secs,
+            s.allow_private_outbound,
+        )?;
         let listen = s
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
@@ -529,6 +573,7 @@ impl Config {
             rate_limits,
             trusted_proxies,
             input,
+            issuers,
         })
     }
 

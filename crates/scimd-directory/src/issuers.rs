@@ -30,7 +30,7 @@ pub struct NewIssuer {
     pub issuer: String,
     /// The audience (`aud`) tokens must carry.
     pub audience: String,
-    /// Application ids allowed (`appid` / `azp`), one or more.
+    /// Application ids allowed (`appid`, `azp` or `client_id`), one or more.
     pub app_ids: Vec<String>,
     /// The OpenID Provider Metadata URL, when not the issuer's default.
     pub metadata_url: Option<String>,
@@ -95,7 +95,7 @@ impl NewIssuer {
         }
         if app_ids.is_empty() {
             return Err(invalid(
-                "at least one application id is required (the appid or azp of the tokens to accept)",
+                "at least one application id is required (the appid, azp or client_id of the tokens to accept)",
             ));
         }
         if app_ids.len() > MAX_APP_IDS {

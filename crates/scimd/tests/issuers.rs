@@ -289,6 +289,10 @@ async fn tokens_accepted_only_as_configured() {
     v2.as_object_mut().unwrap().remove("appid");
     v2["azp"] = json!(app);
     assert_eq!(scim_get(&srv, &sign(a, &v2)).await.0, 200);
+    // RFC 9068 names it client_id.
+    v2.as_object_mut().unwrap().remove("azp");
+    v2["client_id"] = json!(app);
+    assert_eq!(scim_get(&srv, &sign(a, &v2)).await.0, 200);
 
     // Refused, each with its reason.
     let edited = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {

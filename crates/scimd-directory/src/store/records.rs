@@ -70,8 +70,8 @@ pub struct IssuerRow {
     pub issuer: String,
     /// The audience tokens must carry in `aud`.
     pub audience: String,
-    /// Application (client) ids allowed: a token's `appid` (Entra v1) or `azp` (v2) must be
-    /// one of them. Never empty.
+    /// Application (client) ids allowed: a token's `appid` (Entra v1), else `azp` (v2),
+    /// else `client_id` (RFC 9068) must be one of them. Never empty.
     pub app_ids: Vec<String>,
     /// The metadata URL given, if any.
     pub metadata_url: Option<String>,

@@ -40,7 +40,7 @@ fn new_issuer(body: &Value) -> Result<NewIssuer, AdminError> {
                 .ok_or_else(|| AdminError::bad_request("'appIds' must be an array of strings"))?,
             Some(Value::String(s)) => vec![s.clone()],
             None | Some(Value::Null) => return Err(AdminError::bad_request(
-                "'appIds' is required: the application ids (appid or azp) whose tokens to accept",
+                "'appIds' is required: the application ids (appid, azp or client_id) whose tokens to accept",
             )),
             Some(_) => {
                 return Err(AdminError::bad_request(

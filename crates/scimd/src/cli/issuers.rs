@@ -24,7 +24,7 @@ pub enum IssuerCommand {
         /// application id of scimd's app registration)
         #[arg(long, value_name = "AUD")]
         audience: String,
-        /// Application (client) id allowed (`appid` or `azp` of a token); repeat the flag
+        /// Application (client) id allowed (`appid`, `azp` or `client_id` of a token); repeat the flag
         /// or give a comma-separated list
         #[arg(
             long = "app-id",

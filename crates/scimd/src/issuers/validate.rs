@@ -13,7 +13,8 @@
 //!    (`--jwt-clock-skew-secs`, default 60 s); `aud` (required) is the issuer's audience;
 //! 5. it is an application token: no `scp` claim, and `idtyp`, when present, is `app`
 //!    (delegated tokens act for a user and are refused);
-//! 6. its application id (`appid`, Entra v1, or `azp`, v2) is one the issuer allows.
+//! 6. its application id (`appid`, Entra v1; else `azp`, Entra v2 and OIDC; else
+//!    `client_id`, RFC 9068 §2.2) is one the issuer allows.
 
 use super::keys::Key;
 use base64::Engine;
@@ -43,7 +44,8 @@ pub enum Reason {
     Expired,
     /// `nbf` is still ahead (beyond the clock skew).
     NotYetValid,
-    /// A required claim is missing (`exp`, `aud`, `iss`, or the application id).
+    /// A required claim is missing (`exp`, `aud`, `iss`, or the application id: `appid`,
+    /// `azp` or `client_id`).
     MissingClaim,
     /// `aud` is not the issuer's audience.
     WrongAudience,
@@ -72,7 +74,7 @@ impl Reason {
             Reason::Expired => "the access token has expired",
             Reason::NotYetValid => "the access token is not valid yet",
             Reason::MissingClaim => {
-                "the access token lacks a required claim (exp, aud, iss, appid or azp)"
+                "the access token lacks a required claim (exp, aud, iss, or appid, azp or client_id)"
             }
             Reason::WrongAudience => "the access token is for another audience",
             Reason::Delegated => {
@@ -195,12 +197,11 @@ pub fn verify(
     if claims.get("scp").is_some() || idtyp.is_some_and(|t| t.as_str() != Some("app")) {
         return Err(Reason::Delegated);
     }
-    let app = match (claims.get("appid"), claims.get("azp")) {
-        (Some(Value::String(a)), _) => a.clone(),
-        (None, Some(Value::String(a))) => a.clone(),
-        (None, None) => return Err(Reason::MissingClaim),
-        _ => return Err(Reason::Malformed),
-    };
+    let named = ["appid", "azp", "client_id"]
+        .iter()
+        .find_map(|c| claims.get(*c))
+        .ok_or(Reason::MissingClaim)?;
+    let app = named.as_str().ok_or(Reason::Malformed)?.to_string();
     if !issuer.app_ids.contains(&app) {
         return Err(Reason::AppNotAllowed);
     }

@@ -10,7 +10,7 @@ pub(super) fn issuers_path() -> Value {
             "The issuers whose JWT access tokens SCIM clients may present (Entra workload identity federation, or any OIDC issuer), oldest first."),
             "responses", responses(&[("200", ok("The issuers", r("IssuerList")))], &[])),
         "post": with(with(op("addIssuer", "issuers", "Add an OIDC issuer",
-            "Accepts access tokens of this issuer from then on: tokens whose `iss` is the issuer, `aud` the audience, and `appid` (Entra v1) or `azp` (v2) one of `appIds`, signed with a key of the issuer's JWKS (from `metadataUrl`, by default the issuer + `/.well-known/openid-configuration`, or from `jwksFile`, an absolute path on the server). 400 for a missing or malformed value, both `metadataUrl` and `jwksFile`, a metadata URL refused by the outbound address rule (not https, or resolving to a loopback, private, link-local or other non-public address, unless the server runs with `--allow-private-outbound`), or a JWKS file that cannot be read; 409 when the issuer is configured already."),
+            "Accepts access tokens of this issuer from then on: tokens whose `iss` is the issuer, `aud` the audience, and `appid` (Entra v1), `azp` (v2) or `client_id` (RFC 9068) one of `appIds`, signed with a key of the issuer's JWKS (from `metadataUrl`, by default the issuer + `/.well-known/openid-configuration`, or from `jwksFile`, an absolute path on the server). 400 for a missing or malformed value, both `metadataUrl` and `jwksFile`, a metadata URL refused by the outbound address rule (not https, or resolving to a loopback, private, link-local or other non-public address, unless the server runs with `--allow-private-outbound`), or a JWKS file that cannot be read; 409 when the issuer is configured already."),
             "requestBody", request(r("IssuerAdd"), json!({
                 "issuer": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
                 "audience": "api://scimd",
@@ -42,7 +42,7 @@ pub(super) fn schemas(m: &mut Map<String, Value>) {
             "id": {"type": "string"},
             "issuer": {"type": "string", "description": "Compared exactly with a token's `iss`"},
             "audience": {"type": "string", "description": "A token's `aud` must be this"},
-            "appIds": {"type": "array", "items": {"type": "string"}, "description": "Allowed `appid` / `azp` values"},
+            "appIds": {"type": "array", "items": {"type": "string"}, "description": "Allowed `appid` / `azp` / `client_id` values"},
             "metadataUrl": {"type": ["string", "null"], "description": "Where the keys are found (the default URL when none was given; null with a JWKS file)"},
             "jwksFile": {"type": ["string", "null"]},
             "created": {"type": "string", "format": "date-time"}

@@ -22,22 +22,6 @@ pub const MAX_NAME_BYTES: usize = 512;
 /// Most application ids one issuer may allow.
 pub const MAX_APP_IDS: usize = 100;
 
-/// What `issuer add` asks for, before its checks.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewIssuer {
-    /// The issuer URL (`iss`), `https://` (or `http://`, which only a server that may fetch
-    /// from private addresses can use).
-    pub issuer: String,
-    /// The audience (`aud`) tokens must carry.
-    pub audience: String,
-    /// Application ids allowed (`appid`, `azp` or `client_id`), one or more.
-    pub app_ids: Vec<String>,
-    /// The OpenID Provider Metadata URL, when not the issuer's default.
-    pub metadata_url: Option<String>,
-    /// A JWKS file on the server, instead of fetching keys.
-    pub jwks_file: Option<String>,
-}
-
 fn invalid(msg: impl Into<String>) -> DirectoryError {
     DirectoryError::Invalid(msg.into())
 }
@@ -76,55 +60,59 @@ fn url(value: &str, what: &str) -> Result<String, DirectoryError> {
     Ok(v)
 }
 
-impl NewIssuer {
-    /// The record `self` describes for `tenant_id`, checked (see the module rules): values
-    /// trimmed, application ids deduplicated in their order.
-    ///
-    /// Errors (`Invalid`, with a message naming the field): a blank or overlong value, a URL
-    /// that is not `http(s)://HOST…` or has a fragment, no application id or more than
-    /// [`MAX_APP_IDS`], both a metadata URL and a JWKS file.
-    pub fn checked(&self, tenant_id: &str) -> Result<IssuerRow, DirectoryError> {
-        let issuer = url(&self.issuer, "the issuer")?;
-        let audience = word(&self.audience, "the audience", MAX_NAME_BYTES)?;
-        let mut app_ids: Vec<String> = Vec::new();
-        for a in &self.app_ids {
-            let a = word(a, "an application id", MAX_NAME_BYTES)?;
-            if !app_ids.contains(&a) {
-                app_ids.push(a);
-            }
+/// The issuer record `issuer add` asks for in `tenant_id`, checked (see the module rules):
+/// the issuer URL (`iss`, `https://`, or `http://`, which only a server that may fetch from
+/// private addresses can use), the audience (`aud`), the application ids allowed (`appid`,
+/// `azp` or `client_id`; trimmed and deduplicated in their order), and where keys come from
+/// (a metadata URL when not the issuer's default, or a JWKS file, or neither).
+///
+/// Errors (`Invalid`, with a message naming the field): a blank or overlong value, a URL
+/// that is not `http(s)://HOST…` or has a fragment, no application id or more than
+/// [`MAX_APP_IDS`], both a metadata URL and a JWKS file.
+pub fn new_issuer(
+    tenant_id: &str,
+    issuer: &str,
+    audience: &str,
+    app_ids: &[String],
+    metadata_url: Option<&str>,
+    jwks_file: Option<&str>,
+) -> Result<IssuerRow, DirectoryError> {
+    let issuer = url(issuer, "the issuer")?;
+    let audience = word(audience, "the audience", MAX_NAME_BYTES)?;
+    let mut apps: Vec<String> = Vec::new();
+    for a in app_ids {
+        let a = word(a, "an application id", MAX_NAME_BYTES)?;
+        if !apps.contains(&a) {
+            apps.push(a);
         }
-        if app_ids.is_empty() {
-            return Err(invalid(
-                "at least one application id is required (the appid, azp or client_id of the tokens to accept)",
-            ));
-        }
-        if app_ids.len() > MAX_APP_IDS {
-            return Err(invalid(format!(
-                "at most {MAX_APP_IDS} application ids per issuer"
-            )));
-        }
-        if self.metadata_url.is_some() && self.jwks_file.is_some() {
-            return Err(invalid("give a metadata URL or a JWKS file, not both"));
-        }
-        let metadata_url = match &self.metadata_url {
-            Some(m) => Some(url(m, "the metadata URL")?),
-            None => None,
-        };
-        let jwks_file = match &self.jwks_file {
-            Some(f) => Some(word(f, "the JWKS file", MAX_URL_BYTES)?),
-            None => None,
-        };
-        Ok(IssuerRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            tenant_id: tenant_id.to_string(),
-            issuer,
-            audience,
-            app_ids,
-            metadata_url,
-            jwks_file,
-            created: crate::render::now(),
-        })
     }
+    if apps.is_empty() {
+        return Err(invalid(
+            "at least one application id is required (the appid, azp or client_id of the tokens to accept)",
+        ));
+    }
+    if apps.len() > MAX_APP_IDS {
+        return Err(invalid(format!(
+            "at most {MAX_APP_IDS} application ids per issuer"
+        )));
+    }
+    if metadata_url.is_some() && jwks_file.is_some() {
+        return Err(invalid("give a metadata URL or a JWKS file, not both"));
+    }
+    Ok(IssuerRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant_id.to_string(),
+        issuer,
+        audience,
+        app_ids: apps,
+        metadata_url: metadata_url
+            .map(|m| url(m, "the metadata URL"))
+            .transpose()?,
+        jwks_file: jwks_file
+            .map(|f| word(f, "the JWKS file", MAX_URL_BYTES))
+            .transpose()?,
+        created: crate::render::now(),
+    })
 }
 
 /// The metadata URL keys are found through when no JWKS file is given: the one given, else
@@ -143,7 +131,7 @@ pub fn metadata_url(row: &IssuerRow) -> Option<String> {
 }
 
 impl Directory {
-    /// Adds the issuer `row` (from [`NewIssuer::checked`]), recorded under `by` (audit
+    /// Adds the issuer `row` (from [`new_issuer`]), recorded under `by` (audit
     /// action `issuer.add`).
     ///
     /// Errors: `Conflict` when the tenant has an issuer of that URL; the store's.
@@ -223,37 +211,31 @@ fn issuer_record(recorder: &Recorder<'_>, action: AuditAction, row: &IssuerRow) 
 mod tests {
     use super::*;
 
-    fn new(issuer: &str) -> NewIssuer {
-        NewIssuer {
-            issuer: issuer.into(),
-            audience: "api://scimd".into(),
-            app_ids: vec!["a".into(), " b ".into(), "a".into()],
-            ..Default::default()
-        }
+    fn new(issuer: &str) -> Result<IssuerRow, DirectoryError> {
+        let apps = ["a".to_string(), " b ".into(), "a".into()];
+        new_issuer("t", issuer, "api://scimd", &apps, None, None)
     }
 
     #[test]
     fn checks_and_defaults() {
-        let v1 = new("https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/")
-            .checked("t")
-            .unwrap();
+        let v1 = new("https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/").unwrap();
         assert_eq!(v1.app_ids, ["a", "b"]);
         assert_eq!(
             metadata_url(&v1).unwrap(),
             "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/.well-known/openid-configuration"
         );
         let v2 = new("https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0")
-            .checked("t")
             .unwrap();
         assert_eq!(
             metadata_url(&v2).unwrap(),
             "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0/.well-known/openid-configuration"
         );
-        let mut f = new("https://issuer.example");
-        f.jwks_file = Some("/etc/scimd/jwks.json".into());
-        assert_eq!(metadata_url(&f.checked("t").unwrap()), None);
-        f.metadata_url = Some("https://issuer.example/m".into());
-        assert!(f.checked("t").is_err(), "both a metadata URL and a file");
+        let (iss, aud, apps) = ("https://issuer.example", "aud", ["a".to_string()]);
+        let file = Some("/etc/scimd/jwks.json");
+        let f = new_issuer("t", iss, aud, &apps, None, file).unwrap();
+        assert_eq!(metadata_url(&f), None);
+        let both = new_issuer("t", iss, aud, &apps, Some("https://issuer.example/m"), file);
+        assert!(both.is_err(), "both a metadata URL and a file");
         for bad in [
             "",
             "issuer.example",
@@ -263,12 +245,9 @@ mod tests {
             "https://a b",
             "https://x#f",
         ] {
-            assert!(new(bad).checked("t").is_err(), "{bad:?}");
+            assert!(new(bad).is_err(), "{bad:?}");
         }
-        let mut none = new("https://issuer.example");
-        none.app_ids = vec![" ".into()];
-        assert!(none.checked("t").is_err());
-        none.app_ids = vec![];
-        assert!(none.checked("t").is_err());
+        assert!(new_issuer("t", iss, aud, &[" ".into()], None, None).is_err());
+        assert!(new_issuer("t", iss, aud, &[], None, None).is_err());
     }
 }

@@ -62,20 +62,23 @@ impl TokenScope {
 /// metadata URL is the issuer + `/.well-known/openid-configuration`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssuerRow {
-    /// Row id (UUID).
+    /// Row id (UUID v4); `DELETE /api/v1/issuers/{id}` and `scimd issuer remove` take it
+    /// as well as the URL.
     pub id: String,
     /// Tenant id.
     pub tenant_id: String,
-    /// The issuer URL, exactly as tokens carry it in `iss`.
+    /// The issuer URL, exactly as tokens carry it in `iss` (Entra v1:
+    /// `https://sts.windows.net/TENANT-ID/`; v2: `https://login.microsoftonline.com/TENANT-ID/v2.0`).
     pub issuer: String,
     /// The audience tokens must carry in `aud`.
     pub audience: String,
     /// Application (client) ids allowed: a token's `appid` (Entra v1), else `azp` (v2),
     /// else `client_id` (RFC 9068) must be one of them. Never empty.
     pub app_ids: Vec<String>,
-    /// The metadata URL given, if any.
+    /// The metadata URL given, if any (else the default, see above, unless `jwks_file`).
     pub metadata_url: Option<String>,
-    /// A JWKS file on the server, if given (read instead of fetching keys).
+    /// A JWKS file on the server, if given: an absolute path, read instead of fetching keys
+    /// (again whenever its modification time changes).
     pub jwks_file: Option<String>,
     /// When it was added.
     pub created: OffsetDateTime,

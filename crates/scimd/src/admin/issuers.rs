@@ -11,7 +11,8 @@ use super::request::{object, string_field, Admin, AdminJson};
 use crate::issuers::records::{add, issuer_json};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use scimd_directory::issuers::NewIssuer;
+use scimd_directory::issuers::new_issuer;
+use scimd_directory::store::IssuerRow;
 use serde_json::Value;
 
 pub(super) async fn list_issuers(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
@@ -22,7 +23,8 @@ pub(super) async fn list_issuers(State(st): State<AppState>, Admin(c): Admin) ->
 /// The keys of a `POST` body.
 const KEYS: [&str; 5] = ["issuer", "audience", "appIds", "metadataUrl", "jwksFile"];
 
-fn new_issuer(body: &Value) -> Result<NewIssuer, AdminError> {
+/// The issuer a `POST` body describes for `tenant_id`, checked.
+fn issuer_of(body: &Value, tenant_id: &str) -> Result<IssuerRow, AdminError> {
     let example = "{\"issuer\": \"https://sts.windows.net/TENANT-ID/\", \"audience\": \"api://scimd\", \"appIds\": [\"APP-ID\"]}";
     let obj = object(body, example)?;
     if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
@@ -48,13 +50,14 @@ fn new_issuer(body: &Value) -> Result<NewIssuer, AdminError> {
                 ))
             }
         };
-    Ok(NewIssuer {
-        issuer: string_field(obj, "issuer", true)?.unwrap_or_default(),
-        audience: string_field(obj, "audience", true)?.unwrap_or_default(),
-        app_ids,
-        metadata_url: string_field(obj, "metadataUrl", false)?,
-        jwks_file: string_field(obj, "jwksFile", false)?,
-    })
+    let issuer = string_field(obj, "issuer", true)?.unwrap_or_default();
+    let audience = string_field(obj, "audience", true)?.unwrap_or_default();
+    let metadata_url = string_field(obj, "metadataUrl", false)?;
+    let jwks_file = string_field(obj, "jwksFile", false)?;
+    let (meta, file) = (metadata_url.as_deref(), jwks_file.as_deref());
+    Ok(new_issuer(
+        tenant_id, &issuer, &audience, &app_ids, meta, file,
+    )?)
 }
 
 pub(super) async fn add_issuer(
@@ -62,8 +65,8 @@ pub(super) async fn add_issuer(
     Admin(c): Admin,
     AdminJson(body): AdminJson,
 ) -> AdminResult {
-    let new = new_issuer(&body)?;
-    let row = add(&st.directory, &c.origin(), &new, st.issuers.outbound()).await?;
+    let row = issuer_of(&body, &c.tenant_id)?;
+    let row = add(&st.directory, &c.origin(), row, st.issuers.outbound()).await?;
     tracing::info!(issuer = %row.issuer, by = %c.token_name, "issuer added through the admin API");
     let location = format!("{BASE}/issuers/{}", row.id);
     created(&issuer_json(&row), Some(location))

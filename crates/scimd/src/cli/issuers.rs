@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::issuers::outbound::Outbound;
 use crate::issuers::records::{add, issuer_json};
 use clap::Subcommand;
-use scimd_directory::issuers::NewIssuer;
+use scimd_directory::issuers::new_issuer;
 use std::process::ExitCode;
 
 /// `scimd issuer ...`: act on the default tenant's issuers.
@@ -70,16 +70,14 @@ pub async fn run_issuer(cmd: IssuerCommand, cfg: &Config) -> anyhow::Result<Exit
             jwks_file,
             allow_private_outbound: _,
         } => {
-            let new = NewIssuer {
-                issuer,
-                audience,
-                app_ids,
-                metadata_url,
-                jwks_file,
-            };
             let by = cli_origin(&tenant, "scimd issuer add");
             let outbound = Outbound::new(cfg.issuers.allow_private_outbound);
-            match add(&dir, &by, &new, &outbound).await {
+            let (meta, file) = (metadata_url.as_deref(), jwks_file.as_deref());
+            let added = match new_issuer(&tenant, &issuer, &audience, &app_ids, meta, file) {
+                Ok(row) => add(&dir, &by, row, &outbound).await,
+                Err(e) => Err(e),
+            };
+            match added {
                 Ok(row) => {
                     eprintln!(
                         "added issuer {} (audience {}, applications {})",

@@ -3,12 +3,12 @@
 use super::keys::key_set;
 use super::outbound::{Outbound, MAX_BYTES};
 use scimd_directory::directory::{Directory, DirectoryError, Origin};
-use scimd_directory::issuers::{metadata_url, NewIssuer};
+use scimd_directory::issuers::metadata_url;
 use scimd_directory::store::IssuerRow;
 use serde_json::{json, Value};
 
-/// Checks `new` and adds it to `by`'s tenant: the directory's rules
-/// ([`NewIssuer::checked`]), then where keys will come from — the metadata URL (given, or
+/// Adds `row` (checked by [`scimd_directory::issuers::new_issuer`]) to its tenant, under
+/// `by`, after checking where keys will come from — the metadata URL (given, or
 /// the issuer's default) under the outbound address rule of `outbound` (checked after DNS
 /// resolution; a name that does not resolve now is checked again at every fetch), or the
 /// JWKS file, which must be an absolute path to a readable JWKS with a usable key.
@@ -18,10 +18,9 @@ use serde_json::{json, Value};
 pub async fn add(
     dir: &Directory,
     by: &Origin,
-    new: &NewIssuer,
+    row: IssuerRow,
     outbound: &Outbound,
 ) -> Result<IssuerRow, DirectoryError> {
-    let row = new.checked(&by.tenant_id)?;
     match (&row.jwks_file, metadata_url(&row)) {
         (Some(file), _) => check_file(file).await.map_err(DirectoryError::Invalid)?,
         (None, Some(url)) => {

@@ -8,7 +8,8 @@
 //! validation options ([`IssuerOptions`]). [`Issuers::authenticate`] turns a token into a
 //! [`Caller`] of scope `scim`, actor type `client`, named `APP-ID@ISSUER`, or refuses it
 //! with a [`Refusal`]: 401 `WWW-Authenticate: Bearer realm="scimd", error="invalid_token",
-//! error_description="…"` (RFC 6750 §3) and a SCIM error body.
+//! error_description="…"` (RFC 6750 §3) and a SCIM error body (500 when the store cannot be
+//! read).
 //!
 //! Issuers belong to a tenant; until tenants land, the default (root) tenant's are used.
 
@@ -146,13 +147,23 @@ impl IssuerOptions {
     }
 }
 
-/// A refused token: 401 with the RFC 6750 challenge and a SCIM error body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refusal(pub Reason);
+/// Why a token did not authenticate.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Refused: 401 with the RFC 6750 challenge and a SCIM error body.
+    Token(Reason),
+    /// The issuer records could not be read: the store's error (500; nothing about the
+    /// token is known).
+    Store(scimd_directory::directory::DirectoryError),
+}
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let d = self.0.description();
+        let reason = match self {
+            Refusal::Token(r) => r,
+            Refusal::Store(e) => return crate::errors::ApiError::from(e).into_response(),
+        };
+        let d = reason.description();
         let e = ScimError::new(401, None, format!("the bearer token is not valid: {d}"));
         let mut res = crate::errors::error_response(&e);
         let challenge =
@@ -216,7 +227,7 @@ impl Issuers {
     }
 
     /// The default tenant's issuer records, read again when older than [`RECORDS_TTL`].
-    async fn records(&self, dir: &Directory) -> Result<Arc<Vec<IssuerRow>>, Reason> {
+    async fn records(&self, dir: &Directory) -> Result<Arc<Vec<IssuerRow>>, Refusal> {
         let mut r = self.records.lock().await;
         if r.read.is_some_and(|t| t.elapsed() < RECORDS_TTL) {
             return Ok(r.rows.clone());
@@ -226,10 +237,7 @@ impl Issuers {
             dir.list_issuers(&tenant).await
         }
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot read the issuers");
-            Reason::KeysUnavailable
-        })?;
+        .map_err(Refusal::Store)?;
         r.rows = Arc::new(rows);
         r.read = Some(Instant::now());
         let live: Vec<String> = r.rows.iter().map(|i| i.id.clone()).collect();
@@ -259,22 +267,22 @@ impl Issuers {
     /// application.
     pub async fn authenticate(&self, dir: &Directory, token: &str) -> Result<Caller, Refusal> {
         let result = self.check(dir, token).await;
-        if let Err(r) = &result {
+        if let Err(Refusal::Token(r)) = &result {
             tracing::warn!(
                 reason = r.as_str(),
                 "authentication failed: issuer access token refused"
             );
         }
-        result.map_err(Refusal)
+        result
     }
 
-    async fn check(&self, dir: &Directory, token: &str) -> Result<Caller, Reason> {
-        let seen = validate::peek(token, &self.options.algorithms)?;
+    async fn check(&self, dir: &Directory, token: &str) -> Result<Caller, Refusal> {
+        let seen = validate::peek(token, &self.options.algorithms).map_err(Refusal::Token)?;
         let rows = self.records(dir).await?;
         let row = rows
             .iter()
             .find(|r| r.issuer == seen.iss)
-            .ok_or(Reason::UnknownIssuer)?;
+            .ok_or(Refusal::Token(Reason::UnknownIssuer))?;
         let cache = self.keys_of(row);
         let interval = self.options.refetch_interval;
         let key = match cache
@@ -282,10 +290,11 @@ impl Issuers {
             .await
         {
             Lookup::Found(k) => k,
-            Lookup::Unknown => return Err(Reason::UnknownKey),
-            Lookup::Unavailable => return Err(Reason::KeysUnavailable),
+            Lookup::Unknown => return Err(Refusal::Token(Reason::UnknownKey)),
+            Lookup::Unavailable => return Err(Refusal::Token(Reason::KeysUnavailable)),
         };
-        let app = validate::verify(token, &seen, &key, row, self.options.clock_skew_secs)?;
+        let skew = self.options.clock_skew_secs;
+        let app = validate::verify(token, &seen, &key, row, skew).map_err(Refusal::Token)?;
         Ok(Caller {
             tenant_id: row.tenant_id.clone(),
             token_id: format!("issuer:{}:{app}", row.id),

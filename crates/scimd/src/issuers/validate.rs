@@ -207,3 +207,60 @@ pub fn verify(
     }
     Ok(app)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn token(header: Value, claims: Value) -> String {
+        let b = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        format!("{}.{}.c2ln", b(&header), b(&claims))
+    }
+
+    #[test]
+    fn peek_reads_only_what_it_may() {
+        let rs = [Algorithm::RS256];
+        let iss = json!({"iss": "https://sts.windows.net/t/"});
+        let seen = peek(
+            &token(json!({"alg": "RS256", "kid": "k"}), iss.clone()),
+            &rs,
+        )
+        .unwrap();
+        assert_eq!(seen.alg, Algorithm::RS256);
+        assert_eq!(seen.kid.as_deref(), Some("k"));
+        assert_eq!(seen.iss, "https://sts.windows.net/t/");
+        for alg in ["none", "HS256", "RS384", "rs256", ""] {
+            let t = token(json!({"alg": alg}), iss.clone());
+            assert_eq!(peek(&t, &rs), Err(Reason::AlgorithmNotAllowed), "{alg}");
+        }
+        let cases = [
+            (json!({"kid": "k"}), iss.clone(), Reason::Malformed),
+            (
+                json!({"alg": "RS256", "kid": 7}),
+                iss.clone(),
+                Reason::Malformed,
+            ),
+            (
+                json!({"alg": "RS256"}),
+                json!({"iss": ["a"]}),
+                Reason::Malformed,
+            ),
+            (
+                json!({"alg": "RS256"}),
+                json!({"sub": "x"}),
+                Reason::MissingClaim,
+            ),
+        ];
+        for (h, c, want) in cases {
+            assert_eq!(
+                peek(&token(h.clone(), c.clone()), &rs),
+                Err(want),
+                "{h} {c}"
+            );
+        }
+        for bad in ["", "a.b", "a.b.c.d", "!!.e30.c2ln", "e30.!!.c2ln"] {
+            assert_eq!(peek(bad, &rs), Err(Reason::Malformed), "{bad}");
+        }
+    }
+}

@@ -128,6 +128,7 @@ impl Tbl {
             Table::Groups => Tbl::Groups,
             Table::GroupMembers => Tbl::GroupMembers,
             Table::Changes => Tbl::Changes,
+            Table::Issuers => Tbl::Issuers,
         }
     }
 }

@@ -438,13 +438,16 @@ pub enum Table {
     GroupMembers,
     /// `changes` (change records: the provisioning log, histories, the audit record).
     Changes,
+    /// `issuers` (OIDC issuers whose access tokens are accepted).
+    Issuers,
 }
 
 impl Table {
     /// Tables [`Tx::export_rows`](super::Tx::export_rows) reads and `scimd copy` writes, in copy order.
-    pub const COPIED: [Table; 8] = [
+    pub const COPIED: [Table; 9] = [
         Table::Tenants,
         Table::Tokens,
+        Table::Issuers,
         Table::Attributes,
         Table::Admins,
         Table::Users,
@@ -453,9 +456,10 @@ impl Table {
         Table::Changes,
     ];
     /// Every table [`Tx::table_counts`](super::Tx::table_counts) counts.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Tenants,
         Table::Tokens,
+        Table::Issuers,
         Table::Attributes,
         Table::Admins,
         Table::Users,
@@ -476,6 +480,7 @@ impl Table {
             Table::Groups => "groups",
             Table::GroupMembers => "group_members",
             Table::Changes => "changes",
+            Table::Issuers => "issuers",
         }
     }
 }
@@ -500,6 +505,8 @@ pub enum ExportRow {
     Tenant(TenantRow),
     /// A token.
     Token(TokenRow),
+    /// An OIDC issuer.
+    Issuer(IssuerRow),
     /// A custom attribute definition.
     Attribute(AttributeRow),
     /// A portal administrator.

@@ -475,7 +475,8 @@ impl Config {
             s.jwt_clock_skew_secs,
             s.jwks_refetch_interval_secs,
             s.allow_private_outbound,
-        )?;
+        )
+        .map_err(ConfigError)?;
         let listen = s
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string())

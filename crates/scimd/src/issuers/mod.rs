@@ -18,7 +18,6 @@ pub mod outbound;
 pub mod records;
 pub mod validate;
 
-use crate::config::ConfigError;
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
@@ -84,7 +83,7 @@ impl Default for IssuerOptions {
 /// Parses `--jwt-algorithms`: a comma-separated list of [`ASYMMETRIC`] names.
 ///
 /// Errors: an empty list, an unknown name, `none` or an HMAC algorithm.
-pub fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, ConfigError> {
+pub fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, String> {
     let mut out = Vec::new();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let alg = ASYMMETRIC
@@ -93,19 +92,17 @@ pub fn parse_algorithms(list: &str) -> Result<Vec<Algorithm>, ConfigError> {
             .find(|a| format!("{a:?}").eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 let allowed: Vec<String> = ASYMMETRIC.iter().map(|a| format!("{a:?}")).collect();
-                ConfigError(format!(
+                format!(
                     "--jwt-algorithms: {name:?} is not allowed; choose among {} (none and the HMAC algorithms are never accepted: an issuer's keys are public)",
                     allowed.join(", ")
-                ))
+                )
             })?;
         if !out.contains(&alg) {
             out.push(alg);
         }
     }
     if out.is_empty() {
-        return Err(ConfigError(
-            "--jwt-algorithms must name at least one algorithm".into(),
-        ));
+        return Err("--jwt-algorithms must name at least one algorithm".into());
     }
     Ok(out)
 }
@@ -120,7 +117,7 @@ impl IssuerOptions {
         clock_skew_secs: Option<u64>,
         refetch_interval_secs: Option<u64>,
         allow_private_outbound: Option<bool>,
-    ) -> Result<IssuerOptions, ConfigError> {
+    ) -> Result<IssuerOptions, String> {
         let d = IssuerOptions::default();
         let algorithms = match algorithms {
             Some(list) => parse_algorithms(list)?,
@@ -128,15 +125,15 @@ impl IssuerOptions {
         };
         let clock_skew_secs = clock_skew_secs.unwrap_or(d.clock_skew_secs);
         if clock_skew_secs > MAX_CLOCK_SKEW_SECS {
-            return Err(ConfigError(format!(
+            return Err(format!(
                 "--jwt-clock-skew-secs must be 0 to {MAX_CLOCK_SKEW_SECS}, got {clock_skew_secs}"
-            )));
+            ));
         }
         let refetch = refetch_interval_secs.unwrap_or(DEFAULT_REFETCH_INTERVAL_SECS);
         if !(1..=86_400).contains(&refetch) {
-            return Err(ConfigError(format!(
+            return Err(format!(
                 "--jwks-refetch-interval-secs must be 1 to 86400, got {refetch}"
-            )));
+            ));
         }
         Ok(IssuerOptions {
             algorithms,

@@ -95,6 +95,10 @@ pub enum AuditAction {
     TokenCreate,
     /// An API token revoked.
     TokenRevoke,
+    /// An OIDC issuer added (its tokens accepted from then on).
+    IssuerAdd,
+    /// An OIDC issuer removed (its tokens refused from then on).
+    IssuerRemove,
     /// A portal administrator created.
     AdministratorCreate,
     /// A portal administrator's password reset (its sessions ended).
@@ -130,12 +134,14 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::SettingsUpdate,
         AuditAction::AttributeCreate,
         AuditAction::AttributeDelete,
         AuditAction::TokenCreate,
         AuditAction::TokenRevoke,
+        AuditAction::IssuerAdd,
+        AuditAction::IssuerRemove,
         AuditAction::AdministratorCreate,
         AuditAction::AdministratorPasswordReset,
         AuditAction::AdministratorPasswordChange,
@@ -154,7 +160,7 @@ impl AuditAction {
     ];
 
     /// `settings.update`, `attribute.create`, `attribute.delete`, `token.create`,
-    /// `token.revoke`, `administrator.create`, `administrator.reset-password`,
+    /// `token.revoke`, `issuer.add`, `issuer.remove`, `administrator.create`, `administrator.reset-password`,
     /// `administrator.change-password`, `administrator.unlock`, `user.create`, `user.update`,
     /// `user.soft-delete`, `user.delete`, `group.create`, `group.rename`, `group.delete`,
     /// `group.add-members`, `group.remove-members`, `signin`, `signin.failure`.
@@ -165,6 +171,8 @@ impl AuditAction {
             AuditAction::AttributeDelete => "attribute.delete",
             AuditAction::TokenCreate => "token.create",
             AuditAction::TokenRevoke => "token.revoke",
+            AuditAction::IssuerAdd => "issuer.add",
+            AuditAction::IssuerRemove => "issuer.remove",
             AuditAction::AdministratorCreate => "administrator.create",
             AuditAction::AdministratorPasswordReset => "administrator.reset-password",
             AuditAction::AdministratorPasswordChange => "administrator.change-password",
@@ -199,6 +207,8 @@ impl AuditAction {
 pub mod target {
     /// An API token.
     pub const TOKEN: &str = "Token";
+    /// An OIDC issuer whose access tokens are accepted.
+    pub const ISSUER: &str = "Issuer";
     /// A custom attribute.
     pub const ATTRIBUTE: &str = "Attribute";
     /// A portal administrator.

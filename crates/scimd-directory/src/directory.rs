@@ -21,6 +21,10 @@ pub struct Caller {
     pub token_name: String,
     /// Token scope.
     pub scope: TokenScope,
+    /// How a `scim`-scope caller is named in change records: [`ActorType::Token`] for a
+    /// static bearer token, [`ActorType::Client`] for an application presenting an access
+    /// token of a configured issuer (`token_name` is then `APP-ID@ISSUER`).
+    pub kind: ActorType,
     /// The HTTP request being served, for the provisioning log (set by the HTTP layer).
     pub request: RequestInfo,
 }
@@ -39,11 +43,12 @@ pub struct RequestInfo {
 
 impl Caller {
     /// Who the caller is in change records: a `scim` token is actor `{type: "token"}`
-    /// through `/scim/v2`; an `admin` token is actor `{type: "admin"}` through the admin
-    /// API; named by the token's name, with the request as the cause.
+    /// (an issuer's access token `{type: "client"}`) through `/scim/v2`; an `admin` token
+    /// is actor `{type: "admin"}` through the admin API; named by the token's name, with the
+    /// request as the cause.
     pub fn origin(&self) -> Origin {
         let (kind, source) = match self.scope {
-            TokenScope::Scim => (ActorType::Token, Channel::Scim),
+            TokenScope::Scim => (self.kind, Channel::Scim),
             TokenScope::Admin => (ActorType::Admin, Channel::Api),
         };
         Origin {

@@ -21,6 +21,7 @@ pub mod directory;
 pub mod error;
 mod groups;
 pub mod hashing;
+pub mod issuers;
 pub mod policy;
 pub mod render;
 mod schemas;

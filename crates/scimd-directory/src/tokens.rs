@@ -159,6 +159,7 @@ impl Directory {
             token_id: row.id,
             token_name: row.name,
             scope: row.scope,
+            kind: crate::store::ActorType::Token,
             request: RequestInfo::default(),
         }))
     }

@@ -4,8 +4,8 @@
 use crate::sql::{Row, Sql, Tbl};
 use scimd_directory::store::{
     Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, GroupRecord,
-    MemberKind, MemberRow, SessionRow, Source, StoreError, StoreResult, TenantRow, TokenRow,
-    TokenScope, UserRecord, UserState,
+    IssuerRow, MemberKind, MemberRow, SessionRow, Source, StoreError, StoreResult, TenantRow,
+    TokenRow, TokenScope, UserRecord, UserState,
 };
 
 /// Columns of a user row `r`.
@@ -24,6 +24,10 @@ pub(crate) const TENANT_COLS: &str = "id, name, settings, created";
 /// Columns of a token row.
 pub(crate) const TOKEN_COLS: &str =
     "id, tenant_id, name, scope, secret_sha256, created, last_used, revoked";
+
+/// Columns of an issuer row.
+pub(crate) const ISSUER_COLS: &str =
+    "id, tenant_id, issuer, audience, app_ids, metadata_url, jwks_file, created";
 
 /// Columns of a custom attribute row.
 pub(crate) const ATTRIBUTE_COLS: &str = "tenant_id, name, type, created";
@@ -124,6 +128,24 @@ pub(crate) fn token_of(mut row: Row) -> StoreResult<TokenRow> {
         created: row.time("created")?,
         last_used: row.opt_time("last_used")?,
         revoked: row.opt_time("revoked")?,
+    })
+}
+
+pub(crate) fn issuer_of(mut row: Row) -> StoreResult<IssuerRow> {
+    let app_ids = row.json("app_ids")?;
+    let app_ids = serde_json::from_value::<Vec<String>>(app_ids)
+        .map_err(|e| backend(format!("bad stored issuer app_ids: {e}")))?;
+    let keys_from = [row.opt_text("metadata_url")?, row.opt_text("jwks_file")?];
+    let [metadata_url, jwks_file] = keys_from;
+    Ok(IssuerRow {
+        id: row.text("id")?,
+        tenant_id: row.text("tenant_id")?,
+        issuer: row.text("issuer")?,
+        audience: row.text("audience")?,
+        app_ids,
+        metadata_url,
+        jwks_file,
+        created: row.time("created")?,
     })
 }
 

@@ -46,11 +46,13 @@ pub(crate) enum Tbl {
     WarningCounts,
     /// `warning_users` (the users each counted warning was about).
     WarningUsers,
+    /// `issuers` (OIDC issuers whose JWT access tokens are accepted).
+    Issuers,
 }
 
 impl Tbl {
     /// Every table.
-    pub(crate) const ALL: [Tbl; 16] = [
+    pub(crate) const ALL: [Tbl; 17] = [
         Tbl::Tenants,
         Tbl::MigrationSteps,
         Tbl::Tokens,
@@ -67,6 +69,7 @@ impl Tbl {
         Tbl::Changes,
         Tbl::WarningCounts,
         Tbl::WarningUsers,
+        Tbl::Issuers,
     ];
 
     /// The SQL name.
@@ -88,6 +91,7 @@ impl Tbl {
             Tbl::Changes => "changes",
             Tbl::WarningCounts => "warning_counts",
             Tbl::WarningUsers => "warning_users",
+            Tbl::Issuers => "issuers",
         }
     }
 
@@ -132,6 +136,7 @@ impl Tbl {
             Table::Groups => Tbl::Groups,
             Table::GroupMembers => Tbl::GroupMembers,
             Table::Changes => Tbl::Changes,
+            Table::Issuers => Tbl::Issuers,
         }
     }
 }
@@ -172,7 +177,7 @@ impl Tbl {
         let mut keys = vec![key("pkey", primary, C::Id)];
         if matches!(
             self,
-            Tbl::Tenants | Tbl::Tokens | Tbl::Admins | Tbl::Users | Tbl::Groups
+            Tbl::Tenants | Tbl::Tokens | Tbl::Admins | Tbl::Users | Tbl::Groups | Tbl::Issuers
         ) {
             keys.push(key("id_unique", &["id"], C::Id));
         }
@@ -198,16 +203,13 @@ impl Tbl {
             // Upserted (ON CONFLICT): a violation never reaches a caller.
             Tbl::SigninThrottle => &[("key", &["tenant_id", "username_folded", "device"], C::Id)],
             Tbl::SigninAddresses => &[("address", &["address"], C::Id)],
+            Tbl::Issuers => &[("issuer_unique", &["tenant_id", "issuer"], C::Issuer)],
             Tbl::GroupMembers => &[("unique", &["group_id", "member_id"], C::Membership)],
             // Coalesced records (failed sign-ins): written with ON CONFLICT, never a conflict.
             Tbl::Changes => &[("coalesce", &["tenant_id", "coalesce_key"], C::Id)],
             // Both upserted or inserted with ON CONFLICT: never a conflict.
             Tbl::WarningCounts => &[("key", &["tenant_id", "kind", "subject"], C::Id)],
-            Tbl::WarningUsers => &[(
-                "key",
-                &["tenant_id", "kind", "subject", "user_id"],
-                C::Id,
-            )],
+            Tbl::WarningUsers => &[("key", &["tenant_id", "kind", "subject", "user_id"], C::Id)],
             _ => &[],
         };
         let own = own

@@ -12,8 +12,8 @@ use scim_proto::path::AttrPath;
 use scim_proto::schema::{group_resource_schema, user_resource_schema, ResourceSchema};
 use scimd_directory::store::{
     Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, EmailKey,
-    ExportRow, GroupRecord, ListQuery, MemberChange, MemberKind, Source, Store, Table, TenantRow,
-    TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    ExportRow, GroupRecord, IssuerRow, ListQuery, MemberChange, MemberKind, Source, Store, Table,
+    TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 use scimd_store::{copy_store, CopyError};
 use serde_json::{json, Value};
@@ -125,6 +125,18 @@ async fn populate(s: &dyn Store) {
         .await
         .unwrap();
     }
+    tx.insert_issuer(&IssuerRow {
+        id: "issuer-1".into(),
+        tenant_id: "tenant-a".into(),
+        issuer: "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/".into(),
+        audience: "api://scimd".into(),
+        app_ids: vec!["app-1".into(), "app-2".into()],
+        metadata_url: None,
+        jwks_file: Some("/etc/scimd/jwks.json".into()),
+        created: t0(),
+    })
+    .await
+    .unwrap();
     tx.insert_attribute(&AttributeRow {
         tenant_id: "tenant-a".into(),
         name: "costCode".into(),

@@ -21,6 +21,9 @@ use scimd_directory::store::TokenScope;
 
 /// Longest bearer secret looked up; longer ones are rejected without hashing.
 const MAX_SECRET_LEN: usize = 512;
+/// Longest issuer access token (a JWT, [`crate::issuers::looks_like_jwt`]) accepted: Entra's
+/// are 1 to 3 KB.
+const MAX_JWT_LEN: usize = 8192;
 
 /// The bearer secret of the `Authorization` header: `Ok(None)` when there is no header.
 ///
@@ -42,7 +45,12 @@ pub fn bearer_secret(headers: &HeaderMap) -> Result<Option<String>, ScimError> {
         ));
     }
     let secret = rest.trim();
-    if secret.is_empty() || secret.len() > MAX_SECRET_LEN {
+    let max = if crate::issuers::looks_like_jwt(secret) {
+        MAX_JWT_LEN
+    } else {
+        MAX_SECRET_LEN
+    };
+    if secret.is_empty() || secret.len() > max {
         return Err(ScimError::new(
             401,
             None,
@@ -74,22 +82,36 @@ pub fn request_info(
     }
 }
 
+/// The caller of a bearer secret: a JWT is an issuer's access token, refused with its
+/// reason ([`crate::issuers`]); anything else a static token (`Ok(None)`: unknown or
+/// revoked).
+async fn authenticate(state: &AppState, secret: &str) -> Result<Option<Caller>, Response> {
+    if crate::issuers::looks_like_jwt(secret) {
+        let c = state.issuers.authenticate(&state.directory, secret).await;
+        return c.map(Some).map_err(IntoResponse::into_response);
+    }
+    let c = state.directory.authenticate(secret).await;
+    c.map_err(|e| ApiError::from(e).into_response())
+}
+
 /// Resolves the caller of a request that presents a token; `Ok(None)` when none is presented.
 /// Any scope is accepted (used by the public discovery endpoints to pick the caller's tenant).
 ///
-/// Errors: 401 for a malformed, unknown or revoked token; 500 when the store fails.
+/// Errors: 401 for a malformed, unknown or revoked token or a refused issuer access token;
+/// 500 when the store fails.
 pub async fn optional_caller(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<Caller>, ApiError> {
-    let Some(secret) = bearer_secret(headers)? else {
+) -> Result<Option<Caller>, Response> {
+    let secret = bearer_secret(headers).map_err(|e| ApiError(e).into_response())?;
+    let Some(secret) = secret else {
         return Ok(None);
     };
-    match state.directory.authenticate(&secret).await? {
+    match authenticate(state, &secret).await? {
         Some(c) => Ok(Some(c)),
         None => {
             tracing::warn!("authentication failed: unknown or revoked token");
-            Err(invalid_token().into())
+            Err(ApiError(invalid_token()).into_response())
         }
     }
 }
@@ -110,7 +132,7 @@ pub async fn require_scim(State(state): State<AppState>, mut req: Request, next:
             ))
             .into_response()
         }
-        Ok(Some(secret)) => match state.directory.authenticate(&secret).await {
+        Ok(Some(secret)) => match authenticate(&state, &secret).await {
             Ok(Some(c)) => {
                 // A valid token counts against its own rate only (crate::rate).
                 let limiter = &state.limiter;
@@ -125,7 +147,7 @@ pub async fn require_scim(State(state): State<AppState>, mut req: Request, next:
                 tracing::warn!("authentication failed: unknown or revoked token");
                 return ApiError(invalid_token()).into_response();
             }
-            Err(e) => return ApiError::from(e).into_response(),
+            Err(r) => return r,
         },
     };
     if caller.scope != TokenScope::Scim {

@@ -37,12 +37,17 @@
 //! TOML keys may also be written in kebab case (`public-url`). Unknown TOML keys are an
 //! error (a typo must not be silently ignored); empty environment variables count as unset.
 
+mod limits;
+
+pub use limits::{
+    connection_limits, input_limits, rate_limits, InputLimits, IDENTIFIER_BYTES, MEMBERS,
+    PAGE_BYTES, STRING_BYTES, VALUES,
+};
+
 use crate::net;
-use scim_proto::limits::{self, Limits};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -157,6 +162,19 @@ pub struct Settings {
     /// How long one database statement may run, seconds.
     #[serde(alias = "statement-timeout-secs")]
     pub statement_timeout_secs: Option<u64>,
+    // Issuers' access tokens (see crate::issuers and docs/authentication.md).
+    /// Algorithms issuers' tokens may be signed with: `RS256,ES256`.
+    #[serde(alias = "jwt-algorithms")]
+    pub jwt_algorithms: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`, seconds.
+    #[serde(alias = "jwt-clock-skew-secs")]
+    pub jwt_clock_skew_secs: Option<u64>,
+    /// Least time between two fetches of one issuer's keys, seconds.
+    #[serde(alias = "jwks-refetch-interval-secs")]
+    pub jwks_refetch_interval_secs: Option<u64>,
+    /// Fetch issuer metadata and keys from private addresses and over http too.
+    #[serde(alias = "allow-private-outbound")]
+    pub allow_private_outbound: Option<bool>,
 }
 
 impl Settings {
@@ -202,6 +220,12 @@ impl Settings {
                 .or(lower.max_members_per_request),
             max_page_bytes: self.max_page_bytes.or(lower.max_page_bytes),
             statement_timeout_secs: self.statement_timeout_secs.or(lower.statement_timeout_secs),
+            jwt_algorithms: self.jwt_algorithms.or(lower.jwt_algorithms),
+            jwt_clock_skew_secs: self.jwt_clock_skew_secs.or(lower.jwt_clock_skew_secs),
+            jwks_refetch_interval_secs: self
+                .jwks_refetch_interval_secs
+                .or(lower.jwks_refetch_interval_secs),
+            allow_private_outbound: self.allow_private_outbound.or(lower.allow_private_outbound),
         }
     }
 
@@ -272,6 +296,22 @@ impl Settings {
             max_members_per_request: number("MAX_MEMBERS_PER_REQUEST", "a number of members")?,
             max_page_bytes: bytes("MAX_PAGE_BYTES")?,
             statement_timeout_secs: number("STATEMENT_TIMEOUT_SECS", "a number of seconds")?,
+            jwt_algorithms: get("JWT_ALGORITHMS"),
+            jwt_clock_skew_secs: number("JWT_CLOCK_SKEW_SECS", "a number of seconds")?,
+            jwks_refetch_interval_secs: number(
+                "JWKS_REFETCH_INTERVAL_SECS",
+                "a number of seconds",
+            )?,
+            allow_private_outbound: match get("ALLOW_PRIVATE_OUTBOUND").as_deref() {
+                None => None,
+                Some("true" | "1") => Some(true),
+                Some("false" | "0") => Some(false),
+                Some(v) => {
+                    return err(format!(
+                        "{ENV_PREFIX}ALLOW_PRIVATE_OUTBOUND must be true or false, got {v:?}"
+                    ))
+                }
+            },
             listen: get("LISTEN"),
             database: get("DATABASE"),
             public_url: get("PUBLIC_URL"),
@@ -383,42 +423,9 @@ pub struct Config {
     pub trusted_proxies: net::client::TrustedProxies,
     /// Bounds on client input and on what is read for it.
     pub input: InputLimits,
+    /// Validation of issuers' access tokens and the outbound address rule.
+    pub issuers: crate::issuers::IssuerOptions,
 }
-
-/// Bounds on client input and on what the server reads for it (docs/security.md, "Input"):
-/// value sizes and counts, members per request and the list page budget (scim-proto's
-/// [`Limits`]), and the database's statement time limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InputLimits {
-    /// `--max-identifier-bytes`, `--max-string-bytes`, `--max-values`,
-    /// `--max-members-per-request`, `--max-page-bytes`.
-    pub limits: Limits,
-    /// `--statement-timeout-secs`: how long one database statement may run.
-    pub statement_timeout: Duration,
-}
-
-impl Default for InputLimits {
-    fn default() -> Self {
-        InputLimits {
-            limits: Limits::default(),
-            statement_timeout: scimd_store::DEFAULT_STATEMENT_TIMEOUT,
-        }
-    }
-}
-
-/// Accepted `--max-identifier-bytes`: at least 64 bytes (a UPN must fit), at most 2 KiB
-/// (PostgreSQL keeps each B-tree index entry under about 2.7 KB, and the unique key of
-/// userName and of a group's displayName is an index entry).
-pub const IDENTIFIER_BYTES: std::ops::RangeInclusive<u64> = 64..=2048;
-/// Accepted `--max-string-bytes`: 256 bytes to 64 MiB.
-pub const STRING_BYTES: std::ops::RangeInclusive<u64> = 256..=64 * 1024 * 1024;
-/// Accepted `--max-values`: 1 to 100,000.
-pub const VALUES: std::ops::RangeInclusive<u64> = 1..=100_000;
-/// Accepted `--max-members-per-request`: 10,000 (issue 14: a group of that many people is
-/// created in one request) to 1,000,000.
-pub const MEMBERS: std::ops::RangeInclusive<u64> = limits::MIN_MAX_MEMBERS as u64..=1_000_000;
-/// Accepted `--max-page-bytes`: 64 KiB to 1 GiB.
-pub const PAGE_BYTES: std::ops::RangeInclusive<u64> = 64 * 1024..=1024 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -436,6 +443,7 @@ impl Default for Config {
             rate_limits: crate::rate::limiter::RateLimits::default(),
             trusted_proxies: net::client::TrustedProxies::default(),
             input: InputLimits::default(),
+            issuers: crate::issuers::IssuerOptions::default(),
         }
     }
 }
@@ -462,6 +470,13 @@ impl Config {
             Some(list) => net::client::TrustedProxies::parse(list).map_err(ConfigError)?,
         };
         let input = input_limits(&s)?;
+        let issuers = crate::issuers::IssuerOptions::resolve(
+            s.jwt_algorithms.as_deref(),
+            s.jwt_clock_skew_secs,
+            s.jwks_refetch_interval_secs,
+            s.allow_private_outbound,
+        )
+        .map_err(ConfigError)?;
         let listen = s
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
@@ -529,6 +544,7 @@ impl Config {
             rate_limits,
             trusted_proxies,
             input,
+            issuers,
         })
     }
 
@@ -573,162 +589,6 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
     } else {
         Some(path)
     }
-}
-
-/// The connection limits a merged settings layer gives, defaults for what it leaves unset
-/// (see [`crate::net::Limits`]).
-///
-/// Errors: a timeout of 0 or over [`net::MAX_TIMEOUT_SECS`]; a connection cap of 0 or over
-/// [`net::MAX_MAX_CONNECTIONS`].
-pub fn connection_limits(s: &Settings) -> Result<net::Limits, ConfigError> {
-    let secs = |v: Option<u64>, default: u64, flag: &str| -> Result<Duration, ConfigError> {
-        let v = v.unwrap_or(default);
-        if v == 0 || v > net::MAX_TIMEOUT_SECS {
-            return err(format!(
-                "--{flag} must be 1 to {} seconds, got {v}",
-                net::MAX_TIMEOUT_SECS
-            ));
-        }
-        Ok(Duration::from_secs(v))
-    };
-    let max_connections = match s.max_connections {
-        None => None,
-        Some(n) if n == 0 || n > net::MAX_MAX_CONNECTIONS => {
-            return err(format!(
-                "--max-connections must be 1 to {}, got {n}",
-                net::MAX_MAX_CONNECTIONS
-            ))
-        }
-        Some(n) => Some(n as usize),
-    };
-    Ok(net::Limits {
-        header_read_timeout: secs(
-            s.header_read_timeout_secs,
-            net::DEFAULT_HEADER_READ_TIMEOUT_SECS,
-            "header-read-timeout-secs",
-        )?,
-        body_read_timeout: secs(
-            s.body_read_timeout_secs,
-            net::DEFAULT_BODY_READ_TIMEOUT_SECS,
-            "body-read-timeout-secs",
-        )?,
-        idle_timeout: secs(
-            s.idle_timeout_secs,
-            net::DEFAULT_IDLE_TIMEOUT_SECS,
-            "idle-timeout-secs",
-        )?,
-        request_timeout: secs(
-            s.request_timeout_secs,
-            net::DEFAULT_REQUEST_TIMEOUT_SECS,
-            "request-timeout-secs",
-        )?,
-        tls_handshake_timeout: secs(
-            s.tls_handshake_timeout_secs,
-            net::DEFAULT_TLS_HANDSHAKE_TIMEOUT_SECS,
-            "tls-handshake-timeout-secs",
-        )?,
-        max_connections,
-    })
-}
-
-/// The rate limits a merged settings layer gives, defaults for what it leaves unset (see
-/// [`crate::rate::limiter::RateLimits`]).
-///
-/// Errors: a limit over [`crate::rate::limiter::MAX_LIMIT`], a burst of 0 for a limit that is on.
-pub fn rate_limits(s: &Settings) -> Result<crate::rate::limiter::RateLimits, ConfigError> {
-    use crate::rate::limiter::MAX_LIMIT;
-    let value = |v: Option<u64>, default: u32, flag: &str, min: u64| -> Result<u32, ConfigError> {
-        let v = v.unwrap_or(u64::from(default));
-        match u32::try_from(v) {
-            Ok(n) if n <= MAX_LIMIT && v >= min => Ok(n),
-            _ => err(format!("--{flag} must be {min} to {MAX_LIMIT}, got {v}")),
-        }
-    };
-    let d = crate::rate::limiter::RateLimits::default();
-    Ok(crate::rate::limiter::RateLimits {
-        unauthenticated_per_minute: value(
-            s.rate_limit_unauthenticated_per_minute,
-            d.unauthenticated_per_minute,
-            "rate-limit-unauthenticated-per-minute",
-            0,
-        )?,
-        unauthenticated_burst: value(
-            s.rate_limit_unauthenticated_burst,
-            d.unauthenticated_burst,
-            "rate-limit-unauthenticated-burst",
-            1,
-        )?,
-        per_credential: value(
-            s.rate_limit_per_credential,
-            d.per_credential,
-            "rate-limit-per-credential",
-            0,
-        )?,
-        burst: value(s.rate_limit_burst, d.burst, "rate-limit-burst", 1)?,
-    })
-}
-
-/// The input bounds a merged settings layer gives, defaults for what it leaves unset (see
-/// [`InputLimits`]).
-///
-/// Errors: a value outside its range ([`IDENTIFIER_BYTES`], [`STRING_BYTES`], [`VALUES`],
-/// [`MEMBERS`], [`PAGE_BYTES`]; a statement timeout of 0 or over [`net::MAX_TIMEOUT_SECS`]).
-pub fn input_limits(s: &Settings) -> Result<InputLimits, ConfigError> {
-    let d = Limits::default();
-    let within = |v: Option<u64>,
-                  default: usize,
-                  range: std::ops::RangeInclusive<u64>,
-                  flag: &str|
-     -> Result<usize, ConfigError> {
-        match v {
-            None => Ok(default),
-            Some(n) if range.contains(&n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
-            Some(n) => err(format!(
-                "--{flag} must be {} to {}, got {n}",
-                range.start(),
-                range.end()
-            )),
-        }
-    };
-    let secs = s
-        .statement_timeout_secs
-        .unwrap_or(scimd_store::DEFAULT_STATEMENT_TIMEOUT.as_secs());
-    if secs == 0 || secs > net::MAX_TIMEOUT_SECS {
-        return err(format!(
-            "--statement-timeout-secs must be 1 to {} seconds, got {secs}",
-            net::MAX_TIMEOUT_SECS
-        ));
-    }
-    Ok(InputLimits {
-        limits: Limits {
-            max_identifier_bytes: within(
-                s.max_identifier_bytes,
-                d.max_identifier_bytes,
-                IDENTIFIER_BYTES,
-                "max-identifier-bytes",
-            )?,
-            max_string_bytes: within(
-                s.max_string_bytes,
-                d.max_string_bytes,
-                STRING_BYTES,
-                "max-string-bytes",
-            )?,
-            max_values: within(s.max_values, d.max_values, VALUES, "max-values")?,
-            max_members: within(
-                s.max_members_per_request,
-                d.max_members,
-                MEMBERS,
-                "max-members-per-request",
-            )?,
-            max_page_bytes: within(
-                s.max_page_bytes,
-                d.max_page_bytes,
-                PAGE_BYTES,
-                "max-page-bytes",
-            )?,
-        },
-        statement_timeout: Duration::from_secs(secs),
-    })
 }
 
 /// Checks a public URL: `http://` or `https://`, trailing `/` removed, a trailing `/scim/v2`
@@ -797,6 +657,8 @@ pub fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scim_proto::limits::Limits;
+    use std::time::Duration;
 
     #[test]
     fn sqlite_paths() {

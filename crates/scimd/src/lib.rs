@@ -39,6 +39,7 @@ pub mod config;
 pub mod errors;
 pub mod fallback;
 pub mod first_start;
+pub mod issuers;
 pub mod metrics;
 pub mod net;
 pub mod portal;

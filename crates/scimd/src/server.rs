@@ -287,7 +287,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let (bootstrap, first_start_file) = bootstrap(&directory, &data_folder, &scim_base).await?;
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
     let app = router(
-        AppState::new(directory.clone(), max_body_bytes).with_rate_limits(config.rate_limits),
+        AppState::new(directory.clone(), max_body_bytes)
+            .with_rate_limits(config.rate_limits)
+            .with_issuer_options(config.issuers.clone()),
     );
 
     let (stopper, stop) = tokio::sync::oneshot::channel::<()>();

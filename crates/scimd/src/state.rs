@@ -22,6 +22,8 @@ pub struct AppState {
     pub readiness: Arc<crate::readiness::Readiness>,
     /// The rate limiters (see [`crate::rate::limiter`]).
     pub limiter: Arc<crate::rate::limiter::Limiter>,
+    /// The issuers whose JWT access tokens are accepted (see [`crate::issuers`]).
+    pub issuers: Arc<crate::issuers::Issuers>,
 }
 
 /// The SCIM base path, under the public URL (`<public-url>/scim/v2`).
@@ -37,7 +39,14 @@ impl AppState {
             large_pages: Arc::new(Semaphore::new(large_page_turns())),
             readiness: Arc::default(),
             limiter: Arc::default(),
+            issuers: Arc::new(crate::issuers::Issuers::new(Default::default())),
         }
+    }
+
+    /// The same state with the issuer options `options` (the defaults otherwise).
+    pub fn with_issuer_options(mut self, options: crate::issuers::IssuerOptions) -> AppState {
+        self.issuers = Arc::new(crate::issuers::Issuers::new(options));
+        self
     }
 
     /// The same state with the rate limits `limits` (the defaults otherwise).

@@ -214,6 +214,9 @@ const FIXED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{name}"),
+    ("GET", "/api/v1/issuers"),
+    ("POST", "/api/v1/issuers"),
+    ("DELETE", "/api/v1/issuers/{issuer}"),
     ("GET", "/api/v1/provisioning-log"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/dashboard"),
@@ -224,6 +227,7 @@ fn concrete(path: &str) -> String {
     path.replace("{id}", &guid())
         .replace("{userId}", &guid())
         .replace("{name}", "no-such-name")
+        .replace("{issuer}", "no-such-issuer")
 }
 
 /// Every operation of the OpenAPI document is served by the server (an unauthenticated

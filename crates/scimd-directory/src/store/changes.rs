@@ -25,7 +25,8 @@ pub enum MemberKind {
 pub enum ActorType {
     /// A SCIM client authenticated by a bearer token (`name`: the token's name).
     Token,
-    /// An OAuth client (reserved: scimd has no OAuth clients yet).
+    /// An OAuth client: an application presenting an access token of a configured issuer
+    /// (Entra workload identity federation; `name`: `APP-ID@ISSUER`).
     Client,
     /// An administrator: a portal administrator (`name`: the username) or an admin-scope
     /// token of the admin API (`name`: the token's name).

@@ -16,8 +16,8 @@ pub use changes::{
 };
 pub use records::{
     AdminRow, AdminUserFilter, AttributeRow, Bucket, EditedUser, EmailKey, ExportRow, Exported,
-    GroupRecord, ListQuery, MemberRow, MembershipRow, SessionRow, SlowDown, Source, Table,
-    TenantRow, Throttle, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    GroupRecord, IssuerRow, ListQuery, MemberRow, MembershipRow, SessionRow, SlowDown, Source,
+    Table, TenantRow, Throttle, TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 
 use async_trait::async_trait;
@@ -46,6 +46,8 @@ pub enum ConflictTarget {
     TenantName,
     /// A portal administrator's username (unique per tenant, ignoring case).
     AdminUsername,
+    /// An issuer's URL (unique per tenant, exact).
+    Issuer,
     /// A row's identity: a resource, token, tenant or administrator id, a session hash.
     Id,
     /// A membership: the member is in the group already.
@@ -54,7 +56,7 @@ pub enum ConflictTarget {
 
 impl ConflictTarget {
     /// The name shown in messages: `userName`, `displayName`, `attribute name`,
-    /// `token name`, `token secret`, `name` (a tenant's), `admin username`, `id`,
+    /// `token name`, `token secret`, `name` (a tenant's), `admin username`, `issuer`, `id`,
     /// `membership`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -65,6 +67,7 @@ impl ConflictTarget {
             ConflictTarget::TokenSecret => "token secret",
             ConflictTarget::TenantName => "name",
             ConflictTarget::AdminUsername => "admin username",
+            ConflictTarget::Issuer => "issuer",
             ConflictTarget::Id => "id",
             ConflictTarget::Membership => "membership",
         }
@@ -215,6 +218,14 @@ pub trait Tx: Send {
         id: &str,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
+
+    // ---- issuers (OIDC issuers whose JWT access tokens are accepted)
+    /// Inserts an issuer. Conflict(Issuer) when the tenant has one of that URL.
+    async fn insert_issuer(&mut self, i: &IssuerRow) -> StoreResult<()>;
+    /// A tenant's issuers, oldest first.
+    async fn list_issuers(&mut self, tenant_id: &str) -> StoreResult<Vec<IssuerRow>>;
+    /// Deletes the tenant's issuer whose id is `id`; false when there is none.
+    async fn delete_issuer(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
 
     // ---- users
     /// One user by id, any state.
@@ -552,6 +563,7 @@ mod tests {
             (ConflictTarget::TokenSecret, "token secret"),
             (ConflictTarget::TenantName, "name"),
             (ConflictTarget::AdminUsername, "admin username"),
+            (ConflictTarget::Issuer, "issuer"),
             (ConflictTarget::Id, "id"),
             (ConflictTarget::Membership, "membership"),
         ];

@@ -55,6 +55,35 @@ impl TokenScope {
     }
 }
 
+/// An OIDC issuer whose JWT access tokens are accepted on `/scim/v2` (Entra workload
+/// identity federation, or any issuer publishing a JWKS): table `issuers`. Keys are never
+/// stored; they come from `metadata_url` (the issuer's OpenID Provider Metadata, whose
+/// `jwks_uri` is fetched) or `jwks_file`, at most one of the two given; with neither, the
+/// metadata URL is the issuer + `/.well-known/openid-configuration`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuerRow {
+    /// Row id (UUID v4); `DELETE /api/v1/issuers/{id}` and `scimd issuer remove` take it
+    /// as well as the URL.
+    pub id: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// The issuer URL, exactly as tokens carry it in `iss` (Entra v1:
+    /// `https://sts.windows.net/TENANT-ID/`; v2: `https://login.microsoftonline.com/TENANT-ID/v2.0`).
+    pub issuer: String,
+    /// The audience tokens must carry in `aud`.
+    pub audience: String,
+    /// Application (client) ids allowed: a token's `appid` (Entra v1), else `azp` (v2),
+    /// else `client_id` (RFC 9068) must be one of them. Never empty.
+    pub app_ids: Vec<String>,
+    /// The metadata URL given, if any (else the default, see above, unless `jwks_file`).
+    pub metadata_url: Option<String>,
+    /// A JWKS file on the server, if given: an absolute path, read instead of fetching keys
+    /// (again whenever its modification time changes).
+    pub jwks_file: Option<String>,
+    /// When it was added.
+    pub created: OffsetDateTime,
+}
+
 /// A bearer token. The secret itself is never stored: only its SHA-256.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenRow {
@@ -409,13 +438,16 @@ pub enum Table {
     GroupMembers,
     /// `changes` (change records: the provisioning log, histories, the audit record).
     Changes,
+    /// `issuers` (OIDC issuers whose access tokens are accepted).
+    Issuers,
 }
 
 impl Table {
     /// Tables [`Tx::export_rows`](super::Tx::export_rows) reads and `scimd copy` writes, in copy order.
-    pub const COPIED: [Table; 8] = [
+    pub const COPIED: [Table; 9] = [
         Table::Tenants,
         Table::Tokens,
+        Table::Issuers,
         Table::Attributes,
         Table::Admins,
         Table::Users,
@@ -424,9 +456,10 @@ impl Table {
         Table::Changes,
     ];
     /// Every table [`Tx::table_counts`](super::Tx::table_counts) counts.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Tenants,
         Table::Tokens,
+        Table::Issuers,
         Table::Attributes,
         Table::Admins,
         Table::Users,
@@ -447,6 +480,7 @@ impl Table {
             Table::Groups => "groups",
             Table::GroupMembers => "group_members",
             Table::Changes => "changes",
+            Table::Issuers => "issuers",
         }
     }
 }
@@ -471,6 +505,8 @@ pub enum ExportRow {
     Tenant(TenantRow),
     /// A token.
     Token(TokenRow),
+    /// An OIDC issuer.
+    Issuer(IssuerRow),
     /// A custom attribute definition.
     Attribute(AttributeRow),
     /// A portal administrator.

@@ -4,8 +4,9 @@
 use super::run::StoreTx;
 use crate::exec::Exec;
 use crate::rows::{
-    admin_of, attribute_of, group_of, membership_of, record_of, tenant_of, token_of, ADMIN_COLS,
-    ATTRIBUTE_COLS, GROUP_COLS, MEMBERSHIP_COLS, RECORD_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
+    admin_of, attribute_of, group_of, issuer_of, membership_of, record_of, tenant_of, token_of,
+    ADMIN_COLS, ATTRIBUTE_COLS, GROUP_COLS, ISSUER_COLS, MEMBERSHIP_COLS, RECORD_COLS, TENANT_COLS,
+    TOKEN_COLS, USER_COLS,
 };
 use crate::sql::{Across, Bind, Scope, Tbl};
 use scimd_directory::store::{ExportRow, Exported, StoreResult, Table};
@@ -19,6 +20,7 @@ pub(super) async fn export_rows<E: Exec>(
     let cols = match table {
         Table::Tenants => TENANT_COLS,
         Table::Tokens => TOKEN_COLS,
+        Table::Issuers => ISSUER_COLS,
         Table::Attributes => ATTRIBUTE_COLS,
         Table::Admins => ADMIN_COLS,
         Table::Users => USER_COLS,
@@ -54,6 +56,7 @@ pub(super) async fn export_rows<E: Exec>(
         let r = match table {
             Table::Tenants => ExportRow::Tenant(tenant_of(row)?),
             Table::Tokens => ExportRow::Token(token_of(row)?),
+            Table::Issuers => ExportRow::Issuer(issuer_of(row)?),
             Table::Attributes => ExportRow::Attribute(attribute_of(row)?),
             Table::Admins => ExportRow::Admin(admin_of(row)?),
             Table::Groups => ExportRow::Group(group_of(row)?),

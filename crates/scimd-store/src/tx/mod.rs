@@ -30,17 +30,17 @@ use crate::exec::Exec;
 use crate::filter::Kind;
 use crate::keys::{display_name_key, external_id_key, user_name_key};
 use crate::rows::{
-    admin_of, attribute_of, group_of, session_of, tenant_of, token_of, ADMIN_COLS, ATTRIBUTE_COLS,
-    GROUP_COLS, SESSION_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
+    admin_of, attribute_of, group_of, issuer_of, session_of, tenant_of, token_of, ADMIN_COLS,
+    ATTRIBUTE_COLS, GROUP_COLS, ISSUER_COLS, SESSION_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
 };
 use crate::sql::{Across, Bind, Scope, Sql, Tbl};
 use async_trait::async_trait;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
     AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, EditedUser, Exported,
-    GroupRecord, ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery, SessionRow, SlowDown,
-    Source, StoreError, StoreResult, Table, TenantRow, Throttle, TokenRow, Tx, UserRecord,
-    UserState, WarningCount, WarningNote,
+    GroupRecord, IssuerRow, ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery,
+    SessionRow, SlowDown, Source, StoreError, StoreResult, Table, TenantRow, Throttle, TokenRow,
+    Tx, UserRecord, UserState, WarningCount, WarningNote,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -165,6 +165,37 @@ impl<E: Exec> Tx for StoreTx<E> {
             .q()
             .update(t, Tbl::Tokens, set, [("id", Bind::text(id))]);
         self.run(s).await.map(drop)
+    }
+
+    // ---- issuers
+
+    async fn insert_issuer(&mut self, i: &IssuerRow) -> StoreResult<()> {
+        let app_ids = serde_json::to_string(&i.app_ids)
+            .map_err(|e| StoreError::Backend(format!("issuer app_ids: {e}")))?;
+        let row = [
+            Bind::text(&i.id),
+            Bind::text(&i.issuer),
+            Bind::text(&i.audience),
+            Bind::Json(app_ids),
+            Bind::opt_text(i.metadata_url.as_deref()),
+            Bind::opt_text(i.jwks_file.as_deref()),
+            Bind::Time(i.created),
+        ];
+        let mut s = self
+            .q()
+            .insert(&*i.tenant_id, Tbl::Issuers, ISSUER_COLS, [row]);
+        self.run(s.may_conflict()).await.map(drop)
+    }
+
+    async fn list_issuers(&mut self, t: &str) -> StoreResult<Vec<IssuerRow>> {
+        let mut s = self.q().select(t, ISSUER_COLS, (Tbl::Issuers, ""), []);
+        s.sql(" ORDER BY created, seq");
+        self.rows(s).await?.into_iter().map(issuer_of).collect()
+    }
+
+    async fn delete_issuer(&mut self, t: &str, id: &str) -> StoreResult<bool> {
+        let s = self.q().delete(t, Tbl::Issuers, [("id", Bind::text(id))]);
+        Ok(self.run(s).await? > 0)
     }
 
     // ---- users: `users`

@@ -40,6 +40,9 @@
 //! | GET    | `/api/v1/tokens`                       | 200 list (never secrets or hashes)             |
 //! | POST   | `/api/v1/tokens`                       | 201 `{name, scope, secret, created}` (secret shown once) |
 //! | DELETE | `/api/v1/tokens/{name}`                | 204 (404 when no active token has the name)    |
+//! | GET    | `/api/v1/issuers`                      | 200 list of OIDC issuers                       |
+//! | POST   | `/api/v1/issuers`                      | 201 issuer (400 for a refused metadata URL)    |
+//! | DELETE | `/api/v1/issuers/{issuer}`             | 204 (by id or percent-encoded URL; else 404)   |
 //! | GET    | `/api/v1/provisioning-log`             | 200 page, or a CSV / JSON Lines download       |
 //! | GET    | `/api/v1/audit`                        | 200 page, or a CSV / JSON Lines download       |
 //! | GET    | `/api/v1/dashboard`                    | 200 counts, SCIM tenant URL, recent entries    |
@@ -55,6 +58,7 @@
 pub mod attributes;
 pub mod export;
 pub mod groups;
+pub mod issuers;
 pub mod json;
 pub mod log;
 pub mod openapi;
@@ -128,6 +132,7 @@ impl Routes {
 fn protected() -> Routes {
     use attributes::{create_attribute, delete_attribute, get_attribute, list_attributes};
     use groups::{add_members, create_group, delete_group, get_group, list_groups, remove_member};
+    use issuers::{add_issuer, list_issuers, remove_issuer};
     use log::{dashboard, view, AuditView, LogView};
     use records::{history, Groups, Users};
     use settings::{get_settings, patch_settings};
@@ -160,6 +165,9 @@ fn protected() -> Routes {
         .add(M::GET, "/api/v1/tokens", list_tokens)
         .add(M::POST, "/api/v1/tokens", create_token)
         .add(M::DELETE, "/api/v1/tokens/{name}", revoke_token)
+        .add(M::GET, "/api/v1/issuers", list_issuers)
+        .add(M::POST, "/api/v1/issuers", add_issuer)
+        .add(M::DELETE, "/api/v1/issuers/{issuer}", remove_issuer)
         .add(M::GET, "/api/v1/provisioning-log", view::<LogView>)
         .add(M::GET, "/api/v1/audit", view::<AuditView>)
         .add(M::GET, "/api/v1/dashboard", dashboard)

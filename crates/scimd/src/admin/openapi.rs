@@ -4,6 +4,7 @@
 //! exactly the routes of [`super::route_table`]: a unit test compares the two,
 //! and the integration suite probes every documented operation over HTTP.
 
+mod issuers;
 mod records;
 
 use super::reply::AdminResult;
@@ -41,7 +42,7 @@ pub(super) fn ok(description: &str, schema: Value) -> Value {
 
 /// A 201 response whose `Location` header names the resource created (`location`: its
 /// path template).
-fn created(description: &str, location: &str, schema: Value) -> Value {
+pub(super) fn created(description: &str, location: &str, schema: Value) -> Value {
     json!({
         "description": description,
         "headers": {"Location": {"description": location, "schema": {"type": "string"}}},
@@ -49,7 +50,7 @@ fn created(description: &str, location: &str, schema: Value) -> Value {
     })
 }
 
-fn request(schema: Value, example: Value) -> Value {
+pub(super) fn request(schema: Value, example: Value) -> Value {
     json!({
         "required": true,
         "content": { "application/json": { "schema": schema, "example": example } }
@@ -237,6 +238,8 @@ fn paths() -> Value {
         "/api/v1/settings": settings,
         "/api/v1/tokens": tokens,
         "/api/v1/tokens/{name}": token,
+        "/api/v1/issuers": issuers::issuers_path(),
+        "/api/v1/issuers/{issuer}": issuers::issuer_path(),
         "/api/v1/users/{id}/history": records::history_path("User"),
         "/api/v1/groups/{id}/history": records::history_path("Group"),
         "/api/v1/provisioning-log": records::log_path(),
@@ -489,6 +492,7 @@ fn schemas() -> Map<String, Value> {
                 }
             }));
     records::schemas(&mut m);
+    issuers::schemas(&mut m);
     m.insert("Counts".into(), json!({
                 "type": "object",
                 "required": ["users", "usersByState", "usersBySource", "groups"],
@@ -588,13 +592,13 @@ pub fn document(server_url: &str) -> Value {
         "info": {
             "title": "scimd admin API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Administration of a scimd directory: users in every state, local users and groups, custom attributes, tenant settings, API tokens, the provisioning log, the history of every user and group, the audit record. Ids are the same as over SCIM. Every error is JSON: {\"error\": {\"status\": <HTTP status>, \"message\": \"...\"}}. Lists answer {totalResults, startIndex, itemsPerPage, Resources}. Every DELETE answers 204 without a body."
+            "description": "Administration of a scimd directory: users in every state, local users and groups, custom attributes, tenant settings, API tokens, OIDC issuers, the provisioning log, the history of every user and group, the audit record. Ids are the same as over SCIM. Every error is JSON: {\"error\": {\"status\": <HTTP status>, \"message\": \"...\"}}. Lists answer {totalResults, startIndex, itemsPerPage, Resources}. Every DELETE answers 204 without a body."
         },
         "servers": [{"url": server_url}],
         "security": [{"bearerAuth": []}],
         "tags": [
             {"name": "users"}, {"name": "groups"}, {"name": "attributes"}, {"name": "settings"},
-            {"name": "tokens"}, {"name": "provisioning-log"}, {"name": "history"}, {"name": "audit"},
+            {"name": "tokens"}, {"name": "issuers"}, {"name": "provisioning-log"}, {"name": "history"}, {"name": "audit"},
             {"name": "dashboard"}, {"name": "meta"}
         ],
         "paths": paths(),

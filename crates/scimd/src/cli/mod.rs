@@ -1,6 +1,7 @@
 //! The command line: `scimd serve`, `scimd token create|list|revoke` ([`tokens`]),
 //! `scimd settings show|set` ([`settings`]), `scimd admin create|reset-password|unlock`
-//! ([`admins`]), `scimd migrate` and `scimd copy` ([`db`]).
+//! ([`admins`]), `scimd issuer add|list|remove` ([`issuers`]), `scimd migrate` and
+//! `scimd copy` ([`db`]).
 //!
 //! Settings given as flags win over `SCIMD_*` environment variables, which win over the
 //! TOML file named by `--config` / `SCIMD_CONFIG` (see [`crate::config`]).
@@ -15,12 +16,14 @@
 
 pub mod admins;
 pub mod db;
+pub mod issuers;
 pub mod settings;
 pub mod tokens;
 
 use crate::config::{self, parse_byte_size, Settings};
 use admins::AdminCommand;
 use clap::{Args, Parser, Subcommand};
+use issuers::IssuerCommand;
 use settings::SettingsCommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +84,10 @@ pub enum Command {
     /// slow-down).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage the OIDC issuers whose access tokens SCIM clients may present (Entra
+    /// workload identity federation).
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
 }
 
 /// Flags of `scimd serve`.
@@ -187,6 +194,24 @@ pub struct ServeArgs {
     /// tooMany) [env: SCIMD_STATEMENT_TIMEOUT_SECS] [default: 30]
     #[arg(long, value_name = "SECS")]
     pub statement_timeout_secs: Option<u64>,
+    // Issuers' access tokens (docs/authentication.md).
+    /// Algorithms issuers' access tokens may be signed with, comma-separated (RS256, RS384,
+    /// RS512, PS256, PS384, PS512, ES256, ES384, EdDSA; never none or HS*)
+    /// [env: SCIMD_JWT_ALGORITHMS] [default: RS256]
+    #[arg(long, value_name = "ALGS")]
+    pub jwt_algorithms: Option<String>,
+    /// Clock skew allowed on an access token's exp and nbf, seconds (at most 600)
+    /// [env: SCIMD_JWT_CLOCK_SKEW_SECS] [default: 60]
+    #[arg(long, value_name = "SECS")]
+    pub jwt_clock_skew_secs: Option<u64>,
+    /// Least time between two fetches of one issuer's keys (an unknown kid fetches them
+    /// again at most this often) [env: SCIMD_JWKS_REFETCH_INTERVAL_SECS] [default: 300]
+    #[arg(long, value_name = "SECS")]
+    pub jwks_refetch_interval_secs: Option<u64>,
+    /// Fetch issuer metadata and keys from private, loopback and link-local addresses and
+    /// over http too (tests, closed networks) [env: SCIMD_ALLOW_PRIVATE_OUTBOUND]
+    #[arg(long)]
+    pub allow_private_outbound: bool,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -228,6 +253,17 @@ impl Cli {
             s.max_members_per_request = a.max_members_per_request;
             s.max_page_bytes = a.max_page_bytes;
             s.statement_timeout_secs = a.statement_timeout_secs;
+            s.jwt_algorithms = a.jwt_algorithms.clone();
+            s.jwt_clock_skew_secs = a.jwt_clock_skew_secs;
+            s.jwks_refetch_interval_secs = a.jwks_refetch_interval_secs;
+            s.allow_private_outbound = a.allow_private_outbound.then_some(true);
+        }
+        if let Command::Issuer(IssuerCommand::Add {
+            allow_private_outbound: true,
+            ..
+        }) = &self.command
+        {
+            s.allow_private_outbound = Some(true);
         }
         s
     }
@@ -239,7 +275,7 @@ impl Cli {
     ) -> Result<config::Config, config::ConfigError> {
         let default_level = match self.command {
             Command::Serve(_) => config::DEFAULT_LOG_LEVEL,
-            Command::Admin(_) => "warn",
+            Command::Admin(_) | Command::Issuer(_) => "warn",
             Command::Token(_) | Command::Settings(_) | Command::Migrate | Command::Copy(_) => {
                 "warn"
             }
@@ -310,6 +346,7 @@ pub fn main() -> ExitCode {
             Command::Migrate => db::run_migrate(&cfg).await,
             Command::Copy(a) => db::run_copy(&a).await,
             Command::Admin(a) => admins::run_admin(a, &cfg).await,
+            Command::Issuer(i) => issuers::run_issuer(i, &cfg).await,
         }
     });
     match result {

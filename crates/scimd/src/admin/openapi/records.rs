@@ -114,7 +114,7 @@ pub(super) fn schemas(m: &mut Map<String, Value>) {
     let string = json!({"type": "string"});
     m.insert("Actor".into(), json!({
         "type": "object", "required": ["type", "name"],
-        "description": "Who made a change: a SCIM token (`token`, its name), an administrator (`admin`: a portal administrator's username or an admin token's name), a product rule (`rule`, its name), a command (`cli`, the operating-system user); `client` is reserved for OAuth clients",
+        "description": "Who made a change: a SCIM token (`token`, its name), an administrator (`admin`: a portal administrator's username or an admin token's name), a product rule (`rule`, its name), a command (`cli`, the operating-system user), an application presenting an issuer's access token (`client`, `APP-ID@ISSUER`)",
         "properties": {
             "type": {"type": "string", "enum": names(&ActorType::ALL, ActorType::as_str)},
             "name": string

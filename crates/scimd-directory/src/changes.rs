@@ -95,6 +95,10 @@ pub enum AuditAction {
     TokenCreate,
     /// An API token revoked.
     TokenRevoke,
+    /// An OAuth client created (its secret is never recorded).
+    ClientCreate,
+    /// An OAuth client revoked (its access tokens stop working).
+    ClientRevoke,
     /// A portal administrator created.
     AdministratorCreate,
     /// A portal administrator's password reset (its sessions ended).
@@ -123,12 +127,14 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::SettingsUpdate,
         AuditAction::AttributeCreate,
         AuditAction::AttributeDelete,
         AuditAction::TokenCreate,
         AuditAction::TokenRevoke,
+        AuditAction::ClientCreate,
+        AuditAction::ClientRevoke,
         AuditAction::AdministratorCreate,
         AuditAction::AdministratorPasswordReset,
         AuditAction::AdministratorPasswordChange,
@@ -144,7 +150,7 @@ impl AuditAction {
     ];
 
     /// `settings.update`, `attribute.create`, `attribute.delete`, `token.create`,
-    /// `token.revoke`, `administrator.create`, `administrator.reset-password`,
+    /// `token.revoke`, `client.create`, `client.revoke`, `administrator.create`, `administrator.reset-password`,
     /// `administrator.change-password`, `administrator.unlock`, `user.create`, `user.delete`, `group.create`, `group.delete`, `group.add-members`,
     /// `group.remove-members`, `signin`, `signin.failure`.
     pub fn as_str(self) -> &'static str {
@@ -154,6 +160,8 @@ impl AuditAction {
             AuditAction::AttributeDelete => "attribute.delete",
             AuditAction::TokenCreate => "token.create",
             AuditAction::TokenRevoke => "token.revoke",
+            AuditAction::ClientCreate => "client.create",
+            AuditAction::ClientRevoke => "client.revoke",
             AuditAction::AdministratorCreate => "administrator.create",
             AuditAction::AdministratorPasswordReset => "administrator.reset-password",
             AuditAction::AdministratorPasswordChange => "administrator.change-password",
@@ -185,6 +193,8 @@ impl AuditAction {
 pub mod target {
     /// An API token.
     pub const TOKEN: &str = "Token";
+    /// An OAuth client.
+    pub const CLIENT: &str = "Client";
     /// A custom attribute.
     pub const ATTRIBUTE: &str = "Attribute";
     /// A portal administrator.

@@ -21,6 +21,10 @@ pub struct Caller {
     pub token_name: String,
     /// Token scope.
     pub scope: TokenScope,
+    /// What kind of credential it is, as change records name the actor of a `scim`-scope
+    /// caller: [`ActorType::Token`] for a static token, [`ActorType::Client`] for an access
+    /// token of an OAuth client (`token_id` and `token_name` are then the client's id and name).
+    pub actor: ActorType,
     /// The HTTP request being served, for the provisioning log (set by the HTTP layer).
     pub request: RequestInfo,
 }
@@ -43,7 +47,7 @@ impl Caller {
     /// API; named by the token's name, with the request as the cause.
     pub fn origin(&self) -> Origin {
         let (kind, source) = match self.scope {
-            TokenScope::Scim => (ActorType::Token, Channel::Scim),
+            TokenScope::Scim => (self.actor, Channel::Scim),
             TokenScope::Admin => (ActorType::Admin, Channel::Api),
         };
         Origin {

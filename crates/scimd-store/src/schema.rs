@@ -42,11 +42,19 @@ pub(crate) enum Tbl {
     GroupMembers,
     /// `changes` (change records: the provisioning log, histories, the audit record).
     Changes,
+    /// `oauth_clients` (OAuth 2.0 clients of the client credentials grant).
+    OauthClients,
+    /// `access_tokens` (access tokens issued to OAuth clients, hashes only).
+    AccessTokens,
+    /// `auth_refusal_counts` (refused authentications per reason and hour).
+    AuthRefusalCounts,
+    /// `auth_refusals` (the last refused authentications).
+    AuthRefusals,
 }
 
 impl Tbl {
     /// Every table.
-    pub(crate) const ALL: [Tbl; 14] = [
+    pub(crate) const ALL: [Tbl; 18] = [
         Tbl::Tenants,
         Tbl::MigrationSteps,
         Tbl::Tokens,
@@ -61,6 +69,10 @@ impl Tbl {
         Tbl::Groups,
         Tbl::GroupMembers,
         Tbl::Changes,
+        Tbl::OauthClients,
+        Tbl::AccessTokens,
+        Tbl::AuthRefusalCounts,
+        Tbl::AuthRefusals,
     ];
 
     /// The SQL name.
@@ -80,6 +92,10 @@ impl Tbl {
             Tbl::Groups => "groups",
             Tbl::GroupMembers => "group_members",
             Tbl::Changes => "changes",
+            Tbl::OauthClients => "oauth_clients",
+            Tbl::AccessTokens => "access_tokens",
+            Tbl::AuthRefusalCounts => "auth_refusal_counts",
+            Tbl::AuthRefusals => "auth_refusals",
         }
     }
 
@@ -258,6 +274,36 @@ pub(crate) const UNIQUE_KEYS: &[UniqueKey] = &[
         &["tenant_id", "coalesce_key"],
         C::Id,
     ),
+    key(Tbl::OauthClients, "oauth_clients_pkey", &["seq"], C::Id),
+    key(Tbl::OauthClients, "oauth_clients_id_unique", &["id"], C::Id),
+    key(
+        Tbl::OauthClients,
+        "oauth_clients_live_name",
+        &["tenant_id", "name"],
+        C::ClientName,
+    ),
+    key(Tbl::AccessTokens, "access_tokens_pkey", &["seq"], C::Id),
+    // 256 random bits: a collision is not a case a caller meets.
+    key(
+        Tbl::AccessTokens,
+        "access_tokens_secret_unique",
+        &["secret_sha256"],
+        C::TokenSecret,
+    ),
+    key(
+        Tbl::AuthRefusalCounts,
+        "auth_refusal_counts_pkey",
+        &["seq"],
+        C::Id,
+    ),
+    // Upserted (ON CONFLICT): a violation never reaches a caller.
+    key(
+        Tbl::AuthRefusalCounts,
+        "auth_refusal_counts_key",
+        &["tenant_id", "hour", "reason"],
+        C::Id,
+    ),
+    key(Tbl::AuthRefusals, "auth_refusals_pkey", &["seq"], C::Id),
 ];
 
 /// What the unique key named `name` protects (PostgreSQL's constraint name of a violation).

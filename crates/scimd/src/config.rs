@@ -26,6 +26,8 @@
 //! | `--rate-limit-per-credential` | `SCIMD_RATE_LIMIT_PER_CREDENTIAL` | `rate_limit_per_credential` | `200` a second (0: off) |
 //! | `--rate-limit-burst` | `SCIMD_RATE_LIMIT_BURST` | `rate_limit_burst` | `1000` |
 //! | `--trusted-proxies` | `SCIMD_TRUSTED_PROXIES` | `trusted_proxies` | none (`CIDR,CIDR,...`) |
+//! | `--access-token-ttl` | `SCIMD_ACCESS_TOKEN_TTL` | `access_token_ttl` | `1h` (`s`, `m`, `h`; at most 24h) |
+//! | `--token-expiry-warning-days` | `SCIMD_TOKEN_EXPIRY_WARNING_DAYS` | `token_expiry_warning_days` | `14` |
 //! | `--max-identifier-bytes` | `SCIMD_MAX_IDENTIFIER_BYTES` | `max_identifier_bytes` | `1024` |
 //! | `--max-string-bytes` | `SCIMD_MAX_STRING_BYTES` | `max_string_bytes` | `16384` (16 KiB) |
 //! | `--max-values` | `SCIMD_MAX_VALUES` | `max_values` | `100` |
@@ -157,6 +159,12 @@ pub struct Settings {
     /// How long one database statement may run, seconds.
     #[serde(alias = "statement-timeout-secs")]
     pub statement_timeout_secs: Option<u64>,
+    /// Lifetime of the OAuth token endpoint's access tokens (`1h`, `30m`, `3600s`).
+    #[serde(alias = "access-token-ttl")]
+    pub access_token_ttl: Option<String>,
+    /// Days before its expiry a static token is flagged on the dashboard.
+    #[serde(alias = "token-expiry-warning-days")]
+    pub token_expiry_warning_days: Option<u64>,
 }
 
 impl Settings {
@@ -194,6 +202,10 @@ impl Settings {
                 .or(lower.rate_limit_per_credential),
             rate_limit_burst: self.rate_limit_burst.or(lower.rate_limit_burst),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            access_token_ttl: self.access_token_ttl.or(lower.access_token_ttl),
+            token_expiry_warning_days: self
+                .token_expiry_warning_days
+                .or(lower.token_expiry_warning_days),
             max_identifier_bytes: self.max_identifier_bytes.or(lower.max_identifier_bytes),
             max_string_bytes: self.max_string_bytes.or(lower.max_string_bytes),
             max_values: self.max_values.or(lower.max_values),
@@ -266,6 +278,8 @@ impl Settings {
             rate_limit_per_credential: number("RATE_LIMIT_PER_CREDENTIAL", "a number of requests")?,
             rate_limit_burst: number("RATE_LIMIT_BURST", "a number of requests")?,
             trusted_proxies: get("TRUSTED_PROXIES"),
+            access_token_ttl: get("ACCESS_TOKEN_TTL"),
+            token_expiry_warning_days: number("TOKEN_EXPIRY_WARNING_DAYS", "a number of days")?,
             max_identifier_bytes: bytes("MAX_IDENTIFIER_BYTES")?,
             max_string_bytes: bytes("MAX_STRING_BYTES")?,
             max_values: number("MAX_VALUES", "a number of values")?,
@@ -383,6 +397,8 @@ pub struct Config {
     pub trusted_proxies: net::client::TrustedProxies,
     /// Bounds on client input and on what is read for it.
     pub input: InputLimits,
+    /// Lifetimes of credentials (`--access-token-ttl`, `--token-expiry-warning-days`).
+    pub credentials: crate::state::Credentials,
 }
 
 /// Bounds on client input and on what the server reads for it (docs/security.md, "Input"):
@@ -436,6 +452,7 @@ impl Default for Config {
             rate_limits: crate::rate::limiter::RateLimits::default(),
             trusted_proxies: net::client::TrustedProxies::default(),
             input: InputLimits::default(),
+            credentials: crate::state::Credentials::default(),
         }
     }
 }
@@ -462,6 +479,7 @@ impl Config {
             Some(list) => net::client::TrustedProxies::parse(list).map_err(ConfigError)?,
         };
         let input = input_limits(&s)?;
+        let credentials = credentials(&s)?;
         let listen = s
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
@@ -529,6 +547,7 @@ impl Config {
             rate_limits,
             trusted_proxies,
             input,
+            credentials,
         })
     }
 
@@ -629,6 +648,35 @@ pub fn connection_limits(s: &Settings) -> Result<net::Limits, ConfigError> {
         )?,
         max_connections,
     })
+}
+
+/// Longest `--access-token-ttl`: a day.
+pub const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Largest `--token-expiry-warning-days`.
+pub const MAX_TOKEN_EXPIRY_WARNING_DAYS: u64 = 3650;
+
+/// The credential lifetimes of the settings. Errors: a TTL that does not parse or is over
+/// [`MAX_ACCESS_TOKEN_TTL`]; a warning over [`MAX_TOKEN_EXPIRY_WARNING_DAYS`] days.
+pub fn credentials(s: &Settings) -> Result<crate::state::Credentials, ConfigError> {
+    let mut c = crate::state::Credentials::default();
+    if let Some(t) = &s.access_token_ttl {
+        let d = crate::lifetime::parse(t, crate::lifetime::TTL_UNITS)
+            .map_err(|e| ConfigError(format!("--access-token-ttl: {e}")))?;
+        let d = Duration::from_secs(u64::try_from(d.whole_seconds()).unwrap_or(0));
+        if d > MAX_ACCESS_TOKEN_TTL {
+            return err("--access-token-ttl must be at most 24h");
+        }
+        c.access_token_ttl = d;
+    }
+    if let Some(days) = s.token_expiry_warning_days {
+        if days > MAX_TOKEN_EXPIRY_WARNING_DAYS {
+            return err(format!(
+                "--token-expiry-warning-days must be 0 to {MAX_TOKEN_EXPIRY_WARNING_DAYS}, got {days}"
+            ));
+        }
+        c.token_expiry_warning_days = days as u32;
+    }
+    Ok(c)
 }
 
 /// The rate limits a merged settings layer gives, defaults for what it leaves unset (see

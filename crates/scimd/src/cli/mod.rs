@@ -187,6 +187,15 @@ pub struct ServeArgs {
     /// tooMany) [env: SCIMD_STATEMENT_TIMEOUT_SECS] [default: 30]
     #[arg(long, value_name = "SECS")]
     pub statement_timeout_secs: Option<u64>,
+    // Credentials (docs/authentication.md).
+    /// Lifetime of the access tokens of the OAuth token endpoint: a whole number of s, m
+    /// or h, at most 24h [env: SCIMD_ACCESS_TOKEN_TTL] [default: 1h]
+    #[arg(long, value_name = "TTL")]
+    pub access_token_ttl: Option<String>,
+    /// Days before a static token expires that the dashboard warns of it
+    /// [env: SCIMD_TOKEN_EXPIRY_WARNING_DAYS] [default: 14]
+    #[arg(long, value_name = "DAYS")]
+    pub token_expiry_warning_days: Option<u64>,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -228,6 +237,8 @@ impl Cli {
             s.max_members_per_request = a.max_members_per_request;
             s.max_page_bytes = a.max_page_bytes;
             s.statement_timeout_secs = a.statement_timeout_secs;
+            s.access_token_ttl = a.access_token_ttl.clone();
+            s.token_expiry_warning_days = a.token_expiry_warning_days;
         }
         s
     }

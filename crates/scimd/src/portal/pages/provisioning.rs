@@ -130,8 +130,12 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
         "admin" => scimd_directory::store::TokenScope::Admin,
         _ => scimd_directory::store::TokenScope::Scim,
     };
-    match st.directory.create_token(&p.origin(), &name, scope).await {
-        Ok(secret) => {
+    match st
+        .directory
+        .create_token(&p.origin(), &name, scope, None)
+        .await
+    {
+        Ok((secret, _)) => {
             tracing::info!(token = %name, scope = scope.as_str(), admin = %s.session.username, "token created in the portal");
             provisioning_page(
                 &st,

@@ -59,7 +59,11 @@ impl Directory {
     ///
     /// Errors: `Invalid` for a blank name, one longer than 100 characters or with control
     /// characters; `Conflict` when a non-revoked client of the tenant has the name.
-    pub async fn create_client(&self, by: &Origin, name: &str) -> Result<NewClient, DirectoryError> {
+    pub async fn create_client(
+        &self,
+        by: &Origin,
+        name: &str,
+    ) -> Result<NewClient, DirectoryError> {
         let name = name.trim();
         if name.chars().any(char::is_control) {
             return Err(DirectoryError::Invalid(
@@ -104,7 +108,11 @@ impl Directory {
     /// Revokes the client `client_id`, recorded under `by` (audit action `client.revoke`):
     /// it gets no more tokens and the ones it holds are refused from the commit on. False
     /// when the tenant has no such non-revoked client.
-    pub async fn revoke_client(&self, by: &Origin, client_id: &str) -> Result<bool, DirectoryError> {
+    pub async fn revoke_client(
+        &self,
+        by: &Origin,
+        client_id: &str,
+    ) -> Result<bool, DirectoryError> {
         let tenant_id = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let Some(row) = tx.get_client(tenant_id, client_id).await? else {
@@ -191,10 +199,18 @@ impl Directory {
         };
         let credential = format!("client '{}'", client.name);
         if client.revoked.is_some() {
-            return Ok(Err(Rejected::of(Rejection::Revoked, &token.tenant_id, credential)));
+            return Ok(Err(Rejected::of(
+                Rejection::Revoked,
+                &token.tenant_id,
+                credential,
+            )));
         }
         if crate::render::now() >= token.expires {
-            return Ok(Err(Rejected::of(Rejection::Expired, &token.tenant_id, credential)));
+            return Ok(Err(Rejected::of(
+                Rejection::Expired,
+                &token.tenant_id,
+                credential,
+            )));
         }
         Ok(Ok(Caller {
             tenant_id: client.tenant_id,

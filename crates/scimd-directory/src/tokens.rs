@@ -252,10 +252,18 @@ impl Directory {
         let now = crate::render::now();
         let credential = format!("token '{}'", row.name);
         if row.revoked.is_some() {
-            return Ok(Err(Rejected::of(Rejection::Revoked, &row.tenant_id, credential)));
+            return Ok(Err(Rejected::of(
+                Rejection::Revoked,
+                &row.tenant_id,
+                credential,
+            )));
         }
         if row.expires.is_some_and(|e| now >= e) {
-            return Ok(Err(Rejected::of(Rejection::Expired, &row.tenant_id, credential)));
+            return Ok(Err(Rejected::of(
+                Rejection::Expired,
+                &row.tenant_id,
+                credential,
+            )));
         }
         let stale = row
             .last_used

@@ -3,9 +3,9 @@
 
 use crate::sql::{Row, Sql, Tbl};
 use scimd_directory::store::{
-    AccessTokenRow, ClientRow, RefusalRow, Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, GroupRecord,
-    MemberKind, MemberRow, SessionRow, Source, StoreError, StoreResult, TenantRow, TokenRow,
-    TokenScope, UserRecord, UserState,
+    AccessTokenRow, Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel,
+    ClientRow, GroupRecord, MemberKind, MemberRow, RefusalRow, SessionRow, Source, StoreError,
+    StoreResult, TenantRow, TokenRow, TokenScope, UserRecord, UserState,
 };
 
 /// Columns of a user row `r`.
@@ -33,8 +33,7 @@ pub(crate) const CLIENT_COLS: &str =
 pub(crate) const ACCESS_TOKEN_COLS: &str = "tenant_id, client_id, secret_sha256, created, expires";
 
 /// Columns of a kept refusal row.
-pub(crate) const REFUSAL_COLS: &str =
-    "tenant_id, at, reason, credential, method, path, address";
+pub(crate) const REFUSAL_COLS: &str = "tenant_id, at, reason, credential, method, path, address";
 
 /// Columns of a custom attribute row.
 pub(crate) const ATTRIBUTE_COLS: &str = "tenant_id, name, type, created";

@@ -33,7 +33,10 @@ async fn access_tokens_of_a_client_stay_bounded(b: Backend) {
         id: "scimd_client_2".into(),
         ..client.clone()
     };
-    assert!(tx.insert_client(&dup).await.is_err(), "a live name is unique");
+    assert!(
+        tx.insert_client(&dup).await.is_err(),
+        "a live name is unique"
+    );
     tx.commit().await.unwrap();
     let at = |i: u8, expires| AccessTokenRow {
         tenant_id: t.clone(),
@@ -63,7 +66,14 @@ async fn access_tokens_of_a_client_stay_bounded(b: Backend) {
     }
     assert_eq!(
         tx.access_token_by_hash(&[5; 32]).await.unwrap(),
-        Some(at(5, tx.access_token_by_hash(&[5; 32]).await.unwrap().unwrap().expires))
+        Some(at(
+            5,
+            tx.access_token_by_hash(&[5; 32])
+                .await
+                .unwrap()
+                .unwrap()
+                .expires
+        ))
     );
     assert!(tx.revoke_client(&t, &client.id, now()).await.unwrap());
     assert!(!tx.revoke_client(&t, &client.id, now()).await.unwrap());

@@ -303,12 +303,15 @@ pub async fn authenticate(
 ) -> Result<Caller, Failure> {
     let outcome = match presented(headers) {
         Err(r) => Err(Failure::Refused(r)),
-        Ok(None) => Err(Failure::Refused(Refusal::new(Reason::Missing, "none", missing))),
+        Ok(None) => Err(Failure::Refused(Refusal::new(
+            Reason::Missing,
+            "none",
+            missing,
+        ))),
         Ok(Some(c)) => verify(state, &c).await,
     };
     let outcome = match outcome {
-        Ok(c) => match crate::rate::limiter::admit(&state.limiter, extensions, &c.token_id).await
-        {
+        Ok(c) => match crate::rate::limiter::admit(&state.limiter, extensions, &c.token_id).await {
             Ok(()) if c.scope == scope => Ok(c),
             Ok(()) => Err(Failure::Refused(wrong_scope(&c, scope))),
             Err(limited) => Err(Failure::Limited(limited)),
@@ -445,7 +448,10 @@ mod tests {
             presented(&h("Basic x")).unwrap_err().reason,
             Reason::OtherScheme
         );
-        assert_eq!(presented(&h("Bearer ")).unwrap_err().reason, Reason::Malformed);
+        assert_eq!(
+            presented(&h("Bearer ")).unwrap_err().reason,
+            Reason::Malformed
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub const TTL_UNITS: &[char] = &['s', 'm', 'h'];
 /// Errors: a message naming the accepted form and what was given.
 pub fn parse(text: &str, units: &[char]) -> Result<Duration, String> {
     let t = text.trim();
-    let names: Vec<String> = units.iter().map(|u| format!("{u} ({})", name(*u))).collect();
+    let names: Vec<String> = units
+        .iter()
+        .map(|u| format!("{u} ({})", name(*u)))
+        .collect();
     let expected = || {
         format!(
             "expected a positive whole number followed by {}, e.g. {}; got {text:?}",
@@ -68,7 +71,18 @@ mod tests {
         assert_eq!(parse(" 12h ", TOKEN_UNITS), Ok(Duration::hours(12)));
         assert_eq!(parse("30m", TOKEN_UNITS), Ok(Duration::minutes(30)));
         assert_eq!(parse("2s", TTL_UNITS), Ok(Duration::seconds(2)));
-        for bad in ["", "d", "0d", "-1d", "1.5d", "90", "90w", "1s", "9999999999d", "1 d"] {
+        for bad in [
+            "",
+            "d",
+            "0d",
+            "-1d",
+            "1.5d",
+            "90",
+            "90w",
+            "1s",
+            "9999999999d",
+            "1 d",
+        ] {
             let e = parse(bad, TOKEN_UNITS).unwrap_err();
             assert!(e.contains("m (minutes), h (hours), d (days)"), "{bad}: {e}");
         }

@@ -226,7 +226,10 @@ async fn parse(req: Request) -> Result<ClientAuth, OAuthError> {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form_type {
         return Err(OAuthError::invalid_request(
             "the request body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)",
@@ -260,7 +263,10 @@ async fn parse(req: Request) -> Result<ClientAuth, OAuthError> {
     if auth.id.is_empty() || auth.secret.is_empty() {
         return Err(OAuthError {
             basic: auth.basic,
-            ..OAuthError::new("invalid_client", "the client id and secret must not be empty")
+            ..OAuthError::new(
+                "invalid_client",
+                "the client id and secret must not be empty",
+            )
         });
     }
     Ok(auth)
@@ -285,8 +291,8 @@ async fn token(State(st): State<AppState>, req: Request) -> Response {
         Ok(t) => t,
         Err(e) => return server_error(e),
     };
-    let ttl = time::Duration::try_from(st.credentials.access_token_ttl)
-        .unwrap_or(time::Duration::HOUR);
+    let ttl =
+        time::Duration::try_from(st.credentials.access_token_ttl).unwrap_or(time::Duration::HOUR);
     let issued = st
         .directory
         .issue_access_token(&tenant, (&auth.id, &auth.secret), ttl)
@@ -348,7 +354,10 @@ mod tests {
         assert!(check_scope(None).is_ok());
         assert!(check_scope(Some("scim")).is_ok());
         assert!(check_scope(Some("api://x/.default openid")).is_ok());
-        assert_eq!(check_scope(Some("admin")).unwrap_err().code, "invalid_scope");
+        assert_eq!(
+            check_scope(Some("admin")).unwrap_err().code,
+            "invalid_scope"
+        );
         assert_eq!(check_scope(Some("a\"b")).unwrap_err().code, "invalid_scope");
     }
 

@@ -918,8 +918,16 @@ async fn tokens_list_create_revoke() {
     assert_eq!(r.json()["name"], json!(name));
     assert_eq!(r.json()["scope"], "scim");
     let secret = r.json()["secret"].as_str().unwrap().to_string();
-    assert_eq!(secret.len(), 64);
+    assert!(
+        secret.len() == 70 && secret.starts_with("scimd_"),
+        "{secret}"
+    );
     assert!(r.json()["created"].is_string());
+    assert_eq!(
+        r.json()["expires"],
+        Value::Null,
+        "no expiresIn: never expires"
+    );
     srv.client_with(Some(&secret))
         .get("/Users?count=1")
         .await
@@ -967,7 +975,7 @@ async fn tokens_list_create_revoke() {
         let keys: BTreeSet<&str> = t.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            BTreeSet::from(["name", "scope", "created", "lastUsed", "revoked"]),
+            BTreeSet::from(["name", "scope", "created", "lastUsed", "revoked", "expires"]),
             "{t}"
         );
         for v in t.as_object().unwrap().values() {

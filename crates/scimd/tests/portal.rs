@@ -391,10 +391,14 @@ async fn csrf_tokens_and_secrets_shown_once() {
     assert_eq!(r.headers()["cache-control"], "no-store");
     let html = r.text().await.unwrap();
     let at = html.find("id=\"new-secret\">").unwrap() + 16;
-    let secret = html[at..at + 64].to_string();
-    assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
+    let secret = html[at..at + 70].to_string();
+    assert!(secret.starts_with("scimd_"), "{secret}");
+    assert!(
+        secret[6..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{secret}"
+    );
     let d = &p.running.as_ref().unwrap().directory;
-    assert!(d.authenticate(&secret).await.unwrap().is_some());
+    assert!(d.authenticate(&secret).await.unwrap().is_ok());
     for path in ["/admin/provisioning", "/dashboard", "/log", "/users"] {
         let html = p.page_text(path, &cookie).await;
         assert!(!html.contains(&secret), "{path} shows the secret");
@@ -570,8 +574,8 @@ async fn portal_actions_are_served_by_the_audit_api() {
     let d = &p.running.as_ref().unwrap().directory;
     let tenant = d.default_tenant_id().await.unwrap();
     let by = Origin::cli(&tenant, "tester", "test");
-    let secret = d
-        .create_token(&by, "auditor", TokenScope::Admin)
+    let (secret, _) = d
+        .create_token(&by, "auditor", TokenScope::Admin, None)
         .await
         .unwrap();
     let r = p

@@ -15,9 +15,10 @@ pub use changes::{
     RecordView, Window,
 };
 pub use records::{
-    AccessTokenRow, AdminRow, AdminUserFilter, AttributeRow, ClientRow, RefusalCount, RefusalRow, Bucket, EditedUser, EmailKey, ExportRow, Exported,
-    GroupRecord, ListQuery, MemberRow, MembershipRow, SessionRow, SlowDown, Source, Table,
-    TenantRow, Throttle, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    AccessTokenRow, AdminRow, AdminUserFilter, AttributeRow, Bucket, ClientRow, EditedUser,
+    EmailKey, ExportRow, Exported, GroupRecord, ListQuery, MemberRow, MembershipRow, RefusalCount,
+    RefusalRow, SessionRow, SlowDown, Source, Table, TenantRow, Throttle, TokenRow, TokenScope,
+    UserRecord, UserState, Visibility,
 };
 
 use async_trait::async_trait;
@@ -244,8 +245,7 @@ pub trait Tx: Send {
     /// Inserts an access token.
     async fn insert_access_token(&mut self, a: &AccessTokenRow) -> StoreResult<()>;
     /// The access token whose secret hashes to `sha256`, expired or not.
-    async fn access_token_by_hash(&mut self, sha256: &[u8])
-        -> StoreResult<Option<AccessTokenRow>>;
+    async fn access_token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<AccessTokenRow>>;
     /// Deletes the client's access tokens that expired at `now`, and all but its `keep`
     /// newest; how many were deleted.
     async fn prune_access_tokens(

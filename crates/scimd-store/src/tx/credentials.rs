@@ -12,9 +12,7 @@ use crate::rows::{
     access_token_of, client_of, refusal_of, ACCESS_TOKEN_COLS, CLIENT_COLS, REFUSAL_COLS,
 };
 use crate::sql::{clamp, Across, Bind, Tbl};
-use scimd_directory::store::{
-    AccessTokenRow, ClientRow, RefusalCount, RefusalRow, StoreResult,
-};
+use scimd_directory::store::{AccessTokenRow, ClientRow, RefusalCount, RefusalRow, StoreResult};
 use time::OffsetDateTime;
 
 pub(super) async fn insert_client<E: Exec>(tx: &mut StoreTx<E>, c: &ClientRow) -> StoreResult<()> {
@@ -38,9 +36,7 @@ pub(super) async fn get_client<E: Exec>(
     id: &str,
 ) -> StoreResult<Option<ClientRow>> {
     let key = [("id", Bind::text(id))];
-    let s = tx
-        .q()
-        .select(t, CLIENT_COLS, (Tbl::OauthClients, ""), key);
+    let s = tx.q().select(t, CLIENT_COLS, (Tbl::OauthClients, ""), key);
     tx.row(s).await?.map(client_of).transpose()
 }
 
@@ -177,12 +173,9 @@ pub(super) async fn list_refusals<E: Exec>(
     t: &str,
     since: OffsetDateTime,
 ) -> StoreResult<(Vec<RefusalCount>, Vec<RefusalRow>)> {
-    let mut s = tx.q().select(
-        t,
-        "hour, reason, count",
-        (Tbl::AuthRefusalCounts, ""),
-        [],
-    );
+    let mut s = tx
+        .q()
+        .select(t, "hour, reason, count", (Tbl::AuthRefusalCounts, ""), []);
     s.sql(" AND hour >= ")
         .bind(Bind::Time(since))
         .sql(" ORDER BY hour DESC, reason");
@@ -194,9 +187,7 @@ pub(super) async fn list_refusals<E: Exec>(
             count: row.count("count")?,
         });
     }
-    let mut s = tx
-        .q()
-        .select(t, REFUSAL_COLS, (Tbl::AuthRefusals, ""), []);
+    let mut s = tx.q().select(t, REFUSAL_COLS, (Tbl::AuthRefusals, ""), []);
     s.sql(" ORDER BY seq DESC");
     let recent = tx.rows(s).await?.into_iter().map(refusal_of);
     Ok((counts, recent.collect::<StoreResult<_>>()?))

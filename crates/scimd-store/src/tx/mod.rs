@@ -37,10 +37,10 @@ use crate::sql::{Across, Bind, Scope, Sql, Tbl};
 use async_trait::async_trait;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
-    AccessTokenRow, ClientRow, RefusalCount, RefusalRow, AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, EditedUser, Exported,
-    GroupRecord, ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery, SessionRow, SlowDown,
-    Source, StoreError, StoreResult, Table, TenantRow, Throttle, TokenRow, Tx, UserRecord,
-    UserState,
+    AccessTokenRow, AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, ClientRow,
+    EditedUser, Exported, GroupRecord, ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery,
+    RefusalCount, RefusalRow, SessionRow, SlowDown, Source, StoreError, StoreResult, Table,
+    TenantRow, Throttle, TokenRow, Tx, UserRecord, UserState,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -198,10 +198,7 @@ impl<E: Exec> Tx for StoreTx<E> {
         credentials::insert_access_token(self, a).await
     }
 
-    async fn access_token_by_hash(
-        &mut self,
-        sha256: &[u8],
-    ) -> StoreResult<Option<AccessTokenRow>> {
+    async fn access_token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
         credentials::access_token_by_hash(self, sha256).await
     }
 

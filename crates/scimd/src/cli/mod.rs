@@ -1,4 +1,5 @@
 //! The command line: `scimd serve`, `scimd token create|list|revoke` ([`tokens`]),
+//! `scimd client create|list|revoke` ([`clients`]),
 //! `scimd settings show|set` ([`settings`]), `scimd admin create|reset-password|unlock`
 //! ([`admins`]), `scimd migrate` and `scimd copy` ([`db`]).
 //!
@@ -14,6 +15,7 @@
 //! `listening on <url>` on stderr.
 
 pub mod admins;
+pub mod clients;
 pub mod db;
 pub mod settings;
 pub mod tokens;
@@ -69,6 +71,9 @@ pub enum Command {
     /// Manage the default tenant's API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the default tenant's OAuth 2.0 clients (client credentials grant).
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
     /// Show or change the default tenant's provisioning settings.
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -251,9 +256,11 @@ impl Cli {
         let default_level = match self.command {
             Command::Serve(_) => config::DEFAULT_LOG_LEVEL,
             Command::Admin(_) => "warn",
-            Command::Token(_) | Command::Settings(_) | Command::Migrate | Command::Copy(_) => {
-                "warn"
-            }
+            Command::Token(_)
+            | Command::Client(_)
+            | Command::Settings(_)
+            | Command::Migrate
+            | Command::Copy(_) => "warn",
         };
         config::load(
             self.flag_settings(),
@@ -317,6 +324,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(_) => crate::server::serve(cfg).await.map(|()| ExitCode::SUCCESS),
             Command::Token(t) => tokens::run_token(t, &cfg).await,
+            Command::Client(c) => clients::run_client(c, &cfg).await,
             Command::Settings(s) => settings::run_settings(s, &cfg).await,
             Command::Migrate => db::run_migrate(&cfg).await,
             Command::Copy(a) => db::run_copy(&a).await,
@@ -393,15 +401,31 @@ mod tests {
         ])
         .unwrap();
         match &cli.command {
-            Command::Token(TokenCommand::Create { name, scope }) => {
+            Command::Token(TokenCommand::Create {
+                name,
+                scope,
+                expires_in,
+            }) => {
                 assert_eq!(name, "entra");
                 assert_eq!(*scope, ScopeArg::Scim);
+                assert_eq!(*expires_in, None);
             }
             c => panic!("{c:?}"),
         }
         assert_eq!(
             cli.resolve_config(&HashMap::new()).unwrap().log_level,
             "warn"
+        );
+        let expiring = ["scimd", "token", "create", "--name", "a", "--expires-in"];
+        let cli = Cli::try_parse_from(expiring.iter().chain(&["90d"])).unwrap();
+        assert!(matches!(
+            &cli.command,
+            Command::Token(TokenCommand::Create { expires_in: Some(d), .. }) if *d == time::Duration::days(90)
+        ));
+        let e = Cli::try_parse_from(expiring.iter().chain(&["90x"])).unwrap_err();
+        assert!(
+            e.to_string().contains("m (minutes), h (hours), d (days)"),
+            "{e}"
         );
         let cli = Cli::try_parse_from([
             "scimd", "token", "create", "--name", "a", "--scope", "admin",

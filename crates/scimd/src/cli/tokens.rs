@@ -111,7 +111,15 @@ fn fmt_time(t: time::OffsetDateTime) -> String {
 /// The `token list` table: NAME, SCOPE, CREATED, LAST USED, REVOKED, EXPIRES (UTC times;
 /// `never` and `-` for absent values), columns padded, one token a line, oldest first.
 pub fn token_table(rows: &[TokenRow]) -> String {
-    let header = ["NAME", "SCOPE", "CREATED", "LAST USED", "REVOKED", "EXPIRES"].map(String::from);
+    let header = [
+        "NAME",
+        "SCOPE",
+        "CREATED",
+        "LAST USED",
+        "REVOKED",
+        "EXPIRES",
+    ]
+    .map(String::from);
     let mut lines: Vec<[String; 6]> = vec![header];
     for r in rows {
         lines.push([

@@ -301,7 +301,7 @@ async fn token(State(st): State<AppState>, req: Request) -> Response {
         Ok(Some(t)) => {
             // A client that authenticated counts against its own rate, not its address.
             if let Err(r) = crate::rate::limiter::admit(&st.limiter, &ext, &auth.id).await {
-                return r.answer(st.limiter.limits(), |m| too_many(m));
+                return r.answer(st.limiter.limits(), too_many);
             }
             tracing::info!(client = %auth.id, "access token issued");
             json_response(

@@ -211,6 +211,10 @@ const FIXED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{name}"),
+    ("GET", "/api/v1/clients"),
+    ("POST", "/api/v1/clients"),
+    ("DELETE", "/api/v1/clients/{clientId}"),
+    ("GET", "/api/v1/auth-refusals"),
     ("GET", "/api/v1/provisioning-log"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/dashboard"),
@@ -221,6 +225,7 @@ fn concrete(path: &str) -> String {
     path.replace("{id}", &guid())
         .replace("{userId}", &guid())
         .replace("{name}", "no-such-name")
+        .replace("{clientId}", "scimd_client_none")
 }
 
 /// Every operation of the OpenAPI document is served by the server (an unauthenticated

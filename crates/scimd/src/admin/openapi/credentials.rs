@@ -57,9 +57,9 @@ pub(super) fn schemas(m: &mut Map<String, Value>) {
         }),
     );
     let mut list = list_of("Client", "Every client (unpaged)");
-    list["required"]
-        .as_array_mut()
-        .map(|a| a.push(json!("tokenUrl")));
+    if let Some(a) = list["required"].as_array_mut() {
+        a.push(json!("tokenUrl"));
+    }
     list["properties"]["tokenUrl"] =
         json!({"type": "string", "description": "The token endpoint: {public-url}/oauth/token"});
     m.insert("ClientList".into(), list);

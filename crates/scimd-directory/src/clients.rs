@@ -28,8 +28,7 @@ use time::Duration;
 pub const CLIENT_ID_PREFIX: &str = "scimd_client_";
 /// Prefix of a client secret.
 pub const CLIENT_SECRET_PREFIX: &str = "scimd_cs_";
-/// Prefix of an access token.
-pub const ACCESS_TOKEN_PREFIX: &str = "scimd_at_";
+pub use crate::tokens::ACCESS_TOKEN_PREFIX;
 /// Most unexpired access tokens one client holds; issuing another deletes the oldest.
 pub const MAX_LIVE_ACCESS_TOKENS: u64 = 100;
 /// Longest client_id or client secret looked at; longer ones are refused unread.

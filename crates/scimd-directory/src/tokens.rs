@@ -25,6 +25,8 @@ pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
 /// so that secret scanners find leaked ones and refusals can say what was presented.
 /// Secrets made before keep working without it.
 pub const STATIC_PREFIX: &str = "scimd_";
+/// The prefix of an access token of an OAuth client (issued by the token endpoint).
+pub const ACCESS_TOKEN_PREFIX: &str = "scimd_at_";
 /// Longest `--expires-in` of a static token: ten years.
 pub const MAX_TOKEN_LIFETIME_DAYS: i64 = 3650;
 
@@ -35,7 +37,7 @@ pub type Verdict = Result<Caller, Rejected>;
 /// lookup): how authentication proceeds, and what a refusal record says was presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialKind {
-    /// An access token of an OAuth client (`scimd_at_…`, [`crate::clients::ACCESS_TOKEN_PREFIX`]).
+    /// An access token of an OAuth client (`scimd_at_…`, [`ACCESS_TOKEN_PREFIX`]).
     AccessToken,
     /// A static token made since issue 16 (`scimd_…`).
     Static,
@@ -46,7 +48,7 @@ pub enum CredentialKind {
 impl CredentialKind {
     /// The kind of `secret`.
     pub fn of(secret: &str) -> CredentialKind {
-        if secret.starts_with(crate::clients::ACCESS_TOKEN_PREFIX) {
+        if secret.starts_with(ACCESS_TOKEN_PREFIX) {
             CredentialKind::AccessToken
         } else if secret.starts_with(STATIC_PREFIX) {
             CredentialKind::Static
@@ -230,7 +232,7 @@ impl Directory {
 
     /// Resolves a bearer secret to a caller, or says why it is not accepted (RFC 6750 §3.1
     /// `invalid_token`). The secret's prefix picks the credential kind ([`CredentialKind`]):
-    /// an access token of an OAuth client ([`crate::clients`]), else a static token (with or
+    /// an access token of an OAuth client (the `clients` module), else a static token (with or
     /// without the [`STATIC_PREFIX`] new secrets carry). A static token is refused when
     /// revoked or at or after its expiry. Its last use is written at most once every
     /// [`LAST_USED_GRANULARITY_SECS`] (best effort).

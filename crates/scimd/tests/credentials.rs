@@ -375,6 +375,22 @@ async fn token_endpoint_issues_and_refuses() {
     scim.get("/Users?count=1").await.expect(200);
     let created = scim.create_user(&unique("oauth"), json!({})).await;
     assert!(created["id"].is_string());
+    // The provisioning log names the client as the actor.
+    let log = srv
+        .admin()
+        .get(&format!(
+            "/provisioning-log?text={}",
+            created["id"].as_str().unwrap()
+        ))
+        .await;
+    let entry = log.json()["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resourceId"] == created["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(entry["actor"]["type"], "client", "{entry}");
     let api = Client::new(&format!("{}/api/v1", srv.base), Some(&basic_token));
     let r = api.get("/users").await;
     r.expect(403);

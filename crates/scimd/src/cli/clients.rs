@@ -71,7 +71,7 @@ pub async fn run_client(cmd: ClientCommand, cfg: &Config) -> anyhow::Result<Exit
         ClientCommand::List { json } => {
             let rows = dir.list_clients(&tenant).await?;
             if json {
-                let clients: Vec<_> = rows.iter().map(client_json).collect();
+                let clients: Vec<_> = rows.iter().map(crate::admin::clients::client).collect();
                 println!("{}", json!({"clients": clients, "tokenUrl": token_url}));
             } else {
                 print!("{}", client_table(&rows));
@@ -91,16 +91,6 @@ pub async fn run_client(cmd: ClientCommand, cfg: &Config) -> anyhow::Result<Exit
             }
         }
     }
-}
-
-fn client_json(c: &ClientRow) -> serde_json::Value {
-    json!({
-        "clientId": c.id,
-        "name": c.name,
-        "created": rfc3339(c.created),
-        "lastUsed": c.last_used.map(rfc3339),
-        "revoked": c.revoked.map(rfc3339),
-    })
 }
 
 /// The `client list` table: CLIENT ID, NAME, CREATED, LAST USED, REVOKED (RFC 3339 UTC;

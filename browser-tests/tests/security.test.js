@@ -125,7 +125,7 @@ test("a token's secret is shown once, and on no page after that", async () => {
   ]);
   await page.locator("#new-secret").waitFor();
   const secret = await textOf(page.locator("#new-secret"));
-  assert.match(secret, /^[0-9a-f]{64}$/);
+  assert.match(secret, /^scimd_[0-9a-f]{64}$/);
   assert.match(await textOf(page.getByRole("status").first()), /shown only this once/);
   await page.getByRole("button", { name: "Copy" }).nth(1).waitFor();
   await screenshot(page, "23-token-created");

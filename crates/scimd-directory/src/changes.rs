@@ -99,6 +99,10 @@ pub enum AuditAction {
     IssuerAdd,
     /// An OIDC issuer removed (its tokens refused from then on).
     IssuerRemove,
+    /// An OAuth client created (its secret is never recorded).
+    ClientCreate,
+    /// An OAuth client revoked (its access tokens stop working).
+    ClientRevoke,
     /// A portal administrator created.
     AdministratorCreate,
     /// A portal administrator's password reset (its sessions ended).
@@ -134,7 +138,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::SettingsUpdate,
         AuditAction::AttributeCreate,
         AuditAction::AttributeDelete,
@@ -142,6 +146,8 @@ impl AuditAction {
         AuditAction::TokenRevoke,
         AuditAction::IssuerAdd,
         AuditAction::IssuerRemove,
+        AuditAction::ClientCreate,
+        AuditAction::ClientRevoke,
         AuditAction::AdministratorCreate,
         AuditAction::AdministratorPasswordReset,
         AuditAction::AdministratorPasswordChange,
@@ -160,7 +166,7 @@ impl AuditAction {
     ];
 
     /// `settings.update`, `attribute.create`, `attribute.delete`, `token.create`,
-    /// `token.revoke`, `issuer.add`, `issuer.remove`, `administrator.create`, `administrator.reset-password`,
+    /// `token.revoke`, `issuer.add`, `issuer.remove`, `client.create`, `client.revoke`, `administrator.create`, `administrator.reset-password`,
     /// `administrator.change-password`, `administrator.unlock`, `user.create`, `user.update`,
     /// `user.soft-delete`, `user.delete`, `group.create`, `group.rename`, `group.delete`,
     /// `group.add-members`, `group.remove-members`, `signin`, `signin.failure`.
@@ -173,6 +179,8 @@ impl AuditAction {
             AuditAction::TokenRevoke => "token.revoke",
             AuditAction::IssuerAdd => "issuer.add",
             AuditAction::IssuerRemove => "issuer.remove",
+            AuditAction::ClientCreate => "client.create",
+            AuditAction::ClientRevoke => "client.revoke",
             AuditAction::AdministratorCreate => "administrator.create",
             AuditAction::AdministratorPasswordReset => "administrator.reset-password",
             AuditAction::AdministratorPasswordChange => "administrator.change-password",
@@ -209,6 +217,8 @@ pub mod target {
     pub const TOKEN: &str = "Token";
     /// An OIDC issuer whose access tokens are accepted.
     pub const ISSUER: &str = "Issuer";
+    /// An OAuth client.
+    pub const CLIENT: &str = "Client";
     /// A custom attribute.
     pub const ATTRIBUTE: &str = "Attribute";
     /// A portal administrator.

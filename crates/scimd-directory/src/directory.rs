@@ -21,10 +21,11 @@ pub struct Caller {
     pub token_name: String,
     /// Token scope.
     pub scope: TokenScope,
-    /// How a `scim`-scope caller is named in change records: [`ActorType::Token`] for a
-    /// static bearer token, [`ActorType::Client`] for an application presenting an access
-    /// token of a configured issuer (`token_name` is then `APP-ID@ISSUER`).
-    pub kind: ActorType,
+    /// What kind of credential it is, as change records name the actor of a `scim`-scope
+    /// caller: [`ActorType::Token`] for a static token, [`ActorType::Client`] for an access
+    /// token of an OAuth client (`token_id` and `token_name` are then the client's id and
+    /// name) or of a configured issuer (`token_name` is then `APP-ID@ISSUER`).
+    pub actor: ActorType,
     /// The HTTP request being served, for the provisioning log (set by the HTTP layer).
     pub request: RequestInfo,
 }
@@ -48,7 +49,7 @@ impl Caller {
     /// request as the cause.
     pub fn origin(&self) -> Origin {
         let (kind, source) = match self.scope {
-            TokenScope::Scim => (self.kind, Channel::Scim),
+            TokenScope::Scim => (self.actor, Channel::Scim),
             TokenScope::Admin => (ActorType::Admin, Channel::Api),
         };
         Origin {

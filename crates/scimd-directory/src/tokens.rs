@@ -21,6 +21,105 @@ pub const DEFAULT_TENANT: &str = "default";
 pub const BOOTSTRAP_TOKEN_NAME: &str = "initial";
 /// How often (seconds) a token's last-used time is written at most.
 pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
+/// The prefix of static token secrets made since issue 16 (`scimd_` and 64 hex characters),
+/// so that secret scanners find leaked ones and refusals can say what was presented.
+/// Secrets made before keep working without it.
+pub const STATIC_PREFIX: &str = "scimd_";
+/// The prefix of an access token of an OAuth client (issued by the token endpoint).
+pub const ACCESS_TOKEN_PREFIX: &str = "scimd_at_";
+/// Longest `--expires-in` of a static token: ten years.
+pub const MAX_TOKEN_LIFETIME_DAYS: i64 = 3650;
+
+/// The outcome of [`Directory::authenticate`]: the caller, or why the secret is refused.
+pub type Verdict = Result<Caller, Rejected>;
+
+/// What kind of bearer secret was presented, told from its prefix alone (never from a
+/// lookup): how authentication proceeds, and what a refusal record says was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// An access token of an OAuth client (`scimd_at_…`, [`ACCESS_TOKEN_PREFIX`]).
+    AccessToken,
+    /// A static token made since issue 16 (`scimd_…`).
+    Static,
+    /// Anything else: a static token made before the prefix, or not a scimd secret.
+    Legacy,
+}
+
+impl CredentialKind {
+    /// The kind of `secret`.
+    pub fn of(secret: &str) -> CredentialKind {
+        if secret.starts_with(ACCESS_TOKEN_PREFIX) {
+            CredentialKind::AccessToken
+        } else if secret.starts_with(STATIC_PREFIX) {
+            CredentialKind::Static
+        } else {
+            CredentialKind::Legacy
+        }
+    }
+
+    /// How a refusal record names an unknown secret of this kind.
+    pub fn unknown(self) -> &'static str {
+        match self {
+            CredentialKind::AccessToken => "unknown access token (scimd_at_)",
+            CredentialKind::Static => "unknown static token (scimd_)",
+            CredentialKind::Legacy => "unknown secret (no scimd prefix)",
+        }
+    }
+}
+
+/// Why a presented credential is not accepted (RFC 6750 §3.1 `invalid_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// No credential has this secret.
+    Unknown,
+    /// It expired.
+    Expired,
+    /// It (or its OAuth client) was revoked.
+    Revoked,
+}
+
+impl Rejection {
+    /// `unknown`, `expired`, `revoked`: the reason as refusal records count it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Unknown => "unknown",
+            Rejection::Expired => "expired",
+            Rejection::Revoked => "revoked",
+        }
+    }
+}
+
+/// A refused credential: why, the tenant it belongs to when it is known, and what it was
+/// (`token 'okta'`, `client 'entra'`, or its kind when unknown; never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Why.
+    pub reason: Rejection,
+    /// The credential's tenant, when the credential is known.
+    pub tenant_id: Option<String>,
+    /// What it was.
+    pub credential: String,
+}
+
+impl Rejected {
+    /// An unknown secret of `kind`.
+    pub fn unknown(kind: CredentialKind) -> Rejected {
+        Rejected {
+            reason: Rejection::Unknown,
+            tenant_id: None,
+            credential: kind.unknown().to_string(),
+        }
+    }
+
+    /// A known credential of tenant `tenant_id`, refused for `reason`.
+    pub fn of(reason: Rejection, tenant_id: &str, credential: String) -> Rejected {
+        Rejected {
+            reason,
+            tenant_id: Some(tenant_id.to_string()),
+            credential,
+        }
+    }
+}
 
 impl Directory {
     /// First start: when the database has no tenant, creates the default tenant (with its built-in
@@ -83,6 +182,7 @@ impl Directory {
             created: now,
             last_used: None,
             revoked: None,
+            expires: None,
         };
         tx.insert_token(&token).await?;
         let mut admin =
@@ -130,18 +230,43 @@ impl Directory {
         })
     }
 
-    /// Resolves a bearer secret to a caller; `None` for an unknown or revoked token.
-    pub async fn authenticate(&self, secret: &str) -> Result<Option<Caller>, DirectoryError> {
+    /// Resolves a bearer secret to a caller, or says why it is not accepted (RFC 6750 §3.1
+    /// `invalid_token`). The secret's prefix picks the credential kind ([`CredentialKind`]):
+    /// an access token of an OAuth client (the `clients` module), else a static token (with or
+    /// without the [`STATIC_PREFIX`] new secrets carry). A static token is refused when
+    /// revoked or at or after its expiry. Its last use is written at most once every
+    /// [`LAST_USED_GRANULARITY_SECS`] (best effort).
+    ///
+    /// Errors: the store's.
+    pub async fn authenticate(&self, secret: &str) -> Result<Verdict, DirectoryError> {
+        match CredentialKind::of(secret) {
+            CredentialKind::AccessToken => return self.authenticate_access_token(secret).await,
+            CredentialKind::Static | CredentialKind::Legacy => {}
+        }
         let hash = hash_secret(secret);
         let row = {
             let mut tx = self.store().read().await?;
             tx.token_by_hash(&hash).await?
         };
-        let Some(row) = row else { return Ok(None) };
-        if !bool::from(row.secret_sha256.ct_eq(&hash)) || row.revoked.is_some() {
-            return Ok(None);
-        }
+        let Some(row) = row.filter(|r| bool::from(r.secret_sha256.ct_eq(&hash))) else {
+            return Ok(Err(Rejected::unknown(CredentialKind::of(secret))));
+        };
         let now = crate::render::now();
+        let credential = format!("token '{}'", row.name);
+        if row.revoked.is_some() {
+            return Ok(Err(Rejected::of(
+                Rejection::Revoked,
+                &row.tenant_id,
+                credential,
+            )));
+        }
+        if row.expires.is_some_and(|e| now >= e) {
+            return Ok(Err(Rejected::of(
+                Rejection::Expired,
+                &row.tenant_id,
+                credential,
+            )));
+        }
         let stale = row
             .last_used
             .map(|t| (now - t).whole_seconds() >= LAST_USED_GRANULARITY_SECS)
@@ -154,26 +279,36 @@ impl Directory {
                 }
             }
         }
-        Ok(Some(Caller {
+        Ok(Ok(Caller {
             tenant_id: row.tenant_id,
             token_id: row.id,
             token_name: row.name,
             scope: row.scope,
-            kind: crate::store::ActorType::Token,
+            actor: crate::store::ActorType::Token,
             request: RequestInfo::default(),
         }))
     }
 
-    /// Creates a token and returns its secret (shown once). Recorded under `by` (audit
-    /// action `token.create`, with its scope; never the secret or its hash). Errors when a
-    /// non-revoked token of the tenant already has the name, or the name is blank or longer
-    /// than 100 characters.
+    /// Creates a token and returns its secret (shown once, [`STATIC_PREFIX`] and 64 hex
+    /// characters) and its row. `lifetime`: it expires that long after now (`None`: never).
+    /// Recorded under `by` (audit action `token.create`, with its scope and expiry; never
+    /// the secret or its hash). Errors when a non-revoked token of the tenant already has
+    /// the name, the name is blank or longer than 100 characters, or the lifetime is not
+    /// positive or longer than [`MAX_TOKEN_LIFETIME_DAYS`].
     pub async fn create_token(
         &self,
         by: &Origin,
         name: &str,
         scope: TokenScope,
-    ) -> Result<String, DirectoryError> {
+        lifetime: Option<time::Duration>,
+    ) -> Result<(String, TokenRow), DirectoryError> {
+        if let Some(l) = lifetime {
+            if l <= time::Duration::ZERO || l > time::Duration::days(MAX_TOKEN_LIFETIME_DAYS) {
+                return Err(DirectoryError::Invalid(format!(
+                    "a token's lifetime must be more than 0 and at most {MAX_TOKEN_LIFETIME_DAYS} days"
+                )));
+            }
+        }
         let tenant_id = by.tenant_id.as_str();
         let name = name.trim();
         if name.chars().any(char::is_control) {
@@ -188,17 +323,19 @@ impl Directory {
                 "a token name must be 1 to 100 characters".into(),
             ));
         }
-        let secret = new_secret();
+        let secret = format!("{STATIC_PREFIX}{}", new_secret());
         let mut tx = self.store().write().await?;
+        let now = crate::render::now();
         let token = TokenRow {
             id: uuid::Uuid::new_v4().to_string(),
             tenant_id: tenant_id.to_string(),
             name: name.to_string(),
             scope,
             secret_sha256: hash_secret(&secret),
-            created: crate::render::now(),
+            created: now,
             last_used: None,
             revoked: None,
+            expires: lifetime.map(|l| now + l),
         };
         let res = tx.insert_token(&token).await;
         on_conflict(res, ConflictTarget::TokenName, || {
@@ -210,7 +347,7 @@ impl Directory {
         tx.insert_record(&token_record(&recorder, AuditAction::TokenCreate, &token))
             .await?;
         tx.commit().await?;
-        Ok(secret)
+        Ok((secret, token))
     }
 
     /// A tenant's tokens (revoked included), oldest first. Secrets are not part of them.
@@ -257,7 +394,14 @@ fn token_record(recorder: &Recorder<'_>, action: AuditAction, token: &TokenRow) 
             Some(Value::Bool(false)),
             Some(Value::Bool(true)),
         )],
-        _ => vec![Change::new("scope", None, Some(scope))],
+        _ => {
+            let mut c = vec![Change::new("scope", None, Some(scope))];
+            if let Some(e) = token.expires {
+                let e = Value::String(crate::render::rfc3339(e));
+                c.push(Change::new("expires", None, Some(e)));
+            }
+            c
+        }
     };
     r
 }

@@ -3,9 +3,9 @@
 
 use crate::sql::{Row, Sql, Tbl};
 use scimd_directory::store::{
-    Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, GroupRecord,
-    IssuerRow, MemberKind, MemberRow, SessionRow, Source, StoreError, StoreResult, TenantRow,
-    TokenRow, TokenScope, UserRecord, UserState,
+    AccessTokenRow, Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel,
+    ClientRow, GroupRecord, IssuerRow, MemberKind, MemberRow, RefusalRow, SessionRow, Source,
+    StoreError, StoreResult, TenantRow, TokenRow, TokenScope, UserRecord, UserState,
 };
 
 /// Columns of a user row `r`.
@@ -23,7 +23,17 @@ pub(crate) const TENANT_COLS: &str = "id, name, settings, created";
 
 /// Columns of a token row.
 pub(crate) const TOKEN_COLS: &str =
-    "id, tenant_id, name, scope, secret_sha256, created, last_used, revoked";
+    "id, tenant_id, name, scope, secret_sha256, created, last_used, revoked, expires";
+
+/// Columns of an OAuth client row.
+pub(crate) const CLIENT_COLS: &str =
+    "id, tenant_id, name, secret_sha256, created, last_used, revoked";
+
+/// Columns of an access token row.
+pub(crate) const ACCESS_TOKEN_COLS: &str = "tenant_id, client_id, secret_sha256, created, expires";
+
+/// Columns of a kept refusal row.
+pub(crate) const REFUSAL_COLS: &str = "tenant_id, at, reason, credential, method, path, address";
 
 /// Columns of an issuer row.
 pub(crate) const ISSUER_COLS: &str =
@@ -128,6 +138,41 @@ pub(crate) fn token_of(mut row: Row) -> StoreResult<TokenRow> {
         created: row.time("created")?,
         last_used: row.opt_time("last_used")?,
         revoked: row.opt_time("revoked")?,
+        expires: row.opt_time("expires")?,
+    })
+}
+
+pub(crate) fn client_of(mut row: Row) -> StoreResult<ClientRow> {
+    Ok(ClientRow {
+        id: row.text("id")?,
+        tenant_id: row.text("tenant_id")?,
+        name: row.text("name")?,
+        secret_sha256: row.blob("secret_sha256")?,
+        created: row.time("created")?,
+        last_used: row.opt_time("last_used")?,
+        revoked: row.opt_time("revoked")?,
+    })
+}
+
+pub(crate) fn access_token_of(mut row: Row) -> StoreResult<AccessTokenRow> {
+    Ok(AccessTokenRow {
+        tenant_id: row.text("tenant_id")?,
+        client_id: row.text("client_id")?,
+        secret_sha256: row.blob("secret_sha256")?,
+        created: row.time("created")?,
+        expires: row.time("expires")?,
+    })
+}
+
+pub(crate) fn refusal_of(mut row: Row) -> StoreResult<RefusalRow> {
+    Ok(RefusalRow {
+        tenant_id: row.text("tenant_id")?,
+        at: row.time("at")?,
+        reason: row.text("reason")?,
+        credential: row.text("credential")?,
+        method: row.text("method")?,
+        path: row.text("path")?,
+        address: row.opt_text("address")?,
     })
 }
 

@@ -48,11 +48,19 @@ pub(crate) enum Tbl {
     WarningUsers,
     /// `issuers` (OIDC issuers whose JWT access tokens are accepted).
     Issuers,
+    /// `oauth_clients` (OAuth 2.0 clients of the client credentials grant).
+    OauthClients,
+    /// `access_tokens` (access tokens issued to OAuth clients, hashes only).
+    AccessTokens,
+    /// `auth_refusal_counts` (refused authentications per reason and hour).
+    AuthRefusalCounts,
+    /// `auth_refusals` (the last refused authentications).
+    AuthRefusals,
 }
 
 impl Tbl {
     /// Every table.
-    pub(crate) const ALL: [Tbl; 17] = [
+    pub(crate) const ALL: [Tbl; 21] = [
         Tbl::Tenants,
         Tbl::MigrationSteps,
         Tbl::Tokens,
@@ -70,6 +78,10 @@ impl Tbl {
         Tbl::WarningCounts,
         Tbl::WarningUsers,
         Tbl::Issuers,
+        Tbl::OauthClients,
+        Tbl::AccessTokens,
+        Tbl::AuthRefusalCounts,
+        Tbl::AuthRefusals,
     ];
 
     /// The SQL name.
@@ -92,6 +104,10 @@ impl Tbl {
             Tbl::WarningCounts => "warning_counts",
             Tbl::WarningUsers => "warning_users",
             Tbl::Issuers => "issuers",
+            Tbl::OauthClients => "oauth_clients",
+            Tbl::AccessTokens => "access_tokens",
+            Tbl::AuthRefusalCounts => "auth_refusal_counts",
+            Tbl::AuthRefusals => "auth_refusals",
         }
     }
 
@@ -177,7 +193,13 @@ impl Tbl {
         let mut keys = vec![key("pkey", primary, C::Id)];
         if matches!(
             self,
-            Tbl::Tenants | Tbl::Tokens | Tbl::Admins | Tbl::Users | Tbl::Groups | Tbl::Issuers
+            Tbl::Tenants
+                | Tbl::Tokens
+                | Tbl::Admins
+                | Tbl::Users
+                | Tbl::Groups
+                | Tbl::Issuers
+                | Tbl::OauthClients
         ) {
             keys.push(key("id_unique", &["id"], C::Id));
         }
@@ -204,6 +226,11 @@ impl Tbl {
             Tbl::SigninThrottle => &[("key", &["tenant_id", "username_folded", "device"], C::Id)],
             Tbl::SigninAddresses => &[("address", &["address"], C::Id)],
             Tbl::Issuers => &[("issuer_unique", &["tenant_id", "issuer"], C::Issuer)],
+            Tbl::OauthClients => &[("live_name", &["tenant_id", "name"], C::ClientName)],
+            // 256 random bits: a collision is not a case a caller meets.
+            Tbl::AccessTokens => &[("secret_unique", &["secret_sha256"], C::TokenSecret)],
+            // Upserted (ON CONFLICT): a violation never reaches a caller.
+            Tbl::AuthRefusalCounts => &[("key", &["tenant_id", "hour", "reason"], C::Id)],
             Tbl::GroupMembers => &[("unique", &["group_id", "member_id"], C::Membership)],
             // Coalesced records (failed sign-ins): written with ON CONFLICT, never a conflict.
             Tbl::Changes => &[("coalesce", &["tenant_id", "coalesce_key"], C::Id)],

@@ -121,6 +121,7 @@ async fn populate(s: &dyn Store) {
             created: t0(),
             last_used: Some(t0() + Duration::hours(1)),
             revoked: (i == 1).then(|| t0() + Duration::hours(2)),
+            expires: (i == 0).then(|| t0() + Duration::days(90)),
         })
         .await
         .unwrap();

@@ -184,6 +184,7 @@ async fn tokens_by_hash_and_revoke(b: Backend) {
         created: now(),
         last_used: None,
         revoked: None,
+        expires: None,
     };
     let mut tx = s.write().await.unwrap();
     let a = tok("entra", 1);

@@ -1,23 +1,40 @@
-//! Bearer-token authentication of SCIM requests (RFC 7644 §2: `Authorization: Bearer`).
+//! Bearer authentication of SCIM and admin API requests (RFC 7644 §2, RFC 6750), with
+//! failures that explain themselves (RFC 6750 §3):
 //!
-//! Resource endpoints (`/Users`, `/Groups`, `/.search`) require a token of scope `scim`:
-//! a missing, malformed, unknown or revoked token is answered 401 with
-//! `WWW-Authenticate: Bearer realm="scimd"`; a valid token of scope `admin` is answered 403
-//! (admin tokens are for `/api/v1`; keeping the scopes apart means a leaked provisioning
-//! secret cannot administer the server and an admin secret is not pasted into an IdP).
-//! Secrets are never logged. A request with a valid token is admitted under the token's
-//! rate limit ([`crate::rate::limiter::admit`]): 429 beyond it.
+//! - no credential (or another scheme than Bearer): 401 `WWW-Authenticate: Bearer
+//!   realm="scimd"`, with no error code (§3.1: the client may not know authentication is
+//!   needed);
+//! - a bad, expired or revoked one: 401 with `error="invalid_token"` and an
+//!   `error_description` (`the access token expired`, `... was revoked`, `... is not known`;
+//!   never the secret or anything derived from it);
+//! - a valid credential of the wrong scope: 403 with `error="insufficient_scope"` and the
+//!   `scope` needed.
+//!
+//! The body stays the surface's error (a SCIM error under `/scim/v2`, the admin API's
+//! `{"error": ...}` under `/api/v1`) with a detail a person can act on. Every refusal is
+//! counted for the administrator's diagnostics ([`refusals`]); unknown paths never reach
+//! this code (it runs only on routes that exist).
+//!
+//! What a secret is decides how it is verified ([`Credential`]): a scimd secret (a static
+//! token, or an access token of an OAuth client, told apart by prefix) is looked up in the
+//! directory. One more kind of credential (a JWT from an external issuer) is one more
+//! variant of [`Credential`] and one more arm of [`verify`]; its refusals are [`Refusal`]s
+//! like these. Secrets are never logged. A request with a valid credential is admitted
+//! under the credential's rate limit ([`crate::rate::limiter::admit`]).
+
+pub mod refusals;
 
 use crate::errors::ApiError;
 use crate::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use scim_proto::ScimError;
-use scimd_directory::directory::{Caller, RequestInfo};
-use scimd_directory::store::TokenScope;
+use scimd_directory::directory::{Caller, DirectoryError, RequestInfo};
+use scimd_directory::store::{ActorType, TokenScope};
+use scimd_directory::tokens::{Rejected, Rejection};
 
 /// Longest bearer secret looked up; longer ones are rejected without hashing.
 const MAX_SECRET_LEN: usize = 512;
@@ -25,47 +42,264 @@ const MAX_SECRET_LEN: usize = 512;
 /// are 1 to 3 KB.
 const MAX_JWT_LEN: usize = 8192;
 
-/// The bearer secret of the `Authorization` header: `Ok(None)` when there is no header.
+/// The realm of every challenge.
+pub const REALM: &str = "scimd";
+
+/// Why a request was refused: the reasons refusals are counted by (RFC 6750 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// No `Authorization` header.
+    Missing,
+    /// An `Authorization` header of another scheme than Bearer.
+    OtherScheme,
+    /// A Bearer header whose token is empty, too long or not ASCII.
+    Malformed,
+    /// A token no credential has.
+    Unknown,
+    /// An expired token.
+    Expired,
+    /// A revoked token (or one of a revoked OAuth client).
+    Revoked,
+    /// A valid token of the wrong scope.
+    InsufficientScope,
+    /// A client that failed to authenticate at the OAuth token endpoint ([`crate::oauth`]).
+    InvalidClient,
+    /// An issuer's access token (a JWT) refused, and why ([`crate::issuers`]).
+    Issuer(crate::issuers::Reason),
+}
+
+impl Reason {
+    /// `missing`, `other_scheme`, `malformed`, `unknown`, `expired`, `revoked`,
+    /// `insufficient_scope`, `invalid_client`, or an issuer's reason
+    /// ([`crate::issuers::Reason::as_str`]: `unknown_issuer`, `wrong_audience`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Missing => "missing",
+            Reason::OtherScheme => "other_scheme",
+            Reason::Malformed => "malformed",
+            Reason::Unknown => "unknown",
+            Reason::Expired => "expired",
+            Reason::Revoked => "revoked",
+            Reason::InsufficientScope => "insufficient_scope",
+            Reason::InvalidClient => "invalid_client",
+            Reason::Issuer(r) => r.as_str(),
+        }
+    }
+
+    /// The RFC 6750 §3.1 error code: none when no bearer token was presented.
+    pub fn error_code(self) -> Option<&'static str> {
+        match self {
+            Reason::Missing | Reason::OtherScheme => None,
+            Reason::InsufficientScope => Some("insufficient_scope"),
+            Reason::InvalidClient => Some("invalid_client"),
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// 403 for the wrong scope, else 401.
+    pub fn status(self) -> u16 {
+        if self == Reason::InsufficientScope {
+            403
+        } else {
+            401
+        }
+    }
+
+    /// The `error_description` (fixed texts: nothing of the request is echoed).
+    fn description(self) -> Option<&'static str> {
+        match self {
+            Reason::Missing | Reason::OtherScheme => None,
+            Reason::Malformed => Some("the bearer token is empty or malformed"),
+            Reason::Unknown => Some("the token is not known"),
+            Reason::Expired => Some("the token expired"),
+            Reason::Revoked => Some("the token was revoked"),
+            Reason::InsufficientScope => Some("the token's scope does not allow this request"),
+            Reason::InvalidClient => Some("client authentication failed"),
+            Reason::Issuer(r) => Some(r.description()),
+        }
+    }
+}
+
+/// A refused authentication: the reason, the detail of the error body, the tenant and
+/// credential it is attributed to in the refusal records (never a secret), and for
+/// [`Reason::InsufficientScope`] the scope needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Why.
+    pub reason: Reason,
+    /// What a person reads in the body.
+    pub detail: String,
+    /// The credential's tenant, when the credential is known (else the path's).
+    pub tenant_id: Option<String>,
+    /// What was presented (`token 'okta'`, `client 'entra'`, `unknown static token
+    /// (scimd_)`, `none`).
+    pub credential: String,
+    /// The scope needed (insufficient scope only).
+    pub scope: Option<&'static str>,
+}
+
+impl Refusal {
+    /// A refusal without a known credential.
+    pub fn new(reason: Reason, credential: &str, detail: impl Into<String>) -> Refusal {
+        Refusal {
+            reason,
+            detail: detail.into(),
+            tenant_id: None,
+            credential: credential.to_string(),
+            scope: None,
+        }
+    }
+
+    /// The refusal of a credential the directory did not accept.
+    pub fn rejected(r: Rejected) -> Refusal {
+        let (reason, detail) = match r.reason {
+            Rejection::Unknown => (
+                Reason::Unknown,
+                "the bearer token is not valid: no token or client has this secret".to_string(),
+            ),
+            Rejection::Expired => (
+                Reason::Expired,
+                format!(
+                    "the bearer token is not valid: it expired ({}); create a new one",
+                    r.credential
+                ),
+            ),
+            Rejection::Revoked => (
+                Reason::Revoked,
+                format!(
+                    "the bearer token is not valid: it was revoked ({})",
+                    r.credential
+                ),
+            ),
+        };
+        Refusal {
+            reason,
+            detail,
+            tenant_id: r.tenant_id,
+            credential: r.credential,
+            scope: None,
+        }
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750 §3): `Bearer realm="scimd"`, then `error`,
+    /// `error_description` and `scope` when the reason has them.
+    pub fn challenge(&self) -> String {
+        let mut c = format!("Bearer realm=\"{REALM}\"");
+        if let Some(code) = self.reason.error_code() {
+            c.push_str(&format!(", error=\"{code}\""));
+        }
+        if let Some(d) = self.reason.description() {
+            c.push_str(&format!(", error_description=\"{d}\""));
+        }
+        if let Some(s) = self.scope {
+            c.push_str(&format!(", scope=\"{s}\""));
+        }
+        c
+    }
+
+    /// `body` (the surface's error for the status and the detail) with this refusal's
+    /// challenge.
+    pub fn respond(&self, body: impl FnOnce(u16, &str) -> Response) -> Response {
+        let mut res = body(self.reason.status(), &self.detail);
+        if let Ok(v) = HeaderValue::from_str(&self.challenge()) {
+            res.headers_mut().insert(WWW_AUTHENTICATE, v);
+        }
+        res
+    }
+}
+
+/// A credential as presented, by how it is verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A secret scimd issued: a static token or an OAuth access token (the directory tells
+    /// them apart by prefix).
+    Secret(String),
+    /// An access token (a JWT) of a configured issuer ([`crate::issuers`]).
+    Jwt(String),
+}
+
+/// Why authentication did not produce a caller.
+#[derive(Debug)]
+pub enum Failure {
+    /// The request is refused (401 or 403).
+    Refused(Refusal),
+    /// The credential is valid but over its rate (429, [`crate::rate`]).
+    Limited(crate::rate::limiter::Refused),
+    /// The store failed (500).
+    Store(DirectoryError),
+}
+
+impl From<DirectoryError> for Failure {
+    fn from(e: DirectoryError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// The credential of the `Authorization` header: `Ok(None)` when there is no header.
 ///
-/// Errors: 401 for another scheme, an empty or overlong secret, or a non-ASCII header.
-pub fn bearer_secret(headers: &HeaderMap) -> Result<Option<String>, ScimError> {
+/// Errors: a refusal for another scheme ([`Reason::OtherScheme`]), an empty or overlong
+/// token or a non-ASCII header ([`Reason::Malformed`]).
+pub fn presented(headers: &HeaderMap) -> Result<Option<Credential>, Refusal> {
     let Some(v) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
+    let malformed = |d: &str| Refusal::new(Reason::Malformed, "malformed bearer token", d);
     let v = v
         .to_str()
-        .map_err(|_| ScimError::new(401, None, "the Authorization header is not valid ASCII"))?
+        .map_err(|_| malformed("the Authorization header is not valid ASCII"))?
         .trim();
     let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ScimError::new(
-            401,
-            None,
+        return Err(Refusal::new(
+            Reason::OtherScheme,
+            "another scheme than Bearer",
             "the Authorization header must use the Bearer scheme: `Authorization: Bearer <secret>`",
         ));
     }
     let secret = rest.trim();
-    let max = if crate::issuers::looks_like_jwt(secret) {
-        MAX_JWT_LEN
-    } else {
-        MAX_SECRET_LEN
-    };
+    let jwt = crate::issuers::looks_like_jwt(secret);
+    let max = if jwt { MAX_JWT_LEN } else { MAX_SECRET_LEN };
     if secret.is_empty() || secret.len() > max {
-        return Err(ScimError::new(
-            401,
-            None,
-            "the bearer token is empty or malformed",
-        ));
+        return Err(malformed("the bearer token is empty or malformed"));
     }
-    Ok(Some(secret.to_string()))
+    let secret = secret.to_string();
+    Ok(Some(if jwt {
+        Credential::Jwt(secret)
+    } else {
+        Credential::Secret(secret)
+    }))
 }
 
-fn invalid_token() -> ScimError {
-    ScimError::new(
-        401,
-        None,
-        "the bearer token is not valid: it is unknown or has been revoked",
-    )
+/// The bearer secret of the `Authorization` header: `Ok(None)` when there is no header.
+///
+/// Errors: 401 for another scheme, an empty or overlong secret, or a non-ASCII header.
+pub fn bearer_secret(headers: &HeaderMap) -> Result<Option<String>, ScimError> {
+    match presented(headers) {
+        Ok(None) => Ok(None),
+        Ok(Some(Credential::Secret(s) | Credential::Jwt(s))) => Ok(Some(s)),
+        Err(r) => Err(ScimError::new(401, None, r.detail)),
+    }
+}
+
+/// Verifies a presented credential: the caller, or the refusal.
+///
+/// Errors: the store's.
+pub async fn verify(state: &AppState, credential: &Credential) -> Result<Caller, Failure> {
+    match credential {
+        Credential::Secret(s) => match state.directory.authenticate(s).await? {
+            Ok(c) => Ok(c),
+            Err(r) => Err(Failure::Refused(Refusal::rejected(r))),
+        },
+        Credential::Jwt(t) => match state.issuers.authenticate(&state.directory, t).await {
+            Ok(c) => Ok(c),
+            Err(crate::issuers::Refusal::Token(r)) => Err(Failure::Refused(Refusal::new(
+                Reason::Issuer(r),
+                "issuer access token",
+                format!("the bearer token is not valid: {}", r.description()),
+            ))),
+            Err(crate::issuers::Refusal::Store(e)) => Err(Failure::Store(e)),
+        },
+    }
 }
 
 /// What change records keep of a request: its method, its path (without query string)
@@ -82,89 +316,128 @@ pub fn request_info(
     }
 }
 
-/// The caller of a bearer secret: a JWT is an issuer's access token, refused with its
-/// reason ([`crate::issuers`]); anything else a static token (`Ok(None)`: unknown or
-/// revoked).
-async fn authenticate(state: &AppState, secret: &str) -> Result<Option<Caller>, Response> {
-    if crate::issuers::looks_like_jwt(secret) {
-        let c = state.issuers.authenticate(&state.directory, secret).await;
-        return c.map(Some).map_err(IntoResponse::into_response);
+/// Authenticates a request for `scope` (`missing` says what to send when no credential
+/// is presented): the caller, with the request's method, path and address, or the failure.
+/// A valid credential is admitted under its rate limit first (whatever its scope: it is
+/// not counted against its address). A refusal is logged (never the secret) and counted
+/// ([`refusals`]).
+pub async fn authenticate(
+    state: &AppState,
+    (headers, extensions): (&HeaderMap, &axum::http::Extensions),
+    request: RequestInfo,
+    (scope, missing): (TokenScope, &str),
+) -> Result<Caller, Failure> {
+    let outcome = match presented(headers) {
+        Err(r) => Err(Failure::Refused(r)),
+        Ok(None) => Err(Failure::Refused(Refusal::new(
+            Reason::Missing,
+            "none",
+            missing,
+        ))),
+        Ok(Some(c)) => verify(state, &c).await,
+    };
+    let outcome = match outcome {
+        Ok(c) => match crate::rate::limiter::admit(&state.limiter, extensions, &c.token_id).await {
+            Ok(()) if c.scope == scope => Ok(c),
+            Ok(()) => Err(Failure::Refused(wrong_scope(&c, scope))),
+            Err(limited) => Err(Failure::Limited(limited)),
+        },
+        Err(f) => Err(f),
+    };
+    match outcome {
+        Ok(mut c) => {
+            c.request = request;
+            Ok(c)
+        }
+        Err(Failure::Refused(r)) => {
+            tracing::warn!(reason = r.reason.as_str(), credential = %r.credential, path = %request.path, "authentication refused");
+            state.refusals.record(&r, &request);
+            Err(Failure::Refused(r))
+        }
+        Err(e) => Err(e),
     }
-    let c = state.directory.authenticate(secret).await;
-    c.map_err(|e| ApiError::from(e).into_response())
+}
+
+/// The refusal of a valid credential `c` on a surface needing `scope`.
+fn wrong_scope(c: &Caller, scope: TokenScope) -> Refusal {
+    let what = match c.actor {
+        ActorType::Client => format!("the OAuth client '{}'", c.token_name),
+        _ => format!("the token '{}'", c.token_name),
+    };
+    let detail = match scope {
+        TokenScope::Scim => format!(
+            "{what} has scope {}, which is for the admin API; SCIM endpoints need a token of scope scim",
+            c.scope.as_str()
+        ),
+        TokenScope::Admin => format!(
+            "{what} has scope {}, which is for SCIM provisioning; the admin API needs a token of scope admin (`scimd token create --name NAME --scope admin`)",
+            c.scope.as_str()
+        ),
+    };
+    Refusal {
+        reason: Reason::InsufficientScope,
+        detail,
+        tenant_id: Some(c.tenant_id.clone()),
+        credential: what.replacen("the ", "", 1),
+        scope: Some(scope.as_str()),
+    }
 }
 
 /// Resolves the caller of a request that presents a token; `Ok(None)` when none is presented.
 /// Any scope is accepted (used by the public discovery endpoints to pick the caller's tenant).
 ///
-/// Errors: 401 for a malformed, unknown or revoked token or a refused issuer access token;
-/// 500 when the store fails.
+/// Errors: 401 (with its challenge) for a malformed, unknown, expired or revoked token; 500
+/// when the store fails.
 pub async fn optional_caller(
     state: &AppState,
     headers: &HeaderMap,
+    request: RequestInfo,
 ) -> Result<Option<Caller>, Response> {
-    let secret = bearer_secret(headers).map_err(|e| ApiError(e).into_response())?;
-    let Some(secret) = secret else {
-        return Ok(None);
+    let credential = match presented(headers) {
+        Ok(None) => return Ok(None),
+        Ok(Some(c)) => Ok(c),
+        Err(r) => Err(Failure::Refused(r)),
     };
-    match authenticate(state, &secret).await? {
-        Some(c) => Ok(Some(c)),
-        None => {
-            tracing::warn!("authentication failed: unknown or revoked token");
-            Err(ApiError(invalid_token()).into_response())
+    let outcome = match credential {
+        Ok(c) => verify(state, &c).await,
+        Err(f) => Err(f),
+    };
+    match outcome {
+        Ok(c) => Ok(Some(c)),
+        Err(Failure::Refused(r)) => {
+            tracing::warn!(reason = r.reason.as_str(), credential = %r.credential, "authentication refused");
+            state.refusals.record(&r, &request);
+            Err(scim_refusal(&r))
         }
+        Err(Failure::Limited(r)) => Err(r.answer(state.limiter.limits(), |m| {
+            ApiError(ScimError::new(429, None, m)).into_response()
+        })),
+        Err(Failure::Store(e)) => Err(ApiError::from(e).into_response()),
     }
 }
 
-/// Route layer: requires a `scim`-scope bearer token and puts the [`Caller`] (with the
-/// request's method and path, for the provisioning log) in the request extensions.
+/// A refusal as a SCIM error (RFC 7644 §3.12) with its challenge.
+pub fn scim_refusal(r: &Refusal) -> Response {
+    r.respond(|status, detail| ApiError(ScimError::new(status, None, detail)).into_response())
+}
+
+/// Route layer: requires a `scim`-scope credential (a static token or an OAuth access
+/// token) and puts the [`Caller`] (with the request's method and path, for the
+/// provisioning log) in the request extensions.
 pub async fn require_scim(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let caller = match bearer_secret(req.headers()) {
-        Err(e) => {
-            tracing::warn!("authentication failed: malformed Authorization header");
-            return ApiError(e).into_response();
+    let info = request_info(req.method(), req.uri(), req.extensions());
+    let missing = "authentication required: send `Authorization: Bearer <secret>` with the secret of a SCIM token or an OAuth access token";
+    let parts = (req.headers(), req.extensions());
+    let caller = match authenticate(&state, parts, info, (TokenScope::Scim, missing)).await {
+        Ok(c) => c,
+        Err(Failure::Refused(r)) => return scim_refusal(&r),
+        Err(Failure::Limited(r)) => {
+            return r.answer(state.limiter.limits(), |m| {
+                ApiError(ScimError::new(429, None, m)).into_response()
+            })
         }
-        Ok(None) => {
-            return ApiError(ScimError::new(
-                401,
-                None,
-                "authentication required: send `Authorization: Bearer <secret>` with the secret of a SCIM token",
-            ))
-            .into_response()
-        }
-        Ok(Some(secret)) => match authenticate(&state, &secret).await {
-            Ok(Some(c)) => {
-                // A valid token counts against its own rate only (crate::rate).
-                let limiter = &state.limiter;
-                if let Err(r) = crate::rate::limiter::admit(limiter, req.extensions(), &c.token_id).await {
-                    return r.answer(limiter.limits(), |m| {
-                        ApiError(ScimError::new(429, None, m)).into_response()
-                    });
-                }
-                c
-            }
-            Ok(None) => {
-                tracing::warn!("authentication failed: unknown or revoked token");
-                return ApiError(invalid_token()).into_response();
-            }
-            Err(r) => return r,
-        },
+        Err(Failure::Store(e)) => return ApiError::from(e).into_response(),
     };
-    if caller.scope != TokenScope::Scim {
-        tracing::warn!(token = %caller.token_name, "a token of scope admin was used on /scim/v2");
-        return ApiError(ScimError::new(
-            403,
-            None,
-            format!(
-                "the token '{}' has scope {}, which is for the admin API; SCIM endpoints need a token of scope scim",
-                caller.token_name,
-                caller.scope.as_str()
-            ),
-        ))
-        .into_response();
-    }
-    let mut caller = caller;
-    caller.request = request_info(req.method(), req.uri(), req.extensions());
     req.extensions_mut().insert(caller);
     next.run(req).await
 }
@@ -172,7 +445,6 @@ pub async fn require_scim(State(state): State<AppState>, mut req: Request, next:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn h(v: &str) -> HeaderMap {
         let mut m = HeaderMap::new();
@@ -198,5 +470,32 @@ mod tests {
         assert_eq!(bearer_secret(&h("Bearer")).unwrap_err().status, 401);
         assert_eq!(bearer_secret(&h("Bearer ")).unwrap_err().status, 401);
         assert!(bearer_secret(&h(&format!("Bearer {}", "a".repeat(600)))).is_err());
+        assert_eq!(
+            presented(&h("Basic x")).unwrap_err().reason,
+            Reason::OtherScheme
+        );
+        assert_eq!(
+            presented(&h("Bearer ")).unwrap_err().reason,
+            Reason::Malformed
+        );
+    }
+
+    #[test]
+    fn challenges_follow_rfc_6750() {
+        let r = |reason| Refusal::new(reason, "none", "x");
+        assert_eq!(r(Reason::Missing).challenge(), "Bearer realm=\"scimd\"");
+        assert_eq!(r(Reason::OtherScheme).challenge(), "Bearer realm=\"scimd\"");
+        assert_eq!(
+            r(Reason::Expired).challenge(),
+            "Bearer realm=\"scimd\", error=\"invalid_token\", error_description=\"the token expired\""
+        );
+        let mut s = r(Reason::InsufficientScope);
+        s.scope = Some("scim");
+        assert_eq!(
+            s.challenge(),
+            "Bearer realm=\"scimd\", error=\"insufficient_scope\", error_description=\"the token's scope does not allow this request\", scope=\"scim\""
+        );
+        assert_eq!(s.reason.status(), 403);
+        assert_eq!(r(Reason::Unknown).reason.status(), 401);
     }
 }

@@ -26,6 +26,8 @@
 //! | `--rate-limit-per-credential` | `SCIMD_RATE_LIMIT_PER_CREDENTIAL` | `rate_limit_per_credential` | `200` a second (0: off) |
 //! | `--rate-limit-burst` | `SCIMD_RATE_LIMIT_BURST` | `rate_limit_burst` | `1000` |
 //! | `--trusted-proxies` | `SCIMD_TRUSTED_PROXIES` | `trusted_proxies` | none (`CIDR,CIDR,...`) |
+//! | `--access-token-ttl` | `SCIMD_ACCESS_TOKEN_TTL` | `access_token_ttl` | `1h` (`s`, `m`, `h`; at most 24h) |
+//! | `--token-expiry-warning-days` | `SCIMD_TOKEN_EXPIRY_WARNING_DAYS` | `token_expiry_warning_days` | `14` |
 //! | `--max-identifier-bytes` | `SCIMD_MAX_IDENTIFIER_BYTES` | `max_identifier_bytes` | `1024` |
 //! | `--max-string-bytes` | `SCIMD_MAX_STRING_BYTES` | `max_string_bytes` | `16384` (16 KiB) |
 //! | `--max-values` | `SCIMD_MAX_VALUES` | `max_values` | `100` |
@@ -37,8 +39,10 @@
 //! TOML keys may also be written in kebab case (`public-url`). Unknown TOML keys are an
 //! error (a typo must not be silently ignored); empty environment variables count as unset.
 
+mod derived;
 mod limits;
 
+pub use derived::{credentials, MAX_ACCESS_TOKEN_TTL, MAX_TOKEN_EXPIRY_WARNING_DAYS};
 pub use limits::{
     connection_limits, input_limits, rate_limits, InputLimits, IDENTIFIER_BYTES, MEMBERS,
     PAGE_BYTES, STRING_BYTES, VALUES,
@@ -175,6 +179,12 @@ pub struct Settings {
     /// Fetch issuer metadata and keys from private addresses and over http too.
     #[serde(alias = "allow-private-outbound")]
     pub allow_private_outbound: Option<bool>,
+    /// Lifetime of the OAuth token endpoint's access tokens (`1h`, `30m`, `3600s`).
+    #[serde(alias = "access-token-ttl")]
+    pub access_token_ttl: Option<String>,
+    /// Days before its expiry a static token is flagged on the dashboard.
+    #[serde(alias = "token-expiry-warning-days")]
+    pub token_expiry_warning_days: Option<u64>,
 }
 
 impl Settings {
@@ -212,6 +222,10 @@ impl Settings {
                 .or(lower.rate_limit_per_credential),
             rate_limit_burst: self.rate_limit_burst.or(lower.rate_limit_burst),
             trusted_proxies: self.trusted_proxies.or(lower.trusted_proxies),
+            access_token_ttl: self.access_token_ttl.or(lower.access_token_ttl),
+            token_expiry_warning_days: self
+                .token_expiry_warning_days
+                .or(lower.token_expiry_warning_days),
             max_identifier_bytes: self.max_identifier_bytes.or(lower.max_identifier_bytes),
             max_string_bytes: self.max_string_bytes.or(lower.max_string_bytes),
             max_values: self.max_values.or(lower.max_values),
@@ -290,6 +304,8 @@ impl Settings {
             rate_limit_per_credential: number("RATE_LIMIT_PER_CREDENTIAL", "a number of requests")?,
             rate_limit_burst: number("RATE_LIMIT_BURST", "a number of requests")?,
             trusted_proxies: get("TRUSTED_PROXIES"),
+            access_token_ttl: get("ACCESS_TOKEN_TTL"),
+            token_expiry_warning_days: number("TOKEN_EXPIRY_WARNING_DAYS", "a number of days")?,
             max_identifier_bytes: bytes("MAX_IDENTIFIER_BYTES")?,
             max_string_bytes: bytes("MAX_STRING_BYTES")?,
             max_values: number("MAX_VALUES", "a number of values")?,
@@ -425,6 +441,8 @@ pub struct Config {
     pub input: InputLimits,
     /// Validation of issuers' access tokens and the outbound address rule.
     pub issuers: crate::issuers::IssuerOptions,
+    /// Lifetimes of credentials (`--access-token-ttl`, `--token-expiry-warning-days`).
+    pub credentials: crate::state::Credentials,
 }
 
 impl Default for Config {
@@ -444,6 +462,7 @@ impl Default for Config {
             trusted_proxies: net::client::TrustedProxies::default(),
             input: InputLimits::default(),
             issuers: crate::issuers::IssuerOptions::default(),
+            credentials: crate::state::Credentials::default(),
         }
     }
 }
@@ -477,6 +496,7 @@ impl Config {
             s.allow_private_outbound,
         )
         .map_err(ConfigError)?;
+        let credentials = credentials(&s)?;
         let listen = s
             .listen
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
@@ -545,6 +565,7 @@ impl Config {
             trusted_proxies,
             input,
             issuers,
+            credentials,
         })
     }
 

@@ -503,7 +503,8 @@ impl FromRequestParts<AppState> for DiscoveryCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
-        let c = optional_caller(st, &parts.headers).await?;
+        let info = crate::auth::request_info(&parts.method, &parts.uri, &parts.extensions);
+        let c = optional_caller(st, &parts.headers, info).await?;
         if let Some(c) = &c {
             crate::rate::limiter::admit(&st.limiter, &parts.extensions, &c.token_id)
                 .await
@@ -530,7 +531,7 @@ async fn resource_schemas(
             token_id: String::new(),
             token_name: "(anonymous)".to_string(),
             scope: TokenScope::Scim,
-            kind: scimd_directory::store::ActorType::Token,
+            actor: scimd_directory::store::ActorType::Token,
             request: RequestInfo::default(),
         },
     };

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scim_routes::resource_routes().route_layer(auth))
         .merge(scim_routes::discovery_routes())
         .merge(crate::admin::routes())
+        .merge(crate::oauth::routes())
         .merge(crate::portal::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -289,7 +290,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let app = router(
         AppState::new(directory.clone(), max_body_bytes)
             .with_rate_limits(config.rate_limits)
-            .with_issuer_options(config.issuers.clone()),
+            .with_issuer_options(config.issuers.clone())
+            .with_credentials(config.credentials),
     );
 
     let (stopper, stop) = tokio::sync::oneshot::channel::<()>();

@@ -24,6 +24,35 @@ pub struct AppState {
     pub limiter: Arc<crate::rate::limiter::Limiter>,
     /// The issuers whose JWT access tokens are accepted (see [`crate::issuers`]).
     pub issuers: Arc<crate::issuers::Issuers>,
+    /// The counter of refused authentications (see [`crate::auth::refusals`]).
+    pub refusals: Arc<crate::auth::refusals::Refusals>,
+    /// Lifetimes of credentials (`--access-token-ttl`, `--token-expiry-warning-days`).
+    pub credentials: Credentials,
+}
+
+/// Lifetimes of credentials, as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials {
+    /// How long an access token of the OAuth token endpoint is valid (`--access-token-ttl`,
+    /// default one hour).
+    pub access_token_ttl: std::time::Duration,
+    /// How many days before its expiry a static token is flagged on the dashboard
+    /// (`--token-expiry-warning-days`, default 14).
+    pub token_expiry_warning_days: u32,
+}
+
+/// Default `--access-token-ttl`: one hour.
+pub const DEFAULT_ACCESS_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Default `--token-expiry-warning-days`.
+pub const DEFAULT_TOKEN_EXPIRY_WARNING_DAYS: u32 = 14;
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Credentials {
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            token_expiry_warning_days: DEFAULT_TOKEN_EXPIRY_WARNING_DAYS,
+        }
+    }
 }
 
 /// The SCIM base path, under the public URL (`<public-url>/scim/v2`).
@@ -34,18 +63,26 @@ impl AppState {
     /// with [`large_page_turns`] turns for large pages.
     pub fn new(directory: Directory, max_body_bytes: usize) -> AppState {
         AppState {
+            refusals: crate::auth::refusals::Refusals::new(directory.clone()),
             directory,
             max_body_bytes,
             large_pages: Arc::new(Semaphore::new(large_page_turns())),
             readiness: Arc::default(),
             limiter: Arc::default(),
             issuers: Arc::new(crate::issuers::Issuers::new(Default::default())),
+            credentials: Credentials::default(),
         }
     }
 
     /// The same state with the issuer options `options` (the defaults otherwise).
     pub fn with_issuer_options(mut self, options: crate::issuers::IssuerOptions) -> AppState {
         self.issuers = Arc::new(crate::issuers::Issuers::new(options));
+        self
+    }
+
+    /// The same state with the credential lifetimes `c`.
+    pub fn with_credentials(mut self, c: Credentials) -> AppState {
+        self.credentials = c;
         self
     }
 

@@ -217,6 +217,10 @@ const FIXED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/issuers"),
     ("POST", "/api/v1/issuers"),
     ("DELETE", "/api/v1/issuers/{issuer}"),
+    ("GET", "/api/v1/clients"),
+    ("POST", "/api/v1/clients"),
+    ("DELETE", "/api/v1/clients/{clientId}"),
+    ("GET", "/api/v1/auth-refusals"),
     ("GET", "/api/v1/provisioning-log"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/dashboard"),
@@ -228,6 +232,7 @@ fn concrete(path: &str) -> String {
         .replace("{userId}", &guid())
         .replace("{name}", "no-such-name")
         .replace("{issuer}", "no-such-issuer")
+        .replace("{clientId}", "scimd_client_none")
 }
 
 /// Every operation of the OpenAPI document is served by the server (an unauthenticated
@@ -931,8 +936,16 @@ async fn tokens_list_create_revoke() {
     assert_eq!(r.json()["name"], json!(name));
     assert_eq!(r.json()["scope"], "scim");
     let secret = r.json()["secret"].as_str().unwrap().to_string();
-    assert_eq!(secret.len(), 64);
+    assert!(
+        secret.len() == 70 && secret.starts_with("scimd_"),
+        "{secret}"
+    );
     assert!(r.json()["created"].is_string());
+    assert_eq!(
+        r.json()["expires"],
+        Value::Null,
+        "no expiresIn: never expires"
+    );
     srv.client_with(Some(&secret))
         .get("/Users?count=1")
         .await
@@ -980,7 +993,7 @@ async fn tokens_list_create_revoke() {
         let keys: BTreeSet<&str> = t.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            BTreeSet::from(["name", "scope", "created", "lastUsed", "revoked"]),
+            BTreeSet::from(["name", "scope", "created", "lastUsed", "revoked", "expires"]),
             "{t}"
         );
         for v in t.as_object().unwrap().values() {

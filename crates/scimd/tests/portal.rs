@@ -392,10 +392,14 @@ async fn csrf_tokens_and_secrets_shown_once() {
     assert_eq!(r.headers()["cache-control"], "no-store");
     let html = r.text().await.unwrap();
     let at = html.find("id=\"new-secret\">").unwrap() + 16;
-    let secret = html[at..at + 64].to_string();
-    assert!(secret.bytes().all(|b| b.is_ascii_hexdigit()), "{secret}");
+    let secret = html[at..at + 70].to_string();
+    assert!(secret.starts_with("scimd_"), "{secret}");
+    assert!(
+        secret[6..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{secret}"
+    );
     let d = &p.running.as_ref().unwrap().directory;
-    assert!(d.authenticate(&secret).await.unwrap().is_some());
+    assert!(d.authenticate(&secret).await.unwrap().is_ok());
     for path in ["/admin/provisioning", "/dashboard", "/log", "/users"] {
         let html = p.page_text(path, &cookie).await;
         assert!(!html.contains(&secret), "{path} shows the secret");
@@ -794,8 +798,8 @@ async fn portal_actions_are_served_by_the_audit_api() {
     let d = &p.running.as_ref().unwrap().directory;
     let tenant = d.default_tenant_id().await.unwrap();
     let by = Origin::cli(&tenant, "tester", "test");
-    let secret = d
-        .create_token(&by, "auditor", TokenScope::Admin)
+    let (secret, _) = d
+        .create_token(&by, "auditor", TokenScope::Admin, None)
         .await
         .unwrap();
     let r = p
@@ -994,9 +998,9 @@ async fn session_and_tokens(p: &Portal) -> (String, String, String) {
     let d = &p.running.as_ref().unwrap().directory;
     let tenant = d.default_tenant_id().await.unwrap();
     let by = Origin::cli(&tenant, "tester", "test");
-    let scim = d.create_token(&by, "entra", TokenScope::Scim);
-    let admin = d.create_token(&by, "ops", TokenScope::Admin);
-    (cookie, scim.await.unwrap(), admin.await.unwrap())
+    let scim = d.create_token(&by, "entra", TokenScope::Scim, None);
+    let admin = d.create_token(&by, "ops", TokenScope::Admin, None);
+    (cookie, scim.await.unwrap().0, admin.await.unwrap().0)
 }
 
 #[tokio::test]
@@ -1208,4 +1212,87 @@ async fn history_and_audit_pages_and_the_favicon() {
         .await
         .contains("<link rel=\"icon\" href=\"/favicon.ico\""));
     p.stop().await;
+}
+
+/// The OAuth clients of User Provisioning (the token URL beside the Tenant URL; a client's
+/// secret shown once; revoked), a token's lifetime from the form, and the dashboard's
+/// warning for tokens near their expiry (`--token-expiry-warning-days`).
+#[tokio::test]
+async fn oauth_clients_and_expiring_tokens() {
+    let p = start_with(|c| c.credentials.token_expiry_warning_days = 30).await;
+    let cookie = p.sign_in("admin", &p.password).await.unwrap();
+    let page = p.page_text("/admin/provisioning", &cookie).await;
+    let token_url = format!("{}/oauth/token", p.base);
+    assert!(
+        page.contains(&format!("<code id=\"token-url\">{token_url}</code>")),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let form = [("csrf", csrf.as_str()), ("name", "entra-prod")];
+    let r = p.post("/admin/provisioning/clients", &cookie, &form).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    let shown = |id: &str, len: usize| {
+        let at = html.find(&format!("id=\"{id}\">")).unwrap() + id.len() + 6;
+        html[at..at + len].to_string()
+    };
+    let client_id = shown("new-client-id", 45);
+    let secret = shown("new-client-secret", 73);
+    assert!(client_id.starts_with("scimd_client_"), "{client_id}");
+    assert!(secret.starts_with("scimd_cs_"), "{secret}");
+    let ask = || {
+        p.client
+            .post(&token_url)
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    assert_eq!(ask().await.unwrap().status(), StatusCode::OK);
+    let page = p.page_text("/admin/provisioning", &cookie).await;
+    assert!(page.contains(&client_id) && !page.contains(&secret));
+    // A duplicate name is refused on the page, the name kept.
+    let r = p.post("/admin/provisioning/clients", &cookie, &form).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("id=\"client-error\""));
+    // Revoked: listed as such, and the token endpoint refuses it.
+    let form = [("csrf", csrf.as_str()), ("client_id", client_id.as_str())];
+    let r = p
+        .post("/admin/provisioning/clients/revoke", &cookie, &form)
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = p.page_text("/admin/provisioning", &cookie).await;
+    assert!(page.contains("b-revoked"));
+    assert_eq!(ask().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    // Token lifetimes from the form: a bad one is refused, nothing created.
+    let token = |name: &'static str, life: &'static str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("name", name.to_string()),
+            ("scope", "scim".to_string()),
+            ("expires_in", life.to_string()),
+        ];
+        let (client, base, cookie) = (p.client.clone(), p.base.clone(), cookie.clone());
+        async move {
+            client
+                .post(format!("{base}/admin/provisioning/tokens"))
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = token("soon", "ten days").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("Expires in: expected"));
+    assert_eq!(token("soon", "10d").await.status(), StatusCode::CREATED);
+    assert_eq!(token("later", "60d").await.status(), StatusCode::CREATED);
+    assert_eq!(token("forever", "").await.status(), StatusCode::CREATED);
+    // The dashboard warns of the one within 30 days only.
+    let dash = p.page_text("/dashboard", &cookie).await;
+    assert!(dash.contains("id=\"token-expiry\""), "{dash}");
+    assert!(dash.contains("“soon” expires in 9 days"), "{dash}");
+    assert!(!dash.contains("“later”") && !dash.contains("“forever”"));
 }

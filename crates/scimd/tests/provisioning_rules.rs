@@ -38,10 +38,9 @@ fn create_token(srv: &Server, name: &str, scope: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     let secret = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert_eq!(
-        secret.len(),
-        64,
-        "token create prints the 64-hex secret: {secret:?}"
+    assert!(
+        secret.len() == 70 && secret.starts_with("scimd_"),
+        "token create prints the secret, scimd_ and 64 hex characters: {secret:?}"
     );
     secret
 }

@@ -15,9 +15,10 @@ pub use changes::{
     RecordView, WarningCount, WarningNote, Window,
 };
 pub use records::{
-    AdminRow, AdminUserFilter, AttributeRow, Bucket, EditedUser, EmailKey, ExportRow, Exported,
-    GroupRecord, IssuerRow, ListQuery, MemberRow, MembershipRow, SessionRow, SlowDown, Source,
-    Table, TenantRow, Throttle, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    AccessTokenRow, AdminRow, AdminUserFilter, AttributeRow, Bucket, ClientRow, EditedUser,
+    EmailKey, ExportRow, Exported, GroupRecord, IssuerRow, ListQuery, MemberRow, MembershipRow,
+    RefusalCount, RefusalRow, SessionRow, SlowDown, Source, Table, TenantRow, Throttle, TokenRow,
+    TokenScope, UserRecord, UserState, Visibility,
 };
 
 use async_trait::async_trait;
@@ -42,6 +43,8 @@ pub enum ConflictTarget {
     TokenName,
     /// A token's secret hash (unique across tenants).
     TokenSecret,
+    /// An OAuth client's name (unique per tenant among its non-revoked clients).
+    ClientName,
     /// A tenant's name.
     TenantName,
     /// A portal administrator's username (unique per tenant, ignoring case).
@@ -65,6 +68,7 @@ impl ConflictTarget {
             ConflictTarget::AttributeName => "attribute name",
             ConflictTarget::TokenName => "token name",
             ConflictTarget::TokenSecret => "token secret",
+            ConflictTarget::ClientName => "client name",
             ConflictTarget::TenantName => "name",
             ConflictTarget::AdminUsername => "admin username",
             ConflictTarget::Issuer => "issuer",
@@ -226,6 +230,60 @@ pub trait Tx: Send {
     async fn list_issuers(&mut self, tenant_id: &str) -> StoreResult<Vec<IssuerRow>>;
     /// Deletes the tenant's issuer whose id is `id`; false when there is none.
     async fn delete_issuer(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
+
+    // ---- OAuth clients and their access tokens (RFC 6749 §4.4)
+    /// Inserts a client. Conflict(ClientName) when a non-revoked client of that tenant has the name.
+    async fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()>;
+    /// The tenant's client whose client_id is `id`, revoked or not.
+    async fn get_client(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<ClientRow>>;
+    /// A tenant's clients, revoked included, oldest first.
+    async fn list_clients(&mut self, tenant_id: &str) -> StoreResult<Vec<ClientRow>>;
+    /// Revokes the non-revoked client `id` (its access tokens stay, refused as `revoked`
+    /// until they expire); false when there is no such client.
+    async fn revoke_client(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Records a use of the tenant's client `id` (a token issued to it).
+    async fn touch_client(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Inserts an access token.
+    async fn insert_access_token(&mut self, a: &AccessTokenRow) -> StoreResult<()>;
+    /// The access token whose secret hashes to `sha256`, expired or not.
+    async fn access_token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<AccessTokenRow>>;
+    /// Deletes the client's access tokens that expired at `now`, and all but its `keep`
+    /// newest; how many were deleted.
+    async fn prune_access_tokens(
+        &mut self,
+        tenant_id: &str,
+        client_id: &str,
+        now: OffsetDateTime,
+        keep: u64,
+    ) -> StoreResult<u64>;
+
+    // ---- refused authentications (RFC 6750 §3.1 failures, for diagnostics)
+    /// Adds `counts` to the tenant's counts per hour and reason, appends `recent`, then keeps
+    /// only the `keep` newest refusals and the counts of hours from `counts_since` on.
+    async fn add_refusals(
+        &mut self,
+        tenant_id: &str,
+        counts: &[RefusalCount],
+        recent: &[RefusalRow],
+        (keep, counts_since): (u64, OffsetDateTime),
+    ) -> StoreResult<()>;
+    /// The tenant's counts of hours from `since` on (newest first) and its kept refusals
+    /// (newest first).
+    async fn list_refusals(
+        &mut self,
+        tenant_id: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<(Vec<RefusalCount>, Vec<RefusalRow>)>;
 
     // ---- users
     /// One user by id, any state.
@@ -561,6 +619,7 @@ mod tests {
             (ConflictTarget::AttributeName, "attribute name"),
             (ConflictTarget::TokenName, "token name"),
             (ConflictTarget::TokenSecret, "token secret"),
+            (ConflictTarget::ClientName, "client name"),
             (ConflictTarget::TenantName, "name"),
             (ConflictTarget::AdminUsername, "admin username"),
             (ConflictTarget::Issuer, "issuer"),

@@ -103,6 +103,76 @@ pub struct TokenRow {
     pub last_used: Option<OffsetDateTime>,
     /// Revocation time; a revoked token never authenticates.
     pub revoked: Option<OffsetDateTime>,
+    /// Expiry: the token does not authenticate at or after it; `None` never expires.
+    pub expires: Option<OffsetDateTime>,
+}
+
+/// An OAuth 2.0 client of the client credentials grant (RFC 6749 §2.3.1, §4.4). Only the
+/// SHA-256 of its secret is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRow {
+    /// The client_id (public; `scimd_client_` and 32 hex characters).
+    pub id: String,
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// Name, unique per tenant among non-revoked clients.
+    pub name: String,
+    /// SHA-256 of the secret (32 bytes).
+    pub secret_sha256: Vec<u8>,
+    /// Creation time.
+    pub created: OffsetDateTime,
+    /// When it was last issued a token, if ever.
+    pub last_used: Option<OffsetDateTime>,
+    /// Revocation time; a revoked client gets no token and its tokens stop working.
+    pub revoked: Option<OffsetDateTime>,
+}
+
+/// An access token issued to a client by the token endpoint (opaque; only the SHA-256 of
+/// the secret is stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessTokenRow {
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// SHA-256 of the secret (32 bytes).
+    pub secret_sha256: Vec<u8>,
+    /// Issue time.
+    pub created: OffsetDateTime,
+    /// Expiry: not accepted at or after it.
+    pub expires: OffsetDateTime,
+}
+
+/// Refused authentications of one reason in one hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalCount {
+    /// The hour's start (UTC, whole hour).
+    pub hour: OffsetDateTime,
+    /// The reason (`missing`, `malformed`, `unknown`, `expired`, `revoked`,
+    /// `insufficient_scope`, `invalid_client`).
+    pub reason: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// One refused authentication, as kept for diagnostics. Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalRow {
+    /// Owning tenant id.
+    pub tenant_id: String,
+    /// When.
+    pub at: OffsetDateTime,
+    /// The reason (see [`RefusalCount::reason`]).
+    pub reason: String,
+    /// Which credential: its kind and, when it is known, its name (`token 'okta'`,
+    /// `client 'entra'`, `unknown static token`, `none`).
+    pub credential: String,
+    /// The request's method.
+    pub method: String,
+    /// The request's path (without query string).
+    pub path: String,
+    /// The client's address, when known.
+    pub address: Option<String>,
 }
 
 /// Lifecycle state of a user (product rules: soft delete, disable).

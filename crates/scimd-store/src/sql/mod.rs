@@ -115,6 +115,8 @@ pub(crate) fn count_of(n: i64) -> u64 {
 pub(crate) enum Across {
     /// A bearer token is found by the hash of its secret; its row tells the tenant.
     TokenBySecret,
+    /// An OAuth access token is found by the hash of its secret; its row tells the tenant.
+    AccessTokenBySecret,
     /// A portal session is found (and signed out) by the hash of its id; its row tells the
     /// tenant.
     SessionBySecret,
@@ -133,8 +135,9 @@ pub(crate) enum Across {
 impl Across {
     /// Every reason.
     #[cfg(test)]
-    pub(crate) const ALL: [Across; 6] = [
+    pub(crate) const ALL: [Across; 7] = [
         Across::TokenBySecret,
+        Across::AccessTokenBySecret,
         Across::SessionBySecret,
         Across::RetentionPurge,
         Across::Export,

@@ -11,6 +11,7 @@
 //! throttles), `steps` (migration steps run in Rust); `run` holds how statements run (rows,
 //! counts, pages, batches).
 
+mod credentials;
 mod documents;
 mod export;
 mod members;
@@ -37,10 +38,10 @@ use crate::sql::{Across, Bind, Scope, Sql, Tbl};
 use async_trait::async_trait;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
-    AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, EditedUser, Exported,
-    GroupRecord, IssuerRow, ListQuery, MemberChange, MemberKind, MemberRow, RecordQuery,
-    SessionRow, SlowDown, Source, StoreError, StoreResult, Table, TenantRow, Throttle, TokenRow,
-    Tx, UserRecord, UserState, WarningCount, WarningNote,
+    AccessTokenRow, AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, ClientRow,
+    EditedUser, Exported, GroupRecord, IssuerRow, ListQuery, MemberChange, MemberKind, MemberRow,
+    RecordQuery, RefusalCount, RefusalRow, SessionRow, SlowDown, Source, StoreError, StoreResult,
+    Table, TenantRow, Throttle, TokenRow, Tx, UserRecord, UserState, WarningCount, WarningNote,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -127,6 +128,7 @@ impl<E: Exec> Tx for StoreTx<E> {
             Bind::Time(t.created),
             Bind::opt_time(t.last_used),
             Bind::opt_time(t.revoked),
+            Bind::opt_time(t.expires),
         ];
         let mut s = self
             .q()
@@ -196,6 +198,68 @@ impl<E: Exec> Tx for StoreTx<E> {
     async fn delete_issuer(&mut self, t: &str, id: &str) -> StoreResult<bool> {
         let s = self.q().delete(t, Tbl::Issuers, [("id", Bind::text(id))]);
         Ok(self.run(s).await? > 0)
+    }
+
+    // ---- OAuth clients, access tokens, refusals: `credentials`
+
+    async fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
+        credentials::insert_client(self, c).await
+    }
+
+    async fn get_client(&mut self, t: &str, id: &str) -> StoreResult<Option<ClientRow>> {
+        credentials::get_client(self, t, id).await
+    }
+
+    async fn list_clients(&mut self, t: &str) -> StoreResult<Vec<ClientRow>> {
+        credentials::list_clients(self, t).await
+    }
+
+    async fn revoke_client(&mut self, t: &str, id: &str, at: OffsetDateTime) -> StoreResult<bool> {
+        credentials::revoke_client(self, t, id, at).await
+    }
+
+    async fn touch_client(&mut self, t: &str, id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let set = [("last_used", Bind::Time(at))];
+        let s = self
+            .q()
+            .update(t, Tbl::OauthClients, set, [("id", Bind::text(id))]);
+        self.run(s).await.map(drop)
+    }
+
+    async fn insert_access_token(&mut self, a: &AccessTokenRow) -> StoreResult<()> {
+        credentials::insert_access_token(self, a).await
+    }
+
+    async fn access_token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
+        credentials::access_token_by_hash(self, sha256).await
+    }
+
+    async fn prune_access_tokens(
+        &mut self,
+        t: &str,
+        client_id: &str,
+        now: OffsetDateTime,
+        keep: u64,
+    ) -> StoreResult<u64> {
+        credentials::prune_access_tokens(self, t, client_id, now, keep).await
+    }
+
+    async fn add_refusals(
+        &mut self,
+        t: &str,
+        counts: &[RefusalCount],
+        recent: &[RefusalRow],
+        bounds: (u64, OffsetDateTime),
+    ) -> StoreResult<()> {
+        credentials::add_refusals(self, t, counts, recent, bounds).await
+    }
+
+    async fn list_refusals(
+        &mut self,
+        t: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<(Vec<RefusalCount>, Vec<RefusalRow>)> {
+        credentials::list_refusals(self, t, since).await
     }
 
     // ---- users: `users`

@@ -231,6 +231,7 @@ pub fn token(t: &TokenRow) -> Value {
         "created": rfc3339(t.created),
         "lastUsed": t.last_used.map(rfc3339),
         "revoked": t.revoked.map(rfc3339),
+        "expires": t.expires.map(rfc3339),
     })
 }
 

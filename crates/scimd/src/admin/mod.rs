@@ -3,8 +3,10 @@
 //!
 //! Authentication: `Authorization: Bearer <secret>` of a token of scope `admin` (create one
 //! with `scimd token create --name NAME --scope admin`, or `POST /api/v1/tokens`). No token,
-//! or a malformed, unknown or revoked one: 401 with `WWW-Authenticate: Bearer realm="scimd"`;
-//! a token of scope `scim`: 403 (and an admin token gets 403 on `/scim/v2`). A wrong method
+//! or a malformed, unknown, expired or revoked one: 401 with its RFC 6750 challenge
+//! (`WWW-Authenticate: Bearer realm="scimd"`, with `error="invalid_token"` and a description
+//! for a bad token; see [`crate::auth`]); a token of scope `scim`: 403 `insufficient_scope`
+//! (and an admin token gets 403 on `/scim/v2`). A wrong method
 //! is answered 405 before authentication. `GET /api/v1/openapi.json` is public (it describes
 //! the API and holds no data).
 //!
@@ -43,6 +45,10 @@
 //! | GET    | `/api/v1/issuers`                      | 200 list of OIDC issuers                       |
 //! | POST   | `/api/v1/issuers`                      | 201 issuer (400 for a refused metadata URL)    |
 //! | DELETE | `/api/v1/issuers/{issuer}`             | 204 (by id or percent-encoded URL; else 404)   |
+//! | GET    | `/api/v1/clients`                      | 200 OAuth clients and the token URL            |
+//! | POST   | `/api/v1/clients`                      | 201 client id, secret (once), token URL        |
+//! | DELETE | `/api/v1/clients/{clientId}`           | 204 (404 when no active client has the id)     |
+//! | GET    | `/api/v1/auth-refusals`                | 200 refused authentications (`hours`)          |
 //! | GET    | `/api/v1/provisioning-log`             | 200 page, or a CSV / JSON Lines download       |
 //! | GET    | `/api/v1/audit`                        | 200 page, or a CSV / JSON Lines download       |
 //! | GET    | `/api/v1/dashboard`                    | 200 counts, SCIM tenant URL, recent entries    |
@@ -56,6 +62,7 @@
 //! that the router and the document list the same routes.
 
 pub mod attributes;
+pub mod clients;
 pub mod export;
 pub mod groups;
 pub mod issuers;
@@ -131,6 +138,7 @@ impl Routes {
 /// [`Admin`] first.
 fn protected() -> Routes {
     use attributes::{create_attribute, delete_attribute, get_attribute, list_attributes};
+    use clients::{auth_refusals, create_client, list_clients, revoke_client};
     use groups::{add_members, create_group, delete_group, get_group, list_groups, remove_member};
     use issuers::{add_issuer, list_issuers, remove_issuer};
     use log::{dashboard, view, AuditView, LogView};
@@ -168,6 +176,10 @@ fn protected() -> Routes {
         .add(M::GET, "/api/v1/issuers", list_issuers)
         .add(M::POST, "/api/v1/issuers", add_issuer)
         .add(M::DELETE, "/api/v1/issuers/{issuer}", remove_issuer)
+        .add(M::GET, "/api/v1/clients", list_clients)
+        .add(M::POST, "/api/v1/clients", create_client)
+        .add(M::DELETE, "/api/v1/clients/{clientId}", revoke_client)
+        .add(M::GET, "/api/v1/auth-refusals", auth_refusals)
         .add(M::GET, "/api/v1/provisioning-log", view::<LogView>)
         .add(M::GET, "/api/v1/audit", view::<AuditView>)
         .add(M::GET, "/api/v1/dashboard", dashboard)

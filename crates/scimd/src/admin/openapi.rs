@@ -4,6 +4,7 @@
 //! exactly the routes of [`super::route_table`]: a unit test compares the two,
 //! and the integration suite probes every documented operation over HTTP.
 
+mod credentials;
 mod issuers;
 mod records;
 
@@ -201,8 +202,8 @@ fn paths() -> Value {
             "Every token of the tenant, revoked ones included, oldest first. Secrets and their hashes are never shown."),
             "responses", responses(&[("200", ok("The tokens", r("TokenList")))], &[])),
         "post": with(with(op("createToken", "tokens", "Create an API token",
-            "Creates a token and answers its secret: the only time it is shown. Scope `scim` is for an identity provider (`/scim/v2`), `admin` for this API. 409 when an active token has the name."),
-            "requestBody", request(r("TokenCreate"), json!({"name": "entra-prod", "scope": "scim"}))),
+            "Creates a token and answers its secret (`scimd_` and 64 hex characters): the only time it is shown. Scope `scim` is for an identity provider (`/scim/v2`), `admin` for this API. `expiresIn` (`90d`, `12h`, `30m`) makes it expire; without it, it never does. Several tokens of one scope may be active at once (rotation: create the new one, switch the identity provider, revoke the old one). 409 when an active token has the name."),
+            "requestBody", request(r("TokenCreate"), json!({"name": "entra-prod", "scope": "scim", "expiresIn": "90d"}))),
             "responses", responses(&[("201", ok("The token and its secret", r("TokenCreated")))], &[400, 409, 413]))
     });
     let token = json!({
@@ -240,6 +241,9 @@ fn paths() -> Value {
         "/api/v1/tokens/{name}": token,
         "/api/v1/issuers": issuers::issuers_path(),
         "/api/v1/issuers/{issuer}": issuers::issuer_path(),
+        "/api/v1/clients": credentials::clients_path(),
+        "/api/v1/clients/{clientId}": credentials::client_path(),
+        "/api/v1/auth-refusals": credentials::refusals_path(),
         "/api/v1/users/{id}/history": records::history_path("User"),
         "/api/v1/groups/{id}/history": records::history_path("Group"),
         "/api/v1/provisioning-log": records::log_path(),
@@ -459,13 +463,14 @@ fn schemas() -> Map<String, Value> {
     );
     m.insert("Token".into(), json!({
                 "type": "object",
-                "required": ["name", "scope", "created", "lastUsed", "revoked"],
+                "required": ["name", "scope", "created", "lastUsed", "revoked", "expires"],
                 "properties": {
                     "name": {"type": "string"},
                     "scope": {"type": "string", "enum": names(&TokenScope::ALL, TokenScope::as_str)},
                     "created": date_time,
                     "lastUsed": {"type": ["string", "null"], "format": "date-time", "description": "Last use, recorded at most once a minute"},
-                    "revoked": {"type": ["string", "null"], "format": "date-time"}
+                    "revoked": {"type": ["string", "null"], "format": "date-time"},
+                    "expires": {"type": ["string", "null"], "format": "date-time", "description": "When it stops authenticating (401 invalid_token, expired); null: never"}
                 }
             }));
     m.insert(
@@ -478,21 +483,26 @@ fn schemas() -> Map<String, Value> {
             "type": "object", "required": ["name"], "additionalProperties": false,
             "properties": {
                 "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                "scope": {"type": "string", "enum": names(&TokenScope::ALL, TokenScope::as_str), "default": "scim"}
+                "scope": {"type": "string", "enum": names(&TokenScope::ALL, TokenScope::as_str), "default": "scim"},
+                "expiresIn": {"type": ["string", "null"], "pattern": "^[0-9]+[mhd]$", "description": "Lifetime: a whole number of m (minutes), h (hours) or d (days), e.g. 90d; absent or null: never expires"}
             }
         }),
     );
     m.insert("TokenCreated".into(), json!({
-                "type": "object", "required": ["name", "scope", "secret"],
+                "type": "object", "required": ["name", "scope", "secret", "expires"],
                 "properties": {
                     "name": {"type": "string"},
                     "scope": {"type": "string", "enum": names(&TokenScope::ALL, TokenScope::as_str)},
                     "secret": {"type": "string", "description": "The bearer secret: shown only in this response"},
-                    "created": date_time
+                    "created": date_time,
+                    "lastUsed": {"type": "null"},
+                    "revoked": {"type": "null"},
+                    "expires": {"type": ["string", "null"], "format": "date-time", "description": "When it stops authenticating; null: never"}
                 }
             }));
     records::schemas(&mut m);
     issuers::schemas(&mut m);
+    credentials::schemas(&mut m);
     m.insert("Counts".into(), json!({
                 "type": "object",
                 "required": ["users", "usersByState", "usersBySource", "groups"],
@@ -570,11 +580,15 @@ fn components() -> Value {
         "responses": {
             "BadRequest": error_response("The request is malformed or breaks a rule; the message says which and how to fix it"),
             "Unauthorized": {
-                "description": "No token, a malformed one, or an unknown or revoked token",
-                "headers": {"WWW-Authenticate": {"description": "Bearer realm=\"scimd\"", "schema": {"type": "string"}}},
+                "description": "No token, a malformed one, or an unknown, expired or revoked token",
+                "headers": {"WWW-Authenticate": {"description": "RFC 6750 §3: `Bearer realm=\"scimd\"` without a token; with `error=\"invalid_token\"` and an `error_description` (`the token expired`, `the token was revoked`, `the token is not known`) for a bad one", "schema": {"type": "string"}}},
                 "content": json_body(r("Error"))
             },
-            "Forbidden": error_response("The token has scope `scim`: the admin API needs a token of scope `admin`"),
+            "Forbidden": {
+                "description": "The token has scope `scim`: the admin API needs a token of scope `admin`",
+                "headers": {"WWW-Authenticate": {"description": "`Bearer realm=\"scimd\", error=\"insufficient_scope\", error_description=\"...\", scope=\"admin\"` (RFC 6750 §3.1)", "schema": {"type": "string"}}},
+                "content": json_body(r("Error"))
+            },
             "NotFound": error_response("No such resource (or, for any method, no such route)"),
             "Conflict": error_response("The request conflicts with the directory's state (a duplicate name, an active user, a built-in or provisioned group)"),
             "PayloadTooLarge": error_response("The request body is larger than the server accepts"),

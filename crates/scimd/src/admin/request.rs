@@ -2,7 +2,7 @@
 //! parameters (paging, times).
 
 use super::reply::AdminError;
-use crate::auth::{bearer_secret, request_info};
+use crate::auth::{authenticate, request_info, Failure};
 use crate::body::JsonBody;
 use crate::query::{decode_query, parse_time};
 use crate::state::AppState;
@@ -21,8 +21,9 @@ pub const DEFAULT_COUNT: u64 = 50;
 // ---------------------------------------------------------------- authentication
 
 /// The authenticated caller of an admin route: extracting it requires a bearer token of
-/// scope `admin`. 401 (with `WWW-Authenticate`) without a valid token, 403 for a token of
-/// scope `scim`, 429 beyond the token's rate limit ([`crate::rate`]). It is an extractor rather than a route layer so that a wrong method is
+/// scope `admin`. 401 (with its RFC 6750 challenge, [`crate::auth`]) without a valid
+/// token, 403 `insufficient_scope` for a credential of scope `scim`, 429 beyond the
+/// token's rate limit ([`crate::rate`]). It is an extractor rather than a route layer so that a wrong method is
 /// answered 405 before any authentication, and so handlers list it first (nothing is read
 /// from the request before the caller is known).
 #[derive(Debug, Clone)]
@@ -32,59 +33,18 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let caller = admin_caller(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        // A valid token counts against its own rate only (crate::rate).
-        crate::rate::limiter::admit(&state.limiter, &parts.extensions, &caller.token_id)
-            .await
-            .map_err(|r| {
-                r.answer(state.limiter.limits(), |m| {
-                    AdminError::new(429, m).into_response()
-                })
-            })?;
-        if caller.scope != TokenScope::Admin {
-            tracing::warn!(token = %caller.token_name, "a token of scope scim was used on the admin API");
-            return Err(AdminError::new(
-                403,
-                format!(
-                    "the token '{}' has scope {}, which is for SCIM provisioning; the admin API needs a token of scope admin (`scimd token create --name NAME --scope admin`)",
-                    caller.token_name,
-                    caller.scope.as_str()
-                ),
-            )
-            .into_response());
-        }
-        let mut caller = caller;
-        caller.request = request_info(&parts.method, &parts.uri, &parts.extensions);
-        Ok(Admin(caller))
-    }
-}
-
-/// The caller a request's bearer token resolves to, of any scope. Errors: 401 without a
-/// valid token.
-async fn admin_caller(parts: &Parts, state: &AppState) -> Result<Caller, AdminError> {
-    let secret = match bearer_secret(&parts.headers) {
-        Err(e) => {
-            tracing::warn!("admin API authentication failed: malformed Authorization header");
-            return Err(e.into());
-        }
-        Ok(None) => {
-            return Err(AdminError::new(
-                401,
-                "authentication required: send `Authorization: Bearer <secret>` with the secret of an admin token (create one with `scimd token create --name NAME --scope admin`)",
-            ))
-        }
-        Ok(Some(s)) => s,
-    };
-    match state.directory.authenticate(&secret).await? {
-        Some(caller) => Ok(caller),
-        None => {
-            tracing::warn!("admin API authentication failed: unknown or revoked token");
-            Err(AdminError::new(
-                401,
-                "the bearer token is not valid: it is unknown or has been revoked",
-            ))
+        let info = request_info(&parts.method, &parts.uri, &parts.extensions);
+        let missing = "authentication required: send `Authorization: Bearer <secret>` with the secret of an admin token (create one with `scimd token create --name NAME --scope admin`)";
+        let scope = (TokenScope::Admin, missing);
+        match authenticate(state, (&parts.headers, &parts.extensions), info, scope).await {
+            Ok(c) => Ok(Admin(c)),
+            Err(Failure::Refused(r)) => {
+                Err(r.respond(|status, m| AdminError::new(status, m).into_response()))
+            }
+            Err(Failure::Limited(r)) => Err(r.answer(state.limiter.limits(), |m| {
+                AdminError::new(429, m).into_response()
+            })),
+            Err(Failure::Store(e)) => Err(AdminError::from(e).into_response()),
         }
     }
 }

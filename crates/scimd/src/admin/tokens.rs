@@ -2,13 +2,12 @@
 
 use super::json;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
-use super::request::{name_and, Admin, AdminJson};
+use super::request::{object, string_field, Admin, AdminJson};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::header::CACHE_CONTROL;
 use axum::http::HeaderValue;
 use scimd_directory::directory::DirectoryError;
-use scimd_directory::render::rfc3339;
 use scimd_directory::store::TokenScope;
 use serde_json::json;
 
@@ -17,14 +16,26 @@ pub(super) async fn list_tokens(State(st): State<AppState>, Admin(c): Admin) -> 
     ok(&json::all(rows.iter().map(json::token).collect()))
 }
 
+/// `POST /api/v1/tokens`: `{"name": ..., "scope": "scim"|"admin", "expiresIn": "90d"}`
+/// (`scope` default `scim`; `expiresIn` a whole number of `m`, `h` or `d`, absent or null:
+/// never expires). 201 with the secret (shown once) and `expires` (RFC 3339 or null).
 pub(super) async fn create_token(
     State(st): State<AppState>,
     Admin(c): Admin,
     AdminJson(body): AdminJson,
 ) -> AdminResult {
-    let example = "{\"name\": \"entra-prod\", \"scope\": \"scim\"}";
-    let (name, scope) = name_and(&body, "scope", "a token", example)?;
-    let scope = match scope {
+    let example = "{\"name\": \"entra-prod\", \"scope\": \"scim\", \"expiresIn\": \"90d\"}";
+    let obj = object(&body, example)?;
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !matches!(k.as_str(), "name" | "scope" | "expiresIn"))
+    {
+        return Err(AdminError::bad_request(format!(
+            "unknown key '{k}': a token is created from 'name', 'scope' and 'expiresIn'"
+        )));
+    }
+    let name = string_field(obj, "name", true)?.unwrap_or_default();
+    let scope = match string_field(obj, "scope", false)? {
         None => TokenScope::Scim,
         Some(s) => TokenScope::parse(s.trim()).ok_or_else(|| {
             AdminError::bad_request(format!(
@@ -32,29 +43,27 @@ pub(super) async fn create_token(
             ))
         })?,
     };
+    let lifetime = match string_field(obj, "expiresIn", false)? {
+        None => None,
+        Some(v) => Some(
+            crate::lifetime::parse(&v, crate::lifetime::TOKEN_UNITS)
+                .map_err(|e| AdminError::bad_request(format!("expiresIn: {e}")))?,
+        ),
+    };
     let trimmed = name.trim().to_string();
-    let secret = match st
+    let (secret, row) = match st
         .directory
-        .create_token(&c.origin(), &trimmed, scope)
+        .create_token(&c.origin(), &trimmed, scope, lifetime)
         .await
     {
-        Ok(s) => s,
+        Ok(made) => made,
         Err(DirectoryError::Conflict(_)) => return Err(duplicate_token(&trimmed)),
         Err(e) => return Err(e.into()),
     };
-    let created_at = st
-        .directory
-        .list_tokens(&c.tenant_id)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|t| t.revoked.is_none() && t.name == trimmed)
-        .map(|t| rfc3339(t.created));
     tracing::info!(token = %trimmed, scope = scope.as_str(), by = %c.token_name, "token created through the admin API");
-    let mut res = created(
-        &json!({"name": trimmed, "scope": scope.as_str(), "secret": secret, "created": created_at}),
-        None,
-    )?;
+    let mut body = json::token(&row);
+    body["secret"] = json!(secret);
+    let mut res = created(&body, None)?;
     // The body carries a secret: no cache along the way may keep it.
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,4 +1,5 @@
 //! The command line: `scimd serve`, `scimd token create|list|revoke` ([`tokens`]),
+//! `scimd client create|list|revoke` ([`clients`]),
 //! `scimd settings show|set` ([`settings`]), `scimd admin create|reset-password|unlock`
 //! ([`admins`]), `scimd issuer add|list|remove` ([`issuers`]), `scimd migrate` and
 //! `scimd copy` ([`db`]).
@@ -15,6 +16,7 @@
 //! `listening on <url>` on stderr.
 
 pub mod admins;
+pub mod clients;
 pub mod db;
 pub mod issuers;
 pub mod settings;
@@ -72,6 +74,9 @@ pub enum Command {
     /// Manage the default tenant's API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the default tenant's OAuth 2.0 clients (client credentials grant).
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
     /// Show or change the default tenant's provisioning settings.
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -212,6 +217,15 @@ pub struct ServeArgs {
     /// over http too (tests, closed networks) [env: SCIMD_ALLOW_PRIVATE_OUTBOUND]
     #[arg(long)]
     pub allow_private_outbound: bool,
+    // Credentials (docs/authentication.md).
+    /// Lifetime of the access tokens of the OAuth token endpoint: a whole number of s, m
+    /// or h, at most 24h [env: SCIMD_ACCESS_TOKEN_TTL] [default: 1h]
+    #[arg(long, value_name = "TTL")]
+    pub access_token_ttl: Option<String>,
+    /// Days before a static token expires that the dashboard warns of it
+    /// [env: SCIMD_TOKEN_EXPIRY_WARNING_DAYS] [default: 14]
+    #[arg(long, value_name = "DAYS")]
+    pub token_expiry_warning_days: Option<u64>,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -257,6 +271,8 @@ impl Cli {
             s.jwt_clock_skew_secs = a.jwt_clock_skew_secs;
             s.jwks_refetch_interval_secs = a.jwks_refetch_interval_secs;
             s.allow_private_outbound = a.allow_private_outbound.then_some(true);
+            s.access_token_ttl = a.access_token_ttl.clone();
+            s.token_expiry_warning_days = a.token_expiry_warning_days;
         }
         if let Command::Issuer(IssuerCommand::Add {
             allow_private_outbound: true,
@@ -275,7 +291,7 @@ impl Cli {
     ) -> Result<config::Config, config::ConfigError> {
         let default_level = match self.command {
             Command::Serve(_) => config::DEFAULT_LOG_LEVEL,
-            Command::Admin(_) | Command::Issuer(_) => "warn",
+            Command::Admin(_) | Command::Issuer(_) | Command::Client(_) => "warn",
             Command::Token(_) | Command::Settings(_) | Command::Migrate | Command::Copy(_) => {
                 "warn"
             }
@@ -342,6 +358,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(_) => crate::server::serve(cfg).await.map(|()| ExitCode::SUCCESS),
             Command::Token(t) => tokens::run_token(t, &cfg).await,
+            Command::Client(c) => clients::run_client(c, &cfg).await,
             Command::Settings(s) => settings::run_settings(s, &cfg).await,
             Command::Migrate => db::run_migrate(&cfg).await,
             Command::Copy(a) => db::run_copy(&a).await,
@@ -419,15 +436,31 @@ mod tests {
         ])
         .unwrap();
         match &cli.command {
-            Command::Token(TokenCommand::Create { name, scope }) => {
+            Command::Token(TokenCommand::Create {
+                name,
+                scope,
+                expires_in,
+            }) => {
                 assert_eq!(name, "entra");
                 assert_eq!(*scope, ScopeArg::Scim);
+                assert_eq!(*expires_in, None);
             }
             c => panic!("{c:?}"),
         }
         assert_eq!(
             cli.resolve_config(&HashMap::new()).unwrap().log_level,
             "warn"
+        );
+        let expiring = ["scimd", "token", "create", "--name", "a", "--expires-in"];
+        let cli = Cli::try_parse_from(expiring.iter().chain(&["90d"])).unwrap();
+        assert!(matches!(
+            &cli.command,
+            Command::Token(TokenCommand::Create { expires_in: Some(d), .. }) if *d == time::Duration::days(90)
+        ));
+        let e = Cli::try_parse_from(expiring.iter().chain(&["90x"])).unwrap_err();
+        assert!(
+            e.to_string().contains("m (minutes), h (hours), d (days)"),
+            "{e}"
         );
         let cli = Cli::try_parse_from([
             "scimd", "token", "create", "--name", "a", "--scope", "admin",

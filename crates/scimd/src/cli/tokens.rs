@@ -36,8 +36,12 @@ pub enum TokenCommand {
         /// Token scope
         #[arg(long, value_enum, default_value_t = ScopeArg::Scim)]
         scope: ScopeArg,
+        /// Lifetime: a whole number of m (minutes), h (hours) or d (days), e.g. 90d
+        /// [default: never expires]
+        #[arg(long, value_name = "LIFETIME", value_parser = parse_expires_in)]
+        expires_in: Option<time::Duration>,
     },
-    /// List tokens: name, scope, created, last used, revoked.
+    /// List tokens: name, scope, created, last used, revoked, expires.
     List,
     /// Revoke the active token NAME; exits non-zero when there is none.
     Revoke {
@@ -52,13 +56,21 @@ pub enum TokenCommand {
 pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
     let (dir, tenant) = open_default_tenant(cfg).await?;
     match cmd {
-        TokenCommand::Create { name, scope } => {
+        TokenCommand::Create {
+            name,
+            scope,
+            expires_in,
+        } => {
             let scope: TokenScope = scope.into();
             let by = cli_origin(&tenant, "scimd token create");
-            let secret = dir.create_token(&by, &name, scope).await?;
+            let (secret, row) = dir.create_token(&by, &name, scope, expires_in).await?;
             println!("{secret}");
+            let expires = row
+                .expires
+                .map(|e| format!(", expires {}", fmt_time(e)))
+                .unwrap_or_default();
             eprintln!(
-                "created token '{}' (scope {}); its secret, printed above, is shown only this once",
+                "created token '{}' (scope {}{expires}); its secret, printed above, is shown only this once",
                 name.trim(),
                 scope.as_str()
             );
@@ -84,6 +96,11 @@ pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCo
     }
 }
 
+/// `--expires-in`: see [`crate::lifetime::parse`].
+fn parse_expires_in(s: &str) -> Result<time::Duration, String> {
+    crate::lifetime::parse(s, crate::lifetime::TOKEN_UNITS)
+}
+
 fn fmt_time(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
     t.to_offset(time::UtcOffset::UTC)
@@ -91,11 +108,19 @@ fn fmt_time(t: time::OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-/// The `token list` table: NAME, SCOPE, CREATED, LAST USED, REVOKED (UTC times; `never`
-/// and `-` for absent values), columns padded, one token a line, oldest first.
+/// The `token list` table: NAME, SCOPE, CREATED, LAST USED, REVOKED, EXPIRES (UTC times;
+/// `never` and `-` for absent values), columns padded, one token a line, oldest first.
 pub fn token_table(rows: &[TokenRow]) -> String {
-    let header = ["NAME", "SCOPE", "CREATED", "LAST USED", "REVOKED"].map(String::from);
-    let mut lines: Vec<[String; 5]> = vec![header];
+    let header = [
+        "NAME",
+        "SCOPE",
+        "CREATED",
+        "LAST USED",
+        "REVOKED",
+        "EXPIRES",
+    ]
+    .map(String::from);
+    let mut lines: Vec<[String; 6]> = vec![header];
     for r in rows {
         lines.push([
             r.name.clone(),
@@ -103,9 +128,10 @@ pub fn token_table(rows: &[TokenRow]) -> String {
             fmt_time(r.created),
             r.last_used.map(fmt_time).unwrap_or_else(|| "never".into()),
             r.revoked.map(fmt_time).unwrap_or_else(|| "-".into()),
+            r.expires.map(fmt_time).unwrap_or_else(|| "never".into()),
         ]);
     }
-    let mut widths = [0usize; 5];
+    let mut widths = [0usize; 6];
     for l in &lines {
         for (w, c) in widths.iter_mut().zip(l.iter()) {
             *w = (*w).max(c.chars().count());
@@ -145,6 +171,7 @@ mod tests {
                 created: t,
                 last_used: Some(t),
                 revoked: None,
+                expires: Some(t),
             },
             TokenRow {
                 id: "2".into(),
@@ -155,21 +182,22 @@ mod tests {
                 created: t,
                 last_used: None,
                 revoked: Some(t),
+                expires: None,
             },
         ];
         let table = token_table(&rows);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0],
-            "NAME       SCOPE  CREATED               LAST USED             REVOKED"
+            "NAME       SCOPE  CREATED               LAST USED             REVOKED               EXPIRES"
         );
         assert_eq!(
             lines[1],
-            "initial    scim   2026-01-02 03:04:05Z  2026-01-02 03:04:05Z  -"
+            "initial    scim   2026-01-02 03:04:05Z  2026-01-02 03:04:05Z  -                     2026-01-02 03:04:05Z"
         );
         assert_eq!(
             lines[2],
-            "ops-admin  admin  2026-01-02 03:04:05Z  never                 2026-01-02 03:04:05Z"
+            "ops-admin  admin  2026-01-02 03:04:05Z  never                 2026-01-02 03:04:05Z  never"
         );
     }
 }

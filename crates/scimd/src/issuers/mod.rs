@@ -297,7 +297,7 @@ impl Issuers {
             token_id: format!("issuer:{}:{app}", row.id),
             token_name: format!("{app}@{}", row.issuer),
             scope: TokenScope::Scim,
-            kind: ActorType::Client,
+            actor: ActorType::Client,
             request: RequestInfo::default(),
         })
     }

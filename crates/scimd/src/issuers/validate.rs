@@ -25,7 +25,7 @@ use serde_json::Value;
 
 /// Why a token was refused: the `error_description` of the 401 (RFC 6750 §3), never
 /// echoing the token or any of its values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Reason {
     /// Not a well-formed JWT, or a claim of the wrong type.
     Malformed,

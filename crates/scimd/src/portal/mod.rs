@@ -83,6 +83,14 @@ pub fn routes() -> Router<AppState> {
             post(provisioning::revoke_token),
         )
         .route(
+            "/admin/provisioning/clients",
+            post(provisioning::create_client),
+        )
+        .route(
+            "/admin/provisioning/clients/revoke",
+            post(provisioning::revoke_client),
+        )
+        .route(
             "/admin/provisioning/settings",
             get(settings::settings_form).post(settings::save_settings),
         )

@@ -26,7 +26,9 @@
 //!
 //! The state is per instance, in memory, in LRU maps of fixed size ([`limiter::ADDRESS_KEYS`],
 //! [`limiter::CREDENTIAL_KEYS`]; see [`gcra`]). 0 turns a limit off. 429 bodies fit the surface: a
-//! SCIM error under `/scim/v2`, `{"error": ...}` under `/api/v1`, an HTML page elsewhere.
+//! SCIM error under `/scim/v2`, `{"error": ...}` under `/api/v1`, an OAuth-shaped JSON error
+//! at the token endpoint (`/oauth/token`, which counts as a request without a valid credential
+//! unless it issues a token), an HTML page elsewhere.
 //!
 //! Two layers, so that nothing low in the stack depends on the surfaces: [`limiter`] holds
 //! the limiters and the per-credential admission ([`limiter::admit`], called where a
@@ -55,6 +57,8 @@ fn response(refused: &Refused, st: &AppState, path: &str) -> Response {
             crate::errors::error_response(&scim_proto::ScimError::new(429, None, message))
         } else if under(path, crate::admin::BASE) {
             crate::admin::AdminError::new(429, message).into_response()
+        } else if path == crate::oauth::TOKEN_PATH {
+            crate::oauth::too_many(message)
         } else {
             crate::portal::too_many_requests(message)
         }

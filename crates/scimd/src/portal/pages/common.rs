@@ -263,6 +263,9 @@ pub(super) fn notice(q: &Q) -> Option<String> {
     let name = q.get("name");
     Some(match q.get("ok").as_str() {
         "token-revoked" => format!("Token “{name}” revoked: it no longer authenticates."),
+        "client-revoked" => format!(
+            "OAuth client “{name}” revoked: it gets no more access tokens, and the ones it holds no longer authenticate."
+        ),
         "settings" => "Settings saved.".to_string(),
         "attribute" => format!("Custom attribute “{name}” added."),
         "attribute-deleted" => format!(

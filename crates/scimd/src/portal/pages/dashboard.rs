@@ -1,4 +1,5 @@
-//! The dashboard (`/dashboard`): provisioning warnings, counts and the latest
+//! The dashboard (`/dashboard`): provisioning warnings, a warning for tokens that expire
+//! within `--token-expiry-warning-days` (or have expired), counts and the latest
 //! provisioning-log entries.
 
 use super::common::{group_digits, noticed, Q};
@@ -32,6 +33,52 @@ pub struct DashboardPage {
     recent: Vec<LogRow>,
     failures: Vec<LogRow>,
     warnings: Vec<WarningView>,
+    expiring: Vec<ExpiringToken>,
+    warning_days: u32,
+}
+
+/// An active token that expires within `--token-expiry-warning-days` (or has expired).
+#[derive(Debug, Clone)]
+pub struct ExpiringToken {
+    name: String,
+    expires: String,
+    /// `expires in 3 days`, `expires in less than a day`, `expired`.
+    when: String,
+}
+
+/// The tenant's active (not revoked) tokens expiring within `days` days of `now`, or
+/// expired, soonest first.
+fn expiring_tokens(
+    tokens: &[scimd_directory::store::TokenRow],
+    now: time::OffsetDateTime,
+    days: u32,
+) -> Vec<ExpiringToken> {
+    let horizon = now + time::Duration::days(i64::from(days));
+    let mut soon: Vec<_> = tokens
+        .iter()
+        .filter(|t| t.revoked.is_none())
+        .filter_map(|t| t.expires.filter(|e| *e <= horizon).map(|e| (e, t)))
+        .collect();
+    soon.sort_by_key(|(e, _)| *e);
+    soon.into_iter()
+        .map(|(e, t)| {
+            let left = (e - now).whole_days();
+            let when = if e <= now {
+                "expired".to_string()
+            } else if left == 0 {
+                "expires in less than a day".to_string()
+            } else if left == 1 {
+                "expires in 1 day".to_string()
+            } else {
+                format!("expires in {left} days")
+            };
+            ExpiringToken {
+                name: t.name.clone(),
+                expires: super::common::fmt_time(e),
+                when,
+            }
+        })
+        .collect()
 }
 
 /// `GET /dashboard`.
@@ -53,6 +100,9 @@ pub async fn dashboard(State(st): State<AppState>, s: Signed, RawQuery(q): RawQu
     };
     let (rejected_total, failures) = d.query_log(t, &rejected, 0, 5).await.map_err(fail)?;
     let warnings = warnings(&st, t).await.map_err(fail)?;
+    let tokens = d.list_tokens(t).await.map_err(fail)?;
+    let warning_days = st.credentials.token_expiry_warning_days;
+    let expiring = expiring_tokens(&tokens, scimd_directory::render::now(), warning_days);
     ok(render(
         StatusCode::OK,
         &DashboardPage {
@@ -70,6 +120,8 @@ pub async fn dashboard(State(st): State<AppState>, s: Signed, RawQuery(q): RawQu
             recent: recent.iter().map(log_row).collect(),
             failures: failures.iter().map(log_row).collect(),
             warnings,
+            expiring,
+            warning_days,
         },
     ))
 }

@@ -1,6 +1,7 @@
-//! Admin › Identity › User Provisioning (`/admin/provisioning`): the SCIM tenant URL, the
-//! provisioning warnings, the tokens (created, shown once, revoked) and a summary of the
-//! settings.
+//! Admin › Identity › User Provisioning (`/admin/provisioning`): the SCIM tenant URL and the
+//! OAuth token URL, the provisioning warnings, the tokens (created with an optional
+//! lifetime, shown once, revoked), the OAuth clients (created, their secret shown once,
+//! revoked) and a summary of the settings.
 
 use super::attributes::AttrView;
 use super::common::{fmt_time, noticed, query_string, Q};
@@ -23,6 +24,8 @@ pub struct TokenView {
     created: String,
     last_used: String,
     revoked: Option<String>,
+    expires: String,
+    expired: bool,
 }
 
 /// A token just created: its secret, shown on this one response only.
@@ -33,16 +36,52 @@ pub struct NewToken {
     secret: String,
 }
 
+/// An OAuth client in the list (never its secret).
+#[derive(Debug, Clone)]
+pub struct ClientView {
+    id: String,
+    name: String,
+    created: String,
+    last_used: String,
+    revoked: Option<String>,
+}
+
+/// A client just created: its id and secret, the secret shown on this one response only.
+#[derive(Debug, Clone)]
+pub struct NewClientView {
+    name: String,
+    id: String,
+    secret: String,
+}
+
+/// What a page answers besides the lists: its status, a secret just made, an error and
+/// the value a failed form keeps.
+#[derive(Debug, Default)]
+struct Outcome {
+    status: StatusCode,
+    new_token: Option<NewToken>,
+    token_error: Option<String>,
+    token_name: String,
+    new_client: Option<NewClientView>,
+    client_error: Option<String>,
+    client_name: String,
+}
+
 /// Admin › Identity › User Provisioning.
 #[derive(Template)]
 #[template(path = "portal/provisioning.html")]
 pub struct ProvisioningPage {
     layout: Layout,
     tenant_url: String,
+    token_url: String,
     new_token: Option<NewToken>,
     token_error: Option<String>,
     token_name: String,
     tokens: Vec<TokenView>,
+    new_client: Option<NewClientView>,
+    client_error: Option<String>,
+    client_name: String,
+    clients: Vec<ClientView>,
     urn: String,
     policy_text: String,
     refuse_text: String,
@@ -58,21 +97,18 @@ fn provisioning_layout(s: &Signed) -> Layout {
         .crumb("User Provisioning", "")
 }
 
-async fn provisioning_page(
-    st: &AppState,
-    s: &Signed,
-    layout: Layout,
-    status: StatusCode,
-    new_token: Option<NewToken>,
-    token_error: Option<String>,
-    token_name: &str,
-) -> Page {
+async fn provisioning_page(st: &AppState, s: &Signed, layout: Layout, o: Outcome) -> Page {
     let d = &st.directory;
     let t = s.tenant();
     let tokens = d
         .list_tokens(t)
         .await
         .map_err(|e| server_error(e, s.layout("Error", "provisioning")))?;
+    let clients = d
+        .list_clients(t)
+        .await
+        .map_err(|e| server_error(e, s.layout("Error", "provisioning")))?;
+    let now = scimd_directory::render::now();
     let fail = |e: DirectoryError| {
         directory_error(e, s.layout("Error", "provisioning"), "Something went wrong")
     };
@@ -87,17 +123,34 @@ async fn provisioning_page(
             created: fmt_time(r.created),
             last_used: r.last_used.map(fmt_time).unwrap_or_else(|| "never".into()),
             revoked: r.revoked.map(fmt_time),
+            expires: r.expires.map(fmt_time).unwrap_or_else(|| "never".into()),
+            expired: r.expires.is_some_and(|e| e <= now),
+        })
+        .collect();
+    let clients = clients
+        .iter()
+        .map(|c| ClientView {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            created: fmt_time(c.created),
+            last_used: c.last_used.map(fmt_time).unwrap_or_else(|| "never".into()),
+            revoked: c.revoked.map(fmt_time),
         })
         .collect();
     Ok(render(
-        status,
+        o.status,
         &ProvisioningPage {
             layout,
             tenant_url: d.base_url().to_string(),
-            new_token,
-            token_error,
-            token_name: token_name.to_string(),
+            token_url: crate::admin::clients::token_url(st),
+            new_token: o.new_token,
+            token_error: o.token_error,
+            token_name: o.token_name,
             tokens,
+            new_client: o.new_client,
+            client_error: o.client_error,
+            client_name: o.client_name,
+            clients,
             policy_text: match settings.blank_value_policy {
                 BlankPolicy::Clear => {
                     "Clear: an empty string or null in an update removes the stored value".into()
@@ -123,7 +176,7 @@ async fn provisioning_page(
 /// `GET /admin/provisioning`.
 pub async fn provisioning(State(st): State<AppState>, s: Signed, RawQuery(q): RawQuery) -> Page {
     let layout = noticed(provisioning_layout(&s), &Q::new(q));
-    provisioning_page(&st, &s, layout, StatusCode::OK, None, None, "").await
+    provisioning_page(&st, &s, layout, Outcome::default()).await
 }
 
 /// `POST /admin/provisioning/tokens`: creates a token and shows its secret on this response
@@ -135,35 +188,42 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
         "admin" => scimd_directory::store::TokenScope::Admin,
         _ => scimd_directory::store::TokenScope::Scim,
     };
-    match st.directory.create_token(&p.origin(), &name, scope).await {
-        Ok(secret) => {
+    let refused = |m: String| Outcome {
+        status: StatusCode::BAD_REQUEST,
+        token_error: Some(m),
+        token_name: name.clone(),
+        ..Outcome::default()
+    };
+    let lifetime = match p.fields.get("expires_in").trim() {
+        "" => None,
+        v => match crate::lifetime::parse(v, crate::lifetime::TOKEN_UNITS) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let o = refused(format!("Expires in: {e}"));
+                return provisioning_page(&st, s, provisioning_layout(s), o).await;
+            }
+        },
+    };
+    match st
+        .directory
+        .create_token(&p.origin(), &name, scope, lifetime)
+        .await
+    {
+        Ok((secret, _)) => {
             tracing::info!(token = %name, scope = scope.as_str(), admin = %s.session.username, "token created in the portal");
-            provisioning_page(
-                &st,
-                s,
-                provisioning_layout(s),
-                StatusCode::CREATED,
-                Some(NewToken {
+            let o = Outcome {
+                status: StatusCode::CREATED,
+                new_token: Some(NewToken {
                     name,
                     scope: scope.as_str().to_string(),
                     secret,
                 }),
-                None,
-                "",
-            )
-            .await
+                ..Outcome::default()
+            };
+            provisioning_page(&st, s, provisioning_layout(s), o).await
         }
         Err(DirectoryError::Invalid(m) | DirectoryError::Conflict(m)) => {
-            provisioning_page(
-                &st,
-                s,
-                provisioning_layout(s),
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(m),
-                &name,
-            )
-            .await
+            provisioning_page(&st, s, provisioning_layout(s), refused(m)).await
         }
         Err(e) => Err(server_error(e, s.layout("Error", "provisioning"))),
     }
@@ -182,18 +242,72 @@ pub async fn revoke_token(State(st): State<AppState>, p: Posted) -> Page {
             )))
         }
         Ok(false) => {
-            provisioning_page(
-                &st,
-                s,
-                provisioning_layout(s),
-                StatusCode::NOT_FOUND,
-                None,
-                Some(format!(
+            let o = Outcome {
+                status: StatusCode::NOT_FOUND,
+                token_error: Some(format!(
                     "There is no active token named “{name}”: it may have been revoked already."
                 )),
-                "",
-            )
-            .await
+                ..Outcome::default()
+            };
+            provisioning_page(&st, s, provisioning_layout(s), o).await
+        }
+        Err(e) => Err(server_error(e, s.layout("Error", "provisioning"))),
+    }
+}
+
+/// `POST /admin/provisioning/clients`: creates an OAuth client and shows its id and secret
+/// on this response only (the secret is never stored, and the page is not cached).
+pub async fn create_client(State(st): State<AppState>, p: Posted) -> Page {
+    let s = &p.signed;
+    let name = p.fields.get("name").trim().to_string();
+    match st.directory.create_client(&p.origin(), &name).await {
+        Ok(made) => {
+            tracing::info!(client = %made.row.id, admin = %s.session.username, "OAuth client created in the portal");
+            let o = Outcome {
+                status: StatusCode::CREATED,
+                new_client: Some(NewClientView {
+                    name: made.row.name,
+                    id: made.row.id,
+                    secret: made.secret,
+                }),
+                ..Outcome::default()
+            };
+            provisioning_page(&st, s, provisioning_layout(s), o).await
+        }
+        Err(DirectoryError::Invalid(m) | DirectoryError::Conflict(m)) => {
+            let o = Outcome {
+                status: StatusCode::BAD_REQUEST,
+                client_error: Some(m),
+                client_name: name,
+                ..Outcome::default()
+            };
+            provisioning_page(&st, s, provisioning_layout(s), o).await
+        }
+        Err(e) => Err(server_error(e, s.layout("Error", "provisioning"))),
+    }
+}
+
+/// `POST /admin/provisioning/clients/revoke`.
+pub async fn revoke_client(State(st): State<AppState>, p: Posted) -> Page {
+    let s = &p.signed;
+    let id = p.fields.get("client_id").to_string();
+    match st.directory.revoke_client(&p.origin(), &id).await {
+        Ok(true) => {
+            tracing::info!(client = %id, admin = %s.session.username, "OAuth client revoked in the portal");
+            Ok(see_other(&format!(
+                "/admin/provisioning?{}#clients",
+                query_string(&[("ok", "client-revoked"), ("name", &id)])
+            )))
+        }
+        Ok(false) => {
+            let o = Outcome {
+                status: StatusCode::NOT_FOUND,
+                client_error: Some(format!(
+                    "There is no active client “{id}”: it may have been revoked already."
+                )),
+                ..Outcome::default()
+            };
+            provisioning_page(&st, s, provisioning_layout(s), o).await
         }
         Err(e) => Err(server_error(e, s.layout("Error", "provisioning"))),
     }

@@ -44,7 +44,7 @@ export async function startScimd() {
       } catch {
         // Not written yet.
       }
-      const token = /^Secret Token: ([0-9a-f]{64})$/m.exec(secrets)?.[1];
+      const token = /^Secret Token: ((?:scimd_)?[0-9a-f]{64})$/m.exec(secrets)?.[1];
       const password = /^Password: (\S+)$/m.exec(secrets)?.[1];
       if (url && token && password) {
         clearTimeout(timer);

@@ -67,6 +67,9 @@ function pages() {
     ["user-groups", `/users/${ids.ann}/groups`],
     ["user-history", `/users/${ids.ann}/history`],
     ["user-delete", `/users/${ids.bob}/delete`],
+    ["local-user-inactive", `/users/${ids.bob}`],
+    ["local-user-active", `/users/${ids.cara}`],
+    ["local-user-soft-delete", `/users/${ids.cara}/soft-delete`],
     ["groups", "/groups"],
     ["group", `/groups/${ids.local}`],
     ["group-history", `/groups/${ids.local}/history`],
@@ -388,6 +391,14 @@ test("menu headings, favicon, a menu that collapses at 360 px and no page that s
 });
 
 test("every portal page: axe-core finds no serious or critical violation, and nothing scrolls sideways, at 1280 and 360 px", async () => {
+  // An active local user: its Profile tab is an edit form with Disable and Soft delete.
+  const cara = await fetch(`${srv.url}/api/v1/users`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ userName: "cara@local", name: { givenName: "Cara", familyName: "Local" }, emails: [{ value: "cara@local", primary: true }] }),
+  });
+  assert.equal(cara.status, 201, await cara.clone().text());
+  ids.cara = (await cara.json()).id;
   const found = [];
   const check = async (p, name, path) => {
     for (const w of WIDTHS) {

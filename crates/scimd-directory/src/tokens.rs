@@ -172,7 +172,7 @@ impl Directory {
             doc: all_users,
         })
         .await?;
-        let secret = new_secret();
+        let secret = format!("{STATIC_PREFIX}{}", new_secret());
         let token = TokenRow {
             id: uuid::Uuid::new_v4().to_string(),
             tenant_id: tenant.id.clone(),

@@ -9,8 +9,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-/// A secret as scimd shows it: 64 hex characters, after `scimd_` for the tokens made since
-/// issue 16 (the first start's token keeps the older form).
+/// A secret as scimd shows it: `scimd_` and 64 hex characters (64 hex characters alone for
+/// the tokens of a database made before issue 16).
 fn is_secret(s: &str) -> bool {
     let hex = s.strip_prefix("scimd_").unwrap_or(s);
     hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())

@@ -1290,9 +1290,14 @@ async fn oauth_clients_and_expiring_tokens() {
     assert_eq!(token("soon", "10d").await.status(), StatusCode::CREATED);
     assert_eq!(token("later", "60d").await.status(), StatusCode::CREATED);
     assert_eq!(token("forever", "").await.status(), StatusCode::CREATED);
-    // The dashboard warns of the one within 30 days only.
-    let dash = p.page_text("/dashboard", &cookie).await;
-    assert!(dash.contains("id=\"token-expiry\""), "{dash}");
-    assert!(dash.contains("“soon” expires in 9 days"), "{dash}");
-    assert!(!dash.contains("“later”") && !dash.contains("“forever”"));
+    // The dashboard and User Provisioning warn of the one within 30 days only.
+    for path in ["/dashboard", "/admin/provisioning"] {
+        let page = p.page_text(path, &cookie).await;
+        assert!(page.contains("id=\"token-expiry\""), "{path}: {page}");
+        assert!(page.contains("“soon” expires in 9 days"), "{path}: {page}");
+        assert!(
+            !page.contains("“later”") && !page.contains("“forever”"),
+            "{path}"
+        );
+    }
 }

@@ -90,13 +90,16 @@ fn find_listen_url(log: &str) -> Option<String> {
     })
 }
 
-/// The 64-hex-digit secret of the `Secret Token: …` line of the first start's
-/// `first-start-secrets.txt`.
+/// The secret (`scimd_` and 64 hex digits; 64 hex digits alone from a scimd before the
+/// prefix) of the `Secret Token: …` line of the first start's `first-start-secrets.txt`.
 fn find_secret(out: &str) -> Option<String> {
     out.lines()
         .filter(|l| l.to_ascii_lowercase().contains("token"))
-        .flat_map(|l| l.split(|c: char| !c.is_ascii_alphanumeric()))
-        .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        .flat_map(|l| l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
+        .find(|w| {
+            let hex = w.strip_prefix("scimd_").unwrap_or(w);
+            hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())
+        })
         .map(str::to_string)
 }
 

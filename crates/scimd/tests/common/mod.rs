@@ -356,11 +356,15 @@ fn find_listen_url(log: &str) -> Option<String> {
     None
 }
 
-/// The first 64-hex-character word on a line that mentions a token, else anywhere.
+/// The first secret (`scimd_` and 64 hex characters, or the 64 hex characters of a token
+/// made before the prefix) on a line that mentions a token, else anywhere.
 fn find_secret(out: &str) -> Option<String> {
     let words = |line: &str| -> Option<String> {
-        line.split(|c: char| !c.is_ascii_alphanumeric())
-            .find(|w| w.len() == 64 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .find(|w| {
+                let hex = w.strip_prefix("scimd_").unwrap_or(w);
+                hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())
+            })
             .map(str::to_string)
     };
     out.lines()

@@ -40,15 +40,17 @@ pub struct DashboardPage {
 /// An active token that expires within `--token-expiry-warning-days` (or has expired).
 #[derive(Debug, Clone)]
 pub struct ExpiringToken {
-    name: String,
-    expires: String,
+    /// The token's name.
+    pub(crate) name: String,
+    /// When it expires (UTC).
+    pub(crate) expires: String,
     /// `expires in 3 days`, `expires in less than a day`, `expired`.
-    when: String,
+    pub(crate) when: String,
 }
 
 /// The tenant's active (not revoked) tokens expiring within `days` days of `now`, or
 /// expired, soonest first.
-fn expiring_tokens(
+pub(crate) fn expiring_tokens(
     tokens: &[scimd_directory::store::TokenRow],
     now: time::OffsetDateTime,
     days: u32,

@@ -5,6 +5,7 @@
 
 use super::attributes::AttrView;
 use super::common::{fmt_time, noticed, query_string, Q};
+use super::dashboard::{expiring_tokens, ExpiringToken};
 use super::warnings::{warnings, WarningView};
 use crate::portal::frame::{directory_error, render, see_other, server_error, Layout, Page};
 use crate::portal::session::{Posted, Signed};
@@ -88,6 +89,8 @@ pub struct ProvisioningPage {
     department_path: String,
     attrs: Vec<AttrView>,
     warnings: Vec<WarningView>,
+    expiring: Vec<ExpiringToken>,
+    warning_days: u32,
 }
 
 fn provisioning_layout(s: &Signed) -> Layout {
@@ -115,6 +118,8 @@ async fn provisioning_page(st: &AppState, s: &Signed, layout: Layout, o: Outcome
     let settings = d.get_settings(t).await.map_err(fail)?;
     let custom = d.custom_schema(t).await.map_err(fail)?;
     let warnings = warnings(st, t).await.map_err(fail)?;
+    let warning_days = st.credentials.token_expiry_warning_days;
+    let expiring = expiring_tokens(&tokens, now, warning_days);
     let tokens = tokens
         .iter()
         .map(|r| TokenView {
@@ -169,6 +174,8 @@ async fn provisioning_page(st: &AppState, s: &Signed, layout: Layout, o: Outcome
             attrs: custom.attributes.iter().map(AttrView::of).collect(),
             urn: custom.urn,
             warnings,
+            expiring,
+            warning_days,
         },
     ))
 }

@@ -361,6 +361,9 @@ pub async fn authenticate(
 /// The refusal of a valid credential `c` on a surface needing `scope`.
 fn wrong_scope(c: &Caller, scope: TokenScope) -> Refusal {
     let what = match c.actor {
+        ActorType::Client if c.token_id.starts_with("issuer:") => {
+            format!("the issuer token of '{}'", c.token_name)
+        }
         ActorType::Client => format!("the OAuth client '{}'", c.token_name),
         _ => format!("the token '{}'", c.token_name),
     };

@@ -443,10 +443,24 @@ async fn tokens_accepted_only_as_configured() {
     );
     assert_eq!(scim_get(&srv, &skewed).await.0, 200);
 
-    // The static token still works; an issuer token is not an admin credential.
+    // The static token still works; an issuer token is a valid credential of scope scim, so
+    // the admin API refuses it as the wrong scope (RFC 6750 §3.1: 403 insufficient_scope).
     srv.client().get("/Users?count=1").await.expect(200);
     let api = common::Client::new(&format!("{}/api/v1", srv.base), Some(&good));
-    api.get("/users").await.expect(401);
+    let wrong = api.get("/users").await;
+    wrong.expect(403);
+    assert!(
+        wrong.text.contains("the issuer token of") && wrong.text.contains("scope admin"),
+        "{}",
+        wrong.text
+    );
+    assert!(
+        wrong
+            .header("www-authenticate")
+            .contains("insufficient_scope"),
+        "{:?}",
+        wrong.headers
+    );
 
     // Listed by the CLI and the API; removal is effective within a second.
     let (listed, _) = cli_ok(&srv, &["issuer", "list", "--json"]);

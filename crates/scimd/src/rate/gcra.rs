@@ -113,6 +113,23 @@ impl<K: Hash + Eq> Keyed<K> {
         });
     }
 
+    /// Charges a unit of `key` at `now` as [`Keyed::charge`] does, in the same step as
+    /// [`Keyed::exhausted`]'s check, so that concurrent callers each see the units taken
+    /// before them. Returns how long until a unit was available before this charge (`None`:
+    /// one was) and whether the charge took a whole unit (an empty bucket's charge only tops
+    /// it up to its bound) — only a whole unit may be given back with [`Keyed::refund`].
+    pub fn take(&self, key: K, now: Instant) -> (Option<Duration>, bool) {
+        let (interval, tolerance) = (self.gcra.interval, self.gcra.tolerance());
+        self.with(|m| {
+            let tat = m.get(&key).copied().unwrap_or(now).max(now);
+            let at = tat.checked_sub(tolerance).unwrap_or(now);
+            let over = (at > now).then(|| at - now);
+            let next = (tat + interval).min(now + tolerance + interval);
+            m.insert(key, next);
+            (over, next == tat + interval)
+        })
+    }
+
     /// Gives a unit taken from `key` back.
     pub fn refund(&self, key: &K) {
         let interval = self.gcra.interval;
@@ -199,5 +216,26 @@ mod tests {
         l.charge(3, t);
         assert_eq!(l.len(), 2);
         assert_eq!(l.exhausted(&1, t), None, "forgotten: a full bucket");
+    }
+
+    #[test]
+    fn take_checks_and_charges_in_one_step() {
+        // 1 a second, bursts of 2: two units free, then over, and over stays bounded.
+        let l = Keyed::new(Gcra::new(1, S, 2), 10);
+        let t = Instant::now();
+        assert_eq!(l.take("k", t), (None, true));
+        assert_eq!(l.take("k", t), (None, true));
+        assert_eq!(
+            l.take("k", t),
+            (Some(S), false),
+            "empty, at its bound: nothing taken"
+        );
+        assert_eq!(l.exhausted(&"k", t), Some(S));
+        // A whole unit taken (the second, say, by a valid credential) can be given back.
+        l.refund(&"k");
+        assert_eq!(l.exhausted(&"k", t), None);
+        assert_eq!(l.take("k", t), (None, true));
+        // Empty again; one interval later a unit is free.
+        assert_eq!(l.take("k", t + S), (None, true));
     }
 }

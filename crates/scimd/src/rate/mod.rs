@@ -127,12 +127,17 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
         }
         return res;
     }
-    let over = limiter.exhausted(&key, Instant::now());
+    // Charged before the credential is checked, so that requests in flight at once each see
+    // the others' units taken (a slow server must not let more guesses through), and
+    // refunded when the credential turns out valid: valid credentials never spend the budget.
+    let (over, took) = limiter.take(key, Instant::now());
     let res = next.run(req).await;
     if valid.is_set() {
+        if took {
+            limiter.refund(&key);
+        }
         return res;
     }
-    limiter.charge(key, Instant::now());
     match over {
         Some(retry) => refused(retry),
         None => res,

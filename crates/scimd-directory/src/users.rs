@@ -1,6 +1,6 @@
 //! SCIM operations on Users (RFC 7644 §3.3–§3.6) under the product's rules.
 
-use crate::changes::{diff, property, Recorder, Rule};
+use crate::changes::{commit_recorded, diff, property, Recorder, Rule};
 use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
 use crate::error::{list_error, not_found};
 use crate::policy::{self, Write};
@@ -633,8 +633,7 @@ impl Directory {
                 status,
             );
             r.changes = changes;
-            tx.insert_record(&r).await?;
-            tx.commit().await?;
+            commit_recorded(tx, &r).await?;
             Ok(WriteStatus::NoContent)
         };
         self.logged(c, ResourceType::User, Some(id), None, write.await)

@@ -8,7 +8,7 @@ use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
     Change, ChangeRecord, EmailKey, ListQuery, Listing, Source, StoreResult, Tx, UserRecord,
-    UserState, Visibility,
+    UserState,
 };
 use crate::vocabulary::{LogOutcome, ResourceType};
 use crate::write::{check_if_match, required_text, text};
@@ -370,16 +370,7 @@ impl Directory {
         if let Some(f) = &p.filter {
             scim_proto::filter::validate(f, &schema)?;
         }
-        let q = ListQuery {
-            filter: p.filter.as_ref(),
-            schema: &schema,
-            sort_by: p.sort_by.as_ref(),
-            sort_order: p.sort_order,
-            offset,
-            limit: p.count,
-            visibility: Visibility::Scim,
-            max_bytes: Some(self.limits().max_page_bytes),
-        };
+        let q = ListQuery::scim(p, &schema, self.limits().max_page_bytes);
         let (total, users) = tx
             .list_users(&c.tenant_id, &q)
             .await

@@ -76,46 +76,6 @@ impl ScimError {
     pub fn bad_request(t: ScimType, detail: impl Into<String>) -> Self {
         Self::new(400, Some(t), detail)
     }
-    /// 400 invalidFilter.
-    pub fn invalid_filter(detail: impl Into<String>) -> Self {
-        Self::bad_request(ScimType::InvalidFilter, detail)
-    }
-    /// 400 invalidValue.
-    pub fn invalid_value(detail: impl Into<String>) -> Self {
-        Self::bad_request(ScimType::InvalidValue, detail)
-    }
-    /// 400 invalidSyntax.
-    pub fn invalid_syntax(detail: impl Into<String>) -> Self {
-        Self::bad_request(ScimType::InvalidSyntax, detail)
-    }
-    /// 400 invalidPath.
-    pub fn invalid_path(detail: impl Into<String>) -> Self {
-        Self::bad_request(ScimType::InvalidPath, detail)
-    }
-    /// 400 noTarget.
-    pub fn no_target(detail: impl Into<String>) -> Self {
-        Self::bad_request(ScimType::NoTarget, detail)
-    }
-    /// 400 mutability.
-    pub fn mutability(detail: impl Into<String>) -> Self {
-        Self::bad_request(ScimType::Mutability, detail)
-    }
-    /// 404 without scimType.
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(404, None, detail)
-    }
-    /// 409 uniqueness.
-    pub fn uniqueness(detail: impl Into<String>) -> Self {
-        Self::new(409, Some(ScimType::Uniqueness), detail)
-    }
-    /// 412 Precondition Failed (stale `If-Match`).
-    pub fn precondition_failed(detail: impl Into<String>) -> Self {
-        Self::new(412, None, detail)
-    }
-    /// 500; the detail must not leak internals a client cannot act on.
-    pub fn internal(detail: impl Into<String>) -> Self {
-        Self::new(500, None, detail)
-    }
 
     /// The RFC 7644 §3.12 error body: `{"schemas":[ERROR_SCHEMA],"status":"400","scimType":...,"detail":...}`.
     pub fn to_json(&self) -> Value {
@@ -129,6 +89,44 @@ impl ScimError {
         }
         v
     }
+}
+
+/// Defines the named constructors of [`ScimError`], one table row each: its doc comment,
+/// its name, and the status and `scimType` every error it makes has.
+macro_rules! constructors {
+    ($($(#[$doc:meta])* $name:ident => $status:literal, $scim_type:expr;)*) => {
+        impl ScimError {
+            $(
+                $(#[$doc])*
+                pub fn $name(detail: impl Into<String>) -> Self {
+                    Self::new($status, $scim_type, detail)
+                }
+            )*
+        }
+    };
+}
+
+constructors! {
+    /// 400 invalidFilter.
+    invalid_filter => 400, Some(ScimType::InvalidFilter);
+    /// 400 invalidValue.
+    invalid_value => 400, Some(ScimType::InvalidValue);
+    /// 400 invalidSyntax.
+    invalid_syntax => 400, Some(ScimType::InvalidSyntax);
+    /// 400 invalidPath.
+    invalid_path => 400, Some(ScimType::InvalidPath);
+    /// 400 noTarget.
+    no_target => 400, Some(ScimType::NoTarget);
+    /// 400 mutability.
+    mutability => 400, Some(ScimType::Mutability);
+    /// 404 without scimType.
+    not_found => 404, None;
+    /// 409 uniqueness.
+    uniqueness => 409, Some(ScimType::Uniqueness);
+    /// 412 Precondition Failed (stale `If-Match`).
+    precondition_failed => 412, None;
+    /// 500; the detail must not leak internals a client cannot act on.
+    internal => 500, None;
 }
 
 /// Result alias for the protocol layer.

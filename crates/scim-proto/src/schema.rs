@@ -390,6 +390,24 @@ fn multi_subs(value: AttributeDef, what: &str, types: &[&str]) -> Vec<AttributeD
     ]
 }
 
+/// The sub-attributes of a reference to a User or Group (User `groups`, Group `members`;
+/// RFC 7643 §4.1.2, §4.2, §8.7.1): `value` (the id), `$ref` (to a User or Group), `display`
+/// (always `readOnly`) and `type` (canonical values `types`), described by `descriptions`
+/// in that order; all but `display` have the mutability `m`.
+fn reference_subs(descriptions: [&str; 4], types: &[&str], m: Mutability) -> Vec<AttributeDef> {
+    let [value, reference, display, kind] = descriptions;
+    vec![
+        s("value", value).with_mutability(m),
+        AttributeDef::new("$ref", AttrType::Reference, reference)
+            .with_reference_types(&["User", "Group"])
+            .with_mutability(m),
+        s("display", display).with_mutability(Mutability::ReadOnly),
+        s("type", kind)
+            .with_canonical_values(types)
+            .with_mutability(m),
+    ]
+}
+
 /// The core User schema (RFC 7643 §4.1), with the characteristics of RFC 7643 §8.7.1 and
 /// the product rules of scimd's published schema: `userName`, `name`, `name.givenName`,
 /// `name.familyName` and `emails` are marked `required`.
@@ -550,23 +568,16 @@ pub fn user_schema() -> Schema {
         complex(
             "groups",
             "A list of groups to which the user belongs, either through direct membership, through nested groups, or dynamically calculated.",
-            vec![
-                s("value", "The identifier of the User's group.").with_mutability(Mutability::ReadOnly),
-                AttributeDef::new(
-                    "$ref",
-                    AttrType::Reference,
+            reference_subs(
+                [
+                    "The identifier of the User's group.",
                     "The URI of the corresponding 'Group' resource to which the user belongs.",
-                )
-                .with_reference_types(&["User", "Group"])
-                .with_mutability(Mutability::ReadOnly),
-                s("display", "A human-readable name, primarily used for display purposes. READ-ONLY.").with_mutability(Mutability::ReadOnly),
-                s(
-                    "type",
+                    "A human-readable name, primarily used for display purposes. READ-ONLY.",
                     "A label indicating the attribute's function, e.g., 'direct' or 'indirect'.",
-                )
-                .with_canonical_values(&["direct", "indirect"])
-                .with_mutability(Mutability::ReadOnly),
-            ],
+                ],
+                &["direct", "indirect"],
+                Mutability::ReadOnly,
+            ),
         )
         .with_multi_valued()
         .with_mutability(Mutability::ReadOnly),
@@ -615,21 +626,16 @@ pub fn group_schema() -> Schema {
         complex(
             "members",
             "A list of members of the Group.",
-            vec![
-                s("value", "Identifier of the member of this Group.").with_mutability(Mutability::Immutable),
-                AttributeDef::new(
-                    "$ref",
-                    AttrType::Reference,
+            reference_subs(
+                [
+                    "Identifier of the member of this Group.",
                     "The URI corresponding to a SCIM resource that is a member of this Group.",
-                )
-                .with_reference_types(&["User", "Group"])
-                .with_mutability(Mutability::Immutable),
-                s("display", "A human-readable name for the member, primarily used for display purposes. READ-ONLY.")
-                    .with_mutability(Mutability::ReadOnly),
-                s("type", "A label indicating the type of resource, e.g., 'User' or 'Group'.")
-                    .with_canonical_values(&["User", "Group"])
-                    .with_mutability(Mutability::Immutable),
-            ],
+                    "A human-readable name for the member, primarily used for display purposes. READ-ONLY.",
+                    "A label indicating the type of resource, e.g., 'User' or 'Group'.",
+                ],
+                &["User", "Group"],
+                Mutability::Immutable,
+            ),
         )
         .with_multi_valued(),
     ];
@@ -812,13 +818,19 @@ mod tests {
         attrs.iter().map(|a| a.name.as_str()).collect()
     }
 
+    /// `schema`, once checked to have the URN `id` and exactly `attributes`, in order.
+    fn checked(schema: Schema, id: &str, attributes: &[&str]) -> Schema {
+        assert_eq!(schema.id, id);
+        assert_eq!(names(&schema.attributes), attributes);
+        schema
+    }
+
     #[test]
     fn user_schema_has_every_rfc_attribute() {
-        let u = user_schema();
-        assert_eq!(u.id, USER_SCHEMA);
-        assert_eq!(
-            names(&u.attributes),
-            [
+        let u = checked(
+            user_schema(),
+            USER_SCHEMA,
+            &[
                 "userName",
                 "name",
                 "displayName",
@@ -839,8 +851,8 @@ mod tests {
                 "groups",
                 "entitlements",
                 "roles",
-                "x509Certificates"
-            ]
+                "x509Certificates",
+            ],
         );
         assert_eq!(
             names(&u.attr("name").unwrap().sub_attributes),
@@ -965,8 +977,7 @@ mod tests {
 
     #[test]
     fn group_and_enterprise_schemas() {
-        let g = group_schema();
-        assert_eq!(g.id, GROUP_SCHEMA);
+        let g = checked(group_schema(), GROUP_SCHEMA, &["displayName", "members"]);
         assert!(g.attr("displayName").unwrap().required);
         let m = g.attr("members").unwrap();
         assert!(m.multi_valued);

@@ -583,6 +583,13 @@ pub fn capped_username(username: &str) -> String {
         .collect()
 }
 
+/// Ends a write whose one change record is `r` (most administrative actions, a user's soft
+/// delete): inserts it and commits `tx`.
+pub(crate) async fn commit_recorded(mut tx: Box<dyn Tx>, r: &ChangeRecord) -> StoreResult<()> {
+    tx.insert_record(r).await?;
+    tx.commit().await
+}
+
 /// Records an administrative `action` on the administrator `admin` under `by`, with an
 /// optional `detail` (`administrator.create`, `.reset-password`, `.change-password`,
 /// `.unlock`); never a password or hash.

@@ -14,12 +14,15 @@
 //! [`MAX_LIVE_ACCESS_TOKENS`] tokens (expired ones and the oldest beyond are deleted when it
 //! is issued a new one), so a client asking for tokens in a loop cannot fill the database.
 
-use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
+use crate::changes::{commit_recorded, target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Caller, Directory, DirectoryError, Origin, RequestInfo};
 use crate::error::on_conflict;
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{AccessTokenRow, ActorType, Change, ChangeRecord, ClientRow, ConflictTarget};
-use crate::tokens::{CredentialKind, Rejected, Rejection, Verdict, LAST_USED_GRANULARITY_SECS};
+use crate::tokens::{
+    credential_name, name_taken, CredentialKind, Rejected, Rejection, Verdict,
+    LAST_USED_GRANULARITY_SECS,
+};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 use time::Duration;
@@ -63,17 +66,7 @@ impl Directory {
         by: &Origin,
         name: &str,
     ) -> Result<NewClient, DirectoryError> {
-        let name = name.trim();
-        if name.chars().any(char::is_control) {
-            return Err(DirectoryError::Invalid(
-                "a client name cannot contain control characters".into(),
-            ));
-        }
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(DirectoryError::Invalid(
-                "a client name must be 1 to 100 characters".into(),
-            ));
-        }
+        let name = credential_name("client", name)?;
         let secret = format!("{CLIENT_SECRET_PREFIX}{}", new_secret());
         let id = format!("{CLIENT_ID_PREFIX}{}", uuid::Uuid::new_v4().simple());
         let row = ClientRow {
@@ -88,13 +81,10 @@ impl Directory {
         let mut tx = self.store().write().await?;
         let res = tx.insert_client(&row).await;
         on_conflict(res, ConflictTarget::ClientName, || {
-            DirectoryError::Conflict(format!(
-                "a client named '{name}' already exists; revoke it first or choose another name"
-            ))
+            name_taken("client", name)
         })?;
         let r = client_record(&Recorder::new(by), AuditAction::ClientCreate, &row);
-        tx.insert_record(&r).await?;
-        tx.commit().await?;
+        commit_recorded(tx, &r).await?;
         Ok(NewClient { row, secret })
     }
 
@@ -124,8 +114,7 @@ impl Directory {
             return Ok(false);
         }
         let r = client_record(&Recorder::new(by), AuditAction::ClientRevoke, &row);
-        tx.insert_record(&r).await?;
-        tx.commit().await?;
+        commit_recorded(tx, &r).await?;
         Ok(true)
     }
 
@@ -196,20 +185,10 @@ impl Directory {
         let Some(client) = client else {
             return Ok(Err(Rejected::unknown(CredentialKind::AccessToken)));
         };
-        let credential = format!("client '{}'", client.name);
-        if client.revoked.is_some() {
-            return Ok(Err(Rejected::of(
-                Rejection::Revoked,
-                &token.tenant_id,
-                credential,
-            )));
-        }
-        if crate::render::now() >= token.expires {
-            return Ok(Err(Rejected::of(
-                Rejection::Expired,
-                &token.tenant_id,
-                credential,
-            )));
+        let expired = crate::render::now() >= token.expires;
+        if let Some(reason) = Rejection::of_known(client.revoked.is_some(), expired) {
+            let credential = format!("client '{}'", client.name);
+            return Ok(Err(Rejected::of(reason, &token.tenant_id, credential)));
         }
         Ok(Ok(Caller {
             tenant_id: client.tenant_id,

@@ -7,7 +7,7 @@ use crate::error::{list_error, not_found};
 use crate::render;
 use crate::store::{
     Change, ChangeRecord, GroupRecord, ListQuery, Listing, MemberChange, MemberKind, MemberRow,
-    Source, StoreResult, Tx, UserState, Visibility,
+    Source, StoreResult, Tx, UserState,
 };
 use crate::vocabulary::{LogOutcome, ResourceType};
 use crate::write::{check_if_match, required_text, text};
@@ -281,16 +281,7 @@ impl Directory {
         if let Some(f) = &p.filter {
             scim_proto::filter::validate(f, &schema)?;
         }
-        let q = ListQuery {
-            filter: p.filter.as_ref(),
-            schema: &schema,
-            sort_by: p.sort_by.as_ref(),
-            sort_order: p.sort_order,
-            offset: p.start_index.saturating_sub(1),
-            limit: p.count,
-            visibility: Visibility::Scim,
-            max_bytes: Some(self.limits().max_page_bytes),
-        };
+        let q = ListQuery::scim(p, &schema, self.limits().max_page_bytes);
         let mut tx = self
             .store()
             .read_list(Listing::Groups, p.filter.as_ref(), q.offset)

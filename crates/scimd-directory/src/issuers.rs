@@ -9,7 +9,7 @@
 //! from a JWKS file, not both. Adding and removing are audit actions `issuer.add` and
 //! `issuer.remove` (target type `Issuer`, named by the issuer URL).
 
-use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
+use crate::changes::{commit_recorded, target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Directory, DirectoryError, Origin};
 use crate::error::on_conflict;
 use crate::store::{Change, ChangeRecord, ConflictTarget, IssuerRow};
@@ -144,11 +144,8 @@ impl Directory {
                 row.issuer
             ))
         })?;
-        let recorder = Recorder::new(by);
-        tx.insert_record(&issuer_record(&recorder, AuditAction::IssuerAdd, row))
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let r = issuer_record(&Recorder::new(by), AuditAction::IssuerAdd, row);
+        Ok(commit_recorded(tx, &r).await?)
     }
 
     /// A tenant's issuers, oldest first.

@@ -6,7 +6,7 @@
 //! constant time (`subtle`). Last use is recorded at most once a minute per token, so reads
 //! do not turn into writes.
 
-use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
+use crate::changes::{commit_recorded, target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, Origin, RequestInfo};
 use crate::error::on_conflict;
 use crate::secret::{hash_secret, new_secret};
@@ -85,6 +85,18 @@ impl Rejection {
             Rejection::Unknown => "unknown",
             Rejection::Expired => "expired",
             Rejection::Revoked => "revoked",
+        }
+    }
+
+    /// Why a known credential is refused, if it is: when `revoked` (itself or its OAuth
+    /// client), else when `expired`.
+    pub(crate) fn of_known(revoked: bool, expired: bool) -> Option<Rejection> {
+        if revoked {
+            Some(Rejection::Revoked)
+        } else if expired {
+            Some(Rejection::Expired)
+        } else {
+            None
         }
     }
 }
@@ -252,20 +264,10 @@ impl Directory {
             return Ok(Err(Rejected::unknown(CredentialKind::of(secret))));
         };
         let now = crate::render::now();
-        let credential = format!("token '{}'", row.name);
-        if row.revoked.is_some() {
-            return Ok(Err(Rejected::of(
-                Rejection::Revoked,
-                &row.tenant_id,
-                credential,
-            )));
-        }
-        if row.expires.is_some_and(|e| now >= e) {
-            return Ok(Err(Rejected::of(
-                Rejection::Expired,
-                &row.tenant_id,
-                credential,
-            )));
+        let expired = row.expires.is_some_and(|e| now >= e);
+        if let Some(reason) = Rejection::of_known(row.revoked.is_some(), expired) {
+            let credential = format!("token '{}'", row.name);
+            return Ok(Err(Rejected::of(reason, &row.tenant_id, credential)));
         }
         let stale = row
             .last_used
@@ -310,19 +312,7 @@ impl Directory {
             }
         }
         let tenant_id = by.tenant_id.as_str();
-        let name = name.trim();
-        if name.chars().any(char::is_control) {
-            // NUL and other control characters: no name needs them, and PostgreSQL cannot
-            // store NUL (it would surface as a storage error).
-            return Err(DirectoryError::Invalid(
-                "a token name cannot contain control characters".into(),
-            ));
-        }
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(DirectoryError::Invalid(
-                "a token name must be 1 to 100 characters".into(),
-            ));
-        }
+        let name = credential_name("token", name)?;
         let secret = format!("{STATIC_PREFIX}{}", new_secret());
         let mut tx = self.store().write().await?;
         let now = crate::render::now();
@@ -338,15 +328,9 @@ impl Directory {
             expires: lifetime.map(|l| now + l),
         };
         let res = tx.insert_token(&token).await;
-        on_conflict(res, ConflictTarget::TokenName, || {
-            DirectoryError::Conflict(format!(
-                "a token named '{name}' already exists; revoke it first or choose another name"
-            ))
-        })?;
-        let recorder = Recorder::new(by);
-        tx.insert_record(&token_record(&recorder, AuditAction::TokenCreate, &token))
-            .await?;
-        tx.commit().await?;
+        on_conflict(res, ConflictTarget::TokenName, || name_taken("token", name))?;
+        let r = token_record(&Recorder::new(by), AuditAction::TokenCreate, &token);
+        commit_recorded(tx, &r).await?;
         Ok((secret, token))
     }
 
@@ -380,6 +364,31 @@ impl Directory {
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// The name of a new token or OAuth client (`what`), trimmed. Errors: `Invalid` for a
+/// blank name, one longer than 100 characters or with control characters (no name needs
+/// them, and PostgreSQL cannot store NUL: it would surface as a storage error).
+pub(crate) fn credential_name<'n>(what: &str, name: &'n str) -> Result<&'n str, DirectoryError> {
+    let name = name.trim();
+    if name.chars().any(char::is_control) {
+        return Err(DirectoryError::Invalid(format!(
+            "a {what} name cannot contain control characters"
+        )));
+    }
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(DirectoryError::Invalid(format!(
+            "a {what} name must be 1 to 100 characters"
+        )));
+    }
+    Ok(name)
+}
+
+/// `Conflict`: a non-revoked token or OAuth client (`what`) of the tenant is named `name`.
+pub(crate) fn name_taken(what: &str, name: &str) -> DirectoryError {
+    DirectoryError::Conflict(format!(
+        "a {what} named '{name}' already exists; revoke it first or choose another name"
+    ))
 }
 
 /// The audit record of `action` on `token`: its id and name, its scope (created) or the

@@ -1,6 +1,6 @@
 //! SCIM operations on Users (RFC 7644 §3.3–§3.6) under the product's rules.
 
-use crate::changes::{diff, property, Recorder, Rule};
+use crate::changes::{commit_recorded, diff, property, Recorder, Rule};
 use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
 use crate::error::{list_error, not_found};
 use crate::policy::{self, Write};
@@ -8,7 +8,7 @@ use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
     Change, ChangeRecord, EmailKey, ListQuery, Listing, Source, StoreResult, Tx, UserRecord,
-    UserState, Visibility,
+    UserState,
 };
 use crate::vocabulary::{LogOutcome, ResourceType};
 use crate::write::{check_if_match, required_text, text};
@@ -370,16 +370,7 @@ impl Directory {
         if let Some(f) = &p.filter {
             scim_proto::filter::validate(f, &schema)?;
         }
-        let q = ListQuery {
-            filter: p.filter.as_ref(),
-            schema: &schema,
-            sort_by: p.sort_by.as_ref(),
-            sort_order: p.sort_order,
-            offset,
-            limit: p.count,
-            visibility: Visibility::Scim,
-            max_bytes: Some(self.limits().max_page_bytes),
-        };
+        let q = ListQuery::scim(p, &schema, self.limits().max_page_bytes);
         let (total, users) = tx
             .list_users(&c.tenant_id, &q)
             .await
@@ -633,8 +624,7 @@ impl Directory {
                 status,
             );
             r.changes = changes;
-            tx.insert_record(&r).await?;
-            tx.commit().await?;
+            commit_recorded(tx, &r).await?;
             Ok(WriteStatus::NoContent)
         };
         self.logged(c, ResourceType::User, Some(id), None, write.await)

@@ -2,7 +2,7 @@
 //! tenant, see [`crate::custom`]).
 
 use super::model::{CustomAttribute, CustomSchema};
-use crate::changes::{target, AuditAction, Recorder, Rule, SUCCEEDED};
+use crate::changes::{commit_recorded, target, AuditAction, Recorder, Rule, SUCCEEDED};
 use crate::custom::{self, CustomType};
 use crate::directory::{Directory, Origin};
 use crate::error::{not_found, on_conflict, DirectoryError, DirectoryResult};
@@ -146,8 +146,7 @@ impl Directory {
             Change::new("type", None, Some(Value::String(row.ty.clone()))),
             Change::new("schema", None, Some(urn)),
         ];
-        tx.insert_record(&r).await?;
-        tx.commit().await?;
+        commit_recorded(tx, &r).await?;
         Ok(custom_attribute(
             &row,
             &settings.custom_schema_urn,

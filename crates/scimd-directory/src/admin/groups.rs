@@ -4,7 +4,7 @@
 use super::model::{
     AdminGroup, AdminGroupPage, AdminMember, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };
-use crate::changes::{diff, members_summary, AuditAction, MemberDelta, Recorder};
+use crate::changes::{commit_recorded, diff, members_summary, AuditAction, MemberDelta, Recorder};
 use crate::directory::{Directory, Origin};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::groups::{new_group, refresh};
@@ -149,8 +149,7 @@ impl Directory {
         tx.insert_group(&g).await?;
         let group = (ResourceType::Group, g.id.as_str(), g.display_name.as_str());
         let r = Recorder::new(by).created(AuditAction::GroupCreate, group, &g.doc, &schema);
-        tx.insert_record(&r).await?;
-        tx.commit().await?;
+        commit_recorded(tx, &r).await?;
         Ok(AdminGroup::new(&g, 0))
     }
 
@@ -222,8 +221,7 @@ impl Directory {
         let rename = AuditAction::GroupRename;
         let mut r = new_version(tx.as_mut(), &recorder, rename, &mut after).await?;
         r.changes = diff(&g.doc, &after.doc, &schema);
-        tx.insert_record(&r).await?;
-        tx.commit().await?;
+        commit_recorded(tx, &r).await?;
         Ok(AdminGroup::new(&after, members))
     }
 

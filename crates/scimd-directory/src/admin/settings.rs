@@ -1,6 +1,6 @@
 //! Administrator operations on a tenant's settings ([`TenantSettings`]).
 
-use crate::changes::{diff_plain, target, AuditAction, Recorder, SUCCEEDED};
+use crate::changes::{commit_recorded, diff_plain, target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Directory, Origin};
 use crate::error::{DirectoryError, DirectoryResult};
 use crate::settings::{parse_blank_policy, TenantSettings};
@@ -72,8 +72,7 @@ impl Directory {
         let action = AuditAction::SettingsUpdate;
         let mut r = recorder.action(action, target::SETTINGS, None, None, SUCCEEDED);
         r.changes = diff_plain(&old.to_json(), &s.to_json());
-        tx.insert_record(&r).await?;
-        tx.commit().await?;
+        commit_recorded(tx, &r).await?;
         Ok(s)
     }
 }

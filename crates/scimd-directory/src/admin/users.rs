@@ -4,7 +4,7 @@ use super::edit::check_edit;
 use super::model::{
     may_delete_permanently, AdminUser, GroupRef, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };
-use crate::changes::{answered, diff, property, AuditAction, Recorder};
+use crate::changes::{answered, commit_recorded, diff, property, AuditAction, Recorder};
 use crate::directory::{Directory, Origin, WriteStatus};
 use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::policy::{self, Write};
@@ -337,8 +337,7 @@ impl Directory {
             deprovisioned,
         );
         r.changes = changes;
-        tx.insert_record(&r).await?;
-        Ok(tx.commit().await?)
+        Ok(commit_recorded(tx, &r).await?)
     }
 }
 

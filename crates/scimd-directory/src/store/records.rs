@@ -6,7 +6,7 @@
 
 use super::changes::{ChangeRecord, MemberKind};
 use scim_proto::filter::Filter;
-use scim_proto::list::SortOrder;
+use scim_proto::list::{ListParams, SortOrder};
 use scim_proto::path::AttrPath;
 use scim_proto::schema::ResourceSchema;
 use serde_json::Value;
@@ -368,6 +368,24 @@ pub struct ListQuery<'a> {
     /// (documents, columns), at least one row: fewer rows than `limit` may come back though
     /// more match (RFC 7644 §3.4.2.4 allows fewer), and the total is still every match.
     pub max_bytes: Option<usize>,
+}
+
+impl<'a> ListQuery<'a> {
+    /// What a SCIM list request asks (RFC 7644 §3.4.2): the filter, sort and page of `p`
+    /// over `schema` (`offset` is `startIndex` - 1), the resources SCIM sees, and pages
+    /// stopped at `max_bytes`.
+    pub fn scim(p: &'a ListParams, schema: &'a ResourceSchema, max_bytes: usize) -> Self {
+        ListQuery {
+            filter: p.filter.as_ref(),
+            schema,
+            sort_by: p.sort_by.as_ref(),
+            sort_order: p.sort_order,
+            offset: p.start_index.saturating_sub(1),
+            limit: p.count,
+            visibility: Visibility::Scim,
+            max_bytes: Some(max_bytes),
+        }
+    }
 }
 
 /// A registered custom user attribute of a tenant.

@@ -3,8 +3,7 @@
 use super::json;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{name_and, Admin, AdminJson};
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::HeaderValue;
 use scimd_directory::DirectoryError;
 
@@ -12,14 +11,13 @@ use scimd_directory::DirectoryError;
 /// was removed with the attribute.
 pub const REMOVED_VALUES_HEADER: &str = "scimd-removed-values";
 
-pub(super) async fn list_attributes(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
+pub(super) async fn list_attributes(Admin(st, c): Admin) -> AdminResult {
     let attrs = st.directory.list_attributes(&c.tenant_id).await?;
     ok(&json::all(attrs.iter().map(json::attribute).collect()))
 }
 
 pub(super) async fn create_attribute(
-    State(st): State<AppState>,
-    Admin(c): Admin,
+    Admin(st, c): Admin,
     AdminJson(body): AdminJson,
 ) -> AdminResult {
     let example = "{\"name\": \"costCode\", \"type\": \"string\"}";
@@ -34,11 +32,7 @@ pub(super) async fn create_attribute(
     )
 }
 
-pub(super) async fn get_attribute(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    Path(name): Path<String>,
-) -> AdminResult {
+pub(super) async fn get_attribute(Admin(st, c): Admin, Path(name): Path<String>) -> AdminResult {
     match st.directory.custom_attribute(&c.tenant_id, &name).await {
         Ok(a) => ok(&json::attribute(&a)),
         Err(DirectoryError::NotFound(_)) => Err(AdminError::not_found(format!(
@@ -48,11 +42,7 @@ pub(super) async fn get_attribute(
     }
 }
 
-pub(super) async fn delete_attribute(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    Path(name): Path<String>,
-) -> AdminResult {
+pub(super) async fn delete_attribute(Admin(st, c): Admin, Path(name): Path<String>) -> AdminResult {
     let n = st.directory.delete_attribute(&c.origin(), &name).await?;
     let mut res = no_content();
     res.headers_mut()

@@ -6,7 +6,7 @@ use super::json;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson, Query};
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::header::CACHE_CONTROL;
 use axum::http::HeaderValue;
 use scimd_directory::directory::DirectoryError;
@@ -32,7 +32,7 @@ pub fn client(c: &ClientRow) -> Value {
 }
 
 /// `GET /api/v1/clients`: every client, revoked ones included, oldest first.
-pub(super) async fn list_clients(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
+pub(super) async fn list_clients(Admin(st, c): Admin) -> AdminResult {
     let rows = st.directory.list_clients(&c.tenant_id).await?;
     let mut body = json::all(rows.iter().map(client).collect());
     body["tokenUrl"] = json!(token_url(&st));
@@ -41,11 +41,7 @@ pub(super) async fn list_clients(State(st): State<AppState>, Admin(c): Admin) ->
 
 /// `POST /api/v1/clients` `{"name": ...}`: 201 `{clientId, clientSecret, tokenUrl, name,
 /// created}`, the secret shown only here.
-pub(super) async fn create_client(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    AdminJson(body): AdminJson,
-) -> AdminResult {
+pub(super) async fn create_client(Admin(st, c): Admin, AdminJson(body): AdminJson) -> AdminResult {
     let obj = object(&body, "{\"name\": \"entra-prod\"}")?;
     if let Some(k) = obj.keys().find(|k| *k != "name") {
         return Err(AdminError::bad_request(format!(
@@ -78,11 +74,7 @@ pub(super) async fn create_client(
 }
 
 /// `DELETE /api/v1/clients/{clientId}`: 204; 404 when no active client has the id.
-pub(super) async fn revoke_client(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    Path(id): Path<String>,
-) -> AdminResult {
+pub(super) async fn revoke_client(Admin(st, c): Admin, Path(id): Path<String>) -> AdminResult {
     if st.directory.revoke_client(&c.origin(), &id).await? {
         tracing::info!(client = %id, by = %c.token_name, "OAuth client revoked through the admin API");
         Ok(no_content())
@@ -96,11 +88,7 @@ pub(super) async fn revoke_client(
 /// `GET /api/v1/auth-refusals?hours=24`: the counts of refused authentications per hour
 /// and reason over the last `hours` (1 to 720, default 24), newest first, and the last
 /// refusals kept (newest first).
-pub(super) async fn auth_refusals(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    RawQuery(q): RawQuery,
-) -> AdminResult {
+pub(super) async fn auth_refusals(Admin(st, c): Admin, RawQuery(q): RawQuery) -> AdminResult {
     let max = REFUSAL_COUNT_DAYS * 24;
     let hours = Query::new(q).int("hours")?.unwrap_or(24);
     if !(1..=max).contains(&hours) {

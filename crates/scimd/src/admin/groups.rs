@@ -4,15 +4,11 @@ use super::json;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson, Query, DEFAULT_COUNT};
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use scimd_directory::directory::Caller;
 use serde_json::{json, Value};
 
-pub(super) async fn list_groups(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    RawQuery(q): RawQuery,
-) -> AdminResult {
+pub(super) async fn list_groups(Admin(st, c): Admin, RawQuery(q): RawQuery) -> AdminResult {
     let q = Query::new(q);
     let (start, count) = q.page(DEFAULT_COUNT)?;
     let search = q.text("search");
@@ -24,11 +20,7 @@ pub(super) async fn list_groups(
     ok(&json::list(total, start, groups))
 }
 
-pub(super) async fn create_group(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    AdminJson(body): AdminJson,
-) -> AdminResult {
+pub(super) async fn create_group(Admin(st, c): Admin, AdminJson(body): AdminJson) -> AdminResult {
     let obj = object(&body, "{\"displayName\": \"...\"}")?;
     let name = string_field(obj, "displayName", true)?.unwrap_or_default();
     if name.trim().is_empty() {
@@ -39,8 +31,7 @@ pub(super) async fn create_group(
 }
 
 pub(super) async fn get_group(
-    State(st): State<AppState>,
-    Admin(c): Admin,
+    Admin(st, c): Admin,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> AdminResult {
@@ -70,11 +61,7 @@ pub(super) async fn patch_group(st: &AppState, c: &Caller, id: &str, body: &Valu
     ok(&json::group(&g))
 }
 
-pub(super) async fn delete_group(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    Path(id): Path<String>,
-) -> AdminResult {
+pub(super) async fn delete_group(Admin(st, c): Admin, Path(id): Path<String>) -> AdminResult {
     st.directory.admin_delete_group(&c.origin(), &id).await?;
     Ok(no_content())
 }
@@ -117,8 +104,7 @@ fn member_ids(body: &Value) -> Result<Vec<String>, AdminError> {
 }
 
 pub(super) async fn add_members(
-    State(st): State<AppState>,
-    Admin(c): Admin,
+    Admin(st, c): Admin,
     Path(id): Path<String>,
     AdminJson(body): AdminJson,
 ) -> AdminResult {
@@ -135,8 +121,7 @@ pub(super) async fn add_members(
 }
 
 pub(super) async fn remove_member(
-    State(st): State<AppState>,
-    Admin(c): Admin,
+    Admin(st, c): Admin,
     Path((id, user_id)): Path<(String, String)>,
 ) -> AdminResult {
     let n = st

@@ -9,13 +9,12 @@
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson};
 use crate::issuers::records::{add, issuer_json};
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use scimd_directory::issuers::new_issuer;
 use scimd_directory::store::IssuerRow;
 use serde_json::Value;
 
-pub(super) async fn list_issuers(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
+pub(super) async fn list_issuers(Admin(st, c): Admin) -> AdminResult {
     let rows = st.directory.list_issuers(&c.tenant_id).await?;
     ok(&super::json::all(rows.iter().map(issuer_json).collect()))
 }
@@ -60,11 +59,7 @@ fn issuer_of(body: &Value, tenant_id: &str) -> Result<IssuerRow, AdminError> {
     )?)
 }
 
-pub(super) async fn add_issuer(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    AdminJson(body): AdminJson,
-) -> AdminResult {
+pub(super) async fn add_issuer(Admin(st, c): Admin, AdminJson(body): AdminJson) -> AdminResult {
     let row = issuer_of(&body, &c.tenant_id)?;
     let row = add(&st.directory, &c.origin(), row, st.issuers.outbound()).await?;
     tracing::info!(issuer = %row.issuer, by = %c.token_name, "issuer added through the admin API");
@@ -72,11 +67,7 @@ pub(super) async fn add_issuer(
     created(&issuer_json(&row), Some(location))
 }
 
-pub(super) async fn remove_issuer(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    Path(issuer): Path<String>,
-) -> AdminResult {
+pub(super) async fn remove_issuer(Admin(st, c): Admin, Path(issuer): Path<String>) -> AdminResult {
     let Some(row) = st.directory.remove_issuer(&c.origin(), &issuer).await? else {
         let hint = "GET /api/v1/issuers lists them; give its id or its URL, percent-encoded";
         return Err(AdminError::not_found(format!(

@@ -7,7 +7,7 @@ use super::json;
 use super::reply::{ok, AdminError, AdminResult};
 use super::request::{Admin, Query, DEFAULT_COUNT};
 use crate::state::AppState;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::header::ACCEPT;
 use axum::http::HeaderMap;
 use scimd_directory::admin::{AuditFilter, LogFilter, ProvisioningEntry};
@@ -148,8 +148,7 @@ impl View for AuditView {
 
 /// The route of view `V`: a page, or a CSV / JSON Lines download ([`serve`]).
 pub(super) async fn view<V: View>(
-    State(st): State<AppState>,
-    Admin(c): Admin,
+    Admin(st, c): Admin,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> AdminResult {
@@ -158,7 +157,7 @@ pub(super) async fn view<V: View>(
     serve(&st, &c.tenant_id, (&q, &headers), feed).await
 }
 
-pub(super) async fn dashboard(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
+pub(super) async fn dashboard(Admin(st, c): Admin) -> AdminResult {
     let d = &st.directory;
     let t = &c.tenant_id;
     let counts = d.counts(t).await?;

@@ -5,8 +5,7 @@
 use super::json;
 use super::reply::{ok, AdminResult};
 use super::request::{Admin, Query, DEFAULT_COUNT};
-use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use scimd_directory::audit::ResourceType;
 use serde_json::Value;
 
@@ -33,8 +32,7 @@ impl Kind for Groups {
 /// A page of the history of the `K` whose id is in the path (`startIndex`, `count`,
 /// `txn`). 404 as [`scimd_directory::Directory::history`].
 pub(super) async fn history<K: Kind>(
-    State(st): State<AppState>,
-    Admin(c): Admin,
+    Admin(st, c): Admin,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> AdminResult {

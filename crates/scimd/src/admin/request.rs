@@ -20,14 +20,15 @@ pub const DEFAULT_COUNT: u64 = 50;
 
 // ---------------------------------------------------------------- authentication
 
-/// The authenticated caller of an admin route: extracting it requires a bearer token of
-/// scope `admin`. 401 (with its RFC 6750 challenge, [`crate::auth`]) without a valid
-/// token, 403 `insufficient_scope` for a credential of scope `scim`, 429 beyond the
-/// token's rate limit ([`crate::rate`]). It is an extractor rather than a route layer so that a wrong method is
-/// answered 405 before any authentication, and so handlers list it first (nothing is read
-/// from the request before the caller is known).
-#[derive(Debug, Clone)]
-pub struct Admin(pub Caller);
+/// The server state and the authenticated caller of an admin route, which every admin
+/// handler needs both of: extracting it requires a bearer token of scope `admin`. 401 (with
+/// its RFC 6750 challenge, [`crate::auth`]) without a valid token, 403 `insufficient_scope`
+/// for a credential of scope `scim`, 429 beyond the token's rate limit ([`crate::rate`]). It
+/// is an extractor rather than a route layer so that a wrong method is answered 405 before
+/// any authentication, and so handlers list it first (nothing is read from the request
+/// before the caller is known).
+#[derive(Clone)]
+pub struct Admin(pub AppState, pub Caller);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
@@ -37,7 +38,7 @@ impl FromRequestParts<AppState> for Admin {
         let missing = "authentication required: send `Authorization: Bearer <secret>` with the secret of an admin token (create one with `scimd token create --name NAME --scope admin`)";
         let scope = (TokenScope::Admin, missing);
         match authenticate(state, (&parts.headers, &parts.extensions), info, scope).await {
-            Ok(c) => Ok(Admin(c)),
+            Ok(c) => Ok(Admin(state.clone(), c)),
             Err(Failure::Refused(r)) => {
                 Err(r.respond(|status, m| AdminError::new(status, m).into_response()))
             }

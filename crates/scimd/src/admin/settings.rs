@@ -2,18 +2,12 @@
 
 use super::reply::{ok, AdminResult};
 use super::request::{object, Admin, AdminJson};
-use crate::state::AppState;
-use axum::extract::State;
 
-pub(super) async fn get_settings(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
+pub(super) async fn get_settings(Admin(st, c): Admin) -> AdminResult {
     ok(&st.directory.get_settings(&c.tenant_id).await?.to_json())
 }
 
-pub(super) async fn patch_settings(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    AdminJson(body): AdminJson,
-) -> AdminResult {
+pub(super) async fn patch_settings(Admin(st, c): Admin, AdminJson(body): AdminJson) -> AdminResult {
     object(
         &body,
         "any of customSchemaUrn, blankValuePolicy, refuseInactiveCreate",

@@ -3,15 +3,14 @@
 use super::json;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson};
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::header::CACHE_CONTROL;
 use axum::http::HeaderValue;
 use scimd_directory::directory::DirectoryError;
 use scimd_directory::store::TokenScope;
 use serde_json::json;
 
-pub(super) async fn list_tokens(State(st): State<AppState>, Admin(c): Admin) -> AdminResult {
+pub(super) async fn list_tokens(Admin(st, c): Admin) -> AdminResult {
     let rows = st.directory.list_tokens(&c.tenant_id).await?;
     ok(&json::all(rows.iter().map(json::token).collect()))
 }
@@ -19,11 +18,7 @@ pub(super) async fn list_tokens(State(st): State<AppState>, Admin(c): Admin) -> 
 /// `POST /api/v1/tokens`: `{"name": ..., "scope": "scim"|"admin", "expiresIn": "90d"}`
 /// (`scope` default `scim`; `expiresIn` a whole number of `m`, `h` or `d`, absent or null:
 /// never expires). 201 with the secret (shown once) and `expires` (RFC 3339 or null).
-pub(super) async fn create_token(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    AdminJson(body): AdminJson,
-) -> AdminResult {
+pub(super) async fn create_token(Admin(st, c): Admin, AdminJson(body): AdminJson) -> AdminResult {
     let example = "{\"name\": \"entra-prod\", \"scope\": \"scim\", \"expiresIn\": \"90d\"}";
     let obj = object(&body, example)?;
     if let Some(k) = obj
@@ -77,11 +72,7 @@ fn duplicate_token(name: &str) -> AdminError {
     )
 }
 
-pub(super) async fn revoke_token(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    Path(name): Path<String>,
-) -> AdminResult {
+pub(super) async fn revoke_token(Admin(st, c): Admin, Path(name): Path<String>) -> AdminResult {
     if st.directory.revoke_token(&c.origin(), &name).await? {
         tracing::info!(token = %name, by = %c.token_name, "token revoked through the admin API");
         Ok(no_content())

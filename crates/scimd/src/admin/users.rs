@@ -5,17 +5,13 @@ use super::records::Kind;
 use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, Admin, AdminJson, Query, DEFAULT_COUNT};
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use scimd_directory::audit::ResourceType;
 use scimd_directory::directory::Caller;
 use scimd_directory::store::{AdminUserFilter, Source, UserState};
 use serde_json::Value;
 
-pub(super) async fn list_users(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    RawQuery(q): RawQuery,
-) -> AdminResult {
+pub(super) async fn list_users(Admin(st, c): Admin, RawQuery(q): RawQuery) -> AdminResult {
     let q = Query::new(q);
     let state = |s: &str| UserState::parse(&s.to_ascii_lowercase());
     let state = q.choice("state", state, "active, inactive, deprovisioned")?;
@@ -35,11 +31,7 @@ pub(super) async fn list_users(
     ok(&json::list(total, start, users))
 }
 
-pub(super) async fn create_user(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    AdminJson(body): AdminJson,
-) -> AdminResult {
+pub(super) async fn create_user(Admin(st, c): Admin, AdminJson(body): AdminJson) -> AdminResult {
     object(
         &body,
         "a user with SCIM attribute names: userName, name, emails ...",
@@ -48,11 +40,7 @@ pub(super) async fn create_user(
     created(&json::user(&u), Some(format!("{BASE}/users/{}", u.id)))
 }
 
-pub(super) async fn get_user(
-    State(st): State<AppState>,
-    Admin(c): Admin,
-    Path(id): Path<String>,
-) -> AdminResult {
+pub(super) async fn get_user(Admin(st, c): Admin, Path(id): Path<String>) -> AdminResult {
     ok(&json::user(
         &st.directory.admin_get_user(&c.tenant_id, &id).await?,
     ))
@@ -61,8 +49,7 @@ pub(super) async fn get_user(
 /// `PATCH /api/v1/users/{id}` and `PATCH /api/v1/groups/{id}`: a change of a local user
 /// ([`patch_user`]) or group ([`super::groups::patch_group`]) whose id is in the path.
 pub(super) async fn patch<K: Kind>(
-    Admin(c): Admin,
-    State(st): State<AppState>,
+    Admin(st, c): Admin,
     Path(id): Path<String>,
     AdminJson(body): AdminJson,
 ) -> AdminResult {
@@ -107,8 +94,7 @@ impl DeleteMode {
 /// `permanent`, a permanent delete (inactive or deprovisioned users only); `soft` soft
 /// deletes a local user. Another `mode`: 400.
 pub(super) async fn delete_user(
-    State(st): State<AppState>,
-    Admin(c): Admin,
+    Admin(st, c): Admin,
     RawQuery(q): RawQuery,
     Path(id): Path<String>,
 ) -> AdminResult {

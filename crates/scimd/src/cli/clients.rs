@@ -5,7 +5,7 @@
 //! The token URL is `{public-url}/oauth/token`, the public URL as the other commands take it
 //! (`--public-url`, `SCIMD_PUBLIC_URL` or `public_url`; else `http://LISTEN-ADDRESS`).
 
-use super::db::{cli_origin, open_default_tenant};
+use super::db::{cli_origin, open_default_tenant, print_list};
 use crate::config::Config;
 use clap::Subcommand;
 use scimd_directory::render::rfc3339;
@@ -70,13 +70,11 @@ pub async fn run_client(cmd: ClientCommand, cfg: &Config) -> anyhow::Result<Exit
         }
         ClientCommand::List { json } => {
             let rows = dir.list_clients(&tenant).await?;
-            if json {
+            let as_json = || {
                 let clients: Vec<_> = rows.iter().map(crate::admin::clients::client).collect();
-                println!("{}", json!({"clients": clients, "tokenUrl": token_url}));
-            } else {
-                print!("{}", client_table(&rows));
-            }
-            Ok(ExitCode::SUCCESS)
+                Ok(json!({"clients": clients, "tokenUrl": token_url}).to_string())
+            };
+            print_list(json, as_json, || client_table(&rows))
         }
         ClientCommand::Revoke { client_id } => {
             let by = cli_origin(&tenant, "scimd client revoke");

@@ -1,6 +1,7 @@
 //! The database subcommands: `scimd migrate` (apply migrations without serving) and
 //! `scimd copy --from URL --to URL` (move a whole deployment between SQLite and PostgreSQL);
-//! and how the other subcommands open the configured database's default tenant.
+//! how the other subcommands open the configured database's default tenant, and how their
+//! `list` subcommands print (a table, or JSON with `--json`).
 
 use crate::config::Config;
 use crate::server::{open_store, redact_url};
@@ -25,6 +26,21 @@ pub async fn open_default_tenant(cfg: &Config) -> anyhow::Result<(Directory, Str
     let dir = Directory::with_limits(store, base, cfg.input.limits);
     let tenant = dir.default_tenant_id().await?;
     Ok((dir, tenant))
+}
+
+/// Prints what a `list` subcommand lists: with `--json` (`json`) the JSON text `as_json`
+/// makes; else the table `table` makes. Exits 0.
+pub fn print_list(
+    json: bool,
+    as_json: impl FnOnce() -> serde_json::Result<String>,
+    table: impl FnOnce() -> String,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", as_json()?);
+    } else {
+        print!("{}", table());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Who runs a command, as change records keep it: actor `{type: "cli", name: <the

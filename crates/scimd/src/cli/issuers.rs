@@ -3,7 +3,7 @@
 //! docs/authentication.md). `list` prints a table (or `--json`, an array) on stdout;
 //! messages go to stderr.
 
-use super::db::{cli_origin, open_default_tenant};
+use super::db::{cli_origin, open_default_tenant, print_list};
 use crate::config::Config;
 use crate::issuers::outbound::Outbound;
 use crate::issuers::records::{add, issuer_json};
@@ -95,13 +95,11 @@ pub async fn run_issuer(cmd: IssuerCommand, cfg: &Config) -> anyhow::Result<Exit
         }
         IssuerCommand::List { json } => {
             let rows = dir.list_issuers(&tenant).await?;
-            if json {
+            let as_json = || {
                 let all: Vec<_> = rows.iter().map(issuer_json).collect();
-                println!("{}", serde_json::to_string_pretty(&all)?);
-            } else {
-                print!("{}", issuer_table(&rows));
-            }
-            Ok(ExitCode::SUCCESS)
+                serde_json::to_string_pretty(&all)
+            };
+            print_list(json, as_json, || issuer_table(&rows))
         }
         IssuerCommand::Remove { issuer } => {
             let by = cli_origin(&tenant, "scimd issuer remove");

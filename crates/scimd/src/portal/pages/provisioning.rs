@@ -20,6 +20,7 @@ use scimd_directory::DirectoryError;
 /// A token in the list (never its secret).
 #[derive(Debug, Clone)]
 pub struct TokenView {
+    /// Its name: what the revoke form posts.
     name: String,
     scope: String,
     created: String,
@@ -40,11 +41,29 @@ pub struct NewToken {
 /// An OAuth client in the list (never its secret).
 #[derive(Debug, Clone)]
 pub struct ClientView {
+    /// Its client id: what the revoke form posts.
     id: String,
     name: String,
     created: String,
     last_used: String,
     revoked: Option<String>,
+    /// Always false: a client does not expire (the access tokens it gets do). The
+    /// credential table shows the status of tokens and clients alike.
+    expired: bool,
+}
+
+impl TokenView {
+    /// What the revoke form posts (field `name`): the token's name.
+    pub fn key(&self) -> &str {
+        &self.name
+    }
+}
+
+impl ClientView {
+    /// What the revoke form posts (field `client_id`): the client's id.
+    pub fn key(&self) -> &str {
+        &self.id
+    }
 }
 
 /// A client just created: its id and secret, the secret shown on this one response only.
@@ -55,17 +74,60 @@ pub struct NewClientView {
     secret: String,
 }
 
-/// What a page answers besides the lists: its status, a secret just made, an error and
-/// the value a failed form keeps.
+/// What one credential section (tokens, clients) answers besides its list: the credential
+/// just created (`N`, its secret shown on this response only), the error of a refused form
+/// and the name that form keeps.
+#[derive(Debug)]
+pub struct Section<N> {
+    new: Option<N>,
+    error: Option<String>,
+    name: String,
+}
+
+impl<N> Default for Section<N> {
+    fn default() -> Self {
+        Section {
+            new: None,
+            error: None,
+            name: String::new(),
+        }
+    }
+}
+
+impl<N> Section<N> {
+    /// A credential just created, its secret shown on this response only.
+    fn created(new: N) -> Self {
+        Section {
+            new: Some(new),
+            ..Section::default()
+        }
+    }
+
+    /// A refused form: its error, and the name entered kept in the form.
+    fn refused(error: String, name: String) -> Self {
+        Section {
+            error: Some(error),
+            name,
+            ..Section::default()
+        }
+    }
+}
+
+/// What a page answers besides the lists: its status and each credential section's outcome.
 #[derive(Debug, Default)]
 struct Outcome {
     status: StatusCode,
-    new_token: Option<NewToken>,
-    token_error: Option<String>,
-    token_name: String,
-    new_client: Option<NewClientView>,
-    client_error: Option<String>,
-    client_name: String,
+    token: Section<NewToken>,
+    client: Section<NewClientView>,
+}
+
+/// The credentials the page lists, creates and revokes.
+#[derive(Debug, Clone, Copy)]
+enum Credential {
+    /// API tokens, revoked by name.
+    Token,
+    /// OAuth clients, revoked by client id.
+    Client,
 }
 
 /// Admin › Identity › User Provisioning.
@@ -75,13 +137,9 @@ pub struct ProvisioningPage {
     layout: Layout,
     tenant_url: String,
     token_url: String,
-    new_token: Option<NewToken>,
-    token_error: Option<String>,
-    token_name: String,
+    token: Section<NewToken>,
     tokens: Vec<TokenView>,
-    new_client: Option<NewClientView>,
-    client_error: Option<String>,
-    client_name: String,
+    client: Section<NewClientView>,
     clients: Vec<ClientView>,
     urn: String,
     policy_text: String,
@@ -140,6 +198,7 @@ async fn provisioning_page(st: &AppState, s: &Signed, layout: Layout, o: Outcome
             created: fmt_time(c.created),
             last_used: c.last_used.map(fmt_time).unwrap_or_else(|| "never".into()),
             revoked: c.revoked.map(fmt_time),
+            expired: false,
         })
         .collect();
     Ok(render(
@@ -148,13 +207,9 @@ async fn provisioning_page(st: &AppState, s: &Signed, layout: Layout, o: Outcome
             layout,
             tenant_url: d.base_url().to_string(),
             token_url: crate::admin::clients::token_url(st),
-            new_token: o.new_token,
-            token_error: o.token_error,
-            token_name: o.token_name,
+            token: o.token,
             tokens,
-            new_client: o.new_client,
-            client_error: o.client_error,
-            client_name: o.client_name,
+            client: o.client,
             clients,
             policy_text: match settings.blank_value_policy {
                 BlankPolicy::Clear => {
@@ -197,8 +252,7 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
     };
     let refused = |m: String| Outcome {
         status: StatusCode::BAD_REQUEST,
-        token_error: Some(m),
-        token_name: name.clone(),
+        token: Section::refused(m, name.clone()),
         ..Outcome::default()
     };
     let lifetime = match p.fields.get("expires_in").trim() {
@@ -220,7 +274,7 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
             tracing::info!(token = %name, scope = scope.as_str(), admin = %s.session.username, "token created in the portal");
             let o = Outcome {
                 status: StatusCode::CREATED,
-                new_token: Some(NewToken {
+                token: Section::created(NewToken {
                     name,
                     scope: scope.as_str().to_string(),
                     secret,
@@ -236,30 +290,9 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
     }
 }
 
-/// `POST /admin/provisioning/tokens/revoke`.
+/// `POST /admin/provisioning/tokens/revoke` (field `name`).
 pub async fn revoke_token(State(st): State<AppState>, p: Posted) -> Page {
-    let s = &p.signed;
-    let name = p.fields.get("name").to_string();
-    match st.directory.revoke_token(&p.origin(), &name).await {
-        Ok(true) => {
-            tracing::info!(token = %name, admin = %s.session.username, "token revoked in the portal");
-            Ok(see_other(&format!(
-                "/admin/provisioning?{}#tokens",
-                query_string(&[("ok", "token-revoked"), ("name", &name)])
-            )))
-        }
-        Ok(false) => {
-            let o = Outcome {
-                status: StatusCode::NOT_FOUND,
-                token_error: Some(format!(
-                    "There is no active token named “{name}”: it may have been revoked already."
-                )),
-                ..Outcome::default()
-            };
-            provisioning_page(&st, s, provisioning_layout(s), o).await
-        }
-        Err(e) => Err(server_error(e, s.layout("Error", "provisioning"))),
-    }
+    revoke(&st, &p, Credential::Token).await
 }
 
 /// `POST /admin/provisioning/clients`: creates an OAuth client and shows its id and secret
@@ -272,7 +305,7 @@ pub async fn create_client(State(st): State<AppState>, p: Posted) -> Page {
             tracing::info!(client = %made.row.id, admin = %s.session.username, "OAuth client created in the portal");
             let o = Outcome {
                 status: StatusCode::CREATED,
-                new_client: Some(NewClientView {
+                client: Section::created(NewClientView {
                     name: made.row.name,
                     id: made.row.id,
                     secret: made.secret,
@@ -284,8 +317,7 @@ pub async fn create_client(State(st): State<AppState>, p: Posted) -> Page {
         Err(DirectoryError::Invalid(m) | DirectoryError::Conflict(m)) => {
             let o = Outcome {
                 status: StatusCode::BAD_REQUEST,
-                client_error: Some(m),
-                client_name: name,
+                client: Section::refused(m, name),
                 ..Outcome::default()
             };
             provisioning_page(&st, s, provisioning_layout(s), o).await
@@ -294,28 +326,59 @@ pub async fn create_client(State(st): State<AppState>, p: Posted) -> Page {
     }
 }
 
-/// `POST /admin/provisioning/clients/revoke`.
+/// `POST /admin/provisioning/clients/revoke` (field `client_id`).
 pub async fn revoke_client(State(st): State<AppState>, p: Posted) -> Page {
+    revoke(&st, &p, Credential::Client).await
+}
+
+/// Revokes the active token named, or the active client with the id posted, then sees the
+/// page again at its section with a notice (`token-revoked`, `client-revoked`); 404 on the
+/// page, with the message in the section, when there is none.
+async fn revoke(st: &AppState, p: &Posted, kind: Credential) -> Page {
     let s = &p.signed;
-    let id = p.fields.get("client_id").to_string();
-    match st.directory.revoke_client(&p.origin(), &id).await {
-        Ok(true) => {
-            tracing::info!(client = %id, admin = %s.session.username, "OAuth client revoked in the portal");
-            Ok(see_other(&format!(
-                "/admin/provisioning?{}#clients",
-                query_string(&[("ok", "client-revoked"), ("name", &id)])
-            )))
-        }
-        Ok(false) => {
-            let o = Outcome {
-                status: StatusCode::NOT_FOUND,
-                client_error: Some(format!(
-                    "There is no active client “{id}”: it may have been revoked already."
-                )),
-                ..Outcome::default()
-            };
-            provisioning_page(&st, s, provisioning_layout(s), o).await
-        }
-        Err(e) => Err(server_error(e, s.layout("Error", "provisioning"))),
+    let (d, by) = (&st.directory, p.origin());
+    let key = match kind {
+        Credential::Token => p.fields.get("name"),
+        Credential::Client => p.fields.get("client_id"),
     }
+    .to_string();
+    let revoked = match kind {
+        Credential::Token => d.revoke_token(&by, &key).await,
+        Credential::Client => d.revoke_client(&by, &key).await,
+    };
+    let revoked = revoked.map_err(|e| server_error(e, s.layout("Error", "provisioning")))?;
+    if !revoked {
+        let mut o = Outcome {
+            status: StatusCode::NOT_FOUND,
+            ..Outcome::default()
+        };
+        match kind {
+            Credential::Token => {
+                o.token.error = Some(format!(
+                    "There is no active token named “{key}”: it may have been revoked already."
+                ))
+            }
+            Credential::Client => {
+                o.client.error = Some(format!(
+                    "There is no active client “{key}”: it may have been revoked already."
+                ))
+            }
+        }
+        return provisioning_page(st, s, provisioning_layout(s), o).await;
+    }
+    let admin = &s.session.username;
+    let (section, notice) = match kind {
+        Credential::Token => {
+            tracing::info!(token = %key, admin = %admin, "token revoked in the portal");
+            ("tokens", "token-revoked")
+        }
+        Credential::Client => {
+            tracing::info!(client = %key, admin = %admin, "OAuth client revoked in the portal");
+            ("clients", "client-revoked")
+        }
+    };
+    Ok(see_other(&format!(
+        "/admin/provisioning?{}#{section}",
+        query_string(&[("ok", notice), ("name", &key)])
+    )))
 }

@@ -4,6 +4,7 @@
 //! (`sqlite::dialect::SqliteDialect`, `postgres::dialect::PgDialect`); everything else about
 //! a statement is written once, in `crate::sql` and `crate::tx`.
 
+use crate::filter::comparison_sql;
 use crate::sql::Bind;
 use scim_proto::filter::CompareOp;
 use scim_proto::schema::AttrType;
@@ -35,6 +36,48 @@ pub(crate) struct Words {
     pub(crate) binds_arrays: bool,
     /// Whether text values (and so bound text) may hold NUL characters.
     pub(crate) text_holds_nul: bool,
+    /// The function giving the position (from 1; 0 when absent) of text in text: `co`.
+    pub(crate) position: &'static str,
+    /// What text compared by an ordering operator is followed by, to compare by bytes
+    /// (PostgreSQL ` COLLATE "C"`; SQLite's default collation compares bytes).
+    pub(crate) text_order: &'static str,
+}
+
+/// Each back end's words, side by side.
+impl Words {
+    /// SQLite's constant words.
+    pub(crate) const SQLITE: Words = Words {
+        true_: "1",
+        false_: "0",
+        doc: "r.doc",
+        null_sort_key: "NULL",
+        // SQLite's write lock covers the whole database.
+        lock_rows: "",
+        // A bound LIMIT is read while planning (SQLite 3.47 on) and marks the statement to be
+        // re-prepared whenever it is bound again: a cached page statement was parsed anew at
+        // every execution (docs/performance.md). The numbers are ours, never client text.
+        literal_pages: true,
+        binds_arrays: false,
+        text_holds_nul: true,
+        position: "instr",
+        // The default collation, BINARY, compares bytes.
+        text_order: "",
+    };
+
+    /// PostgreSQL's constant words.
+    pub(crate) const POSTGRES: Words = Words {
+        true_: "true",
+        false_: "false",
+        doc: "(r.doc::jsonb)",
+        // A bare NULL is a constant, which PostgreSQL refuses in ORDER BY.
+        null_sort_key: "NULL::text",
+        lock_rows: " FOR UPDATE",
+        literal_pages: false,
+        binds_arrays: true,
+        text_holds_nul: false,
+        position: "strpos",
+        text_order: " COLLATE \"C\"",
+    };
 }
 
 /// The SQL a back end writes for what the two spell differently.
@@ -88,9 +131,23 @@ pub(crate) trait Dialect: Sync {
     fn string_guard(&self, x: &str, json: bool, op: CompareOp) -> Option<String>;
     /// The text of `x` (JSON when `json`).
     fn text(&self, x: &str, json: bool) -> String;
+    /// The first and the last `n` characters of text `t`: `sw` and `ew` compare them.
+    fn ends(&self, t: &str, n: usize) -> [String; 2];
     /// `text op ?` as SQL before and after the placeholder, for text `t` and a literal of
     /// `n` characters (`co`, `sw`, `ew`, or an ordering / equality operator).
-    fn text_op(&self, t: &str, op: CompareOp, n: usize) -> (String, String);
+    fn text_op(&self, t: &str, op: CompareOp, n: usize) -> (String, String) {
+        let w = self.words();
+        let before = match op {
+            CompareOp::Co => return (format!("{}({t}, ", w.position), ") > 0".into()),
+            CompareOp::Sw | CompareOp::Ew => {
+                let [first, last] = self.ends(t, n);
+                format!("{} = ", if op == CompareOp::Sw { first } else { last })
+            }
+            CompareOp::Eq | CompareOp::Ne => format!("{t} {} ", comparison_sql(op)),
+            _ => format!("{t}{} {} ", w.text_order, comparison_sql(op)),
+        };
+        (before, String::new())
+    }
     /// `x = b` for a boolean `x` (JSON when `json`).
     fn bool_eq(&self, x: &str, json: bool, b: bool) -> String;
     /// `x op ?` for a number `x` (JSON when `json`), as SQL before and after the placeholder.

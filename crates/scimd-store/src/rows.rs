@@ -1,12 +1,120 @@
-//! Column lists and row mappers: how the records of `scimd_directory::store` are read from
-//! result rows, once for both back ends (the getters of [`Row`] read either spelling).
+//! Row types and their columns: how the records of `scimd_directory::store` are read from
+//! result rows (once for both back ends: the getters of [`Row`] read either spelling) and,
+//! for those inserted as they are read, written.
+//!
+//! A record kept field for column in one table is a line of `tables!`: its columns, the
+//! mapper and the insert values all follow from its fields, each read and bound as its type
+//! says ([`Column`]). Records with columns of their own shape (users, groups, change records,
+//! issuers, memberships with their member's names) are read with [`read_row!`].
 
-use crate::sql::{Row, Sql, Tbl};
+use crate::sql::{Bind, Column, Row, Sql, Tbl};
 use scimd_directory::store::{
     AccessTokenRow, Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel,
-    ClientRow, GroupRecord, IssuerRow, MemberKind, MemberRow, RefusalRow, SessionRow, Source,
-    StoreError, StoreResult, TenantRow, TokenRow, TokenScope, UserRecord, UserState,
+    ClientRow, GroupRecord, IssuerRow, MemberKind, MemberRow, MembershipRow, RefusalRow,
+    SessionRow, Source, StoreError, StoreResult, TenantRow, TokenRow, TokenScope, UserRecord,
+    UserState,
 };
+
+/// Builds the struct `$ty` from the result row `$row` (a `mut` [`Row`] binding): each field
+/// read from the column of its name, or of the name after `=`, as its type reads a column
+/// ([`Column`]); a field written `field: value` takes the value; the fields after `;` take
+/// the local variables of their names. Errors (`?`, in the calling function): `Backend`
+/// for a missing column or a stored value of another type.
+macro_rules! read_row {
+    ($row:ident => $ty:ident {
+        $($f:ident $(= $c:literal)? $(: $v:expr)?),* $(; $($local:ident),*)?
+    }) => {
+        $ty {
+            $($f: $crate::rows::read_row!(@field $row, $f $(= $c)? $(: $v)?),)*
+            $($($local,)*)?
+        }
+    };
+    (@field $row:ident, $f:ident) => {
+        $row.get(stringify!($f))?
+    };
+    (@field $row:ident, $f:ident = $c:literal) => {
+        $row.get($c)?
+    };
+    (@field $row:ident, $f:ident : $v:expr) => {
+        $v
+    };
+}
+pub(crate) use read_row;
+
+/// A record kept field for column in one table (a line of `tables!`; issuers written out):
+/// the table, its columns, and how a result row of them reads.
+pub(crate) trait Stored: Sized {
+    /// The table.
+    const TABLE: Tbl;
+    /// The columns, `a, b, c`, one per field: its name, or the name the table gives it.
+    const COLS: &'static str;
+    /// Reads a result row of [`Stored::COLS`]. Errors: `Backend` for a missing column or
+    /// a stored value of another type.
+    fn read(row: Row) -> StoreResult<Self>;
+}
+
+/// A [`Stored`] record inserted as it is read (a line of `tables!` marked `+ Insert`).
+pub(crate) trait Insert: Stored {
+    /// The values of [`Stored::COLS`] but `tenant_id` (the statement layer binds the
+    /// statement's tenant: `crate::sql::Stmts::insert`).
+    fn binds(&self) -> Vec<Bind>;
+}
+
+/// Declares [`Stored`] (and, marked `+ Insert`, [`Insert`]) for records kept field for
+/// column: `Record in Table { field, field = "column", … }`.
+macro_rules! tables {
+    ($(
+        $ty:ident $(+ $insert:ident)? in $tbl:ident {
+            $f0:ident $(= $c0:literal)? $(, $f:ident $(= $c:literal)?)*
+        }
+    )*) => {$(
+        impl Stored for $ty {
+            const TABLE: Tbl = Tbl::$tbl;
+            const COLS: &'static str =
+                concat!(tables!(@col $f0 $(= $c0)?) $(, ", ", tables!(@col $f $(= $c)?))*);
+            fn read(mut row: Row) -> StoreResult<Self> {
+                Ok(read_row!(row => $ty { $f0 $(= $c0)?, $($f $(= $c)?),* }))
+            }
+        }
+        tables!(@insert $ty $(+ $insert)?; [$f0 $(= $c0)?] $([$f $(= $c)?])*);
+    )*};
+    (@col $f:ident) => {
+        stringify!($f)
+    };
+    (@col $f:ident = $c:literal) => {
+        $c
+    };
+    (@insert $ty:ident; $($fields:tt)*) => {};
+    (@insert $ty:ident + Insert; $([$f:ident $(= $c:literal)?])*) => {
+        impl Insert for $ty {
+            fn binds(&self) -> Vec<Bind> {
+                let mut binds = Vec::new();
+                $(if tables!(@col $f $(= $c)?) != "tenant_id" {
+                    binds.push(self.$f.bind());
+                })*
+                binds
+            }
+        }
+    };
+}
+
+tables! {
+    TenantRow + Insert in Tenants { id, name, settings, created }
+    TokenRow + Insert in Tokens {
+        id, tenant_id, name, scope, secret_sha256, created, last_used, revoked, expires
+    }
+    ClientRow + Insert in OauthClients {
+        id, tenant_id, name, secret_sha256, created, last_used, revoked
+    }
+    AccessTokenRow + Insert in AccessTokens { tenant_id, client_id, secret_sha256, created, expires }
+    RefusalRow + Insert in AuthRefusals { tenant_id, at, reason, credential, method, path, address }
+    SessionRow + Insert in Sessions { id_sha256, tenant_id, admin_id, csrf_token, created, expires }
+    AttributeRow in Attributes { tenant_id, name, ty = "type", created }
+    AdminRow in Admins {
+        id, tenant_id, username, password_hash, created, password_changed, must_change_password
+    }
+    MembershipRow in GroupMembers { tenant_id, group_id, member_id, kind = "member_kind" }
+}
 
 /// Columns of a user row `r`.
 pub(crate) const USER_COLS: &str =
@@ -17,30 +125,6 @@ pub(crate) const USER_COLS: &str =
 pub(crate) const GROUP_COLS: &str =
     "r.seq, r.id, r.tenant_id, r.display_name, r.external_id, r.source, r.builtin, r.version, \
                           r.created, r.last_modified, r.doc, r.doc_folded";
-
-/// Columns of a tenant row.
-pub(crate) const TENANT_COLS: &str = "id, name, settings, created";
-
-/// Columns of a token row.
-pub(crate) const TOKEN_COLS: &str =
-    "id, tenant_id, name, scope, secret_sha256, created, last_used, revoked, expires";
-
-/// Columns of an OAuth client row.
-pub(crate) const CLIENT_COLS: &str =
-    "id, tenant_id, name, secret_sha256, created, last_used, revoked";
-
-/// Columns of an access token row.
-pub(crate) const ACCESS_TOKEN_COLS: &str = "tenant_id, client_id, secret_sha256, created, expires";
-
-/// Columns of a kept refusal row.
-pub(crate) const REFUSAL_COLS: &str = "tenant_id, at, reason, credential, method, path, address";
-
-/// Columns of an issuer row.
-pub(crate) const ISSUER_COLS: &str =
-    "id, tenant_id, issuer, audience, app_ids, metadata_url, jwks_file, created";
-
-/// Columns of a custom attribute row.
-pub(crate) const ATTRIBUTE_COLS: &str = "tenant_id, name, type, created";
 
 /// Columns of a change record written by an insert, in the order of
 /// `tx::records::record_values` (`tenant_id` bound by the layer).
@@ -55,17 +139,6 @@ pub(crate) const RECORD_COLS: &str =
      r.cause, r.cause_name, r.method, r.path, r.status, r.resource_type, r.resource_id, \
      r.resource_name, r.member_id, r.member_kind, r.outcome, r.action, r.detail, r.changes, \
      r.warnings, r.occurrences, r.in_log, r.in_audit";
-
-/// Columns of an administrator row.
-pub(crate) const ADMIN_COLS: &str =
-    "id, tenant_id, username, password_hash, created, password_changed, must_change_password";
-
-/// Columns of a session row.
-pub(crate) const SESSION_COLS: &str =
-    "id_sha256, tenant_id, admin_id, csrf_token, created, expires";
-
-/// Columns of a membership row (as copied).
-pub(crate) const MEMBERSHIP_COLS: &str = "tenant_id, group_id, member_id, member_kind";
 
 /// Writes the columns of membership rows `gm`: group id, member id, kind, display name (the
 /// user's or group's displayName, if any) and, for users, userName and state.
@@ -90,6 +163,7 @@ pub(crate) fn member_cols(qb: &mut Sql<'_>) {
     qb.sql(" AS member_state");
 }
 
+/// How a member's kind is stored (`User`, `Group`).
 pub(crate) fn kind_str(k: MemberKind) -> &'static str {
     match k {
         MemberKind::User => "User",
@@ -97,6 +171,7 @@ pub(crate) fn kind_str(k: MemberKind) -> &'static str {
     }
 }
 
+/// The member kind stored as `s` ([`kind_str`]; anything else reads as a user).
 pub(crate) fn kind_of(s: &str) -> MemberKind {
     if s == "Group" {
         MemberKind::Group
@@ -109,162 +184,79 @@ fn backend(msg: String) -> StoreError {
     StoreError::Backend(msg)
 }
 
-fn source_of(s: &str) -> StoreResult<Source> {
-    Source::parse(s).ok_or_else(|| backend(format!("bad stored source {s:?}")))
+/// `s` parsed by `parse`. Errors: `Backend` naming `what` when it does not parse.
+fn parsed<T>(s: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(s).ok_or_else(|| backend(format!("bad stored {what} {s:?}")))
 }
 
-fn state_of(s: &str) -> StoreResult<UserState> {
-    UserState::parse(s).ok_or_else(|| backend(format!("bad stored user state {s:?}")))
+/// `impl Column` for the product's enumerations stored as their `as_str`, read by their
+/// `parse` (`Backend` naming the column's meaning for any other text).
+macro_rules! text_columns {
+    ($($ty:ident: $what:literal),*) => {$(
+        impl Column for $ty {
+            fn read(row: &mut Row, col: &str) -> StoreResult<Self> {
+                parsed(&row.text(col)?, $what, $ty::parse)
+            }
+            fn bind(&self) -> Bind {
+                Bind::text(self.as_str())
+            }
+        }
+    )*};
 }
 
-pub(crate) fn tenant_of(mut row: Row) -> StoreResult<TenantRow> {
-    Ok(TenantRow {
-        id: row.text("id")?,
-        name: row.text("name")?,
-        settings: row.json("settings")?,
-        created: row.time("created")?,
-    })
+text_columns!(Source: "source", UserState: "user state", TokenScope: "token scope");
+
+/// Stored as [`kind_str`]; anything but `Group` reads as a user.
+impl Column for MemberKind {
+    fn read(row: &mut Row, col: &str) -> StoreResult<Self> {
+        Ok(kind_of(&row.text(col)?))
+    }
+    fn bind(&self) -> Bind {
+        Bind::text(kind_str(*self))
+    }
 }
 
-pub(crate) fn token_of(mut row: Row) -> StoreResult<TokenRow> {
-    let scope = row.text("scope")?;
-    Ok(TokenRow {
-        id: row.text("id")?,
-        tenant_id: row.text("tenant_id")?,
-        name: row.text("name")?,
-        scope: TokenScope::parse(&scope)
-            .ok_or_else(|| backend(format!("bad stored token scope {scope:?}")))?,
-        secret_sha256: row.blob("secret_sha256")?,
-        created: row.time("created")?,
-        last_used: row.opt_time("last_used")?,
-        revoked: row.opt_time("revoked")?,
-        expires: row.opt_time("expires")?,
-    })
+/// Issuers are kept field for column too, but for `app_ids`: a JSON array of strings
+/// (`json`), not a list column.
+impl Stored for IssuerRow {
+    const TABLE: Tbl = Tbl::Issuers;
+    const COLS: &'static str =
+        "id, tenant_id, issuer, audience, app_ids, metadata_url, jwks_file, created";
+    fn read(mut row: Row) -> StoreResult<Self> {
+        let app_ids = serde_json::from_value::<Vec<String>>(row.json("app_ids")?)
+            .map_err(|e| backend(format!("bad stored issuer app_ids: {e}")))?;
+        Ok(read_row!(row => IssuerRow {
+            id, tenant_id, issuer, audience, metadata_url, jwks_file, created; app_ids
+        }))
+    }
 }
 
-pub(crate) fn client_of(mut row: Row) -> StoreResult<ClientRow> {
-    Ok(ClientRow {
-        id: row.text("id")?,
-        tenant_id: row.text("tenant_id")?,
-        name: row.text("name")?,
-        secret_sha256: row.blob("secret_sha256")?,
-        created: row.time("created")?,
-        last_used: row.opt_time("last_used")?,
-        revoked: row.opt_time("revoked")?,
-    })
-}
-
-pub(crate) fn access_token_of(mut row: Row) -> StoreResult<AccessTokenRow> {
-    Ok(AccessTokenRow {
-        tenant_id: row.text("tenant_id")?,
-        client_id: row.text("client_id")?,
-        secret_sha256: row.blob("secret_sha256")?,
-        created: row.time("created")?,
-        expires: row.time("expires")?,
-    })
-}
-
-pub(crate) fn refusal_of(mut row: Row) -> StoreResult<RefusalRow> {
-    Ok(RefusalRow {
-        tenant_id: row.text("tenant_id")?,
-        at: row.time("at")?,
-        reason: row.text("reason")?,
-        credential: row.text("credential")?,
-        method: row.text("method")?,
-        path: row.text("path")?,
-        address: row.opt_text("address")?,
-    })
-}
-
-pub(crate) fn issuer_of(mut row: Row) -> StoreResult<IssuerRow> {
-    let app_ids = row.json("app_ids")?;
-    let app_ids = serde_json::from_value::<Vec<String>>(app_ids)
-        .map_err(|e| backend(format!("bad stored issuer app_ids: {e}")))?;
-    let keys_from = [row.opt_text("metadata_url")?, row.opt_text("jwks_file")?];
-    let [metadata_url, jwks_file] = keys_from;
-    Ok(IssuerRow {
-        id: row.text("id")?,
-        tenant_id: row.text("tenant_id")?,
-        issuer: row.text("issuer")?,
-        audience: row.text("audience")?,
-        app_ids,
-        metadata_url,
-        jwks_file,
-        created: row.time("created")?,
-    })
-}
-
-/// A user row without its emails, and its `seq`.
+/// A user row of [`USER_COLS`] without its emails, and its `seq`.
 pub(crate) fn user_of(mut row: Row) -> StoreResult<(i64, UserRecord)> {
-    Ok((
-        row.int("seq")?,
-        UserRecord {
-            id: row.text("id")?,
-            tenant_id: row.text("tenant_id")?,
-            user_name: row.text("user_name")?,
-            external_id: row.opt_text("external_id")?,
-            display_name: row.opt_text("display_name")?,
-            state: state_of(&row.text("state")?)?,
-            source: source_of(&row.text("source")?)?,
-            version: row.int("version")?,
-            created: row.time("created")?,
-            last_modified: row.time("last_modified")?,
-            doc: row.json("doc")?,
-            doc_folded: row.json("doc_folded")?,
-            emails: Vec::new(),
-        },
-    ))
+    let seq = row.int("seq")?;
+    let user = read_row!(row => UserRecord {
+        id, tenant_id, user_name, external_id, display_name, state, source, version, created,
+        last_modified, doc, doc_folded, emails: Vec::new()
+    });
+    Ok((seq, user))
 }
 
+/// A group row of [`GROUP_COLS`].
 pub(crate) fn group_of(mut row: Row) -> StoreResult<GroupRecord> {
-    Ok(GroupRecord {
-        id: row.text("id")?,
-        tenant_id: row.text("tenant_id")?,
-        display_name: row.text("display_name")?,
-        external_id: row.opt_text("external_id")?,
-        source: source_of(&row.text("source")?)?,
-        builtin: row.bool("builtin")?,
-        version: row.int("version")?,
-        created: row.time("created")?,
-        last_modified: row.time("last_modified")?,
-        doc: row.json("doc")?,
-        doc_folded: row.json("doc_folded")?,
-    })
+    Ok(read_row!(row => GroupRecord {
+        id, tenant_id, display_name, external_id, source, builtin, version, created,
+        last_modified, doc, doc_folded
+    }))
 }
 
 /// A member of [`member_cols`] and its group id.
 pub(crate) fn member_of(mut row: Row) -> StoreResult<(String, MemberRow)> {
-    Ok((
-        row.text("group_id")?,
-        MemberRow {
-            id: row.text("member_id")?,
-            kind: kind_of(&row.text("member_kind")?),
-            display: row.opt_text("display")?,
-            user_name: row.opt_text("member_user_name")?,
-            state: row
-                .opt_text("member_state")?
-                .and_then(|s| UserState::parse(&s)),
-        },
-    ))
-}
-
-/// A membership of [`MEMBERSHIP_COLS`].
-pub(crate) fn membership_of(mut row: Row) -> StoreResult<scimd_directory::store::MembershipRow> {
-    Ok(scimd_directory::store::MembershipRow {
-        tenant_id: row.text("tenant_id")?,
-        group_id: row.text("group_id")?,
-        member_id: row.text("member_id")?,
-        kind: kind_of(&row.text("member_kind")?),
-    })
-}
-
-pub(crate) fn attribute_of(mut row: Row) -> StoreResult<AttributeRow> {
-    Ok(AttributeRow {
-        tenant_id: row.text("tenant_id")?,
-        name: row.text("name")?,
-        ty: row.text("type")?,
-        created: row.time("created")?,
-    })
+    let group_id = row.text("group_id")?;
+    let member = read_row!(row => MemberRow {
+        id = "member_id", kind = "member_kind", display, user_name = "member_user_name",
+        state: row.opt_text("member_state")?.and_then(|s| UserState::parse(&s))
+    });
+    Ok((group_id, member))
 }
 
 /// The outcome of a per-member record.
@@ -287,6 +279,7 @@ fn member_change(id: &str, kind: MemberKind, added: bool) -> Change {
     Change::new("members", before, after)
 }
 
+/// A change record of [`RECORD_COLS`].
 pub(crate) fn record_of(mut row: Row) -> StoreResult<ChangeRecord> {
     let seq = row.int("seq")?;
     let bad =
@@ -323,49 +316,51 @@ pub(crate) fn record_of(mut row: Row) -> StoreResult<ChangeRecord> {
             None => Vec::new(),
         },
     };
-    Ok(ChangeRecord {
-        seq,
-        tenant_id: row.text("tenant_id")?,
-        txn: row.text("txn")?,
-        at: row.time("at")?,
-        actor,
-        source,
-        address: row.opt_text("address")?,
-        cause,
-        resource_type: row.opt_text("resource_type")?,
-        resource_id: row.opt_text("resource_id")?,
-        resource_name: row.opt_text("resource_name")?,
-        member,
-        outcome,
-        action: row.opt_text("action")?,
-        detail: row.opt_text("detail")?,
-        changes,
-        warnings: row.texts("warnings")?,
-        count: row.count("occurrences")?,
-        log: row.bool("in_log")?,
-        audit: row.bool("in_audit")?,
-    })
+    Ok(read_row!(row => ChangeRecord {
+        tenant_id, txn, at, address, resource_type, resource_id, resource_name, action, detail,
+        warnings, count = "occurrences", log = "in_log", audit = "in_audit";
+        seq, actor, source, cause, member, outcome, changes
+    }))
 }
 
-pub(crate) fn admin_of(mut row: Row) -> StoreResult<AdminRow> {
-    Ok(AdminRow {
-        id: row.text("id")?,
-        tenant_id: row.text("tenant_id")?,
-        username: row.text("username")?,
-        password_hash: row.text("password_hash")?,
-        created: row.time("created")?,
-        password_changed: row.time("password_changed")?,
-        must_change_password: row.bool("must_change_password")?,
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::Ty;
+    use time::macros::datetime;
 
-pub(crate) fn session_of(mut row: Row) -> StoreResult<SessionRow> {
-    Ok(SessionRow {
-        id_sha256: row.blob("id_sha256")?,
-        tenant_id: row.text("tenant_id")?,
-        admin_id: row.text("admin_id")?,
-        csrf_token: row.text("csrf_token")?,
-        created: row.time("created")?,
-        expires: row.time("expires")?,
-    })
+    #[test]
+    fn columns_and_binds_follow_the_fields() {
+        assert_eq!(
+            TokenRow::COLS,
+            "id, tenant_id, name, scope, secret_sha256, created, last_used, revoked, expires"
+        );
+        assert_eq!(AttributeRow::COLS, "tenant_id, name, type, created");
+        assert_eq!(
+            MembershipRow::COLS,
+            "tenant_id, group_id, member_id, member_kind"
+        );
+        let at = datetime!(2026-12-06 12:00 UTC);
+        let client = ClientRow {
+            id: "c1".into(),
+            tenant_id: "t1".into(),
+            name: "app".into(),
+            secret_sha256: vec![1, 2],
+            created: at,
+            last_used: Some(at),
+            revoked: None,
+        };
+        // `tenant_id` is the statement's tenant, bound by the layer.
+        assert_eq!(
+            client.binds(),
+            [
+                Bind::text("c1"),
+                Bind::text("app"),
+                Bind::Blob(vec![1, 2]),
+                Bind::Time(at),
+                Bind::Time(at),
+                Bind::Null(Ty::Time),
+            ]
+        );
+    }
 }

@@ -10,7 +10,6 @@
 //! it (caseExact strings, numbers, booleans, dateTimes) read `r.doc::jsonb`.
 
 use crate::dialect::{Dialect, JPath, Words};
-use crate::filter::comparison_sql;
 use crate::sql::Bind;
 use scim_proto::filter::CompareOp;
 use scim_proto::schema::AttrType;
@@ -30,22 +29,9 @@ pub(crate) fn path_lit(path: &JPath) -> String {
 /// Whether any non-null, non-empty scalar is found at any depth (`$.**` includes the root).
 const ANY_ATOM: &str = "'strict $.** ? (@.type() == \"number\" || @.type() == \"boolean\" || (@.type() == \"string\" && @ != \"\"))'";
 
-/// PostgreSQL's constant words.
-const WORDS: Words = Words {
-    true_: "true",
-    false_: "false",
-    doc: "(r.doc::jsonb)",
-    // A bare NULL is a constant, which PostgreSQL refuses in ORDER BY.
-    null_sort_key: "NULL::text",
-    lock_rows: " FOR UPDATE",
-    literal_pages: false,
-    binds_arrays: true,
-    text_holds_nul: false,
-};
-
 impl Dialect for PgDialect {
     fn words(&self) -> &'static Words {
-        &WORDS
+        &Words::POSTGRES
     }
     fn placeholder(&self, out: &mut String, n: usize, b: &Bind) {
         let _ = write!(out, "${n}");
@@ -117,19 +103,8 @@ impl Dialect for PgDialect {
             x.to_string()
         }
     }
-    fn text_op(&self, t: &str, op: CompareOp, n: usize) -> (String, String) {
-        match op {
-            CompareOp::Co => (format!("strpos({t}, "), ") > 0".into()),
-            CompareOp::Sw => (format!("left({t}, {n}) = "), String::new()),
-            CompareOp::Ew => (format!("right({t}, {n}) = "), String::new()),
-            CompareOp::Eq | CompareOp::Ne => {
-                (format!("{t} {} ", comparison_sql(op)), String::new())
-            }
-            _ => (
-                format!("{t} COLLATE \"C\" {} ", comparison_sql(op)),
-                String::new(),
-            ),
-        }
+    fn ends(&self, t: &str, n: usize) -> [String; 2] {
+        [format!("left({t}, {n})"), format!("right({t}, {n})")]
     }
     fn bool_eq(&self, x: &str, json: bool, b: bool) -> String {
         if json {

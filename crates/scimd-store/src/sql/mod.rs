@@ -29,9 +29,9 @@ mod shapes;
 
 pub(crate) use crate::dialect::Dialect;
 pub(crate) use crate::schema::Tbl;
-pub(crate) use row::Row;
+pub(crate) use row::{Column, Row};
 use scimd_directory::store::{StoreError, StoreResult};
-pub(crate) use shapes::Stmts;
+pub(crate) use shapes::{Col, Stmts};
 use time::OffsetDateTime;
 
 /// Most values bound by one statement of a batched call (IN lists, multi-row inserts) on a

@@ -6,6 +6,7 @@
 //! Getters move the value out of the row (the row is read once, by one mapper), so a
 //! document is parsed from the text the executor copied, never copied again.
 
+use super::Bind;
 use crate::timefmt;
 use scimd_directory::store::{StoreError, StoreResult};
 use serde_json::Value;
@@ -50,6 +51,11 @@ impl Row {
     /// A row of `vals`, named by `names` (same length).
     pub(crate) fn new(names: Arc<[Box<str>]>, vals: Vec<Val>) -> Row {
         Row { names, vals }
+    }
+
+    /// The value of column `col` as `T` reads it ([`Column`]).
+    pub(crate) fn get<T: Column>(&mut self, col: &str) -> StoreResult<T> {
+        T::read(self, col)
     }
 
     /// Moves the value of column `col` out. Errors: `Backend` when there is no such column.
@@ -174,6 +180,50 @@ impl Row {
             v => Err(bad(col, "a list of strings", &v)),
         }
     }
+}
+
+/// A type kept in one column: how a result row's value reads as it (the [`Row`] getter that
+/// absorbs the back ends' spellings) and what binds it. Lets a row type be read and written
+/// field for column (`crate::rows`).
+pub(crate) trait Column: Sized {
+    /// The value of column `col`. Errors: `Backend` for a missing column, NULL where a
+    /// value is required, or a value of another type.
+    fn read(row: &mut Row, col: &str) -> StoreResult<Self>;
+    /// The value as a statement binds it.
+    fn bind(&self) -> Bind;
+}
+
+/// `impl Column` for types read by one getter of [`Row`]; `|v| bind` gives the bound value
+/// of `v`, the field.
+macro_rules! columns {
+    ($($(#[$doc:meta])* $ty:ty: $get:ident, |$v:ident| $bind:expr;)*) => {$(
+        $(#[$doc])*
+        impl Column for $ty {
+            fn read(row: &mut Row, col: &str) -> StoreResult<Self> {
+                row.$get(col)
+            }
+            fn bind(&self) -> Bind {
+                let $v = self;
+                $bind
+            }
+        }
+    )*};
+}
+
+columns! {
+    String: text, |s| Bind::text(s);
+    Option<String>: opt_text, |s| Bind::opt_text(s.as_deref());
+    i64: int, |n| Bind::Int(*n);
+    /// A count: a negative stored value reads as 0, a count past `i64` binds clamped.
+    u64: count, |n| Bind::count(*n);
+    bool: bool, |b| Bind::Bool(*b);
+    OffsetDateTime: time, |t| Bind::Time(*t);
+    Option<OffsetDateTime>: opt_time, |t| Bind::opt_time(*t);
+    /// A JSON document kept as written (PostgreSQL `json`).
+    Value: json, |v| Bind::Json(v.to_string());
+    Vec<u8>: blob, |b| Bind::Blob(b.clone());
+    /// A list of strings (PostgreSQL `text[]`).
+    Vec<String>: texts, |v| Bind::Texts(v.clone());
 }
 
 #[cfg(test)]

@@ -29,25 +29,9 @@ fn path_lit(path: &JPath) -> String {
     lit(&format!("${}", steps(path)))
 }
 
-/// SQLite's constant words.
-const WORDS: Words = Words {
-    true_: "1",
-    false_: "0",
-    doc: "r.doc",
-    null_sort_key: "NULL",
-    // SQLite's write lock covers the whole database.
-    lock_rows: "",
-    // A bound LIMIT is read while planning (SQLite 3.47 on) and marks the statement to be
-    // re-prepared whenever it is bound again: a cached page statement was parsed anew at
-    // every execution (docs/performance.md). The numbers are ours, never client text.
-    literal_pages: true,
-    binds_arrays: false,
-    text_holds_nul: true,
-};
-
 impl Dialect for SqliteDialect {
     fn words(&self) -> &'static Words {
-        &WORDS
+        &Words::SQLITE
     }
     fn placeholder(&self, out: &mut String, _n: usize, _b: &Bind) {
         out.push('?');
@@ -102,16 +86,8 @@ impl Dialect for SqliteDialect {
     fn text(&self, x: &str, _json: bool) -> String {
         x.to_string()
     }
-    fn text_op(&self, t: &str, op: CompareOp, n: usize) -> (String, String) {
-        match op {
-            CompareOp::Co => (format!("instr({t}, "), ") > 0".into()),
-            CompareOp::Sw => (format!("substr({t}, 1, {n}) = "), String::new()),
-            CompareOp::Ew => (format!("substr({t}, -{n}) = "), String::new()),
-            _ => (
-                format!("{t} {} ", crate::filter::comparison_sql(op)),
-                String::new(),
-            ),
-        }
+    fn ends(&self, t: &str, n: usize) -> [String; 2] {
+        [format!("substr({t}, 1, {n})"), format!("substr({t}, -{n})")]
     }
     fn bool_eq(&self, x: &str, _json: bool, b: bool) -> String {
         // json_extract reads JSON true / false as 1 / 0.

@@ -8,89 +8,45 @@
 
 use super::StoreTx;
 use crate::exec::Exec;
-use crate::rows::{
-    access_token_of, client_of, refusal_of, ACCESS_TOKEN_COLS, CLIENT_COLS, REFUSAL_COLS,
-};
-use crate::sql::{clamp, Across, Bind, Tbl};
-use scimd_directory::store::{AccessTokenRow, ClientRow, RefusalCount, RefusalRow, StoreResult};
+use crate::rows::{read_row, Insert, Stored};
+use crate::sql::{clamp, Across, Bind, Col, Tbl};
+use scimd_directory::store::{AccessTokenRow, RefusalCount, RefusalRow, StoreResult};
 use time::OffsetDateTime;
 
-pub(super) async fn insert_client<E: Exec>(tx: &mut StoreTx<E>, c: &ClientRow) -> StoreResult<()> {
-    let row = [
-        Bind::text(&c.id),
-        Bind::text(&c.name),
-        Bind::Blob(c.secret_sha256.clone()),
-        Bind::Time(c.created),
-        Bind::opt_time(c.last_used),
-        Bind::opt_time(c.revoked),
-    ];
-    let mut s = tx
-        .q()
-        .insert(&*c.tenant_id, Tbl::OauthClients, CLIENT_COLS, [row]);
-    tx.run(s.may_conflict()).await.map(drop)
-}
-
-pub(super) async fn get_client<E: Exec>(
+/// Sets `last_used` of the credential `id` of `table` (a bearer token, an OAuth client) to
+/// `at`.
+pub(super) async fn touch<E: Exec>(
     tx: &mut StoreTx<E>,
-    t: &str,
-    id: &str,
-) -> StoreResult<Option<ClientRow>> {
-    let key = [("id", Bind::text(id))];
-    let s = tx.q().select(t, CLIENT_COLS, (Tbl::OauthClients, ""), key);
-    tx.row(s).await?.map(client_of).transpose()
-}
-
-pub(super) async fn list_clients<E: Exec>(
-    tx: &mut StoreTx<E>,
-    t: &str,
-) -> StoreResult<Vec<ClientRow>> {
-    let mut s = tx.q().select(t, CLIENT_COLS, (Tbl::OauthClients, ""), []);
-    s.sql(" ORDER BY created, seq");
-    tx.rows(s).await?.into_iter().map(client_of).collect()
-}
-
-pub(super) async fn revoke_client<E: Exec>(
-    tx: &mut StoreTx<E>,
-    t: &str,
+    (t, table): (&str, Tbl),
     id: &str,
     at: OffsetDateTime,
-) -> StoreResult<bool> {
-    let key = [("id", Bind::text(id))];
-    let mut s = tx
-        .q()
-        .update(t, Tbl::OauthClients, [("revoked", Bind::Time(at))], key);
-    s.sql(" AND revoked IS NULL");
-    Ok(tx.run(s).await? > 0)
+) -> StoreResult<()> {
+    let set = [("last_used", Bind::Time(at))];
+    let s = tx.q().update(t, table, set, [("id", Bind::text(id))]);
+    tx.run(s).await.map(drop)
 }
 
-pub(super) async fn insert_access_token<E: Exec>(
+/// Revokes at `at` the credential of `table` (a bearer token, an OAuth client) whose
+/// column `key` holds the value given, unless it is revoked already; whether it was.
+pub(super) async fn revoke<E: Exec>(
     tx: &mut StoreTx<E>,
-    a: &AccessTokenRow,
-) -> StoreResult<()> {
-    let row = [
-        Bind::text(&a.client_id),
-        Bind::Blob(a.secret_sha256.clone()),
-        Bind::Time(a.created),
-        Bind::Time(a.expires),
-    ];
+    (t, table): (&str, Tbl),
+    key: Col<'_>,
+    at: OffsetDateTime,
+) -> StoreResult<bool> {
     let mut s = tx
         .q()
-        .insert(&*a.tenant_id, Tbl::AccessTokens, ACCESS_TOKEN_COLS, [row]);
-    tx.run(s.may_conflict()).await.map(drop)
+        .update(t, table, [("revoked", Bind::Time(at))], [key]);
+    s.sql(" AND revoked IS NULL");
+    Ok(tx.run(s).await? > 0)
 }
 
 pub(super) async fn access_token_by_hash<E: Exec>(
     tx: &mut StoreTx<E>,
     sha256: &[u8],
 ) -> StoreResult<Option<AccessTokenRow>> {
-    let key = [("secret_sha256", Bind::Blob(sha256.to_vec()))];
-    let s = tx.q().select(
-        Across::AccessTokenBySecret,
-        ACCESS_TOKEN_COLS,
-        (Tbl::AccessTokens, ""),
-        key,
-    );
-    tx.row(s).await?.map(access_token_of).transpose()
+    let key = ("secret_sha256", Bind::Blob(sha256.to_vec()));
+    tx.one(Across::AccessTokenBySecret, key).await
 }
 
 pub(super) async fn prune_access_tokens<E: Exec>(
@@ -141,17 +97,8 @@ pub(super) async fn add_refusals<E: Exec>(
         tx.run(s).await?;
     }
     if !recent.is_empty() {
-        let rows = recent.iter().map(|r| {
-            [
-                Bind::Time(r.at),
-                Bind::text(&r.reason),
-                Bind::text(&r.credential),
-                Bind::text(&r.method),
-                Bind::text(&r.path),
-                Bind::opt_text(r.address.as_deref()),
-            ]
-        });
-        let s = tx.q().insert(t, Tbl::AuthRefusals, REFUSAL_COLS, rows);
+        let rows = recent.iter().map(Insert::binds);
+        let s = tx.q().insert(t, RefusalRow::TABLE, RefusalRow::COLS, rows);
         tx.run(s).await?;
     }
     let mut s = tx.q().delete(t, Tbl::AuthRefusals, []);
@@ -179,16 +126,11 @@ pub(super) async fn list_refusals<E: Exec>(
     s.sql(" AND hour >= ")
         .bind(Bind::Time(since))
         .sql(" ORDER BY hour DESC, reason");
-    let mut counts = Vec::new();
-    for mut row in tx.rows(s).await? {
-        counts.push(RefusalCount {
-            hour: row.time("hour")?,
-            reason: row.text("reason")?,
-            count: row.count("count")?,
-        });
-    }
-    let mut s = tx.q().select(t, REFUSAL_COLS, (Tbl::AuthRefusals, ""), []);
-    s.sql(" ORDER BY seq DESC");
-    let recent = tx.rows(s).await?.into_iter().map(refusal_of);
-    Ok((counts, recent.collect::<StoreResult<_>>()?))
+    let counts = tx
+        .rows(s)
+        .await?
+        .into_iter()
+        .map(|mut row| Ok(read_row!(row => RefusalCount { hour, reason, count })));
+    let counts = counts.collect::<StoreResult<_>>()?;
+    Ok((counts, tx.all(t, "seq DESC").await?))
 }

@@ -9,6 +9,7 @@
 
 use super::run::{Count, StoreTx};
 use crate::exec::Exec;
+use crate::rows::read_row;
 use crate::sql::{Bind, Sql, Tbl, Ty, MAX_BINDS};
 use scimd_directory::store::{EditedUser, StoreError, StoreResult, UserState};
 use serde_json::{Map, Value};
@@ -107,17 +108,12 @@ impl<E: Exec> StoreTx<E> {
             .tenant("r");
         filter(&mut s);
         s.long();
-        let mut out = Vec::new();
-        for mut row in self.rows(s).await? {
-            out.push(Doc {
-                seq: row.int("seq")?,
-                id: row.text("id")?,
-                user_name: row.text("user_name")?,
-                doc: row.json("doc")?,
-                doc_folded: row.json("doc_folded")?,
-            });
-        }
-        Ok(out)
+        let docs = self
+            .rows(s)
+            .await?
+            .into_iter()
+            .map(|mut row| Ok(read_row!(row => Doc { seq, id, user_name, doc, doc_folded })));
+        docs.collect()
     }
 
     /// Applies `edit` to `doc` and `doc_folded` of every user of the tenant where either

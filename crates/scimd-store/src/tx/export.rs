@@ -3,13 +3,12 @@
 
 use super::run::StoreTx;
 use crate::exec::Exec;
-use crate::rows::{
-    admin_of, attribute_of, group_of, issuer_of, membership_of, record_of, tenant_of, token_of,
-    ADMIN_COLS, ATTRIBUTE_COLS, GROUP_COLS, ISSUER_COLS, MEMBERSHIP_COLS, RECORD_COLS, TENANT_COLS,
-    TOKEN_COLS, USER_COLS,
-};
+use crate::rows::{group_of, record_of, Stored, GROUP_COLS, RECORD_COLS, USER_COLS};
 use crate::sql::{Across, Bind, Scope, Tbl};
-use scimd_directory::store::{ExportRow, Exported, StoreResult, Table};
+use scimd_directory::store::{
+    AdminRow, AttributeRow, ExportRow, Exported, IssuerRow, MembershipRow, StoreResult, Table,
+    TenantRow, TokenRow,
+};
 
 pub(super) async fn export_rows<E: Exec>(
     tx: &mut StoreTx<E>,
@@ -18,14 +17,14 @@ pub(super) async fn export_rows<E: Exec>(
     limit: u64,
 ) -> StoreResult<Vec<Exported>> {
     let cols = match table {
-        Table::Tenants => TENANT_COLS,
-        Table::Tokens => TOKEN_COLS,
-        Table::Issuers => ISSUER_COLS,
-        Table::Attributes => ATTRIBUTE_COLS,
-        Table::Admins => ADMIN_COLS,
+        Table::Tenants => TenantRow::COLS,
+        Table::Tokens => TokenRow::COLS,
+        Table::Issuers => IssuerRow::COLS,
+        Table::Attributes => AttributeRow::COLS,
+        Table::Admins => AdminRow::COLS,
         Table::Users => USER_COLS,
         Table::Groups => GROUP_COLS,
-        Table::GroupMembers => MEMBERSHIP_COLS,
+        Table::GroupMembers => MembershipRow::COLS,
         Table::Changes => RECORD_COLS,
         Table::UserEmails => return Ok(Vec::new()),
     };
@@ -54,13 +53,13 @@ pub(super) async fn export_rows<E: Exec>(
     for mut row in rows.drain(..) {
         let seq = row.int("export_seq")?;
         let r = match table {
-            Table::Tenants => ExportRow::Tenant(tenant_of(row)?),
-            Table::Tokens => ExportRow::Token(token_of(row)?),
-            Table::Issuers => ExportRow::Issuer(issuer_of(row)?),
-            Table::Attributes => ExportRow::Attribute(attribute_of(row)?),
-            Table::Admins => ExportRow::Admin(admin_of(row)?),
+            Table::Tenants => ExportRow::Tenant(TenantRow::read(row)?),
+            Table::Tokens => ExportRow::Token(TokenRow::read(row)?),
+            Table::Issuers => ExportRow::Issuer(IssuerRow::read(row)?),
+            Table::Attributes => ExportRow::Attribute(AttributeRow::read(row)?),
+            Table::Admins => ExportRow::Admin(AdminRow::read(row)?),
             Table::Groups => ExportRow::Group(group_of(row)?),
-            Table::GroupMembers => ExportRow::Member(membership_of(row)?),
+            Table::GroupMembers => ExportRow::Member(MembershipRow::read(row)?),
             _ => ExportRow::Record(record_of(row)?),
         };
         out.push(Exported { seq, row: r });

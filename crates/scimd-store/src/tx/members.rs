@@ -4,7 +4,7 @@
 
 use super::run::StoreTx;
 use crate::exec::Exec;
-use crate::rows::{kind_of, kind_str, member_cols, member_of};
+use crate::rows::{kind_str, member_cols, member_of};
 use crate::sql::{Bind, Row, Sql, Tbl, MAX_BINDS};
 use scimd_directory::store::{MemberKind, MemberRow, StoreResult};
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ type Changed = StoreResult<Vec<(String, MemberKind)>>;
 /// The `(member_id, member_kind)` of rows a statement returned.
 fn changed_of(rows: Vec<Row>) -> Changed {
     rows.into_iter()
-        .map(|mut r| Ok((r.text("member_id")?, kind_of(&r.text("member_kind")?))))
+        .map(|mut r| Ok((r.text("member_id")?, r.get("member_kind")?)))
         .collect()
 }
 

@@ -30,10 +30,7 @@ pub(crate) use users::{explain, runs_inline};
 use crate::exec::Exec;
 use crate::filter::Kind;
 use crate::keys::{display_name_key, external_id_key, user_name_key};
-use crate::rows::{
-    admin_of, attribute_of, group_of, issuer_of, session_of, tenant_of, token_of, ADMIN_COLS,
-    ATTRIBUTE_COLS, GROUP_COLS, ISSUER_COLS, SESSION_COLS, TENANT_COLS, TOKEN_COLS, USER_COLS,
-};
+use crate::rows::{group_of, Insert, Stored, GROUP_COLS, USER_COLS};
 use crate::sql::{Across, Bind, Scope, Sql, Tbl};
 use async_trait::async_trait;
 use scim_proto::filter::fold;
@@ -66,10 +63,6 @@ fn group_values(g: &GroupRecord) -> [Bind; 10] {
     ]
 }
 
-fn parsed<T>(s: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
-    parse(s).ok_or_else(|| StoreError::Backend(format!("bad stored {what} {s:?}")))
-}
-
 #[async_trait]
 impl<E: Exec> Tx for StoreTx<E> {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
@@ -83,32 +76,15 @@ impl<E: Exec> Tx for StoreTx<E> {
             // A writer that lists tenants may be about to create the first one.
             self.x.serialise(crate::exec::Turns::Bootstrap).await?;
         }
-        let mut s = self
-            .q()
-            .select(Scope::Tenants, TENANT_COLS, (Tbl::Tenants, ""), []);
-        s.sql(" ORDER BY created, seq");
-        self.rows(s).await?.into_iter().map(tenant_of).collect()
+        self.all(Scope::Tenants, "created, seq").await
     }
 
     async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()> {
-        let row = [
-            Bind::text(&t.id),
-            Bind::text(&t.name),
-            Bind::Json(t.settings.to_string()),
-            Bind::Time(t.created),
-        ];
-        let mut s = self
-            .q()
-            .insert(Scope::Tenants, Tbl::Tenants, TENANT_COLS, [row]);
-        self.run(s.may_conflict()).await.map(drop)
+        self.insert_row(Scope::Tenants, t).await
     }
 
     async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>> {
-        let key = [("id", Bind::text(id))];
-        let s = self
-            .q()
-            .select(Scope::Tenants, TENANT_COLS, (Tbl::Tenants, ""), key);
-        self.row(s).await?.map(tenant_of).transpose()
+        self.one(Scope::Tenants, ("id", Bind::text(id))).await
     }
 
     async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()> {
@@ -120,53 +96,25 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn insert_token(&mut self, t: &TokenRow) -> StoreResult<()> {
-        let row = [
-            Bind::text(&t.id),
-            Bind::text(&t.name),
-            Bind::text(t.scope.as_str()),
-            Bind::Blob(t.secret_sha256.clone()),
-            Bind::Time(t.created),
-            Bind::opt_time(t.last_used),
-            Bind::opt_time(t.revoked),
-            Bind::opt_time(t.expires),
-        ];
-        let mut s = self
-            .q()
-            .insert(&*t.tenant_id, Tbl::Tokens, TOKEN_COLS, [row]);
-        self.run(s.may_conflict()).await.map(drop)
+        self.insert_row(&*t.tenant_id, t).await
     }
 
     async fn token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<TokenRow>> {
-        let key = [("secret_sha256", Bind::Blob(sha256.to_vec()))];
-        let s = self
-            .q()
-            .select(Across::TokenBySecret, TOKEN_COLS, (Tbl::Tokens, ""), key);
-        self.row(s).await?.map(token_of).transpose()
+        let key = ("secret_sha256", Bind::Blob(sha256.to_vec()));
+        self.one(Across::TokenBySecret, key).await
     }
 
     async fn list_tokens(&mut self, tenant_id: &str) -> StoreResult<Vec<TokenRow>> {
-        let mut s = self
-            .q()
-            .select(tenant_id, TOKEN_COLS, (Tbl::Tokens, ""), []);
-        s.sql(" ORDER BY created, seq");
-        self.rows(s).await?.into_iter().map(token_of).collect()
+        self.all(tenant_id, "created, seq").await
     }
 
     async fn revoke_token(&mut self, t: &str, name: &str, at: OffsetDateTime) -> StoreResult<bool> {
-        let key = [("name", Bind::text(name))];
-        let mut s = self
-            .q()
-            .update(t, Tbl::Tokens, [("revoked", Bind::Time(at))], key);
-        s.sql(" AND revoked IS NULL");
-        Ok(self.run(s).await? > 0)
+        let key = ("name", Bind::text(name));
+        credentials::revoke(self, (t, Tbl::Tokens), key, at).await
     }
 
     async fn touch_token(&mut self, t: &str, id: &str, at: OffsetDateTime) -> StoreResult<()> {
-        let set = [("last_used", Bind::Time(at))];
-        let s = self
-            .q()
-            .update(t, Tbl::Tokens, set, [("id", Bind::text(id))]);
-        self.run(s).await.map(drop)
+        credentials::touch(self, (t, Tbl::Tokens), id, at).await
     }
 
     // ---- issuers
@@ -183,16 +131,12 @@ impl<E: Exec> Tx for StoreTx<E> {
             Bind::opt_text(i.jwks_file.as_deref()),
             Bind::Time(i.created),
         ];
-        let mut s = self
-            .q()
-            .insert(&*i.tenant_id, Tbl::Issuers, ISSUER_COLS, [row]);
-        self.run(s.may_conflict()).await.map(drop)
+        let table = (Tbl::Issuers, IssuerRow::COLS);
+        self.insert_values(&*i.tenant_id, table, row.into()).await
     }
 
     async fn list_issuers(&mut self, t: &str) -> StoreResult<Vec<IssuerRow>> {
-        let mut s = self.q().select(t, ISSUER_COLS, (Tbl::Issuers, ""), []);
-        s.sql(" ORDER BY created, seq");
-        self.rows(s).await?.into_iter().map(issuer_of).collect()
+        self.all(t, "created, seq").await
     }
 
     async fn delete_issuer(&mut self, t: &str, id: &str) -> StoreResult<bool> {
@@ -203,31 +147,28 @@ impl<E: Exec> Tx for StoreTx<E> {
     // ---- OAuth clients, access tokens, refusals: `credentials`
 
     async fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
-        credentials::insert_client(self, c).await
+        self.insert_row(&*c.tenant_id, c).await
     }
 
     async fn get_client(&mut self, t: &str, id: &str) -> StoreResult<Option<ClientRow>> {
-        credentials::get_client(self, t, id).await
+        self.one(t, ("id", Bind::text(id))).await
     }
 
     async fn list_clients(&mut self, t: &str) -> StoreResult<Vec<ClientRow>> {
-        credentials::list_clients(self, t).await
+        self.all(t, "created, seq").await
     }
 
     async fn revoke_client(&mut self, t: &str, id: &str, at: OffsetDateTime) -> StoreResult<bool> {
-        credentials::revoke_client(self, t, id, at).await
+        let key = ("id", Bind::text(id));
+        credentials::revoke(self, (t, Tbl::OauthClients), key, at).await
     }
 
     async fn touch_client(&mut self, t: &str, id: &str, at: OffsetDateTime) -> StoreResult<()> {
-        let set = [("last_used", Bind::Time(at))];
-        let s = self
-            .q()
-            .update(t, Tbl::OauthClients, set, [("id", Bind::text(id))]);
-        self.run(s).await.map(drop)
+        credentials::touch(self, (t, Tbl::OauthClients), id, at).await
     }
 
     async fn insert_access_token(&mut self, a: &AccessTokenRow) -> StoreResult<()> {
-        credentials::insert_access_token(self, a).await
+        self.insert_row(&*a.tenant_id, a).await
     }
 
     async fn access_token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<AccessTokenRow>> {
@@ -428,11 +369,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     // ---- custom attributes; their values in documents: `documents`
 
     async fn list_attributes(&mut self, t: &str) -> StoreResult<Vec<AttributeRow>> {
-        let mut s = self
-            .q()
-            .select(t, ATTRIBUTE_COLS, (Tbl::Attributes, ""), []);
-        s.sql(" ORDER BY seq");
-        self.rows(s).await?.into_iter().map(attribute_of).collect()
+        self.all(t, "seq").await
     }
 
     async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()> {
@@ -443,8 +380,8 @@ impl<E: Exec> Tx for StoreTx<E> {
             Bind::text(&a.ty),
             Bind::Time(a.created),
         ];
-        let mut s = self.q().insert(&*a.tenant_id, Tbl::Attributes, cols, [row]);
-        self.run(s.may_conflict()).await.map(drop)
+        let table = (Tbl::Attributes, cols);
+        self.insert_values(&*a.tenant_id, table, row.into()).await
     }
 
     async fn delete_attribute(&mut self, t: &str, name: &str) -> StoreResult<bool> {
@@ -498,9 +435,7 @@ impl<E: Exec> Tx for StoreTx<E> {
             .long();
         let mut out = Vec::new();
         for mut row in self.rows(s).await? {
-            let state = parsed(&row.text("state")?, "user state", UserState::parse)?;
-            let source = parsed(&row.text("source")?, "source", Source::parse)?;
-            out.push((state, source, row.count("n")?));
+            out.push((row.get("state")?, row.get("source")?, row.count("n")?));
         }
         Ok(out)
     }
@@ -614,20 +549,17 @@ impl<E: Exec> Tx for StoreTx<E> {
             Bind::Time(a.password_changed),
             Bind::Bool(a.must_change_password),
         ];
-        let mut s = self.q().insert(&*a.tenant_id, Tbl::Admins, cols, [row]);
-        self.run(s.may_conflict()).await.map(drop)
+        let table = (Tbl::Admins, cols);
+        self.insert_values(&*a.tenant_id, table, row.into()).await
     }
 
     async fn admin_by_username(&mut self, t: &str, name: &str) -> StoreResult<Option<AdminRow>> {
-        let key = [("username_folded", Bind::Text(fold(name)))];
-        let s = self.q().select(t, ADMIN_COLS, (Tbl::Admins, ""), key);
-        self.row(s).await?.map(admin_of).transpose()
+        self.one(t, ("username_folded", Bind::Text(fold(name))))
+            .await
     }
 
     async fn get_admin(&mut self, t: &str, id: &str) -> StoreResult<Option<AdminRow>> {
-        let key = [("id", Bind::text(id))];
-        let s = self.q().select(t, ADMIN_COLS, (Tbl::Admins, ""), key);
-        self.row(s).await?.map(admin_of).transpose()
+        self.one(t, ("id", Bind::text(id))).await
     }
 
     async fn set_admin_password(
@@ -650,27 +582,16 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn insert_session(&mut self, session: &SessionRow) -> StoreResult<()> {
-        let row = [
-            Bind::Blob(session.id_sha256.clone()),
-            Bind::text(&session.admin_id),
-            Bind::text(&session.csrf_token),
-            Bind::Time(session.created),
-            Bind::Time(session.expires),
-        ];
-        let tenant = &*session.tenant_id;
-        let s = self.q().insert(tenant, Tbl::Sessions, SESSION_COLS, [row]);
+        let (tenant, row) = (&*session.tenant_id, session.binds());
+        let s = self
+            .q()
+            .insert(tenant, SessionRow::TABLE, SessionRow::COLS, [row]);
         self.run(s).await.map(drop)
     }
 
     async fn session_by_hash(&mut self, id_sha256: &[u8]) -> StoreResult<Option<SessionRow>> {
-        let key = [("id_sha256", Bind::Blob(id_sha256.to_vec()))];
-        let s = self.q().select(
-            Across::SessionBySecret,
-            SESSION_COLS,
-            (Tbl::Sessions, ""),
-            key,
-        );
-        self.row(s).await?.map(session_of).transpose()
+        let key = ("id_sha256", Bind::Blob(id_sha256.to_vec()));
+        self.one(Across::SessionBySecret, key).await
     }
 
     async fn delete_session(&mut self, id_sha256: &[u8]) -> StoreResult<bool> {

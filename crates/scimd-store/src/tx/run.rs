@@ -2,7 +2,8 @@
 //! counts, pages with their total, and batches of list items.
 
 use crate::exec::Exec;
-use crate::sql::{count_of, Row, Scope, Sql, Stmts};
+use crate::rows::{Insert, Stored};
+use crate::sql::{count_of, Bind, Col, Row, Scope, Sql, Stmts, Tbl};
 use scimd_directory::store::{StoreError, StoreResult};
 
 /// A transaction of either store: its executor, and the operations of `Tx` over it.
@@ -62,6 +63,52 @@ impl<E: Exec> StoreTx<E> {
         s: impl AsMut<Sql<'t>> + Send,
     ) -> StoreResult<Option<Row>> {
         Ok(self.rows(s).await?.into_iter().next())
+    }
+
+    /// Every record of `R`'s table in `scope`, in `order` (`ORDER BY` terms).
+    pub(super) async fn all<'t, R: Stored>(
+        &mut self,
+        scope: impl Into<Scope<'t>> + Send,
+        order: &str,
+    ) -> StoreResult<Vec<R>> {
+        let mut s = self.q().select(scope, R::COLS, (R::TABLE, ""), []);
+        s.sql(" ORDER BY ").sql(order);
+        self.rows(s).await?.into_iter().map(R::read).collect()
+    }
+
+    /// The record of `R`'s table in `scope` whose column `key` holds the value given, if
+    /// any (the first, when the column is not unique).
+    pub(super) async fn one<'t, R: Stored>(
+        &mut self,
+        scope: impl Into<Scope<'t>> + Send,
+        key: Col<'_>,
+    ) -> StoreResult<Option<R>> {
+        let s = self.q().select(scope, R::COLS, (R::TABLE, ""), [key]);
+        self.row(s).await?.map(R::read).transpose()
+    }
+
+    /// Inserts `r` for `scope` (the tenant its `tenant_id` names; [`Scope::Tenants`] for a
+    /// tenant). Errors: `Conflict` when it violates a unique constraint.
+    pub(super) async fn insert_row<'t, R: Insert + Sync>(
+        &mut self,
+        scope: impl Into<Scope<'t>> + Send,
+        r: &R,
+    ) -> StoreResult<()> {
+        self.insert_values(scope, (R::TABLE, R::COLS), r.binds())
+            .await
+    }
+
+    /// Inserts one row into `table` for `scope`: `values` of `cols` (`a, b, c`) but
+    /// `tenant_id`, which the statement layer binds. Errors: `Conflict` when it violates a
+    /// unique constraint.
+    pub(super) async fn insert_values<'t>(
+        &mut self,
+        scope: impl Into<Scope<'t>> + Send,
+        (table, cols): (Tbl, &str),
+        values: Vec<Bind>,
+    ) -> StoreResult<()> {
+        let mut s = self.q().insert(scope, table, cols, [values]);
+        self.run(s.may_conflict()).await.map(drop)
     }
 
     /// Runs a statement returning no rows; how many it changed.

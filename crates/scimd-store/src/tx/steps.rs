@@ -18,6 +18,7 @@
 use super::run::StoreTx;
 use crate::exec::Exec;
 use crate::keys::{display_name_key, external_id_key, user_name_key};
+use crate::rows::read_row;
 use crate::sql::{Across, Bind, Row, Scope, Tbl};
 use scimd_directory::store::{StoreError, StoreResult};
 
@@ -138,14 +139,10 @@ struct Stored {
 
 impl Stored {
     fn of(mut row: Row, k: &Keyed) -> StoreResult<Stored> {
-        Ok(Stored {
-            seq: row.int("seq")?,
-            tenant: row.text("tenant_id")?,
-            id: row.text("id")?,
-            name: row.text(k.name)?,
-            key: row.text(k.key)?,
-            external_id: row.opt_text("external_id")?,
-        })
+        Ok(read_row!(row => Stored {
+            seq, tenant = "tenant_id", id, name: row.text(k.name)?, key: row.text(k.key)?,
+            external_id
+        }))
     }
 }
 

@@ -5,7 +5,7 @@ use super::run::StoreTx;
 use crate::exec::Exec;
 use crate::filter::{is_point_lookup, Kind, Translator};
 use crate::keys::{external_id_key, user_name_key};
-use crate::rows::user_of;
+use crate::rows::{read_row, user_of};
 use crate::sql::{Bind, Row, Scope, Sql, Tbl, MAX_BINDS};
 use scim_proto::filter::Filter;
 use scimd_directory::store::{EmailKey, ListQuery, StoreError, StoreResult, UserRecord};
@@ -141,11 +141,7 @@ impl<E: Exec> StoreTx<E> {
             .await?;
         let mut out: HashMap<i64, Vec<EmailKey>> = HashMap::new();
         for mut row in rows {
-            let e = EmailKey {
-                value_folded: row.text("value_folded")?,
-                kind: row.opt_text("kind")?,
-                primary: row.bool("is_primary")?,
-            };
+            let e = read_row!(row => EmailKey { value_folded, kind, primary = "is_primary" });
             out.entry(row.int("user_seq")?).or_default().push(e);
         }
         Ok(out)

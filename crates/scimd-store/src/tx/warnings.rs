@@ -5,6 +5,7 @@
 
 use super::StoreTx;
 use crate::exec::Exec;
+use crate::rows::read_row;
 use crate::sql::{Bind, Tbl};
 use scimd_directory::store::{StoreResult, WarningCount, WarningNote};
 
@@ -59,17 +60,9 @@ impl<E: Exec> StoreTx<E> {
         let rows = self.rows(s).await?;
         rows.into_iter()
             .map(|mut r| {
-                let seen = (r.time("first_at")?, r.time("last_at")?);
-                let (occurrences, users) = (r.count("occurrences")?, r.count("users")?);
-                Ok(WarningCount {
-                    kind: r.text("kind")?,
-                    subject: r.text("subject")?,
-                    example: r.text("example")?,
-                    first_at: seen.0,
-                    last_at: seen.1,
-                    occurrences,
-                    users,
-                })
+                Ok(read_row!(r => WarningCount {
+                    kind, subject, example, first_at, last_at, occurrences, users
+                }))
             })
             .collect()
     }

@@ -47,15 +47,18 @@ pub const ENTERPRISE_STRINGS: [&str; 5] = [
 ];
 
 /// The sub-attributes of an `addresses` element that carry the address (RFC 7643 §4.1.2),
-/// without `type` and `primary`.
-pub const ADDRESS_PARTS: [&str; 6] = [
-    "formatted",
-    "streetAddress",
-    "locality",
-    "region",
-    "postalCode",
-    "country",
-];
+/// without `type` and `primary`, in schema order: read from scim-proto's User schema, whose
+/// unit tests pin the list to the RFC's, so the tests do not keep a second copy of it.
+pub fn address_parts() -> Vec<String> {
+    scim_proto::schema::user_schema()
+        .attr("addresses")
+        .expect("the User schema has addresses")
+        .sub_attributes
+        .iter()
+        .map(|a| a.name.clone())
+        .filter(|n| n != "type" && n != "primary")
+        .collect()
+}
 
 /// SCIM message URNs used by the tests.
 pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";

@@ -298,6 +298,23 @@ fn invalid(r: Resp) -> Resp {
     r
 }
 
+/// Asserts that the detail of the error `r` mentions `word`, ignoring case (`why` says what
+/// it must tell the client).
+#[track_caller]
+fn assert_detail_mentions(r: &Resp, word: &str, why: &str) {
+    let detail = r.string("detail");
+    assert!(detail.to_lowercase().contains(word), "{why}: {}", r.text);
+}
+
+/// Asserts that the provisioning-log `entry`'s warnings mention `about`.
+#[track_caller]
+fn assert_warns(entry: &Value, about: &str, why: &str) {
+    assert!(
+        entry["warnings"].to_string().contains(about),
+        "{why}: no warning about {about} in {entry}"
+    );
+}
+
 /// `PATCH path` with one `Replace` of `attr` by `value`, as Entra sends a change; asserts
 /// 200 and returns the response.
 async fn replace_ok(c: &Client, path: &str, attr: &str, value: Value) -> Resp {
@@ -452,15 +469,7 @@ async fn rule1_email_is_mandatory_on_post() {
     let mut body = user_body(&name);
     body.as_object_mut().unwrap().remove("emails");
     let r = invalid(c.post("/Users", &body).await);
-    assert!(
-        r.json()["detail"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .contains("email"),
-        "the detail says an email is needed: {}",
-        r.text
-    );
+    assert_detail_mentions(&r, "email", "the detail says an email is needed");
     // An email entry without a value, or an empty list, is no email either.
     body["emails"] = json!([{"value": "", "type": "work", "primary": true}]);
     invalid(c.post("/Users", &body).await);
@@ -596,14 +605,10 @@ async fn rule3_inactive_users_cannot_be_provisioned_unless_the_setting_is_off() 
     let mut body = user_body(&name);
     body["active"] = json!(false);
     let r = invalid(c.post("/Users", &body).await);
-    assert!(
-        r.json()["detail"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .contains("inactive"),
-        "the detail says inactive users cannot be provisioned: {}",
-        r.text
+    assert_detail_mentions(
+        &r,
+        "inactive",
+        "the detail says inactive users cannot be provisioned",
     );
     // Entra's default dialect sends booleans as strings.
     body["active"] = json!("False");
@@ -1636,28 +1641,16 @@ async fn custom_attributes_are_registered_and_published_live() {
         );
     }
     // Names: unique ignoring case, RFC 7643 ATTRNAME; types: the five allowed.
-    admin_error(
-        &e.admin
-            .post("/attributes", &json!({"name": "COSTCODE"}))
-            .await,
-        409,
-    );
-    admin_error(
-        &e.admin.post("/attributes", &json!({"name": "2cost"})).await,
-        400,
-    );
-    admin_error(
-        &e.admin
-            .post("/attributes", &json!({"name": "cost code"}))
-            .await,
-        400,
-    );
-    admin_error(
-        &e.admin
-            .post("/attributes", &json!({"name": "x", "type": "complex"}))
-            .await,
-        400,
-    );
+    for (body, status) in [
+        (json!({"name": "COSTCODE"}), 409),
+        (json!({"name": "2cost"}), 400),
+        (json!({"name": "cost code"}), 400),
+        (json!({"name": "x", "type": "complex"}), 400),
+    ] {
+        let r = e.admin.post("/attributes", &body).await;
+        assert_eq!(r.status, status, "POST /attributes {body}: {}", r.text);
+        admin_error(&r, status);
+    }
     assert_eq!(items(e.admin.get("/attributes").await.json()).len(), 2);
     // Attributes cannot be renamed.
     let r = e
@@ -1884,11 +1877,10 @@ async fn custom_attribute_not_registered_is_ignored_with_a_logged_warning() {
         .filter(|x| x["outcome"] == json!("created"))
         .collect();
     assert_eq!(created.len(), 1, "{entries:?}");
-    let w = created[0]["warnings"].to_string();
-    assert!(
-        w.contains("shoeSize"),
-        "the ignored attribute is a warning in the log: {}",
-        created[0]
+    assert_warns(
+        created[0],
+        "shoeSize",
+        "the ignored attribute is a warning in the log",
     );
 
     let r = replace_ok(
@@ -1906,11 +1898,7 @@ async fn custom_attribute_not_registered_is_ignored_with_a_logged_warning() {
         json!("PATCH"),
         "newest first: {entries:?}"
     );
-    assert!(
-        entries[0]["warnings"].to_string().contains("shoeSize"),
-        "{}",
-        entries[0]
-    );
+    assert_warns(&entries[0], "shoeSize", "the newest entry");
 }
 
 #[tokio::test]
@@ -1926,10 +1914,10 @@ async fn custom_attribute_value_posted_on_a_tenant_without_registered_attributes
     assert!(r.json().get(CUSTOM).is_none(), "{}", r.text);
     let entries = e.log_of(&id).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
-    assert!(
-        entries[0]["warnings"].to_string().contains("costCode"),
-        "a value for an attribute that is not registered is recorded as a warning: {}",
-        entries[0]
+    assert_warns(
+        &entries[0],
+        "costCode",
+        "a value for an attribute that is not registered is recorded as a warning",
     );
 }
 
@@ -1950,11 +1938,7 @@ async fn custom_attribute_value_patched_on_a_tenant_without_registered_attribute
     let entries = e.log_of(&id).await;
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert_eq!(entries[0]["method"], json!("PATCH"));
-    assert!(
-        entries[0]["warnings"].to_string().contains("costCode"),
-        "{}",
-        entries[0]
-    );
+    assert_warns(&entries[0], "costCode", "the newest entry");
 }
 
 #[tokio::test]

@@ -930,12 +930,11 @@ async fn tokens_list_create_revoke() {
     // A SCIM token created here works on /scim/v2 at once.
     let name = unique("entra");
     let r = a
-        .post("/tokens", &json!({"name": name, "scope": "scim"}))
+        .create_api_token(&json!({"name": name, "scope": "scim"}))
         .await;
-    r.expect(201);
     assert_eq!(r.json()["name"], json!(name));
     assert_eq!(r.json()["scope"], "scim");
-    let secret = r.json()["secret"].as_str().unwrap().to_string();
+    let secret = r.string("secret");
     assert!(
         secret.len() == 70 && secret.starts_with("scimd_"),
         "{secret}"
@@ -954,16 +953,14 @@ async fn tokens_list_create_revoke() {
     // An admin token (scope case-insensitive) works here.
     let aname = unique("ops");
     let r = a
-        .post("/tokens", &json!({"name": aname, "scope": "ADMIN"}))
+        .create_api_token(&json!({"name": aname, "scope": "ADMIN"}))
         .await;
-    r.expect(201);
-    let asecret = r.json()["secret"].as_str().unwrap().to_string();
+    let asecret = r.string("secret");
     let a2 = admin_with(srv, Some(&asecret));
     a2.get("/tokens").await.expect(200);
     // Default scope is scim.
     let dname = unique("default-scope");
-    let r = a.post("/tokens", &json!({"name": dname})).await;
-    r.expect(201);
+    let r = a.create_api_token(&json!({"name": dname})).await;
     assert_eq!(r.json()["scope"], "scim");
 
     // Duplicate active name: 409; bad bodies: 400.
@@ -1037,15 +1034,13 @@ async fn tokens_list_create_revoke() {
         .unwrap();
     assert!(revoked["revoked"].is_string(), "{revoked}");
     // The name can be reused once revoked.
-    a.post("/tokens", &json!({"name": name})).await.expect(201);
+    a.create_api_token(&json!({"name": name})).await;
     // An admin token can be revoked over the API; it then gets 401 here.
     a.delete(&format!("/tokens/{aname}")).await.expect(204);
     expect_admin_error(&a2.get("/tokens").await, 401);
     // A name with a space, through the path.
     let spaced = format!("{} prod", unique("entra"));
-    a.post("/tokens", &json!({"name": spaced}))
-        .await
-        .expect(201);
+    a.create_api_token(&json!({"name": spaced})).await;
     a.delete(&format!("/tokens/{}", enc(&spaced)))
         .await
         .expect(204);

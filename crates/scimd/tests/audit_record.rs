@@ -49,9 +49,8 @@ async fn administrative_actions_are_audit_records() {
         .await
         .expect(201);
     assert_eq!(a.delete("/attributes/badge").await.status, 204);
-    let r = a.post("/tokens", &json!({"name": "entra-2"})).await;
-    r.expect(201);
-    let secret = r.json()["secret"].as_str().unwrap().to_string();
+    let r = a.create_api_token(&json!({"name": "entra-2"})).await;
+    let secret = r.string("secret");
     assert_eq!(a.delete("/tokens/entra-2").await.status, 204);
     let user = json!({"userName": "local@example.com", "name": {"givenName": "L", "familyName": "U"},
                       "emails": [{"value": "local@example.com", "type": "work"}]});

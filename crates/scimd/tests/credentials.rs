@@ -39,6 +39,14 @@ async fn token_request(srv: &Server, form: &str, basic: Option<(&str, &str)>) ->
     c.send(rb).await
 }
 
+/// Asserts that `GET /scim/v2/Users?count=1` with the bearer token `secret` answers `status`.
+async fn scim_answers(srv: &Server, secret: &str, status: u16) {
+    srv.client_with(Some(secret))
+        .get("/Users?count=1")
+        .await
+        .expect(status);
+}
+
 /// A new OAuth client made with `scimd client create --json` (the CLI told the server's
 /// public URL as an operator would, `SCIMD_PUBLIC_URL`): `(clientId, clientSecret)`.
 fn new_client(srv: &Server, name: &str) -> (String, String) {
@@ -75,7 +83,7 @@ async fn access_token(srv: &Server, (id, secret): (&str, &str)) -> String {
     );
     let r = token_request(srv, &form, None).await;
     r.expect(200);
-    r.json()["access_token"].as_str().unwrap().to_string()
+    r.string("access_token")
 }
 
 #[tokio::test]
@@ -282,47 +290,27 @@ async fn static_tokens_have_a_lifecycle() {
     let mut secrets = Vec::new();
     for n in [&old, &new] {
         let r = admin
-            .post("/tokens", &json!({"name": n, "scope": "scim"}))
+            .create_api_token(&json!({"name": n, "scope": "scim"}))
             .await;
-        r.expect(201);
-        secrets.push(r.json()["secret"].as_str().unwrap().to_string());
+        secrets.push(r.string("secret"));
     }
-    let (old_secret, new_secret) = (secrets[0].clone(), secrets[1].clone());
-    srv.client_with(Some(&old_secret))
-        .get("/Users?count=1")
-        .await
-        .expect(200);
-    srv.client_with(Some(&new_secret))
-        .get("/Users?count=1")
-        .await
-        .expect(200);
+    let (old_secret, new_secret) = (&secrets[0], &secrets[1]);
+    scim_answers(srv, old_secret, 200).await;
+    scim_answers(srv, new_secret, 200).await;
     admin.delete(&format!("/tokens/{old}")).await.expect(204);
-    srv.client_with(Some(&new_secret))
-        .get("/Users?count=1")
-        .await
-        .expect(200);
-    srv.client_with(Some(&old_secret))
-        .get("/Users?count=1")
-        .await
-        .expect(401);
+    scim_answers(srv, new_secret, 200).await;
+    scim_answers(srv, old_secret, 401).await;
     // Last use is recorded.
     let listed = admin.get("/tokens").await;
-    let t = listed.json()["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == json!(new))
-        .unwrap()
-        .clone();
+    let t = listed.resource_with("name", &new);
     assert!(t["lastUsed"].is_string(), "{t}");
 
     // A token that expires: accepted until then, 401 invalid_token "expired" after.
     let name = unique("minute");
     let r = admin
-        .post("/tokens", &json!({"name": name, "expiresIn": "1m"}))
+        .create_api_token(&json!({"name": name, "expiresIn": "1m"}))
         .await;
-    r.expect(201);
-    let secret = r.json()["secret"].as_str().unwrap().to_string();
+    let secret = r.string("secret");
     let expires = time::OffsetDateTime::parse(
         r.json()["expires"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,
@@ -396,11 +384,16 @@ async fn token_endpoint_issues_and_refuses() {
     r.expect(403);
     assert!(challenge(&r).contains("insufficient_scope"));
 
-    let err = |r: &Resp, status: u16, code: &str| {
-        r.expect(status);
-        assert_eq!(r.json()["error"], code, "{}", r.text);
-        assert!(r.json()["error_description"].is_string());
-        assert_eq!(r.header("cache-control"), "no-store");
+    // An OAuth error (RFC 6749 §5.2): this status and `error` code, a description, not cached.
+    let err = |case: &str, r: &Resp, status: u16, code: &str| {
+        assert_eq!(r.status, status, "{case}: {}", r.text);
+        assert_eq!(r.json()["error"], code, "{case}: {}", r.text);
+        assert!(
+            r.json()["error_description"].is_string(),
+            "{case}: {}",
+            r.text
+        );
+        assert_eq!(r.header("cache-control"), "no-store", "{case}");
     };
     // invalid_client: a wrong secret with Basic answers a Basic challenge, in the body none.
     let r = token_request(
@@ -409,7 +402,7 @@ async fn token_endpoint_issues_and_refuses() {
         Some((&id, "scimd_cs_wrong")),
     )
     .await;
-    err(&r, 401, "invalid_client");
+    err("wrong secret, Basic", &r, 401, "invalid_client");
     assert!(
         challenge(&r).starts_with("Basic realm=\"scimd\""),
         "{}",
@@ -421,42 +414,8 @@ async fn token_endpoint_issues_and_refuses() {
         form_enc(&id)
     );
     let r = token_request(srv, &form, None).await;
-    err(&r, 401, "invalid_client");
+    err("wrong secret, in the body", &r, 401, "invalid_client");
     assert_eq!(challenge(&r), "");
-    let r = token_request(
-        srv,
-        "grant_type=client_credentials",
-        Some(("scimd_client_nobody", &secret)),
-    )
-    .await;
-    err(&r, 401, "invalid_client");
-    err(
-        &token_request(srv, "grant_type=client_credentials", None).await,
-        401,
-        "invalid_client",
-    );
-    // invalid_request: no grant_type, a parameter twice, two authentication methods, not a
-    // form, a body over the bound.
-    err(
-        &token_request(srv, "", Some((&id, &secret))).await,
-        400,
-        "invalid_request",
-    );
-    let twice = "grant_type=client_credentials&grant_type=client_credentials";
-    err(
-        &token_request(srv, twice, Some((&id, &secret))).await,
-        400,
-        "invalid_request",
-    );
-    let both = format!(
-        "grant_type=client_credentials&client_secret={}",
-        form_enc(&secret)
-    );
-    err(
-        &token_request(srv, &both, Some((&id, &secret))).await,
-        400,
-        "invalid_request",
-    );
     let c = Client::new(&srv.base, None);
     let r = c
         .send(c.json_req(
@@ -465,35 +424,73 @@ async fn token_endpoint_issues_and_refuses() {
             &json!({"grant_type": "client_credentials"}),
         ))
         .await;
-    err(&r, 400, "invalid_request");
-    let big = format!("grant_type=client_credentials&pad={}", "x".repeat(20_000));
-    err(
-        &token_request(srv, &big, Some((&id, &secret))).await,
-        400,
-        "invalid_request",
+    err("not a form", &r, 400, "invalid_request");
+    // The refusals that need no more than their status and code: (case, form, Basic
+    // credentials, status, error).
+    let both = format!(
+        "grant_type=client_credentials&client_secret={}",
+        form_enc(&secret)
     );
-    // unsupported_grant_type, invalid_scope.
-    let r = token_request(
-        srv,
-        "grant_type=password&username=a&password=b",
-        Some((&id, &secret)),
-    )
-    .await;
-    err(&r, 400, "unsupported_grant_type");
-    let r = token_request(
-        srv,
-        "grant_type=client_credentials&scope=admin",
-        Some((&id, &secret)),
-    )
-    .await;
-    err(&r, 400, "invalid_scope");
-    let r = token_request(
-        srv,
-        "grant_type=client_credentials&scope=a%22b",
-        Some((&id, &secret)),
-    )
-    .await;
-    err(&r, 400, "invalid_scope");
+    let big = format!("grant_type=client_credentials&pad={}", "x".repeat(20_000));
+    let ours = Some((id.as_str(), secret.as_str()));
+    let grant = "grant_type=client_credentials";
+    let twice = format!("{grant}&{grant}");
+    let cases = [
+        (
+            "unknown client",
+            grant,
+            Some(("scimd_client_nobody", secret.as_str())),
+            401,
+            "invalid_client",
+        ),
+        ("no credentials", grant, None, 401, "invalid_client"),
+        ("no grant_type", "", ours, 400, "invalid_request"),
+        (
+            "grant_type twice",
+            twice.as_str(),
+            ours,
+            400,
+            "invalid_request",
+        ),
+        (
+            "two authentication methods",
+            both.as_str(),
+            ours,
+            400,
+            "invalid_request",
+        ),
+        (
+            "a body over the bound",
+            big.as_str(),
+            ours,
+            400,
+            "invalid_request",
+        ),
+        (
+            "password grant",
+            "grant_type=password&username=a&password=b",
+            ours,
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "admin scope",
+            "grant_type=client_credentials&scope=admin",
+            ours,
+            400,
+            "invalid_scope",
+        ),
+        (
+            "a scope that is no scope-token",
+            "grant_type=client_credentials&scope=a%22b",
+            ours,
+            400,
+            "invalid_scope",
+        ),
+    ];
+    for (case, form, basic, status, code) in cases {
+        err(case, &token_request(srv, form, basic).await, status, code);
+    }
     // Only POST.
     let r = c.send(c.req(Method::GET, "/oauth/token")).await;
     r.expect(405);
@@ -530,13 +527,7 @@ async fn token_endpoint_issues_and_refuses() {
     listed.expect(200);
     assert!(!listed.text.contains(&secret2) && !listed.text.contains(&secret));
     assert_eq!(listed.json()["tokenUrl"], made["tokenUrl"]);
-    let row = listed.json()["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["clientId"] == json!(id2))
-        .unwrap()
-        .clone();
+    let row = listed.resource_with("clientId", &id2);
     assert!(
         row["lastUsed"].is_string() && row["revoked"].is_null(),
         "{row}"
@@ -548,7 +539,7 @@ async fn token_endpoint_issues_and_refuses() {
     r.expect_error(401, None);
     assert!(challenge(&r).contains("error_description=\"the token was revoked\""));
     let r = token_request(srv, "grant_type=client_credentials", Some((&id2, &secret2))).await;
-    err(&r, 401, "invalid_client");
+    err("revoked client", &r, 401, "invalid_client");
     // The CLI lists both, the revoked one marked; the audit record has both actions.
     let out = srv.cli(&["client", "list", "--json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -591,7 +582,7 @@ async fn an_access_token_works_until_it_expires() {
     let r = token_request(&srv, &form, None).await;
     r.expect(200);
     assert_eq!(r.json()["expires_in"], 2);
-    let token = r.json()["access_token"].as_str().unwrap().to_string();
+    let token = r.string("access_token");
     let c = srv.client_with(Some(&token));
     let start = Instant::now();
     let mut served = 0;

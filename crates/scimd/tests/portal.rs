@@ -103,6 +103,11 @@ fn set_cookie(r: &Response, name: &str) -> Option<(String, String)> {
         })
 }
 
+/// The header `name` of `r` as text; panics when it is absent or not visible ASCII.
+fn header<'a>(r: &'a Response, name: &str) -> &'a str {
+    r.headers()[name].to_str().unwrap()
+}
+
 /// The CSRF token of the first form of a page.
 fn csrf_of(html: &str) -> String {
     let at = html
@@ -184,7 +189,7 @@ impl Portal {
             return Err(r.status());
         }
         // Signed in: to `next`, or first to the password change of a generated password.
-        let to = r.headers()["location"].to_str().unwrap();
+        let to = header(&r, "location");
         assert!(
             to == "/users" || to == "/account/password?next=%2Fusers",
             "{to}"
@@ -250,10 +255,7 @@ async fn sign_in_pages_and_headers() {
         let r = p.get(path, &cookie).await;
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         let h = r.headers();
-        assert!(h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .starts_with("default-src 'self'"));
+        assert!(header(&r, "content-security-policy").starts_with("default-src 'self'"));
         assert_eq!(h["x-frame-options"], "DENY");
         assert_eq!(h["cache-control"], "no-store");
         assert_eq!(h["content-type"], "text/html; charset=utf-8");
@@ -266,10 +268,7 @@ async fn sign_in_pages_and_headers() {
     }
     let js = p.get("/assets/htmx.min.js", "").await;
     assert_eq!(js.status(), StatusCode::OK);
-    assert!(js.headers()["cache-control"]
-        .to_str()
-        .unwrap()
-        .contains("max-age=31536000"));
+    assert!(header(&js, "cache-control").contains("max-age=31536000"));
     // Signing out needs the CSRF token, and ends the session.
     let dash = p.page_text("/dashboard", &cookie).await;
     let csrf = csrf_of(&dash);
@@ -435,7 +434,7 @@ async fn permanent_delete_is_logged_and_refused_for_active_users() {
         .create_user(&cookie, &csrf, "local.one@example.com", ("Local", "One"))
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let loc = header(&r, "location").to_string();
     let id = loc
         .trim_start_matches("/users/")
         .split('?')
@@ -503,7 +502,7 @@ async fn local_users_groups_and_settings_are_changed_through_the_forms() {
     let r = p
         .create_user(&cookie, &csrf, "two@example.com", ("Local", "Two"))
         .await;
-    let id = r.headers()["location"].to_str().unwrap()[7..43].to_string();
+    let id = header(&r, "location")[7..43].to_string();
     let page = p.page_text(&format!("/users/{id}"), &cookie).await;
     assert!(
         page.contains("action=\"/users/{id}/edit\"".replace("{id}", &id).as_str()),
@@ -617,7 +616,7 @@ async fn local_users_groups_and_settings_are_changed_through_the_forms() {
         ],
     )
     .await;
-    let gid = r.headers()["location"].to_str().unwrap()[8..44].to_string();
+    let gid = header(&r, "location")[8..44].to_string();
     let rename = |name: &str| {
         let form = vec![
             ("csrf".to_string(), csrf.clone()),
@@ -657,10 +656,7 @@ async fn local_users_groups_and_settings_are_changed_through_the_forms() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(r.headers()["location"]
-        .to_str()
-        .unwrap()
-        .contains("ok=settings-attribute"));
+    assert!(header(&r, "location").contains("ok=settings-attribute"));
     assert_eq!(
         d.get_settings(&tenant).await.unwrap().custom_schema_urn,
         urn
@@ -674,10 +670,7 @@ async fn local_users_groups_and_settings_are_changed_through_the_forms() {
         settings("badge", urn),
     )
     .await;
-    assert!(r.headers()["location"]
-        .to_str()
-        .unwrap()
-        .contains("ok=attribute&"));
+    assert!(header(&r, "location").contains("ok=attribute&"));
     assert_eq!(
         audit_of(&p, AuditAction::SettingsUpdate).await.len(),
         before
@@ -1171,10 +1164,7 @@ async fn history_and_audit_pages_and_the_favicon() {
         .get("/audit/export?format=csv&action=signin", &cookie)
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
+    assert!(header(&r, "content-type").starts_with("text/csv"));
     let csv = r.text().await.unwrap();
     assert!(csv.starts_with("seq,time,txn,actor"), "{csv}");
     assert_eq!(

@@ -154,8 +154,11 @@ async fn schemas_publish_the_whole_core_user_group_and_enterprise() {
             .map(String::from)
             .collect()
     );
-    let address_subs = [&ADDRESS_PARTS[..], &["type", "primary"]].concat();
-    assert!(sub_names(attr(ua, "addresses")).is_superset(&set(&address_subs)));
+    let address_subs: BTreeSet<String> = address_parts()
+        .into_iter()
+        .chain(["type", "primary"].map(String::from))
+        .collect();
+    assert!(sub_names(attr(ua, "addresses")).is_superset(&address_subs));
     for mv in
         "emails phoneNumbers ims photos entitlements roles x509Certificates".split_whitespace()
     {

@@ -47,15 +47,18 @@ pub const ENTERPRISE_STRINGS: [&str; 5] = [
 ];
 
 /// The sub-attributes of an `addresses` element that carry the address (RFC 7643 §4.1.2),
-/// without `type` and `primary`.
-pub const ADDRESS_PARTS: [&str; 6] = [
-    "formatted",
-    "streetAddress",
-    "locality",
-    "region",
-    "postalCode",
-    "country",
-];
+/// without `type` and `primary`, in schema order: read from scim-proto's User schema, whose
+/// unit tests pin the list to the RFC's, so the tests do not keep a second copy of it.
+pub fn address_parts() -> Vec<String> {
+    scim_proto::schema::user_schema()
+        .attr("addresses")
+        .expect("the User schema has addresses")
+        .sub_attributes
+        .iter()
+        .map(|a| a.name.clone())
+        .filter(|n| n != "type" && n != "primary")
+        .collect()
+}
 
 /// SCIM message URNs used by the tests.
 pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -863,6 +866,14 @@ impl Resp {
             .cloned()
             .unwrap_or_default()
     }
+    /// The element of `Resources` whose member `key` is the string `value`; panics with the
+    /// body when none is.
+    pub fn resource_with(&self, key: &str, value: &str) -> Value {
+        self.resources()
+            .into_iter()
+            .find(|r| r[key] == value)
+            .unwrap_or_else(|| panic!("no resource with {key} {value:?}: {}", self.text))
+    }
     /// `totalResults` of a ListResponse.
     pub fn total(&self) -> u64 {
         self.json()["totalResults"]
@@ -871,9 +882,14 @@ impl Resp {
     }
     /// `id` of a resource body.
     pub fn id(&self) -> String {
-        self.json()["id"]
+        self.string("id")
+    }
+    /// The string member `key` of the JSON body (a resource's `id`, a new token's `secret`);
+    /// panics with the body when it is absent or not a string.
+    pub fn string(&self, key: &str) -> String {
+        self.json()[key]
             .as_str()
-            .unwrap_or_else(|| panic!("no id: {}", self.text))
+            .unwrap_or_else(|| panic!("no {key}: {}", self.text))
             .to_string()
     }
 }
@@ -1027,6 +1043,14 @@ impl Client {
     pub async fn get_filtered_with(&self, resources: &str, filter: &str, more: &str) -> Resp {
         self.get(&format!("{resources}?{}{more}", filter_q(filter)))
             .await
+    }
+
+    /// `POST /tokens` with `body` on a client of the admin API (base `/api/v1`), asserting
+    /// 201 Created; the response, whose `secret` is shown this once.
+    pub async fn create_api_token(&self, body: &Value) -> Resp {
+        let r = self.post("/tokens", body).await;
+        r.expect(201);
+        r
     }
 
     /// PATCH with a PatchOp body made of these operations.

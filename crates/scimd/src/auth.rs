@@ -157,13 +157,20 @@ impl Refusal {
                 Reason::Unknown,
                 "the bearer token is not valid: no token or client has this secret".to_string(),
             ),
-            Rejection::Expired => (
-                Reason::Expired,
-                format!(
-                    "the bearer token is not valid: it expired ({}); create a new one",
+            Rejection::Expired => {
+                // An OAuth client's access token (`client '...'`) is replaced by asking the
+                // token endpoint again; a static token by creating another.
+                let remedy = if r.credential.starts_with("client ") {
+                    "request a new access token from the token endpoint"
+                } else {
+                    "create a new token"
+                };
+                let detail = format!(
+                    "the bearer token is not valid: it expired ({}); {remedy}",
                     r.credential
-                ),
-            ),
+                );
+                (Reason::Expired, detail)
+            }
             Rejection::Revoked => (
                 Reason::Revoked,
                 format!(

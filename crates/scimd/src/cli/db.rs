@@ -44,14 +44,31 @@ pub fn print_list(
 }
 
 /// Who runs a command, as change records keep it: actor `{type: "cli", name: <the
-/// operating-system user>}` (from `USER`, else `LOGNAME`, else `unknown`), source `cli`,
-/// the command (`scimd token create`) as the cause.
+/// operating-system user>}` (from `USER`, else `LOGNAME`, else — as under `docker exec` or
+/// a service manager that sets neither — `uid N` of the process, else `unknown`), source
+/// `cli`, the command (`scimd token create`) as the cause.
 pub fn cli_origin(tenant: &str, command: &str) -> Origin {
     let user = ["USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .or_else(process_uid)
         .unwrap_or_else(|| "unknown".to_string());
     Origin::cli(tenant, user.trim(), command)
+}
+
+/// `uid N`: the real user id of this process (the owner of `/proc/self`, Linux), if known.
+fn process_uid() -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self")
+            .ok()
+            .map(|m| format!("uid {}", m.uid()))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// Flags of `scimd copy`.

@@ -76,7 +76,7 @@ fn mismatches(counts: &[TableCount]) -> String {
         .join("; ")
 }
 
-/// Copies every row of every table of [`Table::COPIED`] (tenants, tokens, issuers, custom
+/// Copies every row of every table of [`Table::COPIED`] (tenants, tokens, OAuth clients, issuers, custom
 /// attributes, administrators, users with their emails, groups, memberships, change
 /// records) from `from` to `to`, keeping ids, insertion order (so listing order), versions,
 /// timestamps, token and password hashes and documents as they are; then compares the row
@@ -136,6 +136,7 @@ pub async fn import_rows(tx: &mut dyn Tx, rows: &[Exported]) -> Result<(), CopyE
             ExportRow::Tenant(t) => tx.insert_tenant(t).await?,
             ExportRow::Token(t) => tx.insert_token(t).await?,
             ExportRow::Issuer(i) => tx.insert_issuer(i).await?,
+            ExportRow::Client(c) => tx.insert_client(c).await?,
             ExportRow::Attribute(a) => tx.insert_attribute(a).await?,
             ExportRow::Admin(a) => tx.insert_admin(a).await?,
             ExportRow::User(u) => tx.insert_user(u).await?,

@@ -153,6 +153,7 @@ impl Tbl {
             Table::GroupMembers => Tbl::GroupMembers,
             Table::Changes => Tbl::Changes,
             Table::Issuers => Tbl::Issuers,
+            Table::OauthClients => Tbl::OauthClients,
         }
     }
 }

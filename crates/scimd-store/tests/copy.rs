@@ -11,9 +11,9 @@ use scim_proto::normalize::{fold_document, normalize_resource};
 use scim_proto::path::AttrPath;
 use scim_proto::schema::{group_resource_schema, user_resource_schema, ResourceSchema};
 use scimd_directory::store::{
-    Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, EmailKey,
-    ExportRow, GroupRecord, IssuerRow, ListQuery, MemberChange, MemberKind, Source, Store, Table,
-    TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, ClientRow,
+    EmailKey, ExportRow, GroupRecord, IssuerRow, ListQuery, MemberChange, MemberKind, Source,
+    Store, Table, TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 use scimd_store::{copy_store, CopyError};
 use serde_json::{json, Value};
@@ -122,6 +122,19 @@ async fn populate(s: &dyn Store) {
             last_used: Some(t0() + Duration::hours(1)),
             revoked: (i == 1).then(|| t0() + Duration::hours(2)),
             expires: (i == 0).then(|| t0() + Duration::days(90)),
+        })
+        .await
+        .unwrap();
+    }
+    for (i, name) in ["entra-oauth", "old-oauth"].into_iter().enumerate() {
+        tx.insert_client(&ClientRow {
+            id: format!("scimd_client_{i:032x}"),
+            tenant_id: "tenant-a".into(),
+            name: name.into(),
+            secret_sha256: vec![0x40 + i as u8; 32],
+            created: t0(),
+            last_used: (i == 0).then(|| t0() + Duration::minutes(5)),
+            revoked: (i == 1).then(|| t0() + Duration::hours(3)),
         })
         .await
         .unwrap();

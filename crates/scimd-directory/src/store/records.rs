@@ -528,13 +528,17 @@ pub enum Table {
     Changes,
     /// `issuers` (OIDC issuers whose access tokens are accepted).
     Issuers,
+    /// `oauth_clients` (OAuth 2.0 clients, secret hashes only; their short-lived access
+    /// tokens are not copied: clients ask the token endpoint again).
+    OauthClients,
 }
 
 impl Table {
     /// Tables [`Tx::export_rows`](super::Tx::export_rows) reads and `scimd copy` writes, in copy order.
-    pub const COPIED: [Table; 9] = [
+    pub const COPIED: [Table; 10] = [
         Table::Tenants,
         Table::Tokens,
+        Table::OauthClients,
         Table::Issuers,
         Table::Attributes,
         Table::Admins,
@@ -544,9 +548,10 @@ impl Table {
         Table::Changes,
     ];
     /// Every table [`Tx::table_counts`](super::Tx::table_counts) counts.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Tenants,
         Table::Tokens,
+        Table::OauthClients,
         Table::Issuers,
         Table::Attributes,
         Table::Admins,
@@ -569,6 +574,7 @@ impl Table {
             Table::GroupMembers => "group_members",
             Table::Changes => "changes",
             Table::Issuers => "issuers",
+            Table::OauthClients => "oauth_clients",
         }
     }
 }
@@ -595,6 +601,8 @@ pub enum ExportRow {
     Token(TokenRow),
     /// An OIDC issuer.
     Issuer(IssuerRow),
+    /// An OAuth client.
+    Client(ClientRow),
     /// A custom attribute definition.
     Attribute(AttributeRow),
     /// A portal administrator.

@@ -6,8 +6,8 @@ use crate::exec::Exec;
 use crate::rows::{group_of, record_of, Stored, GROUP_COLS, RECORD_COLS, USER_COLS};
 use crate::sql::{Across, Bind, Scope, Tbl};
 use scimd_directory::store::{
-    AdminRow, AttributeRow, ExportRow, Exported, IssuerRow, MembershipRow, StoreResult, Table,
-    TenantRow, TokenRow,
+    AdminRow, AttributeRow, ClientRow, ExportRow, Exported, IssuerRow, MembershipRow, StoreResult,
+    Table, TenantRow, TokenRow,
 };
 
 pub(super) async fn export_rows<E: Exec>(
@@ -20,6 +20,7 @@ pub(super) async fn export_rows<E: Exec>(
         Table::Tenants => TenantRow::COLS,
         Table::Tokens => TokenRow::COLS,
         Table::Issuers => IssuerRow::COLS,
+        Table::OauthClients => ClientRow::COLS,
         Table::Attributes => AttributeRow::COLS,
         Table::Admins => AdminRow::COLS,
         Table::Users => USER_COLS,
@@ -56,6 +57,7 @@ pub(super) async fn export_rows<E: Exec>(
             Table::Tenants => ExportRow::Tenant(TenantRow::read(row)?),
             Table::Tokens => ExportRow::Token(TokenRow::read(row)?),
             Table::Issuers => ExportRow::Issuer(IssuerRow::read(row)?),
+            Table::OauthClients => ExportRow::Client(ClientRow::read(row)?),
             Table::Attributes => ExportRow::Attribute(AttributeRow::read(row)?),
             Table::Admins => ExportRow::Admin(AdminRow::read(row)?),
             Table::Groups => ExportRow::Group(group_of(row)?),

@@ -231,6 +231,24 @@ impl Directory {
         tx.commit().await
     }
 
+    /// Records `url` (a base URL without `/scim/v2`, e.g. `https://scim.example.com`) as the
+    /// deployment's public URL ([`crate::store::PUBLIC_URL_FACT`]), from which commands print
+    /// the URLs they show; `scimd serve` calls it at start. Errors: the store's.
+    pub async fn record_public_url(&self, url: &str) -> Result<(), crate::StoreError> {
+        let mut tx = self.store().write().await?;
+        let fact = crate::store::PUBLIC_URL_FACT;
+        tx.set_deployment_fact(fact, url, crate::render::now())
+            .await?;
+        tx.commit().await
+    }
+
+    /// The public URL the last `scimd serve` recorded ([`Directory::record_public_url`]),
+    /// if any. Errors: the store's.
+    pub async fn recorded_public_url(&self) -> Result<Option<String>, crate::StoreError> {
+        let mut tx = self.store().read().await?;
+        tx.deployment_fact(crate::store::PUBLIC_URL_FACT).await
+    }
+
     /// The id of the default (first) tenant. Errors when the database is not initialised.
     pub async fn default_tenant_id(&self) -> Result<String, DirectoryError> {
         let mut tx = self.store().read().await?;

@@ -32,6 +32,8 @@ pub(crate) enum Tbl {
     SigninAddresses,
     /// `heartbeat` (the readiness probe's one row).
     Heartbeat,
+    /// `deployment` (facts about the deployment as a whole, by name: `public_url`).
+    Deployment,
     /// `users`.
     Users,
     /// `user_emails`.
@@ -60,7 +62,7 @@ pub(crate) enum Tbl {
 
 impl Tbl {
     /// Every table.
-    pub(crate) const ALL: [Tbl; 21] = [
+    pub(crate) const ALL: [Tbl; 22] = [
         Tbl::Tenants,
         Tbl::MigrationSteps,
         Tbl::Tokens,
@@ -70,6 +72,7 @@ impl Tbl {
         Tbl::SigninThrottle,
         Tbl::SigninAddresses,
         Tbl::Heartbeat,
+        Tbl::Deployment,
         Tbl::Users,
         Tbl::UserEmails,
         Tbl::Groups,
@@ -96,6 +99,7 @@ impl Tbl {
             Tbl::SigninThrottle => "signin_throttle",
             Tbl::SigninAddresses => "signin_addresses",
             Tbl::Heartbeat => "heartbeat",
+            Tbl::Deployment => "deployment",
             Tbl::Users => "users",
             Tbl::UserEmails => "user_emails",
             Tbl::Groups => "groups",
@@ -118,12 +122,16 @@ impl Tbl {
 
     /// Whether every row belongs to one tenant (has a `tenant_id`): every table but
     /// `tenants`, `migration_steps` and the ones no tenant owns (`signin_addresses`: a client
-    /// address is throttled across tenants; `heartbeat`: the database's). Statements on these
-    /// tables bind the tenant (see `crate::sql`).
+    /// address is throttled across tenants; `heartbeat` and `deployment`: the database's).
+    /// Statements on these tables bind the tenant (see `crate::sql`).
     pub(crate) fn is_tenant_table(self) -> bool {
         !matches!(
             self,
-            Tbl::Tenants | Tbl::MigrationSteps | Tbl::SigninAddresses | Tbl::Heartbeat
+            Tbl::Tenants
+                | Tbl::MigrationSteps
+                | Tbl::SigninAddresses
+                | Tbl::Heartbeat
+                | Tbl::Deployment
         )
     }
 
@@ -226,6 +234,7 @@ impl Tbl {
             // Upserted (ON CONFLICT): a violation never reaches a caller.
             Tbl::SigninThrottle => &[("key", &["tenant_id", "username_folded", "device"], C::Id)],
             Tbl::SigninAddresses => &[("address", &["address"], C::Id)],
+            Tbl::Deployment => &[("name_unique", &["name"], C::Id)],
             Tbl::Issuers => &[("issuer_unique", &["tenant_id", "issuer"], C::Issuer)],
             Tbl::OauthClients => &[("live_name", &["tenant_id", "name"], C::ClientName)],
             // 256 random bits: a collision is not a case a caller meets.

@@ -286,6 +286,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     // A store opened has a data folder: SQLite's file's, or PostgreSQL's --data-dir.
     let data_folder = config.data_folder().unwrap_or_else(|| PathBuf::from("."));
     let (bootstrap, first_start_file) = bootstrap(&directory, &data_folder, &scim_base).await?;
+    // What commands print their URLs from (`scimd client create`'s token URL). Not fatal:
+    // serving does not depend on it.
+    if let Err(e) = directory.record_public_url(&public_url).await {
+        tracing::warn!(error = %e, "cannot record the public URL for the command line");
+    }
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
     let app = router(
         AppState::new(directory.clone(), max_body_bytes)

@@ -690,3 +690,56 @@ async fn a_revoked_client_is_refused_on_every_instance() {
     }
     assert!(revoked_at.elapsed() < Duration::from_secs(1));
 }
+
+/// `scimd client create|list` print the token URL of the public URL `scimd serve` started
+/// with (recorded in the database at start) when the command is given none; `--public-url`
+/// wins; a bad one is refused before anything is created. (A newcomer's walk: the CLI printed
+/// `http://127.0.0.1:8080/oauth/token` for a server started with other flags.)
+#[tokio::test]
+async fn the_cli_prints_the_token_url_serve_recorded() {
+    let srv = Server::start_opts(Opts {
+        args: vec![
+            "--public-url".into(),
+            "https://scim.example.test:8443/".into(),
+        ],
+        ..Default::default()
+    });
+    let run = |args: &[&str]| {
+        let out = srv.cli(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        (out.status.success(), stdout, stderr)
+    };
+    let (ok, out, err) = run(&["client", "create", "--name", "recorded", "--json"]);
+    assert!(ok, "{err}");
+    let made: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        made["tokenUrl"],
+        json!("https://scim.example.test:8443/oauth/token")
+    );
+    let (ok, out, err) = run(&["client", "list", "--json"]);
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed["tokenUrl"], made["tokenUrl"]);
+    // Given on the command line: it wins (normalised like serve's: no trailing /scim/v2).
+    let given = ["--public-url", "https://other.example.test/scim/v2/"];
+    let (ok, out, err) = run(&[&["client", "list", "--json"][..], &given].concat());
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        listed["tokenUrl"],
+        json!("https://other.example.test/oauth/token")
+    );
+    // A bad one is refused, and no client is created.
+    let bad = ["--public-url", "ftp://scim.example.test"];
+    let (ok, _, err) = run(&[&["client", "create", "--name", "bad-url"][..], &bad].concat());
+    assert!(!ok);
+    assert!(err.contains("http:// or https://"), "{err}");
+    let (_, out, _) = run(&["client", "list", "--json"]);
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        listed["clients"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+}

@@ -185,6 +185,11 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 }
 
+/// The deployment fact (see [`Tx::deployment_fact`]) holding the public base URL (without
+/// `/scim/v2`) the last `scimd serve` started with; commands print the URLs they show
+/// (an OAuth client's token URL) from it when not given one.
+pub const PUBLIC_URL_FACT: &str = "public_url";
+
 /// One transaction. Dropping it without [`Tx::commit`] rolls back.
 #[async_trait]
 pub trait Tx: Send {
@@ -590,6 +595,19 @@ pub trait Tx: Send {
     /// Writes the one heartbeat row (`/readyz`'s probe of whether the database takes
     /// writes). Errors: `Unwritable` when the database is read-only or full.
     async fn touch_heartbeat(&mut self, at: OffsetDateTime) -> StoreResult<()>;
+
+    // ---- the deployment as a whole
+    /// Records the fact `name` of the deployment (e.g. [`PUBLIC_URL_FACT`]) as `value`,
+    /// replacing the one recorded before, written at `at`. Errors: `Unwritable`.
+    async fn set_deployment_fact(
+        &mut self,
+        name: &str,
+        value: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The fact `name` of the deployment, if one was recorded.
+    async fn deployment_fact(&mut self, name: &str) -> StoreResult<Option<String>>;
 
     // ---- bulk copy between stores (`scimd copy`)
     /// Rows of `table` (every tenant) whose sequence number is greater than `after`, in

@@ -665,6 +665,31 @@ impl<E: Exec> Tx for StoreTx<E> {
         signin::touch_heartbeat(self, at).await
     }
 
+    async fn set_deployment_fact(
+        &mut self,
+        name: &str,
+        value: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut s = self.q().of(Scope::Global);
+        s.insert_into(Tbl::Deployment, "name, value, updated")
+            .sql("VALUES (")
+            .binds([Bind::text(name), Bind::text(value), Bind::Time(at)])
+            .sql(") ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated = excluded.updated");
+        self.run(s).await.map(drop)
+    }
+
+    async fn deployment_fact(&mut self, name: &str) -> StoreResult<Option<String>> {
+        let key = [("name", Bind::text(name))];
+        let s = self
+            .q()
+            .select(Scope::Global, "value", (Tbl::Deployment, ""), key);
+        match self.row(s).await? {
+            Some(mut row) => Ok(Some(row.text("value")?)),
+            None => Ok(None),
+        }
+    }
+
     // ---- bulk copy between stores: `export`
 
     async fn export_rows(

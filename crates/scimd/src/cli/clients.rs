@@ -2,8 +2,10 @@
 //! credentials grant, RFC 6749 §4.4). `create` prints its client id, secret (shown once) and
 //! the token URL on stdout; `list` a table (or JSON) on stdout; messages go to stderr.
 //!
-//! The token URL is `{public-url}/oauth/token`, the public URL as the other commands take it
-//! (`--public-url`, `SCIMD_PUBLIC_URL` or `public_url`; else `http://LISTEN-ADDRESS`).
+//! The token URL is `{public-url}/oauth/token`, the public URL being the command's
+//! `--public-url`, else the configured one (`SCIMD_PUBLIC_URL`, TOML `public_url`), else the
+//! one the last `scimd serve` on the database recorded at start (its `--public-url`, or the
+//! address it listened on); with none of them the command fails and says so.
 
 use super::db::{cli_origin, open_default_tenant, print_list};
 use crate::config::Config;
@@ -24,12 +26,20 @@ pub enum ClientCommand {
         /// Print {clientId, clientSecret, tokenUrl} as JSON
         #[arg(long)]
         json: bool,
+        /// The URL identity providers reach scimd at (default: the configured one, else the
+        /// one `scimd serve` recorded)
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
     },
     /// List clients: client id, name, created, last used, revoked.
     List {
         /// Print JSON (one object with the clients and the token URL)
         #[arg(long)]
         json: bool,
+        /// The URL identity providers reach scimd at (default: the configured one, else the
+        /// one `scimd serve` recorded)
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
     },
     /// Revoke the active client CLIENT_ID: it gets no more tokens and the ones it holds stop
     /// working at once; exits non-zero when there is none.
@@ -41,17 +51,20 @@ pub enum ClientCommand {
 
 /// Runs a `client` subcommand against the configured database's default tenant.
 ///
-/// Errors: a database that cannot be opened or is not initialised; a bad or taken name.
+/// Errors: a database that cannot be opened or is not initialised; a bad or taken name; no
+/// public URL known (see the module documentation).
 pub async fn run_client(cmd: ClientCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
     let (dir, tenant) = open_default_tenant(cfg).await?;
-    let base = dir.base_url();
-    let token_url = format!(
-        "{}{}",
-        base.strip_suffix(crate::state::SCIM_BASE).unwrap_or(base),
-        crate::oauth::TOKEN_PATH
-    );
+    let given = match &cmd {
+        ClientCommand::Create { public_url, .. } | ClientCommand::List { public_url, .. } => {
+            public_url.clone()
+        }
+        ClientCommand::Revoke { .. } => None,
+    };
+    let token_url = || token_url(given.clone(), cfg, &dir);
     match cmd {
-        ClientCommand::Create { name, json } => {
+        ClientCommand::Create { name, json, .. } => {
+            let token_url = token_url().await?;
             let by = cli_origin(&tenant, "scimd client create");
             let made = dir.create_client(&by, &name).await?;
             if json {
@@ -68,7 +81,8 @@ pub async fn run_client(cmd: ClientCommand, cfg: &Config) -> anyhow::Result<Exit
             );
             Ok(ExitCode::SUCCESS)
         }
-        ClientCommand::List { json } => {
+        ClientCommand::List { json, .. } => {
+            let token_url = token_url().await?;
             let rows = dir.list_clients(&tenant).await?;
             let as_json = || {
                 let clients: Vec<_> = rows.iter().map(crate::admin::clients::client).collect();
@@ -106,4 +120,30 @@ pub fn client_table(rows: &[ClientRow]) -> String {
         ));
     }
     out
+}
+
+/// `{public-url}/oauth/token`: the public URL `given` (`--public-url`), else the configured
+/// one, else the one `scimd serve` recorded in the database.
+///
+/// Errors: none of the three, or a given URL that is not an absolute http(s) URL.
+async fn token_url(
+    given: Option<String>,
+    cfg: &Config,
+    dir: &scimd_directory::directory::Directory,
+) -> anyhow::Result<String> {
+    let base = match given.or_else(|| cfg.public_url.clone()) {
+        Some(url) => crate::config::normalize_public_url(&url)?,
+        None => dir.recorded_public_url().await?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no public URL to print the token URL with: pass --public-url URL (the URL \
+                 identity providers reach scimd at), or start `scimd serve` on this database \
+                 once, which records its own"
+            )
+        })?,
+    };
+    Ok(format!(
+        "{}{}",
+        base.trim_end_matches('/'),
+        crate::oauth::TOKEN_PATH
+    ))
 }

@@ -153,7 +153,13 @@ pub async fn open_store(url: &str, statement_timeout: Duration) -> anyhow::Resul
     }
     if let Some(parent) = sqlite_path(url).and_then(|p| Path::new(p).parent()) {
         if !parent.as_os_str().is_empty() && !parent.exists() {
-            std::fs::create_dir_all(parent).with_context(|| {
+            // Owner only (0700 on Unix): the database holds users' data and password and
+            // secret hashes, and SQLite creates its files with the umask's mode (often 0644).
+            let mut folder = std::fs::DirBuilder::new();
+            folder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+            folder.create(parent).with_context(|| {
                 format!("cannot create the database directory {}", parent.display())
             })?;
         }

@@ -644,3 +644,22 @@ async fn bad_configuration_fails_clearly() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
 }
+
+/// A SQLite data folder scimd creates is its owner's only (0700): the database file holds
+/// users' data and password and secret hashes, and SQLite creates it with the umask's mode.
+#[tokio::test]
+async fn a_data_folder_scimd_creates_is_its_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::env::temp_dir().join(unique("scimd-folder"));
+    let folder = root.join("data");
+    let srv = Server::start_opts(Opts {
+        database_url: Some(format!("sqlite://{}/scimd.db", folder.display())),
+        dir: Some(root.clone()),
+        ..Default::default()
+    });
+    srv.client().get_ok("/Users?count=1").await;
+    let mode = std::fs::metadata(&folder).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&root);
+}

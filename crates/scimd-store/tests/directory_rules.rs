@@ -9,8 +9,8 @@ mod support;
 use scim_proto::schema::{AttrType, AttributeDef, ResourceSchema};
 use scimd_directory::store::{
     Actor, ActorType, AdminUserFilter, AttributeRow, Cause, Change, ChangeRecord, Channel,
-    ConflictTarget, GroupRecord, MemberChange, MemberKind, RecordQuery, RecordView, Source, Store,
-    StoreError, Tx, UserRecord, UserState, Window,
+    ConflictTarget, GroupRecord, MemberChange, MemberEdit, MemberKind, RecordQuery, RecordView,
+    Source, Store, StoreError, Tx, UserRecord, UserState, Window,
 };
 use serde_json::json;
 use support::{group_record as group, now, store, tenant_with, user_record as user};
@@ -326,15 +326,19 @@ async fn members_in_no_other_group_and_state_changes(b: Backend) {
     let m = |i: usize| (users[i].id.clone(), MemberKind::User);
     // u0: G1 only; u1: G1 and G2; u2: G2 only; u3: G1 and the built-in group; u4: none.
     // G3 is a (nested) group member of G1 and not a user.
-    tx.add_members(
+    tx.edit_members(
         &tid,
         &g1.id,
-        &[m(3), m(0), m(1), (g3.id.clone(), MemberKind::Group)],
+        MemberEdit::Add(&[m(3), m(0), m(1), (g3.id.clone(), MemberKind::Group)]),
     )
     .await
     .unwrap();
-    tx.add_members(&tid, &g2.id, &[m(1), m(2)]).await.unwrap();
-    tx.add_members(&tid, &all.id, &[m(3)]).await.unwrap();
+    tx.edit_members(&tid, &g2.id, MemberEdit::Add(&[m(1), m(2)]))
+        .await
+        .unwrap();
+    tx.edit_members(&tid, &all.id, MemberEdit::Add(&[m(3)]))
+        .await
+        .unwrap();
     assert_eq!(
         tx.members_in_no_other_group(&tid, &g1.id).await.unwrap(),
         vec![users[3].id.clone(), users[0].id.clone()]

@@ -13,8 +13,8 @@ use scim_proto::schema::{
     group_resource_schema, AttrType, AttributeDef, ResourceSchema, ENTERPRISE_USER_SCHEMA,
 };
 use scimd_directory::store::{
-    ConflictTarget, EmailKey, ListQuery, MemberKind, Store, StoreError, TenantRow, TokenRow,
-    TokenScope, Tx, UserRecord, UserState, Visibility,
+    ConflictTarget, CredentialKey, EmailKey, ListQuery, MemberEdit, MemberKind, Store, StoreError,
+    TenantRow, TokenRow, TokenScope, Tx, UserRecord, UserState, Visibility,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -99,6 +99,18 @@ async fn store_with_filter_users(
 /// `filter` parsed; panics with the parse error.
 fn parsed(filter: &str) -> Filter {
     filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"))
+}
+
+/// How many members `edit` of the group `g` of the tenant `tid` added or removed.
+async fn edited(tx: &mut Box<dyn Tx>, tid: &str, g: &str, edit: MemberEdit<'_>) -> usize {
+    tx.edit_members(tid, g, edit).await.unwrap().len()
+}
+
+/// Deletes the user or group `id` (`kind`) of the tenant `tid`, then checks that a second
+/// delete finds nothing.
+async fn delete_once(tx: &mut Box<dyn Tx>, tid: &str, kind: MemberKind, id: &str) {
+    assert!(tx.delete_resource(tid, kind, id).await.unwrap());
+    assert!(!tx.delete_resource(tid, kind, id).await.unwrap());
 }
 
 /// How many groups of the tenant `tid` `list_groups` finds with `filter` (which must parse).
@@ -195,24 +207,28 @@ async fn tokens_by_hash_and_revoke(b: Backend) {
         matches!(tx.insert_token(&tok("entra", 2)).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::TokenName && w.to_string() == "token name")
     );
     let later = datetime!(2026-12-01 00:00:00 UTC);
-    tx.touch_token(&tid, &a.id, later).await.unwrap();
+    let (by_id, by_name) = (
+        CredentialKey::TokenId(&a.id),
+        CredentialKey::TokenName("entra"),
+    );
+    tx.touch_credential(&tid, by_id, later).await.unwrap();
     assert_eq!(
         tx.token_by_hash(&[1; 32]).await.unwrap().unwrap().last_used,
         Some(later)
     );
     // Another tenant's id for the token changes nothing (statements bind the tenant).
     let elsewhere = datetime!(2027-01-01 00:00:00 UTC);
-    tx.touch_token("another-tenant", &a.id, elsewhere)
+    tx.touch_credential("another-tenant", by_id, elsewhere)
         .await
         .unwrap();
     assert!(!tx
-        .revoke_token("another-tenant", "entra", elsewhere)
+        .revoke_credential("another-tenant", by_name, elsewhere)
         .await
         .unwrap());
     let touched = tx.token_by_hash(&[1; 32]).await.unwrap().unwrap();
     assert_eq!((touched.last_used, touched.revoked), (Some(later), None));
-    assert!(tx.revoke_token(&tid, "entra", later).await.unwrap());
-    assert!(!tx.revoke_token(&tid, "entra", later).await.unwrap());
+    assert!(tx.revoke_credential(&tid, by_name, later).await.unwrap());
+    assert!(!tx.revoke_credential(&tid, by_name, later).await.unwrap());
     let revoked = tx.token_by_hash(&[1; 32]).await.unwrap().unwrap();
     assert_eq!(revoked.revoked, Some(later));
     // The name is free again once revoked.
@@ -305,8 +321,7 @@ async fn users_crud_and_case_insensitive_uniqueness(b: Backend) {
         ]
     );
 
-    assert!(tx.delete_user(&tid, &u.id).await.unwrap());
-    assert!(!tx.delete_user(&tid, &u.id).await.unwrap());
+    delete_once(&mut tx, &tid, MemberKind::User, &u.id).await;
     assert!(tx.get_user(&tid, &u.id).await.unwrap().is_none());
     tx.commit().await.unwrap();
 }
@@ -408,23 +423,33 @@ async fn groups_and_memberships(b: Backend) {
     ];
     ids.extend((0..4998).map(|i| (format!("00000000-0000-0000-0000-{i:012}"), MemberKind::User)));
     let t0 = std::time::Instant::now();
-    assert_eq!(tx.add_members(&tid, &g.id, &ids).await.unwrap().len(), 5000);
+    assert_eq!(
+        edited(&mut tx, &tid, &g.id, MemberEdit::Add(&ids)).await,
+        5000
+    );
     let add_time = t0.elapsed();
-    assert_eq!(tx.add_members(&tid, &g.id, &ids).await.unwrap().len(), 0);
+    assert_eq!(edited(&mut tx, &tid, &g.id, MemberEdit::Add(&ids)).await, 0);
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 5000);
     assert_eq!(tx.count_members("other", &g.id).await.unwrap(), 0);
     let nested = group_record(&tid, "Nested", false);
     tx.insert_group(&nested).await.unwrap();
     assert_eq!(
-        tx.add_members(&tid, &g.id, &[(nested.id.clone(), MemberKind::Group)])
-            .await
-            .unwrap()
-            .len(),
+        edited(
+            &mut tx,
+            &tid,
+            &g.id,
+            MemberEdit::Add(&[(nested.id.clone(), MemberKind::Group)])
+        )
+        .await,
         1
     );
-    tx.add_members(&tid, &all_users.id, &[(alice.id.clone(), MemberKind::User)])
-        .await
-        .unwrap();
+    tx.edit_members(
+        &tid,
+        &all_users.id,
+        MemberEdit::Add(&[(alice.id.clone(), MemberKind::User)]),
+    )
+    .await
+    .unwrap();
 
     let first = tx.group_members(&tid, &g.id, 0, Some(3)).await.unwrap();
     assert_eq!(first.len(), 3);
@@ -540,30 +565,29 @@ async fn groups_and_memberships(b: Backend) {
 
     let removing: Vec<String> = ids[2500..].iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(
-        tx.remove_members(&tid, &g.id, &removing)
-            .await
-            .unwrap()
-            .len(),
+        edited(&mut tx, &tid, &g.id, MemberEdit::Remove(&removing)).await,
         2500
     );
     assert_eq!(
-        tx.remove_members(&tid, &g.id, &removing)
-            .await
-            .unwrap()
-            .len(),
+        edited(&mut tx, &tid, &g.id, MemberEdit::Remove(&removing)).await,
         0
     );
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 2501);
 
     // Deleting a user or a group removes its memberships.
-    assert!(tx.delete_user(&tid, &bob.id).await.unwrap());
+    assert!(tx
+        .delete_resource(&tid, MemberKind::User, &bob.id)
+        .await
+        .unwrap());
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 2500);
-    assert!(tx.delete_group(&tid, &nested.id).await.unwrap());
+    assert!(tx
+        .delete_resource(&tid, MemberKind::Group, &nested.id)
+        .await
+        .unwrap());
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 2499);
-    assert_eq!(tx.clear_members(&tid, &g.id).await.unwrap().len(), 2499);
+    assert_eq!(edited(&mut tx, &tid, &g.id, MemberEdit::Clear).await, 2499);
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 0);
-    assert!(tx.delete_group(&tid, &g.id).await.unwrap());
-    assert!(!tx.delete_group(&tid, &g.id).await.unwrap());
+    delete_once(&mut tx, &tid, MemberKind::Group, &g.id).await;
     tx.commit().await.unwrap();
     eprintln!("add_members of 5000 ids: {add_time:?}");
 }
@@ -1206,7 +1230,9 @@ async fn perf_large_tenant() {
             tx.insert_user(&u).await.unwrap();
             members.push((u.id.clone(), MemberKind::User));
         }
-        tx.add_members(&tid, &all.id, &members).await.unwrap();
+        tx.edit_members(&tid, &all.id, MemberEdit::Add(&members))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
     eprintln!("insert {n} users (+ All Users rows): {:?}", t0.elapsed());
@@ -1218,12 +1244,18 @@ async fn perf_large_tenant() {
         .step_by(20)
         .map(|id| (id.clone(), MemberKind::User))
         .collect();
-    tx.add_members(&tid, &team.id, &some).await.unwrap();
-    eprintln!("add {} members in one call: {:?}", some.len(), t.elapsed());
-    let t = std::time::Instant::now();
-    tx.add_members(&tid, &team.id, &[(ids[1].clone(), MemberKind::User)])
+    tx.edit_members(&tid, &team.id, MemberEdit::Add(&some))
         .await
         .unwrap();
+    eprintln!("add {} members in one call: {:?}", some.len(), t.elapsed());
+    let t = std::time::Instant::now();
+    tx.edit_members(
+        &tid,
+        &team.id,
+        MemberEdit::Add(&[(ids[1].clone(), MemberKind::User)]),
+    )
+    .await
+    .unwrap();
     eprintln!(
         "add 1 member to a {}-member group: {:?}",
         some.len(),

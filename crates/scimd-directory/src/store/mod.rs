@@ -156,6 +156,30 @@ pub enum Listing {
     Groups,
 }
 
+/// One of a tenant's provisioning credentials (a static bearer token, an OAuth client), by
+/// the key [`Tx::revoke_credential`] or [`Tx::touch_credential`] finds its row with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKey<'a> {
+    /// The static token whose id is this.
+    TokenId(&'a str),
+    /// The static token named this: names are unique among a tenant's non-revoked tokens
+    /// (revoked ones may share a name with a live one).
+    TokenName(&'a str),
+    /// The OAuth client whose client_id is this.
+    Client(&'a str),
+}
+
+/// A change to the member set of a group ([`Tx::edit_members`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberEdit<'a> {
+    /// Adds these members (ids with their kind); existing members are left alone.
+    Add(&'a [(String, MemberKind)]),
+    /// Removes the members of these ids; absent ids are ignored.
+    Remove(&'a [String]),
+    /// Removes every member.
+    Clear,
+}
+
 /// Opens transactions.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -208,18 +232,22 @@ pub trait Tx: Send {
     async fn token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<TokenRow>>;
     /// A tenant's tokens, revoked included, oldest first.
     async fn list_tokens(&mut self, tenant_id: &str) -> StoreResult<Vec<TokenRow>>;
-    /// Revokes the non-revoked token named `name`; false when there is none.
-    async fn revoke_token(
+    /// Revokes at `at` the tenant's credential `key` names unless it is revoked already (a
+    /// token by its name, [`CredentialKey::TokenName`]; a client by its client_id: its
+    /// access tokens stay, refused as `revoked` until they expire); false when there is no
+    /// such non-revoked credential.
+    async fn revoke_credential(
         &mut self,
         tenant_id: &str,
-        name: &str,
+        key: CredentialKey<'_>,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
-    /// Records a use of the tenant's token `id`.
-    async fn touch_token(
+    /// Records a use at `at` of the tenant's credentials `key` names (a token presented, by
+    /// its id; a client issued an access token).
+    async fn touch_credential(
         &mut self,
         tenant_id: &str,
-        id: &str,
+        key: CredentialKey<'_>,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
 
@@ -238,21 +266,6 @@ pub trait Tx: Send {
     async fn get_client(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<ClientRow>>;
     /// A tenant's clients, revoked included, oldest first.
     async fn list_clients(&mut self, tenant_id: &str) -> StoreResult<Vec<ClientRow>>;
-    /// Revokes the non-revoked client `id` (its access tokens stay, refused as `revoked`
-    /// until they expire); false when there is no such client.
-    async fn revoke_client(
-        &mut self,
-        tenant_id: &str,
-        id: &str,
-        at: OffsetDateTime,
-    ) -> StoreResult<bool>;
-    /// Records a use of the tenant's client `id` (a token issued to it).
-    async fn touch_client(
-        &mut self,
-        tenant_id: &str,
-        id: &str,
-        at: OffsetDateTime,
-    ) -> StoreResult<()>;
     /// Inserts an access token.
     async fn insert_access_token(&mut self, a: &AccessTokenRow) -> StoreResult<()>;
     /// The access token whose secret hashes to `sha256`, expired or not.
@@ -298,8 +311,15 @@ pub trait Tx: Send {
     async fn insert_user(&mut self, u: &UserRecord) -> StoreResult<()>;
     /// Rewrites every column of the user with `u.id` (emails included). Conflict(UserName) as insert.
     async fn update_user(&mut self, u: &UserRecord) -> StoreResult<()>;
-    /// Deletes a user and its memberships permanently; false when absent.
-    async fn delete_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
+    /// Deletes the user or group `id` (`kind` says which) permanently, with its memberships
+    /// in the tenant's groups (a user: its emails; a group: its own membership rows); false
+    /// when absent.
+    async fn delete_resource(
+        &mut self,
+        tenant_id: &str,
+        kind: MemberKind,
+        id: &str,
+    ) -> StoreResult<bool>;
     /// Counts and pages users matching the query.
     async fn list_users(
         &mut self,
@@ -334,8 +354,6 @@ pub trait Tx: Send {
     async fn insert_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
     /// Rewrites the group's columns (not its members). Conflict(DisplayName) as insert.
     async fn update_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
-    /// Deletes a group and its membership rows; false when absent.
-    async fn delete_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
     /// Counts and pages groups matching the query (built-in group excluded).
     async fn list_groups(
         &mut self,
@@ -364,26 +382,13 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<(String, MemberRow)>>;
     /// Number of members of a group.
     async fn count_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64>;
-    /// Adds members (ids with their kind); existing members are left alone. Returns the
-    /// members added, in the order given.
-    async fn add_members(
+    /// Changes the members of a group by `edit` (see [`MemberEdit`]). Returns the members
+    /// added (in the order given) or removed.
+    async fn edit_members(
         &mut self,
         tenant_id: &str,
         group_id: &str,
-        members: &[(String, MemberKind)],
-    ) -> StoreResult<Vec<(String, MemberKind)>>;
-    /// Removes members; absent ids are ignored. Returns the members removed.
-    async fn remove_members(
-        &mut self,
-        tenant_id: &str,
-        group_id: &str,
-        ids: &[String],
-    ) -> StoreResult<Vec<(String, MemberKind)>>;
-    /// Removes every member. Returns the members removed.
-    async fn clear_members(
-        &mut self,
-        tenant_id: &str,
-        group_id: &str,
+        edit: MemberEdit<'_>,
     ) -> StoreResult<Vec<(String, MemberKind)>>;
 
     // ---- custom attributes (per tenant)

@@ -6,8 +6,8 @@ use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Wri
 use crate::error::{list_error, not_found};
 use crate::render;
 use crate::store::{
-    Change, ChangeRecord, GroupRecord, ListQuery, Listing, MemberChange, MemberEdit, MemberKind,
-    MemberRow, Source, StoreResult, Tx, UserState,
+    Change, ChangeRecord, GroupRecord, ListPage, ListQuery, Listing, MemberChange, MemberEdit,
+    MemberKind, MemberRow, Source, StoreResult, Tx, UserState,
 };
 use crate::vocabulary::{LogOutcome, ResourceType};
 use crate::write::{check_if_match, required_text, text};
@@ -286,8 +286,9 @@ impl Directory {
             .store()
             .read_list(Listing::Groups, p.filter.as_ref(), q.offset)
             .await?;
-        let (total, groups) = tx
-            .list_groups(&c.tenant_id, &q)
+        let mut groups = Vec::new();
+        let total = tx
+            .list_resources(&c.tenant_id, &q, ListPage::Groups(&mut groups))
             .await
             .map_err(|e| list_error(e, p.filter.is_some()))?;
         let page = self

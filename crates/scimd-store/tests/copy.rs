@@ -12,8 +12,8 @@ use scim_proto::path::AttrPath;
 use scim_proto::schema::{group_resource_schema, user_resource_schema, ResourceSchema};
 use scimd_directory::store::{
     Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, EmailKey,
-    ExportRow, GroupRecord, IssuerRow, ListQuery, MemberChange, MemberEdit, MemberKind, Source,
-    Store, Table, TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    ExportRow, GroupRecord, IssuerRow, ListPage, ListQuery, MemberChange, MemberEdit, MemberKind,
+    Source, Store, Table, TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 use scimd_store::{copy_store, CopyError};
 use serde_json::{json, Value};
@@ -306,7 +306,7 @@ async fn views(s: &dyn Store) -> Vec<String> {
         visibility: Visibility::All,
         max_bytes: None,
     };
-    let (n, users) = tx.list_users("tenant-a", &q).await.unwrap();
+    let (n, users) = support::list_users(&mut tx, "tenant-a", &q).await.unwrap();
     out.push(format!(
         "{n} {:?}",
         users.iter().map(|u| &u.id).collect::<Vec<_>>()
@@ -321,7 +321,9 @@ async fn views(s: &dyn Store) -> Vec<String> {
         visibility: Visibility::Scim,
         max_bytes: None,
     };
-    let (_, groups) = tx.list_groups("tenant-a", &q).await.unwrap();
+    let mut groups = Vec::new();
+    let page = ListPage::Groups(&mut groups);
+    tx.list_resources("tenant-a", &q, page).await.unwrap();
     for g in groups {
         let m = tx.group_members("tenant-a", &g.id, 0, None).await.unwrap();
         out.push(format!("{} {m:?}", g.display_name));

@@ -13,13 +13,13 @@ use scim_proto::schema::{
     group_resource_schema, AttrType, AttributeDef, ResourceSchema, ENTERPRISE_USER_SCHEMA,
 };
 use scimd_directory::store::{
-    ConflictTarget, CredentialKey, EmailKey, ListQuery, MemberEdit, MemberKind, Store, StoreError,
-    TenantRow, TokenRow, TokenScope, Tx, UserRecord, UserState, Visibility,
+    ConflictTarget, CredentialKey, EmailKey, ListPage, ListQuery, MemberEdit, MemberKind, Store,
+    StoreError, TenantRow, TokenRow, TokenScope, Tx, UserRecord, UserState, Visibility,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::{group_record, now, store, tenant_with, user_record, Backend, TestStore};
+use support::{group_record, list_users, now, store, tenant_with, user_record, Backend, TestStore};
 
 async fn tenant(s: &TestStore, name: &str) -> String {
     tenant_with(s, name, json!({"a": 1})).await
@@ -113,7 +113,7 @@ async fn delete_once(tx: &mut Box<dyn Tx>, tid: &str, kind: MemberKind, id: &str
     assert!(!tx.delete_resource(tid, kind, id).await.unwrap());
 }
 
-/// How many groups of the tenant `tid` `list_groups` finds with `filter` (which must parse).
+/// How many groups of the tenant `tid` `list_resources` finds with `filter` (which must parse).
 async fn matching_groups(
     tx: &mut Box<dyn Tx>,
     tid: &str,
@@ -121,20 +121,20 @@ async fn matching_groups(
     filter: &str,
 ) -> u64 {
     let f = parsed(filter);
-    tx.list_groups(tid, &query(schema, Some(&f)))
+    let page = ListPage::Groups(&mut Vec::new());
+    tx.list_resources(tid, &query(schema, Some(&f)), page)
         .await
         .unwrap()
-        .0
 }
 
-/// How many users of the tenant `tid` `list_users` finds with `filter` (which must parse).
+/// How many users of the tenant `tid` `list_resources` finds with `filter` (which must parse).
 async fn matching_users(
     tx: &mut Box<dyn Tx>,
     tid: &str,
     schema: &ResourceSchema,
     filter: &str,
 ) -> u64 {
-    tx.list_users(tid, &query(schema, Some(&parsed(filter))))
+    list_users(tx, tid, &query(schema, Some(&parsed(filter))))
         .await
         .unwrap()
         .0
@@ -372,7 +372,9 @@ async fn concurrent_writers_serialise(b: Backend) {
         t.await.unwrap();
     }
     let mut r = s.read().await.unwrap();
-    let (n, _) = r.list_users(&tid, &query(&schema, None)).await.unwrap();
+    let (n, _) = list_users(&mut r, &tid, &query(&schema, None))
+        .await
+        .unwrap();
     assert_eq!(n, 120);
 }
 
@@ -501,8 +503,13 @@ async fn groups_and_memberships(b: Backend) {
 
     // Filters on membership.
     let f = filter::parse(&format!("members[value eq \"{}\"]", bob.id)).unwrap();
-    let (n, found) = tx
-        .list_groups(&tid, &query(&gschema, Some(&f)))
+    let mut found = Vec::new();
+    let n = tx
+        .list_resources(
+            &tid,
+            &query(&gschema, Some(&f)),
+            ListPage::Groups(&mut found),
+        )
         .await
         .unwrap();
     assert_eq!((n, found[0].id.clone()), (1, g.id.clone()));
@@ -534,8 +541,7 @@ async fn groups_and_memberships(b: Backend) {
         2
     );
     let f = filter::parse(&format!("groups.value eq \"{}\"", g.id)).unwrap();
-    let (n, found) = tx
-        .list_users(&tid, &query(&schema, Some(&f)))
+    let (n, found) = list_users(&mut tx, &tid, &query(&schema, Some(&f)))
         .await
         .unwrap();
     assert_eq!(n, 2);
@@ -772,7 +778,7 @@ async fn filter_push_down_agrees_with_matches(b: Backend) {
             .filter(|u| filter::matches(&f, &u.doc, &schema))
             .map(|u| u.user_name.as_str())
             .collect();
-        let (n, got) = match r.list_users(&tid, &query(&schema, Some(&f))).await {
+        let (n, got) = match list_users(&mut r, &tid, &query(&schema, Some(&f))).await {
             Ok(x) => x,
             Err(e) => {
                 failures.push(format!("{text}: {e}"));
@@ -843,8 +849,7 @@ async fn common_attributes_filter_on_columns(b: Backend) {
     ];
     for (f, n) in &cases {
         let parsed = count(f);
-        let (got, _) = tx
-            .list_users(&tid, &query(&schema, Some(&parsed)))
+        let (got, _) = list_users(&mut tx, &tid, &query(&schema, Some(&parsed)))
             .await
             .unwrap();
         assert_eq!(got, *n, "{f}");
@@ -852,11 +857,11 @@ async fn common_attributes_filter_on_columns(b: Backend) {
     let f = count("userName eq \"émile\"");
     let mut q = query(&schema, Some(&f));
     q.visibility = Visibility::All;
-    assert_eq!(tx.list_users(&tid, &q).await.unwrap().0, 1);
+    assert_eq!(list_users(&mut tx, &tid, &q).await.unwrap().0, 1);
     // Unknown attributes are reported, not ignored.
     let f = filter::parse("nosuch eq \"x\"").unwrap();
     assert!(matches!(
-        tx.list_users(&tid, &query(&schema, Some(&f))).await,
+        list_users(&mut tx, &tid, &query(&schema, Some(&f))).await,
         Err(StoreError::Unsupported(_))
     ));
 }
@@ -914,7 +919,7 @@ async fn sorting_and_paging(b: Backend) {
         let mut q = query(&schema, None);
         q.offset = page * 6;
         q.limit = 6;
-        let (n, got) = r.list_users(&tid, &q).await.unwrap();
+        let (n, got) = list_users(&mut r, &tid, &q).await.unwrap();
         assert_eq!(n, 20);
         seen.extend(got.into_iter().map(|u| u.user_name));
     }
@@ -927,7 +932,7 @@ async fn sorting_and_paging(b: Backend) {
     );
     let mut q = query(&schema, None);
     q.limit = 0;
-    let (n, got) = r.list_users(&tid, &q).await.unwrap();
+    let (n, got) = list_users(&mut r, &tid, &q).await.unwrap();
     assert_eq!((n, got.len()), (20, 0));
 
     for attr in [
@@ -968,7 +973,7 @@ async fn sorting_and_paging(b: Backend) {
                 q.sort_order = order;
                 q.offset = page * 7;
                 q.limit = 7;
-                let (_, us) = r.list_users(&tid, &q).await.unwrap();
+                let (_, us) = list_users(&mut r, &tid, &q).await.unwrap();
                 got.extend(us.into_iter().map(|u| u.user_name));
             }
             assert_eq!(got, expected, "sortBy={attr} {order:?}");
@@ -978,7 +983,7 @@ async fn sorting_and_paging(b: Backend) {
     let mut q = query(&schema, None);
     q.sort_by = Some(&path);
     assert!(matches!(
-        r.list_users(&tid, &q).await,
+        list_users(&mut r, &tid, &q).await,
         Err(StoreError::Unsupported(_))
     ));
 }
@@ -1007,10 +1012,15 @@ async fn visibility_and_builtin_groups(b: Backend) {
         .await
         .unwrap();
     let mut q = query(&schema, None);
-    assert_eq!(tx.list_users(&tid, &q).await.unwrap().0, 2);
+    assert_eq!(list_users(&mut tx, &tid, &q).await.unwrap().0, 2);
     q.visibility = Visibility::All;
-    assert_eq!(tx.list_users(&tid, &q).await.unwrap().0, 3);
-    let (n, gs) = tx.list_groups(&tid, &query(&gschema, None)).await.unwrap();
+    assert_eq!(list_users(&mut tx, &tid, &q).await.unwrap().0, 3);
+    let mut gs = Vec::new();
+    let q = query(&gschema, None);
+    let n = tx
+        .list_resources(&tid, &q, ListPage::Groups(&mut gs))
+        .await
+        .unwrap();
     assert_eq!((n, gs[0].display_name.as_str()), (1, "Admins"));
     assert_eq!(
         matching_groups(&mut tx, &tid, &gschema, "displayName eq \"ADMINS\"").await,
@@ -1021,7 +1031,7 @@ async fn visibility_and_builtin_groups(b: Backend) {
         0
     );
     assert_eq!(
-        tx.list_users("other", &query(&schema, None))
+        list_users(&mut tx, "other", &query(&schema, None))
             .await
             .unwrap()
             .0,
@@ -1278,7 +1288,9 @@ async fn perf_large_tenant() {
     for c in &cases {
         let f = filter::parse(c).unwrap();
         let t = std::time::Instant::now();
-        let (total, page) = r.list_users(&tid, &query(&schema, Some(&f))).await.unwrap();
+        let (total, page) = list_users(&mut r, &tid, &query(&schema, Some(&f)))
+            .await
+            .unwrap();
         eprintln!(
             "{c}: {total} found, {} returned, {:?}",
             page.len(),
@@ -1290,7 +1302,7 @@ async fn perf_large_tenant() {
         q.offset = offset;
         q.limit = 100;
         let t = std::time::Instant::now();
-        let (total, page) = r.list_users(&tid, &q).await.unwrap();
+        let (total, page) = list_users(&mut r, &tid, &q).await.unwrap();
         eprintln!(
             "page at offset {offset}: {total} total, {} returned, {:?}",
             page.len(),
@@ -1302,7 +1314,7 @@ async fn perf_large_tenant() {
     q.sort_by = Some(&path);
     q.limit = 100;
     let t = std::time::Instant::now();
-    r.list_users(&tid, &q).await.unwrap();
+    list_users(&mut r, &tid, &q).await.unwrap();
     eprintln!("sortBy=userName first page: {:?}", t.elapsed());
     let t = std::time::Instant::now();
     let c = r.count_members(&tid, &all.id).await.unwrap();
@@ -1320,8 +1332,12 @@ async fn perf_large_tenant() {
     );
     let f = filter::parse(&format!("members[value eq \"{}\"]", ids[mid])).unwrap();
     let t = std::time::Instant::now();
-    let (g, _) = r
-        .list_groups(&tid, &query(&gschema, Some(&f)))
+    let g = r
+        .list_resources(
+            &tid,
+            &query(&gschema, Some(&f)),
+            ListPage::Groups(&mut Vec::new()),
+        )
         .await
         .unwrap();
     eprintln!("members[value eq ..]: {g} groups, {:?}", t.elapsed());
@@ -1343,14 +1359,14 @@ async fn odd_documents_do_not_break_queries(b: Backend) {
         r#"roles.value eq "admin""#,
     ] {
         let f = filter::parse(text).unwrap();
-        tx.list_users(&tid, &query(&schema, Some(&f)))
+        list_users(&mut tx, &tid, &query(&schema, Some(&f)))
             .await
             .unwrap_or_else(|e| panic!("{text}: {e}"));
     }
     let path = AttrPath::parse("emails").unwrap();
     let mut q = query(&schema, None);
     q.sort_by = Some(&path);
-    let (n, _) = tx.list_users(&tid, &q).await.unwrap();
+    let (n, _) = list_users(&mut tx, &tid, &q).await.unwrap();
     assert_eq!(n, 1);
 }
 
@@ -1439,7 +1455,7 @@ async fn filter_cross_product_agrees_with_matches(b: Backend) {
             .filter(|u| filter::matches(&f, &u.doc, &schema))
             .map(|u| u.user_name.as_str())
             .collect();
-        match r.list_users(&tid, &query(&schema, Some(&f))).await {
+        match list_users(&mut r, &tid, &query(&schema, Some(&f))).await {
             Ok((_, got)) => {
                 let got: BTreeSet<&str> = got.iter().map(|u| u.user_name.as_str()).collect();
                 if got != expected {

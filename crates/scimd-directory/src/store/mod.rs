@@ -180,6 +180,38 @@ pub enum MemberEdit<'a> {
     Clear,
 }
 
+/// Where [`Tx::list_resources`] puts the page it reads; its variant is the kind listed.
+#[derive(Debug)]
+pub enum ListPage<'a> {
+    /// Users, each with its emails.
+    Users(&'a mut Vec<UserRecord>),
+    /// Groups (never the built-in group).
+    Groups(&'a mut Vec<GroupRecord>),
+}
+
+/// A bulk edit of the custom attribute values in the documents of every user of a tenant
+/// ([`Tx::edit_extension_values`]), in `doc` and in `doc_folded` alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionEdit<'a> {
+    /// Removes `doc[urn][name]` (a custom attribute deleted), and the `urn` key where it
+    /// ends up empty. Changes the users that had the key, null included; `before` is the
+    /// value removed.
+    Strip {
+        /// The extension's schema URN.
+        urn: &'a str,
+        /// The attribute's name.
+        name: &'a str,
+    },
+    /// Moves `doc[old]` to `doc[new]` (a custom schema URN change; nothing when the two are
+    /// equal). `before` is the object moved.
+    Rename {
+        /// The URN the values are under.
+        old: &'a str,
+        /// The URN they move to.
+        new: &'a str,
+    },
+}
+
 /// Opens transactions.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -320,12 +352,15 @@ pub trait Tx: Send {
         kind: MemberKind,
         id: &str,
     ) -> StoreResult<bool>;
-    /// Counts and pages users matching the query.
-    async fn list_users(
+    /// Counts and pages the users or groups (the kind of `page`; the built-in group
+    /// excluded) matching the query: the page goes into `page` (replacing what it held), the
+    /// total matching is returned.
+    async fn list_resources(
         &mut self,
         tenant_id: &str,
         q: &ListQuery<'_>,
-    ) -> StoreResult<(u64, Vec<UserRecord>)>;
+        page: ListPage<'_>,
+    ) -> StoreResult<u64>;
     /// `(id, displayName)` of those of `ids` that are users of the tenant (any state); also
     /// how the directory checks that ids are users.
     async fn user_names(
@@ -354,12 +389,6 @@ pub trait Tx: Send {
     async fn insert_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
     /// Rewrites the group's columns (not its members). Conflict(DisplayName) as insert.
     async fn update_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
-    /// Counts and pages groups matching the query (built-in group excluded).
-    async fn list_groups(
-        &mut self,
-        tenant_id: &str,
-        q: &ListQuery<'_>,
-    ) -> StoreResult<(u64, Vec<GroupRecord>)>;
     /// `id` of those of `ids` that are groups of the tenant.
     async fn group_ids_existing(
         &mut self,
@@ -406,24 +435,14 @@ pub trait Tx: Send {
         ext_urn: &str,
         name: &str,
     ) -> StoreResult<u64>;
-    /// Removes `doc[ext_urn][name]` (and its folded copy) from every user of the tenant, and
-    /// the `ext_urn` key where it ends up empty. Returns the users changed (those that had
-    /// the key, null included; their version and lastModified are bumped), each with the
-    /// value removed from `doc` (`before`).
-    async fn strip_extension_values(
+    /// Applies `edit` to every user of the tenant (see [`ExtensionEdit`]). Returns the users
+    /// changed (their version and lastModified are bumped), each with what the edit took
+    /// from `doc` (`before`).
+    async fn edit_extension_values(
         &mut self,
         tenant_id: &str,
-        ext_urn: &str,
-        name: &str,
+        edit: ExtensionEdit<'_>,
     ) -> StoreResult<Vec<EditedUser>>;
-    /// Moves every user's `doc[old_urn]` object to `doc[new_urn]` (custom schema URN change),
-    /// in `doc_folded` too. Returns how many users changed (version and lastModified bumped).
-    async fn rename_extension_key(
-        &mut self,
-        tenant_id: &str,
-        old_urn: &str,
-        new_urn: &str,
-    ) -> StoreResult<u64>;
 
     // ---- directory rules helpers
     /// Ids of the user members of `group_id` that belong to no other group (built-in excluded).

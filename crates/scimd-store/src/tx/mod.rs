@@ -36,10 +36,10 @@ use async_trait::async_trait;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
     AccessTokenRow, AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, ClientRow,
-    CredentialKey, EditedUser, Exported, GroupRecord, IssuerRow, ListQuery, MemberChange,
-    MemberEdit, MemberKind, MemberRow, RecordQuery, RefusalCount, RefusalRow, SessionRow, SlowDown,
-    Source, StoreError, StoreResult, Table, TenantRow, Throttle, TokenRow, Tx, UserRecord,
-    UserState, WarningCount, WarningNote,
+    CredentialKey, EditedUser, Exported, ExtensionEdit, GroupRecord, IssuerRow, ListPage,
+    ListQuery, MemberChange, MemberEdit, MemberKind, MemberRow, RecordQuery, RefusalCount,
+    RefusalRow, SessionRow, SlowDown, Source, StoreError, StoreResult, Table, TenantRow, Throttle,
+    TokenRow, Tx, UserRecord, UserState, WarningCount, WarningNote,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -240,13 +240,24 @@ impl<E: Exec> Tx for StoreTx<E> {
         self.delete_memberships_of(t, id).await.map(|_| true)
     }
 
-    async fn list_users(
+    async fn list_resources(
         &mut self,
         t: &str,
         q: &ListQuery<'_>,
-    ) -> StoreResult<(u64, Vec<UserRecord>)> {
-        let (total, rows) = self.list(Kind::Users, t, q).await?;
-        Ok((total, self.users_with_emails(t, rows).await?))
+        page: ListPage<'_>,
+    ) -> StoreResult<u64> {
+        let kind = match page {
+            ListPage::Users(_) => Kind::Users,
+            ListPage::Groups(_) => Kind::Groups,
+        };
+        let (total, rows) = self.list(kind, t, q).await?;
+        match page {
+            ListPage::Users(users) => *users = self.users_with_emails(t, rows).await?,
+            ListPage::Groups(groups) => {
+                *groups = rows.into_iter().map(group_of).collect::<StoreResult<_>>()?
+            }
+        }
+        Ok(total)
     }
 
     async fn user_names(
@@ -304,16 +315,6 @@ impl<E: Exec> Tx for StoreTx<E> {
             )));
         }
         Ok(())
-    }
-
-    async fn list_groups(
-        &mut self,
-        t: &str,
-        q: &ListQuery<'_>,
-    ) -> StoreResult<(u64, Vec<GroupRecord>)> {
-        let (total, rows) = self.list(Kind::Groups, t, q).await?;
-        let groups = rows.into_iter().map(group_of).collect::<StoreResult<_>>()?;
-        Ok((total, groups))
     }
 
     async fn group_ids_existing(&mut self, t: &str, ids: &[String]) -> StoreResult<Vec<String>> {
@@ -386,17 +387,15 @@ impl<E: Exec> Tx for StoreTx<E> {
         self.count_values(t, urn, name).await
     }
 
-    async fn strip_extension_values(
+    async fn edit_extension_values(
         &mut self,
         t: &str,
-        urn: &str,
-        name: &str,
+        edit: ExtensionEdit<'_>,
     ) -> StoreResult<Vec<EditedUser>> {
-        self.strip_values(t, urn, name).await
-    }
-
-    async fn rename_extension_key(&mut self, t: &str, old: &str, new: &str) -> StoreResult<u64> {
-        self.rename_key(t, old, new).await
+        match edit {
+            ExtensionEdit::Strip { urn, name } => self.strip_values(t, urn, name).await,
+            ExtensionEdit::Rename { old, new } => self.rename_key(t, old, new).await,
+        }
     }
 
     // ---- directory rules helpers: `documents`

@@ -18,7 +18,9 @@ use crate::changes::{commit_recorded, target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Caller, Directory, DirectoryError, Origin, RequestInfo};
 use crate::error::on_conflict;
 use crate::secret::{hash_secret, new_secret};
-use crate::store::{AccessTokenRow, ActorType, Change, ChangeRecord, ClientRow, ConflictTarget};
+use crate::store::{
+    AccessTokenRow, ActorType, Change, ChangeRecord, ClientRow, ConflictTarget, CredentialKey,
+};
 use crate::tokens::{
     credential_name, name_taken, CredentialKind, Rejected, Rejection, Verdict,
     LAST_USED_GRANULARITY_SECS,
@@ -108,7 +110,11 @@ impl Directory {
             return Ok(false);
         };
         if !tx
-            .revoke_client(tenant_id, client_id, crate::render::now())
+            .revoke_credential(
+                tenant_id,
+                CredentialKey::Client(client_id),
+                crate::render::now(),
+            )
             .await?
         {
             return Ok(false);
@@ -158,7 +164,8 @@ impl Directory {
             .last_used
             .is_none_or(|t| (now - t).whole_seconds() >= LAST_USED_GRANULARITY_SECS);
         if stale {
-            tx.touch_client(tenant_id, client_id, now).await?;
+            tx.touch_credential(tenant_id, CredentialKey::Client(client_id), now)
+                .await?;
         }
         tx.commit().await?;
         Ok(Some(Issued {

@@ -6,8 +6,8 @@ use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Wri
 use crate::error::{list_error, not_found};
 use crate::render;
 use crate::store::{
-    Change, ChangeRecord, GroupRecord, ListQuery, Listing, MemberChange, MemberKind, MemberRow,
-    Source, StoreResult, Tx, UserState,
+    Change, ChangeRecord, GroupRecord, ListPage, ListQuery, Listing, MemberChange, MemberEdit,
+    MemberKind, MemberRow, Source, StoreResult, Tx, UserState,
 };
 use crate::vocabulary::{LogOutcome, ResourceType};
 use crate::write::{check_if_match, required_text, text};
@@ -86,7 +86,7 @@ impl Directory {
     ) -> StoreResult<()> {
         let t = &g.tenant_id;
         let removed: Vec<MemberChange> = tx
-            .clear_members(t, &g.id)
+            .edit_members(t, &g.id, MemberEdit::Clear)
             .await?
             .into_iter()
             .map(|(id, kind)| MemberChange {
@@ -96,7 +96,7 @@ impl Directory {
             })
             .collect();
         let parents = tx.groups_of_users(t, std::slice::from_ref(&g.id)).await?;
-        tx.delete_group(t, &g.id).await?;
+        tx.delete_resource(t, MemberKind::Group, &g.id).await?;
         r.changes = diff(&g.doc, &Value::Null, &self.group_schema());
         r.changes.extend(members_summary(&removed));
         record_group_write(tx, recorder, &r, &removed, g).await?;
@@ -286,8 +286,9 @@ impl Directory {
             .store()
             .read_list(Listing::Groups, p.filter.as_ref(), q.offset)
             .await?;
-        let (total, groups) = tx
-            .list_groups(&c.tenant_id, &q)
+        let mut groups = Vec::new();
+        let total = tx
+            .list_resources(&c.tenant_id, &q, ListPage::Groups(&mut groups))
             .await
             .map_err(|e| list_error(e, p.filter.is_some()))?;
         let page = self
@@ -333,7 +334,10 @@ impl Directory {
                 let ms = self
                     .resolve_members(tx.as_mut(), &c.tenant_id, &g.id, ids)
                     .await?;
-                delta.added(tx.add_members(&c.tenant_id, &g.id, &ms).await?);
+                delta.added(
+                    tx.edit_members(&c.tenant_id, &g.id, MemberEdit::Add(&ms))
+                        .await?,
+                );
             }
             let members = delta.into_changes();
             let recorder = Recorder::new(&origin);
@@ -374,8 +378,11 @@ impl Directory {
                 let ms = self
                     .resolve_members(tx.as_mut(), &c.tenant_id, id, ids)
                     .await?;
-                delta.removed(tx.clear_members(&c.tenant_id, id).await?);
-                delta.added(tx.add_members(&c.tenant_id, id, &ms).await?);
+                delta.removed(tx.edit_members(&c.tenant_id, id, MemberEdit::Clear).await?);
+                delta.added(
+                    tx.edit_members(&c.tenant_id, id, MemberEdit::Add(&ms))
+                        .await?,
+                );
             }
             let members = delta.into_changes();
             let origin = c.origin();
@@ -430,14 +437,26 @@ impl Directory {
             let (removed, added) = match op {
                 MemberOp::Add(ids) => {
                     let ms = self.resolve_members(tx, tenant, id, ids).await?;
-                    (vec![], tx.add_members(tenant, id, &ms).await?)
+                    (
+                        vec![],
+                        tx.edit_members(tenant, id, MemberEdit::Add(&ms)).await?,
+                    )
                 }
-                MemberOp::Remove(ids) => (tx.remove_members(tenant, id, ids).await?, vec![]),
-                MemberOp::RemoveAll => (tx.clear_members(tenant, id).await?, vec![]),
+                MemberOp::Remove(ids) => (
+                    tx.edit_members(tenant, id, MemberEdit::Remove(ids)).await?,
+                    vec![],
+                ),
+                MemberOp::RemoveAll => (
+                    tx.edit_members(tenant, id, MemberEdit::Clear).await?,
+                    vec![],
+                ),
                 MemberOp::Replace(ids) => {
                     let ms = self.resolve_members(tx, tenant, id, ids).await?;
-                    let removed = tx.clear_members(tenant, id).await?;
-                    (removed, tx.add_members(tenant, id, &ms).await?)
+                    let removed = tx.edit_members(tenant, id, MemberEdit::Clear).await?;
+                    (
+                        removed,
+                        tx.edit_members(tenant, id, MemberEdit::Add(&ms)).await?,
+                    )
                 }
                 MemberOp::RemoveWhere(filter) => {
                     let members = tx.group_members(tenant, id, 0, None).await?;
@@ -453,7 +472,11 @@ impl Directory {
                         })
                         .map(|m| m.id)
                         .collect();
-                    (tx.remove_members(tenant, id, &doomed).await?, vec![])
+                    (
+                        tx.edit_members(tenant, id, MemberEdit::Remove(&doomed))
+                            .await?,
+                        vec![],
+                    )
                 }
             };
             rows += (removed.len() + added.len()) as u64;

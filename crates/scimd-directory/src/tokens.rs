@@ -11,7 +11,9 @@ use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, Origin, Req
 use crate::error::on_conflict;
 use crate::secret::{hash_secret, new_secret};
 use crate::settings::TenantSettings;
-use crate::store::{Change, ChangeRecord, ConflictTarget, TenantRow, TokenRow, TokenScope};
+use crate::store::{
+    Change, ChangeRecord, ConflictTarget, CredentialKey, TenantRow, TokenRow, TokenScope,
+};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
@@ -294,7 +296,11 @@ impl Directory {
         if stale {
             // Best effort: a failure to record last use must not refuse the request.
             if let Ok(mut tx) = self.store().write().await {
-                if tx.touch_token(&row.tenant_id, &row.id, now).await.is_ok() {
+                if tx
+                    .touch_credential(&row.tenant_id, CredentialKey::TokenId(&row.id), now)
+                    .await
+                    .is_ok()
+                {
                     let _ = tx.commit().await;
                 }
             }
@@ -372,7 +378,11 @@ impl Directory {
             return Ok(false);
         };
         let done = tx
-            .revoke_token(tenant_id, name, crate::render::now())
+            .revoke_credential(
+                tenant_id,
+                CredentialKey::TokenName(name),
+                crate::render::now(),
+            )
             .await?;
         if done {
             let recorder = Recorder::new(by);

@@ -7,8 +7,8 @@ use crate::policy::{self, Write};
 use crate::render;
 use crate::settings::TenantSettings;
 use crate::store::{
-    Change, ChangeRecord, EmailKey, ListQuery, Listing, Source, StoreResult, Tx, UserRecord,
-    UserState,
+    Change, ChangeRecord, EmailKey, ListPage, ListQuery, Listing, Source, StoreResult, Tx,
+    UserRecord, UserState,
 };
 use crate::vocabulary::{LogOutcome, ResourceType};
 use crate::write::{check_if_match, required_text, text};
@@ -371,8 +371,9 @@ impl Directory {
             scim_proto::filter::validate(f, &schema)?;
         }
         let q = ListQuery::scim(p, &schema, self.limits().max_page_bytes);
-        let (total, users) = tx
-            .list_users(&c.tenant_id, &q)
+        let mut users = Vec::new();
+        let total = tx
+            .list_resources(&c.tenant_id, &q, ListPage::Users(&mut users))
             .await
             .map_err(|e| list_error(e, p.filter.is_some()))?;
         let page = self

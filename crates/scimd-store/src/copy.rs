@@ -2,7 +2,7 @@
 //! between SQLite and PostgreSQL, through the `Tx` export / import calls only.
 //!
 //! Rows are written with the target's ordinary insert calls (`insert_user`,
-//! `add_members` ...), in the source's insertion order, so every listing keeps its order;
+//! `edit_members` ...), in the source's insertion order, so every listing keeps its order;
 //! ids, versions, timestamps, hashes and documents are the source's.
 //!
 //! The source is read in one read transaction (one snapshot, so a copy of a running
@@ -10,7 +10,9 @@
 //! target is written in one write transaction, committed only after the row counts of every
 //! table matched the source's — a failed copy leaves the target as it was.
 
-use scimd_directory::store::{ExportRow, Exported, MemberKind, Store, StoreError, Table, Tx};
+use scimd_directory::store::{
+    ExportRow, Exported, MemberEdit, MemberKind, Store, StoreError, Table, Tx,
+};
 
 /// Rows read and written per call.
 const PAGE: u64 = 1000;
@@ -125,7 +127,7 @@ pub async fn copy_store(
 }
 
 /// Inserts exported rows into `tx` with its ordinary insert calls, in order; consecutive
-/// memberships of one group go in one `add_members` call.
+/// memberships of one group go in one `edit_members` call.
 ///
 /// Errors: as the insert calls (`Conflict` when a row exists already), and
 /// [`CopyError::MembershipsExist`] when a membership does.
@@ -153,7 +155,8 @@ pub async fn import_rows(tx: &mut dyn Tx, rows: &[Exported]) -> Result<(), CopyE
                     batch.push((n.member_id.clone(), n.kind));
                     i += 1;
                 }
-                let added = tx.add_members(&m.tenant_id, &m.group_id, &batch).await?;
+                let add = MemberEdit::Add(&batch);
+                let added = tx.edit_members(&m.tenant_id, &m.group_id, add).await?;
                 let added = added.len() as u64;
                 if added != batch.len() as u64 {
                     return Err(CopyError::MembershipsExist {

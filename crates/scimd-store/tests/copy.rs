@@ -12,8 +12,9 @@ use scim_proto::path::AttrPath;
 use scim_proto::schema::{group_resource_schema, user_resource_schema, ResourceSchema};
 use scimd_directory::store::{
     Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel, ClientRow,
-    EmailKey, ExportRow, GroupRecord, IssuerRow, ListQuery, MemberChange, MemberKind, Source,
-    Store, Table, TenantRow, TokenRow, TokenScope, UserRecord, UserState, Visibility,
+    EmailKey, ExportRow, GroupRecord, IssuerRow, ListPage, ListQuery, MemberChange, MemberEdit,
+    MemberKind, Source, Store, Table, TenantRow, TokenRow, TokenScope, UserRecord, UserState,
+    Visibility,
 };
 use scimd_store::{copy_store, CopyError};
 use serde_json::{json, Value};
@@ -185,13 +186,17 @@ async fn populate(s: &dyn Store) {
     let g2 = group("tenant-a", "Straße Team", false, 2);
     tx.insert_group(&g1).await.unwrap();
     tx.insert_group(&g2).await.unwrap();
-    tx.add_members("tenant-a", &all.id, &members).await.unwrap();
-    tx.add_members("tenant-a", &g1.id, &members[..10])
+    tx.edit_members("tenant-a", &all.id, MemberEdit::Add(&members))
+        .await
+        .unwrap();
+    tx.edit_members("tenant-a", &g1.id, MemberEdit::Add(&members[..10]))
         .await
         .unwrap();
     let mut nested = members[5..15].to_vec();
     nested.push((g1.id.clone(), MemberKind::Group));
-    tx.add_members("tenant-a", &g2.id, &nested).await.unwrap();
+    tx.edit_members("tenant-a", &g2.id, MemberEdit::Add(&nested))
+        .await
+        .unwrap();
     for i in 0..25 {
         let request = Cause::Request {
             method: "POST".into(),
@@ -256,7 +261,11 @@ async fn populate(s: &dyn Store) {
     }
     // A deleted row leaves a gap in the sequence: the copy keeps the order.
     assert!(tx
-        .delete_user("tenant-a", "00000000-0000-4000-8000-000000000003")
+        .delete_resource(
+            "tenant-a",
+            MemberKind::User,
+            "00000000-0000-4000-8000-000000000003"
+        )
         .await
         .unwrap());
     tx.commit().await.unwrap();
@@ -311,7 +320,7 @@ async fn views(s: &dyn Store) -> Vec<String> {
         visibility: Visibility::All,
         max_bytes: None,
     };
-    let (n, users) = tx.list_users("tenant-a", &q).await.unwrap();
+    let (n, users) = support::list_users(&mut tx, "tenant-a", &q).await.unwrap();
     out.push(format!(
         "{n} {:?}",
         users.iter().map(|u| &u.id).collect::<Vec<_>>()
@@ -326,7 +335,9 @@ async fn views(s: &dyn Store) -> Vec<String> {
         visibility: Visibility::Scim,
         max_bytes: None,
     };
-    let (_, groups) = tx.list_groups("tenant-a", &q).await.unwrap();
+    let mut groups = Vec::new();
+    let page = ListPage::Groups(&mut groups);
+    tx.list_resources("tenant-a", &q, page).await.unwrap();
     for g in groups {
         let m = tx.group_members("tenant-a", &g.id, 0, None).await.unwrap();
         out.push(format!("{} {m:?}", g.display_name));

@@ -5,7 +5,9 @@
 #[macro_use]
 mod support;
 
-use scimd_directory::store::{AccessTokenRow, ClientRow, RefusalCount, RefusalRow, Store};
+use scimd_directory::store::{
+    AccessTokenRow, ClientRow, CredentialKey, RefusalCount, RefusalRow, Store,
+};
 use serde_json::json;
 use support::{now, store, tenant_with, Backend};
 use time::Duration;
@@ -75,8 +77,14 @@ async fn access_tokens_of_a_client_stay_bounded(b: Backend) {
                 .expires
         ))
     );
-    assert!(tx.revoke_client(&t, &client.id, now()).await.unwrap());
-    assert!(!tx.revoke_client(&t, &client.id, now()).await.unwrap());
+    assert!(tx
+        .revoke_credential(&t, CredentialKey::Client(&client.id), now())
+        .await
+        .unwrap());
+    assert!(!tx
+        .revoke_credential(&t, CredentialKey::Client(&client.id), now())
+        .await
+        .unwrap());
     let c = tx.get_client(&t, &client.id).await.unwrap().unwrap();
     assert!(c.revoked.is_some());
     assert_eq!(tx.list_clients(&t).await.unwrap().len(), 1);

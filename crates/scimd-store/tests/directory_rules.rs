@@ -9,8 +9,8 @@ mod support;
 use scim_proto::schema::{AttrType, AttributeDef, ResourceSchema};
 use scimd_directory::store::{
     Actor, ActorType, AdminUserFilter, AttributeRow, Cause, Change, ChangeRecord, Channel,
-    ConflictTarget, GroupRecord, MemberChange, MemberKind, RecordQuery, RecordView, Source, Store,
-    StoreError, Tx, UserRecord, UserState, Window,
+    ConflictTarget, ExtensionEdit, GroupRecord, MemberChange, MemberEdit, MemberKind, RecordQuery,
+    RecordView, Source, Store, StoreError, Tx, UserRecord, UserState, Window,
 };
 use serde_json::json;
 use support::{group_record as group, now, store, tenant_with, user_record as user};
@@ -66,14 +66,24 @@ async fn extension_value_count(tx: &mut Box<dyn Tx>, tid: &str, urn: &str, key: 
         .unwrap_or_else(|e| panic!("count {urn}:{key}: {e}"))
 }
 
-/// `strip_extension_values` of `doc[urn][key]` in the tenant `tid`, which must succeed: how
-/// many users changed.
-async fn stripped_extension_values(tx: &mut Box<dyn Tx>, tid: &str, urn: &str, key: &str) -> u64 {
+/// `edit_extension_values` of `edit` in the tenant `tid`, which must succeed: how many users
+/// changed.
+async fn edited_extension_values(tx: &mut Box<dyn Tx>, tid: &str, edit: ExtensionEdit<'_>) -> u64 {
     let edited = tx
-        .strip_extension_values(tid, urn, key)
+        .edit_extension_values(tid, edit)
         .await
-        .unwrap_or_else(|e| panic!("strip {urn}:{key}: {e}"));
+        .unwrap_or_else(|e| panic!("{edit:?}: {e}"));
     edited.len() as u64
+}
+
+/// [`edited_extension_values`] of `doc[urn][name]` stripped.
+async fn stripped_extension_values(tx: &mut Box<dyn Tx>, tid: &str, urn: &str, name: &str) -> u64 {
+    edited_extension_values(tx, tid, ExtensionEdit::Strip { urn, name }).await
+}
+
+/// [`edited_extension_values`] of `doc[old]` renamed to `doc[new]`.
+async fn renamed_extension_key(tx: &mut Box<dyn Tx>, tid: &str, old: &str, new: &str) -> u64 {
+    edited_extension_values(tx, tid, ExtensionEdit::Rename { old, new }).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -265,8 +275,8 @@ async fn extension_key_rename_moves_values(b: Backend) {
     for u in [&a, &b, &c, &f] {
         tx.insert_user(u).await.unwrap();
     }
-    assert_eq!(tx.rename_extension_key(&tid, EXT, EXT).await.unwrap(), 0);
-    assert_eq!(tx.rename_extension_key(&tid, EXT, EXT2).await.unwrap(), 2);
+    assert_eq!(renamed_extension_key(&mut tx, &tid, EXT, EXT).await, 0);
+    assert_eq!(renamed_extension_key(&mut tx, &tid, EXT, EXT2).await, 2);
     let a2 = get_user(&mut tx, &tid, &a.id).await;
     assert!(a2.doc.get(EXT).is_none());
     assert!(a2.doc_folded.get(EXT).is_none());
@@ -290,7 +300,7 @@ async fn extension_key_rename_moves_values(b: Backend) {
         0
     );
     // And back.
-    assert_eq!(tx.rename_extension_key(&tid, EXT2, EXT).await.unwrap(), 2);
+    assert_eq!(renamed_extension_key(&mut tx, &tid, EXT2, EXT).await, 2);
     let a3 = get_user(&mut tx, &tid, &a.id).await;
     assert_eq!(a3.doc, a.doc);
     assert_eq!(a3.doc_folded, a.doc_folded);
@@ -326,15 +336,19 @@ async fn members_in_no_other_group_and_state_changes(b: Backend) {
     let m = |i: usize| (users[i].id.clone(), MemberKind::User);
     // u0: G1 only; u1: G1 and G2; u2: G2 only; u3: G1 and the built-in group; u4: none.
     // G3 is a (nested) group member of G1 and not a user.
-    tx.add_members(
+    tx.edit_members(
         &tid,
         &g1.id,
-        &[m(3), m(0), m(1), (g3.id.clone(), MemberKind::Group)],
+        MemberEdit::Add(&[m(3), m(0), m(1), (g3.id.clone(), MemberKind::Group)]),
     )
     .await
     .unwrap();
-    tx.add_members(&tid, &g2.id, &[m(1), m(2)]).await.unwrap();
-    tx.add_members(&tid, &all.id, &[m(3)]).await.unwrap();
+    tx.edit_members(&tid, &g2.id, MemberEdit::Add(&[m(1), m(2)]))
+        .await
+        .unwrap();
+    tx.edit_members(&tid, &all.id, MemberEdit::Add(&[m(3)]))
+        .await
+        .unwrap();
     assert_eq!(
         tx.members_in_no_other_group(&tid, &g1.id).await.unwrap(),
         vec![users[3].id.clone(), users[0].id.clone()]

@@ -683,7 +683,7 @@ async fn identifier_keys_are_recomputed_when_migrating(b: Backend) {
         visibility: Visibility::Scim,
         max_bytes: None,
     };
-    let (n, users) = tx.list_users("t-a", &q).await.unwrap();
+    let (n, users) = support::list_users(&mut tx, "t-a", &q).await.unwrap();
     assert_eq!((n, users[0].id.as_str()), (1, "u1"));
     drop(tx);
     // A write of a user that kept its old key is a conflict on the userName.

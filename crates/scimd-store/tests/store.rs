@@ -13,13 +13,13 @@ use scim_proto::schema::{
     group_resource_schema, AttrType, AttributeDef, ResourceSchema, ENTERPRISE_USER_SCHEMA,
 };
 use scimd_directory::store::{
-    ConflictTarget, EmailKey, ListQuery, MemberKind, Store, StoreError, TenantRow, TokenRow,
-    TokenScope, Tx, UserRecord, UserState, Visibility,
+    ConflictTarget, CredentialKey, EmailKey, ListPage, ListQuery, MemberEdit, MemberKind, Store,
+    StoreError, TenantRow, TokenRow, TokenScope, Tx, UserRecord, UserState, Visibility,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::{group_record, now, store, tenant_with, user_record, Backend, TestStore};
+use support::{group_record, list_users, now, store, tenant_with, user_record, Backend, TestStore};
 
 async fn tenant(s: &TestStore, name: &str) -> String {
     tenant_with(s, name, json!({"a": 1})).await
@@ -101,7 +101,19 @@ fn parsed(filter: &str) -> Filter {
     filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"))
 }
 
-/// How many groups of the tenant `tid` `list_groups` finds with `filter` (which must parse).
+/// How many members `edit` of the group `g` of the tenant `tid` added or removed.
+async fn edited(tx: &mut Box<dyn Tx>, tid: &str, g: &str, edit: MemberEdit<'_>) -> usize {
+    tx.edit_members(tid, g, edit).await.unwrap().len()
+}
+
+/// Deletes the user or group `id` (`kind`) of the tenant `tid`, then checks that a second
+/// delete finds nothing.
+async fn delete_once(tx: &mut Box<dyn Tx>, tid: &str, kind: MemberKind, id: &str) {
+    assert!(tx.delete_resource(tid, kind, id).await.unwrap());
+    assert!(!tx.delete_resource(tid, kind, id).await.unwrap());
+}
+
+/// How many groups of the tenant `tid` `list_resources` finds with `filter` (which must parse).
 async fn matching_groups(
     tx: &mut Box<dyn Tx>,
     tid: &str,
@@ -109,20 +121,20 @@ async fn matching_groups(
     filter: &str,
 ) -> u64 {
     let f = parsed(filter);
-    tx.list_groups(tid, &query(schema, Some(&f)))
+    let page = ListPage::Groups(&mut Vec::new());
+    tx.list_resources(tid, &query(schema, Some(&f)), page)
         .await
         .unwrap()
-        .0
 }
 
-/// How many users of the tenant `tid` `list_users` finds with `filter` (which must parse).
+/// How many users of the tenant `tid` `list_resources` finds with `filter` (which must parse).
 async fn matching_users(
     tx: &mut Box<dyn Tx>,
     tid: &str,
     schema: &ResourceSchema,
     filter: &str,
 ) -> u64 {
-    tx.list_users(tid, &query(schema, Some(&parsed(filter))))
+    list_users(tx, tid, &query(schema, Some(&parsed(filter))))
         .await
         .unwrap()
         .0
@@ -195,24 +207,28 @@ async fn tokens_by_hash_and_revoke(b: Backend) {
         matches!(tx.insert_token(&tok("entra", 2)).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::TokenName && w.to_string() == "token name")
     );
     let later = datetime!(2026-12-01 00:00:00 UTC);
-    tx.touch_token(&tid, &a.id, later).await.unwrap();
+    let (by_id, by_name) = (
+        CredentialKey::TokenId(&a.id),
+        CredentialKey::TokenName("entra"),
+    );
+    tx.touch_credential(&tid, by_id, later).await.unwrap();
     assert_eq!(
         tx.token_by_hash(&[1; 32]).await.unwrap().unwrap().last_used,
         Some(later)
     );
     // Another tenant's id for the token changes nothing (statements bind the tenant).
     let elsewhere = datetime!(2027-01-01 00:00:00 UTC);
-    tx.touch_token("another-tenant", &a.id, elsewhere)
+    tx.touch_credential("another-tenant", by_id, elsewhere)
         .await
         .unwrap();
     assert!(!tx
-        .revoke_token("another-tenant", "entra", elsewhere)
+        .revoke_credential("another-tenant", by_name, elsewhere)
         .await
         .unwrap());
     let touched = tx.token_by_hash(&[1; 32]).await.unwrap().unwrap();
     assert_eq!((touched.last_used, touched.revoked), (Some(later), None));
-    assert!(tx.revoke_token(&tid, "entra", later).await.unwrap());
-    assert!(!tx.revoke_token(&tid, "entra", later).await.unwrap());
+    assert!(tx.revoke_credential(&tid, by_name, later).await.unwrap());
+    assert!(!tx.revoke_credential(&tid, by_name, later).await.unwrap());
     let revoked = tx.token_by_hash(&[1; 32]).await.unwrap().unwrap();
     assert_eq!(revoked.revoked, Some(later));
     // The name is free again once revoked.
@@ -305,8 +321,7 @@ async fn users_crud_and_case_insensitive_uniqueness(b: Backend) {
         ]
     );
 
-    assert!(tx.delete_user(&tid, &u.id).await.unwrap());
-    assert!(!tx.delete_user(&tid, &u.id).await.unwrap());
+    delete_once(&mut tx, &tid, MemberKind::User, &u.id).await;
     assert!(tx.get_user(&tid, &u.id).await.unwrap().is_none());
     tx.commit().await.unwrap();
 }
@@ -357,7 +372,9 @@ async fn concurrent_writers_serialise(b: Backend) {
         t.await.unwrap();
     }
     let mut r = s.read().await.unwrap();
-    let (n, _) = r.list_users(&tid, &query(&schema, None)).await.unwrap();
+    let (n, _) = list_users(&mut r, &tid, &query(&schema, None))
+        .await
+        .unwrap();
     assert_eq!(n, 120);
 }
 
@@ -408,23 +425,33 @@ async fn groups_and_memberships(b: Backend) {
     ];
     ids.extend((0..4998).map(|i| (format!("00000000-0000-0000-0000-{i:012}"), MemberKind::User)));
     let t0 = std::time::Instant::now();
-    assert_eq!(tx.add_members(&tid, &g.id, &ids).await.unwrap().len(), 5000);
+    assert_eq!(
+        edited(&mut tx, &tid, &g.id, MemberEdit::Add(&ids)).await,
+        5000
+    );
     let add_time = t0.elapsed();
-    assert_eq!(tx.add_members(&tid, &g.id, &ids).await.unwrap().len(), 0);
+    assert_eq!(edited(&mut tx, &tid, &g.id, MemberEdit::Add(&ids)).await, 0);
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 5000);
     assert_eq!(tx.count_members("other", &g.id).await.unwrap(), 0);
     let nested = group_record(&tid, "Nested", false);
     tx.insert_group(&nested).await.unwrap();
     assert_eq!(
-        tx.add_members(&tid, &g.id, &[(nested.id.clone(), MemberKind::Group)])
-            .await
-            .unwrap()
-            .len(),
+        edited(
+            &mut tx,
+            &tid,
+            &g.id,
+            MemberEdit::Add(&[(nested.id.clone(), MemberKind::Group)])
+        )
+        .await,
         1
     );
-    tx.add_members(&tid, &all_users.id, &[(alice.id.clone(), MemberKind::User)])
-        .await
-        .unwrap();
+    tx.edit_members(
+        &tid,
+        &all_users.id,
+        MemberEdit::Add(&[(alice.id.clone(), MemberKind::User)]),
+    )
+    .await
+    .unwrap();
 
     let first = tx.group_members(&tid, &g.id, 0, Some(3)).await.unwrap();
     assert_eq!(first.len(), 3);
@@ -476,8 +503,13 @@ async fn groups_and_memberships(b: Backend) {
 
     // Filters on membership.
     let f = filter::parse(&format!("members[value eq \"{}\"]", bob.id)).unwrap();
-    let (n, found) = tx
-        .list_groups(&tid, &query(&gschema, Some(&f)))
+    let mut found = Vec::new();
+    let n = tx
+        .list_resources(
+            &tid,
+            &query(&gschema, Some(&f)),
+            ListPage::Groups(&mut found),
+        )
         .await
         .unwrap();
     assert_eq!((n, found[0].id.clone()), (1, g.id.clone()));
@@ -509,8 +541,7 @@ async fn groups_and_memberships(b: Backend) {
         2
     );
     let f = filter::parse(&format!("groups.value eq \"{}\"", g.id)).unwrap();
-    let (n, found) = tx
-        .list_users(&tid, &query(&schema, Some(&f)))
+    let (n, found) = list_users(&mut tx, &tid, &query(&schema, Some(&f)))
         .await
         .unwrap();
     assert_eq!(n, 2);
@@ -540,30 +571,29 @@ async fn groups_and_memberships(b: Backend) {
 
     let removing: Vec<String> = ids[2500..].iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(
-        tx.remove_members(&tid, &g.id, &removing)
-            .await
-            .unwrap()
-            .len(),
+        edited(&mut tx, &tid, &g.id, MemberEdit::Remove(&removing)).await,
         2500
     );
     assert_eq!(
-        tx.remove_members(&tid, &g.id, &removing)
-            .await
-            .unwrap()
-            .len(),
+        edited(&mut tx, &tid, &g.id, MemberEdit::Remove(&removing)).await,
         0
     );
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 2501);
 
     // Deleting a user or a group removes its memberships.
-    assert!(tx.delete_user(&tid, &bob.id).await.unwrap());
+    assert!(tx
+        .delete_resource(&tid, MemberKind::User, &bob.id)
+        .await
+        .unwrap());
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 2500);
-    assert!(tx.delete_group(&tid, &nested.id).await.unwrap());
+    assert!(tx
+        .delete_resource(&tid, MemberKind::Group, &nested.id)
+        .await
+        .unwrap());
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 2499);
-    assert_eq!(tx.clear_members(&tid, &g.id).await.unwrap().len(), 2499);
+    assert_eq!(edited(&mut tx, &tid, &g.id, MemberEdit::Clear).await, 2499);
     assert_eq!(tx.count_members(&tid, &g.id).await.unwrap(), 0);
-    assert!(tx.delete_group(&tid, &g.id).await.unwrap());
-    assert!(!tx.delete_group(&tid, &g.id).await.unwrap());
+    delete_once(&mut tx, &tid, MemberKind::Group, &g.id).await;
     tx.commit().await.unwrap();
     eprintln!("add_members of 5000 ids: {add_time:?}");
 }
@@ -748,7 +778,7 @@ async fn filter_push_down_agrees_with_matches(b: Backend) {
             .filter(|u| filter::matches(&f, &u.doc, &schema))
             .map(|u| u.user_name.as_str())
             .collect();
-        let (n, got) = match r.list_users(&tid, &query(&schema, Some(&f))).await {
+        let (n, got) = match list_users(&mut r, &tid, &query(&schema, Some(&f))).await {
             Ok(x) => x,
             Err(e) => {
                 failures.push(format!("{text}: {e}"));
@@ -819,8 +849,7 @@ async fn common_attributes_filter_on_columns(b: Backend) {
     ];
     for (f, n) in &cases {
         let parsed = count(f);
-        let (got, _) = tx
-            .list_users(&tid, &query(&schema, Some(&parsed)))
+        let (got, _) = list_users(&mut tx, &tid, &query(&schema, Some(&parsed)))
             .await
             .unwrap();
         assert_eq!(got, *n, "{f}");
@@ -828,11 +857,11 @@ async fn common_attributes_filter_on_columns(b: Backend) {
     let f = count("userName eq \"émile\"");
     let mut q = query(&schema, Some(&f));
     q.visibility = Visibility::All;
-    assert_eq!(tx.list_users(&tid, &q).await.unwrap().0, 1);
+    assert_eq!(list_users(&mut tx, &tid, &q).await.unwrap().0, 1);
     // Unknown attributes are reported, not ignored.
     let f = filter::parse("nosuch eq \"x\"").unwrap();
     assert!(matches!(
-        tx.list_users(&tid, &query(&schema, Some(&f))).await,
+        list_users(&mut tx, &tid, &query(&schema, Some(&f))).await,
         Err(StoreError::Unsupported(_))
     ));
 }
@@ -890,7 +919,7 @@ async fn sorting_and_paging(b: Backend) {
         let mut q = query(&schema, None);
         q.offset = page * 6;
         q.limit = 6;
-        let (n, got) = r.list_users(&tid, &q).await.unwrap();
+        let (n, got) = list_users(&mut r, &tid, &q).await.unwrap();
         assert_eq!(n, 20);
         seen.extend(got.into_iter().map(|u| u.user_name));
     }
@@ -903,7 +932,7 @@ async fn sorting_and_paging(b: Backend) {
     );
     let mut q = query(&schema, None);
     q.limit = 0;
-    let (n, got) = r.list_users(&tid, &q).await.unwrap();
+    let (n, got) = list_users(&mut r, &tid, &q).await.unwrap();
     assert_eq!((n, got.len()), (20, 0));
 
     for attr in [
@@ -944,7 +973,7 @@ async fn sorting_and_paging(b: Backend) {
                 q.sort_order = order;
                 q.offset = page * 7;
                 q.limit = 7;
-                let (_, us) = r.list_users(&tid, &q).await.unwrap();
+                let (_, us) = list_users(&mut r, &tid, &q).await.unwrap();
                 got.extend(us.into_iter().map(|u| u.user_name));
             }
             assert_eq!(got, expected, "sortBy={attr} {order:?}");
@@ -954,7 +983,7 @@ async fn sorting_and_paging(b: Backend) {
     let mut q = query(&schema, None);
     q.sort_by = Some(&path);
     assert!(matches!(
-        r.list_users(&tid, &q).await,
+        list_users(&mut r, &tid, &q).await,
         Err(StoreError::Unsupported(_))
     ));
 }
@@ -983,10 +1012,15 @@ async fn visibility_and_builtin_groups(b: Backend) {
         .await
         .unwrap();
     let mut q = query(&schema, None);
-    assert_eq!(tx.list_users(&tid, &q).await.unwrap().0, 2);
+    assert_eq!(list_users(&mut tx, &tid, &q).await.unwrap().0, 2);
     q.visibility = Visibility::All;
-    assert_eq!(tx.list_users(&tid, &q).await.unwrap().0, 3);
-    let (n, gs) = tx.list_groups(&tid, &query(&gschema, None)).await.unwrap();
+    assert_eq!(list_users(&mut tx, &tid, &q).await.unwrap().0, 3);
+    let mut gs = Vec::new();
+    let q = query(&gschema, None);
+    let n = tx
+        .list_resources(&tid, &q, ListPage::Groups(&mut gs))
+        .await
+        .unwrap();
     assert_eq!((n, gs[0].display_name.as_str()), (1, "Admins"));
     assert_eq!(
         matching_groups(&mut tx, &tid, &gschema, "displayName eq \"ADMINS\"").await,
@@ -997,7 +1031,7 @@ async fn visibility_and_builtin_groups(b: Backend) {
         0
     );
     assert_eq!(
-        tx.list_users("other", &query(&schema, None))
+        list_users(&mut tx, "other", &query(&schema, None))
             .await
             .unwrap()
             .0,
@@ -1206,7 +1240,9 @@ async fn perf_large_tenant() {
             tx.insert_user(&u).await.unwrap();
             members.push((u.id.clone(), MemberKind::User));
         }
-        tx.add_members(&tid, &all.id, &members).await.unwrap();
+        tx.edit_members(&tid, &all.id, MemberEdit::Add(&members))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
     eprintln!("insert {n} users (+ All Users rows): {:?}", t0.elapsed());
@@ -1218,12 +1254,18 @@ async fn perf_large_tenant() {
         .step_by(20)
         .map(|id| (id.clone(), MemberKind::User))
         .collect();
-    tx.add_members(&tid, &team.id, &some).await.unwrap();
-    eprintln!("add {} members in one call: {:?}", some.len(), t.elapsed());
-    let t = std::time::Instant::now();
-    tx.add_members(&tid, &team.id, &[(ids[1].clone(), MemberKind::User)])
+    tx.edit_members(&tid, &team.id, MemberEdit::Add(&some))
         .await
         .unwrap();
+    eprintln!("add {} members in one call: {:?}", some.len(), t.elapsed());
+    let t = std::time::Instant::now();
+    tx.edit_members(
+        &tid,
+        &team.id,
+        MemberEdit::Add(&[(ids[1].clone(), MemberKind::User)]),
+    )
+    .await
+    .unwrap();
     eprintln!(
         "add 1 member to a {}-member group: {:?}",
         some.len(),
@@ -1246,7 +1288,9 @@ async fn perf_large_tenant() {
     for c in &cases {
         let f = filter::parse(c).unwrap();
         let t = std::time::Instant::now();
-        let (total, page) = r.list_users(&tid, &query(&schema, Some(&f))).await.unwrap();
+        let (total, page) = list_users(&mut r, &tid, &query(&schema, Some(&f)))
+            .await
+            .unwrap();
         eprintln!(
             "{c}: {total} found, {} returned, {:?}",
             page.len(),
@@ -1258,7 +1302,7 @@ async fn perf_large_tenant() {
         q.offset = offset;
         q.limit = 100;
         let t = std::time::Instant::now();
-        let (total, page) = r.list_users(&tid, &q).await.unwrap();
+        let (total, page) = list_users(&mut r, &tid, &q).await.unwrap();
         eprintln!(
             "page at offset {offset}: {total} total, {} returned, {:?}",
             page.len(),
@@ -1270,7 +1314,7 @@ async fn perf_large_tenant() {
     q.sort_by = Some(&path);
     q.limit = 100;
     let t = std::time::Instant::now();
-    r.list_users(&tid, &q).await.unwrap();
+    list_users(&mut r, &tid, &q).await.unwrap();
     eprintln!("sortBy=userName first page: {:?}", t.elapsed());
     let t = std::time::Instant::now();
     let c = r.count_members(&tid, &all.id).await.unwrap();
@@ -1288,8 +1332,12 @@ async fn perf_large_tenant() {
     );
     let f = filter::parse(&format!("members[value eq \"{}\"]", ids[mid])).unwrap();
     let t = std::time::Instant::now();
-    let (g, _) = r
-        .list_groups(&tid, &query(&gschema, Some(&f)))
+    let g = r
+        .list_resources(
+            &tid,
+            &query(&gschema, Some(&f)),
+            ListPage::Groups(&mut Vec::new()),
+        )
         .await
         .unwrap();
     eprintln!("members[value eq ..]: {g} groups, {:?}", t.elapsed());
@@ -1311,14 +1359,14 @@ async fn odd_documents_do_not_break_queries(b: Backend) {
         r#"roles.value eq "admin""#,
     ] {
         let f = filter::parse(text).unwrap();
-        tx.list_users(&tid, &query(&schema, Some(&f)))
+        list_users(&mut tx, &tid, &query(&schema, Some(&f)))
             .await
             .unwrap_or_else(|e| panic!("{text}: {e}"));
     }
     let path = AttrPath::parse("emails").unwrap();
     let mut q = query(&schema, None);
     q.sort_by = Some(&path);
-    let (n, _) = tx.list_users(&tid, &q).await.unwrap();
+    let (n, _) = list_users(&mut tx, &tid, &q).await.unwrap();
     assert_eq!(n, 1);
 }
 
@@ -1407,7 +1455,7 @@ async fn filter_cross_product_agrees_with_matches(b: Backend) {
             .filter(|u| filter::matches(&f, &u.doc, &schema))
             .map(|u| u.user_name.as_str())
             .collect();
-        match r.list_users(&tid, &query(&schema, Some(&f))).await {
+        match list_users(&mut r, &tid, &query(&schema, Some(&f))).await {
             Ok((_, got)) => {
                 let got: BTreeSet<&str> = got.iter().map(|u| u.user_name.as_str()).collect();
                 if got != expected {

@@ -8,7 +8,9 @@ use crate::directory::{Directory, Origin};
 use crate::error::{not_found, on_conflict, DirectoryError, DirectoryResult};
 use crate::render;
 use crate::settings::TenantSettings;
-use crate::store::{AttributeRow, Change, ConflictTarget, StoreError, StoreResult, Tx};
+use crate::store::{
+    AttributeRow, Change, ConflictTarget, ExtensionEdit, StoreError, StoreResult, Tx,
+};
 use crate::vocabulary::{LogOutcome, ResourceType};
 use serde_json::Value;
 
@@ -162,7 +164,11 @@ impl Directory {
         let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let (urn, a) = self.find_attribute(tx.as_mut(), tenant, name).await?;
-        let edited = tx.strip_extension_values(tenant, &urn, &a.name).await?;
+        let strip = ExtensionEdit::Strip {
+            urn: &urn,
+            name: &a.name,
+        };
+        let edited = tx.edit_extension_values(tenant, strip).await?;
         tx.delete_attribute(tenant, &a.name).await?;
         let recorder = Recorder::new(by);
         let action = AuditAction::AttributeDelete;

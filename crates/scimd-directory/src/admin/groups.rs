@@ -10,7 +10,8 @@ use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::groups::{new_group, refresh};
 use crate::render;
 use crate::store::{
-    AdminUserFilter, ChangeRecord, GroupRecord, MemberChange, MemberKind, Source, StoreResult, Tx,
+    AdminUserFilter, ChangeRecord, GroupRecord, MemberChange, MemberEdit, MemberKind, Source,
+    StoreResult, Tx,
 };
 use crate::vocabulary::{LogOutcome, ResourceType};
 use scim_proto::normalize::normalize_resource_with;
@@ -267,7 +268,7 @@ impl Directory {
         let ms: Vec<(String, MemberKind)> =
             found.into_iter().map(|u| (u, MemberKind::User)).collect();
         let mut delta = MemberDelta::default();
-        delta.added(tx.add_members(tenant, id, &ms).await?);
+        delta.added(tx.edit_members(tenant, id, MemberEdit::Add(&ms)).await?);
         let action = AuditAction::GroupMembersAdd;
         self.members_changed(tx, (by, action), g, delta.into_changes())
             .await
@@ -286,7 +287,7 @@ impl Directory {
         let mut tx = self.store().write().await?;
         let g = self.local_group(tx.as_mut(), tenant, id, "changed").await?;
         let mut delta = MemberDelta::default();
-        delta.removed(tx.remove_members(tenant, id, ids).await?);
+        delta.removed(tx.edit_members(tenant, id, MemberEdit::Remove(ids)).await?);
         let action = AuditAction::GroupMembersRemove;
         self.members_changed(tx, (by, action), g, delta.into_changes())
             .await

@@ -4,6 +4,7 @@ use crate::changes::{commit_recorded, diff_plain, target, AuditAction, Recorder,
 use crate::directory::{Directory, Origin};
 use crate::error::{DirectoryError, DirectoryResult};
 use crate::settings::{parse_blank_policy, TenantSettings};
+use crate::store::ExtensionEdit;
 use scim_proto::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use serde_json::Value;
 
@@ -64,7 +65,8 @@ impl Directory {
             }
         }
         if s.custom_schema_urn != old.custom_schema_urn {
-            tx.rename_extension_key(tenant, &old.custom_schema_urn, &s.custom_schema_urn)
+            let (old, new) = (&old.custom_schema_urn, &s.custom_schema_urn);
+            tx.edit_extension_values(tenant, ExtensionEdit::Rename { old, new })
                 .await?;
         }
         tx.update_tenant_settings(tenant, &s.to_json()).await?;

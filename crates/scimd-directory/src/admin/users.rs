@@ -180,7 +180,7 @@ impl Directory {
         let groups = tx
             .groups_of_users(tenant, std::slice::from_ref(&u.id))
             .await?;
-        tx.delete_user(tenant, id).await?;
+        tx.delete_resource(tenant, MemberKind::User, id).await?;
         let recorder = Recorder::new(by);
         let (uid, name) = (Some(u.id.as_str()), Some(u.user_name.as_str()));
         let deleted = LogOutcome::Deleted.as_str();

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-/// Kind of a group member.
+/// Kind of a group member; also which of the two resource types a store call acts on
+/// ([`super::Tx::delete_resource`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberKind {
     /// A user.

@@ -156,6 +156,62 @@ pub enum Listing {
     Groups,
 }
 
+/// One of a tenant's provisioning credentials (a static bearer token, an OAuth client), by
+/// the key [`Tx::revoke_credential`] or [`Tx::touch_credential`] finds its row with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKey<'a> {
+    /// The static token whose id is this.
+    TokenId(&'a str),
+    /// The static token named this: names are unique among a tenant's non-revoked tokens
+    /// (revoked ones may share a name with a live one).
+    TokenName(&'a str),
+    /// The OAuth client whose client_id is this.
+    Client(&'a str),
+}
+
+/// A change to the member set of a group ([`Tx::edit_members`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberEdit<'a> {
+    /// Adds these members (ids with their kind); existing members are left alone.
+    Add(&'a [(String, MemberKind)]),
+    /// Removes the members of these ids; absent ids are ignored.
+    Remove(&'a [String]),
+    /// Removes every member.
+    Clear,
+}
+
+/// Where [`Tx::list_resources`] puts the page it reads; its variant is the kind listed.
+#[derive(Debug)]
+pub enum ListPage<'a> {
+    /// Users, each with its emails.
+    Users(&'a mut Vec<UserRecord>),
+    /// Groups (never the built-in group).
+    Groups(&'a mut Vec<GroupRecord>),
+}
+
+/// A bulk edit of the custom attribute values in the documents of every user of a tenant
+/// ([`Tx::edit_extension_values`]), in `doc` and in `doc_folded` alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionEdit<'a> {
+    /// Removes `doc[urn][name]` (a custom attribute deleted), and the `urn` key where it
+    /// ends up empty. Changes the users that had the key, null included; `before` is the
+    /// value removed.
+    Strip {
+        /// The extension's schema URN.
+        urn: &'a str,
+        /// The attribute's name.
+        name: &'a str,
+    },
+    /// Moves `doc[old]` to `doc[new]` (a custom schema URN change; nothing when the two are
+    /// equal). `before` is the object moved.
+    Rename {
+        /// The URN the values are under.
+        old: &'a str,
+        /// The URN they move to.
+        new: &'a str,
+    },
+}
+
 /// Opens transactions.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -213,18 +269,22 @@ pub trait Tx: Send {
     async fn token_by_hash(&mut self, sha256: &[u8]) -> StoreResult<Option<TokenRow>>;
     /// A tenant's tokens, revoked included, oldest first.
     async fn list_tokens(&mut self, tenant_id: &str) -> StoreResult<Vec<TokenRow>>;
-    /// Revokes the non-revoked token named `name`; false when there is none.
-    async fn revoke_token(
+    /// Revokes at `at` the tenant's credential `key` names unless it is revoked already (a
+    /// token by its name, [`CredentialKey::TokenName`]; a client by its client_id: its
+    /// access tokens stay, refused as `revoked` until they expire); false when there is no
+    /// such non-revoked credential.
+    async fn revoke_credential(
         &mut self,
         tenant_id: &str,
-        name: &str,
+        key: CredentialKey<'_>,
         at: OffsetDateTime,
     ) -> StoreResult<bool>;
-    /// Records a use of the tenant's token `id`.
-    async fn touch_token(
+    /// Records a use at `at` of the tenant's credentials `key` names (a token presented, by
+    /// its id; a client issued an access token).
+    async fn touch_credential(
         &mut self,
         tenant_id: &str,
-        id: &str,
+        key: CredentialKey<'_>,
         at: OffsetDateTime,
     ) -> StoreResult<()>;
 
@@ -243,21 +303,6 @@ pub trait Tx: Send {
     async fn get_client(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<ClientRow>>;
     /// A tenant's clients, revoked included, oldest first.
     async fn list_clients(&mut self, tenant_id: &str) -> StoreResult<Vec<ClientRow>>;
-    /// Revokes the non-revoked client `id` (its access tokens stay, refused as `revoked`
-    /// until they expire); false when there is no such client.
-    async fn revoke_client(
-        &mut self,
-        tenant_id: &str,
-        id: &str,
-        at: OffsetDateTime,
-    ) -> StoreResult<bool>;
-    /// Records a use of the tenant's client `id` (a token issued to it).
-    async fn touch_client(
-        &mut self,
-        tenant_id: &str,
-        id: &str,
-        at: OffsetDateTime,
-    ) -> StoreResult<()>;
     /// Inserts an access token.
     async fn insert_access_token(&mut self, a: &AccessTokenRow) -> StoreResult<()>;
     /// The access token whose secret hashes to `sha256`, expired or not.
@@ -303,14 +348,24 @@ pub trait Tx: Send {
     async fn insert_user(&mut self, u: &UserRecord) -> StoreResult<()>;
     /// Rewrites every column of the user with `u.id` (emails included). Conflict(UserName) as insert.
     async fn update_user(&mut self, u: &UserRecord) -> StoreResult<()>;
-    /// Deletes a user and its memberships permanently; false when absent.
-    async fn delete_user(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
-    /// Counts and pages users matching the query.
-    async fn list_users(
+    /// Deletes the user or group `id` (`kind` says which) permanently, with its memberships
+    /// in the tenant's groups (a user: its emails; a group: its own membership rows); false
+    /// when absent.
+    async fn delete_resource(
+        &mut self,
+        tenant_id: &str,
+        kind: MemberKind,
+        id: &str,
+    ) -> StoreResult<bool>;
+    /// Counts and pages the users or groups (the kind of `page`; the built-in group
+    /// excluded) matching the query: the page goes into `page` (replacing what it held), the
+    /// total matching is returned.
+    async fn list_resources(
         &mut self,
         tenant_id: &str,
         q: &ListQuery<'_>,
-    ) -> StoreResult<(u64, Vec<UserRecord>)>;
+        page: ListPage<'_>,
+    ) -> StoreResult<u64>;
     /// `(id, displayName)` of those of `ids` that are users of the tenant (any state); also
     /// how the directory checks that ids are users.
     async fn user_names(
@@ -339,14 +394,6 @@ pub trait Tx: Send {
     async fn insert_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
     /// Rewrites the group's columns (not its members). Conflict(DisplayName) as insert.
     async fn update_group(&mut self, g: &GroupRecord) -> StoreResult<()>;
-    /// Deletes a group and its membership rows; false when absent.
-    async fn delete_group(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
-    /// Counts and pages groups matching the query (built-in group excluded).
-    async fn list_groups(
-        &mut self,
-        tenant_id: &str,
-        q: &ListQuery<'_>,
-    ) -> StoreResult<(u64, Vec<GroupRecord>)>;
     /// `id` of those of `ids` that are groups of the tenant.
     async fn group_ids_existing(
         &mut self,
@@ -369,26 +416,13 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<(String, MemberRow)>>;
     /// Number of members of a group.
     async fn count_members(&mut self, tenant_id: &str, group_id: &str) -> StoreResult<u64>;
-    /// Adds members (ids with their kind); existing members are left alone. Returns the
-    /// members added, in the order given.
-    async fn add_members(
+    /// Changes the members of a group by `edit` (see [`MemberEdit`]). Returns the members
+    /// added (in the order given) or removed.
+    async fn edit_members(
         &mut self,
         tenant_id: &str,
         group_id: &str,
-        members: &[(String, MemberKind)],
-    ) -> StoreResult<Vec<(String, MemberKind)>>;
-    /// Removes members; absent ids are ignored. Returns the members removed.
-    async fn remove_members(
-        &mut self,
-        tenant_id: &str,
-        group_id: &str,
-        ids: &[String],
-    ) -> StoreResult<Vec<(String, MemberKind)>>;
-    /// Removes every member. Returns the members removed.
-    async fn clear_members(
-        &mut self,
-        tenant_id: &str,
-        group_id: &str,
+        edit: MemberEdit<'_>,
     ) -> StoreResult<Vec<(String, MemberKind)>>;
 
     // ---- custom attributes (per tenant)
@@ -406,24 +440,14 @@ pub trait Tx: Send {
         ext_urn: &str,
         name: &str,
     ) -> StoreResult<u64>;
-    /// Removes `doc[ext_urn][name]` (and its folded copy) from every user of the tenant, and
-    /// the `ext_urn` key where it ends up empty. Returns the users changed (those that had
-    /// the key, null included; their version and lastModified are bumped), each with the
-    /// value removed from `doc` (`before`).
-    async fn strip_extension_values(
+    /// Applies `edit` to every user of the tenant (see [`ExtensionEdit`]). Returns the users
+    /// changed (their version and lastModified are bumped), each with what the edit took
+    /// from `doc` (`before`).
+    async fn edit_extension_values(
         &mut self,
         tenant_id: &str,
-        ext_urn: &str,
-        name: &str,
+        edit: ExtensionEdit<'_>,
     ) -> StoreResult<Vec<EditedUser>>;
-    /// Moves every user's `doc[old_urn]` object to `doc[new_urn]` (custom schema URN change),
-    /// in `doc_folded` too. Returns how many users changed (version and lastModified bumped).
-    async fn rename_extension_key(
-        &mut self,
-        tenant_id: &str,
-        old_urn: &str,
-        new_urn: &str,
-    ) -> StoreResult<u64>;
 
     // ---- directory rules helpers
     /// Ids of the user members of `group_id` that belong to no other group (built-in excluded).

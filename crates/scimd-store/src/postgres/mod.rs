@@ -184,12 +184,12 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    /// `EXPLAIN` of the statement [`Tx::list_users`] (`list_groups` for the Group schema)
-    /// would run for the page of `q`, one plan line per row, planned with sequential scans
-    /// disabled (`enable_seqscan = off`), so that a small test table still shows whether an
-    /// index can answer the query: a `Seq Scan` left in the plan means none can.
+    /// `EXPLAIN` of the statement [`Tx::list_resources`] (of users; of groups for the Group
+    /// schema) would run for the page of `q`, one plan line per row, planned with sequential
+    /// scans disabled (`enable_seqscan = off`), so that a small test table still shows
+    /// whether an index can answer the query: a `Seq Scan` left in the plan means none can.
     ///
-    /// Errors: as `list_users`.
+    /// Errors: as `list_resources`.
     pub async fn explain_list(&self, t: &str, q: &ListQuery<'_>) -> StoreResult<Vec<String>> {
         let mut x = PgExec::new(
             self.pool.begin().await.map_err(db_err)?,

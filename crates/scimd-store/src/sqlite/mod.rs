@@ -477,11 +477,11 @@ impl SqliteStore {
         let _ = blocking(|| w.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"));
     }
 
-    /// `EXPLAIN QUERY PLAN` of the statement [`Tx::list_users`] (`list_groups` for the
-    /// Group schema) would run for the page of `q`, one plan line per row (`detail`
+    /// `EXPLAIN QUERY PLAN` of the statement [`Tx::list_resources`] (of users; of groups
+    /// for the Group schema) would run for the page of `q`, one plan line per row (`detail`
     /// column), for diagnostics and tests that check index use.
     ///
-    /// Errors: as `list_users`.
+    /// Errors: as `list_resources`.
     pub async fn explain_list(&self, t: &str, q: &ListQuery<'_>) -> StoreResult<Vec<String>> {
         let x = self.reader(None).await?;
         crate::tx::explain(x, "EXPLAIN QUERY PLAN ", "detail", t, q).await

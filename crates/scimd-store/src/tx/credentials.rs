@@ -10,30 +10,43 @@ use super::StoreTx;
 use crate::exec::Exec;
 use crate::rows::{read_row, Insert, Stored};
 use crate::sql::{clamp, Across, Bind, Col, Tbl};
-use scimd_directory::store::{AccessTokenRow, RefusalCount, RefusalRow, StoreResult};
+use scimd_directory::store::{
+    AccessTokenRow, CredentialKey, RefusalCount, RefusalRow, StoreResult,
+};
 use time::OffsetDateTime;
 
-/// Sets `last_used` of the credential `id` of `table` (a bearer token, an OAuth client) to
-/// `at`.
+/// The table of the credential `key` names (bearer tokens, OAuth clients), and the column
+/// and value that find its row.
+fn row_of(key: CredentialKey<'_>) -> (Tbl, Col<'static>) {
+    match key {
+        CredentialKey::TokenId(id) => (Tbl::Tokens, ("id", Bind::text(id))),
+        CredentialKey::TokenName(name) => (Tbl::Tokens, ("name", Bind::text(name))),
+        CredentialKey::Client(id) => (Tbl::OauthClients, ("id", Bind::text(id))),
+    }
+}
+
+/// Sets `last_used` of the tenant's credentials `key` names to `at`.
 pub(super) async fn touch<E: Exec>(
     tx: &mut StoreTx<E>,
-    (t, table): (&str, Tbl),
-    id: &str,
+    t: &str,
+    key: CredentialKey<'_>,
     at: OffsetDateTime,
 ) -> StoreResult<()> {
+    let (table, key) = row_of(key);
     let set = [("last_used", Bind::Time(at))];
-    let s = tx.q().update(t, table, set, [("id", Bind::text(id))]);
+    let s = tx.q().update(t, table, set, [key]);
     tx.run(s).await.map(drop)
 }
 
-/// Revokes at `at` the credential of `table` (a bearer token, an OAuth client) whose
-/// column `key` holds the value given, unless it is revoked already; whether it was.
+/// Revokes at `at` the tenant's credential `key` names, unless it is revoked already;
+/// whether it was.
 pub(super) async fn revoke<E: Exec>(
     tx: &mut StoreTx<E>,
-    (t, table): (&str, Tbl),
-    key: Col<'_>,
+    t: &str,
+    key: CredentialKey<'_>,
     at: OffsetDateTime,
 ) -> StoreResult<bool> {
+    let (table, key) = row_of(key);
     let mut s = tx
         .q()
         .update(t, table, [("revoked", Bind::Time(at))], [key]);

@@ -210,16 +210,20 @@ impl<E: Exec> StoreTx<E> {
             .await
     }
 
-    /// Moves `doc[old]` to `doc[new]` in the tenant's users ([`rename`]); how many changed.
-    pub(super) async fn rename_key(&mut self, t: &str, old: &str, new: &str) -> StoreResult<u64> {
+    /// Moves `doc[old]` to `doc[new]` in the tenant's users ([`rename`]); those changed,
+    /// with the value moved.
+    pub(super) async fn rename_key(
+        &mut self,
+        t: &str,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<Vec<EditedUser>> {
         if old == new {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let (path, _) = ([key(old)?], key(new)?);
-        let moved = self
-            .edit_documents(t, &path, |doc| rename(doc, old, new))
-            .await?;
-        Ok(moved.len() as u64)
+        self.edit_documents(t, &path, |doc| rename(doc, old, new))
+            .await
     }
 
     /// Sets the state of the users `ids` whose state is `from` to `to`, and `active` in

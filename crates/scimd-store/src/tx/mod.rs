@@ -36,9 +36,10 @@ use async_trait::async_trait;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
     AccessTokenRow, AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, ClientRow,
-    EditedUser, Exported, GroupRecord, IssuerRow, ListQuery, MemberChange, MemberKind, MemberRow,
-    RecordQuery, RefusalCount, RefusalRow, SessionRow, SlowDown, Source, StoreError, StoreResult,
-    Table, TenantRow, Throttle, TokenRow, Tx, UserRecord, UserState, WarningCount, WarningNote,
+    CredentialKey, EditedUser, Exported, ExtensionEdit, GroupRecord, IssuerRow, ListPage,
+    ListQuery, MemberChange, MemberEdit, MemberKind, MemberRow, RecordQuery, RefusalCount,
+    RefusalRow, SessionRow, SlowDown, Source, StoreError, StoreResult, Table, TenantRow, Throttle,
+    TokenRow, Tx, UserRecord, UserState, WarningCount, WarningNote,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -108,13 +109,22 @@ impl<E: Exec> Tx for StoreTx<E> {
         self.all(tenant_id, "created, seq").await
     }
 
-    async fn revoke_token(&mut self, t: &str, name: &str, at: OffsetDateTime) -> StoreResult<bool> {
-        let key = ("name", Bind::text(name));
-        credentials::revoke(self, (t, Tbl::Tokens), key, at).await
+    async fn revoke_credential(
+        &mut self,
+        t: &str,
+        key: CredentialKey<'_>,
+        at: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        credentials::revoke(self, t, key, at).await
     }
 
-    async fn touch_token(&mut self, t: &str, id: &str, at: OffsetDateTime) -> StoreResult<()> {
-        credentials::touch(self, (t, Tbl::Tokens), id, at).await
+    async fn touch_credential(
+        &mut self,
+        t: &str,
+        key: CredentialKey<'_>,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        credentials::touch(self, t, key, at).await
     }
 
     // ---- issuers
@@ -156,15 +166,6 @@ impl<E: Exec> Tx for StoreTx<E> {
 
     async fn list_clients(&mut self, t: &str) -> StoreResult<Vec<ClientRow>> {
         self.all(t, "created, seq").await
-    }
-
-    async fn revoke_client(&mut self, t: &str, id: &str, at: OffsetDateTime) -> StoreResult<bool> {
-        let key = ("id", Bind::text(id));
-        credentials::revoke(self, (t, Tbl::OauthClients), key, at).await
-    }
-
-    async fn touch_client(&mut self, t: &str, id: &str, at: OffsetDateTime) -> StoreResult<()> {
-        credentials::touch(self, (t, Tbl::OauthClients), id, at).await
     }
 
     async fn insert_access_token(&mut self, a: &AccessTokenRow) -> StoreResult<()> {
@@ -225,17 +226,38 @@ impl<E: Exec> Tx for StoreTx<E> {
         users::update_user(self, u).await
     }
 
-    async fn delete_user(&mut self, t: &str, id: &str) -> StoreResult<bool> {
-        self.delete_resource(t, Tbl::Users, id).await
+    async fn delete_resource(&mut self, t: &str, kind: MemberKind, id: &str) -> StoreResult<bool> {
+        let table = match kind {
+            MemberKind::User => Tbl::Users,
+            MemberKind::Group => Tbl::Groups,
+        };
+        let mut s = self.q().delete(t, table, [("id", Bind::text(id))]);
+        if self.run(s.long()).await? == 0 {
+            return Ok(false);
+        }
+        // A user's emails and a group's own membership rows go by ON DELETE CASCADE; its
+        // memberships in the tenant's groups here.
+        self.delete_memberships_of(t, id).await.map(|_| true)
     }
 
-    async fn list_users(
+    async fn list_resources(
         &mut self,
         t: &str,
         q: &ListQuery<'_>,
-    ) -> StoreResult<(u64, Vec<UserRecord>)> {
-        let (total, rows) = self.list(Kind::Users, t, q).await?;
-        Ok((total, self.users_with_emails(t, rows).await?))
+        page: ListPage<'_>,
+    ) -> StoreResult<u64> {
+        let kind = match page {
+            ListPage::Users(_) => Kind::Users,
+            ListPage::Groups(_) => Kind::Groups,
+        };
+        let (total, rows) = self.list(kind, t, q).await?;
+        match page {
+            ListPage::Users(users) => *users = self.users_with_emails(t, rows).await?,
+            ListPage::Groups(groups) => {
+                *groups = rows.into_iter().map(group_of).collect::<StoreResult<_>>()?
+            }
+        }
+        Ok(total)
     }
 
     async fn user_names(
@@ -295,22 +317,6 @@ impl<E: Exec> Tx for StoreTx<E> {
         Ok(())
     }
 
-    async fn delete_group(&mut self, t: &str, id: &str) -> StoreResult<bool> {
-        // Its own membership rows go by ON DELETE CASCADE; its memberships in other groups
-        // here.
-        self.delete_resource(t, Tbl::Groups, id).await
-    }
-
-    async fn list_groups(
-        &mut self,
-        t: &str,
-        q: &ListQuery<'_>,
-    ) -> StoreResult<(u64, Vec<GroupRecord>)> {
-        let (total, rows) = self.list(Kind::Groups, t, q).await?;
-        let groups = rows.into_iter().map(group_of).collect::<StoreResult<_>>()?;
-        Ok((total, groups))
-    }
-
     async fn group_ids_existing(&mut self, t: &str, ids: &[String]) -> StoreResult<Vec<String>> {
         let rows = self.rows_by_ids(t, "id", Tbl::Groups, ids).await?;
         rows.into_iter().map(|mut r| r.text("id")).collect()
@@ -340,30 +346,17 @@ impl<E: Exec> Tx for StoreTx<E> {
         self.member_count(t, group_id).await
     }
 
-    async fn add_members(
+    async fn edit_members(
         &mut self,
         t: &str,
         group_id: &str,
-        members: &[(String, MemberKind)],
+        edit: MemberEdit<'_>,
     ) -> StoreResult<Vec<(String, MemberKind)>> {
-        self.add_to(t, group_id, members).await
-    }
-
-    async fn remove_members(
-        &mut self,
-        t: &str,
-        group_id: &str,
-        ids: &[String],
-    ) -> StoreResult<Vec<(String, MemberKind)>> {
-        self.remove_from(t, group_id, ids).await
-    }
-
-    async fn clear_members(
-        &mut self,
-        t: &str,
-        group_id: &str,
-    ) -> StoreResult<Vec<(String, MemberKind)>> {
-        self.clear(t, group_id).await
+        match edit {
+            MemberEdit::Add(members) => self.add_to(t, group_id, members).await,
+            MemberEdit::Remove(ids) => self.remove_from(t, group_id, ids).await,
+            MemberEdit::Clear => self.clear(t, group_id).await,
+        }
     }
 
     // ---- custom attributes; their values in documents: `documents`
@@ -394,17 +387,15 @@ impl<E: Exec> Tx for StoreTx<E> {
         self.count_values(t, urn, name).await
     }
 
-    async fn strip_extension_values(
+    async fn edit_extension_values(
         &mut self,
         t: &str,
-        urn: &str,
-        name: &str,
+        edit: ExtensionEdit<'_>,
     ) -> StoreResult<Vec<EditedUser>> {
-        self.strip_values(t, urn, name).await
-    }
-
-    async fn rename_extension_key(&mut self, t: &str, old: &str, new: &str) -> StoreResult<u64> {
-        self.rename_key(t, old, new).await
+        match edit {
+            ExtensionEdit::Strip { urn, name } => self.strip_values(t, urn, name).await,
+            ExtensionEdit::Rename { old, new } => self.rename_key(t, old, new).await,
+        }
     }
 
     // ---- directory rules helpers: `documents`

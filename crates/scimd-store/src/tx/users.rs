@@ -90,21 +90,6 @@ impl<E: Exec> StoreTx<E> {
         .await
     }
 
-    /// Deletes the user or group `id` of `table` and its memberships in the tenant's
-    /// groups; false when there was none.
-    pub(super) async fn delete_resource(
-        &mut self,
-        t: &str,
-        table: Tbl,
-        id: &str,
-    ) -> StoreResult<bool> {
-        let mut s = self.q().delete(t, table, [("id", Bind::text(id))]);
-        if self.run(s.long()).await? == 0 {
-            return Ok(false);
-        }
-        self.delete_memberships_of(t, id).await.map(|_| true)
-    }
-
     /// A list query's total and page rows.
     pub(super) async fn list(
         &mut self,

@@ -18,8 +18,8 @@ use scim_proto::schema::{
     group_resource_schema, user_resource_schema, AttributeDef, ResourceSchema, Schema,
 };
 use scimd_directory::store::{
-    EmailKey, GroupRecord, ListQuery, Source, Store, StoreResult, TenantRow, Tx, UserRecord,
-    UserState,
+    EmailKey, GroupRecord, ListPage, ListQuery, Source, Store, StoreResult, TenantRow, Tx,
+    UserRecord, UserState,
 };
 use scimd_store::{PgStore, SqliteStore};
 use serde_json::Value;
@@ -351,6 +351,19 @@ pub fn user_record(schema: &ResourceSchema, tenant_id: &str, input: Value) -> Us
         doc_folded,
         doc,
     }
+}
+
+/// `list_resources` of users of the tenant `tid`: the total matching and the page.
+pub async fn list_users(
+    tx: &mut Box<dyn Tx>,
+    tid: &str,
+    q: &ListQuery<'_>,
+) -> StoreResult<(u64, Vec<UserRecord>)> {
+    let mut users = Vec::new();
+    let total = tx
+        .list_resources(tid, q, ListPage::Users(&mut users))
+        .await?;
+    Ok((total, users))
 }
 
 /// A group record named `name` (the tenant's built-in group when `builtin`).

@@ -149,6 +149,8 @@ pub struct ProvisioningPage {
     warnings: Vec<WarningView>,
     expiring: Vec<ExpiringToken>,
     warning_days: u32,
+    /// The accepted form of a token's lifetime (the Expires-in field's `title`).
+    expires_form: String,
 }
 
 fn provisioning_layout(s: &Signed) -> Layout {
@@ -240,6 +242,7 @@ async fn provisioning_page(st: &AppState, s: &Signed, layout: Layout, o: Outcome
             warnings,
             expiring,
             warning_days,
+            expires_form: crate::lifetime::accepted(crate::lifetime::TOKEN_UNITS),
         },
     ))
 }

@@ -390,6 +390,34 @@ test("menu headings, favicon, a menu that collapses at 360 px and no page that s
   assert.ok(await nav.isVisible());
 });
 
+test("the menu marks the page's entry, the breadcrumb names its menu heading, and the last crumb is no link", async () => {
+  // [path, the entry marked current, its heading (the breadcrumb's second item)]
+  const pages = [
+    ["/admin/provisioning", "User Provisioning", "Identity"],
+    ["/admin/provisioning/settings", "Settings", "System"],
+    ["/admin/attributes", "Attributes", "System"],
+    ["/audit", "Audit", "System"],
+    ["/users", "Users", "Identity"],
+    ["/groups", "Groups", "Identity"],
+    ["/log", "Provisioning log", "Identity"],
+  ];
+  const nav = page.getByRole("navigation", { name: "Main" });
+  for (const [path, entry, heading] of pages) {
+    await page.goto(`${srv.url}${path}`);
+    const current = nav.locator('[aria-current="page"]');
+    assert.deepEqual(await current.allTextContents(), [entry], path);
+    assert.equal(await textOf(nav.getByRole("list", { name: heading }).locator('[aria-current="page"]')), entry, path);
+    const crumbs = page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("listitem");
+    assert.deepEqual((await crumbs.allTextContents()).slice(0, 2), ["Admin", heading], path);
+    assert.equal(await crumbs.last().getByRole("link").count(), 0, `${path}: the last crumb is the page`);
+  }
+  // Tokens (under System) links to the tokens section of User Provisioning: there it is the
+  // entry marked, alone.
+  await page.goto(`${srv.url}/dashboard`);
+  await Promise.all([page.waitForURL(/#tokens$/), nav.getByRole("link", { name: "Tokens" }).click()]);
+  assert.deepEqual(await nav.locator('[aria-current="page"]').allTextContents(), ["Tokens"]);
+});
+
 test("every portal page: axe-core finds no serious or critical violation, and nothing scrolls sideways, at 1280 and 360 px", async () => {
   // An active local user: its Profile tab is an edit form with Disable and Soft delete.
   const cara = await fetch(`${srv.url}/api/v1/users`, {

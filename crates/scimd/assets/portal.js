@@ -3,6 +3,8 @@
 // - Confirmation: forms with data-confirm="message" ask before submitting.
 // - Menu: on narrow screens the menu collapses behind the "Menu" button (without this file
 //   it stays open).
+// - Menu entry of a section: on a page whose URL has a fragment a menu entry links to (the
+//   tokens section of User Provisioning), that entry is the one marked current.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -14,6 +16,22 @@
       b.hidden = false;
     });
   }
+  var served; // the entry the server marked (undefined until the page is read)
+  function markSection() {
+    var links = document.querySelectorAll(".nav a[href]");
+    if (served === undefined) served = document.querySelector('.nav a[aria-current="page"]');
+    var here = location.pathname + location.hash, match = served;
+    links.forEach(function (a) {
+      if (location.hash && a.getAttribute("href") === here) match = a;
+    });
+    if (!match) return;
+    links.forEach(function (a) {
+      if (a !== match) a.removeAttribute("aria-current");
+    });
+    match.setAttribute("aria-current", "page");
+  }
+  document.addEventListener("DOMContentLoaded", markSection);
+  window.addEventListener("hashchange", markSection);
   document.addEventListener("DOMContentLoaded", ready);
   document.addEventListener("htmx:afterSettle", ready);
   document.addEventListener("click", function (e) {

@@ -14,17 +14,7 @@ pub const TTL_UNITS: &[char] = &['s', 'm', 'h'];
 /// Errors: a message naming the accepted form and what was given.
 pub fn parse(text: &str, units: &[char]) -> Result<Duration, String> {
     let t = text.trim();
-    let names: Vec<String> = units
-        .iter()
-        .map(|u| format!("{u} ({})", name(*u)))
-        .collect();
-    let expected = || {
-        format!(
-            "expected a positive whole number followed by {}, e.g. {}; got {text:?}",
-            names.join(", "),
-            example(units)
-        )
-    };
+    let expected = || format!("expected {}; got {text:?}", accepted(units));
     let Some(unit) = t.chars().last().filter(|c| units.contains(c)) else {
         return Err(expected());
     };
@@ -42,6 +32,21 @@ pub fn parse(text: &str, units: &[char]) -> Result<Duration, String> {
         'h' => Duration::hours(n),
         _ => Duration::days(n),
     })
+}
+
+/// The form a lifetime in `units` takes, as [`parse`]'s error says it: "a positive whole
+/// number followed by m (minutes), h (hours), d (days), e.g. 90d" (also the hint of the
+/// portal's Expires-in field).
+pub fn accepted(units: &[char]) -> String {
+    let names: Vec<String> = units
+        .iter()
+        .map(|u| format!("{u} ({})", name(*u)))
+        .collect();
+    format!(
+        "a positive whole number followed by {}, e.g. {}",
+        names.join(", "),
+        example(units)
+    )
 }
 
 fn name(u: char) -> &'static str {

@@ -1276,7 +1276,16 @@ async fn oauth_clients_and_expiring_tokens() {
     };
     let r = token("soon", "ten days").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.unwrap().contains("Expires in: expected"));
+    // The refusal and the field's hint (its `title`, which the browser shows when the
+    // `pattern` refuses a value) name the accepted form in the same words.
+    let form =
+        "expected a positive whole number followed by m (minutes), h (hours), d (days), e.g. 90d";
+    let page = r.text().await.unwrap();
+    assert!(page.contains(&format!("Expires in: {form}; got")), "{page}");
+    assert!(
+        page.contains(&format!("title=\"Expires in: {form};")),
+        "{page}"
+    );
     assert_eq!(token("soon", "10d").await.status(), StatusCode::CREATED);
     assert_eq!(token("later", "60d").await.status(), StatusCode::CREATED);
     assert_eq!(token("forever", "").await.status(), StatusCode::CREATED);

@@ -72,11 +72,20 @@ fn def_rows(out: &mut Vec<AttrRow>, defs: &[AttributeDef], prefix: &str, kind: &
     }
 }
 
+/// The frame of the Attributes pages: Admin › System › Attributes, a link only when the
+/// page is below it (`title` is not "Attributes"), then the page itself.
 fn attributes_layout(s: &Signed, title: &str) -> Layout {
-    s.layout(title, "attributes")
+    let layout = s
+        .layout(title, "attributes")
         .crumb("Admin", "")
-        .crumb("System", "")
-        .crumb("Attributes", "/admin/attributes")
+        .crumb("System", "");
+    if title == "Attributes" {
+        layout.crumb("Attributes", "")
+    } else {
+        layout
+            .crumb("Attributes", "/admin/attributes")
+            .crumb(title, "")
+    }
 }
 
 /// `GET /admin/attributes`.

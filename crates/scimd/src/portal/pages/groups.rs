@@ -51,7 +51,8 @@ async fn groups_page(
 ) -> Page {
     let layout = noticed(
         s.layout("Groups", "groups")
-            .crumb("Users", "")
+            .crumb("Admin", "")
+            .crumb("Identity", "")
             .crumb("Groups", ""),
         q,
     );
@@ -258,7 +259,8 @@ async fn group_page_with(
     let name = &p.group.display_name;
     let layout = noticed(
         s.layout(name, "groups")
-            .crumb("Users", "")
+            .crumb("Admin", "")
+            .crumb("Identity", "")
             .crumb("Groups", "/groups")
             .crumb(name, ""),
         q,
@@ -319,7 +321,8 @@ pub async fn group_delete_form(
         &DeletePage {
             layout: s
                 .layout(&format!("Delete {name}"), "groups")
-                .crumb("Users", "")
+                .crumb("Admin", "")
+                .crumb("Identity", "")
                 .crumb("Groups", "/groups")
                 .crumb(&name, &format!("/groups/{id}"))
                 .crumb("Delete", ""),

@@ -130,7 +130,8 @@ async fn user_history(st: &AppState, s: &Signed, id: &str, q: &Q) -> Page {
     };
     let layout = s
         .layout(&format!("{} · History", u.user_name), "users")
-        .crumb("Users", "")
+        .crumb("Admin", "")
+        .crumb("Identity", "")
         .crumb("Users", "/users")
         .crumb(&u.user_name, &format!("/users/{}", u.id))
         .crumb("History", "");
@@ -177,7 +178,8 @@ async fn group_history(st: &AppState, s: &Signed, id: &str, q: &Q) -> Page {
     };
     let layout = s
         .layout(&format!("{} · History", head.name), "groups")
-        .crumb("Users", "")
+        .crumb("Admin", "")
+        .crumb("Identity", "")
         .crumb("Groups", "/groups")
         .crumb(&head.name, &format!("/groups/{id}"))
         .crumb("History", "");

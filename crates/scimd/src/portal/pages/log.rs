@@ -140,6 +140,8 @@ pub async fn log(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuery)
     let q = Q::new(raw);
     let layout = s
         .layout("Provisioning log", "log")
+        .crumb("Admin", "")
+        .crumb("Identity", "")
         .crumb("Provisioning log", "");
     let f = log_filters(&q);
     let page = q.page();

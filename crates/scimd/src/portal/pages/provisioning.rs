@@ -149,6 +149,8 @@ pub struct ProvisioningPage {
     warnings: Vec<WarningView>,
     expiring: Vec<ExpiringToken>,
     warning_days: u32,
+    /// The accepted form of a token's lifetime (the Expires-in field's `title`).
+    expires_form: String,
 }
 
 fn provisioning_layout(s: &Signed) -> Layout {
@@ -156,6 +158,15 @@ fn provisioning_layout(s: &Signed) -> Layout {
         .crumb("Admin", "")
         .crumb("Identity", "")
         .crumb("User Provisioning", "")
+}
+
+/// The frame of the page answering a token form: the menu marks Tokens (under System), which
+/// links to this page's tokens section.
+fn tokens_layout(s: &Signed) -> Layout {
+    Layout {
+        nav: "tokens",
+        ..provisioning_layout(s)
+    }
 }
 
 async fn provisioning_page(st: &AppState, s: &Signed, layout: Layout, o: Outcome) -> Page {
@@ -231,6 +242,7 @@ async fn provisioning_page(st: &AppState, s: &Signed, layout: Layout, o: Outcome
             warnings,
             expiring,
             warning_days,
+            expires_form: crate::lifetime::accepted(crate::lifetime::TOKEN_UNITS),
         },
     ))
 }
@@ -261,7 +273,7 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
             Ok(l) => Some(l),
             Err(e) => {
                 let o = refused(format!("Expires in: {e}"));
-                return provisioning_page(&st, s, provisioning_layout(s), o).await;
+                return provisioning_page(&st, s, tokens_layout(s), o).await;
             }
         },
     };
@@ -281,10 +293,10 @@ pub async fn create_token(State(st): State<AppState>, p: Posted) -> Page {
                 }),
                 ..Outcome::default()
             };
-            provisioning_page(&st, s, provisioning_layout(s), o).await
+            provisioning_page(&st, s, tokens_layout(s), o).await
         }
         Err(DirectoryError::Invalid(m) | DirectoryError::Conflict(m)) => {
-            provisioning_page(&st, s, provisioning_layout(s), refused(m)).await
+            provisioning_page(&st, s, tokens_layout(s), refused(m)).await
         }
         Err(e) => Err(server_error(e, s.layout("Error", "provisioning"))),
     }
@@ -364,7 +376,11 @@ async fn revoke(st: &AppState, p: &Posted, kind: Credential) -> Page {
                 ))
             }
         }
-        return provisioning_page(st, s, provisioning_layout(s), o).await;
+        let layout = match kind {
+            Credential::Token => tokens_layout(s),
+            Credential::Client => provisioning_layout(s),
+        };
+        return provisioning_page(st, s, layout, o).await;
     }
     let admin = &s.session.username;
     let (section, notice) = match kind {

@@ -52,7 +52,7 @@ async fn settings_page(
 ) -> Page {
     let d = &st.directory;
     let fail = |e: DirectoryError| {
-        directory_error(e, s.layout("Error", "provisioning"), "Something went wrong")
+        directory_error(e, s.layout("Error", "settings"), "Something went wrong")
     };
     let settings = d.get_settings(s.tenant()).await.map_err(fail)?;
     let custom = d.custom_schema(s.tenant()).await.map_err(fail)?;
@@ -92,11 +92,10 @@ async fn settings_page(
 }
 
 fn settings_layout(s: &Signed) -> Layout {
-    s.layout("Edit Settings · User Provisioning", "provisioning")
+    s.layout("Edit Settings", "settings")
         .crumb("Admin", "")
-        .crumb("Identity", "")
-        .crumb("User Provisioning", "/admin/provisioning")
-        .crumb("Edit Settings", "")
+        .crumb("System", "")
+        .crumb("Settings", "")
 }
 
 fn empty_form() -> SettingsForm {
@@ -146,7 +145,7 @@ async fn save(st: &AppState, p: &Posted, button: Button) -> Page {
     let s = &p.signed;
     let d = &st.directory;
     let fail = |e: DirectoryError| {
-        directory_error(e, s.layout("Error", "provisioning"), "Something went wrong")
+        directory_error(e, s.layout("Error", "settings"), "Something went wrong")
     };
     let name = p.fields.get("name").trim().to_string();
     let ty = p.fields.get("type").to_string();

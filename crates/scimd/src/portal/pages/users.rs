@@ -86,7 +86,8 @@ pub async fn users(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuer
     let q = Q::new(raw);
     let layout = noticed(
         s.layout("Users", "users")
-            .crumb("Users", "")
+            .crumb("Admin", "")
+            .crumb("Identity", "")
             .crumb("Users", ""),
         &q,
     );
@@ -161,7 +162,8 @@ pub struct NewUserPage {
 
 fn new_user_layout(s: &Signed) -> Layout {
     s.layout("Create local user", "users")
-        .crumb("Users", "")
+        .crumb("Admin", "")
+        .crumb("Identity", "")
         .crumb("Users", "/users")
         .crumb("Create local user", "")
 }
@@ -492,7 +494,8 @@ async fn user_page_with(
     };
     let layout = noticed(
         s.layout(&format!("{} · {}", u.user_name, tab.title()), "users")
-            .crumb("Users", "")
+            .crumb("Admin", "")
+            .crumb("Identity", "")
             .crumb("Users", "/users")
             .crumb(&u.user_name, ""),
         &q,
@@ -590,7 +593,8 @@ async fn delete_confirmation(st: &AppState, s: &Signed, id: &str, how: Deletion)
     };
     let layout = s
         .layout(&title, "users")
-        .crumb("Users", "")
+        .crumb("Admin", "")
+        .crumb("Identity", "")
         .crumb("Users", "/users")
         .crumb(&user_name, &format!("/users/{id}"))
         .crumb(crumb, "");

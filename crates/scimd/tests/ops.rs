@@ -124,6 +124,27 @@ async fn token_create_list_revoke() {
         !table.contains(&secret) && !table.contains(&srv.token),
         "{table}"
     );
+    // ... and as JSON, the admin API's shape of a token.
+    let out = srv.cli(&["token", "list", "--json"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text.contains(&secret) && !text.contains(&srv.token),
+        "{text}"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mine = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == json!(name))
+        .unwrap_or_else(|| panic!("{name} not in {listed}"));
+    assert_eq!(mine["scope"], json!("scim"), "{mine}");
+    assert_eq!(mine["revoked"], Value::Null, "{mine}");
+    assert!(
+        mine["created"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{mine}"
+    );
     // Revoke: the token stops working, the others keep working.
     let out = srv.cli(&["token", "revoke", &name]);
     assert!(

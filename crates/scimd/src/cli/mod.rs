@@ -8,7 +8,7 @@
 //! TOML file named by `--config` / `SCIMD_CONFIG` (see [`crate::config`]).
 //!
 //! Output discipline: `token create` prints only the secret on stdout; `token list` prints
-//! a table on stdout; `settings show|set` print the tenant settings as JSON on stdout;
+//! a table (with `--json`, `{"tokens": [...]}`) on stdout; `settings show|set` print the tenant settings as JSON on stdout;
 //! `migrate` one line and `copy` its per-table row counts on stdout;
 //! messages and logs go to stderr. `serve` writes the first start's secrets (SCIM base URL
 //! and token, the administrator's password) to `first-start-secrets.txt` in the data folder

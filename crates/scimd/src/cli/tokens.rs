@@ -42,7 +42,12 @@ pub enum TokenCommand {
         expires_in: Option<time::Duration>,
     },
     /// List tokens: name, scope, created, last used, revoked, expires.
-    List,
+    List {
+        /// Print JSON: {"tokens": [{name, scope, created, lastUsed, revoked, expires}]}, as
+        /// the admin API shows tokens (never a secret or its hash)
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke the active token NAME; exits non-zero when there is none.
     Revoke {
         /// Token name
@@ -76,10 +81,13 @@ pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCo
             );
             Ok(ExitCode::SUCCESS)
         }
-        TokenCommand::List => {
+        TokenCommand::List { json } => {
             let rows = dir.list_tokens(&tenant).await?;
-            print!("{}", token_table(&rows));
-            Ok(ExitCode::SUCCESS)
+            let as_json = || {
+                let tokens: Vec<_> = rows.iter().map(crate::admin::json::token).collect();
+                Ok(serde_json::json!({ "tokens": tokens }).to_string())
+            };
+            super::db::print_list(json, as_json, || token_table(&rows))
         }
         TokenCommand::Revoke { name } => {
             if dir

@@ -111,7 +111,28 @@ pub struct Signed {
 /// Paths an administrator who must change the password may still use.
 const BEFORE_PASSWORD_CHANGE: [&str; 2] = ["/account/password", "/signout"];
 
+/// The menu heading a menu entry (`Layout::nav`) stands under, as `templates/portal/base.html`
+/// groups them (the product's Admin > Identity and Admin > System paths); `None` for the
+/// entries under no heading (the dashboard) and for pages of no entry.
+pub fn menu_heading(nav: &str) -> Option<&'static str> {
+    match nav {
+        "provisioning" | "users" | "groups" | "log" => Some("Identity"),
+        "attributes" | "settings" | "tokens" | "audit" => Some("System"),
+        _ => None,
+    }
+}
+
 impl Signed {
+    /// The frame of a page of the menu entry `nav`, its breadcrumbs started with the path to
+    /// that entry: Admin, then its heading ([`menu_heading`]). The page adds its own crumbs.
+    pub fn page(&self, title: &str, nav: &'static str) -> Layout {
+        let layout = self.layout(title, nav).crumb("Admin", "");
+        match menu_heading(nav) {
+            Some(heading) => layout.crumb(heading, ""),
+            None => layout,
+        }
+    }
+
     /// The frame of a page for this administrator.
     pub fn layout(&self, title: &str, nav: &'static str) -> Layout {
         Layout {

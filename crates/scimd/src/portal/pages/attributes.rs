@@ -75,10 +75,7 @@ fn def_rows(out: &mut Vec<AttrRow>, defs: &[AttributeDef], prefix: &str, kind: &
 /// The frame of the Attributes pages: Admin › System › Attributes, a link only when the
 /// page is below it (`title` is not "Attributes"), then the page itself.
 fn attributes_layout(s: &Signed, title: &str) -> Layout {
-    let layout = s
-        .layout(title, "attributes")
-        .crumb("Admin", "")
-        .crumb("System", "");
+    let layout = s.page(title, "attributes");
     if title == "Attributes" {
         layout.crumb("Attributes", "")
     } else {

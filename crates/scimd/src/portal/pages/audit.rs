@@ -114,11 +114,7 @@ fn audit_filters(q: &Q) -> (AuditFilter, AuditForm, Option<String>) {
 /// newest first.
 pub async fn audit(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuery) -> Page {
     let q = Q::new(raw);
-    let layout = s
-        .layout("Audit", "audit")
-        .crumb("Admin", "")
-        .crumb("System", "")
-        .crumb("Audit", "");
+    let layout = s.page("Audit", "audit").crumb("Audit", "");
     let (filter, f, error) = audit_filters(&q);
     let page = q.page();
     let (total, entries) = st

@@ -49,13 +49,7 @@ async fn groups_page(
     error: Option<String>,
     new_name: &str,
 ) -> Page {
-    let layout = noticed(
-        s.layout("Groups", "groups")
-            .crumb("Admin", "")
-            .crumb("Identity", "")
-            .crumb("Groups", ""),
-        q,
-    );
+    let layout = noticed(s.page("Groups", "groups").crumb("Groups", ""), q);
     let search = q.get("q");
     let page = q.page();
     let (total, groups) = st
@@ -258,9 +252,7 @@ async fn group_page_with(
     );
     let name = &p.group.display_name;
     let layout = noticed(
-        s.layout(name, "groups")
-            .crumb("Admin", "")
-            .crumb("Identity", "")
+        s.page(name, "groups")
             .crumb("Groups", "/groups")
             .crumb(name, ""),
         q,
@@ -320,9 +312,7 @@ pub async fn group_delete_form(
         StatusCode::OK,
         &DeletePage {
             layout: s
-                .layout(&format!("Delete {name}"), "groups")
-                .crumb("Admin", "")
-                .crumb("Identity", "")
+                .page(&format!("Delete {name}"), "groups")
                 .crumb("Groups", "/groups")
                 .crumb(&name, &format!("/groups/{id}"))
                 .crumb("Delete", ""),

@@ -129,9 +129,7 @@ async fn user_history(st: &AppState, s: &Signed, id: &str, q: &Q) -> Page {
         source_text: source_text(u.source).to_string(),
     };
     let layout = s
-        .layout(&format!("{} · History", u.user_name), "users")
-        .crumb("Admin", "")
-        .crumb("Identity", "")
+        .page(&format!("{} · History", u.user_name), "users")
         .crumb("Users", "/users")
         .crumb(&u.user_name, &format!("/users/{}", u.id))
         .crumb("History", "");
@@ -177,9 +175,7 @@ async fn group_history(st: &AppState, s: &Signed, id: &str, q: &Q) -> Page {
         },
     };
     let layout = s
-        .layout(&format!("{} · History", head.name), "groups")
-        .crumb("Admin", "")
-        .crumb("Identity", "")
+        .page(&format!("{} · History", head.name), "groups")
         .crumb("Groups", "/groups")
         .crumb(&head.name, &format!("/groups/{id}"))
         .crumb("History", "");

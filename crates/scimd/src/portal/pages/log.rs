@@ -139,9 +139,7 @@ fn log_filters(q: &Q) -> LogFilters {
 pub async fn log(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuery) -> Page {
     let q = Q::new(raw);
     let layout = s
-        .layout("Provisioning log", "log")
-        .crumb("Admin", "")
-        .crumb("Identity", "")
+        .page("Provisioning log", "log")
         .crumb("Provisioning log", "");
     let f = log_filters(&q);
     let page = q.page();

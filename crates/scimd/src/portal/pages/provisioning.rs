@@ -154,9 +154,7 @@ pub struct ProvisioningPage {
 }
 
 fn provisioning_layout(s: &Signed) -> Layout {
-    s.layout("User Provisioning", "provisioning")
-        .crumb("Admin", "")
-        .crumb("Identity", "")
+    s.page("User Provisioning", "provisioning")
         .crumb("User Provisioning", "")
 }
 

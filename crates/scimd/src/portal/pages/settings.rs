@@ -92,10 +92,7 @@ async fn settings_page(
 }
 
 fn settings_layout(s: &Signed) -> Layout {
-    s.layout("Edit Settings", "settings")
-        .crumb("Admin", "")
-        .crumb("System", "")
-        .crumb("Settings", "")
+    s.page("Edit Settings", "settings").crumb("Settings", "")
 }
 
 fn empty_form() -> SettingsForm {

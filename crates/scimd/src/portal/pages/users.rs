@@ -84,13 +84,7 @@ pub struct UsersPage {
 /// `GET /users`: search, state and source filters, paged in the database.
 pub async fn users(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuery) -> Page {
     let q = Q::new(raw);
-    let layout = noticed(
-        s.layout("Users", "users")
-            .crumb("Admin", "")
-            .crumb("Identity", "")
-            .crumb("Users", ""),
-        &q,
-    );
+    let layout = noticed(s.page("Users", "users").crumb("Users", ""), &q);
     let search = q.get("q");
     let state = q.get("state");
     let source = q.get("source");
@@ -161,9 +155,7 @@ pub struct NewUserPage {
 }
 
 fn new_user_layout(s: &Signed) -> Layout {
-    s.layout("Create local user", "users")
-        .crumb("Admin", "")
-        .crumb("Identity", "")
+    s.page("Create local user", "users")
         .crumb("Users", "/users")
         .crumb("Create local user", "")
 }
@@ -493,9 +485,7 @@ async fn user_page_with(
             .collect(),
     };
     let layout = noticed(
-        s.layout(&format!("{} · {}", u.user_name, tab.title()), "users")
-            .crumb("Admin", "")
-            .crumb("Identity", "")
+        s.page(&format!("{} · {}", u.user_name, tab.title()), "users")
             .crumb("Users", "/users")
             .crumb(&u.user_name, ""),
         &q,
@@ -592,9 +582,7 @@ async fn delete_confirmation(st: &AppState, s: &Signed, id: &str, how: Deletion)
         ),
     };
     let layout = s
-        .layout(&title, "users")
-        .crumb("Admin", "")
-        .crumb("Identity", "")
+        .page(&title, "users")
         .crumb("Users", "/users")
         .crumb(&user_name, &format!("/users/{id}"))
         .crumb(crumb, "");

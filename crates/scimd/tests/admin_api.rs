@@ -1508,10 +1508,7 @@ async fn log_retention_purges_old_entries_at_start() {
         counts.iter().find(|(t, _)| *t == Table::Changes).unwrap().1
     };
     let names = |d: scimd_directory::Directory, t: String| async move {
-        let (_, v) = d
-            .query_log(&t, &LogFilter::default(), 0, 100)
-            .await
-            .unwrap();
+        let (_, v) = d.records(&t, &LogFilter::default(), 0, 100).await.unwrap();
         v.iter()
             .map(|e| e.resource_name.clone().unwrap())
             .collect::<Vec<_>>()

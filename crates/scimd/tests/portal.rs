@@ -699,7 +699,7 @@ async fn audit_of(p: &Portal, action: AuditAction) -> Vec<AuditEntry> {
         action: Some(action),
         ..AuditFilter::default()
     };
-    let (n, v) = d.query_audit(&tenant, &f, 0, 500).await.unwrap();
+    let (n, v) = d.records(&tenant, &f, 0, 500).await.unwrap();
     assert_eq!(n as usize, v.len());
     v
 }

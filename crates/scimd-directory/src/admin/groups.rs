@@ -242,53 +242,45 @@ impl Directory {
         Ok(tx.commit().await?)
     }
 
-    /// Adds users to a local group; returns how many were not members yet. Recorded under
-    /// `by` (audit action `group.add-members`, one record per member added). Errors: 400 for
-    /// ids that are not users of the tenant; 404, 409 as [`Directory::admin_delete_group`].
-    pub async fn admin_add_members(
+    /// Changes the members of a local group: [`LocalMembers::Add`] adds users (returns how
+    /// many were not members yet; audit action `group.add-members`),
+    /// [`LocalMembers::Remove`] removes members (absent ids are ignored; returns how many
+    /// were removed; `group.remove-members`), in one transaction with one record per member
+    /// changed, under `by`. Errors: 400 for ids to add that are not users of the tenant;
+    /// 404, 409 as [`Directory::admin_delete_group`].
+    pub async fn admin_edit_members(
         &self,
         by: &Origin,
         id: &str,
-        user_ids: &[String],
-    ) -> DirectoryResult<u64> {
-        let tenant = by.tenant_id.as_str();
-        let mut tx = self.store().write().await?;
-        let g = self.local_group(tx.as_mut(), tenant, id, "changed").await?;
-        let found: Vec<String> = tx
-            .user_names(tenant, user_ids)
-            .await?
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
-        if let Some(missing) = user_ids.iter().find(|u| !found.contains(u)) {
-            return Err(DirectoryError::Invalid(format!(
-                "{missing} is not a user of this tenant"
-            )));
-        }
-        let ms: Vec<(String, MemberKind)> =
-            found.into_iter().map(|u| (u, MemberKind::User)).collect();
-        let mut delta = MemberDelta::default();
-        delta.added(tx.edit_members(tenant, id, MemberEdit::Add(&ms)).await?);
-        let action = AuditAction::GroupMembersAdd;
-        self.members_changed(tx, (by, action), g, delta.into_changes())
-            .await
-    }
-
-    /// Removes members from a local group (absent ids are ignored); returns how many were
-    /// removed. Recorded under `by` (audit action `group.remove-members`, one record per
-    /// member removed). Errors as [`Directory::admin_delete_group`].
-    pub async fn admin_remove_members(
-        &self,
-        by: &Origin,
-        id: &str,
-        ids: &[String],
+        edit: LocalMembers<'_>,
     ) -> DirectoryResult<u64> {
         let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let g = self.local_group(tx.as_mut(), tenant, id, "changed").await?;
         let mut delta = MemberDelta::default();
-        delta.removed(tx.edit_members(tenant, id, MemberEdit::Remove(ids)).await?);
-        let action = AuditAction::GroupMembersRemove;
+        let action = match edit {
+            LocalMembers::Add(user_ids) => {
+                let found: Vec<String> = tx
+                    .user_names(tenant, user_ids)
+                    .await?
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect();
+                if let Some(missing) = user_ids.iter().find(|u| !found.contains(u)) {
+                    return Err(DirectoryError::Invalid(format!(
+                        "{missing} is not a user of this tenant"
+                    )));
+                }
+                let ms: Vec<(String, MemberKind)> =
+                    found.into_iter().map(|u| (u, MemberKind::User)).collect();
+                delta.added(tx.edit_members(tenant, id, MemberEdit::Add(&ms)).await?);
+                AuditAction::GroupMembersAdd
+            }
+            LocalMembers::Remove(ids) => {
+                delta.removed(tx.edit_members(tenant, id, MemberEdit::Remove(ids)).await?);
+                AuditAction::GroupMembersRemove
+            }
+        };
         self.members_changed(tx, (by, action), g, delta.into_changes())
             .await
     }
@@ -330,4 +322,14 @@ async fn new_version(
     let (id, name) = (Some(g.id.as_str()), Some(g.display_name.as_str()));
     let updated = LogOutcome::Updated.as_str();
     Ok(recorder.action(action, "Group", id, name, updated))
+}
+
+/// A membership edit of a local group by an administrator
+/// ([`Directory::admin_edit_members`]).
+#[derive(Debug, Clone, Copy)]
+pub enum LocalMembers<'a> {
+    /// User ids to add; each must be a user of the tenant.
+    Add(&'a [String]),
+    /// Member ids to remove; ids that are not members are ignored.
+    Remove(&'a [String]),
 }

@@ -24,34 +24,17 @@ impl Directory {
         Ok((total, entries))
     }
 
-    /// Provisioning-log entries matching `f`, newest first, `limit` of them after skipping
-    /// `offset`, with the total matching.
-    pub async fn query_log(
+    /// The entries of the view `F` filters (the provisioning log for a [`LogFilter`], the
+    /// audit record for an [`AuditFilter`]) matching `f`, newest first, `limit` of them
+    /// after skipping `offset`, with the total matching.
+    pub async fn records<F: RecordFilter>(
         &self,
         tenant: &str,
-        f: &LogFilter,
+        f: &F,
         offset: u64,
         limit: u64,
-    ) -> DirectoryResult<(u64, Vec<ProvisioningEntry>)> {
-        let mut q = RecordQuery::of(RecordView::Log, &f.window, (offset, limit));
-        q.outcome = f.outcome.map(|o| o.as_str().to_string());
-        q.resource_type = f.resource_type.map(|t| t.as_str().to_string());
-        self.view(tenant, q).await
-    }
-
-    /// Audit records matching `f`, newest first, `limit` of them after skipping `offset`,
-    /// with the total matching.
-    pub async fn query_audit(
-        &self,
-        tenant: &str,
-        f: &AuditFilter,
-        offset: u64,
-        limit: u64,
-    ) -> DirectoryResult<(u64, Vec<AuditEntry>)> {
-        let mut q = RecordQuery::of(RecordView::Audit, &f.window, (offset, limit));
-        (q.action, q.actor) = (f.action.map(|a| a.as_str().to_string()), f.actor.clone());
-        q.source = f.source;
-        self.view(tenant, q).await
+    ) -> DirectoryResult<(u64, Vec<F::Entry>)> {
+        self.view(tenant, f.query((offset, limit))).await
     }
 
     /// The history of user or group `id`, newest first: every record about it (its writes,
@@ -113,5 +96,38 @@ impl Directory {
         }
         c.groups = tx.group_count(tenant).await?;
         Ok(c)
+    }
+}
+
+/// The filters of a view of the change records: what [`Directory::records`] takes.
+pub trait RecordFilter {
+    /// The entries of the view.
+    type Entry: TryFrom<ChangeRecord, Error = StoreError>;
+    /// The store query of these filters for the page `(offset, limit)`.
+    fn query(&self, page: (u64, u64)) -> RecordQuery;
+}
+
+/// The provisioning log: the request records of SCIM writes (and permanent deletes).
+impl RecordFilter for LogFilter {
+    type Entry = ProvisioningEntry;
+    fn query(&self, page: (u64, u64)) -> RecordQuery {
+        let mut q = RecordQuery::of(RecordView::Log, &self.window, page);
+        q.outcome = self.outcome.map(|o| o.as_str().to_string());
+        q.resource_type = self.resource_type.map(|t| t.as_str().to_string());
+        q
+    }
+}
+
+/// The audit record of administrative actions.
+impl RecordFilter for AuditFilter {
+    type Entry = AuditEntry;
+    fn query(&self, page: (u64, u64)) -> RecordQuery {
+        let mut q = RecordQuery::of(RecordView::Audit, &self.window, page);
+        (q.action, q.actor) = (
+            self.action.map(|a| a.as_str().to_string()),
+            self.actor.clone(),
+        );
+        q.source = self.source;
+        q
     }
 }

@@ -10,7 +10,9 @@
 mod attributes;
 pub mod edit;
 mod groups;
+pub use groups::LocalMembers;
 mod log;
+pub use log::RecordFilter;
 pub mod model;
 mod settings;
 mod users;

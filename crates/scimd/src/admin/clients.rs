@@ -3,7 +3,7 @@
 //! authentications of the tenant, for diagnosing an identity provider that cannot connect.
 
 use super::json;
-use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
+use super::reply::{created, ok, revoked, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson, Query};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery};
@@ -75,14 +75,11 @@ pub(super) async fn create_client(Admin(st, c): Admin, AdminJson(body): AdminJso
 
 /// `DELETE /api/v1/clients/{clientId}`: 204; 404 when no active client has the id.
 pub(super) async fn revoke_client(Admin(st, c): Admin, Path(id): Path<String>) -> AdminResult {
-    if st.directory.revoke_client(&c.origin(), &id).await? {
+    let done = st.directory.revoke_client(&c.origin(), &id).await?;
+    if done {
         tracing::info!(client = %id, by = %c.token_name, "OAuth client revoked through the admin API");
-        Ok(no_content())
-    } else {
-        Err(AdminError::not_found(format!(
-            "no active client with the id '{id}' (GET {BASE}/clients lists them)"
-        )))
     }
+    revoked(done, &format!("client with the id '{id}'"), "clients")
 }
 
 /// `GET /api/v1/auth-refusals?hours=24`: the counts of refused authentications per hour

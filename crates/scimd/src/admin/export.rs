@@ -104,11 +104,11 @@ impl Feed {
     ) -> Result<(u64, Vec<Value>), DirectoryError> {
         Ok(match self {
             Feed::Log(f) => {
-                let (n, v) = d.query_log(tenant, f, offset, limit).await?;
+                let (n, v) = d.records(tenant, f, offset, limit).await?;
                 (n, v.iter().map(json::log_entry).collect())
             }
             Feed::Audit(f) => {
-                let (n, v) = d.query_audit(tenant, f, offset, limit).await?;
+                let (n, v) = d.records(tenant, f, offset, limit).await?;
                 (n, v.iter().map(json::audit_entry).collect())
             }
         })

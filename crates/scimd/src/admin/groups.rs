@@ -5,6 +5,7 @@ use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson, Query, DEFAULT_COUNT};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery};
+use scimd_directory::admin::LocalMembers;
 use scimd_directory::directory::Caller;
 use serde_json::{json, Value};
 
@@ -111,7 +112,7 @@ pub(super) async fn add_members(
     let ids = member_ids(&body)?;
     let added = st
         .directory
-        .admin_add_members(&c.origin(), &id, &ids)
+        .admin_edit_members(&c.origin(), &id, LocalMembers::Add(&ids))
         .await?;
     let g = st
         .directory
@@ -126,7 +127,11 @@ pub(super) async fn remove_member(
 ) -> AdminResult {
     let n = st
         .directory
-        .admin_remove_members(&c.origin(), &id, std::slice::from_ref(&user_id))
+        .admin_edit_members(
+            &c.origin(),
+            &id,
+            LocalMembers::Remove(std::slice::from_ref(&user_id)),
+        )
         .await?;
     if n == 0 {
         return Err(AdminError::not_found(format!(

@@ -161,12 +161,12 @@ pub(super) async fn dashboard(Admin(st, c): Admin) -> AdminResult {
     let d = &st.directory;
     let t = &c.tenant_id;
     let counts = d.counts(t).await?;
-    let (log_total, recent_log) = d.query_log(t, &LogFilter::default(), 0, 10).await?;
+    let (log_total, recent_log) = d.records(t, &LogFilter::default(), 0, 10).await?;
     let rejected = LogFilter {
         outcome: Some(LogOutcome::Rejected),
         ..Default::default()
     };
-    let (rejected_total, recent_rejected) = d.query_log(t, &rejected, 0, 10).await?;
+    let (rejected_total, recent_rejected) = d.records(t, &rejected, 0, 10).await?;
     let entries = |v: &[ProvisioningEntry]| v.iter().map(json::log_entry).collect::<Vec<_>>();
     let warnings = d.provisioning_warnings(t).await?;
     ok(&json!({

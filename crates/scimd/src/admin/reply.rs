@@ -125,6 +125,19 @@ pub(super) fn no_content() -> Response {
     res
 }
 
+/// The answer to a revocation by `key`: 204 when `revoked`, else 404 with a detail that
+/// names what was looked for (`what`, e.g. "token named 'x'") and the listing that shows
+/// the active ones (`list`, a path under [`BASE`]).
+pub(super) fn revoked(revoked: bool, what: &str, list: &str) -> AdminResult {
+    if revoked {
+        Ok(no_content())
+    } else {
+        Err(AdminError::not_found(format!(
+            "no active {what} (GET {BASE}/{list} lists them)"
+        )))
+    }
+}
+
 /// The message of a request no admin route matches.
 pub fn no_endpoint(method: &Method, path: &str) -> String {
     format!(

@@ -1,7 +1,7 @@
 //! `/api/v1/tokens`: API tokens (never their secrets, except once at creation).
 
 use super::json;
-use super::reply::{created, no_content, ok, AdminError, AdminResult, BASE};
+use super::reply::{created, ok, revoked, AdminError, AdminResult, BASE};
 use super::request::{object, string_field, Admin, AdminJson};
 use axum::extract::Path;
 use axum::http::header::CACHE_CONTROL;
@@ -73,12 +73,9 @@ fn duplicate_token(name: &str) -> AdminError {
 }
 
 pub(super) async fn revoke_token(Admin(st, c): Admin, Path(name): Path<String>) -> AdminResult {
-    if st.directory.revoke_token(&c.origin(), &name).await? {
+    let done = st.directory.revoke_token(&c.origin(), &name).await?;
+    if done {
         tracing::info!(token = %name, by = %c.token_name, "token revoked through the admin API");
-        Ok(no_content())
-    } else {
-        Err(AdminError::not_found(format!(
-            "no active token named '{name}' (GET {BASE}/tokens lists them)"
-        )))
     }
+    revoked(done, &format!("token named '{name}'"), "tokens")
 }

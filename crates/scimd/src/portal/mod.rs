@@ -64,7 +64,46 @@ pub fn routes() -> Router<AppState> {
         account, attributes, audit, dashboard, groups, history, log, provisioning, settings, signin,
     };
     use scimd_directory::audit::ResourceType;
-    Router::new()
+    // User Provisioning (Admin > Identity) and the forms it posts.
+    const PROVISIONING: &str = "/admin/provisioning";
+    let prov = |sub: &str| format!("{PROVISIONING}{sub}");
+    // A user's page, one route a tab.
+    let tabs = [
+        ("/users/{id}", UserTab::Profile),
+        ("/users/{id}/attributes", UserTab::Attributes),
+        ("/users/{id}/groups", UserTab::Groups),
+    ];
+    let router = tabs.into_iter().fold(Router::new(), |r, (path, tab)| {
+        r.route(path, get(users::user).layer(Extension(tab)))
+    });
+    // The History tab of users and groups.
+    let histories = [
+        ("/users/{id}/history", ResourceType::User),
+        ("/groups/{id}/history", ResourceType::Group),
+    ];
+    let router = histories.into_iter().fold(router, |r, (path, of)| {
+        r.route(path, get(history::history).layer(Extension(of)))
+    });
+    // A user's two deletions: the confirmation page (told which) and the deletion it posts.
+    let deletions = [
+        (
+            "/users/{id}/delete",
+            Deletion::Permanent,
+            post(users::delete_user),
+        ),
+        (
+            "/users/{id}/soft-delete",
+            Deletion::Soft,
+            post(users::soft_delete),
+        ),
+    ];
+    let router = deletions
+        .into_iter()
+        .fold(router, |r, (path, how, delete)| {
+            let confirm = get(users::user_delete_form).layer(Extension(how));
+            r.route(path, confirm.merge(delete))
+        });
+    router
         .route("/", get(signin::home))
         .route("/signin", get(signin::signin_form).post(signin::signin))
         .route("/signout", post(signin::signout))
@@ -73,31 +112,16 @@ pub fn routes() -> Router<AppState> {
             get(account::password_form).post(account::change_password),
         )
         .route("/dashboard", get(dashboard::dashboard))
-        .route("/admin/provisioning", get(provisioning::provisioning))
+        .route(PROVISIONING, get(provisioning::provisioning))
+        .route(&prov("/tokens"), post(provisioning::create_token))
+        .route(&prov("/tokens/revoke"), post(provisioning::revoke_token))
+        .route(&prov("/clients"), post(provisioning::create_client))
+        .route(&prov("/clients/revoke"), post(provisioning::revoke_client))
         .route(
-            "/admin/provisioning/tokens",
-            post(provisioning::create_token),
-        )
-        .route(
-            "/admin/provisioning/tokens/revoke",
-            post(provisioning::revoke_token),
-        )
-        .route(
-            "/admin/provisioning/clients",
-            post(provisioning::create_client),
-        )
-        .route(
-            "/admin/provisioning/clients/revoke",
-            post(provisioning::revoke_client),
-        )
-        .route(
-            "/admin/provisioning/settings",
+            &prov("/settings"),
             get(settings::settings_form).post(settings::save_settings),
         )
-        .route(
-            "/admin/provisioning/attributes",
-            post(settings::add_attribute),
-        )
+        .route(&prov("/attributes"), post(settings::add_attribute))
         .route("/admin/attributes", get(attributes::attributes))
         .route(
             "/admin/attributes/{name}/delete",
@@ -105,42 +129,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users", get(users::users).post(users::create_user))
         .route("/users/new", get(users::new_user_form))
-        .route(
-            "/users/{id}",
-            get(users::user).layer(Extension(UserTab::Profile)),
-        )
-        .route(
-            "/users/{id}/attributes",
-            get(users::user).layer(Extension(UserTab::Attributes)),
-        )
-        .route(
-            "/users/{id}/groups",
-            get(users::user).layer(Extension(UserTab::Groups)),
-        )
-        .route(
-            "/users/{id}/history",
-            get(history::history).layer(Extension(ResourceType::User)),
-        )
-        .route(
-            "/users/{id}/delete",
-            get(users::user_delete_form)
-                .layer(Extension(Deletion::Permanent))
-                .post(users::delete_user),
-        )
         .route("/users/{id}/edit", post(users::update_user))
         .route("/users/{id}/active", post(users::set_active))
-        .route(
-            "/users/{id}/soft-delete",
-            get(users::user_delete_form)
-                .layer(Extension(Deletion::Soft))
-                .post(users::soft_delete),
-        )
         .route("/groups", get(groups::groups).post(groups::create_group))
         .route("/groups/{id}", get(groups::group))
-        .route(
-            "/groups/{id}/history",
-            get(history::history).layer(Extension(ResourceType::Group)),
-        )
         .route(
             "/groups/{id}/delete",
             get(groups::group_delete_form).post(groups::delete_group),

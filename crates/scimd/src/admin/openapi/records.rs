@@ -51,43 +51,71 @@ fn page_or_download(page: &str, file: &str, header: &str, item: &str) -> Value {
 
 const DOWNLOADS: &str = "Without `format` (or with `format=json`) a page as JSON. With `format=csv` or `format=jsonl`, or `Accept: text/csv` / `Accept: application/x-ndjson` without `format`, a download (`Content-Disposition: attachment`) of every matching entry, paging ignored. CSV: RFC 4180, header row of the field names, lists of strings joined with `; `, objects (`actor`, `cause`, `changes`, `target`) as JSON text, cells starting with = + - @ prefixed with `'` (formula injection guard).";
 
+/// The path item of a view of the change records that pages or downloads: its `GET`
+/// operation `[operationId, tag, summary, description]` (the download rules appended to the
+/// description), the description of its `text` filter, its own filters (before the shared
+/// ones) and its 200 response `[page schema, file name, CSV header, entry schema]`.
+fn view_path(op_: [&str; 4], text: &str, filters: Vec<Value>, ok: [&str; 4]) -> Value {
+    let [id, tag, summary, description] = op_;
+    let get = op(id, tag, summary, &format!("{description} {DOWNLOADS}"));
+    let [page, file, header, item] = ok;
+    let get = with(get, "parameters", shared_params(text, filters));
+    json!({"get": with(get, "responses", page_or_download(page, file, header, item))})
+}
+
 /// `/api/v1/provisioning-log`.
 pub(super) fn log_path() -> Value {
-    json!({
-        "get": with(with(op("getProvisioningLog", "provisioning-log", "Read or download the provisioning log",
-            &format!("Entries of SCIM writes (and permanent deletes), newest first, filtered: the request records of the change records, with `txn`, `actor`, `cause` and `changes` (every attribute's value before and after). {DOWNLOADS}")),
-            "parameters", shared_params(
-                "Case-insensitive substring of the resource name or id, the path, the error detail or the token name",
-                vec![
-                    query("outcome", "Only entries with this outcome",
-                        json!({"type": "string", "enum": names(&LogOutcome::ALL, LogOutcome::as_str)})),
-                    query("resourceType", "Only entries about this resource type (case-insensitive)",
-                        json!({"type": "string", "enum": names(&ResourceType::ALL, ResourceType::as_str)})),
-                ])),
-            "responses", page_or_download("LogPage", "provisioning-log",
-                "seq,time,tokenName,method,path,resourceType,resourceId,resourceName,outcome,status,detail,changedAttributes,warnings,txn,actor,cause,changes",
-                "LogEntry"))
-    })
+    let outcome = json!({"type": "string", "enum": names(&LogOutcome::ALL, LogOutcome::as_str)});
+    let types = json!({"type": "string", "enum": names(&ResourceType::ALL, ResourceType::as_str)});
+    view_path(
+        ["getProvisioningLog", "provisioning-log", "Read or download the provisioning log",
+            "Entries of SCIM writes (and permanent deletes), newest first, filtered: the request records of the change records, with `txn`, `actor`, `cause` and `changes` (every attribute's value before and after)."],
+        "Case-insensitive substring of the resource name or id, the path, the error detail or the token name",
+        vec![
+            query("outcome", "Only entries with this outcome", outcome),
+            query("resourceType", "Only entries about this resource type (case-insensitive)", types),
+        ],
+        ["LogPage", "provisioning-log",
+            "seq,time,tokenName,method,path,resourceType,resourceId,resourceName,outcome,status,detail,changedAttributes,warnings,txn,actor,cause,changes",
+            "LogEntry"],
+    )
 }
 
 /// `/api/v1/audit`.
 pub(super) fn audit_path() -> Value {
-    json!({
-        "get": with(with(op("getAudit", "audit", "Read or download the audit record",
-            &format!("Administrative actions, newest first, filtered: settings, custom attributes, tokens, administrators, local users and groups, permanent deletes, portal sign-ins and failed sign-ins, from the portal, the admin API or the command line. Failed sign-ins are coalesced (one record per minute, address and username, with `count`; at most 21 a minute). {DOWNLOADS}")),
-            "parameters", shared_params(
-                "Case-insensitive substring of the target's name or id, the path or command, the detail, the actor's name or the address",
-                vec![
-                    query("action", "Only records of this action (case-insensitive)",
-                        json!({"type": "string", "enum": names(&AuditAction::ALL, AuditAction::as_str)})),
-                    query("actor", "Only records of the actor with exactly this name", json!({"type": "string"})),
-                    query("source", "Only records that came through this channel (case-insensitive)",
-                        json!({"type": "string", "enum": ["portal", "api", "cli"]})),
-                ])),
-            "responses", page_or_download("AuditPage", "audit",
-                "seq,time,txn,actor,source,address,action,target,outcome,detail,changes,count,cause",
-                "AuditEntry"))
-    })
+    let string = json!({"type": "string"});
+    let actions = json!({"type": "string", "enum": names(&AuditAction::ALL, AuditAction::as_str)});
+    let channels = json!({"type": "string", "enum": ["portal", "api", "cli"]});
+    let filters = vec![
+        query(
+            "action",
+            "Only records of this action (case-insensitive)",
+            actions,
+        ),
+        query(
+            "actor",
+            "Only records of the actor with exactly this name",
+            string,
+        ),
+        query(
+            "source",
+            "Only records that came through this channel (case-insensitive)",
+            channels,
+        ),
+    ];
+    let ok = [
+        "AuditPage",
+        "audit",
+        "seq,time,txn,actor,source,address,action,target,outcome,detail,changes,count,cause",
+        "AuditEntry",
+    ];
+    view_path(
+        ["getAudit", "audit", "Read or download the audit record",
+            "Administrative actions, newest first, filtered: settings, custom attributes, tokens, administrators, local users and groups, permanent deletes, portal sign-ins and failed sign-ins, from the portal, the admin API or the command line. Failed sign-ins are coalesced (one record per minute, address and username, with `count`; at most 21 a minute)."],
+        "Case-insensitive substring of the target's name or id, the path or command, the detail, the actor's name or the address",
+        filters,
+        ok,
+    )
 }
 
 /// `/api/v1/users/{id}/history` (`kind` `User`) or `/api/v1/groups/{id}/history`.

@@ -119,7 +119,7 @@ pub async fn audit(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuer
     let page = q.page();
     let (total, entries) = st
         .directory
-        .query_audit(s.tenant(), &filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        .records(s.tenant(), &filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)
         .await
         .map_err(|e| directory_error(e, s.layout("Error", "audit"), "Something went wrong"))?;
     let rows: Vec<RecordRow> = entries

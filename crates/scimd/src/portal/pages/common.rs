@@ -90,6 +90,34 @@ impl Q {
 }
 
 /// A query string of the non-empty pairs.
+/// The answer to a portal deletion of the `what` (`"user"`, `"group"`) with id `id` and name
+/// `name`, listed on the page `list` (`"users"`, `"groups"`): when `result` is Ok, a
+/// redirect to `/{list}` with the notice `{what}-deleted` and the name; else the directory's
+/// error page headed "The {what} was not deleted".
+#[allow(clippy::result_large_err)] // both variants are responses
+pub(super) fn deleted(
+    result: Result<(), DirectoryError>,
+    s: &Signed,
+    (what, list): (&str, &'static str),
+    (id, name): (&str, &str),
+) -> Page {
+    match result {
+        Ok(()) => {
+            tracing::info!(id, admin = %s.session.username, "{what} deleted permanently in the portal");
+            let notice = format!("{what}-deleted");
+            Ok(see_other(&format!(
+                "/{list}?{}",
+                query_string(&[("ok", &notice), ("name", name)])
+            )))
+        }
+        Err(e) => Err(directory_error(
+            e,
+            s.layout("Error", list),
+            &format!("The {what} was not deleted"),
+        )),
+    }
+}
+
 pub(super) fn query_string(pairs: &[(&str, &str)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {

@@ -93,14 +93,14 @@ pub async fn dashboard(State(st): State<AppState>, s: Signed, RawQuery(q): RawQu
     };
     let counts = d.counts(t).await.map_err(fail)?;
     let (log_total, recent) = d
-        .query_log(t, &LogFilter::default(), 0, 10)
+        .records(t, &LogFilter::default(), 0, 10)
         .await
         .map_err(fail)?;
     let rejected = LogFilter {
         outcome: Some(LogOutcome::Rejected),
         ..Default::default()
     };
-    let (rejected_total, failures) = d.query_log(t, &rejected, 0, 5).await.map_err(fail)?;
+    let (rejected_total, failures) = d.records(t, &rejected, 0, 5).await.map_err(fail)?;
     let warnings = warnings(&st, t).await.map_err(fail)?;
     let tokens = d.list_tokens(t).await.map_err(fail)?;
     let warning_days = st.credentials.token_expiry_warning_days;

@@ -3,8 +3,8 @@
 //! ([`AdminGroup::may_delete`], [`AdminGroup::may_edit_members`]); the pages only show it.
 
 use super::common::{
-    fmt_time, group_digits, load_error, noticed, pager, query_string, source_text, DeletePage,
-    Deleted, Pager, PAGE_SIZE, Q,
+    deleted, fmt_time, group_digits, load_error, noticed, pager, source_text, DeletePage, Deleted,
+    Pager, PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
@@ -12,7 +12,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use scimd_directory::admin::{AdminGroup, AdminMember, ReadOnly};
+use scimd_directory::admin::{AdminGroup, AdminMember, LocalMembers, ReadOnly};
 use scimd_directory::audit::ResourceType;
 use scimd_directory::store::MemberKind;
 use serde_json::json;
@@ -362,20 +362,8 @@ pub async fn delete_group(State(st): State<AppState>, Path(id): Path<String>, p:
         .await
         .map(|p| p.group.display_name)
         .unwrap_or_default();
-    match st.directory.admin_delete_group(&p.origin(), &id).await {
-        Ok(()) => {
-            tracing::info!(group = %id, admin = %s.session.username, "local group deleted in the portal");
-            Ok(see_other(&format!(
-                "/groups?{}",
-                query_string(&[("ok", "group-deleted"), ("name", &name)])
-            )))
-        }
-        Err(e) => Err(directory_error(
-            e,
-            s.layout("Error", "groups"),
-            "The group was not deleted",
-        )),
-    }
+    let result = st.directory.admin_delete_group(&p.origin(), &id).await;
+    deleted(result, s, ("group", "groups"), (&id, &name))
 }
 
 /// `POST /groups/{id}/members`: adds the user named by `member` (its id, or its userName
@@ -403,7 +391,10 @@ pub async fn add_member(State(st): State<AppState>, Path(id): Path<String>, p: P
         )
         .await;
     };
-    match d.admin_add_members(&p.origin(), &id, &[user.id]).await {
+    match d
+        .admin_edit_members(&p.origin(), &id, LocalMembers::Add(&[user.id]))
+        .await
+    {
         Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-added"))),
         Err(e) if e.status() < 500 && e.status() != 404 => {
             group_page(
@@ -431,7 +422,11 @@ pub async fn remove_member(State(st): State<AppState>, Path(id): Path<String>, p
     let member = p.fields.get("member").to_string();
     match st
         .directory
-        .admin_remove_members(&p.origin(), &id, std::slice::from_ref(&member))
+        .admin_edit_members(
+            &p.origin(),
+            &id,
+            LocalMembers::Remove(std::slice::from_ref(&member)),
+        )
         .await
     {
         Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-removed"))),

@@ -145,7 +145,7 @@ pub async fn log(State(st): State<AppState>, s: Signed, RawQuery(raw): RawQuery)
     let page = q.page();
     let (total, entries) = st
         .directory
-        .query_log(s.tenant(), &f.filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        .records(s.tenant(), &f.filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)
         .await
         .map_err(|e| directory_error(e, s.layout("Error", "log"), "Something went wrong"))?;
     let rows: Vec<LogRow> = entries.iter().map(log_row).collect();

@@ -5,8 +5,8 @@
 //! document is only displayed.
 
 use super::common::{
-    load_error, noticed, pager, query_string, redirect_or_error, source_text, text, when,
-    DeletePage, Deleted, Pager, PAGE_SIZE, Q,
+    deleted, load_error, noticed, pager, redirect_or_error, source_text, text, when, DeletePage,
+    Deleted, Pager, PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Fields, Posted, Signed};
@@ -618,20 +618,8 @@ pub async fn delete_user(State(st): State<AppState>, Path(id): Path<String>, p: 
         .await
         .map(|u| u.user_name)
         .unwrap_or_default();
-    match d.admin_delete_user(&p.origin(), &id).await {
-        Ok(()) => {
-            tracing::info!(user = %id, admin = %s.session.username, "user deleted permanently in the portal");
-            Ok(see_other(&format!(
-                "/users?{}",
-                query_string(&[("ok", "user-deleted"), ("name", &user_name)])
-            )))
-        }
-        Err(e) => Err(directory_error(
-            e,
-            s.layout("Error", "users"),
-            "The user was not deleted",
-        )),
-    }
+    let result = d.admin_delete_user(&p.origin(), &id).await;
+    deleted(result, s, ("user", "users"), (&id, &user_name))
 }
 
 /// `POST /users/{id}/edit`: saves a local user's edit form (a merge through

@@ -134,11 +134,17 @@ pub enum AuditAction {
     SignIn,
     /// Failed portal sign-ins (coalesced: `count` of them).
     SignInFailure,
+    /// The tenant created (by an operator).
+    TenantCreate,
+    /// The tenant disabled by an operator (its SCIM, admin API and portal answer 403).
+    TenantDisable,
+    /// The tenant enabled again by an operator.
+    TenantEnable,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::SettingsUpdate,
         AuditAction::AttributeCreate,
         AuditAction::AttributeDelete,
@@ -163,13 +169,17 @@ impl AuditAction {
         AuditAction::GroupMembersRemove,
         AuditAction::SignIn,
         AuditAction::SignInFailure,
+        AuditAction::TenantCreate,
+        AuditAction::TenantDisable,
+        AuditAction::TenantEnable,
     ];
 
     /// `settings.update`, `attribute.create`, `attribute.delete`, `token.create`,
     /// `token.revoke`, `issuer.add`, `issuer.remove`, `client.create`, `client.revoke`, `administrator.create`, `administrator.reset-password`,
     /// `administrator.change-password`, `administrator.unlock`, `user.create`, `user.update`,
     /// `user.soft-delete`, `user.delete`, `group.create`, `group.rename`, `group.delete`,
-    /// `group.add-members`, `group.remove-members`, `signin`, `signin.failure`.
+    /// `group.add-members`, `group.remove-members`, `signin`, `signin.failure`,
+    /// `tenant.create`, `tenant.disable`, `tenant.enable`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::SettingsUpdate => "settings.update",
@@ -196,6 +206,9 @@ impl AuditAction {
             AuditAction::GroupMembersRemove => "group.remove-members",
             AuditAction::SignIn => "signin",
             AuditAction::SignInFailure => "signin.failure",
+            AuditAction::TenantCreate => "tenant.create",
+            AuditAction::TenantDisable => "tenant.disable",
+            AuditAction::TenantEnable => "tenant.enable",
         }
     }
 
@@ -225,6 +238,8 @@ pub mod target {
     pub const ADMINISTRATOR: &str = "Administrator";
     /// The tenant's settings.
     pub const SETTINGS: &str = "Settings";
+    /// The tenant itself.
+    pub const TENANT: &str = "Tenant";
 }
 
 /// The outcome of administrative actions that have no provisioning-log outcome.

@@ -31,6 +31,7 @@ pub mod secret;
 pub mod settings;
 pub mod signin_throttle;
 pub mod store;
+pub mod tenants;
 pub mod tokens;
 mod users;
 pub mod vocabulary;

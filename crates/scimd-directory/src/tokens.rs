@@ -10,10 +10,7 @@ use crate::changes::{commit_recorded, target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, Origin, RequestInfo};
 use crate::error::on_conflict;
 use crate::secret::{hash_secret, new_secret};
-use crate::settings::TenantSettings;
-use crate::store::{
-    Change, ChangeRecord, ConflictTarget, CredentialKey, TenantRow, TokenRow, TokenScope,
-};
+use crate::store::{Change, ChangeRecord, ConflictTarget, CredentialKey, TokenRow, TokenScope};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
@@ -163,61 +160,11 @@ impl Directory {
         if !tx.list_tenants().await?.is_empty() {
             return Ok(None);
         }
-        let now = crate::render::now();
-        let tenant = TenantRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: DEFAULT_TENANT.to_string(),
-            settings: TenantSettings::default().to_json(),
-            created: now,
-        };
-        tx.insert_tenant(&tenant).await?;
-        let all_users = serde_json::json!({ "displayName": crate::admin::ALL_USERS_GROUP });
-        tx.insert_group(&crate::store::GroupRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            tenant_id: tenant.id.clone(),
-            display_name: crate::admin::ALL_USERS_GROUP.to_string(),
-            external_id: None,
-            source: crate::store::Source::Local,
-            builtin: true,
-            version: 1,
-            created: now,
-            last_modified: now,
-            doc_folded: serde_json::json!({ "displayName": scim_proto::filter::fold(crate::admin::ALL_USERS_GROUP) }),
-            doc: all_users,
-        })
-        .await?;
-        let secret = format!("{STATIC_PREFIX}{}", new_secret());
-        let token = TokenRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            tenant_id: tenant.id.clone(),
-            name: BOOTSTRAP_TOKEN_NAME.to_string(),
-            scope: TokenScope::Scim,
-            secret_sha256: hash_secret(&secret),
-            created: now,
-            last_used: None,
-            revoked: None,
-            expires: None,
-        };
-        tx.insert_token(&token).await?;
-        let mut admin =
-            crate::admins::new_admin_row(&tenant.id, crate::admins::BOOTSTRAP_ADMIN, admin_hash);
-        admin.must_change_password = true;
-        tx.insert_admin(&admin).await?;
         // First start is recorded as the server's own command.
-        let origin = Origin::cli(&tenant.id, "scimd", "scimd serve (first start)");
-        let recorder = Recorder::new(&origin);
-        tx.insert_record(&token_record(&recorder, AuditAction::TokenCreate, &token))
-            .await?;
-        let (id, name) = (Some(admin.id.as_str()), Some(admin.username.as_str()));
-        let action = AuditAction::AdministratorCreate;
-        let r = recorder.action(action, target::ADMINISTRATOR, id, name, SUCCEEDED);
-        tx.insert_record(&r).await?;
-        let made = Bootstrap {
-            tenant_id: tenant.id,
-            scim_token: secret,
-            admin_username: admin.username,
-            admin_password,
-        };
+        let by = |t: &str| Origin::cli(t, "scimd", "scimd serve (first start)");
+        let name = (DEFAULT_TENANT, crate::tenants::FIRST_SLUG);
+        let admin = (admin_password, admin_hash);
+        let (_, made) = crate::tenants::new_tenant(tx.as_mut(), name, &by, admin).await?;
         keep(&made).map_err(DirectoryError::Invalid)?;
         tx.commit().await?;
         Ok(Some(made))
@@ -421,7 +368,11 @@ pub(crate) fn name_taken(what: &str, name: &str) -> DirectoryError {
 
 /// The audit record of `action` on `token`: its id and name, its scope (created) or the
 /// revocation; never its secret or hash.
-fn token_record(recorder: &Recorder<'_>, action: AuditAction, token: &TokenRow) -> ChangeRecord {
+pub(crate) fn token_record(
+    recorder: &Recorder<'_>,
+    action: AuditAction,
+    token: &TokenRow,
+) -> ChangeRecord {
     let (id, name) = (Some(token.id.as_str()), Some(token.name.as_str()));
     let mut r = recorder.action(action, target::TOKEN, id, name, SUCCEEDED);
     let scope = Value::String(token.scope.as_str().to_string());

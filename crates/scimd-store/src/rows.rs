@@ -11,8 +11,8 @@ use crate::sql::{Bind, Column, Row, Sql, Tbl};
 use scimd_directory::store::{
     AccessTokenRow, Actor, ActorType, AdminRow, AttributeRow, Cause, Change, ChangeRecord, Channel,
     ClientRow, GroupRecord, IssuerRow, MemberKind, MemberRow, MembershipRow, RefusalRow,
-    SessionRow, Source, StoreError, StoreResult, TenantRow, TokenRow, TokenScope, UserRecord,
-    UserState,
+    SessionRow, Source, StoreError, StoreResult, TenantRow, TenantState, TokenRow, TokenScope,
+    UserRecord, UserState,
 };
 
 /// Builds the struct `$ty` from the result row `$row` (a `mut` [`Row`] binding): each field
@@ -99,7 +99,7 @@ macro_rules! tables {
 }
 
 tables! {
-    TenantRow + Insert in Tenants { id, name, settings, created }
+    TenantRow + Insert in Tenants { id, name, slug, state, settings, created, last_scim_request }
     TokenRow + Insert in Tokens {
         id, tenant_id, name, scope, secret_sha256, created, last_used, revoked, expires
     }
@@ -204,7 +204,12 @@ macro_rules! text_columns {
     )*};
 }
 
-text_columns!(Source: "source", UserState: "user state", TokenScope: "token scope");
+text_columns!(
+    Source: "source",
+    UserState: "user state",
+    TokenScope: "token scope",
+    TenantState: "tenant state"
+);
 
 /// Stored as [`kind_str`]; anything but `Group` reads as a user.
 impl Column for MemberKind {

@@ -225,7 +225,10 @@ impl Tbl {
             keys.push(key(&suffix, &["tenant_id", &folded], target));
         }
         let own: &[(&str, &[&str], ConflictTarget)] = match self {
-            Tbl::Tenants => &[("name_unique", &["name"], C::TenantName)],
+            Tbl::Tenants => &[
+                ("name_unique", &["name"], C::TenantName),
+                ("slug", &["slug"], C::TenantSlug),
+            ],
             Tbl::MigrationSteps => &[("name_unique", &["name"], C::Id)],
             Tbl::Tokens => &[
                 ("secret_unique", &["secret_sha256"], C::TokenSecret),

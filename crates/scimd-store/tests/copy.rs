@@ -103,6 +103,9 @@ async fn populate(s: &dyn Store) {
         tx.insert_tenant(&TenantRow {
             id: id.into(),
             name: name.into(),
+            slug: name.into(),
+            state: scimd_directory::store::TenantState::Active,
+            last_scim_request: None,
             settings: json!({"zeta": 1, "alpha": {"b": true, "a": [1, 2]}}),
             created: t0(),
         })

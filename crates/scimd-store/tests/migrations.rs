@@ -479,6 +479,9 @@ async fn databases_migrate_forward_keeping_their_rows(b: Backend) {
     tx.insert_tenant(&scimd_directory::store::TenantRow {
         id: "t-c".into(),
         name: "third".into(),
+        slug: "third".into(),
+        state: scimd_directory::store::TenantState::Active,
+        last_scim_request: None,
         settings: serde_json::json!({}),
         created: time::macros::datetime!(2025-06-01 00:00 UTC),
     })

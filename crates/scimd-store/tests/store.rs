@@ -14,7 +14,8 @@ use scim_proto::schema::{
 };
 use scimd_directory::store::{
     ConflictTarget, CredentialKey, EmailKey, ListPage, ListQuery, MemberEdit, MemberKind, Store,
-    StoreError, TenantRow, TokenRow, TokenScope, Tx, UserRecord, UserState, Visibility,
+    StoreError, TenantRow, TenantState, TokenRow, TokenScope, Tx, UserRecord, UserState,
+    Visibility,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -173,14 +174,45 @@ async fn tenants_crud(b: Backend) {
     let dup = TenantRow {
         id: "other".into(),
         name: "default".into(),
+        slug: "other".into(),
+        state: TenantState::Active,
+        last_scim_request: None,
         settings: json!({}),
         created: now(),
     };
     assert!(
         matches!(tx.insert_tenant(&dup).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::TenantName && w.to_string() == "name")
     );
+    let same_slug = TenantRow {
+        name: "another".into(),
+        slug: "default".into(),
+        ..dup.clone()
+    };
+    assert!(
+        matches!(tx.insert_tenant(&same_slug).await, Err(StoreError::Conflict(w)) if w == ConflictTarget::TenantSlug)
+    );
     assert_eq!(tx.list_tenants().await.unwrap().len(), 1);
     assert!(tx.get_tenant("nope").await.unwrap().is_none());
+    // By slug; state; the last SCIM request.
+    assert_eq!(tx.tenant_by_slug("default").await.unwrap().unwrap().id, id);
+    assert!(tx.tenant_by_slug("Default").await.unwrap().is_none());
+    assert_eq!(t.state, TenantState::Active);
+    assert_eq!(t.last_scim_request, None);
+    assert!(tx
+        .set_tenant_state(&id, TenantState::Disabled)
+        .await
+        .unwrap());
+    assert!(!tx
+        .set_tenant_state("nope", TenantState::Disabled)
+        .await
+        .unwrap());
+    let later = now() + time::Duration::minutes(5);
+    tx.touch_tenant(&id, later).await.unwrap();
+    let t = tx.get_tenant(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (t.state, t.last_scim_request),
+        (TenantState::Disabled, Some(later))
+    );
     tx.commit().await.unwrap();
 }
 
@@ -268,6 +300,9 @@ async fn users_crud_and_case_insensitive_uniqueness(b: Backend) {
         tx.insert_tenant(&TenantRow {
             id: "t2".into(),
             name: "t2".into(),
+            slug: "t2".into(),
+            state: scimd_directory::store::TenantState::Active,
+            last_scim_request: None,
             settings: json!({}),
             created: now(),
         })

@@ -17,8 +17,8 @@ pub use changes::{
 pub use records::{
     AccessTokenRow, AdminRow, AdminUserFilter, AttributeRow, Bucket, ClientRow, EditedUser,
     EmailKey, ExportRow, Exported, GroupRecord, IssuerRow, ListQuery, MemberRow, MembershipRow,
-    RefusalCount, RefusalRow, SessionRow, SlowDown, Source, Table, TenantRow, Throttle, TokenRow,
-    TokenScope, UserRecord, UserState, Visibility,
+    RefusalCount, RefusalRow, SessionRow, SlowDown, Source, Table, TenantRow, TenantState,
+    Throttle, TokenRow, TokenScope, UserRecord, UserState, Visibility,
 };
 
 use async_trait::async_trait;
@@ -47,6 +47,8 @@ pub enum ConflictTarget {
     ClientName,
     /// A tenant's name.
     TenantName,
+    /// A tenant's slug.
+    TenantSlug,
     /// A portal administrator's username (unique per tenant, ignoring case).
     AdminUsername,
     /// An issuer's URL (unique per tenant, exact).
@@ -59,7 +61,7 @@ pub enum ConflictTarget {
 
 impl ConflictTarget {
     /// The name shown in messages: `userName`, `displayName`, `attribute name`,
-    /// `token name`, `token secret`, `name` (a tenant's), `admin username`, `issuer`, `id`,
+    /// `token name`, `token secret`, `name` and `slug` (a tenant's), `admin username`, `issuer`, `id`,
     /// `membership`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,6 +72,7 @@ impl ConflictTarget {
             ConflictTarget::TokenSecret => "token secret",
             ConflictTarget::ClientName => "client name",
             ConflictTarget::TenantName => "name",
+            ConflictTarget::TenantSlug => "slug",
             ConflictTarget::AdminUsername => "admin username",
             ConflictTarget::Issuer => "issuer",
             ConflictTarget::Id => "id",
@@ -255,10 +258,17 @@ pub trait Tx: Send {
     // ---- tenants
     /// All tenants, oldest first.
     async fn list_tenants(&mut self) -> StoreResult<Vec<TenantRow>>;
-    /// Inserts a tenant. Conflict(TenantName) on a duplicate name.
+    /// Inserts a tenant. Conflict(TenantName) on a duplicate name, Conflict(TenantSlug) on
+    /// a duplicate slug.
     async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;
     /// One tenant by id.
     async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>>;
+    /// One tenant by slug (exact; slugs are lowercase).
+    async fn tenant_by_slug(&mut self, slug: &str) -> StoreResult<Option<TenantRow>>;
+    /// Sets a tenant's state; false when there is no tenant `id`.
+    async fn set_tenant_state(&mut self, id: &str, state: TenantState) -> StoreResult<bool>;
+    /// Records that a SCIM request authenticated for tenant `id` at `at`.
+    async fn touch_tenant(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
     /// Replaces a tenant's settings object.
     async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()>;
 
@@ -663,6 +673,7 @@ mod tests {
             (ConflictTarget::TokenSecret, "token secret"),
             (ConflictTarget::ClientName, "client name"),
             (ConflictTarget::TenantName, "name"),
+            (ConflictTarget::TenantSlug, "slug"),
             (ConflictTarget::AdminUsername, "admin username"),
             (ConflictTarget::Issuer, "issuer"),
             (ConflictTarget::Id, "id"),

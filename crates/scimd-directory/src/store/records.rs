@@ -17,12 +17,54 @@ use time::OffsetDateTime;
 pub struct TenantRow {
     /// UUID string.
     pub id: String,
-    /// Unique short name (`default` for the first one).
+    /// Unique name, as an operator wrote it (`default` for the one first start made).
     pub name: String,
+    /// Unique path segment (`/t/SLUG/scim/v2`), matching
+    /// `^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`; kept (never reused) after a delete.
+    pub slug: String,
+    /// Whether it is served.
+    pub state: TenantState,
     /// Tenant settings as a JSON object (see the directory's `TenantSettings`).
     pub settings: Value,
     /// Creation time.
     pub created: OffsetDateTime,
+    /// When a SCIM request last authenticated for it (written at most once a minute);
+    /// `None`: never.
+    pub last_scim_request: Option<OffsetDateTime>,
+}
+
+/// The state of a tenant (column `tenants.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantState {
+    /// Served.
+    Active,
+    /// Kept but not served: its SCIM, admin API and portal answer 403.
+    Disabled,
+    /// Being deleted: its paths answer 404 while its rows go.
+    Deleting,
+}
+
+impl TenantState {
+    /// The three states.
+    pub const ALL: [TenantState; 3] = [
+        TenantState::Active,
+        TenantState::Disabled,
+        TenantState::Deleting,
+    ];
+
+    /// `active`, `disabled` or `deleting`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantState::Active => "active",
+            TenantState::Disabled => "disabled",
+            TenantState::Deleting => "deleting",
+        }
+    }
+
+    /// Parses what [`TenantState::as_str`] gives.
+    pub fn parse(s: &str) -> Option<TenantState> {
+        TenantState::ALL.into_iter().find(|t| t.as_str() == s)
+    }
 }
 
 /// Scope of an API token.

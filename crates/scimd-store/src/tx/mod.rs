@@ -38,8 +38,8 @@ use scimd_directory::store::{
     AccessTokenRow, AdminRow, AdminUserFilter, AttributeRow, Bucket, ChangeRecord, ClientRow,
     CredentialKey, EditedUser, Exported, ExtensionEdit, GroupRecord, IssuerRow, ListPage,
     ListQuery, MemberChange, MemberEdit, MemberKind, MemberRow, RecordQuery, RefusalCount,
-    RefusalRow, SessionRow, SlowDown, Source, StoreError, StoreResult, Table, TenantRow, Throttle,
-    TokenRow, Tx, UserRecord, UserState, WarningCount, WarningNote,
+    RefusalRow, SessionRow, SlowDown, Source, StoreError, StoreResult, Table, TenantRow,
+    TenantState, Throttle, TokenRow, Tx, UserRecord, UserState, WarningCount, WarningNote,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -86,6 +86,26 @@ impl<E: Exec> Tx for StoreTx<E> {
 
     async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>> {
         self.one(Scope::Tenants, ("id", Bind::text(id))).await
+    }
+
+    async fn tenant_by_slug(&mut self, slug: &str) -> StoreResult<Option<TenantRow>> {
+        self.one(Scope::Tenants, ("slug", Bind::text(slug))).await
+    }
+
+    async fn set_tenant_state(&mut self, id: &str, state: TenantState) -> StoreResult<bool> {
+        let set = [("state", Bind::text(state.as_str()))];
+        let s = self
+            .q()
+            .update(Scope::Tenants, Tbl::Tenants, set, [("id", Bind::text(id))]);
+        Ok(self.run(s).await? > 0)
+    }
+
+    async fn touch_tenant(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        let set = [("last_scim_request", Bind::Time(at))];
+        let s = self
+            .q()
+            .update(Scope::Tenants, Tbl::Tenants, set, [("id", Bind::text(id))]);
+        self.run(s).await.map(drop)
     }
 
     async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()> {

@@ -304,6 +304,9 @@ pub async fn tenant_with(s: &TestStore, name: &str, settings: Value) -> String {
     let t = TenantRow {
         id: id.clone(),
         name: name.into(),
+        slug: name.into(),
+        state: scimd_directory::store::TenantState::Active,
+        last_scim_request: None,
         settings,
         created: now(),
     };

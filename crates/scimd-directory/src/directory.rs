@@ -207,6 +207,18 @@ pub struct Bootstrap {
     pub admin_password: String,
 }
 
+tokio::task_local! {
+    /// The SCIM base URL of the request a task serves ([`with_scim_base`]).
+    static REQUEST_SCIM_BASE: String;
+}
+
+/// Runs `f` with `base` (`<public-url>/t/SLUG/scim/v2`, no trailing slash) as the SCIM base
+/// URL of what it renders ([`Directory::scim_base`]). The HTTP layer wraps each request on
+/// a tenant's path in it.
+pub async fn with_scim_base<F: std::future::Future>(base: String, f: F) -> F::Output {
+    REQUEST_SCIM_BASE.scope(base, f).await
+}
+
 /// The directory service. Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
 pub struct Directory {
@@ -216,6 +228,8 @@ pub struct Directory {
 struct Inner {
     store: Arc<dyn Store>,
     base_url: String,
+    tenants: crate::tenants::TenantCache,
+    scim_requests: crate::tenants::ScimRequestNotes,
     schemas: Schemas,
     hashing: Hashing,
     limits: Limits,
@@ -241,6 +255,8 @@ impl Directory {
             inner: Arc::new(Inner {
                 store,
                 base_url,
+                tenants: crate::tenants::TenantCache::default(),
+                scim_requests: crate::tenants::ScimRequestNotes::default(),
                 schemas: Schemas::new(),
                 hashing: Hashing::per_cpu(),
                 limits,
@@ -253,9 +269,30 @@ impl Directory {
         &self.inner.limits
     }
 
-    /// The SCIM base URL (no trailing slash).
+    /// The root tenant's SCIM base URL, `<public-url>/scim/v2` (no trailing slash): the
+    /// deployment's, whatever request is being served.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// The SCIM base URL of the request being served: the one [`with_scim_base`] set
+    /// (`<public-url>/t/SLUG/scim/v2` for a request that came in on a tenant's path), else
+    /// [`Directory::base_url`]. `meta.location`, `$ref` and `Location` are made from it, so
+    /// that they use the prefix the request arrived on.
+    pub fn scim_base(&self) -> String {
+        REQUEST_SCIM_BASE
+            .try_with(|b| b.clone())
+            .unwrap_or_else(|_| self.inner.base_url.clone())
+    }
+
+    /// When this process last wrote each tenant's last SCIM request.
+    pub(crate) fn scim_request_notes(&self) -> &crate::tenants::ScimRequestNotes {
+        &self.inner.scim_requests
+    }
+
+    /// The tenant cache (see [`crate::tenants::TenantCache`]).
+    pub(crate) fn tenant_cache(&self) -> &crate::tenants::TenantCache {
+        &self.inner.tenants
     }
 
     /// The store.

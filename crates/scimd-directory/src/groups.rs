@@ -219,6 +219,7 @@ impl Directory {
                 }
             }
         }
+        let base = self.scim_base();
         Ok(groups
             .iter()
             .map(|g| {
@@ -228,9 +229,9 @@ impl Directory {
                     None
                 };
                 Rendered {
-                    resource: render::group(g, schema, self.base_url(), ms.as_deref()),
+                    resource: render::group(g, schema, &base, ms.as_deref()),
                     etag: render::etag(g.version),
-                    location: format!("{}/Groups/{}", self.base_url(), g.id),
+                    location: format!("{base}/Groups/{}", g.id),
                     schema: schema.clone(),
                 }
             })

@@ -89,6 +89,58 @@ pub fn slug_from_name(name: &str) -> Result<String, String> {
     Ok(slug)
 }
 
+/// How long a tenant looked up by slug is kept in memory: a change made by another process
+/// (the CLI disabling a tenant) is seen within it; so is a tenant another process created.
+pub const TENANT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Most slugs the cache keeps; beyond, it starts again empty (so memory does not grow with
+/// the number of slugs asked for, existing or not).
+pub const TENANT_CACHE_ENTRIES: usize = 4096;
+
+/// The tenants looked up by slug in the last [`TENANT_CACHE_TTL`], found or not
+/// ([`Directory::resolve_tenant`]); emptied by this process's own changes to tenants.
+#[derive(Default)]
+pub struct TenantCache {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, Option<TenantRow>)>,
+    >,
+}
+
+impl TenantCache {
+    fn get(&self, slug: &str) -> Option<Option<TenantRow>> {
+        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        e.get(slug)
+            .filter(|(at, _)| at.elapsed() < TENANT_CACHE_TTL)
+            .map(|(_, t)| t.clone())
+    }
+
+    fn put(&self, slug: &str, t: Option<TenantRow>) {
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if e.len() >= TENANT_CACHE_ENTRIES {
+            e.clear();
+        }
+        e.insert(slug.to_string(), (std::time::Instant::now(), t));
+    }
+
+    /// Forgets everything (after a change to a tenant).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// How often at most a tenant's `last_scim_request` is written by one process.
+pub const LAST_SCIM_REQUEST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// When this process last wrote each tenant's `last_scim_request` (at most
+/// [`TENANT_CACHE_ENTRIES`] tenants; beyond, it starts again).
+#[derive(Default)]
+pub struct ScimRequestNotes {
+    written: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
 /// A tenant with its counts, as `scimd tenant list` and `show` print it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantSummary {
@@ -139,6 +191,7 @@ impl Directory {
         let (tenant, made) =
             new_tenant(tx.as_mut(), (name, &slug), by, (admin_password, admin_hash)).await?;
         tx.commit().await?;
+        self.tenant_cache().clear();
         Ok((tenant, made))
     }
 
@@ -162,10 +215,47 @@ impl Directory {
         summary(tx.as_mut(), tenant).await
     }
 
-    /// The tenant whose slug is `slug`, without counts: `None` when there is none.
-    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<TenantRow>, DirectoryError> {
-        let mut tx = self.store().read().await?;
-        Ok(tx.tenant_by_slug(slug).await?)
+    /// Notes that a SCIM request authenticated for tenant `tenant_id`: writes its
+    /// `last_scim_request` in the background, at most once per
+    /// [`LAST_SCIM_REQUEST_EVERY`] per tenant (never a write per request). Returns at once;
+    /// a failed write is logged and forgotten (it is bookkeeping).
+    pub fn note_scim_request(&self, tenant_id: &str) {
+        {
+            let notes = self.scim_request_notes();
+            let mut w = notes.written.lock().unwrap_or_else(|p| p.into_inner());
+            if w.get(tenant_id)
+                .is_some_and(|at| at.elapsed() < LAST_SCIM_REQUEST_EVERY)
+            {
+                return;
+            }
+            if w.len() >= TENANT_CACHE_ENTRIES {
+                w.clear();
+            }
+            w.insert(tenant_id.to_string(), std::time::Instant::now());
+        }
+        let (dir, id) = (self.clone(), tenant_id.to_string());
+        tokio::spawn(async move {
+            let write = async {
+                let mut tx = dir.store().write().await?;
+                tx.touch_tenant(&id, crate::render::now()).await?;
+                tx.commit().await
+            };
+            if let Err(e) = write.await {
+                tracing::debug!(tenant = %id, error = %e, "last SCIM request not recorded");
+            }
+        });
+    }
+
+    /// The tenant whose slug is `slug`, without counts: `None` when there is none. Read
+    /// from memory when looked up less than [`TENANT_CACHE_TTL`] ago (a request's path
+    /// names its tenant; this is its per-request lookup).
+    pub async fn resolve_tenant(&self, slug: &str) -> Result<Option<TenantRow>, DirectoryError> {
+        if let Some(t) = self.tenant_cache().get(slug) {
+            return Ok(t);
+        }
+        let found = self.store().read().await?.tenant_by_slug(slug).await?;
+        self.tenant_cache().put(slug, found.clone());
+        Ok(found)
     }
 
     /// Disables (`Disabled`) or enables (`Active`) the tenant `slug`, recorded in its audit
@@ -212,6 +302,7 @@ impl Directory {
         ));
         tx.insert_record(&r).await?;
         tx.commit().await?;
+        self.tenant_cache().clear();
         Ok(tenant)
     }
 }

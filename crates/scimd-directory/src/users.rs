@@ -270,15 +270,16 @@ impl Directory {
         users: &[UserRecord],
     ) -> StoreResult<Vec<Rendered>> {
         let (mut groups, names) = self.relations(tx, tenant, users).await?;
+        let base = self.scim_base();
         Ok(users
             .iter()
             .map(|u| {
                 let g = groups.remove(&u.id).unwrap_or_default();
-                let resource = render::user(u, schema, self.base_url(), &g, &names);
+                let resource = render::user(u, schema, &base, &g, &names);
                 Rendered {
                     resource,
                     etag: render::etag(u.version),
-                    location: format!("{}/Users/{}", self.base_url(), u.id),
+                    location: format!("{base}/Users/{}", u.id),
                     schema: schema.clone(),
                 }
             })

@@ -62,6 +62,8 @@ pub enum Reason {
     Revoked,
     /// A valid token of the wrong scope.
     InsufficientScope,
+    /// A valid credential of another tenant than the one whose path the request is on.
+    OtherTenant,
     /// A client that failed to authenticate at the OAuth token endpoint ([`crate::oauth`]).
     InvalidClient,
     /// An issuer's access token (a JWT) refused, and why ([`crate::issuers`]).
@@ -70,7 +72,7 @@ pub enum Reason {
 
 impl Reason {
     /// `missing`, `other_scheme`, `malformed`, `unknown`, `expired`, `revoked`,
-    /// `insufficient_scope`, `invalid_client`, or an issuer's reason
+    /// `insufficient_scope`, `other_tenant`, `invalid_client`, or an issuer's reason
     /// ([`crate::issuers::Reason::as_str`]: `unknown_issuer`, `wrong_audience`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -81,6 +83,7 @@ impl Reason {
             Reason::Expired => "expired",
             Reason::Revoked => "revoked",
             Reason::InsufficientScope => "insufficient_scope",
+            Reason::OtherTenant => "other_tenant",
             Reason::InvalidClient => "invalid_client",
             Reason::Issuer(r) => r.as_str(),
         }
@@ -114,6 +117,7 @@ impl Reason {
             Reason::Expired => Some("the token expired"),
             Reason::Revoked => Some("the token was revoked"),
             Reason::InsufficientScope => Some("the token's scope does not allow this request"),
+            Reason::OtherTenant => Some("the token is not valid for this tenant"),
             Reason::InvalidClient => Some("client authentication failed"),
             Reason::Issuer(r) => Some(r.description()),
         }
@@ -288,16 +292,56 @@ pub fn bearer_secret(headers: &HeaderMap) -> Result<Option<String>, ScimError> {
     }
 }
 
-/// Verifies a presented credential: the caller, or the refusal.
+/// Verifies a presented credential for a request on the paths of tenant `tenant_id` (whose
+/// issuers are trusted): the caller, or the refusal. A valid credential of another tenant
+/// is refused ([`Reason::OtherTenant`], 401: a token belongs to one tenant). `None`: the
+/// request's tenant is not known (a router without [`crate::tenancy::resolve`], or a root
+/// tenant the store could not look up): any tenant's credential, the root tenant's issuers.
 ///
 /// Errors: the store's.
-pub async fn verify(state: &AppState, credential: &Credential) -> Result<Caller, Failure> {
+pub async fn verify(
+    state: &AppState,
+    credential: &Credential,
+    tenant_id: Option<&str>,
+) -> Result<Caller, Failure> {
+    let c = verify_credential(state, credential, tenant_id).await?;
+    let Some(tenant_id) = tenant_id else {
+        return Ok(c);
+    };
+    if c.tenant_id != tenant_id {
+        return Err(Failure::Refused(Refusal {
+            reason: Reason::OtherTenant,
+            detail: "the bearer token is not valid for this tenant: it belongs to another tenant of this server; use the token of the tenant whose URL you call".to_string(),
+            tenant_id: Some(tenant_id.to_string()),
+            credential: "a credential of another tenant".to_string(),
+            scope: None,
+        }));
+    }
+    Ok(c)
+}
+
+async fn verify_credential(
+    state: &AppState,
+    credential: &Credential,
+    tenant_id: Option<&str>,
+) -> Result<Caller, Failure> {
     match credential {
         Credential::Secret(s) => match state.directory.authenticate(s).await? {
             Ok(c) => Ok(c),
             Err(r) => Err(Failure::Refused(Refusal::rejected(r))),
         },
-        Credential::Jwt(t) => match state.issuers.authenticate(&state.directory, t).await {
+        Credential::Jwt(t) => match state
+            .issuers
+            .authenticate(
+                &state.directory,
+                &match tenant_id {
+                    Some(id) => id.to_string(),
+                    None => state.directory.default_tenant_id().await?,
+                },
+                t,
+            )
+            .await
+        {
             Ok(c) => Ok(c),
             Err(crate::issuers::Refusal::Token(r)) => Err(Failure::Refused(Refusal::new(
                 Reason::Issuer(r),
@@ -316,9 +360,14 @@ pub fn request_info(
     uri: &axum::http::Uri,
     extensions: &axum::http::Extensions,
 ) -> RequestInfo {
+    // On a tenant's own path, the path as the client sent it (with `/t/SLUG`).
+    let path = match crate::tenancy::of(extensions) {
+        Some(t) => t.path.clone(),
+        None => uri.path().to_string(),
+    };
     RequestInfo {
         method: method.as_str().to_string(),
-        path: uri.path().to_string(),
+        path,
         address: crate::net::client_address(extensions),
     }
 }
@@ -334,6 +383,7 @@ pub async fn authenticate(
     request: RequestInfo,
     (scope, missing): (TokenScope, &str),
 ) -> Result<Caller, Failure> {
+    let tenant = crate::tenancy::of(extensions).map(|t| t.tenant.id.clone());
     let outcome = match presented(headers) {
         Err(r) => Err(Failure::Refused(r)),
         Ok(None) => Err(Failure::Refused(Refusal::new(
@@ -341,7 +391,7 @@ pub async fn authenticate(
             "none",
             missing,
         ))),
-        Ok(Some(c)) => verify(state, &c).await,
+        Ok(Some(c)) => verify(state, &c, tenant.as_deref()).await,
     };
     let outcome = match outcome {
         Ok(c) => match crate::rate::limiter::admit(&state.limiter, extensions, &c.token_id).await {
@@ -354,14 +404,33 @@ pub async fn authenticate(
     match outcome {
         Ok(mut c) => {
             c.request = request;
+            if scope == TokenScope::Scim {
+                state.directory.note_scim_request(&c.tenant_id);
+            }
             Ok(c)
         }
-        Err(Failure::Refused(r)) => {
+        Err(Failure::Refused(mut r)) => {
             tracing::warn!(reason = r.reason.as_str(), credential = %r.credential, path = %request.path, "authentication refused");
+            r.tenant_id = r.tenant_id.or(tenant);
             state.refusals.record(&r, &request);
             Err(Failure::Refused(r))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// The id of the tenant whose paths the request is on ([`crate::tenancy::RequestTenant`]);
+/// the root tenant's for a request that has none (a router built without
+/// [`crate::tenancy::resolve`]).
+///
+/// Errors: the store's; `NotFound` when the database has no tenant.
+pub async fn tenant_of(
+    state: &AppState,
+    extensions: &axum::http::Extensions,
+) -> Result<String, DirectoryError> {
+    match crate::tenancy::of(extensions) {
+        Some(t) => Ok(t.tenant.id.clone()),
+        None => Ok(state.directory.default_tenant_id().await?),
     }
 }
 
@@ -400,7 +469,7 @@ fn wrong_scope(c: &Caller, scope: TokenScope) -> Refusal {
 /// when the store fails.
 pub async fn optional_caller(
     state: &AppState,
-    headers: &HeaderMap,
+    (headers, extensions): (&HeaderMap, &axum::http::Extensions),
     request: RequestInfo,
 ) -> Result<Option<Caller>, Response> {
     let credential = match presented(headers) {
@@ -408,14 +477,16 @@ pub async fn optional_caller(
         Ok(Some(c)) => Ok(c),
         Err(r) => Err(Failure::Refused(r)),
     };
+    let tenant = crate::tenancy::of(extensions).map(|t| t.tenant.id.clone());
     let outcome = match credential {
-        Ok(c) => verify(state, &c).await,
+        Ok(c) => verify(state, &c, tenant.as_deref()).await,
         Err(f) => Err(f),
     };
     match outcome {
         Ok(c) => Ok(Some(c)),
-        Err(Failure::Refused(r)) => {
+        Err(Failure::Refused(mut r)) => {
             tracing::warn!(reason = r.reason.as_str(), credential = %r.credential, "authentication refused");
+            r.tenant_id = r.tenant_id.or(tenant);
             state.refusals.record(&r, &request);
             Err(scim_refusal(&r))
         }

@@ -8,6 +8,7 @@
 //! | `--listen`         | `SCIMD_LISTEN`         | `listen`         | `127.0.0.1:8080`                  |
 //! | `--database`       | `SCIMD_DATABASE`       | `database`       | `sqlite://./scimd-data/scimd.db`  |
 //! | `--public-url`     | `SCIMD_PUBLIC_URL`     | `public_url`     | `http(s)://<bound address>`       |
+//! | `--root-tenant`    | `SCIMD_ROOT_TENANT`    | `root_tenant`    | `default` (`none`: no root tenant) |
 //! | `--tls-cert`       | `SCIMD_TLS_CERT`       | `tls_cert`       | none                              |
 //! | `--tls-key`        | `SCIMD_TLS_KEY`        | `tls_key`        | none                              |
 //! | `--log-format`     | `SCIMD_LOG_FORMAT`     | `log_format`     | `text`                            |
@@ -185,6 +186,9 @@ pub struct Settings {
     /// Days before its expiry a static token is flagged on the dashboard.
     #[serde(alias = "token-expiry-warning-days")]
     pub token_expiry_warning_days: Option<u64>,
+    /// The slug of the tenant the root paths serve, or `none`.
+    #[serde(alias = "root-tenant")]
+    pub root_tenant: Option<String>,
 }
 
 impl Settings {
@@ -194,6 +198,7 @@ impl Settings {
             listen: self.listen.or(lower.listen),
             database: self.database.or(lower.database),
             public_url: self.public_url.or(lower.public_url),
+            root_tenant: self.root_tenant.or(lower.root_tenant),
             tls_cert: self.tls_cert.or(lower.tls_cert),
             tls_key: self.tls_key.or(lower.tls_key),
             log_format: self.log_format.or(lower.log_format),
@@ -331,6 +336,7 @@ impl Settings {
             listen: get("LISTEN"),
             database: get("DATABASE"),
             public_url: get("PUBLIC_URL"),
+            root_tenant: get("ROOT_TENANT"),
             tls_cert: get("TLS_CERT").map(PathBuf::from),
             tls_key: get("TLS_KEY").map(PathBuf::from),
             data_dir: get("DATA_DIR").map(PathBuf::from),
@@ -443,6 +449,14 @@ pub struct Config {
     pub issuers: crate::issuers::IssuerOptions,
     /// Lifetimes of credentials (`--access-token-ttl`, `--token-expiry-warning-days`).
     pub credentials: crate::state::Credentials,
+    /// The slug of the tenant the root paths (`/scim/v2`, `/api/v1`, `/oauth/token`, the
+    /// portal) serve (`--root-tenant`, default `default`: the tenant first start created);
+    /// `None` for `--root-tenant none` (the root paths answer 404).
+    pub root_tenant: Option<String>,
+    /// The tenant a `token`, `client`, `settings`, `admin` or `issuer` command acts on
+    /// (`--tenant SLUG`; not a setting of the file or the environment); `None`: the root
+    /// tenant.
+    pub tenant: Option<String>,
 }
 
 impl Default for Config {
@@ -463,6 +477,8 @@ impl Default for Config {
             input: InputLimits::default(),
             issuers: crate::issuers::IssuerOptions::default(),
             credentials: crate::state::Credentials::default(),
+            root_tenant: Some(scimd_directory::tenants::FIRST_SLUG.to_string()),
+            tenant: None,
         }
     }
 }
@@ -550,6 +566,15 @@ impl Config {
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
             .unwrap_or_else(|| default_log_level.to_string());
+        let root_tenant = match s.root_tenant.as_deref().map(str::trim) {
+            None => Some(scimd_directory::tenants::FIRST_SLUG.to_string()),
+            Some("none") => None,
+            Some(slug) => {
+                scimd_directory::tenants::check_slug(slug)
+                    .map_err(|e| ConfigError(format!("--root-tenant: {e}, or none")))?;
+                Some(slug.to_string())
+            }
+        };
         Ok(Config {
             listen,
             database,
@@ -566,6 +591,8 @@ impl Config {
             input,
             issuers,
             credentials,
+            root_tenant,
+            tenant: None,
         })
     }
 

@@ -27,7 +27,8 @@
 //! [`errors`] (SCIM error bodies), [`metrics`] (Prometheus, request logs), [`tls`],
 //! [`admin`] (the `/api/v1` admin API: one module per area, its OpenAPI document and the log
 //! export), [`readiness`] (`/readyz`: reads and writes), [`retention`] (provisioning-log
-//! purging), [`portal`] (the administrative portal under `/`: one module per page family).
+//! purging), [`portal`] (the administrative portal under `/`: one module per page family),
+//! [`tenancy`] (which tenant a request's path is for: the root paths and `/t/SLUG/...`).
 
 #![warn(missing_docs)]
 
@@ -52,6 +53,7 @@ pub mod retention;
 pub mod scim_routes;
 pub mod server;
 pub mod state;
+pub mod tenancy;
 pub mod tls;
 
 #[cfg(test)]

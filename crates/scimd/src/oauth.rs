@@ -276,9 +276,15 @@ async fn parse(req: Request) -> Result<ClientAuth, OAuthError> {
 async fn token(State(st): State<AppState>, req: Request) -> Response {
     let info = request_info(req.method(), req.uri(), req.extensions());
     let ext = req.extensions().clone();
+    // The tenant whose token endpoint this is (its clients only).
+    let tenant = match crate::auth::tenant_of(&st, &ext).await {
+        Ok(t) => t,
+        Err(e) => return server_error(e),
+    };
     let refused = |e: OAuthError, st: &AppState| {
         if e.code == "invalid_client" {
-            let r = Refusal::new(Reason::InvalidClient, "OAuth client", e.description.clone());
+            let mut r = Refusal::new(Reason::InvalidClient, "OAuth client", e.description.clone());
+            r.tenant_id = Some(tenant.clone());
             st.refusals.record(&r, &info);
         }
         e.response()
@@ -286,10 +292,6 @@ async fn token(State(st): State<AppState>, req: Request) -> Response {
     let auth = match parse(req).await {
         Ok(a) => a,
         Err(e) => return refused(e, &st),
-    };
-    let tenant = match st.directory.default_tenant_id().await {
-        Ok(t) => t,
-        Err(e) => return server_error(e),
     };
     let ttl =
         time::Duration::try_from(st.credentials.access_token_ttl).unwrap_or(time::Duration::HOUR);

@@ -495,16 +495,17 @@ fn refuse_filter(q: &Option<String>) -> Result<(), ApiError> {
 }
 
 /// The caller of a discovery request when it presents a token (admitted under its rate
-/// limit, [`crate::rate::limiter::admit`]); `None` when anonymous. Rejections: 401 for a token that
+/// limit, [`crate::rate::limiter::admit`]); when anonymous, an anonymous caller of the
+/// tenant whose paths the request is on. Rejections: 401 for a token that
 /// is not valid, 429 over the token's rate.
-struct DiscoveryCaller(Option<Caller>);
+struct DiscoveryCaller(Caller);
 
 impl FromRequestParts<AppState> for DiscoveryCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
         let info = crate::auth::request_info(&parts.method, &parts.uri, &parts.extensions);
-        let c = optional_caller(st, &parts.headers, info).await?;
+        let c = optional_caller(st, (&parts.headers, &parts.extensions), info).await?;
         if let Some(c) = &c {
             crate::rate::limiter::admit(&st.limiter, &parts.extensions, &c.token_id)
                 .await
@@ -514,27 +515,35 @@ impl FromRequestParts<AppState> for DiscoveryCaller {
                     })
                 })?;
         }
+        let c = match c {
+            Some(c) => c,
+            // Anonymous: of the tenant whose paths the request is on (looked up only when a
+            // response needs the tenant: the custom schema).
+            None => Caller {
+                tenant_id: crate::tenancy::of(&parts.extensions)
+                    .map(|t| t.tenant.id.clone())
+                    .unwrap_or_default(),
+                token_id: String::new(),
+                token_name: "(anonymous)".to_string(),
+                scope: TokenScope::Scim,
+                actor: scimd_directory::store::ActorType::Token,
+                request: RequestInfo::default(),
+            },
+        };
         Ok(DiscoveryCaller(c))
     }
 }
 
 /// The resource types of the tenant a discovery response describes: the token's when one
-/// is presented, else the default tenant's (anonymous).
+/// is presented, else the tenant's whose paths the request is on (anonymous; the root
+/// tenant when that is not known).
 async fn resource_schemas(
     st: &AppState,
-    c: Option<Caller>,
+    mut c: Caller,
 ) -> Result<Vec<Arc<ResourceSchema>>, ApiError> {
-    let c = match c {
-        Some(c) => c,
-        None => Caller {
-            tenant_id: st.directory.default_tenant_id().await?,
-            token_id: String::new(),
-            token_name: "(anonymous)".to_string(),
-            scope: TokenScope::Scim,
-            actor: scimd_directory::store::ActorType::Token,
-            request: RequestInfo::default(),
-        },
-    };
+    if c.tenant_id.is_empty() {
+        c.tenant_id = st.directory.default_tenant_id().await?;
+    }
     Ok(vec![
         st.directory.user_schema(&c).await?,
         st.directory.group_schema(),
@@ -570,7 +579,7 @@ async fn service_provider_config(
     };
     Ok(scim_json(
         StatusCode::OK,
-        &service_provider_config_json(&features, st.directory.base_url()),
+        &service_provider_config_json(&features, &st.directory.scim_base()),
     ))
 }
 
@@ -605,13 +614,10 @@ impl Collection {
 
     /// The members for the tenant a discovery response describes (see
     /// [`resource_schemas`]), each with the name it is read by (compared ignoring case).
-    async fn members(
-        self,
-        st: &AppState,
-        c: Option<Caller>,
-    ) -> Result<Vec<(String, Value)>, ApiError> {
+    async fn members(self, st: &AppState, c: Caller) -> Result<Vec<(String, Value)>, ApiError> {
         let types = resource_schemas(st, c).await?;
-        let base = st.directory.base_url();
+        let base = st.directory.scim_base();
+        let base = base.as_str();
         Ok(match self {
             Collection::Schemas => all_schemas(&types)
                 .into_iter()

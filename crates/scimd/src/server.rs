@@ -62,7 +62,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
         .fallback(errors::not_found);
-    with_middleware(routes, state)
+    // Tenants' paths are rewritten before routing (see `tenancy`): one router serves all.
+    Router::new()
+        .fallback_service(with_middleware(routes, state))
+        .layer(from_fn(crate::tenancy::route))
 }
 
 /// The HSTS header value sent when the public URL is HTTPS: a year, the usual minimum for
@@ -90,7 +93,8 @@ pub(crate) fn with_middleware(routes: Router<AppState>, state: AppState) -> Rout
                 .layer(from_fn_with_state(state.clone(), crate::rate::guard))
                 .layer(from_fn(crate::net::limits::enforce))
                 .layer(CatchPanicLayer::custom(errors::panic_response))
-                .layer(from_fn(crate::fallback::error_bodies)),
+                .layer(from_fn(crate::fallback::error_bodies))
+                .layer(from_fn_with_state(state.clone(), crate::tenancy::resolve)),
         )
         .with_state(state)
 }
@@ -302,7 +306,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         AppState::new(directory.clone(), max_body_bytes)
             .with_rate_limits(config.rate_limits)
             .with_issuer_options(config.issuers.clone())
-            .with_credentials(config.credentials),
+            .with_credentials(config.credentials)
+            .with_root_tenant(config.root_tenant.clone()),
     );
 
     let (stopper, stop) = tokio::sync::oneshot::channel::<()>();

@@ -28,6 +28,10 @@ pub struct AppState {
     pub refusals: Arc<crate::auth::refusals::Refusals>,
     /// Lifetimes of credentials (`--access-token-ttl`, `--token-expiry-warning-days`).
     pub credentials: Credentials,
+    /// The slug of the tenant the root paths serve (`--root-tenant`; default the one first
+    /// start created, `default`); `None` (`--root-tenant none`): the root paths answer 404
+    /// (see [`crate::tenancy`]).
+    pub root_tenant: Option<String>,
 }
 
 /// Lifetimes of credentials, as configured.
@@ -71,7 +75,14 @@ impl AppState {
             limiter: Arc::default(),
             issuers: Arc::new(crate::issuers::Issuers::new(Default::default())),
             credentials: Credentials::default(),
+            root_tenant: Some(scimd_directory::tenants::FIRST_SLUG.to_string()),
         }
+    }
+
+    /// The same state with the root tenant `slug` (`None`: no root tenant).
+    pub fn with_root_tenant(mut self, slug: Option<String>) -> AppState {
+        self.root_tenant = slug;
+        self
     }
 
     /// The same state with the issuer options `options` (the defaults otherwise).

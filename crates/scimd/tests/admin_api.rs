@@ -1513,11 +1513,11 @@ async fn log_retention_purges_old_entries_at_start() {
             .map(|e| e.resource_name.clone().unwrap())
             .collect::<Vec<_>>()
     };
-    // Retention 0 keeps everything: 3 log entries, 6 other records, and first start's 2
-    // audit records.
+    // Retention 0 keeps everything: 3 log entries, 6 other records, and first start's 3
+    // audit records (tenant, token, administrator).
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(names(r1.directory.clone(), tenant.clone()).await.len(), 3);
-    assert_eq!(records(r1.directory.clone()).await, 11);
+    assert_eq!(records(r1.directory.clone()).await, 12);
     r1.shutdown().await.unwrap();
 
     // The default (30 days) removes the 40-day-old entry at start.
@@ -1529,7 +1529,7 @@ async fn log_retention_purges_old_entries_at_start() {
         if n.len() == 2 {
             assert_eq!(n, vec!["today", "three-days"]);
             // Records of every kind are purged together.
-            assert_eq!(records(r2.directory.clone()).await, 7);
+            assert_eq!(records(r2.directory.clone()).await, 8);
             break;
         }
         assert!(Instant::now() < deadline, "old entry not purged: {n:?}");

@@ -95,11 +95,12 @@ async fn administrative_actions_are_audit_records() {
             ("group.delete", 1),
             ("group.remove-members", 1),
             ("settings.update", 2),
+            ("tenant.create", 1),
             ("token.create", 3),
             ("token.revoke", 1),
             ("user.create", 1),
         ]),
-        "first start (token, administrator), the CLI's admin token, then every action: {all:#?}"
+        "first start (tenant, token, administrator), the CLI's admin token, then every action: {all:#?}"
     );
     // The admin API: the token's name, the client's address, the request.
     let api = |action: &str| -> &Value {
@@ -173,8 +174,8 @@ async fn administrative_actions_are_audit_records() {
     let cli_made = audit(&a, "source=cli").await;
     assert_eq!(
         cli_made.len(),
-        6,
-        "first start (2), then 4 commands: {cli_made:#?}"
+        7,
+        "first start (3: tenant, token, administrator), then 4 commands: {cli_made:#?}"
     );
     assert!(cli_made.iter().all(|r| r["actor"]["type"] == "cli"));
     let mine = audit(&a, &format!("actor={admin_name}")).await;

@@ -43,6 +43,7 @@ impl Directory {
                 display_name: g.display_name,
                 builtin: true,
             });
+        let base = self.scim_base();
         Ok(users
             .into_iter()
             .map(|u| {
@@ -53,7 +54,7 @@ impl Directory {
                     builtin: false,
                 });
                 AdminUser {
-                    resource: render::user(&u, &schema, self.base_url(), &g, &names),
+                    resource: render::user(&u, &schema, &base, &g, &names),
                     groups: all_users.clone().into_iter().chain(others).collect(),
                     id: u.id,
                     user_name: u.user_name,

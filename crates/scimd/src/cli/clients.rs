@@ -122,8 +122,9 @@ pub fn client_table(rows: &[ClientRow]) -> String {
     out
 }
 
-/// `{public-url}/oauth/token`: the public URL `given` (`--public-url`), else the configured
-/// one, else the one `scimd serve` recorded in the database.
+/// `{public-url}/oauth/token` (`{public-url}/t/SLUG/oauth/token` with `--tenant SLUG`): the
+/// public URL `given` (`--public-url`), else the configured one, else the one `scimd serve`
+/// recorded in the database.
 ///
 /// Errors: none of the three, or a given URL that is not an absolute http(s) URL.
 async fn token_url(
@@ -131,19 +132,12 @@ async fn token_url(
     cfg: &Config,
     dir: &scimd_directory::directory::Directory,
 ) -> anyhow::Result<String> {
-    let base = match given.or_else(|| cfg.public_url.clone()) {
-        Some(url) => crate::config::normalize_public_url(&url)?,
-        None => dir.recorded_public_url().await?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "no public URL to print the token URL with: pass --public-url URL (the URL \
-                 identity providers reach scimd at), or start `scimd serve` on this database \
-                 once, which records its own"
-            )
-        })?,
-    };
-    Ok(format!(
-        "{}{}",
-        base.trim_end_matches('/'),
-        crate::oauth::TOKEN_PATH
-    ))
+    let base = super::db::public_url(given, cfg, dir, "the token URL").await?;
+    // A tenant named with --tenant: its own path (the root tenant's works there too).
+    let prefix = cfg
+        .tenant
+        .as_ref()
+        .map(|t| format!("/t/{t}"))
+        .unwrap_or_default();
+    Ok(format!("{base}{prefix}{}", crate::oauth::TOKEN_PATH))
 }

@@ -10,12 +10,59 @@ use scimd_directory::directory::{Directory, Origin};
 use scimd_store::{copy_store, TableCount};
 use std::process::ExitCode;
 
-/// Opens the configured database (`--database`) and finds its default tenant, for the
-/// subcommands that act on it (`token`, `settings`, `admin`). Resource locations, which
-/// these commands never print, use the public URL (else the listen address).
+/// Opens the configured database (`--database`) and finds the tenant the command acts on:
+/// `--tenant SLUG`, else the root tenant (`--root-tenant`, by default the one first start
+/// created), for the subcommands that act on one (`token`, `client`, `settings`, `admin`,
+/// `issuer`); returns the directory and the tenant's id. Resource locations, which these
+/// commands never print, use the public URL (else the listen address).
 ///
-/// Errors: a database that cannot be opened, or one no `scimd serve` has initialised yet.
+/// Errors: a database that cannot be opened, one no `scimd serve` has initialised yet, no
+/// tenant with the slug, a disabled one is acted on as any other (its data stays
+/// manageable), a tenant being deleted is refused.
 pub async fn open_default_tenant(cfg: &Config) -> anyhow::Result<(Directory, String)> {
+    let dir = open_directory(cfg).await?;
+    let slug = match cfg.tenant.as_deref().or(cfg.root_tenant.as_deref()) {
+        Some(s) => s.to_string(),
+        None => anyhow::bail!(
+            "there is no root tenant (--root-tenant none): say which tenant with --tenant SLUG (scimd tenant list lists them)"
+        ),
+    };
+    // A database no `scimd serve` initialised yet says so.
+    dir.default_tenant_id().await?;
+    let tenant = dir.tenant(&slug).await?.tenant;
+    if tenant.state == scimd_directory::store::TenantState::Deleting {
+        anyhow::bail!("the tenant '{slug}' is being deleted");
+    }
+    Ok((dir, tenant.id))
+}
+
+/// The public URL (no trailing slash) to print URLs with: `given` (`--public-url`), else
+/// the configured one, else the one `scimd serve` recorded in the database at start. `what`
+/// names what is printed, for the error.
+///
+/// Errors: none of the three, or a given URL that is not an absolute http(s) URL.
+pub async fn public_url(
+    given: Option<String>,
+    cfg: &Config,
+    dir: &Directory,
+    what: &str,
+) -> anyhow::Result<String> {
+    let base = match given.or_else(|| cfg.public_url.clone()) {
+        Some(url) => crate::config::normalize_public_url(&url)?,
+        None => dir.recorded_public_url().await?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no public URL to print {what} with: pass --public-url URL (the URL \
+                 identity providers reach scimd at), or start `scimd serve` on this database \
+                 once, which records its own"
+            )
+        })?,
+    };
+    Ok(base.trim_end_matches('/').to_string())
+}
+
+/// Opens the configured database (`--database`) as a directory whose SCIM base is the
+/// public URL's (else the listen address's).
+pub async fn open_directory(cfg: &Config) -> anyhow::Result<Directory> {
     let store = open_store(&cfg.database, cfg.input.statement_timeout).await?;
     let base = format!(
         "{}/scim/v2",
@@ -23,9 +70,7 @@ pub async fn open_default_tenant(cfg: &Config) -> anyhow::Result<(Directory, Str
             .clone()
             .unwrap_or_else(|| format!("http://{}", cfg.listen))
     );
-    let dir = Directory::with_limits(store, base, cfg.input.limits);
-    let tenant = dir.default_tenant_id().await?;
-    Ok((dir, tenant))
+    Ok(Directory::with_limits(store, base, cfg.input.limits))
 }
 
 /// Prints what a `list` subcommand lists: with `--json` (`json`) the JSON text `as_json`

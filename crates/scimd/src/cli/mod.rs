@@ -20,6 +20,7 @@ pub mod clients;
 pub mod db;
 pub mod issuers;
 pub mod settings;
+pub mod tenants;
 pub mod tokens;
 
 use crate::config::{self, parse_byte_size, Settings};
@@ -59,6 +60,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
 
+    /// The tenant (its slug) a token, client, settings, admin or issuer command acts on
+    /// [default: the root tenant, see serve --root-tenant]
+    #[arg(long, global = true, value_name = "SLUG")]
+    pub tenant: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -93,6 +99,10 @@ pub enum Command {
     /// workload identity federation).
     #[command(subcommand)]
     Issuer(IssuerCommand),
+    /// Manage the tenants: the organisations this server serves, each on its own paths
+    /// (/t/SLUG/scim/v2) with its own tokens, administrators and data.
+    #[command(subcommand)]
+    Tenant(tenants::TenantCommand),
 }
 
 /// Flags of `scimd serve`.
@@ -106,6 +116,12 @@ pub struct ServeArgs {
     /// [env: SCIMD_PUBLIC_URL] [default: http(s)://LISTEN-ADDRESS]
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+
+    /// The tenant the root paths (/scim/v2, /api/v1, /oauth/token, the portal at /) serve,
+    /// by slug; `none`: the root paths answer 404 and every tenant is on /t/SLUG/...
+    /// [env: SCIMD_ROOT_TENANT] [default: default, the tenant first start created]
+    #[arg(long, value_name = "SLUG|none")]
+    pub root_tenant: Option<String>,
 
     /// PEM certificate chain; with --tls-key, serve HTTPS [env: SCIMD_TLS_CERT]
     #[arg(long, value_name = "FILE")]
@@ -245,6 +261,7 @@ impl Cli {
         if let Command::Serve(a) = &self.command {
             s.listen = a.listen.clone();
             s.public_url = a.public_url.clone();
+            s.root_tenant = a.root_tenant.clone();
             s.tls_cert = a.tls_cert.clone();
             s.tls_key = a.tls_key.clone();
             s.max_body_bytes = a.max_body_bytes;
@@ -291,7 +308,9 @@ impl Cli {
     ) -> Result<config::Config, config::ConfigError> {
         let default_level = match self.command {
             Command::Serve(_) => config::DEFAULT_LOG_LEVEL,
-            Command::Admin(_) | Command::Issuer(_) | Command::Client(_) => "warn",
+            Command::Admin(_) | Command::Issuer(_) | Command::Client(_) | Command::Tenant(_) => {
+                "warn"
+            }
             Command::Token(_) | Command::Settings(_) | Command::Migrate | Command::Copy(_) => {
                 "warn"
             }
@@ -333,13 +352,24 @@ pub fn init_logging(format: config::LogFormat, level: &str) -> Result<(), String
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = config::process_env();
-    let cfg = match cli.resolve_config(&env) {
+    let mut cfg = match cli.resolve_config(&env) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(t) = &cli.tenant {
+        if let Command::Serve(_) | Command::Migrate | Command::Copy(_) | Command::Tenant(_) =
+            cli.command
+        {
+            eprintln!(
+                "error: --tenant applies to the token, client, settings, admin and issuer commands (serve takes --root-tenant; tenant commands take the slug as an argument)"
+            );
+            return ExitCode::from(2);
+        }
+        cfg.tenant = Some(t.clone());
+    }
     if let Err(e) = init_logging(cfg.log_format, &cfg.log_level) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
@@ -364,6 +394,7 @@ pub fn main() -> ExitCode {
             Command::Copy(a) => db::run_copy(&a).await,
             Command::Admin(a) => admins::run_admin(a, &cfg).await,
             Command::Issuer(i) => issuers::run_issuer(i, &cfg).await,
+            Command::Tenant(t) => tenants::run_tenant(t, &cfg).await,
         }
     });
     match result {

@@ -11,7 +11,8 @@
 //! error_description="…"` (RFC 6750 §3) and a SCIM error body (500 when the store cannot be
 //! read).
 //!
-//! Issuers belong to a tenant; until tenants land, the default (root) tenant's are used.
+//! Issuers belong to a tenant: a token is checked against the issuers of the tenant whose
+//! paths the request is on.
 
 pub mod keys;
 pub mod outbound;
@@ -194,11 +195,14 @@ struct Records {
     rows: Arc<Vec<IssuerRow>>,
 }
 
+/// Most tenants whose issuer records are kept at once; beyond, the cache starts again.
+const RECORDS_TENANTS: usize = 4096;
+
 /// The server's issuers: records, key caches, outbound client and options.
 pub struct Issuers {
     options: IssuerOptions,
     outbound: Outbound,
-    records: Mutex<Records>,
+    records: Mutex<HashMap<String, Records>>,
     keys: std::sync::Mutex<HashMap<String, Arc<IssuerKeys>>>,
 }
 
@@ -223,23 +227,31 @@ impl Issuers {
         &self.outbound
     }
 
-    /// The default tenant's issuer records, read again when older than [`RECORDS_TTL`].
-    async fn records(&self, dir: &Directory) -> Result<Arc<Vec<IssuerRow>>, Refusal> {
-        let mut r = self.records.lock().await;
-        if r.read.is_some_and(|t| t.elapsed() < RECORDS_TTL) {
-            return Ok(r.rows.clone());
+    /// The issuer records of tenant `tenant`, read again when older than [`RECORDS_TTL`]
+    /// (at most [`RECORDS_TENANTS`] tenants' at once). Key caches of the tenant's issuers
+    /// that are gone are dropped.
+    async fn records(&self, dir: &Directory, tenant: &str) -> Result<Arc<Vec<IssuerRow>>, Refusal> {
+        let mut all = self.records.lock().await;
+        if let Some(r) = all.get(tenant) {
+            if r.read.is_some_and(|t| t.elapsed() < RECORDS_TTL) {
+                return Ok(r.rows.clone());
+            }
         }
-        let rows = async {
-            let tenant = dir.default_tenant_id().await?;
-            dir.list_issuers(&tenant).await
+        let rows = dir.list_issuers(tenant).await.map_err(Refusal::Store)?;
+        if all.len() >= RECORDS_TENANTS && !all.contains_key(tenant) {
+            all.clear();
         }
-        .await
-        .map_err(Refusal::Store)?;
+        let r = all.entry(tenant.to_string()).or_default();
+        let gone: Vec<String> = r
+            .rows
+            .iter()
+            .filter(|old| !rows.iter().any(|new| new.id == old.id))
+            .map(|old| old.id.clone())
+            .collect();
         r.rows = Arc::new(rows);
         r.read = Some(Instant::now());
-        let live: Vec<String> = r.rows.iter().map(|i| i.id.clone()).collect();
         if let Ok(mut k) = self.keys.lock() {
-            k.retain(|id, _| live.contains(id));
+            k.retain(|id, _| !gone.contains(id));
         }
         Ok(r.rows.clone())
     }
@@ -262,8 +274,13 @@ impl Issuers {
     /// Validates `token` (see [`validate`]) and returns its caller: scope `scim`, actor
     /// type `client`, named `APP-ID@ISSUER`; its rate-limit key is per issuer and
     /// application.
-    pub async fn authenticate(&self, dir: &Directory, token: &str) -> Result<Caller, Refusal> {
-        let result = self.check(dir, token).await;
+    pub async fn authenticate(
+        &self,
+        dir: &Directory,
+        tenant: &str,
+        token: &str,
+    ) -> Result<Caller, Refusal> {
+        let result = self.check(dir, tenant, token).await;
         if let Err(Refusal::Token(r)) = &result {
             tracing::warn!(
                 reason = r.as_str(),
@@ -273,9 +290,9 @@ impl Issuers {
         result
     }
 
-    async fn check(&self, dir: &Directory, token: &str) -> Result<Caller, Refusal> {
+    async fn check(&self, dir: &Directory, tenant: &str, token: &str) -> Result<Caller, Refusal> {
         let seen = validate::peek(token, &self.options.algorithms).map_err(Refusal::Token)?;
-        let rows = self.records(dir).await?;
+        let rows = self.records(dir, tenant).await?;
         let row = rows
             .iter()
             .find(|r| r.issuer == seen.iss)

@@ -171,6 +171,10 @@ impl FromRequestParts<AppState> for Signed {
                 Err(e) => return Err(server_error(e, Layout::public("Error"))),
             },
         };
+        // A session is good only on the portal of its own tenant (the root tenant's, while
+        // tenants have no portal of their own).
+        let tenant = crate::tenancy::of(&parts.extensions).map(|t| t.tenant.id.as_str());
+        let session = session.filter(|(s, _)| tenant.is_none_or(|t| t == s.tenant_id));
         let read = parts.method == Method::GET || parts.method == Method::HEAD;
         let here = parts
             .uri

@@ -107,7 +107,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             "Enter your username and password.".to_string(),
         );
     }
-    let tenant = match st.directory.default_tenant_id().await {
+    let tenant = match crate::auth::tenant_of(&st, &parts.extensions).await {
         Ok(t) => t,
         Err(e) => return server_error(e, Layout::public("Error")),
     };

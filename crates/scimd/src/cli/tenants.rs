@@ -1,0 +1,231 @@
+//! `scimd tenant create|list|show|disable|enable`: the tenants one scimd serves (see
+//! [`scimd_directory::tenants`]). Output goes to stdout (a table, or JSON with `--json`);
+//! messages to stderr. The operator's actions are recorded in the audit record of the tenant
+//! concerned, under the operating-system user who ran the command.
+//!
+//! `create` prints, once, the tenant's SCIM Tenant URL (`{public-url}/t/SLUG/scim/v2`), its
+//! first SCIM secret token, its token endpoint and its first administrator's username and
+//! password. The public URL is `--public-url`, else the configured one, else the one the
+//! last `scimd serve` recorded; with none of them the command fails and says so, before
+//! creating anything.
+
+use super::db::{cli_origin, open_directory, print_list, public_url};
+use crate::config::Config;
+use clap::Subcommand;
+use scimd_directory::render::rfc3339;
+use scimd_directory::store::TenantState;
+use scimd_directory::tenants::TenantSummary;
+use serde_json::{json, Value};
+use std::process::ExitCode;
+
+/// `scimd tenant ...`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; print once its SCIM Tenant URL, SCIM secret token, token endpoint and
+    /// first administrator's username and password.
+    Create {
+        /// The organisation's name (unique), e.g. "Contoso Ltd"
+        #[arg(long)]
+        name: String,
+        /// Its path segment: lowercase letters, digits and '-', 1 to 63 characters, not
+        /// starting or ending with '-' [default: derived from the name]
+        #[arg(long)]
+        slug: Option<String>,
+        /// Print {slug, name, scimUrl, scimToken, tokenUrl, portalUrl, adminUsername,
+        /// adminPassword} as JSON
+        #[arg(long)]
+        json: bool,
+        /// The URL identity providers reach scimd at (default: the configured one, else the
+        /// one `scimd serve` recorded)
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// List the tenants: slug, name, state, users, groups, created, last SCIM request.
+    List {
+        /// Print a JSON array of {slug, name, state, users, groups, created, lastScimRequest}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one tenant.
+    Show {
+        /// The tenant's slug
+        slug: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a tenant: its SCIM endpoints, admin API and portal answer 403 (within a
+    /// second on running servers); nothing of it is lost.
+    Disable {
+        /// The tenant's slug
+        slug: String,
+        /// Print the tenant after, as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enable a disabled tenant again.
+    Enable {
+        /// The tenant's slug
+        slug: String,
+        /// Print the tenant after, as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// One tenant as `list`, `show`, `disable` and `enable` print it in JSON.
+fn tenant_json(t: &TenantSummary) -> Value {
+    json!({
+        "slug": t.tenant.slug,
+        "name": t.tenant.name,
+        "state": t.tenant.state.as_str(),
+        "users": t.users,
+        "groups": t.groups,
+        "created": rfc3339(t.tenant.created),
+        "lastScimRequest": t.tenant.last_scim_request.map(rfc3339),
+    })
+}
+
+/// The table of `list` and `show`.
+fn table(ts: &[TenantSummary]) -> String {
+    let mut out = format!(
+        "{:<24} {:<9} {:>8} {:>7} {:<20} {:<20} NAME\n",
+        "SLUG", "STATE", "USERS", "GROUPS", "CREATED", "LAST SCIM REQUEST"
+    );
+    let when = |t: Option<time::OffsetDateTime>| {
+        t.map(|t| rfc3339(t).chars().take(19).collect::<String>())
+            .unwrap_or_else(|| "never".into())
+    };
+    for t in ts {
+        out.push_str(&format!(
+            "{:<24} {:<9} {:>8} {:>7} {:<20} {:<20} {}\n",
+            t.tenant.slug,
+            t.tenant.state.as_str(),
+            t.users,
+            t.groups,
+            when(Some(t.tenant.created)),
+            when(t.tenant.last_scim_request),
+            t.tenant.name
+        ));
+    }
+    out
+}
+
+/// Runs a `tenant` subcommand against the configured database.
+///
+/// Errors: a database that cannot be opened; a bad or taken name or slug; no public URL
+/// known (`create`); no tenant with the slug.
+pub async fn run_tenant(cmd: TenantCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
+    let dir = open_directory(cfg).await?;
+    match cmd {
+        TenantCommand::Create {
+            name,
+            slug,
+            json,
+            public_url: given,
+        } => {
+            // Known before anything is created: the secrets are shown only once.
+            let base = public_url(given, cfg, &dir, "the tenant's URLs").await?;
+            let by = |t: &str| cli_origin(t, "scimd tenant create");
+            let (tenant, made) = dir.create_tenant(&by, &name, slug.as_deref()).await?;
+            let prefix = format!("{base}/t/{}", tenant.slug);
+            let scim_url = format!("{prefix}/scim/v2");
+            let token_url = format!("{prefix}{}", crate::oauth::TOKEN_PATH);
+            tracing::info!(slug = %tenant.slug, "tenant created");
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({
+                        "slug": tenant.slug,
+                        "name": tenant.name,
+                        "scimUrl": scim_url,
+                        "scimToken": made.scim_token,
+                        "tokenUrl": token_url,
+                        // The portal of a tenant on its own path is not served yet.
+                        "portalUrl": Value::Null,
+                        "adminUsername": made.admin_username,
+                        "adminPassword": made.admin_password,
+                    }))?
+                );
+            } else {
+                println!("Tenant created: {} (slug {})", tenant.name, tenant.slug);
+                println!();
+                println!("  SCIM Tenant URL:   {scim_url}");
+                println!("  Secret Token:      {}", made.scim_token);
+                println!("  Token endpoint:    {token_url}");
+                println!(
+                    "  Administrator:     {} / {} (must be changed at first sign-in)",
+                    made.admin_username, made.admin_password
+                );
+                println!();
+                println!("The token and the password are shown only this once.");
+                eprintln!(
+                    "note: the portal of a tenant on its own path is not served yet; manage it with \
+                     `scimd token create --tenant {} --scope admin` and the admin API at {prefix}/api/v1",
+                    tenant.slug
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TenantCommand::List { json } => {
+            let all = dir.tenants().await?;
+            print_list(
+                json,
+                || {
+                    serde_json::to_string_pretty(&Value::Array(
+                        all.iter().map(tenant_json).collect(),
+                    ))
+                },
+                || table(&all),
+            )
+        }
+        TenantCommand::Show { slug, json } => {
+            let t = dir.tenant(&slug).await?;
+            print_list(
+                json,
+                || serde_json::to_string_pretty(&tenant_json(&t)),
+                || table(std::slice::from_ref(&t)),
+            )
+        }
+        TenantCommand::Disable { slug, json } => {
+            set_state(
+                &dir,
+                (&slug, json),
+                TenantState::Disabled,
+                "scimd tenant disable",
+            )
+            .await
+        }
+        TenantCommand::Enable { slug, json } => {
+            set_state(
+                &dir,
+                (&slug, json),
+                TenantState::Active,
+                "scimd tenant enable",
+            )
+            .await
+        }
+    }
+}
+
+/// `disable` and `enable`: sets the state, prints the tenant after (JSON with `json`, else
+/// a line), and tells when it did not change.
+async fn set_state(
+    dir: &scimd_directory::directory::Directory,
+    (slug, json): (&str, bool),
+    state: TenantState,
+    command: &str,
+) -> anyhow::Result<ExitCode> {
+    let before = dir.tenant(slug).await?.tenant.state;
+    let by = |t: &str| cli_origin(t, command);
+    dir.set_tenant_state(&by, slug, state).await?;
+    let after = dir.tenant(slug).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&tenant_json(&after))?);
+    } else if before == state {
+        println!("tenant {slug} was {} already", state.as_str());
+    } else {
+        println!("tenant {slug} is {} now", state.as_str());
+    }
+    Ok(ExitCode::SUCCESS)
+}

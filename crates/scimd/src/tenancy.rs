@@ -1,0 +1,257 @@
+//! Which tenant a request is for (issue 15): its path says.
+//!
+//! - `/t/SLUG/scim/v2/...`, `/t/SLUG/api/v1/...` and `/t/SLUG/oauth/...` are the tenant
+//!   `SLUG`'s SCIM base, admin API and token endpoint. The path is rewritten without the
+//!   `/t/SLUG` prefix before routing, so one router serves every tenant; the prefix is kept
+//!   in the request's [`RequestTenant`].
+//! - `/scim/v2`, `/api/v1`, `/oauth/...` and the portal at `/` serve the *root tenant*
+//!   (`--root-tenant SLUG`, by default the one first start created, `default`); with
+//!   `--root-tenant none` they answer 404.
+//! - Other paths under `/t/` answer 404 (the portal of a tenant on its own path is not built
+//!   yet); `/healthz`, `/readyz` and `/metrics` belong to the deployment.
+//!
+//! A slug no tenant has, or a tenant being deleted: 404. A disabled tenant: 403 with a
+//! detail that says so; nothing of it is lost. Both are answered before authentication,
+//! so an unknown slug is never counted as a refused authentication.
+//!
+//! For a request on a tenant's path, [`route`] sets the SCIM base URL of what is rendered
+//! (`meta.location`, `$ref`, `Location`) to `<public-url>/t/SLUG/scim/v2`
+//! ([`scimd_directory::directory::with_scim_base`]) and puts the prefix before the admin
+//! API's relative `Location` headers. Authentication then refuses (401) a credential of
+//! another tenant than the path's ([`crate::auth`]).
+
+use crate::admin::{AdminError, BASE as ADMIN_BASE};
+use crate::errors::error_response;
+use crate::state::{AppState, SCIM_BASE};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use scim_proto::ScimError;
+use scimd_directory::directory::with_scim_base;
+use scimd_directory::store::{TenantRow, TenantState};
+use scimd_directory::tenants::check_slug;
+
+/// The first segment of a tenant's paths: `/t/SLUG/...`.
+pub const TENANT_PATHS: &str = "/t/";
+
+/// The token endpoint's path prefix.
+const OAUTH: &str = "/oauth/";
+
+/// The tenant a request on the SCIM, admin API or token endpoint paths is for (a request
+/// extension, set by [`route`]).
+#[derive(Debug, Clone)]
+pub struct RequestTenant {
+    /// The tenant (active).
+    pub tenant: TenantRow,
+    /// The path prefix the request came in on: `""` on the root paths, `/t/SLUG` on the
+    /// tenant's own.
+    pub prefix: String,
+    /// The request's path as the client sent it (with the prefix), for the change records.
+    pub path: String,
+}
+
+/// Which surface a path (without prefix) is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    Scim,
+    Admin,
+    OAuth,
+}
+
+fn under(path: &str, base: &str) -> bool {
+    path.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+fn surface_of(path: &str) -> Option<Surface> {
+    if under(path, SCIM_BASE) {
+        Some(Surface::Scim)
+    } else if under(path, ADMIN_BASE) {
+        Some(Surface::Admin)
+    } else if path.starts_with(OAUTH) {
+        Some(Surface::OAuth)
+    } else {
+        None
+    }
+}
+
+/// The paths that belong to the deployment, not to a tenant.
+fn deployment_path(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// `/t/SLUG/REST` split into `(SLUG, /REST)`; `None` when the path is not under `/t/`.
+fn split_tenant_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(TENANT_PATHS)?;
+    Some(match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    })
+}
+
+/// The error of `status` with `detail` in the body of `surface`.
+fn refuse(surface: Option<Surface>, status: u16, detail: String) -> Response {
+    match surface {
+        Some(Surface::Admin) => AdminError::new(status, detail).into_response(),
+        Some(Surface::Scim) | Some(Surface::OAuth) => {
+            error_response(&ScimError::new(status, None, detail))
+        }
+        None => {
+            let mut res = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND),
+                format!("{detail}\n"),
+            )
+                .into_response();
+            res.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            res
+        }
+    }
+}
+
+/// What the path of a request says of its tenant, found before routing by [`route`].
+#[derive(Debug, Clone)]
+struct PathTenant {
+    /// The slug of `/t/SLUG/...`.
+    slug: String,
+    /// The path as the client sent it.
+    original: String,
+}
+
+/// Outermost middleware (runs before routing): rewrites `/t/SLUG/<surface>...` (SCIM, admin
+/// API, token endpoint; a syntactically valid slug) to `/<surface>...` and keeps what it
+/// removed for [`resolve`]. Any other path is left as it is (under `/t/`, routing answers
+/// 404).
+pub async fn route(mut req: Request, next: Next) -> Response {
+    let original = req.uri().path().to_string();
+    if let Some((slug, rest)) = split_tenant_path(&original) {
+        if surface_of(rest).is_some() && check_slug(slug).is_ok() {
+            let rewritten = match req.uri().query() {
+                Some(q) => format!("{rest}?{q}"),
+                None => rest.to_string(),
+            };
+            if let Ok(u) = rewritten.parse::<Uri>() {
+                let slug = slug.to_string();
+                *req.uri_mut() = u;
+                req.extensions_mut().insert(PathTenant { slug, original });
+            }
+        }
+    }
+    next.run(req).await
+}
+
+/// Route middleware (after the rate limits, before the handlers): resolves the request's
+/// tenant (see the module documentation), answers 404 or 403 for one that is not served,
+/// and runs the request with its [`RequestTenant`] and SCIM base URL.
+pub async fn resolve(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    // The deployment's own paths, and paths no route serves (their 404 needs no tenant:
+    // junk paths cost no lookup).
+    if deployment_path(&path) || req.extensions().get::<MatchedPath>().is_none() {
+        return next.run(req).await;
+    }
+    let surface = surface_of(&path);
+    let (slug, prefix, original) = match req.extensions().get::<PathTenant>() {
+        Some(p) => (
+            Some(p.slug.clone()),
+            format!("/t/{}", p.slug),
+            p.original.clone(),
+        ),
+        None => (st.root_tenant.clone(), String::new(), path.clone()),
+    };
+    let Some(slug) = slug else {
+        // `--root-tenant none`: the root paths serve no tenant.
+        let detail =
+            format!(
+            "no endpoint {} {original}: this server serves each tenant on its own paths, /t/SLUG{}",
+            req.method(),
+            if surface.is_some() { path.as_str() } else { "/..." }
+        );
+        return refuse(surface, 404, detail);
+    };
+    let tenant = match st.directory.resolve_tenant(&slug).await {
+        Ok(t) => t,
+        // The store is failing: on the root paths the request goes on as before tenants
+        // (what needs the store fails there with its own error; what does not, the static
+        // discovery documents, still answers); on a tenant's path it cannot be served.
+        Err(e) if prefix.is_empty() => {
+            tracing::warn!(error = %e, "the root tenant could not be looked up");
+            return next.run(req).await;
+        }
+        Err(e) => return crate::errors::ApiError::from(e).into_response(),
+    };
+    let tenant = match tenant {
+        Some(t) if t.state == TenantState::Active => t,
+        Some(t) if t.state == TenantState::Disabled => {
+            let detail = format!(
+                "the tenant '{}' is disabled: its SCIM endpoints, admin API and portal answer 403 until an operator enables it again (scimd tenant enable {}); nothing of it was lost",
+                t.slug, t.slug
+            );
+            return refuse(surface, 403, detail);
+        }
+        _ if prefix.is_empty() => {
+            let detail = format!(
+                "the root tenant '{slug}' (--root-tenant) does not exist or is being deleted"
+            );
+            return refuse(surface, 404, detail);
+        }
+        _ => return refuse(surface, 404, format!("no tenant at {TENANT_PATHS}{slug}")),
+    };
+    req.extensions_mut().insert(RequestTenant {
+        tenant,
+        prefix: prefix.clone(),
+        path: original,
+    });
+    if surface.is_none() {
+        // The portal and its assets: the root tenant's.
+        return next.run(req).await;
+    }
+    let base = format!("{}{prefix}{SCIM_BASE}", st.public_url());
+    let mut res = with_scim_base(base, next.run(req)).await;
+    if !prefix.is_empty() {
+        prefix_location(&mut res, &prefix);
+    }
+    res
+}
+
+/// Puts `prefix` before a `Location` that is a path of this server (the admin API's are
+/// relative: `/api/v1/users/ID`).
+fn prefix_location(res: &mut Response, prefix: &str) {
+    let Some(loc) = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    if loc.starts_with('/') && !loc.starts_with("//") {
+        if let Ok(v) = HeaderValue::from_str(&format!("{prefix}{loc}")) {
+            res.headers_mut().insert(LOCATION, v);
+        }
+    }
+}
+
+/// The tenant of a request, when it is on a tenant's paths (see [`route`]).
+pub fn of(extensions: &axum::http::Extensions) -> Option<&RequestTenant> {
+    extensions.get::<RequestTenant>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_slug_and_rest() {
+        assert_eq!(
+            split_tenant_path("/t/acme/scim/v2/Users"),
+            Some(("acme", "/scim/v2/Users"))
+        );
+        assert_eq!(split_tenant_path("/t/acme"), Some(("acme", "")));
+        assert_eq!(split_tenant_path("/scim/v2/Users"), None);
+        assert_eq!(surface_of("/scim/v2"), Some(Surface::Scim));
+        assert_eq!(surface_of("/scim/v2x"), None);
+        assert_eq!(surface_of("/api/v1/users"), Some(Surface::Admin));
+        assert_eq!(surface_of("/oauth/token"), Some(Surface::OAuth));
+        assert_eq!(surface_of("/users"), None);
+    }
+}

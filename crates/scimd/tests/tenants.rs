@@ -1,0 +1,358 @@
+//! Tenants (issue 15): `scimd tenant create|list|show|disable|enable`, each tenant on its
+//! own paths (`/t/SLUG/scim/v2`, `/t/SLUG/api/v1`, `/t/SLUG/oauth/token`) with its own
+//! tokens and data, the root paths serving the root tenant (`--root-tenant`), and
+//! `--tenant SLUG` on the tenant-scoped commands. Against real `scimd serve` processes, on
+//! SQLite and (with SCIMD_TEST_DATABASE_URL) PostgreSQL.
+
+mod common;
+
+use common::{unique, Client, Opts, Server};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Runs `scimd ARGS` on the server's database; its stdout, asserting success.
+fn cli_ok(s: &Server, args: &[&str]) -> String {
+    let out = s.cli(args);
+    assert!(
+        out.status.success(),
+        "scimd {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `scimd ARGS`, asserting failure; its stderr.
+fn cli_err(s: &Server, args: &[&str]) -> String {
+    let out = s.cli(args);
+    assert!(
+        !out.status.success(),
+        "scimd {args:?} succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// `scimd tenant create --name NAME [--slug SLUG] --json`, parsed.
+fn create_tenant(s: &Server, name: &str, slug: Option<&str>) -> Value {
+    let mut args = vec!["tenant", "create", "--name", name, "--json"];
+    if let Some(slug) = slug {
+        args.extend(["--slug", slug]);
+    }
+    serde_json::from_str(&cli_ok(s, &args)).unwrap()
+}
+
+/// Polls `f` until it is true, for up to `within`.
+async fn eventually(within: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if f().await {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn tenants_are_created_and_served_on_their_own_paths() {
+    let s = Server::start();
+    let t = create_tenant(&s, "Contoso Ltd", None);
+    // The slug is derived from the name; the URLs use the public URL serve recorded.
+    assert_eq!(t["slug"], json!("contoso-ltd"), "{t}");
+    assert_eq!(t["name"], json!("Contoso Ltd"));
+    let scim_url = format!("{}/t/contoso-ltd/scim/v2", s.base);
+    assert_eq!(t["scimUrl"], json!(scim_url));
+    assert_eq!(
+        t["tokenUrl"],
+        json!(format!("{}/t/contoso-ltd/oauth/token", s.base))
+    );
+    assert_eq!(t["adminUsername"], json!("admin"));
+    assert!(t["portalUrl"].is_null(), "{t}");
+    let token = t["scimToken"].as_str().unwrap();
+    assert!(token.starts_with("scimd_"), "{t}");
+    assert!(t["adminPassword"].as_str().unwrap().len() >= 16, "{t}");
+
+    // Clashes are errors, never a silent suffix; slugs are checked.
+    let e = cli_err(&s, &["tenant", "create", "--name", "Contoso Ltd"]);
+    assert!(e.contains("another tenant has"), "{e}");
+    let e = cli_err(
+        &s,
+        &["tenant", "create", "--name", "Contoso Ltd", "--slug", "c2"],
+    );
+    assert!(e.contains("name 'Contoso Ltd'"), "{e}");
+    let e = cli_err(
+        &s,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Other",
+            "--slug",
+            "contoso-ltd",
+        ],
+    );
+    assert!(e.contains("slug 'contoso-ltd'"), "{e}");
+    for bad in ["api", "Bad_Slug", "x-", "t"] {
+        let slug = format!("--slug={bad}");
+        let e = cli_err(&s, &["tenant", "create", "--name", &unique("n"), &slug]);
+        assert!(e.contains("slug"), "{bad}: {e}");
+    }
+
+    // The same userName in both tenants: two users, each seen only on its tenant's paths.
+    let root = s.client();
+    let b = Client::new(&scim_url, Some(token));
+    let name = unique("alice");
+    let root_id = root.create_user_id(&name, json!({})).await;
+    let r = b
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
+                "name": {"givenName": "A", "familyName": "B"},
+                "emails": [{"value": "a@example.com", "primary": true}]}),
+        )
+        .await;
+    r.expect(201);
+    let b_id = r.id();
+    assert_ne!(b_id, root_id);
+    let loc = format!("{scim_url}/Users/{b_id}");
+    assert_eq!(r.header("location"), loc);
+    assert_eq!(r.json()["meta"]["location"], json!(loc));
+    // Each tenant's token on its own paths only: 401 on the other's.
+    let r = Client::new(&scim_url, Some(&s.token)).get("/Users").await;
+    r.expect(401);
+    assert!(
+        r.header("www-authenticate").contains("invalid_token"),
+        "{:?}",
+        r.headers
+    );
+    assert!(r.text.contains("another tenant"), "{}", r.text);
+    Client::new(&s.scim, Some(token))
+        .get("/Users")
+        .await
+        .expect(401);
+    // Ids do not cross either.
+    root.get(&format!("/Users/{b_id}")).await.expect(404);
+    b.get(&format!("/Users/{root_id}")).await.expect(404);
+    let found = b
+        .get(&format!("/Users?filter=userName%20eq%20%22{name}%22"))
+        .await;
+    assert_eq!(found.json()["totalResults"], json!(1));
+    assert_eq!(found.json()["Resources"][0]["id"], json!(b_id));
+    // Discovery on the tenant's path describes it, located there.
+    let spc = Client::new(&scim_url, None)
+        .get("/ServiceProviderConfig")
+        .await;
+    spc.expect(200);
+    assert!(
+        spc.json()["meta"]["location"]
+            .as_str()
+            .unwrap()
+            .starts_with(&scim_url),
+        "{}",
+        spc.text
+    );
+    // Unknown and malformed slugs: 404.
+    let none = Client::new(&format!("{}/t/nope/scim/v2", s.base), Some(token));
+    none.get("/Users").await.expect(404);
+    let bad = Client::new(&format!("{}/t/No_pe/scim/v2", s.base), Some(token));
+    bad.get("/Users").await.expect(404);
+
+    // The admin API of the tenant, with an admin token made with --tenant.
+    let admin_secret = cli_ok(
+        &s,
+        &[
+            "token",
+            "create",
+            "--tenant",
+            "contoso-ltd",
+            "--name",
+            "ops",
+            "--scope",
+            "admin",
+        ],
+    );
+    let admin = Client::new(
+        &format!("{}/t/contoso-ltd/api/v1", s.base),
+        Some(admin_secret.trim()),
+    );
+    let users = admin.get("/users").await;
+    users.expect(200);
+    let ids: Vec<&str> = users.json()["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![b_id.as_str()], "{}", users.text);
+    let g = admin
+        .post("/groups", &json!({"displayName": "Field engineers"}))
+        .await;
+    g.expect(201);
+    assert_eq!(
+        g.header("location"),
+        format!(
+            "/t/contoso-ltd/api/v1/groups/{}",
+            g.json()["id"].as_str().unwrap()
+        )
+    );
+    // The root tenant's admin API does not see it.
+    let root_admin = s.admin();
+    let root_users = root_admin.get(&format!("/users/{b_id}")).await;
+    root_users.expect(404);
+    Client::new(
+        &format!("{}/t/contoso-ltd/api/v1", s.base),
+        Some(&s.admin_token()),
+    )
+    .get("/users")
+    .await
+    .expect(401);
+
+    // OAuth clients of the tenant get tokens from its own token endpoint.
+    let c: Value = serde_json::from_str(&cli_ok(
+        &s,
+        &[
+            "client",
+            "create",
+            "--tenant",
+            "contoso-ltd",
+            "--name",
+            "entra",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(c["tokenUrl"], t["tokenUrl"]);
+    let issued = s
+        .http()
+        .post(c["tokenUrl"].as_str().unwrap())
+        .basic_auth(c["clientId"].as_str().unwrap(), c["clientSecret"].as_str())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), 200);
+    let access: Value = issued.json().await.unwrap();
+    let access = access["access_token"].as_str().unwrap();
+    Client::new(&scim_url, Some(access))
+        .get("/Users")
+        .await
+        .expect(200);
+    Client::new(&s.scim, Some(access))
+        .get("/Users")
+        .await
+        .expect(401);
+    // The root tenant's token endpoint does not know the client.
+    let at_root = s
+        .http()
+        .post(format!("{}/oauth/token", s.base))
+        .basic_auth(c["clientId"].as_str().unwrap(), c["clientSecret"].as_str())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at_root.status(), 401);
+
+    // list and show, with counts and the last SCIM request (written in the background).
+    let listed = eventually(Duration::from_secs(10), async || {
+        let all: Value = serde_json::from_str(&cli_ok(&s, &["tenant", "list", "--json"])).unwrap();
+        let b = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["slug"] == json!("contoso-ltd"))
+            .cloned()
+            .unwrap();
+        b["users"] == json!(1) && b["groups"] == json!(1) && b["lastScimRequest"].is_string()
+    })
+    .await;
+    assert!(listed, "{}", cli_ok(&s, &["tenant", "list"]));
+    let all: Value = serde_json::from_str(&cli_ok(&s, &["tenant", "list", "--json"])).unwrap();
+    let slugs: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["default", "contoso-ltd"], "oldest first: {all}");
+    let shown: Value =
+        serde_json::from_str(&cli_ok(&s, &["tenant", "show", "contoso-ltd", "--json"])).unwrap();
+    assert_eq!(shown["state"], json!("active"));
+    assert!(cli_err(&s, &["tenant", "show", "nope"]).contains("no tenant has the slug 'nope'"));
+    assert!(cli_err(&s, &["token", "list", "--tenant", "nope"]).contains("'nope'"));
+    let serve = s.cli(&["serve", "--tenant", "contoso-ltd"]);
+    assert_eq!(serve.status.code(), Some(2));
+
+    // Disabled: 403 on its paths within a second or so, nothing lost; the root tenant is
+    // untouched; enabled again, the same data.
+    let d: Value =
+        serde_json::from_str(&cli_ok(&s, &["tenant", "disable", "contoso-ltd", "--json"])).unwrap();
+    assert_eq!(d["state"], json!("disabled"));
+    let refused = eventually(Duration::from_secs(3), async || {
+        b.get("/Users").await.status == 403
+    })
+    .await;
+    assert!(refused, "a disabled tenant's SCIM answers 403");
+    let r = b.get("/Users").await;
+    r.expect_error(403, None);
+    assert!(r.text.contains("disabled"), "{}", r.text);
+    admin.get("/users").await.expect(403);
+    root.get(&format!("/Users/{root_id}")).await.expect(200);
+    cli_ok(&s, &["tenant", "enable", "contoso-ltd"]);
+    let back = eventually(Duration::from_secs(3), async || {
+        b.get(&format!("/Users/{b_id}")).await.status == 200
+    })
+    .await;
+    assert!(back, "an enabled tenant is served again with its data");
+    // The operator's actions are in the tenant's audit record.
+    for action in ["tenant.create", "tenant.disable", "tenant.enable"] {
+        let a = admin.get(&format!("/audit?action={action}")).await;
+        a.expect(200);
+        assert_eq!(a.json()["totalResults"], json!(1), "{action}: {}", a.text);
+        assert_eq!(
+            a.json()["Resources"][0]["actor"]["type"],
+            json!("cli"),
+            "{}",
+            a.text
+        );
+    }
+    // The change records keep the path the client sent.
+    let log = admin.get(&format!("/provisioning-log?text={b_id}")).await;
+    assert_eq!(
+        log.json()["Resources"][0]["path"],
+        json!("/t/contoso-ltd/scim/v2/Users"),
+        "{}",
+        log.text
+    );
+}
+
+#[tokio::test]
+async fn without_a_root_tenant_the_root_paths_answer_404() {
+    let s = Server::start_opts(Opts {
+        args: vec!["--root-tenant".into(), "none".into()],
+        ..Default::default()
+    });
+    // First start still made the tenant `default`: it is on its own path only.
+    s.client().get("/Users").await.expect(404);
+    let own = Client::new(&format!("{}/t/default/scim/v2", s.base), Some(&s.token));
+    own.get("/Users").await.expect(200);
+    let r = s
+        .http()
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let portal = s
+        .http()
+        .get(format!("{}/signin", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(portal.status(), 404);
+    // Commands need --tenant then (the configured root is none only for this server's
+    // flags; the CLI's default is the root tenant `default`).
+    cli_ok(&s, &["token", "list", "--tenant", "default"]);
+}

@@ -198,6 +198,12 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
             g.json()["id"].as_str().unwrap()
         )
     );
+    let doc = admin.get("/openapi.json").await;
+    assert_eq!(
+        doc.json()["servers"][0]["url"],
+        json!(format!("{}/t/contoso-ltd", s.base)),
+        "the tenant's admin API document names its own paths"
+    );
     // The root tenant's admin API does not see it.
     let root_admin = s.admin();
     let root_users = root_admin.get(&format!("/users/{b_id}")).await;

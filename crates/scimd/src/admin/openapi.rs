@@ -641,8 +641,13 @@ pub fn operations(doc: &Value) -> Vec<(String, String)> {
 }
 
 /// `GET /api/v1/openapi.json` (public).
-pub(super) async fn openapi(State(st): State<AppState>) -> AdminResult {
-    super::reply::ok(&document(st.public_url()))
+pub(super) async fn openapi(
+    State(st): State<AppState>,
+    tenant: Option<axum::Extension<crate::tenancy::RequestTenant>>,
+) -> AdminResult {
+    // On a tenant's path (`/t/SLUG/api/v1/openapi.json`) its paths are under its prefix.
+    let prefix = tenant.map(|t| t.0.prefix).unwrap_or_default();
+    super::reply::ok(&document(&format!("{}{prefix}", st.public_url())))
 }
 
 #[cfg(test)]

@@ -359,3 +359,21 @@ async fn openapi_document_is_public_and_names_the_server() {
     assert_eq!(b["openapi"], "3.1.0");
     assert_eq!(b["servers"][0]["url"], "http://admin.test");
 }
+
+/// Every route of the SCIM table is served: a resource route reaches the auth layer (401),
+/// a discovery route answers without a token (200, or 501 for /Me and /Bulk) or needs the
+/// store (500 here, never 404).
+#[tokio::test]
+async fn scim_table_routes_are_served() {
+    for (m, path) in crate::scim_routes::route_table() {
+        let uri = path.replace("{id}", "x1").replace("{name}", "User");
+        let req = Request::builder()
+            .method(m)
+            .uri(&uri)
+            .body(Body::empty())
+            .unwrap();
+        let (s, _, b) = call(req).await;
+        assert_ne!(s.as_u16(), 404, "{m} {uri}: {b}");
+        assert_ne!(s.as_u16(), 405, "{m} {uri}: {b}");
+    }
+}

@@ -77,6 +77,34 @@ fn kind_routes(kind: Kind) -> Router<AppState> {
         .layer(Extension(kind))
 }
 
+/// Every SCIM route as `(method, path template)`, built from the same resource types and
+/// discovery collections as [`resource_routes`] and [`discovery_routes`] (`/Me` and `/Bulk`
+/// answer every method; `GET` stands for them). For tests that must reach every route (the
+/// tenant isolation test).
+pub fn route_table() -> Vec<(&'static str, String)> {
+    let mut t: Vec<(&'static str, String)> = vec![
+        ("POST", format!("{BASE}/.search")),
+        ("GET", format!("{BASE}/ServiceProviderConfig")),
+        ("GET", format!("{BASE}/Me")),
+        ("GET", format!("{BASE}/Bulk")),
+    ];
+    for kind in [Kind::User, Kind::Group] {
+        let base = format!("{BASE}/{}", kind.endpoint());
+        t.push(("GET", base.clone()));
+        t.push(("POST", base.clone()));
+        t.push(("POST", format!("{base}/.search")));
+        for m in ["GET", "PUT", "PATCH", "DELETE"] {
+            t.push((m, format!("{base}/{{id}}")));
+        }
+    }
+    for of in [Collection::Schemas, Collection::ResourceTypes] {
+        let base = format!("{BASE}/{}", of.endpoint());
+        t.push(("GET", format!("{base}/{{name}}")));
+        t.push(("GET", base));
+    }
+    t
+}
+
 /// The public discovery routes.
 pub fn discovery_routes() -> Router<AppState> {
     Router::new()

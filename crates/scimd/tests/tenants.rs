@@ -362,3 +362,245 @@ async fn without_a_root_tenant_the_root_paths_answer_404() {
     // flags; the CLI's default is the root tenant `default`).
     cli_ok(&s, &["token", "list", "--tenant", "default"]);
 }
+
+/// One request with reqwest: `(status, body text)`.
+async fn raw(
+    http: &reqwest::Client,
+    (method, url): (&str, &str),
+    token: Option<&str>,
+) -> (u16, String) {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut rb = http.request(m.clone(), url);
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    if matches!(method, "POST" | "PUT" | "PATCH") {
+        let ct = if url.contains("/scim/v2") {
+            "application/scim+json"
+        } else {
+            "application/json"
+        };
+        rb = rb.header("content-type", ct).body("{}");
+    }
+    let r = rb.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// What an administrator of tenant B can read of it: its users, groups, attributes,
+/// settings, tokens, clients, issuers, provisioning log and audit record, and its SCIM view.
+async fn snapshot(admin: &Client, scim: &Client) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in [
+        "/users?count=100",
+        "/groups?count=100",
+        "/attributes",
+        "/settings",
+        "/tokens",
+        "/clients",
+        "/issuers",
+        "/provisioning-log?count=100",
+        "/audit?count=100",
+    ] {
+        let r = admin.get(p).await;
+        r.expect(200);
+        // Last-use times move with the snapshot's own requests.
+        let mut v = r.json().clone();
+        if let Some(rs) = v.get_mut("Resources").and_then(Value::as_array_mut) {
+            for x in rs {
+                if let Some(o) = x.as_object_mut() {
+                    o.remove("lastUsed");
+                }
+            }
+        }
+        out.push(format!("{p}: {v}"));
+    }
+    for p in ["/Users?count=100", "/Groups?count=100"] {
+        out.push(format!("{p}: {}", scim.get_ok(p).await.text));
+    }
+    out
+}
+
+/// Isolation by construction, proven: two tenants with the same userName, group name and
+/// custom attribute name; tenant A's credentials on every route of tenant B's paths
+/// (enumerated from the admin router's table, the OpenAPI document the server serves and
+/// the SCIM route table, so a new route is covered without editing this test) are refused,
+/// and on A's own paths with B's ids find nothing; nothing of B changes or leaks.
+#[tokio::test]
+async fn no_route_lets_one_tenant_reach_another() {
+    let s = Server::start();
+    let http = s.http();
+    let b = create_tenant(&s, "Tenant B", Some("tenant-b"));
+    let b_prefix = format!("{}/t/tenant-b", s.base);
+    let b_token = b["scimToken"].as_str().unwrap().to_string();
+    let a_scim = s.client();
+    let b_scim = Client::new(&format!("{b_prefix}/scim/v2"), Some(&b_token));
+    let a_admin_token = s.admin_token();
+    let b_admin_name = unique("b-ops");
+    let b_admin_token = cli_ok(
+        &s,
+        &[
+            "token",
+            "create",
+            "--tenant",
+            "tenant-b",
+            "--name",
+            &b_admin_name,
+            "--scope",
+            "admin",
+        ],
+    )
+    .trim()
+    .to_string();
+    let a_admin = Client::new(&format!("{}/api/v1", s.base), Some(&a_admin_token));
+    let b_admin = Client::new(&format!("{b_prefix}/api/v1"), Some(&b_admin_token));
+    // The same names in both tenants.
+    let mut ids = Vec::new();
+    for (scim, admin) in [(&a_scim, &a_admin), (&b_scim, &b_admin)] {
+        let u = scim.create_user_id("shared.user", json!({})).await;
+        let g = scim
+            .create_group("Shared group", json!({"members": [{"value": u}]}))
+            .await;
+        admin
+            .post("/attributes", &json!({"name": "costCode"}))
+            .await
+            .expect(201);
+        ids.push((u, g["id"].as_str().unwrap().to_string()));
+    }
+    let (b_user, b_group) = ids.pop().unwrap();
+    // What only B has.
+    b_admin
+        .post("/attributes", &json!({"name": "bOnly"}))
+        .await
+        .expect(201);
+    let client: Value = serde_json::from_str(&cli_ok(
+        &s,
+        &[
+            "client", "create", "--tenant", "tenant-b", "--name", "b-entra", "--json",
+        ],
+    ))
+    .unwrap();
+    let b_client = client["clientId"].as_str().unwrap().to_string();
+    let markers = [
+        b_user.as_str(),
+        b_group.as_str(),
+        b_client.as_str(),
+        "bOnly",
+        &b_admin_name,
+    ];
+    let before = snapshot(&b_admin, &b_scim).await;
+
+    // Every admin route: from the router's table and from the served OpenAPI document.
+    let mut routes: Vec<(String, String)> = scimd::admin::route_table()
+        .into_iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    let doc = a_admin.get_ok("/openapi.json").await;
+    for (path, item) in doc.json()["paths"].as_object().unwrap() {
+        for m in item.as_object().unwrap().keys() {
+            let m = m.to_ascii_uppercase();
+            if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()) {
+                routes.push((m, path.clone()));
+            }
+        }
+    }
+    routes.sort();
+    routes.dedup();
+    assert!(routes.len() >= 30, "{routes:?}");
+    let fill = |t: &str| {
+        let id = if t.contains("/groups/") {
+            &b_group
+        } else {
+            &b_user
+        };
+        t.replace("{id}", id)
+            .replace("{userId}", &b_user)
+            .replace("{clientId}", &b_client)
+            .replace("{issuer}", "b-issuer")
+            .replace(
+                "{name}",
+                if t.contains("/tokens/") {
+                    &b_admin_name
+                } else {
+                    "bOnly"
+                },
+            )
+    };
+    for (m, template) in &routes {
+        let path = fill(template);
+        let public = template.ends_with("/openapi.json");
+        for token in [Some(a_admin_token.as_str()), None] {
+            let (status, text) = raw(&http, (m, &format!("{b_prefix}{path}")), token).await;
+            let want = if public { 200 } else { 401 };
+            assert_eq!(status, want, "{m} {b_prefix}{path} with {token:?}: {text}");
+        }
+        // A's own paths with B's ids and names: nothing of B.
+        let (status, text) = raw(
+            &http,
+            (m, &format!("{}{path}", s.base)),
+            Some(&a_admin_token),
+        )
+        .await;
+        // (An error may echo what the request named; anything else of B is a leak.)
+        for marker in markers.iter().filter(|x| !path.contains(**x)) {
+            assert!(
+                !text.contains(marker),
+                "{m} {path} on A leaks {marker}: {text}"
+            );
+        }
+        if template.contains('{') {
+            assert!(
+                (400..=409).contains(&status),
+                "{m} {path} on A: {status} {text}"
+            );
+        }
+    }
+
+    // Every SCIM route, with A's SCIM token and B's ids.
+    for (m, template) in scimd::scim_routes::route_table() {
+        let id = if template.contains("/Groups/") {
+            &b_group
+        } else {
+            &b_user
+        };
+        let path = template.replace("{id}", id).replace("{name}", "User");
+        let (status, text) = raw(&http, (m, &format!("{b_prefix}{path}")), Some(&s.token)).await;
+        let me_or_bulk = path.ends_with("/Me") || path.ends_with("/Bulk");
+        if me_or_bulk {
+            assert_eq!(status, 501, "{m} {path}: {text}");
+        } else {
+            assert_eq!(status, 401, "{m} {b_prefix}{path}: {text}");
+        }
+        let (status, text) = raw(&http, (m, &format!("{}{path}", s.base)), Some(&s.token)).await;
+        // (An error may echo what the request named; anything else of B is a leak.)
+        for marker in markers.iter().filter(|x| !path.contains(**x)) {
+            assert!(
+                !text.contains(marker),
+                "{m} {path} on A leaks {marker}: {text}"
+            );
+        }
+        if template.contains("{id}") {
+            assert!(
+                (400..=409).contains(&status),
+                "{m} {path} on A: {status} {text}"
+            );
+        }
+    }
+    // B's OAuth client gets no token from A's endpoint.
+    let (status, _) = {
+        let r = http
+            .post(format!("{}/oauth/token", s.base))
+            .basic_auth(&b_client, client["clientSecret"].as_str())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(status, 401);
+
+    assert_eq!(
+        snapshot(&b_admin, &b_scim).await,
+        before,
+        "tenant B changed"
+    );
+}

@@ -307,6 +307,85 @@ impl Directory {
     }
 }
 
+/// Most rows one step of a tenant's deletion deletes (one transaction).
+pub const PURGE_BATCH: u64 = 500;
+
+impl Directory {
+    /// Starts deleting the tenant `slug`: marks it `deleting` at once (its paths answer 404
+    /// from then on, within [`TENANT_CACHE_TTL`] on every server) and returns it; its rows
+    /// are deleted by [`Directory::purge_tenant_step`]s. Marking a tenant that is being
+    /// deleted already returns it (the deletion resumes). Logged (the tenant's own audit
+    /// record goes with it). Errors: 404 when there is none.
+    pub async fn start_tenant_deletion(
+        &self,
+        by: Operator<'_>,
+        slug: &str,
+    ) -> Result<TenantRow, DirectoryError> {
+        let mut tx = self.store().write().await?;
+        let mut tenant = tx
+            .tenant_by_slug(slug)
+            .await?
+            .ok_or_else(|| no_tenant(slug))?;
+        if tenant.state != TenantState::Deleting {
+            tx.set_tenant_state(&tenant.id, TenantState::Deleting)
+                .await?;
+            tenant.state = TenantState::Deleting;
+            tx.commit().await?;
+            self.tenant_cache().clear();
+            let origin = by(&tenant.id);
+            tracing::warn!(slug, actor = %origin.actor.name, "tenant deletion started");
+        }
+        Ok(tenant)
+    }
+
+    /// One step of the deletion of tenant `tenant_id` (which must be `deleting`): deletes
+    /// up to [`PURGE_BATCH`] of its rows in a transaction of its own, so no other tenant
+    /// waits long on the database's writer; how many (0: done: only its `tenants` row is
+    /// left, keeping the slug reserved). Safe to repeat after a crash: a deletion resumes
+    /// where it stopped. Errors: 409 for a tenant that is not being deleted.
+    pub async fn purge_tenant_step(&self, tenant_id: &str) -> Result<u64, DirectoryError> {
+        let mut tx = self.store().write().await?;
+        match tx.get_tenant(tenant_id).await? {
+            Some(t) if t.state == TenantState::Deleting => {}
+            _ => {
+                return Err(DirectoryError::Conflict(format!(
+                    "tenant {tenant_id} is not being deleted"
+                )))
+            }
+        }
+        let n = tx.purge_tenant(tenant_id, PURGE_BATCH).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Finishes the deletions of every tenant marked `deleting` (after a crash, or a
+    /// `scimd tenant delete` that was interrupted), step by step, yielding between steps;
+    /// returns how many rows it deleted. `serve` runs it in the background at start.
+    pub async fn resume_tenant_deletions(&self) -> Result<u64, DirectoryError> {
+        let deleting: Vec<String> = {
+            let mut tx = self.store().read().await?;
+            tx.list_tenants()
+                .await?
+                .into_iter()
+                .filter(|t| t.state == TenantState::Deleting)
+                .map(|t| t.id)
+                .collect()
+        };
+        let mut total = 0;
+        for id in deleting {
+            loop {
+                let n = self.purge_tenant_step(&id).await?;
+                if n == 0 {
+                    break;
+                }
+                total += n;
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(total)
+    }
+}
+
 /// 404: no tenant has the slug.
 fn no_tenant(slug: &str) -> DirectoryError {
     DirectoryError::NotFound(format!(

@@ -321,6 +321,16 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     )
     .context("cannot register the listening socket")?;
     let purger = crate::retention::spawn(directory.clone(), config.log_retention_days);
+    // Tenant deletions a `scimd tenant delete` left unfinished (interrupted, killed) finish
+    // in the background, a small transaction at a time.
+    let deletions = directory.clone();
+    tokio::spawn(async move {
+        match deletions.resume_tenant_deletions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "unfinished tenant deletions completed"),
+            Err(e) => tracing::warn!(error = %e, "unfinished tenant deletions not completed"),
+        }
+    });
     tracing::info!(addr = %local_addr, scim_base = %scim_base, database = %redact_url(&config.database), "serving");
     Ok(Running {
         local_addr,

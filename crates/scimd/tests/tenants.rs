@@ -604,3 +604,163 @@ async fn no_route_lets_one_tenant_reach_another() {
         "tenant B changed"
     );
 }
+
+/// Runs a writing statement on the server's database (SQLite directly, PostgreSQL through
+/// `psql`): what a crash would have left.
+fn exec_db(url: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        common::psql(url, sql);
+        return;
+    }
+    let path = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap();
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c.execute_batch(sql).unwrap();
+}
+
+/// A tenant is deleted while another is being provisioned: its paths answer 404 at once,
+/// every row of it goes (in small transactions), its slug stays reserved, and nothing of
+/// the other tenants is touched; an interrupted deletion resumes (by the command run
+/// again, and by `serve` at start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_is_deleted_under_load_and_nothing_else_is_touched() {
+    let s = Server::start();
+    let b = create_tenant(&s, "Doomed", Some("doomed"));
+    let c = create_tenant(&s, "Kept", Some("kept"));
+    let b_scim = Client::new(b["scimUrl"].as_str().unwrap(), b["scimToken"].as_str());
+    let c_scim = Client::new(c["scimUrl"].as_str().unwrap(), c["scimToken"].as_str());
+    let b_users = b_scim
+        .create_users((0..120).map(|i| format!("doomed{i}")).collect())
+        .await;
+    let members: Vec<Value> = b_users.iter().map(|u| json!({"value": u})).collect();
+    b_scim
+        .create_group("Everyone", json!({"members": members}))
+        .await;
+    let root_before = s.client().get_ok("/Users?count=1").await.json()["totalResults"].clone();
+    let b_id = s.query("SELECT id FROM tenants WHERE slug = 'doomed'");
+    assert!(!b_id.is_empty());
+
+    // Refused without --confirm (exit 2), and for the root tenant.
+    let out = s.cli(&["tenant", "delete", "doomed"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--confirm"));
+    let e = cli_err(&s, &["tenant", "delete", "default", "--confirm"]);
+    assert!(e.contains("root tenant"), "{e}");
+
+    // Provisioning into `kept` while `doomed` is deleted.
+    let load = {
+        let c_scim = c_scim.clone();
+        tokio::spawn(async move {
+            c_scim
+                .create_users((0..60).map(|i| format!("kept{i}")).collect())
+                .await
+        })
+    };
+    let db = s.database_url.clone();
+    // (The command blocks this worker thread; the load runs on the other.)
+    let deleted = s.cli(&["tenant", "delete", "doomed", "--confirm"]);
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    assert!(String::from_utf8_lossy(&deleted.stdout).contains("slug stays reserved"));
+    let kept_ids = load.await.unwrap();
+    assert_eq!(kept_ids.len(), 60);
+
+    // Gone: its paths, every row of every table but its `tenants` row.
+    let gone = eventually(Duration::from_secs(3), async || {
+        b_scim.get("/Users").await.status == 404
+    })
+    .await;
+    assert!(gone, "a deleted tenant's paths answer 404");
+    for table in [
+        "users",
+        "user_emails",
+        "groups",
+        "group_members",
+        "changes",
+        "tokens",
+        "admins",
+        "attributes",
+    ] {
+        let n = common::query_db(
+            &db,
+            &format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = '{b_id}'"),
+        );
+        assert_eq!(n, "0", "{table} still holds rows of the deleted tenant");
+    }
+    let shown: Value =
+        serde_json::from_str(&cli_ok(&s, &["tenant", "show", "doomed", "--json"])).unwrap();
+    assert_eq!(
+        (&shown["state"], &shown["users"], &shown["groups"]),
+        (&json!("deleting"), &json!(0), &json!(0))
+    );
+    let e = cli_err(
+        &s,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Doomed again",
+            "--slug",
+            "doomed",
+        ],
+    );
+    assert!(e.contains("slug 'doomed'"), "the slug stays reserved: {e}");
+    // The others: all there.
+    let kept = c_scim.get_ok("/Users?count=1").await;
+    assert_eq!(kept.json()["totalResults"], json!(60));
+    let root_after = s.client().get_ok("/Users?count=1").await.json()["totalResults"].clone();
+    assert_eq!(root_after, root_before);
+
+    // Interrupted deletions resume: one marked `deleting` (as a command killed right after
+    // marking leaves it) is finished by the command run again...
+    let d = create_tenant(&s, "Half", Some("half"));
+    let d_scim = Client::new(d["scimUrl"].as_str().unwrap(), d["scimToken"].as_str());
+    d_scim
+        .create_users((0..5).map(|i| format!("half{i}")).collect())
+        .await;
+    exec_db(
+        &db,
+        "UPDATE tenants SET state = 'deleting' WHERE slug = 'half'",
+    );
+    cli_ok(&s, &["tenant", "delete", "half", "--confirm"]);
+    let d_id = s.query("SELECT id FROM tenants WHERE slug = 'half'");
+    let n = common::query_db(
+        &db,
+        &format!("SELECT COUNT(*) FROM users WHERE tenant_id = '{d_id}'"),
+    );
+    assert_eq!(n, "0");
+    // ... and by `serve` when it starts.
+    let e = create_tenant(&s, "Later", Some("later"));
+    let e_scim = Client::new(e["scimUrl"].as_str().unwrap(), e["scimToken"].as_str());
+    e_scim
+        .create_users((0..5).map(|i| format!("later{i}")).collect())
+        .await;
+    let e_id = s.query("SELECT id FROM tenants WHERE slug = 'later'");
+    exec_db(
+        &db,
+        "UPDATE tenants SET state = 'deleting' WHERE slug = 'later'",
+    );
+    let again = Server::start_opts(Opts {
+        database_url: Some(db.clone()),
+        ..Default::default()
+    });
+    let resumed = eventually(Duration::from_secs(10), async || {
+        common::query_db(
+            &db,
+            &format!("SELECT COUNT(*) FROM users WHERE tenant_id = '{e_id}'"),
+        ) == "0"
+    })
+    .await;
+    assert!(
+        resumed,
+        "serve finishes an unfinished deletion at start: {}",
+        again.logs()
+    );
+}

@@ -269,6 +269,12 @@ pub trait Tx: Send {
     async fn set_tenant_state(&mut self, id: &str, state: TenantState) -> StoreResult<bool>;
     /// Records that a SCIM request authenticated for tenant `id` at `at`.
     async fn touch_tenant(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
+    /// Deletes up to `limit` rows of tenant `id` from one of its tables (children before
+    /// parents: emails, memberships, warnings, sessions, credentials' traces, change records,
+    /// users, groups, attributes, tokens, clients, issuers, administrators); how many (0:
+    /// nothing of it is left but its `tenants` row, which keeps the slug reserved). One
+    /// small step of a tenant's deletion, for a transaction of its own.
+    async fn purge_tenant(&mut self, id: &str, limit: u64) -> StoreResult<u64>;
     /// Replaces a tenant's settings object.
     async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()>;
 

@@ -31,7 +31,7 @@ use crate::exec::Exec;
 use crate::filter::Kind;
 use crate::keys::{display_name_key, external_id_key, user_name_key};
 use crate::rows::{group_of, Insert, Stored, GROUP_COLS, USER_COLS};
-use crate::sql::{Across, Bind, Scope, Sql, Tbl};
+use crate::sql::{clamp, Across, Bind, Scope, Sql, Tbl};
 use async_trait::async_trait;
 use scim_proto::filter::fold;
 use scimd_directory::store::{
@@ -106,6 +106,47 @@ impl<E: Exec> Tx for StoreTx<E> {
             .q()
             .update(Scope::Tenants, Tbl::Tenants, set, [("id", Bind::text(id))]);
         self.run(s).await.map(drop)
+    }
+
+    async fn purge_tenant(&mut self, id: &str, limit: u64) -> StoreResult<u64> {
+        // Children first, so that no cascade makes a step larger than `limit` rows.
+        const ORDER: [Tbl; 17] = [
+            Tbl::UserEmails,
+            Tbl::GroupMembers,
+            Tbl::WarningUsers,
+            Tbl::WarningCounts,
+            Tbl::Sessions,
+            Tbl::AccessTokens,
+            Tbl::AuthRefusals,
+            Tbl::AuthRefusalCounts,
+            Tbl::SigninThrottle,
+            Tbl::Changes,
+            Tbl::Users,
+            Tbl::Groups,
+            Tbl::Attributes,
+            Tbl::Tokens,
+            Tbl::OauthClients,
+            Tbl::Issuers,
+            Tbl::Admins,
+        ];
+        for table in ORDER {
+            let mut s = self.q().delete(id, table, []);
+            if table != Tbl::Sessions {
+                // (A tenant's sessions are a handful; the table has no `seq`.)
+                s.sql(" AND seq IN (SELECT k.seq FROM ")
+                    .table(table, "k")
+                    .sql(" WHERE ")
+                    .tenant("k")
+                    .sql(" ORDER BY k.seq LIMIT ")
+                    .bind(Bind::Int(clamp(limit)))
+                    .sql(")");
+            }
+            let n = self.run(s.long()).await?;
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+        Ok(0)
     }
 
     async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()> {

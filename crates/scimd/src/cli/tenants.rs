@@ -71,6 +71,16 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete a tenant and everything of it, for good: its paths answer 404 at once, then
+    /// its rows are deleted in small transactions (an interrupted deletion resumes when the
+    /// command is run again, or when `scimd serve` starts). The slug stays reserved.
+    Delete {
+        /// The tenant's slug
+        slug: String,
+        /// Required: says the deletion is meant (nothing of the tenant can be recovered)
+        #[arg(long)]
+        confirm: bool,
+    },
 }
 
 /// One tenant as `list`, `show`, `disable` and `enable` print it in JSON.
@@ -205,7 +215,42 @@ pub async fn run_tenant(cmd: TenantCommand, cfg: &Config) -> anyhow::Result<Exit
             )
             .await
         }
+        TenantCommand::Delete { slug, confirm } => delete(&dir, cfg, &slug, confirm).await,
     }
+}
+
+/// `delete`: marks the tenant `deleting`, then deletes its rows step by step, telling how
+/// many on stdout.
+async fn delete(
+    dir: &scimd_directory::directory::Directory,
+    cfg: &Config,
+    slug: &str,
+    confirm: bool,
+) -> anyhow::Result<ExitCode> {
+    if !confirm {
+        eprintln!(
+            "error: deleting the tenant '{slug}' removes its users, groups, tokens, administrators and records for good; run again with --confirm to do it"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if cfg.root_tenant.as_deref() == Some(slug) {
+        anyhow::bail!(
+            "'{slug}' is the root tenant (served on the root paths, --root-tenant); configure another root tenant, or none, first"
+        );
+    }
+    let by = |t: &str| cli_origin(t, "scimd tenant delete");
+    let tenant = dir.start_tenant_deletion(&by, slug).await?;
+    eprintln!("tenant {slug} is being deleted: its paths answer 404 from now on");
+    let mut rows = 0u64;
+    loop {
+        let n = dir.purge_tenant_step(&tenant.id).await?;
+        if n == 0 {
+            break;
+        }
+        rows += n;
+    }
+    println!("tenant {slug} deleted ({rows} rows); its slug stays reserved");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `disable` and `enable`: sets the state, prints the tenant after (JSON with `json`, else

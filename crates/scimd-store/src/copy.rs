@@ -37,6 +37,15 @@ pub enum CopyError {
         /// Memberships in the batch.
         total: u64,
     },
+    /// `scimd copy --tenant`: the source has no tenant with the slug.
+    #[error(
+        "the source database has no tenant with the slug '{0}' (scimd tenant list lists them)"
+    )]
+    NoSuchTenant(String),
+    /// `scimd copy --tenant`: the target has a tenant with the slug or the id already
+    /// (nothing was committed).
+    #[error("the target database has a tenant with the slug '{0}' (or its id) already; nothing was copied")]
+    TenantExists(String),
     /// A store call failed (nothing was committed).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -90,7 +99,7 @@ fn mismatches(counts: &[TableCount]) -> String {
 pub async fn copy_store(
     from: &dyn Store,
     to: &dyn Store,
-    mut progress: impl FnMut(Table, u64),
+    progress: impl FnMut(Table, u64),
 ) -> Result<Vec<TableCount>, CopyError> {
     let mut src = from.read().await?;
     let mut dst = to.write().await?;
@@ -98,19 +107,68 @@ pub async fn copy_store(
     if existing.iter().any(|(_, n)| *n > 0) {
         return Err(CopyError::TargetNotEmpty(existing));
     }
+    let counts = copy_rows((src.as_mut(), dst.as_mut()), None, progress).await?;
+    dst.commit().await?;
+    Ok(counts)
+}
+
+/// Copies one tenant, the one whose slug is `slug`, with every row of it (the tables of
+/// [`copy_store`]), from `from` into `to`, which may serve other tenants; then compares
+/// the tenant's row count of every table and commits only when all agree. Ids, order,
+/// hashes and documents are kept as in [`copy_store`].
+///
+/// Errors: [`CopyError::NoSuchTenant`], [`CopyError::TenantExists`] when `to` has a
+/// tenant with the slug or the id, [`CopyError::CountMismatch`], or a store error (a
+/// `Conflict` when a row of the tenant, a token's secret hash for one, exists in `to`
+/// already); in every case nothing is committed.
+pub async fn copy_tenant(
+    from: &dyn Store,
+    to: &dyn Store,
+    slug: &str,
+    progress: impl FnMut(Table, u64),
+) -> Result<Vec<TableCount>, CopyError> {
+    let mut src = from.read().await?;
+    let tenant = src
+        .tenant_by_slug(slug)
+        .await?
+        .ok_or_else(|| CopyError::NoSuchTenant(slug.to_string()))?;
+    let mut dst = to.write().await?;
+    if dst.tenant_by_slug(slug).await?.is_some() || dst.get_tenant(&tenant.id).await?.is_some() {
+        return Err(CopyError::TenantExists(slug.to_string()));
+    }
+    let counts = copy_rows((src.as_mut(), dst.as_mut()), Some(&tenant.id), progress).await?;
+    dst.commit().await?;
+    Ok(counts)
+}
+
+/// Copies the rows of every table of [`Table::COPIED`] (of tenant `tenant` only, when
+/// given) from `src` to `dst`, then compares the counts of every table of [`Table::ALL`].
+async fn copy_rows(
+    (src, dst): (&mut dyn Tx, &mut dyn Tx),
+    tenant: Option<&str>,
+    mut progress: impl FnMut(Table, u64),
+) -> Result<Vec<TableCount>, CopyError> {
     for table in Table::COPIED {
         let (mut after, mut copied) = (i64::MIN, 0u64);
         loop {
-            let page = src.export_rows(table, after, PAGE).await?;
+            let page = match tenant {
+                None => src.export_rows(table, after, PAGE).await?,
+                Some(t) => src.export_tenant_rows(table, t, after, PAGE).await?,
+            };
             let Some(last) = page.last() else { break };
             after = last.seq;
-            import_rows(dst.as_mut(), &page).await?;
+            import_rows(dst, &page).await?;
             copied += page.len() as u64;
             progress(table, copied);
         }
     }
-    let source = src.table_counts().await?;
-    let target = dst.table_counts().await?;
+    let (source, target) = match tenant {
+        None => (src.table_counts().await?, dst.table_counts().await?),
+        Some(t) => (
+            src.tenant_table_counts(t).await?,
+            dst.tenant_table_counts(t).await?,
+        ),
+    };
     let counts: Vec<TableCount> = source
         .iter()
         .map(|(t, n)| TableCount {
@@ -122,7 +180,6 @@ pub async fn copy_store(
     if counts.iter().any(|c| c.source != c.target) {
         return Err(CopyError::CountMismatch(counts));
     }
-    dst.commit().await?;
     Ok(counts)
 }
 

@@ -36,7 +36,7 @@ pub mod sqlite;
 mod timefmt;
 mod tx;
 
-pub use copy::{copy_store, import_rows, CopyError, TableCount};
+pub use copy::{copy_store, copy_tenant, import_rows, CopyError, TableCount};
 pub use postgres::{PgOptions, PgStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 

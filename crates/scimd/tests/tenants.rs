@@ -764,3 +764,70 @@ async fn a_tenant_is_deleted_under_load_and_nothing_else_is_touched() {
         again.logs()
     );
 }
+
+/// `scimd copy --tenant SLUG` moves one tenant, with its tokens, users, groups and records,
+/// into another deployment that serves tenants of its own; the copy refuses to overwrite.
+#[tokio::test]
+async fn one_tenant_is_copied_into_another_deployment() {
+    let from = Server::start();
+    let to = Server::start();
+    let t = create_tenant(&from, "Moving Co", Some("moving"));
+    let scim = Client::new(t["scimUrl"].as_str().unwrap(), t["scimToken"].as_str());
+    let ids = scim
+        .create_users((0..25).map(|i| format!("mover{i}")).collect())
+        .await;
+    let members: Vec<Value> = ids.iter().map(|u| json!({"value": u})).collect();
+    let g = scim
+        .create_group("Movers", json!({"members": members}))
+        .await;
+    let copy = |slug: &str| {
+        from.cli(&[
+            "copy",
+            "--from",
+            &from.database_url,
+            "--to",
+            &to.database_url,
+            "--tenant",
+            slug,
+        ])
+    };
+    let out = copy("moving");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(report.contains("users"), "{report}");
+    // On the other deployment: the same tenant, token, ids and memberships; its own
+    // tenant untouched.
+    let there = Client::new(
+        &format!("{}/t/moving/scim/v2", to.base),
+        t["scimToken"].as_str(),
+    );
+    let eventually_there = eventually(Duration::from_secs(3), async || {
+        there.get("/Users?count=1").await.status == 200
+    })
+    .await;
+    assert!(eventually_there);
+    assert_eq!(
+        there.get_ok("/Users?count=1").await.json()["totalResults"],
+        json!(25)
+    );
+    let gid = g["id"].as_str().unwrap();
+    let copied = there.get_ok(&format!("/Groups/{gid}")).await;
+    assert_eq!(copied.json()["members"].as_array().unwrap().len(), 25);
+    to.client().get_ok("/Users?count=1").await;
+    let listed: Value = serde_json::from_str(&cli_ok(&to, &["tenant", "list", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    // Never over an existing tenant; an unknown slug says so.
+    let again = copy("moving");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("slug 'moving'"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let nope = copy("nope");
+    assert!(String::from_utf8_lossy(&nope.stderr).contains("no tenant with the slug 'nope'"));
+}

@@ -661,6 +661,17 @@ pub trait Tx: Send {
     ) -> StoreResult<Vec<Exported>>;
     /// Number of rows of every table of [`Table::ALL`], all tenants together.
     async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>>;
+    /// [`Tx::export_rows`] of one tenant only (`tenant_id`; for [`Table::Tenants`], its own
+    /// row): what `scimd copy --tenant` reads.
+    async fn export_tenant_rows(
+        &mut self,
+        table: Table,
+        tenant_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<Exported>>;
+    /// [`Tx::table_counts`] of one tenant's rows (for [`Table::Tenants`], 1 or 0).
+    async fn tenant_table_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(Table, u64)>>;
 }
 
 #[cfg(test)]

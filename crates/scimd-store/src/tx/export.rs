@@ -10,9 +10,11 @@ use scimd_directory::store::{
     Table, TenantRow, TokenRow,
 };
 
+/// A page of `table`'s rows after `seq` `after`: every tenant's, or only those of `tenant`
+/// (for `tenants`, its own row).
 pub(super) async fn export_rows<E: Exec>(
     tx: &mut StoreTx<E>,
-    table: Table,
+    (table, tenant): (Table, Option<&str>),
     after: i64,
     limit: u64,
 ) -> StoreResult<Vec<Exported>> {
@@ -30,10 +32,17 @@ pub(super) async fn export_rows<E: Exec>(
         Table::UserEmails => return Ok(Vec::new()),
     };
     let cols = format!("r.seq AS export_seq, {cols}");
-    let mut s = tx
-        .q()
-        .select(Across::Export, &cols, (Tbl::of(table), "r"), []);
-    s.sql(" WHERE r.seq > ")
+    let from = (Tbl::of(table), "r");
+    let mut s = match (tenant, table) {
+        (None, _) => tx.q().select(Across::Export, &cols, from, []),
+        (Some(t), Table::Tenants) => {
+            tx.q()
+                .select(Scope::Tenants, &cols, from, [("id", Bind::text(t))])
+        }
+        (Some(t), _) => tx.q().select(t, &cols, from, []),
+    };
+    s.sql(if tenant.is_some() { " AND" } else { " WHERE" })
+        .sql(" r.seq > ")
         .bind(Bind::Int(after))
         .sql(" ORDER BY r.seq");
     s.page(Some(limit), 0).long();
@@ -69,12 +78,22 @@ pub(super) async fn export_rows<E: Exec>(
     Ok(out)
 }
 
-pub(super) async fn table_counts<E: Exec>(tx: &mut StoreTx<E>) -> StoreResult<Vec<(Table, u64)>> {
+/// The row count of every table: all tenants', or only `tenant`'s.
+pub(super) async fn table_counts<E: Exec>(
+    tx: &mut StoreTx<E>,
+    tenant: Option<&str>,
+) -> StoreResult<Vec<(Table, u64)>> {
     let mut out = Vec::new();
     for t in Table::ALL {
-        let mut s = tx
-            .q()
-            .select(Across::TableCounts, "COUNT(*)", (Tbl::of(t), ""), []);
+        let from = (Tbl::of(t), "");
+        let mut s = match (tenant, t) {
+            (None, _) => tx.q().select(Across::TableCounts, "COUNT(*)", from, []),
+            (Some(id), Table::Tenants) => {
+                tx.q()
+                    .select(Scope::Tenants, "COUNT(*)", from, [("id", Bind::text(id))])
+            }
+            (Some(id), _) => tx.q().select(id, "COUNT(*)", from, []),
+        };
         out.push((t, tx.count(s.long()).await?));
     }
     Ok(out)

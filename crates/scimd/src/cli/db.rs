@@ -159,7 +159,7 @@ pub fn copy_report(counts: &[TableCount]) -> String {
 ///
 /// Errors (nothing written): the same database twice, a target that is not empty, a
 /// database that cannot be opened, counts that differ.
-pub async fn run_copy(args: &CopyArgs) -> anyhow::Result<ExitCode> {
+pub async fn run_copy(args: &CopyArgs, tenant: Option<&str>) -> anyhow::Result<ExitCode> {
     if args.from.trim() == args.to.trim() {
         anyhow::bail!("--from and --to name the same database");
     }
@@ -167,15 +167,22 @@ pub async fn run_copy(args: &CopyArgs) -> anyhow::Result<ExitCode> {
     let t = scimd_store::DEFAULT_STATEMENT_TIMEOUT;
     let from = open_store(&args.from, t).await?;
     let to = open_store(&args.to, t).await?;
-    eprintln!("copying {from_shown} to {to_shown}");
-    let counts = copy_store(&*from, &*to, |table, n| {
-        if n % 10_000 == 0 {
+    let what = match tenant {
+        Some(slug) => format!("the tenant {slug} of {from_shown}"),
+        None => from_shown.clone(),
+    };
+    eprintln!("copying {what} to {to_shown}");
+    let progress = |table: scimd_directory::store::Table, n: u64| {
+        if n.is_multiple_of(10_000) {
             eprintln!("  {}: {n} rows", table.name());
         }
-    })
-    .await?;
+    };
+    let counts = match tenant {
+        Some(slug) => scimd_store::copy_tenant(&*from, &*to, slug, progress).await?,
+        None => copy_store(&*from, &*to, progress).await?,
+    };
     print!("{}", copy_report(&counts));
-    eprintln!("copied {from_shown} to {to_shown}: every table's row count matches");
+    eprintln!("copied {what} to {to_shown}: every table's row count matches");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -61,7 +61,8 @@ pub struct Cli {
     pub log_level: Option<String>,
 
     /// The tenant (its slug) a token, client, settings, admin or issuer command acts on
-    /// [default: the root tenant, see serve --root-tenant]
+    /// [default: the root tenant, see serve --root-tenant]; with copy, the one tenant to copy
+    /// into a database that may serve others [default: copy everything into an empty one]
     #[arg(long, global = true, value_name = "SLUG")]
     pub tenant: Option<String>,
 
@@ -89,7 +90,8 @@ pub enum Command {
     /// Apply the database's pending migrations (--database) and exit, without serving.
     Migrate,
     /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL:
-    /// scimd copy --from sqlite://./scimd-data/scimd.db --to postgres://scimd:PASSWORD@db/scimd
+    /// scimd copy --from sqlite://./scimd-data/scimd.db --to postgres://scimd:PASSWORD@db/scimd;
+    /// with --tenant SLUG, that one tenant into another deployment
     Copy(db::CopyArgs),
     /// Manage the portal's administrators (create, reset a password, end a sign-in
     /// slow-down).
@@ -360,11 +362,9 @@ pub fn main() -> ExitCode {
         }
     };
     if let Some(t) = &cli.tenant {
-        if let Command::Serve(_) | Command::Migrate | Command::Copy(_) | Command::Tenant(_) =
-            cli.command
-        {
+        if let Command::Serve(_) | Command::Migrate | Command::Tenant(_) = cli.command {
             eprintln!(
-                "error: --tenant applies to the token, client, settings, admin and issuer commands (serve takes --root-tenant; tenant commands take the slug as an argument)"
+                "error: --tenant applies to the token, client, settings, admin, issuer and copy commands (serve takes --root-tenant; tenant commands take the slug as an argument)"
             );
             return ExitCode::from(2);
         }
@@ -391,7 +391,7 @@ pub fn main() -> ExitCode {
             Command::Client(c) => clients::run_client(c, &cfg).await,
             Command::Settings(s) => settings::run_settings(s, &cfg).await,
             Command::Migrate => db::run_migrate(&cfg).await,
-            Command::Copy(a) => db::run_copy(&a).await,
+            Command::Copy(a) => db::run_copy(&a, cfg.tenant.as_deref()).await,
             Command::Admin(a) => admins::run_admin(a, &cfg).await,
             Command::Issuer(i) => issuers::run_issuer(i, &cfg).await,
             Command::Tenant(t) => tenants::run_tenant(t, &cfg).await,

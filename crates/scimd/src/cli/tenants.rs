@@ -164,14 +164,14 @@ pub async fn run_tenant(cmd: TenantCommand, cfg: &Config) -> anyhow::Result<Exit
                 println!("  Secret Token:      {}", made.scim_token);
                 println!("  Token endpoint:    {token_url}");
                 println!(
-                    "  Administrator:     {} / {} (must be changed at first sign-in)",
+                    "  Administrator:     {} / {} (of the tenant's portal; must be changed at first sign-in)",
                     made.admin_username, made.admin_password
                 );
                 println!();
                 println!("The token and the password are shown only this once.");
                 eprintln!(
                     "note: the portal of a tenant on its own path is not served yet; manage it with \
-                     `scimd token create --tenant {} --scope admin` and the admin API at {prefix}/api/v1",
+                     `scimd token create --tenant {} --name ops --scope admin` and the admin API at {prefix}/api/v1",
                     tenant.slug
                 );
             }

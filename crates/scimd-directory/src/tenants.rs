@@ -208,10 +208,7 @@ impl Directory {
     /// The tenant whose slug is `slug`, with its counts. Errors: 404 when there is none.
     pub async fn tenant(&self, slug: &str) -> Result<TenantSummary, DirectoryError> {
         let mut tx = self.store().read().await?;
-        let tenant = tx
-            .tenant_by_slug(slug)
-            .await?
-            .ok_or_else(|| no_tenant(slug))?;
+        let tenant = by_slug(tx.as_mut(), slug).await?;
         summary(tx.as_mut(), tenant).await
     }
 
@@ -268,10 +265,7 @@ impl Directory {
         state: TenantState,
     ) -> Result<TenantRow, DirectoryError> {
         let mut tx = self.store().write().await?;
-        let mut tenant = tx
-            .tenant_by_slug(slug)
-            .await?
-            .ok_or_else(|| no_tenant(slug))?;
+        let mut tenant = by_slug(tx.as_mut(), slug).await?;
         if tenant.state == TenantState::Deleting {
             return Err(DirectoryError::Conflict(format!(
                 "the tenant '{slug}' is being deleted"
@@ -322,10 +316,7 @@ impl Directory {
         slug: &str,
     ) -> Result<TenantRow, DirectoryError> {
         let mut tx = self.store().write().await?;
-        let mut tenant = tx
-            .tenant_by_slug(slug)
-            .await?
-            .ok_or_else(|| no_tenant(slug))?;
+        let mut tenant = by_slug(tx.as_mut(), slug).await?;
         if tenant.state != TenantState::Deleting {
             tx.set_tenant_state(&tenant.id, TenantState::Deleting)
                 .await?;
@@ -384,6 +375,13 @@ impl Directory {
         }
         Ok(total)
     }
+}
+
+/// The tenant whose slug is `slug`. Errors: 404 when there is none.
+async fn by_slug(tx: &mut dyn Tx, slug: &str) -> Result<TenantRow, DirectoryError> {
+    tx.tenant_by_slug(slug)
+        .await?
+        .ok_or_else(|| no_tenant(slug))
 }
 
 /// 404: no tenant has the slug.

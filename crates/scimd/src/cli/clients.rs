@@ -7,7 +7,7 @@
 //! one the last `scimd serve` on the database recorded at start (its `--public-url`, or the
 //! address it listened on); with none of them the command fails and says so.
 
-use super::db::{cli_origin, open_default_tenant, print_list};
+use super::db::{cli_origin, open_default_tenant, print_list, PublicUrlArg};
 use crate::config::Config;
 use clap::Subcommand;
 use scimd_directory::render::rfc3339;
@@ -26,20 +26,18 @@ pub enum ClientCommand {
         /// Print {clientId, clientSecret, tokenUrl} as JSON
         #[arg(long)]
         json: bool,
-        /// The URL identity providers reach scimd at (default: the configured one, else the
-        /// one `scimd serve` recorded)
-        #[arg(long, value_name = "URL")]
-        public_url: Option<String>,
+        /// `--public-url`.
+        #[command(flatten)]
+        public_url: PublicUrlArg,
     },
     /// List clients: client id, name, created, last used, revoked.
     List {
         /// Print JSON (one object with the clients and the token URL)
         #[arg(long)]
         json: bool,
-        /// The URL identity providers reach scimd at (default: the configured one, else the
-        /// one `scimd serve` recorded)
-        #[arg(long, value_name = "URL")]
-        public_url: Option<String>,
+        /// `--public-url`.
+        #[command(flatten)]
+        public_url: PublicUrlArg,
     },
     /// Revoke the active client CLIENT_ID: it gets no more tokens and the ones it holds stop
     /// working at once; exits non-zero when there is none.
@@ -57,7 +55,7 @@ pub async fn run_client(cmd: ClientCommand, cfg: &Config) -> anyhow::Result<Exit
     let (dir, tenant) = open_default_tenant(cfg).await?;
     let given = match &cmd {
         ClientCommand::Create { public_url, .. } | ClientCommand::List { public_url, .. } => {
-            public_url.clone()
+            public_url.url.clone()
         }
         ClientCommand::Revoke { .. } => None,
     };

@@ -36,6 +36,16 @@ pub async fn open_default_tenant(cfg: &Config) -> anyhow::Result<(Directory, Str
     Ok((dir, tenant.id))
 }
 
+/// `--public-url URL` of the commands that print URLs clients use (`client create|list`,
+/// `tenant create`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PublicUrlArg {
+    /// The URL identity providers reach scimd at (default: the configured one, else the
+    /// one `scimd serve` recorded)
+    #[arg(long = "public-url", value_name = "URL")]
+    pub url: Option<String>,
+}
+
 /// The public URL (no trailing slash) to print URLs with: `given` (`--public-url`), else
 /// the configured one, else the one `scimd serve` recorded in the database at start. `what`
 /// names what is printed, for the error.

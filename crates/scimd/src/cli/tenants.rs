@@ -9,7 +9,7 @@
 //! last `scimd serve` recorded; with none of them the command fails and says so, before
 //! creating anything.
 
-use super::db::{cli_origin, open_directory, print_list, public_url};
+use super::db::{cli_origin, open_directory, print_list, public_url, PublicUrlArg};
 use crate::config::Config;
 use clap::Subcommand;
 use scimd_directory::render::rfc3339;
@@ -35,10 +35,9 @@ pub enum TenantCommand {
         /// adminPassword} as JSON
         #[arg(long)]
         json: bool,
-        /// The URL identity providers reach scimd at (default: the configured one, else the
-        /// one `scimd serve` recorded)
-        #[arg(long, value_name = "URL")]
-        public_url: Option<String>,
+        /// `--public-url`.
+        #[command(flatten)]
+        public_url: PublicUrlArg,
     },
     /// List the tenants: slug, name, state, users, groups, created, last SCIM request.
     List {
@@ -132,7 +131,7 @@ pub async fn run_tenant(cmd: TenantCommand, cfg: &Config) -> anyhow::Result<Exit
             name,
             slug,
             json,
-            public_url: given,
+            public_url: PublicUrlArg { url: given },
         } => {
             // Known before anything is created: the secrets are shown only once.
             let base = public_url(given, cfg, &dir, "the tenant's URLs").await?;

@@ -22,6 +22,15 @@ pub struct RunArgs {
     /// token k mod count).
     #[arg(long, env = "SCIMD_BENCH_TOKEN")]
     pub token: Vec<String>,
+    /// File of the tenants of a multi-tenant scimd, one a line: `SCIM_BASE_URL TOKEN` (e.g.
+    /// `http://127.0.0.1:8080/t/acme/scim/v2 scimd_...`, as `scimd tenant create --json`
+    /// prints them); simulated tenant k speaks to line k mod count, instead of --url and
+    /// --token.
+    #[arg(long, value_name = "FILE")]
+    pub tenants_file: Option<std::path::PathBuf>,
+    /// The lines of --tenants-file, read at start: `(SCIM base URL, token)`.
+    #[arg(skip)]
+    pub tenant_targets: Vec<(String, String)>,
     /// Base URL of the baseline server (scenarios `baseline` and `compare`).
     #[arg(long)]
     pub baseline_url: Option<String>,

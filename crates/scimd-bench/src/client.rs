@@ -158,6 +158,11 @@ pub fn make_clients(
             "{base}: scimd-bench only drives loopback targets (127.0.0.0/8, localhost, [::1])"
         ));
     }
+    if let Some((url, _)) = a.tenant_targets.iter().find(|(u, _)| !is_loopback(u)) {
+        return Err(format!(
+            "{url}: scimd-bench only drives loopback targets (127.0.0.0/8, localhost, [::1])"
+        ));
+    }
     let mut out = Vec::new();
     for t in 0..a.tenants.max(1) {
         let http = reqwest::Client::builder()
@@ -167,10 +172,13 @@ pub fn make_clients(
             .tcp_nodelay(true)
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
-        let auth = if with_auth && !a.token.is_empty() {
-            Some(format!("Bearer {}", a.token[t % a.token.len()]))
-        } else {
-            None
+        let (base, auth) = match a.tenant_targets.get(t % a.tenant_targets.len().max(1)) {
+            // A tenant of a multi-tenant scimd (--tenants-file): its own URL and token.
+            Some((url, token)) if with_auth => (url.as_str(), Some(format!("Bearer {token}"))),
+            _ if with_auth && !a.token.is_empty() => {
+                (base, Some(format!("Bearer {}", a.token[t % a.token.len()])))
+            }
+            _ => (base, None),
         };
         out.push(Client {
             http,

@@ -19,7 +19,30 @@ use std::time::Instant;
 /// Runs the scenario `a.scenario` and prints its report (text, or JSON with `--json`).
 /// Errors: a missing `--token` or `--baseline-url`, a non-loopback URL, unknown `--kinds`,
 /// a failed setup of the `groups` scenario.
-pub async fn run(a: RunArgs) -> Result<(), String> {
+pub async fn run(mut a: RunArgs) -> Result<(), String> {
+    if let Some(path) = &a.tenants_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--tenants-file {}: {e}", path.display()))?;
+        for (i, line) in text.lines().enumerate() {
+            let mut parts = line.split_whitespace();
+            match (parts.next(), parts.next(), parts.next()) {
+                (None, _, _) => continue,
+                (Some(url), Some(token), None) => {
+                    a.tenant_targets.push((url.to_string(), token.to_string()))
+                }
+                _ => {
+                    return Err(format!(
+                        "--tenants-file {} line {}: expected `SCIM_BASE_URL TOKEN`",
+                        path.display(),
+                        i + 1
+                    ))
+                }
+            }
+        }
+        if a.tenant_targets.is_empty() {
+            return Err(format!("--tenants-file {}: no tenants", path.display()));
+        }
+    }
     let a = Arc::new(a);
     let needs_token = !matches!(a.scenario, Scenario::Baseline);
     if needs_token && a.token.is_empty() {

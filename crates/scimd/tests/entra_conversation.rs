@@ -5,7 +5,10 @@
 //! Entra sends (Microsoft's "Develop and plan provisioning for a SCIM endpoint" request
 //! examples and "Known issues and resolutions with SCIM 2.0 protocol compliance").
 //!
-//! All tests share one server (started lazily) and use unique userNames / displayNames.
+//! All tests share one server (started lazily) and use unique userNames / displayNames. Each
+//! conversation runs twice: on the root paths (`root_paths::`), and on a second tenant's
+//! own paths, `/t/entra-b/scim/v2` (`tenant_paths::`, issue 15), so that what Entra sees is
+//! the same on every tenant.
 
 mod common;
 
@@ -16,9 +19,77 @@ use serde_json::{json, Value};
 const MS_ADSCIM_GROUP: &str =
     "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
 
-fn client() -> Client {
-    Server::shared().client()
+thread_local! {
+    /// Whether this test's conversation is on the second tenant's paths.
+    static ON_TENANT_PATHS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
+
+/// The shared server's second tenant (created once, by `scimd tenant create`): its SCIM
+/// Tenant URL and secret token.
+fn second_tenant() -> &'static (String, String) {
+    static TENANT: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    TENANT.get_or_init(|| {
+        let srv = Server::shared();
+        let out = srv.cli(&[
+            "tenant", "create", "--name", "Entra B", "--slug", "entra-b", "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let url = t["scimUrl"].as_str().unwrap().to_string();
+        (url, t["scimToken"].as_str().unwrap().to_string())
+    })
+}
+
+/// A client of the conversation's paths: the root tenant's, or the second tenant's.
+fn client() -> Client {
+    if ON_TENANT_PATHS.with(|t| t.get()) {
+        let (url, token) = second_tenant();
+        Client::new(url, Some(token))
+    } else {
+        Server::shared().client()
+    }
+}
+
+/// Each conversation as a test on the root paths and as one on the second tenant's paths.
+macro_rules! on_both_paths {
+    ($($name:ident),* $(,)?) => {
+        mod root_paths {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name().await
+            })*
+        }
+        mod tenant_paths {
+            $(#[tokio::test]
+            async fn $name() {
+                super::ON_TENANT_PATHS.with(|t| t.set(true));
+                assert!(super::client().base.ends_with("/t/entra-b/scim/v2"));
+                super::$name().await
+            })*
+        }
+    };
+}
+
+on_both_paths!(
+    connection_test_filters_on_a_random_guid,
+    user_create_keeps_every_attribute_entra_sends,
+    user_lifecycle_default_dialect,
+    user_lifecycle_aadoptscim062020_dialect,
+    pathless_add_and_replace_take_paths_and_urn_keys,
+    filtered_multivalue_paths_create_the_element_once,
+    add_on_a_single_valued_attribute_replaces_it,
+    manager_set_replace_and_remove_in_every_shape,
+    roles_sent_as_json_encoded_strings_are_kept_as_sent,
+    group_lifecycle,
+    add_and_remove_of_the_same_member_apply_in_order,
+    one_op_carries_1500_members,
+    members_of_unknown_ids_are_refused_and_nothing_changes,
+    duplicate_create_is_a_conflict_entra_can_recover_from,
+);
 
 /// The body Entra ID posts for a new user (shape of Microsoft's "Create User" example,
 /// plus the attributes a typical attribute mapping sends).
@@ -119,7 +190,6 @@ fn assert_empty_list(r: &Resp) {
     }
 }
 
-#[tokio::test]
 async fn connection_test_filters_on_a_random_guid() {
     let c = client();
     // What "Test Connection" sends: a user and a group lookup on values that cannot exist.
@@ -154,7 +224,6 @@ async fn connection_test_filters_on_a_random_guid() {
     }
 }
 
-#[tokio::test]
 async fn user_create_keeps_every_attribute_entra_sends() {
     let c = client();
     let user_name = format!("{}@contoso.example", unique("Test_User"));
@@ -235,7 +304,6 @@ async fn user_create_keeps_every_attribute_entra_sends() {
     assert_eq!(l[0]["id"], json!(id));
 }
 
-#[tokio::test]
 async fn user_lifecycle_default_dialect() {
     let c = client();
     let user_name = format!("{}@contoso.example", unique("Dflt"));
@@ -356,7 +424,6 @@ async fn user_lifecycle_default_dialect() {
         .expect_error(404, None);
 }
 
-#[tokio::test]
 async fn user_lifecycle_aadoptscim062020_dialect() {
     let c = client();
     let user_name = format!("{}@contoso.example", unique("Opt"));
@@ -436,7 +503,6 @@ async fn user_lifecycle_aadoptscim062020_dialect() {
     c.get(&path).await.expect_error(404, None);
 }
 
-#[tokio::test]
 async fn pathless_add_and_replace_take_paths_and_urn_keys() {
     let c = client();
     let u = c.create_user(&unique("pathless"), json!({})).await;
@@ -496,7 +562,6 @@ async fn pathless_add_and_replace_take_paths_and_urn_keys() {
     assert_eq!(ent(&v)["organization"], json!("Contoso"));
 }
 
-#[tokio::test]
 async fn filtered_multivalue_paths_create_the_element_once() {
     let c = client();
     let name = unique("mv");
@@ -589,7 +654,6 @@ async fn filtered_multivalue_paths_create_the_element_once() {
     assert_eq!(&get_user(&c, id).await, v);
 }
 
-#[tokio::test]
 async fn add_on_a_single_valued_attribute_replaces_it() {
     let c = client();
     let u = c
@@ -619,7 +683,6 @@ async fn add_on_a_single_valued_attribute_replaces_it() {
     assert_includes(v, &want);
 }
 
-#[tokio::test]
 async fn manager_set_replace_and_remove_in_every_shape() {
     let c = client();
     let manager = json!({"displayName": "Manager One"});
@@ -717,7 +780,6 @@ async fn manager_set_replace_and_remove_in_every_shape() {
     assert_manager(r.json(), m2, "Manager Two");
 }
 
-#[tokio::test]
 async fn roles_sent_as_json_encoded_strings_are_kept_as_sent() {
     let c = client();
     let u = c.create_user(&unique("roles"), json!({})).await;
@@ -749,7 +811,6 @@ async fn roles_sent_as_json_encoded_strings_are_kept_as_sent() {
     assert_eq!(u["roles"][0]["value"], json!(role));
 }
 
-#[tokio::test]
 async fn group_lifecycle() {
     let c = client();
     let name = unique("Group");
@@ -948,7 +1009,6 @@ async fn group_lifecycle() {
     get_user(&c, &users[1]).await;
 }
 
-#[tokio::test]
 async fn add_and_remove_of_the_same_member_apply_in_order() {
     let c = client();
     let g = c.create_group(&unique("Order"), json!({})).await;
@@ -990,7 +1050,6 @@ async fn add_and_remove_of_the_same_member_apply_in_order() {
     );
 }
 
-#[tokio::test]
 async fn one_op_carries_1500_members() {
     let c = client();
     let prefix = unique("big");
@@ -1033,7 +1092,6 @@ async fn one_op_carries_1500_members() {
     assert_eq!(c.member_ids(gid).await, sorted(&ids[1000..]));
 }
 
-#[tokio::test]
 async fn members_of_unknown_ids_are_refused_and_nothing_changes() {
     let c = client();
     let a = c.create_user_id(&unique("known"), json!({})).await;
@@ -1107,7 +1165,6 @@ async fn paging_in_pages_of_five() {
     }
 }
 
-#[tokio::test]
 async fn duplicate_create_is_a_conflict_entra_can_recover_from() {
     let c = client();
     let name = format!("{}@Contoso.Example", unique("Dup"));

@@ -29,7 +29,10 @@ pub async fn open_default_tenant(cfg: &Config) -> anyhow::Result<(Directory, Str
     };
     // A database no `scimd serve` initialised yet says so.
     dir.default_tenant_id().await?;
-    let tenant = dir.tenant(&slug).await?.tenant;
+    // The row alone: a command need not count the tenant's users to act on it.
+    let Some(tenant) = dir.resolve_tenant(&slug).await? else {
+        anyhow::bail!("no tenant has the slug '{slug}' (scimd tenant list lists them)");
+    };
     if tenant.state == scimd_directory::store::TenantState::Deleting {
         anyhow::bail!("the tenant '{slug}' is being deleted");
     }

@@ -260,13 +260,14 @@ async fn set_state(
     state: TenantState,
     command: &str,
 ) -> anyhow::Result<ExitCode> {
-    let before = dir.tenant(slug).await?.tenant.state;
+    // (No tenant: set_tenant_state says so, 404.)
+    let before = dir.resolve_tenant(slug).await?.map(|t| t.state);
     let by = |t: &str| cli_origin(t, command);
     dir.set_tenant_state(&by, slug, state).await?;
-    let after = dir.tenant(slug).await?;
     if json {
+        let after = dir.tenant(slug).await?;
         println!("{}", serde_json::to_string_pretty(&tenant_json(&after))?);
-    } else if before == state {
+    } else if before == Some(state) {
         println!("tenant {slug} was {} already", state.as_str());
     } else {
         println!("tenant {slug} is {} now", state.as_str());

@@ -140,11 +140,13 @@ pub enum AuditAction {
     TenantDisable,
     /// The tenant enabled again by an operator.
     TenantEnable,
+    /// The tenant's deletion started by an operator (recorded in the operator realm).
+    TenantDelete,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 27] = [
+    pub const ALL: [AuditAction; 28] = [
         AuditAction::SettingsUpdate,
         AuditAction::AttributeCreate,
         AuditAction::AttributeDelete,
@@ -172,6 +174,7 @@ impl AuditAction {
         AuditAction::TenantCreate,
         AuditAction::TenantDisable,
         AuditAction::TenantEnable,
+        AuditAction::TenantDelete,
     ];
 
     /// `settings.update`, `attribute.create`, `attribute.delete`, `token.create`,
@@ -179,7 +182,7 @@ impl AuditAction {
     /// `administrator.change-password`, `administrator.unlock`, `user.create`, `user.update`,
     /// `user.soft-delete`, `user.delete`, `group.create`, `group.rename`, `group.delete`,
     /// `group.add-members`, `group.remove-members`, `signin`, `signin.failure`,
-    /// `tenant.create`, `tenant.disable`, `tenant.enable`.
+    /// `tenant.create`, `tenant.disable`, `tenant.enable`, `tenant.delete`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::SettingsUpdate => "settings.update",
@@ -209,6 +212,7 @@ impl AuditAction {
             AuditAction::TenantCreate => "tenant.create",
             AuditAction::TenantDisable => "tenant.disable",
             AuditAction::TenantEnable => "tenant.enable",
+            AuditAction::TenantDelete => "tenant.delete",
         }
     }
 

@@ -50,7 +50,8 @@ impl Caller {
     pub fn origin(&self) -> Origin {
         let (kind, source) = match self.scope {
             TokenScope::Scim => (self.actor, Channel::Scim),
-            TokenScope::Admin => (ActorType::Admin, Channel::Api),
+            // An operator token acts as an administrator of the operator realm.
+            TokenScope::Admin | TokenScope::Operator => (ActorType::Admin, Channel::Api),
         };
         Origin {
             tenant_id: self.tenant_id.clone(),

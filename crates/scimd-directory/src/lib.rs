@@ -23,6 +23,7 @@ pub mod error;
 mod groups;
 pub mod hashing;
 pub mod issuers;
+pub mod operators;
 pub mod policy;
 pub mod refusals;
 pub mod render;

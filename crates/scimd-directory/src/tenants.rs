@@ -8,12 +8,15 @@
 //! (slug `default`). A tenant is `active`, `disabled` (its paths answer 403; nothing is lost)
 //! or `deleting`.
 //!
-//! Operators act on tenants from the command line; what they do is recorded in the audit
-//! record of the tenant concerned (`tenant.create`, `tenant.disable`, `tenant.enable`).
+//! Operators act on tenants from the command line and the operator API; what they do is
+//! recorded in the audit record of the tenant concerned (`tenant.create`, `tenant.disable`,
+//! `tenant.enable`) and in the operator realm's ([`crate::operators`]; `tenant.delete` there
+//! only, for the tenant's own goes with it).
 
 use crate::admins::{new_admin_row, new_password, BOOTSTRAP_ADMIN};
 use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Bootstrap, Directory, DirectoryError, Origin};
+use crate::operators::{is_realm, record_in_realm};
 use crate::secret::{hash_secret, new_secret};
 use crate::settings::TenantSettings;
 use crate::store::{
@@ -190,6 +193,7 @@ impl Directory {
         let mut tx = self.store().write().await?;
         let (tenant, made) =
             new_tenant(tx.as_mut(), (name, &slug), by, (admin_password, admin_hash)).await?;
+        record_in_realm(tx.as_mut(), by, AuditAction::TenantCreate, &tenant, vec![]).await?;
         tx.commit().await?;
         self.tenant_cache().clear();
         Ok((tenant, made))
@@ -199,7 +203,12 @@ impl Directory {
     pub async fn tenants(&self) -> Result<Vec<TenantSummary>, DirectoryError> {
         let mut tx = self.store().read().await?;
         let mut out = Vec::new();
-        for tenant in tx.list_tenants().await? {
+        for tenant in tx
+            .list_tenants()
+            .await?
+            .into_iter()
+            .filter(|t| !is_realm(t))
+        {
             out.push(summary(tx.as_mut(), tenant).await?);
         }
         Ok(out)
@@ -243,10 +252,19 @@ impl Directory {
         });
     }
 
-    /// The tenant whose slug is `slug`, without counts: `None` when there is none. Read
-    /// from memory when looked up less than [`TENANT_CACHE_TTL`] ago (a request's path
-    /// names its tenant; this is its per-request lookup).
+    /// The tenant whose slug is `slug`, without counts: `None` when there is none (the
+    /// operator realm is no tenant: `None` for its slug too). Read from memory when looked
+    /// up less than [`TENANT_CACHE_TTL`] ago (a request's path names its tenant; this is
+    /// its per-request lookup).
     pub async fn resolve_tenant(&self, slug: &str) -> Result<Option<TenantRow>, DirectoryError> {
+        Ok(self.lookup_slug(slug).await?.filter(|t| !is_realm(t)))
+    }
+
+    /// The row of slug `slug`, the operator realm's included, through the cache.
+    pub(crate) async fn lookup_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<TenantRow>, DirectoryError> {
         if let Some(t) = self.tenant_cache().get(slug) {
             return Ok(t);
         }
@@ -289,12 +307,10 @@ impl Directory {
             Some(&tenant.name),
             SUCCEEDED,
         );
-        r.changes.push(crate::changes::property(
-            "state",
-            before.as_str(),
-            state.as_str(),
-        ));
+        let change = crate::changes::property("state", before.as_str(), state.as_str());
+        r.changes.push(change.clone());
         tx.insert_record(&r).await?;
+        record_in_realm(tx.as_mut(), by, action, &tenant, vec![change]).await?;
         tx.commit().await?;
         self.tenant_cache().clear();
         Ok(tenant)
@@ -308,8 +324,8 @@ impl Directory {
     /// Starts deleting the tenant `slug`: marks it `deleting` at once (its paths answer 404
     /// from then on, within [`TENANT_CACHE_TTL`] on every server) and returns it; its rows
     /// are deleted by [`Directory::purge_tenant_step`]s. Marking a tenant that is being
-    /// deleted already returns it (the deletion resumes). Logged (the tenant's own audit
-    /// record goes with it). Errors: 404 when there is none.
+    /// deleted already returns it (the deletion resumes). Recorded in the operator realm's
+    /// audit record (`tenant.delete`; the tenant's own goes with it). Errors: 404 when there is none.
     pub async fn start_tenant_deletion(
         &self,
         by: Operator<'_>,
@@ -320,7 +336,17 @@ impl Directory {
         if tenant.state != TenantState::Deleting {
             tx.set_tenant_state(&tenant.id, TenantState::Deleting)
                 .await?;
+            let before = tenant.state.as_str();
             tenant.state = TenantState::Deleting;
+            let change = crate::changes::property("state", before, TenantState::Deleting.as_str());
+            record_in_realm(
+                tx.as_mut(),
+                by,
+                AuditAction::TenantDelete,
+                &tenant,
+                vec![change],
+            )
+            .await?;
             tx.commit().await?;
             self.tenant_cache().clear();
             let origin = by(&tenant.id);
@@ -381,6 +407,7 @@ impl Directory {
 async fn by_slug(tx: &mut dyn Tx, slug: &str) -> Result<TenantRow, DirectoryError> {
     tx.tenant_by_slug(slug)
         .await?
+        .filter(|t| !is_realm(t))
         .ok_or_else(|| no_tenant(slug))
 }
 

@@ -9,6 +9,7 @@
 use crate::changes::{commit_recorded, target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, Origin, RequestInfo};
 use crate::error::on_conflict;
+use crate::operators::is_realm;
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{Change, ChangeRecord, ConflictTarget, CredentialKey, TokenRow, TokenScope};
 use serde_json::Value;
@@ -150,14 +151,14 @@ impl Directory {
         &self,
         keep: impl FnOnce(&Bootstrap) -> Result<(), String> + Send,
     ) -> Result<Option<Bootstrap>, DirectoryError> {
-        if !self.store().read().await?.list_tenants().await?.is_empty() {
+        if has_tenant(self.store().read().await?.as_mut()).await? {
             return Ok(None);
         }
         let admin_password = crate::admins::new_password();
         let admin_hash = self.hash(&admin_password).await?;
         let mut tx = self.store().write().await?;
         // Checked again in the write transaction: another instance may have been first.
-        if !tx.list_tenants().await?.is_empty() {
+        if has_tenant(tx.as_mut()).await? {
             return Ok(None);
         }
         // First start is recorded as the server's own command.
@@ -202,7 +203,8 @@ impl Directory {
     pub async fn default_tenant_id(&self) -> Result<String, DirectoryError> {
         let mut tx = self.store().read().await?;
         let tenants = tx.list_tenants().await?;
-        tenants.into_iter().next().map(|t| t.id).ok_or_else(|| {
+        let mut customers = tenants.into_iter().filter(|t| !is_realm(t));
+        customers.next().map(|t| t.id).ok_or_else(|| {
             DirectoryError::Invalid(
                 "the database has no tenant yet: run `scimd serve` once to initialise it".into(),
             )
@@ -286,6 +288,17 @@ impl Directory {
         let name = credential_name("token", name)?;
         let secret = format!("{STATIC_PREFIX}{}", new_secret());
         let mut tx = self.store().write().await?;
+        // Operator tokens live in the operator realm, and only they do.
+        let realm = tx
+            .get_tenant(tenant_id)
+            .await?
+            .is_some_and(|t| is_realm(&t));
+        if realm != (scope == TokenScope::Operator) {
+            return Err(DirectoryError::Invalid(format!(
+                "a token of scope {} cannot be made here: operator tokens belong to no tenant (scimd token create --scope operator, without --tenant), and a tenant's tokens have scope scim or admin",
+                scope.as_str()
+            )));
+        }
         let now = crate::render::now();
         let token = TokenRow {
             id: uuid::Uuid::new_v4().to_string(),
@@ -339,6 +352,12 @@ impl Directory {
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// Whether the database has a (customer) tenant: first start has run. The operator
+/// realm does not count.
+async fn has_tenant(tx: &mut dyn crate::store::Tx) -> Result<bool, crate::StoreError> {
+    Ok(tx.list_tenants().await?.iter().any(|t| !is_realm(t)))
 }
 
 /// The name of a new token or OAuth client (`what`), trimmed. Errors: `Invalid` for a

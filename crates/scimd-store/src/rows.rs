@@ -207,9 +207,18 @@ macro_rules! text_columns {
 text_columns!(
     Source: "source",
     UserState: "user state",
-    TokenScope: "token scope",
     TenantState: "tenant state"
 );
+
+/// Stored as its `as_str`, `operator` included.
+impl Column for TokenScope {
+    fn read(row: &mut Row, col: &str) -> StoreResult<Self> {
+        parsed(&row.text(col)?, "token scope", TokenScope::parse_stored)
+    }
+    fn bind(&self) -> Bind {
+        Bind::text(self.as_str())
+    }
+}
 
 /// Stored as [`kind_str`]; anything but `Group` reads as a user.
 impl Column for MemberKind {

@@ -384,6 +384,12 @@ pub async fn authenticate(
     (scope, missing): (TokenScope, &str),
 ) -> Result<Caller, Failure> {
     let tenant = crate::tenancy::of(extensions).map(|t| t.tenant.id.clone());
+    // The operator API has no tenant: an operator token is one by its scope (only the
+    // operator realm's tokens have it), and a tenant's token is refused for its scope.
+    let on = match scope {
+        TokenScope::Operator => None,
+        _ => tenant.as_deref(),
+    };
     let outcome = match presented(headers) {
         Err(r) => Err(Failure::Refused(r)),
         Ok(None) => Err(Failure::Refused(Refusal::new(
@@ -391,7 +397,7 @@ pub async fn authenticate(
             "none",
             missing,
         ))),
-        Ok(Some(c)) => verify(state, &c, tenant.as_deref()).await,
+        Ok(Some(c)) => verify(state, &c, on).await,
     };
     let outcome = match outcome {
         Ok(c) => match crate::rate::limiter::admit(&state.limiter, extensions, &c.token_id).await {
@@ -445,12 +451,17 @@ fn wrong_scope(c: &Caller, scope: TokenScope) -> Refusal {
     };
     let detail = match scope {
         TokenScope::Scim => format!(
-            "{what} has scope {}, which is for the admin API; SCIM endpoints need a token of scope scim",
+            "{what} has scope {}, which is not for SCIM; SCIM endpoints need a token of scope scim",
             c.scope.as_str()
         ),
         TokenScope::Admin => format!(
-            "{what} has scope {}, which is for SCIM provisioning; the admin API needs a token of scope admin (`scimd token create --name NAME --scope admin`)",
+            "{what} has scope {}, which is not for a tenant's admin API; it needs a token of scope admin (`scimd token create --name NAME --scope admin`)",
             c.scope.as_str()
+        ),
+        TokenScope::Operator => format!(
+            "{what} has scope {}; the operator API ({}) needs an operator token (`scimd token create --name NAME --scope operator`)",
+            c.scope.as_str(),
+            crate::tenancy::OPERATOR_API
         ),
     };
     Refusal {

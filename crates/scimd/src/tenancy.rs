@@ -7,6 +7,9 @@
 //! - `/scim/v2`, `/api/v1`, `/oauth/...` and the portal at `/` serve the *root tenant*
 //!   (`--root-tenant SLUG`, by default the one first start created, `default`); with
 //!   `--root-tenant none` they answer 404.
+//! - `/api/v1/tenants...`, the operator API, is served only at the root, whatever
+//!   `--root-tenant` says, to operator tokens ([`scimd_directory::operators`]); under
+//!   `/t/SLUG` it answers 404.
 //! - Other paths under `/t/` answer 404 (the portal of a tenant on its own path is not built
 //!   yet); `/healthz`, `/readyz` and `/metrics` belong to the deployment.
 //!
@@ -75,6 +78,15 @@ fn surface_of(path: &str) -> Option<Surface> {
     } else {
         None
     }
+}
+
+/// The operator API's paths (`/api/v1/tenants...`): served only at the root, for the
+/// operator realm ([`scimd_directory::operators`]), whatever `--root-tenant` says.
+pub const OPERATOR_API: &str = "/api/v1/tenants";
+
+/// Whether `path` (without prefix) is the operator API's.
+fn operator_path(path: &str) -> bool {
+    under(path, OPERATOR_API)
 }
 
 /// The paths that belong to the deployment, not to a tenant.
@@ -155,6 +167,9 @@ pub async fn resolve(State(st): State<AppState>, mut req: Request, next: Next) -
         return next.run(req).await;
     }
     let surface = surface_of(&path);
+    if operator_path(&path) {
+        return operator(req, next).await;
+    }
     let (slug, prefix, original) = match req.extensions().get::<PathTenant>() {
         Some(p) => (
             Some(p.slug.clone()),
@@ -216,6 +231,21 @@ pub async fn resolve(State(st): State<AppState>, mut req: Request, next: Next) -
         prefix_location(&mut res, &prefix);
     }
     res
+}
+
+/// A request on the operator API's paths: at the root, runs without a tenant (operator
+/// tokens are checked by their scope, [`crate::admin::request::Operator`]; no store lookup
+/// before authentication); on a tenant's path, 404.
+async fn operator(req: Request, next: Next) -> Response {
+    if let Some(p) = req.extensions().get::<PathTenant>() {
+        let detail = format!(
+            "no endpoint {} {}: the operator API is served only at the root, {OPERATOR_API}",
+            req.method(),
+            p.original
+        );
+        return refuse(Some(Surface::Admin), 404, detail);
+    }
+    next.run(req).await
 }
 
 /// Puts `prefix` before a `Location` that is a path of this server (the admin API's are

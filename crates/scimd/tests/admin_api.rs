@@ -225,6 +225,12 @@ const FIXED_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/dashboard"),
     ("GET", "/api/v1/openapi.json"),
+    // The operator API (operator tokens, only at the root).
+    ("GET", "/api/v1/tenants"),
+    ("POST", "/api/v1/tenants"),
+    ("GET", "/api/v1/tenants/{slug}"),
+    ("PATCH", "/api/v1/tenants/{slug}"),
+    ("DELETE", "/api/v1/tenants/{slug}"),
 ];
 
 fn concrete(path: &str) -> String {
@@ -233,6 +239,7 @@ fn concrete(path: &str) -> String {
         .replace("{name}", "no-such-name")
         .replace("{issuer}", "no-such-issuer")
         .replace("{clientId}", "scimd_client_none")
+        .replace("{slug}", "no-such-tenant")
 }
 
 /// Every operation of the OpenAPI document is served by the server (an unauthenticated

@@ -74,25 +74,40 @@ pub enum TokenScope {
     Scim,
     /// May call `/api/v1`.
     Admin,
+    /// May call the operator API, `/api/v1/tenants` at the root (issue 15): a token of no
+    /// customer tenant, kept in the operator realm ([`crate::tenants::OPERATOR_SLUG`]) and
+    /// refused on every tenant's paths.
+    Operator,
 }
 
 impl TokenScope {
-    /// Both scopes.
+    /// The scopes of a tenant's tokens (what a tenant's administrator may create).
     pub const ALL: [TokenScope; 2] = [TokenScope::Scim, TokenScope::Admin];
 
-    /// `scim` or `admin`.
+    /// `scim`, `admin` or `operator`.
     pub fn as_str(self) -> &'static str {
         match self {
             TokenScope::Scim => "scim",
             TokenScope::Admin => "admin",
+            TokenScope::Operator => "operator",
         }
     }
-    /// Parses `scim` / `admin` (case-insensitive).
+
+    /// Parses `scim` / `admin` (case-insensitive): the scopes a tenant's token may have.
+    /// `operator` is not one of them (see [`TokenScope::parse_stored`]).
     pub fn parse(s: &str) -> Option<TokenScope> {
         match s.to_ascii_lowercase().as_str() {
             "scim" => Some(TokenScope::Scim),
             "admin" => Some(TokenScope::Admin),
             _ => None,
+        }
+    }
+
+    /// Parses what [`TokenScope::as_str`] gives, `operator` included (a stored scope).
+    pub fn parse_stored(s: &str) -> Option<TokenScope> {
+        match s {
+            "operator" => Some(TokenScope::Operator),
+            _ => TokenScope::parse(s),
         }
     }
 }

@@ -13,6 +13,20 @@ use scimd_directory::store::{Actor, Cause, Change, ChangeRecord, TokenRow};
 use scimd_directory::warnings::ProvisioningWarning;
 use serde_json::{json, Value};
 
+/// A tenant, as the operator API and `scimd tenant list|show --json` show it: `{slug,
+/// name, state, users, groups, created, lastScimRequest}` (times RFC 3339, `null`: never).
+pub fn tenant(t: &scimd_directory::tenants::TenantSummary) -> Value {
+    json!({
+        "slug": t.tenant.slug,
+        "name": t.tenant.name,
+        "state": t.tenant.state.as_str(),
+        "users": t.users,
+        "groups": t.groups,
+        "created": rfc3339(t.tenant.created),
+        "lastScimRequest": t.tenant.last_scim_request.map(rfc3339),
+    })
+}
+
 /// A user: its SCIM representation with `state`, `source` and `groups` (`{id,
 /// displayName, builtin}`, the built-in All Users group first).
 pub fn user(u: &AdminUser) -> Value {

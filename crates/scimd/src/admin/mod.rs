@@ -53,6 +53,11 @@
 //! | GET    | `/api/v1/audit`                        | 200 page, or a CSV / JSON Lines download       |
 //! | GET    | `/api/v1/dashboard`                    | 200 counts, SCIM tenant URL, recent entries    |
 //! | GET    | `/api/v1/openapi.json`                 | 200 OpenAPI 3.1 document (public)              |
+//! | GET    | `/api/v1/tenants`                      | 200 tenants (operator tokens; [`tenants`])     |
+//! | POST   | `/api/v1/tenants`                      | 201 tenant and its first secrets (operator)    |
+//! | GET    | `/api/v1/tenants/{slug}`               | 200 tenant (operator)                          |
+//! | PATCH  | `/api/v1/tenants/{slug}`               | 200 tenant after `{state}` (operator)          |
+//! | DELETE | `/api/v1/tenants/{slug}`               | 202 tenant being deleted (operator)            |
 //!
 //! Lists answer `{"totalResults", "startIndex", "itemsPerPage", "Resources"}`; paged ones
 //! take `startIndex` (1-based, below 1 counts as 1) and `count` (default
@@ -73,6 +78,7 @@ pub mod records;
 pub mod reply;
 pub mod request;
 pub mod settings;
+pub mod tenants;
 pub mod tokens;
 pub mod users;
 
@@ -135,7 +141,7 @@ impl Routes {
 }
 
 /// The authenticated routes (method, path, handler), in one place. Every handler takes an
-/// [`Admin`] first.
+/// [`request::Admin`] first, but the operator API's, which take a [`request::Operator`].
 fn protected() -> Routes {
     use attributes::{create_attribute, delete_attribute, get_attribute, list_attributes};
     use clients::{auth_refusals, create_client, list_clients, revoke_client};
@@ -144,6 +150,7 @@ fn protected() -> Routes {
     use log::{dashboard, view, AuditView, LogView};
     use records::{history, Groups, Users};
     use settings::{get_settings, patch_settings};
+    use tenants::{create_tenant, delete_tenant, get_tenant, list_tenants, patch_tenant};
     use tokens::{create_token, list_tokens, revoke_token};
     use users::{create_user, delete_user, get_user, list_users, patch};
     use Method as M;
@@ -186,6 +193,12 @@ fn protected() -> Routes {
         // Changes of local users and groups (provisioned ones are read-only: 409).
         .add(M::PATCH, "/api/v1/users/{id}", patch::<Users>)
         .add(M::PATCH, "/api/v1/groups/{id}", patch::<Groups>)
+        // The operator API (operator tokens; only at the root).
+        .add(M::GET, "/api/v1/tenants", list_tenants)
+        .add(M::POST, "/api/v1/tenants", create_tenant)
+        .add(M::GET, "/api/v1/tenants/{slug}", get_tenant)
+        .add(M::PATCH, "/api/v1/tenants/{slug}", patch_tenant)
+        .add(M::DELETE, "/api/v1/tenants/{slug}", delete_tenant)
 }
 
 /// The public routes (no token needed).

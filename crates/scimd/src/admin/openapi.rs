@@ -7,6 +7,7 @@
 mod credentials;
 mod issuers;
 mod records;
+mod tenants;
 
 use super::reply::AdminResult;
 use crate::state::AppState;
@@ -250,6 +251,8 @@ fn paths() -> Value {
         "/api/v1/audit": records::audit_path(),
         "/api/v1/dashboard": dashboard,
         "/api/v1/openapi.json": openapi,
+        "/api/v1/tenants": tenants::tenants_path(),
+        "/api/v1/tenants/{slug}": tenants::tenant_path(),
     })
 }
 
@@ -502,6 +505,7 @@ fn schemas() -> Map<String, Value> {
             }));
     records::schemas(&mut m);
     issuers::schemas(&mut m);
+    tenants::schemas(&mut m);
     credentials::schemas(&mut m);
     m.insert("Counts".into(), json!({
                 "type": "object",
@@ -553,6 +557,11 @@ fn components() -> Value {
                 "type": "http",
                 "scheme": "bearer",
                 "description": "The secret of a token of scope `admin` (`scimd token create --name NAME --scope admin`, or POST /api/v1/tokens). Tokens of scope `scim` get 403."
+            },
+            "operatorAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The operator API's (/api/v1/tenants, only at the root): the secret of an operator token (`scimd token create --name NAME --scope operator`). A tenant's tokens get 403."
             }
         },
         "parameters": {
@@ -613,7 +622,7 @@ pub fn document(server_url: &str) -> Value {
         "tags": [
             {"name": "users"}, {"name": "groups"}, {"name": "attributes"}, {"name": "settings"},
             {"name": "tokens"}, {"name": "issuers"}, {"name": "provisioning-log"}, {"name": "history"}, {"name": "audit"},
-            {"name": "dashboard"}, {"name": "meta"}
+            {"name": "dashboard"}, {"name": "tenants", "description": "The operator API: tenants, for operator tokens, only at the root"}, {"name": "meta"}
         ],
         "paths": paths(),
         "components": components(),

@@ -34,19 +34,46 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let info = request_info(&parts.method, &parts.uri, &parts.extensions);
         let missing = "authentication required: send `Authorization: Bearer <secret>` with the secret of an admin token (create one with `scimd token create --name NAME --scope admin`)";
-        let scope = (TokenScope::Admin, missing);
-        match authenticate(state, (&parts.headers, &parts.extensions), info, scope).await {
-            Ok(c) => Ok(Admin(state.clone(), c)),
-            Err(Failure::Refused(r)) => {
-                Err(r.respond(|status, m| AdminError::new(status, m).into_response()))
-            }
-            Err(Failure::Limited(r)) => Err(r.answer(state.limiter.limits(), |m| {
-                AdminError::new(429, m).into_response()
-            })),
-            Err(Failure::Store(e)) => Err(AdminError::from(e).into_response()),
+        let c = caller(parts, state, (TokenScope::Admin, missing)).await?;
+        Ok(Admin(state.clone(), c))
+    }
+}
+
+/// The server state and the authenticated caller of an operator route (`/api/v1/tenants`,
+/// issue 15): a bearer token of scope `operator` ([`scimd_directory::operators`]). Refused
+/// as [`Admin`] is otherwise: 401 without a valid token (a tenant's token is another
+/// tenant's here), 403 `insufficient_scope` for another scope, 429 beyond its rate limit.
+#[derive(Clone)]
+pub struct Operator(pub AppState, pub Caller);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let missing = "authentication required: send `Authorization: Bearer <secret>` with the secret of an operator token (create one with `scimd token create --name NAME --scope operator`)";
+        let c = caller(parts, state, (TokenScope::Operator, missing)).await?;
+        Ok(Operator(state.clone(), c))
+    }
+}
+
+/// Authenticates an admin API request for `scope` ([`authenticate`]); a refusal as the
+/// admin API's JSON error with its challenge.
+async fn caller(
+    parts: &Parts,
+    state: &AppState,
+    scope: (TokenScope, &str),
+) -> Result<Caller, Response> {
+    let info = request_info(&parts.method, &parts.uri, &parts.extensions);
+    match authenticate(state, (&parts.headers, &parts.extensions), info, scope).await {
+        Ok(c) => Ok(c),
+        Err(Failure::Refused(r)) => {
+            Err(r.respond(|status, m| AdminError::new(status, m).into_response()))
         }
+        Err(Failure::Limited(r)) => Err(r.answer(state.limiter.limits(), |m| {
+            AdminError::new(429, m).into_response()
+        })),
+        Err(Failure::Store(e)) => Err(AdminError::from(e).into_response()),
     }
 }
 

@@ -82,17 +82,10 @@ pub enum TenantCommand {
     },
 }
 
-/// One tenant as `list`, `show`, `disable` and `enable` print it in JSON.
+/// One tenant as `list`, `show`, `disable` and `enable` print it in JSON (as the operator
+/// API shows it).
 fn tenant_json(t: &TenantSummary) -> Value {
-    json!({
-        "slug": t.tenant.slug,
-        "name": t.tenant.name,
-        "state": t.tenant.state.as_str(),
-        "users": t.users,
-        "groups": t.groups,
-        "created": rfc3339(t.tenant.created),
-        "lastScimRequest": t.tenant.last_scim_request.map(rfc3339),
-    })
+    crate::admin::json::tenant(t)
 }
 
 /// The table of `list` and `show`.

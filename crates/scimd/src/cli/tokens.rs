@@ -1,7 +1,10 @@
-//! `scimd token create|list|revoke`: the default tenant's API tokens. `create` prints only
-//! the secret on stdout (shown once); `list` prints a table on stdout; messages go to stderr.
+//! `scimd token create|list|revoke`: a tenant's API tokens (`--tenant SLUG`, by default the
+//! root tenant's), or the operator tokens (`create --scope operator`, `list|revoke
+//! --operator`; never with `--tenant`: they belong to no tenant, see
+//! [`scimd_directory::operators`]). `create` prints only the secret on stdout (shown once);
+//! `list` prints a table on stdout; messages go to stderr.
 
-use super::db::{cli_origin, open_default_tenant};
+use super::db::{cli_origin, open_default_tenant, open_directory};
 use crate::config::Config;
 use clap::{Subcommand, ValueEnum};
 use scimd_directory::store::{TokenRow, TokenScope};
@@ -14,6 +17,9 @@ pub enum ScopeArg {
     Scim,
     /// May call the admin API /api/v1.
     Admin,
+    /// May call the operator API /api/v1/tenants at the root (belongs to no tenant; not
+    /// with --tenant).
+    Operator,
 }
 
 impl From<ScopeArg> for TokenScope {
@@ -21,11 +27,12 @@ impl From<ScopeArg> for TokenScope {
         match s {
             ScopeArg::Scim => TokenScope::Scim,
             ScopeArg::Admin => TokenScope::Admin,
+            ScopeArg::Operator => TokenScope::Operator,
         }
     }
 }
 
-/// `scimd token ...`: act on the default tenant's tokens.
+/// `scimd token ...`: act on a tenant's tokens, or on the operator tokens.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create a token and print its secret (only the secret) on stdout. Shown once.
@@ -47,19 +54,53 @@ pub enum TokenCommand {
         /// the admin API shows tokens (never a secret or its hash)
         #[arg(long)]
         json: bool,
+        /// List the operator tokens (not with --tenant)
+        #[arg(long)]
+        operator: bool,
     },
     /// Revoke the active token NAME; exits non-zero when there is none.
     Revoke {
         /// Token name
         name: String,
+        /// Revoke an operator token (not with --tenant)
+        #[arg(long)]
+        operator: bool,
     },
 }
 
-/// Runs a `token` subcommand against the configured database's default tenant.
+impl TokenCommand {
+    /// Whether the command acts on the operator tokens.
+    fn operator(&self) -> bool {
+        match self {
+            TokenCommand::Create { scope, .. } => *scope == ScopeArg::Operator,
+            TokenCommand::List { operator, .. } | TokenCommand::Revoke { operator, .. } => {
+                *operator
+            }
+        }
+    }
+}
+
+/// Runs a `token` subcommand against the configured database: on the tenant the command
+/// acts on (`--tenant`, else the root tenant), or on the operator tokens.
 ///
-/// The database must have been initialised by a first `scimd serve`.
+/// The database must have been initialised by a first `scimd serve`. Exit status 2 for an
+/// operator token command given `--tenant`.
 pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
-    let (dir, tenant) = open_default_tenant(cfg).await?;
+    let tokens = if cmd.operator() {
+        if let Some(t) = &cfg.tenant {
+            eprintln!(
+                "error: operator tokens belong to no tenant: drop --tenant {t} (a tenant's tokens have scope scim or admin)"
+            );
+            return Ok(ExitCode::from(2));
+        }
+        let dir = open_directory(cfg).await?;
+        // A database no `scimd serve` initialised yet says so.
+        dir.default_tenant_id().await?;
+        Tokens::Operator(dir)
+    } else {
+        let (dir, tenant) = open_default_tenant(cfg).await?;
+        Tokens::Tenant(dir, tenant)
+    };
     match cmd {
         TokenCommand::Create {
             name,
@@ -67,8 +108,17 @@ pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCo
             expires_in,
         } => {
             let scope: TokenScope = scope.into();
-            let by = cli_origin(&tenant, "scimd token create");
-            let (secret, row) = dir.create_token(&by, &name, scope, expires_in).await?;
+            let command = "scimd token create";
+            let (secret, row) = match &tokens {
+                Tokens::Operator(dir) => {
+                    let by = |t: &str| cli_origin(t, command);
+                    dir.create_operator_token(&by, &name, expires_in).await?
+                }
+                Tokens::Tenant(dir, t) => {
+                    let by = cli_origin(t, command);
+                    dir.create_token(&by, &name, scope, expires_in).await?
+                }
+            };
             println!("{secret}");
             let expires = row
                 .expires
@@ -81,27 +131,46 @@ pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCo
             );
             Ok(ExitCode::SUCCESS)
         }
-        TokenCommand::List { json } => {
-            let rows = dir.list_tokens(&tenant).await?;
+        TokenCommand::List { json, .. } => {
+            let rows = match &tokens {
+                Tokens::Operator(dir) => dir.list_operator_tokens().await?,
+                Tokens::Tenant(dir, t) => dir.list_tokens(t).await?,
+            };
             let as_json = || {
                 let tokens: Vec<_> = rows.iter().map(crate::admin::json::token).collect();
                 Ok(serde_json::json!({ "tokens": tokens }).to_string())
             };
             super::db::print_list(json, as_json, || token_table(&rows))
         }
-        TokenCommand::Revoke { name } => {
-            if dir
-                .revoke_token(&cli_origin(&tenant, "scimd token revoke"), &name)
-                .await?
-            {
+        TokenCommand::Revoke { name, operator } => {
+            let command = "scimd token revoke";
+            let done = match &tokens {
+                Tokens::Operator(dir) => {
+                    let by = |t: &str| cli_origin(t, command);
+                    dir.revoke_operator_token(&by, &name).await?
+                }
+                Tokens::Tenant(dir, t) => dir.revoke_token(&cli_origin(t, command), &name).await?,
+            };
+            if done {
                 eprintln!("revoked token '{name}'");
                 Ok(ExitCode::SUCCESS)
             } else {
-                eprintln!("error: no active token named '{name}' (see `scimd token list`)");
+                let list = if operator {
+                    "scimd token list --operator"
+                } else {
+                    "scimd token list"
+                };
+                eprintln!("error: no active token named '{name}' (see `{list}`)");
                 Ok(ExitCode::FAILURE)
             }
         }
     }
+}
+
+/// Whose tokens a command acts on: a tenant's (its id), or the operators'.
+enum Tokens {
+    Tenant(scimd_directory::directory::Directory, String),
+    Operator(scimd_directory::directory::Directory),
 }
 
 /// `--expires-in`: see [`crate::lifetime::parse`].

@@ -1,0 +1,136 @@
+//! Operators (issue 15): who runs the deployment and acts on its tenants, above each
+//! tenant's administrators.
+//!
+//! An operator token (scope [`TokenScope::Operator`], `scimd token create --scope operator`)
+//! calls the operator API, `/api/v1/tenants` at the root; it belongs to no customer tenant
+//! and is refused (401) on every tenant's paths.
+//!
+//! Operator tokens and the audit record of operator actions are kept in the *operator
+//! realm*: the `tenants` row of the reserved slug [`OPERATOR_SLUG`], created on first use.
+//! No customer tenant can have that slug ([`crate::tenants::RESERVED_SLUGS`]) or the realm's
+//! name ([`OPERATOR_REALM_NAME`] starts with a space; tenant names are trimmed), and the
+//! realm is never listed, served on `/t/`, disabled, deleted or taken as the root tenant:
+//! [`Directory::resolve_tenant`], [`Directory::tenants`] and the tenant commands do not see
+//! it. Keeping it a row of `tenants` lets operator tokens share the tokens' hashing, expiry,
+//! revocation, last use, rate limits and refusal counts, and operator actions the audit
+//! record and its retention.
+//!
+//! Each operator action on a tenant (`tenant.create`, `tenant.disable`, `tenant.enable`,
+//! `tenant.delete`) is recorded twice, in the same transaction: in the realm's audit record
+//! (kept when the tenant is deleted) and in the tenant's own (its administrators see it).
+
+use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
+use crate::directory::{Directory, DirectoryError};
+use crate::settings::TenantSettings;
+use crate::store::{StoreError, TenantRow, TenantState, TokenRow, TokenScope, Tx};
+
+/// The slug of the operator realm (reserved: no tenant can have it).
+pub const OPERATOR_SLUG: &str = "operator";
+
+/// The name of the operator realm's row: no tenant can have it, for tenant names are
+/// trimmed.
+pub const OPERATOR_REALM_NAME: &str = " operators";
+
+/// Whether `t` is the operator realm.
+pub fn is_realm(t: &TenantRow) -> bool {
+    t.slug == OPERATOR_SLUG
+}
+
+/// The operator realm, created in `tx` when it does not exist yet.
+///
+/// Errors: the store's (a realm another process created at the same time is found again).
+pub(crate) async fn ensure_realm(tx: &mut dyn Tx) -> Result<TenantRow, DirectoryError> {
+    if let Some(t) = tx.tenant_by_slug(OPERATOR_SLUG).await? {
+        return Ok(t);
+    }
+    let realm = TenantRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: OPERATOR_REALM_NAME.to_string(),
+        slug: OPERATOR_SLUG.to_string(),
+        state: TenantState::Active,
+        settings: TenantSettings::default().to_json(),
+        created: crate::render::now(),
+        last_scim_request: None,
+    };
+    match tx.insert_tenant(&realm).await {
+        Ok(()) => Ok(realm),
+        Err(StoreError::Conflict(_)) => tx
+            .tenant_by_slug(OPERATOR_SLUG)
+            .await?
+            .ok_or_else(|| DirectoryError::Invalid("the operator realm could not be made".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records operator action `action` on `tenant` in the realm's audit record, under the
+/// origin `by` gives for the realm (`changes`: what changed, e.g. its state).
+pub(crate) async fn record_in_realm(
+    tx: &mut dyn Tx,
+    by: crate::tenants::Operator<'_>,
+    action: AuditAction,
+    tenant: &TenantRow,
+    changes: Vec<crate::store::Change>,
+) -> Result<(), DirectoryError> {
+    let realm = ensure_realm(tx).await?;
+    let origin = by(&realm.id);
+    let mut r = Recorder::new(&origin).action(
+        action,
+        target::TENANT,
+        Some(&tenant.slug),
+        Some(&tenant.name),
+        SUCCEEDED,
+    );
+    r.changes = changes;
+    tx.insert_record(&r).await?;
+    Ok(())
+}
+
+impl Directory {
+    /// The operator realm's row, `None` before the first operator token or operator
+    /// action. Read through the tenants' cache ([`crate::tenants::TENANT_CACHE_TTL`]).
+    pub async fn operator_realm(&self) -> Result<Option<TenantRow>, DirectoryError> {
+        self.lookup_slug(OPERATOR_SLUG).await
+    }
+
+    /// Creates an operator token named `name` (see [`Directory::create_token`] for the
+    /// name, lifetime and secret rules), creating the operator realm first when needed;
+    /// recorded in the realm's audit record under the origin `by` gives for it. Returns
+    /// the secret (shown once) and the row.
+    pub async fn create_operator_token(
+        &self,
+        by: crate::tenants::Operator<'_>,
+        name: &str,
+        lifetime: Option<time::Duration>,
+    ) -> Result<(String, TokenRow), DirectoryError> {
+        let realm = {
+            let mut tx = self.store().write().await?;
+            let realm = ensure_realm(tx.as_mut()).await?;
+            tx.commit().await?;
+            realm
+        };
+        self.tenant_cache().clear();
+        self.create_token(&by(&realm.id), name, TokenScope::Operator, lifetime)
+            .await
+    }
+
+    /// The operator tokens (revoked included), oldest first; none before the realm exists.
+    pub async fn list_operator_tokens(&self) -> Result<Vec<TokenRow>, DirectoryError> {
+        match self.operator_realm().await? {
+            Some(realm) => self.list_tokens(&realm.id).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Revokes the operator token `name` (audit action `token.revoke` in the realm); false
+    /// when no such non-revoked token exists.
+    pub async fn revoke_operator_token(
+        &self,
+        by: crate::tenants::Operator<'_>,
+        name: &str,
+    ) -> Result<bool, DirectoryError> {
+        match self.operator_realm().await? {
+            Some(realm) => self.revoke_token(&by(&realm.id), name).await,
+            None => Ok(false),
+        }
+    }
+}

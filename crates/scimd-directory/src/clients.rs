@@ -182,14 +182,29 @@ impl Directory {
         secret: &str,
     ) -> Result<Verdict, DirectoryError> {
         let hash = hash_secret(secret);
-        let mut tx = self.store().read().await?;
-        let token = tx.access_token_by_hash(&hash).await?;
-        let Some(token) = token.filter(|t| bool::from(t.secret_sha256.ct_eq(&hash))) else {
-            return Ok(Err(Rejected::unknown(CredentialKind::AccessToken)));
+        let cache = &self.caches().access_tokens;
+        let found = match cache.get(&hash) {
+            Some(found) => Some(found),
+            None => {
+                let at = crate::store::config_epoch();
+                let mut tx = self.store().read().await?;
+                let token = tx.access_token_by_hash(&hash).await?;
+                let found = match token {
+                    Some(t) => tx
+                        .get_client(&t.tenant_id, &t.client_id)
+                        .await?
+                        .map(|c| (t, c)),
+                    None => None,
+                };
+                drop(tx);
+                if let Some(f) = &found {
+                    cache.put(hash.clone(), f.clone(), at);
+                }
+                found
+            }
         };
-        let client = tx.get_client(&token.tenant_id, &token.client_id).await?;
-        drop(tx);
-        let Some(client) = client else {
+        let Some((token, client)) = found.filter(|(t, _)| bool::from(t.secret_sha256.ct_eq(&hash)))
+        else {
             return Ok(Err(Rejected::unknown(CredentialKind::AccessToken)));
         };
         let expired = crate::render::now() >= token.expires;

@@ -231,6 +231,7 @@ struct Inner {
     base_url: String,
     tenants: crate::tenants::TenantCache,
     scim_requests: crate::tenants::ScimRequestNotes,
+    caches: crate::cache::Caches,
     schemas: Schemas,
     hashing: Hashing,
     limits: Limits,
@@ -258,6 +259,7 @@ impl Directory {
                 base_url,
                 tenants: crate::tenants::TenantCache::default(),
                 scim_requests: crate::tenants::ScimRequestNotes::default(),
+                caches: crate::cache::Caches::new(crate::cache::DEFAULT_ENTRIES),
                 schemas: Schemas::new(),
                 hashing: Hashing::per_cpu(),
                 limits,
@@ -294,6 +296,21 @@ impl Directory {
     /// The tenant cache (see [`crate::tenants::TenantCache`]).
     pub(crate) fn tenant_cache(&self) -> &crate::tenants::TenantCache {
         &self.inner.tenants
+    }
+
+    /// This directory with caches of at most `entries` entries each (`--cache-entries`;
+    /// default [`crate::cache::DEFAULT_ENTRIES`]). Call it on a new directory: once it has
+    /// been cloned, it is returned unchanged.
+    pub fn with_cache_entries(mut self, entries: usize) -> Directory {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.caches = crate::cache::Caches::new(entries);
+        }
+        self
+    }
+
+    /// What each request looks up, cached ([`crate::cache`]).
+    pub(crate) fn caches(&self) -> &crate::cache::Caches {
+        &self.inner.caches
     }
 
     /// The store.

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod admins;
 pub mod audit;
+pub mod cache;
 pub mod changes;
 pub mod clients;
 pub mod custom;

@@ -225,9 +225,20 @@ impl Directory {
             CredentialKind::Static | CredentialKind::Legacy => {}
         }
         let hash = hash_secret(secret);
-        let row = {
-            let mut tx = self.store().read().await?;
-            tx.token_by_hash(&hash).await?
+        let cache = &self.caches().tokens;
+        let row = match cache.get(&hash) {
+            Some(row) => Some(row),
+            None => {
+                let at = crate::store::config_epoch();
+                let row = {
+                    let mut tx = self.store().read().await?;
+                    tx.token_by_hash(&hash).await?
+                };
+                if let Some(r) = &row {
+                    cache.put(hash.clone(), r.clone(), at);
+                }
+                row
+            }
         };
         let Some(row) = row.filter(|r| bool::from(r.secret_sha256.ct_eq(&hash))) else {
             return Ok(Err(Rejected::unknown(CredentialKind::of(secret))));
@@ -249,8 +260,9 @@ impl Directory {
                     .touch_credential(&row.tenant_id, CredentialKey::TokenId(&row.id), now)
                     .await
                     .is_ok()
+                    && tx.commit().await.is_ok()
                 {
-                    let _ = tx.commit().await;
+                    cache.update(&hash, |r| r.last_used = Some(now));
                 }
             }
         }

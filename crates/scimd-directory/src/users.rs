@@ -189,7 +189,7 @@ impl Directory {
         tx: &mut dyn Tx,
         tenant: &str,
     ) -> StoreResult<(TenantSettings, Arc<ResourceSchema>)> {
-        let (settings, attrs) = self.attribute_rows(tx, tenant).await?;
+        let (settings, attrs) = self.tenant_context(tx, tenant).await?;
         let schema = self
             .schemas()
             .user(tenant, &settings.custom_schema_urn, &attrs);
@@ -210,6 +210,31 @@ impl Directory {
             return Ok(self.schemas().plain_user());
         }
         Ok(schema)
+    }
+
+    /// The tenant's settings and custom attribute definitions: from the cache
+    /// ([`crate::cache`]) when it holds them, else read — in a transaction of its own when
+    /// caching is on (its snapshot is then newer than the epoch the entry is kept under),
+    /// else in `tx`.
+    async fn tenant_context(
+        &self,
+        tx: &mut dyn Tx,
+        tenant: &str,
+    ) -> StoreResult<(TenantSettings, Vec<crate::store::AttributeRow>)> {
+        let cache = &self.caches().contexts;
+        let key = tenant.to_string();
+        if let Some(c) = cache.get(&key) {
+            return Ok(c);
+        }
+        if !crate::cache::enabled() {
+            return self.attribute_rows(tx, tenant).await;
+        }
+        let at = crate::store::config_epoch();
+        let mut fresh = self.store().read().await?;
+        let c = self.attribute_rows(fresh.as_mut(), tenant).await?;
+        drop(fresh);
+        cache.put(key, c.clone(), at);
+        Ok(c)
     }
 
     pub(crate) async fn tenant_settings(

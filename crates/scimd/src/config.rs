@@ -15,6 +15,7 @@
 //! | `--log-level`      | `SCIMD_LOG_LEVEL`      | `log_level`      | `info` (`warn` for `token`)       |
 //! | `--max-body-bytes` | `SCIMD_MAX_BODY_BYTES` | `max_body_bytes` | `4194304` (4 MiB)                 |
 //! | `--log-retention-days` | `SCIMD_LOG_RETENTION_DAYS` | `log_retention_days` | `30` (0: keep forever) |
+//! | `--cache-entries` | `SCIMD_CACHE_ENTRIES` | `cache_entries` | `10000` (per cache: tokens, access tokens, tenants' settings and attributes) |
 //! | `--header-read-timeout-secs` | `SCIMD_HEADER_READ_TIMEOUT_SECS` | `header_read_timeout_secs` | `10` |
 //! | `--body-read-timeout-secs` | `SCIMD_BODY_READ_TIMEOUT_SECS` | `body_read_timeout_secs` | `30` |
 //! | `--idle-timeout-secs` | `SCIMD_IDLE_TIMEOUT_SECS` | `idle_timeout_secs` | `75` |
@@ -69,6 +70,8 @@ pub const DEFAULT_LOG_LEVEL: &str = "info";
 pub const DEFAULT_LOG_RETENTION_DAYS: u32 = scimd_directory::audit::DEFAULT_LOG_RETENTION_DAYS;
 /// Longest accepted provisioning-log retention, in days (100 years; 0 keeps forever).
 pub const MAX_LOG_RETENTION_DAYS: u32 = 36_500;
+/// Accepted `--cache-entries`: 100 to 10,000,000 per cache.
+pub const CACHE_ENTRIES: std::ops::RangeInclusive<u64> = 100..=10_000_000;
 /// Prefix of the environment variables read.
 pub const ENV_PREFIX: &str = "SCIMD_";
 
@@ -110,6 +113,9 @@ pub struct Settings {
     /// Days provisioning-log entries are kept (0: forever).
     #[serde(alias = "log-retention-days")]
     pub log_retention_days: Option<u32>,
+    /// Entries each per-request cache holds at most (scimd_directory::cache).
+    #[serde(alias = "cache-entries")]
+    pub cache_entries: Option<u64>,
     // Connection limits of the public port (see crate::net and docs/security.md).
     /// Deadline for a request head, seconds.
     #[serde(alias = "header-read-timeout-secs")]
@@ -205,6 +211,7 @@ impl Settings {
             log_level: self.log_level.or(lower.log_level),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             log_retention_days: self.log_retention_days.or(lower.log_retention_days),
+            cache_entries: self.cache_entries.or(lower.cache_entries),
             header_read_timeout_secs: self
                 .header_read_timeout_secs
                 .or(lower.header_read_timeout_secs),
@@ -344,6 +351,7 @@ impl Settings {
             log_level: get("LOG_LEVEL"),
             max_body_bytes,
             log_retention_days,
+            cache_entries: number("CACHE_ENTRIES", "a number of entries")?,
         })
     }
 
@@ -435,6 +443,8 @@ pub struct Config {
     pub max_body_bytes: u64,
     /// Days provisioning-log entries are kept; 0 keeps them forever.
     pub log_retention_days: u32,
+    /// Entries each per-request cache holds at most ([`CACHE_ENTRIES`]).
+    pub cache_entries: usize,
     /// Connection and request limits of the public port.
     pub limits: net::Limits,
     /// The folder of scimd's own files, when given (see [`Config::data_folder`]).
@@ -470,6 +480,7 @@ impl Default for Config {
             log_level: DEFAULT_LOG_LEVEL.to_string(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
+            cache_entries: scimd_directory::cache::DEFAULT_ENTRIES,
             limits: net::Limits::default(),
             data_dir: None,
             rate_limits: crate::rate::limiter::RateLimits::default(),
@@ -561,6 +572,16 @@ impl Config {
                 "the log retention must be 0 (keep forever) to {MAX_LOG_RETENTION_DAYS} days, got {log_retention_days}"
             ));
         }
+        let cache_entries = s
+            .cache_entries
+            .unwrap_or(scimd_directory::cache::DEFAULT_ENTRIES as u64);
+        if !CACHE_ENTRIES.contains(&cache_entries) {
+            return err(format!(
+                "--cache-entries must be {} to {}, got {cache_entries}",
+                CACHE_ENTRIES.start(),
+                CACHE_ENTRIES.end()
+            ));
+        }
         let log_level = s
             .log_level
             .map(|l| l.trim().to_string())
@@ -584,6 +605,7 @@ impl Config {
             log_level,
             max_body_bytes,
             log_retention_days,
+            cache_entries: cache_entries as usize,
             limits,
             data_dir: s.data_dir.filter(|d| !d.as_os_str().is_empty()),
             rate_limits,

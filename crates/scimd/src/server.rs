@@ -292,7 +292,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     }
     let public_url = config.public_base(local_addr);
     let scim_base = format!("{public_url}/scim/v2");
-    let directory = Directory::with_limits(store, scim_base.clone(), config.input.limits);
+    let directory = Directory::with_limits(store, scim_base.clone(), config.input.limits)
+        .with_cache_entries(config.cache_entries);
     // A store opened has a data folder: SQLite's file's, or PostgreSQL's --data-dir.
     let data_folder = config.data_folder().unwrap_or_else(|| PathBuf::from("."));
     let (bootstrap, first_start_file) = bootstrap(&directory, &data_folder, &scim_base).await?;
@@ -331,6 +332,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             Err(e) => tracing::warn!(error = %e, "unfinished tenant deletions not completed"),
         }
     });
+    // Per-request lookups (tokens, each tenant's settings and custom attributes) from
+    // memory, dropped when this or any other process changes them (within a second).
+    tokio::spawn(directory.clone().watch_config());
     tracing::info!(addr = %local_addr, scim_base = %scim_base, database = %redact_url(&config.database), "serving");
     Ok(Running {
         local_addr,

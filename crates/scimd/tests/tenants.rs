@@ -602,23 +602,6 @@ async fn no_route_lets_one_tenant_reach_another() {
     );
 }
 
-/// Runs a writing statement on the server's database (SQLite directly, PostgreSQL through
-/// `psql`): what a crash would have left.
-fn exec_db(url: &str, sql: &str) {
-    if url.starts_with("postgres") {
-        common::psql(url, sql);
-        return;
-    }
-    let path = url
-        .trim_start_matches("sqlite://")
-        .split('?')
-        .next()
-        .unwrap();
-    let c = rusqlite::Connection::open(path).unwrap();
-    c.busy_timeout(Duration::from_secs(10)).unwrap();
-    c.execute_batch(sql).unwrap();
-}
-
 /// A tenant is deleted while another is being provisioned: its paths answer 404 at once,
 /// every row of it goes (in small transactions), its slug stays reserved, and nothing of
 /// the other tenants is touched; an interrupted deletion resumes (by the command run
@@ -722,7 +705,7 @@ async fn a_tenant_is_deleted_under_load_and_nothing_else_is_touched() {
     d_scim
         .create_users((0..5).map(|i| format!("half{i}")).collect())
         .await;
-    exec_db(
+    common::exec_db(
         &db,
         "UPDATE tenants SET state = 'deleting' WHERE slug = 'half'",
     );
@@ -740,7 +723,7 @@ async fn a_tenant_is_deleted_under_load_and_nothing_else_is_touched() {
         .create_users((0..5).map(|i| format!("later{i}")).collect())
         .await;
     let e_id = s.query("SELECT id FROM tenants WHERE slug = 'later'");
-    exec_db(
+    common::exec_db(
         &db,
         "UPDATE tenants SET state = 'deleting' WHERE slug = 'later'",
     );

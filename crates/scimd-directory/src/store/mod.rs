@@ -249,6 +249,30 @@ pub trait Store: Send + Sync + 'static {
 /// (an OAuth client's token URL) from it when not given one.
 pub const PUBLIC_URL_FACT: &str = "public_url";
 
+/// The deployment fact that takes a new value in every committed transaction that changes
+/// what the directory caches per request: a token or OAuth client (created, revoked), a
+/// tenant (created, disabled, enabled, deleted), its settings, custom attributes or
+/// issuers. A store's `Tx` writes it by itself when one of those operations ran (no caller
+/// can forget); every `scimd serve` polls it ([`crate::cache`]) to drop what it cached.
+pub const CONFIG_VERSION_FACT: &str = "config_version";
+
+/// How many transactions changing what is cached this process committed, plus how many
+/// changes by other processes its watcher saw ([`crate::cache`]); caches compare it with
+/// the value they were filled at.
+static CONFIG_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The current [`CONFIG_EPOCH`].
+pub fn config_epoch() -> u64 {
+    CONFIG_EPOCH.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// Advances [`CONFIG_EPOCH`]: everything cached before is stale. A store calls it after
+/// committing a transaction that changed what is cached; the watcher when another process
+/// did, or when it cannot tell.
+pub fn note_config_change() {
+    CONFIG_EPOCH.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
+
 /// One transaction. Dropping it without [`Tx::commit`] rolls back.
 #[async_trait]
 pub trait Tx: Send {

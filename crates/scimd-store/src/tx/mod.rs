@@ -66,8 +66,22 @@ fn group_values(g: &GroupRecord) -> [Bind; 10] {
 
 #[async_trait]
 impl<E: Exec> Tx for StoreTx<E> {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.into_exec().commit().await
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        let config = self.config;
+        if config {
+            // Other processes' caches see the change by this fact (within their poll).
+            // (Unique enough: the time in nanoseconds and this process.)
+            let now = OffsetDateTime::now_utc();
+            let version = format!("{}-{}", now.unix_timestamp_nanos(), std::process::id());
+            let fact = scimd_directory::store::CONFIG_VERSION_FACT;
+            self.set_deployment_fact(fact, &version, now).await?;
+        }
+        self.into_exec().commit().await?;
+        if config {
+            // This process's caches, at once.
+            scimd_directory::store::note_config_change();
+        }
+        Ok(())
     }
 
     // ---- tenants and tokens
@@ -81,6 +95,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()> {
+        self.config_changed();
         self.insert_row(Scope::Tenants, t).await
     }
 
@@ -93,6 +108,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn set_tenant_state(&mut self, id: &str, state: TenantState) -> StoreResult<bool> {
+        self.config_changed();
         let set = [("state", Bind::text(state.as_str()))];
         let s = self
             .q()
@@ -109,6 +125,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn purge_tenant(&mut self, id: &str, limit: u64) -> StoreResult<u64> {
+        self.config_changed();
         // Children first, so that no cascade makes a step larger than `limit` rows.
         const ORDER: [Tbl; 17] = [
             Tbl::UserEmails,
@@ -150,6 +167,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn update_tenant_settings(&mut self, id: &str, settings: &Value) -> StoreResult<()> {
+        self.config_changed();
         let set = [("settings", Bind::Json(settings.to_string()))];
         let s = self
             .q()
@@ -158,6 +176,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn insert_token(&mut self, t: &TokenRow) -> StoreResult<()> {
+        self.config_changed();
         self.insert_row(&*t.tenant_id, t).await
     }
 
@@ -176,6 +195,7 @@ impl<E: Exec> Tx for StoreTx<E> {
         key: CredentialKey<'_>,
         at: OffsetDateTime,
     ) -> StoreResult<bool> {
+        self.config_changed();
         credentials::revoke(self, t, key, at).await
     }
 
@@ -191,6 +211,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     // ---- issuers
 
     async fn insert_issuer(&mut self, i: &IssuerRow) -> StoreResult<()> {
+        self.config_changed();
         let app_ids = serde_json::to_string(&i.app_ids)
             .map_err(|e| StoreError::Backend(format!("issuer app_ids: {e}")))?;
         let row = [
@@ -211,6 +232,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn delete_issuer(&mut self, t: &str, id: &str) -> StoreResult<bool> {
+        self.config_changed();
         let s = self.q().delete(t, Tbl::Issuers, [("id", Bind::text(id))]);
         Ok(self.run(s).await? > 0)
     }
@@ -218,6 +240,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     // ---- OAuth clients, access tokens, refusals: `credentials`
 
     async fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
+        self.config_changed();
         self.insert_row(&*c.tenant_id, c).await
     }
 
@@ -244,7 +267,12 @@ impl<E: Exec> Tx for StoreTx<E> {
         now: OffsetDateTime,
         keep: u64,
     ) -> StoreResult<u64> {
-        credentials::prune_access_tokens(self, t, client_id, now, keep).await
+        let n = credentials::prune_access_tokens(self, t, client_id, now, keep).await?;
+        if n > 0 {
+            // A cached access token may be among them.
+            self.config_changed();
+        }
+        Ok(n)
     }
 
     async fn add_refusals(
@@ -427,6 +455,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn insert_attribute(&mut self, a: &AttributeRow) -> StoreResult<()> {
+        self.config_changed();
         let cols = "tenant_id, name, name_folded, type, created";
         let row = [
             Bind::text(&a.name),
@@ -439,6 +468,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn delete_attribute(&mut self, t: &str, name: &str) -> StoreResult<bool> {
+        self.config_changed();
         let key = [("name_folded", Bind::Text(fold(name)))];
         let s = self.q().delete(t, Tbl::Attributes, key);
         Ok(self.run(s).await? > 0)

@@ -10,6 +10,10 @@ use scimd_directory::store::{StoreError, StoreResult};
 /// Dropping it without `commit` rolls back (the executor's `Drop`).
 pub(crate) struct StoreTx<E> {
     pub(super) x: E,
+    /// Whether the transaction changed what the directory caches (a credential, a tenant,
+    /// its settings, custom attributes or issuers): its commit then writes a new
+    /// [`CONFIG_VERSION_FACT`](scimd_directory::store::CONFIG_VERSION_FACT).
+    pub(super) config: bool,
 }
 
 /// A number of rows (counted, changed).
@@ -27,7 +31,12 @@ pub(super) type Paged<'a> = (
 impl<E: Exec> StoreTx<E> {
     /// A transaction running on `x`.
     pub(crate) fn new(x: E) -> StoreTx<E> {
-        StoreTx { x }
+        StoreTx { x, config: false }
+    }
+
+    /// Notes that the transaction changes what the directory caches (see `config`).
+    pub(super) fn config_changed(&mut self) {
+        self.config = true;
     }
 
     /// The executor, to end the transaction.

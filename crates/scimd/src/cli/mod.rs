@@ -143,6 +143,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DAYS")]
     pub log_retention_days: Option<u32>,
 
+    /// Entries each per-request cache holds at most: tokens, OAuth access tokens, tenants'
+    /// settings and custom attributes (100 to 10000000) [env: SCIMD_CACHE_ENTRIES]
+    /// [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub cache_entries: Option<u64>,
+
     // Connection limits of the public port (docs/security.md).
     /// Seconds a client has to send a complete request head (from the connection's start, or
     /// from the first byte on a kept-alive connection) [env: SCIMD_HEADER_READ_TIMEOUT_SECS] [default: 10]
@@ -268,6 +274,7 @@ impl Cli {
             s.tls_key = a.tls_key.clone();
             s.max_body_bytes = a.max_body_bytes;
             s.log_retention_days = a.log_retention_days;
+            s.cache_entries = a.cache_entries;
             s.header_read_timeout_secs = a.header_read_timeout_secs;
             s.body_read_timeout_secs = a.body_read_timeout_secs;
             s.idle_timeout_secs = a.idle_timeout_secs;

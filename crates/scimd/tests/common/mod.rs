@@ -311,6 +311,46 @@ pub fn query_db(url: &str, sql: &str) -> String {
     .expect(sql)
 }
 
+/// Runs a writing statement on the server's database (SQLite directly, PostgreSQL through
+/// `psql`): what a crash would have left.
+pub fn exec_db(url: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        psql(url, sql);
+        return;
+    }
+    let path = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap();
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c.execute_batch(sql).unwrap();
+}
+
+/// How long a running server may take to see a change another process (the CLI) made to
+/// what it caches per request (a token revoked, settings changed): one poll of its watcher
+/// (250 ms) and a read by design, with room for a loaded machine.
+pub const CHANGE_SEEN_WITHIN: Duration = Duration::from_secs(2);
+
+/// GETs `path` with `c` until it answers `status` (within [`CHANGE_SEEN_WITHIN`]); that
+/// answer. Panics, with the last answer, when it does not come.
+pub async fn answers_within(c: &Client, path: &str, status: u16) -> Resp {
+    let start = Instant::now();
+    loop {
+        let r = c.get(path).await;
+        if r.status == status || start.elapsed() > CHANGE_SEEN_WITHIN {
+            assert_eq!(
+                r.status, status,
+                "GET {path} after {CHANGE_SEEN_WITHIN:?}: {}",
+                r.text
+            );
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// Strips ANSI escape sequences (colored log output).
 fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -44,9 +44,7 @@ async fn a_cached_token_is_dropped_when_the_configuration_version_changes() {
     let c = Client::new(&s.scim, Some(&secret));
     c.get("/Users").await.expect(200);
     // The server has cached it now.
-    let name = s.query(&format!(
-        "SELECT name FROM tokens WHERE scope = 'scim' ORDER BY seq DESC LIMIT 1"
-    ));
+    let name = s.query("SELECT name FROM tokens WHERE scope = 'scim' ORDER BY seq DESC LIMIT 1");
     exec_db(
         &s.database_url,
         &format!("DELETE FROM tokens WHERE name = '{name}'"),

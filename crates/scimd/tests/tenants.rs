@@ -70,7 +70,11 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
         json!(format!("{}/t/contoso-ltd/oauth/token", s.base))
     );
     assert_eq!(t["adminUsername"], json!("admin"));
-    assert!(t["portalUrl"].is_null(), "{t}");
+    assert_eq!(
+        t["portalUrl"],
+        json!(format!("{}/t/contoso-ltd/", s.base)),
+        "{t}"
+    );
     let token = t["scimToken"].as_str().unwrap();
     assert!(token.starts_with("scimd_"), "{t}");
     assert!(t["adminPassword"].as_str().unwrap().len() >= 16, "{t}");

@@ -50,6 +50,8 @@ test("one browser is signed in to the root portal and to a tenant's portal at on
   const pageB = await browser.context.newPage();
   await pageB.goto(`${portalB}/`);
   assert.equal(new URL(pageB.url()).pathname, "/t/b/signin");
+  assert.equal(await textOf(pageB.locator("h1")), "Sign in to Tenant B");
+  await screenshot(pageB, "89-tenant-b-sign-in");
   await pageB.getByLabel("Username").fill(b.adminUsername);
   await pageB.getByLabel("Password").fill(b.adminPassword);
   await Promise.all([
@@ -65,6 +67,7 @@ test("one browser is signed in to the root portal and to a tenant's portal at on
     pageB.getByRole("button", { name: "Change password" }).click(),
   ]);
   assert.equal(await textOf(pageB.locator("#tenant-url")), `${portalB}/scim/v2`);
+  assert.equal(await textOf(pageB.locator(".brand small")), "Tenant B", "the tab says which tenant");
   await screenshot(pageB, "90-tenant-b-dashboard");
 
   // Two session cookies in the one browser, one a portal.

@@ -283,6 +283,18 @@ async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
     assert_eq!(r.location, "/t/b/signin?next=%2Fusers%3Fq%3Dx");
     let form = b.get("/signin", "").await;
     assert_links_stay("B's sign-in page", &form.text, "/t/b");
+    // It names the tenant, and the command that resets one of its passwords.
+    let name_b = tb["name"].as_str().unwrap();
+    assert!(
+        form.text.contains(&format!("Sign in to {name_b}")),
+        "{}",
+        form.text
+    );
+    assert!(
+        form.text.contains("reset-password --tenant b "),
+        "{}",
+        form.text
+    );
 
     // Both tenants' first administrators are named "admin": on B, only B's password works
     // (A's admin cannot sign in there), and the refusal sets no session.
@@ -318,6 +330,10 @@ async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
     assert!(dash_b.text.contains(&format!("{}/t/b/scim/v2", s.base)));
     assert!(dash_a.text.contains(&format!("{}/t/a/scim/v2", s.base)));
     assert!(!dash_b.text.contains("/t/a/"), "{}", dash_b.text);
+    // Each tab says which tenant it is.
+    assert!(dash_b.text.contains(&format!("<small>{name_b}</small>")));
+    let name_a = ta["name"].as_str().unwrap();
+    assert!(dash_a.text.contains(&format!("<small>{name_a}</small>")));
     // The root portal holds neither session.
     let r = root.get("/dashboard", &both).await;
     assert_eq!(r.location, "/signin?next=%2Fdashboard");
@@ -486,6 +502,7 @@ async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.text.contains(&only_b) && !r.text.contains(&only_a));
     assert!(!r.text.contains("/t/"), "{}", r.text);
+    assert!(r.text.contains("<small>directory</small>"));
 }
 
 #[tokio::test]

@@ -24,6 +24,9 @@ pub struct Layout {
     /// tenant's; see [`super::Site`]): templates put it before every link and form action
     /// (assets are the same for every portal and stay at the root).
     pub prefix: String,
+    /// The tenant's name on a tenant's portal (shown beside the brand and on the sign-in
+    /// page); empty on the root portal.
+    pub tenant: String,
     /// Whether an administrator is signed in (shows the navigation).
     pub signed_in: bool,
     /// The active navigation entry.
@@ -54,6 +57,7 @@ impl Layout {
             title: title.into(),
             version: ASSET_VERSION,
             prefix: site.prefix(),
+            tenant: site.name.clone().unwrap_or_default(),
             ..Default::default()
         }
     }

@@ -53,14 +53,20 @@ impl CookieName {
 pub struct Site {
     /// The slug of `/t/SLUG/`; `None` on the root portal.
     pub slug: Option<String>,
+    /// The tenant's name on its own path, once [`crate::tenancy::resolve`] found it (pages
+    /// show it, so that an administrator signed in to several tenants sees which one a tab
+    /// is); `None` on the root portal, whose pages stay as they were before tenants.
+    pub name: Option<String>,
 }
 
 impl Site {
     /// The portal a request came in on (what [`crate::tenancy::route`] found in its path).
     pub fn of(extensions: &axum::http::Extensions) -> Site {
-        Site {
-            slug: crate::tenancy::path_slug(extensions).map(str::to_string),
-        }
+        let slug = crate::tenancy::path_slug(extensions).map(str::to_string);
+        let name = crate::tenancy::of(extensions)
+            .filter(|t| slug.is_some() && !t.prefix.is_empty())
+            .map(|t| t.tenant.name.clone());
+        Site { slug, name }
     }
 
     /// The path prefix of its pages: `""` on the root portal, `/t/SLUG` on a tenant's.
@@ -195,6 +201,7 @@ impl Signed {
             title: title.to_string(),
             version: ASSET_VERSION,
             prefix: self.site.prefix(),
+            tenant: self.site.name.clone().unwrap_or_default(),
             signed_in: true,
             nav,
             username: self.session.username.clone(),

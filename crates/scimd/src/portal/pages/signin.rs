@@ -28,6 +28,8 @@ pub struct SignInPage {
     next: String,
     username: String,
     error: Option<String>,
+    /// The tenant's slug on its own portal (for the reset command the page names).
+    slug: Option<String>,
 }
 
 fn signin_page(
@@ -49,6 +51,7 @@ fn signin_page(
             next: next.to_string(),
             username: username.to_string(),
             error,
+            slug: site.slug.clone(),
         },
     );
     let name = SIGNIN_COOKIE.at(site, secure);

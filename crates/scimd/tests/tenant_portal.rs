@@ -599,3 +599,31 @@ async fn without_a_root_tenant_only_the_tenants_paths_have_a_portal() {
     assert_eq!(dash.status, StatusCode::OK);
     assert_links_stay("default's dashboard", &dash.text, "/t/default");
 }
+
+#[tokio::test]
+async fn the_sign_in_slow_down_of_a_username_counts_per_tenant() {
+    let s = Server::start();
+    let ta = create_tenant(&s, "a");
+    let _tb = create_tenant(&s, "b");
+    let (a, b) = (Site::tenant(&s, "a"), Site::tenant(&s, "b"));
+    // Both tenants have an administrator `admin`: B's is slowed down by failures on B ...
+    for i in 0..5 {
+        let r = b.attempt("admin", &format!("wrong password {i}")).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {i}: {}",
+            r.text
+        );
+    }
+    let r = b.attempt("admin", "wrong password again").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert!(r.text.contains("for this username"), "{}", r.text);
+    assert_links_stay("B's throttled sign-in", &r.text, "/t/b");
+    // ... and A's, the same username on another tenant, is not.
+    let r = a
+        .attempt("admin", ta["adminPassword"].as_str().unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(r.cookie("scimd_session_a").is_some());
+}

@@ -429,6 +429,30 @@ mod tests {
     }
 
     #[test]
+    fn cookie_names_and_prefixes_of_portals() {
+        let root = Site::default();
+        let acme = Site {
+            slug: Some("acme".into()),
+            name: None,
+        };
+        assert_eq!(root.prefix(), "");
+        assert_eq!(acme.prefix(), "/t/acme");
+        // The root portal keeps the names it had before tenants.
+        assert_eq!(SESSION_COOKIE.at(&root, false), "scimd_session");
+        assert_eq!(SESSION_COOKIE.at(&root, true), "__Host-scimd_session");
+        assert_eq!(SESSION_COOKIE.at(&acme, false), "scimd_session_acme");
+        assert_eq!(SESSION_COOKIE.at(&acme, true), "__Host-scimd_session_acme");
+        assert_eq!(SIGNIN_COOKIE.at(&acme, true), "__Host-scimd_signin_acme");
+        assert_eq!(DEVICE_COOKIE.at(&acme, false), "scimd_device_acme");
+        // A slug's characters are all valid in a cookie name.
+        let v = set_cookie(&SESSION_COOKIE.at(&acme, true), "x", 60, true);
+        assert!(v
+            .to_str()
+            .unwrap()
+            .starts_with("__Host-scimd_session_acme=x; Path=/;"));
+    }
+
+    #[test]
     fn next_paths() {
         assert!(safe_next("/users?q=a"));
         assert!(!safe_next("//evil.example"));

@@ -95,10 +95,14 @@ fn asset_path(path: &str) -> bool {
     path.starts_with("/assets/") || path == "/favicon.ico"
 }
 
+/// The operator's pages (issue 15): at the root only, never a tenant's.
+const OPERATOR: &str = "/operator";
+
 /// Whether `rest` (a path under `/t/SLUG`) is the tenant's portal: what is not one of its
-/// API surfaces, the deployment's paths or the assets.
+/// API surfaces, the deployment's paths, the assets or the operator's pages (those stay
+/// unrewritten under `/t/`, so routing answers 404).
 fn portal_path(rest: &str) -> bool {
-    !deployment_path(rest) && !asset_path(rest)
+    !deployment_path(rest) && !asset_path(rest) && !under(rest, OPERATOR)
 }
 
 /// `/t/SLUG/REST` split into `(SLUG, /REST)`; `None` when the path is not under `/t/`.
@@ -292,6 +296,8 @@ mod tests {
         assert!(portal_path("/users") && portal_path("") && portal_path("/"));
         assert!(!portal_path("/assets/portal.css") && !portal_path("/favicon.ico"));
         assert!(!portal_path("/healthz") && !portal_path("/metrics"));
+        assert!(!portal_path("/operator") && !portal_path("/operator/tenants"));
+        assert!(portal_path("/operators"));
         assert_eq!(surface_of("/scim/v2"), Some(Surface::Scim));
         assert_eq!(surface_of("/scim/v2x"), None);
         assert_eq!(surface_of("/api/v1/users"), Some(Surface::Admin));

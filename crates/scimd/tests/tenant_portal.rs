@@ -36,6 +36,8 @@ struct Site {
     prefix: String,
     /// What the portal's cookie names end with: `""` or `_SLUG`.
     suffix: String,
+    /// Whether the cookie names start with `__Host-` (a public URL that is HTTPS).
+    host: bool,
     http: reqwest::Client,
 }
 
@@ -81,6 +83,7 @@ impl Site {
             origin: s.base.clone(),
             prefix: slug.map(|x| format!("/t/{x}")).unwrap_or_default(),
             suffix: slug.map(|x| format!("_{x}")).unwrap_or_default(),
+            host: false,
             http: reqwest::Client::builder()
                 .redirect(Policy::none())
                 .timeout(Duration::from_secs(60))
@@ -91,7 +94,8 @@ impl Site {
 
     /// The name of the portal's cookie `base` (`scimd_session`, `scimd_signin` ...).
     fn cookie_name(&self, base: &str) -> String {
-        format!("{base}{}", self.suffix)
+        let host = if self.host { "__Host-" } else { "" };
+        format!("{host}{base}{}", self.suffix)
     }
 
     async fn send(&self, rb: reqwest::RequestBuilder, cookies: &str) -> Page {
@@ -178,6 +182,7 @@ impl Site {
             set.contains("Path=/;") && set.contains("HttpOnly") && set.contains("SameSite=Strict"),
             "{set}"
         );
+        assert_eq!(set.contains("Secure"), self.host, "{set}");
         // Only this portal's cookies are set.
         for c in &r.set_cookies {
             let n = c.split('=').next().unwrap();
@@ -626,4 +631,48 @@ async fn the_sign_in_slow_down_of_a_username_counts_per_tenant() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert!(r.cookie("scimd_session_a").is_some());
+}
+
+#[tokio::test]
+async fn behind_https_a_tenants_cookies_are_host_cookies_of_its_own() {
+    // The public URL is HTTPS (a TLS proxy in front): cookies get `__Host-` and `Secure`.
+    let s = Server::start_opts(Opts {
+        args: vec!["--public-url".into(), "https://scim.example.test/".into()],
+        ..Default::default()
+    });
+    let tb = create_tenant(&s, "b");
+    assert_eq!(tb["portalUrl"], json!("https://scim.example.test/t/b/"));
+    let mut b = Site::tenant(&s, "b");
+    b.host = true;
+    let mut root = Site::root(&s);
+    root.host = true;
+    let user = tb["adminUsername"].as_str().unwrap();
+    let cookie_b = b
+        .sign_in_first_time(
+            user,
+            tb["adminPassword"].as_str().unwrap(),
+            "b-password-of-its-own",
+        )
+        .await;
+    assert!(
+        cookie_b.starts_with("__Host-scimd_session_b="),
+        "{cookie_b}"
+    );
+    let cookie_root = root
+        .sign_in_first_time("admin", &s.admin_password, "root-password-of-its-own")
+        .await;
+    assert!(
+        cookie_root.starts_with("__Host-scimd_session="),
+        "{cookie_root}"
+    );
+    let both = format!("{cookie_root}; {cookie_b}");
+    let dash = b.get("/dashboard", &both).await;
+    assert_eq!(dash.status, StatusCode::OK);
+    assert!(dash.text.contains("https://scim.example.test/t/b/scim/v2<"));
+    assert_links_stay("B's dashboard", &dash.text, "/t/b");
+    assert_eq!(root.get("/dashboard", &both).await.status, StatusCode::OK);
+    // B's session under the root portal's name is not the root's.
+    let b_id = cookie_b.split_once('=').unwrap().1;
+    let r = root.get("/dashboard", &root.session(b_id)).await;
+    assert_eq!(r.location, "/signin?next=%2Fdashboard");
 }

@@ -511,6 +511,35 @@ async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
 }
 
 #[tokio::test]
+async fn tenant_create_prints_the_portal_url_in_its_text_form_too() {
+    let s = Server::start();
+    let out = s.cli(&[
+        "tenant",
+        "create",
+        "--name",
+        &unique("Text form"),
+        "--slug",
+        "txt",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Portal:"))
+        .unwrap_or_else(|| panic!("no Portal line: {text}"));
+    let url = line.trim_start().trim_start_matches("Portal:").trim();
+    assert_eq!(url, format!("{}/t/txt/", s.base));
+    // It is the portal: it answers with the tenant's sign-in page.
+    let r = s.http().get(url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.url().path() == "/t/txt/signin", "{}", r.url());
+}
+
+#[tokio::test]
 async fn disabled_and_unknown_tenants_have_no_portal() {
     let s = Server::start();
     let tc = create_tenant(&s, "c");

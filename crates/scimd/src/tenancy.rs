@@ -1,17 +1,25 @@
 //! Which tenant a request is for (issue 15): its path says.
 //!
 //! - `/t/SLUG/scim/v2/...`, `/t/SLUG/api/v1/...` and `/t/SLUG/oauth/...` are the tenant
-//!   `SLUG`'s SCIM base, admin API and token endpoint. The path is rewritten without the
-//!   `/t/SLUG` prefix before routing, so one router serves every tenant; the prefix is kept
-//!   in the request's [`RequestTenant`].
+//!   `SLUG`'s SCIM base, admin API and token endpoint, and the other paths under `/t/SLUG/`
+//!   its portal (`/t/SLUG/` itself, `/t/SLUG/signin`, `/t/SLUG/users` ...). The path is
+//!   rewritten without the `/t/SLUG` prefix before routing, so one router serves every
+//!   tenant; the prefix is kept in the request's [`RequestTenant`].
 //! - `/scim/v2`, `/api/v1`, `/oauth/...` and the portal at `/` serve the *root tenant*
 //!   (`--root-tenant SLUG`, by default the one first start created, `default`); with
 //!   `--root-tenant none` they answer 404.
 //! - `/api/v1/tenants...`, the operator API, is served only at the root, whatever
 //!   `--root-tenant` says, to operator tokens ([`scimd_directory::operators`]); under
 //!   `/t/SLUG` it answers 404.
-//! - Other paths under `/t/` answer 404 (the portal of a tenant on its own path is not built
-//!   yet); `/healthz`, `/readyz` and `/metrics` belong to the deployment.
+//! - `/healthz`, `/readyz` and `/metrics` belong to the deployment, and the portal's assets
+//!   (`/assets/...`, `/favicon.ico`) are every portal's: they are served at the root only
+//!   (also under `--root-tenant none`), never under `/t/SLUG`.
+//!
+//! The portal of a tenant's path puts its prefix before its links and form actions
+//! ([`crate::portal::Site`]); its redirects are relative to it (`/dashboard`), and [`resolve`]
+//! puts the prefix before their `Location`. Its cookies are named for the tenant
+//! ([`crate::portal::CookieName::at`]), and a session is good only on the portal of its own
+//! tenant.
 //!
 //! A slug no tenant has, or a tenant being deleted: 404. A disabled tenant: 403 with a
 //! detail that says so; nothing of it is lost. Both are answered before authentication,
@@ -94,6 +102,21 @@ fn deployment_path(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
+/// The portal's assets: the same for every tenant's portal, served at the root only.
+fn asset_path(path: &str) -> bool {
+    path.starts_with("/assets/") || path == "/favicon.ico"
+}
+
+/// The operator's pages (issue 15): at the root only, never a tenant's.
+const OPERATOR: &str = "/operator";
+
+/// Whether `rest` (a path under `/t/SLUG`) is the tenant's portal: what is not one of its
+/// API surfaces, the deployment's paths, the assets or the operator's pages (those stay
+/// unrewritten under `/t/`, so routing answers 404).
+fn portal_path(rest: &str) -> bool {
+    !deployment_path(rest) && !asset_path(rest) && !under(rest, OPERATOR)
+}
+
 /// `/t/SLUG/REST` split into `(SLUG, /REST)`; `None` when the path is not under `/t/`.
 fn split_tenant_path(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix(TENANT_PATHS)?;
@@ -109,6 +132,13 @@ fn refuse(surface: Option<Surface>, status: u16, detail: String) -> Response {
         Some(Surface::Admin) => AdminError::new(status, detail).into_response(),
         Some(Surface::Scim) | Some(Surface::OAuth) => {
             error_response(&ScimError::new(status, None, detail))
+        }
+        // The portal: a page that says so.
+        None if status == 403 => {
+            crate::portal::unavailable(StatusCode::FORBIDDEN, "This tenant is disabled", &detail)
+        }
+        None if status == 404 => {
+            crate::portal::unavailable(StatusCode::NOT_FOUND, "Not found", &detail)
         }
         None => {
             let mut res = (
@@ -135,13 +165,15 @@ struct PathTenant {
 }
 
 /// Outermost middleware (runs before routing): rewrites `/t/SLUG/<surface>...` (SCIM, admin
-/// API, token endpoint; a syntactically valid slug) to `/<surface>...` and keeps what it
+/// API, token endpoint; a syntactically valid slug) to `/<surface>...`, and the other paths
+/// of its portal `/t/SLUG/<page>` to `/<page>` (`/t/SLUG` to `/`), and keeps what it
 /// removed for [`resolve`]. Any other path is left as it is (under `/t/`, routing answers
 /// 404).
 pub async fn route(mut req: Request, next: Next) -> Response {
     let original = req.uri().path().to_string();
     if let Some((slug, rest)) = split_tenant_path(&original) {
-        if surface_of(rest).is_some() && check_slug(slug).is_ok() {
+        if (surface_of(rest).is_some() || portal_path(rest)) && check_slug(slug).is_ok() {
+            let rest = if rest.is_empty() { "/" } else { rest };
             let rewritten = match req.uri().query() {
                 Some(q) => format!("{rest}?{q}"),
                 None => rest.to_string(),
@@ -161,9 +193,12 @@ pub async fn route(mut req: Request, next: Next) -> Response {
 /// and runs the request with its [`RequestTenant`] and SCIM base URL.
 pub async fn resolve(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    // The deployment's own paths, and paths no route serves (their 404 needs no tenant:
-    // junk paths cost no lookup).
-    if deployment_path(&path) || req.extensions().get::<MatchedPath>().is_none() {
+    // The deployment's own paths, the portal's assets (every portal's), and paths no route
+    // serves (their 404 needs no tenant: junk paths cost no lookup).
+    if deployment_path(&path)
+        || asset_path(&path)
+        || req.extensions().get::<MatchedPath>().is_none()
+    {
         return next.run(req).await;
     }
     let surface = surface_of(&path);
@@ -222,8 +257,12 @@ pub async fn resolve(State(st): State<AppState>, mut req: Request, next: Next) -
         path: original,
     });
     if surface.is_none() {
-        // The portal and its assets: the root tenant's.
-        return next.run(req).await;
+        // The portal: its redirects are to its own paths, relative to its prefix.
+        let mut res = next.run(req).await;
+        if !prefix.is_empty() {
+            prefix_location(&mut res, &prefix);
+        }
+        return res;
     }
     let base = format!("{}{prefix}{SCIM_BASE}", st.public_url());
     let mut res = with_scim_base(base, next.run(req)).await;
@@ -261,6 +300,12 @@ fn prefix_location(res: &mut Response, prefix: &str) {
     }
 }
 
+/// The slug of the tenant's path (`/t/SLUG/...`) a request came in on, found by [`route`]
+/// before any lookup; `None` on the root paths.
+pub fn path_slug(extensions: &axum::http::Extensions) -> Option<&str> {
+    extensions.get::<PathTenant>().map(|p| p.slug.as_str())
+}
+
 /// The tenant of a request, when it is on a tenant's paths (see [`route`]).
 pub fn of(extensions: &axum::http::Extensions) -> Option<&RequestTenant> {
     extensions.get::<RequestTenant>()
@@ -278,6 +323,11 @@ mod tests {
         );
         assert_eq!(split_tenant_path("/t/acme"), Some(("acme", "")));
         assert_eq!(split_tenant_path("/scim/v2/Users"), None);
+        assert!(portal_path("/users") && portal_path("") && portal_path("/"));
+        assert!(!portal_path("/assets/portal.css") && !portal_path("/favicon.ico"));
+        assert!(!portal_path("/healthz") && !portal_path("/metrics"));
+        assert!(!portal_path("/operator") && !portal_path("/operator/tenants"));
+        assert!(portal_path("/operators"));
         assert_eq!(surface_of("/scim/v2"), Some(Surface::Scim));
         assert_eq!(surface_of("/scim/v2x"), None);
         assert_eq!(surface_of("/api/v1/users"), Some(Surface::Admin));

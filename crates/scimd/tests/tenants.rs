@@ -70,7 +70,11 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
         json!(format!("{}/t/contoso-ltd/oauth/token", s.base))
     );
     assert_eq!(t["adminUsername"], json!("admin"));
-    assert!(t["portalUrl"].is_null(), "{t}");
+    assert_eq!(
+        t["portalUrl"],
+        json!(format!("{}/t/contoso-ltd/", s.base)),
+        "{t}"
+    );
     let token = t["scimToken"].as_str().unwrap();
     assert!(token.starts_with("scimd_"), "{t}");
     assert!(t["adminPassword"].as_str().unwrap().len() >= 16, "{t}");
@@ -231,6 +235,38 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
     ))
     .unwrap();
     assert_eq!(c["tokenUrl"], t["tokenUrl"]);
+    // The tenant's admin API names its own URLs, not the root tenant's.
+    let admin_secret = cli_ok(
+        &s,
+        &[
+            "--tenant",
+            "contoso-ltd",
+            "token",
+            "create",
+            "--name",
+            "a",
+            "--scope",
+            "admin",
+        ],
+    );
+    let api = Client::new(
+        &format!("{}/t/contoso-ltd/api/v1", s.base),
+        Some(admin_secret.trim()),
+    );
+    let clients = api.get("/clients").await;
+    assert_eq!(
+        clients.json()["tokenUrl"],
+        t["tokenUrl"],
+        "{}",
+        clients.text
+    );
+    let dash = api.get("/dashboard").await;
+    assert_eq!(
+        dash.json()["scimTenantUrl"],
+        json!(scim_url),
+        "{}",
+        dash.text
+    );
     let issued = s
         .http()
         .post(c["tokenUrl"].as_str().unwrap())

@@ -15,9 +15,16 @@ use scimd_directory::render::rfc3339;
 use scimd_directory::store::ClientRow;
 use serde_json::{json, Value};
 
-/// The token endpoint of the root tenant: `{public-url}/oauth/token`.
+/// The token endpoint of the tenant whose paths the request came in on:
+/// `{public-url}/oauth/token` on the root paths, `{public-url}/t/SLUG/oauth/token` on a
+/// tenant's (derived from the request's SCIM base URL, which [`crate::tenancy::resolve`] sets).
 pub fn token_url(st: &AppState) -> String {
-    format!("{}{}", st.public_url(), crate::oauth::TOKEN_PATH)
+    let base = st.directory.scim_base();
+    let tenant_root = base
+        .strip_suffix(crate::state::SCIM_BASE)
+        .map(str::to_string)
+        .unwrap_or_else(|| st.public_url().to_string());
+    format!("{tenant_root}{}", crate::oauth::TOKEN_PATH)
 }
 
 /// A client as the API shows it (never its secret or hash).

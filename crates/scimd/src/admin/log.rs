@@ -170,7 +170,8 @@ pub(super) async fn dashboard(Admin(st, c): Admin) -> AdminResult {
     let entries = |v: &[ProvisioningEntry]| v.iter().map(json::log_entry).collect::<Vec<_>>();
     let warnings = d.provisioning_warnings(t).await?;
     ok(&json!({
-        "scimTenantUrl": d.base_url(),
+        // The SCIM base of the paths the request came in on (`/t/SLUG/scim/v2` on a tenant's).
+        "scimTenantUrl": d.scim_base(),
         "counts": json::counts(&counts),
         "logEntries": log_total,
         "rejectedEntries": rejected_total,

@@ -133,6 +133,7 @@ pub async fn run_tenant(cmd: TenantCommand, cfg: &Config) -> anyhow::Result<Exit
             let prefix = format!("{base}/t/{}", tenant.slug);
             let scim_url = format!("{prefix}/scim/v2");
             let token_url = format!("{prefix}{}", crate::oauth::TOKEN_PATH);
+            let portal_url = format!("{prefix}/");
             tracing::info!(slug = %tenant.slug, "tenant created");
             if json {
                 println!(
@@ -143,8 +144,7 @@ pub async fn run_tenant(cmd: TenantCommand, cfg: &Config) -> anyhow::Result<Exit
                         "scimUrl": scim_url,
                         "scimToken": made.scim_token,
                         "tokenUrl": token_url,
-                        // The portal of a tenant on its own path is not served yet.
-                        "portalUrl": Value::Null,
+                        "portalUrl": portal_url,
                         "adminUsername": made.admin_username,
                         "adminPassword": made.admin_password,
                     }))?
@@ -155,17 +155,13 @@ pub async fn run_tenant(cmd: TenantCommand, cfg: &Config) -> anyhow::Result<Exit
                 println!("  SCIM Tenant URL:   {scim_url}");
                 println!("  Secret Token:      {}", made.scim_token);
                 println!("  Token endpoint:    {token_url}");
+                println!("  Portal:            {portal_url}");
                 println!(
                     "  Administrator:     {} / {} (of the tenant's portal; must be changed at first sign-in)",
                     made.admin_username, made.admin_password
                 );
                 println!();
                 println!("The token and the password are shown only this once.");
-                eprintln!(
-                    "note: the portal of a tenant on its own path is not served yet; manage it with \
-                     `scimd token create --tenant {} --name ops --scope admin` and the admin API at {prefix}/api/v1",
-                    tenant.slug
-                );
             }
             Ok(ExitCode::SUCCESS)
         }

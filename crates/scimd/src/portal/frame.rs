@@ -20,6 +20,13 @@ pub struct Layout {
     pub title: String,
     /// Asset version.
     pub version: &'static str,
+    /// The path prefix of the portal's pages (`""` on the root portal, `/t/SLUG` on a
+    /// tenant's; see [`super::Site`]): templates put it before every link and form action
+    /// (assets are the same for every portal and stay at the root).
+    pub prefix: String,
+    /// The tenant's name on a tenant's portal (shown beside the brand and on the sign-in
+    /// page); empty on the root portal.
+    pub tenant: String,
     /// Whether an administrator is signed in (shows the navigation).
     pub signed_in: bool,
     /// The active navigation entry.
@@ -44,16 +51,18 @@ pub struct Crumb {
 }
 
 impl Layout {
-    /// A layout for a page nobody needs to be signed in to see.
-    pub fn public(title: impl Into<String>) -> Layout {
+    /// A layout for a page of the portal `site` nobody needs to be signed in to see.
+    pub fn public(site: &super::Site, title: impl Into<String>) -> Layout {
         Layout {
             title: title.into(),
             version: ASSET_VERSION,
+            prefix: site.prefix(),
+            tenant: site.name.clone().unwrap_or_default(),
             ..Default::default()
         }
     }
 
-    /// Adds a breadcrumb.
+    /// Adds a breadcrumb (`href` a path of the portal without its prefix, or empty).
     pub fn crumb(mut self, label: &str, href: &str) -> Layout {
         self.crumbs.push(Crumb {
             label: label.to_string(),
@@ -98,13 +107,14 @@ pub struct ErrorPage {
     pub heading: String,
     /// What went wrong and what to do.
     pub message: String,
-    /// Where to go from here.
+    /// Where to go from here (a path of the portal without its prefix; empty: nowhere).
     pub back_href: String,
     /// Its text.
     pub back_label: String,
 }
 
-/// An error page with `status`; `layout` says whether the navigation shows.
+/// An error page with `status`; `layout` says whether the navigation shows (and the page
+/// links back to the dashboard, else to the sign-in page).
 pub fn error_page(
     status: StatusCode,
     mut layout: Layout,
@@ -129,7 +139,9 @@ pub fn error_page(
     )
 }
 
-/// A `303 See Other` to `to` (after a POST, the browser GETs the result page).
+/// A `303 See Other` to `to` (after a POST, the browser GETs the result page): a path of
+/// the portal without its prefix, which [`crate::tenancy::resolve`] puts before it on a
+/// tenant's portal.
 pub fn see_other(to: &str) -> Response {
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::SEE_OTHER;
@@ -166,13 +178,34 @@ pub fn ok(r: impl IntoResponse) -> Page {
     Ok(r.into_response())
 }
 
-/// The page of a request a rate limit refused (429; see [`crate::rate`]): `message` says
-/// which limit and when to try again.
-pub fn too_many_requests(message: &str) -> Response {
+/// The page of a request a rate limit refused (429; see [`crate::rate`]) on the portal
+/// `site`: `message` says which limit and when to try again.
+pub fn too_many_requests(site: &super::Site, message: &str) -> Response {
     error_page(
         StatusCode::TOO_MANY_REQUESTS,
-        Layout::public("Too many requests"),
+        Layout::public(site, "Too many requests"),
         "Too many requests",
         message,
+    )
+}
+
+/// The page of a portal that is not served (see [`crate::tenancy::resolve`]): 404 for a
+/// tenant that does not exist or is being deleted (and the root portal under
+/// `--root-tenant none`), 403 for a disabled tenant; `message` says which. It links
+/// nowhere: no page of that portal would answer.
+pub fn unavailable(status: StatusCode, heading: &str, message: &str) -> Response {
+    render(
+        status,
+        &ErrorPage {
+            layout: Layout {
+                title: heading.to_string(),
+                version: ASSET_VERSION,
+                ..Default::default()
+            },
+            heading: heading.to_string(),
+            message: message.to_string(),
+            back_href: String::new(),
+            back_label: String::new(),
+        },
     )
 }

@@ -1,4 +1,5 @@
-//! The administrative portal, served under `/` on the same port as SCIM: server-rendered
+//! The administrative portal, served under `/` (the root tenant's) and under `/t/SLUG/` (the
+//! tenant `SLUG`'s; see [`Site`] and [`crate::tenancy`]) on the same port as SCIM: server-rendered
 //! HTML (askama templates compiled into the binary, `templates/portal/`) with small
 //! progressive enhancements (htmx 2.0.11 and a few lines of `portal.js`, vendored into the
 //! binary and served from `/assets/`). Every page works without JavaScript.
@@ -14,7 +15,9 @@
 //!   (counted in the database, so shared by every scimd on it).
 //! - Session cookie `scimd_session` (`__Host-scimd_session` when the public URL is HTTPS):
 //!   `HttpOnly`, `SameSite=Strict`, `Path=/`, `Secure` under HTTPS; the database holds only
-//!   the SHA-256 of its value; sessions expire after 8 hours.
+//!   the SHA-256 of its value; sessions expire after 8 hours. On a tenant's portal every
+//!   cookie name ends with `_SLUG` ([`CookieName::at`]), and a session is accepted only on
+//!   the portal of its own tenant ([`Signed`]).
 //! - CSRF: every form carries the session's CSRF token, checked in constant time on every
 //!   POST ([`Posted`]): a POST without it, or with a wrong one, is answered 403 and changes
 //!   nothing. The sign-in form uses a double-submit cookie (`scimd_signin`).
@@ -28,10 +31,10 @@ mod frame;
 pub mod pages;
 mod session;
 
-pub use frame::{too_many_requests, Layout, ASSET_VERSION};
+pub use frame::{too_many_requests, unavailable, Layout, ASSET_VERSION};
 pub use session::{
-    cookie, CookieName, Fields, Posted, Signed, DEVICE_COOKIE, MAX_FORM_BYTES, SESSION_COOKIE,
-    SIGNIN_COOKIE,
+    cookie, CookieName, Fields, Posted, Signed, Site, DEVICE_COOKIE, MAX_FORM_BYTES,
+    SESSION_COOKIE, SIGNIN_COOKIE,
 };
 
 use crate::state::AppState;

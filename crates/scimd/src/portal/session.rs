@@ -22,13 +22,73 @@ pub struct CookieName {
 }
 
 impl CookieName {
-    /// The name to use: [`CookieName::tls`] when `secure` (see [`is_secure`]).
+    /// The name to use on the root portal: [`CookieName::tls`] when `secure` (see
+    /// [`is_secure`]).
     pub fn of(self, secure: bool) -> &'static str {
         if secure {
             self.tls
         } else {
             self.plain
         }
+    }
+
+    /// The name to use on the portal of `site`: on the root portal [`CookieName::of`]; on a
+    /// tenant's own path that name and `_SLUG` (`scimd_session_acme`,
+    /// `__Host-scimd_session_acme`), so that a browser keeps one session a tenant and a
+    /// cookie of one tenant is never sent as another's. (`__Host-` cookies need `Path=/`:
+    /// the names, not the paths, tell the tenants apart.)
+    pub fn at(self, site: &Site, secure: bool) -> String {
+        match &site.slug {
+            None => self.of(secure).to_string(),
+            Some(slug) => format!("{}_{slug}", self.of(secure)),
+        }
+    }
+}
+
+/// Which portal a request is for: the root portal at `/` (the root tenant's) or the portal
+/// of the tenant `SLUG` on its own path, `/t/SLUG/` (see [`crate::tenancy`]). Links and
+/// form actions carry its [`Site::prefix`]; redirects get it from [`crate::tenancy::resolve`]
+/// (handlers redirect to paths without it); cookie names are [`CookieName::at`] it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Site {
+    /// The slug of `/t/SLUG/`; `None` on the root portal.
+    pub slug: Option<String>,
+    /// The tenant's name on its own path, once [`crate::tenancy::resolve`] found it (pages
+    /// show it, so that an administrator signed in to several tenants sees which one a tab
+    /// is); `None` on the root portal, whose pages stay as they were before tenants.
+    pub name: Option<String>,
+}
+
+impl Site {
+    /// The portal a request came in on (what [`crate::tenancy::route`] found in its path).
+    pub fn of(extensions: &axum::http::Extensions) -> Site {
+        let slug = crate::tenancy::path_slug(extensions).map(str::to_string);
+        let name = crate::tenancy::of(extensions)
+            .filter(|t| slug.is_some() && !t.prefix.is_empty())
+            .map(|t| t.tenant.name.clone());
+        Site { slug, name }
+    }
+
+    /// The path prefix of its pages: `""` on the root portal, `/t/SLUG` on a tenant's.
+    pub fn prefix(&self) -> String {
+        match &self.slug {
+            None => String::new(),
+            Some(slug) => format!("{}{slug}", crate::tenancy::TENANT_PATHS),
+        }
+    }
+
+    /// The URL of `path` (`/scim/v2`, `/oauth/token`) on this portal's tenant's paths:
+    /// `<public-url><prefix><path>`, what the tenant gives its identity provider.
+    pub fn url(&self, st: &AppState, path: &str) -> String {
+        format!("{}{}{path}", st.public_url(), self.prefix())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Site {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Site::of(&parts.extensions))
     }
 }
 
@@ -106,6 +166,8 @@ pub struct Signed {
     pub session: PortalSession,
     /// The session id (the cookie's value).
     pub id: String,
+    /// The portal it is signed in to (the request's).
+    pub site: Site,
 }
 
 /// Paths an administrator who must change the password may still use.
@@ -138,6 +200,8 @@ impl Signed {
         Layout {
             title: title.to_string(),
             version: ASSET_VERSION,
+            prefix: self.site.prefix(),
+            tenant: self.site.name.clone().unwrap_or_default(),
             signed_in: true,
             nav,
             username: self.session.username.clone(),
@@ -163,18 +227,11 @@ impl FromRequestParts<AppState> for Signed {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Response> {
-        let name = SESSION_COOKIE.of(is_secure(st));
-        let session = match cookie(&parts.headers, name) {
-            None => None,
-            Some(id) => match st.directory.portal_session(&id).await {
-                Ok(s) => s.map(|s| (s, id)),
-                Err(e) => return Err(server_error(e, Layout::public("Error"))),
-            },
+        let site = Site::of(&parts.extensions);
+        let session = match live_session(st, &site, &parts.headers, &parts.extensions).await {
+            Ok(s) => s,
+            Err(e) => return Err(server_error(e, Layout::public(&site, "Error"))),
         };
-        // A session is good only on the portal of its own tenant (the root tenant's, while
-        // tenants have no portal of their own).
-        let tenant = crate::tenancy::of(&parts.extensions).map(|t| t.tenant.id.as_str());
-        let session = session.filter(|(s, _)| tenant.is_none_or(|t| t == s.tenant_id));
         let read = parts.method == Method::GET || parts.method == Method::HEAD;
         let here = parts
             .uri
@@ -192,9 +249,13 @@ impl FromRequestParts<AppState> for Signed {
             let key = format!("admin:{}", session.admin_id);
             if let Err(r) = crate::rate::limiter::admit(&st.limiter, &parts.extensions, &key).await
             {
-                return Err(r.answer(st.limiter.limits(), too_many_requests));
+                return Err(r.answer(st.limiter.limits(), |m| too_many_requests(&site, m)));
             }
-            let signed = Signed { session, id };
+            let signed = Signed {
+                session,
+                id,
+                site: site.clone(),
+            };
             if signed.session.must_change_password
                 && !BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path())
             {
@@ -216,11 +277,38 @@ impl FromRequestParts<AppState> for Signed {
         }
         Err(error_page(
             StatusCode::FORBIDDEN,
-            Layout::public("Signed out"),
+            Layout::public(&site, "Signed out"),
             "You are not signed in",
             "Your session has ended or you signed out, so the form was not submitted. Sign in and try again.",
         ))
     }
+}
+
+/// The session the request's session cookie (of its portal, [`CookieName::at`]) names, and
+/// that cookie's value, when the session is live and of the request's tenant: a session of
+/// another tenant is none here (whoever holds it is signed out on this portal).
+pub async fn live_session(
+    st: &AppState,
+    site: &Site,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Result<Option<(PortalSession, String)>, scimd_directory::DirectoryError> {
+    let Some(id) = cookie(headers, &SESSION_COOKIE.at(site, is_secure(st))) else {
+        return Ok(None);
+    };
+    let Some(session) = st.directory.portal_session(&id).await? else {
+        return Ok(None);
+    };
+    // The request's tenant: the path's, or the root tenant's on the root portal (when the
+    // store could not say which that is, the session's own).
+    let tenant = crate::tenancy::of(extensions).map(|t| t.tenant.id.as_str());
+    if tenant.is_some_and(|t| t != session.tenant_id) {
+        return Ok(None);
+    }
+    if tenant.is_none() && site.slug.is_some() {
+        return Ok(None);
+    }
+    Ok(Some((session, id)))
 }
 
 /// The fields of a submitted form, in order.
@@ -338,6 +426,30 @@ mod tests {
             .to_str()
             .unwrap()
             .contains("Secure"));
+    }
+
+    #[test]
+    fn cookie_names_and_prefixes_of_portals() {
+        let root = Site::default();
+        let acme = Site {
+            slug: Some("acme".into()),
+            name: None,
+        };
+        assert_eq!(root.prefix(), "");
+        assert_eq!(acme.prefix(), "/t/acme");
+        // The root portal keeps the names it had before tenants.
+        assert_eq!(SESSION_COOKIE.at(&root, false), "scimd_session");
+        assert_eq!(SESSION_COOKIE.at(&root, true), "__Host-scimd_session");
+        assert_eq!(SESSION_COOKIE.at(&acme, false), "scimd_session_acme");
+        assert_eq!(SESSION_COOKIE.at(&acme, true), "__Host-scimd_session_acme");
+        assert_eq!(SIGNIN_COOKIE.at(&acme, true), "__Host-scimd_signin_acme");
+        assert_eq!(DEVICE_COOKIE.at(&acme, false), "scimd_device_acme");
+        // A slug's characters are all valid in a cookie name.
+        let v = set_cookie(&SESSION_COOKIE.at(&acme, true), "x", 60, true);
+        assert!(v
+            .to_str()
+            .unwrap()
+            .starts_with("__Host-scimd_session_acme=x; Path=/;"));
     }
 
     #[test]

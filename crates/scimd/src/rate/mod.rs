@@ -40,6 +40,7 @@ pub mod gcra;
 pub mod limiter;
 
 use crate::net::client::{client_addr, AddrKey};
+use crate::portal::Site;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -50,8 +51,8 @@ use limiter::{Limit, Refused, Valid};
 use std::time::{Duration, Instant};
 
 /// The 429 of the surface `path` belongs to (see the module documentation), with
-/// `Retry-After` (see [`Refused::answer`]).
-fn response(refused: &Refused, st: &AppState, path: &str) -> Response {
+/// `Retry-After` (see [`Refused::answer`]); a portal page of the portal `site`.
+fn response(refused: &Refused, st: &AppState, path: &str, site: &Site) -> Response {
     refused.answer(st.limiter.limits(), |message| {
         if under(path, crate::state::SCIM_BASE) {
             crate::errors::error_response(&scim_proto::ScimError::new(429, None, message))
@@ -60,7 +61,7 @@ fn response(refused: &Refused, st: &AppState, path: &str) -> Response {
         } else if path == crate::oauth::TOKEN_PATH {
             crate::oauth::too_many(message)
         } else {
-            crate::portal::too_many_requests(message)
+            crate::portal::too_many_requests(site, message)
         }
     })
 }
@@ -81,7 +82,8 @@ fn exempt(method: &Method, path: &str) -> bool {
 
 /// Whether a request presents a credential of its surface (valid or not: that is for its
 /// handler to find out): a bearer token under `/scim/v2` and `/api/v1`, one of the portal's
-/// session or trusted-browser cookies elsewhere. A credential of another surface (a bearer
+/// session or trusted-browser cookies elsewhere (those of the portal the request is for,
+/// [`crate::portal::CookieName::at`]). A credential of another surface (a bearer
 /// header on a portal page, say) is none: it cannot make the request valid, so it must not
 /// let the request run before the address's budget is checked.
 fn presents_credential(req: &Request, path: &str) -> bool {
@@ -90,10 +92,11 @@ fn presents_credential(req: &Request, path: &str) -> bool {
     if under(path, crate::state::SCIM_BASE) || under(path, crate::admin::BASE) {
         return h.contains_key(AUTHORIZATION);
     }
+    let site = Site::of(req.extensions());
     [SESSION_COOKIE, DEVICE_COOKIE]
         .iter()
-        .flat_map(|c| [c.plain, c.tls])
-        .any(|name| cookie(h, name).is_some())
+        .flat_map(|c| [c.at(&site, false), c.at(&site, true)])
+        .any(|name| cookie(h, &name).is_some())
 }
 
 /// The layer: the per-address budget of requests without a valid credential (see the module
@@ -107,6 +110,7 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
         return next.run(req).await;
     }
     let key = AddrKey::of(ip);
+    let site = Site::of(req.extensions());
     let valid = Valid::default();
     req.extensions_mut().insert(valid.clone());
     let refused = |retry_after| {
@@ -114,7 +118,7 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
             limit: Limit::Address,
             retry_after,
         };
-        response(&r, &st, &path)
+        response(&r, &st, &path, &site)
     };
     if !presents_credential(&req, &path) {
         if let Err(retry) = limiter.reserve(key, Instant::now(), Duration::ZERO) {

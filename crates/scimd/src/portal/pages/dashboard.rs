@@ -109,7 +109,7 @@ pub async fn dashboard(State(st): State<AppState>, s: Signed, RawQuery(q): RawQu
         StatusCode::OK,
         &DashboardPage {
             layout,
-            tenant_url: d.base_url().to_string(),
+            tenant_url: s.site.url(&st, crate::state::SCIM_BASE),
             users_total: group_digits(counts.users),
             active: group_digits(counts.active),
             inactive: group_digits(counts.inactive),

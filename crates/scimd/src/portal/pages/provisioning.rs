@@ -214,8 +214,8 @@ async fn provisioning_page(st: &AppState, s: &Signed, layout: Layout, o: Outcome
         o.status,
         &ProvisioningPage {
             layout,
-            tenant_url: d.base_url().to_string(),
-            token_url: crate::admin::clients::token_url(st),
+            tenant_url: s.site.url(st, crate::state::SCIM_BASE),
+            token_url: s.site.url(st, crate::oauth::TOKEN_PATH),
             token: o.token,
             tokens,
             client: o.client,

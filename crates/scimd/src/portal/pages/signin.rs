@@ -3,8 +3,9 @@
 use super::common::Q;
 use crate::portal::frame::{render, see_other, server_error, Layout};
 use crate::portal::session::{
-    client_address, cookie, csrf_refused, is_secure, safe_next, set_cookie, with_cookie, Fields,
-    Signed, DEVICE_COOKIE, DEVICE_COOKIE_SECS, MAX_FORM_BYTES, SESSION_COOKIE, SIGNIN_COOKIE,
+    client_address, cookie, csrf_refused, is_secure, live_session, safe_next, set_cookie,
+    with_cookie, Fields, Signed, Site, DEVICE_COOKIE, DEVICE_COOKIE_SECS, MAX_FORM_BYTES,
+    SESSION_COOKIE, SIGNIN_COOKIE,
 };
 use crate::state::AppState;
 use askama::Template;
@@ -27,10 +28,13 @@ pub struct SignInPage {
     next: String,
     username: String,
     error: Option<String>,
+    /// The tenant's slug on its own portal (for the reset command the page names).
+    slug: Option<String>,
 }
 
 fn signin_page(
     st: &AppState,
+    site: &Site,
     status: StatusCode,
     next: &str,
     username: &str,
@@ -42,24 +46,24 @@ fn signin_page(
     let r = render(
         status,
         &SignInPage {
-            layout: Layout::public("Sign in"),
+            layout: Layout::public(site, "Sign in"),
             csrf: csrf.clone(),
             next: next.to_string(),
             username: username.to_string(),
             error,
+            slug: site.slug.clone(),
         },
     );
-    let name = SIGNIN_COOKIE.of(secure);
-    with_cookie(r, set_cookie(name, &csrf, 3600, secure))
+    let name = SIGNIN_COOKIE.at(site, secure);
+    with_cookie(r, set_cookie(&name, &csrf, 3600, secure))
 }
 
 /// `GET /`: the dashboard, or the sign-in page.
-pub async fn home(State(st): State<AppState>, req: Request) -> Response {
-    let secure = is_secure(&st);
-    let signed_in = match cookie(req.headers(), SESSION_COOKIE.of(secure)) {
-        Some(id) => matches!(st.directory.portal_session(&id).await, Ok(Some(_))),
-        None => false,
-    };
+pub async fn home(State(st): State<AppState>, site: Site, req: Request) -> Response {
+    let signed_in = matches!(
+        live_session(&st, &site, req.headers(), req.extensions()).await,
+        Ok(Some(_))
+    );
     if signed_in {
         crate::rate::limiter::authenticated(req.extensions());
     }
@@ -67,16 +71,21 @@ pub async fn home(State(st): State<AppState>, req: Request) -> Response {
 }
 
 /// `GET /signin`.
-pub async fn signin_form(State(st): State<AppState>, RawQuery(q): RawQuery) -> Response {
+pub async fn signin_form(
+    State(st): State<AppState>,
+    site: Site,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = Q::new(q);
-    signin_page(&st, StatusCode::OK, &q.get("next"), "", None)
+    signin_page(&st, &site, StatusCode::OK, &q.get("next"), "", None)
 }
 
 /// `POST /signin`: checks the double-submit CSRF cookie, then the password (with
 /// throttling); on success sets the session cookie and the trusted-browser cookie and
 /// redirects to `next` or the dashboard (or first to the password change a generated
-/// password needs).
-pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
+/// password needs). Only the administrators of the request's tenant can sign in, and the
+/// cookies are those of its portal ([`crate::portal::CookieName::at`]).
+pub async fn signin(State(st): State<AppState>, site: Site, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let secure = is_secure(&st);
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
@@ -93,10 +102,11 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
     };
     let next = f.get("next").to_string();
     // The form shown again, with what went wrong.
-    let again =
-        |status: StatusCode, message: String| signin_page(&st, status, &next, shown, Some(message));
-    let cookie_name = SIGNIN_COOKIE.of(secure);
-    let expected = cookie(&parts.headers, cookie_name).unwrap_or_default();
+    let again = |status: StatusCode, message: String| {
+        signin_page(&st, &site, status, &next, shown, Some(message))
+    };
+    let cookie_name = SIGNIN_COOKIE.at(&site, secure);
+    let expected = cookie(&parts.headers, &cookie_name).unwrap_or_default();
     if !scimd_directory::admins::csrf_matches(&expected, f.get("csrf")) {
         let expired = "The sign-in form had expired (or cookies are blocked), so it was not submitted. Enter your password again.";
         return again(StatusCode::FORBIDDEN, expired.to_string());
@@ -109,10 +119,10 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
     }
     let tenant = match crate::auth::tenant_of(&st, &parts.extensions).await {
         Ok(t) => t,
-        Err(e) => return server_error(e, Layout::public("Error")),
+        Err(e) => return server_error(e, Layout::public(&site, "Error")),
     };
     let client = client_address(&parts);
-    let device = cookie(&parts.headers, DEVICE_COOKIE.of(secure));
+    let device = cookie(&parts.headers, &DEVICE_COOKIE.at(&site, secure));
     let outcome = st
         .directory
         .sign_in(
@@ -134,7 +144,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
                 .insert(RETRY_AFTER, HeaderValue::from_static("1"));
             r
         }
-        Err(e) => server_error(e, Layout::public("Error")),
+        Err(e) => server_error(e, Layout::public(&site, "Error")),
         Ok(SignIn::Throttled {
             by,
             retry_after_secs,
@@ -199,7 +209,7 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             let r = with_cookie(
                 r,
                 set_cookie(
-                    SESSION_COOKIE.of(secure),
+                    &SESSION_COOKIE.at(&site, secure),
                     &session_id,
                     SESSION_LIFETIME_SECS,
                     secure,
@@ -208,13 +218,13 @@ pub async fn signin(State(st): State<AppState>, req: Request) -> Response {
             let r = with_cookie(
                 r,
                 set_cookie(
-                    DEVICE_COOKIE.of(secure),
+                    &DEVICE_COOKIE.at(&site, secure),
                     &device,
                     DEVICE_COOKIE_SECS,
                     secure,
                 ),
             );
-            with_cookie(r, set_cookie(cookie_name, "", 0, secure))
+            with_cookie(r, set_cookie(&cookie_name, "", 0, secure))
         }
     }
 }
@@ -239,9 +249,11 @@ fn duration_words(n: u64) -> String {
     }
 }
 
-/// `POST /signout`.
-pub async fn signout(State(st): State<AppState>, req: Request) -> Response {
+/// `POST /signout`: ends the session of the request's portal (a session on another
+/// tenant's portal stays).
+pub async fn signout(State(st): State<AppState>, site: Site, req: Request) -> Response {
     let secure = is_secure(&st);
+    let session_cookie = SESSION_COOKIE.at(&site, secure);
     let (mut parts, body) = req.into_parts();
     let signed = match <Signed as axum::extract::FromRequestParts<AppState>>::from_request_parts(
         &mut parts, &st,
@@ -260,13 +272,11 @@ pub async fn signout(State(st): State<AppState>, req: Request) -> Response {
     ) {
         return csrf_refused(signed.layout("Request refused", ""));
     }
-    if let Some(id) = cookie(&parts.headers, SESSION_COOKIE.of(secure)) {
-        if let Err(e) = st.directory.sign_out(&id).await {
-            return server_error(e, Layout::public("Error"));
-        }
+    if let Err(e) = st.directory.sign_out(&signed.id).await {
+        return server_error(e, Layout::public(&site, "Error"));
     }
     with_cookie(
         see_other("/signin"),
-        set_cookie(SESSION_COOKIE.of(secure), "", 0, secure),
+        set_cookie(&session_cookie, "", 0, secure),
     )
 }

@@ -72,17 +72,23 @@ pub(crate) async fn record_in_realm(
     changes: Vec<crate::store::Change>,
 ) -> Result<(), DirectoryError> {
     let realm = ensure_realm(tx).await?;
-    let origin = by(&realm.id);
-    let mut r = Recorder::new(&origin).action(
-        action,
-        target::TENANT,
-        Some(&tenant.slug),
-        Some(&tenant.name),
-        SUCCEEDED,
-    );
-    r.changes = changes;
+    let r = tenant_record(&by(&realm.id), action, tenant, changes);
     tx.insert_record(&r).await?;
     Ok(())
+}
+
+/// The audit record of `action` on `tenant` (target `Tenant`, its slug and name) by
+/// `origin`, with `changes`.
+pub(crate) fn tenant_record(
+    origin: &crate::directory::Origin,
+    action: AuditAction,
+    tenant: &TenantRow,
+    changes: Vec<crate::store::Change>,
+) -> crate::store::ChangeRecord {
+    let (slug, name) = (Some(tenant.slug.as_str()), Some(tenant.name.as_str()));
+    let mut r = Recorder::new(origin).action(action, target::TENANT, slug, name, SUCCEEDED);
+    r.changes = changes;
+    r
 }
 
 impl Directory {

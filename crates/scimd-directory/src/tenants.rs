@@ -16,7 +16,7 @@
 use crate::admins::{new_admin_row, new_password, BOOTSTRAP_ADMIN};
 use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Bootstrap, Directory, DirectoryError, Origin};
-use crate::operators::{is_realm, record_in_realm};
+use crate::operators::{is_realm, record_in_realm, tenant_record};
 use crate::secret::{hash_secret, new_secret};
 use crate::settings::TenantSettings;
 use crate::store::{
@@ -299,16 +299,8 @@ impl Directory {
         let before = tenant.state;
         tx.set_tenant_state(&tenant.id, state).await?;
         tenant.state = state;
-        let origin = by(&tenant.id);
-        let mut r = Recorder::new(&origin).action(
-            action,
-            target::TENANT,
-            Some(&tenant.slug),
-            Some(&tenant.name),
-            SUCCEEDED,
-        );
         let change = crate::changes::property("state", before.as_str(), state.as_str());
-        r.changes.push(change.clone());
+        let r = tenant_record(&by(&tenant.id), action, &tenant, vec![change.clone()]);
         tx.insert_record(&r).await?;
         record_in_realm(tx.as_mut(), by, action, &tenant, vec![change]).await?;
         tx.commit().await?;
@@ -498,14 +490,7 @@ pub(crate) async fn new_tenant(
     tx.insert_admin(&admin).await?;
     let origin = by(&tenant.id);
     let recorder = Recorder::new(&origin);
-    let (id, tname) = (Some(tenant.slug.as_str()), Some(tenant.name.as_str()));
-    let r = recorder.action(
-        AuditAction::TenantCreate,
-        target::TENANT,
-        id,
-        tname,
-        SUCCEEDED,
-    );
+    let r = tenant_record(&origin, AuditAction::TenantCreate, &tenant, vec![]);
     tx.insert_record(&r).await?;
     tx.insert_record(&token_record(&recorder, AuditAction::TokenCreate, &token))
         .await?;

@@ -31,6 +31,15 @@ async fn until_status(c: &Client, path: &str, status: u16, within: Duration) -> 
     }
 }
 
+/// Revokes the newest SCIM token with the CLI (another process than the server); how long
+/// until `c` (which presents it) is refused, `None` after [`WITHIN`].
+async fn revoke_newest(s: &Server, c: &Client) -> Option<Duration> {
+    let name = s.query("SELECT name FROM tokens WHERE scope = 'scim' ORDER BY seq DESC LIMIT 1");
+    let out = s.cli(&["token", "revoke", &name]);
+    assert!(out.status.success());
+    until_status(c, "/Users", 401, WITHIN).await
+}
+
 /// A token is looked up from memory: deleted from the database behind the server's back
 /// (without the version fact changing), it still works; once the fact changes, it is
 /// refused within a second. What the store's own changes do is the next test.
@@ -76,10 +85,7 @@ async fn revocations_reach_the_running_server() {
     for _ in 0..3 {
         c.get("/Users").await.expect(200);
     }
-    let name = s.query("SELECT name FROM tokens WHERE scope = 'scim' ORDER BY seq DESC LIMIT 1");
-    let out = s.cli(&["token", "revoke", &name]);
-    assert!(out.status.success());
-    let took = until_status(&c, "/Users", 401, WITHIN).await;
+    let took = revoke_newest(&s, &c).await;
     assert!(
         took.is_some(),
         "a token revoked from the CLI still works after {WITHIN:?}"
@@ -149,10 +155,7 @@ async fn a_killed_connection_loses_no_revocation() {
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
     );
     assert_ne!(killed, "0", "no connection of the server was found to kill");
-    let name = s.query("SELECT name FROM tokens WHERE scope = 'scim' ORDER BY seq DESC LIMIT 1");
-    let out = s.cli(&["token", "revoke", &name]);
-    assert!(out.status.success());
-    let took = until_status(&c, "/Users", 401, WITHIN).await;
+    let took = revoke_newest(&s, &c).await;
     assert!(
         took.is_some(),
         "revoked after the server's connections were killed, still works after {WITHIN:?}"

@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{Client, Opts, Server};
+use common::{eventually, Client, Opts, Server};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `scimd token create --scope operator --name NAME`: the secret.
 fn operator_token(s: &Server, name: &str) -> String {
@@ -31,19 +31,6 @@ fn error_of(r: &common::Resp, status: u16) -> String {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.json()["error"]["status"], json!(status), "{}", r.text);
     r.json()["error"]["message"].as_str().unwrap().to_string()
-}
-
-async fn eventually(within: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    loop {
-        if f().await {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]

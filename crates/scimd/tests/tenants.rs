@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{unique, Client, Opts, Server};
+use common::{eventually, unique, Client, Opts, Server};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs `scimd ARGS` on the server's database; its stdout, asserting success.
 fn cli_ok(s: &Server, args: &[&str]) -> String {
@@ -40,20 +40,6 @@ fn create_tenant(s: &Server, name: &str, slug: Option<&str>) -> Value {
         args.extend(["--slug", slug]);
     }
     serde_json::from_str(&cli_ok(s, &args)).unwrap()
-}
-
-/// Polls `f` until it is true, for up to `within`.
-async fn eventually(within: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
-    let deadline = Instant::now() + within;
-    loop {
-        if f().await {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]

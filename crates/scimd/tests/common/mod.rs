@@ -351,6 +351,20 @@ pub async fn answers_within(c: &Client, path: &str, status: u16) -> Resp {
     }
 }
 
+/// Polls `f` until it is true, for up to `within`; whether it became true.
+pub async fn eventually(within: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if f().await {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Strips ANSI escape sequences (colored log output).
 fn strip_ansi(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

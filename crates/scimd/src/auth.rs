@@ -530,6 +530,22 @@ pub async fn require_scim(State(state): State<AppState>, mut req: Request, next:
         }
         Err(Failure::Store(e)) => return ApiError::from(e).into_response(),
     };
+    // A write waits for a turn of its tenant's share of the writer (crate::rate::shares).
+    let write = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let _turn = if write {
+        match state.write_shares.turn(&caller.tenant_id).await {
+            Ok(t) => t,
+            Err(m) => {
+                let e = DirectoryError::from(scimd_directory::StoreError::Contention(m));
+                return ApiError::from(e).into_response();
+            }
+        }
+    } else {
+        None
+    };
     req.extensions_mut().insert(caller);
     next.run(req).await
 }

@@ -15,6 +15,7 @@
 //! | `--log-level`      | `SCIMD_LOG_LEVEL`      | `log_level`      | `info` (`warn` for `token`)       |
 //! | `--max-body-bytes` | `SCIMD_MAX_BODY_BYTES` | `max_body_bytes` | `4194304` (4 MiB)                 |
 //! | `--log-retention-days` | `SCIMD_LOG_RETENTION_DAYS` | `log_retention_days` | `30` (0: keep forever) |
+//! | `--max-writes-per-tenant` | `SCIMD_MAX_WRITES_PER_TENANT` | `max_writes_per_tenant` | `4` (SCIM writes in flight per tenant; 0: no limit) |
 //! | `--cache-entries` | `SCIMD_CACHE_ENTRIES` | `cache_entries` | `10000` (per cache: tokens, access tokens, tenants' settings and attributes) |
 //! | `--header-read-timeout-secs` | `SCIMD_HEADER_READ_TIMEOUT_SECS` | `header_read_timeout_secs` | `10` |
 //! | `--body-read-timeout-secs` | `SCIMD_BODY_READ_TIMEOUT_SECS` | `body_read_timeout_secs` | `30` |
@@ -116,6 +117,9 @@ pub struct Settings {
     /// Entries each per-request cache holds at most (scimd_directory::cache).
     #[serde(alias = "cache-entries")]
     pub cache_entries: Option<u64>,
+    /// SCIM writes in flight per tenant at most (crate::rate::shares; 0: no limit).
+    #[serde(alias = "max-writes-per-tenant")]
+    pub max_writes_per_tenant: Option<u64>,
     // Connection limits of the public port (see crate::net and docs/security.md).
     /// Deadline for a request head, seconds.
     #[serde(alias = "header-read-timeout-secs")]
@@ -212,6 +216,7 @@ impl Settings {
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             log_retention_days: self.log_retention_days.or(lower.log_retention_days),
             cache_entries: self.cache_entries.or(lower.cache_entries),
+            max_writes_per_tenant: self.max_writes_per_tenant.or(lower.max_writes_per_tenant),
             header_read_timeout_secs: self
                 .header_read_timeout_secs
                 .or(lower.header_read_timeout_secs),
@@ -352,6 +357,7 @@ impl Settings {
             max_body_bytes,
             log_retention_days,
             cache_entries: number("CACHE_ENTRIES", "a number of entries")?,
+            max_writes_per_tenant: number("MAX_WRITES_PER_TENANT", "a number of writes")?,
         })
     }
 
@@ -445,6 +451,8 @@ pub struct Config {
     pub log_retention_days: u32,
     /// Entries each per-request cache holds at most ([`CACHE_ENTRIES`]).
     pub cache_entries: usize,
+    /// SCIM writes in flight per tenant at most; 0: no limit ([`crate::rate::shares`]).
+    pub max_writes_per_tenant: usize,
     /// Connection and request limits of the public port.
     pub limits: net::Limits,
     /// The folder of scimd's own files, when given (see [`Config::data_folder`]).
@@ -481,6 +489,7 @@ impl Default for Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
             cache_entries: scimd_directory::cache::DEFAULT_ENTRIES,
+            max_writes_per_tenant: crate::rate::shares::DEFAULT_WRITES_PER_TENANT,
             limits: net::Limits::default(),
             data_dir: None,
             rate_limits: crate::rate::limiter::RateLimits::default(),
@@ -582,6 +591,17 @@ impl Config {
                 CACHE_ENTRIES.end()
             ));
         }
+        let max_writes_per_tenant = s
+            .max_writes_per_tenant
+            .unwrap_or(crate::rate::shares::DEFAULT_WRITES_PER_TENANT as u64);
+        let range = crate::rate::shares::WRITES_PER_TENANT;
+        if !range.contains(&max_writes_per_tenant) {
+            return err(format!(
+                "--max-writes-per-tenant must be {} (no limit) to {}, got {max_writes_per_tenant}",
+                range.start(),
+                range.end()
+            ));
+        }
         let log_level = s
             .log_level
             .map(|l| l.trim().to_string())
@@ -606,6 +626,7 @@ impl Config {
             max_body_bytes,
             log_retention_days,
             cache_entries: cache_entries as usize,
+            max_writes_per_tenant: max_writes_per_tenant as usize,
             limits,
             data_dir: s.data_dir.filter(|d| !d.as_os_str().is_empty()),
             rate_limits,
@@ -930,12 +951,28 @@ mod tests {
                 with(|s| s.statement_timeout_secs = Some(0)),
                 "--statement-timeout-secs",
             ),
+            (with(|s| s.cache_entries = Some(10)), "--cache-entries"),
+            (
+                with(|s| s.max_writes_per_tenant = Some(1001)),
+                "--max-writes-per-tenant",
+            ),
         ] {
             let e = from_flags(bad).unwrap_err();
             assert!(e.0.contains(flag), "{e}");
         }
         let e = Settings::from_env(&env(&[("SCIMD_MAX_PAGE_BYTES", "big")])).unwrap_err();
         assert!(e.0.contains("SCIMD_MAX_PAGE_BYTES"), "{e}");
+        // The caches' and the writer shares' sizes: defaults, flags and 0 (no share).
+        let d = Config::default();
+        assert_eq!((d.cache_entries, d.max_writes_per_tenant), (10_000, 4));
+        let c = from_flags(with(|s| {
+            s.cache_entries = Some(500);
+            s.max_writes_per_tenant = Some(0);
+        }))
+        .unwrap();
+        assert_eq!((c.cache_entries, c.max_writes_per_tenant), (500, 0));
+        let e = Settings::from_env(&env(&[("SCIMD_CACHE_ENTRIES", "many")])).unwrap_err();
+        assert!(e.0.contains("SCIMD_CACHE_ENTRIES"), "{e}");
     }
 
     #[test]

@@ -308,7 +308,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             .with_rate_limits(config.rate_limits)
             .with_issuer_options(config.issuers.clone())
             .with_credentials(config.credentials)
-            .with_root_tenant(config.root_tenant.clone()),
+            .with_root_tenant(config.root_tenant.clone())
+            .with_write_shares(config.max_writes_per_tenant),
     );
 
     let (stopper, stop) = tokio::sync::oneshot::channel::<()>();

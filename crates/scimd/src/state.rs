@@ -32,6 +32,9 @@ pub struct AppState {
     /// start created, `default`); `None` (`--root-tenant none`): the root paths answer 404
     /// (see [`crate::tenancy`]).
     pub root_tenant: Option<String>,
+    /// Each tenant's share of the writer: SCIM writes in flight per tenant
+    /// (`--max-writes-per-tenant`, see [`crate::rate::shares`]).
+    pub write_shares: Arc<crate::rate::shares::WriteShares>,
 }
 
 /// Lifetimes of credentials, as configured.
@@ -76,7 +79,15 @@ impl AppState {
             issuers: Arc::new(crate::issuers::Issuers::new(Default::default())),
             credentials: Credentials::default(),
             root_tenant: Some(scimd_directory::tenants::FIRST_SLUG.to_string()),
+            write_shares: Arc::default(),
         }
+    }
+
+    /// The same state with `per_tenant` SCIM writes in flight per tenant at most (0: no
+    /// limit; see [`crate::rate::shares`]).
+    pub fn with_write_shares(mut self, per_tenant: usize) -> AppState {
+        self.write_shares = Arc::new(crate::rate::shares::WriteShares::new(per_tenant));
+        self
     }
 
     /// The same state with the root tenant `slug` (`None`: no root tenant).

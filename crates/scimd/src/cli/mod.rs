@@ -149,6 +149,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub cache_entries: Option<u64>,
 
+    /// SCIM writes of one tenant in flight at once on this server; its further writes wait
+    /// for a turn, so one tenant's initial cycle does not queue ahead of every other
+    /// tenant's writes (0: no limit) [env: SCIMD_MAX_WRITES_PER_TENANT] [default: 4]
+    #[arg(long, value_name = "N")]
+    pub max_writes_per_tenant: Option<u64>,
+
     // Connection limits of the public port (docs/security.md).
     /// Seconds a client has to send a complete request head (from the connection's start, or
     /// from the first byte on a kept-alive connection) [env: SCIMD_HEADER_READ_TIMEOUT_SECS] [default: 10]
@@ -275,6 +281,7 @@ impl Cli {
             s.max_body_bytes = a.max_body_bytes;
             s.log_retention_days = a.log_retention_days;
             s.cache_entries = a.cache_entries;
+            s.max_writes_per_tenant = a.max_writes_per_tenant;
             s.header_read_timeout_secs = a.header_read_timeout_secs;
             s.body_read_timeout_secs = a.body_read_timeout_secs;
             s.idle_timeout_secs = a.idle_timeout_secs;

@@ -38,6 +38,7 @@
 
 pub mod gcra;
 pub mod limiter;
+pub mod shares;
 
 use crate::net::client::{client_addr, AddrKey};
 use crate::portal::Site;

@@ -125,7 +125,9 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn purge_tenant(&mut self, id: &str, limit: u64) -> StoreResult<u64> {
-        self.config_changed();
+        // Not a change of what is cached: the tenant is `deleting` already (that change
+        // dropped the caches), so nothing of it is served; flushing every server's caches at
+        // each step of a large deletion would cost the other tenants for nothing.
         // Children first, so that no cascade makes a step larger than `limit` rows.
         const ORDER: [Tbl; 17] = [
             Tbl::UserEmails,

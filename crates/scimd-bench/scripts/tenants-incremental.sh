@@ -21,7 +21,7 @@ CHANGES=${CHANGES:-100}
 PORT_MANY=${PORT_MANY:-18502}
 HERE=$(cd "$(dirname "$0")" && pwd)
 N="nice -n $NICE"
-# scimd-bench wants a --token even when --tenants-file gives every tenant its own.
+# Older scimd-bench builds want a --token even when --tenants-file gives every tenant its own.
 export SCIMD_BENCH_TOKEN=${SCIMD_BENCH_TOKEN:-unused}
 PID=$(cat "$DIR/many/pid")
 mkdir -p "$DIR/incr"

@@ -45,8 +45,8 @@ pub async fn run(mut a: RunArgs) -> Result<(), String> {
     }
     let a = Arc::new(a);
     let needs_token = !matches!(a.scenario, Scenario::Baseline);
-    if needs_token && a.token.is_empty() {
-        return Err("--token (or SCIMD_BENCH_TOKEN) is required".into());
+    if needs_token && a.token.is_empty() && a.tenant_targets.is_empty() {
+        return Err("--token (or SCIMD_BENCH_TOKEN) or --tenants-file is required".into());
     }
     let mut out = serde_json::Map::new();
     out.insert(

@@ -65,6 +65,15 @@ pub struct RunArgs {
     /// Name prefix of the generated users and groups (same prefix = same users).
     #[arg(long, default_value = "bench")]
     pub prefix: String,
+    /// At most this many requests a second per simulated tenant (0: as fast as answers come),
+    /// in every scenario. A request due later waits before it is sent; its latency is timed
+    /// from when it is sent.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// `incremental`, `initial` and `seed`: the simulated tenants start evenly spread over
+    /// this many seconds (tenant k of N starts k/N of it after the run's start).
+    #[arg(long, default_value_t = 0.0)]
+    pub start_spread: f64,
     /// Stop after this many seconds, whatever is left.
     #[arg(long, default_value_t = 60.0)]
     pub duration: f64,

@@ -61,6 +61,9 @@ pub struct Client {
     base: String,
     auth: Option<String>,
     pub bounds: Arc<Bounds>,
+    /// `--rate`: the interval between two requests of this tenant and when the next is due
+    /// (the first: staggered over one interval by the tenant's index).
+    pace: Option<Arc<(Duration, std::sync::Mutex<Option<tokio::time::Instant>>)>>,
 }
 
 /// A response: status and parsed body (`Value::Null` when empty or not JSON).
@@ -111,6 +114,16 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Option<Result<Resp, String>> {
+        if let Some(p) = &self.pace {
+            let due = {
+                let mut next = p.1.lock().expect("pace lock");
+                let now = tokio::time::Instant::now();
+                let due = next.map_or(now, |n| n.max(now));
+                *next = Some(due + p.0);
+                due
+            };
+            tokio::time::sleep_until(due).await;
+        }
         if !self.bounds.take() {
             return None;
         }
@@ -185,6 +198,13 @@ pub fn make_clients(
             base: base.trim_end_matches('/').to_string(),
             auth,
             bounds: bounds.clone(),
+            // The tenants' first requests are staggered over one interval, not sent at once.
+            pace: (a.rate > 0.0).then(|| {
+                let interval = Duration::from_secs_f64(1.0 / a.rate);
+                let first = tokio::time::Instant::now()
+                    + interval.mul_f64(t as f64 / a.tenants.max(1) as f64);
+                Arc::new((interval, std::sync::Mutex::new(Some(first))))
+            }),
         });
     }
     Ok(out)

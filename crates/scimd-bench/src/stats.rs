@@ -79,8 +79,14 @@ impl Stats {
                 }),
             );
         }
+        let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+        for k in self.kinds.values() {
+            all.add(&k.hist).expect("same histogram bounds");
+        }
         json!({
             "seconds": round3(secs),
+            "all_p50_ms": ms(all.value_at_quantile(0.50)),
+            "all_p99_ms": ms(all.value_at_quantile(0.99)),
             "requests": self.total(),
             "requests_per_s": round2(self.total() as f64 / secs),
             "errors": self.kinds.values().map(|k| k.errors).sum::<u64>(),
@@ -130,6 +136,10 @@ pub fn print_text(title: &str, report: &Value) {
     println!(
         "== {title}: {} requests in {} s ({} req/s), {} errors",
         report["requests"], report["seconds"], report["requests_per_s"], report["errors"]
+    );
+    println!(
+        "   all kinds: p50 {} ms, p99 {} ms",
+        report["all_p50_ms"], report["all_p99_ms"]
     );
     println!(
         "{:<28} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9}",

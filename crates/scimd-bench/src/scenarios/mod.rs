@@ -45,8 +45,8 @@ pub async fn run(mut a: RunArgs) -> Result<(), String> {
     }
     let a = Arc::new(a);
     let needs_token = !matches!(a.scenario, Scenario::Baseline);
-    if needs_token && a.token.is_empty() {
-        return Err("--token (or SCIMD_BENCH_TOKEN) is required".into());
+    if needs_token && a.token.is_empty() && a.tenant_targets.is_empty() {
+        return Err("--token (or SCIMD_BENCH_TOKEN) or --tenants-file is required".into());
     }
     let mut out = serde_json::Map::new();
     out.insert(
@@ -58,6 +58,7 @@ pub async fn run(mut a: RunArgs) -> Result<(), String> {
             "user_offset": a.user_offset, "groups": a.groups, "group_size": a.group_size,
             "batch": a.batch, "duration": a.duration, "requests": a.requests,
             "kinds": a.kinds, "page_size": a.page_size,
+            "rate": a.rate, "start_spread": a.start_spread, "shared_users": a.shared_users,
         }),
     );
     let mut sections: Vec<(String, Value)> = Vec::new();
@@ -77,9 +78,11 @@ pub async fn run(mut a: RunArgs) -> Result<(), String> {
                 .collect();
             let start = Instant::now();
             let mut tenants = Vec::new();
+            let n = clients.len();
             for (t, c) in clients.into_iter().enumerate() {
                 let (a, d) = (a.clone(), data[t].clone());
                 tenants.push(tokio::spawn(async move {
+                    start_delay(&a, t, n).await;
                     let users_start = Instant::now();
                     let hs = (0..a.concurrency.max(1))
                         .map(|_| {
@@ -139,6 +142,7 @@ pub async fn run(mut a: RunArgs) -> Result<(), String> {
             };
             // With --shared-users the tenants share one work list over tenant 0's users.
             let shared = new_data();
+            let n = clients.len();
             for (t, c) in clients.into_iter().enumerate() {
                 let d = if a.shared_users {
                     shared.clone()
@@ -146,12 +150,11 @@ pub async fn run(mut a: RunArgs) -> Result<(), String> {
                     new_data()
                 };
                 for _ in 0..a.concurrency.max(1) {
-                    hs.push(tokio::spawn(incremental_worker(
-                        c.clone(),
-                        a.clone(),
-                        t,
-                        d.clone(),
-                    )));
+                    let (c, a, d) = (c.clone(), a.clone(), d.clone());
+                    hs.push(tokio::spawn(async move {
+                        start_delay(&a, t, n).await;
+                        incremental_worker(c, a, t, d).await
+                    }));
                 }
             }
             let s = join_all(hs).await;
@@ -280,6 +283,14 @@ pub async fn run(mut a: RunArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `--start-spread`: waits until simulated tenant `t` of `n` is due to start.
+async fn start_delay(a: &RunArgs, t: usize, n: usize) {
+    if a.start_spread > 0.0 && n > 0 {
+        let d = a.start_spread * t as f64 / n as f64;
+        tokio::time::sleep(std::time::Duration::from_secs_f64(d)).await;
+    }
 }
 
 /// Waits for the workers and merges their statistics (a panicked worker is reported).

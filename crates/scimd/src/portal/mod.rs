@@ -64,7 +64,8 @@ const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
 pub fn routes() -> Router<AppState> {
     use pages::users::{self, Deletion, UserTab};
     use pages::{
-        account, attributes, audit, dashboard, groups, history, log, provisioning, settings, signin,
+        account, attributes, audit, dashboard, groups, history, log, provisioning, settings,
+        signin, tenants,
     };
     use scimd_directory::audit::ResourceType;
     // User Provisioning (Admin > Identity) and the forms it posts.
@@ -147,6 +148,15 @@ pub fn routes() -> Router<AppState> {
         .route("/log/export", get(log::log_export))
         .route("/audit", get(audit::audit))
         .route("/audit/export", get(audit::audit_export))
+        .route(
+            "/tenants",
+            get(tenants::tenants).post(tenants::create_tenant),
+        )
+        .route("/tenants/{slug}/state", post(tenants::set_state))
+        .route(
+            "/tenants/{slug}/delete",
+            get(tenants::delete_form).post(tenants::delete_tenant),
+        )
         .route("/assets/{file}", get(asset))
         .route("/favicon.ico", get(favicon))
         .layer(from_fn(security_headers))

@@ -4,6 +4,11 @@
 //! progressive enhancements (htmx 2.0.11 and a few lines of `portal.js`, vendored into the
 //! binary and served from `/assets/`). Every page works without JavaScript.
 //!
+//! The operator portal, `/operator/`, is the operator realm's: its operators (`scimd operator
+//! create`) sign in there and manage the tenants ([`pages::tenants`]); only its sign-in,
+//! password, tenants and audit pages are served there, and the tenants pages nowhere else
+//! ([`crate::tenancy`]).
+//!
 //! Pages are listed in `docs/portal.md`; handlers are in [`pages`], one module per page
 //! family; the frame every page shares is `frame.rs`, sessions and CSRF `session.rs`. They call the same
 //! [`scimd_directory::Directory`] administrator operations as the admin API.

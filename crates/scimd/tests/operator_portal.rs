@@ -216,8 +216,13 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
     let out = s.cli(&["operator", "create", "ops", "--tenant", "default"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tenant"));
+    // A --public-url that is not one: refused before anything is made.
+    let out = s.cli(&["operator", "create", "ops", "--public-url", "not a url"]);
+    assert_eq!(out.status.code(), Some(1));
     let r = op.get("/signin", "").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "nothing was created");
+    let realms = s.query("SELECT COUNT(*) FROM tenants WHERE slug = 'operator'");
+    assert_eq!(realms.trim(), "0");
 
     let name = unique("ops");
     let (password, url) = create_operator(&s, &name);

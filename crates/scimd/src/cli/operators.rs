@@ -45,10 +45,14 @@ pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<
             username,
             public_url: PublicUrlArg { url: given },
         } => {
-            // The portal's URL when a public URL is known; else its path.
-            let base = public_url(given, cfg, &dir, "the operator portal's URL")
-                .await
-                .unwrap_or_default();
+            // The portal's URL when a public URL is known, else its path; a bad
+            // --public-url is refused before anything is made.
+            let given_one = given.is_some();
+            let base = match public_url(given, cfg, &dir, "the operator portal's URL").await {
+                Ok(base) => base,
+                Err(e) if given_one => return Err(e),
+                Err(_) => String::new(),
+            };
             let by = |t: &str| cli_origin(t, "scimd operator create");
             let password = match dir.create_operator(&by, &username).await {
                 Ok(p) => p,

@@ -102,4 +102,12 @@ test("an operator signs in at /operator/ and creates a tenant", async () => {
     page.getByRole("link", { name: "Delete tenant northwind" }).click(),
   ]);
   await shots("99-operator-tenant-delete");
+
+  // The audit page shows what operators did.
+  await Promise.all([
+    page.waitForURL((u) => u.pathname === "/operator/audit"),
+    nav.getByRole("link", { name: "Audit" }).click(),
+  ]);
+  assert.match(await textOf(page.locator("main")), /northwind/);
+  await shots("99-operator-audit");
 });

@@ -199,8 +199,13 @@ pub fn menu_heading(nav: &str) -> Option<&'static str> {
 
 impl Signed {
     /// The frame of a page of the menu entry `nav`, its breadcrumbs started with the path to
-    /// that entry: Admin, then its heading ([`menu_heading`]). The page adds its own crumbs.
+    /// that entry: Admin, then its heading ([`menu_heading`]); none on the operator portal.
+    /// The page adds its own crumbs.
     pub fn page(&self, title: &str, nav: &'static str) -> Layout {
+        if self.site.operator {
+            // The operator portal's menu has no headings.
+            return self.layout(title, nav);
+        }
         let layout = self.layout(title, nav).crumb("Admin", "");
         match menu_heading(nav) {
             Some(heading) => layout.crumb(heading, ""),

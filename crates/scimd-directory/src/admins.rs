@@ -201,27 +201,11 @@ impl Directory {
         password: &str,
         must_change_password: bool,
     ) -> Result<(), DirectoryError> {
-        let tenant = by.tenant_id.as_str();
         let username = username.trim();
         check_username(username).map_err(DirectoryError::Invalid)?;
         let hash = self.hash(password).await?;
-        let mut row = new_admin_row(tenant, username, hash);
-        row.must_change_password = must_change_password;
         let mut tx = self.store().write().await?;
-        let res = tx.insert_admin(&row).await;
-        on_conflict(res, ConflictTarget::AdminUsername, || {
-            DirectoryError::Invalid(format!(
-                "an administrator named '{username}' already exists (names are compared ignoring case); use `scimd admin reset-password --username {username}` to give it a new password"
-            ))
-        })?;
-        crate::changes::record_admin(
-            tx.as_mut(),
-            by,
-            &row,
-            AuditAction::AdministratorCreate,
-            None,
-        )
-        .await?;
+        insert_admin_in(tx.as_mut(), by, username, hash, must_change_password).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -519,6 +503,28 @@ fn no_such_admin(username: &str) -> DirectoryError {
 }
 
 /// A new administrator row with the password hash `password_hash` (no change required).
+/// Inserts the administrator `username` (checked) of `by`'s tenant with the PHC string
+/// `hash` in `tx`, recorded under `by` (audit action `administrator.create`). Errors: a
+/// username another administrator of the tenant has (ignoring case).
+pub(crate) async fn insert_admin_in(
+    tx: &mut dyn crate::store::Tx,
+    by: &Origin,
+    username: &str,
+    hash: String,
+    must_change_password: bool,
+) -> Result<(), DirectoryError> {
+    let mut row = new_admin_row(&by.tenant_id, username, hash);
+    row.must_change_password = must_change_password;
+    let res = tx.insert_admin(&row).await;
+    on_conflict(res, ConflictTarget::AdminUsername, || {
+        DirectoryError::Invalid(format!(
+            "an administrator named '{username}' already exists (names are compared ignoring case); use `scimd admin reset-password --username {username}` to give it a new password"
+        ))
+    })?;
+    crate::changes::record_admin(tx, by, &row, AuditAction::AdministratorCreate, None).await?;
+    Ok(())
+}
+
 pub(crate) fn new_admin_row(tenant: &str, username: &str, password_hash: String) -> AdminRow {
     let now = crate::render::now();
     AdminRow {

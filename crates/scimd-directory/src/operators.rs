@@ -119,6 +119,38 @@ impl Directory {
             .await
     }
 
+    /// Creates the operator `username`: an administrator of the operator realm (made first,
+    /// in the same transaction, when needed), who signs in to the operator portal
+    /// (`/operator/`), with a new random password that must be changed at the first
+    /// sign-in. Recorded in the realm's audit record (`administrator.create`) under the
+    /// origin `by` gives for it. Returns the password (to show once).
+    ///
+    /// Errors: an invalid username, or one another operator has (ignoring case); `Busy`
+    /// when the hashing queue is full.
+    pub async fn create_operator(
+        &self,
+        by: crate::tenants::Operator<'_>,
+        username: &str,
+    ) -> Result<String, DirectoryError> {
+        let username = username.trim();
+        crate::admins::check_username(username).map_err(DirectoryError::Invalid)?;
+        let password = crate::admins::new_password();
+        let hash = self.hash(&password).await?;
+        let mut tx = self.store().write().await?;
+        let realm = ensure_realm(tx.as_mut()).await?;
+        let origin = by(&realm.id);
+        let made = crate::admins::insert_admin_in(tx.as_mut(), &origin, username, hash, true).await;
+        if let Err(DirectoryError::Invalid(_)) = made {
+            return Err(DirectoryError::Invalid(format!(
+                "an operator named '{username}' already exists (names are compared ignoring case)"
+            )));
+        }
+        made?;
+        tx.commit().await?;
+        self.tenant_cache().clear();
+        Ok(password)
+    }
+
     /// The operator tokens (revoked included), oldest first; none before the realm exists.
     pub async fn list_operator_tokens(&self) -> Result<Vec<TokenRow>, DirectoryError> {
         match self.operator_realm().await? {

@@ -11,6 +11,11 @@
 //! - `/api/v1/tenants...`, the operator API, is served only at the root, whatever
 //!   `--root-tenant` says, to operator tokens ([`scimd_directory::operators`]); under
 //!   `/t/SLUG` it answers 404.
+//! - `/operator/...` is the operator portal (the operator realm's, [`scimd_directory::operators`]):
+//!   only its sign-in, sign-out, password change, tenants pages and audit record
+//!   ([`OPERATOR_PAGES`]) are rewritten to the portal's paths (prefix `/operator`); its other
+//!   paths answer 404, and so do the tenants pages (`/tenants...`) on every other portal.
+//!   Before the first `scimd operator create` it answers 404 with a page that says so.
 //! - `/healthz`, `/readyz` and `/metrics` belong to the deployment, and the portal's assets
 //!   (`/assets/...`, `/favicon.ico`) are every portal's: they are served at the root only
 //!   (also under `--root-tenant none`), never under `/t/SLUG`.
@@ -107,8 +112,36 @@ fn asset_path(path: &str) -> bool {
     path.starts_with("/assets/") || path == "/favicon.ico"
 }
 
-/// The operator's pages (issue 15): at the root only, never a tenant's.
-const OPERATOR: &str = "/operator";
+/// The operator portal's prefix (issue 15): at the root only, never a tenant's.
+pub const OPERATOR: &str = "/operator";
+
+/// The operator portal's pages (their paths without the prefix; a page and what is under
+/// it): sign-in, sign-out, the password change, the tenants pages and the audit record of
+/// operator actions. Any other path under `/operator` answers 404.
+pub const OPERATOR_PAGES: [&str; 6] = [
+    "/signin",
+    "/signout",
+    "/account/password",
+    TENANTS_PAGES,
+    "/audit",
+    "/audit/export",
+];
+
+/// The tenants pages: served only on the operator portal.
+pub const TENANTS_PAGES: &str = "/tenants";
+
+/// The operator portal's path without its prefix (`/operator/tenants` → `/tenants`,
+/// `/operator` → `/`), when it is one of its pages; `None` for other paths.
+fn operator_page(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(OPERATOR)?;
+    if rest.is_empty() || rest == "/" {
+        return Some("/");
+    }
+    OPERATOR_PAGES
+        .iter()
+        .any(|p| under(rest, p))
+        .then_some(rest)
+}
 
 /// Whether `rest` (a path under `/t/SLUG`) is the tenant's portal: what is not one of its
 /// API surfaces, the deployment's paths, the assets or the operator's pages (those stay
@@ -158,8 +191,10 @@ fn refuse(surface: Option<Surface>, status: u16, detail: String) -> Response {
 /// What the path of a request says of its tenant, found before routing by [`route`].
 #[derive(Debug, Clone)]
 struct PathTenant {
-    /// The slug of `/t/SLUG/...`.
+    /// The slug of `/t/SLUG/...` (the operator realm's on `/operator/...`).
     slug: String,
+    /// Whether the request is for the operator portal, `/operator/...`.
+    operator: bool,
     /// The path as the client sent it.
     original: String,
 }
@@ -167,11 +202,25 @@ struct PathTenant {
 /// Outermost middleware (runs before routing): rewrites `/t/SLUG/<surface>...` (SCIM, admin
 /// API, token endpoint; a syntactically valid slug) to `/<surface>...`, and the other paths
 /// of its portal `/t/SLUG/<page>` to `/<page>` (`/t/SLUG` to `/`), and keeps what it
-/// removed for [`resolve`]. Any other path is left as it is (under `/t/`, routing answers
-/// 404).
+/// removed for [`resolve`]; the operator portal's pages `/operator/<page>` to `/<page>`
+/// ([`OPERATOR_PAGES`]). Any other path is left as it is (under `/t/` and `/operator`,
+/// routing answers 404).
 pub async fn route(mut req: Request, next: Next) -> Response {
     let original = req.uri().path().to_string();
-    if let Some((slug, rest)) = split_tenant_path(&original) {
+    if let Some(rest) = operator_page(&original) {
+        let rewritten = match req.uri().query() {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest.to_string(),
+        };
+        if let Ok(u) = rewritten.parse::<Uri>() {
+            *req.uri_mut() = u;
+            req.extensions_mut().insert(PathTenant {
+                slug: scimd_directory::operators::OPERATOR_SLUG.to_string(),
+                operator: true,
+                original,
+            });
+        }
+    } else if let Some((slug, rest)) = split_tenant_path(&original) {
         if (surface_of(rest).is_some() || portal_path(rest)) && check_slug(slug).is_ok() {
             let rest = if rest.is_empty() { "/" } else { rest };
             let rewritten = match req.uri().query() {
@@ -181,7 +230,11 @@ pub async fn route(mut req: Request, next: Next) -> Response {
             if let Ok(u) = rewritten.parse::<Uri>() {
                 let slug = slug.to_string();
                 *req.uri_mut() = u;
-                req.extensions_mut().insert(PathTenant { slug, original });
+                req.extensions_mut().insert(PathTenant {
+                    slug,
+                    operator: false,
+                    original,
+                });
             }
         }
     }
@@ -204,6 +257,20 @@ pub async fn resolve(State(st): State<AppState>, mut req: Request, next: Next) -
     let surface = surface_of(&path);
     if operator_path(&path) {
         return operator(req, next).await;
+    }
+    let on_operator_portal = req
+        .extensions()
+        .get::<PathTenant>()
+        .is_some_and(|p| p.operator);
+    if on_operator_portal {
+        return operator_portal(st, req, next).await;
+    }
+    if under(&path, TENANTS_PAGES) {
+        let detail = format!(
+            "no page {}: the tenants are managed on the operator portal, {OPERATOR}/",
+            req.uri().path()
+        );
+        return refuse(None, 404, detail);
     }
     let (slug, prefix, original) = match req.extensions().get::<PathTenant>() {
         Some(p) => (
@@ -287,6 +354,43 @@ async fn operator(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// A request for the operator portal (`/operator/...`, rewritten by [`route`]): served as
+/// the operator realm's portal, prefix `/operator`; 404 before the realm has an operator.
+/// The redirects the portal's pages make to the dashboard (after sign-in, the password
+/// change) go to the tenants page instead: the operator portal has no dashboard.
+async fn operator_portal(st: AppState, mut req: Request, next: Next) -> Response {
+    let realm = match st.directory.operator_realm().await {
+        Ok(Some(realm)) => realm,
+        Ok(None) => {
+            let detail = "there is no operator yet: create one with `scimd operator create USERNAME`, which prints the password to sign in with here";
+            return refuse(None, 404, detail.to_string());
+        }
+        Err(e) => return crate::errors::ApiError::from(e).into_response(),
+    };
+    let original = req
+        .extensions()
+        .get::<PathTenant>()
+        .map(|p| p.original.clone())
+        .unwrap_or_default();
+    req.extensions_mut().insert(RequestTenant {
+        tenant: realm,
+        prefix: OPERATOR.to_string(),
+        path: original,
+    });
+    let mut res = next.run(req).await;
+    let dashboard = res
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|loc| loc.strip_prefix("/dashboard"))
+        .map(|rest| format!("{TENANTS_PAGES}{rest}"));
+    if let Some(to) = dashboard.and_then(|to| HeaderValue::from_str(&to).ok()) {
+        res.headers_mut().insert(LOCATION, to);
+    }
+    prefix_location(&mut res, OPERATOR);
+    res
+}
+
 /// Puts `prefix` before a `Location` that is a path of this server (the admin API's are
 /// relative: `/api/v1/users/ID`).
 fn prefix_location(res: &mut Response, prefix: &str) {
@@ -301,9 +405,15 @@ fn prefix_location(res: &mut Response, prefix: &str) {
 }
 
 /// The slug of the tenant's path (`/t/SLUG/...`) a request came in on, found by [`route`]
-/// before any lookup; `None` on the root paths.
+/// before any lookup (the operator realm's, `operator`, on the operator portal); `None` on
+/// the root paths.
 pub fn path_slug(extensions: &axum::http::Extensions) -> Option<&str> {
     extensions.get::<PathTenant>().map(|p| p.slug.as_str())
+}
+
+/// Whether a request came in on the operator portal, `/operator/...` (see [`route`]).
+pub fn on_operator_portal(extensions: &axum::http::Extensions) -> bool {
+    extensions.get::<PathTenant>().is_some_and(|p| p.operator)
 }
 
 /// The tenant of a request, when it is on a tenant's paths (see [`route`]).
@@ -328,6 +438,19 @@ mod tests {
         assert!(!portal_path("/healthz") && !portal_path("/metrics"));
         assert!(!portal_path("/operator") && !portal_path("/operator/tenants"));
         assert!(portal_path("/operators"));
+        assert_eq!(operator_page("/operator"), Some("/"));
+        assert_eq!(operator_page("/operator/"), Some("/"));
+        assert_eq!(operator_page("/operator/tenants"), Some("/tenants"));
+        assert_eq!(
+            operator_page("/operator/tenants/acme/delete"),
+            Some("/tenants/acme/delete")
+        );
+        assert_eq!(operator_page("/operator/signin"), Some("/signin"));
+        assert_eq!(operator_page("/operator/users"), None);
+        assert_eq!(operator_page("/operator/dashboard"), None);
+        assert_eq!(operator_page("/operator/scim/v2/Users"), None);
+        assert_eq!(operator_page("/operators"), None);
+        assert_eq!(operator_page("/operator/tenantsx"), None);
         assert_eq!(surface_of("/scim/v2"), Some(Surface::Scim));
         assert_eq!(surface_of("/scim/v2x"), None);
         assert_eq!(surface_of("/api/v1/users"), Some(Surface::Admin));

@@ -141,7 +141,7 @@ pub(super) async fn delete_tenant(
 
 /// Deletes the rows of the tenants being deleted, step by step, in the background (a
 /// failure is logged; the next start resumes).
-fn purge_in_background(st: &AppState) {
+pub(crate) fn purge_in_background(st: &AppState) {
     let dir = st.directory.clone();
     tokio::spawn(async move {
         match dir.resume_tenant_deletions().await {

@@ -19,6 +19,7 @@ pub mod admins;
 pub mod clients;
 pub mod db;
 pub mod issuers;
+pub mod operators;
 pub mod settings;
 pub mod tenants;
 pub mod tokens;
@@ -105,6 +106,10 @@ pub enum Command {
     /// (/t/SLUG/scim/v2) with its own tokens, administrators and data.
     #[command(subcommand)]
     Tenant(tenants::TenantCommand),
+    /// Manage the operators: who sign in to the operator portal (/operator/) to create,
+    /// disable, enable and delete tenants (not with --tenant).
+    #[command(subcommand)]
+    Operator(operators::OperatorCommand),
 }
 
 /// Flags of `scimd serve`.
@@ -324,9 +329,11 @@ impl Cli {
     ) -> Result<config::Config, config::ConfigError> {
         let default_level = match self.command {
             Command::Serve(_) => config::DEFAULT_LOG_LEVEL,
-            Command::Admin(_) | Command::Issuer(_) | Command::Client(_) | Command::Tenant(_) => {
-                "warn"
-            }
+            Command::Admin(_)
+            | Command::Issuer(_)
+            | Command::Client(_)
+            | Command::Tenant(_)
+            | Command::Operator(_) => "warn",
             Command::Token(_) | Command::Settings(_) | Command::Migrate | Command::Copy(_) => {
                 "warn"
             }
@@ -409,6 +416,7 @@ pub fn main() -> ExitCode {
             Command::Admin(a) => admins::run_admin(a, &cfg).await,
             Command::Issuer(i) => issuers::run_issuer(i, &cfg).await,
             Command::Tenant(t) => tenants::run_tenant(t, &cfg).await,
+            Command::Operator(o) => operators::run_operator(o, &cfg).await,
         }
     });
     match result {

@@ -27,6 +27,8 @@ pub struct Layout {
     /// The tenant's name on a tenant's portal (shown beside the brand and on the sign-in
     /// page); empty on the root portal.
     pub tenant: String,
+    /// Whether this is the operator portal (its own navigation: Tenants, Audit).
+    pub operator: bool,
     /// Whether an administrator is signed in (shows the navigation).
     pub signed_in: bool,
     /// The active navigation entry.
@@ -58,6 +60,7 @@ impl Layout {
             version: ASSET_VERSION,
             prefix: site.prefix(),
             tenant: site.name.clone().unwrap_or_default(),
+            operator: site.operator,
             ..Default::default()
         }
     }
@@ -122,7 +125,9 @@ pub fn error_page(
     message: &str,
 ) -> Response {
     layout.title = heading.to_string();
-    let (back_href, back_label) = if layout.signed_in {
+    let (back_href, back_label) = if layout.signed_in && layout.operator {
+        ("/tenants", "Back to the tenants")
+    } else if layout.signed_in {
         ("/dashboard", "Back to the dashboard")
     } else {
         ("/signin", "Sign in")

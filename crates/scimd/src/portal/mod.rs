@@ -4,6 +4,11 @@
 //! progressive enhancements (htmx 2.0.11 and a few lines of `portal.js`, vendored into the
 //! binary and served from `/assets/`). Every page works without JavaScript.
 //!
+//! The operator portal, `/operator/`, is the operator realm's: its operators (`scimd operator
+//! create`) sign in there and manage the tenants ([`pages::tenants`]); only its sign-in,
+//! password, tenants and audit pages are served there, and the tenants pages nowhere else
+//! ([`crate::tenancy`]).
+//!
 //! Pages are listed in `docs/portal.md`; handlers are in [`pages`], one module per page
 //! family; the frame every page shares is `frame.rs`, sessions and CSRF `session.rs`. They call the same
 //! [`scimd_directory::Directory`] administrator operations as the admin API.
@@ -64,7 +69,8 @@ const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
 pub fn routes() -> Router<AppState> {
     use pages::users::{self, Deletion, UserTab};
     use pages::{
-        account, attributes, audit, dashboard, groups, history, log, provisioning, settings, signin,
+        account, attributes, audit, dashboard, groups, history, log, provisioning, settings,
+        signin, tenants,
     };
     use scimd_directory::audit::ResourceType;
     // User Provisioning (Admin > Identity) and the forms it posts.
@@ -147,6 +153,15 @@ pub fn routes() -> Router<AppState> {
         .route("/log/export", get(log::log_export))
         .route("/audit", get(audit::audit))
         .route("/audit/export", get(audit::audit_export))
+        .route(
+            "/tenants",
+            get(tenants::tenants).post(tenants::create_tenant),
+        )
+        .route("/tenants/{slug}/state", post(tenants::set_state))
+        .route(
+            "/tenants/{slug}/delete",
+            get(tenants::delete_form).post(tenants::delete_tenant),
+        )
         .route("/assets/{file}", get(asset))
         .route("/favicon.ico", get(favicon))
         .layer(from_fn(security_headers))

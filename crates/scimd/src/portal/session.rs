@@ -55,22 +55,35 @@ pub struct Site {
     pub slug: Option<String>,
     /// The tenant's name on its own path, once [`crate::tenancy::resolve`] found it (pages
     /// show it, so that an administrator signed in to several tenants sees which one a tab
-    /// is); `None` on the root portal, whose pages stay as they were before tenants.
+    /// is); `None` on the root portal, whose pages stay as they were before tenants, and on
+    /// the operator portal.
     pub name: Option<String>,
+    /// Whether this is the operator portal, `/operator/` (slug `operator`, the operator
+    /// realm's: its cookies are `scimd_session_operator` ...).
+    pub operator: bool,
 }
 
 impl Site {
     /// The portal a request came in on (what [`crate::tenancy::route`] found in its path).
     pub fn of(extensions: &axum::http::Extensions) -> Site {
         let slug = crate::tenancy::path_slug(extensions).map(str::to_string);
+        let operator = crate::tenancy::on_operator_portal(extensions);
         let name = crate::tenancy::of(extensions)
-            .filter(|t| slug.is_some() && !t.prefix.is_empty())
+            .filter(|t| slug.is_some() && !t.prefix.is_empty() && !operator)
             .map(|t| t.tenant.name.clone());
-        Site { slug, name }
+        Site {
+            slug,
+            name,
+            operator,
+        }
     }
 
-    /// The path prefix of its pages: `""` on the root portal, `/t/SLUG` on a tenant's.
+    /// The path prefix of its pages: `""` on the root portal, `/t/SLUG` on a tenant's,
+    /// `/operator` on the operator portal.
     pub fn prefix(&self) -> String {
+        if self.operator {
+            return crate::tenancy::OPERATOR.to_string();
+        }
         match &self.slug {
             None => String::new(),
             Some(slug) => format!("{}{slug}", crate::tenancy::TENANT_PATHS),
@@ -186,8 +199,13 @@ pub fn menu_heading(nav: &str) -> Option<&'static str> {
 
 impl Signed {
     /// The frame of a page of the menu entry `nav`, its breadcrumbs started with the path to
-    /// that entry: Admin, then its heading ([`menu_heading`]). The page adds its own crumbs.
+    /// that entry: Admin, then its heading ([`menu_heading`]); none on the operator portal.
+    /// The page adds its own crumbs.
     pub fn page(&self, title: &str, nav: &'static str) -> Layout {
+        if self.site.operator {
+            // The operator portal's menu has no headings.
+            return self.layout(title, nav);
+        }
         let layout = self.layout(title, nav).crumb("Admin", "");
         match menu_heading(nav) {
             Some(heading) => layout.crumb(heading, ""),
@@ -202,6 +220,7 @@ impl Signed {
             version: ASSET_VERSION,
             prefix: self.site.prefix(),
             tenant: self.site.name.clone().unwrap_or_default(),
+            operator: self.site.operator,
             signed_in: true,
             nav,
             username: self.session.username.clone(),
@@ -434,7 +453,19 @@ mod tests {
         let acme = Site {
             slug: Some("acme".into()),
             name: None,
+            operator: false,
         };
+        let ops = Site {
+            slug: Some("operator".into()),
+            name: None,
+            operator: true,
+        };
+        assert_eq!(ops.prefix(), "/operator");
+        assert_eq!(SESSION_COOKIE.at(&ops, false), "scimd_session_operator");
+        assert_eq!(
+            SESSION_COOKIE.at(&ops, true),
+            "__Host-scimd_session_operator"
+        );
         assert_eq!(root.prefix(), "");
         assert_eq!(acme.prefix(), "/t/acme");
         // The root portal keeps the names it had before tenants.

@@ -313,6 +313,9 @@ pub(super) fn notice(q: &Q) -> Option<String> {
         "member-added" => "Member added.".to_string(),
         "member-removed" => "Member removed.".to_string(),
         "password" => "Password changed; your other sessions were signed out.".to_string(),
+        "tenant-disabled" => format!("Tenant “{name}” disabled: its SCIM endpoints, admin API and portal answer 403 until it is enabled again; nothing of it was lost."),
+        "tenant-enabled" => format!("Tenant “{name}” enabled."),
+        "tenant-deleting" => format!("Tenant “{name}” is being deleted: its paths answer 404, and its data is removed in the background."),
         _ => return None,
     })
 }

@@ -15,5 +15,6 @@ pub mod provisioning;
 mod records;
 pub mod settings;
 pub mod signin;
+pub mod tenants;
 pub mod users;
 mod warnings;

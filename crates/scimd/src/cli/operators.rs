@@ -1,0 +1,79 @@
+//! `scimd operator create USERNAME`: make an operator, who signs in to the operator portal
+//! (`/operator/`) to list, create, disable, enable and delete tenants. Operators are the
+//! administrators of the operator realm ([`scimd_directory::operators`]); they belong to no
+//! tenant, so the command refuses `--tenant` (exit status 2).
+
+use super::db::{cli_origin, open_directory, public_url, PublicUrlArg};
+use crate::config::Config;
+use clap::Subcommand;
+use scimd_directory::directory::DirectoryError;
+use std::process::ExitCode;
+
+/// The operator portal's path (see [`crate::tenancy`]).
+pub const OPERATOR_PORTAL: &str = "/operator/";
+
+/// `scimd operator ...`.
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator with a random password (printed once; must be changed at the
+    /// first sign-in), who signs in to the operator portal at <public-url>/operator/ (not
+    /// with --tenant)
+    Create {
+        /// Sign-in name: letters, digits, '.', '_', '-', '@' (unique among operators,
+        /// ignoring case)
+        username: String,
+        /// `--public-url`.
+        #[command(flatten)]
+        public_url: PublicUrlArg,
+    },
+}
+
+/// Runs an `operator` subcommand against the configured database (initialised by a first
+/// `scimd serve`). Exit status 2 when given `--tenant`; 1 for a bad or taken username.
+pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
+    if let Some(t) = &cfg.tenant {
+        eprintln!(
+            "error: operators belong to no tenant: drop --tenant {t} (a tenant's administrators are made with scimd admin create --tenant SLUG)"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let dir = open_directory(cfg).await?;
+    // A database no `scimd serve` initialised yet says so.
+    dir.default_tenant_id().await?;
+    match cmd {
+        OperatorCommand::Create {
+            username,
+            public_url: PublicUrlArg { url: given },
+        } => {
+            // The portal's URL when a public URL is known, else its path; a bad
+            // --public-url is refused before anything is made.
+            let given_one = given.is_some();
+            let base = match public_url(given, cfg, &dir, "the operator portal's URL").await {
+                Ok(base) => base,
+                Err(e) if given_one => return Err(e),
+                Err(_) => String::new(),
+            };
+            let by = |t: &str| cli_origin(t, "scimd operator create");
+            let password = match dir.create_operator(&by, &username).await {
+                Ok(p) => p,
+                Err(DirectoryError::Invalid(m)) => {
+                    eprintln!("error: {m}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let username = username.trim();
+            tracing::info!(operator = ?username, "operator created");
+            println!("Operator created: {username}");
+            println!();
+            println!("  Operator portal:   {base}{OPERATOR_PORTAL}");
+            println!("  Username:          {username}");
+            println!("  Password:          {password}");
+            println!();
+            println!(
+                "The password is shown only this once and must be changed at the first sign-in."
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

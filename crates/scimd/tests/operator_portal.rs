@@ -1,0 +1,485 @@
+//! The operator portal at `/operator/` (issue 15), against a real `scimd serve` over HTTP:
+//! `scimd operator create` makes an operator (never with `--tenant`), who signs in there
+//! (its password changed first), lists, creates, disables, enables and deletes tenants
+//! with the forms of the tenants page; its sessions and a tenant's are signed out on each
+//! other's portals, and the tenants pages exist nowhere else. On SQLite and (with
+//! SCIMD_TEST_DATABASE_URL) PostgreSQL.
+
+mod common;
+
+use common::{unique, Client, Server};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+/// A response: status, `Location`, `Cache-Control`, the cookies set, the body.
+struct Page {
+    status: StatusCode,
+    location: String,
+    cache_control: String,
+    set_cookies: Vec<String>,
+    text: String,
+}
+
+impl Page {
+    /// The value the response sets for cookie `name`.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c[name.len() + 1..].split(';').next().unwrap().to_string())
+    }
+
+    /// The value of the first hidden `csrf` field of the page.
+    fn csrf(&self) -> String {
+        let at = self
+            .text
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no CSRF field in: {}", self.text));
+        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+
+    /// The text of `<code id="ID">` (HTML entities of `/` undone).
+    fn code(&self, id: &str) -> String {
+        let needle = format!("<code id=\"{id}\">");
+        let at = self
+            .text
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no {id} in: {}", self.text));
+        let rest = &self.text[at + needle.len()..];
+        rest[..rest.find("</code>").unwrap()]
+            .replace("&#x2f;", "/")
+            .replace("&#47;", "/")
+    }
+}
+
+/// One portal of the server: `prefix` `/operator`, `/t/SLUG` or "" (the root's), with the
+/// suffix of its cookie names.
+struct Portal {
+    origin: String,
+    prefix: String,
+    suffix: String,
+    http: reqwest::Client,
+}
+
+impl Portal {
+    fn new(s: &Server, prefix: &str, suffix: &str) -> Portal {
+        Portal {
+            origin: s.base.clone(),
+            prefix: prefix.to_string(),
+            suffix: suffix.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn cookie_name(&self, base: &str) -> String {
+        format!("{base}{}", self.suffix)
+    }
+
+    async fn send(&self, rb: reqwest::RequestBuilder, cookies: &str) -> Page {
+        let rb = if cookies.is_empty() {
+            rb
+        } else {
+            rb.header("cookie", cookies)
+        };
+        let r = rb.send().await.unwrap();
+        let header = |n: &str| {
+            r.headers()
+                .get(n)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let (location, cache_control) = (header("location"), header("cache-control"));
+        let set_cookies = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        Page {
+            status: r.status(),
+            location,
+            cache_control,
+            set_cookies,
+            text: r.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str, cookies: &str) -> Page {
+        let url = format!("{}{}{path}", self.origin, self.prefix);
+        self.send(self.http.get(url), cookies).await
+    }
+
+    async fn post(&self, path: &str, cookies: &str, fields: &[(&str, &str)]) -> Page {
+        let url = format!("{}{}{path}", self.origin, self.prefix);
+        self.send(self.http.post(url).form(fields), cookies).await
+    }
+
+    /// Signs in with a generated password, changes it, and returns the session's `Cookie`
+    /// header and where the password change sent the browser.
+    async fn sign_in_first_time(&self, username: &str, password: &str) -> (String, String) {
+        let form = self.get("/signin", "").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+        let signin = self.cookie_name("scimd_signin");
+        let token = form
+            .cookie(&signin)
+            .unwrap_or_else(|| panic!("{signin} set: {:?}", form.set_cookies));
+        let r = self
+            .post(
+                "/signin",
+                &format!("{signin}={token}"),
+                &[
+                    ("csrf", &token),
+                    ("username", username),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        assert!(
+            r.location
+                .starts_with(&format!("{}/account/password?next=", self.prefix)),
+            "{}",
+            r.location
+        );
+        let name = self.cookie_name("scimd_session");
+        let id = r
+            .cookie(&name)
+            .unwrap_or_else(|| panic!("sign-in sets {name}: {:?}", r.set_cookies));
+        let cookies = format!("{name}={id}");
+        // Before the change, the tenants page (or any page) sends to the password page.
+        let r = self.get("/", &cookies).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let form = self.get("/account/password", &cookies).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+        let new = format!("{}-Pw!", unique("long-enough-password"));
+        let r = self
+            .post(
+                "/account/password",
+                &cookies,
+                &[
+                    ("csrf", &form.csrf()),
+                    ("next", "/dashboard"),
+                    ("current", password),
+                    ("new", &new),
+                    ("confirm", &new),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        (cookies, r.location)
+    }
+}
+
+/// `scimd operator create USERNAME`: (username, password, portal URL) from its output.
+fn create_operator(s: &Server, username: &str) -> (String, String) {
+    let out = s.cli(&["operator", "create", username]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let field = |label: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} in {stdout}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(field("Username:"), username);
+    (field("Password:"), field("Operator portal:"))
+}
+
+/// The SCIM client of a tenant's SCIM URL and token.
+fn scim(url: &str, token: &str) -> Client {
+    Client::new(url, Some(token))
+}
+
+#[tokio::test]
+async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants() {
+    let s = Server::start();
+    let op = Portal::new(&s, "/operator", "_operator");
+
+    // Before any operator: the operator portal says how to make one.
+    let r = op.get("/", "").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert!(r.text.contains("scimd operator create"), "{}", r.text);
+
+    // Operators belong to no tenant.
+    let out = s.cli(&["operator", "create", "ops", "--tenant", "default"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tenant"));
+    // A --public-url that is not one: refused before anything is made.
+    let out = s.cli(&["operator", "create", "ops", "--public-url", "not a url"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r = op.get("/signin", "").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "nothing was created");
+    let realms = s.query("SELECT COUNT(*) FROM tenants WHERE slug = 'operator'");
+    assert_eq!(realms.trim(), "0");
+
+    let name = unique("ops");
+    let (password, url) = create_operator(&s, &name);
+    assert_eq!(url, format!("{}/operator/", s.base));
+    // The same name again (ignoring case): a clear error, nothing made.
+    let out = s.cli(&["operator", "create", &name.to_uppercase()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // It is an operator, not an administrator of the root tenant.
+    let r = Portal::new(&s, "", "").get("/signin", "").await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // Signed out: the operator portal sends to its sign-in page, which names it (within a
+    // second: the server remembered that there was no operator realm).
+    let served = common::eventually(Duration::from_secs(3), async || {
+        op.get("/", "").await.status != StatusCode::NOT_FOUND
+    })
+    .await;
+    assert!(
+        served,
+        "the operator portal is served after operator create"
+    );
+    let r = op.get("/", "").await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (StatusCode::SEE_OTHER, "/operator/signin")
+    );
+    let r = op.get("/tenants", "").await;
+    assert_eq!(r.location, "/operator/signin?next=%2Ftenants");
+    let form = op.get("/signin", "").await;
+    assert!(form.text.contains("Sign in to the operator portal"));
+    assert!(form.text.contains("action=\"/operator/signin\""));
+
+    let (ops, to) = op.sign_in_first_time(&name, &password).await;
+    assert!(ops.starts_with("scimd_session_operator="), "{ops}");
+    assert_eq!(to, "/operator/tenants");
+    let r = op.get("/", &ops).await;
+    assert_eq!(r.location, "/operator/tenants");
+
+    // The tenants page: the root tenant, the operator navigation only.
+    let list = op.get("/tenants", &ops).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(
+        list.text.contains("<small>Operator</small>"),
+        "{}",
+        list.text
+    );
+    assert!(list.text.contains("data-tenant=\"default\""));
+    assert!(list.text.contains("href=\"/operator/audit\""));
+    assert!(!list.text.contains("User Provisioning"), "{}", list.text);
+    assert!(!list.text.contains("/dashboard"), "{}", list.text);
+    assert!(!list.text.contains("data-tenant=\"operator\""));
+    // The root tenant cannot be deleted: no Delete button for it.
+    assert!(!list.text.contains("aria-label=\"Delete tenant default\""));
+    // Only the operator's pages are served under /operator.
+    for path in [
+        "/users",
+        "/dashboard",
+        "/groups",
+        "/admin/provisioning",
+        "/log",
+    ] {
+        let r = op.get(path, &ops).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "/operator{path}");
+    }
+    let audit = op.get("/audit", &ops).await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
+
+    // A form without its CSRF token changes nothing.
+    let slug = unique("acme").to_lowercase().replace('_', "-");
+    let r = op
+        .post("/tenants", &ops, &[("name", "Acme"), ("slug", &slug)])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A bad slug: the page again, with what is wrong and the form kept.
+    let csrf = list.csrf();
+    let tenant_name = unique("Acme Corp");
+    let r = op
+        .post(
+            "/tenants",
+            &ops,
+            &[
+                ("csrf", &csrf),
+                ("name", &tenant_name),
+                ("slug", "Bad Slug!"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("id=\"tenant-error\""), "{}", r.text);
+    assert!(r.text.contains(&format!("value=\"{tenant_name}\"")));
+
+    // Created: its URLs and secrets shown once, not cached.
+    let made = op
+        .post(
+            "/tenants",
+            &ops,
+            &[("csrf", &csrf), ("name", &tenant_name), ("slug", &slug)],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(made.cache_control, "no-store");
+    let scim_url = made.code("new-scim-url");
+    assert_eq!(scim_url, format!("{}/t/{slug}/scim/v2", s.base));
+    assert_eq!(made.code("new-portal-url"), format!("{}/t/{slug}/", s.base));
+    assert_eq!(
+        made.code("new-token-url"),
+        format!("{}/t/{slug}/oauth/token", s.base)
+    );
+    let token = made.code("new-scim-token");
+    let c = scim(&scim_url, &token);
+    c.get("/Users").await.expect(200);
+    let (admin, admin_password) = (
+        made.code("new-admin-username"),
+        made.code("new-admin-password"),
+    );
+    // Its slug again: a clash, shown with the form kept.
+    let r = op
+        .post(
+            "/tenants",
+            &ops,
+            &[("csrf", &csrf), ("name", "Another"), ("slug", &slug)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert!(r.text.contains("id=\"tenant-error\""));
+    assert!(r.text.contains("value=\"Another\""));
+    let list = op.get("/tenants", &ops).await;
+    assert!(list.text.contains(&format!("data-tenant=\"{slug}\"")));
+
+    // Its administrator's session is signed out on the operator portal, and the operator's
+    // on the tenant's portal, whatever name the cookie is sent under.
+    let tenant = Portal::new(&s, &format!("/t/{slug}"), &format!("_{slug}"));
+    let (admin_cookie, _) = tenant.sign_in_first_time(&admin, &admin_password).await;
+    let admin_id = admin_cookie.split('=').nth(1).unwrap();
+    let ops_id = ops.split('=').nth(1).unwrap();
+    let r = op
+        .get("/tenants", &format!("scimd_session_operator={admin_id}"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location.starts_with("/operator/signin"), "{}", r.location);
+    let r = op.get("/tenants", &admin_cookie).await;
+    assert!(r.location.starts_with("/operator/signin"), "{}", r.location);
+    let r = tenant
+        .get("/dashboard", &format!("scimd_session_{slug}={ops_id}"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location.starts_with(&format!("/t/{slug}/signin")));
+    let r = tenant.get("/dashboard", &admin_cookie).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The tenants pages exist only on the operator portal.
+    let r = tenant.get("/tenants", &admin_cookie).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = Portal::new(&s, "", "").get("/tenants", "").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Disable: its SCIM answers 403; enable: 200 again.
+    let r = op
+        .post(
+            &format!("/tenants/{slug}/state"),
+            &ops,
+            &[("csrf", &csrf), ("state", "disabled")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(r
+        .location
+        .starts_with("/operator/tenants?ok=tenant-disabled"));
+    c.get("/Users").await.expect(403);
+    let list = op.get("/tenants", &ops).await;
+    assert!(list.text.contains("disabled"));
+    assert!(list
+        .text
+        .contains(&format!("aria-label=\"Enable tenant {slug}\"")));
+    let r = op
+        .post(
+            &format!("/tenants/{slug}/state"),
+            &ops,
+            &[("csrf", &csrf), ("state", "active")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    c.get("/Users").await.expect(200);
+
+    // Delete: the wrong slug typed changes nothing; the right one deletes it.
+    let form = op.get(&format!("/tenants/{slug}/delete"), &ops).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+    assert!(form.text.contains("name=\"confirm\""));
+    let r = op
+        .post(
+            &format!("/tenants/{slug}/delete"),
+            &ops,
+            &[("csrf", &csrf), ("confirm", "not-the-slug")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("id=\"delete-error\""));
+    c.get("/Users").await.expect(200);
+    let r = op
+        .post(
+            &format!("/tenants/{slug}/delete"),
+            &ops,
+            &[("csrf", &csrf), ("confirm", &slug)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(r
+        .location
+        .starts_with("/operator/tenants?ok=tenant-deleting"));
+    c.get("/Users").await.expect(404);
+    let r = tenant.get("/signin", "").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The root tenant cannot be deleted, even by a forged form.
+    let r = op.get("/tenants/default/delete", &ops).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("cannot be deleted"), "{}", r.text);
+    assert!(!r.text.contains("name=\"confirm\""));
+    let r = op
+        .post(
+            "/tenants/default/delete",
+            &ops,
+            &[("csrf", &csrf), ("confirm", "default")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    s.client().get("/Users").await.expect(200);
+
+    // The operator's actions are in the realm's audit record, shown on its audit page.
+    let audit = op.get("/audit", &ops).await;
+    assert!(audit.text.contains(&slug), "{}", audit.text);
+    // tenant.create, tenant.disable, tenant.enable, tenant.delete, by the operator in the
+    // portal.
+    let actions = s.query(&format!(
+        "SELECT COUNT(*) FROM changes c JOIN tenants t ON t.id = c.tenant_id \
+         WHERE t.slug = 'operator' AND c.resource_id = '{slug}' AND c.source = 'portal' \
+         AND c.actor_name = '{name}'"
+    ));
+    assert_eq!(actions.trim(), "4", "{actions}");
+    // The operator's creation is there too (administrator.create, from the command line).
+    let made = s.query(&format!(
+        "SELECT COUNT(*) FROM changes c JOIN tenants t ON t.id = c.tenant_id \
+         WHERE t.slug = 'operator' AND c.action = 'administrator.create' AND c.source = 'cli' \
+         AND c.resource_name = '{name}'"
+    ));
+    assert_eq!(made.trim(), "1", "{made}");
+
+    // Signing out ends the operator's session.
+    let r = op.post("/signout", &ops, &[("csrf", &csrf)]).await;
+    assert_eq!(
+        (r.status, r.location.as_str()),
+        (StatusCode::SEE_OTHER, "/operator/signin")
+    );
+    let r = op.get("/tenants", &ops).await;
+    assert!(r.location.starts_with("/operator/signin"));
+}

@@ -7,119 +7,17 @@
 
 mod common;
 
+use common::site::Site;
 use common::{unique, Client, Server};
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use std::time::Duration;
 
-/// A response: status, `Location`, `Cache-Control`, the cookies set, the body.
-struct Page {
-    status: StatusCode,
-    location: String,
-    cache_control: String,
-    set_cookies: Vec<String>,
-    text: String,
+/// What only this test does on a portal.
+trait FirstSignIn {
+    async fn sign_in_first_time(&self, username: &str, password: &str) -> (String, String);
 }
 
-impl Page {
-    /// The value the response sets for cookie `name`.
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.set_cookies
-            .iter()
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .map(|c| c[name.len() + 1..].split(';').next().unwrap().to_string())
-    }
-
-    /// The value of the first hidden `csrf` field of the page.
-    fn csrf(&self) -> String {
-        let at = self
-            .text
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("no CSRF field in: {}", self.text));
-        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-
-    /// The text of `<code id="ID">` (HTML entities of `/` undone).
-    fn code(&self, id: &str) -> String {
-        let needle = format!("<code id=\"{id}\">");
-        let at = self
-            .text
-            .find(&needle)
-            .unwrap_or_else(|| panic!("no {id} in: {}", self.text));
-        let rest = &self.text[at + needle.len()..];
-        rest[..rest.find("</code>").unwrap()]
-            .replace("&#x2f;", "/")
-            .replace("&#47;", "/")
-    }
-}
-
-/// One portal of the server: `prefix` `/operator`, `/t/SLUG` or "" (the root's), with the
-/// suffix of its cookie names.
-struct Portal {
-    origin: String,
-    prefix: String,
-    suffix: String,
-    http: reqwest::Client,
-}
-
-impl Portal {
-    fn new(s: &Server, prefix: &str, suffix: &str) -> Portal {
-        Portal {
-            origin: s.base.clone(),
-            prefix: prefix.to_string(),
-            suffix: suffix.to_string(),
-            http: reqwest::Client::builder()
-                .redirect(Policy::none())
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
-        }
-    }
-
-    fn cookie_name(&self, base: &str) -> String {
-        format!("{base}{}", self.suffix)
-    }
-
-    async fn send(&self, rb: reqwest::RequestBuilder, cookies: &str) -> Page {
-        let rb = if cookies.is_empty() {
-            rb
-        } else {
-            rb.header("cookie", cookies)
-        };
-        let r = rb.send().await.unwrap();
-        let header = |n: &str| {
-            r.headers()
-                .get(n)
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default()
-        };
-        let (location, cache_control) = (header("location"), header("cache-control"));
-        let set_cookies = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        Page {
-            status: r.status(),
-            location,
-            cache_control,
-            set_cookies,
-            text: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str, cookies: &str) -> Page {
-        let url = format!("{}{}{path}", self.origin, self.prefix);
-        self.send(self.http.get(url), cookies).await
-    }
-
-    async fn post(&self, path: &str, cookies: &str, fields: &[(&str, &str)]) -> Page {
-        let url = format!("{}{}{path}", self.origin, self.prefix);
-        self.send(self.http.post(url).form(fields), cookies).await
-    }
-
+impl FirstSignIn for Site {
     /// Signs in with a generated password, changes it, and returns the session's `Cookie`
     /// header and where the password change sent the browser.
     async fn sign_in_first_time(&self, username: &str, password: &str) -> (String, String) {
@@ -205,7 +103,7 @@ fn scim(url: &str, token: &str) -> Client {
 #[tokio::test]
 async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants() {
     let s = Server::start();
-    let op = Portal::new(&s, "/operator", "_operator");
+    let op = Site::operator(&s);
 
     // Before any operator: the operator portal says how to make one.
     let r = op.get("/", "").await;
@@ -236,7 +134,7 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
         String::from_utf8_lossy(&out.stderr)
     );
     // It is an operator, not an administrator of the root tenant.
-    let r = Portal::new(&s, "", "").get("/signin", "").await;
+    let r = Site::root(&s).get("/signin", "").await;
     assert_eq!(r.status, StatusCode::OK);
 
     // Signed out: the operator portal sends to its sign-in page, which names it (within a
@@ -359,7 +257,7 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
 
     // Its administrator's session is signed out on the operator portal, and the operator's
     // on the tenant's portal, whatever name the cookie is sent under.
-    let tenant = Portal::new(&s, &format!("/t/{slug}"), &format!("_{slug}"));
+    let tenant = Site::tenant(&s, &slug);
     let (admin_cookie, _) = tenant.sign_in_first_time(&admin, &admin_password).await;
     let admin_id = admin_cookie.split('=').nth(1).unwrap();
     let ops_id = ops.split('=').nth(1).unwrap();
@@ -380,7 +278,7 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
     // The tenants pages exist only on the operator portal.
     let r = tenant.get("/tenants", &admin_cookie).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = Portal::new(&s, "", "").get("/tenants", "").await;
+    let r = Site::root(&s).get("/tenants", "").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // Disable: its SCIM answers 403; enable: 200 again.

@@ -8,8 +8,8 @@
 
 mod common;
 
+use common::site::Site;
 use common::{unique, Client, Opts, Server};
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -28,141 +28,7 @@ fn create_tenant(s: &Server, slug: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// One portal of a server: the root portal (`prefix` "") or a tenant's (`/t/SLUG`).
-struct Site {
-    /// `http://127.0.0.1:PORT`
-    origin: String,
-    /// `""` or `/t/SLUG`.
-    prefix: String,
-    /// What the portal's cookie names end with: `""` or `_SLUG`.
-    suffix: String,
-    /// Whether the cookie names start with `__Host-` (a public URL that is HTTPS).
-    host: bool,
-    http: reqwest::Client,
-}
-
-/// A response: status, `Location`, the cookies set, the body.
-struct Page {
-    status: StatusCode,
-    location: String,
-    set_cookies: Vec<String>,
-    text: String,
-}
-
-impl Page {
-    /// The value the response sets for cookie `name`.
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.set_cookies
-            .iter()
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .map(|c| c[name.len() + 1..].split(';').next().unwrap().to_string())
-    }
-
-    /// The value of the first hidden `csrf` field of the page.
-    fn csrf(&self) -> String {
-        let at = self
-            .text
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("no CSRF field in: {}", self.text));
-        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-}
-
 impl Site {
-    fn root(s: &Server) -> Site {
-        Site::new(s, None)
-    }
-
-    fn tenant(s: &Server, slug: &str) -> Site {
-        Site::new(s, Some(slug))
-    }
-
-    fn new(s: &Server, slug: Option<&str>) -> Site {
-        Site {
-            origin: s.base.clone(),
-            prefix: slug.map(|x| format!("/t/{x}")).unwrap_or_default(),
-            suffix: slug.map(|x| format!("_{x}")).unwrap_or_default(),
-            host: false,
-            http: reqwest::Client::builder()
-                .redirect(Policy::none())
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
-        }
-    }
-
-    /// The name of the portal's cookie `base` (`scimd_session`, `scimd_signin` ...).
-    fn cookie_name(&self, base: &str) -> String {
-        let host = if self.host { "__Host-" } else { "" };
-        format!("{host}{base}{}", self.suffix)
-    }
-
-    async fn send(&self, rb: reqwest::RequestBuilder, cookies: &str) -> Page {
-        let rb = if cookies.is_empty() {
-            rb
-        } else {
-            rb.header("cookie", cookies)
-        };
-        let r = rb.send().await.unwrap();
-        let status = r.status();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let set_cookies = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        Page {
-            status,
-            location,
-            set_cookies,
-            text: r.text().await.unwrap(),
-        }
-    }
-
-    /// `GET <prefix><path>` with the `Cookie` header `cookies` ("" for none).
-    async fn get(&self, path: &str, cookies: &str) -> Page {
-        let url = format!("{}{}{path}", self.origin, self.prefix);
-        self.send(self.http.get(url), cookies).await
-    }
-
-    /// `POST <prefix><path>` of the form `fields` with the `Cookie` header `cookies`.
-    async fn post(&self, path: &str, cookies: &str, fields: &[(&str, &str)]) -> Page {
-        let url = format!("{}{}{path}", self.origin, self.prefix);
-        self.send(self.http.post(url).form(fields), cookies).await
-    }
-
-    /// The `Cookie` header of the session `id` on this portal.
-    fn session(&self, id: &str) -> String {
-        format!("{}={id}", self.cookie_name("scimd_session"))
-    }
-
-    /// Submits the sign-in form of this portal.
-    async fn attempt(&self, username: &str, password: &str) -> Page {
-        let form = self.get("/signin", "").await;
-        assert_eq!(form.status, StatusCode::OK, "{}", form.text);
-        let name = self.cookie_name("scimd_signin");
-        let token = form
-            .cookie(&name)
-            .unwrap_or_else(|| panic!("the sign-in form sets {name}: {:?}", form.set_cookies));
-        assert_eq!(form.csrf(), token);
-        self.post(
-            "/signin",
-            &format!("{name}={token}"),
-            &[
-                ("csrf", &token),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await
-    }
-
     /// Signs in with a generated password and changes it to `new`: the `Cookie` header of
     /// the session.
     async fn sign_in_first_time(&self, username: &str, password: &str, new: &str) -> String {

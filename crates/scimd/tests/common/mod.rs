@@ -17,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod portal;
+pub mod site;
 
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder};

@@ -20,7 +20,7 @@
 //! (kept when the tenant is deleted) and in the tenant's own (its administrators see it).
 
 use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
-use crate::directory::{Directory, DirectoryError};
+use crate::directory::{Directory, DirectoryError, Origin};
 use crate::settings::TenantSettings;
 use crate::store::{StoreError, TenantRow, TenantState, TokenRow, TokenScope, Tx};
 
@@ -89,6 +89,17 @@ pub(crate) fn tenant_record(
     let mut r = Recorder::new(origin).action(action, target::TENANT, slug, name, SUCCEEDED);
     r.changes = changes;
     r
+}
+
+/// Who acts on tenants when `origin` does: the same actor, channel and cause, on the tenant
+/// of each id (what [`crate::tenants::Operator`] asks for). The operator API and the
+/// operator portal act so.
+pub fn acting_as(origin: &Origin) -> impl Fn(&str) -> Origin + Sync + '_ {
+    move |t: &str| {
+        let mut o = origin.clone();
+        o.tenant_id = t.to_string();
+        o
+    }
 }
 
 impl Directory {

@@ -317,12 +317,20 @@ impl Directory {
     /// from then on, within [`TENANT_CACHE_TTL`] on every server) and returns it; its rows
     /// are deleted by [`Directory::purge_tenant_step`]s. Marking a tenant that is being
     /// deleted already returns it (the deletion resumes). Recorded in the operator realm's
-    /// audit record (`tenant.delete`; the tenant's own goes with it). Errors: 404 when there is none.
+    /// audit record (`tenant.delete`; the tenant's own goes with it). `root`: the slug of
+    /// the root tenant (`--root-tenant`), which cannot be deleted. Errors: 404 when there
+    /// is none; 409 for the root tenant.
     pub async fn start_tenant_deletion(
         &self,
         by: Operator<'_>,
         slug: &str,
+        root: Option<&str>,
     ) -> Result<TenantRow, DirectoryError> {
+        if root == Some(slug) {
+            return Err(DirectoryError::Conflict(format!(
+                "'{slug}' is the root tenant (served on the root paths, --root-tenant): it cannot be deleted; configure another root tenant, or none, first"
+            )));
+        }
         let mut tx = self.store().write().await?;
         let mut tenant = by_slug(tx.as_mut(), slug).await?;
         if tenant.state != TenantState::Deleting {

@@ -52,6 +52,30 @@ use scimd_directory::tenants::check_slug;
 /// The first segment of a tenant's paths: `/t/SLUG/...`.
 pub const TENANT_PATHS: &str = "/t/";
 
+/// The URLs a tenant's customer is given (`{public-url}/t/SLUG/...`): what `scimd tenant
+/// create`, the operator API and the operator portal print for a new tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantUrls {
+    /// The SCIM Tenant URL (`.../t/SLUG/scim/v2`), for the identity provider.
+    pub scim: String,
+    /// The OAuth 2.0 token endpoint (`.../t/SLUG/oauth/token`).
+    pub token: String,
+    /// The tenant's portal (`.../t/SLUG/`).
+    pub portal: String,
+}
+
+impl TenantUrls {
+    /// The URLs of tenant `slug` on `public_url` (no trailing slash).
+    pub fn of(public_url: &str, slug: &str) -> TenantUrls {
+        let prefix = format!("{public_url}{TENANT_PATHS}{slug}");
+        TenantUrls {
+            scim: format!("{prefix}{SCIM_BASE}"),
+            token: format!("{prefix}{}", crate::oauth::TOKEN_PATH),
+            portal: format!("{prefix}/"),
+        }
+    }
+}
+
 /// The token endpoint's path prefix.
 const OAUTH: &str = "/oauth/";
 

@@ -27,6 +27,26 @@ pub fn tenant(t: &scimd_directory::tenants::TenantSummary) -> Value {
     })
 }
 
+/// A tenant just created, as the operator API and `scimd tenant create --json` show it,
+/// once: `{slug, name, scimUrl, scimToken, tokenUrl, portalUrl, adminUsername,
+/// adminPassword}`.
+pub fn created_tenant(
+    tenant: &scimd_directory::store::TenantRow,
+    made: &scimd_directory::directory::Bootstrap,
+    urls: &crate::tenancy::TenantUrls,
+) -> Value {
+    json!({
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "scimUrl": urls.scim,
+        "scimToken": made.scim_token,
+        "tokenUrl": urls.token,
+        "portalUrl": urls.portal,
+        "adminUsername": made.admin_username,
+        "adminPassword": made.admin_password,
+    })
+}
+
 /// A user: its SCIM representation with `state`, `source` and `groups` (`{id,
 /// displayName, builtin}`, the built-in All Users group first).
 pub fn user(u: &AdminUser) -> Value {

@@ -16,22 +16,13 @@ use super::json;
 use super::reply::{created, json_response, ok, AdminError, AdminResult};
 use super::request::{object, string_field, AdminJson, Operator};
 use crate::state::AppState;
+use crate::tenancy::TenantUrls;
 use crate::tenancy::OPERATOR_API;
 use axum::extract::Path;
 use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderValue, StatusCode};
-use scimd_directory::directory::{Caller, Origin};
+use scimd_directory::operators::acting_as;
 use scimd_directory::store::TenantState;
-use serde_json::json;
-
-/// Who acts, for the tenant of id `t`: the operator token, with the request as the cause.
-fn by(c: &Caller) -> impl Fn(&str) -> Origin + Sync + '_ {
-    move |t: &str| {
-        let mut o = c.origin();
-        o.tenant_id = t.to_string();
-        o
-    }
-}
 
 /// `GET /api/v1/tenants`: every tenant, oldest first, with its counts.
 pub(super) async fn list_tenants(Operator(st, _): Operator) -> AdminResult {
@@ -57,23 +48,14 @@ pub(super) async fn create_tenant(
     }
     let name = string_field(obj, "name", true)?.unwrap_or_default();
     let slug = string_field(obj, "slug", false)?;
-    let by = by(&c);
+    let origin = c.origin();
     let (tenant, made) = st
         .directory
-        .create_tenant(&by, &name, slug.as_deref())
+        .create_tenant(&acting_as(&origin), &name, slug.as_deref())
         .await?;
     tracing::info!(slug = %tenant.slug, by = %c.token_name, "tenant created through the operator API");
-    let prefix = format!("{}/t/{}", st.public_url(), tenant.slug);
-    let body = json!({
-        "slug": tenant.slug,
-        "name": tenant.name,
-        "scimUrl": format!("{prefix}{}", crate::state::SCIM_BASE),
-        "scimToken": made.scim_token,
-        "tokenUrl": format!("{prefix}{}", crate::oauth::TOKEN_PATH),
-        "portalUrl": format!("{prefix}/"),
-        "adminUsername": made.admin_username,
-        "adminPassword": made.admin_password,
-    });
+    let urls = TenantUrls::of(st.public_url(), &tenant.slug);
+    let body = json::created_tenant(&tenant, &made, &urls);
     let mut res = created(&body, Some(format!("{OPERATOR_API}/{}", tenant.slug)))?;
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -113,7 +95,10 @@ pub(super) async fn patch_tenant(
             )))
         }
     };
-    st.directory.set_tenant_state(&by(&c), &slug, state).await?;
+    let origin = c.origin();
+    st.directory
+        .set_tenant_state(&acting_as(&origin), &slug, state)
+        .await?;
     ok(&json::tenant(&st.directory.tenant(&slug).await?))
 }
 
@@ -126,15 +111,13 @@ pub(super) async fn delete_tenant(
     Operator(st, c): Operator,
     Path(slug): Path<String>,
 ) -> AdminResult {
-    if st.root_tenant.as_deref() == Some(slug.as_str()) {
-        return Err(AdminError::new(
-            409,
-            format!("'{slug}' is the root tenant (served on the root paths, --root-tenant); configure another root tenant, or none, first"),
-        ));
-    }
     // Its counts as the deletion starts (404 when there is no such tenant).
     let mut summary = st.directory.tenant(&slug).await?;
-    summary.tenant = st.directory.start_tenant_deletion(&by(&c), &slug).await?;
+    let (origin, root) = (c.origin(), st.root_tenant.as_deref());
+    summary.tenant = st
+        .directory
+        .start_tenant_deletion(&acting_as(&origin), &slug, root)
+        .await?;
     purge_in_background(&st);
     Ok(json_response(StatusCode::ACCEPTED, &json::tenant(&summary)))
 }

@@ -15,7 +15,7 @@ use clap::Subcommand;
 use scimd_directory::render::rfc3339;
 use scimd_directory::store::TenantState;
 use scimd_directory::tenants::TenantSummary;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::process::ExitCode;
 
 /// `scimd tenant ...`.
@@ -130,25 +130,12 @@ pub async fn run_tenant(cmd: TenantCommand, cfg: &Config) -> anyhow::Result<Exit
             let base = public_url(given, cfg, &dir, "the tenant's URLs").await?;
             let by = |t: &str| cli_origin(t, "scimd tenant create");
             let (tenant, made) = dir.create_tenant(&by, &name, slug.as_deref()).await?;
-            let prefix = format!("{base}/t/{}", tenant.slug);
-            let scim_url = format!("{prefix}/scim/v2");
-            let token_url = format!("{prefix}{}", crate::oauth::TOKEN_PATH);
-            let portal_url = format!("{prefix}/");
+            let urls = crate::tenancy::TenantUrls::of(&base, &tenant.slug);
+            let (scim_url, token_url, portal_url) = (&urls.scim, &urls.token, &urls.portal);
             tracing::info!(slug = %tenant.slug, "tenant created");
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({
-                        "slug": tenant.slug,
-                        "name": tenant.name,
-                        "scimUrl": scim_url,
-                        "scimToken": made.scim_token,
-                        "tokenUrl": token_url,
-                        "portalUrl": portal_url,
-                        "adminUsername": made.admin_username,
-                        "adminPassword": made.admin_password,
-                    }))?
-                );
+                let created = crate::admin::json::created_tenant(&tenant, &made, &urls);
+                println!("{}", serde_json::to_string_pretty(&created)?);
             } else {
                 println!("Tenant created: {} (slug {})", tenant.name, tenant.slug);
                 println!();
@@ -221,13 +208,9 @@ async fn delete(
         );
         return Ok(ExitCode::from(2));
     }
-    if cfg.root_tenant.as_deref() == Some(slug) {
-        anyhow::bail!(
-            "'{slug}' is the root tenant (served on the root paths, --root-tenant); configure another root tenant, or none, first"
-        );
-    }
     let by = |t: &str| cli_origin(t, "scimd tenant delete");
-    let tenant = dir.start_tenant_deletion(&by, slug).await?;
+    let root = cfg.root_tenant.as_deref();
+    let tenant = dir.start_tenant_deletion(&by, slug, root).await?;
     eprintln!("tenant {slug} is being deleted: its paths answer 404 from now on");
     let mut rows = 0u64;
     loop {

@@ -9,12 +9,13 @@
 use super::common::{fmt_time, noticed, query_string, Q};
 use crate::portal::frame::{directory_error, error_page, render, see_other, Layout};
 use crate::portal::session::{Posted, Signed};
-use crate::state::{AppState, SCIM_BASE};
+use crate::state::AppState;
+use crate::tenancy::TenantUrls;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use scimd_directory::directory::Origin;
+use scimd_directory::operators::acting_as;
 use scimd_directory::store::TenantState;
 use scimd_directory::tenants::TenantSummary;
 use scimd_directory::DirectoryError;
@@ -93,16 +94,6 @@ fn operator_only(s: &Signed) -> Result<(), Response> {
     ))
 }
 
-/// The origin of an operator action on the tenant of id `t`: the operator signed in, in
-/// the portal, with the request as the cause (`origin` is the realm's).
-fn by(origin: &Origin) -> impl Fn(&str) -> Origin + Sync + '_ {
-    move |t: &str| {
-        let mut o = origin.clone();
-        o.tenant_id = t.to_string();
-        o
-    }
-}
-
 fn line(st: &AppState, t: &TenantSummary) -> TenantLine {
     TenantLine {
         slug: t.tenant.slug.clone(),
@@ -157,7 +148,7 @@ pub async fn create_tenant(State(st): State<AppState>, p: Posted) -> Response {
     let name = p.fields.get("name").trim().to_string();
     let slug = p.fields.get("slug").trim().to_string();
     let origin = p.origin();
-    let by = by(&origin);
+    let by = acting_as(&origin);
     let made = st
         .directory
         .create_tenant(&by, &name, (!slug.is_empty()).then_some(slug.as_str()))
@@ -176,7 +167,7 @@ pub async fn create_tenant(State(st): State<AppState>, p: Posted) -> Response {
         Err(e) => return directory_error(e, s.layout("Error", "tenants"), "Something went wrong"),
     };
     tracing::info!(slug = %tenant.slug, by = ?s.session.username, "tenant created on the operator portal");
-    let prefix = format!("{}/t/{}", st.public_url(), tenant.slug);
+    let urls = TenantUrls::of(st.public_url(), &tenant.slug);
     let layout = s
         .layout("Tenant created", "tenants")
         .crumb("Tenants", "/tenants")
@@ -185,9 +176,9 @@ pub async fn create_tenant(State(st): State<AppState>, p: Posted) -> Response {
         StatusCode::CREATED,
         &CreatedPage {
             layout,
-            scim_url: format!("{prefix}{SCIM_BASE}"),
-            token_url: format!("{prefix}{}", crate::oauth::TOKEN_PATH),
-            portal_url: format!("{prefix}/"),
+            scim_url: urls.scim,
+            token_url: urls.token,
+            portal_url: urls.portal,
             slug: tenant.slug,
             name: tenant.name,
             scim_token: made.scim_token,
@@ -222,7 +213,7 @@ pub async fn set_state(
         }
     };
     let origin = p.origin();
-    let by = by(&origin);
+    let by = acting_as(&origin);
     match st.directory.set_tenant_state(&by, &slug, state).await {
         Ok(_) => see_other(&format!(
             "/tenants?{}",
@@ -289,17 +280,14 @@ pub async fn delete_tenant(
     if let Err(r) = operator_only(s) {
         return r;
     }
-    if st.root_tenant.as_deref() == Some(slug.as_str()) {
-        let e = "This is the root tenant (served on the root paths, --root-tenant): it cannot be deleted. Configure another root tenant, or none, first.";
-        return delete_page(&st, s, &slug, StatusCode::CONFLICT, Some(e.into())).await;
-    }
     if p.fields.get("confirm").trim() != slug {
         let e = format!("Type the slug, {slug}, to confirm the deletion: nothing was deleted.");
         return delete_page(&st, s, &slug, StatusCode::BAD_REQUEST, Some(e)).await;
     }
     let origin = p.origin();
-    let by = by(&origin);
-    match st.directory.start_tenant_deletion(&by, &slug).await {
+    let by = acting_as(&origin);
+    let root = st.root_tenant.as_deref();
+    match st.directory.start_tenant_deletion(&by, &slug, root).await {
         Ok(_) => {
             tracing::info!(slug = %slug, by = ?s.session.username, "tenant deletion started on the operator portal");
             crate::admin::tenants::purge_in_background(&st);
@@ -307,6 +295,10 @@ pub async fn delete_tenant(
                 "/tenants?{}",
                 query_string(&[("ok", "tenant-deleting"), ("name", &slug)])
             ))
+        }
+        // The root tenant: the page again, with why.
+        Err(DirectoryError::Conflict(m)) => {
+            delete_page(&st, s, &slug, StatusCode::CONFLICT, Some(m)).await
         }
         Err(e) => directory_error(e, s.layout("Not deleted", "tenants"), "Not deleted"),
     }

@@ -380,8 +380,7 @@ async fn operator(req: Request, next: Next) -> Response {
 
 /// A request for the operator portal (`/operator/...`, rewritten by [`route`]): served as
 /// the operator realm's portal, prefix `/operator`; 404 before the realm has an operator.
-/// The redirects the portal's pages make to the dashboard (after sign-in, the password
-/// change) go to the tenants page instead: the operator portal has no dashboard.
+/// (Its pages send a signed-in operator to the tenants page, [`crate::portal::Site::home`].)
 async fn operator_portal(st: AppState, mut req: Request, next: Next) -> Response {
     let realm = match st.directory.operator_realm().await {
         Ok(Some(realm)) => realm,
@@ -402,15 +401,6 @@ async fn operator_portal(st: AppState, mut req: Request, next: Next) -> Response
         path: original,
     });
     let mut res = next.run(req).await;
-    let dashboard = res
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|loc| loc.strip_prefix("/dashboard"))
-        .map(|rest| format!("{TENANTS_PAGES}{rest}"));
-    if let Some(to) = dashboard.and_then(|to| HeaderValue::from_str(&to).ok()) {
-        res.headers_mut().insert(LOCATION, to);
-    }
     prefix_location(&mut res, OPERATOR);
     res
 }

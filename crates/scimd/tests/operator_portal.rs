@@ -45,6 +45,8 @@ impl FirstSignIn for Site {
             "{}",
             r.location
         );
+        // Where sign-in sent the browser (without the portal's prefix).
+        let password_page = r.location[self.prefix.len()..].to_string();
         let name = self.cookie_name("scimd_session");
         let id = r
             .cookie(&name)
@@ -53,7 +55,7 @@ impl FirstSignIn for Site {
         // Before the change, the tenants page (or any page) sends to the password page.
         let r = self.get("/", &cookies).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
-        let form = self.get("/account/password", &cookies).await;
+        let form = self.get(&password_page, &cookies).await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.text);
         let new = format!("{}-Pw!", unique("long-enough-password"));
         let r = self
@@ -62,7 +64,8 @@ impl FirstSignIn for Site {
                 &cookies,
                 &[
                     ("csrf", &form.csrf()),
-                    ("next", "/dashboard"),
+                    // What the form carries (where sign-in meant to go), as a browser sends.
+                    ("next", &form.field("next")),
                     ("current", password),
                     ("new", &new),
                     ("confirm", &new),

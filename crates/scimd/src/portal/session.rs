@@ -64,6 +64,17 @@ pub struct Site {
 }
 
 impl Site {
+    /// The page a signed-in administrator lands on (after sign-in, after changing a
+    /// generated password, at `/`): the dashboard; on the operator portal, which has none,
+    /// the tenants page.
+    pub fn home(&self) -> &'static str {
+        if self.operator {
+            crate::tenancy::TENANTS_PAGES
+        } else {
+            "/dashboard"
+        }
+    }
+
     /// The portal a request came in on (what [`crate::tenancy::route`] found in its path).
     pub fn of(extensions: &axum::http::Extensions) -> Site {
         let slug = crate::tenancy::path_slug(extensions).map(str::to_string);

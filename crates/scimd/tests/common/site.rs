@@ -27,12 +27,20 @@ impl Page {
 
     /// The value of the first hidden `csrf` field of the page.
     pub fn csrf(&self) -> String {
+        self.field("csrf")
+    }
+
+    /// The value of the first form field `name` of the page (`name="NAME" value="..."`).
+    pub fn field(&self, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
         let at = self
             .text
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("no CSRF field in: {}", self.text));
-        let rest = &self.text[at + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_string()
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no {name} field in: {}", self.text));
+        let rest = &self.text[at + needle.len()..];
+        rest[..rest.find('"').unwrap()]
+            .replace("&#x2f;", "/")
+            .replace("&#47;", "/")
     }
 
     /// The text of `<code id="ID">` (HTML entities of `/` undone).

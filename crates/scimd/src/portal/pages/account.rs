@@ -66,10 +66,11 @@ pub async fn change_password(State(st): State<AppState>, p: Posted) -> Response 
     match done {
         Ok(()) => {
             tracing::info!(admin = ?s.session.username, "portal password changed");
+            let home = format!("{}?ok=password", s.site.home());
             see_other(if safe_next(next) && !next.starts_with(PASSWORD_PATH) {
                 next
             } else {
-                "/dashboard?ok=password"
+                &home
             })
         }
         Err(DirectoryError::Invalid(m)) => page(s, StatusCode::BAD_REQUEST, next, Some(m)),

@@ -67,7 +67,7 @@ pub async fn home(State(st): State<AppState>, site: Site, req: Request) -> Respo
     if signed_in {
         crate::rate::limiter::authenticated(req.extensions());
     }
-    see_other(if signed_in { "/dashboard" } else { "/signin" })
+    see_other(if signed_in { site.home() } else { "/signin" })
 }
 
 /// `GET /signin`.
@@ -195,7 +195,7 @@ pub async fn signin(State(st): State<AppState>, site: Site, req: Request) -> Res
             let to = if safe_next(&next) {
                 next.as_str()
             } else {
-                "/dashboard"
+                site.home()
             };
             // A generated password is changed first; the page then goes on to `to`.
             let r = if session.must_change_password {

@@ -231,35 +231,29 @@ struct PathTenant {
 /// routing answers 404).
 pub async fn route(mut req: Request, next: Next) -> Response {
     let original = req.uri().path().to_string();
-    if let Some(rest) = operator_page(&original) {
+    let found = if let Some(rest) = operator_page(&original) {
+        let slug = scimd_directory::operators::OPERATOR_SLUG;
+        Some((rest, slug, true))
+    } else {
+        split_tenant_path(&original)
+            .filter(|(slug, rest)| {
+                (surface_of(rest).is_some() || portal_path(rest)) && check_slug(slug).is_ok()
+            })
+            .map(|(slug, rest)| (if rest.is_empty() { "/" } else { rest }, slug, false))
+    };
+    if let Some((rest, slug, operator)) = found {
         let rewritten = match req.uri().query() {
             Some(q) => format!("{rest}?{q}"),
             None => rest.to_string(),
         };
         if let Ok(u) = rewritten.parse::<Uri>() {
-            *req.uri_mut() = u;
-            req.extensions_mut().insert(PathTenant {
-                slug: scimd_directory::operators::OPERATOR_SLUG.to_string(),
-                operator: true,
-                original,
-            });
-        }
-    } else if let Some((slug, rest)) = split_tenant_path(&original) {
-        if (surface_of(rest).is_some() || portal_path(rest)) && check_slug(slug).is_ok() {
-            let rest = if rest.is_empty() { "/" } else { rest };
-            let rewritten = match req.uri().query() {
-                Some(q) => format!("{rest}?{q}"),
-                None => rest.to_string(),
+            let tenant = PathTenant {
+                slug: slug.to_string(),
+                operator,
+                original: original.clone(),
             };
-            if let Ok(u) = rewritten.parse::<Uri>() {
-                let slug = slug.to_string();
-                *req.uri_mut() = u;
-                req.extensions_mut().insert(PathTenant {
-                    slug,
-                    operator: false,
-                    original,
-                });
-            }
+            *req.uri_mut() = u;
+            req.extensions_mut().insert(tenant);
         }
     }
     next.run(req).await

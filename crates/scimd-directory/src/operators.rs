@@ -110,7 +110,8 @@ impl Directory {
     }
 
     /// Creates an operator token named `name` (see [`Directory::create_token`] for the
-    /// name, lifetime and secret rules), creating the operator realm first when needed;
+    /// name, lifetime and secret rules), creating the operator realm first when needed, in
+    /// the same transaction;
     /// recorded in the realm's audit record under the origin `by` gives for it. Returns
     /// the secret (shown once) and the row.
     pub async fn create_operator_token(
@@ -119,15 +120,15 @@ impl Directory {
         name: &str,
         lifetime: Option<time::Duration>,
     ) -> Result<(String, TokenRow), DirectoryError> {
-        let realm = {
-            let mut tx = self.store().write().await?;
-            let realm = ensure_realm(tx.as_mut()).await?;
-            tx.commit().await?;
-            realm
-        };
+        let mut tx = self.store().write().await?;
+        let realm = ensure_realm(tx.as_mut()).await?;
+        let origin = by(&realm.id);
+        let op = TokenScope::Operator;
+        let made =
+            crate::tokens::insert_new_token(tx.as_mut(), &origin, name, op, lifetime).await?;
+        tx.commit().await?;
         self.tenant_cache().clear();
-        self.create_token(&by(&realm.id), name, TokenScope::Operator, lifetime)
-            .await
+        Ok(made)
     }
 
     /// Creates the operator `username`: an administrator of the operator realm (made first,

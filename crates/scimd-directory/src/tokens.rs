@@ -6,7 +6,7 @@
 //! constant time (`subtle`). Last use is recorded at most once a minute per token, so reads
 //! do not turn into writes.
 
-use crate::changes::{commit_recorded, target, AuditAction, Recorder, SUCCEEDED};
+use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Bootstrap, Caller, Directory, DirectoryError, Origin, RequestInfo};
 use crate::error::on_conflict;
 use crate::operators::is_realm;
@@ -289,45 +289,10 @@ impl Directory {
         scope: TokenScope,
         lifetime: Option<time::Duration>,
     ) -> Result<(String, TokenRow), DirectoryError> {
-        if let Some(l) = lifetime {
-            if l <= time::Duration::ZERO || l > time::Duration::days(MAX_TOKEN_LIFETIME_DAYS) {
-                return Err(DirectoryError::Invalid(format!(
-                    "a token's lifetime must be more than 0 and at most {MAX_TOKEN_LIFETIME_DAYS} days"
-                )));
-            }
-        }
-        let tenant_id = by.tenant_id.as_str();
-        let name = credential_name("token", name)?;
-        let secret = format!("{STATIC_PREFIX}{}", new_secret());
         let mut tx = self.store().write().await?;
-        // Operator tokens live in the operator realm, and only they do.
-        let realm = tx
-            .get_tenant(tenant_id)
-            .await?
-            .is_some_and(|t| is_realm(&t));
-        if realm != (scope == TokenScope::Operator) {
-            return Err(DirectoryError::Invalid(format!(
-                "a token of scope {} cannot be made here: operator tokens belong to no tenant (scimd token create --scope operator, without --tenant), and a tenant's tokens have scope scim or admin",
-                scope.as_str()
-            )));
-        }
-        let now = crate::render::now();
-        let token = TokenRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            tenant_id: tenant_id.to_string(),
-            name: name.to_string(),
-            scope,
-            secret_sha256: hash_secret(&secret),
-            created: now,
-            last_used: None,
-            revoked: None,
-            expires: lifetime.map(|l| now + l),
-        };
-        let res = tx.insert_token(&token).await;
-        on_conflict(res, ConflictTarget::TokenName, || name_taken("token", name))?;
-        let r = token_record(&Recorder::new(by), AuditAction::TokenCreate, &token);
-        commit_recorded(tx, &r).await?;
-        Ok((secret, token))
+        let made = insert_new_token(tx.as_mut(), by, name, scope, lifetime).await?;
+        tx.commit().await?;
+        Ok(made)
     }
 
     /// A tenant's tokens (revoked included), oldest first. Secrets are not part of them.
@@ -364,6 +329,55 @@ impl Directory {
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// [`Directory::create_token`] in `tx` (the caller commits): checks, the row and its audit
+/// record. Errors: as `create_token`'s.
+pub(crate) async fn insert_new_token(
+    tx: &mut dyn crate::store::Tx,
+    by: &Origin,
+    name: &str,
+    scope: TokenScope,
+    lifetime: Option<time::Duration>,
+) -> Result<(String, TokenRow), DirectoryError> {
+    if let Some(l) = lifetime {
+        if l <= time::Duration::ZERO || l > time::Duration::days(MAX_TOKEN_LIFETIME_DAYS) {
+            return Err(DirectoryError::Invalid(format!(
+                "a token's lifetime must be more than 0 and at most {MAX_TOKEN_LIFETIME_DAYS} days"
+            )));
+        }
+    }
+    let tenant_id = by.tenant_id.as_str();
+    let name = credential_name("token", name)?;
+    let secret = format!("{STATIC_PREFIX}{}", new_secret());
+    // Operator tokens live in the operator realm, and only they do.
+    let realm = tx
+        .get_tenant(tenant_id)
+        .await?
+        .is_some_and(|t| is_realm(&t));
+    if realm != (scope == TokenScope::Operator) {
+        return Err(DirectoryError::Invalid(format!(
+            "a token of scope {} cannot be made here: operator tokens belong to no tenant (scimd token create --scope operator, without --tenant), and a tenant's tokens have scope scim or admin",
+            scope.as_str()
+        )));
+    }
+    let now = crate::render::now();
+    let token = TokenRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant_id.to_string(),
+        name: name.to_string(),
+        scope,
+        secret_sha256: hash_secret(&secret),
+        created: now,
+        last_used: None,
+        revoked: None,
+        expires: lifetime.map(|l| now + l),
+    };
+    let res = tx.insert_token(&token).await;
+    on_conflict(res, ConflictTarget::TokenName, || name_taken("token", name))?;
+    let r = token_record(&Recorder::new(by), AuditAction::TokenCreate, &token);
+    tx.insert_record(&r).await?;
+    Ok((secret, token))
 }
 
 /// Whether the database has a (customer) tenant: first start has run. The operator

@@ -1,5 +1,6 @@
-//! What each request looks up, from memory (issue 15): bearer tokens and OAuth access tokens
-//! by the hash of their secret, and each tenant's settings and custom attributes.
+//! What each request looks up, from memory (issue 15): the tenant its path names (by slug,
+//! found or not), bearer tokens and OAuth access tokens by the hash of their secret, and
+//! each tenant's settings and custom attributes.
 //!
 //! # Invalidation
 //!
@@ -23,14 +24,16 @@
 //!
 //! Each cache holds at most its configured number of entries (default
 //! [`DEFAULT_ENTRIES`]); when full it starts again empty, so memory does not grow with the
-//! number of tenants or tokens. Only found rows are cached: an unknown secret is looked up
-//! every time (and is behind the per-address limit of requests without a valid credential).
+//! number of tenants or tokens. Only found credentials are cached: an unknown secret is
+//! looked up every time (and is behind the per-address limit of requests without a valid
+//! credential). Slugs are cached found or not (a tenant created later changes the
+//! configuration version, which drops them).
 //! An entry is also dropped after [`MAX_AGE`], whatever the epoch says.
 
 use crate::directory::Directory;
 use crate::settings::TenantSettings;
 use crate::store::{config_epoch, note_config_change, CONFIG_VERSION_FACT};
-use crate::store::{AccessTokenRow, AttributeRow, ClientRow, TokenRow};
+use crate::store::{AccessTokenRow, AttributeRow, ClientRow, TenantRow, TokenRow};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -123,16 +126,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
             f(v);
         }
     }
-
-    /// How many entries it holds now.
-    pub fn len(&self) -> usize {
-        self.lock().map.len()
-    }
-
-    /// Whether it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// The caches of a [`Directory`].
@@ -143,6 +136,8 @@ pub(crate) struct Caches {
     pub(crate) access_tokens: Cache<Vec<u8>, (AccessTokenRow, ClientRow)>,
     /// Each tenant's settings and custom attribute definitions, by tenant id.
     pub(crate) contexts: Cache<String, (TenantSettings, Vec<AttributeRow>)>,
+    /// Tenants by slug, found or not (a request's path names its tenant).
+    pub(crate) tenants: Cache<String, Option<TenantRow>>,
 }
 
 impl Caches {
@@ -152,6 +147,7 @@ impl Caches {
             tokens: Cache::new(entries),
             access_tokens: Cache::new(entries),
             contexts: Cache::new(entries),
+            tenants: Cache::new(entries),
         }
     }
 }

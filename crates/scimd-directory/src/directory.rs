@@ -229,7 +229,6 @@ pub struct Directory {
 struct Inner {
     store: Arc<dyn Store>,
     base_url: String,
-    tenants: crate::tenants::TenantCache,
     scim_requests: crate::tenants::ScimRequestNotes,
     caches: crate::cache::Caches,
     schemas: Schemas,
@@ -257,7 +256,6 @@ impl Directory {
             inner: Arc::new(Inner {
                 store,
                 base_url,
-                tenants: crate::tenants::TenantCache::default(),
                 scim_requests: crate::tenants::ScimRequestNotes::default(),
                 caches: crate::cache::Caches::new(crate::cache::DEFAULT_ENTRIES),
                 schemas: Schemas::new(),
@@ -291,11 +289,6 @@ impl Directory {
     /// When this process last wrote each tenant's last SCIM request.
     pub(crate) fn scim_request_notes(&self) -> &crate::tenants::ScimRequestNotes {
         &self.inner.scim_requests
-    }
-
-    /// The tenant cache (see [`crate::tenants::TenantCache`]).
-    pub(crate) fn tenant_cache(&self) -> &crate::tenants::TenantCache {
-        &self.inner.tenants
     }
 
     /// This directory with caches of at most `entries` entries each (`--cache-entries`;

@@ -104,7 +104,7 @@ pub fn acting_as(origin: &Origin) -> impl Fn(&str) -> Origin + Sync + '_ {
 
 impl Directory {
     /// The operator realm's row, `None` before the first operator token or operator
-    /// action. Read through the tenants' cache ([`crate::tenants::TENANT_CACHE_TTL`]).
+    /// action. Read through the tenants' cache ([`crate::cache`]).
     pub async fn operator_realm(&self) -> Result<Option<TenantRow>, DirectoryError> {
         self.lookup_slug(OPERATOR_SLUG).await
     }
@@ -127,7 +127,6 @@ impl Directory {
         let made =
             crate::tokens::insert_new_token(tx.as_mut(), &origin, name, op, lifetime).await?;
         tx.commit().await?;
-        self.tenant_cache().clear();
         Ok(made)
     }
 
@@ -159,7 +158,6 @@ impl Directory {
         }
         made?;
         tx.commit().await?;
-        self.tenant_cache().clear();
         Ok(password)
     }
 

@@ -92,47 +92,9 @@ pub fn slug_from_name(name: &str) -> Result<String, String> {
     Ok(slug)
 }
 
-/// How long a tenant looked up by slug is kept in memory: a change made by another process
-/// (the CLI disabling a tenant) is seen within it; so is a tenant another process created.
-pub const TENANT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Most slugs the cache keeps; beyond, it starts again empty (so memory does not grow with
-/// the number of slugs asked for, existing or not).
+/// Most tenants whose `last_scim_request` one process remembers writing; beyond, it starts
+/// again (so memory does not grow with the number of tenants).
 pub const TENANT_CACHE_ENTRIES: usize = 4096;
-
-/// The tenants looked up by slug in the last [`TENANT_CACHE_TTL`], found or not
-/// ([`Directory::resolve_tenant`]); emptied by this process's own changes to tenants.
-#[derive(Default)]
-pub struct TenantCache {
-    entries: std::sync::Mutex<
-        std::collections::HashMap<String, (std::time::Instant, Option<TenantRow>)>,
-    >,
-}
-
-impl TenantCache {
-    fn get(&self, slug: &str) -> Option<Option<TenantRow>> {
-        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.get(slug)
-            .filter(|(at, _)| at.elapsed() < TENANT_CACHE_TTL)
-            .map(|(_, t)| t.clone())
-    }
-
-    fn put(&self, slug: &str, t: Option<TenantRow>) {
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if e.len() >= TENANT_CACHE_ENTRIES {
-            e.clear();
-        }
-        e.insert(slug.to_string(), (std::time::Instant::now(), t));
-    }
-
-    /// Forgets everything (after a change to a tenant).
-    pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-    }
-}
 
 /// How often at most a tenant's `last_scim_request` is written by one process.
 pub const LAST_SCIM_REQUEST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -195,7 +157,6 @@ impl Directory {
             new_tenant(tx.as_mut(), (name, &slug), by, (admin_password, admin_hash)).await?;
         record_in_realm(tx.as_mut(), by, AuditAction::TenantCreate, &tenant, vec![]).await?;
         tx.commit().await?;
-        self.tenant_cache().clear();
         Ok((tenant, made))
     }
 
@@ -253,9 +214,9 @@ impl Directory {
     }
 
     /// The tenant whose slug is `slug`, without counts: `None` when there is none (the
-    /// operator realm is no tenant: `None` for its slug too). Read from memory when looked
-    /// up less than [`TENANT_CACHE_TTL`] ago (a request's path names its tenant; this is
-    /// its per-request lookup).
+    /// operator realm is no tenant: `None` for its slug too). A request's path names its
+    /// tenant; this is its per-request lookup, from memory on a running server
+    /// ([`crate::cache`]: found or not, dropped when any process changes a tenant).
     pub async fn resolve_tenant(&self, slug: &str) -> Result<Option<TenantRow>, DirectoryError> {
         Ok(self.lookup_slug(slug).await?.filter(|t| !is_realm(t)))
     }
@@ -265,11 +226,14 @@ impl Directory {
         &self,
         slug: &str,
     ) -> Result<Option<TenantRow>, DirectoryError> {
-        if let Some(t) = self.tenant_cache().get(slug) {
+        let cache = &self.caches().tenants;
+        let key = slug.to_string();
+        if let Some(t) = cache.get(&key) {
             return Ok(t);
         }
+        let at = crate::store::config_epoch();
         let found = self.store().read().await?.tenant_by_slug(slug).await?;
-        self.tenant_cache().put(slug, found.clone());
+        cache.put(key, found.clone(), at);
         Ok(found)
     }
 
@@ -304,7 +268,6 @@ impl Directory {
         tx.insert_record(&r).await?;
         record_in_realm(tx.as_mut(), by, action, &tenant, vec![change]).await?;
         tx.commit().await?;
-        self.tenant_cache().clear();
         Ok(tenant)
     }
 }
@@ -314,7 +277,7 @@ pub const PURGE_BATCH: u64 = 500;
 
 impl Directory {
     /// Starts deleting the tenant `slug`: marks it `deleting` at once (its paths answer 404
-    /// from then on, within [`TENANT_CACHE_TTL`] on every server) and returns it; its rows
+    /// from then on, within a second on every server) and returns it; its rows
     /// are deleted by [`Directory::purge_tenant_step`]s. Marking a tenant that is being
     /// deleted already returns it (the deletion resumes). Recorded in the operator realm's
     /// audit record (`tenant.delete`; the tenant's own goes with it). `root`: the slug of
@@ -348,7 +311,6 @@ impl Directory {
             )
             .await?;
             tx.commit().await?;
-            self.tenant_cache().clear();
             let origin = by(&tenant.id);
             tracing::warn!(slug, actor = %origin.actor.name, "tenant deletion started");
         }

@@ -82,11 +82,6 @@ impl WriteShares {
             )),
         }
     }
-
-    /// Writes in flight per tenant at most (0: unlimited).
-    pub fn per_tenant(&self) -> usize {
-        self.per_tenant
-    }
 }
 
 #[cfg(test)]

@@ -118,6 +118,28 @@ impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
         g.map.insert(k, (Instant::now(), v));
     }
 
+    /// The value of `k`: the cached one when current, else the one `load` reads, which is
+    /// cached when it is `Some` (read under the epoch taken before `load` ran, see
+    /// [`Cache::put`]). `None` when `load` found nothing; `load`'s error as is.
+    pub async fn get_or_load<E, Fut>(
+        &self,
+        k: K,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Option<V>, E>
+    where
+        Fut: std::future::Future<Output = Result<Option<V>, E>>,
+    {
+        if let Some(v) = self.get(&k) {
+            return Ok(Some(v));
+        }
+        let at = config_epoch();
+        let found = load().await?;
+        if let Some(v) = &found {
+            self.put(k, v.clone(), at);
+        }
+        Ok(found)
+    }
+
     /// Changes the cached value of `k` in place, if there is one (bookkeeping such as a
     /// token's last use, which does not invalidate anything).
     pub fn update(&self, k: &K, f: impl FnOnce(&mut V)) {

@@ -183,26 +183,18 @@ impl Directory {
     ) -> Result<Verdict, DirectoryError> {
         let hash = hash_secret(secret);
         let cache = &self.caches().access_tokens;
-        let found = match cache.get(&hash) {
-            Some(found) => Some(found),
-            None => {
-                let at = crate::store::config_epoch();
+        let found = cache
+            .get_or_load(hash.clone(), || async {
                 let mut tx = self.store().read().await?;
-                let token = tx.access_token_by_hash(&hash).await?;
-                let found = match token {
-                    Some(t) => tx
-                        .get_client(&t.tenant_id, &t.client_id)
-                        .await?
-                        .map(|c| (t, c)),
-                    None => None,
+                let Some(t) = tx.access_token_by_hash(&hash).await? else {
+                    return Ok::<_, DirectoryError>(None);
                 };
-                drop(tx);
-                if let Some(f) = &found {
-                    cache.put(hash.clone(), f.clone(), at);
-                }
-                found
-            }
-        };
+                Ok(tx
+                    .get_client(&t.tenant_id, &t.client_id)
+                    .await?
+                    .map(|c| (t, c)))
+            })
+            .await?;
         let Some((token, client)) = found.filter(|(t, _)| bool::from(t.secret_sha256.ct_eq(&hash)))
         else {
             return Ok(Err(Rejected::unknown(CredentialKind::AccessToken)));

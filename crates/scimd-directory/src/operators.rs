@@ -22,7 +22,7 @@
 use crate::changes::{target, AuditAction, Recorder, SUCCEEDED};
 use crate::directory::{Directory, DirectoryError, Origin};
 use crate::settings::TenantSettings;
-use crate::store::{StoreError, TenantRow, TenantState, TokenRow, TokenScope, Tx};
+use crate::store::{StoreError, TenantRow, TokenRow, TokenScope, Tx};
 
 /// The slug of the operator realm (reserved: no tenant can have it).
 pub const OPERATOR_SLUG: &str = "operator";
@@ -43,15 +43,13 @@ pub(crate) async fn ensure_realm(tx: &mut dyn Tx) -> Result<TenantRow, Directory
     if let Some(t) = tx.tenant_by_slug(OPERATOR_SLUG).await? {
         return Ok(t);
     }
-    let realm = TenantRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: OPERATOR_REALM_NAME.to_string(),
-        slug: OPERATOR_SLUG.to_string(),
-        state: TenantState::Active,
-        settings: TenantSettings::default().to_json(),
-        created: crate::render::now(),
-        last_scim_request: None,
-    };
+    let settings = TenantSettings::default().to_json();
+    let realm = TenantRow::new(
+        OPERATOR_REALM_NAME,
+        OPERATOR_SLUG,
+        settings,
+        crate::render::now(),
+    );
     match tx.insert_tenant(&realm).await {
         Ok(()) => Ok(realm),
         Err(StoreError::Conflict(_)) => tx

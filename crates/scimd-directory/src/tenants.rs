@@ -226,15 +226,15 @@ impl Directory {
         &self,
         slug: &str,
     ) -> Result<Option<TenantRow>, DirectoryError> {
-        let cache = &self.caches().tenants;
-        let key = slug.to_string();
-        if let Some(t) = cache.get(&key) {
-            return Ok(t);
-        }
-        let at = crate::store::config_epoch();
-        let found = self.store().read().await?.tenant_by_slug(slug).await?;
-        cache.put(key, found.clone(), at);
-        Ok(found)
+        let found = self
+            .caches()
+            .tenants
+            .get_or_load(slug.to_string(), || async {
+                let mut tx = self.store().read().await?;
+                Ok::<_, DirectoryError>(Some(tx.tenant_by_slug(slug).await?))
+            })
+            .await?;
+        Ok(found.flatten())
     }
 
     /// Disables (`Disabled`) or enables (`Active`) the tenant `slug`, recorded in its audit
@@ -406,15 +406,7 @@ pub(crate) async fn new_tenant(
     (admin_password, admin_hash): (String, String),
 ) -> Result<(TenantRow, Bootstrap), DirectoryError> {
     let now = crate::render::now();
-    let tenant = TenantRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: name.to_string(),
-        slug: slug.to_string(),
-        state: TenantState::Active,
-        settings: TenantSettings::default().to_json(),
-        created: now,
-        last_scim_request: None,
-    };
+    let tenant = TenantRow::new(name, slug, TenantSettings::default().to_json(), now);
     match tx.insert_tenant(&tenant).await {
         Err(StoreError::Conflict(t)) => {
             let what = match t {

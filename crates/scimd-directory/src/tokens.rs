@@ -226,20 +226,12 @@ impl Directory {
         }
         let hash = hash_secret(secret);
         let cache = &self.caches().tokens;
-        let row = match cache.get(&hash) {
-            Some(row) => Some(row),
-            None => {
-                let at = crate::store::config_epoch();
-                let row = {
-                    let mut tx = self.store().read().await?;
-                    tx.token_by_hash(&hash).await?
-                };
-                if let Some(r) = &row {
-                    cache.put(hash.clone(), r.clone(), at);
-                }
-                row
-            }
-        };
+        let row = cache
+            .get_or_load(hash.clone(), || async {
+                let mut tx = self.store().read().await?;
+                Ok::<_, DirectoryError>(tx.token_by_hash(&hash).await?)
+            })
+            .await?;
         let Some(row) = row.filter(|r| bool::from(r.secret_sha256.ct_eq(&hash))) else {
             return Ok(Err(Rejected::unknown(CredentialKind::of(secret))));
         };

@@ -33,6 +33,22 @@ pub struct TenantRow {
     pub last_scim_request: Option<OffsetDateTime>,
 }
 
+impl TenantRow {
+    /// A new active tenant `(name, slug)` with a fresh UUID, created `created`, with
+    /// `settings` (a JSON object) and no SCIM request yet.
+    pub fn new(name: &str, slug: &str, settings: Value, created: OffsetDateTime) -> TenantRow {
+        TenantRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_string(),
+            slug: slug.to_string(),
+            state: TenantState::Active,
+            settings,
+            created,
+            last_scim_request: None,
+        }
+    }
+}
+
 /// The state of a tenant (column `tenants.state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TenantState {

@@ -11,6 +11,21 @@ use scim_proto::{ScimError, ScimResult};
 use time::OffsetDateTime;
 
 impl Directory {
+    /// Runs the SCIM write `write` of `(resource type, id, body)` for `c`, handing it the
+    /// caller's [`Recorder`] (one `txn` for everything the request changes), and records a
+    /// refusal in the provisioning log ([`Directory::logged`]). Returns what `write` does.
+    pub(crate) async fn write_logged<T>(
+        &self,
+        c: &Caller,
+        (resource_type, id, body): (ResourceType, Option<&str>, Option<&serde_json::Value>),
+        write: impl AsyncFnOnce(&Recorder<'_>) -> ScimResult<T>,
+    ) -> ScimResult<T> {
+        let origin = c.origin();
+        let recorder = Recorder::new(&origin);
+        let r = write(&recorder).await;
+        self.logged(c, resource_type, id, body, r).await
+    }
+
     /// Passes `r` through, recording it in the provisioning log first when it is an error:
     /// the name is the `userName` / `displayName` of `body` when given, else the stored
     /// resource's.

@@ -318,8 +318,8 @@ impl Directory {
     /// POST /Groups. 409 uniqueness when the displayName (ignoring case) is taken by any
     /// group of the tenant, whatever its source.
     pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
-        let origin = c.origin();
-        let write = async {
+        let target = (ResourceType::Group, None, Some(body));
+        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let schema = self.group_schema();
             let n = normalize_resource_with(&schema, body, self.limits())?;
             let mut tx = self.store().write().await?;
@@ -341,18 +341,16 @@ impl Directory {
                 );
             }
             let members = delta.into_changes();
-            let recorder = Recorder::new(&origin);
             let (id, name) = (&g.id, &g.display_name);
             let status = WriteStatus::Created;
             let mut r = recorder.write(ResourceType::Group, id, name, LogOutcome::Created, status);
             r.changes = diff(&Value::Null, &g.doc, &schema);
             r.changes.extend(members_summary(&members));
             r.warnings = n.warnings;
-            self.group_written(tx, (&recorder, r, status), &members, &g, true)
+            self.group_written(tx, (recorder, r, status), &members, &g, true)
                 .await
-        };
-        self.logged(c, ResourceType::Group, None, Some(body), write.await)
-            .await
+        })
+        .await
     }
 
     /// PUT /Groups/{id}: replaces displayName/externalId and, when `members` is given, the
@@ -364,7 +362,8 @@ impl Directory {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<Written> {
-        let write = async {
+        let target = (ResourceType::Group, Some(id), Some(body));
+        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let schema = self.group_schema();
             let n = normalize_resource_with(&schema, body, self.limits())?;
             let mut tx = self.store().write().await?;
@@ -386,19 +385,16 @@ impl Directory {
                 );
             }
             let members = delta.into_changes();
-            let origin = c.origin();
-            let recorder = Recorder::new(&origin);
             let (gid, name) = (&g.id, &g.display_name);
             let status = WriteStatus::Ok;
             let mut r = recorder.write(ResourceType::Group, gid, name, LogOutcome::Updated, status);
             r.changes = diff(&before, &g.doc, &schema);
             r.changes.extend(members_summary(&members));
             r.warnings = n.warnings;
-            self.group_written(tx, (&recorder, r, status), &members, &g, true)
+            self.group_written(tx, (recorder, r, status), &members, &g, true)
                 .await
-        };
-        self.logged(c, ResourceType::Group, Some(id), Some(body), write.await)
-            .await
+        })
+        .await
     }
 
     async fn save_group(
@@ -498,7 +494,8 @@ impl Directory {
         if_match: Option<&str>,
         reply: GroupReply,
     ) -> ScimResult<Written> {
-        let write = async {
+        let target = (ResourceType::Group, Some(id), None);
+        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let schema = self.group_schema();
             let req = PatchRequest::parse(body)?;
             let mut tx = self.store().write().await?;
@@ -520,8 +517,6 @@ impl Directory {
                 g.doc = doc;
                 self.save_group(tx.as_mut(), &schema, &mut g).await?;
             }
-            let origin = c.origin();
-            let recorder = Recorder::new(&origin);
             let (gid, name) = (&g.id, &g.display_name);
             let status = reply.status();
             let mut r = recorder.write(ResourceType::Group, gid, name, LogOutcome::Updated, status);
@@ -530,15 +525,14 @@ impl Directory {
             r.warnings = outcome.warnings;
             self.group_written(
                 tx,
-                (&recorder, r, status),
+                (recorder, r, status),
                 &members,
                 &g,
                 reply.with_members(),
             )
             .await
-        };
-        self.logged(c, ResourceType::Group, Some(id), None, write.await)
-            .await
+        })
+        .await
     }
 
     /// DELETE /Groups/{id}: deletes the group and its membership rows. Rule 9: the group's
@@ -550,7 +544,8 @@ impl Directory {
         id: &str,
         if_match: Option<&str>,
     ) -> ScimResult<WriteStatus> {
-        let write = async {
+        let target = (ResourceType::Group, Some(id), None);
+        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let mut tx = self.store().write().await?;
             let g = self
                 .load_provisioned_group(tx.as_mut(), &c.tenant_id, id, if_match)
@@ -561,8 +556,6 @@ impl Directory {
             let disabled = tx
                 .set_users_state(&c.tenant_id, &orphans, from, to, now)
                 .await?;
-            let origin = c.origin();
-            let recorder = Recorder::new(&origin);
             let status = WriteStatus::NoContent;
             let mut r = recorder.write(
                 ResourceType::Group,
@@ -577,7 +570,7 @@ impl Directory {
                     disabled.len()
                 ));
             }
-            self.delete_group_recorded(tx.as_mut(), &recorder, r, &g)
+            self.delete_group_recorded(tx.as_mut(), recorder, r, &g)
                 .await?;
             for u in disabled {
                 let mut d = recorder.rule(
@@ -595,8 +588,7 @@ impl Directory {
             }
             tx.commit().await?;
             Ok(WriteStatus::NoContent)
-        };
-        self.logged(c, ResourceType::Group, Some(id), None, write.await)
-            .await
+        })
+        .await
     }
 }

@@ -221,20 +221,18 @@ impl Directory {
         tx: &mut dyn Tx,
         tenant: &str,
     ) -> StoreResult<(TenantSettings, Vec<crate::store::AttributeRow>)> {
-        let cache = &self.caches().contexts;
-        let key = tenant.to_string();
-        if let Some(c) = cache.get(&key) {
-            return Ok(c);
-        }
         if !crate::cache::enabled() {
             return self.attribute_rows(tx, tenant).await;
         }
-        let at = crate::store::config_epoch();
-        let mut fresh = self.store().read().await?;
-        let c = self.attribute_rows(fresh.as_mut(), tenant).await?;
-        drop(fresh);
-        cache.put(key, c.clone(), at);
-        Ok(c)
+        let found = self
+            .caches()
+            .contexts
+            .get_or_load(tenant.to_string(), || async {
+                let mut fresh = self.store().read().await?;
+                Ok::<_, crate::StoreError>(Some(self.attribute_rows(fresh.as_mut(), tenant).await?))
+            })
+            .await?;
+        Ok(found.unwrap_or_default())
     }
 
     pub(crate) async fn tenant_settings(
@@ -430,8 +428,8 @@ impl Directory {
     /// POST /Users (rules 1–3, 7, 11): a userName held by a deprovisioned user revives that
     /// user; by a local user adopts it; by any other user is 409 uniqueness.
     pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
-        let origin = c.origin();
-        let write = async {
+        let target = (ResourceType::User, None, Some(body));
+        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let now = render::now();
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
@@ -472,19 +470,11 @@ impl Directory {
                 }
             };
             let status = WriteStatus::Created;
-            let recorder = Recorder::new(&origin);
-            let records = user_records(
-                &recorder,
-                before.as_ref(),
-                &rec,
-                status,
-                &schema,
-                n.warnings,
-            );
+            let records =
+                user_records(recorder, before.as_ref(), &rec, status, &schema, n.warnings);
             self.user_written(tx, records, status, &schema, &rec).await
-        };
-        self.logged(c, ResourceType::User, None, Some(body), write.await)
-            .await
+        })
+        .await
     }
 
     /// PUT /Users/{id} (RFC 7644 §3.5.1; rules 1, 2, 4): replaces the client-writable
@@ -498,7 +488,8 @@ impl Directory {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<Written> {
-        let write = async {
+        let target = (ResourceType::User, Some(id), Some(body));
+        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
             let mut n = normalize_resource_with(&schema, body, self.limits())?;
@@ -518,13 +509,10 @@ impl Directory {
                 }
             }
             default_active(&mut n.doc);
-            let origin = c.origin();
-            let recorder = Recorder::new(&origin);
-            self.user_replaced(tx, &recorder, &schema, rec, (n.doc, n.warnings))
+            self.user_replaced(tx, recorder, &schema, rec, (n.doc, n.warnings))
                 .await
-        };
-        self.logged(c, ResourceType::User, Some(id), Some(body), write.await)
-            .await
+        })
+        .await
     }
 
     /// Ends a PUT or PATCH of `rec` that leaves the document `doc` (rule 4: its manager
@@ -566,7 +554,8 @@ impl Directory {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<Written> {
-        let write = async {
+        let target = (ResourceType::User, Some(id), None);
+        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let req = PatchRequest::parse(body)?;
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
@@ -587,8 +576,6 @@ impl Directory {
             };
             let start = doc.clone();
             let outcome = patch::apply(&mut doc, &req, &schema, &opts)?;
-            let origin = c.origin();
-            let recorder = Recorder::new(&origin);
             let status = WriteStatus::Ok;
             let rules = Write::Patch { before: &rec.doc };
             if opts.blank_policy == BlankPolicy::Ignore && !outcome.blanks.is_empty() {
@@ -617,11 +604,10 @@ impl Directory {
                 return self.user_written(tx, vec![r], status, &schema, &rec).await;
             }
             policy::check_user(&doc, &settings, rules)?;
-            self.user_replaced(tx, &recorder, &schema, rec, (doc, outcome.warnings))
+            self.user_replaced(tx, recorder, &schema, rec, (doc, outcome.warnings))
                 .await
-        };
-        self.logged(c, ResourceType::User, Some(id), None, write.await)
-            .await
+        })
+        .await
     }
 
     /// DELETE /Users/{id} (rules 6, 10): a soft delete. The user becomes `deprovisioned`,
@@ -632,15 +618,14 @@ impl Directory {
         id: &str,
         if_match: Option<&str>,
     ) -> ScimResult<WriteStatus> {
-        let write = async {
+        let target = (ResourceType::User, Some(id), None);
+        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let mut tx = self.store().write().await?;
             let mut rec = self
                 .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
                 .await?;
             let changes = deprovision(&mut rec);
             tx.update_user(&rec).await?;
-            let origin = c.origin();
-            let recorder = Recorder::new(&origin);
             let status = WriteStatus::NoContent;
             let (id, name) = (&rec.id, &rec.user_name);
             let mut r = recorder.write(
@@ -653,8 +638,7 @@ impl Directory {
             r.changes = changes;
             commit_recorded(tx, &r).await?;
             Ok(WriteStatus::NoContent)
-        };
-        self.logged(c, ResourceType::User, Some(id), None, write.await)
-            .await
+        })
+        .await
     }
 }

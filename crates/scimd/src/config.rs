@@ -81,6 +81,23 @@ pub const ENV_PREFIX: &str = "SCIMD_";
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+/// Ok when `value` of `flag` lies in `range`; else the error "FLAG must be START{start_note}
+/// to END, got VALUE".
+fn in_range(
+    flag: &str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+    start_note: &str,
+) -> Result<(), ConfigError> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    let (start, end) = range.into_inner();
+    err(format!(
+        "{flag} must be {start}{start_note} to {end}, got {value}"
+    ))
+}
+
 fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(msg.into()))
 }
@@ -584,24 +601,17 @@ impl Config {
         let cache_entries = s
             .cache_entries
             .unwrap_or(scimd_directory::cache::DEFAULT_ENTRIES as u64);
-        if !CACHE_ENTRIES.contains(&cache_entries) {
-            return err(format!(
-                "--cache-entries must be {} to {}, got {cache_entries}",
-                CACHE_ENTRIES.start(),
-                CACHE_ENTRIES.end()
-            ));
-        }
+        in_range("--cache-entries", cache_entries, CACHE_ENTRIES, "")?;
         let max_writes_per_tenant = s
             .max_writes_per_tenant
             .unwrap_or(crate::rate::shares::DEFAULT_WRITES_PER_TENANT as u64);
         let range = crate::rate::shares::WRITES_PER_TENANT;
-        if !range.contains(&max_writes_per_tenant) {
-            return err(format!(
-                "--max-writes-per-tenant must be {} (no limit) to {}, got {max_writes_per_tenant}",
-                range.start(),
-                range.end()
-            ));
-        }
+        in_range(
+            "--max-writes-per-tenant",
+            max_writes_per_tenant,
+            range,
+            " (no limit)",
+        )?;
         let log_level = s
             .log_level
             .map(|l| l.trim().to_string())

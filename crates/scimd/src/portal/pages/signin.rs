@@ -206,24 +206,17 @@ pub async fn signin(State(st): State<AppState>, site: Site, req: Request) -> Res
             } else {
                 see_other(to)
             };
-            let r = with_cookie(
-                r,
-                set_cookie(
-                    &SESSION_COOKIE.at(&site, secure),
+            let cookies = [
+                (
+                    SESSION_COOKIE.at(&site, secure),
                     &session_id,
                     SESSION_LIFETIME_SECS,
-                    secure,
                 ),
-            );
-            let r = with_cookie(
-                r,
-                set_cookie(
-                    &DEVICE_COOKIE.at(&site, secure),
-                    &device,
-                    DEVICE_COOKIE_SECS,
-                    secure,
-                ),
-            );
+                (DEVICE_COOKIE.at(&site, secure), &device, DEVICE_COOKIE_SECS),
+            ];
+            let r = cookies.iter().fold(r, |r, (name, value, secs)| {
+                with_cookie(r, set_cookie(name, value, *secs, secure))
+            });
             with_cookie(r, set_cookie(&cookie_name, "", 0, secure))
         }
     }

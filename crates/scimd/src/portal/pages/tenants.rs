@@ -12,7 +12,7 @@ use crate::portal::session::{Posted, Signed};
 use crate::state::AppState;
 use crate::tenancy::TenantUrls;
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use scimd_directory::operators::acting_as;
@@ -82,16 +82,48 @@ pub struct DeletePage {
 /// 404 outside the operator portal (where [`crate::tenancy::resolve`] already answers so;
 /// kept here so that the pages never serve another portal).
 #[allow(clippy::result_large_err)]
-fn operator_only(s: &Signed) -> Result<(), Response> {
-    if s.site.operator {
-        return Ok(());
+/// `T` — the administrator ([`Signed`]) or their form ([`Posted`]) — on the operator portal
+/// only: on a tenant's portal these pages answer 404 ("The tenants are managed on the
+/// operator portal").
+pub struct OnOperatorPortal<T>(pub T);
+
+/// What carries the signed-in session.
+pub trait HasSession {
+    /// The signed-in administrator.
+    fn signed(&self) -> &Signed;
+}
+
+impl HasSession for Signed {
+    fn signed(&self) -> &Signed {
+        self
     }
-    Err(error_page(
-        StatusCode::NOT_FOUND,
-        s.layout("Not found", ""),
-        "Not found",
-        "The tenants are managed on the operator portal, /operator/.",
-    ))
+}
+
+impl HasSession for Posted {
+    fn signed(&self) -> &Signed {
+        &self.signed
+    }
+}
+
+impl<T, M> FromRequest<AppState, M> for OnOperatorPortal<T>
+where
+    T: FromRequest<AppState, M, Rejection = Response> + HasSession,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, st: &AppState) -> Result<Self, Response> {
+        let t = T::from_request(req, st).await?;
+        let s = t.signed();
+        if !s.site.operator {
+            return Err(error_page(
+                StatusCode::NOT_FOUND,
+                s.layout("Not found", ""),
+                "Not found",
+                "The tenants are managed on the operator portal, /operator/.",
+            ));
+        }
+        Ok(OnOperatorPortal(t))
+    }
 }
 
 fn line(st: &AppState, t: &TenantSummary) -> TenantLine {
@@ -128,10 +160,11 @@ async fn list_page(
 }
 
 /// `GET /tenants`: every tenant (oldest first) and the create form.
-pub async fn tenants(State(st): State<AppState>, s: Signed, RawQuery(q): RawQuery) -> Response {
-    if let Err(r) = operator_only(&s) {
-        return r;
-    }
+pub async fn tenants(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    OnOperatorPortal(s): OnOperatorPortal<Signed>,
+) -> Response {
     let layout = noticed(s.layout("Tenants", "tenants"), &Q::new(q));
     list_page(&st, &s, layout, StatusCode::OK, CreateForm::default()).await
 }
@@ -140,11 +173,11 @@ pub async fn tenants(State(st): State<AppState>, s: Signed, RawQuery(q): RawQuer
 /// and shows, once, its SCIM Tenant URL, secret token, token endpoint, portal and first
 /// administrator (the page is `Cache-Control: no-store`, as every portal page). A bad or
 /// taken name or slug: the page again, the form kept, with what is wrong.
-pub async fn create_tenant(State(st): State<AppState>, p: Posted) -> Response {
+pub async fn create_tenant(
+    State(st): State<AppState>,
+    OnOperatorPortal(p): OnOperatorPortal<Posted>,
+) -> Response {
     let s = &p.signed;
-    if let Err(r) = operator_only(s) {
-        return r;
-    }
     let name = p.fields.get("name").trim().to_string();
     let slug = p.fields.get("slug").trim().to_string();
     let origin = p.origin();
@@ -194,12 +227,9 @@ pub async fn create_tenant(State(st): State<AppState>, p: Posted) -> Response {
 pub async fn set_state(
     State(st): State<AppState>,
     Path(slug): Path<String>,
-    p: Posted,
+    OnOperatorPortal(p): OnOperatorPortal<Posted>,
 ) -> Response {
     let s = &p.signed;
-    if let Err(r) = operator_only(s) {
-        return r;
-    }
     let (state, ok) = match p.fields.get("state") {
         "active" => (TenantState::Active, "tenant-enabled"),
         "disabled" => (TenantState::Disabled, "tenant-disabled"),
@@ -259,11 +289,8 @@ async fn delete_page(
 pub async fn delete_form(
     State(st): State<AppState>,
     Path(slug): Path<String>,
-    s: Signed,
+    OnOperatorPortal(s): OnOperatorPortal<Signed>,
 ) -> Response {
-    if let Err(r) = operator_only(&s) {
-        return r;
-    }
     delete_page(&st, &s, &slug, StatusCode::OK, None).await
 }
 
@@ -274,12 +301,9 @@ pub async fn delete_form(
 pub async fn delete_tenant(
     State(st): State<AppState>,
     Path(slug): Path<String>,
-    p: Posted,
+    OnOperatorPortal(p): OnOperatorPortal<Posted>,
 ) -> Response {
     let s = &p.signed;
-    if let Err(r) = operator_only(s) {
-        return r;
-    }
     if p.fields.get("confirm").trim() != slug {
         let e = format!("Type the slug, {slug}, to confirm the deletion: nothing was deleted.");
         return delete_page(&st, s, &slug, StatusCode::BAD_REQUEST, Some(e)).await;

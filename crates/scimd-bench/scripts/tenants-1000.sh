@@ -14,21 +14,16 @@
 # $TENANTS requests in flight; R > 0: at most R requests/s per simulated tenant, so
 # $TENANTS × R requests/s offered in all, below saturation, for latencies without queueing).
 set -euo pipefail
-BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release}
-DIR=${DIR:-/tmp/b15}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/bench-env.sh"
 TENANTS=${TENANTS:-1000}
 USERS=${USERS:-1000}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-20}
 PACE=${PACE:-0}
-NICE=${NICE:-10}
 PORT_ONE=${PORT_ONE:-18501}
 PORT_MANY=${PORT_MANY:-18502}
 PORT_ONE1M=${PORT_ONE1M:-18503}
-HERE=$(cd "$(dirname "$0")" && pwd)
-N="nice -n $NICE"
-# Older scimd-bench builds want a --token even when --tenants-file gives every tenant its own.
-export SCIMD_BENCH_TOKEN=${SCIMD_BENCH_TOKEN:-unused}
 
 serve() { # NAME PORT
   mkdir -p "$DIR/$1"

@@ -12,17 +12,12 @@
 # (--user-offset), since a cycle deletes every 20th user and disables every 10th; the block
 # counter is kept in $DIR/incr/next-offset.
 set -euo pipefail
-BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release}
-DIR=${DIR:-/tmp/b15}
-NICE=${NICE:-10}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/bench-env.sh"
 RATE=${RATE:-17}
 SPREAD=${SPREAD:-60}
 CHANGES=${CHANGES:-100}
 PORT_MANY=${PORT_MANY:-18502}
-HERE=$(cd "$(dirname "$0")" && pwd)
-N="nice -n $NICE"
-# Older scimd-bench builds want a --token even when --tenants-file gives every tenant its own.
-export SCIMD_BENCH_TOKEN=${SCIMD_BENCH_TOKEN:-unused}
 PID=$(cat "$DIR/many/pid")
 mkdir -p "$DIR/incr"
 

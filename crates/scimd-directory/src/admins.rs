@@ -340,8 +340,9 @@ impl Directory {
     }
 
     /// Signs an administrator in from `client` (the client's address key: an IPv4 address
-    /// or an IPv6 /64, for throttling), with the browser's device cookie `device` if it sent
-    /// one. See [`SignIn`] for the outcomes, the module documentation for the rules.
+    /// or an IPv6 /64, for throttling) on the form posted to `path` (as the browser sent it,
+    /// `/t/SLUG/signin` on a tenant's portal; kept in the audit record), with the browser's
+    /// device cookie `device` if it sent one. See [`SignIn`] for the outcomes, the module documentation for the rules.
     ///
     /// Errors: `Busy` when the hashing queue is full (nothing counted); store failures.
     pub async fn sign_in(
@@ -349,7 +350,7 @@ impl Directory {
         tenant: &str,
         username: &str,
         password: &str,
-        client: &str,
+        (client, path): (&str, &str),
         device: Option<&str>,
     ) -> Result<SignIn, DirectoryError> {
         let username = username.trim();
@@ -376,7 +377,8 @@ impl Directory {
                 throttle::check(&mut *tx, tenant, folded.as_deref(), device_key, client, now)
                     .await?;
             if let Gate::Closed { .. } = gate {
-                crate::changes::record_signin(tx.as_mut(), tenant, username, client, None).await?;
+                crate::changes::record_signin(tx.as_mut(), tenant, username, (client, path), None)
+                    .await?;
             }
             tx.commit().await?;
             match gate {
@@ -407,7 +409,8 @@ impl Directory {
         };
         drop(turn);
         let (Some(admin), Some(folded)) = (admin.filter(|_| ok), folded) else {
-            self.record_signin_failure(tenant, username, client).await?;
+            self.record_signin_failure(tenant, username, (client, path))
+                .await?;
             return Ok(SignIn::Refused {
                 attempts_left: throttle::SIGNIN_FREE_ATTEMPTS.saturating_sub(count),
                 wait: throttle::wait_after(count),
@@ -425,7 +428,8 @@ impl Directory {
             expires: now + time::Duration::seconds(SESSION_LIFETIME_SECS),
         };
         tx.insert_session(&row).await?;
-        crate::changes::record_signin(tx.as_mut(), tenant, username, client, Some(&admin)).await?;
+        crate::changes::record_signin(tx.as_mut(), tenant, username, (client, path), Some(&admin))
+            .await?;
         tx.commit().await?;
         let device_id = trusted.unwrap_or_else(throttle::new_device_id);
         Ok(SignIn::SignedIn {

@@ -627,7 +627,7 @@ pub(crate) async fn record_admin(
     Ok(())
 }
 
-/// Records a portal sign-in from `client` in `tx`: with `admin`, a successful one (audit
+/// Records a portal sign-in from `client`, posted to `path`, in `tx`: with `admin`, a successful one (audit
 /// action `signin`, actor the administrator); without, a failed attempt for `username`
 /// (action `signin.failure`), coalesced: one record per tenant, minute, address and
 /// username (cut to [`SIGNIN_USERNAME_CHARS`]) with a `count`, at most
@@ -636,12 +636,12 @@ pub(crate) async fn record_signin(
     tx: &mut dyn Tx,
     tenant: &str,
     username: &str,
-    client: &str,
+    (client, path): (&str, &str),
     admin: Option<&AdminRow>,
 ) -> StoreResult<()> {
     let request = RequestInfo {
         method: "POST".into(),
-        path: "/signin".into(),
+        path: path.into(),
         address: Some(client.to_string()),
     };
     if let Some(a) = admin {
@@ -691,10 +691,10 @@ impl Directory {
         &self,
         tenant: &str,
         username: &str,
-        client: &str,
+        from: (&str, &str),
     ) -> StoreResult<()> {
         let mut tx = self.store().write().await?;
-        record_signin(tx.as_mut(), tenant, username, client, None).await?;
+        record_signin(tx.as_mut(), tenant, username, from, None).await?;
         tx.commit().await
     }
 }

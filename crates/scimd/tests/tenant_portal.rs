@@ -317,6 +317,21 @@ async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
         assert_links_stay(&format!("B's {p}"), &r.text, "/t/b");
         assert!(!r.text.contains(&only_a), "B's {p} shows A's user");
     }
+    // B's audit record keeps the sign-in with the path the browser posted to.
+    let signins = b
+        .get("/audit/export?format=jsonl&action=signin", &cookie_b)
+        .await;
+    assert_eq!(signins.status, StatusCode::OK, "{}", signins.text);
+    let paths: Vec<Value> = signins
+        .text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["cause"]["path"].clone())
+        .collect();
+    assert!(
+        !paths.is_empty() && paths.iter().all(|p| p == "/t/b/signin"),
+        "{}",
+        signins.text
+    );
     // The User Provisioning page gives B's own URLs to its identity provider.
     let prov = b.get("/admin/provisioning", &cookie_b).await;
     assert!(prov.text.contains(&format!("{}/t/b/scim/v2<", s.base)));

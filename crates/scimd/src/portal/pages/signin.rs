@@ -122,6 +122,7 @@ pub async fn signin(State(st): State<AppState>, site: Site, req: Request) -> Res
         Err(e) => return server_error(e, Layout::public(&site, "Error")),
     };
     let client = client_address(&parts);
+    let path = crate::auth::request_info(&parts.method, &parts.uri, &parts.extensions).path;
     let device = cookie(&parts.headers, &DEVICE_COOKIE.at(&site, secure));
     let outcome = st
         .directory
@@ -129,7 +130,7 @@ pub async fn signin(State(st): State<AppState>, site: Site, req: Request) -> Res
             &tenant,
             &username,
             f.get("password"),
-            &client,
+            (&client, &path),
             device.as_deref(),
         )
         .await;

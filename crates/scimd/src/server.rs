@@ -32,6 +32,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use scimd_directory::directory::{Bootstrap, Directory};
+use scimd_directory::tenants::FIRST_SLUG;
 use scimd_directory::Store;
 use serde_json::json;
 use std::future::Future;
@@ -296,7 +297,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .with_cache_entries(config.cache_entries);
     // A store opened has a data folder: SQLite's file's, or PostgreSQL's --data-dir.
     let data_folder = config.data_folder().unwrap_or_else(|| PathBuf::from("."));
-    let (bootstrap, first_start_file) = bootstrap(&directory, &data_folder, &scim_base).await?;
+    let first_scim_base = first_tenant_scim_base(config, &public_url);
+    let (bootstrap, first_start_file) =
+        bootstrap(&directory, &data_folder, &first_scim_base).await?;
     // What commands print their URLs from (`scimd client create`'s token URL). Not fatal:
     // serving does not depend on it.
     if let Err(e) = directory.record_public_url(&public_url).await {
@@ -413,6 +416,16 @@ async fn bootstrap(
     }
 }
 
+/// The SCIM base URL of the tenant first start creates ([`FIRST_SLUG`]): the root's,
+/// `{public_url}/scim/v2`, when it is the root tenant (the default); else its own,
+/// `{public_url}/t/default/scim/v2` (under `--root-tenant none` the root paths answer 404).
+fn first_tenant_scim_base(config: &Config, public_url: &str) -> String {
+    match config.root_tenant.as_deref() {
+        Some(FIRST_SLUG) => format!("{public_url}{}", scim_routes::BASE),
+        _ => crate::tenancy::TenantUrls::of(public_url, FIRST_SLUG).scim,
+    }
+}
+
 /// The text of the first start's secrets (see [`crate::first_start::banner`]).
 pub fn bootstrap_banner(scim_base: &str, b: &Bootstrap) -> String {
     crate::first_start::banner(scim_base, b)
@@ -428,7 +441,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let terminal = std::io::stdout().is_terminal();
         let text = crate::first_start::announcement(
             file,
-            &bootstrap_banner(&running.scim_base, b),
+            &bootstrap_banner(&first_tenant_scim_base(&config, &running.public_url), b),
             terminal,
         );
         tracing::info!(file = %file.display(), "first start: the SCIM token and the administrator's password are in the file");

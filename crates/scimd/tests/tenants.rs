@@ -366,6 +366,13 @@ async fn without_a_root_tenant_the_root_paths_answer_404() {
     s.client().get("/Users").await.expect(404);
     let own = Client::new(&format!("{}/t/default/scim/v2", s.base), Some(&s.token));
     own.get("/Users").await.expect(200);
+    // What first start printed names those paths, not the root's that answer 404.
+    for line in [
+        format!("SCIM Tenant URL: {}/t/default/scim/v2\n", s.base),
+        format!("Portal: {}/t/default/\n", s.base),
+    ] {
+        assert!(s.first_start.contains(&line), "{line}: {}", s.first_start);
+    }
     // The deployment's own paths are served; the portal (the root tenant's) is not.
     for (path, want) in [("/healthz", 200), ("/signin", 404)] {
         let r = s.http().get(format!("{}{path}", s.base)).send().await;

@@ -5,7 +5,6 @@
 use super::db::{cli_origin, open_default_tenant};
 use crate::config::Config;
 use clap::Subcommand;
-use scimd_directory::directory::DirectoryError;
 use std::process::ExitCode;
 
 /// `scimd admin ...`.
@@ -55,18 +54,11 @@ pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCo
                 )
             }),
     };
-    match done {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(DirectoryError::Invalid(m)) => {
-            eprintln!("error: {m}");
-            Ok(ExitCode::FAILURE)
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::db::finish(done)
 }
 
 /// Prints a new password alone on stdout, and what it is on stderr.
-fn print_password(password: &str, what: &str, username: &str) {
+pub(super) fn print_password(password: &str, what: &str, username: &str) {
     println!("{password}");
     eprintln!(
         "{what} '{}'; its password, printed above, is shown only this once and must be changed at the first sign-in",

@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::server::{open_store, redact_url};
 use clap::Args;
-use scimd_directory::directory::{Directory, Origin};
+use scimd_directory::directory::{Directory, DirectoryError, Origin};
 use scimd_store::{copy_store, TableCount};
 use std::process::ExitCode;
 
@@ -197,6 +197,19 @@ pub async fn run_copy(args: &CopyArgs, tenant: Option<&str>) -> anyhow::Result<E
     print!("{}", copy_report(&counts));
     eprintln!("copied {what} to {to_shown}: every table's row count matches");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit status 0 when done, 1 (with the message) for a refusal such as an unknown
+/// operator; other errors as errors.
+pub fn finish(done: Result<(), DirectoryError>) -> anyhow::Result<ExitCode> {
+    match done {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(DirectoryError::Invalid(m)) => {
+            eprintln!("error: {m}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! `scimd operator create USERNAME`: make an operator, who signs in to the operator portal
-//! (`/operator/`) to list, create, disable, enable and delete tenants. Operators are the
+//! `scimd operator create|reset-password|unlock USERNAME`: make an operator, who signs in
+//! to the operator portal (`/operator/`) to list, create, disable, enable and delete
+//! tenants; give one a new password; end one's sign-in slow-down. Operators are the
 //! administrators of the operator realm ([`scimd_directory::operators`]); they belong to no
 //! tenant, so the command refuses `--tenant` (exit status 2).
 
@@ -25,6 +26,18 @@ pub enum OperatorCommand {
         /// `--public-url`.
         #[command(flatten)]
         public_url: PublicUrlArg,
+    },
+    /// Give an operator a new random password (printed once on stdout; must be changed at
+    /// the next sign-in) and sign it out of every session
+    ResetPassword {
+        /// The operator's username
+        username: String,
+    },
+    /// End the sign-in slow-down of an operator at once (forget its failed sign-ins, from
+    /// every browser); its password stays
+    Unlock {
+        /// The operator's username
+        username: String,
     },
 }
 
@@ -74,6 +87,25 @@ pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<
                 "The password is shown only this once and must be changed at the first sign-in."
             );
             Ok(ExitCode::SUCCESS)
+        }
+        OperatorCommand::ResetPassword { username } => {
+            let by = |t: &str| cli_origin(t, "scimd operator reset-password");
+            let done = dir.reset_operator_password(&by, &username).await;
+            super::db::finish(
+                done.map(|p| {
+                    super::admins::print_password(&p, "new password for operator", &username)
+                }),
+            )
+        }
+        OperatorCommand::Unlock { username } => {
+            let by = |t: &str| cli_origin(t, "scimd operator unlock");
+            let done = dir.unlock_operator(&by, &username).await;
+            super::db::finish(done.map(|n| {
+                eprintln!(
+                    "unlocked operator '{}': {n} sign-in throttling records cleared",
+                    username.trim()
+                )
+            }))
         }
     }
 }

@@ -167,42 +167,29 @@ impl Directory {
         }
     }
 
-    /// Gives the operator `username` a new random password, which must be changed at the
-    /// next sign-in, and ends its sessions ([`Directory::reset_admin_password`] in the
-    /// realm; audit action `administrator.reset-password` there). Returns the password (to
-    /// show once). Errors: `Invalid` when there is no such operator; `Busy`.
-    pub async fn reset_operator_password(
+    /// Runs `op`, an operation on the administrator `username` of `op`'s origin's tenant
+    /// ([`Directory::reset_admin_password`], [`Directory::unlock_admin`]), on the operator
+    /// `username`: with `by`'s origin in the operator realm, so it is recorded in the
+    /// realm's audit record. Errors: `op`'s, but `Invalid` (the only one those operations
+    /// answer: no such administrator) says there is no such operator, and how to make one.
+    pub async fn on_operator<T>(
         &self,
         by: crate::tenants::Operator<'_>,
         username: &str,
-    ) -> Result<String, DirectoryError> {
-        let origin = self.operator_origin(by, username).await?;
-        let reset = self.reset_admin_password(&origin, username).await;
-        reset.map_err(|e| operator_error(e, username))
-    }
-
-    /// Ends the sign-in slow-down of the operator `username` at once
-    /// ([`Directory::unlock_admin`] in the realm); returns how many throttling records
-    /// went. Errors: `Invalid` when there is no such operator and nothing was counted.
-    pub async fn unlock_operator(
-        &self,
-        by: crate::tenants::Operator<'_>,
-        username: &str,
-    ) -> Result<u64, DirectoryError> {
-        let origin = self.operator_origin(by, username).await?;
-        let unlocked = self.unlock_admin(&origin, username).await;
-        unlocked.map_err(|e| operator_error(e, username))
-    }
-
-    /// `by`'s origin in the operator realm; `Invalid` (no such operator) before it exists.
-    async fn operator_origin(
-        &self,
-        by: crate::tenants::Operator<'_>,
-        username: &str,
-    ) -> Result<Origin, DirectoryError> {
-        match self.operator_realm().await? {
-            Some(realm) => Ok(by(&realm.id)),
-            None => Err(no_such_operator(username)),
+        op: impl AsyncFnOnce(&Origin) -> Result<T, DirectoryError>,
+    ) -> Result<T, DirectoryError> {
+        let no_such = || {
+            let username = username.trim();
+            DirectoryError::Invalid(format!(
+                "there is no operator named '{username}'; create one with `scimd operator create {username}`"
+            ))
+        };
+        let Some(realm) = self.operator_realm().await? else {
+            return Err(no_such());
+        };
+        match op(&by(&realm.id)).await {
+            Err(DirectoryError::Invalid(_)) => Err(no_such()),
+            done => done,
         }
     }
 
@@ -217,22 +204,5 @@ impl Directory {
             Some(realm) => self.revoke_token(&by(&realm.id), name).await,
             None => Ok(false),
         }
-    }
-}
-
-/// "No such operator", with how to make one.
-fn no_such_operator(username: &str) -> DirectoryError {
-    let username = username.trim();
-    DirectoryError::Invalid(format!(
-        "there is no operator named '{username}'; create one with `scimd operator create {username}`"
-    ))
-}
-
-/// An administrator operation's error on the realm, said of an operator: the only
-/// `Invalid` those operations answer is "no such administrator".
-fn operator_error(e: DirectoryError, username: &str) -> DirectoryError {
-    match e {
-        DirectoryError::Invalid(_) => no_such_operator(username),
-        e => e,
     }
 }

@@ -90,7 +90,8 @@ pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<
         }
         OperatorCommand::ResetPassword { username } => {
             let by = |t: &str| cli_origin(t, "scimd operator reset-password");
-            let done = dir.reset_operator_password(&by, &username).await;
+            let reset = async |o: &_| dir.reset_admin_password(o, &username).await;
+            let done = dir.on_operator(&by, &username, reset).await;
             super::db::finish(
                 done.map(|p| {
                     super::admins::print_password(&p, "new password for operator", &username)
@@ -99,7 +100,8 @@ pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<
         }
         OperatorCommand::Unlock { username } => {
             let by = |t: &str| cli_origin(t, "scimd operator unlock");
-            let done = dir.unlock_operator(&by, &username).await;
+            let unlock = async |o: &_| dir.unlock_admin(o, &username).await;
+            let done = dir.on_operator(&by, &username, unlock).await;
             super::db::finish(done.map(|n| {
                 eprintln!(
                     "unlocked operator '{}': {n} sign-in throttling records cleared",

@@ -4,7 +4,7 @@
 //! administrators of the operator realm ([`scimd_directory::operators`]); they belong to no
 //! tenant, so the command refuses `--tenant` (exit status 2).
 
-use super::db::{cli_origin, open_directory, public_url, PublicUrlArg};
+use super::db::{cli_origin, open_outside_tenants, public_url, PublicUrlArg};
 use crate::config::Config;
 use clap::Subcommand;
 use scimd_directory::directory::DirectoryError;
@@ -44,15 +44,14 @@ pub enum OperatorCommand {
 /// Runs an `operator` subcommand against the configured database (initialised by a first
 /// `scimd serve`). Exit status 2 when given `--tenant`; 1 for a bad or taken username.
 pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
-    if let Some(t) = &cfg.tenant {
-        eprintln!(
-            "error: operators belong to no tenant: drop --tenant {t} (a tenant's administrators are made with scimd admin create --tenant SLUG)"
-        );
-        return Ok(ExitCode::from(2));
-    }
-    let dir = open_directory(cfg).await?;
-    // A database no `scimd serve` initialised yet says so.
-    dir.default_tenant_id().await?;
+    let why = (
+        "operators",
+        "a tenant's administrators are made with scimd admin create --tenant SLUG",
+    );
+    let dir = match open_outside_tenants(cfg, why).await? {
+        Ok(dir) => dir,
+        Err(code) => return Ok(code),
+    };
     match cmd {
         OperatorCommand::Create {
             username,

@@ -4,7 +4,7 @@
 //! [`scimd_directory::operators`]). `create` prints only the secret on stdout (shown once);
 //! `list` prints a table on stdout; messages go to stderr.
 
-use super::db::{cli_origin, open_default_tenant, open_directory};
+use super::db::{cli_origin, open_default_tenant, open_outside_tenants};
 use crate::config::Config;
 use clap::{Subcommand, ValueEnum};
 use scimd_directory::store::{TokenRow, TokenScope};
@@ -87,15 +87,14 @@ impl TokenCommand {
 /// operator token command given `--tenant`.
 pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
     let tokens = if cmd.operator() {
-        if let Some(t) = &cfg.tenant {
-            eprintln!(
-                "error: operator tokens belong to no tenant: drop --tenant {t} (a tenant's tokens have scope scim or admin)"
-            );
-            return Ok(ExitCode::from(2));
-        }
-        let dir = open_directory(cfg).await?;
-        // A database no `scimd serve` initialised yet says so.
-        dir.default_tenant_id().await?;
+        let why = (
+            "operator tokens",
+            "a tenant's tokens have scope scim or admin",
+        );
+        let dir = match open_outside_tenants(cfg, why).await? {
+            Ok(dir) => dir,
+            Err(code) => return Ok(code),
+        };
         Tokens::Operator(dir)
     } else {
         let (dir, tenant) = open_default_tenant(cfg).await?;

@@ -10,6 +10,16 @@ use scim_proto::schema::ResourceSchema;
 use serde_json::Value;
 use std::sync::Arc;
 
+/// The resource a SCIM write of `/Users/{id}` or `/Groups/{id}` acts on: its `id` and the
+/// request's `If-Match` (RFC 7644 §3.14), if any; a write of another version is 412.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target<'a> {
+    /// The resource's id (the path's last segment).
+    pub id: &'a str,
+    /// The `If-Match` header's value, when sent.
+    pub if_match: Option<&'a str>,
+}
+
 /// Who is calling: the tenant and token a bearer secret resolved to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {

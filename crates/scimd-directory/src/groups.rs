@@ -2,7 +2,7 @@
 //! PATCH of members touches only the rows it names.
 
 use crate::changes::{diff, members_summary, property, MemberDelta, Recorder, Rule};
-use crate::directory::{Caller, Directory, GroupReply, Rendered, WriteStatus, Written};
+use crate::directory::{Caller, Directory, GroupReply, Rendered, Target, WriteStatus, Written};
 use crate::error::{list_error, not_found};
 use crate::render;
 use crate::store::{
@@ -187,8 +187,7 @@ impl Directory {
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
-        id: &str,
-        if_match: Option<&str>,
+        Target { id, if_match }: Target<'_>,
     ) -> ScimResult<GroupRecord> {
         let g = self.load_group(tx, tenant, id).await?;
         if g.source == Source::Local {
@@ -358,17 +357,17 @@ impl Directory {
     pub async fn replace_group(
         &self,
         c: &Caller,
-        id: &str,
+        t: Target<'_>,
         body: &Value,
-        if_match: Option<&str>,
     ) -> ScimResult<Written> {
+        let id = t.id;
         let target = (ResourceType::Group, Some(id), Some(body));
         self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let schema = self.group_schema();
             let n = normalize_resource_with(&schema, body, self.limits())?;
             let mut tx = self.store().write().await?;
             let mut g = self
-                .load_provisioned_group(tx.as_mut(), &c.tenant_id, id, if_match)
+                .load_provisioned_group(tx.as_mut(), &c.tenant_id, t)
                 .await?;
             let before = g.doc.clone();
             g.doc = n.doc;
@@ -489,11 +488,11 @@ impl Directory {
     pub async fn patch_group(
         &self,
         c: &Caller,
-        id: &str,
+        t: Target<'_>,
         body: &Value,
-        if_match: Option<&str>,
         reply: GroupReply,
     ) -> ScimResult<Written> {
+        let id = t.id;
         let target = (ResourceType::Group, Some(id), None);
         self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let schema = self.group_schema();
@@ -501,7 +500,7 @@ impl Directory {
             let mut tx = self.store().write().await?;
             let settings = self.tenant_settings(tx.as_mut(), &c.tenant_id).await?;
             let mut g = self
-                .load_provisioned_group(tx.as_mut(), &c.tenant_id, id, if_match)
+                .load_provisioned_group(tx.as_mut(), &c.tenant_id, t)
                 .await?;
             let mut doc = g.doc.clone();
             let opts = PatchOptions {
@@ -538,17 +537,13 @@ impl Directory {
     /// DELETE /Groups/{id}: deletes the group and its membership rows. Rule 9: the group's
     /// user members that belong to no other group are disabled (they stay in All Users); the
     /// others are unchanged.
-    pub async fn delete_group(
-        &self,
-        c: &Caller,
-        id: &str,
-        if_match: Option<&str>,
-    ) -> ScimResult<WriteStatus> {
+    pub async fn delete_group(&self, c: &Caller, t: Target<'_>) -> ScimResult<WriteStatus> {
+        let id = t.id;
         let target = (ResourceType::Group, Some(id), None);
         self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let mut tx = self.store().write().await?;
             let g = self
-                .load_provisioned_group(tx.as_mut(), &c.tenant_id, id, if_match)
+                .load_provisioned_group(tx.as_mut(), &c.tenant_id, t)
                 .await?;
             let orphans = tx.members_in_no_other_group(&c.tenant_id, id).await?;
             let (from, to) = (UserState::Active, UserState::Inactive);

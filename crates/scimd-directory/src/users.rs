@@ -1,7 +1,7 @@
 //! SCIM operations on Users (RFC 7644 §3.3–§3.6) under the product's rules.
 
 use crate::changes::{commit_recorded, diff, property, Recorder, Rule};
-use crate::directory::{Caller, Directory, Rendered, WriteStatus, Written};
+use crate::directory::{Caller, Directory, Rendered, Target, WriteStatus, Written};
 use crate::error::{list_error, not_found};
 use crate::policy::{self, Write};
 use crate::render;
@@ -327,8 +327,7 @@ impl Directory {
         &self,
         tx: &mut dyn Tx,
         tenant: &str,
-        id: &str,
-        if_match: Option<&str>,
+        Target { id, if_match }: Target<'_>,
     ) -> ScimResult<UserRecord> {
         match tx.get_user(tenant, id).await? {
             Some(u) if u.state != UserState::Deprovisioned => {
@@ -373,7 +372,7 @@ impl Directory {
         let mut tx = self.store().read().await?;
         let (_, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
         let u = self
-            .load_visible_user(tx.as_mut(), &c.tenant_id, id, None)
+            .load_visible_user(tx.as_mut(), &c.tenant_id, Target { id, if_match: None })
             .await?;
         Ok(self.render_one_user(tx.as_mut(), &schema, &u).await?)
     }
@@ -484,18 +483,16 @@ impl Directory {
     pub async fn replace_user(
         &self,
         c: &Caller,
-        id: &str,
+        t: Target<'_>,
         body: &Value,
-        if_match: Option<&str>,
     ) -> ScimResult<Written> {
+        let id = t.id;
         let target = (ResourceType::User, Some(id), Some(body));
         self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
             let mut n = normalize_resource_with(&schema, body, self.limits())?;
-            let rec = self
-                .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
-                .await?;
+            let rec = self.load_visible_user(tx.as_mut(), &c.tenant_id, t).await?;
             // Rules 1 and 2 on the body as sent, blanks clearing what they name, so that no
             // blank-value policy keeps a blank name or a missing email from being refused.
             policy::check_user(&n.doc, &settings, Write::Replace)?;
@@ -547,21 +544,14 @@ impl Directory {
     /// PATCH that would leave the given or family name missing or blank, or a user that had
     /// an email without one, is refused, also when the "ignore" policy would have kept the
     /// stored value of what it blanked.
-    pub async fn patch_user(
-        &self,
-        c: &Caller,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> ScimResult<Written> {
+    pub async fn patch_user(&self, c: &Caller, t: Target<'_>, body: &Value) -> ScimResult<Written> {
+        let id = t.id;
         let target = (ResourceType::User, Some(id), None);
         self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let req = PatchRequest::parse(body)?;
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
-            let rec = self
-                .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
-                .await?;
+            let rec = self.load_visible_user(tx.as_mut(), &c.tenant_id, t).await?;
             let mut doc = rec.doc.clone();
             // `active` lives in the state; put it in the document so PATCH sees the current
             // value.
@@ -612,18 +602,12 @@ impl Directory {
 
     /// DELETE /Users/{id} (rules 6, 10): a soft delete. The user becomes `deprovisioned`,
     /// keeps its group memberships and disappears from SCIM (404 afterwards).
-    pub async fn delete_user(
-        &self,
-        c: &Caller,
-        id: &str,
-        if_match: Option<&str>,
-    ) -> ScimResult<WriteStatus> {
+    pub async fn delete_user(&self, c: &Caller, t: Target<'_>) -> ScimResult<WriteStatus> {
+        let id = t.id;
         let target = (ResourceType::User, Some(id), None);
         self.write_logged(c, target, async |recorder: &Recorder<'_>| {
             let mut tx = self.store().write().await?;
-            let mut rec = self
-                .load_visible_user(tx.as_mut(), &c.tenant_id, id, if_match)
-                .await?;
+            let mut rec = self.load_visible_user(tx.as_mut(), &c.tenant_id, t).await?;
             let changes = deprovision(&mut rec);
             tx.update_user(&rec).await?;
             let status = WriteStatus::NoContent;

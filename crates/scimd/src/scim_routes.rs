@@ -44,7 +44,9 @@ use scim_proto::path::AttrPath;
 use scim_proto::projection::{is_returned, project};
 use scim_proto::schema::{ResourceSchema, Schema};
 use scim_proto::{ScimError, ScimType};
-use scimd_directory::directory::{Caller, GroupReply, Rendered, RequestInfo, WriteStatus, Written};
+use scimd_directory::directory::{
+    Caller, GroupReply, Rendered, RequestInfo, Target, WriteStatus, Written,
+};
 use scimd_directory::store::TokenScope;
 use serde_json::Value;
 use std::sync::Arc;
@@ -397,11 +399,15 @@ async fn update(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let (p, im) = (on.projection()?, on.if_match()?);
-    let (d, c, im) = (&st.directory, &on.c, im.as_deref());
+    let (d, c) = (&st.directory, &on.c);
+    let t = Target {
+        id: &id,
+        if_match: im.as_deref(),
+    };
     let patch = method == Method::PATCH;
     let w = match on.kind {
-        Kind::User if patch => d.patch_user(c, &id, &body, im).await?,
-        Kind::User => d.replace_user(c, &id, &body, im).await?,
+        Kind::User if patch => d.patch_user(c, t, &body).await?,
+        Kind::User => d.replace_user(c, t, &body).await?,
         Kind::Group if patch => {
             let reply = if p.requested {
                 GroupReply::Resource {
@@ -411,9 +417,9 @@ async fn update(
                 // The common Entra case (membership changes): no body, and no member rows read.
                 GroupReply::NoContent
             };
-            d.patch_group(c, &id, &body, im, reply).await?
+            d.patch_group(c, t, &body, reply).await?
         }
-        Kind::Group => d.replace_group(c, &id, &body, im).await?,
+        Kind::Group => d.replace_group(c, t, &body).await?,
     };
     Ok(written(&w, &p))
 }
@@ -421,9 +427,13 @@ async fn update(
 /// `DELETE /Users/{id}`, `DELETE /Groups/{id}`.
 async fn delete(State(st): State<AppState>, Path(id): Path<String>, on: On) -> ApiResult {
     let im = on.if_match()?;
+    let t = Target {
+        id: &id,
+        if_match: im.as_deref(),
+    };
     let status = match on.kind {
-        Kind::User => st.directory.delete_user(&on.c, &id, im.as_deref()).await?,
-        Kind::Group => st.directory.delete_group(&on.c, &id, im.as_deref()).await?,
+        Kind::User => st.directory.delete_user(&on.c, t).await?,
+        Kind::Group => st.directory.delete_group(&on.c, t).await?,
     };
     Ok(empty(status_of(status), None))
 }

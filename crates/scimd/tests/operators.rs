@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{eventually, Client, Opts, Server};
+use common::{eventually, Client, Server};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -298,10 +298,7 @@ async fn the_operator_api_manages_tenants() {
 
 #[tokio::test]
 async fn the_operator_api_is_served_without_a_root_tenant() {
-    let s = Server::start_opts(Opts {
-        args: vec!["--root-tenant".into(), "none".into()],
-        ..Default::default()
-    });
+    let s = Server::start_args(&["--root-tenant", "none"]);
     s.client().get("/Users").await.expect(404);
     let out = s.cli(&[
         "--tenant", "default", "token", "create", "--scope", "operator", "--name", "o",

@@ -9,7 +9,7 @@
 mod common;
 
 use common::site::{Page, Site};
-use common::{unique, Client, Opts, Server};
+use common::{unique, Client, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -449,10 +449,7 @@ async fn disabled_and_unknown_tenants_have_no_portal() {
 
 #[tokio::test]
 async fn without_a_root_tenant_only_the_tenants_paths_have_a_portal() {
-    let s = Server::start_opts(Opts {
-        args: vec!["--root-tenant".into(), "none".into()],
-        ..Default::default()
-    });
+    let s = Server::start_args(&["--root-tenant", "none"]);
     let root = Site::root(&s);
     for p in ["/", "/signin", "/dashboard", "/users"] {
         let r = root.get(p, "").await;
@@ -503,10 +500,7 @@ async fn the_sign_in_slow_down_of_a_username_counts_per_tenant() {
 #[tokio::test]
 async fn behind_https_a_tenants_cookies_are_host_cookies_of_its_own() {
     // The public URL is HTTPS (a TLS proxy in front): cookies get `__Host-` and `Secure`.
-    let s = Server::start_opts(Opts {
-        args: vec!["--public-url".into(), "https://scim.example.test/".into()],
-        ..Default::default()
-    });
+    let s = Server::start_args(&["--public-url", "https://scim.example.test/"]);
     let tb = create_tenant(&s, "b");
     assert_eq!(tb["portalUrl"], json!("https://scim.example.test/t/b/"));
     let mut b = Site::tenant(&s, "b");

@@ -358,10 +358,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
 
 #[tokio::test]
 async fn without_a_root_tenant_the_root_paths_answer_404() {
-    let s = Server::start_opts(Opts {
-        args: vec!["--root-tenant".into(), "none".into()],
-        ..Default::default()
-    });
+    let s = Server::start_args(&["--root-tenant", "none"]);
     // First start still made the tenant `default`: it is on its own path only.
     s.client().get("/Users").await.expect(404);
     let own = Client::new(&format!("{}/t/default/scim/v2", s.base), Some(&s.token));

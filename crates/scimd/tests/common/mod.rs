@@ -558,6 +558,15 @@ impl Server {
         Self::start_opts(Opts::default())
     }
 
+    /// Starts a server of the test's own with these arguments after `serve` (as
+    /// [`Opts::args`]) and the other options' defaults.
+    pub fn start_args(args: &[&str]) -> Server {
+        Server::start_opts(Opts {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        })
+    }
+
     /// Starts a server with extra arguments / environment.
     pub fn start_opts(opts: Opts) -> Server {
         let mut s = spawn(opts);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{eventually, Client, Server};
+use common::{eventually, strings_at, Client, Server};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -169,12 +169,7 @@ async fn the_operator_api_manages_tenants() {
     // List and show: the tenants, never the operator realm.
     let r = ops.get("/tenants").await;
     r.expect(200);
-    let slugs: Vec<&str> = r.json()["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["slug"].as_str().unwrap())
-        .collect();
+    let slugs = strings_at(&r.json()["Resources"], "slug");
     assert_eq!(
         slugs,
         ["default", "fabrikam", "tail-spin-toys"],

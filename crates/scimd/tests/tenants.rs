@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{eventually, unique, Client, Opts, Server};
+use common::{eventually, strings_at, unique, Client, Opts, Server};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -170,12 +170,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
     );
     let users = admin.get("/users").await;
     users.expect(200);
-    let ids: Vec<&str> = users.json()["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap())
-        .collect();
+    let ids = strings_at(&users.json()["Resources"], "id");
     assert_eq!(ids, vec![b_id.as_str()], "{}", users.text);
     let g = admin
         .post("/groups", &json!({"displayName": "Field engineers"}))

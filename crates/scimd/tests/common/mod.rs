@@ -61,6 +61,19 @@ pub fn address_parts() -> Vec<String> {
         .collect()
 }
 
+/// The string `key` of each object of a JSON array, in order; panics on anything else.
+pub fn strings_at<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|o| {
+            o[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no string {key}: {o}"))
+        })
+        .collect()
+}
+
 /// SCIM message URNs used by the tests.
 pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";

@@ -2157,8 +2157,8 @@ async fn enterprise_extension_is_complete_and_manager_reads_back_with_its_name()
     let id = r.id();
     let check = |v: &Value, mid: &str, mname: &str| {
         let x = &v[ENTERPRISE];
-        for k in ENTERPRISE_STRINGS {
-            assert_eq!(x[k], ent[k], "{k}: {v}");
+        for k in enterprise_strings() {
+            assert_eq!(x[&k], ent[&k], "{k}: {v}");
         }
         assert_eq!(x["manager"]["value"], json!(mid), "{v}");
         assert_eq!(x["manager"]["displayName"], json!(mname), "{v}");
@@ -2186,9 +2186,9 @@ async fn enterprise_extension_is_complete_and_manager_reads_back_with_its_name()
     )
     .await;
     let want = json!({"employeeNumber": "702", "costCenter": "CC-43", "organization": "Fabrikam", "division": "Edge", "department": "Research"});
-    for k in ENTERPRISE_STRINGS {
-        assert_eq!(r.json()[ENTERPRISE][k], want[k], "{k}");
-        assert_eq!(e.admin.user(&id).await[ENTERPRISE][k], want[k], "{k}");
+    for k in enterprise_strings() {
+        assert_eq!(r.json()[ENTERPRISE][&k], want[&k], "{k}");
+        assert_eq!(e.admin.user(&id).await[ENTERPRISE][&k], want[&k], "{k}");
     }
     assert_eq!(r.json()[ENTERPRISE]["manager"]["value"], json!(m2));
     // The manager's name is read when rendering: renaming the manager shows at once.

@@ -38,14 +38,17 @@ pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-/// The enterprise User extension's string attributes (RFC 7643 §4.3; `manager` is complex).
-pub const ENTERPRISE_STRINGS: [&str; 5] = [
-    "employeeNumber",
-    "costCenter",
-    "organization",
-    "division",
-    "department",
-];
+/// The enterprise User extension's string attributes (RFC 7643 §4.3; `manager` is complex),
+/// in schema order: read from scim-proto's enterprise schema, whose unit tests pin the list
+/// to the RFC's, as [`address_parts`] does.
+pub fn enterprise_strings() -> Vec<String> {
+    scim_proto::schema::enterprise_user_schema()
+        .attributes
+        .iter()
+        .filter(|a| a.ty == scim_proto::schema::AttrType::String)
+        .map(|a| a.name.clone())
+        .collect()
+}
 
 /// The sub-attributes of an `addresses` element that carry the address (RFC 7643 §4.1.2),
 /// without `type` and `primary`, in schema order: read from scim-proto's User schema, whose

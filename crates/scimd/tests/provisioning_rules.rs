@@ -284,11 +284,12 @@ impl Env {
         assert_warns(&entries[0], about, "the newest entry");
     }
 
-    /// The tenant setting `key` as `GET /api/v1/settings` (200) shows it.
-    async fn setting(&self, key: &str) -> Value {
+    /// Asserts that `GET /api/v1/settings` answers 200 with the tenant setting `key` at
+    /// `want` (`why` says why it must be).
+    async fn assert_setting(&self, key: &str, want: Value, why: &str) {
         let r = self.admin.get("/settings").await;
         assert_eq!(r.status, 200, "GET /api/v1/settings: {}", r.text);
-        r.json()[key].clone()
+        assert_eq!(r.json()[key], want, "{key}: {why}: {}", r.text);
     }
 
     /// Sets the tenant setting `key` to `value`; asserts that the PATCH answers with it and
@@ -296,7 +297,7 @@ impl Env {
     async fn change_setting(&self, key: &str, value: Value) {
         let st = self.admin.settings(json!({key: value})).await;
         assert_eq!(st[key], value, "{st}");
-        assert_eq!(self.setting(key).await, value, "{key} after the change");
+        self.assert_setting(key, value, "after the change").await;
     }
 
     /// Asserts that setting `key` to `bad` is refused (400, with a message) and that the
@@ -304,7 +305,8 @@ impl Env {
     async fn assert_setting_refused(&self, key: &str, bad: Value, kept: Value) {
         let r = self.admin.patch("/settings", &json!({key: bad})).await;
         admin_error(&r, 400);
-        assert_eq!(self.setting(key).await, kept, "{key} after refusing {bad}");
+        let why = format!("after refusing {bad}");
+        self.assert_setting(key, kept, &why).await;
     }
 }
 
@@ -437,6 +439,22 @@ async fn post_same_user(c: &Client, body: &Value, existing: &Value, why: &str) -
 /// [`replace_ok`] of the user `id`.
 async fn replace_user(c: &Client, id: &str, attr: &str, value: Value) -> Resp {
     replace_ok(c, &format!("/Users/{id}"), attr, value).await
+}
+
+/// Creates a user named `unique(prefix)` for each of `prefixes`, one after the other (as
+/// [`Client::create_user`]); their ids.
+async fn new_users<const N: usize>(c: &Client, prefixes: [&str; N]) -> [String; N] {
+    let mut ids = Vec::with_capacity(N);
+    for p in prefixes {
+        ids.push(c.create_user_id(&unique(p), json!({})).await);
+    }
+    ids.try_into().unwrap()
+}
+
+/// Creates a group named `name` whose members are the users `members`; its id.
+async fn group_of(c: &Client, name: &str, members: &[&str]) -> String {
+    let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+    id_of(&c.create_group(name, json!({"members": members})).await)
 }
 
 fn id_of(v: &Value) -> String {
@@ -672,11 +690,8 @@ async fn rule2_names_are_mandatory_on_put_and_patch_and_nothing_changes() {
 async fn rule3_inactive_users_cannot_be_provisioned_unless_the_setting_is_off() {
     let e = own();
     let c = &e.scim;
-    assert_eq!(
-        e.setting("refuseInactiveCreate").await,
-        json!(true),
-        "on by default"
-    );
+    e.assert_setting("refuseInactiveCreate", json!(true), "on by default")
+        .await;
 
     let name = unique("r3");
     let mut body = user_body(&name);
@@ -731,11 +746,8 @@ async fn rule4_blank_values_are_ignored_by_default() {
     let c = &e.scim;
     let (name, id, boss) = managed_user(c, "r4ign", json!({})).await;
     let path = format!("/Users/{id}");
-    assert_eq!(
-        e.setting("blankValuePolicy").await,
-        json!("ignore"),
-        "default policy"
-    );
+    e.assert_setting("blankValuePolicy", json!("ignore"), "default policy")
+        .await;
 
     let r = replace_ok(c, &path, "title", json!("")).await;
     assert_eq!(r.json()["title"], json!("Engineer"));
@@ -1233,22 +1245,10 @@ async fn rule8_patch_active_disables_and_enables() {
 async fn rule9_deleting_a_group_disables_members_in_no_other_group() {
     let e = own();
     let c = &e.scim;
-    let a = id_of(&c.create_user(&unique("r9a"), json!({})).await);
-    let b = id_of(&c.create_user(&unique("r9b"), json!({})).await);
-    let d = id_of(&c.create_user(&unique("r9d"), json!({})).await);
-    let outsider = id_of(&c.create_user(&unique("r9o"), json!({})).await);
-    let g1 = id_of(
-        &c.create_group(
-            &unique("r9g1"),
-            json!({"members": [{"value": a}, {"value": b}, {"value": d}]}),
-        )
-        .await,
-    );
+    let [a, b, d, outsider] = new_users(c, ["r9a", "r9b", "r9d", "r9o"]).await;
+    let g1 = group_of(c, &unique("r9g1"), &[&a, &b, &d]).await;
     let g2name = unique("r9g2");
-    let g2 = id_of(
-        &c.create_group(&g2name, json!({"members": [{"value": b}]}))
-            .await,
-    );
+    let g2 = group_of(c, &g2name, &[&b]).await;
     // d was deleted by the identity provider while a member of g1.
     assert_eq!(c.delete(&format!("/Users/{d}")).await.status, 204);
 
@@ -1302,17 +1302,10 @@ async fn rule9_deleting_a_group_disables_members_in_no_other_group() {
 async fn rule10_deprovisioned_member_stays_associated_with_its_groups() {
     let e = shared();
     let c = &e.scim;
-    let u = id_of(&c.create_user(&unique("r10"), json!({})).await);
-    let other = id_of(&c.create_user(&unique("r10o"), json!({})).await);
+    let [u, other] = new_users(c, ["r10", "r10o"]).await;
     let g1n = unique("r10g1");
-    let g1 = id_of(
-        &c.create_group(&g1n, json!({"members": [{"value": u}, {"value": other}]}))
-            .await,
-    );
-    let g2 = id_of(
-        &c.create_group(&unique("r10g2"), json!({"members": [{"value": u}]}))
-            .await,
-    );
+    let g1 = group_of(c, &g1n, &[&u, &other]).await;
+    let g2 = group_of(c, &unique("r10g2"), &[&u]).await;
     assert_eq!(c.delete(&format!("/Users/{u}")).await.status, 204);
 
     let a = e.admin.user(&u).await;
@@ -1525,8 +1518,7 @@ async fn rule12_group_names_are_unique_across_sources() {
 async fn all_users_group_holds_everyone_and_is_hidden_from_scim() {
     let e = own();
     let c = &e.scim;
-    let a = id_of(&c.create_user(&unique("au-a"), json!({})).await);
-    let b = id_of(&c.create_user(&unique("au-b"), json!({})).await);
+    let [a, b] = new_users(c, ["au-a", "au-b"]).await;
     c.patch_op(&format!("/Users/{b}"), "Replace", "active", json!(false))
         .await
         .expect(200);
@@ -1956,11 +1948,8 @@ async fn custom_attributes_of_every_type() {
 async fn custom_schema_urn_can_be_the_ivanti_urn_end_to_end() {
     let e = own();
     let c = &e.scim;
-    assert_eq!(
-        e.setting("customSchemaUrn").await,
-        json!(CUSTOM),
-        "default URN"
-    );
+    e.assert_setting("customSchemaUrn", json!(CUSTOM), "default URN")
+        .await;
     e.admin.create_attribute("costCode", None).await;
     let u1 = post_with(c, &unique("urn1"), CUSTOM, json!({"costCode": "CC-1"}))
         .await
@@ -2452,7 +2441,11 @@ async fn provisioning_log_records_every_scim_write() {
         (8, "displayName", true),
     ] {
         let c = changed(i);
-        assert_eq!(c.contains(&attr.to_string()), named, "entry {i}, {attr}: {c:?}");
+        assert_eq!(
+            c.contains(&attr.to_string()),
+            named,
+            "entry {i}, {attr}: {c:?}"
+        );
     }
     assert_eq!(changed(1), ["title"]);
     assert_eq!(changed(2), ["active"]);
@@ -2675,13 +2668,9 @@ async fn provisioning_log_names_the_user_of_a_rejected_write() {
 async fn provisioning_log_records_group_membership_changes() {
     let e = shared();
     let c = &e.scim;
-    let u1 = id_of(&c.create_user(&unique("lmem1"), json!({})).await);
-    let u2 = id_of(&c.create_user(&unique("lmem2"), json!({})).await);
+    let [u1, u2] = new_users(c, ["lmem1", "lmem2"]).await;
     let gname = unique("lmem-g");
-    let gid = id_of(
-        &c.create_group(&gname, json!({"members": [{"value": u1}]}))
-            .await,
-    );
+    let gid = group_of(c, &gname, &[&u1]).await;
     let r = c.add_member(&gid, &u2).await;
     assert_eq!(r.status, 204, "{}", r.text);
     let r = c
@@ -2753,10 +2742,7 @@ async fn provisioning_log_records_writes_that_change_nothing() {
     c.patch_op(&format!("/Users/{id}"), "Replace", "title", json!("Same"))
         .await
         .expect(200);
-    let gid = id_of(
-        &c.create_group(&unique("lnoop-g"), json!({"members": [{"value": id}]}))
-            .await,
-    );
+    let gid = group_of(c, &unique("lnoop-g"), &[&id]).await;
     let r = c.add_member(&gid, &id).await;
     assert_eq!(r.status, 204, "{}", r.text);
     let (n, v) = e
@@ -2775,15 +2761,8 @@ async fn provisioning_log_records_writes_that_change_nothing() {
 async fn rule6_deprovisioned_user_is_not_listed_among_scim_group_members() {
     let e = shared();
     let c = &e.scim;
-    let u = id_of(&c.create_user(&unique("r6m"), json!({})).await);
-    let v = id_of(&c.create_user(&unique("r6m2"), json!({})).await);
-    let g = id_of(
-        &c.create_group(
-            &unique("r6m-g"),
-            json!({"members": [{"value": u}, {"value": v}]}),
-        )
-        .await,
-    );
+    let [u, v] = new_users(c, ["r6m", "r6m2"]).await;
+    let g = group_of(c, &unique("r6m-g"), &[&u, &v]).await;
     assert_eq!(c.delete(&format!("/Users/{u}")).await.status, 204);
     // Over SCIM the user is gone (404): a group does not list it as a member ...
     assert_eq!(

@@ -457,6 +457,26 @@ async fn group_of(c: &Client, name: &str, members: &[&str]) -> String {
     id_of(&c.create_group(name, json!({"members": members})).await)
 }
 
+/// Renames group `gid` over SCIM, to `names[0]` by a PATCH operation `op` (its name is
+/// case-insensitive) and to `names[1]` by a PUT: asserts that both are refused with 409
+/// uniqueness, the PATCH's error naming the local group `local`.
+async fn assert_group_rename_refused(
+    c: &Client,
+    gid: &str,
+    op: &str,
+    names: [&str; 2],
+    local: &str,
+) {
+    let path = format!("/Groups/{gid}");
+    let r = c.patch_op(&path, op, "displayName", json!(names[0])).await;
+    r.expect_error(409, Some("uniqueness"));
+    assert!(r.text.contains(local), "{}", r.text);
+    let r = c
+        .put(&path, &json!({"schemas": [GROUP], "displayName": names[1]}))
+        .await;
+    r.expect_error(409, Some("uniqueness"));
+}
+
 fn id_of(v: &Value) -> String {
     v["id"]
         .as_str()
@@ -1456,23 +1476,8 @@ async fn rule12_group_names_are_unique_across_sources() {
     // A provisioned group renamed onto the local group's name: refused the same way.
     let g = c.create_group(&unique("r12scim"), json!({})).await;
     let gid = id_of(&g);
-    let r = c
-        .patch_op(
-            &format!("/Groups/{gid}"),
-            "Replace",
-            "displayName",
-            json!(lower),
-        )
-        .await;
-    r.expect_error(409, Some("uniqueness"));
-    assert!(r.text.contains(&name), "{}", r.text);
-    let r = c
-        .put(
-            &format!("/Groups/{gid}"),
-            &json!({"schemas": [GROUP], "displayName": name.to_uppercase()}),
-        )
-        .await;
-    r.expect_error(409, Some("uniqueness"));
+    let names = [lower.as_str(), &name.to_uppercase()];
+    assert_group_rename_refused(c, &gid, "Replace", names, &name).await;
     // Nothing changed.
     let groups = e.admin.groups().await;
     let same: Vec<&Value> = groups
@@ -2808,23 +2813,7 @@ async fn rule12_scim_cannot_change_or_delete_a_local_group() {
     let name = format!("Local-{}", unique("r12l"));
     let local = e.admin.create_group(&name).await;
     let lid = id_of(&local);
-    let r = c
-        .patch_op(
-            &format!("/Groups/{lid}"),
-            "replace",
-            "displayName",
-            json!("renamed"),
-        )
-        .await;
-    r.expect_error(409, Some("uniqueness"));
-    assert!(r.text.contains(&name), "{}", r.text);
-    let r = c
-        .put(
-            &format!("/Groups/{lid}"),
-            &json!({"schemas": [GROUP], "displayName": "renamed"}),
-        )
-        .await;
-    r.expect_error(409, Some("uniqueness"));
+    assert_group_rename_refused(c, &lid, "replace", ["renamed"; 2], &name).await;
     c.delete(&format!("/Groups/{lid}"))
         .await
         .expect_error(409, Some("uniqueness"));

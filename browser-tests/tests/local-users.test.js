@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  openPortal, closePortal, signInAdmin, screenshot, scim, textOf, CORE,
+  openPortal, closePortal, signInAdmin, screenshots, scim, textOf, CORE,
 } from "../lib/harness.js";
 
 const IVANTI = "urn:ietf:params:scim:schemas:extension:ivanti:2.0:User";
@@ -23,13 +23,7 @@ before(async () => {
 after(() => closePortal({ srv, browser }));
 
 /** Screenshots of the current page at 1280 px and at 360 px (`<name>-1280`, `<name>-360`). */
-async function shots(name) {
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await screenshot(page, `${name}-1280`);
-  await page.setViewportSize({ width: 360, height: 800 });
-  await screenshot(page, `${name}-360`);
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
+const shots = (name) => screenshots(page, name);
 
 /** Clicks `button` and waits for a URL matching `url`. */
 async function submit(button, url) {

@@ -4,7 +4,7 @@
 // administrator once, then disables it. Screenshots at 1280 px and 360 px.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { openPortal, closePortal, screenshot, textOf } from "../lib/harness.js";
+import { openPortal, closePortal, screenshots, textOf } from "../lib/harness.js";
 
 let srv;
 let browser;
@@ -14,12 +14,12 @@ before(async () => ({ srv, browser, page } = await openPortal()));
 after(() => closePortal({ srv, browser }));
 
 /** Screenshots of the current page at 1280 px and at 360 px (`<name>-1280`, `<name>-360`). */
-async function shots(name) {
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await screenshot(page, `${name}-1280`);
-  await page.setViewportSize({ width: 360, height: 800 });
-  await screenshot(page, `${name}-360`);
-  await page.setViewportSize({ width: 1280, height: 900 });
+const shots = (name) => screenshots(page, name);
+
+/** Clicks `locator` and waits for the page at the path `to` (or a URL the function `to` accepts). */
+async function clickTo(locator, to) {
+  const url = typeof to === "string" ? (u) => u.pathname === to : to;
+  await Promise.all([page.waitForURL(url), locator.click()]);
 }
 
 test("an operator signs in at /operator/ and creates a tenant", async () => {
@@ -39,18 +39,12 @@ test("an operator signs in at /operator/ and creates a tenant", async () => {
   await shots("95-operator-sign-in");
   await page.getByLabel("Username").fill("olga");
   await page.getByLabel("Password").fill(password);
-  await Promise.all([
-    page.waitForURL((u) => u.pathname === "/operator/account/password"),
-    page.getByRole("button", { name: "Sign in" }).click(),
-  ]);
+  await clickTo(page.getByRole("button", { name: "Sign in" }), "/operator/account/password");
   const chosen = `${password}-chosen`;
   await page.getByLabel("Current password").fill(password);
   await page.getByLabel("New password", { exact: true }).fill(chosen);
   await page.getByLabel("New password again").fill(chosen);
-  await Promise.all([
-    page.waitForURL((u) => u.pathname === "/operator/tenants"),
-    page.getByRole("button", { name: "Change password" }).click(),
-  ]);
+  await clickTo(page.getByRole("button", { name: "Change password" }), "/operator/tenants");
   assert.equal(await textOf(page.locator(".brand small")), "Operator");
   const nav = page.getByRole("navigation", { name: "Main" });
   assert.deepEqual(await nav.getByRole("link").allInnerTexts(), ["Tenants", "Audit"]);
@@ -83,31 +77,23 @@ test("an operator signs in at /operator/ and creates a tenant", async () => {
   assert.equal(res.status, 200);
 
   // Back on the list: the new tenant, then disabled with its button.
-  await Promise.all([
-    page.waitForURL((u) => u.pathname === "/operator/tenants"),
-    page.getByRole("link", { name: "Back to the tenants" }).click(),
-  ]);
-  await Promise.all([
-    page.waitForURL((u) => u.search.includes("ok=tenant-disabled")),
-    page.getByRole("button", { name: "Disable tenant northwind" }).click(),
-  ]);
+  await clickTo(page.getByRole("link", { name: "Back to the tenants" }), "/operator/tenants");
+  await clickTo(
+    page.getByRole("button", { name: "Disable tenant northwind" }),
+    (u) => u.search.includes("ok=tenant-disabled"),
+  );
   assert.match(await textOf(page.locator('tr[data-tenant="northwind"]')), /disabled/);
   await shots("98-operator-tenants");
   const off = await fetch(`${scimUrl}/Users`, { headers: { Authorization: `Bearer ${token}` } });
   assert.equal(off.status, 403);
 
   // Deleting asks for the slug.
-  await Promise.all([
-    page.waitForURL((u) => u.pathname === "/operator/tenants/northwind/delete"),
-    page.getByRole("link", { name: "Delete tenant northwind" }).click(),
-  ]);
+  const deleteLink = page.getByRole("link", { name: "Delete tenant northwind" });
+  await clickTo(deleteLink, "/operator/tenants/northwind/delete");
   await shots("99-operator-tenant-delete");
 
   // The audit page shows what operators did.
-  await Promise.all([
-    page.waitForURL((u) => u.pathname === "/operator/audit"),
-    nav.getByRole("link", { name: "Audit" }).click(),
-  ]);
+  await clickTo(nav.getByRole("link", { name: "Audit" }), "/operator/audit");
   assert.match(await textOf(page.locator("main")), /northwind/);
   await shots("99-operator-audit");
 });

@@ -591,12 +591,7 @@ async fn groups_create_members_and_delete() {
         .await;
     assert_eq!(g.json()["memberCount"], 5);
     assert_eq!(g.json()["membersStartIndex"], 2);
-    let page: Vec<&str> = g.json()["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let page = strings_at(&g.json()["members"], "id");
     assert_eq!(page, vec![uids[1].as_str(), uids[2].as_str()]);
     assert!(g.json()["members"][0]["display"].is_string());
     let g = a.get(&format!("/groups/{gid}")).await;
@@ -1418,12 +1413,7 @@ async fn dashboard_counts_and_recent_entries() {
     assert_eq!(b["counts"]["groups"], 1);
     assert_eq!(b["logEntries"], 5);
     assert_eq!(b["rejectedEntries"], 1);
-    let recent: Vec<&str> = b["recentLog"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap())
-        .collect();
+    let recent = strings_at(&b["recentLog"], "outcome");
     assert_eq!(
         recent,
         vec!["rejected", "created", "deprovisioned", "created", "created"]
@@ -1696,18 +1686,5 @@ fn strings(v: &Value) -> Vec<&str> {
         .unwrap_or_else(|| panic!("not an array: {v}"))
         .iter()
         .map(|s| s.as_str().unwrap_or_else(|| panic!("not a string: {s}")))
-        .collect()
-}
-
-/// The string `key` of each object of a JSON array; panics on anything else.
-fn strings_at<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|o| {
-            o[key]
-                .as_str()
-                .unwrap_or_else(|| panic!("no string {key}: {o}"))
-        })
         .collect()
 }

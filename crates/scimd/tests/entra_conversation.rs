@@ -261,8 +261,8 @@ async fn user_create_keeps_every_attribute_entra_sends() {
         assert_eq!(e.len(), 1, "{u}");
         assert_eq!(e[0]["value"], json!(v));
     }
-    for k in ENTERPRISE_STRINGS {
-        assert_eq!(ent(&u)[k], body[ENTERPRISE][k], "{k} in {u}");
+    for k in enterprise_strings() {
+        assert_eq!(ent(&u)[&k], body[ENTERPRISE][&k], "{k} in {u}");
     }
     let schemas = u["schemas"].as_array().unwrap();
     assert!(

@@ -21,23 +21,7 @@ impl FirstSignIn for Site {
     /// Signs in with a generated password, changes it, and returns the session's `Cookie`
     /// header and where the password change sent the browser.
     async fn sign_in_first_time(&self, username: &str, password: &str) -> (String, String) {
-        let form = self.get("/signin", "").await;
-        assert_eq!(form.status, StatusCode::OK, "{}", form.text);
-        let signin = self.cookie_name("scimd_signin");
-        let token = form
-            .cookie(&signin)
-            .unwrap_or_else(|| panic!("{signin} set: {:?}", form.set_cookies));
-        let r = self
-            .post(
-                "/signin",
-                &format!("{signin}={token}"),
-                &[
-                    ("csrf", &token),
-                    ("username", username),
-                    ("password", password),
-                ],
-            )
-            .await;
+        let r = self.attempt(username, password).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
         assert!(
             r.location
@@ -51,7 +35,7 @@ impl FirstSignIn for Site {
         let id = r
             .cookie(&name)
             .unwrap_or_else(|| panic!("sign-in sets {name}: {:?}", r.set_cookies));
-        let cookies = format!("{name}={id}");
+        let cookies = self.session(&id);
         // Before the change, the tenants page (or any page) sends to the password page.
         let r = self.get("/", &cookies).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -150,13 +134,9 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
         served,
         "the operator portal is served after operator create"
     );
-    let r = op.get("/", "").await;
-    assert_eq!(
-        (r.status, r.location.as_str()),
-        (StatusCode::SEE_OTHER, "/operator/signin")
-    );
-    let r = op.get("/tenants", "").await;
-    assert_eq!(r.location, "/operator/signin?next=%2Ftenants");
+    assert_eq!(op.redirect("/", "").await, "/operator/signin");
+    let to = op.redirect("/tenants", "").await;
+    assert_eq!(to, "/operator/signin?next=%2Ftenants");
     let form = op.get("/signin", "").await;
     assert!(form.text.contains("Sign in to the operator portal"));
     assert!(form.text.contains("action=\"/operator/signin\""));
@@ -204,30 +184,19 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // A bad slug: the page again, with what is wrong and the form kept.
     let csrf = list.csrf();
+    // The tenants page's form that creates a tenant, with the page's CSRF token.
+    let create_tenant = async |name: &str, slug: &str| {
+        let fields = [("csrf", csrf.as_str()), ("name", name), ("slug", slug)];
+        op.post("/tenants", &ops, &fields).await
+    };
     let tenant_name = unique("Acme Corp");
-    let r = op
-        .post(
-            "/tenants",
-            &ops,
-            &[
-                ("csrf", &csrf),
-                ("name", &tenant_name),
-                ("slug", "Bad Slug!"),
-            ],
-        )
-        .await;
+    let r = create_tenant(&tenant_name, "Bad Slug!").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("id=\"tenant-error\""), "{}", r.text);
     assert!(r.text.contains(&format!("value=\"{tenant_name}\"")));
 
     // Created: its URLs and secrets shown once, not cached.
-    let made = op
-        .post(
-            "/tenants",
-            &ops,
-            &[("csrf", &csrf), ("name", &tenant_name), ("slug", &slug)],
-        )
-        .await;
+    let made = create_tenant(&tenant_name, &slug).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
     assert_eq!(made.cache_control, "no-store");
     let scim_url = made.code("new-scim-url");
@@ -245,13 +214,7 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
         made.code("new-admin-password"),
     );
     // Its slug again: a clash, shown with the form kept.
-    let r = op
-        .post(
-            "/tenants",
-            &ops,
-            &[("csrf", &csrf), ("name", "Another"), ("slug", &slug)],
-        )
-        .await;
+    let r = create_tenant("Another", &slug).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert!(r.text.contains("id=\"tenant-error\""));
     assert!(r.text.contains("value=\"Another\""));
@@ -284,14 +247,15 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
     let r = Site::root(&s).get("/tenants", "").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
+    // The forms of the tenant's row, `/tenants/SLUG/ACTION`, sent by the operator with one
+    // field besides the page's CSRF token.
+    let tenant_form = async |action: &str, field: &str, value: &str| {
+        let path = format!("/tenants/{slug}/{action}");
+        op.post(&path, &ops, &[("csrf", &csrf), (field, value)])
+            .await
+    };
     // Disable: its SCIM answers 403; enable: 200 again.
-    let r = op
-        .post(
-            &format!("/tenants/{slug}/state"),
-            &ops,
-            &[("csrf", &csrf), ("state", "disabled")],
-        )
-        .await;
+    let r = tenant_form("state", "state", "disabled").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert!(r
         .location
@@ -302,13 +266,7 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
     assert!(list
         .text
         .contains(&format!("aria-label=\"Enable tenant {slug}\"")));
-    let r = op
-        .post(
-            &format!("/tenants/{slug}/state"),
-            &ops,
-            &[("csrf", &csrf), ("state", "active")],
-        )
-        .await;
+    let r = tenant_form("state", "state", "active").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     c.get("/Users").await.expect(200);
 
@@ -316,23 +274,11 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
     let form = op.get(&format!("/tenants/{slug}/delete"), &ops).await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.text);
     assert!(form.text.contains("name=\"confirm\""));
-    let r = op
-        .post(
-            &format!("/tenants/{slug}/delete"),
-            &ops,
-            &[("csrf", &csrf), ("confirm", "not-the-slug")],
-        )
-        .await;
+    let r = tenant_form("delete", "confirm", "not-the-slug").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("id=\"delete-error\""));
     c.get("/Users").await.expect(200);
-    let r = op
-        .post(
-            &format!("/tenants/{slug}/delete"),
-            &ops,
-            &[("csrf", &csrf), ("confirm", &slug)],
-        )
-        .await;
+    let r = tenant_form("delete", "confirm", &slug).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert!(r
         .location

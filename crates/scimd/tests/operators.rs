@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{eventually, Client, Opts, Server};
+use common::{eventually, strings_at, Client, Server};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -31,6 +31,15 @@ fn error_of(r: &common::Resp, status: u16) -> String {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.json()["error"]["status"], json!(status), "{}", r.text);
     r.json()["error"]["message"].as_str().unwrap().to_string()
+}
+
+/// Whether SCIM client `c` answers `GET /Users` with `status` within 3 seconds (the server
+/// sees a tenant's new state within a second or so).
+async fn answers_soon(c: &Client, status: u16) -> bool {
+    eventually(Duration::from_secs(3), async || {
+        c.get("/Users").await.status == status
+    })
+    .await
 }
 
 #[tokio::test]
@@ -146,35 +155,20 @@ async fn the_operator_api_manages_tenants() {
         .await;
     r.expect(201);
     assert_eq!(r.json()["slug"], json!("tail-spin-toys"));
-    let m = error_of(
-        &ops.post("/tenants", &json!({"name": "Fabrikam Inc"})).await,
-        409,
-    );
-    assert!(m.contains("name 'Fabrikam Inc'"), "{m}");
-    let m = error_of(
-        &ops.post("/tenants", &json!({"name": "X", "slug": "operator"}))
-            .await,
-        400,
-    );
-    assert!(m.contains("reserved"), "{m}");
-    let m = error_of(&ops.post("/tenants", &json!({"slug": "y"})).await, 400);
-    assert!(m.contains("name"), "{m}");
-    let m = error_of(
-        &ops.post("/tenants", &json!({"name": "Z", "colour": "red"}))
-            .await,
-        400,
-    );
-    assert!(m.contains("colour"), "{m}");
+    for (body, status, says) in [
+        (json!({"name": "Fabrikam Inc"}), 409, "name 'Fabrikam Inc'"),
+        (json!({"name": "X", "slug": "operator"}), 400, "reserved"),
+        (json!({"slug": "y"}), 400, "name"),
+        (json!({"name": "Z", "colour": "red"}), 400, "colour"),
+    ] {
+        let m = error_of(&ops.post("/tenants", &body).await, status);
+        assert!(m.contains(says), "{body}: {m}");
+    }
 
     // List and show: the tenants, never the operator realm.
     let r = ops.get("/tenants").await;
     r.expect(200);
-    let slugs: Vec<&str> = r.json()["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["slug"].as_str().unwrap())
-        .collect();
+    let slugs = strings_at(&r.json()["Resources"], "slug");
     assert_eq!(
         slugs,
         ["default", "fabrikam", "tail-spin-toys"],
@@ -202,12 +196,8 @@ async fn the_operator_api_manages_tenants() {
     r.expect(200);
     assert_eq!(r.json()["state"], json!("disabled"));
     assert!(
-        eventually(Duration::from_secs(3), async || scim
-            .get("/Users")
-            .await
-            .status
-            == 403)
-        .await
+        answers_soon(&scim, 403).await,
+        "the tenant's SCIM answers 403"
     );
     for bad in [
         json!({"state": "deleting"}),
@@ -222,12 +212,8 @@ async fn the_operator_api_manages_tenants() {
         .await;
     assert_eq!(r.json()["state"], json!("active"), "{}", r.text);
     assert!(
-        eventually(Duration::from_secs(3), async || scim
-            .get("/Users")
-            .await
-            .status
-            == 200)
-        .await
+        answers_soon(&scim, 200).await,
+        "the tenant's SCIM answers 200"
     );
 
     // The tenant's administrators see what the operator did, under the token's name.
@@ -298,10 +284,7 @@ async fn the_operator_api_manages_tenants() {
 
 #[tokio::test]
 async fn the_operator_api_is_served_without_a_root_tenant() {
-    let s = Server::start_opts(Opts {
-        args: vec!["--root-tenant".into(), "none".into()],
-        ..Default::default()
-    });
+    let s = Server::start_args(&["--root-tenant", "none"]);
     s.client().get("/Users").await.expect(404);
     let out = s.cli(&[
         "--tenant", "default", "token", "create", "--scope", "operator", "--name", "o",

@@ -314,10 +314,7 @@ async fn public_url_from_flag_environment_and_config_file() {
             );
         }
     };
-    let srv = Server::start_opts(Opts {
-        args: vec!["--public-url".into(), "https://scim.example.com".into()],
-        ..Default::default()
-    });
+    let srv = Server::start_args(&["--public-url", "https://scim.example.com"]);
     assert!(
         srv.first_start
             .contains("SCIM Tenant URL: https://scim.example.com/scim/v2"),
@@ -359,10 +356,7 @@ async fn public_url_from_flag_environment_and_config_file() {
 
 #[tokio::test]
 async fn hsts_under_https_and_no_store_on_secrets() {
-    let https = Server::start_opts(Opts {
-        args: vec!["--public-url".into(), "https://scim.example.com".into()],
-        ..Default::default()
-    });
+    let https = Server::start_args(&["--public-url", "https://scim.example.com"]);
     let plain = Server::shared();
     let http = plain.http();
     for path in [
@@ -406,10 +400,7 @@ async fn hsts_under_https_and_no_store_on_secrets() {
 
 #[tokio::test]
 async fn logs_never_contain_tokens_or_passwords() {
-    let srv = Server::start_opts(Opts {
-        args: vec!["--log-level".into(), "debug".into()],
-        ..Default::default()
-    });
+    let srv = Server::start_args(&["--log-level", "debug"]);
     let c = srv.client();
     let pw = format!("Pw-{}", guid());
     let u = c.create_user(&unique("log"), json!({"password": pw})).await;
@@ -450,10 +441,7 @@ async fn logs_never_contain_tokens_or_passwords() {
 
 #[tokio::test]
 async fn json_logs_by_flag() {
-    let srv = Server::start_opts(Opts {
-        args: vec!["--log-format".into(), "json".into()],
-        ..Default::default()
-    });
+    let srv = Server::start_args(&["--log-format", "json"]);
     srv.client().get("/Users?count=1").await.expect(200);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let log = srv.stderr();

@@ -263,6 +263,51 @@ impl Env {
             "a refused POST creates no user"
         );
     }
+
+    /// Asserts that user `id`'s custom-attribute values are `want`, over SCIM and for
+    /// administrators.
+    async fn assert_custom_values(&self, id: &str, want: Value) {
+        assert_eq!(scim_user(&self.scim, id).await[CUSTOM], want, "over SCIM");
+        assert_eq!(self.admin.user(id).await[CUSTOM], want, "admin API");
+    }
+
+    /// Asserts that user `id` has two provisioning-log entries, the newest a PATCH with a
+    /// warning about `about`.
+    async fn assert_patch_warned(&self, id: &str, about: &str) {
+        let entries = self.log_of(id).await;
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        assert_eq!(
+            entries[0]["method"],
+            json!("PATCH"),
+            "newest first: {entries:?}"
+        );
+        assert_warns(&entries[0], about, "the newest entry");
+    }
+
+    /// Asserts that `GET /api/v1/settings` answers 200 with the tenant setting `key` at
+    /// `want` (`why` says why it must be).
+    async fn assert_setting(&self, key: &str, want: Value, why: &str) {
+        let r = self.admin.get("/settings").await;
+        assert_eq!(r.status, 200, "GET /api/v1/settings: {}", r.text);
+        assert_eq!(r.json()[key], want, "{key}: {why}: {}", r.text);
+    }
+
+    /// Sets the tenant setting `key` to `value`; asserts that the PATCH answers with it and
+    /// that `GET /settings` shows it afterwards.
+    async fn change_setting(&self, key: &str, value: Value) {
+        let st = self.admin.settings(json!({key: value})).await;
+        assert_eq!(st[key], value, "{st}");
+        self.assert_setting(key, value, "after the change").await;
+    }
+
+    /// Asserts that setting `key` to `bad` is refused (400, with a message) and that the
+    /// setting is still `kept`.
+    async fn assert_setting_refused(&self, key: &str, bad: Value, kept: Value) {
+        let r = self.admin.patch("/settings", &json!({key: bad})).await;
+        admin_error(&r, 400);
+        let why = format!("after refusing {bad}");
+        self.assert_setting(key, kept, &why).await;
+    }
 }
 
 /// The server shared by the tests of this file (never has its settings changed nor custom
@@ -346,6 +391,90 @@ fn user_body(user_name: &str) -> Value {
         "emails": [{"value": format!("{}@example.com", user_name.to_ascii_lowercase()), "type": "work", "primary": true}],
         "active": true,
     })
+}
+
+/// Creates a manager and a user named `unique(prefix)` reporting to it, with the values the
+/// blank-value tests blank (title, nickName, displayName, the enterprise department) and
+/// `more` merged over them; (userName, the user's id, the manager's id).
+async fn managed_user(c: &Client, prefix: &str, more: Value) -> (String, String, String) {
+    let boss = c
+        .create_user_id(&unique(&format!("{prefix}boss")), json!({}))
+        .await;
+    let name = unique(prefix);
+    let mut body = json!({
+        "schemas": [USER, ENTERPRISE],
+        "title": "Engineer",
+        "nickName": "Nick",
+        "displayName": "Display",
+        ENTERPRISE: {"department": "Platform", "manager": {"value": boss}}
+    });
+    merge(&mut body, more);
+    let id = c.create_user_id(&name, body).await;
+    (name, id, boss)
+}
+
+/// `POST /Users` of a user named `user_name` with `values` under the extension `urn`,
+/// asserting 201 Created; the response.
+async fn post_with(c: &Client, user_name: &str, urn: &str, values: Value) -> Resp {
+    let mut body = user_body(user_name);
+    body[urn] = values;
+    post_created(c, &body).await
+}
+
+/// `POST /Users` of `body` for the user `existing` (deprovisioned, or local): asserts 201
+/// Created with that same user, its `id` and `meta.created` (`why` says how it comes back);
+/// the response.
+async fn post_same_user(c: &Client, body: &Value, existing: &Value, why: &str) -> Resp {
+    let r = post_created(c, body).await;
+    assert_eq!(r.id(), id_of(existing), "{why}");
+    assert_eq!(
+        r.json()["meta"]["created"],
+        existing["meta"]["created"],
+        "{why}: {}",
+        r.text
+    );
+    r
+}
+
+/// [`replace_ok`] of the user `id`.
+async fn replace_user(c: &Client, id: &str, attr: &str, value: Value) -> Resp {
+    replace_ok(c, &format!("/Users/{id}"), attr, value).await
+}
+
+/// Creates a user named `unique(prefix)` for each of `prefixes`, one after the other (as
+/// [`Client::create_user`]); their ids.
+async fn new_users<const N: usize>(c: &Client, prefixes: [&str; N]) -> [String; N] {
+    let mut ids = Vec::with_capacity(N);
+    for p in prefixes {
+        ids.push(c.create_user_id(&unique(p), json!({})).await);
+    }
+    ids.try_into().unwrap()
+}
+
+/// Creates a group named `name` whose members are the users `members`; its id.
+async fn group_of(c: &Client, name: &str, members: &[&str]) -> String {
+    let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+    id_of(&c.create_group(name, json!({"members": members})).await)
+}
+
+/// Renames group `gid` over SCIM, to `names[0]` by a PATCH operation `op` (its name is
+/// case-insensitive) and to `names[1]` by a PUT: asserts that both are refused with 409
+/// uniqueness, the PATCH's error naming the local group `local`.
+async fn assert_group_rename_refused(
+    c: &Client,
+    gid: &str,
+    op: &str,
+    names: [&str; 2],
+    local: &str,
+) {
+    let path = format!("/Groups/{gid}");
+    let r = c.patch_op(&path, op, "displayName", json!(names[0])).await;
+    r.expect_error(409, Some("uniqueness"));
+    assert!(r.text.contains(local), "{}", r.text);
+    let r = c
+        .put(&path, &json!({"schemas": [GROUP], "displayName": names[1]}))
+        .await;
+    r.expect_error(409, Some("uniqueness"));
 }
 
 fn id_of(v: &Value) -> String {
@@ -544,33 +673,22 @@ async fn rule2_names_are_mandatory_on_put_and_patch_and_nothing_changes() {
     body["title"] = json!("Changed");
     invalid(c.put(&path, &body).await);
 
-    // PATCH removing the family name, together with another change: all or nothing.
-    c.patch_ops(
-        &path,
+    // PATCHes: removing the family name, together with another change (all or nothing);
+    // setting the given name to spaces only (not blank JSON, but a blank name); removing
+    // the whole name.
+    for ops in [
         json!([
             {"op": "Replace", "path": "title", "value": "Changed"},
             {"op": "Remove", "path": "name.familyName"}
         ]),
-    )
-    .await
-    .expect_error(400, Some("invalidValue"));
-
-    // PATCH setting the given name to spaces only (not blank JSON, but a blank name).
-    c.patch_ops(
-        &path,
         json!([
             {"op": "Replace", "path": "displayName", "value": "After"},
             {"op": "Replace", "path": "name.givenName", "value": "   "}
         ]),
-    )
-    .await
-    .expect_error(400, Some("invalidValue"));
-
-    // PATCH removing the whole name.
-    invalid(
-        c.patch_ops(&path, json!([{"op": "Remove", "path": "name"}]))
-            .await,
-    );
+        json!([{"op": "Remove", "path": "name"}]),
+    ] {
+        invalid(c.patch_ops(&path, ops).await);
+    }
 
     let now = scim_user(c, &id).await;
     assert_eq!(now["title"], json!("Engineer"));
@@ -592,14 +710,8 @@ async fn rule2_names_are_mandatory_on_put_and_patch_and_nothing_changes() {
 async fn rule3_inactive_users_cannot_be_provisioned_unless_the_setting_is_off() {
     let e = own();
     let c = &e.scim;
-    let s = e.admin.get("/settings").await;
-    s.expect(200);
-    assert_eq!(
-        s.json()["refuseInactiveCreate"],
-        json!(true),
-        "on by default: {}",
-        s.text
-    );
+    e.assert_setting("refuseInactiveCreate", json!(true), "on by default")
+        .await;
 
     let name = unique("r3");
     let mut body = user_body(&name);
@@ -616,13 +728,7 @@ async fn rule3_inactive_users_cannot_be_provisioned_unless_the_setting_is_off() 
     e.assert_no_user_named(&name).await;
 
     // Turned off: the same POST creates an inactive user.
-    let st = e
-        .admin
-        .settings(json!({"refuseInactiveCreate": false}))
-        .await;
-    assert_eq!(st["refuseInactiveCreate"], json!(false), "{st}");
-    let g = e.admin.get("/settings").await;
-    assert_eq!(g.json()["refuseInactiveCreate"], json!(false), "{}", g.text);
+    e.change_setting("refuseInactiveCreate", json!(false)).await;
     let r = post_created(c, &body).await;
     assert_eq!(r.json()["active"], json!(false));
     let id = r.id();
@@ -648,15 +754,8 @@ async fn rule3_inactive_users_cannot_be_provisioned_unless_the_setting_is_off() 
     assert_eq!(r.json()["active"], json!(false));
     assert_eq!(e.admin.user(&oid).await["state"], json!("inactive"));
     // A value of the wrong type is refused, and changes nothing.
-    let r = e
-        .admin
-        .patch("/settings", &json!({"refuseInactiveCreate": "maybe"}))
+    e.assert_setting_refused("refuseInactiveCreate", json!("maybe"), json!(true))
         .await;
-    admin_error(&r, 400);
-    assert_eq!(
-        e.admin.get("/settings").await.json()["refuseInactiveCreate"],
-        json!(true)
-    );
 }
 
 // ------------------------------------------------------------------------- rule 4
@@ -665,29 +764,10 @@ async fn rule3_inactive_users_cannot_be_provisioned_unless_the_setting_is_off() 
 async fn rule4_blank_values_are_ignored_by_default() {
     let e = shared();
     let c = &e.scim;
-    let boss = c.create_user(&unique("r4boss"), json!({})).await;
-    let name = unique("r4ign");
-    let u = c
-        .create_user(
-            &name,
-            json!({
-                "schemas": [USER, ENTERPRISE],
-                "title": "Engineer",
-                "nickName": "Nick",
-                "displayName": "Display",
-                ENTERPRISE: {"department": "Platform", "manager": {"value": id_of(&boss)}}
-            }),
-        )
-        .await;
-    let id = id_of(&u);
+    let (name, id, boss) = managed_user(c, "r4ign", json!({})).await;
     let path = format!("/Users/{id}");
-    let s = e.admin.get("/settings").await;
-    assert_eq!(
-        s.json()["blankValuePolicy"],
-        json!("ignore"),
-        "default policy: {}",
-        s.text
-    );
+    e.assert_setting("blankValuePolicy", json!("ignore"), "default policy")
+        .await;
 
     let r = replace_ok(c, &path, "title", json!("")).await;
     assert_eq!(r.json()["title"], json!("Engineer"));
@@ -718,7 +798,7 @@ async fn rule4_blank_values_are_ignored_by_default() {
     put["title"] = json!("");
     put["nickName"] = json!(null);
     put["displayName"] = json!("Display");
-    put[ENTERPRISE] = json!({"department": "", "manager": {"value": id_of(&boss)}});
+    put[ENTERPRISE] = json!({"department": "", "manager": {"value": boss}});
     let r = c.put(&path, &put).await;
     r.expect(200);
     assert_eq!(r.json()["title"], json!("Engineer"));
@@ -832,38 +912,12 @@ async fn rule4_empty_manager_value_removes_the_manager_in_patch_and_put() {
 async fn rule4_clear_policy_clears_blanks_but_rule2_wins() {
     let e = own();
     let c = &e.scim;
-    let st = e.admin.settings(json!({"blankValuePolicy": "clear"})).await;
-    assert_eq!(st["blankValuePolicy"], json!("clear"), "{st}");
-    assert_eq!(
-        e.admin.get("/settings").await.json()["blankValuePolicy"],
-        json!("clear")
-    );
-    let r = e
-        .admin
-        .patch("/settings", &json!({"blankValuePolicy": "sometimes"}))
+    e.change_setting("blankValuePolicy", json!("clear")).await;
+    e.assert_setting_refused("blankValuePolicy", json!("sometimes"), json!("clear"))
         .await;
-    admin_error(&r, 400);
-    assert_eq!(
-        e.admin.get("/settings").await.json()["blankValuePolicy"],
-        json!("clear")
-    );
 
-    let boss = c.create_user(&unique("r4cboss"), json!({})).await;
-    let name = unique("r4clr");
-    let u = c
-        .create_user(
-            &name,
-            json!({
-                "schemas": [USER, ENTERPRISE],
-                "title": "Engineer",
-                "nickName": "Nick",
-                "displayName": "Display",
-                "preferredLanguage": "en-US",
-                ENTERPRISE: {"department": "Platform", "division": "Cloud", "manager": {"value": id_of(&boss)}}
-            }),
-        )
-        .await;
-    let id = id_of(&u);
+    let more = json!({"preferredLanguage": "en-US", ENTERPRISE: {"division": "Cloud"}});
+    let (name, id, boss) = managed_user(c, "r4clr", more).await;
     let path = format!("/Users/{id}");
 
     let r = replace_ok(c, &path, "title", json!("")).await;
@@ -883,21 +937,15 @@ async fn rule4_clear_policy_clears_blanks_but_rule2_wins() {
 
     // Rule 2 wins: a blank given name is a 400, and the whole request changes nothing.
     let before = scim_user(c, &id).await;
-    c.patch_ops(
-        &path,
+    for ops in [
         json!([
             {"op": "Replace", "path": "displayName", "value": "Other"},
             {"op": "Replace", "path": "name.givenName", "value": ""}
         ]),
-    )
-    .await
-    .expect_error(400, Some("invalidValue"));
-    c.patch_ops(
-        &path,
         json!([{"op": "Replace", "value": {"name": {"familyName": null}}}]),
-    )
-    .await
-    .expect_error(400, Some("invalidValue"));
+    ] {
+        invalid(c.patch_ops(&path, ops).await);
+    }
     let mut put = user_body(&name);
     put["name"]["familyName"] = json!("");
     put["displayName"] = json!("Other");
@@ -913,8 +961,7 @@ async fn rule4_clear_policy_clears_blanks_but_rule2_wins() {
     put["schemas"] = json!([USER, ENTERPRISE]);
     put["displayName"] = json!("Display");
     put["preferredLanguage"] = json!("");
-    put[ENTERPRISE] =
-        json!({"department": "", "division": "Cloud", "manager": {"value": id_of(&boss)}});
+    put[ENTERPRISE] = json!({"department": "", "division": "Cloud", "manager": {"value": boss}});
     let r = c.put(&path, &put).await;
     r.expect(200);
     assert!(r.json().get("preferredLanguage").is_none(), "{}", r.text);
@@ -1135,14 +1182,7 @@ async fn rule7_post_revives_a_deprovisioned_user() {
     let mut body = user_body(&name);
     body["title"] = json!("New");
     body["name"] = json!({"givenName": "Newgiven", "familyName": "Newfamily"});
-    let r = post_created(c, &body).await;
-    assert_eq!(r.id(), id, "the same user comes back");
-    assert_eq!(
-        r.json()["meta"]["created"],
-        u["meta"]["created"],
-        "the same user: {}",
-        r.text
-    );
+    let r = post_same_user(c, &body, &u, "the same user comes back").await;
     assert_eq!(r.json()["active"], json!(true));
     assert_eq!(r.json()["title"], json!("New"));
     assert_eq!(r.json()["name"]["givenName"], json!("Newgiven"));
@@ -1225,22 +1265,10 @@ async fn rule8_patch_active_disables_and_enables() {
 async fn rule9_deleting_a_group_disables_members_in_no_other_group() {
     let e = own();
     let c = &e.scim;
-    let a = id_of(&c.create_user(&unique("r9a"), json!({})).await);
-    let b = id_of(&c.create_user(&unique("r9b"), json!({})).await);
-    let d = id_of(&c.create_user(&unique("r9d"), json!({})).await);
-    let outsider = id_of(&c.create_user(&unique("r9o"), json!({})).await);
-    let g1 = id_of(
-        &c.create_group(
-            &unique("r9g1"),
-            json!({"members": [{"value": a}, {"value": b}, {"value": d}]}),
-        )
-        .await,
-    );
+    let [a, b, d, outsider] = new_users(c, ["r9a", "r9b", "r9d", "r9o"]).await;
+    let g1 = group_of(c, &unique("r9g1"), &[&a, &b, &d]).await;
     let g2name = unique("r9g2");
-    let g2 = id_of(
-        &c.create_group(&g2name, json!({"members": [{"value": b}]}))
-            .await,
-    );
+    let g2 = group_of(c, &g2name, &[&b]).await;
     // d was deleted by the identity provider while a member of g1.
     assert_eq!(c.delete(&format!("/Users/{d}")).await.status, 204);
 
@@ -1294,17 +1322,10 @@ async fn rule9_deleting_a_group_disables_members_in_no_other_group() {
 async fn rule10_deprovisioned_member_stays_associated_with_its_groups() {
     let e = shared();
     let c = &e.scim;
-    let u = id_of(&c.create_user(&unique("r10"), json!({})).await);
-    let other = id_of(&c.create_user(&unique("r10o"), json!({})).await);
+    let [u, other] = new_users(c, ["r10", "r10o"]).await;
     let g1n = unique("r10g1");
-    let g1 = id_of(
-        &c.create_group(&g1n, json!({"members": [{"value": u}, {"value": other}]}))
-            .await,
-    );
-    let g2 = id_of(
-        &c.create_group(&unique("r10g2"), json!({"members": [{"value": u}]}))
-            .await,
-    );
+    let g1 = group_of(c, &g1n, &[&u, &other]).await;
+    let g2 = group_of(c, &unique("r10g2"), &[&u]).await;
     assert_eq!(c.delete(&format!("/Users/{u}")).await.status, 204);
 
     let a = e.admin.user(&u).await;
@@ -1402,14 +1423,13 @@ async fn rule11_post_adopts_a_local_user_with_201() {
     let mut body = user_body(&lower);
     body["title"] = json!("From Entra");
     body["externalId"] = json!("entra-object-id-2");
-    let r = post_created(c, &body).await;
-    assert_eq!(r.id(), id, "the POST answers with the local user, adopted");
-    assert_eq!(
-        r.json()["meta"]["created"],
-        l["meta"]["created"],
-        "{}",
-        r.text
-    );
+    let r = post_same_user(
+        c,
+        &body,
+        &l,
+        "the POST answers with the local user, adopted",
+    )
+    .await;
     assert_eq!(r.json()["title"], json!("From Entra"));
     assert_eq!(
         r.json()["userName"],
@@ -1456,23 +1476,8 @@ async fn rule12_group_names_are_unique_across_sources() {
     // A provisioned group renamed onto the local group's name: refused the same way.
     let g = c.create_group(&unique("r12scim"), json!({})).await;
     let gid = id_of(&g);
-    let r = c
-        .patch_op(
-            &format!("/Groups/{gid}"),
-            "Replace",
-            "displayName",
-            json!(lower),
-        )
-        .await;
-    r.expect_error(409, Some("uniqueness"));
-    assert!(r.text.contains(&name), "{}", r.text);
-    let r = c
-        .put(
-            &format!("/Groups/{gid}"),
-            &json!({"schemas": [GROUP], "displayName": name.to_uppercase()}),
-        )
-        .await;
-    r.expect_error(409, Some("uniqueness"));
+    let names = [lower.as_str(), &name.to_uppercase()];
+    assert_group_rename_refused(c, &gid, "Replace", names, &name).await;
     // Nothing changed.
     let groups = e.admin.groups().await;
     let same: Vec<&Value> = groups
@@ -1518,8 +1523,7 @@ async fn rule12_group_names_are_unique_across_sources() {
 async fn all_users_group_holds_everyone_and_is_hidden_from_scim() {
     let e = own();
     let c = &e.scim;
-    let a = id_of(&c.create_user(&unique("au-a"), json!({})).await);
-    let b = id_of(&c.create_user(&unique("au-b"), json!({})).await);
+    let [a, b] = new_users(c, ["au-a", "au-b"]).await;
     c.patch_op(&format!("/Users/{b}"), "Replace", "active", json!(false))
         .await
         .expect(200);
@@ -1759,20 +1763,12 @@ async fn custom_attribute_values_in_every_shape_entra_sends() {
 
     // Nested under the URN key, without the URN in `schemas`.
     let name = unique("cval");
-    let mut body = user_body(&name);
-    body[CUSTOM] = json!({"costCode": "CC-1", "badge": 7});
-    let r = post_created(c, &body).await;
+    let r = post_with(c, &name, CUSTOM, json!({"costCode": "CC-1", "badge": 7})).await;
     let id = r.id();
     assert_eq!(r.json()[CUSTOM], json!({"costCode": "CC-1", "badge": 7}));
     assert!(lists_schema(r.json(), CUSTOM), "{}", r.text);
-    assert_eq!(
-        scim_user(c, &id).await[CUSTOM],
-        json!({"costCode": "CC-1", "badge": 7})
-    );
-    assert_eq!(
-        e.admin.user(&id).await[CUSTOM],
-        json!({"costCode": "CC-1", "badge": 7})
-    );
+    e.assert_custom_values(&id, json!({"costCode": "CC-1", "badge": 7}))
+        .await;
     let path = format!("/Users/{id}");
 
     // A full-URN PATCH path (how Entra maps `<urn>:costCode`).
@@ -1805,14 +1801,8 @@ async fn custom_attribute_values_in_every_shape_entra_sends() {
     )
     .await;
     assert_eq!(r.json()[CUSTOM], json!({"costCode": "CC-3", "badge": 9}));
-    assert_eq!(
-        scim_user(c, &id).await[CUSTOM],
-        json!({"costCode": "CC-3", "badge": 9})
-    );
-    assert_eq!(
-        e.admin.user(&id).await[CUSTOM],
-        json!({"costCode": "CC-3", "badge": 9})
-    );
+    e.assert_custom_values(&id, json!({"costCode": "CC-3", "badge": 9}))
+        .await;
 
     // A full-URN key in a POST body.
     let mut body2 = user_body(&unique("cval2"));
@@ -1830,21 +1820,15 @@ async fn custom_attribute_values_in_every_shape_entra_sends() {
         .await
         .is_empty());
     let before = scim_user(c, &id).await;
-    c.patch_ops(
-        &path,
+    for ops in [
         json!([
             {"op": "Replace", "path": format!("{CUSTOM}:costCode"), "value": "CC-4"},
             {"op": "Replace", "path": format!("{CUSTOM}:badge"), "value": "abc"}
         ]),
-    )
-    .await
-    .expect_error(400, Some("invalidValue"));
-    c.patch_ops(
-        &path,
         json!([{"op": "Replace", "value": {format!("{CUSTOM}:badge"): "abc"}}]),
-    )
-    .await
-    .expect_error(400, Some("invalidValue"));
+    ] {
+        invalid(c.patch_ops(&path, ops).await);
+    }
     let mut put = user_body(&name);
     put[CUSTOM] = json!({"costCode": "CC-6", "badge": "abc"});
     invalid(c.put(&path, &put).await);
@@ -1864,10 +1848,8 @@ async fn custom_attribute_not_registered_is_ignored_with_a_logged_warning() {
     let e = own();
     let c = &e.scim;
     e.admin.create_attribute("costCode", None).await;
-    let name = unique("cwarn");
-    let mut body = user_body(&name);
-    body[CUSTOM] = json!({"costCode": "A", "shoeSize": "44"});
-    let r = post_created(c, &body).await;
+    let values = json!({"costCode": "A", "shoeSize": "44"});
+    let r = post_with(c, &unique("cwarn"), CUSTOM, values).await;
     let id = r.id();
     assert_eq!(r.json()[CUSTOM], json!({"costCode": "A"}));
     assert_eq!(e.admin.user(&id).await[CUSTOM], json!({"costCode": "A"}));
@@ -1883,22 +1865,9 @@ async fn custom_attribute_not_registered_is_ignored_with_a_logged_warning() {
         "the ignored attribute is a warning in the log",
     );
 
-    let r = replace_ok(
-        c,
-        &format!("/Users/{id}"),
-        &format!("{CUSTOM}:shoeSize"),
-        json!("45"),
-    )
-    .await;
+    let r = replace_user(c, &id, &format!("{CUSTOM}:shoeSize"), json!("45")).await;
     assert_eq!(r.json()[CUSTOM], json!({"costCode": "A"}));
-    let entries = e.log_of(&id).await;
-    assert_eq!(entries.len(), 2, "{entries:?}");
-    assert_eq!(
-        entries[0]["method"],
-        json!("PATCH"),
-        "newest first: {entries:?}"
-    );
-    assert_warns(&entries[0], "shoeSize", "the newest entry");
+    e.assert_patch_warned(&id, "shoeSize").await;
 }
 
 #[tokio::test]
@@ -1906,10 +1875,7 @@ async fn custom_attribute_value_posted_on_a_tenant_without_registered_attributes
 ) {
     let e = own();
     let c = &e.scim;
-    let name = unique("cnone");
-    let mut body = user_body(&name);
-    body[CUSTOM] = json!({"costCode": "A"});
-    let r = post_created(c, &body).await;
+    let r = post_with(c, &unique("cnone"), CUSTOM, json!({"costCode": "A"})).await;
     let id = r.id();
     assert!(r.json().get(CUSTOM).is_none(), "{}", r.text);
     let entries = e.log_of(&id).await;
@@ -1927,18 +1893,9 @@ async fn custom_attribute_value_patched_on_a_tenant_without_registered_attribute
     let e = own();
     let c = &e.scim;
     let id = id_of(&c.create_user(&unique("cnonep"), json!({})).await);
-    let r = replace_ok(
-        c,
-        &format!("/Users/{id}"),
-        &format!("{CUSTOM}:costCode"),
-        json!("B"),
-    )
-    .await;
+    let r = replace_user(c, &id, &format!("{CUSTOM}:costCode"), json!("B")).await;
     assert!(r.json().get(CUSTOM).is_none(), "{}", r.text);
-    let entries = e.log_of(&id).await;
-    assert_eq!(entries.len(), 2, "{entries:?}");
-    assert_eq!(entries[0]["method"], json!("PATCH"));
-    assert_warns(&entries[0], "costCode", "the newest entry");
+    e.assert_patch_warned(&id, "costCode").await;
 }
 
 #[tokio::test]
@@ -1996,49 +1953,25 @@ async fn custom_attributes_of_every_type() {
 async fn custom_schema_urn_can_be_the_ivanti_urn_end_to_end() {
     let e = own();
     let c = &e.scim;
-    let s = e.admin.get("/settings").await;
-    assert_eq!(
-        s.json()["customSchemaUrn"],
-        json!(CUSTOM),
-        "default URN: {}",
-        s.text
-    );
+    e.assert_setting("customSchemaUrn", json!(CUSTOM), "default URN")
+        .await;
     e.admin.create_attribute("costCode", None).await;
-    let mut body = user_body(&unique("urn1"));
-    body[CUSTOM] = json!({"costCode": "CC-1"});
-    let r = post_created(c, &body).await;
-    let u1 = r.id();
+    let u1 = post_with(c, &unique("urn1"), CUSTOM, json!({"costCode": "CC-1"}))
+        .await
+        .id();
     // A user deprovisioned with a value: its value moves too.
-    let mut body = user_body(&unique("urn0"));
-    body[CUSTOM] = json!({"costCode": "CC-0"});
-    let r = post_created(c, &body).await;
-    let u0 = r.id();
+    let u0 = post_with(c, &unique("urn0"), CUSTOM, json!({"costCode": "CC-0"}))
+        .await
+        .id();
     assert_eq!(c.delete(&format!("/Users/{u0}")).await.status, 204);
 
     // Not a usable URN: refused, nothing changes.
-    admin_error(
-        &e.admin
-            .patch("/settings", &json!({"customSchemaUrn": "not a urn"}))
-            .await,
-        400,
-    );
-    admin_error(
-        &e.admin
-            .patch("/settings", &json!({"customSchemaUrn": USER}))
-            .await,
-        400,
-    );
-    assert_eq!(
-        e.admin.get("/settings").await.json()["customSchemaUrn"],
-        json!(CUSTOM)
-    );
+    for bad in [json!("not a urn"), json!(USER)] {
+        e.assert_setting_refused("customSchemaUrn", bad, json!(CUSTOM))
+            .await;
+    }
 
-    let st = e.admin.settings(json!({"customSchemaUrn": IVANTI})).await;
-    assert_eq!(st["customSchemaUrn"], json!(IVANTI));
-    assert_eq!(
-        e.admin.get("/settings").await.json()["customSchemaUrn"],
-        json!(IVANTI)
-    );
+    e.change_setting("customSchemaUrn", json!(IVANTI)).await;
 
     // Discovery.
     let s = published_schema(c, IVANTI)
@@ -2062,18 +1995,10 @@ async fn custom_schema_urn_can_be_the_ivanti_urn_end_to_end() {
     assert_eq!(e.admin.user(&u1).await[IVANTI], json!({"costCode": "CC-1"}));
     assert_eq!(e.admin.user(&u0).await[IVANTI], json!({"costCode": "CC-0"}));
     // New values under the new URN, in every shape.
-    let mut body = user_body(&unique("urn2"));
-    body[IVANTI] = json!({"costCode": "CC-2"});
-    let r = post_created(c, &body).await;
+    let r = post_with(c, &unique("urn2"), IVANTI, json!({"costCode": "CC-2"})).await;
     assert_eq!(r.json()[IVANTI], json!({"costCode": "CC-2"}));
     let u2 = r.id();
-    let r = replace_ok(
-        c,
-        &format!("/Users/{u2}"),
-        &format!("{IVANTI}:costCode"),
-        json!("CC-3"),
-    )
-    .await;
+    let r = replace_user(c, &u2, &format!("{IVANTI}:costCode"), json!("CC-3")).await;
     assert_eq!(r.json()[IVANTI], json!({"costCode": "CC-3"}));
     let r = patch_ok(
         c,
@@ -2094,14 +2019,10 @@ async fn deleting_a_custom_attribute_removes_its_values_from_every_user() {
     let c = &e.scim;
     e.admin.create_attribute("costCode", None).await;
     e.admin.create_attribute("badge", Some("integer")).await;
-    let mut body = user_body(&unique("cdel1"));
-    body[CUSTOM] = json!({"costCode": "CC-1", "badge": 1});
-    let r = post_created(c, &body).await;
-    let u1 = r.id();
-    let mut body = user_body(&unique("cdel2"));
-    body[CUSTOM] = json!({"costCode": "CC-2"});
-    let r = post_created(c, &body).await;
-    let u2 = r.id();
+    let one = json!({"costCode": "CC-1", "badge": 1});
+    let u1 = post_with(c, &unique("cdel1"), CUSTOM, one).await.id();
+    let two = json!({"costCode": "CC-2"});
+    let u2 = post_with(c, &unique("cdel2"), CUSTOM, two).await.id();
     assert_eq!(c.delete(&format!("/Users/{u2}")).await.status, 204);
 
     let r = e.admin.delete("/attributes/costCode").await;
@@ -2157,8 +2078,8 @@ async fn enterprise_extension_is_complete_and_manager_reads_back_with_its_name()
     let id = r.id();
     let check = |v: &Value, mid: &str, mname: &str| {
         let x = &v[ENTERPRISE];
-        for k in ENTERPRISE_STRINGS {
-            assert_eq!(x[k], ent[k], "{k}: {v}");
+        for k in enterprise_strings() {
+            assert_eq!(x[&k], ent[&k], "{k}: {v}");
         }
         assert_eq!(x["manager"]["value"], json!(mid), "{v}");
         assert_eq!(x["manager"]["displayName"], json!(mname), "{v}");
@@ -2186,9 +2107,9 @@ async fn enterprise_extension_is_complete_and_manager_reads_back_with_its_name()
     )
     .await;
     let want = json!({"employeeNumber": "702", "costCenter": "CC-43", "organization": "Fabrikam", "division": "Edge", "department": "Research"});
-    for k in ENTERPRISE_STRINGS {
-        assert_eq!(r.json()[ENTERPRISE][k], want[k], "{k}");
-        assert_eq!(e.admin.user(&id).await[ENTERPRISE][k], want[k], "{k}");
+    for k in enterprise_strings() {
+        assert_eq!(r.json()[ENTERPRISE][&k], want[&k], "{k}");
+        assert_eq!(e.admin.user(&id).await[ENTERPRISE][&k], want[&k], "{k}");
     }
     assert_eq!(r.json()[ENTERPRISE]["manager"]["value"], json!(m2));
     // The manager's name is read when rendering: renaming the manager shows at once.
@@ -2516,33 +2437,23 @@ async fn provisioning_log_records_every_scim_write() {
             .map(|v| v.as_str().unwrap().to_string())
             .collect()
     };
-    assert!(
-        changed(0).contains(&"userName".to_string()),
-        "{:?}",
-        changed(0)
-    );
-    assert!(
-        changed(0).contains(&"emails".to_string()),
-        "{:?}",
-        changed(0)
-    );
+    // (entry, attribute, whether the entry names it among others)
+    for (i, attr, named) in [
+        (0, "userName", true),
+        (0, "emails", true),
+        (4, "nickName", true),
+        (4, "emails", false),
+        (8, "displayName", true),
+    ] {
+        let c = changed(i);
+        assert_eq!(
+            c.contains(&attr.to_string()),
+            named,
+            "entry {i}, {attr}: {c:?}"
+        );
+    }
     assert_eq!(changed(1), ["title"]);
     assert_eq!(changed(2), ["active"]);
-    assert!(
-        changed(4).contains(&"nickName".to_string()),
-        "{:?}",
-        changed(4)
-    );
-    assert!(
-        !changed(4).contains(&"emails".to_string()),
-        "{:?}",
-        changed(4)
-    );
-    assert!(
-        changed(8).contains(&"displayName".to_string()),
-        "{:?}",
-        changed(8)
-    );
     for (i, c) in (0..entries.len()).map(|i| (i, changed(i))) {
         assert!(
             !c.iter().any(|a| a.to_lowercase().contains("password")),
@@ -2762,13 +2673,9 @@ async fn provisioning_log_names_the_user_of_a_rejected_write() {
 async fn provisioning_log_records_group_membership_changes() {
     let e = shared();
     let c = &e.scim;
-    let u1 = id_of(&c.create_user(&unique("lmem1"), json!({})).await);
-    let u2 = id_of(&c.create_user(&unique("lmem2"), json!({})).await);
+    let [u1, u2] = new_users(c, ["lmem1", "lmem2"]).await;
     let gname = unique("lmem-g");
-    let gid = id_of(
-        &c.create_group(&gname, json!({"members": [{"value": u1}]}))
-            .await,
-    );
+    let gid = group_of(c, &gname, &[&u1]).await;
     let r = c.add_member(&gid, &u2).await;
     assert_eq!(r.status, 204, "{}", r.text);
     let r = c
@@ -2840,10 +2747,7 @@ async fn provisioning_log_records_writes_that_change_nothing() {
     c.patch_op(&format!("/Users/{id}"), "Replace", "title", json!("Same"))
         .await
         .expect(200);
-    let gid = id_of(
-        &c.create_group(&unique("lnoop-g"), json!({"members": [{"value": id}]}))
-            .await,
-    );
+    let gid = group_of(c, &unique("lnoop-g"), &[&id]).await;
     let r = c.add_member(&gid, &id).await;
     assert_eq!(r.status, 204, "{}", r.text);
     let (n, v) = e
@@ -2862,15 +2766,8 @@ async fn provisioning_log_records_writes_that_change_nothing() {
 async fn rule6_deprovisioned_user_is_not_listed_among_scim_group_members() {
     let e = shared();
     let c = &e.scim;
-    let u = id_of(&c.create_user(&unique("r6m"), json!({})).await);
-    let v = id_of(&c.create_user(&unique("r6m2"), json!({})).await);
-    let g = id_of(
-        &c.create_group(
-            &unique("r6m-g"),
-            json!({"members": [{"value": u}, {"value": v}]}),
-        )
-        .await,
-    );
+    let [u, v] = new_users(c, ["r6m", "r6m2"]).await;
+    let g = group_of(c, &unique("r6m-g"), &[&u, &v]).await;
     assert_eq!(c.delete(&format!("/Users/{u}")).await.status, 204);
     // Over SCIM the user is gone (404): a group does not list it as a member ...
     assert_eq!(
@@ -2916,23 +2813,7 @@ async fn rule12_scim_cannot_change_or_delete_a_local_group() {
     let name = format!("Local-{}", unique("r12l"));
     let local = e.admin.create_group(&name).await;
     let lid = id_of(&local);
-    let r = c
-        .patch_op(
-            &format!("/Groups/{lid}"),
-            "replace",
-            "displayName",
-            json!("renamed"),
-        )
-        .await;
-    r.expect_error(409, Some("uniqueness"));
-    assert!(r.text.contains(&name), "{}", r.text);
-    let r = c
-        .put(
-            &format!("/Groups/{lid}"),
-            &json!({"schemas": [GROUP], "displayName": "renamed"}),
-        )
-        .await;
-    r.expect_error(409, Some("uniqueness"));
+    assert_group_rename_refused(c, &lid, "replace", ["renamed"; 2], &name).await;
     c.delete(&format!("/Groups/{lid}"))
         .await
         .expect_error(409, Some("uniqueness"));

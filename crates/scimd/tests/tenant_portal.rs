@@ -8,8 +8,8 @@
 
 mod common;
 
-use common::site::Site;
-use common::{unique, Client, Opts, Server};
+use common::site::{Page, Site};
+use common::{unique, Client, Server};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -128,6 +128,34 @@ async fn scim_user(c: &Client, name: &str) -> String {
     r.id()
 }
 
+/// GETs `path` of `site` until it answers `status`, for up to 5 seconds (the server sees
+/// what the CLI changed within a second or so); that answer, if it came.
+async fn answering(site: &Site, path: &str, status: StatusCode) -> Option<Page> {
+    for _ in 0..50 {
+        let r = site.get(path, "").await;
+        if r.status == status {
+            return Some(r);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// How many groups SCIM client `c` finds named `name`.
+async fn groups_named(c: &Client, name: &str) -> u64 {
+    let filter = format!("/Groups?filter=displayName%20eq%20%22{name}%22");
+    c.get(&filter).await.total()
+}
+
+/// The id in a redirect to `prefix` followed by the id (and maybe a query string); panics
+/// when `location` is not under `prefix`.
+fn id_in(location: &str, prefix: &str) -> String {
+    let rest = location
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{location} is not under {prefix}"));
+    rest.split('?').next().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
     let s = Server::start();
@@ -145,13 +173,9 @@ async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
     let b_user = scim_user(&scim(&tb), &only_b).await;
 
     // Before sign-in: B's portal sends to B's sign-in page, which comes back to the page.
-    let r = b.get("/", "").await;
-    assert_eq!(
-        (r.status, r.location.as_str()),
-        (StatusCode::SEE_OTHER, "/t/b/signin")
-    );
-    let r = b.get("/users?q=x", "").await;
-    assert_eq!(r.location, "/t/b/signin?next=%2Fusers%3Fq%3Dx");
+    assert_eq!(b.redirect("/", "").await, "/t/b/signin");
+    let to = b.redirect("/users?q=x", "").await;
+    assert_eq!(to, "/t/b/signin?next=%2Fusers%3Fq%3Dx");
     let form = b.get("/signin", "").await;
     assert_links_stay("B's sign-in page", &form.text, "/t/b");
     // It names the tenant, and the command that resets one of its passwords.
@@ -221,67 +245,37 @@ async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
 
     // A form on B's portal: the redirect stays on it, the change is B's.
     let groups = b.get("/groups", &cookie_b).await;
+    let csrf_b = groups.csrf();
+    // Sends a form of B's portal with B's session and its CSRF token, asserting 303; where
+    // it sends the browser.
+    let submit_b = async |path: &str, fields: &[(&str, &str)]| {
+        let mut form = vec![("csrf", csrf_b.as_str())];
+        form.extend_from_slice(fields);
+        let r = b.post(path, &cookie_b, &form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}: {}", r.text);
+        r.location
+    };
     let group = unique("grp");
-    let r = b
-        .post(
-            "/groups",
-            &cookie_b,
-            &[("csrf", &groups.csrf()), ("displayName", &group)],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert!(r.location.starts_with("/t/b/groups/"), "{}", r.location);
-    let gid = r.location["/t/b/groups/".len()..]
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
-    let filter = format!("/Groups?filter=displayName%20eq%20%22{group}%22");
-    assert_eq!(scim(&tb).get(&filter).await.total(), 1);
-    assert_eq!(scim(&ta).get(&filter).await.total(), 0);
-    let r = b
-        .post(
-            &format!("/groups/{gid}/members"),
-            &cookie_b,
-            &[("csrf", &groups.csrf()), ("member", &only_b)],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert!(r.location.starts_with(&format!("/t/b/groups/{gid}")));
+    let to = submit_b("/groups", &[("displayName", &group)]).await;
+    let gid = id_in(&to, "/t/b/groups/");
+    assert_eq!(groups_named(&scim(&tb), &group).await, 1);
+    assert_eq!(groups_named(&scim(&ta), &group).await, 0);
+    let to = submit_b(&format!("/groups/{gid}/members"), &[("member", &only_b)]).await;
+    assert!(to.starts_with(&format!("/t/b/groups/{gid}")), "{to}");
 
     // A local user made through B's portal (deletable there: disabled first).
     let local = unique("local");
     let email = format!("{local}@example.com");
-    let r = b
-        .post(
-            "/users",
-            &cookie_b,
-            &[
-                ("csrf", &groups.csrf()),
-                ("userName", &local),
-                ("givenName", "L"),
-                ("familyName", "U"),
-                ("email", &email),
-                ("displayName", "L U"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert!(r.location.starts_with("/t/b/users/"), "{}", r.location);
-    let local_id = r.location["/t/b/users/".len()..]
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = b
-        .post(
-            &format!("/users/{local_id}/active"),
-            &cookie_b,
-            &[("csrf", &groups.csrf()), ("active", "false")],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert!(r.location.starts_with(&format!("/t/b/users/{local_id}")));
+    let fields = [
+        ("userName", local.as_str()),
+        ("givenName", "L"),
+        ("familyName", "U"),
+        ("email", &email),
+        ("displayName", "L U"),
+    ];
+    let local_id = id_in(&submit_b("/users", &fields).await, "/t/b/users/");
+    let to = submit_b(&format!("/users/{local_id}/active"), &[("active", "false")]).await;
+    assert!(to.starts_with(&format!("/t/b/users/{local_id}")), "{to}");
 
     // Every link, form action and htmx request of B's pages stays under /t/b/.
     let pages = [
@@ -356,9 +350,8 @@ async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_links_stay("B's signed-out page", &r.text, "/t/b");
-    let filter = format!("/Groups?filter=displayName%20eq%20%22{sneaky}%22");
-    assert_eq!(scim(&tb).get(&filter).await.total(), 0);
-    assert_eq!(scim(&ta).get(&filter).await.total(), 0);
+    assert_eq!(groups_named(&scim(&tb), &sneaky).await, 0);
+    assert_eq!(groups_named(&scim(&ta), &sneaky).await, 0);
     // ... and on the root portal under its name.
     let r = root.get("/dashboard", &root.session(a_id)).await;
     assert_eq!(r.location, "/signin?next=%2Fdashboard");
@@ -431,16 +424,9 @@ async fn disabled_and_unknown_tenants_have_no_portal() {
     let user = tc["adminUsername"].as_str().unwrap();
     let pass = tc["adminPassword"].as_str().unwrap();
     // The CLI changed the file: the server sees it within a second or so.
-    let mut last = None;
-    for _ in 0..50 {
-        let r = c.get("/signin", "").await;
-        if r.status == StatusCode::FORBIDDEN {
-            last = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let r = last.expect("a disabled tenant's portal answers 403");
+    let r = answering(&c, "/signin", StatusCode::FORBIDDEN)
+        .await
+        .expect("a disabled tenant's portal answers 403");
     assert!(r.text.contains("disabled"), "{}", r.text);
     assert!(r.text.contains("<html"), "an HTML page: {}", r.text);
     for p in ["/", "/dashboard", "/users"] {
@@ -466,36 +452,19 @@ async fn disabled_and_unknown_tenants_have_no_portal() {
     }
     // Enabled again, it answers; being deleted, 404.
     assert!(s.cli(&["tenant", "enable", "c"]).status.success());
-    let mut ok = false;
-    for _ in 0..50 {
-        if c.get("/signin", "").await.status == StatusCode::OK {
-            ok = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ok, "enabled again");
+    let ok = answering(&c, "/signin", StatusCode::OK).await;
+    assert!(ok.is_some(), "enabled again");
     assert!(s
         .cli(&["tenant", "delete", "c", "--confirm"])
         .status
         .success());
-    let mut gone = false;
-    for _ in 0..50 {
-        if c.get("/signin", "").await.status == StatusCode::NOT_FOUND {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(gone, "a deleted tenant's portal answers 404");
+    let gone = answering(&c, "/signin", StatusCode::NOT_FOUND).await;
+    assert!(gone.is_some(), "a deleted tenant's portal answers 404");
 }
 
 #[tokio::test]
 async fn without_a_root_tenant_only_the_tenants_paths_have_a_portal() {
-    let s = Server::start_opts(Opts {
-        args: vec!["--root-tenant".into(), "none".into()],
-        ..Default::default()
-    });
+    let s = Server::start_args(&["--root-tenant", "none"]);
     let root = Site::root(&s);
     for p in ["/", "/signin", "/dashboard", "/users"] {
         let r = root.get(p, "").await;
@@ -546,10 +515,7 @@ async fn the_sign_in_slow_down_of_a_username_counts_per_tenant() {
 #[tokio::test]
 async fn behind_https_a_tenants_cookies_are_host_cookies_of_its_own() {
     // The public URL is HTTPS (a TLS proxy in front): cookies get `__Host-` and `Secure`.
-    let s = Server::start_opts(Opts {
-        args: vec!["--public-url".into(), "https://scim.example.test/".into()],
-        ..Default::default()
-    });
+    let s = Server::start_args(&["--public-url", "https://scim.example.test/"]);
     let tb = create_tenant(&s, "b");
     assert_eq!(tb["portalUrl"], json!("https://scim.example.test/t/b/"));
     let mut b = Site::tenant(&s, "b");

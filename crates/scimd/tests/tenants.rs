@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{eventually, unique, Client, Opts, Server};
+use common::{eventually, strings_at, unique, Client, Opts, Server};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -40,6 +40,32 @@ fn create_tenant(s: &Server, name: &str, slug: Option<&str>) -> Value {
         args.extend(["--slug", slug]);
     }
     serde_json::from_str(&cli_ok(s, &args)).unwrap()
+}
+
+/// A client of tenant `slug`'s admin API (`/t/SLUG/api/v1`) with a new admin token named
+/// `name`, made by `scimd token create --tenant SLUG`, or with `--tenant SLUG` before
+/// `token` when `tenant_first` (the option is taken in both places).
+fn tenant_admin(s: &Server, slug: &str, name: &str, tenant_first: bool) -> Client {
+    let mut args = vec!["token", "create", "--name", name, "--scope", "admin"];
+    let at = if tenant_first { 0 } else { 2 };
+    args.splice(at..at, ["--tenant", slug]);
+    let secret = cli_ok(s, &args);
+    Client::new(&format!("{}/t/{slug}/api/v1", s.base), Some(secret.trim()))
+}
+
+/// A client-credentials grant at the token endpoint `token_url` for the OAuth client
+/// `client` (as `scimd client create --json` prints it); the response.
+async fn token_grant(s: &Server, token_url: &str, client: &Value) -> reqwest::Response {
+    s.http()
+        .post(token_url)
+        .basic_auth(
+            client["clientId"].as_str().unwrap(),
+            client["clientSecret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -151,31 +177,10 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
     bad.get("/Users").await.expect(404);
 
     // The admin API of the tenant, with an admin token made with --tenant.
-    let admin_secret = cli_ok(
-        &s,
-        &[
-            "token",
-            "create",
-            "--tenant",
-            "contoso-ltd",
-            "--name",
-            "ops",
-            "--scope",
-            "admin",
-        ],
-    );
-    let admin = Client::new(
-        &format!("{}/t/contoso-ltd/api/v1", s.base),
-        Some(admin_secret.trim()),
-    );
+    let admin = tenant_admin(&s, "contoso-ltd", "ops", false);
     let users = admin.get("/users").await;
     users.expect(200);
-    let ids: Vec<&str> = users.json()["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap())
-        .collect();
+    let ids = strings_at(&users.json()["Resources"], "id");
     assert_eq!(ids, vec![b_id.as_str()], "{}", users.text);
     let g = admin
         .post("/groups", &json!({"displayName": "Field engineers"}))
@@ -222,23 +227,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
     .unwrap();
     assert_eq!(c["tokenUrl"], t["tokenUrl"]);
     // The tenant's admin API names its own URLs, not the root tenant's.
-    let admin_secret = cli_ok(
-        &s,
-        &[
-            "--tenant",
-            "contoso-ltd",
-            "token",
-            "create",
-            "--name",
-            "a",
-            "--scope",
-            "admin",
-        ],
-    );
-    let api = Client::new(
-        &format!("{}/t/contoso-ltd/api/v1", s.base),
-        Some(admin_secret.trim()),
-    );
+    let api = tenant_admin(&s, "contoso-ltd", "a", true);
     let clients = api.get("/clients").await;
     assert_eq!(
         clients.json()["tokenUrl"],
@@ -253,14 +242,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
         "{}",
         dash.text
     );
-    let issued = s
-        .http()
-        .post(c["tokenUrl"].as_str().unwrap())
-        .basic_auth(c["clientId"].as_str().unwrap(), c["clientSecret"].as_str())
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let issued = token_grant(&s, c["tokenUrl"].as_str().unwrap(), &c).await;
     assert_eq!(issued.status(), 200);
     let access: Value = issued.json().await.unwrap();
     let access = access["access_token"].as_str().unwrap();
@@ -273,14 +255,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
         .await
         .expect(401);
     // The root tenant's token endpoint does not know the client.
-    let at_root = s
-        .http()
-        .post(format!("{}/oauth/token", s.base))
-        .basic_auth(c["clientId"].as_str().unwrap(), c["clientSecret"].as_str())
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let at_root = token_grant(&s, &format!("{}/oauth/token", s.base), &c).await;
     assert_eq!(at_root.status(), 401);
 
     // list and show, with counts and the last SCIM request (written in the background).
@@ -358,10 +333,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
 
 #[tokio::test]
 async fn without_a_root_tenant_the_root_paths_answer_404() {
-    let s = Server::start_opts(Opts {
-        args: vec!["--root-tenant".into(), "none".into()],
-        ..Default::default()
-    });
+    let s = Server::start_args(&["--root-tenant", "none"]);
     // First start still made the tenant `default`: it is on its own path only.
     s.client().get("/Users").await.expect(404);
     let own = Client::new(&format!("{}/t/default/scim/v2", s.base), Some(&s.token));
@@ -467,23 +439,8 @@ async fn no_route_lets_one_tenant_reach_another() {
     let b_scim = Client::new(&format!("{b_prefix}/scim/v2"), Some(&b_token));
     let a_admin_token = s.admin_token();
     let b_admin_name = unique("b-ops");
-    let b_admin_token = cli_ok(
-        &s,
-        &[
-            "token",
-            "create",
-            "--tenant",
-            "tenant-b",
-            "--name",
-            &b_admin_name,
-            "--scope",
-            "admin",
-        ],
-    )
-    .trim()
-    .to_string();
     let a_admin = Client::new(&format!("{}/api/v1", s.base), Some(&a_admin_token));
-    let b_admin = Client::new(&format!("{b_prefix}/api/v1"), Some(&b_admin_token));
+    let b_admin = tenant_admin(&s, "tenant-b", &b_admin_name, false);
     // The same names in both tenants.
     let mut ids = Vec::new();
     for (scim, admin) in [(&a_scim, &a_admin), (&b_scim, &b_admin)] {
@@ -612,17 +569,8 @@ async fn no_route_lets_one_tenant_reach_another() {
         }
     }
     // B's OAuth client gets no token from A's endpoint.
-    let (status, _) = {
-        let r = http
-            .post(format!("{}/oauth/token", s.base))
-            .basic_auth(&b_client, client["clientSecret"].as_str())
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), ())
-    };
-    assert_eq!(status, 401);
+    let at_a = token_grant(&s, &format!("{}/oauth/token", s.base), &client).await;
+    assert_eq!(at_a.status(), 401);
 
     assert_eq!(
         snapshot(&b_admin, &b_scim).await,

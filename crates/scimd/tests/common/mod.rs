@@ -38,14 +38,17 @@ pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-/// The enterprise User extension's string attributes (RFC 7643 §4.3; `manager` is complex).
-pub const ENTERPRISE_STRINGS: [&str; 5] = [
-    "employeeNumber",
-    "costCenter",
-    "organization",
-    "division",
-    "department",
-];
+/// The enterprise User extension's string attributes (RFC 7643 §4.3; `manager` is complex),
+/// in schema order: read from scim-proto's enterprise schema, whose unit tests pin the list
+/// to the RFC's, as [`address_parts`] does.
+pub fn enterprise_strings() -> Vec<String> {
+    scim_proto::schema::enterprise_user_schema()
+        .attributes
+        .iter()
+        .filter(|a| a.ty == scim_proto::schema::AttrType::String)
+        .map(|a| a.name.clone())
+        .collect()
+}
 
 /// The sub-attributes of an `addresses` element that carry the address (RFC 7643 §4.1.2),
 /// without `type` and `primary`, in schema order: read from scim-proto's User schema, whose
@@ -58,6 +61,19 @@ pub fn address_parts() -> Vec<String> {
         .iter()
         .map(|a| a.name.clone())
         .filter(|n| n != "type" && n != "primary")
+        .collect()
+}
+
+/// The string `key` of each object of a JSON array, in order; panics on anything else.
+pub fn strings_at<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|o| {
+            o[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no string {key}: {o}"))
+        })
         .collect()
 }
 
@@ -556,6 +572,15 @@ impl Server {
     /// Starts a server owned by the caller; it is killed when dropped.
     pub fn start() -> Server {
         Self::start_opts(Opts::default())
+    }
+
+    /// Starts a server of the test's own with these arguments after `serve` (as
+    /// [`Opts::args`]) and the other options' defaults.
+    pub fn start_args(args: &[&str]) -> Server {
+        Server::start_opts(Opts {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        })
     }
 
     /// Starts a server with extra arguments / environment.

@@ -32,26 +32,24 @@ impl Page {
 
     /// The value of the first form field `name` of the page (`name="NAME" value="..."`).
     pub fn field(&self, name: &str) -> String {
-        let needle = format!("name=\"{name}\" value=\"");
-        let at = self
-            .text
-            .find(&needle)
-            .unwrap_or_else(|| panic!("no {name} field in: {}", self.text));
-        let rest = &self.text[at + needle.len()..];
-        rest[..rest.find('"').unwrap()]
-            .replace("&#x2f;", "/")
-            .replace("&#47;", "/")
+        let what = format!("{name} field");
+        self.text_between(&format!("name=\"{name}\" value=\""), "\"", &what)
     }
 
     /// The text of `<code id="ID">` (HTML entities of `/` undone).
     pub fn code(&self, id: &str) -> String {
-        let needle = format!("<code id=\"{id}\">");
+        self.text_between(&format!("<code id=\"{id}\">"), "</code>", id)
+    }
+
+    /// The text after the first `open` of the page up to the next `close`, with the HTML
+    /// entities of `/` undone; panics naming `what` when the page has no `open`.
+    fn text_between(&self, open: &str, close: &str, what: &str) -> String {
         let at = self
             .text
-            .find(&needle)
-            .unwrap_or_else(|| panic!("no {id} in: {}", self.text));
-        let rest = &self.text[at + needle.len()..];
-        rest[..rest.find("</code>").unwrap()]
+            .find(open)
+            .unwrap_or_else(|| panic!("no {what} in: {}", self.text));
+        let rest = &self.text[at + open.len()..];
+        rest[..rest.find(close).unwrap()]
             .replace("&#x2f;", "/")
             .replace("&#47;", "/")
     }
@@ -141,6 +139,15 @@ impl Site {
     pub async fn get(&self, path: &str, cookies: &str) -> Page {
         let url = format!("{}{}{path}", self.origin, self.prefix);
         self.send(self.http.get(url), cookies).await
+    }
+
+    /// `GET <prefix><path>` with the `Cookie` header `cookies`, asserting a 303 See Other:
+    /// where it sends the browser.
+    pub async fn redirect(&self, path: &str, cookies: &str) -> String {
+        let r = self.get(path, cookies).await;
+        let at = format!("{}{path}", self.prefix);
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "GET {at}: {}", r.text);
+        r.location
     }
 
     /// `POST <prefix><path>` of the form `fields` with the `Cookie` header `cookies`.

@@ -763,17 +763,18 @@ mod tests {
 
     #[test]
     fn sqlite_paths() {
-        assert_eq!(
-            sqlite_path("sqlite://./scimd-data/scimd.db"),
-            Some("./scimd-data/scimd.db")
-        );
-        assert_eq!(
-            sqlite_path("sqlite:///tmp/x/scimd.db?mode=rwc"),
-            Some("/tmp/x/scimd.db")
-        );
-        assert_eq!(sqlite_path("sqlite:x.db"), Some("x.db"));
-        assert_eq!(sqlite_path("sqlite::memory:"), None);
-        assert_eq!(sqlite_path("postgres://x"), None);
+        for (url, path) in [
+            (
+                "sqlite://./scimd-data/scimd.db",
+                Some("./scimd-data/scimd.db"),
+            ),
+            ("sqlite:///tmp/x/scimd.db?mode=rwc", Some("/tmp/x/scimd.db")),
+            ("sqlite:x.db", Some("x.db")),
+            ("sqlite::memory:", None),
+            ("postgres://x", None),
+        ] {
+            assert_eq!(sqlite_path(url), path, "{url}");
+        }
     }
 
     /// Settings with only what `set` gives, as one layer would.

@@ -446,19 +446,23 @@ mod tests {
         assert!(!portal_path("/healthz") && !portal_path("/metrics"));
         assert!(!portal_path("/operator") && !portal_path("/operator/tenants"));
         assert!(portal_path("/operators"));
-        assert_eq!(operator_page("/operator"), Some("/"));
-        assert_eq!(operator_page("/operator/"), Some("/"));
-        assert_eq!(operator_page("/operator/tenants"), Some("/tenants"));
-        assert_eq!(
-            operator_page("/operator/tenants/acme/delete"),
-            Some("/tenants/acme/delete")
-        );
-        assert_eq!(operator_page("/operator/signin"), Some("/signin"));
-        assert_eq!(operator_page("/operator/users"), None);
-        assert_eq!(operator_page("/operator/dashboard"), None);
-        assert_eq!(operator_page("/operator/scim/v2/Users"), None);
-        assert_eq!(operator_page("/operators"), None);
-        assert_eq!(operator_page("/operator/tenantsx"), None);
+        for (path, page) in [
+            ("/operator", Some("/")),
+            ("/operator/", Some("/")),
+            ("/operator/tenants", Some("/tenants")),
+            (
+                "/operator/tenants/acme/delete",
+                Some("/tenants/acme/delete"),
+            ),
+            ("/operator/signin", Some("/signin")),
+            ("/operator/users", None),
+            ("/operator/dashboard", None),
+            ("/operator/scim/v2/Users", None),
+            ("/operators", None),
+            ("/operator/tenantsx", None),
+        ] {
+            assert_eq!(operator_page(path), page, "{path}");
+        }
         assert_eq!(surface_of("/scim/v2"), Some(Surface::Scim));
         assert_eq!(surface_of("/scim/v2x"), None);
         assert_eq!(surface_of("/api/v1/users"), Some(Surface::Admin));

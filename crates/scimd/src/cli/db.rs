@@ -87,21 +87,13 @@ pub async fn open_directory(cfg: &Config) -> anyhow::Result<Directory> {
 }
 
 /// Opens the configured database for a command that acts on no tenant (operators and
-/// their tokens): `Ok(Err(2))` after printing "error: {what} belong to no tenant: drop
-/// --tenant SLUG ({instead})" when `--tenant` was given. Errors: as [`open_directory`],
-/// and a database no `scimd serve` initialised yet.
-pub async fn open_outside_tenants(
-    cfg: &Config,
-    (what, instead): (&str, &str),
-) -> anyhow::Result<Result<Directory, ExitCode>> {
-    if let Some(t) = &cfg.tenant {
-        eprintln!("error: {what} belong to no tenant: drop --tenant {t} ({instead})");
-        return Ok(Err(ExitCode::from(2)));
-    }
+/// their tokens; `--tenant` was refused before). Errors: as [`open_directory`], and a
+/// database no `scimd serve` initialised yet.
+pub async fn open_outside_tenants(cfg: &Config) -> anyhow::Result<Directory> {
     let dir = open_directory(cfg).await?;
     // A database no `scimd serve` initialised yet says so.
     dir.default_tenant_id().await?;
-    Ok(Ok(dir))
+    Ok(dir)
 }
 
 /// Prints what a `list` subcommand lists: with `--json` (`json`) the JSON text `as_json`

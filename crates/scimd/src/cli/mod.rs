@@ -268,6 +268,24 @@ fn parse_size_arg(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("expected a number of bytes (e.g. 4194304 or 4MiB), got {s:?}"))
 }
 
+impl Command {
+    /// For a command that acts outside every tenant (operators, operator tokens), what it
+    /// acts on and what a tenant has instead, for the refusal of `--tenant` (exit status 2).
+    fn outside_tenants(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Command::Operator(_) => Some((
+                "operators",
+                "a tenant's administrators are made with scimd admin create --tenant SLUG",
+            )),
+            Command::Token(t) if t.operator() => Some((
+                "operator tokens",
+                "a tenant's tokens have scope scim or admin",
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl Cli {
     /// The settings the flags give (the top layer).
     pub fn flag_settings(&self) -> Settings {
@@ -387,6 +405,10 @@ pub fn main() -> ExitCode {
             eprintln!(
                 "error: --tenant applies to the token, client, settings, admin, issuer and copy commands (serve takes --root-tenant; tenant commands take the slug as an argument)"
             );
+            return ExitCode::from(2);
+        }
+        if let Some((what, instead)) = cli.command.outside_tenants() {
+            eprintln!("error: {what} belong to no tenant: drop --tenant {t} ({instead})");
             return ExitCode::from(2);
         }
         cfg.tenant = Some(t.clone());

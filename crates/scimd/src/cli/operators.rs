@@ -42,16 +42,9 @@ pub enum OperatorCommand {
 }
 
 /// Runs an `operator` subcommand against the configured database (initialised by a first
-/// `scimd serve`). Exit status 2 when given `--tenant`; 1 for a bad or taken username.
+/// `scimd serve`). `--tenant` was refused before (exit status 2); 1 for a bad or taken username.
 pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
-    let why = (
-        "operators",
-        "a tenant's administrators are made with scimd admin create --tenant SLUG",
-    );
-    let dir = match open_outside_tenants(cfg, why).await? {
-        Ok(dir) => dir,
-        Err(code) => return Ok(code),
-    };
+    let dir = open_outside_tenants(cfg).await?;
     match cmd {
         OperatorCommand::Create {
             username,

@@ -70,7 +70,7 @@ pub enum TokenCommand {
 
 impl TokenCommand {
     /// Whether the command acts on the operator tokens.
-    fn operator(&self) -> bool {
+    pub(super) fn operator(&self) -> bool {
         match self {
             TokenCommand::Create { scope, .. } => *scope == ScopeArg::Operator,
             TokenCommand::List { operator, .. } | TokenCommand::Revoke { operator, .. } => {
@@ -83,18 +83,11 @@ impl TokenCommand {
 /// Runs a `token` subcommand against the configured database: on the tenant the command
 /// acts on (`--tenant`, else the root tenant), or on the operator tokens.
 ///
-/// The database must have been initialised by a first `scimd serve`. Exit status 2 for an
-/// operator token command given `--tenant`.
+/// The database must have been initialised by a first `scimd serve`. An operator token command
+/// given `--tenant` was refused before (exit status 2).
 pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
     let tokens = if cmd.operator() {
-        let why = (
-            "operator tokens",
-            "a tenant's tokens have scope scim or admin",
-        );
-        let dir = match open_outside_tenants(cfg, why).await? {
-            Ok(dir) => dir,
-            Err(code) => return Ok(code),
-        };
+        let dir = open_outside_tenants(cfg).await?;
         Tokens::Operator(dir)
     } else {
         let (dir, tenant) = open_default_tenant(cfg).await?;

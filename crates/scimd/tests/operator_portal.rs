@@ -2,7 +2,8 @@
 //! `scimd operator create` makes an operator (never with `--tenant`), who signs in there
 //! (its password changed first), lists, creates, disables, enables and deletes tenants
 //! with the forms of the tenants page; its sessions and a tenant's are signed out on each
-//! other's portals, and the tenants pages exist nowhere else. On SQLite and (with
+//! other's portals, and the tenants pages exist nowhere else; `scimd operator
+//! reset-password` and `unlock` act on an operator from the command line. On SQLite and (with
 //! SCIMD_TEST_DATABASE_URL) PostgreSQL.
 
 mod common;
@@ -329,4 +330,93 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
     );
     let r = op.get("/tenants", &ops).await;
     assert!(r.location.starts_with("/operator/signin"));
+}
+
+#[tokio::test]
+async fn an_operators_password_is_reset_and_its_slow_down_ended_from_the_command_line() {
+    let s = Server::start();
+    let op = Site::operator(&s);
+    let refused = |args: &[&str], what: &str| {
+        let out = s.cli(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(what), "{args:?}: {stderr}");
+    };
+    // Before any operator (no realm yet), and after, an unknown one is named.
+    refused(
+        &["operator", "reset-password", "nobody"],
+        "no operator named 'nobody'",
+    );
+    let name = unique("ops");
+    let (password, _) = create_operator(&s, &name);
+    refused(
+        &["operator", "unlock", "nobody"],
+        "scimd operator create nobody",
+    );
+    // A tenant's administrator of the same name is not an operator.
+    refused(
+        &["operator", "reset-password", "admin"],
+        "no operator named",
+    );
+    let served = common::eventually(Duration::from_secs(3), async || {
+        op.get("/", "").await.status != StatusCode::NOT_FOUND
+    })
+    .await;
+    assert!(
+        served,
+        "the operator portal is served after operator create"
+    );
+    let (cookies, _) = op.sign_in_first_time(&name, &password).await;
+    assert_eq!(op.get("/tenants", &cookies).await.status, StatusCode::OK);
+
+    // Failed sign-ins, then unlock: its throttling records are forgotten.
+    for _ in 0..2 {
+        let r = op.attempt(&name, "not the password").await;
+        assert_ne!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let out = s.cli(&["operator", "unlock", &name]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("unlocked operator '{name}'")) && !stderr.contains(": 0 "),
+        "{stderr}"
+    );
+
+    // reset-password: the new password alone on stdout; the session ends; the old password
+    // no longer signs in; the new one does, and must be changed first.
+    let out = s.cli(&["operator", "reset-password", &name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let new = stdout.trim();
+    assert!(
+        !new.is_empty() && !new.contains(char::is_whitespace),
+        "{stdout:?}"
+    );
+    let r = op.get("/tenants", &cookies).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "the session was ended");
+    let r = op.attempt(&name, &password).await;
+    assert_ne!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "the old password: {}",
+        r.text
+    );
+    let (cookies, _) = op.sign_in_first_time(&name, new).await;
+
+    // Both are in the operator realm's audit record.
+    for action in ["administrator.unlock", "administrator.reset-password"] {
+        let r = op
+            .get(
+                &format!("/audit/export?format=jsonl&action={action}"),
+                &cookies,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.text.lines().count(), 1, "{action}: {}", r.text);
+        assert!(r.text.contains(&name), "{action}: {}", r.text);
+    }
 }

@@ -210,12 +210,6 @@ fn start_server(extra: &[&str]) -> Server {
 
 /// Runs `scimd ARGS` and asserts success; its stdout and stderr.
 #[track_caller]
-fn cli_ok(srv: &Server, args: &[&str]) -> (String, String) {
-    let out = srv.cli(args);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "scimd {args:?}: {err}");
-    (String::from_utf8_lossy(&out.stdout).to_string(), err)
-}
 
 /// The arguments of `scimd issuer add` of `iss`, `aud` and `apps`, then `more`.
 fn add_args(iss: &str, aud: &str, apps: &str, more: &[&str]) -> Vec<String> {
@@ -241,7 +235,7 @@ fn refs(args: &[String]) -> Vec<&str> {
 #[track_caller]
 fn add_allowed(srv: &Server, iss: &str, aud: &str, apps: &str) -> (String, String) {
     let args = add_args(iss, aud, apps, &["--allow-private-outbound"]);
-    cli_ok(srv, &refs(&args))
+    srv.cli_ok(&refs(&args))
 }
 
 /// Runs `scimd ARGS` and asserts failure; its stderr.
@@ -463,7 +457,7 @@ async fn tokens_accepted_only_as_configured() {
     );
 
     // Listed by the CLI and the API; removal is effective within a second.
-    let (listed, _) = cli_ok(&srv, &["issuer", "list", "--json"]);
+    let (listed, _) = srv.cli_ok(&["issuer", "list", "--json"]);
     let listed: Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(listed[0]["issuer"], json!(issuer.iss));
     assert_eq!(
@@ -477,7 +471,7 @@ async fn tokens_accepted_only_as_configured() {
             issuer.state.base
         ))
     );
-    let (table, _) = cli_ok(&srv, &["issuer", "list"]);
+    let (table, _) = srv.cli_ok(&["issuer", "list"]);
     assert!(
         table.starts_with("ISSUER") && table.contains(&issuer.iss),
         "{table}"
@@ -486,7 +480,7 @@ async fn tokens_accepted_only_as_configured() {
     let api_list = admin.get("/issuers").await;
     api_list.expect(200);
     assert_eq!(api_list.json()["Resources"][0]["id"], listed[0]["id"]);
-    let (_, out) = cli_ok(&srv, &["issuer", "remove", &issuer.iss]);
+    let (_, out) = srv.cli_ok(&["issuer", "remove", &issuer.iss]);
     assert!(out.contains("removed issuer"), "{out}");
     tokio::time::sleep(Duration::from_millis(1100)).await;
     refused(scim_get(&srv, &good).await, "unknown issuer", &good);
@@ -685,7 +679,7 @@ async fn jwks_file_read_again_when_it_changes() {
     // A relative path or an unreadable file is refused at once.
     let with_file = |path: &str| add_args(iss, aud, app, &["--jwks-file", path]);
     let run = |args: Vec<String>, ok: bool| match ok {
-        true => cli_ok(&srv, &refs(&args)).1,
+        true => srv.cli_ok(&refs(&args)).1,
         false => cli_fails(&srv, &refs(&args)),
     };
     let err = run(with_file("jwks.json"), false);

@@ -83,6 +83,19 @@ fn create_operator(s: &Server, username: &str) -> (String, String) {
     (field("Password:"), field("Operator portal:"))
 }
 
+/// Waits (at most 3 s: the server remembered that there was no operator realm) until the
+/// operator portal `op` is served after `scimd operator create`.
+async fn until_served(op: &Site) {
+    let served = common::eventually(Duration::from_secs(3), async || {
+        op.get("/", "").await.status != StatusCode::NOT_FOUND
+    })
+    .await;
+    assert!(
+        served,
+        "the operator portal is served after operator create"
+    );
+}
+
 /// The SCIM client of a tenant's SCIM URL and token.
 fn scim(url: &str, token: &str) -> Client {
     Client::new(url, Some(token))
@@ -127,14 +140,7 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
 
     // Signed out: the operator portal sends to its sign-in page, which names it (within a
     // second: the server remembered that there was no operator realm).
-    let served = common::eventually(Duration::from_secs(3), async || {
-        op.get("/", "").await.status != StatusCode::NOT_FOUND
-    })
-    .await;
-    assert!(
-        served,
-        "the operator portal is served after operator create"
-    );
+    until_served(&op).await;
     assert_eq!(op.redirect("/", "").await, "/operator/signin");
     let to = op.redirect("/tenants", "").await;
     assert_eq!(to, "/operator/signin?next=%2Ftenants");
@@ -358,14 +364,7 @@ async fn an_operators_password_is_reset_and_its_slow_down_ended_from_the_command
         &["operator", "reset-password", "admin"],
         "no operator named",
     );
-    let served = common::eventually(Duration::from_secs(3), async || {
-        op.get("/", "").await.status != StatusCode::NOT_FOUND
-    })
-    .await;
-    assert!(
-        served,
-        "the operator portal is served after operator create"
-    );
+    until_served(&op).await;
     let (cookies, _) = op.sign_in_first_time(&name, &password).await;
     assert_eq!(op.get("/tenants", &cookies).await.status, StatusCode::OK);
 
@@ -374,9 +373,7 @@ async fn an_operators_password_is_reset_and_its_slow_down_ended_from_the_command
         let r = op.attempt(&name, "not the password").await;
         assert_ne!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     }
-    let out = s.cli(&["operator", "unlock", &name]);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{stderr}");
+    let (_, stderr) = s.cli_ok(&["operator", "unlock", &name]);
     assert!(
         stderr.contains(&format!("unlocked operator '{name}'")) && !stderr.contains(": 0 "),
         "{stderr}"
@@ -384,13 +381,7 @@ async fn an_operators_password_is_reset_and_its_slow_down_ended_from_the_command
 
     // reset-password: the new password alone on stdout; the session ends; the old password
     // no longer signs in; the new one does, and must be changed first.
-    let out = s.cli(&["operator", "reset-password", &name]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let (stdout, _) = s.cli_ok(&["operator", "reset-password", &name]);
     let new = stdout.trim();
     assert!(
         !new.is_empty() && !new.contains(char::is_whitespace),

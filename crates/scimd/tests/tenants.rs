@@ -10,18 +10,6 @@ use common::{eventually, strings_at, unique, Client, Opts, Server};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// Runs `scimd ARGS` on the server's database; its stdout, asserting success.
-fn cli_ok(s: &Server, args: &[&str]) -> String {
-    let out = s.cli(args);
-    assert!(
-        out.status.success(),
-        "scimd {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Runs `scimd ARGS`, asserting failure; its stderr.
 fn cli_err(s: &Server, args: &[&str]) -> String {
     let out = s.cli(args);
@@ -39,7 +27,7 @@ fn create_tenant(s: &Server, name: &str, slug: Option<&str>) -> Value {
     if let Some(slug) = slug {
         args.extend(["--slug", slug]);
     }
-    serde_json::from_str(&cli_ok(s, &args)).unwrap()
+    serde_json::from_str(&s.cli_ok(&args).0).unwrap()
 }
 
 /// A client of tenant `slug`'s admin API (`/t/SLUG/api/v1`) with a new admin token named
@@ -49,7 +37,7 @@ fn tenant_admin(s: &Server, slug: &str, name: &str, tenant_first: bool) -> Clien
     let mut args = vec!["token", "create", "--name", name, "--scope", "admin"];
     let at = if tenant_first { 0 } else { 2 };
     args.splice(at..at, ["--tenant", slug]);
-    let secret = cli_ok(s, &args);
+    let secret = s.cli_ok(&args).0;
     Client::new(&format!("{}/t/{slug}/api/v1", s.base), Some(secret.trim()))
 }
 
@@ -212,9 +200,8 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
     .expect(401);
 
     // OAuth clients of the tenant get tokens from its own token endpoint.
-    let c: Value = serde_json::from_str(&cli_ok(
-        &s,
-        &[
+    let c: Value = serde_json::from_str(
+        &s.cli_ok(&[
             "client",
             "create",
             "--tenant",
@@ -222,8 +209,9 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
             "--name",
             "entra",
             "--json",
-        ],
-    ))
+        ])
+        .0,
+    )
     .unwrap();
     assert_eq!(c["tokenUrl"], t["tokenUrl"]);
     // The tenant's admin API names its own URLs, not the root tenant's.
@@ -260,7 +248,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
 
     // list and show, with counts and the last SCIM request (written in the background).
     let listed = eventually(Duration::from_secs(10), async || {
-        let all: Value = serde_json::from_str(&cli_ok(&s, &["tenant", "list", "--json"])).unwrap();
+        let all: Value = serde_json::from_str(&s.cli_ok(&["tenant", "list", "--json"]).0).unwrap();
         let b = all
             .as_array()
             .unwrap()
@@ -271,8 +259,8 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
         b["users"] == json!(1) && b["groups"] == json!(1) && b["lastScimRequest"].is_string()
     })
     .await;
-    assert!(listed, "{}", cli_ok(&s, &["tenant", "list"]));
-    let all: Value = serde_json::from_str(&cli_ok(&s, &["tenant", "list", "--json"])).unwrap();
+    assert!(listed, "{}", s.cli_ok(&["tenant", "list"]).0);
+    let all: Value = serde_json::from_str(&s.cli_ok(&["tenant", "list", "--json"]).0).unwrap();
     let slugs: Vec<&str> = all
         .as_array()
         .unwrap()
@@ -281,7 +269,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
         .collect();
     assert_eq!(slugs, vec!["default", "contoso-ltd"], "oldest first: {all}");
     let shown: Value =
-        serde_json::from_str(&cli_ok(&s, &["tenant", "show", "contoso-ltd", "--json"])).unwrap();
+        serde_json::from_str(&s.cli_ok(&["tenant", "show", "contoso-ltd", "--json"]).0).unwrap();
     assert_eq!(shown["state"], json!("active"));
     assert!(cli_err(&s, &["tenant", "show", "nope"]).contains("no tenant has the slug 'nope'"));
     assert!(cli_err(&s, &["token", "list", "--tenant", "nope"]).contains("'nope'"));
@@ -291,7 +279,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
     // Disabled: 403 on its paths within a second or so, nothing lost; the root tenant is
     // untouched; enabled again, the same data.
     let d: Value =
-        serde_json::from_str(&cli_ok(&s, &["tenant", "disable", "contoso-ltd", "--json"])).unwrap();
+        serde_json::from_str(&s.cli_ok(&["tenant", "disable", "contoso-ltd", "--json"]).0).unwrap();
     assert_eq!(d["state"], json!("disabled"));
     let refused = eventually(Duration::from_secs(3), async || {
         b.get("/Users").await.status == 403
@@ -303,7 +291,7 @@ async fn tenants_are_created_and_served_on_their_own_paths() {
     assert!(r.text.contains("disabled"), "{}", r.text);
     admin.get("/users").await.expect(403);
     root.get(&format!("/Users/{root_id}")).await.expect(200);
-    cli_ok(&s, &["tenant", "enable", "contoso-ltd"]);
+    s.cli_ok(&["tenant", "enable", "contoso-ltd"]);
     let back = eventually(Duration::from_secs(3), async || {
         b.get(&format!("/Users/{b_id}")).await.status == 200
     })
@@ -352,7 +340,7 @@ async fn without_a_root_tenant_the_root_paths_answer_404() {
     }
     // Commands need --tenant then (the configured root is none only for this server's
     // flags; the CLI's default is the root tenant `default`).
-    cli_ok(&s, &["token", "list", "--tenant", "default"]);
+    s.cli_ok(&["token", "list", "--tenant", "default"]);
 }
 
 /// One request with reqwest: `(status, body text)`.
@@ -460,12 +448,12 @@ async fn no_route_lets_one_tenant_reach_another() {
         .post("/attributes", &json!({"name": "bOnly"}))
         .await
         .expect(201);
-    let client: Value = serde_json::from_str(&cli_ok(
-        &s,
-        &[
+    let client: Value = serde_json::from_str(
+        &s.cli_ok(&[
             "client", "create", "--tenant", "tenant-b", "--name", "b-entra", "--json",
-        ],
-    ))
+        ])
+        .0,
+    )
     .unwrap();
     let b_client = client["clientId"].as_str().unwrap().to_string();
     let markers = [
@@ -652,7 +640,7 @@ async fn a_tenant_is_deleted_under_load_and_nothing_else_is_touched() {
         assert_eq!(n, "0", "{table} still holds rows of the deleted tenant");
     }
     let shown: Value =
-        serde_json::from_str(&cli_ok(&s, &["tenant", "show", "doomed", "--json"])).unwrap();
+        serde_json::from_str(&s.cli_ok(&["tenant", "show", "doomed", "--json"]).0).unwrap();
     assert_eq!(
         (&shown["state"], &shown["users"], &shown["groups"]),
         (&json!("deleting"), &json!(0), &json!(0))
@@ -686,7 +674,7 @@ async fn a_tenant_is_deleted_under_load_and_nothing_else_is_touched() {
         &db,
         "UPDATE tenants SET state = 'deleting' WHERE slug = 'half'",
     );
-    cli_ok(&s, &["tenant", "delete", "half", "--confirm"]);
+    s.cli_ok(&["tenant", "delete", "half", "--confirm"]);
     let d_id = s.query("SELECT id FROM tenants WHERE slug = 'half'");
     let n = common::query_db(
         &db,
@@ -775,7 +763,7 @@ async fn one_tenant_is_copied_into_another_deployment() {
     let copied = there.get_ok(&format!("/Groups/{gid}")).await;
     assert_eq!(copied.json()["members"].as_array().unwrap().len(), 25);
     to.client().get_ok("/Users?count=1").await;
-    let listed: Value = serde_json::from_str(&cli_ok(&to, &["tenant", "list", "--json"])).unwrap();
+    let listed: Value = serde_json::from_str(&to.cli_ok(&["tenant", "list", "--json"]).0).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     // Never over an existing tenant; an unknown slug says so.
     let again = copy("moving");

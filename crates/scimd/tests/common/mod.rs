@@ -658,6 +658,17 @@ impl Server {
             .unwrap()
     }
 
+    /// Runs `scimd ARGS` on the server's database, asserting success: (stdout, stderr).
+    pub fn cli_ok(&self, args: &[&str]) -> (String, String) {
+        let out = self.cli(args);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        assert!(out.status.success(), "scimd {args:?}: {stdout}{stderr}");
+        (stdout, stderr)
+    }
+
     /// Runs `scimd <args> --database <this server's database>` and returns its output.
     pub fn cli(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(SCIMD);

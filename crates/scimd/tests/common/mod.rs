@@ -659,6 +659,7 @@ impl Server {
     }
 
     /// Runs `scimd ARGS` on the server's database, asserting success: (stdout, stderr).
+    #[track_caller]
     pub fn cli_ok(&self, args: &[&str]) -> (String, String) {
         let out = self.cli(args);
         let (stdout, stderr) = (

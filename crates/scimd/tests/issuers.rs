@@ -208,7 +208,6 @@ fn start_server(extra: &[&str]) -> Server {
     })
 }
 
-/// Runs `scimd ARGS` and asserts success; its stdout and stderr.
 /// The arguments of `scimd issuer add` of `iss`, `aud` and `apps`, then `more`.
 fn add_args(iss: &str, aud: &str, apps: &str, more: &[&str]) -> Vec<String> {
     let args = [

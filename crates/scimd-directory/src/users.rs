@@ -190,9 +190,7 @@ impl Directory {
         tenant: &str,
     ) -> StoreResult<(TenantSettings, Arc<ResourceSchema>)> {
         let (settings, attrs) = self.tenant_context(tx, tenant).await?;
-        let schema = self
-            .schemas()
-            .user(tenant, &settings.custom_schema_urn, &attrs);
+        let schema = self.schemas().user(&settings.custom_schema_urn, &attrs);
         Ok((settings, schema))
     }
 

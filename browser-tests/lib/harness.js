@@ -37,7 +37,8 @@ export async function startScimd() {
   const started = await new Promise((resolveStart, reject) => {
     const timer = setTimeout(() => reject(new Error(`scimd did not start in 60 s; stderr:\n${err}`)), 60_000);
     const check = () => {
-      const url = /listening on (http:\/\/\S+)/.exec(err)?.[1];
+      // The whole line: stderr may arrive cut anywhere ("listening on http://127" first).
+      const url = /listening on (http:\/\/\S+)\n/.exec(err)?.[1];
       let secrets = "";
       try {
         secrets = readFileSync(join(dir, "first-start-secrets.txt"), "utf8");

@@ -317,8 +317,8 @@ impl Directory {
     /// POST /Groups. 409 uniqueness when the displayName (ignoring case) is taken by any
     /// group of the tenant, whatever its source.
     pub async fn create_group(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
-        let target = (ResourceType::Group, None, Some(body));
-        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
+        let logged_as = (ResourceType::Group, None, Some(body));
+        self.write_logged(c, logged_as, async |recorder: &Recorder<'_>| {
             let schema = self.group_schema();
             let n = normalize_resource_with(&schema, body, self.limits())?;
             let mut tx = self.store().write().await?;
@@ -361,8 +361,8 @@ impl Directory {
         body: &Value,
     ) -> ScimResult<Written> {
         let id = t.id;
-        let target = (ResourceType::Group, Some(id), Some(body));
-        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
+        let logged_as = (ResourceType::Group, Some(id), Some(body));
+        self.write_logged(c, logged_as, async |recorder: &Recorder<'_>| {
             let schema = self.group_schema();
             let n = normalize_resource_with(&schema, body, self.limits())?;
             let mut tx = self.store().write().await?;
@@ -493,8 +493,8 @@ impl Directory {
         reply: GroupReply,
     ) -> ScimResult<Written> {
         let id = t.id;
-        let target = (ResourceType::Group, Some(id), None);
-        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
+        let logged_as = (ResourceType::Group, Some(id), None);
+        self.write_logged(c, logged_as, async |recorder: &Recorder<'_>| {
             let schema = self.group_schema();
             let req = PatchRequest::parse(body)?;
             let mut tx = self.store().write().await?;
@@ -539,8 +539,8 @@ impl Directory {
     /// others are unchanged.
     pub async fn delete_group(&self, c: &Caller, t: Target<'_>) -> ScimResult<WriteStatus> {
         let id = t.id;
-        let target = (ResourceType::Group, Some(id), None);
-        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
+        let logged_as = (ResourceType::Group, Some(id), None);
+        self.write_logged(c, logged_as, async |recorder: &Recorder<'_>| {
             let mut tx = self.store().write().await?;
             let g = self
                 .load_provisioned_group(tx.as_mut(), &c.tenant_id, t)

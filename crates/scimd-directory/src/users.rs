@@ -425,8 +425,8 @@ impl Directory {
     /// POST /Users (rules 1–3, 7, 11): a userName held by a deprovisioned user revives that
     /// user; by a local user adopts it; by any other user is 409 uniqueness.
     pub async fn create_user(&self, c: &Caller, body: &Value) -> ScimResult<Written> {
-        let target = (ResourceType::User, None, Some(body));
-        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
+        let logged_as = (ResourceType::User, None, Some(body));
+        self.write_logged(c, logged_as, async |recorder: &Recorder<'_>| {
             let now = render::now();
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
@@ -485,8 +485,8 @@ impl Directory {
         body: &Value,
     ) -> ScimResult<Written> {
         let id = t.id;
-        let target = (ResourceType::User, Some(id), Some(body));
-        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
+        let logged_as = (ResourceType::User, Some(id), Some(body));
+        self.write_logged(c, logged_as, async |recorder: &Recorder<'_>| {
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
             let mut n = normalize_resource_with(&schema, body, self.limits())?;
@@ -544,8 +544,8 @@ impl Directory {
     /// stored value of what it blanked.
     pub async fn patch_user(&self, c: &Caller, t: Target<'_>, body: &Value) -> ScimResult<Written> {
         let id = t.id;
-        let target = (ResourceType::User, Some(id), None);
-        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
+        let logged_as = (ResourceType::User, Some(id), None);
+        self.write_logged(c, logged_as, async |recorder: &Recorder<'_>| {
             let req = PatchRequest::parse(body)?;
             let mut tx = self.store().write().await?;
             let (settings, schema) = self.user_context(tx.as_mut(), &c.tenant_id).await?;
@@ -602,8 +602,8 @@ impl Directory {
     /// keeps its group memberships and disappears from SCIM (404 afterwards).
     pub async fn delete_user(&self, c: &Caller, t: Target<'_>) -> ScimResult<WriteStatus> {
         let id = t.id;
-        let target = (ResourceType::User, Some(id), None);
-        self.write_logged(c, target, async |recorder: &Recorder<'_>| {
+        let logged_as = (ResourceType::User, Some(id), None);
+        self.write_logged(c, logged_as, async |recorder: &Recorder<'_>| {
             let mut tx = self.store().write().await?;
             let mut rec = self.load_visible_user(tx.as_mut(), &c.tenant_id, t).await?;
             let changes = deprovision(&mut rec);

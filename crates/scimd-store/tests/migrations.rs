@@ -18,6 +18,7 @@ mod support;
 
 use rusqlite::Connection;
 use scimd_directory::store::{Store, TokenScope};
+use scimd_store::SqliteStore;
 use std::collections::{BTreeMap, BTreeSet};
 use support::{open, pg_url, scratch, store, Backend, Scratch, TestStore, PG_URL_VAR};
 
@@ -705,4 +706,62 @@ async fn identifier_keys_are_recomputed_when_migrating(b: Backend) {
     assert_eq!(found.as_deref(), Some("u4"));
     drop(tx);
     s.close().await;
+}
+
+/// SQLite checks foreign keys after migrating (they are off while it migrates), a check that
+/// reads every child row; it runs when the migrations applied differ from the count it last
+/// passed with (kept in `user_version`), and not on every open.
+#[tokio::test]
+async fn sqlite_checks_foreign_keys_when_migrations_changed_and_not_on_every_open() {
+    let db = store(Backend::Sqlite, "fk-check").await;
+    let TestStore::Sqlite(s) = &*db else {
+        unreachable!()
+    };
+    s.close().await;
+    let path = s.path().to_path_buf();
+    let raw = Connection::open(&path).unwrap();
+    let applied: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM _sqlx_migrations WHERE success",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let version = |c: &Connection| -> i64 {
+        c.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert!(applied >= 13, "{applied}");
+    assert_eq!(
+        version(&raw),
+        applied,
+        "the first open's check was recorded"
+    );
+    // A token whose tenant does not exist (foreign keys are per connection: off on this one).
+    raw.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    raw.execute(
+        "INSERT INTO tokens (id, tenant_id, name, scope, secret_sha256, created) \
+         VALUES ('orphan', 'no-such-tenant', 'x', 'scim', x'00', '2026-01-01T00:00:00.000000Z')",
+        [],
+    )
+    .unwrap();
+    // Nothing migrated since the last check: the open does not read the rows again.
+    let again = SqliteStore::open(db.url())
+        .await
+        .expect("open without a check");
+    again.close().await;
+    // As after a migration (the count differs from the one checked): the orphan is found,
+    // and the open refused.
+    raw.execute_batch("PRAGMA user_version = 0").unwrap();
+    let e = SqliteStore::open(db.url()).await.unwrap_err().to_string();
+    assert!(e.contains("1 rows whose foreign key points nowhere"), "{e}");
+    assert_eq!(version(&raw), 0, "a failed check is not recorded");
+    // Once repaired, the next open checks, passes and records it.
+    raw.execute("DELETE FROM tokens WHERE id = 'orphan'", [])
+        .unwrap();
+    let fixed = SqliteStore::open(db.url())
+        .await
+        .expect("open after repair");
+    fixed.close().await;
+    assert_eq!(version(&raw), applied);
 }

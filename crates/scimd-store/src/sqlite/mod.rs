@@ -384,7 +384,10 @@ impl SqliteStore {
         // `_sqlx_migrations` bookkeeping), then closes; the store's own connections follow.
         // Foreign keys are off while migrating, so that a migration may rebuild a parent
         // table (create, copy, drop, rename) without the drop cascading to its children;
-        // they are checked once the migrations ran.
+        // they are checked once the migrations ran. The check reads every row of every child
+        // table (seconds on a file of gigabytes), so it runs only when the migrations applied
+        // differ from those last checked: their count is kept in the file's `user_version`
+        // once a check passed (a check that fails leaves it, and the next start checks again).
         let mut migrator = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -399,16 +402,36 @@ impl SqliteStore {
             .run(&mut migrator)
             .await
             .map_err(|e| backend(format!("migrating {}: {e}", path.display())))?;
-        let broken = sqlx::query("PRAGMA foreign_key_check")
-            .fetch_all(&mut migrator)
+        let checking =
+            |e: sqlx::Error| backend(format!("checking {} after migrating: {e}", path.display()));
+        let applied: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&mut migrator)
+                .await
+                .map_err(checking)?;
+        let checked: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&mut migrator)
             .await
-            .map_err(|e| backend(format!("checking {} after migrating: {e}", path.display())))?;
-        if !broken.is_empty() {
-            return Err(backend(format!(
-                "{} has {} rows whose foreign key points nowhere after migrating",
-                path.display(),
-                broken.len()
-            )));
+            .map_err(checking)?;
+        if applied != checked {
+            let broken = sqlx::query("PRAGMA foreign_key_check")
+                .fetch_all(&mut migrator)
+                .await
+                .map_err(checking)?;
+            if !broken.is_empty() {
+                return Err(backend(format!(
+                    "{} has {} rows whose foreign key points nowhere after migrating",
+                    path.display(),
+                    broken.len()
+                )));
+            }
+            // A PRAGMA takes no bound parameter; `applied` is a count read above.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA user_version = {applied}"
+            )))
+            .execute(&mut migrator)
+            .await
+            .map_err(checking)?;
         }
         sqlx::Connection::close(migrator)
             .await

@@ -6,7 +6,8 @@
 #              bursts of 1,000: docs/security.md "Rate limits")
 #   unlimited  --rate-limit-per-credential 0 (the busy tenant sends as fast as the server answers)
 # Usage: fairness.sh SCIMD BENCH OUT_DIR [LIGHT_TENANTS] [HEAVY_USERS] [ROUNDS]
-#   env MODES="default unlimited", WINDOW=60 (seconds of light cycles, alone and beside)
+#   env MODES="default unlimited", WINDOW=60 (at most this many seconds of light cycles, alone
+#   and beside; each light tenant's cycle of 100 changes ends sooner, about 42 s in all)
 # Prints one line per run; the driver's JSON reports stay in OUT_DIR.
 # BENCH must have --rate, --start-spread and --user-offset (scimd-bench of this tree).
 set -euo pipefail

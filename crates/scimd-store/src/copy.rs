@@ -103,7 +103,7 @@ pub async fn copy_store(
 ) -> Result<Vec<TableCount>, CopyError> {
     let mut src = from.read().await?;
     let mut dst = to.write().await?;
-    let existing = dst.table_counts().await?;
+    let existing = dst.table_counts(None).await?;
     if existing.iter().any(|(_, n)| *n > 0) {
         return Err(CopyError::TargetNotEmpty(existing));
     }
@@ -151,10 +151,7 @@ async fn copy_rows(
     for table in Table::COPIED {
         let (mut after, mut copied) = (i64::MIN, 0u64);
         loop {
-            let page = match tenant {
-                None => src.export_rows(table, after, PAGE).await?,
-                Some(t) => src.export_tenant_rows(table, t, after, PAGE).await?,
-            };
+            let page = src.export_rows((table, tenant), after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             import_rows(dst, &page).await?;
@@ -162,13 +159,10 @@ async fn copy_rows(
             progress(table, copied);
         }
     }
-    let (source, target) = match tenant {
-        None => (src.table_counts().await?, dst.table_counts().await?),
-        Some(t) => (
-            src.tenant_table_counts(t).await?,
-            dst.tenant_table_counts(t).await?,
-        ),
-    };
+    let (source, target) = (
+        src.table_counts(tenant).await?,
+        dst.table_counts(tenant).await?,
+    );
     let counts: Vec<TableCount> = source
         .iter()
         .map(|(t, n)| TableCount {

@@ -283,7 +283,7 @@ async fn dump(s: &dyn Store) -> Vec<(Table, Vec<ExportRow>)> {
         let mut rows = Vec::new();
         let mut after = i64::MIN;
         loop {
-            let page = tx.export_rows(t, after, 7).await.unwrap();
+            let page = tx.export_rows((t, None), after, 7).await.unwrap();
             let Some(last) = page.last() else { break };
             for e in &page {
                 assert!(e.seq > after, "{t:?} not in sequence order");

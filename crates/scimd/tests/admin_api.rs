@@ -1501,7 +1501,7 @@ async fn log_retention_purges_old_entries_at_start() {
     }
     let records = |d: scimd_directory::Directory| async move {
         let mut tx = d.store().read().await.unwrap();
-        let counts = tx.table_counts().await.unwrap();
+        let counts = tx.table_counts(None).await.unwrap();
         counts.iter().find(|(t, _)| *t == Table::Changes).unwrap().1
     };
     let names = |d: scimd_directory::Directory, t: String| async move {

@@ -674,28 +674,19 @@ pub trait Tx: Send {
     async fn deployment_fact(&mut self, name: &str) -> StoreResult<Option<String>>;
 
     // ---- bulk copy between stores (`scimd copy`)
-    /// Rows of `table` (every tenant) whose sequence number is greater than `after`, in
-    /// sequence order, at most `limit` (keyset paging: pass the last `seq` seen). A table
-    /// outside [`Table::COPIED`] gives no rows.
+    /// Rows of `table` whose sequence number is greater than `after`, in sequence order, at
+    /// most `limit` (keyset paging: pass the last `seq` seen): every tenant's when `tenant`
+    /// is `None` (`scimd copy`), else only that tenant's (`scimd copy --tenant`; for
+    /// [`Table::Tenants`], its own row). A table outside [`Table::COPIED`] gives no rows.
     async fn export_rows(
         &mut self,
-        table: Table,
+        (table, tenant): (Table, Option<&str>),
         after: i64,
         limit: u64,
     ) -> StoreResult<Vec<Exported>>;
-    /// Number of rows of every table of [`Table::ALL`], all tenants together.
-    async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>>;
-    /// [`Tx::export_rows`] of one tenant only (`tenant_id`; for [`Table::Tenants`], its own
-    /// row): what `scimd copy --tenant` reads.
-    async fn export_tenant_rows(
-        &mut self,
-        table: Table,
-        tenant_id: &str,
-        after: i64,
-        limit: u64,
-    ) -> StoreResult<Vec<Exported>>;
-    /// [`Tx::table_counts`] of one tenant's rows (for [`Table::Tenants`], 1 or 0).
-    async fn tenant_table_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(Table, u64)>>;
+    /// Number of rows of every table of [`Table::ALL`]: all tenants together when `tenant`
+    /// is `None`, else that tenant's (for [`Table::Tenants`], 1 or 0).
+    async fn table_counts(&mut self, tenant: Option<&str>) -> StoreResult<Vec<(Table, u64)>>;
 }
 
 #[cfg(test)]

@@ -778,28 +778,14 @@ impl<E: Exec> Tx for StoreTx<E> {
 
     async fn export_rows(
         &mut self,
-        table: Table,
+        of: (Table, Option<&str>),
         after: i64,
         limit: u64,
     ) -> StoreResult<Vec<Exported>> {
-        export::export_rows(self, (table, None), after, limit).await
+        export::export_rows(self, of, after, limit).await
     }
 
-    async fn table_counts(&mut self) -> StoreResult<Vec<(Table, u64)>> {
-        export::table_counts(self, None).await
-    }
-
-    async fn export_tenant_rows(
-        &mut self,
-        table: Table,
-        tenant_id: &str,
-        after: i64,
-        limit: u64,
-    ) -> StoreResult<Vec<Exported>> {
-        export::export_rows(self, (table, Some(tenant_id)), after, limit).await
-    }
-
-    async fn tenant_table_counts(&mut self, tenant_id: &str) -> StoreResult<Vec<(Table, u64)>> {
-        export::table_counts(self, Some(tenant_id)).await
+    async fn table_counts(&mut self, tenant: Option<&str>) -> StoreResult<Vec<(Table, u64)>> {
+        export::table_counts(self, tenant).await
     }
 }

@@ -8,22 +8,11 @@
 #   crates/scimd-bench/scripts/tenants-1000.sh setup-one1m     # control: one tenant of
 #   crates/scimd-bench/scripts/tenants-1000.sh measure-one1m   # 1,000,000 users, same file size
 #
-# Environment: BIN (target/release), DIR (/tmp/b15), TENANTS (1000), USERS (1000),
-# ROUNDS (3), SECS (20 per round), NICE (10; the machine may be shared), PACE (0: every
-# simulated tenant sends its next request when the last is answered, i.e. a closed loop of
-# $TENANTS requests in flight; R > 0: at most R requests/s per simulated tenant, so
-# $TENANTS × R requests/s offered in all, below saturation, for latencies without queueing).
+# Environment: BIN, DIR, TENANTS, USERS, ROUNDS, SECS, PACE, NICE and the ports; their
+# meanings and defaults are in bench-env.sh.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/bench-env.sh"
-TENANTS=${TENANTS:-1000}
-USERS=${USERS:-1000}
-ROUNDS=${ROUNDS:-3}
-SECS=${SECS:-20}
-PACE=${PACE:-0}
-PORT_ONE=${PORT_ONE:-18501}
-PORT_MANY=${PORT_MANY:-18502}
-PORT_ONE1M=${PORT_ONE1M:-18503}
 
 serve() { # NAME PORT
   mkdir -p "$DIR/$1"

@@ -11,13 +11,12 @@
 # Each incremental run takes the next unused block of 100 users of every tenant
 # (--user-offset), since a cycle deletes every 20th user and disables every 10th; the block
 # counter is kept in $DIR/incr/next-offset.
+#
+# Environment: BIN, DIR, RATE, SPREAD, CHANGES, NICE and PORT_MANY; their meanings and
+# defaults are in bench-env.sh.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/bench-env.sh"
-RATE=${RATE:-17}
-SPREAD=${SPREAD:-60}
-CHANGES=${CHANGES:-100}
-PORT_MANY=${PORT_MANY:-18502}
 PID=$(cat "$DIR/many/pid")
 mkdir -p "$DIR/incr"
 

@@ -20,42 +20,51 @@ pub const DEFAULT_COUNT: u64 = 50;
 
 // ---------------------------------------------------------------- authentication
 
-/// The server state and the authenticated caller of an admin route, which every admin
-/// handler needs both of: extracting it requires a bearer token of scope `admin`. 401 (with
-/// its RFC 6750 challenge, [`crate::auth`]) without a valid token, 403 `insufficient_scope`
-/// for a credential of scope `scim`, 429 beyond the token's rate limit ([`crate::rate`]). It
-/// is an extractor rather than a route layer so that a wrong method is answered 405 before
-/// any authentication, and so handlers list it first (nothing is read from the request
-/// before the caller is known).
-#[derive(Clone)]
-pub struct Admin(pub AppState, pub Caller);
+/// Declares an extractor `$name(AppState, Caller)` of the routes that need a bearer token of
+/// scope `$scope`; `$missing` is the detail of the 401 answered without one. The extractors
+/// differ only in those two.
+macro_rules! scoped_extractor {
+    ($(#[$doc:meta])* $name:ident, $scope:expr, $missing:expr) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(pub AppState, pub Caller);
 
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = Response;
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let missing = "authentication required: send `Authorization: Bearer <secret>` with the secret of an admin token (create one with `scimd token create --name NAME --scope admin`)";
-        let c = caller(parts, state, (TokenScope::Admin, missing)).await?;
-        Ok(Admin(state.clone(), c))
-    }
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Response> {
+                let c = caller(parts, state, ($scope, $missing)).await?;
+                Ok($name(state.clone(), c))
+            }
+        }
+    };
 }
 
-/// The server state and the authenticated caller of an operator route (`/api/v1/tenants`,
-/// issue 15): a bearer token of scope `operator` ([`scimd_directory::operators`]). Refused
-/// as [`Admin`] is otherwise: 401 without a valid token (a tenant's token is another
-/// tenant's here), 403 `insufficient_scope` for another scope, 429 beyond its rate limit.
-#[derive(Clone)]
-pub struct Operator(pub AppState, pub Caller);
+scoped_extractor!(
+    /// The server state and the authenticated caller of an admin route, which every admin
+    /// handler needs both of: extracting it requires a bearer token of scope `admin`. 401 (with
+    /// its RFC 6750 challenge, [`crate::auth`]) without a valid token, 403 `insufficient_scope`
+    /// for a credential of scope `scim`, 429 beyond the token's rate limit ([`crate::rate`]). It
+    /// is an extractor rather than a route layer so that a wrong method is answered 405 before
+    /// any authentication, and so handlers list it first (nothing is read from the request
+    /// before the caller is known).
+    Admin,
+    TokenScope::Admin,
+    "authentication required: send `Authorization: Bearer <secret>` with the secret of an admin token (create one with `scimd token create --name NAME --scope admin`)"
+);
 
-impl FromRequestParts<AppState> for Operator {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let missing = "authentication required: send `Authorization: Bearer <secret>` with the secret of an operator token (create one with `scimd token create --name NAME --scope operator`)";
-        let c = caller(parts, state, (TokenScope::Operator, missing)).await?;
-        Ok(Operator(state.clone(), c))
-    }
-}
+scoped_extractor!(
+    /// The server state and the authenticated caller of an operator route (`/api/v1/tenants`,
+    /// issue 15): a bearer token of scope `operator` ([`scimd_directory::operators`]). Refused
+    /// as [`Admin`] is otherwise: 401 without a valid token (a tenant's token is another
+    /// tenant's here), 403 `insufficient_scope` for another scope, 429 beyond its rate limit.
+    Operator,
+    TokenScope::Operator,
+    "authentication required: send `Authorization: Bearer <secret>` with the secret of an operator token (create one with `scimd token create --name NAME --scope operator`)"
+);
 
 /// Authenticates an admin API request for `scope` ([`authenticate`]); a refusal as the
 /// admin API's JSON error with its challenge.

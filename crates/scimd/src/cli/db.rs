@@ -111,6 +111,36 @@ pub fn print_list(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Lays out `lines` (the header first) as columns: each cell padded to its column's widest
+/// (in characters) and two spaces, trailing spaces cut; one line each, `\n`-terminated.
+pub fn columns<const N: usize>(lines: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for l in lines {
+        for (w, c) in widths.iter_mut().zip(l) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for l in lines {
+        let cells: Vec<String> = l
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A time as the `list` tables show it: `2026-01-02 03:04:05Z` (UTC, to the second).
+pub fn table_time(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.to_string())
+}
+
 /// Who runs a command, as change records keep it: actor `{type: "cli", name: <the
 /// operating-system user>}` (from `USER`, else `LOGNAME`, else — as under `docker exec` or
 /// a service manager that sets neither — `uid N` of the process, else `unknown`), source

@@ -133,21 +133,5 @@ pub fn issuer_table(rows: &[scimd_directory::store::IssuerRow]) -> String {
             keys,
         ]);
     }
-    let mut widths = [0usize; 4];
-    for l in &lines {
-        for (w, c) in widths.iter_mut().zip(l.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for l in &lines {
-        let cells: Vec<String> = l
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    super::db::columns(&lines)
 }

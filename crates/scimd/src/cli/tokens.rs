@@ -4,7 +4,7 @@
 //! [`scimd_directory::operators`]). `create` prints only the secret on stdout (shown once);
 //! `list` prints a table on stdout; messages go to stderr.
 
-use super::db::{cli_origin, open_default_tenant, open_outside_tenants};
+use super::db::{cli_origin, open_default_tenant, open_outside_tenants, table_time};
 use crate::config::Config;
 use clap::{Subcommand, ValueEnum};
 use scimd_directory::store::{TokenRow, TokenScope};
@@ -114,7 +114,7 @@ pub async fn run_token(cmd: TokenCommand, cfg: &Config) -> anyhow::Result<ExitCo
             println!("{secret}");
             let expires = row
                 .expires
-                .map(|e| format!(", expires {}", fmt_time(e)))
+                .map(|e| format!(", expires {}", table_time(e)))
                 .unwrap_or_default();
             eprintln!(
                 "created token '{}' (scope {}{expires}); its secret, printed above, is shown only this once",
@@ -170,13 +170,6 @@ fn parse_expires_in(s: &str) -> Result<time::Duration, String> {
     crate::lifetime::parse(s, crate::lifetime::TOKEN_UNITS)
 }
 
-fn fmt_time(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&f)
-        .unwrap_or_else(|_| t.to_string())
-}
-
 /// The `token list` table: NAME, SCOPE, CREATED, LAST USED, REVOKED, EXPIRES (UTC times;
 /// `never` and `-` for absent values), columns padded, one token a line, oldest first.
 pub fn token_table(rows: &[TokenRow]) -> String {
@@ -194,33 +187,15 @@ pub fn token_table(rows: &[TokenRow]) -> String {
         lines.push([
             r.name.clone(),
             r.scope.as_str().to_string(),
-            fmt_time(r.created),
-            r.last_used.map(fmt_time).unwrap_or_else(|| "never".into()),
-            r.revoked.map(fmt_time).unwrap_or_else(|| "-".into()),
-            r.expires.map(fmt_time).unwrap_or_else(|| "never".into()),
+            table_time(r.created),
+            r.last_used
+                .map(table_time)
+                .unwrap_or_else(|| "never".into()),
+            r.revoked.map(table_time).unwrap_or_else(|| "-".into()),
+            r.expires.map(table_time).unwrap_or_else(|| "never".into()),
         ]);
     }
-    let mut widths = [0usize; 6];
-    for l in &lines {
-        for (w, c) in widths.iter_mut().zip(l.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for l in &lines {
-        let mut line = String::new();
-        for (i, (c, w)) in l.iter().zip(widths.iter()).enumerate() {
-            if i + 1 == l.len() {
-                line.push_str(c);
-            } else {
-                line.push_str(c);
-                line.push_str(&" ".repeat(w - c.chars().count() + 2));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    super::db::columns(&lines)
 }
 
 #[cfg(test)]

@@ -165,6 +165,17 @@ pub enum SignIn {
     },
 }
 
+/// What [`Directory::remove_admin`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedAdmin {
+    /// The username, as it was stored.
+    pub username: String,
+    /// Portal sessions of it that were ended.
+    pub sessions: u64,
+    /// Administrators the tenant has left.
+    pub remaining: usize,
+}
+
 impl Directory {
     /// Creates an administrator of `by`'s tenant with a new random password, which must be
     /// changed at its first sign-in, and returns the password (to show once). Recorded under
@@ -313,6 +324,48 @@ impl Directory {
         crate::changes::record_admin(tx.as_mut(), by, &admin, change, Some(detail)).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Every administrator of the tenant `tenant_id`, oldest first. The rows hold the
+    /// password hashes: show none of them.
+    pub async fn list_admins(&self, tenant_id: &str) -> Result<Vec<AdminRow>, DirectoryError> {
+        let mut tx = self.store().read().await?;
+        Ok(tx.list_admins(tenant_id).await?)
+    }
+
+    /// `scimd admin remove USERNAME`: deletes the administrator `username` (ignoring case)
+    /// of `by`'s tenant, in one transaction with the end of every session of it (its next
+    /// portal request is sent to sign in) and with its sign-in throttling records. Recorded
+    /// under `by` (audit action `administrator.remove`, with the sessions ended). The last
+    /// administrator may be removed too, since an account that must go must never be kept
+    /// for lack of another: then nobody signs in to the tenant's portal until
+    /// `scimd admin create`, which [`RemovedAdmin::remaining`] lets the caller say.
+    /// Errors: no such administrator.
+    pub async fn remove_admin(
+        &self,
+        by: &Origin,
+        username: &str,
+    ) -> Result<RemovedAdmin, DirectoryError> {
+        let tenant = by.tenant_id.as_str();
+        let username = username.trim();
+        let mut tx = self.store().write().await?;
+        let Some(a) = tx.admin_by_username(tenant, username).await? else {
+            return Err(no_such_admin(username));
+        };
+        let sessions = tx.delete_admin_sessions(tenant, &a.id, None).await?;
+        tx.delete_admin(tenant, &a.id).await?;
+        let folded = scim_proto::filter::fold(&a.username);
+        tx.clear_signin_attempts(tenant, &folded, None).await?;
+        let remaining = tx.list_admins(tenant).await?.len();
+        let detail = format!("{sessions} session(s) ended; {remaining} administrator(s) left");
+        let remove = AuditAction::AdministratorRemove;
+        crate::changes::record_admin(tx.as_mut(), by, &a, remove, Some(detail)).await?;
+        tx.commit().await?;
+        Ok(RemovedAdmin {
+            username: a.username,
+            sessions,
+            remaining,
+        })
     }
 
     /// `scimd admin unlock USERNAME`: forgets the sign-in attempts counted for the username
@@ -502,7 +555,7 @@ fn check_password(password: &str) -> Result<(), DirectoryError> {
 
 fn no_such_admin(username: &str) -> DirectoryError {
     DirectoryError::Invalid(format!(
-        "there is no administrator named '{username}'; create one with `scimd admin create --username {username}`"
+        "there is no administrator named '{username}' (`scimd admin list` lists them; `scimd admin create --username {username}` makes one)"
     ))
 }
 

@@ -111,6 +111,8 @@ pub enum AuditAction {
     AdministratorPasswordChange,
     /// A portal administrator's sign-in slow-down ended (`scimd admin unlock`).
     AdministratorUnlock,
+    /// A portal administrator removed (`scimd admin remove`; its sessions ended).
+    AdministratorRemove,
     /// A local user created.
     UserCreate,
     /// A local user's attributes changed by an administrator (enabling and disabling
@@ -146,7 +148,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 28] = [
+    pub const ALL: [AuditAction; 29] = [
         AuditAction::SettingsUpdate,
         AuditAction::AttributeCreate,
         AuditAction::AttributeDelete,
@@ -160,6 +162,7 @@ impl AuditAction {
         AuditAction::AdministratorPasswordReset,
         AuditAction::AdministratorPasswordChange,
         AuditAction::AdministratorUnlock,
+        AuditAction::AdministratorRemove,
         AuditAction::UserCreate,
         AuditAction::UserUpdate,
         AuditAction::UserSoftDelete,
@@ -179,7 +182,8 @@ impl AuditAction {
 
     /// `settings.update`, `attribute.create`, `attribute.delete`, `token.create`,
     /// `token.revoke`, `issuer.add`, `issuer.remove`, `client.create`, `client.revoke`, `administrator.create`, `administrator.reset-password`,
-    /// `administrator.change-password`, `administrator.unlock`, `user.create`, `user.update`,
+    /// `administrator.change-password`, `administrator.unlock`, `administrator.remove`,
+    /// `user.create`, `user.update`,
     /// `user.soft-delete`, `user.delete`, `group.create`, `group.rename`, `group.delete`,
     /// `group.add-members`, `group.remove-members`, `signin`, `signin.failure`,
     /// `tenant.create`, `tenant.disable`, `tenant.enable`, `tenant.delete`.
@@ -198,6 +202,7 @@ impl AuditAction {
             AuditAction::AdministratorPasswordReset => "administrator.reset-password",
             AuditAction::AdministratorPasswordChange => "administrator.change-password",
             AuditAction::AdministratorUnlock => "administrator.unlock",
+            AuditAction::AdministratorRemove => "administrator.remove",
             AuditAction::UserCreate => "user.create",
             AuditAction::UserUpdate => "user.update",
             AuditAction::UserSoftDelete => "user.soft-delete",

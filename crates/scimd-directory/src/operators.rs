@@ -159,6 +159,15 @@ impl Directory {
         Ok(password)
     }
 
+    /// The operators (the operator realm's administrators), oldest first; none before the
+    /// realm exists. The rows hold the password hashes: show none of them.
+    pub async fn list_operators(&self) -> Result<Vec<crate::store::AdminRow>, DirectoryError> {
+        match self.operator_realm().await? {
+            Some(realm) => self.list_admins(&realm.id).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The operator tokens (revoked included), oldest first; none before the realm exists.
     pub async fn list_operator_tokens(&self) -> Result<Vec<TokenRow>, DirectoryError> {
         match self.operator_realm().await? {
@@ -168,7 +177,8 @@ impl Directory {
     }
 
     /// Runs `op`, an operation on the administrator `username` of `op`'s origin's tenant
-    /// ([`Directory::reset_admin_password`], [`Directory::unlock_admin`]), on the operator
+    /// ([`Directory::reset_admin_password`], [`Directory::unlock_admin`],
+    /// [`Directory::remove_admin`]), on the operator
     /// `username`: with `by`'s origin in the operator realm, so it is recorded in the
     /// realm's audit record. Errors: `op`'s, but `Invalid` (the only one those operations
     /// answer: no such administrator) says there is no such operator, and how to make one.
@@ -181,7 +191,7 @@ impl Directory {
         let no_such = || {
             let username = username.trim();
             DirectoryError::Invalid(format!(
-                "there is no operator named '{username}'; create one with `scimd operator create {username}`"
+                "there is no operator named '{username}' (`scimd operator list` lists them; `scimd operator create {username}` makes one)"
             ))
         };
         let Some(realm) = self.operator_realm().await? else {

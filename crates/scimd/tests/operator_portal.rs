@@ -339,7 +339,8 @@ async fn an_operator_signs_in_and_creates_disables_enables_and_deletes_tenants()
 }
 
 #[tokio::test]
-async fn an_operators_password_is_reset_and_its_slow_down_ended_from_the_command_line() {
+async fn an_operators_password_is_reset_its_slow_down_ended_and_it_is_removed_from_the_command_line(
+) {
     let s = Server::start();
     let op = Site::operator(&s);
     let refused = |args: &[&str], what: &str| {
@@ -410,4 +411,60 @@ async fn an_operators_password_is_reset_and_its_slow_down_ended_from_the_command
         assert_eq!(r.text.lines().count(), 1, "{action}: {}", r.text);
         assert!(r.text.contains(&name), "{action}: {}", r.text);
     }
+
+    // `operator list`: both operators, no password hash; a tenant's administrator is none.
+    let other = unique("ops2");
+    let (other_password, _) = create_operator(&s, &other);
+    let (stdout, _) = s.cli_ok(&["operator", "list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let names: Vec<&str> = listed["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [name.as_str(), other.as_str()], "{stdout}");
+    assert!(
+        !stdout.contains("argon2") && !stdout.contains("\"admin\""),
+        "{stdout}"
+    );
+    let (table, _) = s.cli_ok(&["operator", "list"]);
+    assert!(
+        table.starts_with("USERNAME") && table.contains(&other),
+        "{table}"
+    );
+
+    // `operator remove`: its session ends at once, it no longer signs in, and the removal
+    // is in the realm's audit record, with the sessions it ended.
+    let (_, stderr) = s.cli_ok(&["operator", "remove", &name]);
+    assert!(
+        stderr.contains(&format!("removed operator '{name}': 1 session(s) ended")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no operator is left"), "{stderr}");
+    let r = op.get("/tenants", &cookies).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "the session was ended");
+    assert_ne!(op.attempt(&name, new).await.status, StatusCode::SEE_OTHER);
+    refused(&["operator", "remove", &name], "no operator named");
+    let (stdout, _) = s.cli_ok(&["operator", "list", "--json"]);
+    assert!(!stdout.contains(&format!("\"{name}\"")), "{stdout}");
+    let (cookies, _) = op.sign_in_first_time(&other, &other_password).await;
+    let r = op
+        .get(
+            "/audit/export?format=jsonl&action=administrator.remove",
+            &cookies,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.text.lines().count(), 1, "{}", r.text);
+    assert!(
+        r.text.contains(&name)
+            && r.text
+                .contains("1 session(s) ended; 1 administrator(s) left"),
+        "{}",
+        r.text
+    );
+    // The last one may go too, and the command says that none is left.
+    let (_, stderr) = s.cli_ok(&["operator", "remove", &other]);
+    assert!(stderr.contains("no operator is left"), "{stderr}");
 }

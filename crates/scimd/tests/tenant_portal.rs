@@ -384,6 +384,141 @@ async fn each_tenant_signs_in_to_its_own_portal_and_sees_only_its_own_data() {
     assert!(r.text.contains("<small>directory</small>"));
 }
 
+/// `scimd --tenant SLUG admin ARGS` (with `--tenant` only when `slug` is given), asserting
+/// its exit status: (stdout, stderr).
+fn admin_cli(s: &Server, slug: Option<&str>, args: &[&str], ok: bool) -> (String, String) {
+    let mut all = vec!["admin"];
+    all.extend_from_slice(args);
+    if let Some(slug) = slug {
+        all.extend_from_slice(&["--tenant", slug]);
+    }
+    let out = s.cli(&all);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    );
+    assert_eq!(out.status.success(), ok, "scimd {all:?}: {stdout}{stderr}");
+    (stdout, stderr)
+}
+
+/// The usernames `scimd admin list --json` lists for the tenant `slug` (the root's: None).
+fn admins_of(s: &Server, slug: Option<&str>) -> Vec<String> {
+    let (stdout, _) = admin_cli(s, slug, &["list", "--json"], true);
+    assert!(!stdout.contains("argon2"), "no password hash: {stdout}");
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    listed["administrators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["username"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_administrator_removed_from_the_command_line_is_signed_out_at_once_in_its_tenant_only() {
+    let s = Server::start();
+    create_tenant(&s, "rm-b");
+    let b = Site::tenant(&s, "rm-b");
+    // An administrator named "ops" in the root tenant and in B.
+    let ops = unique("ops");
+    let (root_password, _) = admin_cli(&s, None, &["create", "--username", &ops], true);
+    let (b_password, _) = admin_cli(&s, Some("rm-b"), &["create", "--username", &ops], true);
+    assert_ne!(root_password, b_password);
+    assert_eq!(admins_of(&s, Some("rm-b")), ["admin", ops.as_str()]);
+    let (table, _) = admin_cli(&s, Some("rm-b"), &["list"], true);
+    let header: Vec<&str> = table.lines().next().unwrap().split("  ").collect();
+    let header: Vec<&str> = header
+        .iter()
+        .map(|h| h.trim())
+        .filter(|h| !h.is_empty())
+        .collect();
+    let columns = [
+        "USERNAME",
+        "CREATED",
+        "PASSWORD CHANGED",
+        "MUST CHANGE PASSWORD",
+    ];
+    assert_eq!(header, columns, "{table}");
+    let row = table.lines().find(|l| l.starts_with(&ops)).unwrap();
+    assert!(
+        row.ends_with("  yes"),
+        "a new one must change its password: {table}"
+    );
+    let session = b
+        .sign_in_first_time(&ops, b_password.trim(), "a new password for ops")
+        .await;
+    assert_eq!(b.get("/dashboard", &session).await.status, StatusCode::OK);
+
+    // Removed (by any case of its name): its session ends at once, it no longer signs in,
+    // and the root tenant's "ops" is untouched.
+    let (_, stderr) = admin_cli(&s, Some("rm-b"), &["remove", &ops.to_uppercase()], true);
+    assert!(
+        stderr.contains(&format!(
+            "removed administrator '{ops}': 1 session(s) ended"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("is left"), "{stderr}");
+    let r = b.get("/dashboard", &session).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "the session ended");
+    assert!(r.location.starts_with("/t/rm-b/signin"), "{}", r.location);
+    let r = b.attempt(&ops, "a new password for ops").await;
+    assert_ne!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(admins_of(&s, Some("rm-b")), ["admin"]);
+    assert!(
+        admins_of(&s, None).contains(&ops),
+        "the root tenant's ops stays"
+    );
+    let (_, stderr) = admin_cli(&s, Some("rm-b"), &["remove", &ops], false);
+    assert!(
+        stderr.contains(&format!("no administrator named '{ops}'")),
+        "{stderr}"
+    );
+
+    // In B's audit record, with what it ended; not in the root tenant's.
+    let audit = |slug: Option<&str>| {
+        let mut args = vec![
+            "token",
+            "create",
+            "--name",
+            "audit-reader",
+            "--scope",
+            "admin",
+        ];
+        if let Some(slug) = slug {
+            args.extend_from_slice(&["--tenant", slug]);
+        }
+        let out = s.cli(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let prefix = slug.map(|t| format!("/t/{t}")).unwrap_or_default();
+        Client::new(&format!("{}{prefix}/api/v1", s.base), Some(&secret))
+    };
+    let removals = audit(Some("rm-b"))
+        .get("/audit?action=administrator.remove")
+        .await;
+    assert_eq!(removals.status, 200, "{}", removals.text);
+    let records = removals.json()["Resources"].as_array().unwrap().clone();
+    assert_eq!(records.len(), 1, "{}", removals.text);
+    assert_eq!(records[0]["source"], "cli");
+    assert_eq!(records[0]["target"]["name"], json!(ops));
+    assert_eq!(
+        records[0]["detail"],
+        "1 session(s) ended; 1 administrator(s) left"
+    );
+    let root = audit(None).get("/audit?action=administrator.remove").await;
+    assert_eq!(root.json()["totalResults"], 0, "{}", root.text);
+
+    // The last administrator may be removed too; the command says none is left.
+    let (_, stderr) = admin_cli(&s, Some("rm-b"), &["remove", "admin"], true);
+    assert!(stderr.contains("no administrator is left"), "{stderr}");
+    assert!(admins_of(&s, Some("rm-b")).is_empty());
+}
+
 #[tokio::test]
 async fn tenant_create_prints_the_portal_url_in_its_text_form_too() {
     let s = Server::start();

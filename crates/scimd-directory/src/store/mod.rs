@@ -589,6 +589,12 @@ pub trait Tx: Send {
     ) -> StoreResult<Option<AdminRow>>;
     /// One administrator by id.
     async fn get_admin(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<AdminRow>>;
+    /// Every administrator of the tenant, oldest first.
+    async fn list_admins(&mut self, tenant_id: &str) -> StoreResult<Vec<AdminRow>>;
+    /// Deletes the administrator `id` of the tenant, and with it (foreign key, on cascade)
+    /// its portal sessions; false when absent. Its sign-in throttling records are
+    /// [`Tx::clear_signin_attempts`]'.
+    async fn delete_admin(&mut self, tenant_id: &str, id: &str) -> StoreResult<bool>;
     /// Replaces an administrator's password hash (and `password_changed`), and whether it
     /// must be changed at the next sign-in; false when absent.
     async fn set_admin_password(

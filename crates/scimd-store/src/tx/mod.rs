@@ -646,6 +646,15 @@ impl<E: Exec> Tx for StoreTx<E> {
         self.one(t, ("id", Bind::text(id))).await
     }
 
+    async fn list_admins(&mut self, t: &str) -> StoreResult<Vec<AdminRow>> {
+        self.all(t, "created, seq").await
+    }
+
+    async fn delete_admin(&mut self, t: &str, id: &str) -> StoreResult<bool> {
+        let s = self.q().delete(t, Tbl::Admins, [("id", Bind::text(id))]);
+        Ok(self.run(s).await? > 0)
+    }
+
     async fn set_admin_password(
         &mut self,
         t: &str,

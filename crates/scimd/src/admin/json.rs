@@ -269,6 +269,18 @@ pub fn token(t: &TokenRow) -> Value {
     })
 }
 
+/// An administrator (or an operator) as `scimd admin list --json` and `scimd operator list
+/// --json` print it: `{username, created, passwordChanged, mustChangePassword}` (RFC 3339
+/// times); never its password hash.
+pub fn administrator(a: &scimd_directory::store::AdminRow) -> Value {
+    json!({
+        "username": a.username,
+        "created": rfc3339(a.created),
+        "passwordChanged": rfc3339(a.password_changed),
+        "mustChangePassword": a.must_change_password,
+    })
+}
+
 /// A list of every item, unpaged (see [`list`]).
 pub fn all(resources: Vec<Value>) -> Value {
     list(resources.len() as u64, 1, resources)

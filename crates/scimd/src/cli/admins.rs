@@ -1,10 +1,13 @@
-//! `scimd admin create|reset-password|unlock`: manage the portal's administrators from the
-//! command line (the default tenant's). A new password is printed once, alone, on stdout
-//! (and must be changed at the first sign-in); messages go to stderr.
+//! `scimd admin create|list|reset-password|unlock|remove`: manage the portal's
+//! administrators from the command line (the root tenant's, or `--tenant SLUG`'s). A new
+//! password is printed once, alone, on stdout (and must be changed at the first sign-in);
+//! `list` prints a table (or JSON) on stdout; messages go to stderr.
 
-use super::db::{cli_origin, open_default_tenant};
+use super::db::{cli_origin, columns, open_default_tenant, print_list, table_time};
 use crate::config::Config;
 use clap::Subcommand;
+use scimd_directory::admins::RemovedAdmin;
+use scimd_directory::store::AdminRow;
 use std::process::ExitCode;
 
 /// `scimd admin ...`.
@@ -14,6 +17,21 @@ pub enum AdminCommand {
     Create {
         /// Sign-in name: letters, digits, '.', '_', '-', '@' (unique ignoring case)
         #[arg(long)]
+        username: String,
+    },
+    /// List the administrators: username, created, password changed, whether the password
+    /// must be changed at the next sign-in (never a password or its hash).
+    List {
+        /// Print JSON: {"administrators": [{username, created, passwordChanged,
+        /// mustChangePassword}]}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the administrator USERNAME: it is deleted, every session of it ends at once
+    /// and its sign-in slow-down is forgotten; recorded in the audit record. The last one
+    /// may be removed too (then nobody signs in until `scimd admin create`).
+    Remove {
+        /// The administrator's username
         username: String,
     },
     /// Give an administrator a new random password (printed once on stdout) and sign it
@@ -44,6 +62,18 @@ pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCo
             .reset_admin_password(&cli_origin(&tenant, "scimd admin reset-password"), username)
             .await
             .map(|p| print_password(&p, "new password for administrator", username)),
+        AdminCommand::List { json } => {
+            let admins = dir.list_admins(&tenant).await?;
+            let key = "administrators";
+            return print_list(*json, || admins_json(key, &admins), || admin_table(&admins));
+        }
+        AdminCommand::Remove { username } => dir
+            .remove_admin(&cli_origin(&tenant, "scimd admin remove"), username)
+            .await
+            .map(|r| {
+                let create = "scimd admin create --username NAME";
+                print_removed(&r, "administrator", ("the tenant's portal", create))
+            }),
         AdminCommand::Unlock { username } => dir
             .unlock_admin(&cli_origin(&tenant, "scimd admin unlock"), username)
             .await
@@ -55,6 +85,48 @@ pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCo
             }),
     };
     super::db::finish(done)
+}
+
+/// `{"<key>": [administrator, ...]}` ([`crate::admin::json::administrator`]).
+pub(super) fn admins_json(key: &str, admins: &[AdminRow]) -> serde_json::Result<String> {
+    let list: Vec<_> = admins
+        .iter()
+        .map(crate::admin::json::administrator)
+        .collect();
+    serde_json::to_string(&serde_json::json!({ key: list }))
+}
+
+/// The `admin list` and `operator list` table: USERNAME, CREATED, PASSWORD CHANGED (UTC),
+/// MUST CHANGE PASSWORD (`yes`/`no`), one a line, oldest first.
+pub(super) fn admin_table(admins: &[AdminRow]) -> String {
+    let header = [
+        "USERNAME",
+        "CREATED",
+        "PASSWORD CHANGED",
+        "MUST CHANGE PASSWORD",
+    ];
+    let mut lines = vec![header.map(String::from)];
+    for a in admins {
+        lines.push([
+            a.username.clone(),
+            table_time(a.created),
+            table_time(a.password_changed),
+            if a.must_change_password { "yes" } else { "no" }.to_string(),
+        ]);
+    }
+    columns(&lines)
+}
+
+/// Says on stderr what a `remove` did (`what`: `administrator`, `operator`), and when none
+/// is left, that nobody signs in to `portal` until `create` makes one.
+pub(super) fn print_removed(r: &RemovedAdmin, what: &str, (portal, create): (&str, &str)) {
+    eprintln!(
+        "removed {what} '{}': {} session(s) ended",
+        r.username, r.sessions
+    );
+    if r.remaining == 0 {
+        eprintln!("no {what} is left: nobody can sign in to {portal} until `{create}`");
+    }
 }
 
 /// Prints a new password alone on stdout, and what it is on stderr.

@@ -1,6 +1,7 @@
-//! `scimd operator create|reset-password|unlock USERNAME`: make an operator, who signs in
-//! to the operator portal (`/operator/`) to list, create, disable, enable and delete
-//! tenants; give one a new password; end one's sign-in slow-down. Operators are the
+//! `scimd operator create|reset-password|unlock|remove USERNAME`, `scimd operator list`:
+//! make an operator, who signs in to the operator portal (`/operator/`) to list, create,
+//! disable, enable and delete tenants; give one a new password; end one's sign-in
+//! slow-down; remove one; list them. Operators are the
 //! administrators of the operator realm ([`scimd_directory::operators`]); they belong to no
 //! tenant, so the command refuses `--tenant` (exit status 2).
 
@@ -26,6 +27,20 @@ pub enum OperatorCommand {
         /// `--public-url`.
         #[command(flatten)]
         public_url: PublicUrlArg,
+    },
+    /// List the operators: username, created, password changed, whether the password must
+    /// be changed at the next sign-in (never a password or its hash)
+    List {
+        /// Print JSON: {"operators": [{username, created, passwordChanged,
+        /// mustChangePassword}]}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the operator USERNAME: it is deleted, every session of it ends at once and
+    /// its sign-in slow-down is forgotten; recorded in the operator realm's audit record
+    Remove {
+        /// The operator's username
+        username: String,
     },
     /// Give an operator a new random password (printed once on stdout; must be changed at
     /// the next sign-in) and sign it out of every session
@@ -89,6 +104,22 @@ pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<
                     super::admins::print_password(&p, "new password for operator", &username)
                 }),
             )
+        }
+        OperatorCommand::List { json } => {
+            let ops = dir.list_operators().await?;
+            let (key, table) = ("operators", super::admins::admin_table);
+            super::db::print_list(
+                json,
+                || super::admins::admins_json(key, &ops),
+                || table(&ops),
+            )
+        }
+        OperatorCommand::Remove { username } => {
+            let by = |t: &str| cli_origin(t, "scimd operator remove");
+            let remove = async |o: &_| dir.remove_admin(o, &username).await;
+            let done = dir.on_operator(&by, &username, remove).await;
+            let to = ("the operator portal", "scimd operator create NAME");
+            super::db::finish(done.map(|r| super::admins::print_removed(&r, "operator", to)))
         }
         OperatorCommand::Unlock { username } => {
             let by = |t: &str| cli_origin(t, "scimd operator unlock");

@@ -242,9 +242,7 @@ impl Directory {
         let password = new_password();
         let hash = self.hash(&password).await?;
         let mut tx = self.store().write().await?;
-        let Some(a) = tx.admin_by_username(tenant, username).await? else {
-            return Err(no_such_admin(username));
-        };
+        let a = admin_named(tx.as_mut(), tenant, username).await?;
         tx.set_admin_password(tenant, &a.id, &hash, crate::render::now(), true)
             .await?;
         tx.delete_admin_sessions(tenant, &a.id, None).await?;
@@ -349,9 +347,7 @@ impl Directory {
         let tenant = by.tenant_id.as_str();
         let username = username.trim();
         let mut tx = self.store().write().await?;
-        let Some(a) = tx.admin_by_username(tenant, username).await? else {
-            return Err(no_such_admin(username));
-        };
+        let a = admin_named(tx.as_mut(), tenant, username).await?;
         let sessions = tx.delete_admin_sessions(tenant, &a.id, None).await?;
         tx.delete_admin(tenant, &a.id).await?;
         let folded = scim_proto::filter::fold(&a.username);
@@ -551,6 +547,18 @@ fn check_password(password: &str) -> Result<(), DirectoryError> {
         )));
     }
     Ok(())
+}
+
+/// The administrator of `tenant` named `username` (ignoring case). Errors: `Invalid` when
+/// there is none, saying how to list and make one.
+async fn admin_named(
+    tx: &mut dyn crate::store::Tx,
+    tenant: &str,
+    username: &str,
+) -> Result<AdminRow, DirectoryError> {
+    tx.admin_by_username(tenant, username)
+        .await?
+        .ok_or_else(|| no_such_admin(username))
 }
 
 fn no_such_admin(username: &str) -> DirectoryError {

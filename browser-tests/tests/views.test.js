@@ -7,13 +7,10 @@
 // 1280 and 360 px: no serious or critical violation, no rule disabled.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import {
-  openPortal, closePortal, launch, signInAdmin, screenshot, scim, textOf, ENTERPRISE,
+  openPortal, closePortal, launch, signInAdmin, screenshot, scim, textOf, ENTERPRISE, axeViolations,
 } from "../lib/harness.js";
 
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /** A schema URN this tenant does not know (an Entra mapping to the wrong URN). */
 const ACME = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
@@ -83,15 +80,6 @@ function pages() {
 
 /** Pages seen signed out. */
 const PUBLIC_PAGES = [["sign-in", "/signin"]];
-
-/** axe-core's serious and critical violations of the page, every rule enabled. */
-async function axeViolations(p) {
-  await p.evaluate(AXE_SOURCE);
-  const result = await p.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join(", ")}`);
-}
 
 test("an Entra-style conversation, then the user's History tab shows every value before and after", async () => {
   // Entra ID first looks the user up, then creates it, then sends PATCHes.

@@ -62,7 +62,9 @@ impl From<StoreError> for DirectoryError {
             StoreError::Timeout(_) => {
                 tracing::warn!(error = %e, "statement cancelled at the time limit")
             }
-            StoreError::Conflict(_) | StoreError::Unsupported(_) => {}
+            StoreError::Conflict(_)
+            | StoreError::Unsupported(_)
+            | StoreError::TenantDeleting(_) => {}
         }
         DirectoryError::Store(e)
     }
@@ -82,7 +84,9 @@ impl DirectoryError {
     pub fn status(&self) -> u16 {
         match self {
             DirectoryError::Invalid(_) => 400,
-            DirectoryError::NotFound(_) => 404,
+            DirectoryError::NotFound(_) | DirectoryError::Store(StoreError::TenantDeleting(_)) => {
+                404
+            }
             DirectoryError::Conflict(_) => 409,
             DirectoryError::Protocol(e) => e.status,
             DirectoryError::Busy(_) => 503,
@@ -132,6 +136,9 @@ impl DirectoryError {
                  (the statement time limit); it changed nothing and may be retried",
                 seconds(*limit)
             ),
+            DirectoryError::Store(StoreError::TenantDeleting(_)) => {
+                "this tenant is being deleted: nothing was changed".to_string()
+            }
             DirectoryError::Store(StoreError::Backend(_)) => BACKEND.to_string(),
         }
     }

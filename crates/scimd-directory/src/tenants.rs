@@ -276,7 +276,8 @@ impl Directory {
 pub const PURGE_BATCH: u64 = 500;
 
 impl Directory {
-    /// Starts deleting the tenant `slug`: marks it `deleting` at once (its paths answer 404
+    /// Starts deleting the tenant `slug`: marks it `deleting` at once (no write of its rows is
+    /// accepted from that commit on: [`crate::store::StoreError::TenantDeleting`]; its paths answer 404
     /// from then on, within a second on every server) and returns it; its rows
     /// are deleted by [`Directory::purge_tenant_step`]s. Marking a tenant that is being
     /// deleted already returns it (the deletion resumes). Recorded in the operator realm's
@@ -410,11 +411,13 @@ pub(crate) async fn new_tenant(
     match tx.insert_tenant(&tenant).await {
         Err(StoreError::Conflict(t)) => {
             let what = match t {
-                ConflictTarget::TenantSlug => format!("the slug '{slug}'"),
+                ConflictTarget::TenantSlug => {
+                    format!("the slug '{slug}' (slugs of deleted tenants stay taken)")
+                }
                 _ => format!("the name '{name}'"),
             };
             return Err(DirectoryError::Conflict(format!(
-                "another tenant has {what} (slugs of deleted tenants stay taken); choose another"
+                "another tenant has {what}; choose another"
             )));
         }
         other => other?,

@@ -178,11 +178,14 @@ async fn copy_rows(
 }
 
 /// Inserts exported rows into `tx` with its ordinary insert calls, in order; consecutive
-/// memberships of one group go in one `edit_members` call.
+/// memberships of one group go in one `edit_members` call. Marks `tx` as a copy's import
+/// ([`Tx::copying`]): the rows of a tenant being deleted are written too.
 ///
 /// Errors: as the insert calls (`Conflict` when a row exists already), and
 /// [`CopyError::MembershipsExist`] when a membership does.
 pub async fn import_rows(tx: &mut dyn Tx, rows: &[Exported]) -> Result<(), CopyError> {
+    // A tenant that was being deleted is copied as it is (its deletion resumes there).
+    tx.copying();
     let mut i = 0;
     while i < rows.len() {
         match &rows[i].row {

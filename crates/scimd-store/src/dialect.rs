@@ -28,6 +28,9 @@ pub(crate) struct Words {
     /// What a write transaction appends to a `SELECT` of rows it will write over
     /// (PostgreSQL ` FOR UPDATE`; SQLite's write lock covers the whole database).
     pub(crate) lock_rows: &'static str,
+    /// What a write transaction appends to a `SELECT` of a row that must not change until
+    /// it ends, while others may read and share-lock it too (PostgreSQL ` FOR SHARE`).
+    pub(crate) share_rows: &'static str,
     /// Whether `LIMIT` / `OFFSET` are written as literals (SQLite: a bound `LIMIT` makes it
     /// re-prepare the statement at every execution) rather than bound.
     pub(crate) literal_pages: bool,
@@ -53,6 +56,7 @@ impl Words {
         null_sort_key: "NULL",
         // SQLite's write lock covers the whole database.
         lock_rows: "",
+        share_rows: "",
         // A bound LIMIT is read while planning (SQLite 3.47 on) and marks the statement to be
         // re-prepared whenever it is bound again: a cached page statement was parsed anew at
         // every execution (docs/performance.md). The numbers are ours, never client text.
@@ -72,6 +76,7 @@ impl Words {
         // A bare NULL is a constant, which PostgreSQL refuses in ORDER BY.
         null_sort_key: "NULL::text",
         lock_rows: " FOR UPDATE",
+        share_rows: " FOR SHARE",
         literal_pages: false,
         binds_arrays: true,
         text_holds_nul: false,

@@ -35,6 +35,7 @@ both!(
     users_crud_and_case_insensitive_uniqueness,
     transactions_roll_back_on_drop,
     concurrent_writers_serialise,
+    a_tenant_being_deleted_takes_no_more_writes,
     groups_and_memberships,
     filter_push_down_agrees_with_matches,
     common_attributes_filter_on_columns,
@@ -411,6 +412,91 @@ async fn concurrent_writers_serialise(b: Backend) {
         .await
         .unwrap();
     assert_eq!(n, 120);
+}
+
+/// Once a tenant is marked `deleting`, no transaction writes rows of it (but the purge and
+/// a copy's import), and a write in flight when the mark comes ends first, so the purge
+/// that follows finds its rows (SQLite: writers take turns; PostgreSQL: the write
+/// share-locks the tenant's row, which the mark's update waits for).
+async fn a_tenant_being_deleted_takes_no_more_writes(b: Backend) {
+    let s = store(b, "deleting").await;
+    let tid = tenant(&s, "doomed").await;
+    let other = tenant(&s, "kept").await;
+    let schema = user_schema();
+    let user = |t: &str, name: &str| user_record(&schema, t, json!({"userName": name}));
+    let mut tx = s.write().await.unwrap();
+    tx.insert_user(&user(&tid, "before")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // A write in flight; the mark waits for it.
+    let mut in_flight = s.write().await.unwrap();
+    in_flight
+        .insert_user(&user(&tid, "in-flight"))
+        .await
+        .unwrap();
+    let mark = {
+        let (s, tid) = (s.clone(), tid.clone());
+        tokio::spawn(async move {
+            let mut tx = s.write().await.unwrap();
+            assert!(tx
+                .set_tenant_state(&tid, TenantState::Deleting)
+                .await
+                .unwrap());
+            // Its own audit record may follow in the same transaction.
+            tx.touch_tenant(&tid, now()).await.unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !mark.is_finished(),
+        "the mark waits for the write in flight"
+    );
+    in_flight.commit().await.unwrap();
+    mark.await.unwrap();
+
+    // After it: every change of the tenant's rows is refused, reads are not; other
+    // tenants write on.
+    let mut tx = s.write().await.unwrap();
+    let late = tx.insert_user(&user(&tid, "late")).await;
+    assert!(
+        matches!(&late, Err(StoreError::TenantDeleting(t)) if *t == tid),
+        "{late:?}"
+    );
+    drop(tx);
+    let mut tx = s.write().await.unwrap();
+    assert!(tx
+        .user_by_user_name(&tid, "before")
+        .await
+        .unwrap()
+        .is_some());
+    tx.insert_user(&user(&other, "late")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // The purge deletes both the rows written before the mark and the one in flight.
+    loop {
+        let mut tx = s.write().await.unwrap();
+        let n = tx.purge_tenant(&tid, 500).await.unwrap();
+        tx.commit().await.unwrap();
+        if n == 0 {
+            break;
+        }
+    }
+    let mut r = s.read().await.unwrap();
+    for name in ["before", "in-flight"] {
+        assert!(
+            r.user_by_user_name(&tid, name).await.unwrap().is_none(),
+            "{name}"
+        );
+    }
+    assert!(r.user_by_user_name(&other, "late").await.unwrap().is_some());
+    drop(r);
+
+    // A copy's import writes a tenant being deleted as it is.
+    let mut tx = s.write().await.unwrap();
+    tx.copying();
+    tx.insert_user(&user(&tid, "copied")).await.unwrap();
+    tx.commit().await.unwrap();
 }
 
 async fn groups_and_memberships(b: Backend) {

@@ -8,6 +8,8 @@ mod common;
 
 use common::{eventually, strings_at, unique, Client, Opts, Server};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs `scimd ARGS`, asserting failure; its stderr.
@@ -567,10 +569,11 @@ async fn no_route_lets_one_tenant_reach_another() {
     );
 }
 
-/// A tenant is deleted while another is being provisioned: its paths answer 404 at once,
-/// every row of it goes (in small transactions), its slug stays reserved, and nothing of
-/// the other tenants is touched; an interrupted deletion resumes (by the command run
-/// again, and by `serve` at start).
+/// A tenant is deleted while another is being provisioned and while its own identity
+/// provider keeps writing: its paths answer 404 within a second, every row of it goes (in
+/// small transactions; none written after the mark survives), its slug stays reserved, and
+/// nothing of the other tenants is touched; an interrupted deletion resumes (by the command
+/// run again, and by `serve` at start).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_is_deleted_under_load_and_nothing_else_is_touched() {
     let s = Server::start();
@@ -605,6 +608,32 @@ async fn a_tenant_is_deleted_under_load_and_nothing_else_is_touched() {
                 .await
         })
     };
+    // And `doomed`'s own identity provider keeps writing while it is deleted (the server
+    // learns of the command's mark within a second): whatever it writes is refused or
+    // purged, never left behind.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let (b_scim, stop) = (b_scim.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let body = json!({
+                        "schemas": [common::USER],
+                        "userName": format!("late{w}-{i}"),
+                        "name": {"givenName": "Late", "familyName": "Writer"},
+                        "emails": [{"value": format!("late{w}-{i}@example.com"), "primary": true}],
+                    });
+                    statuses.push(b_scim.post("/Users", &body).await.status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let db = s.database_url.clone();
     // (The command blocks this worker thread; the load runs on the other.)
     let deleted = s.cli(&["tenant", "delete", "doomed", "--confirm"]);
@@ -616,6 +645,20 @@ async fn a_tenant_is_deleted_under_load_and_nothing_else_is_touched() {
     assert!(String::from_utf8_lossy(&deleted.stdout).contains("slug stays reserved"));
     let kept_ids = load.await.unwrap();
     assert_eq!(kept_ids.len(), 60);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut statuses = Vec::new();
+    for w in writers {
+        statuses.extend(w.await.unwrap());
+    }
+    assert!(
+        statuses.contains(&201) && statuses.contains(&404),
+        "the writers ran before and after the mark: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 404),
+        "a write to a tenant being deleted is created or 404, never an error: {statuses:?}"
+    );
 
     // Gone: its paths, every row of every table but its `tenants` row.
     let gone = eventually(Duration::from_secs(3), async || {

@@ -114,6 +114,11 @@ pub enum StoreError {
     /// PostgreSQL URL may set its own).
     #[error("statement cancelled at the statement time limit ({0:?})")]
     Timeout(Option<std::time::Duration>),
+    /// A change to a tenant that is being deleted (`deleting`: its rows are being purged),
+    /// refused in the transaction so that nothing of it is written after the mark; the
+    /// tenant's id. Nothing was written.
+    #[error("tenant {0} is being deleted")]
+    TenantDeleting(String),
     /// Anything else the database reported.
     #[error("database error: {0}")]
     Backend(String),
@@ -278,6 +283,11 @@ pub fn note_config_change() {
 pub trait Tx: Send {
     /// Commits. Durable when it returns.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    /// Marks the transaction as the import of a copy (`scimd copy`): rows of a tenant that
+    /// is being deleted are written as they come, where any other transaction is refused
+    /// `TenantDeleting` when it changes rows of such a tenant.
+    fn copying(&mut self);
 
     // ---- tenants
     /// All tenants, oldest first.

@@ -452,6 +452,32 @@ impl<'t> Sql<'t> {
         self
     }
 
+    /// Appends ` FOR SHARE` in a write transaction of a back end with row locks (see
+    /// [`crate::dialect::Words::share_rows`]).
+    pub(crate) fn share_rows(&mut self) -> &mut Self {
+        if self.writes {
+            self.text.push_str(self.d.words().share_rows);
+        }
+        self
+    }
+
+    /// The tenant whose rows the statement works on, when it works on one tenant's.
+    pub(crate) fn tenant_scope(&self) -> Option<&'t str> {
+        match self.scope {
+            Scope::Tenant(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Whether the statement changes rows: it begins `INSERT`, `UPDATE` or `DELETE`.
+    pub(crate) fn changes_rows(&self) -> bool {
+        let head = self.text.trim_start();
+        ["INSERT", "UPDATE", "DELETE"].iter().any(|k| {
+            head.get(..k.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(k))
+        })
+    }
+
     /// Appends ` LIMIT … OFFSET …` (`limit` None: all rows): literals or binds as the back
     /// end prepares best ([`crate::dialect::Words::literal_pages`]).
     pub(crate) fn page(&mut self, limit: Option<u64>, offset: u64) -> &mut Self {

@@ -66,6 +66,10 @@ fn group_values(g: &GroupRecord) -> [Bind; 10] {
 
 #[async_trait]
 impl<E: Exec> Tx for StoreTx<E> {
+    fn copying(&mut self) {
+        self.copying = true;
+    }
+
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         let config = self.config;
         if config {
@@ -109,6 +113,8 @@ impl<E: Exec> Tx for StoreTx<E> {
 
     async fn set_tenant_state(&mut self, id: &str, state: TenantState) -> StoreResult<bool> {
         self.config_changed();
+        // Its own audit record follows in this transaction, whatever the new state.
+        self.guarded.push(id.to_string());
         let set = [("state", Bind::text(state.as_str()))];
         let s = self
             .q()
@@ -129,6 +135,7 @@ impl<E: Exec> Tx for StoreTx<E> {
         // dropped the caches), so nothing of it is served; flushing every server's caches at
         // each step of a large deletion would cost the other tenants for nothing.
         // Children first, so that no cascade makes a step larger than `limit` rows.
+        self.guarded.push(id.to_string());
         const ORDER: [Tbl; 17] = [
             Tbl::UserEmails,
             Tbl::GroupMembers,

@@ -4,7 +4,7 @@
 use crate::exec::Exec;
 use crate::rows::{Insert, Stored};
 use crate::sql::{count_of, Bind, Col, Row, Scope, Sql, Stmts, Tbl};
-use scimd_directory::store::{StoreError, StoreResult};
+use scimd_directory::store::{StoreError, StoreResult, TenantState};
 
 /// A transaction of either store: its executor, and the operations of `Tx` over it.
 /// Dropping it without `commit` rolls back (the executor's `Drop`).
@@ -14,6 +14,12 @@ pub(crate) struct StoreTx<E> {
     /// its settings, custom attributes or issuers): its commit then writes a new
     /// [`CONFIG_VERSION_FACT`](scimd_directory::store::CONFIG_VERSION_FACT).
     pub(super) config: bool,
+    /// Tenants this transaction may change rows of: checked not `deleting` (and on
+    /// PostgreSQL share-locked) by [`StoreTx::guard`], or whose state it changed itself.
+    pub(super) guarded: Vec<String>,
+    /// The transaction imports a copy (`scimd copy`): rows of a tenant being deleted are
+    /// copied as they are.
+    pub(super) copying: bool,
 }
 
 /// A number of rows (counted, changed).
@@ -31,7 +37,12 @@ pub(super) type Paged<'a> = (
 impl<E: Exec> StoreTx<E> {
     /// A transaction running on `x`.
     pub(crate) fn new(x: E) -> StoreTx<E> {
-        StoreTx { x, config: false }
+        StoreTx {
+            x,
+            config: false,
+            guarded: Vec::new(),
+            copying: false,
+        }
     }
 
     /// Notes that the transaction changes what the directory caches (see `config`).
@@ -62,8 +73,44 @@ impl<E: Exec> StoreTx<E> {
         &mut self,
         mut s: impl AsMut<Sql<'t>> + Send,
     ) -> StoreResult<Vec<Row>> {
+        self.guard(s.as_mut()).await?;
         let s = s.as_mut().finish()?;
         self.x.fetch(&s).await
+    }
+
+    /// Before the first statement of this transaction that changes rows of a tenant: checks
+    /// that the tenant is not being deleted, in the transaction, so that no row of a tenant
+    /// is written once `scimd tenant delete` (or the operator API) has marked it `deleting`
+    /// and its rows are being purged. SQLite's writers take turns, so the check sees every
+    /// mark committed before; on PostgreSQL the check share-locks the tenant's row, so a
+    /// mark waits for the writes in flight to end (their rows are then purged) and the
+    /// writes after it see it. Errors: `TenantDeleting`.
+    ///
+    /// A transaction that changed the tenant's state itself, a purge step and a copy's
+    /// import are not checked.
+    pub(super) async fn guard(&mut self, s: &Sql<'_>) -> StoreResult<()> {
+        let Some(t) = s.tenant_scope() else {
+            return Ok(());
+        };
+        if self.copying || !s.changes_rows() || self.guarded.iter().any(|g| g == t) {
+            return Ok(());
+        }
+        let mut q = self.q().select(
+            Scope::Tenants,
+            "state",
+            (Tbl::Tenants, ""),
+            [("id", Bind::text(t))],
+        );
+        let q = q.share_rows().finish()?;
+        let state = match self.x.fetch(&q).await?.into_iter().next() {
+            Some(mut row) => Some(row.text("state")?),
+            None => None,
+        };
+        if state.as_deref() == Some(TenantState::Deleting.as_str()) {
+            return Err(StoreError::TenantDeleting(t.to_string()));
+        }
+        self.guarded.push(t.to_string());
+        Ok(())
     }
 
     /// Runs a statement; its first row, if any.
@@ -122,6 +169,7 @@ impl<E: Exec> StoreTx<E> {
 
     /// Runs a statement returning no rows; how many it changed.
     pub(super) async fn run<'t>(&mut self, mut s: impl AsMut<Sql<'t>> + Send) -> StoreResult<u64> {
+        self.guard(s.as_mut()).await?;
         let s = s.as_mut().finish()?;
         self.x.execute(&s).await
     }

@@ -103,7 +103,8 @@ pub(super) async fn patch_tenant(
 }
 
 /// `DELETE /api/v1/tenants/{slug}`: starts deleting the tenant and everything of it, for
-/// good: its paths answer 404 at once; its rows are deleted in the background in small
+/// good: no write of it is accepted from then on, its paths answer 404 at once on this server
+/// (within a second on every other); its rows are deleted in the background in small
 /// transactions (resumed at the next start after a crash); its slug stays reserved. 202
 /// with the tenant (`state: "deleting"`, its counts as the deletion started). 404 when there is none; 409 for the root tenant
 /// (`--root-tenant`: configure another first).

@@ -70,8 +70,8 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Delete a tenant and everything of it, for good: its paths answer 404 at once, then
-    /// its rows are deleted in small transactions (an interrupted deletion resumes when the
+    /// Delete a tenant and everything of it, for good: no write of it is accepted from then
+    /// on and its paths answer 404 within a second on every server, then its rows are deleted in small transactions (an interrupted deletion resumes when the
     /// command is run again, or when `scimd serve` starts). The slug stays reserved.
     Delete {
         /// The tenant's slug
@@ -211,7 +211,9 @@ async fn delete(
     let by = |t: &str| cli_origin(t, "scimd tenant delete");
     let root = cfg.root_tenant.as_deref();
     let tenant = dir.start_tenant_deletion(&by, slug, root).await?;
-    eprintln!("tenant {slug} is being deleted: its paths answer 404 from now on");
+    eprintln!(
+        "tenant {slug} is being deleted: no write of it is accepted from now on, and its paths answer 404 within a second on every running server"
+    );
     let mut rows = 0u64;
     loop {
         let n = dir.purge_tenant_step(&tenant.id).await?;

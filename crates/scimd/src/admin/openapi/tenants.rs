@@ -35,7 +35,7 @@ pub(super) fn tenant_path() -> Value {
             "requestBody", request(r("TenantPatch"), json!({"state": "disabled"}))),
             "responses", responses(&[("200", ok("The tenant after the change", r("Tenant")))], &[400, 404, 409, 413]))),
         "delete": operator(with(op("deleteTenant", "tenants", "Delete a tenant",
-            "Operator API. Deletes the tenant and everything of it, for good: its paths answer 404 at once, its rows are deleted in the background in small transactions (resumed when the server starts again after a crash), its slug stays reserved. 404 when no tenant has the slug; 409 for the root tenant (`--root-tenant`)."),
+            "Operator API. Deletes the tenant and everything of it, for good: no write of it is accepted from then on and its paths answer 404 at once on this server (within a second on every other), its rows are deleted in the background in small transactions (resumed when the server starts again after a crash), its slug stays reserved. 404 when no tenant has the slug; 409 for the root tenant (`--root-tenant`)."),
             "responses", responses(&[("202", ok("The tenant, `deleting`, with its counts as the deletion started", r("Tenant")))], &[404, 409])))
     })
 }

@@ -309,9 +309,14 @@ pub async fn verify(
         return Ok(c);
     };
     if c.tenant_id != tenant_id {
+        let detail = if c.scope == TokenScope::Operator {
+            "the bearer token is not valid for this tenant: it is an operator token, accepted only by the operator API (/api/v1/tenants); use the token of the tenant whose URL you call"
+        } else {
+            "the bearer token is not valid for this tenant: it belongs to another tenant of this server; use the token of the tenant whose URL you call"
+        };
         return Err(Failure::Refused(Refusal {
             reason: Reason::OtherTenant,
-            detail: "the bearer token is not valid for this tenant: it belongs to another tenant of this server; use the token of the tenant whose URL you call".to_string(),
+            detail: detail.to_string(),
             tenant_id: Some(tenant_id.to_string()),
             credential: "a credential of another tenant".to_string(),
             scope: None,

@@ -323,8 +323,8 @@ pub async fn resolve(State(st): State<AppState>, mut req: Request, next: Next) -
         Some(t) if t.state == TenantState::Active => t,
         Some(t) if t.state == TenantState::Disabled => {
             let detail = format!(
-                "the tenant '{}' is disabled: its SCIM endpoints, admin API and portal answer 403 until an operator enables it again (scimd tenant enable {}); nothing of it was lost",
-                t.slug, t.slug
+                "the tenant '{}' is disabled: its SCIM endpoints, admin API and portal answer 403 until the operator of this server enables it again; nothing of it was lost",
+                t.slug
             );
             return refuse(surface, 403, detail);
         }

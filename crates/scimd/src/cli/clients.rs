@@ -1,4 +1,4 @@
-//! `scimd client create|list|revoke`: the default tenant's OAuth 2.0 clients (client
+//! `scimd client create|list|revoke`: a tenant's (the root tenant's, or `--tenant SLUG`'s) OAuth 2.0 clients (client
 //! credentials grant, RFC 6749 §4.4). `create` prints its client id, secret (shown once) and
 //! the token URL on stdout; `list` a table (or JSON) on stdout; messages go to stderr.
 //!
@@ -15,7 +15,7 @@ use scimd_directory::store::ClientRow;
 use serde_json::json;
 use std::process::ExitCode;
 
-/// `scimd client ...`: act on the default tenant's OAuth clients.
+/// `scimd client ...`: act on a tenant's (the root tenant's, or `--tenant SLUG`'s) OAuth clients.
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Create an OAuth client; print its client id, its secret (shown once) and the token URL.

@@ -1,4 +1,4 @@
-//! `scimd issuer add|list|remove`: the default tenant's OIDC issuers, whose JWT access
+//! `scimd issuer add|list|remove`: a tenant's (the root tenant's, or `--tenant SLUG`'s) OIDC issuers, whose JWT access
 //! tokens the SCIM endpoints accept (Entra workload identity federation; see
 //! docs/authentication.md). `list` prints a table (or `--json`, an array) on stdout;
 //! messages go to stderr.
@@ -11,7 +11,7 @@ use clap::Subcommand;
 use scimd_directory::issuers::new_issuer;
 use std::process::ExitCode;
 
-/// `scimd issuer ...`: act on the default tenant's issuers.
+/// `scimd issuer ...`: act on a tenant's (the root tenant's, or `--tenant SLUG`'s) issuers.
 #[derive(Debug, Subcommand)]
 pub enum IssuerCommand {
     /// Accept access tokens of an issuer: Entra v1 https://sts.windows.net/TENANT-ID/ or v2

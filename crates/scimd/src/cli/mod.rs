@@ -79,13 +79,16 @@ pub enum Command {
     /// tenant, a SCIM token and the first administrator, and writes them to
     /// first-start-secrets.txt in the data folder.
     Serve(Box<ServeArgs>),
-    /// Manage the default tenant's API tokens.
+    /// Manage a tenant's API tokens (the root tenant's, or --tenant SLUG's), or the
+    /// operator tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Manage the default tenant's OAuth 2.0 clients (client credentials grant).
+    /// Manage a tenant's OAuth 2.0 clients (client credentials grant; the root tenant's, or
+    /// --tenant SLUG's).
     #[command(subcommand)]
     Client(clients::ClientCommand),
-    /// Show or change the default tenant's provisioning settings.
+    /// Show or change a tenant's provisioning settings (the root tenant's, or --tenant
+    /// SLUG's).
     #[command(subcommand)]
     Settings(SettingsCommand),
     /// Apply the database's pending migrations (--database) and exit, without serving.
@@ -143,8 +146,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", value_parser = parse_size_arg)]
     pub max_body_bytes: Option<u64>,
 
-    /// Days provisioning-log entries are kept; older ones are deleted at start and hourly
-    /// (0: keep forever) [env: SCIMD_LOG_RETENTION_DAYS] [default: 30]
+    /// Days change records are kept (the provisioning log, histories, the audit record);
+    /// older ones are deleted at start and hourly (0: keep forever)
+    /// [env: SCIMD_LOG_RETENTION_DAYS] [default: 30]
     #[arg(long, value_name = "DAYS")]
     pub log_retention_days: Option<u32>,
 

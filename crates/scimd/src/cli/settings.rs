@@ -1,4 +1,4 @@
-//! `scimd settings show|set`: the default tenant's provisioning settings (the same as
+//! `scimd settings show|set`: a tenant's (the root tenant's, or `--tenant SLUG`'s) provisioning settings (the same as
 //! `GET`/`PATCH /api/v1/settings`), printed as JSON on stdout.
 
 use super::db::{cli_origin, open_default_tenant};
@@ -6,7 +6,7 @@ use crate::config::Config;
 use clap::Subcommand;
 use std::process::ExitCode;
 
-/// `scimd settings ...`: act on the default tenant's settings (the same as
+/// `scimd settings ...`: act on a tenant's (the root tenant's, or `--tenant SLUG`'s) settings (the same as
 /// `GET`/`PATCH /api/v1/settings`).
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {

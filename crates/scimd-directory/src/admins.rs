@@ -172,7 +172,8 @@ pub struct RemovedAdmin {
     pub username: String,
     /// Portal sessions of it that were ended.
     pub sessions: u64,
-    /// Administrators the tenant has left.
+    /// Administrators the tenant has left, as the removal's transaction saw them (two
+    /// removals at once on PostgreSQL may each count the other's administrator).
     pub remaining: usize,
 }
 
@@ -466,6 +467,23 @@ impl Directory {
             });
         };
         let mut tx = self.store().write().await?;
+        // Still there, with the password just checked: an administrator removed (or given a
+        // new password) since the read above is refused as a wrong password would be. The
+        // read locks its row first, as a removal does before the throttling rows.
+        let verified = admin.password_hash.clone();
+        let Some(admin) = tx
+            .get_admin(tenant, &admin.id)
+            .await?
+            .filter(|a| a.password_hash == verified)
+        else {
+            drop(tx);
+            self.record_signin_failure(tenant, username, (client, path))
+                .await?;
+            return Ok(SignIn::Refused {
+                attempts_left: throttle::SIGNIN_FREE_ATTEMPTS.saturating_sub(count),
+                wait: throttle::wait_after(count),
+            });
+        };
         throttle::succeeded(&mut *tx, tenant, &folded, device_key, client).await?;
         let session_id = new_secret();
         let row = SessionRow {

@@ -261,7 +261,12 @@ impl Directory {
             _ => AuditAction::TenantDisable,
         };
         let before = tenant.state;
-        tx.set_tenant_state(&tenant.id, state).await?;
+        if !tx.set_tenant_state(&tenant.id, state).await? {
+            // A deletion committed since the read above.
+            return Err(DirectoryError::Conflict(format!(
+                "the tenant '{slug}' is being deleted"
+            )));
+        }
         tenant.state = state;
         let change = crate::changes::property("state", before.as_str(), state.as_str());
         let r = tenant_record(&by(&tenant.id), action, &tenant, vec![change.clone()]);

@@ -442,8 +442,10 @@ async fn a_tenant_being_deleted_takes_no_more_writes(b: Backend) {
                 .set_tenant_state(&tid, TenantState::Deleting)
                 .await
                 .unwrap());
-            // Its own audit record may follow in the same transaction.
-            tx.touch_tenant(&tid, now()).await.unwrap();
+            // Its own rows (an audit record) may change in the same transaction.
+            tx.delete_admin(&tid, "no such administrator")
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
         })
     };
@@ -454,6 +456,14 @@ async fn a_tenant_being_deleted_takes_no_more_writes(b: Backend) {
     );
     in_flight.commit().await.unwrap();
     mark.await.unwrap();
+
+    // A deletion is never undone by a state change read before it.
+    let mut tx = s.write().await.unwrap();
+    assert!(!tx
+        .set_tenant_state(&tid, TenantState::Disabled)
+        .await
+        .unwrap());
+    drop(tx);
 
     // After it: every change of the tenant's rows is refused, reads are not; other
     // tenants write on.

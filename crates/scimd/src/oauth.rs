@@ -338,7 +338,23 @@ pub fn too_many(message: &str) -> Response {
     )
 }
 
+/// A failure of the directory while issuing a token: its own status where it is not the
+/// server's fault (404 for a tenant being deleted; 503, retryable, for contention or a
+/// database that cannot take writes), with its message; else 500 `server_error`, logged and
+/// counted, its cause never sent.
 fn server_error(e: scimd_directory::DirectoryError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_client_error() || status == StatusCode::SERVICE_UNAVAILABLE {
+        let code = if status.is_client_error() {
+            "invalid_request"
+        } else {
+            "temporarily_unavailable"
+        };
+        return json_response(
+            status,
+            &json!({"error": code, "error_description": e.message()}),
+        );
+    }
     tracing::error!(error = %e, "the token endpoint failed");
     crate::metrics::store_error();
     json_response(
@@ -350,6 +366,34 @@ fn server_error(e: scimd_directory::DirectoryError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn store_failures_keep_their_status_and_only_real_ones_are_500() {
+        use scimd_directory::StoreError;
+        let status = |e: StoreError| {
+            let r = server_error(scimd_directory::DirectoryError::Store(e));
+            r.status()
+        };
+        let deleting = StoreError::TenantDeleting("t".into());
+        assert_eq!(status(deleting), StatusCode::NOT_FOUND);
+        let busy = StoreError::Contention("busy".into());
+        assert_eq!(status(busy), StatusCode::SERVICE_UNAVAILABLE);
+        let broken = StoreError::Backend("disk".into());
+        assert_eq!(status(broken), StatusCode::INTERNAL_SERVER_ERROR);
+        let r = server_error(scimd_directory::DirectoryError::Store(
+            StoreError::TenantDeleting("t".into()),
+        ));
+        let body = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"], "invalid_request");
+        assert!(
+            v["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("being deleted"),
+            "{v}"
+        );
+    }
 
     #[test]
     fn scopes() {

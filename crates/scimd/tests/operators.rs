@@ -86,7 +86,10 @@ async fn operator_tokens_belong_to_no_tenant() {
     root_scim.get("/Users").await.expect(401);
     let r = operator(&s, Some(&secret)).get("/users").await;
     let m = error_of(&r, 401);
-    assert!(m.contains("an operator token") && m.contains("/api/v1/tenants"), "{m}");
+    assert!(
+        m.contains("an operator token") && m.contains("/api/v1/tenants"),
+        "{m}"
+    );
     // And the operator API refuses a tenant's tokens (403 insufficient_scope) and none.
     let admin = s.admin();
     let r = admin.get("/tenants").await;

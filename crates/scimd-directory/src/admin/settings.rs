@@ -64,12 +64,15 @@ impl Directory {
                 }
             }
         }
+        // The tenant's row first: on PostgreSQL its row lock is then taken before the share
+        // lock the store takes when this transaction changes the tenant's other rows, so two
+        // settings updates wait for each other instead of deadlocking.
+        tx.update_tenant_settings(tenant, &s.to_json()).await?;
         if s.custom_schema_urn != old.custom_schema_urn {
             let (old, new) = (&old.custom_schema_urn, &s.custom_schema_urn);
             tx.edit_extension_values(tenant, ExtensionEdit::Rename { old, new })
                 .await?;
         }
-        tx.update_tenant_settings(tenant, &s.to_json()).await?;
         let recorder = Recorder::new(by);
         let action = AuditAction::SettingsUpdate;
         let mut r = recorder.action(action, target::SETTINGS, None, None, SUCCEEDED);

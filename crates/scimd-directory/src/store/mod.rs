@@ -299,7 +299,10 @@ pub trait Tx: Send {
     async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>>;
     /// One tenant by slug (exact; slugs are lowercase).
     async fn tenant_by_slug(&mut self, slug: &str) -> StoreResult<Option<TenantRow>>;
-    /// Sets a tenant's state; false when there is no tenant `id`.
+    /// Sets a tenant's state; false when there is no tenant `id`, or when it is `deleting`
+    /// and `state` is another (a deletion is never undone, even by a caller that read the
+    /// state before the deletion committed). The transaction may then change the tenant's
+    /// rows (its audit record) whatever the new state.
     async fn set_tenant_state(&mut self, id: &str, state: TenantState) -> StoreResult<bool>;
     /// Records that a SCIM request authenticated for tenant `id` at `at`.
     async fn touch_tenant(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()>;
@@ -597,7 +600,8 @@ pub trait Tx: Send {
         tenant_id: &str,
         username: &str,
     ) -> StoreResult<Option<AdminRow>>;
-    /// One administrator by id.
+    /// One administrator by id; in a write transaction its row is locked until the end
+    /// (PostgreSQL `FOR UPDATE`), so that a removal waits for, or is seen by, what follows.
     async fn get_admin(&mut self, tenant_id: &str, id: &str) -> StoreResult<Option<AdminRow>>;
     /// Every administrator of the tenant, oldest first.
     async fn list_admins(&mut self, tenant_id: &str) -> StoreResult<Vec<AdminRow>>;

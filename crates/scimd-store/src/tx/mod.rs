@@ -113,13 +113,22 @@ impl<E: Exec> Tx for StoreTx<E> {
 
     async fn set_tenant_state(&mut self, id: &str, state: TenantState) -> StoreResult<bool> {
         self.config_changed();
-        // Its own audit record follows in this transaction, whatever the new state.
-        self.guarded.push(id.to_string());
+        let deleting = TenantState::Deleting.as_str();
         let set = [("state", Bind::text(state.as_str()))];
-        let s = self
+        let mut s = self
             .q()
             .update(Scope::Tenants, Tbl::Tenants, set, [("id", Bind::text(id))]);
-        Ok(self.run(s).await? > 0)
+        if state != TenantState::Deleting {
+            // Never out of `deleting`, even for a caller that read the state before a
+            // deletion committed (PostgreSQL evaluates this on the row as it is now).
+            s.sql(" AND state <> ").bind(Bind::text(deleting));
+        }
+        let changed = self.run(s).await? > 0;
+        if changed {
+            // Its own audit record follows in this transaction, whatever the new state.
+            self.guarded.push(id.to_string());
+        }
+        Ok(changed)
     }
 
     async fn touch_tenant(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
@@ -650,7 +659,14 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn get_admin(&mut self, t: &str, id: &str) -> StoreResult<Option<AdminRow>> {
-        self.one(t, ("id", Bind::text(id))).await
+        let key = [("id", Bind::text(id))];
+        let mut s = self
+            .q()
+            .select(t, AdminRow::COLS, (AdminRow::TABLE, ""), key);
+        self.row(s.lock_rows())
+            .await?
+            .map(AdminRow::read)
+            .transpose()
     }
 
     async fn list_admins(&mut self, t: &str) -> StoreResult<Vec<AdminRow>> {

@@ -422,7 +422,18 @@ async fn an_administrator_removed_from_the_command_line_is_signed_out_at_once_in
     // An administrator named "ops" in the root tenant and in B.
     let ops = unique("ops");
     let (root_password, _) = admin_cli(&s, None, &["create", "--username", &ops], true);
-    let (b_password, _) = admin_cli(&s, Some("rm-b"), &["create", "--username", &ops], true);
+    // (Every admin subcommand takes the username either way, never both.)
+    let (b_password, _) = admin_cli(&s, Some("rm-b"), &["create", &ops], true);
+    let both = s.cli(&[
+        "admin",
+        "create",
+        "x",
+        "--username",
+        "y",
+        "--tenant",
+        "rm-b",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
     assert_ne!(root_password, b_password);
     assert_eq!(admins_of(&s, Some("rm-b")), ["admin", ops.as_str()]);
     let (table, _) = admin_cli(&s, Some("rm-b"), &["list"], true);

@@ -1,9 +1,10 @@
 //! `scimd admin create|list|reset-password|unlock|remove`: manage the portal's
-//! administrators from the command line (the root tenant's, or `--tenant SLUG`'s). A new
+//! administrators from the command line (the root tenant's, or `--tenant SLUG`'s); each
+//! takes the username as `USERNAME` or `--username USERNAME` ([`UsernameArg`]). A new
 //! password is printed once, alone, on stdout (and must be changed at the first sign-in);
 //! `list` prints a table (or JSON) on stdout; messages go to stderr.
 
-use super::db::{cli_origin, columns, open_default_tenant, print_list, table_time};
+use super::db::{cli_origin, columns, open_default_tenant, print_list, table_time, UsernameArg};
 use crate::config::Config;
 use clap::Subcommand;
 use scimd_directory::admins::RemovedAdmin;
@@ -13,11 +14,12 @@ use std::process::ExitCode;
 /// `scimd admin ...`.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Create a portal administrator with a random password, printed once on stdout.
+    /// Create a portal administrator USERNAME (letters, digits, '.', '_', '-', '@'; unique
+    /// ignoring case) with a random password, printed once on stdout.
     Create {
-        /// Sign-in name: letters, digits, '.', '_', '-', '@' (unique ignoring case)
-        #[arg(long)]
-        username: String,
+        /// `USERNAME` or `--username USERNAME`.
+        #[command(flatten)]
+        username: UsernameArg,
     },
     /// List the administrators: username, created, password changed, whether the password
     /// must be changed at the next sign-in (never a password or its hash).
@@ -31,21 +33,23 @@ pub enum AdminCommand {
     /// and its sign-in slow-down is forgotten; recorded in the audit record. The last one
     /// may be removed too (then nobody signs in until `scimd admin create`).
     Remove {
-        /// The administrator's username
-        username: String,
+        /// `USERNAME` or `--username USERNAME`.
+        #[command(flatten)]
+        username: UsernameArg,
     },
     /// Give an administrator a new random password (printed once on stdout) and sign it
     /// out of every session.
     ResetPassword {
-        /// The administrator's username
-        #[arg(long)]
-        username: String,
+        /// `USERNAME` or `--username USERNAME`.
+        #[command(flatten)]
+        username: UsernameArg,
     },
     /// End the sign-in slow-down of USERNAME at once (forget its failed sign-ins, from every
     /// browser); its password stays.
     Unlock {
-        /// The administrator's username
-        username: String,
+        /// `USERNAME` or `--username USERNAME`.
+        #[command(flatten)]
+        username: UsernameArg,
     },
 }
 
@@ -54,35 +58,42 @@ pub enum AdminCommand {
 pub async fn run_admin(cmd: AdminCommand, cfg: &Config) -> anyhow::Result<ExitCode> {
     let (dir, tenant) = open_default_tenant(cfg).await?;
     let done = match &cmd {
-        AdminCommand::Create { username } => dir
-            .create_admin(&cli_origin(&tenant, "scimd admin create"), username)
-            .await
-            .map(|p| print_password(&p, "created administrator", username)),
-        AdminCommand::ResetPassword { username } => dir
-            .reset_admin_password(&cli_origin(&tenant, "scimd admin reset-password"), username)
-            .await
-            .map(|p| print_password(&p, "new password for administrator", username)),
+        AdminCommand::Create { username } => {
+            let username = username.get();
+            dir.create_admin(&cli_origin(&tenant, "scimd admin create"), username)
+                .await
+                .map(|p| print_password(&p, "created administrator", username))
+        }
+        AdminCommand::ResetPassword { username } => {
+            let username = username.get();
+            let by = cli_origin(&tenant, "scimd admin reset-password");
+            dir.reset_admin_password(&by, username)
+                .await
+                .map(|p| print_password(&p, "new password for administrator", username))
+        }
         AdminCommand::List { json } => {
             let admins = dir.list_admins(&tenant).await?;
             let key = "administrators";
             return print_list(*json, || admins_json(key, &admins), || admin_table(&admins));
         }
         AdminCommand::Remove { username } => dir
-            .remove_admin(&cli_origin(&tenant, "scimd admin remove"), username)
+            .remove_admin(&cli_origin(&tenant, "scimd admin remove"), username.get())
             .await
             .map(|r| {
-                let create = "scimd admin create --username NAME";
+                let create = "scimd admin create USERNAME";
                 print_removed(&r, "administrator", ("the tenant's portal", create))
             }),
-        AdminCommand::Unlock { username } => dir
-            .unlock_admin(&cli_origin(&tenant, "scimd admin unlock"), username)
-            .await
-            .map(|n| {
-                eprintln!(
-                    "unlocked administrator '{}': {n} sign-in throttling records cleared",
-                    username.trim()
-                )
-            }),
+        AdminCommand::Unlock { username } => {
+            let username = username.get();
+            dir.unlock_admin(&cli_origin(&tenant, "scimd admin unlock"), username)
+                .await
+                .map(|n| {
+                    eprintln!(
+                        "unlocked administrator '{}': {n} sign-in throttling records cleared",
+                        username.trim()
+                    )
+                })
+        }
     };
     super::db::finish(done)
 }

@@ -111,6 +111,34 @@ pub fn print_list(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A username given either way, `scimd admin unlock alice` or `scimd admin unlock --username
+/// alice` (exactly one of the two; clap refuses neither or both with exit status 2), so
+/// that every `admin` and `operator` subcommand takes both forms.
+#[derive(Debug, Clone, Args)]
+pub struct UsernameArg {
+    /// The username
+    #[arg(value_name = "USERNAME", required_unless_present = "username")]
+    name: Option<String>,
+    /// The username, as a flag (the same as USERNAME)
+    #[arg(
+        long = "username",
+        id = "username",
+        value_name = "USERNAME",
+        conflicts_with = "name"
+    )]
+    flag: Option<String>,
+}
+
+impl UsernameArg {
+    /// The username given.
+    pub fn get(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.flag.as_deref())
+            .unwrap_or_default()
+    }
+}
+
 /// Lays out `lines` (the header first) as columns: each cell padded to its column's widest
 /// (in characters) and two spaces, trailing spaces cut; one line each, `\n`-terminated.
 pub fn columns<const N: usize>(lines: &[[String; N]]) -> String {

@@ -610,8 +610,14 @@ mod tests {
         let cli = Cli::try_parse_from(["scimd", "admin", "create", "--username", "ops"]).unwrap();
         assert!(matches!(
             cli.command,
-            Command::Admin(AdminCommand::Create { ref username }) if username == "ops"
+            Command::Admin(AdminCommand::Create { ref username }) if username.get() == "ops"
         ));
+        let cli = Cli::try_parse_from(["scimd", "admin", "create", "ops"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Admin(AdminCommand::Create { ref username }) if username.get() == "ops"
+        ));
+        assert!(Cli::try_parse_from(["scimd", "admin", "create", "a", "--username", "b"]).is_err());
         let cli = Cli::try_parse_from(["scimd", "admin", "reset-password", "--username", "admin"])
             .unwrap();
         assert!(matches!(
@@ -621,7 +627,7 @@ mod tests {
         assert!(Cli::try_parse_from(["scimd", "admin", "create"]).is_err());
         assert!(matches!(
             Cli::try_parse_from(["scimd", "admin", "unlock", "ops"]).unwrap().command,
-            Command::Admin(AdminCommand::Unlock { ref username }) if username == "ops"
+            Command::Admin(AdminCommand::Unlock { ref username }) if username.get() == "ops"
         ));
         assert_eq!(
             cli.resolve_config(&Default::default()).unwrap().log_level,

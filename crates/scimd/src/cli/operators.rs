@@ -5,7 +5,7 @@
 //! administrators of the operator realm ([`scimd_directory::operators`]); they belong to no
 //! tenant, so the command refuses `--tenant` (exit status 2).
 
-use super::db::{cli_origin, open_outside_tenants, public_url, PublicUrlArg};
+use super::db::{cli_origin, open_outside_tenants, public_url, PublicUrlArg, UsernameArg};
 use crate::config::Config;
 use clap::Subcommand;
 use scimd_directory::directory::DirectoryError;
@@ -21,9 +21,10 @@ pub enum OperatorCommand {
     /// first sign-in), who signs in to the operator portal at <public-url>/operator/ (not
     /// with --tenant)
     Create {
-        /// Sign-in name: letters, digits, '.', '_', '-', '@' (unique among operators,
-        /// ignoring case)
-        username: String,
+        /// `USERNAME` (letters, digits, '.', '_', '-', '@'; unique among operators,
+        /// ignoring case) or `--username USERNAME`.
+        #[command(flatten)]
+        username: UsernameArg,
         /// `--public-url`.
         #[command(flatten)]
         public_url: PublicUrlArg,
@@ -39,20 +40,23 @@ pub enum OperatorCommand {
     /// Remove the operator USERNAME: it is deleted, every session of it ends at once and
     /// its sign-in slow-down is forgotten; recorded in the operator realm's audit record
     Remove {
-        /// The operator's username
-        username: String,
+        /// `USERNAME` or `--username USERNAME`.
+        #[command(flatten)]
+        username: UsernameArg,
     },
     /// Give an operator a new random password (printed once on stdout; must be changed at
     /// the next sign-in) and sign it out of every session
     ResetPassword {
-        /// The operator's username
-        username: String,
+        /// `USERNAME` or `--username USERNAME`.
+        #[command(flatten)]
+        username: UsernameArg,
     },
     /// End the sign-in slow-down of an operator at once (forget its failed sign-ins, from
     /// every browser); its password stays
     Unlock {
-        /// The operator's username
-        username: String,
+        /// `USERNAME` or `--username USERNAME`.
+        #[command(flatten)]
+        username: UsernameArg,
     },
 }
 
@@ -65,6 +69,7 @@ pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<
             username,
             public_url: PublicUrlArg { url: given },
         } => {
+            let username = username.get().to_string();
             // The portal's URL when a public URL is known, else its path; a bad
             // --public-url is refused before anything is made.
             let given_one = given.is_some();
@@ -96,6 +101,7 @@ pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<
             Ok(ExitCode::SUCCESS)
         }
         OperatorCommand::ResetPassword { username } => {
+            let username = username.get().to_string();
             let by = |t: &str| cli_origin(t, "scimd operator reset-password");
             let reset = async |o: &_| dir.reset_admin_password(o, &username).await;
             let done = dir.on_operator(&by, &username, reset).await;
@@ -115,6 +121,7 @@ pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<
             )
         }
         OperatorCommand::Remove { username } => {
+            let username = username.get().to_string();
             let by = |t: &str| cli_origin(t, "scimd operator remove");
             let remove = async |o: &_| dir.remove_admin(o, &username).await;
             let done = dir.on_operator(&by, &username, remove).await;
@@ -122,6 +129,7 @@ pub async fn run_operator(cmd: OperatorCommand, cfg: &Config) -> anyhow::Result<
             super::db::finish(done.map(|r| super::admins::print_removed(&r, "operator", to)))
         }
         OperatorCommand::Unlock { username } => {
+            let username = username.get().to_string();
             let by = |t: &str| cli_origin(t, "scimd operator unlock");
             let unlock = async |o: &_| dir.unlock_admin(o, &username).await;
             let done = dir.on_operator(&by, &username, unlock).await;

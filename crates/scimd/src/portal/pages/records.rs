@@ -6,7 +6,7 @@
 
 use super::common::fmt_time;
 use scimd_directory::changes::Rule;
-use scimd_directory::store::{Cause, Change, ChangeRecord, MemberKind};
+use scimd_directory::store::{ActorType, Cause, Change, ChangeRecord, MemberKind};
 use serde_json::Value;
 
 /// Lines of a value shown before it is cut ("Show all" holds every line).
@@ -204,9 +204,17 @@ fn href_of(kind: &str, id: &str) -> Option<String> {
 }
 
 impl RecordRow {
-    /// The actor: `<type> <name>` (`token entra`, `admin alice`, `rule …`).
-    pub(super) fn actor(&self) -> String {
-        format!("{} {}", self.rec.actor.kind.as_str(), self.rec.actor.name)
+    /// What kind of actor made the record, for people: `SCIM token`, `OAuth client`,
+    /// `administrator` (a portal administrator, or an admin token on the admin API),
+    /// `product rule`, `command line` (the operating-system user who ran it).
+    pub(super) fn actor_kind(&self) -> &'static str {
+        match self.rec.actor.kind {
+            ActorType::Token => "SCIM token",
+            ActorType::Client => "OAuth client",
+            ActorType::Admin => "administrator",
+            ActorType::Rule => "product rule",
+            ActorType::Cli => "command line",
+        }
     }
 
     /// Whether a product rule made the record (a side effect of another change).

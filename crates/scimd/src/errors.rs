@@ -82,8 +82,26 @@ pub fn error_response(e: &ScimError) -> Response {
     res
 }
 
-/// Fallback for unknown routes: 404 with a SCIM error body.
-pub async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+/// Fallback for unknown routes: 404 with a SCIM error body; for a browser (a GET whose
+/// `Accept` names `text/html`, which SCIM clients do not send) a page that says so.
+pub async fn not_found(
+    method: Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let browser = method == Method::GET
+        && headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if browser {
+        let message = format!(
+            "This server has no page at {}. SCIM clients use <public-url>/scim/v2 (or \
+             /t/SLUG/scim/v2); administrators sign in to their tenant's portal.",
+            uri.path()
+        );
+        return crate::portal::unavailable(StatusCode::NOT_FOUND, "Not found", &message);
+    }
     error_response(&ScimError::not_found(format!(
         "no endpoint {} {}",
         method,

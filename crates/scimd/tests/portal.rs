@@ -285,6 +285,32 @@ async fn sign_in_pages_and_headers() {
     p.stop().await;
 }
 
+/// A path no route serves: a browser gets a page that says so; a SCIM client (or anything
+/// not asking for HTML) the SCIM error body.
+#[tokio::test]
+async fn an_unknown_path_is_a_page_for_a_browser_and_a_scim_error_otherwise() {
+    let p = start().await;
+    let get = |accept: &'static str| {
+        p.client
+            .get(format!("{}/no-such-page", p.base))
+            .header("accept", accept)
+            .send()
+    };
+    let r = get("text/html,application/xhtml+xml,*/*;q=0.8")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(header(&r, "content-type"), "text/html; charset=utf-8");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("no page at /no-such-page"), "{html}");
+    let r = get("application/scim+json").await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(header(&r, "content-type"), "application/scim+json");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["status"], "404");
+    p.stop().await;
+}
+
 #[tokio::test]
 async fn failures_are_throttled_per_username_and_client() {
     let p = start().await;

@@ -36,6 +36,7 @@ both!(
     transactions_roll_back_on_drop,
     concurrent_writers_serialise,
     a_tenant_being_deleted_takes_no_more_writes,
+    settings_changes_take_turns,
     groups_and_memberships,
     filter_push_down_agrees_with_matches,
     common_attributes_filter_on_columns,
@@ -412,6 +413,37 @@ async fn concurrent_writers_serialise(b: Backend) {
         .await
         .unwrap();
     assert_eq!(n, 120);
+}
+
+/// Two changes of a tenant's settings read through `tenant_for_update` take turns: the
+/// second reads what the first wrote, so neither change is lost.
+async fn settings_changes_take_turns(b: Backend) {
+    let s = store(b, "settings-turns").await;
+    let tid = tenant(&s, "t").await;
+    let mut first = s.write().await.unwrap();
+    let t = first.tenant_for_update(&tid).await.unwrap().unwrap();
+    assert_eq!(t.settings, json!({"a": 1}));
+    let second = {
+        let (s, tid) = (s.clone(), tid.clone());
+        tokio::spawn(async move {
+            let mut tx = s.write().await.unwrap();
+            let mut settings = tx.tenant_for_update(&tid).await.unwrap().unwrap().settings;
+            settings["b"] = json!(2);
+            tx.update_tenant_settings(&tid, &settings).await.unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "the second waits for the first");
+    first
+        .update_tenant_settings(&tid, &json!({"a": 1, "c": 3}))
+        .await
+        .unwrap();
+    first.commit().await.unwrap();
+    second.await.unwrap();
+    let mut r = s.read().await.unwrap();
+    let t = r.get_tenant(&tid).await.unwrap().unwrap();
+    assert_eq!(t.settings, json!({"a": 1, "b": 2, "c": 3}));
 }
 
 /// Once a tenant is marked `deleting`, no transaction writes rows of it (but the purge and

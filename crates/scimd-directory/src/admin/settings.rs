@@ -30,7 +30,12 @@ impl Directory {
             DirectoryError::Invalid("the settings body must be a JSON object".into())
         })?;
         let mut tx = self.store().write().await?;
-        let old = self.tenant_settings(tx.as_mut(), tenant).await?;
+        // Locked until the commit: a concurrent update starts from this one's result.
+        let old = tx
+            .tenant_for_update(tenant)
+            .await?
+            .map(|t| TenantSettings::from_json(&t.settings))
+            .unwrap_or_default();
         let mut s = old.clone();
         for (k, v) in obj {
             match k.as_str() {
@@ -64,9 +69,9 @@ impl Directory {
                 }
             }
         }
-        // The tenant's row first: on PostgreSQL its row lock is then taken before the share
-        // lock the store takes when this transaction changes the tenant's other rows, so two
-        // settings updates wait for each other instead of deadlocking.
+        // The tenant's row before its other rows: its lock (taken by the read above) comes
+        // before the share lock the store takes when this transaction changes the tenant's
+        // other rows, so two settings updates wait for each other, never deadlock.
         tx.update_tenant_settings(tenant, &s.to_json()).await?;
         if s.custom_schema_urn != old.custom_schema_urn {
             let (old, new) = (&old.custom_schema_urn, &s.custom_schema_urn);

@@ -297,6 +297,11 @@ pub trait Tx: Send {
     async fn insert_tenant(&mut self, t: &TenantRow) -> StoreResult<()>;
     /// One tenant by id.
     async fn get_tenant(&mut self, id: &str) -> StoreResult<Option<TenantRow>>;
+    /// [`Tx::get_tenant`] for a transaction that will change the tenant's row from what it
+    /// reads (its settings): in a write transaction the row is locked until the end
+    /// (PostgreSQL `FOR UPDATE`; SQLite's writers take turns), so that two such changes do
+    /// not both start from the same settings and lose one.
+    async fn tenant_for_update(&mut self, id: &str) -> StoreResult<Option<TenantRow>>;
     /// One tenant by slug (exact; slugs are lowercase).
     async fn tenant_by_slug(&mut self, slug: &str) -> StoreResult<Option<TenantRow>>;
     /// Sets a tenant's state; false when there is no tenant `id`, or when it is `deleting`

@@ -107,6 +107,17 @@ impl<E: Exec> Tx for StoreTx<E> {
         self.one(Scope::Tenants, ("id", Bind::text(id))).await
     }
 
+    async fn tenant_for_update(&mut self, id: &str) -> StoreResult<Option<TenantRow>> {
+        let key = [("id", Bind::text(id))];
+        let mut s = self
+            .q()
+            .select(Scope::Tenants, TenantRow::COLS, (TenantRow::TABLE, ""), key);
+        self.row(s.lock_rows())
+            .await?
+            .map(TenantRow::read)
+            .transpose()
+    }
+
     async fn tenant_by_slug(&mut self, slug: &str) -> StoreResult<Option<TenantRow>> {
         self.one(Scope::Tenants, ("slug", Bind::text(slug))).await
     }

@@ -12,7 +12,7 @@
 //! connection. A [`Stmt::long`] statement (a scan, a bulk change) runs under
 //! `block_in_place` ([`super::blocking`]); point lookups and single-row writes run inline.
 
-use super::{blocking, connect, Inner, Synchronous, BACKSTOP_AUTOCHECKPOINT, WRITER_CACHE_KIB};
+use super::{blocking, connect_writer, Inner, Synchronous, BACKSTOP_AUTOCHECKPOINT};
 use crate::dialect::Dialect;
 use crate::exec::Exec;
 use crate::schema::conflict_by_columns;
@@ -310,8 +310,9 @@ impl Drop for SqliteExec {
                 if !rolled_back && !g.is_autocommit() {
                     // Closing a connection rolls its transaction back and frees the file's
                     // write lock; the next write transaction gets the new one.
+                    let store = &self.store;
                     if let Ok(c) =
-                        connect(&self.store.path, self.store.synchronous, WRITER_CACHE_KIB)
+                        connect_writer(&store.path, store.synchronous, store.checkpointer)
                     {
                         **g = c;
                     }

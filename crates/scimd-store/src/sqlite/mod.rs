@@ -122,9 +122,24 @@ const STATEMENT_CACHE: usize = 128;
 /// (when something was committed since its last run).
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
-/// WAL size, in pages, at which a committing writer checkpoints itself: the backstop for a
-/// background checkpointer that cannot keep up (SQLite's default, used without one, is 1000).
-const BACKSTOP_AUTOCHECKPOINT: u32 = 10_000;
+/// WAL size, in pages, at which a committing writer checkpoints itself (SQLite's default,
+/// used without a background checkpointer, is 1000).
+///
+/// The background checkpointer copies frames into the database file but cannot let the WAL
+/// start over while writes keep coming (SQLite restarts it only when a writer finds every
+/// frame copied), so under a steady stream of writes the WAL grows to this size, and the
+/// writer then checkpoints inside its `COMMIT`, holding every other write for the copy of
+/// the last frames and two fsyncs: 20–40 ms on the disk of docs/performance.md. At 10,000
+/// pages that came every 1–3 s while one tenant ran an initial cycle, and other tenants'
+/// writes waited behind it (their p99 3×); at 100,000 (about 400 MiB of WAL) it comes every
+/// half minute or so ("Fairness over a whole initial cycle" there). The WAL file is cut back
+/// to [`WAL_SIZE_LIMIT`] when it starts over.
+const BACKSTOP_AUTOCHECKPOINT: u32 = 100_000;
+
+/// `journal_size_limit` of the writer, bytes: what a WAL file is truncated to when it
+/// starts over, so that a burst of writes does not leave a WAL of
+/// [`BACKSTOP_AUTOCHECKPOINT`] pages on disk.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 /// Runs `f` where it may block for a while: under `block_in_place` on a multi-threaded tokio
 /// runtime (the runtime hands this thread's other tasks to another thread meanwhile),
@@ -273,21 +288,19 @@ struct Inner {
     pub(crate) statement_timeout: Duration,
     /// Write transactions committed since the checkpointer last ran.
     commits: std::sync::atomic::AtomicU64,
+    /// Whether the background checkpointer runs (see [`connect_writer`]).
+    pub(crate) checkpointer: bool,
     /// Frames in the WAL when the checkpointer last ran: near [`BACKSTOP_AUTOCHECKPOINT`] a
     /// COMMIT may checkpoint itself, so it leaves the async worker.
     wal_frames: std::sync::atomic::AtomicU64,
 }
 
-/// Starts the background checkpointer of `inner` on the current tokio runtime, if there is
-/// one; returns whether it started. Every [`CHECKPOINT_EVERY`] in which something was
+/// Starts the background checkpointer of `inner` on the tokio runtime `rt`. Every [`CHECKPOINT_EVERY`] in which something was
 /// committed it runs `PRAGMA wal_checkpoint(PASSIVE)` on a connection of its own on a
 /// blocking thread, so that checkpoints (copying WAL frames into the database file, and its
 /// fsync) do not run inside the serialised write transactions. It stops when the store is
 /// dropped.
-fn spawn_checkpointer(inner: &Arc<Inner>) -> bool {
-    let Ok(rt) = tokio::runtime::Handle::try_current() else {
-        return false;
-    };
+fn spawn_checkpointer(inner: &Arc<Inner>, rt: &tokio::runtime::Handle) {
     let weak = Arc::downgrade(inner);
     rt.spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
@@ -348,7 +361,26 @@ fn spawn_checkpointer(inner: &Arc<Inner>) -> bool {
             }
         }
     });
-    true
+}
+
+/// A writer connection ([`connect`]): with a background checkpointer (`checkpointer`), its
+/// own auto-checkpoint is the backstop [`BACKSTOP_AUTOCHECKPOINT`]; without one, SQLite's
+/// default (1000 pages) checkpoints inside its `COMMIT`s. Either way a WAL that starts over
+/// is cut back to [`WAL_SIZE_LIMIT`]. Every writer connection is made here, the one that
+/// replaces a writer whose transaction could not be ended too.
+pub(crate) fn connect_writer(
+    path: &Path,
+    sync: Synchronous,
+    checkpointer: bool,
+) -> StoreResult<Connection> {
+    let c = connect(path, sync, WRITER_CACHE_KIB)?;
+    if checkpointer {
+        c.pragma_update(None, "wal_autocheckpoint", BACKSTOP_AUTOCHECKPOINT)
+            .map_err(db_err)?;
+    }
+    c.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+        .map_err(db_err)?;
+    Ok(c)
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -436,7 +468,9 @@ impl SqliteStore {
         sqlx::Connection::close(migrator)
             .await
             .map_err(|e| backend(format!("closing {} after migrating: {e}", path.display())))?;
-        let writer = connect(&path, synchronous, WRITER_CACHE_KIB)?;
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let checkpointer = runtime.is_some();
+        let writer = connect_writer(&path, synchronous, checkpointer)?;
         let readers_max = std::thread::available_parallelism()
             .map_or(4, |n| n.get() * 2)
             .clamp(4, 16);
@@ -449,16 +483,12 @@ impl SqliteStore {
             readers_max,
             scan_slots: Arc::new(Semaphore::new(scans_max(readers_max))),
             statement_timeout: o.statement_timeout,
+            checkpointer,
             commits: std::sync::atomic::AtomicU64::new(0),
             wal_frames: std::sync::atomic::AtomicU64::new(0),
         });
-        if spawn_checkpointer(&inner) {
-            inner
-                .writer
-                .lock()
-                .await
-                .pragma_update(None, "wal_autocheckpoint", BACKSTOP_AUTOCHECKPOINT)
-                .map_err(db_err)?;
+        if let Some(rt) = &runtime {
+            spawn_checkpointer(&inner, rt);
         }
         let store = SqliteStore { inner };
         crate::tx::run_migration_steps(|| store.reader(None), || store.writer()).await?;
@@ -559,7 +589,11 @@ impl SqliteStore {
             // A transaction a failed ROLLBACK left open: end it, or start over on a new
             // connection.
             if exec::exec(&guard, "ROLLBACK").is_err() || !guard.is_autocommit() {
-                *guard = connect(&self.inner.path, self.inner.synchronous, WRITER_CACHE_KIB)?;
+                *guard = connect_writer(
+                    &self.inner.path,
+                    self.inner.synchronous,
+                    self.inner.checkpointer,
+                )?;
             }
         }
         let c: &Connection = &guard;
@@ -664,5 +698,39 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+    }
+
+    fn pragma(c: &Connection, name: &str) -> i64 {
+        c.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A store opened on a tokio runtime has a background checkpointer, and its writer the
+    /// backstop; every writer connection is made by `connect_writer` (the replacement of a
+    /// broken writer too), which without a checkpointer leaves SQLite's own 1000 pages.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn writer_connections_carry_the_checkpoint_backstop() {
+        let dir = std::env::temp_dir().join(format!(
+            "scimd-backstop-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        let path = dir.join("w.db");
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        assert!(store.inner.checkpointer);
+        {
+            let w = store.inner.writer.lock().await;
+            let backstop = i64::from(BACKSTOP_AUTOCHECKPOINT);
+            assert_eq!(pragma(&w, "wal_autocheckpoint"), backstop);
+            assert_eq!(pragma(&w, "journal_size_limit"), WAL_SIZE_LIMIT);
+        }
+        let replacement = connect_writer(&path, Synchronous::Normal, true).unwrap();
+        let backstop = i64::from(BACKSTOP_AUTOCHECKPOINT);
+        assert_eq!(pragma(&replacement, "wal_autocheckpoint"), backstop);
+        let alone = connect_writer(&path, Synchronous::Normal, false).unwrap();
+        assert_eq!(pragma(&alone, "wal_autocheckpoint"), 1000);
+        assert_eq!(pragma(&alone, "journal_size_limit"), WAL_SIZE_LIMIT);
+        drop((store, replacement, alone));
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -108,14 +108,8 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn tenant_for_update(&mut self, id: &str) -> StoreResult<Option<TenantRow>> {
-        let key = [("id", Bind::text(id))];
-        let mut s = self
-            .q()
-            .select(Scope::Tenants, TenantRow::COLS, (TenantRow::TABLE, ""), key);
-        self.row(s.lock_rows())
-            .await?
-            .map(TenantRow::read)
-            .transpose()
+        self.one_locked(Scope::Tenants, ("id", Bind::text(id)))
+            .await
     }
 
     async fn tenant_by_slug(&mut self, slug: &str) -> StoreResult<Option<TenantRow>> {
@@ -670,14 +664,7 @@ impl<E: Exec> Tx for StoreTx<E> {
     }
 
     async fn get_admin(&mut self, t: &str, id: &str) -> StoreResult<Option<AdminRow>> {
-        let key = [("id", Bind::text(id))];
-        let mut s = self
-            .q()
-            .select(t, AdminRow::COLS, (AdminRow::TABLE, ""), key);
-        self.row(s.lock_rows())
-            .await?
-            .map(AdminRow::read)
-            .transpose()
+        self.one_locked(t, ("id", Bind::text(id))).await
     }
 
     async fn list_admins(&mut self, t: &str) -> StoreResult<Vec<AdminRow>> {

@@ -143,6 +143,18 @@ impl<E: Exec> StoreTx<E> {
         self.row(s).await?.map(R::read).transpose()
     }
 
+    /// [`StoreTx::one`], the row locked until the transaction ends when it is a write
+    /// transaction ([`Sql::lock_rows`]: PostgreSQL `FOR UPDATE`; SQLite's writers take turns
+    /// already), for a change that starts from what it reads.
+    pub(super) async fn one_locked<'t, R: Stored>(
+        &mut self,
+        scope: impl Into<Scope<'t>> + Send,
+        key: Col<'_>,
+    ) -> StoreResult<Option<R>> {
+        let mut s = self.q().select(scope, R::COLS, (R::TABLE, ""), [key]);
+        self.row(s.lock_rows()).await?.map(R::read).transpose()
+    }
+
     /// Inserts `r` for `scope` (the tenant its `tenant_id` names; [`Scope::Tenants`] for a
     /// tenant). Errors: `Conflict` when it violates a unique constraint.
     pub(super) async fn insert_row<'t, R: Insert + Sync>(

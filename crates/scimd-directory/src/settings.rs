@@ -47,6 +47,12 @@ impl Default for TenantSettings {
 }
 
 impl TenantSettings {
+    /// The settings of tenant `t` (its `settings` column); the defaults when there is none.
+    pub fn of_tenant(t: Option<&crate::store::TenantRow>) -> TenantSettings {
+        t.map(|t| TenantSettings::from_json(&t.settings))
+            .unwrap_or_default()
+    }
+
     /// Reads settings from their JSON object; missing or malformed keys take defaults.
     pub fn from_json(v: &Value) -> TenantSettings {
         let d = TenantSettings::default();

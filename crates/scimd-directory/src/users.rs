@@ -239,8 +239,7 @@ impl Directory {
         tenant_id: &str,
     ) -> StoreResult<TenantSettings> {
         let t = tx.get_tenant(tenant_id).await?;
-        Ok(t.map(|t| TenantSettings::from_json(&t.settings))
-            .unwrap_or_default())
+        Ok(TenantSettings::of_tenant(t.as_ref()))
     }
 
     /// What rendering users needs beyond their records, in two batched queries: each user's

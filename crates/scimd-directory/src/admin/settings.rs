@@ -31,11 +31,7 @@ impl Directory {
         })?;
         let mut tx = self.store().write().await?;
         // Locked until the commit: a concurrent update starts from this one's result.
-        let old = tx
-            .tenant_for_update(tenant)
-            .await?
-            .map(|t| TenantSettings::from_json(&t.settings))
-            .unwrap_or_default();
+        let old = TenantSettings::of_tenant(tx.tenant_for_update(tenant).await?.as_ref());
         let mut s = old.clone();
         for (k, v) in obj {
             match k.as_str() {

@@ -295,9 +295,9 @@ struct Inner {
     wal_frames: std::sync::atomic::AtomicU64,
 }
 
-/// Starts the background checkpointer of `inner` on the tokio runtime `rt`. Every [`CHECKPOINT_EVERY`] in which something was
-/// committed it runs `PRAGMA wal_checkpoint(PASSIVE)` on a connection of its own on a
-/// blocking thread, so that checkpoints (copying WAL frames into the database file, and its
+/// Starts the background checkpointer of `inner` on the tokio runtime `rt`. Every
+/// [`CHECKPOINT_EVERY`] in which something was committed it runs
+/// `PRAGMA wal_checkpoint(PASSIVE)` on a connection of its own on a blocking thread, so that checkpoints (copying WAL frames into the database file, and its
 /// fsync) do not run inside the serialised write transactions. It stops when the store is
 /// dropped.
 fn spawn_checkpointer(inner: &Arc<Inner>, rt: &tokio::runtime::Handle) {

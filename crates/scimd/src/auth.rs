@@ -251,9 +251,11 @@ impl From<DirectoryError> for Failure {
 /// Errors: a refusal for another scheme ([`Reason::OtherScheme`]), an empty or overlong
 /// token or a non-ASCII header ([`Reason::Malformed`]).
 pub fn presented(headers: &HeaderMap) -> Result<Option<Credential>, Refusal> {
-    let Some(v) = headers.get(AUTHORIZATION) else {
-        return Ok(None);
-    };
+    headers.get(AUTHORIZATION).map(credential_of).transpose()
+}
+
+/// The credential of an `Authorization` header's value `v`; errors as [`presented`].
+fn credential_of(v: &HeaderValue) -> Result<Credential, Refusal> {
     let malformed = |d: &str| Refusal::new(Reason::Malformed, "malformed bearer token", d);
     let v = v
         .to_str()
@@ -274,11 +276,11 @@ pub fn presented(headers: &HeaderMap) -> Result<Option<Credential>, Refusal> {
         return Err(malformed("the bearer token is empty or malformed"));
     }
     let secret = secret.to_string();
-    Ok(Some(if jwt {
+    Ok(if jwt {
         Credential::Jwt(secret)
     } else {
         Credential::Secret(secret)
-    }))
+    })
 }
 
 /// The bearer secret of the `Authorization` header: `Ok(None)` when there is no header.
@@ -323,6 +325,34 @@ pub async fn verify(
         }));
     }
     Ok(c)
+}
+
+/// Whether `authorization` (an `Authorization` header's value) carries a credential valid
+/// on this server, whatever its scope and tenant: for a request no handler authenticated (a
+/// path no route serves, a method the path does not allow), so that the per-address budget
+/// of [`crate::rate`] does not count it. An issuer's access token (JWT) is checked against
+/// the issuers of the tenant `slug` (the path's, else the root tenant's; none: not valid).
+/// Neither logged nor recorded as a refusal: the request was answered already. A store
+/// error counts as not valid.
+pub async fn is_valid_credential(
+    state: &AppState,
+    authorization: &HeaderValue,
+    slug: Option<&str>,
+) -> bool {
+    let Ok(credential) = credential_of(authorization) else {
+        return false;
+    };
+    let tenant_id = match (&credential, slug) {
+        (Credential::Secret(_), _) => None,
+        (Credential::Jwt(_), None) => return false,
+        (Credential::Jwt(_), Some(slug)) => match state.directory.resolve_tenant(slug).await {
+            Ok(Some(t)) => Some(t.id),
+            _ => return false,
+        },
+    };
+    verify_credential(state, &credential, tenant_id.as_deref())
+        .await
+        .is_ok()
 }
 
 async fn verify_credential(

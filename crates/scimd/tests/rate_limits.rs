@@ -109,6 +109,70 @@ async fn requests_without_a_valid_credential_are_limited_per_address() {
 }
 
 #[tokio::test]
+async fn a_valid_token_on_a_path_no_route_serves_spends_no_budget() {
+    let srv = limited(&[
+        "--rate-limit-unauthenticated-per-minute",
+        "60",
+        "--rate-limit-unauthenticated-burst",
+        "6",
+    ]);
+    let out = srv.cli(&["tenant", "create", "--name", "Rate B", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (b_url, b_token) = (
+        b["scimUrl"].as_str().unwrap(),
+        b["scimToken"].as_str().unwrap(),
+    );
+    let http = srv.http();
+    let root_bearer = format!("Bearer {}", srv.token);
+    let b_bearer = format!("Bearer {b_token}");
+    let (root, b) = (
+        [("authorization", root_bearer.as_str())],
+        [("authorization", b_bearer.as_str())],
+    );
+    let schemas = format!("{}/scim/v2/Schemas", srv.base);
+    // Three times the burst of requests that no handler answers, each with a valid token:
+    // paths no route serves (SCIM, admin API, a tenant's SCIM path) and a method a path does
+    // not allow. Each gets its 404 or 405, never 429.
+    for i in 0..6 {
+        let r = get(&http, &format!("{}/scim/v2/nosuch{i}", srv.base), &root).await;
+        assert_eq!(r.status(), 404);
+        let r = get(&http, &format!("{}/api/v1/nosuch{i}", srv.base), &root).await;
+        assert_eq!(r.status(), 404);
+        let r = get(&http, &format!("{b_url}/nosuch{i}"), &b).await;
+        assert_eq!(r.status(), 404);
+        let r = http
+            .post(&schemas)
+            .header("authorization", root_bearer.as_str())
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+    }
+    // The address's budget is whole: a wrong token on such a path spends it, 6 times ...
+    let wrong = [("authorization", "Bearer 0123456789abcdef")];
+    for i in 0..6 {
+        let r = get(&http, &format!("{}/scim/v2/nosuch{i}", srv.base), &wrong).await;
+        assert_eq!(r.status(), 404, "request {i} without a valid credential");
+    }
+    // ... then it is answered 429, as any request without a valid credential ...
+    let r = get(&http, &format!("{}/scim/v2/nosuch", srv.base), &wrong).await;
+    assert_eq!(r.status(), 429);
+    let r = get(&http, &format!("{}/scim/v2/nosuch", srv.base), &[]).await;
+    assert_eq!(r.status(), 429);
+    // ... while the valid tokens still get their answers.
+    let r = get(&http, &format!("{}/scim/v2/nosuch", srv.base), &root).await;
+    assert_eq!(r.status(), 404);
+    let r = get(&http, &format!("{b_url}/Users?count=1"), &b).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
 async fn a_flood_of_wrong_tokens_gets_429_and_valid_ones_go_on() {
     // The defaults: 60 a minute, bursts of 30.
     let srv = limited(&[]);

@@ -155,13 +155,18 @@ impl Valid {
     pub(super) fn is_set(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Notes that the request carries a valid credential (see [`authenticated`]).
+    pub(super) fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Notes that the request carries a valid credential: it is not counted against its
 /// address (a portal sign-in that succeeded, for one).
 pub fn authenticated(ext: &Extensions) {
     if let Some(v) = ext.get::<Valid>() {
-        v.0.store(true, Ordering::Relaxed);
+        v.set();
     }
 }
 

@@ -13,7 +13,10 @@
 //!   without any credential takes its unit before it runs; one with a credential runs, and is
 //!   counted only when the credential turns out not to be valid (while the address is over
 //!   its budget, such a failure is answered 429 rather than 401). A request with a valid
-//!   credential is never refused because of other requests from its address.
+//!   credential is never refused because of other requests from its address. A bearer token
+//!   on a path no route serves (404) or with a method the path does not allow (405) is
+//!   looked at by no handler, so [`guard`] checks it itself: valid, the request is not
+//!   counted either.
 //!   Not counted at all: `/healthz`, `/readyz`, `/metrics` (probes and scrapers), the
 //!   portal's `/assets/` (static, cached for a year) and its sign-in form (`GET /signin`:
 //!   a browser must be able to load it to present its trusted-browser cookie; the sign-in
@@ -45,7 +48,7 @@ use crate::portal::Site;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use limiter::{Limit, Refused, Valid};
@@ -100,6 +103,16 @@ fn presents_credential(req: &Request, path: &str) -> bool {
         .any(|name| cookie(h, &name).is_some())
 }
 
+/// Whether `status` is an answer a request gets without a handler (so without its
+/// credential looked at): 404 for a path no route serves, 405 for a method the path does not
+/// allow. (A handler's own 404 comes after its credential was checked.)
+fn unrouted(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+    )
+}
+
 /// The layer: the per-address budget of requests without a valid credential (see the module
 /// documentation). Requests without a client address (in-process servers) pass.
 pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -136,7 +149,20 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
     // the others' units taken (a slow server must not let more guesses through), and
     // refunded when the credential turns out valid: valid credentials never spend the budget.
     let (over, took) = limiter.take(key, Instant::now());
+    let bearer = req.headers().get(AUTHORIZATION).cloned();
+    let path_slug = crate::tenancy::path_slug(req.extensions()).map(str::to_string);
     let res = next.run(req).await;
+    // A path no route serves, or a method the path does not allow: no handler looked at the
+    // bearer token, so it is checked here (a client with a valid token that asks for what
+    // does not exist is no guesser, and must not spend its address's budget).
+    if !valid.is_set() && unrouted(res.status()) {
+        if let Some(bearer) = &bearer {
+            let slug = path_slug.as_deref().or(st.root_tenant.as_deref());
+            if crate::auth::is_valid_credential(&st, bearer, slug).await {
+                valid.set();
+            }
+        }
+    }
     if valid.is_set() {
         if took {
             limiter.refund(&key);

@@ -42,6 +42,19 @@ impl FirstSignIn for Site {
         assert_eq!(r.status, StatusCode::SEE_OTHER);
         let form = self.get(&password_page, &cookies).await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+        // The page says where the generated password came from: for an operator, `scimd
+        // operator create`; for a tenant's first administrator, `scimd tenant create`.
+        let said = if self.prefix == "/operator" {
+            "scimd operator create"
+        } else {
+            "scimd tenant create"
+        };
+        assert!(form.text.contains(said), "{}", form.text);
+        assert!(
+            !form.text.contains("first-start-secrets.txt"),
+            "{}",
+            form.text
+        );
         let new = format!("{}-Pw!", unique("long-enough-password"));
         let r = self
             .post(

@@ -57,6 +57,14 @@ impl Site {
         let cookies = self.session(&id);
         let form = self.get("/account/password", &cookies).await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+        // The page says where this portal's generated password came from.
+        let (said, not) = if self.prefix.is_empty() {
+            ("first-start-secrets.txt", "scimd tenant create")
+        } else {
+            ("scimd tenant create", "first-start-secrets.txt")
+        };
+        assert!(form.text.contains(said), "{}", form.text);
+        assert!(!form.text.contains(not), "{}", form.text);
         let r = self
             .post(
                 "/account/password",

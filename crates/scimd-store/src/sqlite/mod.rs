@@ -297,9 +297,9 @@ struct Inner {
 
 /// Starts the background checkpointer of `inner` on the tokio runtime `rt`. Every
 /// [`CHECKPOINT_EVERY`] in which something was committed it runs
-/// `PRAGMA wal_checkpoint(PASSIVE)` on a connection of its own on a blocking thread, so that checkpoints (copying WAL frames into the database file, and its
-/// fsync) do not run inside the serialised write transactions. It stops when the store is
-/// dropped.
+/// `PRAGMA wal_checkpoint(PASSIVE)` on a connection of its own on a blocking thread, so that
+/// checkpoints (copying WAL frames into the database file, and its fsync) do not run inside
+/// the serialised write transactions. It stops when the store is dropped.
 fn spawn_checkpointer(inner: &Arc<Inner>, rt: &tokio::runtime::Handle) {
     let weak = Arc::downgrade(inner);
     rt.spawn(async move {
@@ -718,14 +718,13 @@ mod tests {
         let path = dir.join("w.db");
         let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
         assert!(store.inner.checkpointer);
+        let backstop = i64::from(BACKSTOP_AUTOCHECKPOINT);
         {
             let w = store.inner.writer.lock().await;
-            let backstop = i64::from(BACKSTOP_AUTOCHECKPOINT);
             assert_eq!(pragma(&w, "wal_autocheckpoint"), backstop);
             assert_eq!(pragma(&w, "journal_size_limit"), WAL_SIZE_LIMIT);
         }
         let replacement = connect_writer(&path, Synchronous::Normal, true).unwrap();
-        let backstop = i64::from(BACKSTOP_AUTOCHECKPOINT);
         assert_eq!(pragma(&replacement, "wal_autocheckpoint"), backstop);
         let alone = connect_writer(&path, Synchronous::Normal, false).unwrap();
         assert_eq!(pragma(&alone, "wal_autocheckpoint"), 1000);

@@ -828,6 +828,12 @@ async fn settings_read_change_and_validation() {
             "customSchemaUrn",
         ),
         (json!({"customSchemaUrn": 5}), "customSchemaUrn"),
+        // A character of several bytes across the "urn:" prefix (it once panicked).
+        (
+            json!({"customSchemaUrn": "\u{1}\u{b34c0}"}),
+            "customSchemaUrn",
+        ),
+        (json!({"customSchemaUrn": "ürn:x:y"}), "customSchemaUrn"),
         (json!({"blankValuePolicy": "sometimes"}), "blankValuePolicy"),
         (
             json!({"refuseInactiveCreate": "no"}),

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 /// Splits a canonical path into (URN, attribute, sub-attribute).
 fn split_path(path: &str) -> (Option<&str>, &str, Option<&str>) {
-    let (urn, rest) = if path.len() > 4 && path[..4].eq_ignore_ascii_case("urn:") {
+    let (urn, rest) = if path.len() > 4 && path.as_bytes()[..4].eq_ignore_ascii_case(b"urn:") {
         match path.rfind(':') {
             Some(i) => (Some(&path[..i]), &path[i + 1..]),
             None => (None, path),
@@ -101,4 +101,25 @@ fn set_keys(cur: &mut Value, keys: &[&str], v: Value) -> bool {
     let child = m.entry(key).or_insert_with(|| Value::Object(Map::new()));
     set_keys(child, &keys[1..], v);
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A path whose fourth byte falls inside a character is read as a plain attribute name
+    /// (no URN), never sliced there.
+    #[test]
+    fn a_path_with_a_wide_character_at_the_urn_prefix_is_not_sliced() {
+        let path = "\u{1}\u{b34c0}.x";
+        assert_eq!(split_path(path), (None, "\u{1}\u{b34c0}", Some("x")));
+        let mut doc = json!({});
+        set_path(&mut doc, path, json!(1));
+        assert_eq!(get_path(&doc, path), Some(&json!(1)));
+        assert_eq!(
+            split_path("URN:a:b:attr.sub"),
+            (Some("URN:a:b"), "attr", Some("sub"))
+        );
+    }
 }

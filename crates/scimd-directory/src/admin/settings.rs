@@ -39,7 +39,7 @@ impl Directory {
                     let u = v.as_str().ok_or_else(|| DirectoryError::Invalid("customSchemaUrn must be a string".into()))?.trim();
                     let ok = u.len() > 4
                         && u.len() <= 200
-                        && u[..4].eq_ignore_ascii_case("urn:")
+                        && u.as_bytes()[..4].eq_ignore_ascii_case(b"urn:")
                         && !u.contains(|c: char| c.is_whitespace() || c.is_control())
                         && !u.ends_with(':')
                         && ![USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA].iter().any(|x| x.eq_ignore_ascii_case(u));

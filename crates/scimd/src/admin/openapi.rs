@@ -570,7 +570,7 @@ fn components() -> Value {
                 "schema": {"type": "integer", "default": 1}},
             "Count": {"name": "count", "in": "query", "required": false,
                 "description": "Items per page: default 50, at most 500 (larger counts as 500, negative as 0); 400 when not an integer",
-                "schema": {"type": "integer", "default": 50, "maximum": 500}},
+                "schema": {"type": "integer", "default": 50}},
             "Search": {"name": "search", "in": "query", "required": false,
                 "description": "Case-insensitive substring (users: userName, displayName, given or family name, any email; groups: displayName)",
                 "schema": {"type": "string"}},

@@ -418,6 +418,108 @@ async fn users_create_get_and_permanent_delete() {
     expect_admin_error(&a.get(&format!("/users/{sid}")).await, 404);
 }
 
+/// A create is as strict as an edit: whatever it cannot store is refused (400, nothing
+/// created), never dropped.
+#[tokio::test]
+async fn creates_refuse_what_they_cannot_store() {
+    let (_srv, a) = shared();
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let with = |extra: Value| {
+        let name = unique("strict");
+        let mut b = user_body(&name);
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        (name, b)
+    };
+    for (extra, needle) in [
+        (json!({"nope": 1}), "unknown attribute 'nope'"),
+        (json!({"id": "abc"}), "'id' is readOnly"),
+        (json!({"groups": [{"value": "x"}]}), "'groups' is readOnly"),
+        (
+            json!({"meta": {"resourceType": "User"}}),
+            "'meta' is readOnly",
+        ),
+        (json!({"password": "secret"}), "'password' cannot be set"),
+        (json!({"schemas": ["urn:foo"]}), "'schemas' lists urn:foo"),
+        (json!({"schemas": "x"}), "'schemas' must be an array"),
+        (
+            json!({"urn:example:other:2.0:User": {"x": 1}}),
+            "unknown attribute",
+        ),
+        (
+            json!({enterprise: {"nope": "x"}}),
+            "unknown attribute 'nope'",
+        ),
+        (
+            json!({"name": {"givenName": "A", "familyName": "B", "nope": 1}}),
+            "name.nope",
+        ),
+        (
+            json!({"emails": [{"value": "a@example.com", "bogus": 1}]}),
+            "emails.bogus",
+        ),
+        (
+            json!({enterprise: {"manager": {"value": "no-such-user"}}}),
+            "not a user of this tenant",
+        ),
+        (
+            json!({enterprise: {"manager": {"value": "x", "displayName": "X"}}}),
+            "readOnly",
+        ),
+    ] {
+        let (name, body) = with(extra.clone());
+        let m = expect_admin_error(&a.post("/users", &body).await, 400);
+        assert!(m.contains(needle), "{extra}: {m}");
+        let r = a.get(&format!("/users?search={name}")).await;
+        assert_eq!(r.json()["totalResults"], 0, "{extra} created a user");
+    }
+    // A SCIM User's own `schemas` may come along, and a manager that is a user is kept.
+    let boss = create_local_user(&a, &unique("boss")).await;
+    let (_, body) = with(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+        enterprise: {"manager": {"value": boss["id"]}},
+    }));
+    let r = a.post("/users", &body).await;
+    r.expect(201);
+    assert_eq!(r.json()[enterprise]["manager"]["value"], boss["id"]);
+
+    // Groups: displayName alone; members are added under /members, whose body is
+    // {"members": [...]} alone.
+    for (body, needle) in [
+        (
+            json!({"displayName": unique("g"), "members": [{"value": "x"}]}),
+            "unknown key 'members'",
+        ),
+        (
+            json!({"displayName": unique("g"), "id": "abc"}),
+            "unknown key 'id'",
+        ),
+    ] {
+        let m = expect_admin_error(&a.post("/groups", &body).await, 400);
+        assert!(m.contains(needle), "{body}: {m}");
+        let name = body["displayName"].as_str().unwrap();
+        let r = a.get(&format!("/groups?search={name}")).await;
+        assert_eq!(r.json()["totalResults"], 0, "{body} created a group");
+    }
+    let g = a
+        .post("/groups", &json!({"displayName": unique("g")}))
+        .await;
+    g.expect(201);
+    let members = format!("/groups/{}/members", g.id());
+    let uid = boss["id"].as_str().unwrap();
+    for (body, needle) in [
+        (json!({"members": [uid], "x": 1}), "unknown key 'x'"),
+        (json!({"members": uid}), "must be an array"),
+        (json!({}), "'members' is required"),
+    ] {
+        let m = expect_admin_error(&a.post(&members, &body).await, 400);
+        assert!(m.contains(needle), "{body}: {m}");
+    }
+    let r = a.get(&format!("/groups/{}", g.id())).await;
+    assert_eq!(r.json()["memberCount"], 0);
+}
+
 #[tokio::test]
 async fn user_list_filters_and_paging() {
     let (srv, a) = shared();

@@ -77,6 +77,47 @@ pub fn check_edit(body: &Value, schema: &ResourceSchema) -> ScimResult<()> {
     Ok(())
 }
 
+/// Checks the body of an administrator's create (`POST /api/v1/users`, the portal's new-user
+/// form) as strictly as an edit ([`check_edit`]), and answers it without `schemas`: a body
+/// copied from a SCIM User may keep its `schemas`, provided that every URN it lists is the
+/// core User schema or an extension of the tenant (they follow from the attributes given).
+///
+/// Errors (400, nothing created): those of [`check_edit`]; `invalidValue` for a `schemas`
+/// that is not an array of strings or lists another URN.
+pub fn check_create(body: &Value, schema: &ResourceSchema) -> ScimResult<Value> {
+    let mut body = body.clone();
+    let Some(obj) = body.as_object_mut() else {
+        return check_edit(&body, schema).map(|()| body);
+    };
+    if let Some(key) = obj
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case("schemas"))
+        .cloned()
+    {
+        let listed = obj.remove(&key).unwrap_or_default();
+        let known: Vec<&str> = schema.schemas().map(|s| s.id.as_str()).collect();
+        let urns = listed.as_array().filter(|a| a.iter().all(Value::is_string));
+        let Some(urns) = urns else {
+            return Err(ScimError::invalid_value(format!(
+                "'schemas' must be an array of schema URNs (it may be left out), got {listed}"
+            )));
+        };
+        for u in urns.iter().filter_map(Value::as_str) {
+            if !known.iter().any(|k| k.eq_ignore_ascii_case(u)) {
+                return Err(ScimError::invalid_value(format!(
+                    "'schemas' lists {u}, which is not a schema of this tenant's users: give {} (or leave 'schemas' out)",
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    // An empty body is refused by the validation that follows, for its missing userName.
+    if !body.as_object().is_some_and(Map::is_empty) {
+        check_edit(&body, schema)?;
+    }
+    Ok(body)
+}
+
 fn unknown(key: &str) -> ScimError {
     ScimError::invalid_path(format!(
         "unknown attribute '{key}': give SCIM User attribute names (userName, name, displayName, emails, active, ...) or an extension schema URN with an object of its attributes"

@@ -1,6 +1,6 @@
 //! Administrator operations on users: every state, local users, permanent deletes.
 
-use super::edit::check_edit;
+use super::edit::{check_create, check_edit};
 use super::model::{
     may_delete_permanently, AdminUser, GroupRef, ReadOnly, ADMIN_MAX_PAGE, ALL_USERS_GROUP,
 };
@@ -117,17 +117,28 @@ impl Directory {
     }
 
     /// Creates a local user from a body with SCIM attribute names (`userName`, `name`,
-    /// `emails`, ...), active unless the body says otherwise. The product rules on emails and
-    /// names apply (rules 1, 2; an inactive user may be created). Errors: 400 for a body SCIM
-    /// validation or those rules refuse; 409 when the userName exists (ignoring case) in any
-    /// state.
+    /// `emails`, ...), active unless the body says otherwise. The body is checked as strictly
+    /// as an edit ([`check_create`]): an unknown or readOnly attribute, sub-attribute or
+    /// schema URN is refused, never dropped. The product rules on emails and names apply
+    /// (rules 1, 2; an inactive user may be created), and a `manager` must be a user of the
+    /// tenant. Errors: 400 for a body that check, SCIM validation or those rules refuse
+    /// (invalidPath, mutability, invalidValue); 409 when the userName exists (ignoring case)
+    /// in any state.
     ///
     /// Recorded as audit action `user.create` under `by` (the user's history starts with it).
     pub async fn admin_create_user(&self, by: &Origin, body: &Value) -> DirectoryResult<AdminUser> {
         let tenant = by.tenant_id.as_str();
         let mut tx = self.store().write().await?;
         let (settings, schema) = self.user_context(tx.as_mut(), tenant).await?;
-        let mut n = normalize_resource_with(&schema, body, self.limits())?;
+        let body = check_create(body, &schema)?;
+        let mut n = normalize_resource_with(&schema, &body, self.limits())?;
+        if !n.warnings.is_empty() {
+            return Err(ScimError::invalid_value(format!(
+                "refused, nothing created: {}",
+                n.warnings.join("; ")
+            ))
+            .into());
+        }
         let relaxed = TenantSettings {
             refuse_inactive_create: false,
             ..settings
@@ -136,6 +147,8 @@ impl Directory {
         default_active(&mut n.doc);
         let mut u = new_user(tenant, state_of(&n.doc), Source::Local, n.doc);
         refresh(&mut u, &schema)?;
+        self.check_manager(tx.as_mut(), tenant, &u.id, &u.doc)
+            .await?;
         if let Some(other) = tx.user_by_user_name(tenant, &u.user_name).await? {
             return Err(DirectoryError::Conflict(format!(
                 "userName '{}' is already used by user {} ({})",

@@ -21,8 +21,16 @@ pub(super) async fn list_groups(Admin(st, c): Admin, RawQuery(q): RawQuery) -> A
     ok(&json::list(total, start, groups))
 }
 
+/// `POST /api/v1/groups` with `{"displayName": "..."}`: creates a local group; 201 with it.
+/// Any other key (members are added afterwards, under `/members`), or a displayName that is
+/// not a non-blank string: 400, nothing created.
 pub(super) async fn create_group(Admin(st, c): Admin, AdminJson(body): AdminJson) -> AdminResult {
     let obj = object(&body, "{\"displayName\": \"...\"}")?;
+    if let Some(k) = obj.keys().find(|k| *k != "displayName") {
+        return Err(AdminError::bad_request(format!(
+            "unknown key '{k}': a local group is created from {{\"displayName\": \"...\"}} alone; add its members afterwards with POST /api/v1/groups/{{id}}/members"
+        )));
+    }
     let name = string_field(obj, "displayName", true)?.unwrap_or_default();
     if name.trim().is_empty() {
         return Err(AdminError::bad_request("'displayName' must not be blank"));
@@ -71,14 +79,24 @@ pub(super) async fn delete_group(Admin(st, c): Admin, Path(id): Path<String>) ->
 /// or `id`.
 fn member_ids(body: &Value) -> Result<Vec<String>, AdminError> {
     let obj = object(body, "{\"members\": [\"<user id>\", ...]}")?;
-    let arr = obj
-        .get("members")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            AdminError::bad_request(
+    if let Some(k) = obj.keys().find(|k| *k != "members") {
+        return Err(AdminError::bad_request(format!(
+            "unknown key '{k}': the body is {{\"members\": [\"<user id>\", ...]}} alone"
+        )));
+    }
+    let arr = match obj.get("members") {
+        Some(Value::Array(a)) => a,
+        Some(other) => {
+            return Err(AdminError::bad_request(format!(
+                "'members' must be an array of user ids, e.g. {{\"members\": [\"<user id>\"]}}, got {other}"
+            )))
+        }
+        None => {
+            return Err(AdminError::bad_request(
                 "'members' is required: an array of user ids, e.g. {\"members\": [\"<user id>\"]}",
-            )
-        })?;
+            ))
+        }
+    };
     let mut ids = Vec::with_capacity(arr.len());
     for m in arr {
         let id = m

@@ -394,7 +394,9 @@ impl Directory {
     /// `/t/SLUG/signin` on a tenant's portal; kept in the audit record), with the browser's
     /// device cookie `device` if it sent one. See [`SignIn`] for the outcomes, the module documentation for the rules.
     ///
-    /// Errors: `Busy` when the hashing queue is full (nothing counted); store failures.
+    /// Errors: `Busy` when the hashing queue is full (the attempt was counted by the
+    /// throttles, which run first, so that throttled attempts never wait for a hashing
+    /// turn); store failures.
     pub async fn sign_in(
         &self,
         tenant: &str,
@@ -407,7 +409,6 @@ impl Directory {
         // A username no administrator can have is refused without storing or hashing it.
         let possible = check_username(username).is_ok() && password.len() <= MAX_PASSWORD_CHARS;
         let folded = possible.then(|| scim_proto::filter::fold(username));
-        let turn = self.hashing().turn().await?;
         let admin = match &folded {
             Some(_) => {
                 let mut tx = self.store().read().await?;
@@ -441,6 +442,9 @@ impl Directory {
                 }
             }
         };
+        // A hashing turn only for an attempt the throttles let through: a flood of throttled
+        // attempts must not fill the queue that administrators' sign-ins wait in.
+        let turn = self.hashing().turn().await?;
         let ok = match (&folded, &admin) {
             (None, _) => false,
             (Some(_), Some(a)) => {
@@ -511,6 +515,26 @@ impl Directory {
                 must_change_password: admin.must_change_password,
             },
         })
+    }
+
+    /// Whether `cookie` is a trusted-browser (device) cookie of one of the administrators of
+    /// `tenant` (see [`SignIn::SignedIn::device`]): for the per-address rate limit, which lets
+    /// a request over its address's budget run only with a genuine credential. Costs one read
+    /// and an HMAC per administrator of the tenant, after a check of the cookie's shape; a
+    /// forged or stale cookie (from before a password change) is `false`.
+    pub async fn is_trusted_browser(
+        &self,
+        tenant: &str,
+        cookie: &str,
+    ) -> Result<bool, DirectoryError> {
+        if !throttle::is_device_cookie_shaped(cookie) {
+            return Ok(false);
+        }
+        let mut tx = self.store().read().await?;
+        let admins = tx.list_admins(tenant).await?;
+        Ok(admins
+            .iter()
+            .any(|a| throttle::trusted_device(a, cookie).is_some()))
     }
 
     /// The live session whose id is `session_id`; `None` when unknown, expired, or its

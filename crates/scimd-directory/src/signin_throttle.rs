@@ -179,6 +179,16 @@ pub(crate) fn new_device_id() -> String {
     crate::secret::new_secret()[..DEVICE_ID_HEX].to_string()
 }
 
+/// Whether `cookie` has the shape of a device cookie (`<32 hex>.<64 hex>`), checked before
+/// any administrator is read for it.
+pub(crate) fn is_device_cookie_shaped(cookie: &str) -> bool {
+    cookie.split_once('.').is_some_and(|(id, tag)| {
+        id.len() == DEVICE_ID_HEX
+            && tag.len() == 64
+            && id.bytes().chain(tag.bytes()).all(|b| b.is_ascii_hexdigit())
+    })
+}
+
 /// The browser id of `cookie` when it is a valid device cookie of `admin` (compared in
 /// constant time); `None` otherwise (another administrator's, one from before a password
 /// change, a forgery).

@@ -172,6 +172,79 @@ async fn a_valid_token_on_a_path_no_route_serves_spends_no_budget() {
     assert_eq!(r.status(), 200);
 }
 
+/// Sum of the `count` of the entries of `entries` (an admin API list's `Resources`, or the
+/// auth refusals' `counts`) whose `key` is `value`.
+fn counted(entries: &serde_json::Value, key: &str, value: &str) -> u64 {
+    entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e[key] == value)
+        .map(|e| e["count"].as_u64().unwrap_or(1))
+        .sum()
+}
+
+#[tokio::test]
+async fn a_made_up_credential_over_the_budget_is_refused_before_its_handler_runs() {
+    let srv = limited(&[
+        "--rate-limit-unauthenticated-per-minute",
+        "1",
+        "--rate-limit-unauthenticated-burst",
+        "4",
+    ]);
+    let http = srv.http();
+    let admin = srv.admin();
+    let users = format!("{}/scim/v2/Users", srv.base);
+    let refusals = || async {
+        let r = admin.get("/auth-refusals").await;
+        r.expect(200);
+        counted(&r.json()["counts"], "reason", "unknown")
+    };
+    let failed_signins = || async {
+        let r = admin.get("/audit?action=signin.failure").await;
+        r.expect(200);
+        counted(&r.json()["Resources"], "action", "signin.failure")
+    };
+    // Within the budget, a wrong token and a wrong password run their handlers: both are
+    // recorded (the refusals within a second or so).
+    let wrong = [("authorization", "Bearer scimd_0123456789abcdef")];
+    assert_eq!(get(&http, &users, &wrong).await.status(), 401);
+    let p = Portal::new(&srv.base);
+    let a = p.attempt("admin", "wrong", None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.text);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while refusals().await < 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(refusals().await, 1);
+    assert_eq!(failed_signins().await, 1);
+    // The budget spent ...
+    while get(&http, &users, &[]).await.status() != 429 {}
+    // ... made-up tokens, sessions and trusted-browser cookies are answered 429 without
+    // running a handler: nothing more is recorded.
+    for i in 0..10 {
+        let bearer = format!("Bearer scimd_{i:064x}");
+        let r = get(&http, &users, &[("authorization", bearer.as_str())]).await;
+        assert_eq!(r.status(), 429);
+        let forged = format!("{:032x}.{:064x}", i, i);
+        let a = p.attempt("admin", "wrong", Some(&forged)).await;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text);
+        let a = p
+            .attempt_with("admin", "wrong", None, &[("cookie", "scimd_session=bogus")])
+            .await;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text);
+    }
+    // (Refusals are written at most once a second: give them time to show.)
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(refusals().await, 1);
+    assert_eq!(failed_signins().await, 1);
+    // A genuine credential still goes on: a token, and a browser the administrator signed
+    // in with.
+    let bearer = format!("Bearer {}", srv.token);
+    let r = get(&http, &users, &[("authorization", bearer.as_str())]).await;
+    assert_eq!(r.status(), 200);
+}
+
 #[tokio::test]
 async fn a_flood_of_wrong_tokens_gets_429_and_valid_ones_go_on() {
     // The defaults: 60 a minute, bursts of 30.

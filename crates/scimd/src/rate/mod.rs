@@ -48,7 +48,7 @@ use crate::portal::Site;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::{Method, StatusCode};
+use axum::http::{Extensions, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use limiter::{Limit, Refused, Valid};
@@ -103,6 +103,50 @@ fn presents_credential(req: &Request, path: &str) -> bool {
         .any(|name| cookie(h, &name).is_some())
 }
 
+/// Whether the credential a request presents ([`presents_credential`]) is genuine, checked
+/// before the request runs when its address is over its budget: a bearer token valid on
+/// this server (any tenant, any scope: [`crate::auth::is_valid_credential`]), a live portal
+/// session, or a trusted-browser cookie of one of the portal's tenant's administrators
+/// ([`scimd_directory::Directory::is_trusted_browser`]). Whether it suffices for the request
+/// is still the handler's to find; what this spares is running a handler (a sign-in's
+/// throttles and records, a token lookup's refusal records) for a made-up credential from
+/// an address that has spent its budget. A store error counts as not genuine.
+async fn genuine_credential(
+    st: &AppState,
+    (h, extensions): (&HeaderMap, &Extensions),
+    path: &str,
+    site: &Site,
+) -> bool {
+    use crate::portal::{cookie, DEVICE_COOKIE, SESSION_COOKIE};
+    if under(path, crate::state::SCIM_BASE) || under(path, crate::admin::BASE) {
+        let slug = crate::tenancy::path_slug(extensions).or(st.root_tenant.as_deref());
+        return match h.get(AUTHORIZATION) {
+            Some(bearer) => crate::auth::is_valid_credential(st, bearer, slug).await,
+            None => false,
+        };
+    }
+    let named = |c: crate::portal::CookieName| {
+        [false, true]
+            .into_iter()
+            .find_map(|secure| cookie(h, &c.at(site, secure)))
+    };
+    if let Some(id) = named(SESSION_COOKIE) {
+        if matches!(st.directory.portal_session(&id).await, Ok(Some(_))) {
+            return true;
+        }
+    }
+    let Some(device) = named(DEVICE_COOKIE) else {
+        return false;
+    };
+    let Ok(tenant) = crate::auth::tenant_of(st, extensions).await else {
+        return false;
+    };
+    matches!(
+        st.directory.is_trusted_browser(&tenant, &device).await,
+        Ok(true)
+    )
+}
+
 /// Whether `status` is an answer a request gets without a handler (so without its
 /// credential looked at): 404 for a path no route serves, 405 for a method the path does not
 /// allow. (A handler's own 404 comes after its credential was checked.)
@@ -149,6 +193,14 @@ pub async fn guard(State(st): State<AppState>, mut req: Request, next: Next) -> 
     // the others' units taken (a slow server must not let more guesses through), and
     // refunded when the credential turns out valid: valid credentials never spend the budget.
     let (over, took) = limiter.take(key, Instant::now());
+    // Over the budget, a made-up credential must not buy a run of the handler.
+    if let Some(retry) = over {
+        let parts = (req.headers(), req.extensions());
+        if !genuine_credential(&st, parts, &path, &site).await {
+            tracing::debug!(client = %key, "rate limit: address over its budget, credential not genuine");
+            return refused(retry);
+        }
+    }
     let bearer = req.headers().get(AUTHORIZATION).cloned();
     let path_slug = crate::tenancy::path_slug(req.extensions()).map(str::to_string);
     let res = next.run(req).await;

@@ -75,6 +75,9 @@ async fn requests_without_a_valid_credential_are_limited_per_address() {
     assert_eq!(body["error"]["status"], 429);
     let r = get(&http, &format!("{}/users", srv.base), &[]).await;
     assert_eq!(r.status(), 429);
+    // A portal page, with the portal's security headers (it is answered before the router).
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert!(r.headers().contains_key("content-security-policy"));
     assert!(r.headers()["content-type"]
         .to_str()
         .unwrap()

@@ -600,6 +600,22 @@ async fn disabled_and_unknown_tenants_have_no_portal() {
     }
     let r = nope.get("/signin", "").await;
     assert!(r.text.contains("no tenant"), "{}", r.text);
+    // Those pages are rendered outside the portal's router, with its security headers.
+    for (path, status) in [("/t/no-such-tenant/signin", 404), ("/t/c/signin", 403)] {
+        let r = s
+            .http()
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'self'"), "{path}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+    }
     let b = Site::tenant(&s, "c");
     for p in ["/assets/portal.css", "/favicon.ico", "/healthz"] {
         assert_eq!(b.get(p, "").await.status, StatusCode::NOT_FOUND, "{p}");

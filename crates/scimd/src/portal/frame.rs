@@ -186,12 +186,12 @@ pub fn ok(r: impl IntoResponse) -> Page {
 /// The page of a request a rate limit refused (429; see [`crate::rate`]) on the portal
 /// `site`: `message` says which limit and when to try again.
 pub fn too_many_requests(site: &super::Site, message: &str) -> Response {
-    error_page(
+    super::with_security_headers(error_page(
         StatusCode::TOO_MANY_REQUESTS,
         Layout::public(site, "Too many requests"),
         "Too many requests",
         message,
-    )
+    ))
 }
 
 /// The page of a portal that is not served (see [`crate::tenancy::resolve`]): 404 for a
@@ -199,7 +199,7 @@ pub fn too_many_requests(site: &super::Site, message: &str) -> Response {
 /// `--root-tenant none`), 403 for a disabled tenant; `message` says which. It links
 /// nowhere: no page of that portal would answer.
 pub fn unavailable(status: StatusCode, heading: &str, message: &str) -> Response {
-    render(
+    let page = render(
         status,
         &ErrorPage {
             layout: Layout {
@@ -212,5 +212,6 @@ pub fn unavailable(status: StatusCode, heading: &str, message: &str) -> Response
             back_href: String::new(),
             back_label: String::new(),
         },
-    )
+    );
+    super::with_security_headers(page)
 }

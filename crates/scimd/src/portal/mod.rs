@@ -169,7 +169,14 @@ pub fn routes() -> Router<AppState> {
 
 /// Adds the security headers to every portal response (see the module documentation).
 pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
+    with_security_headers(next.run(req).await)
+}
+
+/// `res` with the portal's security headers (CSP, `X-Frame-Options: DENY`, referrer policy,
+/// `nosniff`, COOP, and `Cache-Control: no-store` unless it has its own): for every portal
+/// page, those rendered outside the portal's router too (the rate limit's 429 page, the page
+/// of a tenant that is not served).
+pub fn with_security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert("content-security-policy", HeaderValue::from_static(CSP));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));

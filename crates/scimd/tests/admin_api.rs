@@ -503,9 +503,14 @@ async fn creates_refuse_what_they_cannot_store() {
         assert_eq!(r.json()["totalResults"], 0, "{body} created a group");
     }
     let g = a
-        .post("/groups", &json!({"displayName": unique("g")}))
+        .post(
+            "/groups",
+            &json!({"displayName": unique("g"), "externalId": "ext-1"}),
+        )
         .await;
     g.expect(201);
+    let got = a.get(&format!("/groups/{}", g.id())).await;
+    assert_eq!(got.json()["externalId"], "ext-1", "{}", got.text);
     let members = format!("/groups/{}/members", g.id());
     let uid = boss["id"].as_str().unwrap();
     for (body, needle) in [

@@ -21,14 +21,18 @@ pub(super) async fn list_groups(Admin(st, c): Admin, RawQuery(q): RawQuery) -> A
     ok(&json::list(total, start, groups))
 }
 
-/// `POST /api/v1/groups` with `{"displayName": "..."}`: creates a local group; 201 with it.
-/// Any other key (members are added afterwards, under `/members`), or a displayName that is
-/// not a non-blank string: 400, nothing created.
+/// `POST /api/v1/groups` with `{"displayName": "...", "externalId": "..."}` (`externalId`
+/// optional): creates a local group; 201 with it. Any other key (members are added
+/// afterwards, under `/members`), or a displayName that is not a non-blank string: 400,
+/// nothing created.
 pub(super) async fn create_group(Admin(st, c): Admin, AdminJson(body): AdminJson) -> AdminResult {
     let obj = object(&body, "{\"displayName\": \"...\"}")?;
-    if let Some(k) = obj.keys().find(|k| *k != "displayName") {
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["displayName", "externalId"].contains(&k.as_str()))
+    {
         return Err(AdminError::bad_request(format!(
-            "unknown key '{k}': a local group is created from {{\"displayName\": \"...\"}} alone; add its members afterwards with POST /api/v1/groups/{{id}}/members"
+            "unknown key '{k}': a local group is created from displayName (and optionally externalId) alone; add its members afterwards with POST /api/v1/groups/{{id}}/members"
         )));
     }
     let name = string_field(obj, "displayName", true)?.unwrap_or_default();

@@ -109,7 +109,7 @@ fn paths() -> Value {
             "parameters", json!([p("Search"), p("UserState"), p("UserSource"), p("StartIndex"), p("Count")])),
             "responses", responses(&[("200", ok("A page of users", r("UserList")))], &[400])),
         "post": with(with(op("createUser", "users", "Create a local user",
-            "Creates a user with source `local`, from a body with SCIM attribute names; SCIM clients see it with the same id. The product's rules apply: an email, `name.givenName` and `name.familyName` are required. 409 when the userName is taken (ignoring case) by a user in any state."),
+            "Creates a user with source `local`, from a body with SCIM attribute names; SCIM clients see it with the same id. The product's rules apply: an email, `name.givenName` and `name.familyName` are required. As strict as an edit: 400 (nothing created) for an unknown or readOnly attribute, sub-attribute or extension schema URN, `password`, a value of the wrong type, or a `manager` that is no user of the tenant; `schemas` may list the core User schema and the tenant's extensions only. 409 when the userName is taken (ignoring case) by a user in any state."),
             "requestBody", request(r("UserCreate"), json!({
                 "userName": "jdoe@example.com",
                 "name": {"givenName": "Jane", "familyName": "Doe"},
@@ -138,7 +138,7 @@ fn paths() -> Value {
             "parameters", json!([p("Search"), p("StartIndex"), p("Count")])),
             "responses", responses(&[("200", ok("A page of groups", r("GroupList")))], &[400])),
         "post": with(with(op("createGroup", "groups", "Create a local group",
-            "Creates a group with source `local`. Group names are unique ignoring case across sources (409)."),
+            "Creates a group with source `local` from `displayName` and an optional `externalId` alone (400 for any other key: members are added afterwards under `/members`). Group names are unique ignoring case across sources (409)."),
             "requestBody", request(r("GroupCreate"), json!({"displayName": "Field engineers"}))),
             "responses", responses(&[("201", created("The group created; `Location` names it", "/api/v1/groups/{id}", r("Group")))], &[400, 409, 413]))
     });
@@ -368,7 +368,7 @@ fn schemas() -> Map<String, Value> {
                     "id": {"type": "string"},
                     "type": {"type": "string", "enum": names(&ResourceType::ALL, ResourceType::as_str)},
                     "display": nullable("string"),
-                    "state": {"type": "string", "enum": names(&UserState::ALL, UserState::as_str), "description": "Members of the All Users group only"}
+                    "state": {"type": "string", "enum": names(&UserState::ALL, UserState::as_str), "description": "A user member's state (a nested group has none)"}
                 }
             }));
     m.insert("GroupDetail".into(), json!({
@@ -402,7 +402,7 @@ fn schemas() -> Map<String, Value> {
         }),
     );
     m.insert("GroupCreate".into(), json!({
-                "type": "object", "required": ["displayName"],
+                "type": "object", "required": ["displayName"], "additionalProperties": false,
                 "properties": {"displayName": {"type": "string", "minLength": 1}, "externalId": {"type": "string"}}
             }));
     m.insert(
@@ -410,7 +410,7 @@ fn schemas() -> Map<String, Value> {
         json!(list_of("Group", "A page of groups")),
     );
     m.insert("MembersAdd".into(), json!({
-                "type": "object", "required": ["members"],
+                "type": "object", "required": ["members"], "additionalProperties": false,
                 "properties": {"members": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "User ids"}}
             }));
     m.insert("MembersAdded".into(), json!({

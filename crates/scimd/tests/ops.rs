@@ -655,6 +655,39 @@ async fn bad_configuration_fails_clearly() {
         .unwrap();
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
+    // A mistyped SQLite path is an error, and no file is made there: not by a command that
+    // lists, nor by a copy from it (which would copy nothing and say every count matches).
+    let typo = dir.join("typo.db");
+    let copy_to = dir.join("copy.db");
+    for args in [
+        vec![
+            "tenant".to_string(),
+            "list".into(),
+            "--json".into(),
+            "--database".into(),
+            format!("sqlite://{}", typo.display()),
+        ],
+        vec![
+            "copy".to_string(),
+            "--from".into(),
+            format!("sqlite://{}", typo.display()),
+            "--to".into(),
+            format!("sqlite://{}", copy_to.display()),
+        ],
+    ] {
+        let out = std::process::Command::new(SCIMD)
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            err.contains("there is no SQLite database at"),
+            "{args:?}: {err}"
+        );
+        assert!(!typo.exists() && !copy_to.exists(), "{args:?} made a file");
+    }
 }
 
 /// A SQLite data folder scimd creates is its owner's only (0700): the database file holds

@@ -73,9 +73,28 @@ pub async fn public_url(
     Ok(base.trim_end_matches('/').to_string())
 }
 
+/// Refuses a SQLite database URL (`url`, given as `flag`) whose file does not exist, for
+/// the commands that manage or read a deployment: opening it would create and migrate an
+/// empty database, so a mistyped path would list nothing, or copy nothing, and succeed.
+/// Only `scimd serve` (first start), `scimd migrate` and `copy --to` create a database.
+/// PostgreSQL URLs pass (a missing database is the server's error).
+fn require_existing(url: &str, flag: &str) -> anyhow::Result<()> {
+    if let Some(path) = crate::config::sqlite_path(url.trim()) {
+        if !std::path::Path::new(path).exists() {
+            anyhow::bail!(
+                "there is no SQLite database at {path} ({flag}): check the path; `scimd serve` \
+                 creates the database on its first start"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Opens the configured database (`--database`) as a directory whose SCIM base is the
-/// public URL's (else the listen address's).
+/// public URL's (else the listen address's). Errors: as [`open_store`], and a SQLite
+/// database whose file does not exist (it is not created here).
 pub async fn open_directory(cfg: &Config) -> anyhow::Result<Directory> {
+    require_existing(&cfg.database, "--database")?;
     let store = open_store(&cfg.database, cfg.input.statement_timeout).await?;
     let base = format!(
         "{}/scim/v2",
@@ -246,6 +265,7 @@ pub async fn run_copy(args: &CopyArgs, tenant: Option<&str>) -> anyhow::Result<E
     }
     let (from_shown, to_shown) = (redact_url(&args.from), redact_url(&args.to));
     let t = scimd_store::DEFAULT_STATEMENT_TIMEOUT;
+    require_existing(&args.from, "--from")?;
     let from = open_store(&args.from, t).await?;
     let to = open_store(&args.to, t).await?;
     let what = match tenant {

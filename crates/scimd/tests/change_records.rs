@@ -367,6 +367,20 @@ async fn an_entra_conversation_leaves_every_value_in_the_history() {
         let r = a.get(&p).await;
         assert_eq!(r.status, 404, "{p}: {}", r.text);
     }
+    // The built-in All Users group has no history of its own, and the 404 says why.
+    let groups = a.get("/groups?search=All%20Users").await;
+    let builtin = groups.json()["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["builtin"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = a.get(&format!("/groups/{builtin}/history")).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert!(r.text.contains("has no history"), "{}", r.text);
 }
 
 /// Every provisioning-log entry carries `txn`, `actor`, `cause` and `changes`, and its

@@ -3,7 +3,7 @@
 
 use super::model::{AuditEntry, AuditFilter, DirectoryCounts, LogFilter, ProvisioningEntry};
 use crate::directory::Directory;
-use crate::error::{not_found, DirectoryResult};
+use crate::error::{not_found, DirectoryError, DirectoryResult};
 use crate::store::{ChangeRecord, RecordQuery, RecordView, Source, StoreError, UserState, Window};
 use crate::vocabulary::ResourceType;
 
@@ -44,7 +44,8 @@ impl Directory {
     ///
     /// Errors: 404 for a user that does not exist (a user deleted permanently is gone, its
     /// records pseudonymised); for a group that does not exist and has no records (a deleted
-    /// group's history stays readable until retention removes it).
+    /// group's history stays readable until retention removes it); for the built-in All Users
+    /// group, which has no history of its own (the message says so).
     pub async fn history(
         &self,
         tenant: &str,
@@ -56,7 +57,15 @@ impl Directory {
         let mut tx = self.store().read().await?;
         let exists = match resource_type {
             ResourceType::User => tx.get_user(tenant, id).await?.is_some(),
-            ResourceType::Group => tx.get_group(tenant, id).await?.is_some_and(|g| !g.builtin),
+            ResourceType::Group => match tx.get_group(tenant, id).await? {
+                Some(g) if g.builtin => {
+                    return Err(DirectoryError::NotFound(format!(
+                        "the built-in group '{}' ({id}) has no history: every user is its member, so its membership changes only as users come and go (each user's history shows it)",
+                        g.display_name
+                    )))
+                }
+                g => g.is_some(),
+            },
         };
         let window = Window {
             txn,

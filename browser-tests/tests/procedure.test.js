@@ -251,6 +251,11 @@ test("the provisioning procedure", async (t) => {
     assert.match(await textOf(page.locator("#h-members")), /Members \(1\)/);
     await page.getByRole("link", { name: "grace.hopper@example.com" }).waitFor();
     await screenshot(page, "13-group-local");
+    // Adding the same user again changes nothing, and the notice says so.
+    await page.getByLabel("userName or user id").fill("grace.hopper@example.com");
+    await Promise.all([page.waitForURL(/ok=member-already/), page.getByRole("button", { name: "Add member" }).click()]);
+    assert.match(await textOf(page.getByRole("status").first()), /“grace\.hopper@example\.com” is already a member: nothing changed/);
+    assert.match(await textOf(page.locator("#h-members")), /Members \(1\)/);
     await Promise.all([page.waitForURL(/ok=member-removed/), page.getByRole("button", { name: "Remove grace.hopper@example.com from the group" }).click()]);
     assert.match(await textOf(page.locator("#h-members")), /Members \(0\)/);
     await page.getByRole("link", { name: "Delete group" }).click();

@@ -62,7 +62,7 @@ pub fn check_slug(slug: &str) -> Result<(), String> {
     }
     if RESERVED_SLUGS.contains(&slug) {
         return Err(format!(
-            "the slug '{slug}' is reserved (reserved: {}); choose another with --slug",
+            "the slug '{slug}' is reserved (reserved: {}); choose another (--slug on the command line, \"slug\" in the operator API)",
             RESERVED_SLUGS.join(", ")
         ));
     }

@@ -388,9 +388,15 @@ pub(crate) fn credential_name<'n>(what: &str, name: &'n str) -> Result<&'n str, 
             "a {what} name cannot contain control characters"
         )));
     }
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() {
         return Err(DirectoryError::Invalid(format!(
-            "a {what} name must be 1 to 100 characters"
+            "a {what} name must not be empty or blank"
+        )));
+    }
+    let n = name.chars().count();
+    if n > 100 {
+        return Err(DirectoryError::Invalid(format!(
+            "a {what} name must be 1 to 100 characters; this one has {n}"
         )));
     }
     Ok(name)

@@ -935,6 +935,11 @@ async fn settings_read_change_and_validation() {
             "customSchemaUrn",
         ),
         (json!({"customSchemaUrn": 5}), "customSchemaUrn"),
+        // Too long: the message says the limit, and shows the start of the value only.
+        (
+            json!({"customSchemaUrn": format!("urn:{}", "x".repeat(20_000))}),
+            "(20004 characters) is not usable: give a URN of at most 200 characters",
+        ),
         // A character of several bytes across the "urn:" prefix (it once panicked).
         (
             json!({"customSchemaUrn": "\u{1}\u{b34c0}"}),
@@ -1087,7 +1092,11 @@ async fn tokens_list_create_revoke() {
         400,
     );
     expect_admin_error(&a.post("/tokens", &json!({"scope": "scim"})).await, 400);
-    expect_admin_error(&a.post("/tokens", &json!({"name": "   "})).await, 400);
+    let m = expect_admin_error(&a.post("/tokens", &json!({"name": "   "})).await, 400);
+    assert!(m.contains("must not be empty or blank"), "{m}");
+    let long = "n".repeat(101);
+    let m = expect_admin_error(&a.post("/tokens", &json!({"name": long})).await, 400);
+    assert!(m.contains("this one has 101"), "{m}");
     expect_admin_error(
         &a.post("/tokens", &json!({"name": "x".repeat(101)})).await,
         400,

@@ -311,6 +311,7 @@ pub(super) fn notice(q: &Q) -> Option<String> {
         "group-created" => "Local group created.".to_string(),
         "group-deleted" => format!("Group “{name}” deleted."),
         "member-added" => "Member added.".to_string(),
+        "member-already" => format!("“{name}” is already a member: nothing changed."),
         "member-removed" => "Member removed.".to_string(),
         "password" => "Password changed; your other sessions were signed out.".to_string(),
         "tenant-disabled" => format!("Tenant “{name}” disabled: its SCIM endpoints, admin API and portal answer 403 until it is enabled again; nothing of it was lost."),

@@ -3,8 +3,8 @@
 //! ([`AdminGroup::may_delete`], [`AdminGroup::may_edit_members`]); the pages only show it.
 
 use super::common::{
-    deleted, fmt_time, group_digits, load_error, noticed, pager, source_text, DeletePage, Deleted,
-    Pager, PAGE_SIZE, Q,
+    deleted, fmt_time, group_digits, load_error, noticed, pager, query_string, source_text,
+    DeletePage, Deleted, Pager, PAGE_SIZE, Q,
 };
 use crate::portal::frame::{directory_error, error_page, ok, render, see_other, Layout, Page};
 use crate::portal::session::{Posted, Signed};
@@ -395,6 +395,10 @@ pub async fn add_member(State(st): State<AppState>, Path(id): Path<String>, p: P
         .admin_edit_members(&p.origin(), &id, LocalMembers::Add(&[user.id]))
         .await
     {
+        Ok(0) => Ok(see_other(&format!(
+            "/groups/{id}?{}",
+            query_string(&[("ok", "member-already"), ("name", &user.user_name)])
+        ))),
         Ok(_) => Ok(see_other(&format!("/groups/{id}?ok=member-added"))),
         Err(e) if e.status() < 500 && e.status() != 404 => {
             group_page(

@@ -109,6 +109,35 @@ pub async fn not_found(
     )))
 }
 
+/// Whether `path` is `base` or under it.
+pub(crate) fn under(path: &str, base: &str) -> bool {
+    path.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// An error answer a layer writes before or instead of a handler (the rate limit's 429, the
+/// body deadline's 408, the time limit's 503), in the format of the surface `path` (as routed:
+/// a tenant's prefix already taken off) belongs to: a SCIM error (RFC 7644 §3.12) under
+/// `/scim/v2`; the admin API's `{"error": {"status", "message"}}` under `/api/v1`; an
+/// RFC 6749 §5.2-shaped JSON error at the token endpoint; elsewhere an HTML page of the portal
+/// `site` titled `heading`, with the portal's security headers.
+pub fn for_surface(
+    status: StatusCode,
+    (path, site): (&str, &crate::portal::Site),
+    heading: &str,
+    message: &str,
+) -> Response {
+    if under(path, crate::state::SCIM_BASE) {
+        error_response(&ScimError::new(status.as_u16(), None, message))
+    } else if under(path, crate::admin::BASE) {
+        crate::admin::AdminError::new(status.as_u16(), message).into_response()
+    } else if path == crate::oauth::TOKEN_PATH {
+        crate::oauth::layer_error(status, message)
+    } else {
+        crate::portal::refused_page(status, site, heading, message)
+    }
+}
+
 /// The response for a panic caught in a handler: 500 with a SCIM error body. The panic
 /// message is logged, never sent.
 pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {

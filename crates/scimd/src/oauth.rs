@@ -303,7 +303,7 @@ async fn token(State(st): State<AppState>, req: Request) -> Response {
         Ok(Some(t)) => {
             // A client that authenticated counts against its own rate, not its address.
             if let Err(r) = crate::rate::limiter::admit(&st.limiter, &ext, &auth.id).await {
-                return r.answer(st.limiter.limits(), too_many);
+                return r.answer(st.limiter.limits(), |m| layer_error(StatusCode::TOO_MANY_REQUESTS, m));
             }
             tracing::info!(client = %auth.id, "access token issued");
             json_response(
@@ -330,11 +330,19 @@ async fn token(State(st): State<AppState>, req: Request) -> Response {
     }
 }
 
-/// A 429 of the token endpoint (RFC 6749 has no code for it; the body has its shape).
-pub fn too_many(message: &str) -> Response {
+/// An error of the token endpoint written by a layer, not by the endpoint (see
+/// [`crate::errors::for_surface`]), in the shape of RFC 6749 §5.2: 429 `too_many_requests`
+/// (RFC 6749 has no code for it), 503 `temporarily_unavailable`, any other status
+/// `invalid_request`; `message` is the `error_description`.
+pub fn layer_error(status: StatusCode, message: &str) -> Response {
+    let code = match status {
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
+        _ => "invalid_request",
+    };
     json_response(
-        StatusCode::TOO_MANY_REQUESTS,
-        &json!({"error": "too_many_requests", "error_description": message}),
+        status,
+        &json!({"error": code, "error_description": message}),
     )
 }
 

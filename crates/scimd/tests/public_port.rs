@@ -290,6 +290,31 @@ fn trickled_and_stalled_bodies_get_408_at_the_total_deadline() {
     let (rest, _) = until_closed(&mut s);
     assert!(rest.is_empty(), "{rest:?}");
 
+    // A stalled sign-in form gets a portal page, a stalled token request an OAuth error:
+    // each surface's own format.
+    for (path, ctype, wanted) in [
+        ("/signin", "text/html", "Request timed out"),
+        (
+            "/oauth/token",
+            "application/json",
+            "\"error\":\"invalid_request\"",
+        ),
+    ] {
+        let mut s = connect(&srv);
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: scimd.test\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(b"username=a").unwrap();
+        let r = read_response(&mut s);
+        assert_eq!(r.status, 408, "{path}: {r:?}");
+        let got = r.header("content-type").unwrap_or_default();
+        assert!(got.starts_with(ctype), "{path}: {r:?}");
+        assert!(r.body.contains(wanted), "{path}: {r:?}");
+        assert!(r.body.contains("--body-read-timeout-secs"), "{path}: {r:?}");
+    }
+
     // The same body sent at once is created, and the cut-off attempts created nothing.
     let mut s = connect(&srv);
     s.write_all(post_head(&srv, body.len()).as_bytes()).unwrap();

@@ -23,14 +23,12 @@
 //! Without a [`RequestDeadline`] (a router driven in-process, in tests) nothing is limited.
 
 use super::TIMEOUTS;
-use crate::errors::error_response;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::header::CONNECTION;
-use axum::http::{HeaderValue, Method, Version};
+use axum::http::{HeaderValue, Method, StatusCode, Version};
 use axum::middleware::Next;
 use axum::response::Response;
-use scim_proto::ScimError;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -170,14 +168,22 @@ fn closing(version: Version, mut res: Response) -> Response {
 
 /// Middleware applying the request's [`RequestDeadline`] (see the module docs).
 ///
-/// Answers: 503 (SCIM error body) when the handler outlives the time limit; 408 when the
-/// body was not received by its deadline; both with `Connection: close` on HTTP/1.x.
+/// Answers: 503 when the handler outlives the time limit; 408 when the body was not
+/// received by its deadline; both in the format of the request's surface
+/// ([`crate::errors::for_surface`]: a SCIM error, the admin API's, the token endpoint's, a
+/// portal page) and with `Connection: close` on HTTP/1.x.
 pub async fn enforce(req: Request, next: Next) -> Response {
     let Some(deadline) = req.extensions().get::<RequestDeadline>().cloned() else {
         return next.run(req).await;
     };
     let version = req.version();
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    // Answers in the format of the request's surface (a portal page, an OAuth error ...).
+    let path = req.uri().path().to_string();
+    let site = crate::portal::Site::of(req.extensions());
+    let answer = |status: StatusCode, heading: &str, message: String| {
+        crate::errors::for_surface(status, (&path, &site), heading, &message)
+    };
     let req = req.map(|inner| {
         Body::new(DeadlineBody {
             inner,
@@ -196,29 +202,29 @@ pub async fn enforce(req: Request, next: Next) -> Response {
             } else {
                 "retry later"
             };
-            return closing(version, error_response(&ScimError::new(
-                503,
-                None,
+            return closing(version, answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not answered in time",
                 format!(
                     "the request was not answered within {} s (the server's --request-timeout-secs) and was stopped; {outcome}",
                     deadline.0.limit.as_secs()
                 ),
-            )));
+            ));
         }
     };
     if deadline.body_expired() {
         metrics::counter!(TIMEOUTS, "kind" => "body").increment(1);
         return closing(
             version,
-            error_response(&ScimError::new(
-                408,
-                None,
+            answer(
+                StatusCode::REQUEST_TIMEOUT,
+                "Request timed out",
                 format!(
                     "the request body was not received within {} s of the request's head (the server's \
                      --body-read-timeout-secs); nothing was changed: send the body without pauses",
                     deadline.0.body_limit.as_secs()
                 ),
-            )),
+            ),
         );
     }
     if res.extensions().get::<Unbounded>().is_some() {

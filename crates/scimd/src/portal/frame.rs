@@ -186,10 +186,28 @@ pub fn ok(r: impl IntoResponse) -> Page {
 /// The page of a request a rate limit refused (429; see [`crate::rate`]) on the portal
 /// `site`: `message` says which limit and when to try again.
 pub fn too_many_requests(site: &super::Site, message: &str) -> Response {
-    super::with_security_headers(error_page(
+    refused_page(
         StatusCode::TOO_MANY_REQUESTS,
-        Layout::public(site, "Too many requests"),
+        site,
         "Too many requests",
+        message,
+    )
+}
+
+/// The page of a request a layer answered before the portal's router (a rate limit's 429,
+/// a body deadline's 408, a time limit's 503) on the portal `site`: `heading` and `message`,
+/// a link to sign in, and the portal's security headers (which the router's layer never
+/// adds to it).
+pub fn refused_page(
+    status: StatusCode,
+    site: &super::Site,
+    heading: &str,
+    message: &str,
+) -> Response {
+    super::with_security_headers(error_page(
+        status,
+        Layout::public(site, heading),
+        heading,
         message,
     ))
 }

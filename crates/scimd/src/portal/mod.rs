@@ -36,7 +36,7 @@ mod frame;
 pub mod pages;
 mod session;
 
-pub use frame::{too_many_requests, unavailable, Layout, ASSET_VERSION};
+pub use frame::{refused_page, too_many_requests, unavailable, Layout, ASSET_VERSION};
 pub use session::{
     cookie, CookieName, Fields, Posted, Signed, Site, DEVICE_COOKIE, MAX_FORM_BYTES,
     SESSION_COOKIE, SIGNIN_COOKIE,

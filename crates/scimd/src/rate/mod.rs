@@ -43,6 +43,7 @@ pub mod gcra;
 pub mod limiter;
 pub mod shares;
 
+use crate::errors::under;
 use crate::net::client::{client_addr, AddrKey};
 use crate::portal::Site;
 use crate::state::AppState;
@@ -50,7 +51,7 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{Extensions, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use limiter::{Limit, Refused, Valid};
 use std::time::{Duration, Instant};
 
@@ -58,22 +59,9 @@ use std::time::{Duration, Instant};
 /// `Retry-After` (see [`Refused::answer`]); a portal page of the portal `site`.
 fn response(refused: &Refused, st: &AppState, path: &str, site: &Site) -> Response {
     refused.answer(st.limiter.limits(), |message| {
-        if under(path, crate::state::SCIM_BASE) {
-            crate::errors::error_response(&scim_proto::ScimError::new(429, None, message))
-        } else if under(path, crate::admin::BASE) {
-            crate::admin::AdminError::new(429, message).into_response()
-        } else if path == crate::oauth::TOKEN_PATH {
-            crate::oauth::too_many(message)
-        } else {
-            crate::portal::too_many_requests(site, message)
-        }
+        let status = StatusCode::TOO_MANY_REQUESTS;
+        crate::errors::for_surface(status, (path, site), "Too many requests", message)
     })
-}
-
-/// Whether `path` is `base` or under it.
-fn under(path: &str, base: &str) -> bool {
-    path.strip_prefix(base)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Requests no address budget counts: probes, the metrics scrape, the portal's static

@@ -602,6 +602,18 @@ async fn user_list_filters_and_paging() {
     let m = expect_admin_error(&a.get("/users?state=gone").await, 400);
     assert!(m.contains("deprovisioned"), "{m}");
     expect_admin_error(&a.get("/users?source=ldap").await, 400);
+    // A mistyped parameter is refused, not ignored (which would answer every user).
+    let m = expect_admin_error(&a.get("/users?stat=inactive").await, 400);
+    assert!(m.contains("unknown query parameter 'stat'"), "{m}");
+    for path in [
+        "/groups?serach=x",
+        "/provisioning-log?outcom=rejected",
+        "/audit?actions=user.create",
+        "/auth-refusals?hour=2",
+    ] {
+        let m = expect_admin_error(&a.get(path).await, 400);
+        assert!(m.contains("unknown query parameter"), "{path}: {m}");
+    }
 
     // Paging: pages of 2 cover every user once.
     let (total, all) = all_pages(&a, &format!("/users?search={q}"), 2).await;

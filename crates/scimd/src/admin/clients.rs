@@ -94,7 +94,7 @@ pub(super) async fn revoke_client(Admin(st, c): Admin, Path(id): Path<String>) -
 /// refusals kept (newest first).
 pub(super) async fn auth_refusals(Admin(st, c): Admin, RawQuery(q): RawQuery) -> AdminResult {
     let max = REFUSAL_COUNT_DAYS * 24;
-    let hours = Query::new(q).int("hours")?.unwrap_or(24);
+    let hours = Query::new(q, &["hours"])?.int("hours")?.unwrap_or(24);
     if !(1..=max).contains(&hours) {
         return Err(AdminError::bad_request(format!(
             "hours must be 1 to {max}, got {hours}"

@@ -10,7 +10,7 @@ use scimd_directory::directory::Caller;
 use serde_json::{json, Value};
 
 pub(super) async fn list_groups(Admin(st, c): Admin, RawQuery(q): RawQuery) -> AdminResult {
-    let q = Query::new(q);
+    let q = Query::new(q, &["search", "startIndex", "count"])?;
     let (start, count) = q.page(DEFAULT_COUNT)?;
     let search = q.text("search");
     let (total, groups) = st
@@ -48,7 +48,7 @@ pub(super) async fn get_group(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> AdminResult {
-    let (start, count) = Query::new(q).page(DEFAULT_COUNT)?;
+    let (start, count) = Query::new(q, &["startIndex", "count"])?.page(DEFAULT_COUNT)?;
     let page = st
         .directory
         .admin_get_group(&c.tenant_id, &id, start, count)

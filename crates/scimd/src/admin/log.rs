@@ -124,6 +124,9 @@ fn export_format(q: &Query, headers: &HeaderMap) -> Result<Option<ExportFormat>,
 
 /// A view of the change records a route serves: how it reads its request's filters.
 pub(super) trait View {
+    /// The query parameters the view takes: its filters, `since`, `until`, `text`, `txn`,
+    /// paging and `format`.
+    const PARAMS: &'static [&'static str];
     /// The feed the request's filters select. Errors: 400 for a malformed filter.
     fn feed(q: &Query) -> Result<Feed, AdminError>;
 }
@@ -132,6 +135,17 @@ pub(super) trait View {
 pub(super) struct LogView;
 
 impl View for LogView {
+    const PARAMS: &'static [&'static str] = &[
+        "outcome",
+        "resourceType",
+        "since",
+        "until",
+        "text",
+        "txn",
+        "startIndex",
+        "count",
+        "format",
+    ];
     fn feed(q: &Query) -> Result<Feed, AdminError> {
         Ok(Feed::Log(log_filters(q)?))
     }
@@ -141,6 +155,18 @@ impl View for LogView {
 pub(super) struct AuditView;
 
 impl View for AuditView {
+    const PARAMS: &'static [&'static str] = &[
+        "action",
+        "actor",
+        "source",
+        "since",
+        "until",
+        "text",
+        "txn",
+        "startIndex",
+        "count",
+        "format",
+    ];
     fn feed(q: &Query) -> Result<Feed, AdminError> {
         Ok(Feed::Audit(audit_filters(q)?))
     }
@@ -152,7 +178,7 @@ pub(super) async fn view<V: View>(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> AdminResult {
-    let q = Query::new(q);
+    let q = Query::new(q, V::PARAMS)?;
     let feed = V::feed(&q)?;
     serve(&st, &c.tenant_id, (&q, &headers), feed).await
 }

@@ -36,7 +36,7 @@ pub(super) async fn history<K: Kind>(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> AdminResult {
-    let q = Query::new(q);
+    let q = Query::new(q, &["startIndex", "count", "txn"])?;
     let (start, count) = q.page(DEFAULT_COUNT)?;
     let (total, records) = st
         .directory

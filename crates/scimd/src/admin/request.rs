@@ -137,8 +137,25 @@ pub(super) fn name_and(
 pub(super) struct Query(Vec<(String, String)>);
 
 impl Query {
-    pub(super) fn new(raw: Option<String>) -> Query {
-        Query(decode_query(raw.as_deref()))
+    /// The parameters of the query string `raw`, refusing any whose name (ignoring case) is
+    /// not one of `known`, the endpoint's: ignored, a mistyped filter (`stat=inactive`) would
+    /// silently answer everything. Errors: 400 naming the parameter and the endpoint's
+    /// parameters.
+    pub(super) fn new(raw: Option<String>, known: &[&str]) -> Result<Query, AdminError> {
+        let q = Query(decode_query(raw.as_deref()));
+        let unknown =
+            |k: &String| !k.is_empty() && !known.iter().any(|n| n.eq_ignore_ascii_case(k));
+        if let Some((k, _)) = q.0.iter().find(|(k, _)| unknown(k)) {
+            let takes = if known.is_empty() {
+                "no parameter".to_string()
+            } else {
+                known.join(", ")
+            };
+            return Err(AdminError::bad_request(format!(
+                "unknown query parameter '{k}': this endpoint takes {takes}"
+            )));
+        }
+        Ok(q)
     }
 
     pub(super) fn get(&self, name: &str) -> Option<&str> {
@@ -235,7 +252,20 @@ pub(super) mod tests {
 
     /// The parameters of a query string.
     pub(in crate::admin) fn q(s: &str) -> Query {
-        Query::new(Some(s.to_string()))
+        Query(decode_query(Some(s)))
+    }
+
+    #[test]
+    fn unknown_parameters_are_refused() {
+        let known = ["state", "startIndex"];
+        assert!(Query::new(Some("STATE=active&startindex=2".into()), &known).is_ok());
+        let e = Query::new(Some("stat=inactive".into()), &known)
+            .err()
+            .unwrap();
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("'stat'") && e.message.contains("state, startIndex"));
+        assert!(Query::new(None, &[]).is_ok());
+        assert!(Query::new(Some("x=1".into()), &[]).is_err());
     }
 
     #[test]

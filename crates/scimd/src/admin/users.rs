@@ -12,7 +12,7 @@ use scimd_directory::store::{AdminUserFilter, Source, UserState};
 use serde_json::Value;
 
 pub(super) async fn list_users(Admin(st, c): Admin, RawQuery(q): RawQuery) -> AdminResult {
-    let q = Query::new(q);
+    let q = Query::new(q, &["search", "state", "source", "startIndex", "count"])?;
     let state = |s: &str| UserState::parse(&s.to_ascii_lowercase());
     let state = q.choice("state", state, "active, inactive, deprovisioned")?;
     let source = |s: &str| Source::parse(&s.to_ascii_lowercase());
@@ -98,7 +98,7 @@ pub(super) async fn delete_user(
     RawQuery(q): RawQuery,
     Path(id): Path<String>,
 ) -> AdminResult {
-    let q = Query::new(q);
+    let q = Query::new(q, &["mode"])?;
     let mode = match q.get("mode") {
         None => DeleteMode::Permanent,
         Some(m) => DeleteMode::parse(m.trim()).ok_or_else(|| {

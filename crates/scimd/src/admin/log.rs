@@ -122,11 +122,22 @@ fn export_format(q: &Query, headers: &HeaderMap) -> Result<Option<ExportFormat>,
     }
 }
 
+/// The query parameters every view of the change records takes besides its own filters:
+/// the window ([`window`]), paging, and `format` (the downloads).
+const WINDOW_AND_PAGING: &[&str] = &[
+    "since",
+    "until",
+    "text",
+    "txn",
+    "startIndex",
+    "count",
+    "format",
+];
+
 /// A view of the change records a route serves: how it reads its request's filters.
 pub(super) trait View {
-    /// The query parameters the view takes: its filters, `since`, `until`, `text`, `txn`,
-    /// paging and `format`.
-    const PARAMS: &'static [&'static str];
+    /// The query parameters of the view's own filters (it takes [`WINDOW_AND_PAGING`] too).
+    const FILTERS: &'static [&'static str];
     /// The feed the request's filters select. Errors: 400 for a malformed filter.
     fn feed(q: &Query) -> Result<Feed, AdminError>;
 }
@@ -135,17 +146,7 @@ pub(super) trait View {
 pub(super) struct LogView;
 
 impl View for LogView {
-    const PARAMS: &'static [&'static str] = &[
-        "outcome",
-        "resourceType",
-        "since",
-        "until",
-        "text",
-        "txn",
-        "startIndex",
-        "count",
-        "format",
-    ];
+    const FILTERS: &'static [&'static str] = &["outcome", "resourceType"];
     fn feed(q: &Query) -> Result<Feed, AdminError> {
         Ok(Feed::Log(log_filters(q)?))
     }
@@ -155,18 +156,7 @@ impl View for LogView {
 pub(super) struct AuditView;
 
 impl View for AuditView {
-    const PARAMS: &'static [&'static str] = &[
-        "action",
-        "actor",
-        "source",
-        "since",
-        "until",
-        "text",
-        "txn",
-        "startIndex",
-        "count",
-        "format",
-    ];
+    const FILTERS: &'static [&'static str] = &["action", "actor", "source"];
     fn feed(q: &Query) -> Result<Feed, AdminError> {
         Ok(Feed::Audit(audit_filters(q)?))
     }
@@ -178,7 +168,12 @@ pub(super) async fn view<V: View>(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> AdminResult {
-    let q = Query::new(q, V::PARAMS)?;
+    let known: Vec<&str> = V::FILTERS
+        .iter()
+        .chain(WINDOW_AND_PAGING)
+        .copied()
+        .collect();
+    let q = Query::new(q, &known)?;
     let feed = V::feed(&q)?;
     serve(&st, &c.tenant_id, (&q, &headers), feed).await
 }

@@ -6,6 +6,7 @@
 mod common;
 
 use common::portal::Portal;
+use common::site::{Page, Site};
 use common::*;
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
@@ -246,6 +247,89 @@ async fn a_made_up_credential_over_the_budget_is_refused_before_its_handler_runs
     let bearer = format!("Bearer {}", srv.token);
     let r = get(&http, &users, &[("authorization", bearer.as_str())]).await;
     assert_eq!(r.status(), 200);
+}
+
+/// Signs in to `site` sending `cookies` besides the form's own; the page answered.
+async fn sign_in_with(site: &Site, user: &str, pass: &str, cookies: &str) -> Page {
+    let form = site.get("/signin", "").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+    let name = site.cookie_name("scimd_signin");
+    let token = form.cookie(&name).unwrap();
+    let all = format!("{name}={token}; {cookies}");
+    let fields = [
+        ("csrf", token.as_str()),
+        ("username", user),
+        ("password", pass),
+    ];
+    site.post("/signin", &all, &fields).await
+}
+
+/// Over the budget, a trusted browser of a tenant's portal, and of the operator portal, is
+/// checked against that portal's own administrators (not the root tenant's), and a session
+/// of another portal is not a credential of this one.
+#[tokio::test]
+async fn over_the_budget_each_portal_knows_its_own_trusted_browsers() {
+    let srv = limited(&[
+        "--rate-limit-unauthenticated-per-minute",
+        "1",
+        "--rate-limit-unauthenticated-burst",
+        "3",
+    ]);
+    let out = srv.cli(&[
+        "tenant", "create", "--name", "Acme", "--slug", "acme", "--json",
+    ]);
+    assert!(out.status.success());
+    let acme: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (user, pass) = (
+        acme["adminUsername"].as_str().unwrap(),
+        acme["adminPassword"].as_str().unwrap(),
+    );
+    let out = srv.cli(&["operator", "create", "olga"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let op_pass = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Password:"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let tenant = Site::tenant(&srv, "acme");
+    let operator = Site::operator(&srv);
+    let root = Site::root(&srv);
+    // Signed in once (within the budget: right passwords give their units back), each
+    // browser keeps its device cookie; the root admin keeps a session.
+    let device = |site: &Site, p: &Page| {
+        let name = site.cookie_name("scimd_device");
+        format!("{name}={}", p.cookie(&name).unwrap())
+    };
+    let t = sign_in_with(&tenant, user, pass, "").await;
+    assert_eq!(t.status, StatusCode::SEE_OTHER, "{}", t.text);
+    let mut o = sign_in_with(&operator, "olga", &op_pass, "").await;
+    for _ in 0..30 {
+        if o.status == StatusCode::SEE_OTHER {
+            break;
+        }
+        // The operator portal is served within a second of the operator's creation.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        o = sign_in_with(&operator, "olga", &op_pass, "").await;
+    }
+    assert_eq!(o.status, StatusCode::SEE_OTHER, "{}", o.text);
+    let r = sign_in_with(&root, "admin", &srv.admin_password, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let root_session = format!("scimd_session={}", r.cookie("scimd_session").unwrap());
+    let (tenant_device, operator_device) = (device(&tenant, &t), device(&operator, &o));
+    // The address's budget spent ...
+    let users = format!("{}/scim/v2/Users", srv.base);
+    while get(&srv.http(), &users, &[]).await.status() != 429 {}
+    // ... each trusted browser still signs in to its own portal.
+    let a = sign_in_with(&tenant, user, pass, &tenant_device).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text);
+    let a = sign_in_with(&operator, "olga", &op_pass, &operator_device).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text);
+    // The root portal's session, renamed as the tenant's, is no credential there.
+    let renamed = root_session.replacen("scimd_session", &tenant.cookie_name("scimd_session"), 1);
+    let a = sign_in_with(&tenant, user, "wrong", &renamed).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text);
 }
 
 #[tokio::test]

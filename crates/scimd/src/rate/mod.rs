@@ -93,8 +93,8 @@ fn presents_credential(req: &Request, path: &str) -> bool {
 
 /// Whether the credential a request presents ([`presents_credential`]) is genuine, checked
 /// before the request runs when its address is over its budget: a bearer token valid on
-/// this server (any tenant, any scope: [`crate::auth::is_valid_credential`]), a live portal
-/// session, or a trusted-browser cookie of one of the portal's tenant's administrators
+/// this server (any tenant, any scope: [`crate::auth::is_valid_credential`]), a live session
+/// of the portal's tenant, or a trusted-browser cookie of one of its administrators
 /// ([`scimd_directory::Directory::is_trusted_browser`]). Whether it suffices for the request
 /// is still the handler's to find; what this spares is running a handler (a sign-in's
 /// throttles and records, a token lookup's refusal records) for a made-up credential from
@@ -118,19 +118,30 @@ async fn genuine_credential(
             .into_iter()
             .find_map(|secure| cookie(h, &c.at(site, secure)))
     };
+    // The portal's tenant, from its path: this layer runs before `tenancy::resolve` has
+    // looked the tenant up (the operator portal's is the operator realm).
+    let tenant = if site.operator {
+        st.directory.operator_realm().await
+    } else {
+        match crate::tenancy::path_slug(extensions).or(st.root_tenant.as_deref()) {
+            Some(slug) => st.directory.resolve_tenant(slug).await,
+            None => return false,
+        }
+    };
+    let Ok(Some(tenant)) = tenant else {
+        return false;
+    };
     if let Some(id) = named(SESSION_COOKIE) {
-        if matches!(st.directory.portal_session(&id).await, Ok(Some(_))) {
+        let session = st.directory.portal_session(&id).await;
+        if matches!(session, Ok(Some(s)) if s.tenant_id == tenant.id) {
             return true;
         }
     }
     let Some(device) = named(DEVICE_COOKIE) else {
         return false;
     };
-    let Ok(tenant) = crate::auth::tenant_of(st, extensions).await else {
-        return false;
-    };
     matches!(
-        st.directory.is_trusted_browser(&tenant, &device).await,
+        st.directory.is_trusted_browser(&tenant.id, &device).await,
         Ok(true)
     )
 }

@@ -394,9 +394,7 @@ impl Directory {
     /// `/t/SLUG/signin` on a tenant's portal; kept in the audit record), with the browser's
     /// device cookie `device` if it sent one. See [`SignIn`] for the outcomes, the module documentation for the rules.
     ///
-    /// Errors: `Busy` when the hashing queue is full (the attempt was counted by the
-    /// throttles, which run first, so that throttled attempts never wait for a hashing
-    /// turn); store failures.
+    /// Errors: `Busy` when the hashing queue is full (nothing counted); store failures.
     pub async fn sign_in(
         &self,
         tenant: &str,
@@ -409,6 +407,9 @@ impl Directory {
         // A username no administrator can have is refused without storing or hashing it.
         let possible = check_username(username).is_ok() && password.len() <= MAX_PASSWORD_CHARS;
         let folded = possible.then(|| scim_proto::filter::fold(username));
+        // The turn first, so that an attempt answered `Busy` is not counted by the
+        // throttles (an administrator retrying a busy server must not slow itself down).
+        let turn = self.hashing().turn().await?;
         let admin = match &folded {
             Some(_) => {
                 let mut tx = self.store().read().await?;
@@ -442,9 +443,6 @@ impl Directory {
                 }
             }
         };
-        // A hashing turn only for an attempt the throttles let through: a flood of throttled
-        // attempts must not fill the queue that administrators' sign-ins wait in.
-        let turn = self.hashing().turn().await?;
         let ok = match (&folded, &admin) {
             (None, _) => false,
             (Some(_), Some(a)) => {

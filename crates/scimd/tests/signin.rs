@@ -220,4 +220,11 @@ async fn sign_ins_beyond_the_hashing_queue_get_503_and_scim_goes_on() {
         flood.iter().map(|f| f.0).collect::<Vec<_>>()
     );
     assert_eq!(lookups, [200; 10]);
+    // A busy answer is not an attempt: only the passwords checked (401) were counted for
+    // their usernames (an administrator retrying a busy server must not slow itself down).
+    let checked = flood.iter().filter(|(s, ..)| *s == 401).count();
+    assert_eq!(
+        srv.query("SELECT count(*) FROM signin_throttle WHERE username_folded LIKE 'sprayed%'"),
+        checked.to_string()
+    );
 }

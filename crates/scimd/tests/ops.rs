@@ -667,6 +667,13 @@ async fn bad_configuration_fails_clearly() {
             "--database".into(),
             format!("sqlite://{}", typo.display()),
         ],
+        // The scheme in another case, as the server takes it.
+        vec![
+            "tenant".to_string(),
+            "list".into(),
+            "--database".into(),
+            format!("SQLite://{}", typo.display()),
+        ],
         vec![
             "copy".to_string(),
             "--from".into(),
@@ -677,10 +684,12 @@ async fn bad_configuration_fails_clearly() {
     ] {
         let out = std::process::Command::new(SCIMD)
             .args(&args)
+            .current_dir(&dir)
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?}");
+        assert!(!dir.join("SQLite:").exists(), "{args:?} made a folder");
         assert!(out.stdout.is_empty(), "{args:?}");
         assert!(
             err.contains("there is no SQLite database at"),

@@ -678,12 +678,11 @@ impl Config {
     }
 }
 
-/// The file path of a `sqlite:` URL (`sqlite://PATH`, `sqlite:PATH`, query removed);
-/// `None` for in-memory databases.
+/// The file path of a `sqlite:` URL (`sqlite://PATH`, `sqlite:PATH`, the scheme in any
+/// case, query removed); `None` for in-memory databases.
 pub fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    use scimd_store::sqlite::strip_scheme;
+    let rest = strip_scheme(url, "sqlite://").or_else(|| strip_scheme(url, "sqlite:"))?;
     let path = rest.split('?').next().unwrap_or("");
     if path.is_empty() || path == ":memory:" {
         None
@@ -771,6 +770,9 @@ mod tests {
             ("sqlite:///tmp/x/scimd.db?mode=rwc", Some("/tmp/x/scimd.db")),
             ("sqlite:x.db", Some("x.db")),
             ("sqlite::memory:", None),
+            ("SQLite:///tmp/x/scimd.db", Some("/tmp/x/scimd.db")),
+            ("SQLITE::memory:", None),
+            ("SQLITE:", None),
             ("postgres://x", None),
         ] {
             assert_eq!(sqlite_path(url), path, "{url}");

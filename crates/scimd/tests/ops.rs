@@ -697,6 +697,39 @@ async fn bad_configuration_fails_clearly() {
         );
         assert!(!typo.exists() && !copy_to.exists(), "{args:?} made a file");
     }
+    // An existing database named with the scheme in capitals is that database (not a new
+    // one in a folder named after the scheme).
+    let real = dir.join("real.db");
+    let run = |args: &[String]| {
+        std::process::Command::new(SCIMD)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let migrate = [
+        "migrate".into(),
+        "--database".into(),
+        format!("sqlite://{}", real.display()),
+    ];
+    assert!(run(&migrate).status.success());
+    let upper = format!("SQLITE://{}", real.display());
+    let out = run(&[
+        "tenant".into(),
+        "list".into(),
+        "--json".into(),
+        "--database".into(),
+        upper,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !dir.join("SQLITE:").exists(),
+        "a folder named after the scheme"
+    );
 }
 
 /// A SQLite data folder scimd creates is its owner's only (0700): the database file holds

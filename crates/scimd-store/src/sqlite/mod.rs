@@ -184,14 +184,22 @@ struct Location {
     synchronous: Synchronous,
 }
 
-/// Parses `sqlite://PATH[?synchronous=normal|full]` (also `sqlite:PATH` or a bare path).
+/// `s` without its URL scheme `scheme` (`sqlite://`, `sqlite:`), which is read in any case
+/// (RFC 3986 §3.1: `SQLITE://x.db` is `sqlite://x.db`, not a file named `SQLITE:`).
+pub fn strip_scheme<'a>(s: &'a str, scheme: &str) -> Option<&'a str> {
+    s.get(..scheme.len())
+        .filter(|p| p.eq_ignore_ascii_case(scheme))
+        .map(|_| &s[scheme.len()..])
+}
+
+/// Parses `sqlite://PATH[?synchronous=normal|full]` (also `sqlite:PATH` or a bare path; the
+/// scheme in any case).
 /// `mode=…` (sqlx's open mode) is accepted and ignored; any other parameter is an error, so
 /// that a misspelt durability setting is not silently ignored.
 fn location(url_or_path: &str) -> StoreResult<Location> {
     let s = url_or_path.trim();
-    let rest = s
-        .strip_prefix("sqlite://")
-        .or_else(|| s.strip_prefix("sqlite:"))
+    let rest = strip_scheme(s, "sqlite://")
+        .or_else(|| strip_scheme(s, "sqlite:"))
         .unwrap_or(s);
     let (file, query) = match rest.split_once('?') {
         Some((f, q)) => (f, q),
@@ -682,6 +690,10 @@ mod tests {
             Synchronous::Normal
         );
         assert_eq!(location("x.db").unwrap().path, PathBuf::from("x.db"));
+        // The scheme is read in any case, never taken for part of a file name.
+        let l = location("SQLite:///var/lib/scimd/scimd.db").unwrap();
+        assert_eq!(l.path, PathBuf::from("/var/lib/scimd/scimd.db"));
+        assert!(location("SQLITE::memory:").is_err() && location("SQLITE://").is_err());
         assert_eq!(
             location("x.db?Synchronous=Full").unwrap().synchronous,
             Synchronous::Full

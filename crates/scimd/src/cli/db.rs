@@ -79,13 +79,7 @@ pub async fn public_url(
 /// Only `scimd serve` (first start), `scimd migrate` and `copy --to` create a database.
 /// PostgreSQL URLs pass (a missing database is the server's error).
 fn require_existing(url: &str, flag: &str) -> anyhow::Result<()> {
-    // The scheme in any case, as `open_store` takes it (`SQLITE://...`).
-    let url = url.trim();
-    let url = match url.get(..7) {
-        Some(scheme) if scheme.eq_ignore_ascii_case("sqlite:") => format!("sqlite:{}", &url[7..]),
-        _ => url.to_string(),
-    };
-    if let Some(path) = crate::config::sqlite_path(&url) {
+    if let Some(path) = crate::config::sqlite_path(url.trim()) {
         if !std::path::Path::new(path).exists() {
             anyhow::bail!(
                 "there is no SQLite database at {path} ({flag}): check the path; `scimd serve` \

@@ -124,6 +124,28 @@ impl Directory {
         Ok(true)
     }
 
+    /// Whether `client_secret` is the secret of the non-revoked client `client_id` of tenant
+    /// `tenant_id`, checked as [`Directory::issue_access_token`] checks it (SHA-256, compared
+    /// in constant time) but read-only and issuing nothing: for the per-address rate limit,
+    /// which lets a token request over its address's budget run only for a genuine client.
+    ///
+    /// Errors: the store's.
+    pub async fn is_genuine_client(
+        &self,
+        tenant_id: &str,
+        (client_id, client_secret): (&str, &str),
+    ) -> Result<bool, DirectoryError> {
+        if client_id.len() > MAX_CLIENT_FIELD_LEN || client_secret.len() > MAX_CLIENT_FIELD_LEN {
+            return Ok(false);
+        }
+        let presented = hash_secret(client_secret);
+        let mut tx = self.store().read().await?;
+        Ok(tx
+            .get_client(tenant_id, client_id)
+            .await?
+            .is_some_and(|c| c.revoked.is_none() && bool::from(c.secret_sha256.ct_eq(&presented))))
+    }
+
     /// The token endpoint's work (RFC 6749 §4.4.2, §4.4.3): authenticates the client
     /// `client_id` of tenant `tenant_id` by `client_secret` and issues it an access token
     /// valid for `ttl`. `Ok(None)` when the client is unknown, revoked, or the secret does not

@@ -169,7 +169,7 @@ fn client_auth(headers: &HeaderMap, pairs: &[(String, String)]) -> Result<Client
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`.
-fn basic_credentials(v: &HeaderValue) -> Result<(String, String), OAuthError> {
+pub(crate) fn basic_credentials(v: &HeaderValue) -> Result<(String, String), OAuthError> {
     let bad = || OAuthError {
         code: "invalid_client",
         description: "the Authorization header must be `Basic base64(client_id:client_secret)`"

@@ -332,6 +332,64 @@ async fn over_the_budget_each_portal_knows_its_own_trusted_browsers() {
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.text);
 }
 
+/// Over the budget, an OAuth client authenticating with HTTP Basic still gets its token,
+/// checked before the endpoint runs; a made-up one gets 429 and is not recorded as a refusal.
+#[tokio::test]
+async fn over_the_budget_a_genuine_basic_client_gets_its_token() {
+    let srv = limited(&[
+        "--rate-limit-unauthenticated-per-minute",
+        "1",
+        "--rate-limit-unauthenticated-burst",
+        "3",
+    ]);
+    let out = srv.cli(&["client", "create", "--name", "okta", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, secret) = (
+        c["clientId"].as_str().unwrap(),
+        c["clientSecret"].as_str().unwrap(),
+    );
+    let http = srv.http();
+    let token = |secret: String| {
+        let http = http.clone();
+        let url = format!("{}/oauth/token", srv.base);
+        async move {
+            http.post(url)
+                .basic_auth(id, Some(secret))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let users = format!("{}/scim/v2/Users", srv.base);
+    while get(&http, &users, &[]).await.status() != 429 {}
+    let r = token(secret.to_string()).await;
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body["access_token"].as_str().is_some(), "{body}");
+    for _ in 0..5 {
+        let r = token(format!("{secret}x")).await;
+        assert_eq!(r.status(), 429);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "too_many_requests");
+    }
+    // (Refusals are written at most once a second.)
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let r = srv.admin().get("/auth-refusals").await;
+    assert_eq!(
+        counted(&r.json()["counts"], "reason", "invalid_client"),
+        0,
+        "{}",
+        r.text
+    );
+}
+
 #[tokio::test]
 async fn a_flood_of_wrong_tokens_gets_429_and_valid_ones_go_on() {
     // The defaults: 60 a minute, bursts of 30.

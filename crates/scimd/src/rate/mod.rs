@@ -73,7 +73,8 @@ fn exempt(method: &Method, path: &str) -> bool {
 }
 
 /// Whether a request presents a credential of its surface (valid or not: that is for its
-/// handler to find out): a bearer token under `/scim/v2` and `/api/v1`, one of the portal's
+/// handler to find out): a bearer token under `/scim/v2` and `/api/v1`, an `Authorization`
+/// header (HTTP Basic, a client's id and secret) at the token endpoint, one of the portal's
 /// session or trusted-browser cookies elsewhere (those of the portal the request is for,
 /// [`crate::portal::CookieName::at`]). A credential of another surface (a bearer
 /// header on a portal page, say) is none: it cannot make the request valid, so it must not
@@ -84,6 +85,10 @@ fn presents_credential(req: &Request, path: &str) -> bool {
     if under(path, crate::state::SCIM_BASE) || under(path, crate::admin::BASE) {
         return h.contains_key(AUTHORIZATION);
     }
+    if path == crate::oauth::TOKEN_PATH && h.contains_key(AUTHORIZATION) {
+        // A client authenticating with HTTP Basic (client_secret_basic).
+        return true;
+    }
     let site = Site::of(req.extensions());
     [SESSION_COOKIE, DEVICE_COOKIE]
         .iter()
@@ -93,8 +98,9 @@ fn presents_credential(req: &Request, path: &str) -> bool {
 
 /// Whether the credential a request presents ([`presents_credential`]) is genuine, checked
 /// before the request runs when its address is over its budget: a bearer token valid on
-/// this server (any tenant, any scope: [`crate::auth::is_valid_credential`]), a live session
-/// of the portal's tenant, or a trusted-browser cookie of one of its administrators
+/// this server (any tenant, any scope: [`crate::auth::is_valid_credential`]), at the token
+/// endpoint the HTTP Basic id and secret of one of its tenant's OAuth clients, a live
+/// session of the portal's tenant, or a trusted-browser cookie of one of its administrators
 /// ([`scimd_directory::Directory::is_trusted_browser`]). Whether it suffices for the request
 /// is still the handler's to find; what this spares is running a handler (a sign-in's
 /// throttles and records, a token lookup's refusal records) for a made-up credential from
@@ -106,12 +112,23 @@ async fn genuine_credential(
     site: &Site,
 ) -> bool {
     use crate::portal::{cookie, DEVICE_COOKIE, SESSION_COOKIE};
+    let slug = crate::tenancy::path_slug(extensions).or(st.root_tenant.as_deref());
     if under(path, crate::state::SCIM_BASE) || under(path, crate::admin::BASE) {
-        let slug = crate::tenancy::path_slug(extensions).or(st.root_tenant.as_deref());
         return match h.get(AUTHORIZATION) {
             Some(bearer) => crate::auth::is_valid_credential(st, bearer, slug).await,
             None => false,
         };
+    }
+    if path == crate::oauth::TOKEN_PATH {
+        let basic = h.get(AUTHORIZATION).map(crate::oauth::basic_credentials);
+        let (Some(Ok((id, secret))), Some(slug)) = (basic, slug) else {
+            return false;
+        };
+        let Ok(Some(tenant)) = st.directory.resolve_tenant(slug).await else {
+            return false;
+        };
+        let genuine = st.directory.is_genuine_client(&tenant.id, (&id, &secret));
+        return matches!(genuine.await, Ok(true));
     }
     let named = |c: crate::portal::CookieName| {
         [false, true]
@@ -255,5 +272,11 @@ mod tests {
         assert!(req("/scim/v2/Users", bearer) && req("/api/v1/users", bearer));
         assert!(!req("/signin", bearer) && !req("/users", bearer));
         assert!(req("/users", session) && !req("/scim/v2/Users", session));
+        // At the token endpoint, a client's HTTP Basic id and secret.
+        assert!(req("/oauth/token", ("authorization", "Basic eDp5")));
+        assert!(!req(
+            "/oauth/token",
+            ("content-type", "application/x-www-form-urlencoded")
+        ));
     }
 }

@@ -19,7 +19,7 @@ use crate::directory::{Caller, Directory, DirectoryError, Origin, RequestInfo};
 use crate::error::on_conflict;
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{
-    AccessTokenRow, ActorType, Change, ChangeRecord, ClientRow, ConflictTarget, CredentialKey,
+    AccessTokenRow, ActorType, Change, ChangeRecord, ClientRow, ConflictTarget, CredentialKey, Tx,
 };
 use crate::tokens::{
     credential_name, name_taken, CredentialKind, Rejected, Rejection, Verdict,
@@ -133,17 +133,12 @@ impl Directory {
     pub async fn is_genuine_client(
         &self,
         tenant_id: &str,
-        (client_id, client_secret): (&str, &str),
+        credentials: (&str, &str),
     ) -> Result<bool, DirectoryError> {
-        if client_id.len() > MAX_CLIENT_FIELD_LEN || client_secret.len() > MAX_CLIENT_FIELD_LEN {
-            return Ok(false);
-        }
-        let presented = hash_secret(client_secret);
         let mut tx = self.store().read().await?;
-        Ok(tx
-            .get_client(tenant_id, client_id)
+        Ok(authentic_client(tx.as_mut(), tenant_id, credentials)
             .await?
-            .is_some_and(|c| c.revoked.is_none() && bool::from(c.secret_sha256.ct_eq(&presented))))
+            .is_some())
     }
 
     /// The token endpoint's work (RFC 6749 §4.4.2, §4.4.3): authenticates the client
@@ -158,18 +153,12 @@ impl Directory {
         (client_id, client_secret): (&str, &str),
         ttl: Duration,
     ) -> Result<Option<Issued>, DirectoryError> {
-        if client_id.len() > MAX_CLIENT_FIELD_LEN || client_secret.len() > MAX_CLIENT_FIELD_LEN {
-            return Ok(None);
-        }
-        let presented = hash_secret(client_secret);
         let mut tx = self.store().write().await?;
-        let Some(client) = tx.get_client(tenant_id, client_id).await? else {
+        let Some(client) =
+            authentic_client(tx.as_mut(), tenant_id, (client_id, client_secret)).await?
+        else {
             return Ok(None);
         };
-        let matches = bool::from(client.secret_sha256.ct_eq(&presented));
-        if !matches || client.revoked.is_some() {
-            return Ok(None);
-        }
         let now = crate::render::now();
         let secret = format!("{ACCESS_TOKEN_PREFIX}{}", new_secret());
         tx.prune_access_tokens(tenant_id, client_id, now, MAX_LIVE_ACCESS_TOKENS - 1)
@@ -255,4 +244,23 @@ fn client_record(recorder: &Recorder<'_>, action: AuditAction, client: &ClientRo
         )],
     };
     r
+}
+
+/// The non-revoked client `client_id` of tenant `tenant_id` whose secret is `client_secret`
+/// (its SHA-256 compared in constant time); `None` otherwise, and for an id or secret longer
+/// than [`MAX_CLIENT_FIELD_LEN`] (not looked up). What both the token endpoint and the rate
+/// limit's check of a client rely on.
+async fn authentic_client(
+    tx: &mut dyn Tx,
+    tenant_id: &str,
+    (client_id, client_secret): (&str, &str),
+) -> Result<Option<ClientRow>, DirectoryError> {
+    if client_id.len() > MAX_CLIENT_FIELD_LEN || client_secret.len() > MAX_CLIENT_FIELD_LEN {
+        return Ok(None);
+    }
+    let presented = hash_secret(client_secret);
+    Ok(tx
+        .get_client(tenant_id, client_id)
+        .await?
+        .filter(|c| c.revoked.is_none() && bool::from(c.secret_sha256.ct_eq(&presented))))
 }

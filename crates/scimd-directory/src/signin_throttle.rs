@@ -193,10 +193,10 @@ pub(crate) fn is_device_cookie_shaped(cookie: &str) -> bool {
 /// constant time); `None` otherwise (another administrator's, one from before a password
 /// change, a forgery).
 pub(crate) fn trusted_device(admin: &AdminRow, cookie: &str) -> Option<String> {
-    let (id, tag) = cookie.split_once('.')?;
-    if id.len() != DEVICE_ID_HEX || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_device_cookie_shaped(cookie) {
         return None;
     }
+    let (id, tag) = cookie.split_once('.')?;
     let tag = hex::decode(tag).ok()?;
     device_mac(admin, id)?.verify_slice(&tag).ok()?;
     Some(id.to_ascii_lowercase())

@@ -32,10 +32,7 @@ enum Surface {
 
 impl Surface {
     fn of(path: &str) -> Surface {
-        let under_admin = path
-            .strip_prefix(BASE)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-        if under_admin {
+        if crate::errors::under(path, BASE) {
             Surface::Admin
         } else {
             Surface::Scim

@@ -37,7 +37,7 @@
 //! another tenant than the path's ([`crate::auth`]).
 
 use crate::admin::{AdminError, BASE as ADMIN_BASE};
-use crate::errors::error_response;
+use crate::errors::{error_response, under};
 use crate::state::{AppState, SCIM_BASE};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{CONTENT_TYPE, LOCATION};
@@ -98,11 +98,6 @@ enum Surface {
     Scim,
     Admin,
     OAuth,
-}
-
-fn under(path: &str, base: &str) -> bool {
-    path.strip_prefix(base)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn surface_of(path: &str) -> Option<Surface> {

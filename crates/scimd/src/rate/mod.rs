@@ -12,8 +12,10 @@
 //!   [`limiter::RateLimits::unauthenticated_burst`], answered 429 with `Retry-After`. A request
 //!   without any credential takes its unit before it runs; one with a credential runs, and is
 //!   counted only when the credential turns out not to be valid (while the address is over
-//!   its budget, such a failure is answered 429 rather than 401). A request with a valid
-//!   credential is never refused because of other requests from its address. A bearer token
+//!   its budget, such a failure is answered 429 rather than 401). Over the budget, the
+//!   credential is checked before the request runs ([`genuine_credential`]): a made-up one
+//!   gets 429 without running anything. A request with a valid credential is never refused
+//!   because of other requests from its address. A bearer token
 //!   on a path no route serves (404) or with a method the path does not allow (405) is
 //!   looked at by no handler, so [`guard`] checks it itself: valid, the request is not
 //!   counted either.
@@ -119,12 +121,19 @@ async fn genuine_credential(
             None => false,
         };
     }
+    // The tenant of the path (the token endpoint's, the portal's): this layer runs before
+    // `tenancy::resolve` has looked it up (the operator portal's is the operator realm).
+    let tenant = match (site.operator, slug) {
+        (true, _) => st.directory.operator_realm().await,
+        (false, Some(slug)) => st.directory.resolve_tenant(slug).await,
+        (false, None) => return false,
+    };
+    let Ok(Some(tenant)) = tenant else {
+        return false;
+    };
     if path == crate::oauth::TOKEN_PATH {
-        let basic = h.get(AUTHORIZATION).map(crate::oauth::basic_credentials);
-        let (Some(Ok((id, secret))), Some(slug)) = (basic, slug) else {
-            return false;
-        };
-        let Ok(Some(tenant)) = st.directory.resolve_tenant(slug).await else {
+        let Some(Ok((id, secret))) = h.get(AUTHORIZATION).map(crate::oauth::basic_credentials)
+        else {
             return false;
         };
         let genuine = st.directory.is_genuine_client(&tenant.id, (&id, &secret));
@@ -134,19 +143,6 @@ async fn genuine_credential(
         [false, true]
             .into_iter()
             .find_map(|secure| cookie(h, &c.at(site, secure)))
-    };
-    // The portal's tenant, from its path: this layer runs before `tenancy::resolve` has
-    // looked the tenant up (the operator portal's is the operator realm).
-    let tenant = if site.operator {
-        st.directory.operator_realm().await
-    } else {
-        match crate::tenancy::path_slug(extensions).or(st.root_tenant.as_deref()) {
-            Some(slug) => st.directory.resolve_tenant(slug).await,
-            None => return false,
-        }
-    };
-    let Ok(Some(tenant)) = tenant else {
-        return false;
     };
     if let Some(id) = named(SESSION_COOKIE) {
         let session = st.directory.portal_session(&id).await;

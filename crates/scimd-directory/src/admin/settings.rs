@@ -45,10 +45,12 @@ impl Directory {
                         && ![USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA].iter().any(|x| x.eq_ignore_ascii_case(u));
                     if !ok {
                         let n = u.chars().count();
-                        let shown: String = u.chars().take(80).collect();
-                        let cut = if n > 80 { format!("…' ({n} characters") } else { format!("' ({n} characters") };
+                        let mut shown: String = u.chars().take(80).collect();
+                        if n > 80 {
+                            shown.push('…');
+                        }
                         return Err(DirectoryError::Invalid(format!(
-                            "customSchemaUrn '{shown}{cut}) is not usable: give a URN of at most 200 characters such as urn:ietf:params:scim:schemas:extension:<company>:2.0:User, without spaces or control characters, not ending with ':', other than the core and enterprise schema URNs"
+                            "customSchemaUrn '{shown}' ({n} characters) is not usable: give a URN of at most 200 characters such as urn:ietf:params:scim:schemas:extension:<company>:2.0:User, without spaces or control characters, not ending with ':', other than the core and enterprise schema URNs"
                         )));
                     }
                     s.custom_schema_urn = u.to_string();

@@ -179,10 +179,11 @@ pub async fn enforce(req: Request, next: Next) -> Response {
     let version = req.version();
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     // Answers in the format of the request's surface (a portal page, an OAuth error ...).
-    let path = req.uri().path().to_string();
+    // (The URI's clone shares its bytes; the site is a slug at most.)
+    let uri = req.uri().clone();
     let site = crate::portal::Site::of(req.extensions());
     let answer = |status: StatusCode, heading: &str, message: String| {
-        crate::errors::for_surface(status, (&path, &site), heading, &message)
+        crate::errors::for_surface(status, (uri.path(), &site), heading, &message)
     };
     let req = req.map(|inner| {
         Body::new(DeadlineBody {

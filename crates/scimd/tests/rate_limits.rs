@@ -20,6 +20,29 @@ fn limited(args: &[&str]) -> Server {
     })
 }
 
+/// A server whose per-address budget is `per_minute` requests a minute, in bursts of `burst`.
+fn budget(per_minute: u32, burst: u32) -> Server {
+    let (per_minute, burst) = (per_minute.to_string(), burst.to_string());
+    limited(&[
+        "--rate-limit-unauthenticated-per-minute",
+        &per_minute,
+        "--rate-limit-unauthenticated-burst",
+        &burst,
+    ])
+}
+
+/// Runs the CLI command `args` (one with `--json`) against `srv`'s database, checks it
+/// succeeded, and answers the JSON it printed.
+fn cli_json(srv: &Server, args: &[&str]) -> serde_json::Value {
+    let out = srv.cli(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 async fn get(http: &reqwest::Client, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
     let mut rb = http.get(url);
     for (k, v) in headers {
@@ -38,12 +61,7 @@ fn retry_after(r: &reqwest::Response) -> u64 {
 
 #[tokio::test]
 async fn requests_without_a_valid_credential_are_limited_per_address() {
-    let srv = limited(&[
-        "--rate-limit-unauthenticated-per-minute",
-        "60",
-        "--rate-limit-unauthenticated-burst",
-        "6",
-    ]);
+    let srv = budget(60, 6);
     let http = srv.http();
     let users = format!("{}/scim/v2/Users", srv.base);
     // A browser signs in once (the right password gives its unit back).
@@ -114,19 +132,8 @@ async fn requests_without_a_valid_credential_are_limited_per_address() {
 
 #[tokio::test]
 async fn a_valid_token_on_a_path_no_route_serves_spends_no_budget() {
-    let srv = limited(&[
-        "--rate-limit-unauthenticated-per-minute",
-        "60",
-        "--rate-limit-unauthenticated-burst",
-        "6",
-    ]);
-    let out = srv.cli(&["tenant", "create", "--name", "Rate B", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let b: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let srv = budget(60, 6);
+    let b = cli_json(&srv, &["tenant", "create", "--name", "Rate B", "--json"]);
     let (b_url, b_token) = (
         b["scimUrl"].as_str().unwrap(),
         b["scimToken"].as_str().unwrap(),
@@ -190,12 +197,7 @@ fn counted(entries: &serde_json::Value, key: &str, value: &str) -> u64 {
 
 #[tokio::test]
 async fn a_made_up_credential_over_the_budget_is_refused_before_its_handler_runs() {
-    let srv = limited(&[
-        "--rate-limit-unauthenticated-per-minute",
-        "1",
-        "--rate-limit-unauthenticated-burst",
-        "4",
-    ]);
+    let srv = budget(1, 4);
     let http = srv.http();
     let admin = srv.admin();
     let users = format!("{}/scim/v2/Users", srv.base);
@@ -269,17 +271,13 @@ async fn sign_in_with(site: &Site, user: &str, pass: &str, cookies: &str) -> Pag
 /// of another portal is not a credential of this one.
 #[tokio::test]
 async fn over_the_budget_each_portal_knows_its_own_trusted_browsers() {
-    let srv = limited(&[
-        "--rate-limit-unauthenticated-per-minute",
-        "1",
-        "--rate-limit-unauthenticated-burst",
-        "3",
-    ]);
-    let out = srv.cli(&[
-        "tenant", "create", "--name", "Acme", "--slug", "acme", "--json",
-    ]);
-    assert!(out.status.success());
-    let acme: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let srv = budget(1, 3);
+    let acme = cli_json(
+        &srv,
+        &[
+            "tenant", "create", "--name", "Acme", "--slug", "acme", "--json",
+        ],
+    );
     let (user, pass) = (
         acme["adminUsername"].as_str().unwrap(),
         acme["adminPassword"].as_str().unwrap(),
@@ -336,19 +334,8 @@ async fn over_the_budget_each_portal_knows_its_own_trusted_browsers() {
 /// checked before the endpoint runs; a made-up one gets 429 and is not recorded as a refusal.
 #[tokio::test]
 async fn over_the_budget_a_genuine_basic_client_gets_its_token() {
-    let srv = limited(&[
-        "--rate-limit-unauthenticated-per-minute",
-        "1",
-        "--rate-limit-unauthenticated-burst",
-        "3",
-    ]);
-    let out = srv.cli(&["client", "create", "--name", "okta", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let srv = budget(1, 3);
+    let c = cli_json(&srv, &["client", "create", "--name", "okta", "--json"]);
     let (id, secret) = (
         c["clientId"].as_str().unwrap(),
         c["clientSecret"].as_str().unwrap(),
